@@ -1,0 +1,54 @@
+# daipin — the commands people type. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAIPIN_DATABASE_URL ?= sqlite:///var/daipin.db
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-test demo serve test test-unit test-integration test-e2e lint bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed ## create .venv and install daipin
+
+install-test: $(BIN)/.installed-test ## install what the tests need (and Chromium, fonts)
+	@bash scripts/ensure-system-packages
+
+demo: install ## set up, load the sample district into SQLite and start the app
+	@bash scripts/ensure-system-packages --demo
+	$(BIN)/daipin demo
+
+test: install-test lint ## run every test: unit, integration (SQLite and PostgreSQL), browser
+	$(BIN)/pytest -q -n 2 tests/unit tests/integration
+	$(BIN)/pytest -q tests/e2e
+
+test-unit: install-test ## domain core and ledger unit tests
+	$(BIN)/pytest -q -n 2 tests/unit
+
+test-integration: install-test ## services on SQLite and PostgreSQL
+	$(BIN)/pytest -q -n 2 tests/integration
+
+test-e2e: install-test ## the pages in a real browser
+	$(BIN)/pytest -q tests/e2e
+
+lint: install-test ## ruff and mypy (strict on the domain core)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: install-test ## benchmarks (figures, not pass/fail)
+	$(BIN)/python -m benchmarks
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache

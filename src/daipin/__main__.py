@@ -1,0 +1,5 @@
+"""Entry point for `python -m daipin`."""
+
+from daipin.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""Engines and sessions. `DAIPIN_DATABASE_URL` selects the database; default an embedded SQLite file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_SQLITE = "sqlite:///var/daipin.db"
+
+
+def database_url() -> str:
+    return os.environ.get("DAIPIN_DATABASE_URL") or DEFAULT_SQLITE
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain `postgresql://` URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str | None = None, **kw: object) -> Engine:
+    url = normalise_url(url or database_url())
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Transactions are begun explicitly (BEGIN IMMEDIATE for ledger writers),
+        # so pysqlite's own implicit BEGIN handling is switched off.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None}, **kw)  # type: ignore[arg-type]
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate", True) else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kw)  # type: ignore[arg-type]
+
+
+_engine: Engine | None = None
+_factory: sessionmaker[Session] | None = None
+
+
+def get_engine() -> Engine:
+    global _engine, _factory
+    if _engine is None:
+        _engine = make_engine()
+        _factory = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def reset_engine(engine: Engine | None = None) -> None:
+    """Point the process at another engine (tests, CLI --database)."""
+    global _engine, _factory
+    _engine = engine
+    _factory = sessionmaker(engine, expire_on_commit=False) if engine is not None else None
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error. Services never commit."""
+    get_engine()
+    assert _factory is not None
+    session = _factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,1 @@
+"""Domain core: pure rules of money, contracts, workflow and supervision (standard library only)."""

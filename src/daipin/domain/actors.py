@@ -1,0 +1,58 @@
+"""Who is acting: role and region scope, checked by the services (not just hidden by the pages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    DISTRICT_ADMIN = "district_admin"  # 区级管理员
+    TOWNSHIP_OFFICIAL = "township_official"  # 乡镇干部
+    VILLAGE_CADRE = "village_cadre"  # 村干部 / 第一书记
+    ENTITY_USER = "entity_user"  # 实施主体
+    AUDITOR = "auditor"  # 纪委 / 审计局 (read-only)
+    PUBLIC = "public"  # 群众, no login
+    SYSTEM = "system"  # CLI and batch jobs run by the operator
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.DISTRICT_ADMIN: "区级管理员",
+    Role.TOWNSHIP_OFFICIAL: "乡镇干部",
+    Role.VILLAGE_CADRE: "村干部",
+    Role.ENTITY_USER: "实施主体",
+    Role.AUDITOR: "审计监督",
+    Role.PUBLIC: "公众",
+    Role.SYSTEM: "系统",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An authenticated (or public) actor.
+
+    `region` is a GB/T 2260-style code prefix: the county (6 digits) for district
+    roles, township (9) or village (12) for local roles. `entity_id` is set for
+    implementing-entity users.
+    """
+
+    id: str
+    role: Role
+    region: str
+    entity_id: int | None = None
+    name: str = ""
+
+    @property
+    def read_only(self) -> bool:
+        return self.role in (Role.AUDITOR, Role.PUBLIC)
+
+    def sees_region(self, code: str) -> bool:
+        """True when `code` lies inside this actor's region."""
+        if self.role in (Role.DISTRICT_ADMIN, Role.AUDITOR, Role.SYSTEM):
+            return code.startswith(self.region[:6])
+        if self.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+            return code.startswith(self.region)
+        return False
+
+
+SYSTEM_ACTOR = Actor(id="system", role=Role.SYSTEM, region="")
