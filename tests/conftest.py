@@ -54,6 +54,25 @@ def drop_database(url: str) -> None:
         admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ledger_keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The ledger's signing key and salt for this test run, outside the database as in production.
+
+    Set as DAIPIN_KEYS_DIR so that the first ledger entry of a test creates the log on demand.
+    """
+    from daipin.ledger import keys
+
+    path = str(tmp_path_factory.mktemp("keys"))
+    keys.init_keys(path)
+    old = os.environ.get(keys.KEYS_DIR_ENV)
+    os.environ[keys.KEYS_DIR_ENV] = path
+    yield path
+    if old is None:
+        os.environ.pop(keys.KEYS_DIR_ENV, None)
+    else:
+        os.environ[keys.KEYS_DIR_ENV] = old
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One migrated database per backend per test worker."""

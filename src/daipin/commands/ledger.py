@@ -1,9 +1,220 @@
-"""CLI commands of the ledger area."""
+"""CLI commands of the ledger area: `daipin init` and `daipin ledger ...` (LEDGER.md interfaces)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import typer
+
+ledger_app = typer.Typer(help="可验证账本 the verifiable ledger (全程留痕)", no_args_is_help=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"错误 / error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+def init(
+    hash_name: str = typer.Option(None, "--hash", help="哈希算法 sm3 (默认) 或 sha256; 建立后不可更改"),
+    origin: str = typer.Option(None, "--origin", help="账本名称, 默认 daipin.<县级代码>/ledger"),
+    county: str = typer.Option(None, "--county", help="县级区划代码 (6位), 默认 DAIPIN_COUNTY 或 231002"),
+    keys_dir: str = typer.Option(None, "--keys-dir", help="密钥目录, 默认 DAIPIN_KEYS_DIR 或 ./var/keys"),
+) -> None:
+    """初始化账本：生成签名密钥与盐值，建立账本 / create the ledger keys and the log (idempotent)."""
+    from datetime import UTC, datetime
+
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import keys, merkle, store
+
+    try:
+        merkle.Hasher(hash_name or merkle.DEFAULT_HASH)  # fail closed before touching anything
+        with session_scope() as session:
+            info = store.ensure_log(session, keys_dir=keys_dir, hash_name=hash_name, origin=origin, county=county,
+                                    at=datetime.now(UTC))
+    except (DaipinError, merkle.HashUnavailable) as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"账本已就绪 / ledger ready: {info.origin} ({info.hash_name})")
+    typer.echo(f"密钥目录 / keys: {keys.keys_dir(keys_dir)}")
+    typer.echo(f"公钥 / verifier key: {info.verifier_key}")
+
+
+@ledger_app.command("checkpoint")
+def checkpoint() -> None:
+    """打印最新检查点（签名注记）/ print the latest checkpoint as a signed note."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import store
+
+    try:
+        with session_scope() as session:
+            store.require_log(session)
+            cp = store.latest_checkpoint(session)
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+    if cp is None:
+        raise _fail(RuntimeError("账本没有检查点 / the ledger has no checkpoint"))
+    sys.stdout.write(cp.note)
+
+
+@ledger_app.command("pubkey")
+def pubkey() -> None:
+    """打印验证公钥 / print the verifier key: <name>+<hash>+<base64 key>."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import store
+
+    try:
+        with session_scope() as session:
+            typer.echo(store.require_log(session).verifier_key)
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+
+
+@ledger_app.command("entry")
+def entry(index: int = typer.Argument(..., help="条目序号 entry index")) -> None:
+    """输出条目原文（哈希所用字节）/ write entry I's body bytes, exactly as hashed."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import store
+
+    try:
+        with session_scope() as session:
+            body = store.entry_body(session, index)
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+    sys.stdout.buffer.write(body)
+    sys.stdout.flush()
+
+
+@ledger_app.command("proof")
+def proof(
+    index: int = typer.Option(..., "--index", help="条目序号"),
+    size: int = typer.Option(None, "--size", help="树大小, 默认最新检查点"),
+) -> None:
+    """包含证明 (RFC 9162) / inclusion proof as JSON."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import store
+
+    try:
+        with session_scope() as session:
+            out = store.inclusion_proof(session, index, size)
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+    typer.echo(json.dumps(out))
+
+
+@ledger_app.command("consistency")
+def consistency(
+    first: int = typer.Option(..., "--from", help="较早的树大小"),
+    second: int = typer.Option(None, "--to", help="较晚的树大小, 默认最新检查点"),
+) -> None:
+    """一致性证明 (RFC 9162) / consistency proof as JSON."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import store
+
+    try:
+        with session_scope() as session:
+            out = store.consistency_proof(session, first, second)
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+    typer.echo(json.dumps(out))
+
+
+@ledger_app.command("info")
+def info(as_json: bool = typer.Option(False, "--json", help="输出JSON")) -> None:
+    """哈希算法、大小与根 / hash name, size and root of the latest checkpoint."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import store
+
+    try:
+        with session_scope() as session:
+            out = store.info(session)
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    for key in ("hash", "size", "root", "origin", "key_id", "entries"):
+        typer.echo(f"{key}: {out[key]}")
+
+
+@ledger_app.command("verify")
+def verify(as_json: bool = typer.Option(False, "--json", help="输出JSON报告")) -> None:
+    """全量核验账本 / recompute every entry, node and root and check every checkpoint; exit 1 if anything is wrong."""
+    from daipin.db.session import session_scope
+    from daipin.ledger import verify as verifier
+    from daipin.services import workflow  # noqa: F401  (importing it registers the workflow tables' row checks)
+
+    with session_scope() as session:
+        report = verifier.verify_log(session)
+    if as_json:
+        typer.echo(verifier.report_json(report))
+    elif report.ok:
+        typer.echo(f"账本核验通过 / ledger verified: {report.size} entries, {report.checkpoints} checkpoints, "
+                   f"{report.rows_checked} rows, {report.hash_name} root {report.root.hex()}")
+    else:
+        first = report.first_bad
+        assert first is not None
+        typer.echo(f"账本核验失败 / ledger verification FAILED: first bad entry {first.index}: "
+                   f"{first.reason_zh} / {first.reason_en}", err=True)
+        for p in sorted(report.problems, key=lambda p: p.index)[1:10]:
+            typer.echo(f"  {p}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("verify-bundle")
+def verify_bundle(
+    file: Path = typer.Argument(..., help="证据包文件 (JSON 或 zip)"),
+    key: str = typer.Option(None, "--key", help="信任的公钥 <name>+<hash>+<key>; 默认用包内公钥"),
+) -> None:
+    """离线核验证据包（无需数据库）/ verify an exported bundle offline, with no database."""
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import bundle
+
+    try:
+        data = bundle.load_bundle(file)
+    except (DaipinError, OSError) as exc:
+        raise _fail(exc) from exc
+    report = bundle.verify_bundle(data, trusted_key=key)
+    if report.ok:
+        typer.echo(f"证据包核验通过 / bundle verified: {report.entries_checked} entries in {report.origin} "
+                   f"size {report.size} root {report.root} key {report.key_id}"
+                   + ("" if key else " (key taken from the bundle; compare it with the one you trust)"))
+        return
+    typer.echo("证据包核验失败 / bundle verification FAILED:", err=True)
+    for p in report.problems or ["空检查点 / empty checkpoint"]:
+        typer.echo(f"  {p}", err=True)
+    raise typer.Exit(1)
+
+
+@ledger_app.command("export")
+def export(
+    out: Path = typer.Option(..., "--out", "-o", help="输出文件 (.json 或 .zip)"),
+    index: list[int] = typer.Option(None, "--index", help="条目序号, 可重复; 默认全部"),
+    size: int = typer.Option(None, "--size", help="检查点大小, 默认最新"),
+) -> None:
+    """导出离线证据包 / export entries with proofs, checkpoint and key as an offline bundle."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import bundle
+
+    try:
+        with session_scope() as session:
+            data = bundle.export_bundle(session, index or None, size=size)
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+    bundle.write_bundle(data, out)
+    typer.echo(f"已导出 / exported {len(data['entries'])} entries at size {data['size']} to {out}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
+    app.command("init")(init)
+    app.add_typer(ledger_app, name="ledger")

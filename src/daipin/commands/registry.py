@@ -1,9 +1,259 @@
-"""CLI commands of the registry area."""
+"""CLI commands of the registry area: settle, allocate, runs, import/export, the sample district, listings."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 import typer
+
+runs_app = typer.Typer(help="计算记录 stored runs", no_args_is_help=True)
+import_app = typer.Typer(help="导入 import", no_args_is_help=True)
+template_app = typer.Typer(help="导入模板 import templates", no_args_is_help=True)
+export_app = typer.Typer(help="导出 export (xlsx, 个人信息脱敏)", no_args_is_help=True)
+sample_app = typer.Typer(help="示例区 the sample district", no_args_is_help=True)
+households_app = typer.Typer(help="农户 households", no_args_is_help=True)
+projects_app = typer.Typer(help="项目 projects", no_args_is_help=True)
+contracts_app = typer.Typer(help="合同 contracts", no_args_is_help=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _unit() -> Iterator[Any]:
+    """One transaction; a DaipinError is printed on stderr (both languages) and exits 2, changing nothing."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+
+    try:
+        with session_scope() as session:
+            yield session
+    except DaipinError as exc:
+        typer.echo(f"错误 / error: {exc.text()}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _actor() -> Any:
+    from daipin.domain.actors import SYSTEM_ACTOR
+
+    return SYSTEM_ACTOR
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def _print_run(run: Any, fmt: str, table: Callable[[dict[str, Any]], None]) -> None:
+    if fmt == "table":
+        table(run.output_json)
+    else:
+        typer.echo(_dump(run.output_json))
+    typer.echo(f"run {run.id}  input sha256 {run.input_digest}  output sha256 {run.output_digest}", err=True)
+
+
+def _settlement_table(out: dict[str, Any]) -> None:
+    from daipin.domain.money import format_yuan
+
+    typer.echo(f"{'合同':<14}{'受益方':<18}{'模式':<16}{'应付(元)':>14}{'实付(元)':>14}{'拖欠(元)':>14}")
+    for line in out["lines"]:
+        typer.echo(f"{line['contract']:<14}{line['payee']:<18}{line['kind']:<16}{format_yuan(line['due_fen']):>14}"
+                   f"{format_yuan(line['paid_fen']):>14}{format_yuan(line['arrears_fen']):>14}")
+    t = out["totals"]
+    typer.echo(f"{'合计':<48}{format_yuan(t['due_fen']):>14}{format_yuan(t['paid_fen']):>14}"
+               f"{format_yuan(t['arrears_fen']):>14}")
+    for w in out.get("warnings", []):
+        typer.echo(f"⚠ {w.get('code')}: {w.get('message', '')}")
+
+
+def _allocation_table(out: dict[str, Any]) -> None:
+    from daipin.domain.money import format_yuan
+
+    typer.echo(f"{'户编号':<20}{'金额(元)':>14}")
+    for hid, total in sorted(out["households"].items()):
+        typer.echo(f"{hid:<20}{format_yuan(total):>14}")
+    typer.echo(f"留存 retained {format_yuan(out['retained_fen'])}  未分配 undistributed "
+               f"{format_yuan(out['undistributed_fen'])}")
+    for w in out.get("warnings", []):
+        typer.echo(f"⚠ {w.get('code')}: {w.get('message', '')}")
+
+
+def settle(project: str = typer.Option(..., "--project", help="项目编号或ID"),
+           year: int = typer.Option(..., "--year"),
+           format: str = typer.Option("json", "--format", help="json | table")) -> None:
+    """收益结算：从数据库生成结算文档，计算并存档 / settle a project for a year and store the run."""
+    from daipin.services import runs
+
+    with _unit() as session:
+        run = runs.run_settlement(session, _actor(), project, year, _now())
+        _print_run(run, format, _settlement_table)
+
+
+def allocate(village: str = typer.Option(..., "--village", help="村代码"), year: int = typer.Option(..., "--year"),
+             format: str = typer.Option("json", "--format", help="json | table")) -> None:
+    """村级收益分配：按已保存的分配方案计算并存档 / allocate a village's income and store the run."""
+    from daipin.services import runs
+
+    with _unit() as session:
+        run = runs.run_village_allocation(session, _actor(), village, year, _now())
+        _print_run(run, format, _allocation_table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: int, input: bool = typer.Option(False, "--input", help="打印输入文档 print the input"),
+              ) -> None:
+    """显示一次计算的输出（或 --input 输入文档）/ show a stored run."""
+    from daipin.services import runs
+
+    with _unit() as session:
+        run = runs.get_run(session, run_id)
+        typer.echo(_dump(run.input_json if input else run.output_json))
+
+
+@runs_app.command("list")
+def runs_list(kind: str = typer.Option(None, "--kind"), subject: str = typer.Option(None, "--subject")) -> None:
+    """列出计算记录 / list stored runs."""
+    from daipin.services import runs
+
+    with _unit() as session:
+        for r in runs.list_runs(session, kind, subject):
+            typer.echo(f"{r.id}\t{r.kind}\t{r.subject}\t{r.year}\t{r.at.isoformat()}\t{r.actor}\t{r.output_digest}")
+
+
+@sample_app.command("load")
+def sample_load(households_per_village: int = typer.Option(30, "--households-per-village")) -> None:
+    """载入示例区（东安区，虚构数据）/ generate and load the sample district."""
+    from daipin.services import sample
+
+    with _unit() as session:
+        counts = sample.load_sample(session, _actor(), _now(), households_per_village=households_per_village)
+    typer.echo("示例区已载入 / sample district loaded: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@households_app.command("list")
+def households_list(village: str = typer.Option(None, "--village"), status: str = typer.Option(None, "--status"),
+                    format: str = typer.Option("table", "--format", help="table | json")) -> None:
+    """列出农户（个人信息脱敏）/ list households, personal data masked."""
+    from sqlalchemy import select
+
+    from daipin.db.models.registry import Household
+    from daipin.services import registry as reg
+
+    with _unit() as session:
+        q = select(Household).order_by(Household.household_no)
+        if village:
+            q = q.where(Household.village_code == village)
+        if status:
+            q = q.where(Household.status == status)
+        rows = [reg.masked_household(session, h) for h in session.scalars(q)]
+    if format == "json":
+        typer.echo(_dump(rows))
+        return
+    for r in rows:
+        head = next((m for m in r["members"] if m["relation"] == "户主"), None)
+        typer.echo(f"{r['household_no']}\t{r['status_label']}\t{len(r['members'])}人\t{r['labor']}\t"
+                   f"{head['name'] if head else ''}\t{head['id_number'] if head else ''}\t{r['phone']}")
+
+
+@projects_app.command("list")
+def projects_list() -> None:
+    """列出项目 / list projects."""
+    from sqlalchemy import select
+
+    from daipin.db.models.registry import Project
+
+    with _unit() as session:
+        for p in session.scalars(select(Project).order_by(Project.code)):
+            typer.echo(f"{p.code}\t{p.name}\t{p.category}\t{p.village_code or p.township_code}\t"
+                       f"{p.expected_return or ''}\t{p.status}")
+
+
+@contracts_app.command("history")
+def contracts_history(contract: str) -> None:
+    """合同版本历史 / a contract's versions."""
+    from daipin.services import contracts
+
+    with _unit() as session:
+        typer.echo(_dump(contracts.history(session, contract)))
+
+
+@import_app.command("households")
+def import_households(file: Path, skip_bad: bool = typer.Option(False, "--skip-bad", help="只导入无误的行")) -> None:
+    """导入建档立卡农户（xlsx 或 csv）/ import households; any bad row imports nothing unless --skip-bad."""
+    import daipin.services.imports as imports
+
+    with _unit() as session:
+        result = imports.import_households(session, _actor(), file, _now(), skip_bad=skip_bad, progress=True)
+        for err in result.errors:
+            typer.echo(f"第{err.row}行 row {err.row} [{err.column}]: {err.message}", err=True)
+        typer.echo(result.summary())
+        if result.errors and not skip_bad:
+            session.rollback()
+            raise typer.Exit(2)
+
+
+@template_app.command("households")
+def template_households(out: Path = typer.Argument(Path("农户导入模板.xlsx"))) -> None:
+    """生成农户导入模板 / write the household import template."""
+    import daipin.services.imports as imports
+
+    imports.write_template(out)
+    typer.echo(str(out))
+
+
+@export_app.command("households")
+def export_households(out: Path, village: str = typer.Option(None, "--village")) -> None:
+    """导出农户（脱敏）/ export households to xlsx, masked."""
+    import daipin.services.exports as exports
+
+    with _unit() as session:
+        n = exports.export_households(session, out, village=village)
+    typer.echo(f"{n} rows → {out}")
+
+
+@export_app.command("entities")
+def export_entities(out: Path) -> None:
+    import daipin.services.exports as exports
+
+    with _unit() as session:
+        n = exports.export_entities(session, out)
+    typer.echo(f"{n} rows → {out}")
+
+
+@export_app.command("projects")
+def export_projects(out: Path) -> None:
+    import daipin.services.exports as exports
+
+    with _unit() as session:
+        n = exports.export_projects(session, out)
+    typer.echo(f"{n} rows → {out}")
+
+
+@export_app.command("contracts")
+def export_contracts(out: Path) -> None:
+    import daipin.services.exports as exports
+
+    with _unit() as session:
+        n = exports.export_contracts(session, out)
+    typer.echo(f"{n} rows → {out}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
+    app.command("settle")(settle)
+    app.command("allocate")(allocate)
+    import_app.add_typer(template_app, name="template")
+    app.add_typer(runs_app, name="runs")
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
+    app.add_typer(sample_app, name="sample")
+    app.add_typer(households_app, name="households")
+    app.add_typer(projects_app, name="projects")
+    app.add_typer(contracts_app, name="contracts")
+
+

@@ -41,7 +41,7 @@ def make_engine(url: str | None = None, **kw: object) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Transactions are begun explicitly (BEGIN IMMEDIATE for ledger writers),
         # so pysqlite's own implicit BEGIN handling is switched off.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None}, **kw)  # type: ignore[arg-type]
+        engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None}, **kw)
         event.listen(engine, "connect", _sqlite_pragmas)
 
         @event.listens_for(engine, "begin")
@@ -49,7 +49,7 @@ def make_engine(url: str | None = None, **kw: object) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate", True) else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kw)  # type: ignore[arg-type]
+    return create_engine(url, pool_pre_ping=True, **kw)
 
 
 _engine: Engine | None = None

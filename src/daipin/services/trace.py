@@ -25,15 +25,15 @@ def record(
     at: datetime,
 ) -> int:
     """Append one ledger entry describing a state change; returns its index."""
-    from daipin.ledger import store
+    from daipin.ledger.store import append
 
-    return store.append(
+    return append(
         session, type=type, actor=f"{actor.role.value}:{actor.id}", region=region, subject=subject, facts=facts, at=at
     )
 
 
 def pii(session: Session, value: str) -> str:
     """Salted digest of a piece of personal data, for ledger bodies."""
-    from daipin.ledger import store
+    from daipin.ledger.store import pii_digest
 
-    return store.pii_digest(session, value)
+    return pii_digest(session, value)

@@ -1,5 +1,60 @@
-"""Models of the ledger area."""
+"""Models of the ledger area: the log, its entries, its full-subtree nodes and its signed checkpoints."""
 
 from __future__ import annotations
 
-from daipin.db.base import Base  # noqa: F401
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from daipin.db.base import Base, BigInt
+
+
+class LedgerLog(Base):
+    """The one log of this deployment; its hash and key are fixed when it is created (`daipin init`)."""
+
+    __tablename__ = "ledger_log"
+    __table_args__ = (CheckConstraint("id = 1", name="single_log"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    origin: Mapped[str] = mapped_column(String(200))
+    hash_name: Mapped[str] = mapped_column(String(16))
+    verifier_key: Mapped[str] = mapped_column(String(300), doc="note verifier key <name>+<hash>+<base64 key>")
+    county_code: Mapped[str] = mapped_column(String(6))
+    created_at: Mapped[datetime] = mapped_column(DateTime, doc="UTC")
+
+
+class LedgerEntry(Base):
+    """One entry: the body bytes exactly as hashed, and a few columns copied out of it for lookup."""
+
+    __tablename__ = "ledger_entry"
+
+    idx: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False, doc="dense from 0")
+    body: Mapped[bytes] = mapped_column(LargeBinary, doc="canonical JSON, exactly the bytes hashed")
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary, doc="H(0x00 || body)")
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    region: Mapped[str] = mapped_column(String(12))
+    county_code: Mapped[str] = mapped_column(String(6))
+    at: Mapped[datetime] = mapped_column(DateTime, doc="UTC")
+
+
+class LedgerNode(Base):
+    """A full subtree's hash, written once when the subtree becomes full; leaves (level 0) live in entries."""
+
+    __tablename__ = "ledger_node"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LedgerCheckpoint(Base):
+    """A signed tree head in signed-note form; one per committed batch, kept forever."""
+
+    __tablename__ = "ledger_checkpoint"
+
+    size: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text, doc="the signed note, as `daipin ledger checkpoint` prints it")
+    at: Mapped[datetime] = mapped_column(DateTime, doc="UTC; the time of the batch's last entry")

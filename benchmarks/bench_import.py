@@ -1,0 +1,155 @@
+"""Household import into PostgreSQL with full validation, against a bare `COPY` of the same csv.
+
+Default size: 1,000,000 people in 300,000 households; `--quick` (or DAIPIN_BENCH_QUICK=1) uses a
+tenth of that. Each run uses a throwaway database. The import validates every row in Python
+(ID checksum and birth date via python-stdnum, relation, labour, status, village, phone, bank
+account, duplicates in the file and in the database), then bulk-inserts in batches of
+`imports.BATCH` households with one ledger entry per batch carrying a digest of its rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from stdnum.cn import ric
+
+PG_ADMIN = os.environ.get("DAIPIN_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+HEADERS = ["户编号", "户主姓名", "姓名", "证件号码", "与户主关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村",
+           "联系电话", "银行账号"]
+VILLAGES = [f"231002001{v:03d}" for v in range(1, 11)]
+
+
+def make_csv(path: Path, households: int, people: int) -> int:
+    """Deterministic roster: fictitious but checksum-valid ID numbers, sizes spread to hit `people`."""
+    base = date(1985, 1, 1)
+    n = 0
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(HEADERS)
+        extra = people - households  # people beyond one per household, spread evenly
+        for h in range(households):
+            size = 1 + extra * (h + 1) // households - extra * h // households
+            hno = f"{VILLAGES[h % 10]}{h:07d}"
+            status = ("贫困户", "监测户", "脱贫户", "一般户")[h % 4]
+            for m in range(size):
+                birth = base + timedelta(days=n // 1000)
+                body = f"231002{birth:%Y%m%d}{n % 1000:03d}"
+                idn = body + ric.calc_check_digit(body + "0")
+                rel = "户主" if m == 0 else ("配偶" if m == 1 else "子")
+                w.writerow([hno, "户主", f"成员{n}", idn, rel, ("有劳动能力", "弱劳动力", "无劳动能力")[n % 3], status,
+                            "2019" if status == "脱贫户" else "", "兴隆镇", f"村{h % 10}",
+                            f"1390000{n % 10000:04d}" if m == 0 else "", ""])
+                n += 1
+    return n
+
+
+def _new_db() -> str:
+    name = f"daipin_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_db(url: str) -> None:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def run_import(path: Path, keys: str) -> tuple[float, int]:
+    from sqlalchemy.orm import Session
+
+    from daipin.db import migrate
+    from daipin.db.session import make_engine
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.ledger import store
+    from daipin.services import imports
+    from daipin.services import registry as reg
+
+    os.environ["DAIPIN_KEYS_DIR"] = keys
+    url = _new_db()
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        at = datetime(2025, 6, 1, tzinfo=UTC)
+        with Session(engine) as s:
+            store.ensure_log(s, county="231002", at=at)
+            reg.create_region(s, SYSTEM_ACTOR, code="231002", name="东安区", level="district", at=at)
+            reg.create_region(s, SYSTEM_ACTOR, code="231002001", name="兴隆镇", level="township", at=at)
+            for i, v in enumerate(VILLAGES):
+                reg.create_region(s, SYSTEM_ACTOR, code=v, name=f"村{i}", level="village", at=at)
+            s.commit()
+        t0 = time.perf_counter()
+        with Session(engine) as s:
+            result = imports.import_households(s, SYSTEM_ACTOR, path, at, progress="--progress" in sys.argv)
+            s.commit()
+        elapsed = time.perf_counter() - t0
+        assert not result.errors, result.errors[:3]
+        return elapsed, result.people_new
+    finally:
+        engine.dispose()
+        _drop_db(url)
+
+
+def run_copy(path: Path) -> float:
+    """Plain `COPY` of the same csv into a bare all-text table: the ceiling."""
+    url = _new_db()
+    engine = create_engine(url)
+    try:
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cols = ", ".join(f"c{i} text" for i in range(len(HEADERS)))
+            cur.execute(f"CREATE TABLE bare ({cols})")
+            raw.commit()
+            t0 = time.perf_counter()
+            with cur.copy("COPY bare FROM STDIN WITH (FORMAT csv, HEADER true)") as cp, path.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    cp.write(chunk)
+            raw.commit()
+            return time.perf_counter() - t0
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+        _drop_db(url)
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv or os.environ.get("DAIPIN_BENCH_QUICK") == "1"
+    households, people = (30_000, 100_000) if quick else (300_000, 1_000_000)
+    runs = 3 if quick else 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "roster.csv"
+        t0 = time.perf_counter()
+        rows = make_csv(path, households, people)
+        print(f"csv: {rows:,} people in {households:,} households, {path.stat().st_size / 1e6:.1f} MB "
+              f"(generated in {time.perf_counter() - t0:.1f} s)", flush=True)
+        copy_times = [run_copy(path) for _ in range(runs)]
+        copy_rate = rows / statistics.median(copy_times)
+        print(f"PostgreSQL COPY into a bare table: {copy_rate:,.0f} rows/s (median of {runs})", flush=True)
+        import_times = []
+        for i in range(runs):
+            elapsed, imported = run_import(path, str(Path(tmp) / f"keys{i}"))
+            assert imported == rows
+            import_times.append(elapsed)
+        rate = rows / statistics.median(import_times)
+        print(f"daipin import (validate + bulk insert + ledger): {rate:,.0f} rows/s (median of {runs}, "
+              f"{statistics.median(import_times):.1f} s)")
+        print(f"ratio: {rate / copy_rate:.1%} of COPY (goal ≥ 25%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""Ledger speed on SQLite and PostgreSQL with SM3: appends, recompute, proofs at a million entries (LEDGER.md goals).
+
+`python -m benchmarks ledger [--quick]`; figures are medians of several runs.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.orm import Session
+
+PG_ADMIN = os.environ.get("DAIPIN_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+GOALS = {"batched": 10_000, "single": 1_000, "recompute": 100_000, "proofs": 5_000, "verify": 10_000}
+
+
+def _median(fn: Callable[[], float], runs: int) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def _line(label: str, value: float, goal_key: str | None = None, unit: str = "/s") -> None:
+    goal = GOALS.get(goal_key or "")
+    mark = "" if goal is None else f"  (goal ≥ {goal:,}{unit}: {'met' if value >= goal else 'NOT met'})"
+    print(f"  {label:<44} {value:>12,.0f}{unit}{mark}", flush=True)
+
+
+@contextmanager
+def _database(backend: str, tmp: str) -> Iterator[Engine]:
+    from daipin.db import migrate
+    from daipin.db.session import make_engine
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db"
+    else:
+        name = f"daipin_bench_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if backend != "sqlite":
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def _item(n: int) -> dict[str, object]:
+    return {"type": "bench.event", "actor": "system:bench", "region": "231002001001", "subject": f"household:{n}",
+            "facts": {"n": n, "amount_fen": 123456, "status": "poor"}, "at": T0 + timedelta(seconds=n)}
+
+
+def _reset(engine: Engine) -> None:
+    from daipin.ledger import store
+
+    with Session(engine) as s:
+        for table in ("ledger_checkpoint", "ledger_node", "ledger_entry", "ledger_log"):
+            s.execute(text(f"DELETE FROM {table}"))
+        store.ensure_log(s, at=T0)
+        s.commit()
+
+
+def bench_appends(engine: Engine, batched_n: int, batch: int, single_n: int, runs: int) -> tuple[float, float]:
+    from daipin.ledger import store
+
+    def batched() -> float:
+        _reset(engine)
+        t = time.perf_counter()
+        for start in range(0, batched_n, batch):
+            with Session(engine) as s:
+                store.append_many(s, [_item(n) for n in range(start, min(start + batch, batched_n))])
+                s.commit()
+        return batched_n / (time.perf_counter() - t)
+
+    def single() -> float:
+        if not single_n:
+            return 0.0
+        _reset(engine)
+        t = time.perf_counter()
+        s = Session(engine)
+        for n in range(single_n):
+            store.append(s, **_item(n))  # type: ignore[arg-type]
+            s.commit()
+        s.close()
+        return single_n / (time.perf_counter() - t)
+
+    one = _median(single, runs)
+    return _median(batched, runs), one
+
+
+def bench_recompute(engine: Engine, runs: int) -> tuple[int, float, float]:
+    """Entries/s recomputing every leaf and node from the stored bodies (in memory), and the full `verify`."""
+    from daipin.ledger import merkle, store
+    from daipin.ledger.verify import verify_log
+
+    with Session(engine) as s:
+        bodies = [bytes(b) for (b,) in s.execute(text("SELECT body FROM ledger_entry ORDER BY idx"))]
+        root = store.latest_checkpoint(s).root  # type: ignore[union-attr]
+    hasher = merkle.Hasher("sm3")
+
+    def recompute() -> float:
+        t = time.perf_counter()
+        frontier = merkle.Frontier(hasher)
+        leaf = hasher.leaf
+        for b in bodies:
+            frontier.append(leaf(b))
+        assert frontier.root() == root
+        return len(bodies) / (time.perf_counter() - t)
+
+    def full_verify() -> float:
+        t = time.perf_counter()
+        with Session(engine) as s:
+            report = verify_log(s, chunk=16384)
+        assert report.ok, report.problems[:3]
+        return len(bodies) / (time.perf_counter() - t)
+
+    return len(bodies), _median(recompute, runs), _median(full_verify, max(1, runs - 2))
+
+
+def _bench_body(n: int) -> bytes:
+    """Canonical JSON of a benchmark entry, formatted directly (keys already in sorted order)."""
+    return (b'{"actor":"system:bench","at":"2024-01-01T00:00:00Z","facts":{"n":%d},"index":%d,'
+            b'"region":"231002001001","subject":"household:%d","type":"bench.event"}' % (n, n, n))
+
+
+def build_big_log(engine: Engine, size: int) -> bytes:
+    """Fast path for the proof benchmark: leaves and every full node computed level by level in memory,
+    bulk-loaded through the driver (COPY on PostgreSQL, one executemany per table on SQLite), one signed checkpoint."""
+    from daipin.domain.canonical import canonical_json
+    from daipin.ledger import keys, merkle, note, store
+
+    for n in (0, 7, size - 1):  # the formatted bodies are the canonical ones
+        assert _bench_body(n) == canonical_json({
+            "index": n, "type": "bench.event", "at": "2024-01-01T00:00:00Z", "actor": "system:bench",
+            "region": "231002001001", "subject": f"household:{n}", "facts": {"n": n}})
+    _reset(engine)
+    hasher = merkle.Hasher("sm3")
+    bodies = [_bench_body(n) for n in range(size)]
+    levels = merkle.full_levels(hasher, hasher.leaves(bodies))
+    root = merkle.root_from_levels(hasher, levels)
+    at = datetime(2024, 1, 1)
+    with engine.begin() as conn:
+        raw: Any = conn.connection.driver_connection
+        if engine.dialect.name == "postgresql":
+            with raw.cursor() as cur:
+                with cur.copy("COPY ledger_entry (idx, body, leaf_hash, type, subject, region, county_code, at) "
+                              "FROM STDIN") as cp:
+                    for n, (body, lh) in enumerate(zip(bodies, levels[0], strict=True)):
+                        cp.write_row((n, body, lh, "bench.event", f"household:{n}", "231002001001", "231002", at))
+                with cur.copy("COPY ledger_node (level, idx, hash) FROM STDIN") as cp:
+                    for lv in range(1, len(levels)):
+                        for i, h in enumerate(levels[lv]):
+                            cp.write_row((lv, i, h))
+        else:
+            at_text = at.isoformat(" ", "microseconds")  # how the DateTime column stores it on SQLite
+            cur = raw.cursor()
+            cur.executemany(
+                "INSERT INTO ledger_entry (idx, body, leaf_hash, type, subject, region, county_code, at) "
+                "VALUES (?, ?, ?, 'bench.event', ?, '231002001001', '231002', ?)",
+                ((n, body, lh, f"household:{n}", at_text) for n, (body, lh) in enumerate(zip(bodies, levels[0], strict=True))))
+            cur.executemany("INSERT INTO ledger_node (level, idx, hash) VALUES (?, ?, ?)",
+                            ((lv, i, h) for lv in range(1, len(levels)) for i, h in enumerate(levels[lv])))
+            cur.close()
+        log = conn.execute(text("SELECT origin FROM ledger_log")).scalar()
+        signed = note.sign_checkpoint(note.Checkpoint(str(log), size, root), keys.load_signer())
+        conn.execute(insert(store.C), {"size": size, "root": root, "note": signed, "at": at})
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE ledger_entry"))
+            conn.execute(text("ANALYZE ledger_node"))
+            conn.commit()
+    return root
+
+
+def bench_proofs(engine: Engine, size: int, count: int, runs: int) -> tuple[float, float]:
+    from daipin.ledger import merkle, store
+
+    rng = random.Random(7)
+    indices = [rng.randrange(size) for _ in range(count)]
+    hasher = merkle.Hasher("sm3")
+    proofs: list[dict[str, object]] = []
+
+    def generate() -> float:
+        proofs.clear()
+        with Session(engine) as s:
+            t = time.perf_counter()
+            for i in indices:
+                proofs.append(store.inclusion_proof(s, i, size))
+            return count / (time.perf_counter() - t)
+
+    gen = _median(generate, runs)
+    decoded = [(int(p["index"]), bytes.fromhex(str(p["leaf_hash"])), [bytes.fromhex(h) for h in p["path"]],  # type: ignore[attr-defined]
+                bytes.fromhex(str(p["root"]))) for p in proofs]
+
+    def verify() -> float:
+        t = time.perf_counter()
+        for i, leaf, path, root in decoded:
+            merkle.verify_inclusion(hasher, i, size, leaf, path, root)
+        return count / (time.perf_counter() - t)
+
+    return gen, _median(verify, runs)
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv or os.environ.get("DAIPIN_BENCH_QUICK") == "1"
+    big = 100_000 if quick else 1_000_000
+    batched_n, single_n, runs = (20_000, 500, 3) if quick else (50_000, 2_000, 3)
+    print(f"ledger benchmark, SM3, {'quick' if quick else 'full'}: medians of {runs} runs", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DAIPIN_KEYS_DIR"] = os.path.join(tmp, "keys")
+        from daipin.ledger import keys
+
+        keys.init_keys()
+        for backend in ("sqlite", "postgresql"):
+            print(f"\n[{backend}]", flush=True)
+            try:
+                db = _database(backend, tmp)
+                engine = db.__enter__()
+            except Exception as exc:  # e.g. no PostgreSQL server on this machine
+                print(f"  skipped: {exc}")
+                continue
+            try:
+                b, one = bench_appends(engine, batched_n, 1000, single_n, runs)
+                _line(f"batched appends ({batched_n:,} in batches of 1,000)", b, "batched")
+                _line("single-entry appends (one per transaction)", one, "single" if backend == "sqlite" else None)
+                n, rec, ver = bench_recompute(engine, runs)
+                _line(f"full recompute in memory ({n:,} entries)", rec, "recompute")
+                _line(f"`verify` from the database ({n:,} entries)", ver)
+                t = time.perf_counter()
+                build_big_log(engine, big)
+                print(f"  built a {big:,}-entry log in {time.perf_counter() - t:.1f} s (bulk path)", flush=True)
+                gen, ver = bench_proofs(engine, big, 2_000, runs)
+                _line(f"inclusion proofs generated at {big:,}", gen, "proofs")
+                _line(f"inclusion proofs verified at {big:,}", ver, "verify")
+            finally:
+                db.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    main()

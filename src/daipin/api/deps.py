@@ -1,0 +1,202 @@
+"""Typed dependencies shared by the API and the pages: the request's session, clock and actor, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.orm import Session
+
+from daipin.api.settings import Settings
+from daipin.db.models.auth import User
+from daipin.domain.actors import Actor, Role
+from daipin.domain.errors import DaipinError, Forbidden
+
+SESSION_COOKIE = "daipin_session"
+ANON_COOKIE = "daipin_anon"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+PUBLIC_ACTOR = Actor(id="public", role=Role.PUBLIC, region="", name="公众")
+
+
+class Unauthenticated(DaipinError):
+    status = 401
+    code = "unauthenticated"
+
+
+class CsrfFailed(DaipinError):
+    status = 403
+    code = "csrf"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: committed when the handler returns, rolled back when it raises."""
+    factory = request.app.state.session_factory
+    session: Session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_now(settings: SettingsDep) -> datetime:
+    return settings.now()
+
+
+def get_today(settings: SettingsDep) -> date:
+    return settings.today()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+TodayDep = Annotated[date, Depends(get_today)]
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A plain copy of the account, safe to use after the request's session is closed (error pages)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    region_code: str
+    entity_id: int | None
+    active: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserInfo:
+        return cls(user.id, user.username, user.display_name, user.role, user.region_code, user.entity_id,
+                   user.active)
+
+
+@dataclass
+class Auth:
+    """Who is calling and how: by cookie (needs CSRF on writes), by bearer token, or nobody (public)."""
+
+    actor: Actor
+    user: UserInfo | None = None
+    csrf: str | None = None
+    token: str | None = None
+    via_cookie: bool = False
+
+    @property
+    def logged_in(self) -> bool:
+        return self.user is not None
+
+
+def _token(request: Request) -> tuple[str | None, bool]:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), False
+    return request.cookies.get(SESSION_COOKIE), True
+
+
+def get_auth(request: Request, session: SessionDep, now: NowDep) -> Auth:
+    cached = getattr(request.state, "auth", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    from daipin.services import auth as auth_service
+
+    token, via_cookie = _token(request)
+    found = auth_service.resolve_session(session, token, at=now) if token else None
+    if found is None:
+        result = Auth(actor=PUBLIC_ACTOR)
+    else:
+        user, login = found
+        result = Auth(actor=auth_service.actor_for(user), user=UserInfo.of(user), csrf=login.csrf_token, token=token,
+                      via_cookie=via_cookie)
+    request.state.auth = result
+    return result
+
+
+AuthDep = Annotated[Auth, Depends(get_auth)]
+
+
+def get_actor(auth: AuthDep) -> Actor:
+    """The caller, or the public actor when nobody is logged in."""
+    return auth.actor
+
+
+def require_user(auth: AuthDep) -> Actor:
+    if not auth.logged_in:
+        raise Unauthenticated("请先登录", "login required")
+    return auth.actor
+
+
+OptionalActor = Annotated[Actor, Depends(get_actor)]
+CurrentActor = Annotated[Actor, Depends(require_user)]
+
+
+def require_writer(actor: CurrentActor) -> Actor:
+    if actor.read_only:
+        raise Forbidden("只读账户不能修改数据", "read-only account")
+    return actor
+
+
+WriterActor = Annotated[Actor, Depends(require_writer)]
+
+
+def anon_csrf(secret: str, anon: str) -> str:
+    return hmac.new(secret.encode(), b"csrf:" + anon.encode(), "sha256").hexdigest()
+
+
+def csrf_token_for(request: Request, auth: Auth, settings: Settings) -> str:
+    """The token a page embeds in its forms: the session's, or one bound to the anonymous cookie."""
+    if auth.csrf is not None:
+        return auth.csrf
+    anon = request.cookies.get(ANON_COOKIE) or getattr(request.state, "new_anon", None)
+    if anon is None:
+        import secrets
+
+        anon = secrets.token_urlsafe(24)
+        request.state.new_anon = anon
+    return anon_csrf(settings.secret_key, anon)
+
+
+async def verify_csrf(request: Request, auth: AuthDep, settings: SettingsDep) -> None:
+    """Every unsafe request carried by a cookie must echo the CSRF token (form field or htmx header)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if auth.token is not None and not auth.via_cookie:
+        return  # bearer tokens are not sent by browsers on their own
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if auth.csrf is not None:
+        expected = auth.csrf
+    else:
+        anon = request.cookies.get(ANON_COOKIE)
+        if not anon:
+            if request.url.path.startswith("/api/"):
+                return  # an API call with no cookie at all carries no ambient authority
+            raise CsrfFailed("表单已过期，请刷新页面后重试", "missing CSRF cookie; reload the page")
+        expected = anon_csrf(settings.secret_key, anon)
+    if not sent or not hmac.compare_digest(sent, expected):
+        raise CsrfFailed("表单已过期，请刷新页面后重试", "CSRF token missing or wrong; reload the page")
+
+
+CsrfDep = Depends(verify_csrf)
+
+# Row ids in paths: bounded so a huge number is a 422, not a database overflow.
+Id = Annotated[int, Path(ge=1, le=2**62)]

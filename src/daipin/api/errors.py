@@ -1,0 +1,84 @@
+"""One place that turns errors into responses: `{"error": {"code", "message", "field"}}` for the API, pages otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from daipin.domain.errors import DaipinError
+
+HTTP_TEXT: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "请求无效", "bad request"),
+    401: ("unauthenticated", "请先登录", "login required"),
+    403: ("forbidden", "无权进行此操作", "forbidden"),
+    404: ("not_found", "未找到", "not found"),
+    405: ("method_not_allowed", "不支持该方法", "method not allowed"),
+    409: ("conflict", "当前状态不允许此操作", "conflict"),
+    413: ("too_large", "上传内容过大", "payload too large"),
+    422: ("invalid_input", "输入有误", "invalid input"),
+    429: ("throttled", "请求过于频繁", "too many requests"),
+    500: ("internal", "服务器内部错误", "internal error"),
+}
+
+
+def error_body(code: str, message_zh: str, message_en: str, field: str | None) -> dict[str, Any]:
+    message = message_zh if message_zh == message_en else f"{message_zh} / {message_en}"
+    return {"error": {"code": code, "message": message, "message_zh": message_zh, "message_en": message_en,
+                      "field": field}}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    from daipin.web import render_error  # pages own their error templates
+
+    @app.exception_handler(DaipinError)
+    async def _daipin(request: Request, exc: DaipinError) -> Response:
+        if wants_json(request):
+            return JSONResponse(error_body(exc.code, exc.message_zh, exc.message_en, exc.field), status_code=exc.status)
+        return render_error(request, exc.status, exc.message_zh, exc.message_en, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errs = exc.errors()
+        first = errs[0] if errs else {"loc": ("body",), "msg": "invalid"}
+        field = _loc_to_field(first.get("loc", ()))
+        msg_en = f"{field}: {first.get('msg', 'invalid')}"
+        if wants_json(request):
+            body = error_body("invalid_input", f"输入有误：{field}", msg_en, field)
+            body["error"]["details"] = [
+                {"field": _loc_to_field(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errs[:20]
+            ]
+            return JSONResponse(body, status_code=422)
+        return render_error(request, 422, f"输入有误：{field}", msg_en, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code, zh, en = HTTP_TEXT.get(exc.status_code, ("error", "请求失败", "request failed"))
+        if isinstance(exc.detail, str) and exc.detail and exc.detail not in (en,):
+            en = exc.detail if exc.detail.isascii() else en
+        headers = getattr(exc, "headers", None)
+        if wants_json(request):
+            return JSONResponse(error_body(code, zh, en, None), status_code=exc.status_code, headers=headers)
+        return render_error(request, exc.status_code, zh, en, None, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        # Never leak a traceback (it may hold personal data) to the client; the server log has it.
+        import logging
+
+        logging.getLogger("daipin.web").exception("unhandled error on %s %s", request.method, request.url.path)
+        if wants_json(request):
+            return JSONResponse(error_body("internal", "服务器内部错误", "internal error", None), status_code=500)
+        return render_error(request, 500, "服务器内部错误", "internal error", None)

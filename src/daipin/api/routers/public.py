@@ -1,0 +1,76 @@
+"""The public side of the API (no login): health, notices by township and village, results, objections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from daipin.api.deps import CsrfDep, Id, NowDep, SessionDep
+from daipin.api.schemas import Strict
+from daipin.services import portal
+
+router = APIRouter(tags=["public 公开"])
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+@router.get("/health", response_model=Health)
+def health() -> Health:
+    """运行状态 / liveness."""
+    from daipin import __version__
+
+    return Health(status="ok", version=__version__)
+
+
+def _notice(v: portal.NoticeView, *, full: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": v.notice.id, "title": v.content.get("title", ""), "region": v.notice.region_code,
+                           "region_name": v.region_name, "township_name": v.township_name,
+                           "status": v.notice.status, "posted_at": v.notice.posted_at.isoformat(),
+                           "ends_at": v.notice.ends_at.isoformat(), "window_days": v.notice.window_days,
+                           "objections": v.objections, "has_result": v.result is not None}
+    if full:
+        out["content"] = v.content
+        out["result"] = v.result
+        out["checkpoint"] = v.notice.checkpoint
+    return out
+
+
+@router.get("/public/regions")
+def regions(session: SessionDep) -> list[dict[str, str]]:
+    """乡镇和村 / townships and villages, for filtering notices."""
+    return [{"code": r.code, "name": r.name, "level": r.level} for r in portal.regions(session)]
+
+
+@router.get("/public/notices")
+def notices(session: SessionDep, region: str | None = Query(None, pattern=r"^\d{6}(\d{3}){0,2}$"),
+            limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000)) -> list[dict[str, Any]]:
+    """公示公告（按乡镇、村）/ posted notices, by township or village."""
+    return [_notice(v, full=False) for v in portal.list_notices(session, region=region, limit=limit, offset=offset)]
+
+
+@router.get("/public/notices/{notice_id}")
+def notice(notice_id: Id, session: SessionDep) -> dict[str, Any]:
+    """公示详情：受益对象与金额、异议渠道、账本检查点、执行结果 / a notice with its result and checkpoint."""
+    v = portal.get_notice(session, notice_id)
+    out = _notice(v, full=True)
+    out["answered_objections"] = portal.answered_objections(session, notice_id)
+    return out
+
+
+class ObjectionIn(Strict):
+    text: str = Field(min_length=1, max_length=4000)
+    name: str | None = Field(None, max_length=60)
+    contact: str | None = Field(None, max_length=100)
+
+
+@router.post("/public/notices/{notice_id}/objections", status_code=201, dependencies=[CsrfDep])
+def object_to(notice_id: Id, body: ObjectionIn, session: SessionDep, now: NowDep) -> dict[str, Any]:
+    """提出异议（可匿名）/ object to a notice during its window, named or anonymous."""
+    o = portal.object_to(session, notice_id, text=body.text, at=now, name=body.name or None,
+                         contact=body.contact or None)
+    return {"id": o.id, "status": o.status, "anonymous": o.anonymous}

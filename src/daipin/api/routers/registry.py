@@ -1,0 +1,88 @@
+"""Registry over the API: household search and pages, entities, projects, assets, contracts (scoped reads)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.api.schemas import Strict
+from daipin.services import registry_views as rv
+
+router = APIRouter(tags=["registry 登记"])
+
+Status = Literal["poor", "monitored", "exited", "non_poor"]
+
+
+@router.get("/households")
+def search_households(actor: CurrentActor, session: SessionDep, q: str = Query("", max_length=40),
+                      status: Status | None = None,
+                      village: str | None = Query(None, pattern=r"^\d{9}(\d{3})?$"),
+                      offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
+    """农户检索（户编号、户主姓名、拼音首字母）/ search households in your region."""
+    return rv.search_households(session, actor, q=q, status=status, village=village, offset=offset, limit=limit)
+
+
+@router.get("/households/{household_id}")
+def household(household_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
+    """农户详情（个人信息已遮蔽）/ a household: members (masked), contracts, income, status history."""
+    return rv.household_page(session, actor, household_id)
+
+
+@router.get("/entities")
+def entities(actor: CurrentActor, session: SessionDep, q: str = Query("", max_length=40)) -> list[dict[str, Any]]:
+    """实施主体列表 / entities you may see."""
+    return rv.entities(session, actor, q=q)
+
+
+@router.get("/entities/{entity_id}")
+def entity(entity_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
+    """实施主体：协议、应付、拖欠、信用 / an entity: contracts, dues, arrears, credit record."""
+    return rv.entity_page(session, actor, entity_id)
+
+
+@router.get("/projects")
+def projects(actor: CurrentActor, session: SessionDep) -> list[dict[str, Any]]:
+    """项目列表 / projects."""
+    return rv.projects(session, actor)
+
+
+@router.get("/projects/{project_id}")
+def project(project_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
+    """项目详情 / a project: funding, assets, profits, contracts."""
+    return rv.project_page(session, actor, project_id)
+
+
+@router.get("/assets/{asset_id}")
+def asset(asset_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
+    """资产详情 / an asset and its valuations."""
+    return rv.asset_page(session, actor, asset_id)
+
+
+class ContractIn(Strict):
+    code: str = Field(max_length=40)
+    model: str = Field(max_length=24)
+    project_id: Id = Field(ge=1, le=2**62)
+    start_date: date
+    end_date: date
+    terms: dict[str, Any]
+    payee_household_id: int | None = Field(None, ge=1, le=2**62)
+    payee_village_code: str | None = Field(None, max_length=12)
+    person_id: int | None = Field(None, ge=1, le=2**62)
+
+
+@router.post("/contracts", status_code=201, dependencies=[CsrfDep])
+def sign_contract(body: ContractIn, actor: CurrentActor, session: SessionDep, now: NowDep) -> dict[str, Any]:
+    """签订利益联结协议（条款按模式校验）/ sign a benefit-linkage contract; terms checked per model."""
+    from daipin.services import contracts
+
+    if body.payee_household_id is not None:
+        rv.household(session, actor, body.payee_household_id)  # 404 outside the actor's region
+    c = contracts.sign_contract(session, actor, code=body.code, model=body.model, project_id=body.project_id,
+                                start_date=body.start_date, end_date=body.end_date, terms=body.terms, at=now,
+                                payee_household_id=body.payee_household_id,
+                                payee_village_code=body.payee_village_code, person_id=body.person_id)
+    return {"id": c.id, "code": c.code, "model": c.model, "status": c.status, "version": c.version}

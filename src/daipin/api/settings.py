@@ -1,0 +1,63 @@
+"""Settings of the web app: secret key, clock, base address, cookie flags, demo mode."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+# Chinese civil dates (notice windows, due dates) are counted in Beijing time.
+CST = timezone(timedelta(hours=8), "CST")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _secret_from_env() -> str:
+    """DAIPIN_SECRET_KEY, else a key kept next to the database in var/ (made once)."""
+    env = os.environ.get("DAIPIN_SECRET_KEY")
+    if env:
+        return env
+    path = Path(os.environ.get("DAIPIN_VAR_DIR", "var")) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass
+class Settings:
+    """`clock` is the only source of time for requests, so tests can move it (notice windows are days long)."""
+
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    clock: Callable[[], datetime] = utc_now
+    base_url: str = "http://127.0.0.1:8000"
+    cookie_secure: bool = False
+    session_ttl: timedelta = timedelta(hours=12)
+    default_locale: str = "zh_CN"
+    county_code: str = "231002"
+
+    def now(self) -> datetime:
+        at = self.clock()
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return at
+
+    def today(self) -> date:
+        return self.now().astimezone(CST).date()
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            secret_key=_secret_from_env(),
+            base_url=os.environ.get("DAIPIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            cookie_secure=os.environ.get("DAIPIN_COOKIE_SECURE", "") in ("1", "true", "yes"),
+            county_code=os.environ.get("DAIPIN_COUNTY", "231002"),
+        )

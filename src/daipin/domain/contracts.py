@@ -1,0 +1,233 @@
+"""Benefit-linkage contract terms per model (R1.1–R1.4, R2.4): what each must state, and how it feeds the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from daipin.domain.errors import InputError
+
+# Term types: money = whole fen (int ≥ 0); decimal = exact decimal string or int (≥ 0);
+# text = non-empty string; choice = one of `choices`; list = non-empty list of objects or strings.
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    type: str
+    zh: str
+    en: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+
+
+MODELS: dict[str, str] = {
+    "order_purchase": "订单收购",
+    "fund_support": "资金扶持",
+    "trusteeship": "托管经营",
+    "employment": "务工就业",
+    "shareholding": "股份合作",
+    "equity_dividend": "入股分红",
+    "asset_lease": "资产租赁",
+    "fixed_interest": "利息分红",
+}
+
+CONTRIBUTION_KINDS: dict[str, str] = {
+    "land_rights": "土地承包经营权",
+    "quantified_fund": "扶贫量化资金",
+    "poverty_loan": "扶贫贷款",
+    "own_money": "自有资金",
+}
+
+# Shares that pass to heirs; a quantified-fund or poverty-loan share is a benefit right, never inherited (R1.4).
+INHERITABLE_CONTRIBUTIONS = frozenset({"land_rights", "own_money"})
+
+TERMS: dict[str, tuple[Term, ...]] = {
+    "order_purchase": (
+        Term("buyer", "text", "收购方", "buyer"),
+        Term("product", "text", "产品或服务", "product or service"),
+        Term("quantity", "decimal", "收购数量", "quantity"),
+        Term("unit", "text", "计量单位", "unit", required=False),
+        Term("price_rule", "choice", "定价规则", "price rule", choices=("fixed", "market_with_floor")),
+        Term("floor_price_fen", "money", "保护价", "floor price"),
+        Term("price_fen", "money", "约定价格", "agreed price", required=False),
+        Term("market_price_fen", "money", "市场价格", "market price", required=False),
+        Term("delivery_schedule", "list", "交货安排", "delivery schedule"),
+    ),
+    "fund_support": (
+        Term("amount_fen", "money", "扶持金额", "amount"),
+        Term("purpose", "text", "资金用途", "purpose"),
+        Term("support_type", "choice", "扶持方式", "grant or revolving", choices=("grant", "revolving")),
+        Term("repayment_schedule", "list", "还款计划", "repayment schedule", required=False),
+        Term("repayments", "list", "还款记录", "repayments", required=False),
+    ),
+    "trusteeship": (
+        Term("asset_kind", "choice", "托管资产类别", "asset kind", choices=("land", "livestock")),
+        Term("unit", "choice", "计量单位", "unit", choices=("mu", "head")),
+        Term("units", "decimal", "托管数量", "units"),
+        Term("annual_fen_per_unit", "money", "每单位年收益", "return per unit per year"),
+        Term("duties", "list", "实施主体责任", "the entity's duties"),
+    ),
+    "employment": (
+        Term("position", "text", "工作岗位", "position"),
+        Term("hours", "text", "工作时间", "working hours"),
+        Term("wage_basis", "choice", "计酬方式", "wage basis", choices=("day", "month", "piece")),
+        Term("wage_fen", "money", "工资标准", "wage rate"),
+        Term("pay_cycle", "choice", "发放周期", "pay cycle", choices=("daily", "weekly", "monthly", "on_completion")),
+    ),
+    "shareholding": (
+        Term("contribution_kind", "choice", "入股方式", "contribution kind", choices=tuple(CONTRIBUTION_KINDS)),
+        Term("contribution_value_fen", "money", "折股价值", "contribution value"),
+        Term("shares", "decimal", "股份数", "shares"),
+        Term("profit_share", "decimal", "分红比例", "dividend share of profit"),
+        Term("annual_floor_fen", "money", "保底分红", "annual floor", required=False),
+    ),
+    "equity_dividend": (
+        Term("profit_share", "decimal", "分红比例", "share of profit"),
+        Term("annual_floor_fen", "money", "保底分红", "annual floor", required=False),
+    ),
+    "asset_lease": (
+        Term("asset_code", "text", "租赁资产", "leased asset", required=False),
+        Term("annual_rent_fen", "money", "年租金", "annual rent"),
+    ),
+    "fixed_interest": (
+        Term("basis", "choice", "计息基础", "interest basis", required=False,
+             choices=("capital", "land", "forest", "house")),
+        Term("principal_fen", "money", "本金或折价", "principal"),
+        Term("annual_rate", "decimal", "年利率", "annual rate"),
+    ),
+}
+
+# The models the engine settles, and the engine kind each maps to (ENGINE.md §1).
+ENGINE_KIND: dict[str, str] = {
+    "order_purchase": "order_purchase",
+    "trusteeship": "trusteeship",
+    "employment": "employment",
+    "shareholding": "equity_dividend",
+    "equity_dividend": "equity_dividend",
+    "asset_lease": "asset_lease",
+    "fixed_interest": "fixed_interest",
+}
+
+
+def _decimal(value: object, field: str, term: Term) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InputError(f"{term.zh}应为十进制数字字符串", f"{term.en} must be a decimal string", field=field)
+    try:
+        d = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise InputError(f"{term.zh}不是有效数字", f"{term.en} is not a number", field=field) from exc
+    if not d.is_finite() or d < 0:
+        raise InputError(f"{term.zh}不能为负数", f"{term.en} must not be negative", field=field)
+    return str(value).strip() if isinstance(value, str) else str(value)
+
+
+def check_model(model: object) -> str:
+    if not isinstance(model, str) or model not in MODELS:
+        raise InputError(f"未知的利益联结模式 {model!r}", f"unknown benefit model {model!r}", field="model")
+    return model
+
+
+def validate_terms(model: str, terms: object) -> dict[str, Any]:
+    """Check a contract's terms for its model; returns the normalised terms.
+
+    A missing required term is refused with the term named: `terms.floor_price_fen: 缺少必填条款 保护价`.
+    """
+    check_model(model)
+    if not isinstance(terms, dict):
+        raise InputError("合同条款应为对象", "terms must be an object", field="terms")
+    spec = {t.name: t for t in TERMS[model]}
+    for key in terms:
+        if key not in spec:
+            raise InputError(f"{MODELS[model]}合同没有条款 {key}", f"unknown term {key!r} for {model}",
+                             field=f"terms.{key}", code="unknown_term")
+    out: dict[str, Any] = {}
+    for term in TERMS[model]:
+        field = f"terms.{term.name}"
+        value = terms.get(term.name)
+        if value is None or (isinstance(value, (str, list)) and not value):
+            if term.required:
+                raise InputError(f"缺少必填条款 {term.zh}", f"missing required term {term.en}", field=field,
+                                 code="missing_term")
+            continue
+        if term.type == "money":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"{term.zh}应为整数（分）", f"{term.en} must be whole fen", field=field)
+            if value < 0:
+                raise InputError(f"{term.zh}不能为负数", f"{term.en} must not be negative", field=field)
+            out[term.name] = value
+        elif term.type == "decimal":
+            out[term.name] = _decimal(value, field, term)
+        elif term.type == "text":
+            if not isinstance(value, str):
+                raise InputError(f"{term.zh}应为文字", f"{term.en} must be text", field=field)
+            out[term.name] = value.strip()
+        elif term.type == "choice":
+            if value not in term.choices:
+                raise InputError(f"{term.zh}应为 {'/'.join(term.choices)} 之一", f"{term.en} must be one of "
+                                 f"{', '.join(term.choices)}", field=field)
+            out[term.name] = value
+        elif term.type == "list":
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list):
+                raise InputError(f"{term.zh}应为列表", f"{term.en} must be a list", field=field)
+            out[term.name] = value
+    _cross_checks(model, out)
+    return out
+
+
+def _cross_checks(model: str, terms: dict[str, Any]) -> None:
+    if model == "order_purchase" and terms["price_rule"] == "fixed" and "price_fen" not in terms:
+        raise InputError("缺少必填条款 约定价格", "missing required term agreed price (fixed price rule)",
+                         field="terms.price_fen", code="missing_term")
+    if model == "fund_support" and terms["support_type"] == "revolving" and not terms.get("repayment_schedule"):
+        raise InputError("缺少必填条款 还款计划", "missing required term repayment schedule (revolving fund)",
+                         field="terms.repayment_schedule", code="missing_term")
+    if model in ("shareholding", "equity_dividend") and Decimal(terms["profit_share"]) > 1:
+        raise InputError("分红比例不能大于1", "profit share must not exceed 1", field="terms.profit_share")
+    if model == "trusteeship":
+        expected = "mu" if terms["asset_kind"] == "land" else "head"
+        if terms["unit"] != expected:
+            raise InputError(f"托管{('土地' if expected == 'mu' else '牲畜')}的计量单位应为 {expected}",
+                             f"unit must be {expected} for {terms['asset_kind']}", field="terms.unit")
+
+
+def check_term(start: object, end: object) -> None:
+    """A contract's term (start and end dates) is required and must not run backwards."""
+    if start is None:
+        raise InputError("缺少必填条款 合同起始日期", "missing required term start date", field="start_date",
+                         code="missing_term")
+    if end is None:
+        raise InputError("缺少必填条款 合同终止日期", "missing required term end date", field="end_date",
+                         code="missing_term")
+    if start > end:  # type: ignore[operator]
+        raise InputError("合同起始日期晚于终止日期", "start date is after end date", field="start_date")
+
+
+def engine_terms(model: str, terms: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The ENGINE.md settlement kind and terms of a contract, or None for models that are records, not dues."""
+    kind = ENGINE_KIND.get(model)
+    if kind is None:
+        return None
+    if kind == "order_purchase":
+        out: dict[str, Any] = {"quantity": terms["quantity"], "floor_price_fen": terms["floor_price_fen"]}
+        if terms["price_rule"] == "fixed":
+            out["price_fen"] = terms["price_fen"]
+        elif "market_price_fen" in terms:
+            out["market_price_fen"] = terms["market_price_fen"]
+        return kind, out
+    if kind == "trusteeship":
+        return kind, {"units": terms["units"], "unit": terms["unit"], "annual_fen_per_unit": terms["annual_fen_per_unit"]}
+    if kind == "equity_dividend":
+        out = {"profit_share": terms["profit_share"]}
+        if "annual_floor_fen" in terms:
+            out["annual_floor_fen"] = terms["annual_floor_fen"]
+        return kind, out
+    if kind == "asset_lease":
+        return kind, {"annual_rent_fen": terms["annual_rent_fen"]}
+    if kind == "fixed_interest":
+        return kind, {"principal_fen": terms["principal_fen"], "annual_rate": terms["annual_rate"]}
+    # employment: the wage per day and days worked come from the period's work records.
+    return kind, {}

@@ -1,0 +1,128 @@
+"""Money in whole fen: half-up rounding, largest-remainder splits, and how amounts are written."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from fractions import Fraction
+
+
+def half_up(numerator: int, denominator: int = 1) -> int:
+    """floor(n/d + 1/2) in integers, for a positive denominator: 0.5 fen rounds up, 0.49 down."""
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def round_half_up(value: int | Fraction | Decimal) -> int:
+    """Half-up to the fen of an exact value (never a float)."""
+    if isinstance(value, float):
+        raise TypeError("binary floats are not exact")
+    frac = Fraction(value)
+    return half_up(frac.numerator, frac.denominator)
+
+
+def split(total: int, weights: Sequence[int], keys: Sequence[str]) -> list[int]:
+    """Largest-remainder split of `total` fen by integer weights; the parts add up to `total`.
+
+    Each recipient gets floor(total·w/Σw); the fen still left go one each to the largest
+    fractional parts, ties broken by key in ascending code-point order. All weights zero is
+    allowed only for a zero total (everyone gets nothing).
+    """
+    n = len(weights)
+    if len(keys) != n:
+        raise ValueError("one key per weight")
+    if total < 0:
+        raise ValueError("cannot split a negative amount")
+    if n == 0:
+        if total:
+            raise ValueError("cannot split a positive amount among no recipients")
+        return []
+    if min(weights) < 0:
+        raise ValueError("weights must not be negative")
+    whole = sum(weights)
+    if whole == 0:
+        if total:
+            raise ValueError("cannot split a positive amount over zero total weight")
+        return [0] * n
+    return _largest_remainder(total, weights, whole, lambda: sorted(range(n), key=keys.__getitem__))
+
+
+def split_in_order(total: int, weights: Sequence[int], order: Sequence[int]) -> list[int]:
+    """`split` for callers that already know the recipients' key order.
+
+    `order` lists every index once, ascending by the recipients' keys. Zero weights are
+    allowed and never receive a fen, so one order can serve every bucket of a village.
+    """
+    if total < 0:
+        raise ValueError("cannot split a negative amount")
+    if weights and min(weights) < 0:
+        raise ValueError("weights must not be negative")
+    whole = sum(weights)
+    if whole == 0:
+        if total:
+            raise ValueError("cannot split a positive amount over zero total weight")
+        return [0] * len(weights)
+    return _largest_remainder(total, weights, whole, lambda: order)
+
+
+def _largest_remainder(
+    total: int, weights: Sequence[int], whole: int, key_order: Callable[[], Sequence[int]]
+) -> list[int]:
+    parts: list[int] = []
+    remainders: list[int] = []
+    add_part = parts.append
+    add_rem = remainders.append
+    for w in weights:
+        q, r = divmod(total * w, whole)
+        add_part(q)
+        add_rem(r)
+    left = total - sum(parts)
+    if left:
+        # The remainders share the denominator Σw, so comparing them as integers is exact.
+        # Sorting by remainder alone is stable, so equal remainders keep ascending key order.
+        # left < the number of non-zero remainders, so a zero weight never gains a fen.
+        negative = [-r for r in remainders]
+        order = key_order()
+        if left * 8 < len(order):
+            winners = heapq.nsmallest(left, order, key=negative.__getitem__)
+        else:
+            winners = sorted(order, key=negative.__getitem__)[:left]
+        for i in winners:
+            parts[i] += 1
+    return parts
+
+
+def split_exact(total: int, weights: Sequence[int | Fraction | Decimal], keys: Sequence[str]) -> list[int]:
+    """Largest-remainder split with exact rational weights (scaled to integers first)."""
+    fractions = [Fraction(w) for w in weights]
+    scale = 1
+    for f in fractions:
+        scale = scale * f.denominator // _gcd(scale, f.denominator)
+    return split(total, [int(f * scale) for f in fractions], keys)
+
+
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+_CENTS = tuple(f".{c:02d}" for c in range(100))
+
+
+def format_yuan(fen: int) -> str:
+    """Fen as yuan with thousands separators: 1000000 -> "10,000.00"."""
+    if fen < 0:
+        return "-" + format_yuan(-fen)
+    yuan, cents = divmod(fen, 100)
+    # The common small amounts skip the slower thousands formatting; basis lines are built per line.
+    if yuan < 1000:
+        return str(yuan) + _CENTS[cents]
+    return format(yuan, ",") + _CENTS[cents]
+
+
+def format_fen(fen: int) -> str:
+    """Fen as a readable amount: 1000000 -> "10,000.00 元"."""
+    return f"{format_yuan(fen)} 元"

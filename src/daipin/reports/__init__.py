@@ -1,0 +1,1 @@
+"""Printable reports: the public notice PDF for the village board."""

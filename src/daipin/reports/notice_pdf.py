@@ -1,0 +1,144 @@
+"""The public notice as a PDF for the village board: Chinese font embedded, ledger checkpoint and a QR code.
+
+Built only from the notice's posted content (already checked for personal data), so nothing
+private can reach the paper copy.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from functools import cache
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+FONT_NAME = "DaipinCJK"
+FONT_CANDIDATES = (
+    os.environ.get("DAIPIN_CJK_FONT", ""),
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+)
+
+
+class FontMissing(RuntimeError):
+    """No CJK font: a notice printed without one would be unreadable, so none is printed."""
+
+
+@cache
+def cjk_font() -> str:
+    for path in FONT_CANDIDATES:
+        if path and os.path.exists(path):
+            kw: dict[str, Any] = {"subfontIndex": 0} if path.endswith(".ttc") else {}
+            pdfmetrics.registerFont(TTFont(FONT_NAME, path, **kw))
+            return FONT_NAME
+    raise FontMissing("缺少中文字体（fonts-wqy-microhei）/ no CJK font installed (fonts-wqy-microhei)")
+
+
+def _fen(v: Any) -> str:
+    v = int(v or 0)
+    sign = "-" if v < 0 else ""
+    v = abs(v)
+    return f"{sign}{v // 100:,}.{v % 100:02d}"
+
+
+def qr_png(url: str) -> bytes:
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="png", scale=4, border=2)
+    return buf.getvalue()
+
+
+def _p(text: Any, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(str(text)), style)
+
+
+def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, status_label: str = "",
+                  result: dict[str, Any] | None = None) -> bytes:
+    """The notice (and its result announcement, if any) as PDF bytes."""
+    font = cjk_font()
+    base = ParagraphStyle("base", fontName=font, fontSize=10.5, leading=15, wordWrap="CJK")
+    small = ParagraphStyle("small", parent=base, fontSize=8, leading=10)
+    mono = ParagraphStyle("mono", parent=small, fontSize=7, leading=9, wordWrap="CJK")
+    title = ParagraphStyle("title", parent=base, fontSize=17, leading=24, alignment=TA_CENTER, spaceAfter=6)
+    h2 = ParagraphStyle("h2", parent=base, fontSize=12.5, leading=18, spaceBefore=8, spaceAfter=3)
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                            bottomMargin=16 * mm, title=str(content.get("title", "公示")), author="daipin",
+                            subject="公示公告")
+    story: list[Any] = [_p(content.get("title", "公示"), title)]
+    matter = content.get("matter") or {}
+    region = content.get("region") or {}
+    window = content.get("window") or {}
+    facts = [
+        ("事项", f"{matter.get('kind_label', '')}：{matter.get('title', '')}"),
+        ("村（乡镇）", f"{region.get('name', '')}（{region.get('code', '')}）"),
+        ("年度", matter.get("year") or ""),
+    ]
+    project = content.get("project")
+    if project:
+        facts.append(("项目", f"{project.get('name', '')}（{project.get('code', '')}）"))
+    facts += [
+        ("资金来源", content.get("funding_source") or "—"),
+        ("实施主体", content.get("implementing_entity") or "—"),
+        ("责任人", content.get("responsible_person") or "—"),
+        ("公示期", f"{str(window.get('posted_at', ''))[:16].replace('T', ' ')} 至 "
+                 f"{str(window.get('ends_at', ''))[:16].replace('T', ' ')}（{window.get('days', '')} 天，UTC）"),
+    ]
+    amounts = content.get("amounts") or {}
+    if "total_fen" in amounts:
+        facts.append(("分配合计", f"{_fen(amounts['total_fen'])} 元"))
+    if status_label:
+        facts.append(("状态", status_label))
+    t = Table([[_p(k, base), _p(v, base)] for k, v in facts], colWidths=[28 * mm, 146 * mm])
+    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                           ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f0f2f6"))]))
+    story += [t, _p("受益对象及金额", h2)]
+    rows = [[_p("序号", base), _p("户编号", base), _p("姓名", base), _p("金额（元）", base)]]
+    for i, b in enumerate(content.get("beneficiaries") or [], 1):
+        amount = _fen(b["amount_fen"]) if "amount_fen" in b else ""
+        rows.append([_p(i, base), _p(b.get("ref", ""), base), _p(b.get("name", ""), base), _p(amount, base)])
+    bt = Table(rows, colWidths=[14 * mm, 56 * mm, 52 * mm, 52 * mm], repeatRows=1)
+    bt.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f2f6"))]))
+    story.append(bt)
+    if content.get("justification"):
+        story += [_p("说明", h2), _p(content["justification"], base)]
+    if result:
+        story += [_p("执行结果", h2), _p(result.get("title", ""), base)]
+        pay = result.get("payments") or {}
+        if isinstance(pay, dict) and "total_fen" in pay:
+            story.append(_p(f"已支付合计：{_fen(pay['total_fen'])} 元", base))
+    story.append(_p("异议与监督渠道", h2))
+    story.append(_p("公示期内，任何人均可实名或匿名提出异议，可向以下渠道反映：", base))
+    for ch in content.get("complaint_channels") or []:
+        line = ch.get("name", "")
+        if ch.get("number"):
+            line += f"：{ch['number']}"
+        story.append(_p(f"· {line}", base))
+    story.append(_p(f"网上查看与提出异议：{url}", base))
+    story.append(Spacer(1, 4 * mm))
+    cp = content.get("ledger_checkpoint") or {}
+    qr = Image(io.BytesIO(qr_png(url)), width=32 * mm, height=32 * mm)
+    cp_lines = [_p("账本检查点（发布时）", base),
+                _p(f"树大小 size: {cp.get('size', '')}", small),
+                _p(f"根 root: {cp.get('root', '')}", mono)]
+    if checkpoint_note:
+        cp_lines.append(_p(checkpoint_note.replace("\n", " / "), mono))
+    ft = Table([[qr, cp_lines]], colWidths=[36 * mm, 138 * mm])
+    ft.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)]))
+    story.append(ft)
+    story.append(_p("本公示不含身份证号、电话、银行账号、健康状况等个人信息。扫描二维码可核对网上版本。", small))
+    doc.build(story)
+    return buf.getvalue()

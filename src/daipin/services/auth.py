@@ -1,0 +1,325 @@
+"""Accounts: create users, log in with argon2 hashes and throttling, sessions, password change, demo accounts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.auth import LoginAttempt, LoginSession, User
+from daipin.domain.actors import ROLE_LABELS, Actor, Role
+from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
+
+# Consecutive failures before an account is locked, and for how long.
+MAX_FAILED_LOGINS = 5
+LOCK_FOR = timedelta(minutes=15)
+# Failures from one client address (any username) within the window before it is refused.
+MAX_CLIENT_FAILURES = 30
+CLIENT_WINDOW = timedelta(minutes=15)
+SESSION_TTL = timedelta(hours=12)
+MIN_PASSWORD = 8
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+DEMO_PASSWORD = "daipin-demo"
+
+# Role -> the lengths of region code it may be scoped to.
+REGION_LENGTHS: dict[Role, tuple[int, ...]] = {
+    Role.DISTRICT_ADMIN: (6,),
+    Role.AUDITOR: (6,),
+    Role.TOWNSHIP_OFFICIAL: (9,),
+    Role.VILLAGE_CADRE: (12,),
+    Role.ENTITY_USER: (6, 9, 12),
+}
+
+_hasher = PasswordHasher()
+# A hash to verify against when the username is unknown, so a miss costs as much time as a hit.
+_DUMMY_HASH = _hasher.hash("daipin-no-such-user")
+
+
+class Throttled(DaipinError):
+    """Too many failed logins: wait before trying again."""
+
+    status = 429
+    code = "throttled"
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    """What a login gives back: the cookie/bearer token (shown once) and the session's CSRF token."""
+
+    token: str
+    csrf_token: str
+    user: User
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def token_id(token: str) -> str:
+    """Sessions are stored under the token's digest so a leaked table yields no usable cookie."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(
+        id=str(user.id),
+        role=Role(user.role),
+        region=user.region_code,
+        entity_id=user.entity_id,
+        name=user.display_name or user.username,
+    )
+
+
+def _check_password_rules(password: str, field: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InputError(
+            f"密码至少 {MIN_PASSWORD} 个字符", f"password must have at least {MIN_PASSWORD} characters", field
+        )
+    if len(password) > 256:
+        raise InputError("密码过长（最多 256 个字符）", "password too long (at most 256 characters)", field)
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    region: str,
+    at: datetime,
+    entity_id: int | None = None,
+    display_name: str = "",
+    demo: bool = False,
+) -> User:
+    """Create an account. Only the district administrator (within the county) or the operator may."""
+    if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
+        raise Forbidden("只有区级管理员可以创建账户", "only the district administrator may create accounts")
+    username = (username or "").strip().lower()
+    if not USERNAME_RE.match(username):
+        raise InputError(
+            "用户名只能使用小写字母、数字和 . _ -，2 至 64 个字符",
+            "username: 2-64 characters of a-z, 0-9, '.', '_', '-'",
+            "username",
+        )
+    _check_password_rules(password, "password")
+    try:
+        role_v = Role(role)
+    except ValueError:
+        raise InputError(
+            f"未知角色 {role!r}", f"unknown role {role!r}; one of {', '.join(r.value for r in REGION_LENGTHS)}", "role"
+        ) from None
+    if role_v not in REGION_LENGTHS:
+        raise InputError("该角色不能登录", "this role cannot have an account", "role")
+    region = (region or "").strip()
+    if not region.isdigit() or len(region) not in REGION_LENGTHS[role_v]:
+        lengths = "/".join(str(n) for n in REGION_LENGTHS[role_v])
+        raise InputError(
+            f"{ROLE_LABELS[role_v]}的区域代码应为 {lengths} 位数字",
+            f"region code for {role_v.value} must be {lengths} digits",
+            "region",
+        )
+    if actor.role is Role.DISTRICT_ADMIN and not actor.sees_region(region):
+        raise Forbidden("不能在本区以外创建账户", "cannot create accounts outside your district", "region")
+    if role_v is Role.ENTITY_USER and entity_id is None:
+        raise InputError("实施主体账户必须指定实施主体", "an entity user needs an entity id", "entity_id")
+    if role_v is not Role.ENTITY_USER and entity_id is not None:
+        raise InputError("只有实施主体账户可以指定实施主体", "only entity users have an entity id", "entity_id")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise InputError("用户名已存在", "username already taken", "username")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role_v.value,
+        region_code=region,
+        county_code=region[:6],
+        entity_id=entity_id,
+        display_name=(display_name or "").strip()[:100],
+        active=True,
+        is_demo=demo,
+        failed_logins=0,
+        created_at=at,
+        password_changed_at=at,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _client_failures(session: Session, client: str, at: datetime) -> int:
+    since = at - CLIENT_WINDOW
+    return session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.client == client, LoginAttempt.at >= since, LoginAttempt.ok.is_(False)
+        )
+    ) or 0
+
+
+def _aware(value: datetime | None, like: datetime) -> datetime | None:
+    """SQLite hands back naive datetimes; treat them as the same zone as `like`."""
+    if value is None or value.tzinfo is not None or like.tzinfo is None:
+        return value
+    return value.replace(tzinfo=like.tzinfo)
+
+
+def authenticate(session: Session, *, username: str, password: str, client: str, at: datetime) -> User:
+    """Check a username and password; count failures; lock an account after repeated failures.
+
+    Unknown users and wrong passwords give the same answer, so logins cannot be used to list accounts.
+    """
+    username = (username or "").strip().lower()[:64]
+    client = (client or "unknown")[:64]
+    if _client_failures(session, client, at) >= MAX_CLIENT_FAILURES:
+        raise Throttled("登录失败次数过多，请稍后再试", "too many failed logins from this address; try later")
+    user = session.scalar(select(User).where(User.username == username))
+    locked_until = _aware(user.locked_until, at) if user is not None else None
+    if user is not None and locked_until is not None and locked_until > at:
+        session.add(LoginAttempt(username=username, client=client, at=at, ok=False))
+        raise Throttled("账户因多次登录失败已暂时锁定，请稍后再试", "account locked after repeated failures; try later")
+    ok = False
+    try:
+        ok = _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    ok = ok and user is not None and user.active
+    session.add(LoginAttempt(username=username, client=client, at=at, ok=ok))
+    if not ok or user is None:
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = at + LOCK_FOR
+                user.failed_logins = 0
+        session.flush()
+        raise InputError("用户名或密码错误", "wrong username or password", "password", code="bad_credentials")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = at
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def start_session(session: Session, user: User, *, at: datetime, ttl: timedelta = SESSION_TTL) -> LoggedIn:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        LoginSession(id=token_id(token), user_id=user.id, csrf_token=csrf, created_at=at, last_seen_at=at,
+                     expires_at=at + ttl)
+    )
+    session.flush()
+    return LoggedIn(token=token, csrf_token=csrf, user=user)
+
+
+def login(session: Session, *, username: str, password: str, client: str, at: datetime) -> LoggedIn:
+    user = authenticate(session, username=username, password=password, client=client, at=at)
+    return start_session(session, user, at=at)
+
+
+def resolve_session(session: Session, token: str | None, *, at: datetime) -> tuple[User, LoginSession] | None:
+    """The user and session row behind a token, or None when absent, expired or the user is inactive."""
+    if not token or len(token) > 200:
+        return None
+    row = session.get(LoginSession, token_id(token))
+    if row is None:
+        return None
+    expires = _aware(row.expires_at, at)
+    if expires is not None and expires <= at:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(LoginSession).where(LoginSession.id == token_id(token)))
+
+
+def change_password(
+    session: Session, *, user_id: int, old_password: str, new_password: str, at: datetime, keep_token: str | None = None
+) -> None:
+    """Change one's own password; every other session of the user is ended."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("账户不存在", "no such account", "user")
+    try:
+        _hasher.verify(user.password_hash, old_password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise InputError("原密码错误", "the current password is wrong", "old_password") from None
+    _check_password_rules(new_password, "new_password")
+    if new_password == old_password:
+        raise InputError("新密码不能与原密码相同", "the new password must differ from the current one", "new_password")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = at
+    keep = token_id(keep_token) if keep_token else ""
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.id != keep))
+    session.flush()
+
+
+def set_active(session: Session, *, actor: Actor, username: str, active: bool) -> User:
+    if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
+        raise Forbidden("只有区级管理员可以停用账户", "only the district administrator may (de)activate accounts")
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or (actor.role is Role.DISTRICT_ADMIN and not actor.sees_region(user.region_code)):
+        raise NotFound("账户不存在", "no such account", "username")
+    user.active = active
+    if not active:
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    session.flush()
+    return user
+
+
+def list_users(session: Session, *, actor: Actor) -> list[User]:
+    if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
+        raise Forbidden("只有区级管理员可以查看账户", "only the district administrator may list accounts")
+    q = select(User).order_by(User.username)
+    if actor.role is Role.DISTRICT_ADMIN:
+        q = q.where(User.county_code == actor.region[:6])
+    return list(session.scalars(q))
+
+
+def has_demo_accounts(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(User).where(User.is_demo.is_(True))) != 0
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: Role
+    region: str
+    entity_id: int | None
+    label: str
+
+
+def create_demo_accounts(
+    session: Session, *, county: str, township: str, village: str, entity_id: int | None, at: datetime
+) -> list[DemoAccount]:
+    """One account per role, for the demo database only (`daipin demo`); all share DEMO_PASSWORD."""
+    plan = [
+        ("district", Role.DISTRICT_ADMIN, county, None, "区级管理员（演示）"),
+        ("township", Role.TOWNSHIP_OFFICIAL, township, None, "乡镇干部（演示）"),
+        ("village", Role.VILLAGE_CADRE, village, None, "村干部（演示）"),
+        ("auditor", Role.AUDITOR, county, None, "审计监督（演示）"),
+    ]
+    if entity_id is not None:
+        plan.append(("entity", Role.ENTITY_USER, county, entity_id, "实施主体（演示）"))
+    out = []
+    from daipin.domain.actors import SYSTEM_ACTOR
+
+    for username, role, region, ent, label in plan:
+        existing = session.scalar(select(User).where(User.username == username))
+        if existing is None:
+            create_user(session, actor=SYSTEM_ACTOR, username=username, password=DEMO_PASSWORD, role=role.value,
+                        region=region, entity_id=ent, display_name=label, at=at, demo=True)
+        out.append(DemoAccount(username, DEMO_PASSWORD, role, region, ent, label))
+    return out

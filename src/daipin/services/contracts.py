@@ -1,0 +1,242 @@
+"""Contract use cases: sign, amend (a new version, history kept), terminate, pass a share to an heir, reassign."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Contract, ContractVersion, Household, Person, Project
+from daipin.domain.actors import Actor
+from daipin.domain.contracts import (
+    INHERITABLE_CONTRIBUTIONS,
+    MODELS,
+    check_model,
+    check_term,
+    validate_terms,
+)
+from daipin.domain.errors import Conflict, InputError, NotFound
+from daipin.services import trace
+from daipin.services.registry import (
+    _date,
+    _need,
+    _village,
+    check_scope,
+    eligible_as_of,
+    get_household,
+    get_project,
+    row_fact,
+)
+
+
+def get_contract(session: Session, contract_id: int | str) -> Contract:
+    if isinstance(contract_id, str) and not contract_id.isdigit():
+        c = session.scalar(select(Contract).where(Contract.code == contract_id))
+    else:
+        c = session.get(Contract, int(contract_id))
+    if c is None:
+        raise NotFound(f"合同 {contract_id} 不存在", f"contract {contract_id} not found", field="contract")
+    return c
+
+
+def new_version(session: Session, actor: Actor, c: Contract, *, reason: str, at: datetime) -> ContractVersion:
+    """Snapshot the contract's current state as its next version (the first one at signing)."""
+    session.flush()
+    last = session.scalar(select(ContractVersion.version).where(ContractVersion.contract_id == c.id)
+                          .order_by(ContractVersion.version.desc()).limit(1))
+    c.version = (last or 0) + 1
+    v = ContractVersion(contract_id=c.id, county_code=c.county_code, version=c.version, terms=dict(c.terms),
+                        start_date=c.start_date, end_date=c.end_date, status=c.status,
+                        payee_household_id=c.payee_household_id, payee_village_code=c.payee_village_code,
+                        reason=reason, actor=f"{actor.role.value}:{actor.id}", at=at)
+    session.add(v)
+    session.flush()
+    return v
+
+
+def _payee(session: Session, payee_household_id: int | None, payee_village_code: str | None) -> tuple[str, str]:
+    """(region, label) of the payee; exactly one of household or village."""
+    if (payee_household_id is None) == (payee_village_code is None):
+        raise InputError("受益方须为一户或一个村（二选一）", "the payee is one household or one village",
+                         field="payee")
+    if payee_household_id is not None:
+        hh = session.get(Household, payee_household_id)
+        if hh is None:
+            raise InputError(f"户 {payee_household_id} 不存在", f"household {payee_household_id} not found",
+                             field="payee_household_id")
+        if hh.life_state != "alive":
+            raise InputError("受益户已不在册", "the payee household is no longer registered", field="payee_household_id")
+        return hh.village_code, f"household:{hh.household_no}"
+    v = _village(session, payee_village_code, "payee_village_code")
+    return v.code, f"village:{v.code}"
+
+
+def sign_contract(session: Session, actor: Actor, *, code: str, model: str, project_id: int, start_date: date,
+                  end_date: date, terms: dict[str, Any], at: datetime, payee_household_id: int | None = None,
+                  payee_village_code: str | None = None, person_id: int | None = None,
+                  signed_on: date | None = None) -> Contract:
+    """Sign a benefit-linkage contract; a missing required term is refused with the term named."""
+    code = _need(code, "code", "合同编号", "contract code")
+    model = check_model(model)
+    checked = validate_terms(model, terms)
+    sd = _date(start_date, "start_date", "合同起始日期") if start_date is not None else None
+    ed = _date(end_date, "end_date", "合同终止日期") if end_date is not None else None
+    check_term(sd, ed)
+    assert sd is not None and ed is not None
+    project: Project = get_project(session, project_id)
+    region, payee_label = _payee(session, payee_household_id, payee_village_code)
+    if model == "employment":
+        if person_id is None:
+            raise InputError("缺少必填条款 务工人员", "missing required term person", field="person_id",
+                             code="missing_term")
+        p = session.get(Person, person_id)
+        if p is None or p.household_id != payee_household_id:
+            raise InputError("务工人员不属于受益户", "the person is not a member of the payee household",
+                             field="person_id")
+    elif person_id is not None:
+        raise InputError("只有务工合同关联人员", "only employment contracts name a person", field="person_id")
+    if model == "shareholding" and checked["contribution_kind"] == "quantified_fund" and payee_household_id:
+        hh = get_household(session, payee_household_id)
+        if not eligible_as_of(session, hh, sd):
+            raise Conflict("扶贫量化资金股份只能配给在册贫困户或监测户", "a quantified-fund share goes only to an "
+                           "eligible (poor or monitored) household", field="payee_household_id")
+    from daipin.db.models.registry import Entity
+
+    entity = session.get(Entity, project.entity_id)
+    assert entity is not None
+    if entity.credit_status == "blacklisted":
+        raise Conflict(f"实施主体 {entity.name} 已列入黑名单，不能签订新合同", "the entity is blacklisted and may not "
+                       "sign new contracts", field="project_id")
+    if session.scalar(select(Contract.id).where(Contract.code == code)) is not None:
+        raise Conflict(f"合同编号 {code} 已存在", f"contract {code} already exists", field="code")
+    check_scope(actor, region)
+    c = Contract(code=code, model=model, project_id=project.id, entity_id=project.entity_id,
+                 payee_household_id=payee_household_id, payee_village_code=payee_village_code, person_id=person_id,
+                 start_date=sd, end_date=ed, status="active", version=1, terms=checked,
+                 signed_on=signed_on or sd, county_code=project.county_code)
+    session.add(c)
+    v = new_version(session, actor, c, reason="签订", at=at)
+    _record_contract(session, actor, "contract.sign", c, region,
+                     {"model": model, "project": project.code, "payee": _payee_digest(session, payee_label),
+                      "terms": checked, "start": sd.isoformat(), "end": ed.isoformat(), "version": v.version}, at)
+    return c
+
+
+def _payee_digest(session: Session, label: str) -> str:
+    # A village is public; a household number is kept out of the ledger body in clear.
+    return label if label.startswith("village:") else trace.pii(session, label)
+
+
+def _record_contract(session: Session, actor: Actor, type: str, c: Contract, region: str, facts: dict[str, Any],
+                     at: datetime) -> int:
+    facts = dict(facts)
+    facts["row"] = row_fact(session, c)
+    return trace.record(session, actor=actor, type=type, subject=f"contract:{c.code}", region=region, facts=facts,
+                        at=at)
+
+
+def _region_of(session: Session, c: Contract) -> str:
+    if c.payee_household_id is not None:
+        return get_household(session, c.payee_household_id).village_code
+    return c.payee_village_code or c.county_code
+
+
+def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, reason: str, at: datetime,
+                   terms: dict[str, Any] | None = None, start_date: date | None = None,
+                   end_date: date | None = None) -> ContractVersion:
+    """An amendment: the terms given replace the current ones as a whole new version; older versions stay."""
+    c = get_contract(session, contract_id)
+    reason = _need(reason, "reason", "变更原因", "reason")
+    if c.status == "terminated":
+        raise Conflict("合同已终止，不能变更", "the contract is terminated", field="contract")
+    checked = validate_terms(c.model, terms) if terms is not None else dict(c.terms)
+    sd = _date(start_date, "start_date", "合同起始日期") if start_date is not None else c.start_date
+    ed = _date(end_date, "end_date", "合同终止日期") if end_date is not None else c.end_date
+    check_term(sd, ed)
+    if checked == c.terms and sd == c.start_date and ed == c.end_date:
+        raise InputError("变更内容与现行版本相同", "the amendment changes nothing", field="terms")
+    region = _region_of(session, c)
+    check_scope(actor, region)
+    c.terms, c.start_date, c.end_date = checked, sd, ed
+    v = new_version(session, actor, c, reason=reason, at=at)
+    _record_contract(session, actor, "contract.amend", c, region,
+                     {"version": v.version, "reason": reason, "terms": checked, "start": sd.isoformat(),
+                      "end": ed.isoformat()}, at)
+    return v
+
+
+def terminate_contract(session: Session, actor: Actor, contract_id: int | str, *, on: date, reason: str,
+                       at: datetime) -> ContractVersion:
+    c = get_contract(session, contract_id)
+    reason = _need(reason, "reason", "终止原因", "reason")
+    on = _date(on, "on", "终止日期")
+    if c.status == "terminated":
+        raise Conflict("合同已终止", "the contract is already terminated", field="contract")
+    if on < c.start_date:
+        raise InputError("终止日期早于合同起始日期", "termination date is before the start", field="on")
+    region = _region_of(session, c)
+    check_scope(actor, region)
+    c.status, c.end_date = "terminated", min(on, c.end_date)
+    v = new_version(session, actor, c, reason=reason, at=at)
+    _record_contract(session, actor, "contract.terminate", c, region,
+                     {"version": v.version, "reason": reason, "on": on.isoformat()}, at)
+    return v
+
+
+def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | str, heir_household_id: int, *,
+                           reason: str, at: datetime) -> ContractVersion:
+    """A land-contract-rights or own-money share passes to an heir; quantified-fund and loan shares never do."""
+    c = get_contract(session, contract_id)
+    reason = _need(reason, "reason", "继承依据", "reason")
+    if c.model != "shareholding":
+        raise InputError("只有股份合作合同可以继承", "only shareholding contracts pass to heirs", field="contract")
+    kind = c.terms.get("contribution_kind")
+    if kind not in INHERITABLE_CONTRIBUTIONS:
+        raise Conflict("扶贫量化资金及扶贫贷款股份是收益权，不能继承，须按决议重新分配",
+                       "a quantified-fund or poverty-loan share is a benefit right: it is reassigned, never inherited",
+                       field="terms.contribution_kind", code="not_inheritable")
+    if c.status == "terminated":
+        raise Conflict("合同已终止", "the contract is terminated", field="contract")
+    heir = get_household(session, heir_household_id)
+    if heir.id == c.payee_household_id:
+        raise InputError("继承户与原受益户相同", "the heir is the current payee", field="heir_household_id")
+    check_scope(actor, heir.village_code)
+    c.payee_household_id, c.status = heir.id, "active"
+    v = new_version(session, actor, c, reason=f"继承：{reason}", at=at)
+    _record_contract(session, actor, "contract.inherit", c, heir.village_code,
+                     {"version": v.version, "reason": reason, "contribution_kind": kind,
+                      "heir": trace.pii(session, f"household:{heir.household_no}")}, at)
+    return v
+
+
+def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_household_id: int, *,
+                   decision_ref: str, on: date, at: datetime) -> ContractVersion:
+    """A quantified-fund share pending reassignment goes, by decision, to another eligible household."""
+    c = get_contract(session, contract_id)
+    decision_ref = _need(decision_ref, "decision_ref", "决议文号", "decision reference")
+    on = _date(on, "on", "生效日期")
+    if c.status != "pending_reassignment":
+        raise Conflict("该股份不在待重新分配状态", "the share is not pending reassignment", field="contract")
+    hh = get_household(session, new_household_id)
+    if not eligible_as_of(session, hh, on):
+        raise Conflict("新受益户须为贫困户或监测户", "the new household must be poor or monitored",
+                       field="new_household_id")
+    check_scope(actor, hh.village_code)
+    c.payee_household_id, c.status = hh.id, "active"
+    v = new_version(session, actor, c, reason=f"重新分配：{decision_ref}", at=at)
+    _record_contract(session, actor, "contract.reassign", c, hh.village_code,
+                     {"version": v.version, "decision_ref": decision_ref, "on": on.isoformat(),
+                      "payee": trace.pii(session, f"household:{hh.household_no}")}, at)
+    return v
+
+
+def history(session: Session, contract_id: int | str) -> list[dict[str, Any]]:
+    """Every version of a contract, oldest first, as it may be shown."""
+    c = get_contract(session, contract_id)
+    rows = session.scalars(select(ContractVersion).where(ContractVersion.contract_id == c.id)
+                           .order_by(ContractVersion.version)).all()
+    return [{"version": v.version, "terms": v.terms, "start": v.start_date.isoformat(), "end": v.end_date.isoformat(),
+             "status": v.status, "reason": v.reason, "actor": v.actor, "at": v.at.isoformat(),
+             "model_label": MODELS[c.model]} for v in rows]

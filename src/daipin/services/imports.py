@@ -1,0 +1,858 @@
+"""Import of 建档立卡 household rosters (xlsx or csv, Chinese headers in any order): validate every row, then write.
+
+Each row is one person; rows sharing a 户编号 form a household, whose household-level
+fields (status, exit year, village, phone, bank account) are read from the head's row.
+Every bad row is reported (row number, column, reason, ID numbers masked); by default
+nothing is imported if any row is bad, `skip_bad` imports the good households.
+Re-importing the same file changes nothing: people are matched by ID number, and an
+unchanged household writes no row and no ledger entry.
+
+Bulk path. Rows are checked on a lean per-row path (the resident ID check is
+`stdnum.cn.ric.validate`'s, done with the same integer arithmetic and cached
+birth-date / region-in-force look-ups: see `check_resident_id_fast`). New households
+get their ids up front and are written without ORM objects: PostgreSQL `COPY`
+(streamed from a writer thread while the next rows are formatted), SQLite
+`executemany`. Existing households are compared in bulk, one query per batch; only
+those that changed go through the registry services (one ledger entry each, with
+`facts["row"]`).
+
+Ledger entries for new households: one `household.import` entry per batch of `BATCH`
+households instead of the per-row `facts["row"]` convention. It carries the batch's
+size, its first and last household id and `digest`: sha256, keyed with the
+deployment's personal-data salt (so a one-person batch cannot be brute-forced back to
+an ID number), over the batch's rows as PostgreSQL COPY text lines — households, then
+their first status-history rows, then their people, each in the column order of
+`HOUSEHOLD_COLUMNS`, `STATUS_COLUMNS`, `PERSON_COLUMNS`, NULL as `\\N`, dates ISO.
+`batch_digest_now(session, facts)` recomputes it from the database, so a row edited
+after the import shows as a changed batch.
+
+Large imports on PostgreSQL (at least `BULK_FK_THRESHOLD` new people) check the two
+foreign keys to `households` in bulk, as the PostgreSQL manual advises for bulk loads:
+the constraints are dropped and re-added inside the import's transaction, and re-adding
+validates every row in one query. The transaction holds an exclusive lock on the
+roster tables meanwhile; an error (or a violating row) rolls everything back.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import queue
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ARRAY, String, any_, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Household, HouseholdStatus, Person, Region
+from daipin.domain.actors import Actor
+from daipin.domain.errors import DaipinError, InputError
+from daipin.domain.identity import _reason, _region_known
+from daipin.domain.privacy import mask_id
+from daipin.services import registry as reg
+from daipin.services import trace
+
+# Canonical column → accepted headers (the first is what the template and exports write).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "household_no": ("户编号", "户码", "家庭编号"),
+    "head_name": ("户主姓名",),
+    "name": ("姓名", "成员姓名"),
+    "id_number": ("证件号码", "身份证号", "身份证号码", "公民身份号码"),
+    "relation": ("与户主关系", "家庭关系", "与户主的关系"),
+    "labor": ("劳动能力", "劳动技能"),
+    "status": ("户类型", "状态", "户类型/状态", "贫困户属性", "户状态"),
+    "exit_year": ("脱贫年度", "脱贫年份"),
+    "township": ("所属乡镇", "乡镇"),
+    "village": ("所属村", "行政村", "村"),
+    "phone": ("联系电话", "电话", "手机号码"),
+    "bank_account": ("银行账号", "银行卡号", "账号"),
+    "poverty_cause": ("主要致贫原因", "致贫原因"),
+}
+REQUIRED = ("household_no", "name", "id_number", "relation", "labor", "status", "village")
+HEADER_OF = {k: v[0] for k, v in COLUMNS.items()}
+
+LABOR_VALUES = {
+    "有劳动能力": "full", "普通劳动力": "full", "技能劳动力": "full", "full": "full", "劳动力": "full",
+    "弱劳动力": "weak", "半劳动力": "weak", "弱劳动力或半劳动力": "weak", "weak": "weak",
+    "无劳动能力": "none", "丧失劳动能力": "none", "无劳动力": "none", "none": "none",
+}
+LABOR_LABEL = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
+STATUS_VALUES = {
+    "贫困户": "poor", "未脱贫": "poor", "未脱贫户": "poor", "poor": "poor",
+    "监测户": "monitored", "监测对象": "monitored", "边缘易致贫户": "monitored", "脱贫不稳定户": "monitored",
+    "突发严重困难户": "monitored", "monitored": "monitored",
+    "脱贫户": "exited", "已脱贫": "exited", "exited": "exited",
+    "一般户": "non_poor", "非贫困户": "non_poor", "non_poor": "non_poor",
+}
+BATCH = 5000  # households per ledger entry (and per comparison query for existing households)
+QUERY_CHUNK = 20000  # values per `= ANY(array)` / `IN` look-up
+BULK_FK_THRESHOLD = 50000  # new people from which PostgreSQL checks the foreign keys in bulk
+IMPORT_REASON = "建档立卡导入"
+NULL = "\\N"  # NULL in COPY text form
+
+# The canonical row forms behind a batch digest (and the COPY column lists).
+HOUSEHOLD_COLUMNS = ("id", "household_no", "village_code", "county_code", "status", "status_since", "exit_year",
+                     "poverty_cause", "labor", "phone", "bank_account", "life_state", "life_state_date")
+STATUS_COLUMNS = ("household_id", "county_code", "status", "from_date", "reason")
+PERSON_COLUMNS = ("household_id", "county_code", "name", "id_number", "birth_date", "sex", "relation", "labor",
+                  "life_state", "life_state_date", "health_note")
+_RELATIONS = frozenset(reg.RELATIONS)
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # spreadsheet row number (the header is row 1)
+    column: str  # the header as written in the file
+    message: str
+    household_no: str = ""
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    households_new: int = 0
+    households_changed: int = 0
+    households_unchanged: int = 0
+    people_new: int = 0
+    people_changed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    skipped_households: int = 0
+    imported: bool = False
+
+    def summary(self) -> str:
+        if self.errors and not self.imported:
+            return (f"发现 {len(self.errors)} 处错误，未导入任何数据 / {len(self.errors)} errors, nothing imported "
+                    f"({self.rows} rows read)")
+        return (f"读取 {self.rows} 行：新增 {self.households_new} 户 {self.people_new} 人，更新 {self.households_changed} 户，"
+                f"未变化 {self.households_unchanged} 户，跳过 {self.skipped_households} 户（{len(self.errors)} 处错误） / "
+                f"{self.rows} rows: {self.households_new} households and {self.people_new} people new, "
+                f"{self.households_changed} changed, {self.households_unchanged} unchanged, "
+                f"{self.skipped_households} skipped")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_table(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
+    """Header row and data rows of the first sheet (xlsx/xls/ods via calamine) or a csv (UTF-8 or GBK)."""
+    headers, rows, _plain = _read(path)
+    return headers, rows
+
+
+def _read(path: Path) -> tuple[list[str], Iterator[list[Any]], bool]:
+    """Like `read_table`, plus whether no cell can hold a tab, backslash or line break (no COPY escaping)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+        from python_calamine import CalamineWorkbook
+
+        wb = CalamineWorkbook.from_path(str(path))
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        if not rows:
+            raise InputError("文件为空", "the file is empty", field="file")
+        return [_text(h).strip() for h in rows[0]], ([_text(c) for c in r] for r in rows[1:]), False
+    if suffix in (".csv", ".txt"):
+        raw = path.read_bytes()
+        try:
+            body = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            body = raw.decode("gb18030")
+        del raw
+        # Without quotes a csv field cannot hold a line break; without tabs and backslashes nothing needs escaping.
+        plain = '"' not in body and "\t" not in body and "\\" not in body
+        reader = csv.reader(io.StringIO(body))
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError("文件为空", "the file is empty", field="file") from None
+        return [h.strip() for h in header], reader, plain
+    raise InputError(f"不支持的文件类型 {suffix}（应为 xlsx 或 csv）", f"unsupported file type {suffix}", field="file")
+
+
+def map_headers(headers: list[str]) -> dict[str, int]:
+    """Canonical column → index; unknown columns are ignored; a missing required column is an error."""
+    index: dict[str, int] = {}
+    for i, h in enumerate(headers):
+        for key, names in COLUMNS.items():
+            if h in names and key not in index:
+                index[key] = i
+    for key in REQUIRED:
+        if key not in index:
+            raise InputError(f"缺少必需的列 {HEADER_OF[key]}", f"missing required column {HEADER_OF[key]}",
+                             field=HEADER_OF[key])
+    return index
+
+
+def _text(v: Any) -> str:
+    """A spreadsheet cell as text; spreadsheets turn long digit strings into numbers."""
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+# ---------------------------------------------------------------- resident ID, fast
+
+
+_CHECK = "0123456789X"
+_birth_cache: dict[str, date | None] = {}
+_place_cache: dict[str, bool] = {}
+
+
+def check_resident_id_fast(value: str) -> tuple[str, str | None, str | None]:
+    """(number, error zh, error en) with exactly the outcome of `identity.parse_resident_id`.
+
+    The same checks in the same order as `stdnum.cn.ric.validate` — length, digits,
+    check digit by `(1 - 2 * int(first17, 13)) % 11`, birth date, region code in force
+    in the birth year — with the date and region look-ups memoised (few distinct values
+    in a roster). Equivalence with stdnum is pinned by tests on random and edge numbers.
+    """
+    number = value.strip().upper()
+    if " " in number:
+        number = number.replace(" ", "")
+    if not number:
+        return number, "缺少身份证号", "missing resident ID number"
+    if len(number) != 18:
+        reason = _reason_of("length")
+    else:
+        body = number[:17]
+        if not (body.isdigit() and body.isascii()):
+            reason = _reason_of("format")
+        elif number[17] != _CHECK[(1 - 2 * int(body, 13)) % 11]:
+            reason = _reason_of("checksum")
+        else:
+            key = number[6:14]
+            birth = _birth_cache.get(key, False)
+            if birth is False:
+                try:
+                    birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+                except ValueError:
+                    birth = None
+                _birth_cache[key] = birth
+            if birth is None:
+                reason = _reason_of("component")
+            else:
+                place = number[:10]
+                known = _place_cache.get(place)
+                if known is None:
+                    known = _place_cache[place] = _region_known(number[:6], birth.year)
+                if known:
+                    return number, None, None
+                reason = _reason_of("component")
+    masked = mask_id(number)
+    return number, f"身份证号 {masked} {reason[0]}", f"resident ID {masked}: {reason[1]}"
+
+
+def _reason_of(kind: str) -> tuple[str, str]:
+    from stdnum.exceptions import (  # type: ignore[import-untyped,unused-ignore]
+        InvalidChecksum,
+        InvalidComponent,
+        InvalidFormat,
+        InvalidLength,
+    )
+
+    exc = {"length": InvalidLength, "format": InvalidFormat, "checksum": InvalidChecksum,
+           "component": InvalidComponent}[kind]()
+    return _reason(exc)
+
+
+# ---------------------------------------------------------------- validation
+
+# A person as validated: (row, name, id_number, relation, labor); birth date and sex are read off the number.
+PersonRow = tuple[int, str, str, str, str]
+
+
+@dataclass(slots=True)
+class HouseholdRows:
+    household_no: str
+    village_code: str = ""
+    status: str = ""
+    exit_year: int | None = None
+    phone: str | None = None
+    bank_account: str | None = None
+    poverty_cause: str | None = None
+    people: list[PersonRow] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    bad: bool = False
+    heads: int = 0
+
+
+def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]],
+                  progress: bool = False) -> tuple[dict[str, HouseholdRows], list[RowError], int]:
+    """Check every row; returns the households by number, the errors, and the number of rows read."""
+    index = map_headers(headers)
+    col = {k: headers[i] for k, i in index.items()}
+    width = max(index.values()) + 1
+    i_hno, i_name, i_id, i_rel, i_labor, i_status, i_village = (index[k] for k in REQUIRED)
+    i_exit, i_town, i_phone, i_bank, i_cause = (index.get(k) for k in ("exit_year", "township", "phone",
+                                                                       "bank_account", "poverty_cause"))
+    villages = _village_lookup(session)
+    village_of: dict[tuple[str, str], str | None] = {}
+    labor_of, status_of, relations = LABOR_VALUES, STATUS_VALUES, _RELATIONS
+    errors: list[RowError] = []
+    households: dict[str, HouseholdRows] = {}
+    seen_ids: dict[str, int] = {}
+    n = 1
+    bar = _progress(progress, "校验 validating", "行")
+    pending = 0
+
+    for n, row in enumerate(rows, start=2):
+        if not any(row):
+            continue
+        if len(row) < width:
+            row = [*row, *([""] * (width - len(row)))]
+        pending += 1
+        if pending == 4096:
+            bar.update(pending)
+            pending = 0
+        row_errors: list[tuple[str, str, str]] | None = None
+
+        hno = row[i_hno].strip()
+        if not hno:
+            row_errors = [("household_no", "缺少户编号", "missing household number")]
+        name = row[i_name].strip()
+        if not name:
+            (row_errors := row_errors or []).append(("name", "缺少姓名", "missing name"))
+        number, zh, en = check_resident_id_fast(row[i_id])
+        if zh is not None:
+            (row_errors := row_errors or []).append(("id_number", zh, en or ""))
+        else:
+            first = seen_ids.setdefault(number, n)
+            if first != n:
+                (row_errors := row_errors or []).append((
+                    "id_number", f"身份证号 {mask_id(number)} 与第{first}行重复",
+                    f"duplicate resident ID (also on row {first})"))
+        relation = row[i_rel].strip()
+        if relation not in relations:
+            (row_errors := row_errors or []).append(("relation", f"与户主关系 {relation!r} 无法识别",
+                                                     f"unknown relation {relation!r}"))
+        labor_raw = row[i_labor].strip()
+        labor = labor_of.get(labor_raw)
+        if labor is None:
+            (row_errors := row_errors or []).append(("labor", f"劳动能力 {labor_raw!r} 无法识别",
+                                                     f"unknown labour value {labor_raw!r}"))
+        status_raw = row[i_status].strip()
+        status = status_of.get(status_raw)
+        if status is None:
+            (row_errors := row_errors or []).append(("status", f"户类型 {status_raw!r} 无法识别",
+                                                     f"unknown household status {status_raw!r}"))
+        place = (row[i_town].strip() if i_town is not None else "", row[i_village].strip())
+        vcode = village_of.get(place, "")
+        if vcode == "":
+            vcode = village_of[place] = villages.get(place) or villages.get(("", place[1]))
+        if vcode is None:
+            (row_errors := row_errors or []).append(("village", f"所属村 {place[1]!r} 不存在",
+                                                     f"unknown village {place[1]!r}"))
+        exit_year = None
+        ey = row[i_exit].strip() if i_exit is not None else ""
+        if ey:
+            if ey.isdigit() and 2000 <= int(ey) <= 2100:
+                exit_year = int(ey)
+            else:
+                (row_errors := row_errors or []).append(("exit_year", f"脱贫年度 {ey!r} 无效", f"bad exit year {ey!r}"))
+        phone = bank = None
+        raw_phone = row[i_phone].strip() if i_phone is not None else ""
+        if raw_phone:
+            try:
+                phone = reg.check_phone(raw_phone)
+            except DaipinError as exc:
+                (row_errors := row_errors or []).append(("phone", exc.message_zh, exc.message_en))
+        raw_bank = row[i_bank].strip() if i_bank is not None else ""
+        if raw_bank:
+            try:
+                bank = reg.check_bank(raw_bank)
+            except DaipinError as exc:
+                (row_errors := row_errors or []).append(("bank_account", exc.message_zh, exc.message_en))
+
+        hh = None
+        if hno:
+            hh = households.get(hno)
+            if hh is None:
+                hh = households[hno] = HouseholdRows(household_no=hno)
+            hh.rows.append(n)
+            if row_errors is None and hh.village_code and vcode != hh.village_code:
+                row_errors = [("village", "同一户的成员所属村不一致", "members of one household are in different villages")]
+        if row_errors is not None:
+            for key, zh_, en_ in row_errors:
+                errors.append(RowError(n, col.get(key, HEADER_OF[key]), f"{zh_} / {en_}", hno))
+            if hh is not None:
+                hh.bad = True
+        elif hh is not None and vcode is not None and status is not None and labor is not None:
+            hh.village_code = vcode
+            if relation == "户主":
+                hh.heads += 1
+                hh.status = status
+                hh.exit_year, hh.phone, hh.bank_account = exit_year, phone, bank
+                hh.poverty_cause = (row[i_cause].strip() if i_cause is not None else "") or None
+            elif not hh.status:
+                hh.status = status
+            hh.people.append((n, name, number, relation, labor))
+    bar.update(pending)
+    bar.close()
+    _household_checks(session, households, errors, col)
+    errors.sort(key=lambda e: (e.row, e.column))
+    return households, errors, max(n - 1, 0)
+
+
+def _household_checks(session: Session, households: dict[str, HouseholdRows], errors: list[RowError],
+                      col: dict[str, str]) -> None:
+    """One head per household; an ID number already registered in another household is refused."""
+    for hh in households.values():
+        if not hh.bad and hh.heads != 1:
+            for r in hh.rows:
+                errors.append(RowError(r, col["relation"], f"户 {hh.household_no} 应有且只有一名户主（现有 {hh.heads} 名）"
+                                       f" / household needs exactly one head (has {hh.heads})", hh.household_no))
+            hh.bad = True
+        if not hh.bad and hh.status == "exited" and hh.exit_year is None:
+            head_row = next(p[0] for p in hh.people if p[3] == "户主")
+            errors.append(RowError(head_row, col.get("exit_year", HEADER_OF["exit_year"]),
+                                   "脱贫户须填写脱贫年度 / an exited household needs its exit year", hh.household_no))
+            hh.bad = True
+    all_ids = [p[2] for hh in households.values() for p in hh.people]
+    owner: dict[str, str] = {}
+    if all_ids and _any_rows(session, Person):
+        for i in range(0, len(all_ids), QUERY_CHUNK):
+            chunk = all_ids[i:i + QUERY_CHUNK]
+            for number, hno in session.execute(select(Person.id_number, Household.household_no)
+                                               .join(Household, Person.household_id == Household.id)
+                                               .where(_in(session, Person.id_number, chunk))):
+                owner[number] = hno
+    if not owner:
+        return
+    for hh in households.values():
+        for p in hh.people:
+            other = owner.get(p[2])
+            if other is not None and other != hh.household_no:
+                errors.append(RowError(p[0], col["id_number"], f"身份证号 {mask_id(p[2])} 已登记在户 {other} / "
+                                       "resident ID already registered in another household", hh.household_no))
+                hh.bad = True
+
+
+def _any_rows(session: Session, model: Any) -> bool:
+    return session.execute(select(model.id).limit(1)).first() is not None
+
+
+def _in(session: Session, column: Any, values: list[Any]) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter instead of thousands."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _village_lookup(session: Session) -> dict[tuple[str, str], str]:
+    """(township name or '', village name or code) → village code; bare names only when unambiguous."""
+    regions = session.execute(select(Region.code, Region.name, Region.level, Region.parent_code)).all()
+    town_name = {c: n for c, n, lvl, _p in regions if lvl == "township"}
+    out: dict[tuple[str, str], str] = {}
+    bare: dict[str, list[str]] = defaultdict(list)
+    for code, name, level, parent in regions:
+        if level != "village":
+            continue
+        out[("", code)] = code
+        out[(town_name.get(parent or "", ""), name)] = code
+        out[(town_name.get(parent or "", ""), code)] = code
+        bare[name].append(code)
+    for name, codes in bare.items():
+        if len(codes) == 1:
+            out[("", name)] = codes[0]
+    return out
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(on: bool, desc: str, unit: str, total: int | None = None) -> Any:
+    if not on:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit=unit, total=total, file=sys.stderr, mininterval=0.5, disable=None)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def import_households(session: Session, actor: Actor, path: Path | str, at: datetime, *, skip_bad: bool = False,
+                      progress: bool = False) -> ImportResult:
+    """Validate the whole file, then (if clean, or `skip_bad`) write new and changed households."""
+    headers, rows, plain = _read(Path(path))
+    households, errors, nrows = validate_rows(session, headers, rows, progress)
+    result = ImportResult(rows=nrows, errors=errors)
+    if errors and not skip_bad:
+        return result
+    good = [hh for hh in households.values() if not hh.bad]
+    result.skipped_households = len(households) - len(good)
+    for code in {hh.village_code for hh in good}:
+        reg.check_scope(actor, code)
+    existing = _existing_ids(session, [hh.household_no for hh in good])
+    new = [hh for hh in good if hh.household_no not in existing]
+    old = [hh for hh in good if hh.household_no in existing]
+    _write_new(session, actor, new, at, plain, progress)
+    result.households_new = len(new)
+    result.people_new = sum(len(hh.people) for hh in new)
+    for start in range(0, len(old), BATCH):
+        batch = old[start:start + BATCH]
+        for hh in _changed(session, batch, existing):
+            changed, people_changed = _update(session, actor, session.get_one(Household, existing[hh.household_no]),
+                                              hh, at)
+            result.households_changed += changed
+            result.people_changed += people_changed
+    result.households_unchanged = len(old) - result.households_changed
+    result.imported = True
+    return result
+
+
+def _existing_ids(session: Session, numbers: list[str]) -> dict[str, int]:
+    """household_no → id of the households already registered among `numbers`."""
+    out: dict[str, int] = {}
+    if not numbers or not _any_rows(session, Household):
+        return out
+    for i in range(0, len(numbers), QUERY_CHUNK):
+        out.update(session.execute(select(Household.household_no, Household.id)
+                                   .where(_in(session, Household.household_no, numbers[i:i + QUERY_CHUNK]))))
+    return out
+
+
+def _changed(session: Session, batch: list[HouseholdRows], ids: dict[str, int]) -> list[HouseholdRows]:
+    """The households of `batch` whose file rows differ from the database (two queries for the batch)."""
+    hids = [ids[hh.household_no] for hh in batch]
+    stored = {r[0]: r[1:] for r in session.execute(
+        select(Household.id, Household.status, Household.exit_year, Household.phone, Household.bank_account,
+               Household.poverty_cause).where(_in(session, Household.id, hids)))}
+    people: dict[int, dict[str, tuple[str, str, str]]] = defaultdict(dict)
+    for hid, number, name, relation, labor in session.execute(
+            select(Person.household_id, Person.id_number, Person.name, Person.relation, Person.labor)
+            .where(_in(session, Person.household_id, hids))):
+        people[hid][number] = (name, relation, labor)
+    out = []
+    for hh, hid in zip(batch, hids, strict=True):
+        status, exit_year, phone, bank, cause = stored[hid]
+        members = people[hid]
+        if ((hh.status and hh.status != status)
+                or (hh.exit_year is not None and hh.exit_year != exit_year)
+                or (hh.phone is not None and hh.phone != phone)
+                or (hh.bank_account is not None and hh.bank_account != bank)
+                or (hh.poverty_cause is not None and hh.poverty_cause != cause)
+                or any(members.get(p[2]) != (p[1], p[3], p[4]) for p in hh.people)):
+            out.append(hh)
+    return out
+
+
+def _esc(s: str) -> str:
+    """A value in PostgreSQL COPY text form."""
+    if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
+        return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return s
+
+
+def _copy_line(values: Iterable[Any]) -> str:
+    """One row in COPY text form (the canonical form of the batch digest): NULL as \\N, dates ISO."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append("\\N")
+        elif isinstance(v, date):
+            out.append(v.isoformat())
+        else:
+            out.append(_esc(str(v)))
+    return "\t".join(out) + "\n"
+
+
+def _digest_key(session: Session) -> bytes:
+    return trace.pii(session, "household.import").encode()
+
+
+def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: datetime, plain: bool,
+               progress: bool) -> None:
+    """Write the new households with their members and first status; one ledger entry per batch."""
+    if not new:
+        return
+    pg = session.get_bind().dialect.name == "postgresql"
+    today = at.date().isoformat()
+    null = NULL
+    ids = _new_household_ids(session, len(new), pg)
+    key = _digest_key(session)
+    esc = (lambda s: s) if plain else _esc
+    people_total = sum(len(hh.people) for hh in new)
+    bulk_fk = pg and people_total >= BULK_FK_THRESHOLD
+    writer = _CopyWriter(session) if pg else None
+    bar = _progress(progress, "写入 writing", "户", len(new))
+    entries = []
+    deferred: list[_Constraint] = []
+    try:
+        if bulk_fk:
+            deferred = _drop_foreign_keys(session)
+        if writer is not None:
+            writer.start()
+        status_chunks: list[bytes] = []
+        people_chunks: list[bytes] = []
+        for b, start in enumerate(range(0, len(new), BATCH)):
+            batch = new[start:start + BATCH]
+            hh_lines: list[str] = []
+            st_lines: list[str] = []
+            pp_lines: list[str] = []
+            for hh, hid in zip(batch, ids[start:start + BATCH], strict=True):
+                county = hh.village_code[:6]
+                labors = [p[4] for p in hh.people]
+                summary = "full" if "full" in labors else ("weak" if "weak" in labors else "none")
+                hh_lines.append(
+                    f"{hid}\t{esc(hh.household_no)}\t{hh.village_code}\t{county}\t{hh.status}\t{today}\t"
+                    f"{null if hh.exit_year is None else hh.exit_year}\t"
+                    f"{null if hh.poverty_cause is None else esc(hh.poverty_cause)}\t{summary}\t"
+                    f"{null if hh.phone is None else hh.phone}\t"
+                    f"{null if hh.bank_account is None else hh.bank_account}\talive\t\\N\n")
+                st_lines.append(f"{hid}\t{county}\t{hh.status}\t{today}\t{IMPORT_REASON}\n")
+                for _row, name, number, relation, labor in hh.people:
+                    pp_lines.append(
+                        f"{hid}\t{county}\t{esc(name)}\t{number}\t{number[6:10]}-{number[10:12]}-{number[12:14]}\t"
+                        f"{'M' if number[16] in '13579' else 'F'}\t{relation}\t{labor}\talive\t\\N\t\\N\n")
+            hh_bytes = "".join(hh_lines).encode()
+            st_bytes = "".join(st_lines).encode()
+            pp_bytes = "".join(pp_lines).encode()
+            digest = hashlib.sha256(key)
+            for chunk in (hh_bytes, st_bytes, pp_bytes):
+                digest.update(chunk)
+            if writer is not None:
+                writer.put("households", hh_bytes)
+                status_chunks.append(st_bytes)
+                people_chunks.append(pp_bytes)
+            else:
+                _sqlite_insert(session, hh_lines, st_lines, pp_lines)
+            first, last = ids[start], ids[start + len(batch) - 1]
+            entries.append({"batch": b, "households": len(batch), "people": len(pp_lines),
+                            "household_ids": [first, last], "digest": digest.hexdigest(),
+                            "region": batch[0].village_code[:6]})
+            bar.update(len(batch))
+        if writer is not None:
+            writer.put("households", None)
+            for chunk in status_chunks:
+                writer.put("household_status_history", chunk)
+            writer.put("household_status_history", None)
+            for chunk in people_chunks:
+                writer.put("people", chunk)
+            writer.put("people", None)
+            writer.join()
+            writer = None
+        if deferred:
+            _restore_foreign_keys(session, deferred)
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.abandon()
+    for e in entries:
+        region = e.pop("region")
+        first, last = e["household_ids"]
+        trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
+                     region=region, facts=e, at=at)
+
+
+def _new_household_ids(session: Session, n: int, pg: bool) -> list[int]:
+    """Ids for `n` new households, drawn up front: from the sequence on PostgreSQL; after the largest on SQLite
+    (whose writer holds the database lock for the whole transaction)."""
+    if pg:
+        rows = session.execute(text("SELECT nextval(pg_get_serial_sequence('households', 'id')) "
+                                    "FROM generate_series(1, :n)"), {"n": n}).scalars().all()
+        return [int(r) for r in rows]
+    top = int(session.execute(text("SELECT coalesce(max(id), 0) FROM households")).scalar_one())
+    return list(range(top + 1, top + n + 1))
+
+
+def _unline(line: str) -> tuple[str | None, ...]:
+    """A COPY text line back to values (for SQLite, which stores dates and numbers given as text the same way)."""
+    out: list[str | None] = []
+    for v in line[:-1].split("\t"):
+        if v == "\\N":
+            out.append(None)
+        elif "\\" in v:
+            out.append(v.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r").replace("\\\\", "\\"))
+        else:
+            out.append(v)
+    return tuple(out)
+
+
+def _sqlite_insert(session: Session, hh_lines: list[str], st_lines: list[str], pp_lines: list[str]) -> None:
+    """executemany of the batch's rows on the session's connection (households first: foreign keys are on)."""
+    conn = session.connection()
+    for table, columns, lines in (("households", HOUSEHOLD_COLUMNS, hh_lines),
+                                  ("household_status_history", STATUS_COLUMNS, st_lines),
+                                  ("people", PERSON_COLUMNS, pp_lines)):
+        rows = [_unline(line) for line in lines]
+        if table == "households":  # integers stay integers (exit_year); the rest is text as SQLAlchemy stores it
+            rows = [(int(r[0] or 0), *r[1:6], None if r[6] is None else int(r[6]), *r[7:]) for r in rows]
+        else:
+            rows = [(int(r[0] or 0), *r[1:]) for r in rows]
+        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                             rows)
+
+
+class _CopyWriter:
+    """COPY into households, then status history, then people on the session's connection from a thread,
+    so the server inserts while the next rows are formatted. Chunks are queued per table; None ends a table."""
+
+    TABLES = (("households", HOUSEHOLD_COLUMNS), ("household_status_history", STATUS_COLUMNS),
+              ("people", PERSON_COLUMNS))
+
+    def __init__(self, session: Session) -> None:
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        self.raw = raw
+        self.queues: dict[str, queue.SimpleQueue[bytes | None]] = {t: queue.SimpleQueue() for t, _ in self.TABLES}
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def put(self, table: str, chunk: bytes | None) -> None:
+        if self.error is not None:
+            self.join()
+        self.queues[table].put(chunk)
+
+    def _run(self) -> None:
+        try:
+            with self.raw.cursor() as cur:
+                for table, columns in self.TABLES:
+                    q = self.queues[table]
+                    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+                        while (chunk := q.get()) is not None:
+                            cp.write(chunk)
+        except BaseException as exc:  # handed to the main thread by join()
+            self.error = exc
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """After an error in the main thread: end every table so the thread finishes (the caller rolls back)."""
+        if self.thread.is_alive():
+            for table, _ in self.TABLES:
+                self.queues[table].put(None)
+            self.thread.join()
+
+
+@dataclass(frozen=True)
+class _Constraint:
+    table: str
+    name: str
+    definition: str
+
+
+def _drop_foreign_keys(session: Session) -> list[_Constraint]:
+    """Drop the foreign keys of people and status history to households (re-added by `_restore_foreign_keys`)."""
+    found = [_Constraint(t, n, d) for t, n, d in session.execute(text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND confrelid = 'households'::regclass "
+        "AND conrelid IN ('people'::regclass, 'household_status_history'::regclass) ORDER BY conname"))]
+    for c in found:
+        session.execute(text(f'ALTER TABLE {c.table} DROP CONSTRAINT "{c.name}"'))
+    return found
+
+
+def _restore_foreign_keys(session: Session, constraints: list[_Constraint]) -> None:
+    """Re-add the constraints: PostgreSQL validates all rows in one query; a violation aborts the import."""
+    for c in constraints:
+        session.execute(text(f'ALTER TABLE {c.table} ADD CONSTRAINT "{c.name}" {c.definition}'))
+
+
+def batch_digest_now(session: Session, facts: dict[str, Any]) -> str:
+    """The digest of a `household.import` entry's batch as the database holds it now (equal if nothing changed)."""
+    first, last = (int(v) for v in facts["household_ids"])
+    hh_cols = [getattr(Household, c) for c in HOUSEHOLD_COLUMNS]
+    digest = hashlib.sha256(_digest_key(session))
+    hids = []
+    for row in session.execute(select(*hh_cols).where(Household.id.between(first, last)).order_by(Household.id)):
+        hids.append(row[0])
+        digest.update(_copy_line(row).encode())
+    for model, columns in ((HouseholdStatus, STATUS_COLUMNS), (Person, PERSON_COLUMNS)):
+        for i in range(0, len(hids), QUERY_CHUNK):
+            q = (select(*[getattr(model, c) for c in columns])
+                 .where(_in(session, model.household_id, hids[i:i + QUERY_CHUNK]))
+                 .order_by(model.household_id, model.id))
+            if model is HouseholdStatus:
+                q = q.where(HouseholdStatus.reason == IMPORT_REASON)
+            for row in session.execute(q):
+                digest.update(_copy_line(row).encode())
+    return digest.hexdigest()
+
+
+def _update(session: Session, actor: Actor, hh: Household, rows: HouseholdRows, at: datetime) -> tuple[bool, int]:
+    """Apply what changed to an existing household; nothing changed means no write and no ledger entry."""
+    people = {p.id_number: p for p in reg.members(session, hh.id)}
+    changes: dict[str, Any] = {}
+    people_changed = 0
+    for _row, name, number, relation, labor in rows.people:
+        p = people.get(number)
+        if p is None:
+            reg.add_member(session, actor, hh.id, {"name": name, "id_number": number,
+                                                   "relation": relation, "labor": labor}, at)
+            people_changed += 1
+            continue
+        diff = {k: v for k, v in (("name", name), ("relation", relation), ("labor", labor)) if getattr(p, k) != v}
+        if diff:
+            for k, v in diff.items():
+                setattr(p, k, v)
+            people_changed += 1
+            changes.setdefault("people", []).append(reg.row_fact(session, p))
+    for k in ("phone", "bank_account", "poverty_cause"):
+        v = getattr(rows, k)
+        if v is not None and getattr(hh, k) != v:
+            setattr(hh, k, v)
+            changes.setdefault("fields", []).append(k)
+    if rows.exit_year is not None and hh.exit_year != rows.exit_year:
+        hh.exit_year = rows.exit_year
+        changes.setdefault("fields", []).append("exit_year")
+    if changes or people_changed:
+        session.flush()
+        reg._refresh_labor(session, hh)
+        changes["row"] = reg.row_fact(session, hh)
+        trace.record(session, actor=actor, type="household.import_update", subject=f"household:{hh.household_no}",
+                     region=hh.village_code, facts=changes, at=at)
+    if rows.status and rows.status != hh.status:
+        reg.change_household_status(session, actor, hh.id, rows.status, at.date(), "建档立卡导入更新", at,
+                                    exit_year=rows.exit_year)
+        return True, people_changed
+    return bool(changes or people_changed), people_changed
+
+
+# ---------------------------------------------------------------- template
+
+
+def write_template(out: Path | str) -> None:
+    """An empty import sheet with the Chinese headers and one example row (fictitious)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "农户导入"
+    keys = ["household_no", "head_name", "name", "id_number", "relation", "labor", "status", "exit_year",
+            "township", "village", "phone", "bank_account", "poverty_cause"]
+    ws.append([HEADER_OF[k] for k in keys])
+    ws.append(["2310020010010001", "（户主姓名）", "（姓名）", "（18位身份证号）", "户主", "有劳动能力", "贫困户", "",
+               "兴隆镇", "兴隆村", "", "", "因病"])
+    for column in ("D", "K", "L", "A"):
+        for cell in ws[column]:
+            cell.number_format = "@"  # keep ID numbers and accounts as text
+    ws.column_dimensions["A"].width = 20
+    ws.column_dimensions["D"].width = 22
+    notes = wb.create_sheet("填写说明")
+    notes.append(["列", "说明"])
+    notes.append(["劳动能力", "有劳动能力 / 弱劳动力 / 无劳动能力"])
+    notes.append(["户类型", "贫困户 / 监测户 / 脱贫户 / 一般户"])
+    notes.append(["与户主关系", "、".join(reg.RELATIONS)])
+    notes.append(["所属村", "村名（同名村请同时填写所属乡镇）或12位村代码"])
+    wb.save(str(out))

@@ -1,0 +1,47 @@
+"""Ledger status and verification for auditors and the district (read-only; nothing here writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from daipin.domain.actors import Actor, Role
+from daipin.domain.errors import Forbidden
+
+ALLOWED = (Role.AUDITOR, Role.DISTRICT_ADMIN, Role.SYSTEM)
+
+
+def _check(actor: Actor) -> None:
+    if actor.role not in ALLOWED:
+        raise Forbidden("只有审计监督和区级管理员可以核验账本", "only auditors and the district verify the ledger")
+
+
+def status(session: Session, actor: Actor) -> dict[str, Any]:
+    from daipin.ledger import store
+
+    _check(actor)
+    info = store.info(session)
+    cp = store.latest_checkpoint(session)
+    return {**info, "checkpoint": cp.note if cp else "", "checkpoint_at": cp.at.isoformat() if cp else ""}
+
+
+def verify(session: Session, actor: Actor) -> dict[str, Any]:
+    """Recompute the root from every entry and check every signed checkpoint and the rows behind entries."""
+    from daipin.ledger import verify as ledger_verify
+
+    _check(actor)
+    report = ledger_verify.verify_log(session)
+    first = report.first_bad
+    return {"ok": report.ok, "size": report.size, "root": report.root.hex(), "hash": report.hash_name,
+            "checkpoints": report.checkpoints, "rows_checked": report.rows_checked,
+            "first_bad": None if first is None else {"index": first.index, "reason_zh": first.reason_zh,
+                                                    "reason_en": first.reason_en},
+            "problems": len(report.problems)}
+
+
+def inclusion(session: Session, actor: Actor, index: int, size: int | None = None) -> dict[str, Any]:
+    from daipin.ledger import store
+
+    _check(actor)
+    return store.inclusion_proof(session, index, size)

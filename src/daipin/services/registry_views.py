@@ -1,0 +1,372 @@
+"""Scoped reads of the registry for the pages and the API: region scope is enforced here, not in the routes.
+
+A village cadre asking for another village's household gets NotFound (404), exactly as if it did
+not exist; an implementing-entity user sees only its own entity, its contracts, dues and payments.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import (
+    Asset,
+    AssetValuation,
+    Contract,
+    Entity,
+    FundingSource,
+    Household,
+    HouseholdStatus,
+    InsurancePolicy,
+    Person,
+    ProfitRecord,
+    Project,
+    Region,
+    Run,
+)
+from daipin.db.models.workflow import PaymentBatch, PaymentLine
+from daipin.domain.actors import Actor, Role
+from daipin.domain.errors import Forbidden, InputError, NotFound
+from daipin.domain.privacy import mask_bank, mask_id, mask_phone
+
+STATUS_LABELS = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "一般户"}
+LABOR_LABELS = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
+ENTITY_KINDS = {"enterprise": "企业", "cooperative": "合作社", "family_farm": "家庭农场",
+                "village_collective": "村集体经济组织"}
+CREDIT_LABELS = {"normal": "正常", "warned": "警示", "blacklisted": "失信黑名单"}
+MODEL_LABELS = {"asset_lease": "资产租赁", "fixed_interest": "利息分红", "trusteeship": "托管托养",
+                "equity_dividend": "入股分红", "employment": "务工就业", "order_purchase": "订单收购",
+                "shareholding": "股份合作", "fund_support": "资金扶持"}
+PAGE = 50
+
+
+def scope_prefix(actor: Actor) -> str:
+    """The region prefix an official sees; refuses roles that do not browse the registry."""
+    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return actor.region[:6]
+    if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+        return actor.region
+    if actor.role is Role.SYSTEM:
+        return ""
+    raise Forbidden("此角色不能查看农户登记", "this role may not browse the household registry")
+
+
+@lru_cache(maxsize=200_000)
+def initials(name: str) -> str:
+    """Pinyin initials of a Chinese name (王小明 → wxm), for search from a phone keyboard."""
+    from pypinyin import Style, lazy_pinyin
+
+    return "".join(p[:1] for p in lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
+
+
+def _heads(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Person.household_id, Person.name)
+                           .where(Person.household_id.in_(ids), Person.relation == "户主")).all()
+    return {int(h): n for h, n in rows}
+
+
+def _row(hh: Household, head: str, names: dict[str, str]) -> dict[str, Any]:
+    return {"id": hh.id, "household_no": hh.household_no, "head": head, "village_code": hh.village_code,
+            "village": names.get(hh.village_code, hh.village_code), "status": hh.status,
+            "status_label": STATUS_LABELS.get(hh.status, hh.status), "labor": LABOR_LABELS.get(hh.labor, hh.labor),
+            "life_state": hh.life_state}
+
+
+def search_households(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
+                      village: str | None = None, offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
+    """Households in scope matching a household number, a head's name, or its pinyin initials."""
+    prefix = scope_prefix(actor)
+    q = (q or "").strip()[:40]
+    if status and status not in STATUS_LABELS:
+        raise InputError("户类型无效", "unknown household status", "status")
+    if village and not (village.isdigit() and len(village) in (9, 12)):
+        raise InputError("区划代码应为 9 或 12 位数字", "region must be 9 or 12 digits", "village")
+    limit = max(1, min(int(limit), 200))
+    offset = max(0, int(offset))
+    base: Select[tuple[Household]] = select(Household)
+    if prefix:
+        base = base.where(Household.village_code.startswith(prefix))
+    if village:
+        base = base.where(Household.village_code.startswith(village))
+    if status:
+        base = base.where(Household.status == status)
+    if q and q.isascii() and q.isalpha():
+        rows, more = _by_initials(session, base, q.lower(), offset, limit)
+    else:
+        if q:
+            like = f"%{q}%"
+            named = select(Person.household_id).where(Person.name.like(like))
+            base = base.where(or_(Household.household_no.startswith(q), Household.id.in_(named)))
+        found = list(session.scalars(base.order_by(Household.household_no).offset(offset).limit(limit + 1)))
+        rows, more = found[:limit], len(found) > limit
+    heads = _heads(session, [h.id for h in rows])
+    names = _region_names(session, {h.village_code for h in rows})
+    return {"items": [_row(h, heads.get(h.id, ""), names) for h in rows], "offset": offset, "limit": limit,
+            "more": more, "q": q}
+
+
+def _by_initials(session: Session, base: Select[tuple[Household]], q: str, offset: int,
+                 limit: int) -> tuple[list[Household], bool]:
+    """Stream heads in household order and keep those whose name's initials start with `q`."""
+    sub = base.subquery()
+    stmt = (select(Person.household_id, Person.name).join(sub, sub.c.id == Person.household_id)
+            .where(Person.relation == "户主").order_by(sub.c.household_no).execution_options(yield_per=2000))
+    hits: list[int] = []
+    skipped = 0
+    for hid, name in session.execute(stmt):
+        if initials(name).startswith(q):
+            if skipped < offset:
+                skipped += 1
+                continue
+            hits.append(int(hid))
+            if len(hits) > limit:
+                break
+    more = len(hits) > limit
+    hits = hits[:limit]
+    by_id = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_(hits)))} if hits else {}
+    return [by_id[i] for i in hits if i in by_id], more
+
+
+def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+def household(session: Session, actor: Actor, household_id: int) -> Household:
+    """The household if the actor's region covers it; otherwise NotFound, as if it did not exist."""
+    prefix = scope_prefix(actor)
+    hh = session.get(Household, household_id)
+    if hh is None or not hh.village_code.startswith(prefix):
+        raise NotFound(f"户 {household_id} 不存在", f"household {household_id} not found", "household_id")
+    return hh
+
+
+def household_page(session: Session, actor: Actor, household_id: int) -> dict[str, Any]:
+    """Members (ID numbers masked, no health notes), contracts, income history and status history."""
+    hh = household(session, actor, household_id)
+    people = list(session.scalars(select(Person).where(Person.household_id == hh.id).order_by(Person.id)))
+    contracts = list(session.scalars(select(Contract).where(Contract.payee_household_id == hh.id)
+                                     .order_by(Contract.start_date)))
+    entities = _entity_names(session, {c.entity_id for c in contracts})
+    history = list(session.scalars(select(HouseholdStatus).where(HouseholdStatus.household_id == hh.id)
+                                   .order_by(HouseholdStatus.from_date, HouseholdStatus.id)))
+    income = session.execute(
+        select(PaymentLine, PaymentBatch.created_at, PaymentBatch.matter_id)
+        .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
+        .where(PaymentLine.household_id == hh.id).order_by(PaymentBatch.created_at)).all()
+    names = _region_names(session, {hh.village_code})
+    return {
+        "household": {"id": hh.id, "household_no": hh.household_no, "village": names.get(hh.village_code, ""),
+                      "village_code": hh.village_code, "status": hh.status,
+                      "status_label": STATUS_LABELS.get(hh.status, hh.status),
+                      "status_since": hh.status_since.isoformat() if hh.status_since else None,
+                      "exit_year": hh.exit_year, "poverty_cause": hh.poverty_cause or "",
+                      "labor": LABOR_LABELS.get(hh.labor, hh.labor), "phone": mask_phone(hh.phone),
+                      "bank_account": mask_bank(hh.bank_account), "life_state": hh.life_state},
+        "members": [{"id": p.id, "name": p.name, "id_number": mask_id(p.id_number), "relation": p.relation,
+                     "sex": p.sex or "", "labor": LABOR_LABELS.get(p.labor, p.labor), "life_state": p.life_state}
+                    for p in people],
+        "contracts": [_contract_row(c, entities) for c in contracts],
+        "income": [{"matter": mid, "at": at.date().isoformat() if at else "", "amount_fen": ln.amount_fen,
+                    "status": ln.status} for ln, at, mid in income],
+        "income_total_fen": sum(ln.amount_fen for ln, _, _ in income),
+        "history": [{"status": h.status, "status_label": STATUS_LABELS.get(h.status, h.status),
+                     "from": h.from_date.isoformat(), "reason": h.reason} for h in history],
+    }
+
+
+def _entity_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {int(i): n for i, n in session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(ids)))}
+
+
+def _contract_row(c: Contract, entities: dict[int, str]) -> dict[str, Any]:
+    return {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.get(c.model, c.model),
+            "entity": entities.get(c.entity_id, ""), "entity_id": c.entity_id, "start": c.start_date.isoformat(),
+            "end": c.end_date.isoformat(), "status": c.status, "payee_household_id": c.payee_household_id,
+            "payee_village_code": c.payee_village_code, "version": c.version}
+
+
+def _entity_visible(actor: Actor, e: Entity, session: Session) -> bool:
+    if actor.role is Role.SYSTEM:
+        return True
+    if actor.role is Role.ENTITY_USER:
+        return actor.entity_id == e.id
+    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return e.county_code == actor.region[:6]
+    if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+        # Officials see entities registered in their region or running a project there.
+        if e.region_code and e.region_code.startswith(actor.region):
+            return True
+        return session.scalar(select(Project.id).where(
+            Project.entity_id == e.id, or_(Project.village_code.startswith(actor.region),
+                                          Project.township_code.startswith(actor.region[:9]))).limit(1)) is not None
+    return False
+
+
+def entities(session: Session, actor: Actor, *, q: str = "") -> list[dict[str, Any]]:
+    stmt = select(Entity).order_by(Entity.id)
+    if actor.role is Role.ENTITY_USER:
+        stmt = stmt.where(Entity.id == actor.entity_id)
+    elif actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        stmt = stmt.where(Entity.county_code == actor.region[:6])
+    elif actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+        in_region = select(Project.entity_id).where(or_(Project.village_code.startswith(actor.region),
+                                                        Project.township_code.startswith(actor.region[:9])))
+        stmt = stmt.where(or_(Entity.region_code.startswith(actor.region), Entity.id.in_(in_region)))
+    elif actor.role is not Role.SYSTEM:
+        raise Forbidden("此角色不能查看实施主体", "this role may not browse entities")
+    if q:
+        stmt = stmt.where(or_(Entity.name.like(f"%{q.strip()[:40]}%"), Entity.uscc.startswith(q.strip()[:18])))
+    return [{"id": e.id, "name": e.name, "kind": ENTITY_KINDS.get(e.kind, e.kind), "uscc": e.uscc,
+             "credit": CREDIT_LABELS.get(e.credit_status, e.credit_status), "credit_status": e.credit_status}
+            for e in session.scalars(stmt.limit(500))]
+
+
+def entity(session: Session, actor: Actor, entity_id: int) -> Entity:
+    e = session.get(Entity, entity_id)
+    if e is None or not _entity_visible(actor, e, session):
+        raise NotFound(f"实施主体 {entity_id} 不存在", f"entity {entity_id} not found", "entity_id")
+    return e
+
+
+def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any]:
+    """An entity's contracts, dues per settlement run, what is unpaid (arrears) and its credit record."""
+    e = entity(session, actor, entity_id)
+    contracts = list(session.scalars(select(Contract).where(Contract.entity_id == e.id).order_by(Contract.code)))
+    projects = list(session.scalars(select(Project).where(Project.entity_id == e.id).order_by(Project.code)))
+    runs = list(session.scalars(select(Run).where(Run.kind == "settlement",
+                                                   Run.subject.in_([p.code for p in projects] or [""]))
+                                .order_by(Run.year, Run.id))) if projects else []
+    dues = []
+    for r in runs:
+        out = r.output_json or {}
+        due = sum(int(line.get("due_fen", 0)) for line in out.get("lines", []) if isinstance(line, dict))
+        paid = sum(int(line.get("paid_fen", 0)) for line in out.get("lines", []) if isinstance(line, dict))
+        dues.append({"run": r.id, "project": r.subject, "year": r.year, "due_fen": due, "paid_fen": paid,
+                     "arrears_fen": max(due - paid, 0)})
+    policies = list(session.scalars(select(InsurancePolicy).where(InsurancePolicy.entity_id == e.id)
+                                    .order_by(InsurancePolicy.valid_from)))
+    return {
+        "entity": {"id": e.id, "name": e.name, "kind": ENTITY_KINDS.get(e.kind, e.kind), "uscc": e.uscc,
+                   "legal_representative": e.legal_representative, "region_code": e.region_code or "",
+                   "credit_status": e.credit_status, "credit": CREDIT_LABELS.get(e.credit_status, e.credit_status),
+                   "credit_since": e.credit_since.isoformat() if e.credit_since else "",
+                   "credit_reason": e.credit_reason or ""},
+        "contracts": [_contract_row(c, {e.id: e.name}) for c in contracts],
+        "projects": [{"id": p.id, "code": p.code, "name": p.name, "status": p.status} for p in projects],
+        "dues": dues,
+        "arrears_total_fen": sum(d["arrears_fen"] for d in dues),
+        "policies": [{"insurer": p.insurer, "policy_no": p.policy_no, "from": p.valid_from.isoformat(),
+                      "to": p.valid_to.isoformat()} for p in policies],
+    }
+
+
+def _project_visible(actor: Actor, p: Project) -> bool:
+    if actor.role is Role.SYSTEM:
+        return True
+    if actor.role is Role.ENTITY_USER:
+        return p.entity_id == actor.entity_id
+    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return p.county_code == actor.region[:6]
+    if actor.role is Role.TOWNSHIP_OFFICIAL:
+        return p.township_code.startswith(actor.region)
+    if actor.role is Role.VILLAGE_CADRE:
+        return (p.village_code or "").startswith(actor.region) or (
+            not p.village_code and actor.region.startswith(p.township_code))
+    return False
+
+
+def projects(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    if actor.role is Role.PUBLIC:
+        raise Forbidden("请先登录", "login required")
+    stmt = select(Project).order_by(Project.code)
+    if actor.role is Role.ENTITY_USER:
+        stmt = stmt.where(Project.entity_id == actor.entity_id)
+    elif actor.role is not Role.SYSTEM:
+        stmt = stmt.where(Project.county_code == actor.region[:6])
+    rows = [p for p in session.scalars(stmt) if _project_visible(actor, p)]
+    ents = _entity_names(session, {p.entity_id for p in rows})
+    return [{"id": p.id, "code": p.code, "name": p.name, "category": p.category, "entity": ents.get(p.entity_id, ""),
+             "village_code": p.village_code or p.township_code, "status": p.status} for p in rows]
+
+
+def project_page(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
+    p = session.get(Project, project_id)
+    if p is None or not _project_visible(actor, p):
+        raise NotFound(f"项目 {project_id} 不存在", f"project {project_id} not found", "project_id")
+    funding = list(session.scalars(select(FundingSource).where(FundingSource.project_id == p.id)))
+    assets = list(session.scalars(select(Asset).where(Asset.project_id == p.id).order_by(Asset.code)))
+    profits = list(session.scalars(select(ProfitRecord).where(ProfitRecord.project_id == p.id)
+                                   .order_by(ProfitRecord.period_start)))
+    contracts = list(session.scalars(select(Contract).where(Contract.project_id == p.id).order_by(Contract.code)))
+    ents = _entity_names(session, {p.entity_id})
+    return {
+        "project": {"id": p.id, "code": p.code, "name": p.name, "category": p.category, "status": p.status,
+                    "entity": ents.get(p.entity_id, ""), "entity_id": p.entity_id,
+                    "region": p.village_code or p.township_code, "expected_return": p.expected_return or "",
+                    "start_year": p.start_year},
+        "funding": [{"source": f.source, "amount_fen": f.amount_fen} for f in funding],
+        "assets": [{"id": a.id, "code": a.code, "name": a.name, "kind": a.kind, "value_fen": a.value_fen,
+                    "status": a.status} for a in assets],
+        "profits": [{"start": r.period_start.isoformat(), "end": r.period_end.isoformat(), "profit_fen": r.profit_fen,
+                     "audit_ref": r.audit_ref} for r in profits],
+        "contracts": [_contract_row(c, ents) for c in contracts],
+    }
+
+
+def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
+    a = session.get(Asset, asset_id)
+    if a is None:
+        raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", "asset_id")
+    p = session.get(Project, a.project_id) if a.project_id else None
+    visible = (p is not None and _project_visible(actor, p)) or (
+        p is None and actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR, Role.SYSTEM)
+        and a.county_code == (actor.region[:6] or a.county_code))
+    if not visible:
+        raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", "asset_id")
+    vals = list(session.scalars(select(AssetValuation).where(AssetValuation.asset_id == a.id)
+                                .order_by(AssetValuation.valued_on)))
+    return {"asset": {"id": a.id, "code": a.code, "name": a.name, "kind": a.kind, "value_fen": a.value_fen,
+                      "status": a.status, "project_id": a.project_id, "project": p.name if p else "",
+                      "owner_region_code": a.owner_region_code or ""},
+            "valuations": [{"valuer": v.valuer, "on": v.valued_on.isoformat(), "value_fen": v.value_fen,
+                            "report_ref": v.report_ref} for v in vals]}
+
+
+def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
+                    village: str | None = None) -> bytes:
+    """The search result as a spreadsheet (personal data masked; at most 50,000 rows)."""
+    from openpyxl import Workbook
+
+    scope_prefix(actor)  # refuse before building anything
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("农户")
+    ws.append(["户编号", "户主", "村", "户类型", "劳动能力", "状态"])
+    offset = 0
+    while offset < 50_000:
+        page = search_households(session, actor, q=q, status=status, village=village, offset=offset, limit=200)
+        for r in page["items"]:
+            ws.append([r["household_no"], r["head"], r["village"], r["status_label"], r["labor"], r["life_state"]])
+        if not page["more"]:
+            break
+        offset += 200
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def household_count(session: Session, actor: Actor) -> int:
+    prefix = scope_prefix(actor)
+    return int(session.scalar(select(func.count()).select_from(Household)
+                              .where(Household.village_code.startswith(prefix))) or 0)

@@ -1,0 +1,113 @@
+"""Server-rendered pages (Jinja2 + htmx + ECharts, Chinese first) and their shared rendering helpers."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from daipin.domain.actors import ROLE_LABELS, Role
+from daipin.web.i18n import LANG_COOKIE, LOCALES, pick_locale, translations
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def fen(value: Any) -> str:
+    """Whole fen as yuan with two decimals and thousands separators, exactly (no float)."""
+    if value is None or value == "":
+        return ""
+    v = int(value)
+    sign = "-" if v < 0 else ""
+    v = abs(v)
+    return f"{sign}{v // 100:,}.{v % 100:02d}"
+
+
+def fen_upper(value: Any) -> str:
+    """大写 amount, for notices."""
+    import cn2an
+
+    v = int(value or 0)
+    return str(cn2an.an2cn(f"{v // 100}.{v % 100:02d}", "rmb"))
+
+
+@cache
+def templates_for(locale: str) -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["fen"] = fen
+    env.filters["fen_upper"] = fen_upper
+    env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS.items()}
+    env.globals["Role"] = Role
+    env.globals["LOCALES"] = LOCALES
+    return Jinja2Templates(env=env)
+
+
+def locale_of(request: Request) -> str:
+    cached = getattr(request.state, "locale", None)
+    if cached:
+        return str(cached)
+    loc = pick_locale(request.cookies.get(LANG_COOKIE), request.query_params.get("lang"))
+    request.state.locale = loc
+    return loc
+
+
+def _base_context(request: Request) -> dict[str, Any]:
+    from daipin.api.deps import PUBLIC_ACTOR, csrf_token_for
+
+    auth = getattr(request.state, "auth", None)
+    settings = request.app.state.settings
+    actor = auth.actor if auth is not None else PUBLIC_ACTOR
+    if auth is None:
+        from daipin.api.deps import Auth
+
+        auth = Auth(actor=PUBLIC_ACTOR)
+    return {
+        "request": request,
+        "actor": actor,
+        "auth": auth,
+        "user": auth.user,
+        "csrf_token": csrf_token_for(request, auth, settings),
+        "locale": locale_of(request),
+        "today": settings.today(),
+        "now": settings.now(),
+    }
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    ctx = _base_context(request)
+    if context:
+        ctx.update(context)
+    tpl = templates_for(locale_of(request))
+    return tpl.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+
+
+def render_error(request: Request, status: int, message_zh: str, message_en: str, field: str | None,
+                 headers: dict[str, str] | None = None) -> Response:
+    if status == 401 and request.method == "GET" and not request.headers.get("hx-request"):
+        from urllib.parse import quote
+
+        from fastapi.responses import RedirectResponse
+
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(nxt)}", status_code=303)
+    message = message_en if locale_of(request) == "en" else message_zh
+    if request.headers.get("hx-request"):
+        # htmx swaps this fragment into the page's error slot.
+        return render(request, "_error_fragment.html", {"status": status, "message": message, "field": field},
+                      status_code=status, headers=headers)
+    return render(request, "error.html", {"status": status, "message": message, "field": field},
+                  status_code=status, headers=headers)

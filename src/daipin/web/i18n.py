@@ -1,0 +1,44 @@
+"""Message catalogs: Chinese (zh_CN) is the source language and default; English is switchable.
+
+The .po files under web/locale are compiled in memory at start-up, so no binary .mo is kept in the tree.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+LANG_COOKIE = "daipin_lang"
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """The catalog for a locale; Chinese needs none because the messages are written in Chinese."""
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if locale == DEFAULT_LOCALE or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf)
+
+
+def pick_locale(cookie: str | None, query: str | None = None, accept: str | None = None) -> str:
+    for cand in (query, cookie):
+        if cand in LOCALES:
+            return cand  # type: ignore[return-value]
+    return DEFAULT_LOCALE
+
+
+def gettext(locale: str, message: str) -> str:
+    return translations(locale).gettext(message)

@@ -1,0 +1,11 @@
+"""Page routes, one module per area of the site."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from daipin.web.pages import account, dashboard, ledger, public, registry, workflow
+
+router = APIRouter(include_in_schema=False)
+for _module in (account, public, dashboard, registry, workflow, ledger):
+    router.include_router(_module.router)

@@ -1,0 +1,142 @@
+"""Pages for logging in and out, changing one's password, switching language, and user admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from daipin.api.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, NowDep, SessionDep
+from daipin.domain.errors import DaipinError
+from daipin.services import auth as auth_service
+from daipin.web import render
+from daipin.web.i18n import LANG_COOKIE, LOCALES
+
+router = APIRouter()
+
+
+def _safe_next(nxt: str | None) -> str:
+    """Only same-site paths, so the login form cannot bounce users to another site."""
+    if not nxt:
+        return "/"
+    parsed = urlparse(nxt)
+    if parsed.scheme or parsed.netloc or not nxt.startswith("/") or nxt.startswith("//"):
+        return "/"
+    return nxt
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, auth: AuthDep, next: str | None = None) -> Response:
+    if auth.logged_in:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[CsrfDep])
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    client = request.client.host if request.client else "unknown"
+    try:
+        got = auth_service.login(session, username=username, password=password, client=client, at=now)
+    except DaipinError as exc:
+        # returned, not raised, so the request commits and the failure counts
+        return render(request, "login.html", {"next": _safe_next(next), "error": exc, "username": username},
+                      status_code=exc.status)
+    settings = request.app.state.settings
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    resp.set_cookie(SESSION_COOKIE, got.token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+                    max_age=int(settings.session_ttl.total_seconds()), path="/")
+    return resp
+
+
+@router.post("/logout", dependencies=[CsrfDep])
+def logout(auth: AuthDep, session: SessionDep) -> Response:
+    auth_service.end_session(session, auth.token)
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(request: Request, actor: CurrentActor) -> Response:
+    return render(request, "password.html", {"error": None, "done": False})
+
+
+@router.post("/account/password", response_class=HTMLResponse, dependencies=[CsrfDep])
+def password_submit(
+    request: Request,
+    actor: CurrentActor,
+    auth: AuthDep,
+    session: SessionDep,
+    now: NowDep,
+    old_password: Annotated[str, Form(max_length=256)] = "",
+    new_password: Annotated[str, Form(max_length=256)] = "",
+    new_password2: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    assert auth.user is not None
+    try:
+        if new_password != new_password2:
+            from daipin.domain.errors import InputError
+
+            raise InputError("两次输入的新密码不一致", "the new passwords differ", "new_password2")
+        with session.begin_nested():
+            auth_service.change_password(session, user_id=auth.user.id, old_password=old_password,
+                                         new_password=new_password, at=now, keep_token=auth.token)
+    except DaipinError as exc:
+        return render(request, "password.html", {"error": exc, "done": False}, status_code=exc.status)
+    return render(request, "password.html", {"error": None, "done": True})
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, request: Request) -> Response:
+    back = _safe_next(request.headers.get("referer", "/").split(str(request.base_url).rstrip("/"), 1)[-1])
+    resp = RedirectResponse(back, status_code=303)
+    if code in LOCALES:
+        resp.set_cookie(LANG_COOKIE, code, samesite="lax", max_age=365 * 86400, path="/")
+    return resp
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, actor: CurrentActor, session: SessionDep) -> Response:
+    users = auth_service.list_users(session, actor=actor)
+    return render(request, "users.html", {"users": users, "error": None})
+
+
+@router.post("/admin/users", response_class=HTMLResponse, dependencies=[CsrfDep])
+def users_create(
+    request: Request,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: NowDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    role: Annotated[str, Form(max_length=32)] = "",
+    region: Annotated[str, Form(max_length=12)] = "",
+    entity_id: Annotated[str, Form(max_length=20)] = "",
+    display_name: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    error = None
+    try:
+        ent = None
+        if entity_id.strip():
+            if not entity_id.strip().isdigit():
+                from daipin.domain.errors import InputError
+
+                raise InputError("实施主体编号应为数字", "entity id must be a number", "entity_id")
+            ent = int(entity_id)
+        with session.begin_nested():
+            auth_service.create_user(session, actor=actor, username=username, password=password, role=role,
+                                     region=region, entity_id=ent, display_name=display_name, at=now)
+    except DaipinError as exc:
+        error = exc
+    users = auth_service.list_users(session, actor=actor)
+    return render(request, "users.html", {"users": users, "error": error},
+                  status_code=error.status if error else 200)

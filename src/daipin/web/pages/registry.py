@@ -1,0 +1,159 @@
+"""Registry pages: household search (with pinyin initials) and export, household, entity, project, asset pages,
+and the contract form that asks for exactly the terms of the chosen benefit model."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.domain.errors import DaipinError, InputError
+from daipin.services import registry_views as rv
+from daipin.web import render
+
+router = APIRouter()
+
+
+@router.get("/households", response_class=HTMLResponse)
+def households(request: Request, actor: CurrentActor, session: SessionDep, q: str = "", status: str = "",
+               village: str = "", offset: int = 0) -> Response:
+    page = rv.search_households(session, actor, q=q, status=status or None, village=village or None, offset=offset)
+    ctx = {"page": page, "q": q, "status": status, "village": village, "statuses": rv.STATUS_LABELS}
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
+        return render(request, "registry/_household_rows.html", ctx)
+    return render(request, "registry/households.html", ctx)
+
+
+@router.get("/households/export.xlsx")
+def households_export(actor: CurrentActor, session: SessionDep, q: str = "", status: str = "",
+                      village: str = "") -> Response:
+    data = rv.households_xlsx(session, actor, q=q, status=status or None, village=village or None)
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="households.xlsx"'})
+
+
+@router.get("/households/{household_id}", response_class=HTMLResponse)
+def household_page(request: Request, household_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    return render(request, "registry/household.html", rv.household_page(session, actor, household_id))
+
+
+@router.get("/entities", response_class=HTMLResponse)
+def entity_list(request: Request, actor: CurrentActor, session: SessionDep, q: str = "") -> Response:
+    return render(request, "registry/entities.html", {"rows": rv.entities(session, actor, q=q), "q": q})
+
+
+@router.get("/entities/{entity_id}", response_class=HTMLResponse)
+def entity_page(request: Request, entity_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    return render(request, "registry/entity.html", rv.entity_page(session, actor, entity_id))
+
+
+@router.get("/projects", response_class=HTMLResponse)
+def project_list(request: Request, actor: CurrentActor, session: SessionDep) -> Response:
+    return render(request, "registry/projects.html", {"rows": rv.projects(session, actor)})
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+def project_page(request: Request, project_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    return render(request, "registry/project.html", rv.project_page(session, actor, project_id))
+
+
+@router.get("/assets/{asset_id}", response_class=HTMLResponse)
+def asset_page(request: Request, asset_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    return render(request, "registry/asset.html", rv.asset_page(session, actor, asset_id))
+
+
+# ------------------------------------------------------------------ contracts
+
+
+def _terms_for(model: str) -> list[Any]:
+    from daipin.domain.contracts import TERMS
+
+    return list(TERMS.get(model, ()))
+
+
+def _contract_ctx(session: Any, actor: Any, model: str, fields: dict[str, str]) -> dict[str, Any]:
+    from daipin.domain.contracts import MODELS
+
+    model = model if model in MODELS else "asset_lease"
+    return {"models": MODELS, "model": model, "terms": _terms_for(model), "fields": fields,
+            "projects": rv.projects(session, actor)}
+
+
+@router.get("/contracts/new", response_class=HTMLResponse)
+def contract_form(request: Request, actor: CurrentActor, session: SessionDep, model: str = "asset_lease",
+                  project_id: str = "") -> Response:
+    ctx = _contract_ctx(session, actor, model, {"project_id": project_id})
+    if request.headers.get("hx-request"):
+        return render(request, "registry/_contract_terms.html", ctx)
+    return render(request, "registry/contract_new.html", {**ctx, "error": None})
+
+
+def _money(raw: str, field: str) -> int:
+    """Yuan as typed (up to two decimals) to whole fen, exactly."""
+    try:
+        v = Decimal(raw.strip().replace(",", ""))
+    except InvalidOperation:
+        raise InputError("金额格式不对（元，最多两位小数）", "amount in yuan, at most two decimals", field) from None
+    fen = v * 100
+    if fen != fen.to_integral_value() or v < 0:
+        raise InputError("金额格式不对（元，最多两位小数）", "amount in yuan, at most two decimals", field)
+    return int(fen)
+
+
+def terms_from_form(model: str, fields: dict[str, str]) -> dict[str, Any]:
+    """Only the chosen model's terms are read; money in yuan becomes fen; lists are one item per line."""
+    terms: dict[str, Any] = {}
+    for t in _terms_for(model):
+        raw = (fields.get(f"t_{t.name}") or "").strip()
+        if not raw:
+            continue  # a missing required term is refused by the service, naming it
+        if t.type == "money":
+            terms[t.name] = _money(raw, f"terms.{t.name}")
+        elif t.type == "list":
+            items = [x.strip() for x in raw.splitlines() if x.strip()]
+            terms[t.name] = items
+        else:
+            terms[t.name] = raw
+    return terms
+
+
+def _date(raw: str, field: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise InputError("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD", field) from None
+
+
+@router.post("/contracts", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def contract_create(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    from daipin.services import contracts
+
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    model = fields.get("model", "")
+    try:
+        payee_hh = None
+        if fields.get("payee_household_no", "").strip():
+            hh_page = rv.search_households(session, actor, q=fields["payee_household_no"].strip(), limit=1)
+            if not hh_page["items"] or hh_page["items"][0]["household_no"] != fields["payee_household_no"].strip():
+                raise InputError("受益户不存在或不在辖区内", "payee household not found in your region",
+                                 "payee_household_no")
+            payee_hh = int(hh_page["items"][0]["id"])
+        if not fields.get("project_id", "").isdigit():
+            raise InputError("请选择项目", "choose a project", "project_id")
+        with session.begin_nested():
+            c = contracts.sign_contract(
+                session, actor, code=fields.get("code", ""), model=model, project_id=int(fields["project_id"]),
+                start_date=_date(fields.get("start_date", ""), "start_date"),
+                end_date=_date(fields.get("end_date", ""), "end_date"), terms=terms_from_form(model, fields),
+                at=now, payee_household_id=payee_hh,
+                payee_village_code=fields.get("payee_village_code", "").strip() or None,
+                person_id=int(fields["person_id"]) if fields.get("person_id", "").isdigit() else None)
+    except DaipinError as exc:
+        ctx = _contract_ctx(session, actor, model, fields)
+        return render(request, "registry/contract_new.html", {**ctx, "error": exc}, status_code=exc.status)
+    return RedirectResponse(f"/projects/{c.project_id}#contracts", status_code=303)

@@ -1,0 +1,91 @@
+"""Matter pages (WORKFLOW.md): draft with live preview, meeting, review, notice, objections, execution, dossier."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.domain.errors import DaipinError
+from daipin.services import matter_views
+from daipin.web import render
+
+router = APIRouter()
+
+
+@router.get("/matters", response_class=HTMLResponse)
+def matter_list(request: Request, actor: CurrentActor, session: SessionDep, state: str | None = None) -> Response:
+    rows = matter_views.list_for(session, actor, state=state or None)
+    return render(request, "matters/list.html", {"rows": rows, "state": state or "",
+                                                 "states": matter_views.STATE_CHOICES})
+
+
+@router.get("/matters/new", response_class=HTMLResponse)
+def matter_new(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep,
+               village: str | None = None, year: int | None = None) -> Response:
+    ctx = matter_views.new_form(session, actor, village=village, year=year, at=now)
+    return render(request, "matters/new.html", {**ctx, "error": None})
+
+
+@router.get("/matters/new/document", response_class=HTMLResponse)
+def matter_new_document(request: Request, actor: CurrentActor, session: SessionDep, village: str = "",
+                        year: int = 0) -> Response:
+    """htmx: the engine document built from the registry and the village's plan, for the textarea."""
+    doc = matter_views.allocation_document(session, actor, village=village, year=year)
+    return render(request, "matters/_document.html", {"document_text": json.dumps(doc, ensure_ascii=False, indent=1)})
+
+
+@router.post("/matters/preview", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def matter_preview(request: Request, actor: CurrentActor, session: SessionDep) -> Response:
+    """htmx: run the engine on the document as typed; show the result and its warnings, write nothing."""
+    form = await request.form()
+    try:
+        doc = matter_views.parse_document(str(form.get("document", "")))
+        result = matter_views.preview(doc)
+    except DaipinError as exc:
+        return render(request, "matters/_preview.html", {"result": None, "error": exc})
+    return render(request, "matters/_preview.html", {"result": result, "error": None})
+
+
+@router.post("/matters", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def matter_create(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        with session.begin_nested():
+            m = matter_views.create_from_form(session, actor, fields, at=now)
+    except DaipinError as exc:
+        ctx = matter_views.new_form(session, actor, village=fields.get("region"), year=None, at=now)
+        ctx.update({"document_text": fields.get("document", ""), "fields": fields})
+        return render(request, "matters/new.html", {**ctx, "error": exc}, status_code=exc.status)
+    return RedirectResponse(f"/matters/{m.id}", status_code=303)
+
+
+@router.get("/matters/{matter_id}", response_class=HTMLResponse)
+def matter_page(request: Request, matter_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    ctx = matter_views.detail(session, actor, matter_id, at=now)
+    return render(request, "matters/detail.html", {**ctx, "error": None})
+
+
+@router.post("/matters/{matter_id}/{action}", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def matter_action(request: Request, matter_id: Id, action: str, actor: CurrentActor, session: SessionDep,
+                        now: NowDep) -> Response:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        with session.begin_nested():
+            matter_views.act(session, actor, matter_id, action, fields, at=now)
+    except DaipinError as exc:
+        ctx = matter_views.detail(session, actor, matter_id, at=now)
+        return render(request, "matters/detail.html", {**ctx, "error": exc, "failed_action": action},
+                      status_code=exc.status)
+    return RedirectResponse(f"/matters/{matter_id}#{action}", status_code=303)
+
+
+@router.get("/matters/{matter_id}/dossier.zip")
+def matter_dossier(matter_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    name, data = matter_views.dossier_zip(session, actor, matter_id, at=now)
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,114 @@
+"""Every page a user can reach, opened in the browser on a 375-pixel phone screen."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Server, Shots, login, new_page
+
+pytestmark = pytest.mark.e2e
+
+
+def _fits_the_phone(page: Any) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{page.url} is {overflow}px wider than the screen"
+
+
+def _first_link(page: Any, pattern: str) -> str:
+    href = page.locator(f"main table a[href^='{pattern}'], main ul a[href^='{pattern}']").first.get_attribute("href")
+    assert href and re.match(rf"^{pattern}\d+$", href), href
+    return str(href)
+
+
+def test_the_district_administrator_reaches_every_page_on_a_phone(browser: Any, server: Server, shots: Shots) -> None:
+    page = new_page(browser, server, width=375, height=812)
+    login(page, "district")
+    page.wait_for_selector("[data-chart-ready]")  # ECharts drew the dashboard from the vendored file
+    assert page.locator(".kpi").count() == 4
+    _fits_the_phone(page)
+    shots(page, "dashboard")
+
+    page.goto("/households")
+    page.fill("#q", "w")  # pinyin initial: heads whose surname starts with w (王, 吴, 魏, …)
+    page.wait_for_function("document.querySelectorAll('#household-table tbody tr a').length > 0")
+    page.wait_for_url(re.compile(r"q=w"))
+    _fits_the_phone(page)
+    shots(page, "household-search")
+    with page.expect_download() as dl:
+        page.click("#export-link")
+    assert dl.value.suggested_filename == "households.xlsx"
+    page.goto(_first_link(page, "/households/"))
+    assert page.locator("#members tbody tr").count() >= 1
+    assert re.search(r"\d{4}\*{10}[\dX]{4}", page.inner_text("#members"))  # ID numbers masked
+    _fits_the_phone(page)
+    shots(page, "household")
+
+    page.goto("/entities")
+    page.goto(_first_link(page, "/entities/"))
+    page.wait_for_selector("#credit")
+    _fits_the_phone(page)
+    shots(page, "entity")
+    page.goto("/projects")
+    page.goto(_first_link(page, "/projects/"))
+    page.goto(_first_link(page, "/assets/"))
+    assert page.locator("h1").inner_text()
+    shots(page, "asset")
+
+    page.goto("/contracts/new")
+    page.wait_for_selector("#terms-asset_lease")
+    page.select_option("#model", "employment")
+    page.wait_for_selector("#terms-employment input[name=t_wage_fen]")
+    assert page.locator("#terms input[name=t_annual_rent_fen]").count() == 0  # only this model's terms
+    _fits_the_phone(page)
+    shots(page, "contract-form")
+
+    page.goto("/matters")
+    page.goto("/ledger")
+    page.goto("/admin/users")
+    page.fill("input[name=username]", "cadre-two")
+    page.fill("input[name=password]", "cadre-two-pass")
+    page.select_option("select[name=role]", "village_cadre")
+    page.fill("input[name=region]", "231002001002")
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector("text=cadre-two")
+    shots(page, "users")
+
+    page.goto("/nowhere")
+    assert page.locator("h1").inner_text() == "404"
+    page.goto("/lang/en")
+    page.goto("/public")
+    assert page.locator("h1").inner_text() == "Public notices"
+    page.goto("/lang/zh_CN")
+    shots(page, "language")
+    assert page.js_errors == [], page.js_errors
+
+
+def test_a_user_changes_their_password_and_logs_out(browser: Any, server: Server, shots: Shots) -> None:
+    page = new_page(browser, server, width=375, height=812)
+    login(page, "entity")
+    page.goto("/account/password")
+    page.fill("input[name=old_password]", "daipin-demo")
+    page.fill("input[name=new_password]", "entity-new-pass")
+    page.fill("input[name=new_password2]", "entity-new-pass")
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector("p.ok")
+    shots(page, "password-changed")
+    page.click("label.navbtn")  # the phone menu
+    page.click("nav form button")  # log out
+    page.wait_for_url(re.compile(r"/login"))
+    page.fill("input[name=username]", "entity")
+    page.fill("input[name=password]", "daipin-demo")
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector("p.err")
+    shots(page, "old-password-refused")
+    page.fill("input[name=username]", "entity")
+    page.fill("input[name=password]", "entity-new-pass")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)
+    page.goto("/entities")
+    assert page.locator("table tbody tr").count() == 1  # an entity user sees only its own entity
+    page.goto("/households")
+    assert page.locator("h1").inner_text() == "403"

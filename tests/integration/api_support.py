@@ -1,0 +1,188 @@
+"""Helpers for the API and page tests: an app bound to the test's session, a movable clock, logins."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from daipin.api import create_app
+from daipin.api.deps import get_session
+from daipin.api.settings import Settings
+
+with warnings.catch_warnings():
+    # starlette nags about its httpx dependency on import; the client itself works the same.
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, at: datetime = START) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **kw: float) -> None:
+        self.at += timedelta(**kw)
+
+
+def app_on_session(session: Session, clock: Clock | None = None) -> tuple[Any, Clock]:
+    """The app with every request working inside the test's (rolled-back) session."""
+    clock = clock or Clock()
+    app = create_app(engine=session.get_bind().engine, settings=Settings(secret_key="test-secret", clock=clock))
+
+    def _session() -> Iterator[Session]:
+        # Each request in its own savepoint, as each is its own transaction in production.
+        savepoint = session.begin_nested()
+        try:
+            yield session
+        except Exception:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
+        else:
+            if savepoint.is_active:
+                savepoint.commit()
+
+    app.dependency_overrides[get_session] = _session
+    return app, clock
+
+
+def client(app: Any) -> TestClient:
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def bearer(c: TestClient, username: str, password: str) -> dict[str, str]:
+    r = c.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+# ---------------------------------------------------------------- a small world for access and privacy tests
+
+OWN_VILLAGE = "231002001001"
+OWN_TOWNSHIP = "231002001"
+FOREIGN_VILLAGE = "231002002001"  # same county, another township
+FOREIGN_COUNTY_VILLAGE = "231005001001"
+ROLES = ["district_admin", "township_official", "village_cadre", "entity_user", "auditor", "public"]
+
+
+class World:
+    """The sample district (small), a second county, one account per role, matters and notices."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        self.ids: dict[str, int] = {}
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role in self.tokens else {}
+
+
+def build_world(session: Session, keys_dir: str) -> World:
+    import os
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from daipin.commands.web import confirm_rosters
+    from daipin.db.models.registry import Asset, Entity, Household, Project
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.domain.identity import make_resident_id
+    from daipin.ledger import store
+    from daipin.services import auth as auth_service
+    from daipin.services import registry as reg
+    from daipin.services import rosters, sample
+    from daipin.services import workflow as wfs
+
+    os.environ["DAIPIN_KEYS_DIR"] = keys_dir
+    at = START - timedelta(days=60)
+    store.ensure_log(session, at=at)
+    sample.load_sample(session, SYSTEM_ACTOR, at)
+    for code, name, level in (("231005", "西安区", "district"), ("231005001", "西镇", "township"),
+                              (FOREIGN_COUNTY_VILLAGE, "西村", "village")):
+        reg.create_region(session, SYSTEM_ACTOR, code=code, name=name, level=level, at=at)
+    reg.register_household(session, SYSTEM_ACTOR, household_no="2310050010010001", village_code=FOREIGN_COUNTY_VILLAGE,
+                           status="poor", at=at, status_since=date(2020, 1, 1),
+                           members=[{"name": "西户主", "relation": "户主", "labor": "full",
+                                     "id_number": make_resident_id("231002", date(1990, 5, 5), 98, "M")}])
+    confirm_rosters(session, START, limit=1)
+    w = World()
+
+    def first(stmt: Any) -> int:
+        value = session.scalar(stmt.limit(1))
+        assert value is not None
+        return int(value)
+
+    w.ids["hh_own"] = first(select(Household.id).where(Household.village_code == OWN_VILLAGE).order_by(Household.id))
+    w.ids["hh_foreign"] = first(select(Household.id).where(Household.village_code == FOREIGN_VILLAGE)
+                                .order_by(Household.id))
+    w.ids["hh_foreign_county"] = first(select(Household.id).where(Household.village_code == FOREIGN_COUNTY_VILLAGE))
+    w.ids["project_own"] = first(select(Project.id).where(Project.village_code == OWN_VILLAGE).order_by(Project.id))
+    w.ids["project_foreign"] = first(select(Project.id).where(Project.village_code == FOREIGN_VILLAGE)
+                                     .order_by(Project.id))
+    own_project = session.get(Project, w.ids["project_own"])
+    foreign_project = session.get(Project, w.ids["project_foreign"])
+    assert own_project is not None and foreign_project is not None
+    w.ids["entity_own"] = own_project.entity_id
+    w.ids["entity_foreign"] = foreign_project.entity_id
+    w.ids["asset_own"] = first(select(Asset.id).where(Asset.project_id == own_project.id))
+    w.ids["asset_foreign"] = first(select(Asset.id).where(Asset.project_id == foreign_project.id))
+    assert session.get(Entity, w.ids["entity_own"]) is not None
+    # A draft in each village, and an open notice in the own village (anyone may object to it).
+    w.ids["matter_own"] = rosters.draft_roster(session, SYSTEM_ACTOR, village_code=OWN_VILLAGE, year=2026, at=START).id
+    w.ids["matter_foreign"] = rosters.draft_roster(session, SYSTEM_ACTOR, village_code=FOREIGN_VILLAGE, year=2026,
+                                                   at=START).id
+    w.ids["matter_foreign_county"] = rosters.draft_roster(session, SYSTEM_ACTOR, village_code=FOREIGN_COUNTY_VILLAGE,
+                                                          year=2026, at=START).id
+    t = START - timedelta(days=20)
+    m = rosters.draft_roster(session, SYSTEM_ACTOR, village_code=OWN_VILLAGE, year=2027, at=t)
+    wfs.call_meeting(session, SYSTEM_ACTOR, m.id, type="representatives_meeting", scheduled_at=t + timedelta(days=11),
+                     place="村委会", at=t, eligible_representatives=30)
+    t += timedelta(days=11, hours=1)
+    wfs.record_attendance(session, SYSTEM_ACTOR, m.id, at=t, present_representatives=25, first_secretary_present=True)
+    wfs.record_votes(session, SYSTEM_ACTOR, m.id, at=t, votes_for=20, against=3, abstain=2)
+    wfs.decide(session, SYSTEM_ACTOR, m.id, at=t)
+    wfs.submit_for_review(session, SYSTEM_ACTOR, m.id, at=t)
+    wfs.review(session, SYSTEM_ACTOR, m.id, decision="approve", comments="同意", at=t)
+    n = wfs.publish_notice(session, SYSTEM_ACTOR, m.id, at=START - timedelta(days=1))
+    w.ids["notice_open"] = n.id
+    w.ids["matter_in_notice"] = m.id
+    plan = {
+        "district_admin": ("231002", None),
+        "township_official": (OWN_TOWNSHIP, None),
+        "village_cadre": (OWN_VILLAGE, None),
+        "entity_user": ("231002", w.ids["entity_own"]),
+        "auditor": ("231002", None),
+    }
+    for role, (region, entity_id) in plan.items():
+        user = auth_service.create_user(session, actor=SYSTEM_ACTOR, username=role.replace("_", "-"),
+                                        password="matrix-pass-1", role=role, region=region, entity_id=entity_id,
+                                        at=START)
+        w.tokens[role] = auth_service.start_session(session, user, at=START).token
+    session.flush()
+    return w
+
+
+def app_rolling_back(session: Session, clock: Clock | None = None) -> tuple[Any, Clock]:
+    """The app where every request's writes are undone afterwards, so each call sees the same world."""
+    clock = clock or Clock()
+    app = create_app(engine=session.get_bind().engine, settings=Settings(secret_key="test-secret", clock=clock))
+
+    def _session() -> Iterator[Session]:
+        savepoint = session.begin_nested()
+        try:
+            yield session
+        finally:
+            if savepoint.is_active:
+                savepoint.rollback()
+
+    app.dependency_overrides[get_session] = _session
+    return app, clock

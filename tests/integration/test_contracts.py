@@ -1,0 +1,127 @@
+"""Contracts on a real database: required terms, versions, blacklist, dynamic management of shares (R1.4)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy.orm import Session
+
+from daipin.domain.errors import Conflict, InputError
+from daipin.services import contracts as svc
+from daipin.services import registry as reg
+from tests.integration.registry_support import (
+    ACTOR,
+    AT,
+    VILLAGE,
+    household,
+    ledger_bodies,
+    ledger_size,
+    project,
+    rs_fixture,  # noqa: F401
+)
+
+QUANTIFIED = {"contribution_kind": "quantified_fund", "contribution_value_fen": 500000, "shares": "5000",
+              "profit_share": "0.01"}
+LAND = {"contribution_kind": "land_rights", "contribution_value_fen": 800000, "shares": "8000", "profit_share": "0.01"}
+
+
+def _sign(session: Session, code: str, model: str, terms: dict, **kw) -> object:
+    p = kw.pop("project_obj")
+    return svc.sign_contract(session, ACTOR, code=code, model=model, project_id=p.id, start_date=date(2025, 1, 1),
+                             end_date=date(2027, 12, 31), terms=terms, at=AT, **kw)
+
+
+def test_a_contract_missing_a_required_term_is_refused_with_the_term_named(rs: Session) -> None:
+    p = project(rs)
+    hh = household(rs, "H-1", 1)
+    before = ledger_size(rs)
+    with pytest.raises(InputError) as err:
+        _sign(rs, "C-1", "order_purchase", {"buyer": "合作社", "product": "木耳", "quantity": "100",
+                                             "price_rule": "market_with_floor", "delivery_schedule": ["9月"]},
+              project_obj=p, payee_household_id=hh.id)
+    assert err.value.field == "terms.floor_price_fen"
+    assert "保护价" in err.value.message_zh and "floor price" in err.value.message_en
+    with pytest.raises(InputError) as err:
+        svc.sign_contract(rs, ACTOR, code="C-1", model="asset_lease", project_id=p.id, start_date=date(2025, 1, 1),
+                          end_date=None, terms={"annual_rent_fen": 100}, payee_village_code=VILLAGE, at=AT)
+    assert err.value.field == "end_date"
+    assert ledger_size(rs) == before
+
+
+def test_an_employment_contract_names_a_member_of_the_payee_household(rs: Session) -> None:
+    p = project(rs)
+    hh = household(rs, "H-1", 1)
+    other = household(rs, "H-2", 2)
+    terms = {"position": "工人", "hours": "8小时", "wage_basis": "day", "wage_fen": 15000, "pay_cycle": "monthly"}
+    with pytest.raises(InputError) as err:
+        _sign(rs, "C-1", "employment", terms, project_obj=p, payee_household_id=hh.id)
+    assert err.value.field == "person_id"
+    with pytest.raises(InputError):
+        _sign(rs, "C-1", "employment", terms, project_obj=p, payee_household_id=hh.id,
+              person_id=reg.members(rs, other.id)[0].id)
+    c = _sign(rs, "C-1", "employment", terms, project_obj=p, payee_household_id=hh.id,
+              person_id=reg.members(rs, hh.id)[0].id)
+    assert c.version == 1
+
+
+def test_amendments_make_new_versions_and_keep_the_history(rs: Session) -> None:
+    p = project(rs)
+    c = _sign(rs, "C-1", "asset_lease", {"annual_rent_fen": 1_200_000}, project_obj=p, payee_village_code=VILLAGE)
+    svc.amend_contract(rs, ACTOR, c.id, terms={"annual_rent_fen": 1_500_000}, reason="补充协议：租金上调", at=AT)
+    svc.amend_contract(rs, ACTOR, c.id, end_date=date(2028, 12, 31), reason="延长期限", at=AT)
+    hist = svc.history(rs, "C-1")
+    assert [h["version"] for h in hist] == [1, 2, 3]
+    assert [h["terms"]["annual_rent_fen"] for h in hist] == [1_200_000, 1_500_000, 1_500_000]
+    assert hist[2]["end"] == "2028-12-31" and hist[1]["reason"] == "补充协议：租金上调"
+    assert c.version == 3 and c.terms == {"annual_rent_fen": 1_500_000}
+    with pytest.raises(InputError) as err:
+        svc.amend_contract(rs, ACTOR, c.id, terms={"annual_rent_fen": -1}, reason="错误", at=AT)
+    assert err.value.field == "terms.annual_rent_fen"
+    assert len(svc.history(rs, "C-1")) == 3
+    assert [b["type"] for b in ledger_bodies(rs)[-3:]] == ["contract.sign", "contract.amend", "contract.amend"]
+
+
+def test_a_blacklisted_entity_signs_no_new_contract(rs: Session) -> None:
+    p = project(rs)
+    reg.set_credit_status(rs, ACTOR, p.entity_id, "blacklisted", date(2025, 5, 1), "恶意拖欠", AT)
+    with pytest.raises(Conflict):
+        _sign(rs, "C-1", "asset_lease", {"annual_rent_fen": 100}, project_obj=p, payee_village_code=VILLAGE)
+
+
+def test_exit_frees_quantified_fund_shares_but_keeps_land_shares(rs: Session) -> None:
+    p = project(rs)
+    hh = household(rs, "H-1", 1)
+    q = _sign(rs, "C-Q", "shareholding", QUANTIFIED, project_obj=p, payee_household_id=hh.id)
+    land = _sign(rs, "C-L", "shareholding", LAND, project_obj=p, payee_household_id=hh.id)
+    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 7, 1), "稳定脱贫", AT)
+    assert q.status == "pending_reassignment"
+    assert land.status == "active"
+    assert svc.history(rs, "C-Q")[-1]["status"] == "pending_reassignment"
+    assert ledger_bodies(rs)[-1]["facts"]["shares_pending_reassignment"] == ["C-Q"]
+    newcomer = household(rs, "H-2", 2)
+    svc.reassign_share(rs, ACTOR, "C-Q", newcomer.id, decision_ref="兴隆村2025第3号决议", on=date(2025, 8, 1), at=AT)
+    assert q.payee_household_id == newcomer.id and q.status == "active"
+
+
+def test_heirs_get_land_shares_and_never_quantified_fund_shares(rs: Session) -> None:
+    p = project(rs)
+    hh = household(rs, "H-1", 1)
+    heir = household(rs, "H-2", 2, status="non_poor")
+    q = _sign(rs, "C-Q", "shareholding", QUANTIFIED, project_obj=p, payee_household_id=hh.id)
+    land = _sign(rs, "C-L", "shareholding", LAND, project_obj=p, payee_household_id=hh.id)
+    reg.record_death(rs, ACTOR, reg.members(rs, hh.id)[0].id, date(2025, 3, 1), AT)
+    assert hh.life_state == "died_out" and q.status == "pending_reassignment"
+    with pytest.raises(Conflict) as err:
+        svc.transfer_share_to_heir(rs, ACTOR, "C-Q", heir.id, reason="继承", at=AT)
+    assert err.value.code == "not_inheritable"
+    svc.transfer_share_to_heir(rs, ACTOR, "C-L", heir.id, reason="法定继承 公证书(2025)第12号", at=AT)
+    assert land.payee_household_id == heir.id
+    assert q.payee_household_id == hh.id
+
+
+def test_a_quantified_fund_share_goes_only_to_an_eligible_household(rs: Session) -> None:
+    p = project(rs)
+    hh = household(rs, "H-1", 1, status="non_poor")
+    with pytest.raises(Conflict):
+        _sign(rs, "C-Q", "shareholding", QUANTIFIED, project_obj=p, payee_household_id=hh.id)

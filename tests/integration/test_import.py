@@ -1,0 +1,158 @@
+"""Household import: every bad row reported exactly, all-or-nothing by default, --skip-bad, idempotent; export."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Household, Person
+from daipin.services import exports, imports
+from tests.integration.registry_support import (
+    ACTOR,
+    AT,
+    household,
+    ledger_size,
+    person_id,
+    reg,
+    rs_fixture,  # noqa: F401
+)
+
+HEADERS = ["序号", "所属乡镇", "所属村", "户编号", "户主姓名", "姓名", "身份证号", "家庭关系", "劳动能力", "户类型",
+           "脱贫年度", "联系电话", "银行账号"]
+
+
+def _row(n: int, hno: str, name: str, idn: str, rel: str, labor: str = "有劳动能力", status: str = "贫困户",
+         village: str = "兴隆村", exit_year: str = "", phone: str = "", bank: str = "") -> list[str]:
+    return [str(n), "兴隆镇", village, hno, "户主甲", name, idn, rel, labor, status, exit_year, phone, bank]
+
+
+def _good_rows() -> list[list[str]]:
+    return [
+        _row(1, "H-101", "甲", person_id(1001), "户主", phone="13900001111", bank="6217000011112222"),
+        _row(2, "H-101", "乙", person_id(1002, "F"), "配偶", "弱劳动力"),
+        _row(3, "H-102", "丙", person_id(1003), "户主", "无劳动能力", "脱贫户", exit_year="2020"),
+        _row(4, "H-103", "丁", person_id(1004), "户主", status="监测户", village="新民村"),
+    ]
+
+
+def _csv(path: Path, rows: list[list[str]], headers: list[str] = HEADERS) -> Path:
+    with path.open("w", newline="", encoding="utf-8-sig") as f:
+        w = csv.writer(f)
+        w.writerow(headers)
+        w.writerows(rows)
+    return path
+
+
+def _counts(session: Session) -> tuple[int, int, int]:
+    return (session.scalar(select(func.count()).select_from(Household)) or 0,
+            session.scalar(select(func.count()).select_from(Person)) or 0, ledger_size(session))
+
+
+def test_a_clean_file_imports_and_a_second_import_changes_nothing(rs: Session, tmp_path: Path) -> None:
+    path = _csv(tmp_path / "hh.csv", _good_rows())
+    before = _counts(rs)
+    result = imports.import_households(rs, ACTOR, path, AT)
+    assert result.errors == [] and result.imported
+    assert (result.households_new, result.people_new) == (3, 4)
+    after = _counts(rs)
+    assert after[:2] == (before[0] + 3, before[1] + 4) and after[2] == before[2] + 1  # one batch entry
+    hh = reg.household_by_no(rs, "H-101")
+    assert hh.labor == "full" and hh.phone == "13900001111" and hh.village_code == "231002001001"
+    assert reg.household_by_no(rs, "H-102").exit_year == 2020
+    assert reg.household_by_no(rs, "H-103").village_code == "231002001002"
+    again = imports.import_households(rs, ACTOR, path, AT)
+    assert (again.households_new, again.households_changed, again.households_unchanged) == (0, 0, 3)
+    assert _counts(rs) == after
+
+
+def test_a_changed_row_updates_its_household_with_one_ledger_entry(rs: Session, tmp_path: Path) -> None:
+    imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _good_rows()), AT)
+    rows = _good_rows()
+    rows[1][8] = "无劳动能力"
+    before = ledger_size(rs)
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", rows), AT)
+    assert (result.households_changed, result.households_unchanged, result.people_changed) == (1, 2, 1)
+    assert ledger_size(rs) == before + 1
+    assert [p.labor for p in reg.members(rs, reg.household_by_no(rs, "H-101").id)] == ["full", "none"]
+
+
+def test_every_bad_row_is_reported_with_row_column_and_reason_and_nothing_is_imported(
+        rs: Session, tmp_path: Path) -> None:
+    existing = household(rs, "H-OLD", 77)
+    taken = reg.members(rs, existing.id)[0].id_number
+    good = person_id(1001)
+    bad_checksum = good[:-1] + ("0" if good[-1] != "0" else "1")
+    rows = _good_rows() + [
+        _row(5, "H-201", "戊", bad_checksum, "户主"),
+        _row(6, "H-202", "己", person_id(1001), "户主"),
+        _row(7, "H-203", "庚", taken, "户主"),
+        _row(8, "H-204", "辛", person_id(1008), "户主", village="不存在村"),
+        _row(9, "H-205", "壬", person_id(1009), "户主", labor="很强"),
+        _row(10, "H-206", "癸", person_id(1010), "配偶"),
+    ]
+    before = _counts(rs)
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "bad.csv", rows), AT)
+    got = [(e.row, e.column) for e in result.errors]
+    assert got == [(6, "身份证号"), (7, "身份证号"), (8, "身份证号"), (9, "所属村"), (10, "劳动能力"),
+                   (11, "家庭关系")]
+    reasons = [e.message for e in result.errors]
+    assert "校验码错误" in reasons[0] and "第2行重复" in reasons[1] and "已登记在户 H-OLD" in reasons[2]
+    assert "不存在" in reasons[3] and "很强" in reasons[4] and "户主" in reasons[5]
+    assert bad_checksum not in " ".join(reasons) and taken not in " ".join(reasons)
+    assert not result.imported and _counts(rs) == before
+
+
+def test_skip_bad_imports_the_good_households_only(rs: Session, tmp_path: Path) -> None:
+    rows = _good_rows() + [_row(5, "H-201", "戊", person_id(1005), "户主", labor="很强")]
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "bad.csv", rows), AT, skip_bad=True)
+    assert [(e.row, e.column) for e in result.errors] == [(6, "劳动能力")]
+    assert result.households_new == 3 and result.skipped_households == 1
+    assert rs.scalar(select(Household.id).where(Household.household_no == "H-201")) is None
+
+
+def test_xlsx_with_headers_in_another_order_and_aliases_imports(rs: Session, tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["证件号码", "姓名", "与户主关系", "户编号", "状态", "所属村", "劳动能力", "备注"])
+    ws.append([person_id(2001), "甲", "户主", "H-X1", "贫困户", "231002001001", "有劳动能力", "多余列"])
+    wb.save(tmp_path / "hh.xlsx")
+    result = imports.import_households(rs, ACTOR, tmp_path / "hh.xlsx", AT)
+    assert result.errors == [] and result.households_new == 1
+    assert reg.household_by_no(rs, "H-X1").status == "poor"
+
+
+def test_a_file_without_a_required_column_is_refused_naming_the_column(rs: Session, tmp_path: Path) -> None:
+    path = _csv(tmp_path / "hh.csv", [["H-1", "甲"]], headers=["户编号", "姓名"])
+    try:
+        imports.import_households(rs, ACTOR, path, AT)
+    except imports.InputError as exc:
+        assert exc.field == "证件号码"
+    else:
+        raise AssertionError("a file without 证件号码 was accepted")
+
+
+def test_export_round_trips_with_chinese_headers_and_masked_personal_data(rs: Session, tmp_path: Path) -> None:
+    imports.import_households(rs, ACTOR, _csv(tmp_path / "hh.csv", _good_rows()), AT)
+    out = tmp_path / "out.xlsx"
+    assert exports.export_households(rs, out) == 4
+    ws = load_workbook(out).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert list(rows[0][:4]) == ["户编号", "户主姓名", "姓名", "证件号码"]
+    text = " ".join(str(c) for r in rows for c in r)
+    for secret in (person_id(1001), "13900001111", "6217000011112222"):
+        assert secret not in text
+    assert "139****1111" in text and person_id(1001)[:4] + "*" * 10 + person_id(1001)[-4:] in text
+    first = dict(zip(rows[0], rows[1], strict=False))
+    assert first["户编号"] == "H-101" and first["与户主关系"] == "户主" and first["户类型"] == "贫困户"
+    headers, data = imports.read_table(out)
+    assert imports.map_headers(headers)["id_number"] == 3
+
+
+def test_the_template_has_every_import_column(tmp_path: Path) -> None:
+    imports.write_template(tmp_path / "t.xlsx")
+    headers, _ = imports.read_table(tmp_path / "t.xlsx")
+    assert set(imports.map_headers(headers)) >= set(imports.REQUIRED)

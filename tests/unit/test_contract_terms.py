@@ -1,0 +1,86 @@
+"""Contract terms per benefit model: required terms are named when missing, types are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from daipin.domain.contracts import ENGINE_KIND, MODELS, TERMS, engine_terms, validate_terms
+from daipin.domain.errors import InputError
+
+COMPLETE = {
+    "order_purchase": {"buyer": "合作社", "product": "木耳", "quantity": "1800", "price_rule": "market_with_floor",
+                       "floor_price_fen": 300, "market_price_fen": 260, "delivery_schedule": ["9月底前"]},
+    "fund_support": {"amount_fen": 2000000, "purpose": "购牛", "support_type": "grant"},
+    "trusteeship": {"asset_kind": "land", "unit": "mu", "units": "12.5", "annual_fen_per_unit": 45000,
+                    "duties": ["农业保险"]},
+    "employment": {"position": "工人", "hours": "8小时", "wage_basis": "day", "wage_fen": 15000,
+                   "pay_cycle": "monthly"},
+    "shareholding": {"contribution_kind": "land_rights", "contribution_value_fen": 100, "shares": "10",
+                     "profit_share": "0.05"},
+    "equity_dividend": {"profit_share": "0.05", "annual_floor_fen": 50000},
+    "asset_lease": {"annual_rent_fen": 1200000},
+    "fixed_interest": {"principal_fen": 1000000, "annual_rate": "0.08"},
+}
+REQUIRED = [(m, t.name, t.zh, t.en) for m in MODELS for t in TERMS[m] if t.required]
+
+
+def test_every_model_has_a_complete_example_that_validates() -> None:
+    assert set(COMPLETE) == set(MODELS)
+    for model, terms in COMPLETE.items():
+        assert validate_terms(model, terms) == terms
+
+
+@pytest.mark.parametrize(("model", "term", "zh", "en"), REQUIRED)
+def test_a_missing_required_term_is_refused_with_its_name(model: str, term: str, zh: str, en: str) -> None:
+    terms = dict(COMPLETE[model])
+    terms.pop(term, None)
+    with pytest.raises(InputError) as err:
+        validate_terms(model, terms)
+    assert err.value.field == f"terms.{term}"
+    assert err.value.message_zh == f"缺少必填条款 {zh}"
+    assert err.value.message_en == f"missing required term {en}"
+
+
+def test_money_terms_are_whole_non_negative_fen_and_rates_are_decimal_strings() -> None:
+    for bad in (12.5, -1, "100", True):
+        with pytest.raises(InputError) as err:
+            validate_terms("asset_lease", {"annual_rent_fen": bad})
+        assert err.value.field == "terms.annual_rent_fen"
+    with pytest.raises(InputError) as err:
+        validate_terms("fixed_interest", {"principal_fen": 1, "annual_rate": 0.08})
+    assert err.value.field == "terms.annual_rate"
+    with pytest.raises(InputError):
+        validate_terms("fixed_interest", {"principal_fen": 1, "annual_rate": "abc"})
+
+
+def test_an_unknown_term_or_model_is_refused() -> None:
+    with pytest.raises(InputError) as err:
+        validate_terms("asset_lease", {"annual_rent_fen": 1, "anual_rent": 2})
+    assert err.value.field == "terms.anual_rent"
+    with pytest.raises(InputError) as err:
+        validate_terms("lottery", {})
+    assert err.value.field == "model"
+
+
+def test_cross_checks_revolving_funds_fixed_prices_and_trusteeship_units() -> None:
+    with pytest.raises(InputError) as err:
+        validate_terms("fund_support", {**COMPLETE["fund_support"], "support_type": "revolving"})
+    assert err.value.field == "terms.repayment_schedule"
+    with pytest.raises(InputError) as err:
+        validate_terms("order_purchase", {**COMPLETE["order_purchase"], "price_rule": "fixed"})
+    assert err.value.field == "terms.price_fen"
+    with pytest.raises(InputError) as err:
+        validate_terms("trusteeship", {**COMPLETE["trusteeship"], "unit": "head"})
+    assert err.value.field == "terms.unit"
+    with pytest.raises(InputError):
+        validate_terms("equity_dividend", {"profit_share": "1.5"})
+
+
+def test_engine_terms_map_each_settled_model_to_its_engine_kind() -> None:
+    assert engine_terms("fund_support", COMPLETE["fund_support"]) is None
+    assert engine_terms("shareholding", COMPLETE["shareholding"]) == ("equity_dividend", {"profit_share": "0.05"})
+    assert engine_terms("order_purchase", COMPLETE["order_purchase"]) == (
+        "order_purchase", {"quantity": "1800", "floor_price_fen": 300, "market_price_fen": 260})
+    assert engine_terms("trusteeship", COMPLETE["trusteeship"]) == (
+        "trusteeship", {"units": "12.5", "unit": "mu", "annual_fen_per_unit": 45000})
+    assert set(ENGINE_KIND) == set(MODELS) - {"fund_support"}
