@@ -128,7 +128,8 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     auditor.goto(f"/matters/{mid}")
     with auditor.expect_download() as dl:
         auditor.click("#dossier-link")
-    data = open(dl.value.path(), "rb").read()
+    with open(dl.value.path(), "rb") as fh:
+        data = fh.read()
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert "manifest.json" in names
     assert any(n.startswith("dossier/") for n in names)

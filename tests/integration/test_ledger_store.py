@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from daipin.domain.errors import InputError
+from daipin.domain.errors import InputError, NotFound
 from daipin.ledger import keys, merkle, note, store
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
@@ -159,3 +159,21 @@ def test_the_checkpoint_note_is_in_go_signed_note_form(session: Session) -> None
     name, blob = sigs.rstrip("\n").removeprefix("— ").split(" ")
     assert name == log.origin
     assert base64.b64decode(blob)[:4].hex() == log.verifier_key.split("+")[1]
+
+
+def test_nodes_beyond_one_statement_are_fetched_each_once_with_the_hashes_an_in_memory_tree_gives(
+    session: Session,
+) -> None:
+    _append(session, 1000)
+    refs = [(0, i) for i in range(900)] + [(1, i) for i in range(450)] + [(3, i) for i in range(100)]
+    got = store.fetch_nodes(session.connection(), refs)
+    tree = merkle.MemoryTree(merkle.Hasher("sm3"))
+    for i in range(1000):
+        tree.append(store.entry_body(session, i))
+    assert got == tree.nodes(refs)
+
+
+def test_a_proof_for_a_tree_larger_than_the_log_names_the_missing_nodes(session: Session) -> None:
+    _append(session, 10)
+    with pytest.raises(NotFound):
+        store.inclusion_proof(session, 3, 16)

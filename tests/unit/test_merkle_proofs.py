@@ -138,3 +138,40 @@ def test_every_mutated_consistency_proof_is_rejected(tree: merkle.MemoryTree, si
         assert _rejected(merkle.verify_consistency, SM3, first, size, proof, root2, root1)
         assert _rejected(merkle.verify_consistency, SM3, first, size, proof, root1 + b"\0", root2)
         assert _rejected(merkle.verify_consistency, SM3, first, size, proof, root1, tree.root(size - 1))
+
+
+def test_the_single_query_node_set_gives_the_rfc_proof_and_root_for_every_size_up_to_2000(
+    tree: merkle.MemoryTree,
+) -> None:
+    rng = random.Random(3)
+    for size in range(1, MAX + 1):
+        root = tree.root(size)
+        # every index of the small trees, the edges and a random one of the larger ones
+        indices = range(size) if size <= 64 else {0, 1, size - 2, size - 1, size // 2, rng.randrange(size)}
+        for index in indices:
+            need = merkle.inclusion_nodes(index, size)
+            refs = need.refs()
+            assert len(set(refs)) == len(refs)  # each node fetched once
+            assert all((i + 1) << lv <= size for lv, i in refs)  # only full (stored) nodes
+            path, got_root = need.path_and_root(SM3, tree.nodes(refs))
+            assert path == tree.inclusion_proof(index, size)
+            assert got_root == root
+
+
+def test_the_single_query_node_set_refuses_an_index_outside_the_tree() -> None:
+    for index, size in ((0, 0), (5, 5), (-1, 3)):
+        with pytest.raises(merkle.ProofError):
+            merkle.inclusion_nodes(index, size)
+
+
+def test_level_by_level_recomputation_gives_every_stored_node_and_the_root(tree: merkle.MemoryTree) -> None:
+    bodies = [f"entry {i}".encode() for i in range(1000)]
+    leaves = SM3.leaves(bodies)
+    assert leaves == [SM3.leaf(b) for b in bodies]
+    levels = merkle.full_levels(SM3, leaves)
+    for lv, nodes in enumerate(levels):
+        assert nodes == tree.levels[lv][: 1000 >> lv]
+    for size in (1, 2, 3, 511, 512, 513, 999, 1000):
+        assert merkle.root_from_levels(SM3, levels, size) == tree.root(size)
+    assert merkle.root_from_leaves(SM3, leaves) == tree.root(1000)
+    assert merkle.root_from_levels(SM3, [[]]) == SM3.empty_root

@@ -53,12 +53,12 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errs = exc.errors()
         first = errs[0] if errs else {"loc": ("body",), "msg": "invalid"}
-        field = _loc_to_field(first.get("loc", ()))
+        field = _loc_to_field(list(first.get("loc", ())))
         msg_en = f"{field}: {first.get('msg', 'invalid')}"
         if wants_json(request):
             body = error_body("invalid_input", f"输入有误：{field}", msg_en, field)
             body["error"]["details"] = [
-                {"field": _loc_to_field(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errs[:20]
+                {"field": _loc_to_field(list(e.get("loc", ()))), "message": str(e.get("msg", ""))} for e in errs[:20]
             ]
             return JSONResponse(body, status_code=422)
         return render_error(request, 422, f"输入有误：{field}", msg_en, field)

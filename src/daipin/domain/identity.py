@@ -75,7 +75,7 @@ def _region_known(region: str, year: int) -> bool:
     probe = f"{region}{year:04d}0101000"
     try:
         ric.get_birth_place(probe + ric.calc_check_digit(probe + "0"))
-    except ValidationError:
+    except (ValidationError, KeyError):  # stdnum raises KeyError for a known province with an unknown county
         return False
     return True
 

@@ -297,14 +297,25 @@ class InclusionNodes:
         return [*head, *self.inner, *self.right, *self.left]
 
     def path(self, hasher: Hasher, nodes: Mapping[NodeRef, bytes]) -> list[bytes]:
-        out = [nodes[r] for r in self.inner]
-        if self.right:
-            out.append(fold(hasher, [nodes[r] for r in self.right]))
-        out.extend(nodes[r] for r in self.left)
-        return out
+        return self.path_and_root(hasher, nodes)[0]
 
     def root(self, hasher: Hasher, nodes: Mapping[NodeRef, bytes]) -> bytes:
-        return fold(hasher, [nodes[r] for r in reversed(self.left)] + [nodes[self.fork]] + [nodes[r] for r in self.right])
+        return self.path_and_root(hasher, nodes)[1]
+
+    def path_and_root(self, hasher: Hasher, nodes: Mapping[NodeRef, bytes]) -> tuple[list[bytes], bytes]:
+        """The proof and the root; the root reuses the fold of the right part the proof already made."""
+        out = [nodes[r] for r in self.inner]
+        r = nodes[self.fork]
+        if self.right:
+            ephemeral = fold(hasher, [nodes[ref] for ref in self.right])
+            out.append(ephemeral)
+            r = hasher.node(r, ephemeral)
+        node = hasher.node
+        for ref in self.left:
+            h = nodes[ref]
+            out.append(h)
+            r = node(h, r)
+        return out, r
 
 
 def inclusion_nodes(index: int, size: int) -> InclusionNodes:

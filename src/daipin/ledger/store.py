@@ -217,12 +217,12 @@ class _Sql:
     Appends and proofs are the ledger's hot paths: going to the driver (same connection,
     same transaction as the session) skips statement compilation and result processing,
     and `executemany` sends a batch in one call. Values are converted exactly as the
-    ORM columns would convert them (`_bind`), so reads through SQLAlchemy see the same data.
+    ORM columns would convert them (`bind_at`), so reads through SQLAlchemy see the same data.
     """
 
     def __init__(self, dialect: Dialect) -> None:
         self.pg = dialect.name == "postgresql"
-        ph = "%s" if self.pg else "?"
+        ph = "?" if dialect.paramstyle == "qmark" else "%s"
         self.ph = ph
         cols = ("idx", "body", "leaf_hash", "type", "subject", "region", "county_code", "at")
         self.insert_entries = f"INSERT INTO ledger_entry ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
@@ -233,12 +233,6 @@ class _Sql:
         self.state = ("SELECT (SELECT max(idx) FROM ledger_entry), c.size, c.root FROM (SELECT 1 AS one) o"
                       " LEFT JOIN (SELECT size, root FROM ledger_checkpoint ORDER BY size DESC LIMIT 1) c ON 1 = 1")
         self.max_checkpoint = "SELECT max(size) FROM ledger_checkpoint"
-        self.last_at = f"SELECT at FROM ledger_entry WHERE idx = {ph}"
-        if self.pg:
-            # One text for any number of nodes, so psycopg prepares it once per connection.
-            self.nodes = ("SELECT 0, idx, leaf_hash FROM ledger_entry WHERE idx = ANY(%s::bigint[]) UNION ALL"
-                          " SELECT n.level, n.idx, n.hash FROM ledger_node n"
-                          " JOIN unnest(%s::int[], %s::bigint[]) AS k(level, idx) ON n.level = k.level AND n.idx = k.idx")
         at_type = E.c.at.type.dialect_impl(dialect)
         self.bind_at: Callable[[Any], Any] | None = at_type.bind_processor(dialect)
         if self.bind_at is not None:
@@ -250,21 +244,23 @@ class _Sql:
                 self.bind_at = fast
         self._node_sql: dict[tuple[int, int], str] = {}
 
-    def nodes_query(self, leaves: list[int], inner: list[merkle.NodeRef]) -> tuple[str, tuple[Any, ...]]:
+    def nodes_query(self, leaves: list[int], inner: list[merkle.NodeRef]) -> tuple[str, list[int]]:
         """One statement that returns (level, idx, hash) for the leaves and the inner nodes."""
-        if self.pg:
-            return self.nodes, (leaves, [lv for lv, _ in inner], [i for _, i in inner])
         key = (len(leaves), len(inner))
         sql = self._node_sql.get(key)
         if sql is None:
-            parts = []
-            if leaves:
-                parts.append(f"SELECT 0, idx, leaf_hash FROM ledger_entry WHERE idx IN ({', '.join('?' * len(leaves))})")
-            if inner:
-                where = " OR ".join(["(level = ? AND idx = ?)"] * len(inner))
-                parts.append(f"SELECT level, idx, hash FROM ledger_node WHERE {where}")
+            # One primary-key probe per node, glued with UNION ALL: both databases run these
+            # faster than an OR of pairs (no de-duplication pass) or a join to an array; the
+            # text depends only on the counts, so the driver keeps it compiled (SQLite's
+            # statement cache, psycopg's prepared statements).
+            ph = self.ph
+            parts = [f"SELECT 0, idx, leaf_hash FROM ledger_entry WHERE idx = {ph}"] * len(leaves)
+            parts += [f"SELECT level, idx, hash FROM ledger_node WHERE level = {ph} AND idx = {ph}"] * len(inner)
             sql = self._node_sql[key] = " UNION ALL ".join(parts)
-        return sql, (*leaves, *(x for ref in inner for x in ref))
+        params = leaves[:]
+        for ref in inner:
+            params += ref
+        return sql, params
 
 
 def _isoformat_micro(at: datetime) -> str:
@@ -286,20 +282,26 @@ def _raw(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
+_MAX_TERMS = 400
+
+
 def _fetch(raw: Any, q: _Sql, refs: Iterable[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
     wanted = set(refs)
     leaves = [i for lv, i in wanted if lv == 0]
     inner = [ref for ref in wanted if ref[0] > 0]
     out: dict[merkle.NodeRef, bytes] = {}
-    if wanted:
-        sql, params = q.nodes_query(leaves, inner)
-        cur = raw.cursor()
-        try:
+    cur = raw.cursor()
+    try:
+        # A proof names at most a few dozen nodes: one statement. The chunks only keep a
+        # pathological request under SQLite's limit of 500 terms in a compound SELECT.
+        for start in range(0, len(leaves) + len(inner), _MAX_TERMS):
+            stop = start + _MAX_TERMS
+            sql, params = q.nodes_query(leaves[start:stop], inner[max(0, start - len(leaves)):max(0, stop - len(leaves))])
             cur.execute(sql, params)
             for lv, idx, h in cur.fetchall():
                 out[(lv, idx)] = bytes(h)
-        finally:
-            cur.close()
+    finally:
+        cur.close()
     if len(out) != len(wanted):
         missing = sorted(wanted - set(out))
         raise NotFound(f"账本缺少树节点 {missing[:3]}", f"the log has no tree node {missing[:3]} (size beyond the log?)",
@@ -310,6 +312,20 @@ def _fetch(raw: Any, q: _Sql, refs: Iterable[merkle.NodeRef]) -> dict[merkle.Nod
 def fetch_nodes(conn: Connection, refs: Iterable[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
     """Hashes of full nodes in one query: leaves from the entries, higher levels from the node table."""
     return _fetch(_raw(conn), _sql(conn.dialect), refs)
+
+
+_READER = "daipin.ledger.reader"
+
+
+def _session_nodes(session: Session, refs: Iterable[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
+    """`fetch_nodes` on the session's connection, remembered for the session's current transaction
+    (asking the session for its connection costs more than a proof's query on SQLite)."""
+    tx = session.get_transaction()
+    cached = session.info.get(_READER)
+    if tx is None or cached is None or cached[0] is not tx:
+        conn = _conn(session)
+        cached = session.info[_READER] = (session.get_transaction(), _raw(conn), _sql(conn.dialect))
+    return _fetch(cached[1], cached[2], refs)
 
 
 # The right edge after this process's last commit, per database: the next transaction
@@ -565,6 +581,7 @@ def _forget_on_end(session: Session, transaction: SessionTransaction) -> None:
     # The cached frontier is only good inside the transaction that built it; a savepoint
     # that ends may have rolled entries back, so drop it and reread on the next append.
     session.info.pop(_STATE, None)
+    session.info.pop(_READER, None)
     if transaction.parent is None:
         session.info.pop(_DIRTY, None)
 
@@ -610,7 +627,7 @@ def entry_body(session: Session, index: int) -> bytes:
 
 def root_at(session: Session, size: int) -> bytes:
     info = require_log(session)
-    return merkle.root_at(info.hasher, size, lambda refs: fetch_nodes(_conn(session), refs))
+    return merkle.root_at(info.hasher, size, lambda refs: _session_nodes(session, refs))
 
 
 def inclusion_proof(session: Session, index: int, size: int | None = None) -> dict[str, Any]:
@@ -624,9 +641,10 @@ def inclusion_proof(session: Session, index: int, size: int | None = None) -> di
                          field="index")
     hasher = info.hasher
     need = merkle.inclusion_nodes(index, size)
-    nodes = fetch_nodes(_conn(session), need.refs())
-    return {"index": index, "size": size, "leaf_hash": nodes[(0, index)].hex(),
-            "path": [p.hex() for p in need.path(hasher, nodes)], "root": need.root(hasher, nodes).hex()}
+    nodes = _session_nodes(session, need.refs())
+    path, root = need.path_and_root(hasher, nodes)
+    return {"index": index, "size": size, "leaf_hash": nodes[(0, index)].hex(), "path": [p.hex() for p in path],
+            "root": root.hex()}
 
 
 def consistency_proof(session: Session, first: int, second: int | None = None) -> dict[str, Any]:
@@ -639,7 +657,7 @@ def consistency_proof(session: Session, first: int, second: int | None = None) -
     hasher = info.hasher
     plan = merkle.consistency_plan(first, second)
     top1, top2 = merkle.frontier_refs(first), merkle.frontier_refs(second)
-    nodes = fetch_nodes(_conn(session), merkle.plan_nodes(plan) | set(top1) | set(top2))
+    nodes = _session_nodes(session, merkle.plan_nodes(plan) | set(top1) | set(top2))
     return {"from": first, "to": second, "path": [p.hex() for p in merkle.fold_plan(hasher, plan, nodes)],
             "root_from": merkle.fold(hasher, [nodes[r] for r in top1]).hex(),
             "root_to": merkle.fold(hasher, [nodes[r] for r in top2]).hex()}

@@ -46,7 +46,7 @@ def overview(session: Session, *, actor: Actor, today: date) -> Overview:
     entity_only = actor.role is Role.ENTITY_USER
     if not entity_only:
         in_scope = Household.village_code.startswith(prefix)
-        out.households = int(session.scalar(select(func.count()).select_from(Household).where(in_scope)) or 0)
+        out.households = session.scalar(select(func.count()).select_from(Household).where(in_scope)) or 0
         out.poor_households = int(session.scalar(select(func.count()).select_from(Household).where(
             in_scope, Household.status.in_(("poor", "monitored")))) or 0)
     contracts = (select(Contract.model, func.count(distinct(Contract.payee_household_id)))
@@ -81,6 +81,8 @@ def _income(session: Session, prefix: str | None, actor: Actor) -> list[tuple[st
     totals: dict[str, int] = defaultdict(int)
     paid: dict[str, set[int]] = defaultdict(set)
     for at, hid, amount in session.execute(stmt):
+        if hid is None:
+            continue
         year = str(at.year)
         totals[year] += int(amount)
         paid[year].add(int(hid))

@@ -113,7 +113,8 @@ def preview(doc: dict[str, Any]) -> dict[str, Any]:
     if doc.get("kind") not in wfs.ENGINE_KINDS:
         raise InputError("文件类型应为计算引擎支持的类型", "kind must be an engine document kind", "document.kind")
     result = calculate(doc)
-    households = result.get("households") if isinstance(result.get("households"), dict) else {}
+    raw = result.get("households")
+    households: dict[str, Any] = raw if isinstance(raw, dict) else {}
     return {"result": result, "warnings": list(result.get("warnings", [])),
             "households": sorted(households.items()), "total_fen": sum(int(v) for v in households.values()),
             "lines": result.get("lines", [])}

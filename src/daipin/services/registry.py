@@ -65,6 +65,10 @@ DEFAULT_SETTINGS = {"market_reference_rate": "0.0310", "expected_return_ceiling"
 PII_COLUMNS = {("people", "name"), ("people", "id_number"), ("people", "health_note"), ("households", "phone"),
                ("households", "bank_account")}
 
+# A row's pointer to the ledger entry that describes it is set after that entry is written,
+# so it cannot be inside the entry's digest of the row.
+BACK_POINTERS = {"ledger_index"}
+
 
 # ---------------------------------------------------------------- row digests, scope
 
@@ -74,6 +78,8 @@ def row_state(session: Session, obj: Any) -> dict[str, Any]:
     table = obj.__table__
     out: dict[str, Any] = {}
     for col in table.columns:
+        if col.key in BACK_POINTERS:
+            continue
         value = getattr(obj, col.key)
         if isinstance(value, datetime):
             # SQLite gives back naive UTC, PostgreSQL an aware time: digest both the same way.

@@ -64,6 +64,18 @@ def initials(name: str) -> str:
     return "".join(p[:1] for p in lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
 
 
+def in_region(column: Any, prefix: str) -> Any:
+    """`column` lies in the region `prefix`, written so the database can use its index on the code.
+
+    A LIKE 'prefix%' cannot use a b-tree index under most collations; equality (a village) or a
+    half-open range of digit strings (a township or county) can.
+    """
+    if len(prefix) == 12:
+        return column == prefix
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    return (column >= prefix) & (column < upper)
+
+
 def _heads(session: Session, ids: Iterable[int]) -> dict[int, str]:
     ids = list(ids)
     if not ids:
@@ -93,9 +105,9 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
     offset = max(0, int(offset))
     base: Select[tuple[Household]] = select(Household)
     if prefix:
-        base = base.where(Household.village_code.startswith(prefix))
+        base = base.where(in_region(Household.village_code, prefix))
     if village:
-        base = base.where(Household.village_code.startswith(village))
+        base = base.where(in_region(Household.village_code, village))
     if status:
         base = base.where(Household.status == status)
     if q and q.isascii() and q.isalpha():
@@ -105,34 +117,46 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
             like = f"%{q}%"
             named = select(Person.household_id).where(Person.name.like(like))
             base = base.where(or_(Household.household_no.startswith(q), Household.id.in_(named)))
-        found = list(session.scalars(base.order_by(Household.household_no).offset(offset).limit(limit + 1)))
-        rows, more = found[:limit], len(found) > limit
+        found: list[Household] = list(session.scalars(base.order_by(Household.household_no).offset(offset).limit(limit + 1)))
+        rows, more = list(found[:limit]), len(found) > limit
     heads = _heads(session, [h.id for h in rows])
     names = _region_names(session, {h.village_code for h in rows})
     return {"items": [_row(h, heads.get(h.id, ""), names) for h in rows], "offset": offset, "limit": limit,
             "more": more, "q": q}
 
 
+@lru_cache(maxsize=1)
+def _chars_by_initial() -> dict[str, tuple[str, ...]]:
+    """Each letter's hanzi (the GB 2312 set, every reading of a heteronym): 王→w, 曾→c and z."""
+    import unicodedata
+
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out: dict[str, set[str]] = {}
+    for cp, readings in pinyin_dict.items():
+        ch = chr(cp)
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        for reading in readings.split(","):
+            first = unicodedata.normalize("NFD", reading)[:1].lower()
+            if "a" <= first <= "z":
+                out.setdefault(first, set()).add(ch)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
 def _by_initials(session: Session, base: Select[tuple[Household]], q: str, offset: int,
                  limit: int) -> tuple[list[Household], bool]:
-    """Stream heads in household order and keep those whose name's initials start with `q`."""
-    sub = base.subquery()
-    stmt = (select(Person.household_id, Person.name).join(sub, sub.c.id == Person.household_id)
-            .where(Person.relation == "户主").order_by(sub.c.household_no).execution_options(yield_per=2000))
-    hits: list[int] = []
-    skipped = 0
-    for hid, name in session.execute(stmt):
-        if initials(name).startswith(q):
-            if skipped < offset:
-                skipped += 1
-                continue
-            hits.append(int(hid))
-            if len(hits) > limit:
-                break
-    more = len(hits) > limit
-    hits = hits[:limit]
-    by_id = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_(hits)))} if hits else {}
-    return [by_id[i] for i in hits if i in by_id], more
+    """Heads whose name's first characters have these pinyin initials, matched by the database itself."""
+    chars = _chars_by_initial()
+    q = q[:4]  # names are at most four characters in practice
+    heads = select(Person.household_id).where(Person.relation == "户主")
+    for i, letter in enumerate(q):
+        heads = heads.where(func.substr(Person.name, i + 1, 1).in_(chars.get(letter, ("",))))
+    found: list[Household] = list(session.scalars(
+        base.where(Household.id.in_(heads)).order_by(Household.household_no).offset(offset).limit(limit + 1)))
+    return found[:limit], len(found) > limit
 
 
 def _region_names(session: Session, codes: set[str]) -> dict[str, str]:

@@ -61,7 +61,8 @@ class PreviewIn(Strict):
 @router.post("/preview", dependencies=[CsrfDep])
 def preview(body: PreviewIn, actor: CurrentActor) -> dict[str, Any]:
     """计算预览（不保存）/ run the engine on a document and return the result and warnings; writes nothing."""
-    return matter_views.preview(body.document)["result"]
+    result: dict[str, Any] = matter_views.preview(body.document)["result"]
+    return result
 
 
 @router.get("/matters/{matter_id}")

@@ -43,6 +43,8 @@ class LedgerNode(Base):
     """A full subtree's hash, written once when the subtree becomes full; leaves (level 0) live in entries."""
 
     __tablename__ = "ledger_node"
+    # SQLite: the (level, idx) key is the table itself, so a proof's node lookups probe one B-tree, not two.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=False)

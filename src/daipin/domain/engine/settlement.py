@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from daipin.domain.engine.validate import Issues, join, without_cyclic_gc
 from daipin.domain.money import format_fen, format_yuan, split
-from daipin.domain.numbers import format_percent
+from daipin.domain.numbers import ExactValueError, format_percent, parse_exact
 
 KIND = "settlement"
 
@@ -37,21 +38,33 @@ CLASS_LABELS = {
     5: "其他",
 }
 
+ASSET_LEASE = "asset_lease"
+FIXED_INTEREST = "fixed_interest"
+TRUSTEESHIP = "trusteeship"
+EQUITY_DIVIDEND = "equity_dividend"
+EMPLOYMENT = "employment"
+ORDER_PURCHASE = "order_purchase"
+
 _COMMON_REQUIRED = ("id", "kind", "payee")
 _COMMON_OPTIONAL = ("start", "end", "name")
 _TERMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "asset_lease": (("annual_rent_fen",), ()),
-    "fixed_interest": (("principal_fen", "annual_rate"), ()),
-    "trusteeship": (("units", "annual_fen_per_unit"), ("unit",)),
-    "equity_dividend": (("profit_share",), ("annual_floor_fen",)),
-    "employment": (("wage_fen_per_day", "days_worked"), ()),
-    "order_purchase": (("quantity",), ("price_fen", "market_price_fen", "floor_price_fen")),
+    ASSET_LEASE: (("annual_rent_fen",), ()),
+    FIXED_INTEREST: (("principal_fen", "annual_rate"), ()),
+    TRUSTEESHIP: (("units", "annual_fen_per_unit"), ("unit",)),
+    EQUITY_DIVIDEND: (("profit_share",), ("annual_floor_fen",)),
+    EMPLOYMENT: (("wage_fen_per_day", "days_worked"), ()),
+    ORDER_PURCHASE: (("quantity",), ("price_fen", "market_price_fen", "floor_price_fen")),
 }
 _REQUIRED = {k: frozenset(_COMMON_REQUIRED + req) for k, (req, _) in _TERMS.items()}
 _OPTIONAL = {k: frozenset(_COMMON_OPTIONAL + opt) for k, (_, opt) in _TERMS.items()}
 _ALLOWED = {k: _REQUIRED[k] | _OPTIONAL[k] for k in _TERMS}
-_TERMS_REQUIRED = {k: req for k, (req, _) in _TERMS.items()}
-_ONE = (1, 1)
+# The fields a contract may carry without dates or a name: the shape most contracts have.
+_PLAIN = {k: frozenset(_COMMON_REQUIRED + req + opt) for k, (req, opt) in _TERMS.items()}
+_PRICE_FIELDS = ("price_fen", "market_price_fen", "floor_price_fen")
+_HOUSEHOLD_PAYEE = frozenset(("id", "type", "status"))
+_VILLAGE_PAYEE = frozenset(("id", "type", "poor_village"))
+_HOUSEHOLD_CLASS = {"poor": 2, "monitored": 2, "exited": 5, "non_poor": 5}
+
 
 
 @without_cyclic_gc
@@ -99,43 +112,26 @@ def settlement(doc: Mapping[str, Any]) -> dict[str, Any]:
     if doc.get("cash_available_fen") is not None:
         cash = issues.fen(doc["cash_available_fen"], "cash_available_fen")
 
-    # payees: id -> priority class of a non-wage due
-    payee_class: dict[str, int] = {}
-    seen: dict[str, int] = {}
-    for i, p in enumerate(issues.items_of(doc, "payees", "")):
-        path = f"payees[{i}]"
-        ptype = p.get("type") if isinstance(p, Mapping) else None
-        if isinstance(p, Mapping) and "type" in p and not (type(ptype) is str and ptype in PAYEE_TYPES):
-            # An unknown type: report it, not the fields that only some types take.
-            issues.choice(ptype, join(path, "type"), PAYEE_TYPES)
-            if type(p.get("id")) is str:
-                payee_class.setdefault(p["id"], 5)
-            continue
-        extra = ("status",) if ptype == "household" else ("poor_village",) if ptype == "village" else ()
-        if not issues.fields(p, path, ("id", "type") + extra):
-            if isinstance(p, Mapping) and "id" in p and type(p["id"]) is str:
-                payee_class.setdefault(p["id"], 5)  # known, so contracts naming it are not also reported
-            continue
-        pid = issues.text(p["id"], join(path, "id"))
-        if issues.choice(ptype, join(path, "type"), PAYEE_TYPES) is None or pid is None:
-            continue
-        issues.unique(seen, pid, join(path, "id"), "payees", i)
-        if ptype == "household":
-            status = issues.choice(p["status"], join(path, "status"), STATUSES)
-            payee_class[pid] = 2 if status in ("poor", "monitored") else 5
-        else:
-            poor = issues.flag(p["poor_village"], join(path, "poor_village"))
-            payee_class[pid] = 3 if poor else 4
+    payee_class = _check_payees(doc, issues)
 
     if issues or p_start is None or p_end is None:
         # The contracts are still checked so that every problem is reported at once.
         p_start = p_end = 0
     year_days = 366 if _leap(p_start) else 365
 
-    parsed = _parse_contracts(doc, issues, payee_class, p_start, p_end)
+    contracts = issues.items_of(doc, "contracts", "")
+    caches = _Caches()
+    records: list[_Record] | None = None
+    if not issues:
+        try:
+            records = _check_fast(contracts, payee_class, p_start, p_end, caches)
+        except (_Unusual, KeyError, TypeError):
+            records = None  # something the fast check does not vouch for: look closely
+    if records is None:
+        records = _check_closely(contracts, issues, payee_class, p_start, p_end, caches)
     issues.check()
     assert profit is not None
-    return _compute(doc, parsed, profit, cash, p_start, p_end, year_days)
+    return _compute(doc, records, profit, cash, year_days)
 
 
 def _leap(ordinal: int) -> bool:
@@ -145,8 +141,300 @@ def _leap(ordinal: int) -> bool:
     return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
 
 
-# A parsed contract: (id, payee, kind, class, days, terms...) with exact ints only; decimals keep their text.
-_Parsed = tuple[Any, ...]
+# --- payees ---------------------------------------------------------------------------------
+
+
+def _check_payees(doc: Mapping[str, Any], issues: Issues) -> dict[str, int]:
+    """Payee id -> priority class of a non-wage due; every problem is reported."""
+    payee_class: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    household_class = _HOUSEHOLD_CLASS
+    for i, p in enumerate(issues.items_of(doc, "payees", "")):
+        if type(p) is dict:
+            # The usual clean payee: plain look-ups, no messages to prepare.
+            keys = p.keys()
+            pid = p.get("id")
+            if type(pid) is str and pid and pid not in seen:
+                ptype = p.get("type")
+                if ptype == "household" and keys == _HOUSEHOLD_PAYEE:
+                    status = p["status"]
+                    cls = household_class.get(status) if type(status) is str else None
+                    if cls is not None:
+                        seen[pid] = i
+                        payee_class[pid] = cls
+                        continue
+                elif ptype == "village" and keys == _VILLAGE_PAYEE:
+                    poor = p["poor_village"]
+                    if type(poor) is bool:
+                        seen[pid] = i
+                        payee_class[pid] = 3 if poor else 4
+                        continue
+        _check_payee_closely(issues, i, p, payee_class, seen)
+    return payee_class
+
+
+def _check_payee_closely(
+    issues: Issues, i: int, p: Any, payee_class: dict[str, int], seen: dict[str, int]
+) -> None:
+    path = f"payees[{i}]"
+    ptype = p.get("type") if isinstance(p, Mapping) else None
+    if isinstance(p, Mapping) and "type" in p and not (type(ptype) is str and ptype in PAYEE_TYPES):
+        # An unknown type: report it, not the fields that only some types take.
+        issues.choice(ptype, join(path, "type"), PAYEE_TYPES)
+        if type(p.get("id")) is str:
+            payee_class.setdefault(p["id"], 5)
+        return
+    extra = ("status",) if ptype == "household" else ("poor_village",) if ptype == "village" else ()
+    if not issues.fields(p, path, ("id", "type") + extra):
+        if isinstance(p, Mapping) and "id" in p and type(p["id"]) is str:
+            payee_class.setdefault(p["id"], 5)  # known, so contracts naming it are not also reported
+        return
+    pid = issues.text(p["id"], join(path, "id"))
+    if issues.choice(ptype, join(path, "type"), PAYEE_TYPES) is None or pid is None:
+        return
+    issues.unique(seen, pid, join(path, "id"), "payees", i)
+    if ptype == "household":
+        status = issues.choice(p["status"], join(path, "status"), STATUSES)
+        payee_class[pid] = 2 if status in ("poor", "monitored") else 5
+    else:
+        poor = issues.flag(p["poor_village"], join(path, "poor_village"))
+        payee_class[pid] = 3 if poor else 4
+
+
+# --- contracts ------------------------------------------------------------------------------
+
+
+class _Unusual(Exception):
+    """The fast check met something it does not vouch for; the close check takes over."""
+
+
+class _Caches:
+    """Parsed decimal texts and dates, shared by the fast and the close checks of one document."""
+
+    __slots__ = ("dec", "pct", "day")
+
+    def __init__(self) -> None:
+        self.dec: dict[str, tuple[int, int]] = {}  # decimal text ≥ 0 -> (numerator, denominator)
+        self.pct: dict[str, tuple[int, int, str]] = {}  # rate text -> (n, d, "8%") as a basis shows it
+        self.day: dict[str, int] = {}  # ISO date -> ordinal
+
+
+# A checked contract, exact integers only, nothing computed yet:
+#   (kind, id, payee, class, days, terms...) with terms by kind
+#   fixed_interest  principal, (rate_n, rate_d, "8%")
+#   asset_lease     annual_rent
+#   trusteeship     (units_n, units_d), fen_per_unit, unit label, units text
+#   equity_dividend (share_n, share_d, "5%"), annual_floor
+#   employment      wage_per_day, (days_n, days_d), days text
+#   order_purchase  (quantity_n, quantity_d), (price, market, floor), quantity text
+_Record = tuple[Any, ...]
+
+
+def _decimal(value: str, caches: _Caches) -> tuple[int, int]:
+    """A decimal text ≥ 0 seen for the first time (fast check); _Unusual if it is not one."""
+    try:
+        n, d = parse_exact(value)
+    except ExactValueError:
+        raise _Unusual from None
+    if n < 0:
+        raise _Unusual
+    caches.dec[value] = (n, d)
+    return n, d
+
+
+def _whole(value: object) -> tuple[int, int]:
+    """A decimal term written as a JSON integer (fast check); _Unusual for anything else."""
+    if type(value) is not int or value < 0:
+        raise _Unusual
+    return value, 1
+
+
+def _whole_rate(value: object) -> tuple[int, int, str]:
+    n, d = _whole(value)
+    return n, d, _pct(n, d)
+
+
+def _text(value: str | int) -> str:
+    return value if type(value) is str else str(value)
+
+
+def _rate(value: str, caches: _Caches) -> tuple[int, int, str]:
+    """A rate text seen for the first time, with its percentage as a basis shows it."""
+    n, d = caches.dec.get(value) or _decimal(value, caches)
+    parsed = caches.pct[value] = (n, d, _pct(n, d))
+    return parsed
+
+
+def _check_fast(
+    contracts: list[Any], payee_class: dict[str, int], p_start: int, p_end: int, caches: _Caches
+) -> list[_Record]:
+    """Check a contract list expected to be clean in one tight pass (each contract read once).
+
+    Raises _Unusual (or KeyError/TypeError from a look-up) at the first thing it does not
+    vouch for: a missing or unknown field, a wrong type, a duplicate id, an unknown payee, a
+    decimal written as a number, a Mapping that is not a dict... `_check_closely` then checks
+    the whole list again and names every problem precisely, or accepts what is merely unusual.
+    So this check never reports; it only says "clean" or "look closely".
+
+    Most contracts carry exactly the fields their kind needs, so once those are read, the
+    field count alone shows there is nothing unknown; anything more (dates, a name) goes
+    through `_days`.
+    """
+    dec = caches.dec
+    pct = caches.pct
+    day = caches.day
+    full_days = p_end - p_start + 1
+    seen: set[str] = set()
+    add_seen = seen.add
+    out: list[_Record] = []
+    append = out.append
+    for c in contracts:
+        if type(c) is not dict:
+            raise _Unusual
+        kind = c["kind"]
+        cid = c["id"]
+        payee = c["payee"]
+        if type(cid) is not str or not cid or type(payee) is not str:
+            raise _Unusual
+        cls = payee_class[payee]
+        add_seen(cid)
+        if kind == FIXED_INTEREST:
+            principal = c["principal_fen"]
+            v = c["annual_rate"]
+            if type(principal) is not int or principal < 0:
+                raise _Unusual
+            rate = (pct.get(v) or _rate(v, caches)) if type(v) is str else _whole_rate(v)
+            days = full_days if len(c) == 5 else _days(c, FIXED_INTEREST, 5, day, p_start, p_end)
+            append((FIXED_INTEREST, cid, payee, cls, days, principal, rate))
+        elif kind == ASSET_LEASE:
+            rent = c["annual_rent_fen"]
+            if type(rent) is not int or rent < 0:
+                raise _Unusual
+            days = full_days if len(c) == 4 else _days(c, ASSET_LEASE, 4, day, p_start, p_end)
+            append((ASSET_LEASE, cid, payee, cls, days, rent))
+        elif kind == TRUSTEESHIP:
+            v = c["units"]
+            per = c["annual_fen_per_unit"]
+            if type(per) is not int or per < 0:
+                raise _Unusual
+            units = (dec.get(v) or _decimal(v, caches)) if type(v) is str else _whole(v)
+            unit = c.get("unit")
+            if unit is None:
+                unit_label = "单位"
+                base = 5
+            else:
+                unit_label = UNITS[unit]
+                base = 6
+            days = full_days if len(c) == base else _days(c, TRUSTEESHIP, base, day, p_start, p_end)
+            append((TRUSTEESHIP, cid, payee, cls, days, units, per, unit_label, _text(v)))
+        elif kind == EQUITY_DIVIDEND:
+            v = c["profit_share"]
+            floor = c.get("annual_floor_fen")
+            if floor is None:
+                floor = 0
+                base = 4
+            elif type(floor) is not int or floor < 0:
+                raise _Unusual
+            else:
+                base = 5
+            share = (pct.get(v) or _rate(v, caches)) if type(v) is str else _whole_rate(v)
+            if share[0] > share[1]:
+                raise _Unusual
+            days = full_days if len(c) == base else _days(c, EQUITY_DIVIDEND, base, day, p_start, p_end)
+            append((EQUITY_DIVIDEND, cid, payee, cls, days, share, floor))
+        elif kind == EMPLOYMENT:
+            wage = c["wage_fen_per_day"]
+            v = c["days_worked"]
+            if type(wage) is not int or wage < 0:
+                raise _Unusual
+            worked = (dec.get(v) or _decimal(v, caches)) if type(v) is str else _whole(v)
+            if len(c) != 5:
+                _days(c, EMPLOYMENT, 5, day, p_start, p_end)  # checked, though wages ignore the dates
+            # wages come first (class 1), whoever the payee
+            append((EMPLOYMENT, cid, payee, 1, full_days, wage, worked, _text(v)))
+        elif kind == ORDER_PURCHASE:
+            v = c["quantity"]
+            qty = (dec.get(v) or _decimal(v, caches)) if type(v) is str else _whole(v)
+            base = 4
+            price = c.get("price_fen")
+            if price is not None:
+                if type(price) is not int or price < 0:
+                    raise _Unusual
+                base += 1
+            market = c.get("market_price_fen")
+            if market is not None:
+                if type(market) is not int or market < 0:
+                    raise _Unusual
+                base += 1
+            floor_price = c.get("floor_price_fen")
+            if floor_price is not None:
+                if type(floor_price) is not int or floor_price < 0:
+                    raise _Unusual
+                base += 1
+            if base == 4:
+                raise _Unusual
+            if len(c) != base:
+                _days(c, ORDER_PURCHASE, base, day, p_start, p_end)
+            append((ORDER_PURCHASE, cid, payee, cls, full_days, qty, (price, market, floor_price), _text(v)))
+        else:
+            raise _Unusual
+    if len(seen) != len(out):
+        raise _Unusual  # a duplicate id
+    return out
+
+
+def _days(c: dict[str, Any], kind: str, base: int, day: dict[str, int], p_start: int, p_end: int) -> int:
+    """Days inside the period of a contract with more than its `base` fields (dates, a name)."""
+    keys = c.keys()
+    if not keys <= _ALLOWED[kind]:
+        raise _Unusual
+    extra = 0
+    if "name" in keys:
+        if type(c["name"]) is not str:
+            raise _Unusual
+        extra += 1
+    start = p_start
+    end = p_end
+    if "start" in keys:
+        start = _day(c["start"], day)
+        extra += 1
+    if "end" in keys:
+        end = _day(c["end"], day)
+        extra += 1
+    if len(keys) != base + extra or start > end:
+        raise _Unusual  # e.g. an optional term given as null
+    lo = start if start > p_start else p_start
+    hi = end if end < p_end else p_end
+    return hi - lo + 1 if hi >= lo else 0
+
+
+def _day(value: object, day: dict[str, int]) -> int:
+    if type(value) is not str:
+        raise _Unusual
+    ordinal = day.get(value)
+    if ordinal is None:
+        ordinal = Issues().day(value, "", day)
+        if ordinal is None:
+            raise _Unusual
+    return ordinal
+
+
+def _check_closely(
+    contracts: list[Any],
+    issues: Issues,
+    payee_class: dict[str, int],
+    p_start: int,
+    p_end: int,
+    caches: _Caches,
+) -> list[_Record]:
+    """Check every contract field by field, naming every problem; the records of those that can be read."""
+    out: list[_Record] = []
+    seen: set[str] = set()
+    for i, c in enumerate(contracts):
+        got = _check_one(issues, contracts, i, c, payee_class, p_start, p_end, caches, seen)
+        if got is not None:
+            out.append(got)
+    return out
 
 
 def _exact(
@@ -155,8 +443,16 @@ def _exact(
     path: str,
     cache: dict[str, tuple[int, int]],
 ) -> tuple[int, int]:
-    """Slow path of a decimal term (first sight of a text, or an error); (0, 1) stands in after an error."""
+    """A decimal term (first sight of a text, or an error); (0, 1) stands in after an error."""
     return issues.exact(value, path, cache=cache) or (0, 1)
+
+
+def _percent(caches: _Caches, value: object, parsed: tuple[int, int]) -> tuple[int, int, str]:
+    """A rate with its percentage as a basis shows it, remembered per valid text for the fast check."""
+    rate = (parsed[0], parsed[1], _pct(*parsed))
+    if type(value) is str and value in caches.dec:
+        caches.pct[value] = rate
+    return rate
 
 
 def _first_index(contracts: list[Any], cid: str, before: int) -> int:
@@ -167,176 +463,161 @@ def _first_index(contracts: list[Any], cid: str, before: int) -> int:
     return before
 
 
-def _parse_contracts(
-    doc: Mapping[str, Any], issues: Issues, payee_class: dict[str, int], p_start: int, p_end: int
-) -> list[_Parsed]:
-    """Check every contract and reduce it to exact integers; nothing is computed here."""
-    dec_cache: dict[str, tuple[int, int]] = {}
+def _check_one(
+    issues: Issues,
+    contracts: list[Any],
+    i: int,
+    c: Any,
+    payee_class: dict[str, int],
+    p_start: int,
+    p_end: int,
+    caches: _Caches,
+    seen: set[str],
+) -> _Record | None:
+    """Check one contract, reporting every problem; its record if it can be read at all."""
+    dec_cache = caches.dec
     get_dec = dec_cache.get
-    pct_cache: dict[str, str] = {}  # rate text -> "8%", shown in every basis
-    pct_get = pct_cache.get
-    day_cache: dict[str, int] = {}
-    seen: set[str] = set()
-    add_seen = seen.add
-    get_class = payee_class.get
-    out: list[_Parsed] = []
-    append = out.append
+    day_cache = caches.day
     full_days = p_end - p_start + 1 if p_end >= p_start else 0
-    contracts = issues.items_of(doc, "contracts", "")
-    for i, c in enumerate(contracts):
-        raw_kind = c.get("kind") if type(c) is dict or isinstance(c, Mapping) else None
-        kind: str = raw_kind if type(raw_kind) is str else ""
-        allowed = _ALLOWED.get(kind)
-        if allowed is None:
-            path = f"contracts[{i}]"
-            if isinstance(c, Mapping) and "kind" in c:
-                issues.choice(raw_kind, join(path, "kind"), CONTRACT_KINDS)
-            else:
-                issues.fields(c, path, _COMMON_REQUIRED)
-            continue
-        keys = c.keys()
-        try:
-            if not keys <= allowed:
-                raise KeyError(kind)
-            cid = c["id"]
-            payee = c["payee"]
-            for field in _TERMS_REQUIRED[kind]:
-                if field not in keys:
-                    raise KeyError(field)
-        except KeyError:
-            # Missing or unknown fields: the slow path names each one.
-            issues.fields(c, f"contracts[{i}]", _REQUIRED[kind], _OPTIONAL[kind])
-            continue
-        if "name" in keys and type(c["name"]) is not str:
-            issues.add(f"contracts[{i}].name", "名称应为字符串", "name must be a string")
-
-        if type(cid) is not str or not cid:
-            issues.text(cid, f"contracts[{i}].id")
-            continue
-        if cid in seen:
-            first = _first_index(contracts, cid, i)
-            issues.add(
-                f"contracts[{i}].id",
-                f'协议编号 "{cid}" 重复（已见于 contracts[{first}]）',
-                f'duplicate contract id "{cid}" (first at contracts[{first}])',
-            )
+    raw_kind = c.get("kind") if isinstance(c, Mapping) else None
+    kind: str = raw_kind if type(raw_kind) is str else ""
+    allowed = _ALLOWED.get(kind)
+    if allowed is None:
+        path = f"contracts[{i}]"
+        if isinstance(c, Mapping) and "kind" in c:
+            issues.choice(raw_kind, join(path, "kind"), CONTRACT_KINDS)
         else:
-            add_seen(cid)
-        cls = get_class(payee) if type(payee) is str else None
-        if cls is None:
-            shown = f'"{payee}"' if isinstance(payee, str) else str(payee)
+            issues.fields(c, path, _COMMON_REQUIRED)
+        return None
+    keys = c.keys()
+    if not keys <= allowed or not _REQUIRED[kind] <= keys:
+        # Missing or unknown fields: name each one.
+        issues.fields(c, f"contracts[{i}]", _REQUIRED[kind], _OPTIONAL[kind])
+        return None
+    cid = c["id"]
+    payee = c["payee"]
+    if "name" in keys and type(c["name"]) is not str:
+        issues.add(f"contracts[{i}].name", "名称应为字符串", "name must be a string")
+
+    if type(cid) is not str or not cid:
+        issues.text(cid, f"contracts[{i}].id")
+        return None
+    if cid in seen:
+        first = _first_index(contracts, cid, i)
+        issues.add(
+            f"contracts[{i}].id",
+            f'协议编号 "{cid}" 重复（已见于 contracts[{first}]）',
+            f'duplicate contract id "{cid}" (first at contracts[{first}])',
+        )
+    else:
+        seen.add(cid)
+    cls = payee_class.get(payee) if type(payee) is str else None
+    if cls is None:
+        shown = f'"{payee}"' if isinstance(payee, str) else str(payee)
+        issues.add(
+            f"contracts[{i}].payee",
+            f"收款方 {shown} 不在 payees 列表中",
+            f"payee {shown} is not listed in payees",
+        )
+        cls = 5
+    if kind == EMPLOYMENT:
+        cls = 1
+
+    # days of [start, end] inside the period
+    days = full_days
+    if "start" in keys or "end" in keys:
+        start = p_start
+        end = p_end
+        if "start" in keys:
+            v = c["start"]
+            got = day_cache.get(v) if type(v) is str else None
+            start = got if got is not None else issues.day(v, f"contracts[{i}].start", day_cache) or 0
+        if "end" in keys:
+            v = c["end"]
+            got = day_cache.get(v) if type(v) is str else None
+            end = got if got is not None else issues.day(v, f"contracts[{i}].end", day_cache) or 0
+        if start > end and start and end:
+            issues.add(f"contracts[{i}].start", "合同开始日晚于结束日", "the contract starts after it ends")
+        lo = start if start > p_start else p_start
+        hi = end if end < p_end else p_end
+        days = hi - lo + 1 if hi >= lo else 0
+
+    if kind == FIXED_INTEREST:
+        principal = c["principal_fen"]
+        if type(principal) is not int or principal < 0:
+            principal = issues.fen(principal, f"contracts[{i}].principal_fen")
+        v = c["annual_rate"]
+        rate = get_dec(v) if type(v) is str else None
+        if rate is None:
+            rate = _exact(issues, v, f"contracts[{i}].annual_rate", dec_cache)
+        return (FIXED_INTEREST, cid, payee, cls, days, principal, _percent(caches, v, rate))
+    if kind == ASSET_LEASE:
+        rent = c["annual_rent_fen"]
+        if type(rent) is not int or rent < 0:
+            rent = issues.fen(rent, f"contracts[{i}].annual_rent_fen")
+        return (ASSET_LEASE, cid, payee, cls, days, rent)
+    if kind == TRUSTEESHIP:
+        v = c["units"]
+        units = get_dec(v) if type(v) is str else None
+        if units is None:
+            units = _exact(issues, v, f"contracts[{i}].units", dec_cache)
+        per = c["annual_fen_per_unit"]
+        if type(per) is not int or per < 0:
+            per = issues.fen(per, f"contracts[{i}].annual_fen_per_unit")
+        unit = "单位"
+        if "unit" in keys:
+            unit = UNITS.get(issues.choice(c["unit"], f"contracts[{i}].unit", UNITS) or "", "单位")
+        return (TRUSTEESHIP, cid, payee, cls, days, units, per, unit, v if type(v) is str else str(v))
+    if kind == EQUITY_DIVIDEND:
+        v = c["profit_share"]
+        share = get_dec(v) if type(v) is str else None
+        if share is None:
+            share = _exact(issues, v, f"contracts[{i}].profit_share", dec_cache)
+        if share[0] > share[1]:
             issues.add(
-                f"contracts[{i}].payee",
-                f"收款方 {shown} 不在 payees 列表中",
-                f"payee {shown} is not listed in payees",
+                f"contracts[{i}].profit_share",
+                "分红比例不能大于 1",
+                "profit_share must not be greater than 1",
             )
-            cls = 5
-        if kind == "employment":
-            cls = 1
-
-        # days of [start, end] inside the period
-        days = full_days
-        if "start" in keys or "end" in keys:
-            start = p_start
-            end = p_end
-            if "start" in keys:
-                v = c["start"]
-                got = day_cache.get(v) if type(v) is str else None
-                start = got if got is not None else issues.day(v, f"contracts[{i}].start", day_cache) or 0
-            if "end" in keys:
-                v = c["end"]
-                got = day_cache.get(v) if type(v) is str else None
-                end = got if got is not None else issues.day(v, f"contracts[{i}].end", day_cache) or 0
-            if start > end and start and end:
-                issues.add(
-                    f"contracts[{i}].start", "合同开始日晚于结束日", "the contract starts after it ends"
-                )
-            lo = start if start > p_start else p_start
-            hi = end if end < p_end else p_end
-            days = hi - lo + 1 if hi >= lo else 0
-
-        if kind == "fixed_interest":
-            principal = c["principal_fen"]
-            if type(principal) is not int or principal < 0:
-                principal = issues.fen(principal, f"contracts[{i}].principal_fen")
-            v = c["annual_rate"]
-            rate = get_dec(v) if type(v) is str else None
-            if rate is None:
-                rate = _exact(issues, v, f"contracts[{i}].annual_rate", dec_cache)
-            rate_text = pct_get(v) if type(v) is str else None
-            if rate_text is None:
-                rate_text = pct_cache[str(v)] = _pct(*rate)
-            append((cid, payee, kind, cls, days, principal, rate, rate_text))
-        elif kind == "asset_lease":
-            rent = c["annual_rent_fen"]
-            if type(rent) is not int or rent < 0:
-                rent = issues.fen(rent, f"contracts[{i}].annual_rent_fen")
-            append((cid, payee, kind, cls, days, rent))
-        elif kind == "trusteeship":
-            v = c["units"]
-            units = get_dec(v) if type(v) is str else None
-            if units is None:
-                units = _exact(issues, v, f"contracts[{i}].units", dec_cache)
-            per = c["annual_fen_per_unit"]
-            if type(per) is not int or per < 0:
-                per = issues.fen(per, f"contracts[{i}].annual_fen_per_unit")
-            unit = "单位"
-            if "unit" in keys:
-                unit = UNITS.get(issues.choice(c["unit"], f"contracts[{i}].unit", UNITS) or "", "单位")
-            append((cid, payee, kind, cls, days, units, per, unit, v if type(v) is str else str(v)))
-        elif kind == "equity_dividend":
-            v = c["profit_share"]
-            share = get_dec(v) if type(v) is str else None
-            if share is None:
-                share = _exact(issues, v, f"contracts[{i}].profit_share", dec_cache)
-            if share[0] > share[1]:
-                issues.add(
-                    f"contracts[{i}].profit_share",
-                    "分红比例不能大于 1",
-                    "profit_share must not be greater than 1",
-                )
-            floor = c.get("annual_floor_fen", 0)
-            if type(floor) is not int or floor < 0:
-                floor = issues.fen(floor, f"contracts[{i}].annual_floor_fen")
-            share_text = pct_get(v) if type(v) is str else None
-            if share_text is None:
-                share_text = pct_cache[str(v)] = _pct(*share)
-            append((cid, payee, kind, cls, days, share, floor, share_text))
-        elif kind == "employment":
-            wage = c["wage_fen_per_day"]
-            if type(wage) is not int or wage < 0:
-                wage = issues.fen(wage, f"contracts[{i}].wage_fen_per_day")
-            v = c["days_worked"]
-            worked = get_dec(v) if type(v) is str else None
-            if worked is None:
-                worked = _exact(issues, v, f"contracts[{i}].days_worked", dec_cache)
-            append((cid, payee, kind, cls, days, wage, worked, v if type(v) is str else str(v)))
-        else:  # order_purchase
-            v = c["quantity"]
-            qty = get_dec(v) if type(v) is str else None
-            if qty is None:
-                qty = _exact(issues, v, f"contracts[{i}].quantity", dec_cache)
-            prices: dict[str, int | None] = {}
-            for field in ("price_fen", "market_price_fen", "floor_price_fen"):
-                if field in keys:
-                    prices[field] = issues.fen(c[field], f"contracts[{i}].{field}")
-            if not prices:
-                issues.add(
-                    f"contracts[{i}].price_fen",
-                    "订单收购须给出 price_fen，或 market_price_fen / floor_price_fen",
-                    "an order purchase needs price_fen, or market_price_fen and/or floor_price_fen",
-                )
-            append((cid, payee, kind, cls, days, qty, prices, v if type(v) is str else str(v)))
-    return out
+        floor = c.get("annual_floor_fen", 0)
+        if type(floor) is not int or floor < 0:
+            floor = issues.fen(floor, f"contracts[{i}].annual_floor_fen")
+        return (EQUITY_DIVIDEND, cid, payee, cls, days, _percent(caches, v, share), floor)
+    if kind == EMPLOYMENT:
+        wage = c["wage_fen_per_day"]
+        if type(wage) is not int or wage < 0:
+            wage = issues.fen(wage, f"contracts[{i}].wage_fen_per_day")
+        v = c["days_worked"]
+        worked = get_dec(v) if type(v) is str else None
+        if worked is None:
+            worked = _exact(issues, v, f"contracts[{i}].days_worked", dec_cache)
+        return (EMPLOYMENT, cid, payee, cls, full_days, wage, worked, v if type(v) is str else str(v))
+    # order_purchase
+    v = c["quantity"]
+    qty = get_dec(v) if type(v) is str else None
+    if qty is None:
+        qty = _exact(issues, v, f"contracts[{i}].quantity", dec_cache)
+    prices = tuple(
+        issues.fen(c[field], f"contracts[{i}].{field}") if field in keys else None
+        for field in _PRICE_FIELDS
+    )
+    if not any(field in keys for field in _PRICE_FIELDS):
+        issues.add(
+            f"contracts[{i}].price_fen",
+            "订单收购须给出 price_fen，或 market_price_fen / floor_price_fen",
+            "an order purchase needs price_fen, or market_price_fen and/or floor_price_fen",
+        )
+    return (ORDER_PURCHASE, cid, payee, cls, days, qty, prices, v if type(v) is str else str(v))
 
 
-def _order_price(prices: dict[str, int]) -> tuple[int, str]:
-    """Unit price of an order purchase and how it was chosen."""
-    if "price_fen" in prices:
-        price = prices["price_fen"]
+# --- computing ------------------------------------------------------------------------------
+
+
+def _order_price(prices: tuple[int | None, int | None, int | None]) -> tuple[int, str]:
+    """Unit price of an order purchase and how it was chosen, from (price, market, floor) as given."""
+    price, market, floor_price = prices
+    if price is not None:
         return price, f"约定单价 {format_yuan(price)} 元"
-    market = prices.get("market_price_fen")
-    floor_price = prices.get("floor_price_fen")
     if market is not None and floor_price is not None:
         chosen = "保护价" if floor_price >= market else "市场价"
         price = max(market, floor_price)
@@ -350,69 +631,136 @@ def _order_price(prices: dict[str, int]) -> tuple[int, str]:
     return floor_price, f"保护价 {format_yuan(floor_price)} 元"
 
 
-def _compute(
-    doc: Mapping[str, Any],
-    parsed: list[_Parsed],
-    profit: int,
-    cash: int | None,
-    p_start: int,
-    p_end: int,
-    year_days: int,
-) -> dict[str, Any]:
+def _dues(records: list[_Record], profit: int, y: int) -> tuple[list[int], list[int], list[str]]:
+    """What each contract owes, the dues per class, and the contracts paid their floor.
+
+    Each due is one exact rational n/d rounded half-up once: (2n + d) // 2d.
+    """
     gain = profit if profit > 0 else 0
-    y = year_days
-    lines: list[dict[str, Any]] = []
-    add_line = lines.append
-    floor_hits: list[str] = []
+    dues: list[int] = []
+    add = dues.append
     class_due = [0] * 6
-    class_count = [0] * 6
-    fy = format_yuan
-    for rec in parsed:
-        kind = rec[2]
-        # Each due is one exact rational n/d rounded half-up once: (2n + d) // 2d.
-        if kind == "fixed_interest":
-            cid, payee, _, cls, days, principal, (rn, rd), rate_text = rec
+    floor_hits: list[str] = []
+    order_prices: dict[tuple[int | None, int | None, int | None], int] = {}
+    for rec in records:
+        kind = rec[0]
+        if kind is FIXED_INTEREST:
+            _, _, _, cls, days, principal, (rn, rd, _) = rec
             den = rd * y
             due = (2 * principal * rn * days + den) // (2 * den)
-            basis = f"本金 {fy(principal)} 元 × 年利率 {rate_text} × {days}/{y} 天 = {fy(due)} 元"
-        elif kind == "asset_lease":
-            cid, payee, _, cls, days, rent = rec
+        elif kind is ASSET_LEASE:
+            _, _, _, cls, days, rent = rec
             due = (2 * rent * days + y) // (2 * y)
-            basis = f"年租金 {fy(rent)} 元 × {days}/{y} 天 = {fy(due)} 元"
-        elif kind == "trusteeship":
-            cid, payee, _, cls, days, (un, ud), per, unit, units_text = rec
+        elif kind is TRUSTEESHIP:
+            _, _, _, cls, days, (un, ud), per, _, _ = rec
             den = ud * y
             due = (2 * un * per * days + den) // (2 * den)
-            basis = f"{units_text} {unit} × 每{unit}每年 {fy(per)} 元 × {days}/{y} 天 = {fy(due)} 元"
-        elif kind == "employment":
-            cid, payee, _, cls, days, wage, (wn, wd), worked_text = rec
+        elif kind is EMPLOYMENT:
+            _, _, _, cls, _, wage, (wn, wd), _ = rec
             due = (2 * wage * wn + wd) // (2 * wd)
-            basis = f"日工资 {fy(wage)} 元 × {worked_text} 天 = {fy(due)} 元"
-        elif kind == "equity_dividend":
-            cid, payee, _, cls, days, (sn, sd), floor, share_text = rec
-            share_part = f"利润 {fy(gain)} 元 × 分红比例 {share_text} × {days}/{y} 天"
-            if profit < 0:
-                share_part = f"利润 {fy(profit)} 元（亏损按 0 计）× 分红比例 {share_text} × {days}/{y} 天"
-            floor_part = f"保底 {fy(floor)} 元 × {days}/{y} 天"
+        elif kind is EQUITY_DIVIDEND:
+            _, cid, _, cls, days, (sn, sd, _), floor = rec
             # profit·share·f against floor·f, exactly; the common factor f ≥ 0 cancels out.
             if gain * sn >= floor * sd:
                 den = sd * y
                 due = (2 * gain * sn * days + den) // (2 * den)
-                basis = f"{share_part} = {fy(due)} 元"
-                if floor:
-                    basis += f"（不低于{floor_part}）"
             else:
                 due = (2 * floor * days + y) // (2 * y)
-                basis = f"{floor_part} = {fy(due)} 元（高于{share_part}，按保底支付）"
                 if days:
                     floor_hits.append(cid)
         else:  # order_purchase
-            cid, payee, _, cls, days, (qn, qd), prices, qty_text = rec
-            price, how = _order_price(prices)
+            _, _, _, cls, _, (qn, qd), prices, _ = rec
+            price = order_prices.get(prices)
+            if price is None:
+                price = order_prices[prices] = _order_price(prices)[0]
             due = (2 * qn * price + qd) // (2 * qd)
-            basis = f"收购量 {qty_text} × {how} = {fy(due)} 元"
+        add(due)
         class_due[cls] += due
-        class_count[cls] += 1
+    return dues, class_due, floor_hits
+
+
+def _compute(
+    doc: Mapping[str, Any], records: list[_Record], profit: int, cash: int | None, year_days: int
+) -> dict[str, Any]:
+    y = year_days
+    dues, class_due, floor_hits = _dues(records, profit, y)
+    class_count = [0] * 6
+    for cls, count in Counter(rec[3] for rec in records).items():
+        class_count[cls] = count
+    total_due = sum(class_due)
+    class_paid = list(class_due)
+
+    # Who is paid what when cash is short (ENGINE.md §1): classes before `short` in full,
+    # class `short` pro rata (largest remainder by contract id), later classes nothing.
+    short = 6
+    parts: dict[str, int] = {}
+    if cash is not None and cash < total_due:
+        left = cash
+        for cls in range(1, 6):
+            if class_due[cls] > left:
+                short = cls
+                break
+            left -= class_due[cls]
+        members = [(rec[1], due) for rec, due in zip(records, dues, strict=True) if rec[3] == short]
+        ids = [cid for cid, _ in members]
+        parts = dict(zip(ids, split(left, [due for _, due in members], ids), strict=True))
+        class_paid[short] = left
+        for cls in range(short + 1, 6):
+            class_paid[cls] = 0
+    short_label = CLASS_LABELS.get(short, "")
+
+    fy = format_yuan
+    # The pieces of a basis that repeat from line to line are written once.
+    span = [f"{d}/{y} 天" for d in range(y + 1)]  # a contract's days never exceed its year's
+    gain = profit if profit > 0 else 0
+    if profit >= 0:
+        share_of = f"利润 {fy(gain)} 元 × 分红比例 "
+    else:
+        share_of = f"利润 {fy(profit)} 元（亏损按 0 计）× 分红比例 "
+    order_prices: dict[tuple[int | None, int | None, int | None], str] = {}
+    lines: list[dict[str, Any]] = []
+    add_line = lines.append
+    for rec, due in zip(records, dues, strict=True):
+        kind = rec[0]
+        if kind is FIXED_INTEREST:
+            _, cid, payee, cls, days, principal, (_, _, rate_text) = rec
+            basis = f"本金 {fy(principal)} 元 × 年利率 {rate_text} × {span[days]} = {fy(due)} 元"
+        elif kind is ASSET_LEASE:
+            _, cid, payee, cls, days, rent = rec
+            basis = f"年租金 {fy(rent)} 元 × {span[days]} = {fy(due)} 元"
+        elif kind is TRUSTEESHIP:
+            _, cid, payee, cls, days, _, per, unit, units_text = rec
+            basis = f"{units_text} {unit} × 每{unit}每年 {fy(per)} 元 × {span[days]} = {fy(due)} 元"
+        elif kind is EMPLOYMENT:
+            _, cid, payee, cls, _, wage, _, worked_text = rec
+            basis = f"日工资 {fy(wage)} 元 × {worked_text} 天 = {fy(due)} 元"
+        elif kind is EQUITY_DIVIDEND:
+            _, cid, payee, cls, days, (sn, sd, share_text), floor = rec
+            share_part = f"{share_of}{share_text} × {span[days]}"
+            if gain * sn >= floor * sd:
+                if floor:
+                    basis = f"{share_part} = {fy(due)} 元（不低于保底 {fy(floor)} 元 × {span[days]}）"
+                else:
+                    basis = f"{share_part} = {fy(due)} 元"
+            else:
+                basis = f"保底 {fy(floor)} 元 × {span[days]} = {fy(due)} 元（高于{share_part}，按保底支付）"
+        else:  # order_purchase
+            _, cid, payee, cls, _, _, prices, qty_text = rec
+            how = order_prices.get(prices)
+            if how is None:
+                how = order_prices[prices] = _order_price(prices)[1]
+            basis = f"收购量 {qty_text} × {how} = {fy(due)} 元"
+        got = due
+        if cls >= short:
+            got = parts[cid] if cls == short else 0
+            if got < due:
+                if cls == short:
+                    basis = (
+                        f"{basis}；现金不足，第 {cls} 类（{short_label}）按应付比例支付 {fy(got)} 元，"
+                        f"拖欠 {fy(due - got)} 元"
+                    )
+                else:
+                    basis = f"{basis}；现金不足，优先类别未付清，本项未获支付，拖欠 {fy(due)} 元"
         add_line(
             {
                 "contract": cid,
@@ -420,19 +768,14 @@ def _compute(
                 "kind": kind,
                 "class": cls,
                 "due_fen": due,
-                "paid_fen": due,
-                "arrears_fen": 0,
+                "paid_fen": got,
+                "arrears_fen": due - got,
                 "basis": basis,
             }
         )
-
-    total_due = sum(class_due)
-    class_paid = list(class_due)
-    if cash is not None and cash < total_due:
-        _pay_by_class(lines, class_due, class_paid, cash)
     total_paid = sum(class_paid)
 
-    classes = [
+    summary = [
         {
             "class": cls,
             "label": CLASS_LABELS[cls],
@@ -478,49 +821,10 @@ def _compute(
         "profit_fen": profit,
         "cash_available_fen": cash,
         "lines": lines,
-        "classes": classes,
+        "classes": summary,
         "totals": {"due_fen": total_due, "paid_fen": total_paid, "arrears_fen": arrears},
         "warnings": warnings,
     }
-
-
-def _pay_by_class(
-    lines: list[dict[str, Any]], class_due: list[int], class_paid: list[int], cash: int
-) -> None:
-    """Cash short of the total: classes in order, in full while cash lasts, pro rata where it runs out."""
-    left = cash
-    short = 6
-    for cls in range(1, 6):
-        if class_due[cls] <= left:
-            left -= class_due[cls]
-            continue
-        short = cls
-        break
-    members = [ln for ln in lines if ln["class"] == short]
-    parts = split(left, [ln["due_fen"] for ln in members], [ln["contract"] for ln in members])
-    for ln, part in zip(members, parts, strict=True):
-        ln["paid_fen"] = part
-    class_paid[short] = left
-    label = CLASS_LABELS.get(short, "")
-    for cls in range(short + 1, 6):
-        class_paid[cls] = 0
-    for ln in lines:
-        cls = ln["class"]
-        if cls < short:
-            continue
-        if cls > short:
-            ln["paid_fen"] = 0
-        due = ln["due_fen"]
-        got = ln["paid_fen"]
-        ln["arrears_fen"] = due - got
-        if got >= due:
-            continue
-        if cls == short:
-            ln["basis"] += (
-                f"；现金不足，第 {cls} 类（{label}）按应付比例支付 {format_yuan(got)} 元，拖欠 {format_yuan(due - got)} 元"
-            )
-        else:
-            ln["basis"] += f"；现金不足，优先类别未付清，本项未获支付，拖欠 {format_yuan(due)} 元"
 
 
 _pct_cache: dict[tuple[int, int], str] = {}

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("idx", BigInt, autoincrement=False, nullable=False),
         sa.Column("hash", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("level", "idx", name=op.f("pk_ledger_node")),
+        sqlite_with_rowid=False,  # proof lookups probe the key B-tree only
     )
     op.create_table(
         "ledger_checkpoint",

@@ -1,0 +1,214 @@
+"""Web benchmark: a province-sized registry on PostgreSQL, 20 concurrent clients on loopback.
+
+Builds a throwaway PostgreSQL database (the sample district, then 300,000 households added by a
+bulk INSERT ... SELECT), starts `uvicorn daipin.api:create_app --factory` with two workers, and
+drives it with an asyncio pool of httpx clients for 60 seconds: login, household search, household
+page and the public notice page. Prints requests/s and p50/p95/p99 per request kind. Goal p95 ≤ 100 ms.
+
+Knobs (environment): BENCH_WEB_HOUSEHOLDS (300000), BENCH_WEB_SECONDS (60), BENCH_WEB_CLIENTS (20),
+BENCH_WEB_PG_ADMIN (postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+ADMIN = os.environ.get("BENCH_WEB_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+HOUSEHOLDS = int(os.environ.get("BENCH_WEB_HOUSEHOLDS", "300000"))
+SECONDS = float(os.environ.get("BENCH_WEB_SECONDS", "60"))
+CLIENTS = int(os.environ.get("BENCH_WEB_CLIENTS", "20"))
+PASSWORD = "bench-pass-1"
+MIX = [("search", 40), ("household", 30), ("notice", 25), ("login", 5)]
+NAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅"
+
+
+def _db() -> str:
+    from sqlalchemy import create_engine, text
+
+    name = f"daipin_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def build(url: str, keys: str) -> dict[str, object]:
+    """Migrate, load the sample district with its notices and accounts, then bulk-add the households."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from daipin.commands.web import setup_demo
+    from daipin.db import migrate
+    from daipin.db.models.workflow import Notice
+    from daipin.db.session import make_engine
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.services import auth as auth_service
+
+    os.environ["DAIPIN_KEYS_DIR"] = keys
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    at = datetime.now(UTC) - timedelta(days=1)
+    with Session(engine) as s:
+        try:
+            setup_demo(s, at, roster_villages=1)
+        except Exception as exc:  # the notices need the whole workflow; the registry figures stand without them
+            print(f"  (notices not built: {exc})", flush=True)
+            s.rollback()
+            from daipin.ledger import store
+            from daipin.services import sample
+
+            store.ensure_log(s, at=at)
+            sample.load_sample(s, SYSTEM_ACTOR, at)
+        for role, region in (("district_admin", "231002"), ("village_cadre", "231002001001")):
+            auth_service.create_user(s, actor=SYSTEM_ACTOR, username=f"bench-{role.replace('_', '-')}",
+                                     password=PASSWORD, role=role, region=region, at=at)
+        s.commit()
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        villages = [r[0] for r in conn.execute(text("SELECT code FROM regions WHERE level = 'village' ORDER BY code"))]
+        start = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM households")).scalar() or 0)
+        conn.execute(text("""
+            INSERT INTO households (id, household_no, village_code, county_code, status, labor, life_state,
+                                    phone, bank_account)
+            SELECT :start + g, 'B' || lpad(g::text, 9, '0'), (CAST(:villages AS text[]))[1 + g % cardinality(CAST(:villages AS text[]))], '231002',
+                   (ARRAY['poor','monitored','exited','non_poor'])[1 + g % 4], 'full', 'alive',
+                   '1390000' || lpad((g % 10000)::text, 4, '0'), '62170000' || lpad(g::text, 11, '0')
+            FROM generate_series(1, :n) AS g"""), {"start": start, "villages": villages, "n": HOUSEHOLDS})
+        conn.execute(text("""
+            INSERT INTO people (household_id, county_code, name, id_number, relation, labor, life_state)
+            SELECT :start + g, '231002',
+                   substr(:surnames, 1 + g % length(:surnames), 1) || substr(:given, 1 + (g / 7) % length(:given), 1)
+                       || substr(:given, 1 + (g / 13) % length(:given), 1),
+                   'B' || lpad(g::text, 17, '0'), '户主', 'full', 'alive'
+            FROM generate_series(1, :n) AS g"""),
+            {"start": start, "n": HOUSEHOLDS, "surnames": NAMES, "given": GIVEN})
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('households', 'id'), (SELECT max(id) FROM households))"))
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('people', 'id'), (SELECT max(id) FROM people))"))
+        conn.execute(text("ANALYZE"))
+    print(f"  bulk registry: {HOUSEHOLDS:,} households in {time.perf_counter() - t0:.1f} s", flush=True)
+    with Session(engine) as s:
+        from sqlalchemy import select
+
+        notices = list(s.scalars(select(Notice.id)))
+        hh_ids = [int(x) for x in s.scalars(text(
+            "SELECT id FROM households WHERE village_code = '231002001001' ORDER BY random() LIMIT 500"))]
+    engine.dispose()
+    return {"notices": notices, "households": hh_ids}
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def drive(base: str, data: dict[str, object]) -> dict[str, list[float]]:
+    import httpx
+
+    timings: dict[str, list[float]] = {k: [] for k, _ in MIX}
+    errors: dict[str, int] = {k: 0 for k, _ in MIX}
+    kinds = [k for k, w in MIX for _ in range(w)]
+    notices = list(data["notices"]) or [None]  # type: ignore[call-overload]
+    households = list(data["households"])  # type: ignore[call-overload]
+    queries = ["wxm", "王", "l", "B000012", "zh", "李"]
+    deadline = time.perf_counter() + SECONDS
+
+    async def client(n: int) -> None:
+        rng = random.Random(n)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+            user = "bench-village-cadre" if n % 2 else "bench-district-admin"
+            r = await c.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+            token = r.json()["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            while time.perf_counter() < deadline:
+                kind = rng.choice(kinds)
+                t = time.perf_counter()
+                if kind == "login":
+                    r = await c.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+                elif kind == "search":
+                    r = await c.get("/api/v1/households", params={"q": rng.choice(queries), "limit": 20},
+                                    headers=auth)
+                elif kind == "household":
+                    r = await c.get(f"/households/{rng.choice(households)}", headers=auth)
+                else:
+                    nid = rng.choice(notices)
+                    r = await c.get(f"/public/notices/{nid}" if nid else "/public")
+                timings[kind].append((time.perf_counter() - t) * 1000)
+                if r.status_code != 200:
+                    errors[kind] += 1
+
+    await asyncio.gather(*(client(i) for i in range(CLIENTS)))
+    for k, v in errors.items():
+        if v:
+            print(f"  {k}: {v} non-200 answers", flush=True)
+    return timings
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    url = _db()
+    keys = tempfile.mkdtemp(prefix="daipin-bench-keys-")
+    proc = None
+    try:
+        data = build(url, keys)
+        port = _port()
+        env = {**os.environ, "DAIPIN_DATABASE_URL": url, "DAIPIN_KEYS_DIR": keys,
+               "DAIPIN_SECRET_KEY": "bench-secret", "DAIPIN_BASE_URL": f"http://127.0.0.1:{port}"}
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "daipin.api:create_app", "--factory",
+                                 "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+                                 "--log-level", "warning", "--no-access-log"], env=env)
+        import httpx
+
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        timings = asyncio.run(drive(f"http://127.0.0.1:{port}", data))
+        total = sum(len(v) for v in timings.values())
+        print(f"  {CLIENTS} clients, {SECONDS:.0f} s, {HOUSEHOLDS:,} households: {total / SECONDS:,.0f} requests/s")
+        print(f"  {'kind':<10} {'n':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+        everything: list[float] = []
+        for kind, values in timings.items():
+            everything += values
+            print(f"  {kind:<10} {len(values):>7} {len(values) / SECONDS:>8.1f} {_pct(values, 50):>8.1f} "
+                  f"{_pct(values, 95):>8.1f} {_pct(values, 99):>8.1f}")
+        print(f"  {'all':<10} {len(everything):>7} {len(everything) / SECONDS:>8.1f} {_pct(everything, 50):>8.1f} "
+              f"{_pct(everything, 95):>8.1f} {_pct(everything, 99):>8.1f}   (goal: p95 <= 100 ms)")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=20)
+        _drop(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Household import, bulk path: the fast ID check equals stdnum's, batch digests, bulk foreign keys, escaping."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from stdnum.cn import ric
+
+from daipin.db.models.registry import Household, Person
+from daipin.domain.errors import InputError
+from daipin.domain.identity import parse_resident_id
+from daipin.services import imports
+from tests.integration.registry_support import (
+    ACTOR,
+    AT,
+    ledger_bodies,
+    ledger_size,
+    person_id,
+    reg,
+    rs_fixture,  # noqa: F401
+)
+
+HEADERS = ["户编号", "姓名", "身份证号", "家庭关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村", "联系电话"]
+
+
+def _regions() -> list[str]:
+    """Every six-digit code in stdnum's table (current and retired), read from its data file."""
+    import stdnum.cn
+
+    codes: list[str] = []
+    province = ""
+    for line in (Path(stdnum.cn.__file__).parent / "loc.dat").read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"^(\d\d) ", line):
+            province = m.group(1)
+        elif m := re.match(r"^  (\d{4}) ", line):
+            codes.append(province + m.group(1))
+    return codes
+
+
+def _with_check(body17: str) -> str:
+    return body17 + ric.calc_check_digit(body17 + "0")
+
+
+def _candidates(rng: random.Random) -> list[str]:
+    regions = _regions()
+    out: list[str] = []
+    for _ in range(4000):  # valid-looking numbers over real, retired and unknown regions and all sorts of dates
+        region = rng.choice(regions) if rng.random() < 0.9 else f"{rng.randrange(10**6):06d}"
+        year = rng.choice([rng.randrange(1900, 2030), 1986, 2010, 2011, 1800, 2999])
+        body = f"{region}{year:04d}{rng.randrange(0, 14):02d}{rng.randrange(0, 33):02d}{rng.randrange(1000):03d}"
+        number = _with_check(body)
+        out.append(number)
+        wrong = number[:-1] + rng.choice("0123456789X".replace(number[-1], ""))
+        out.append(wrong)
+        i = rng.randrange(17)
+        out.append(number[:i] + str((int(number[i]) + 1) % 10) + number[i + 1:])
+    for region, year in (("110103", 2010), ("110103", 2011), ("110111", 1985), ("110111", 1986), ("231002", 1990)):
+        for md in ("0229", "0228", "0230", "1231", "0001", "1300"):
+            out.append(_with_check(f"{region}{year}{md}123"))
+            out.append(_with_check(f"{region}2000{md}123"))  # 2000 is a leap year
+    valid_x = next(n for n in (_with_check(f"231002198501{d:02d}{s:03d}") for d in range(1, 29) for s in range(999))
+                   if n.endswith("X"))
+    out += [valid_x, valid_x.lower(), f" {valid_x} ", valid_x[:9] + " " + valid_x[9:], valid_x[:-1],
+            valid_x + "1", "", "   ", "23100219850101123", "2310021985010112345", "23100219850101１２３X",
+            "2310021985010112a4", "+23100219850101123", "２３１００２１９８５０１０１１２３Ｘ", "²31002198501011234"]
+    return out
+
+
+def _stdnum_valid(value: str) -> bool:
+    try:
+        return ric.is_valid(value)
+    except KeyError:  # stdnum's look-up fails this way for a known province with an unknown county
+        return False
+
+
+def test_the_fast_resident_id_check_agrees_with_stdnum_and_the_registry_check() -> None:
+    rng = random.Random(20250601)
+    numbers = _candidates(rng)
+    valid = 0
+    for value in numbers:
+        number, zh, en = imports.check_resident_id_fast(value)
+        try:
+            rid = parse_resident_id(value)
+        except InputError as exc:
+            assert (zh, en) == (exc.message_zh, exc.message_en), value
+        else:
+            assert (number, zh, en) == (rid.number, None, None), value
+            valid += 1
+        if value.isascii() and " " not in value:
+            assert (zh is None) == _stdnum_valid(value), value
+    assert valid > 1000 and len(numbers) - valid > 6000  # both outcomes are well exercised
+
+
+def _csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(HEADERS)
+        w.writerows(rows)
+    return path
+
+
+def _rows(households: int, start: int = 0) -> list[list[str]]:
+    out = []
+    for h in range(start, start + households):
+        for m in range(1 + h % 3):
+            out.append([f"B-{h:04d}", f"成员{h}-{m}", person_id(5000 + h * 3 + m, "MF"[m % 2]),
+                        "户主" if m == 0 else "子", ("有劳动能力", "弱劳动力", "无劳动能力")[(h + m) % 3],
+                        ("贫困户", "监测户", "脱贫户", "一般户")[h % 4], "2021" if h % 4 == 2 else "", "兴隆镇",
+                        ("兴隆村", "新民村")[h % 2], "13900001111" if m == 0 else ""])
+    return out
+
+
+def _import_entries(session: Session) -> list[dict[str, object]]:
+    return [b["facts"] for b in ledger_bodies(session) if b["type"] == "household.import"]
+
+
+def test_new_households_get_one_ledger_entry_per_batch_whose_digest_matches_the_rows(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imports, "BATCH", 4)
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _rows(10)), AT)
+    assert (result.households_new, result.people_new) == (10, 19)
+    entries = _import_entries(rs)
+    assert [(e["households"], e["people"]) for e in entries] == [(4, 7), (4, 8), (2, 4)]
+    for facts in entries:
+        assert imports.batch_digest_now(rs, facts) == facts["digest"]
+    assert "成员" not in str(entries) and person_id(5000) not in str(entries)
+    hh = reg.household_by_no(rs, "B-0002")
+    assert (hh.status, hh.exit_year, hh.labor, hh.phone, hh.status_since) == ("exited", 2021, "full", "13900001111",
+                                                                              AT.date())
+    people = reg.members(rs, hh.id)
+    assert [(p.relation, p.labor, p.sex, p.birth_date) for p in people] == [
+        ("户主", "none", "M", parse_resident_id(people[0].id_number).birth_date),
+        ("子", "full", "F", parse_resident_id(people[1].id_number).birth_date),
+        ("子", "weak", "M", parse_resident_id(people[2].id_number).birth_date)]
+    assert reg.status_as_of(rs, hh.id, AT.date()) == "exited"
+    # A row edited behind the ledger's back changes the digest of its batch, and only that one.
+    rs.execute(update(Person).where(Person.id == people[1].id).values(labor="none"))
+    assert [imports.batch_digest_now(rs, f) == f["digest"] for f in entries] == [False, True, True]
+
+
+def test_re_importing_many_households_compares_in_bulk_and_writes_nothing(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imports, "BATCH", 3)
+    path = _csv(tmp_path / "a.csv", _rows(8))
+    imports.import_households(rs, ACTOR, path, AT)
+    before = ledger_size(rs)
+    again = imports.import_households(rs, ACTOR, path, AT)
+    assert (again.households_new, again.households_changed, again.households_unchanged) == (0, 0, 8)
+    assert ledger_size(rs) == before
+    rows = _rows(8) + _rows(2, start=8)
+    rows[0][4] = "无劳动能力"  # B-0000's head: full → none
+    third = imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", rows), AT)
+    assert (third.households_new, third.households_changed, third.households_unchanged) == (2, 1, 7)
+    assert ledger_size(rs) == before + 2  # the changed household, and one batch of new ones
+    assert reg.household_by_no(rs, "B-0000").labor == "none"
+
+
+def test_names_with_tabs_backslashes_and_line_breaks_are_stored_exactly(rs: Session, tmp_path: Path) -> None:
+    rows = _rows(2)
+    rows[1][1] = "甲\t乙\\丙\n丁"
+    rows[1][0] = rows[2][0] = "B-\\1"
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", rows), AT)
+    assert result.errors == [] and result.people_new == 3
+    hh = reg.household_by_no(rs, "B-\\1")
+    assert [p.name for p in reg.members(rs, hh.id)] == ["甲\t乙\\丙\n丁", "成员1-1"]
+    for facts in _import_entries(rs):
+        assert imports.batch_digest_now(rs, facts) == facts["digest"]
+
+
+def test_a_large_import_checks_foreign_keys_in_bulk_and_restores_them(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _rows(6)), AT)
+    assert result.households_new == 6
+    if rs.get_bind().dialect.name == "postgresql":
+        fks = rs.execute(text("SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' "
+                              "AND confrelid = 'households'::regclass AND conrelid IN "
+                              "('people'::regclass, 'household_status_history'::regclass) ORDER BY conname")).all()
+        assert [tuple(r) for r in fks] == [("fk_household_status_history_household_id_households", True),
+                                           ("fk_people_household_id_households", True)]
+        # The restored constraint still refuses a person of a household that does not exist.
+        with pytest.raises(IntegrityError, match="fk_people_household_id_households"), rs.begin_nested():
+            rs.execute(text("INSERT INTO people (household_id, county_code, name, id_number, relation, labor, "
+                            "life_state) VALUES (-1, '231002', 'x', 'x', '户主', 'full', 'alive')"))
+    assert rs.scalar(select(Household.labor).where(Household.household_no == "B-0001")) == "weak"
+
+
+def test_an_exited_head_without_exit_year_and_a_household_without_head_are_reported(
+        rs: Session, tmp_path: Path) -> None:
+    rows = _rows(4)
+    rows[3][6] = ""  # B-0002's head is exited (row 5) without its year
+    rows[6][3] = "子"  # B-0003 (row 8, alone) loses its head
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", rows), AT)
+    assert [(e.row, e.column, e.household_no) for e in result.errors] == [
+        (5, "脱贫年度", "B-0002"), (8, "家庭关系", "B-0003")]
+    assert not result.imported
+
+
+def test_birth_dates_derived_on_the_bulk_path_match_the_registry_check(rs: Session, tmp_path: Path) -> None:
+    rows = _rows(1)
+    born = date(2000, 2, 29)
+    rows[0][2] = _with_check(f"231002{born:%Y%m%d}452")
+    imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", rows), AT)
+    p = rs.scalars(select(Person).where(Person.id_number == rows[0][2])).one()
+    assert (p.birth_date, p.sex) == (born, "F")
