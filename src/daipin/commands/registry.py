@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from daipin.commands import unit_of_work
 
 runs_app = typer.Typer(help="计算记录 stored runs", no_args_is_help=True)
 import_app = typer.Typer(help="导入 import", no_args_is_help=True)
@@ -25,18 +26,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@contextmanager
-def _unit() -> Iterator[Any]:
-    """One transaction; a DaipinError is printed on stderr (both languages) and exits 2, changing nothing."""
-    from daipin.db.session import session_scope
-    from daipin.domain.errors import DaipinError
-
-    try:
-        with session_scope() as session:
-            yield session
-    except DaipinError as exc:
-        typer.echo(f"错误 / error: {exc.text()}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _actor() -> Any:
@@ -89,7 +78,7 @@ def settle(project: str = typer.Option(..., "--project", help="项目编号或ID
     """收益结算：从数据库生成结算文档，计算并存档 / settle a project for a year and store the run."""
     from daipin.services import runs
 
-    with _unit() as session:
+    with unit_of_work() as session:
         run = runs.run_settlement(session, _actor(), project, year, _now())
         _print_run(run, format, _settlement_table)
 
@@ -99,7 +88,7 @@ def allocate(village: str = typer.Option(..., "--village", help="村代码"), ye
     """村级收益分配：按已保存的分配方案计算并存档 / allocate a village's income and store the run."""
     from daipin.services import runs
 
-    with _unit() as session:
+    with unit_of_work() as session:
         run = runs.run_village_allocation(session, _actor(), village, year, _now())
         _print_run(run, format, _allocation_table)
 
@@ -110,7 +99,7 @@ def runs_show(run_id: int, input: bool = typer.Option(False, "--input", help="�
     """显示一次计算的输出（或 --input 输入文档）/ show a stored run."""
     from daipin.services import runs
 
-    with _unit() as session:
+    with unit_of_work() as session:
         run = runs.get_run(session, run_id)
         typer.echo(_dump(run.input_json if input else run.output_json))
 
@@ -120,7 +109,7 @@ def runs_list(kind: str = typer.Option(None, "--kind"), subject: str = typer.Opt
     """列出计算记录 / list stored runs."""
     from daipin.services import runs
 
-    with _unit() as session:
+    with unit_of_work() as session:
         for r in runs.list_runs(session, kind, subject):
             typer.echo(f"{r.id}\t{r.kind}\t{r.subject}\t{r.year}\t{r.at.isoformat()}\t{r.actor}\t{r.output_digest}")
 
@@ -130,7 +119,7 @@ def sample_load(households_per_village: int = typer.Option(30, "--households-per
     """载入示例区（东安区，虚构数据）/ generate and load the sample district."""
     from daipin.services import sample
 
-    with _unit() as session:
+    with unit_of_work() as session:
         counts = sample.load_sample(session, _actor(), _now(), households_per_village=households_per_village)
     typer.echo("示例区已载入 / sample district loaded: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
@@ -144,7 +133,7 @@ def households_list(village: str = typer.Option(None, "--village"), status: str 
     from daipin.db.models.registry import Household
     from daipin.services import registry as reg
 
-    with _unit() as session:
+    with unit_of_work() as session:
         q = select(Household).order_by(Household.household_no)
         if village:
             q = q.where(Household.village_code == village)
@@ -167,7 +156,7 @@ def projects_list() -> None:
 
     from daipin.db.models.registry import Project
 
-    with _unit() as session:
+    with unit_of_work() as session:
         for p in session.scalars(select(Project).order_by(Project.code)):
             typer.echo(f"{p.code}\t{p.name}\t{p.category}\t{p.village_code or p.township_code}\t"
                        f"{p.expected_return or ''}\t{p.status}")
@@ -178,7 +167,7 @@ def contracts_history(contract: str) -> None:
     """合同版本历史 / a contract's versions."""
     from daipin.services import contracts
 
-    with _unit() as session:
+    with unit_of_work() as session:
         typer.echo(_dump(contracts.history(session, contract)))
 
 
@@ -187,7 +176,7 @@ def import_households(file: Path, skip_bad: bool = typer.Option(False, "--skip-b
     """导入建档立卡农户（xlsx 或 csv）/ import households; any bad row imports nothing unless --skip-bad."""
     import daipin.services.imports as imports
 
-    with _unit() as session:
+    with unit_of_work() as session:
         result = imports.import_households(session, _actor(), file, _now(), skip_bad=skip_bad, progress=True)
         for err in result.errors:
             typer.echo(f"第{err.row}行 row {err.row} [{err.column}]: {err.message}", err=True)
@@ -211,7 +200,7 @@ def export_households(out: Path, village: str = typer.Option(None, "--village"))
     """导出农户（脱敏）/ export households to xlsx, masked."""
     import daipin.services.exports as exports
 
-    with _unit() as session:
+    with unit_of_work() as session:
         n = exports.export_households(session, out, village=village)
     typer.echo(f"{n} rows → {out}")
 
@@ -220,7 +209,7 @@ def export_households(out: Path, village: str = typer.Option(None, "--village"))
 def export_entities(out: Path) -> None:
     import daipin.services.exports as exports
 
-    with _unit() as session:
+    with unit_of_work() as session:
         n = exports.export_entities(session, out)
     typer.echo(f"{n} rows → {out}")
 
@@ -229,7 +218,7 @@ def export_entities(out: Path) -> None:
 def export_projects(out: Path) -> None:
     import daipin.services.exports as exports
 
-    with _unit() as session:
+    with unit_of_work() as session:
         n = exports.export_projects(session, out)
     typer.echo(f"{n} rows → {out}")
 
@@ -238,7 +227,7 @@ def export_projects(out: Path) -> None:
 def export_contracts(out: Path) -> None:
     import daipin.services.exports as exports
 
-    with _unit() as session:
+    with unit_of_work() as session:
         n = exports.export_contracts(session, out)
     typer.echo(f"{n} rows → {out}")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from daipin.commands import unit_of_work
 
 matter_app = typer.Typer(help="议事事项 decisions: 草拟、会议、表决、审核、公示、异议、执行、归档", no_args_is_help=True)
 
@@ -44,18 +44,6 @@ def parse_actor(spec: str | None) -> Any:
     return Actor(id=ident, role=role, region=region)
 
 
-@contextmanager
-def _unit() -> Iterator[Any]:
-    """One transaction; a DaipinError is printed on stderr (both languages) and exits 2, changing nothing."""
-    from daipin.db.session import session_scope
-    from daipin.domain.errors import DaipinError
-
-    try:
-        with session_scope() as session:
-            yield session
-    except DaipinError as exc:
-        typer.echo(f"错误 / error: {exc.text()}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _dump(obj: Any) -> str:
@@ -113,7 +101,7 @@ def draft(
     from daipin.services import workflow as wfs
 
     doc = _read_doc(file)
-    with _unit() as s:
+    with unit_of_work() as s:
         m = wfs.draft_matter(s, parse_actor(as_), kind=kind, region=region, title=title, document=doc, year=year,
                              justification=justification, project_id=project, entity_id=entity,
                              funding_source=funding, responsible_person=responsible, proposer=proposer, at=_at(at))
@@ -132,7 +120,7 @@ def roster(
     """从登记数据草拟年度收益扶贫对象名单 / draft the year's beneficiary roster from the registry."""
     from daipin.services import rosters
 
-    with _unit() as s:
+    with unit_of_work() as s:
         m = rosters.draft_roster(s, parse_actor(as_), village_code=village, year=year, at=_at(at))
         _state(s, m)
         typer.echo(f"名单 {len(m.document['households'])} 户 / households on the roster")
@@ -151,7 +139,7 @@ def update(
     from daipin.services import workflow as wfs
 
     doc = _read_doc(file) if file else None
-    with _unit() as s:
+    with unit_of_work() as s:
         m = wfs.update_draft(s, parse_actor(as_), matter_id, document=doc, title=title, justification=justification,
                              at=_at(at))
         _state(s, m)
@@ -173,7 +161,7 @@ def call_meeting(
     """召集会议 / call the meeting."""
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         mt = wfs.call_meeting(s, parse_actor(as_), matter_id, type=type, scheduled_at=_at(scheduled_at), place=place,
                               eligible_adults=adults, eligible_households=households,
                               eligible_representatives=representatives, eligible_members=members, at=_at(at))
@@ -200,7 +188,7 @@ def attend(
     from daipin.services import workflow as wfs
 
     people = _read_doc(attendees) if attendees else None
-    with _unit() as s:
+    with unit_of_work() as s:
         mt = wfs.record_attendance(s, parse_actor(as_), matter_id, present_adults=adults, present_households=households,
                                    present_representatives=representatives, present_members=members,
                                    first_secretary_present=first_secretary, cadres_present=cadre or [],
@@ -222,7 +210,7 @@ def vote(
     from daipin.services import workflow as wfs
 
     b = _read_doc(ballots) if ballots else None
-    with _unit() as s:
+    with unit_of_work() as s:
         mt = wfs.record_votes(s, parse_actor(as_), matter_id, votes_for=votes_for, against=against, abstain=abstain,
                               ballots=b, at=_at(at))
         typer.echo(f"表决：赞成 {mt.votes_for}，反对 {mt.votes_against}，弃权 {mt.votes_abstain}")
@@ -234,7 +222,7 @@ def _simple(step: str, help_text: str) -> None:
 
         fn = {"decide": wfs.decide, "submit": wfs.submit_for_review, "close": wfs.close_notice,
               "announce": wfs.announce_result, "archive": wfs.archive}[step]
-        with _unit() as s:
+        with unit_of_work() as s:
             fn(s, parse_actor(as_), matter_id, at=_at(at))
             m = wfs.get_matter(s, parse_actor(as_), matter_id)
             _state(s, m)
@@ -267,7 +255,7 @@ def review(
     """乡镇（或区）审核 / review: approve or return with comments."""
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         wfs.review(s, parse_actor(as_), matter_id, decision=decision, comments=comments, at=_at(at))
         _state(s, wfs.get_matter(s, parse_actor(as_), matter_id))
 
@@ -282,7 +270,7 @@ def publish(
     """发布公示 / post the public notice."""
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         n = wfs.publish_notice(s, parse_actor(as_), matter_id, window_days=days, at=_at(at))
         typer.echo(f"公示 {n.id}：{n.window_days} 天，至 {wfs.utc(n.ends_at).isoformat()} 止")
         typer.echo(_dump(n.content))
@@ -300,7 +288,7 @@ def object_(
     """提出异议（公示期内，可匿名）/ object during the notice window."""
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         o = wfs.file_objection(s, parse_actor(as_), matter_id, text=text, name=name, contact=contact, at=_at(at))
         typer.echo(f"异议 {o.id} 已登记 / objection filed")
 
@@ -316,7 +304,7 @@ def answer(
     """答复异议 / answer an objection."""
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         o = wfs.answer_objection(s, parse_actor(as_), objection_id, outcome=outcome, reasons=reasons, at=_at(at))
         _state(s, wfs.get_matter(s, parse_actor(as_), o.matter_id))
 
@@ -326,7 +314,7 @@ def execute(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = As
     """执行：按批准的文件重新计算并生成支付批次（只支付一次）/ execute and create the payment batch once."""
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         ex = wfs.execute(s, parse_actor(as_), matter_id, at=_at(at))
         if not ex.created:
             typer.echo("事项已执行，未重复支付 / already executed; nothing paid again")
@@ -349,7 +337,7 @@ def pay(
     """登记支付结果 / record a payment line as paid (or failed)."""
     from daipin.services import payments
 
-    with _unit() as s:
+    with unit_of_work() as s:
         line = payments.mark_paid(s, parse_actor(as_), line_id, payment_ref=ref, failed=failed, reason=reason,
                                   at=_at(at))
         typer.echo(_dump(payments.line_view(line)))
@@ -361,7 +349,7 @@ def show(matter_id: int = typer.Argument(...), as_: str = AsOpt) -> None:
     from daipin.services import payments
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         m = wfs.get_matter(s, parse_actor(as_), matter_id)
         out = wfs.summary(s, m)
         out["preview"] = m.preview
@@ -383,7 +371,7 @@ def list_(
     from daipin.domain.workflow import STATE_LABELS, State
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         for m in wfs.list_matters(s, parse_actor(as_), state=state, kind=kind, region=region):
             typer.echo(f"{m.id:>6}  {m.region_code:<12}  {m.kind:<22} {STATE_LABELS[State(m.state)]:<8} {m.title}")
 
@@ -397,7 +385,7 @@ def dossier(
     """导出档案（全部文件 + 账本证明），可用 daipin matter verify-dossier 离线核验 / export the dossier zip."""
     from daipin.services import dossier as dossier_service
 
-    with _unit() as s:
+    with unit_of_work() as s:
         manifest = dossier_service.export(s, parse_actor(as_), matter_id, out)
     typer.echo(f"档案已导出 / dossier written: {out} ({len(manifest['files']) + 1} files, "
                f"{len(manifest['ledger_entries'])} ledger entries, checkpoint size {manifest['checkpoint']['size']})")
@@ -432,7 +420,7 @@ def rules(
     """查看或设置本区议事规则（只能严于法定标准）/ show or set the county's stricter rules."""
     from daipin.services import workflow as wfs
 
-    with _unit() as s:
+    with unit_of_work() as s:
         if file is None:
             typer.echo(_dump(wfs.county_rules(s, county).to_dict()))
             return
