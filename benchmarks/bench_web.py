@@ -6,7 +6,9 @@ drives it with an asyncio pool of httpx clients for 60 seconds: login, household
 page and the public notice page. Prints requests/s and p50/p95/p99 per request kind. Goal p95 ≤ 100 ms.
 
 Knobs (environment): BENCH_WEB_HOUSEHOLDS (300000), BENCH_WEB_SECONDS (60), BENCH_WEB_CLIENTS (20),
-BENCH_WEB_PG_ADMIN (postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
+BENCH_WEB_PG_ADMIN (postgresql+psycopg://postgres@127.0.0.1:5432/postgres), BENCH_WEB_WORKERS (2),
+BENCH_WEB_KEEP=1 (keep the built database and print its address), BENCH_WEB_DATABASE=<url> (drive a database
+kept earlier instead of building one; it is left in place).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ ADMIN = os.environ.get("BENCH_WEB_PG_ADMIN", "postgresql+psycopg://postgres@127.
 HOUSEHOLDS = int(os.environ.get("BENCH_WEB_HOUSEHOLDS", "300000"))
 SECONDS = float(os.environ.get("BENCH_WEB_SECONDS", "60"))
 CLIENTS = int(os.environ.get("BENCH_WEB_CLIENTS", "20"))
+WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
+KEEP = os.environ.get("BENCH_WEB_KEEP", "") in ("1", "true", "yes")
+REUSE = os.environ.get("BENCH_WEB_DATABASE", "")
 PASSWORD = "bench-pass-1"
 MIX = [("search", 40), ("household", 30), ("notice", 25), ("login", 5)]
 NAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
@@ -60,7 +65,6 @@ def build(url: str, keys: str) -> dict[str, object]:
 
     from daipin.commands.web import setup_demo
     from daipin.db import migrate
-    from daipin.db.models.workflow import Notice
     from daipin.db.session import make_engine
     from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.services import auth as auth_service
@@ -107,9 +111,20 @@ def build(url: str, keys: str) -> dict[str, object]:
         conn.execute(text("SELECT setval(pg_get_serial_sequence('people', 'id'), (SELECT max(id) FROM people))"))
         conn.execute(text("ANALYZE"))
     print(f"  bulk registry: {HOUSEHOLDS:,} households in {time.perf_counter() - t0:.1f} s", flush=True)
-    with Session(engine) as s:
-        from sqlalchemy import select
+    engine.dispose()
+    return targets(url)
 
+
+def targets(url: str) -> dict[str, object]:
+    """The notices and some households of the first village (which both bench accounts may see)."""
+    from sqlalchemy import select, text
+    from sqlalchemy.orm import Session
+
+    from daipin.db.models.workflow import Notice
+    from daipin.db.session import make_engine
+
+    engine = make_engine(url)
+    with Session(engine) as s:
         notices = list(s.scalars(select(Notice.id)))
         hh_ids = [int(x) for x in s.scalars(text(
             "SELECT id FROM households WHERE village_code = '231002001001' ORDER BY random() LIMIT 500"))]
@@ -172,16 +187,16 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def main() -> None:
-    url = _db()
+    url = REUSE or _db()
     keys = tempfile.mkdtemp(prefix="daipin-bench-keys-")
     proc = None
     try:
-        data = build(url, keys)
+        data = targets(url) if REUSE else build(url, keys)
         port = _port()
         env = {**os.environ, "DAIPIN_DATABASE_URL": url, "DAIPIN_KEYS_DIR": keys,
                "DAIPIN_SECRET_KEY": "bench-secret", "DAIPIN_BASE_URL": f"http://127.0.0.1:{port}"}
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "daipin.api:create_app", "--factory",
-                                 "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+                                 "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
                                  "--log-level", "warning", "--no-access-log"], env=env)
         import httpx
 
@@ -207,7 +222,10 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=20)
-        _drop(url)
+        if KEEP or REUSE:
+            print(f"  database kept: BENCH_WEB_DATABASE={url}")
+        else:
+            _drop(url)
 
 
 if __name__ == "__main__":
