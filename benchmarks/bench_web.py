@@ -68,6 +68,7 @@ def build(url: str, keys: str) -> dict[str, object]:
     from daipin.db.session import make_engine
     from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.services import auth as auth_service
+    from daipin.services.registry import name_initials
 
     os.environ["DAIPIN_KEYS_DIR"] = keys
     engine = make_engine(url)
@@ -99,13 +100,21 @@ def build(url: str, keys: str) -> dict[str, object]:
                    (ARRAY['poor','monitored','exited','non_poor'])[1 + g % 4], 'full', 'alive',
                    '1390000' || lpad((g % 10000)::text, 4, '0'), '62170000' || lpad(g::text, 11, '0')
             FROM generate_series(1, :n) AS g"""), {"start": start, "villages": villages, "n": HOUSEHOLDS})
+        # The pinyin initials the registry services keep, for every name the generator below can make.
+        names = [a + b + c for a in NAMES for b in GIVEN for c in GIVEN]
+        conn.execute(text("CREATE TEMPORARY TABLE bench_initials (name text PRIMARY KEY, initials text)"))
+        conn.execute(text("INSERT INTO bench_initials VALUES (:name, :initials)"),
+                     [{"name": n, "initials": name_initials(n)} for n in names])
         conn.execute(text("""
-            INSERT INTO people (household_id, county_code, name, id_number, relation, labor, life_state)
-            SELECT :start + g, '231002',
-                   substr(:surnames, 1 + g % length(:surnames), 1) || substr(:given, 1 + (g / 7) % length(:given), 1)
-                       || substr(:given, 1 + (g / 13) % length(:given), 1),
-                   'B' || lpad(g::text, 17, '0'), '户主', 'full', 'alive'
-            FROM generate_series(1, :n) AS g"""),
+            INSERT INTO people (household_id, county_code, name, name_initials, id_number, relation, labor, life_state)
+            SELECT p.household_id, '231002', p.name, i.initials, p.id_number, '户主', 'full', 'alive'
+            FROM (SELECT :start + g AS household_id, 'B' || lpad(g::text, 17, '0') AS id_number,
+                         substr(:surnames, 1 + g % length(:surnames), 1)
+                         || substr(:given, 1 + (g / 7) % length(:given), 1)
+                         || substr(:given, 1 + (g / 13) % length(:given), 1) AS name
+                  FROM generate_series(1, :n) AS g) AS p
+            JOIN bench_initials AS i ON i.name = p.name
+            ORDER BY p.household_id"""),
             {"start": start, "n": HOUSEHOLDS, "surnames": NAMES, "given": GIVEN})
         conn.execute(text("SELECT setval(pg_get_serial_sequence('households', 'id'), (SELECT max(id) FROM households))"))
         conn.execute(text("SELECT setval(pg_get_serial_sequence('people', 'id'), (SELECT max(id) FROM people))"))
@@ -138,8 +147,63 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Http:
+    """A bare HTTP/1.1 keep-alive connection: the load generator shares the machine with the server, so it
+    must cost little CPU itself (an httpx request costs several milliseconds of it, as much as the page)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        for k, v in (headers or {}).items():
+            head += f"{k}: {v}\r\n"
+        if body or method == "POST":
+            head += f"Content-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        status_line = await self.reader.readline()
+        if not status_line:  # the server closed an idle connection: open another and ask again
+            self.writer.close()
+            self.writer = None
+            return await self.request(method, path, headers, body)
+        status = int(status_line.split()[1])
+        length, chunked, close = 0, False, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value:
+                chunked = True
+            elif name == "connection" and value == "close":
+                close = True
+        if chunked:
+            data = b""
+            while size := int((await self.reader.readline()).split(b";")[0], 16):
+                data += await self.reader.readexactly(size)
+                await self.reader.readline()
+            await self.reader.readline()
+        else:
+            data = await self.reader.readexactly(length)
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def drive(base: str, data: dict[str, object]) -> dict[str, list[float]]:
-    import httpx
+    import json
+    from urllib.parse import quote, urlsplit
 
     timings: dict[str, list[float]] = {k: [] for k, _ in MIX}
     errors: dict[str, int] = {k: 0 for k, _ in MIX}
@@ -147,31 +211,36 @@ async def drive(base: str, data: dict[str, object]) -> dict[str, list[float]]:
     notices = list(data["notices"]) or [None]  # type: ignore[call-overload]
     households = list(data["households"])  # type: ignore[call-overload]
     queries = ["wxm", "王", "l", "B000012", "zh", "李"]
+    where = urlsplit(base)
     deadline = time.perf_counter() + SECONDS
+    json_type = {"Content-Type": "application/json"}
 
     async def client(n: int) -> None:
         rng = random.Random(n)
-        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-            user = "bench-village-cadre" if n % 2 else "bench-district-admin"
-            r = await c.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
-            token = r.json()["token"]
-            auth = {"Authorization": f"Bearer {token}"}
+        c = _Http(where.hostname or "127.0.0.1", where.port or 80)
+        user = "bench-village-cadre" if n % 2 else "bench-district-admin"
+        login = json.dumps({"username": user, "password": PASSWORD}).encode()
+        status, body = await c.request("POST", "/api/v1/auth/login", json_type, login)
+        auth = {"Authorization": f"Bearer {json.loads(body)['token']}"}
+        try:
             while time.perf_counter() < deadline:
                 kind = rng.choice(kinds)
                 t = time.perf_counter()
                 if kind == "login":
-                    r = await c.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+                    status, body = await c.request("POST", "/api/v1/auth/login", json_type, login)
                 elif kind == "search":
-                    r = await c.get("/api/v1/households", params={"q": rng.choice(queries), "limit": 20},
-                                    headers=auth)
+                    status, body = await c.request(
+                        "GET", f"/api/v1/households?q={quote(rng.choice(queries))}&limit=20", auth)
                 elif kind == "household":
-                    r = await c.get(f"/households/{rng.choice(households)}", headers=auth)
+                    status, body = await c.request("GET", f"/households/{rng.choice(households)}", auth)
                 else:
                     nid = rng.choice(notices)
-                    r = await c.get(f"/public/notices/{nid}" if nid else "/public")
+                    status, body = await c.request("GET", f"/public/notices/{nid}" if nid else "/public")
                 timings[kind].append((time.perf_counter() - t) * 1000)
-                if r.status_code != 200:
+                if status != 200:
                     errors[kind] += 1
+        finally:
+            c.close()
 
     await asyncio.gather(*(client(i) for i in range(CLIENTS)))
     for k, v in errors.items():

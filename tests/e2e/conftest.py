@@ -4,6 +4,7 @@ sample district, a clock the test moves, and Debian's Chromium driven by Playwri
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -111,6 +112,8 @@ class Shots:
     def __init__(self, name: str) -> None:
         self.dir = ARTIFACTS / name
         self.dir.mkdir(parents=True, exist_ok=True)
+        for old in self.dir.glob("*.png"):  # a step renamed or dropped must not leave a stale picture behind
+            old.unlink()
         self.n = 0
 
     def __call__(self, page: Any, label: str) -> None:
@@ -140,3 +143,20 @@ def login(page: Any, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("form.form button[type=submit]")
     page.wait_for_url(lambda u: "/login" not in u)
+
+
+def fits_the_phone(page: Any) -> None:
+    """Nothing wider than the screen: a phone user never scrolls the whole page sideways."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{page.url} is {overflow}px wider than the screen"
+
+
+# Stored codes a person should never have to read: states, statuses and kinds are shown by their names.
+RAW_CODES = re.compile(r"\b(?:[a-z]+_[a-z_]+|pending|active|open|closed|dismissed|upheld|paid|failed|operating|"
+                       r"leased|in_use|alive|approve|draft|daily|monthly)\b")
+
+
+def no_raw_codes(page: Any) -> None:
+    text = page.inner_text("main")
+    found = RAW_CODES.findall(text)
+    assert not found, f"{page.url} shows codes instead of names: {sorted(set(found))}"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from daipin.domain.workflow import STATE_LABELS, State
-from tests.e2e.conftest import Server, Shots, login, new_page
+from tests.e2e.conftest import Server, Shots, fits_the_phone, login, new_page, no_raw_codes
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +30,13 @@ def _step(page: Any, form_id: str) -> None:
 def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     browser: Any, server: Server, shots: Shots
 ) -> None:
-    # The village cadre drafts the allocation; the engine's preview arrives by htmx as the page loads.
-    village = new_page(browser, server)
+    # The village cadre drafts the allocation on a phone; the engine's preview arrives by htmx as the page loads.
+    village = new_page(browser, server, width=375, height=812)
     login(village, "village")
     village.goto("/matters/new")
     village.wait_for_selector("#preview-total")
     assert "分配到户合计" in village.inner_text("#preview-total")
+    fits_the_phone(village)
     shots(village, "draft-preview")
     village.fill("input[name=title]", "2025年度兴隆村集体收益分配方案")
     village.fill("input[name=responsible_person]", "村委会主任")
@@ -43,6 +44,8 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     village.wait_for_url(re.compile(r"/matters/\d+$"))
     mid = _matter_id(village)
     assert village.inner_text("#matter-state") == STATE_LABELS[State.DRAFT]
+    fits_the_phone(village)
+    no_raw_codes(village)
     shots(village, "drafted")
 
     # The meeting is called at least ten days ahead, then sits: attendance, votes, outcome.
@@ -85,6 +88,11 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     public.wait_for_selector("#objection-form")
     assert public.locator("#beneficiaries tbody tr").count() > 0
     assert "12317" in public.inner_text("#objection")
+    # The window in Beijing time: posted when the clock read 01:00 UTC, i.e. 09:00 北京时间.
+    window = public.inner_text("#notice-window")
+    assert re.search(r"\d{4}-\d\d-\d\d 09:00 — \d{4}-\d\d-\d\d 09:00 北京时间", window), window
+    assert "UTC" not in public.inner_text("main")
+    fits_the_phone(public)
     pdf = public.request.get(public.url + ".pdf")
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.body()[:5] == b"%PDF-"
@@ -101,17 +109,58 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     form.locator("button[value=dismissed]").click()
     village.wait_for_load_state("networkidle")
     assert village.locator("#action-error").count() == 0
-    assert "dismissed" in village.inner_text("#notice")
+    assert "异议不成立" in village.inner_text("#notice")
+    no_raw_codes(village)
     shots(village, "objection-dismissed")
 
     # The window runs out; the notice closes, the matter is executed, announced and archived.
     server.clock.advance(days=11)
     login(village, "village")
     village.goto(f"/matters/{mid}")
-    for form_id in ("form-close_notice", "form-execute", "form-announce", "form-archive"):
+    for form_id in ("form-close_notice", "form-execute"):
+        _step(village, form_id)
+    assert village.locator("#batch").count() == 1
+
+    # The village sees the payment batch but does not mark it: the township records the bank's slips.
+    village.click("#payments-link")
+    village.wait_for_selector("#read-only-note")
+    assert village.locator(".pay-form").count() == 0
+    fits_the_phone(village)
+    pay = new_page(browser, server, width=375, height=812)
+    login(pay, "township")
+    pay.goto(f"/matters/{mid}")
+    pay.click("#payments-link")
+    pay.wait_for_selector(".pay-form")
+    first, second = pay.locator(".pay-line").nth(0), pay.locator(".pay-line").nth(1)
+    first_id, second_id = first.get_attribute("id"), second.get_attribute("id")
+    first.locator("input[name=payment_ref]").fill("NX-2026-0001")
+    first.locator("button[value=paid]").click()
+    pay.wait_for_load_state("networkidle")
+    assert pay.inner_text(f"#{first_id} .line-status") == "已支付"
+    assert re.search(r"\d{4}-\d\d-\d\d 09:00", pay.inner_text(f"#{first_id}"))  # paid at 01:00 UTC
+    line = pay.locator(f"#{second_id}")
+    line.locator("summary").click()
+    line.locator("button[value=failed]").click()  # no reason given: refused, nothing recorded
+    pay.wait_for_load_state("networkidle")
+    assert "原因" in pay.inner_text("#action-error")
+    line = pay.locator(f"#{second_id}")
+    line.locator("summary").click()
+    line.locator("input[name=reason]").fill("账户冻结，待户主到银行解冻")
+    line.locator("button[value=failed]").click()
+    pay.wait_for_load_state("networkidle")
+    assert pay.inner_text(f"#{second_id} .line-status") == "支付失败"
+    assert pay.inner_text("#batch-status") == "部分支付"
+    fits_the_phone(pay)
+    no_raw_codes(pay)
+    shots(pay, "payments-recorded")
+
+    village.goto(f"/matters/{mid}")
+    for form_id in ("form-announce", "form-archive"):
         _step(village, form_id)
     assert village.inner_text("#matter-state") == STATE_LABELS[State.ARCHIVED]
-    assert village.locator("#batch").count() == 1
+    assert "已支付 1 笔" in village.inner_text("#batch")
+    fits_the_phone(village)
+    no_raw_codes(village)
     shots(village, "archived")
     public.goto("/public")
     public.click("text=2025年度兴隆村集体收益分配方案")
@@ -134,5 +183,5 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     assert "manifest.json" in names
     assert any(n.startswith("dossier/") for n in names)
     shots(auditor, "dossier")
-    for p in (village, township, public, auditor):
+    for p in (village, township, public, pay, auditor):
         assert p.js_errors == [], p.js_errors

@@ -7,14 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Server, Shots, login, new_page
+from tests.e2e.conftest import Server, Shots, fits_the_phone, login, new_page, no_raw_codes
 
 pytestmark = pytest.mark.e2e
-
-
-def _fits_the_phone(page: Any) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{page.url} is {overflow}px wider than the screen"
+_fits_the_phone = fits_the_phone
 
 
 def _first_link(page: Any, pattern: str) -> str:
@@ -28,7 +24,13 @@ def test_the_district_administrator_reaches_every_page_on_a_phone(browser: Any, 
     login(page, "district")
     page.wait_for_selector("[data-chart-ready]")  # ECharts drew the dashboard from the vendored file
     assert page.locator(".kpi").count() == 4
+    # The demo's settlements leave arrears: the figure and its chart are filled, not blank.
+    assert page.inner_text("#kpi-arrears") != "0.00"
+    page.wait_for_selector("#chart-arrears[data-chart-ready]")
+    assert page.locator("#chart-arrears-empty").count() == 0
+    assert "东安区" in page.inner_text("main")  # the region by name, not its code
     _fits_the_phone(page)
+    no_raw_codes(page)
     shots(page, "dashboard")
 
     page.goto("/households")
@@ -44,17 +46,28 @@ def test_the_district_administrator_reaches_every_page_on_a_phone(browser: Any, 
     assert page.locator("#members tbody tr").count() >= 1
     assert re.search(r"\d{4}\*{10}[\dX]{4}", page.inner_text("#members"))  # ID numbers masked
     _fits_the_phone(page)
+    no_raw_codes(page)
     shots(page, "household")
 
     page.goto("/entities")
     page.goto(_first_link(page, "/entities/"))
     page.wait_for_selector("#credit")
+    # Dues and arrears per contract from the sample year's settlement; payees by name, not row ids.
+    assert page.locator("#dues tbody tr").count() >= 1
+    assert page.inner_text("#arrears") != "0.00"
+    box = page.locator("#dues thead th").last.bounding_box()
+    assert box and box["x"] + box["width"] <= 375, "the arrears column is off the phone's screen"
+    assert "#" not in page.inner_text("#contracts")
     _fits_the_phone(page)
+    no_raw_codes(page)
     shots(page, "entity")
     page.goto("/projects")
+    no_raw_codes(page)
     page.goto(_first_link(page, "/projects/"))
+    no_raw_codes(page)
     page.goto(_first_link(page, "/assets/"))
     assert page.locator("h1").inner_text()
+    no_raw_codes(page)
     shots(page, "asset")
 
     page.goto("/contracts/new")
@@ -62,18 +75,22 @@ def test_the_district_administrator_reaches_every_page_on_a_phone(browser: Any, 
     page.select_option("#model", "employment")
     page.wait_for_selector("#terms-employment input[name=t_wage_fen]")
     assert page.locator("#terms input[name=t_annual_rent_fen]").count() == 0  # only this model's terms
+    assert page.locator("select[name=t_wage_basis] option").first.inner_text() == "按日"
     _fits_the_phone(page)
     shots(page, "contract-form")
 
     page.goto("/matters")
+    _fits_the_phone(page)
+    no_raw_codes(page)
     page.goto("/ledger")
     page.goto("/admin/users")
     page.fill("input[name=username]", "cadre-two")
     page.fill("input[name=password]", "cadre-two-pass")
     page.select_option("select[name=role]", "village_cadre")
-    page.fill("input[name=region]", "231002001002")
+    page.select_option("select[name=region]", "231002001002")  # chosen by name: 新民村
     page.click("form.form button[type=submit]")
     page.wait_for_selector("text=cadre-two")
+    assert "新民村" in page.inner_text("table")  # the new account's village by name
     shots(page, "users")
 
     page.goto("/nowhere")

@@ -186,3 +186,39 @@ def app_rolling_back(session: Session, clock: Clock | None = None) -> tuple[Any,
 
     app.dependency_overrides[get_session] = _session
     return app, clock
+
+
+def executed_allocation(session: Session, village: str, *, title: str = "2025年度村集体收益分配") -> Any:
+    """A village allocation for the sample year walked to `executed`, dated before START: it has a payment batch.
+
+    The village's roster for the year is confirmed first if it is not yet.
+    """
+    from sqlalchemy import select
+
+    from daipin.commands.web import confirm_rosters
+    from daipin.db.models.registry import Region
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.services import rosters, runs, sample
+    from daipin.services import workflow as wfs
+
+    if rosters.confirmed_roster(session, village, sample.YEAR) is None:
+        limit = len(list(session.scalars(select(Region.code).where(Region.level == "village", Region.code <= village))))
+        confirm_rosters(session, START, limit=limit)
+    t = START - timedelta(days=30)
+    doc = runs.build_village_allocation_document(session, village, sample.YEAR)
+    m = wfs.draft_matter(session, SYSTEM_ACTOR, kind="village_allocation", region=village, title=title, document=doc,
+                         at=t, year=sample.YEAR, justification="按贡献与困难程度分档分配",
+                         funding_source="村集体经营性收益", responsible_person="村委会主任")
+    wfs.call_meeting(session, SYSTEM_ACTOR, m.id, type="representatives_meeting", scheduled_at=t + timedelta(days=11),
+                     place="村委会", at=t, eligible_representatives=30)
+    t += timedelta(days=11, hours=1)
+    wfs.record_attendance(session, SYSTEM_ACTOR, m.id, at=t, present_representatives=25, first_secretary_present=True)
+    wfs.record_votes(session, SYSTEM_ACTOR, m.id, at=t, votes_for=22, against=2, abstain=1)
+    wfs.decide(session, SYSTEM_ACTOR, m.id, at=t)
+    wfs.submit_for_review(session, SYSTEM_ACTOR, m.id, at=t)
+    wfs.review(session, SYSTEM_ACTOR, m.id, decision="approve", comments="同意", at=t)
+    wfs.publish_notice(session, SYSTEM_ACTOR, m.id, at=t)
+    t += timedelta(days=11)
+    wfs.close_notice(session, SYSTEM_ACTOR, m.id, at=t)
+    wfs.execute(session, SYSTEM_ACTOR, m.id, at=t)
+    return m

@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.integration.api_support import ROLES, World, app_rolling_back, build_world, client
+from tests.integration.api_support import (
+    FOREIGN_VILLAGE,
+    OWN_VILLAGE,
+    ROLES,
+    World,
+    app_rolling_back,
+    build_world,
+    client,
+    executed_allocation,
+)
 
 D, T, V, E, A, P = ROLES  # district_admin, township_official, village_cadre, entity_user, auditor, public
 
@@ -74,6 +83,10 @@ def objection_body(w: World, scope: str) -> dict[str, Any]:
     return {"text": "名单有误，请核实"}
 
 
+def payment_body(w: World, scope: str) -> dict[str, Any]:
+    return {"outcome": "paid", "payment_ref": f"NX-{scope}"}
+
+
 def const(v: str) -> Callable[[World], str]:
     return lambda w: v
 
@@ -125,6 +138,13 @@ CASES = [
     Case("GET", "/api/v1/matters/{matter_id}/dossier", lambda w: f"/api/v1/matters/{w.ids['matter_own']}/dossier",
          lambda w: f"/api/v1/matters/{w.ids['matter_foreign_county']}/dossier",
          {D: (200, 404), T: (200, 404), V: (200, 404), E: same(403), A: (200, 404), P: same(401)}),
+    Case("GET", "/api/v1/matters/{matter_id}/payments", lambda w: f"/api/v1/matters/{w.ids['executed_own']}/payments",
+         lambda w: f"/api/v1/matters/{w.ids['executed_foreign']}/payments", {**scoped_read, E: same(404)}),
+    # Township and district record payments; the village that drafted the plan, auditors and entities do not.
+    Case("POST", "/api/v1/matters/{matter_id}/payments/{line_id}",
+         lambda w: f"/api/v1/matters/{w.ids['executed_own']}/payments/{w.ids['line_own']}",
+         lambda w: f"/api/v1/matters/{w.ids['executed_foreign']}/payments/{w.ids['line_foreign']}",
+         {D: same(200), T: (200, 404), V: same(403), E: same(403), A: same(403), P: same(401)}, body=payment_body),
     Case("GET", "/api/v1/public/regions", const("/api/v1/public/regions"), const("/api/v1/public/regions"),
          everyone(200, 200)),
     Case("GET", "/api/v1/public/notices", const("/api/v1/public/notices?region=231002001"),
@@ -148,7 +168,16 @@ UNMATRIXED = {("POST", "/api/v1/auth/login")}
 
 @pytest.fixture
 def world(session: Session, tmp_path: Any) -> World:
-    return build_world(session, str(tmp_path / "keys"))
+    from daipin.services import payments
+
+    w = build_world(session, str(tmp_path / "keys"))
+    for scope, village in (("own", OWN_VILLAGE), ("foreign", FOREIGN_VILLAGE)):
+        m = executed_allocation(session, village)
+        batch = payments.batch_for_matter(session, m.id)
+        assert batch is not None
+        w.ids[f"executed_{scope}"] = m.id
+        w.ids[f"line_{scope}"] = payments.lines(session, batch)[0].id
+    return w
 
 
 def test_every_api_route_is_in_the_access_matrix(session: Session) -> None:

@@ -55,8 +55,7 @@ def test_households_are_found_by_the_pinyin_initials_of_the_head(session: Sessio
     initials = rv.initials(target["head"])
     found = rv.search_households(session, cadre, q=initials.upper(), limit=200)["items"]
     assert target["id"] in [r["id"] for r in found]
-    chars = rv._chars_by_initial()
-    assert all(all(r["head"][i] in chars[letter] for i, letter in enumerate(initials[:4])) for r in found)
+    assert all(rv.initials(r["head"]).startswith(initials) for r in found)
     assert rv.initials("王小明") == "wxm"
 
 

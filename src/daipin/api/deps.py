@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from daipin.api.settings import Settings
@@ -33,22 +34,41 @@ class CsrfFailed(DaipinError):
     code = "csrf"
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only compute are `async def`: FastAPI runs a plain `def` dependency in the threadpool,
+# and each such hop costs more than the work. Those that touch the database stay `def` (or hop explicitly).
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: committed when the handler returns, rolled back when it raises."""
+def _finish(session: Session, ok: bool) -> None:
+    try:
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One unit of work per request: committed when the handler returns, rolled back when it raises.
+
+    Opening a Session does no I/O (it connects on first use); the commit or rollback and the close run in
+    the threadpool in one hop, and not at all when the request never reached the database.
+    """
     factory = request.app.state.session_factory
     session: Session = factory()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(_finish, session, False)
         raise
-    finally:
+    if session.in_transaction():
+        await run_in_threadpool(_finish, session, True)
+    else:
         session.close()
 
 
@@ -56,11 +76,11 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_now(settings: SettingsDep) -> datetime:
+async def get_now(settings: SettingsDep) -> datetime:
     return settings.now()
 
 
-def get_today(settings: SettingsDep) -> date:
+async def get_today(settings: SettingsDep) -> date:
     return settings.today()
 
 
@@ -129,12 +149,12 @@ def get_auth(request: Request, session: SessionDep, now: NowDep) -> Auth:
 AuthDep = Annotated[Auth, Depends(get_auth)]
 
 
-def get_actor(auth: AuthDep) -> Actor:
+async def get_actor(auth: AuthDep) -> Actor:
     """The caller, or the public actor when nobody is logged in."""
     return auth.actor
 
 
-def require_user(auth: AuthDep) -> Actor:
+async def require_user(auth: AuthDep) -> Actor:
     if not auth.logged_in:
         raise Unauthenticated("请先登录", "login required")
     return auth.actor
@@ -144,7 +164,7 @@ OptionalActor = Annotated[Actor, Depends(get_actor)]
 CurrentActor = Annotated[Actor, Depends(require_user)]
 
 
-def require_writer(actor: CurrentActor) -> Actor:
+async def require_writer(actor: CurrentActor) -> Actor:
     if actor.read_only:
         raise Forbidden("只读账户不能修改数据", "read-only account")
     return actor

@@ -88,7 +88,8 @@ def demo(
 
 
 def setup_demo(session: Session, at: datetime, *, roster_villages: int = 3) -> list[DemoAccount]:
-    """Ledger, sample district, confirmed rosters for its first villages, demo accounts. Returns the accounts."""
+    """Ledger, sample district, confirmed rosters for its first villages, the sample year's settlements,
+    demo accounts. Returns the accounts."""
     from daipin.ledger import store
     from daipin.services import auth as auth_service
     from daipin.services import sample
@@ -105,7 +106,34 @@ def setup_demo(session: Session, at: datetime, *, roster_villages: int = 3) -> l
     except DaipinError as exc:
         # The demo still works without them: the roster matter can be walked by hand first.
         typer.echo(f"未能预先确认收益扶贫对象名单 / rosters not pre-confirmed: {exc}", err=True)
+    settle_projects(session, at)
     return auth_service.create_demo_accounts(session, at=at, **places)
+
+
+def settle_projects(session: Session, at: datetime) -> list[int]:
+    """Run the sample year's settlement of every project that has none yet, so dues and arrears exist.
+
+    Without a settlement the dashboard's arrears and each entity's dues would be empty. A project the
+    engine cannot settle (no audited profit recorded) is reported and skipped. Returns the new run ids.
+    """
+    from sqlalchemy import select
+
+    from daipin.db.models.registry import Project, Run
+    from daipin.domain.errors import DaipinError
+    from daipin.services import runs, sample
+
+    year = sample.YEAR
+    settled = set(session.scalars(select(Run.subject).where(Run.kind == "settlement", Run.year == year)))
+    done = []
+    for project in session.scalars(select(Project).order_by(Project.code)).all():
+        if project.code in settled:
+            continue
+        try:
+            with session.begin_nested():
+                done.append(runs.run_settlement(session, _operator(), project.id, year, at).id)
+        except DaipinError as exc:
+            typer.echo(f"项目 {project.code} 未能结算 / not settled: {exc}", err=True)
+    return done
 
 
 def _operator() -> Actor:

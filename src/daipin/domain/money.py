@@ -6,6 +6,8 @@ import heapq
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from itertools import compress
+from typing import Any
 
 
 def half_up(numerator: int, denominator: int = 1) -> int:
@@ -28,7 +30,7 @@ def split(total: int, weights: Sequence[int], keys: Sequence[str]) -> list[int]:
 
     Each recipient gets floor(total·w/Σw); the fen still left go one each to the largest
     fractional parts, ties broken by key in ascending code-point order. All weights zero is
-    allowed only for a zero total (everyone gets nothing).
+    allowed only for a zero total (everyone gets nothing). Zero weights never receive a fen.
     """
     n = len(weights)
     if len(keys) != n:
@@ -46,7 +48,7 @@ def split(total: int, weights: Sequence[int], keys: Sequence[str]) -> list[int]:
         if total:
             raise ValueError("cannot split a positive amount over zero total weight")
         return [0] * n
-    return _largest_remainder(total, weights, whole, lambda: sorted(range(n), key=keys.__getitem__))
+    return _largest_remainder(total, weights, whole, keys.__getitem__)
 
 
 def split_in_order(total: int, weights: Sequence[int], order: Sequence[int]) -> list[int]:
@@ -64,32 +66,43 @@ def split_in_order(total: int, weights: Sequence[int], order: Sequence[int]) -> 
         if total:
             raise ValueError("cannot split a positive amount over zero total weight")
         return [0] * len(weights)
-    return _largest_remainder(total, weights, whole, lambda: order)
+    rank = [0] * len(weights)
+    for position, i in enumerate(order):
+        rank[i] = position
+    return _largest_remainder(total, weights, whole, rank.__getitem__)
 
 
 def _largest_remainder(
-    total: int, weights: Sequence[int], whole: int, key_order: Callable[[], Sequence[int]]
+    total: int, weights: Sequence[int], whole: int, key_of: Callable[[int], Any]
 ) -> list[int]:
-    parts: list[int] = []
-    remainders: list[int] = []
-    add_part = parts.append
-    add_rem = remainders.append
-    for w in weights:
-        q, r = divmod(total * w, whole)
-        add_part(q)
-        add_rem(r)
+    """The parts of a split; `key_of(i)` orders recipients whose remainders tie.
+
+    Works column-wise in C (map over bound int methods) so a split among 100,000 households
+    costs little more than reading their weights; keys are compared only among the
+    recipients that tie at the cut, never sorted all together.
+    """
+    products = list(map(total.__mul__, weights))
+    parts = list(map(whole.__rfloordiv__, products))  # ⌊total·w/Σw⌋
     left = total - sum(parts)
     if left:
         # The remainders share the denominator Σw, so comparing them as integers is exact.
-        # Sorting by remainder alone is stable, so equal remainders keep ascending key order.
-        # left < the number of non-zero remainders, so a zero weight never gains a fen.
-        negative = [-r for r in remainders]
-        order = key_order()
-        if left * 8 < len(order):
-            winners = heapq.nsmallest(left, order, key=negative.__getitem__)
+        remainders = list(map(whole.__rmod__, products))
+        # The cut: the left-th largest remainder. left < the number of non-zero remainders,
+        # so the cut is positive and a zero weight never gains a fen.
+        if left * 8 < len(remainders):
+            cut = heapq.nlargest(left, remainders)[-1]
         else:
-            winners = sorted(order, key=negative.__getitem__)[:left]
-        for i in winners:
+            cut = sorted(remainders, reverse=True)[left - 1]
+        positions = range(len(remainders))
+        above = list(compress(positions, map(cut.__lt__, remainders)))
+        tied = list(compress(positions, map(cut.__eq__, remainders)))
+        need = left - len(above)
+        if need < len(tied):
+            # ties broken by key in ascending code-point order (sorting is stable for equal keys)
+            tied = sorted(tied, key=key_of)[:need]
+        for i in above:
+            parts[i] += 1
+        for i in tied:
             parts[i] += 1
     return parts
 

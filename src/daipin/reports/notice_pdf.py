@@ -21,6 +21,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from daipin.domain.localtime import beijing_text
+
 FONT_NAME = "DaipinCJK"
 FONT_CANDIDATES = (
     os.environ.get("DAIPIN_CJK_FONT", ""),
@@ -93,8 +95,8 @@ def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, st
         ("资金来源", content.get("funding_source") or "—"),
         ("实施主体", content.get("implementing_entity") or "—"),
         ("责任人", content.get("responsible_person") or "—"),
-        ("公示期", f"{str(window.get('posted_at', ''))[:16].replace('T', ' ')} 至 "
-                 f"{str(window.get('ends_at', ''))[:16].replace('T', ' ')}（{window.get('days', '')} 天，UTC）"),
+        ("公示期", f"{beijing_text(window.get('posted_at'))} 至 {beijing_text(window.get('ends_at'))}"
+                 f"（北京时间，{window.get('days', '')} 天）"),
     ]
     amounts = content.get("amounts") or {}
     if "total_fen" in amounts:

@@ -102,7 +102,7 @@ HOUSEHOLD_COLUMNS = ("id", "household_no", "village_code", "county_code", "statu
                      "poverty_cause", "labor", "phone", "bank_account", "life_state", "life_state_date")
 STATUS_COLUMNS = ("household_id", "county_code", "status", "from_date", "reason")
 PERSON_COLUMNS = ("household_id", "county_code", "name", "id_number", "birth_date", "sex", "relation", "labor",
-                  "life_state", "life_state_date", "health_note")
+                  "life_state", "life_state_date", "health_note", "name_initials")
 _RELATIONS = frozenset(reg.RELATIONS)
 
 
@@ -596,6 +596,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     people_total = sum(len(hh.people) for hh in new)
     bulk_fk = pg and people_total >= BULK_FK_THRESHOLD
     writer = _CopyWriter(session) if pg else None
+    initials = reg.name_initials  # ASCII letters and digits only: nothing to escape
     bar = _progress(progress, "写入 writing", "户", len(new))
     entries: list[tuple[str, dict[str, Any]]] = []
     deferred: list[_Constraint] = []
@@ -625,7 +626,8 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
                 for _row, name, number, relation, labor in hh.people:
                     pp_lines.append(
                         f"{hid}\t{county}\t{esc(name)}\t{number}\t{number[6:10]}-{number[10:12]}-{number[12:14]}\t"
-                        f"{'M' if number[16] in '13579' else 'F'}\t{relation}\t{labor}\talive\t\\N\t\\N\n")
+                        f"{'M' if number[16] in '13579' else 'F'}\t{relation}\t{labor}\talive\t\\N\t\\N\t"
+                        f"{initials(name)}\n")
             hh_bytes = "".join(hh_lines).encode()
             st_bytes = "".join(st_lines).encode()
             pp_bytes = "".join(pp_lines).encode()
@@ -816,6 +818,8 @@ def _update(session: Session, actor: Actor, hh: Household, rows: HouseholdRows, 
         if diff:
             for k, v in diff.items():
                 setattr(p, k, v)
+            if "name" in diff:
+                p.name_initials = reg.name_initials(name)
             people_changed += 1
             changes.setdefault("people", []).append(reg.row_fact(session, p))
     for k in ("phone", "bank_account", "poverty_cause"):

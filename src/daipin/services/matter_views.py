@@ -16,23 +16,15 @@ from daipin.db.models.workflow import Matter, Objection, Review
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
+from daipin.domain.localtime import beijing_input, beijing_text, from_beijing
 from daipin.services import workflow as wfs
 
 STATE_CHOICES = [(s.value, wf.STATE_LABELS[s]) for s in wf.State]
 ACTION_LABELS = {a.value: label for a, label in wf.ACTION_LABELS.items()}
-MEETING_TYPES = [(t.value, label) for t, label in getattr(wf, "MEETING_LABELS", {}).items()] or [
-    ("representatives_meeting", "村民代表会议"), ("villagers_meeting", "村民会议")]
+MEETING_TYPES = [(t.value, wf.MEETING_LABELS[t]) for t in wf.MEETING_TYPES_OF_PATH[wf.Path.VILLAGE]]
 # The steps shown as a progress bar on a matter page, in order.
 PATH_STATES = ["draft", "meeting_called", "decided", "under_review", "approved", "in_notice", "notice_closed",
                "executed", "archived"]
-
-
-def _cst(at: datetime | None) -> str:
-    if at is None:
-        return ""
-    from daipin.api.settings import CST
-
-    return wfs.utc(at).astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
 def list_for(session: Session, actor: Actor, *, state: str | None = None) -> list[dict[str, Any]]:
@@ -42,7 +34,7 @@ def list_for(session: Session, actor: Actor, *, state: str | None = None) -> lis
     names = _region_names(session, {m.region_code for m in rows})
     return [{"id": m.id, "title": m.title, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)], "state": m.state,
              "state_label": wf.STATE_LABELS[wf.State(m.state)], "region": m.region_code,
-             "region_name": names.get(m.region_code, m.region_code), "year": m.year, "updated": _cst(m.updated_at)}
+             "region_name": names.get(m.region_code, m.region_code), "year": m.year, "updated": beijing_text(m.updated_at)}
             for m in rows]
 
 
@@ -79,13 +71,16 @@ def new_form(session: Session, actor: Actor, *, village: str | None, year: int |
         villages[0].code if villages else "")
     year = year or at.year - 1
     text = ""
+    problem: DaipinError | None = None
     if village:
         try:
             text = json.dumps(allocation_document(session, actor, village=village, year=year), ensure_ascii=False,
                               indent=1)
-        except DaipinError:
-            text = ""
-    return {"villages": villages, "village": village, "year": year, "document_text": text, "fields": {}}
+        except DaipinError as exc:
+            # Say why (no plan, no confirmed roster…) instead of leaving an empty document to fail as bad JSON.
+            text, problem = "", exc
+    return {"villages": villages, "village": village, "year": year, "document_text": text, "fields": {},
+            "document_problem": problem}
 
 
 def parse_document(text: str) -> dict[str, Any]:
@@ -131,12 +126,10 @@ def _int(fields: dict[str, str], name: str, default: int | None = 0) -> int | No
 
 
 def _when(fields: dict[str, str], name: str) -> datetime:
-    from daipin.api.settings import CST
-
+    """A time typed on a form is Beijing time unless it names its zone."""
     raw = (fields.get(name) or "").strip()
     try:
-        value = datetime.fromisoformat(raw)
-        return value if value.tzinfo is not None else value.replace(tzinfo=CST)
+        return from_beijing(raw)
     except ValueError:
         raise InputError("日期时间格式应为 YYYY-MM-DDTHH:MM", "expected YYYY-MM-DDTHH:MM", name) from None
 
@@ -229,8 +222,11 @@ def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> d
     objections = list(session.scalars(select(Objection).where(Objection.matter_id == m.id).order_by(Objection.id)))
     reviews = list(session.scalars(select(Review).where(Review.matter_id == m.id).order_by(Review.id)))
     batch = payments.batch_for_matter(session, m.id)
-    events = [{"action": ACTION_LABELS.get(e.action, e.action), "from": e.from_state, "to": e.to_state,
-               "actor": e.actor, "at": _cst(e.at), "ledger_index": e.ledger_index} for e in wfs.events(session, m)]
+    evs = list(wfs.events(session, m))
+    who = actor_names(session, {e.actor for e in evs})
+    events = [{"action": ACTION_LABELS.get(e.action, e.action), "action_code": e.action, "from": e.from_state,
+               "to": e.to_state, "actor": who.get(e.actor, e.actor), "at": e.at, "ledger_index": e.ledger_index}
+              for e in evs]
     reached = PATH_STATES.index(m.state) if m.state in PATH_STATES else 0
     return {
         "m": m, "s": s, "allowed": allowed_names, "meeting": meeting, "notice": notice, "objections": objections,
@@ -238,18 +234,94 @@ def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> d
         "blockers": wfs.review_blockers(session, m) if m.state == wf.State.UNDER_REVIEW.value else [],
         "batch": payments.batch_view(session, batch) if batch is not None else None,
         "path": [(st, wf.STATE_LABELS[wf.State(st)], i < reached, i == reached) for i, st in enumerate(PATH_STATES)],
-        "meeting_types": MEETING_TYPES, "cst": _cst, "default_meeting_at": _default_meeting_at(at),
+        "meeting_types": MEETING_TYPES, "default_meeting_at": _default_meeting_at(at),
+        "region_name": _region_names(session, {m.region_code}).get(m.region_code, m.region_code),
+        "payments": payment_summary(session, batch) if batch is not None else None,
+        "can_record_payments": batch is not None and payments.may_record(actor, m.region_code),
         "can_export": actor.role in (Role.AUDITOR, Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE),
         "open_window": notice is not None and notice.status == "open",
     }
 
 
+def household_income(session: Session, household_id: int) -> list[dict[str, Any]]:
+    """What a household was allotted by executed matters: the matter by name, when, how much, paid or not.
+
+    The caller has already checked that the actor sees the household (the household page).
+    """
+    from daipin.db.models.workflow import PaymentBatch, PaymentLine
+
+    rows = session.execute(
+        select(PaymentLine, PaymentBatch.created_at, Matter.id, Matter.title)
+        .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id).join(Matter, Matter.id == PaymentBatch.matter_id)
+        .where(PaymentLine.household_id == household_id).order_by(PaymentBatch.created_at, PaymentLine.id)).all()
+    return [{"matter": mid, "title": title, "at": created, "paid_at": ln.paid_at, "amount_fen": ln.amount_fen,
+             "status": ln.status} for ln, created, mid, title in rows]
+
+
+def payment_summary(session: Session, batch: Any) -> dict[str, Any]:
+    """How far a batch has got: lines and amounts paid, failed and still pending."""
+    from daipin.services import payments
+
+    rows = payments.lines(session, batch)
+    out: dict[str, Any] = {"batch": batch.id, "status": batch.status, "total_fen": batch.total_fen,
+                           "count": len(rows)}
+    for st in ("paid", "failed", "pending"):
+        out[f"{st}_count"] = sum(1 for r in rows if r.status == st)
+        out[f"{st}_fen"] = sum(r.amount_fen for r in rows if r.status == st)
+    return out
+
+
+def payments_page(session: Session, actor: Actor, matter_id: int) -> dict[str, Any]:
+    """The matter's payment batch, line by line (bank accounts masked), and whether the actor may record them."""
+    from daipin.services import payments
+
+    m, batch = payments.lines_for_matter(session, actor, matter_id)
+    rows = payments.lines(session, batch)
+    return {"m": m, "batch": batch, "lines": rows, "summary": payment_summary(session, batch),
+            "created_by": actor_names(session, {batch.created_by}).get(batch.created_by, batch.created_by),
+            "region_name": _region_names(session, {m.region_code}).get(m.region_code, m.region_code),
+            "can_record": payments.may_record(actor, m.region_code)}
+
+
+def record_payment(session: Session, actor: Actor, matter_id: int, line_id: int, fields: dict[str, str], *,
+                   at: datetime) -> Any:
+    """One line marked paid (with the bank's reference) or failed (with the reason), from a form or JSON body."""
+    from daipin.services import payments
+
+    outcome = fields.get("outcome", "")
+    if outcome not in ("paid", "failed"):
+        raise InputError("请选择“已支付”或“支付失败”", "outcome must be paid or failed", "outcome")
+    return payments.mark_paid(session, actor, line_id, at=at, payment_ref=fields.get("payment_ref", ""),
+                              failed=outcome == "failed", reason=fields.get("reason", ""), matter_id=matter_id)
+
+
+def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """`role:id` as kept on events and payment batches, as people read it: the account's name and role."""
+    from daipin.db.models.auth import User
+    from daipin.domain.actors import ROLE_LABELS
+
+    ids = {int(a.split(":", 1)[1]) for a in actors if ":" in a and a.split(":", 1)[1].isdigit()}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    out = {}
+    for a in actors:
+        role_code, _, ident = a.partition(":")
+        try:
+            role = ROLE_LABELS[Role(role_code)]
+        except ValueError:
+            out[a] = a
+            continue
+        user = users.get(int(ident)) if ident.isdigit() else None
+        if user is not None and user.role == role_code:
+            out[a] = f"{user.display_name or user.username}（{role}）"
+        else:
+            out[a] = role
+    return out
+
+
 def _default_meeting_at(at: datetime) -> str:
     from datetime import timedelta
 
-    from daipin.api.settings import CST
-
-    return (at.astimezone(CST) + timedelta(days=10, hours=1)).strftime("%Y-%m-%dT%H:%M")
+    return beijing_input(at + timedelta(days=10, hours=1))
 
 
 def dossier_zip(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> tuple[str, bytes]:

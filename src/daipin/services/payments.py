@@ -16,6 +16,18 @@ from daipin.domain.privacy import mask_bank
 from daipin.services import trace
 from daipin.services.workflow import row_fact, row_facts
 
+# Who records that money went out: the township (which keeps the villages' accounts, 村账乡代管) and the
+# district. The village committee that drafted an allocation sees its payments but does not mark them paid,
+# so no one confirms their own plan's payouts; auditors and entities only read.
+RECORDERS = (Role.TOWNSHIP_OFFICIAL, Role.DISTRICT_ADMIN)
+
+
+def may_record(actor: Actor, region_code: str) -> bool:
+    """Whether the actor may mark a matter's payment lines paid or failed (the pages show the forms by this)."""
+    if actor.role is Role.SYSTEM:
+        return True
+    return actor.role in RECORDERS and actor.sees_region(region_code)
+
 
 def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
@@ -108,19 +120,29 @@ def lines(session: Session, batch: PaymentBatch) -> list[PaymentLine]:
 
 
 def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, payment_ref: str = "",
-              failed: bool = False, reason: str = "") -> PaymentLine:
-    """Record that a line was paid (or failed, with the reason); the batch status follows its lines."""
+              failed: bool = False, reason: str = "", matter_id: int | None = None) -> PaymentLine:
+    """Record that a line was paid (or failed, with the reason); the batch status follows its lines.
+
+    `matter_id`, when given (the matter's payment page), must be the line's matter.
+    """
     line = session.get(PaymentLine, line_id)
-    if line is None:
+    batch = session.get(PaymentBatch, line.batch_id) if line is not None else None
+    if line is None or batch is None or (matter_id is not None and batch.matter_id != matter_id):
         raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id")
-    batch = session.get(PaymentBatch, line.batch_id)
-    matter = session.get(Matter, batch.matter_id) if batch else None
-    assert batch is not None and matter is not None
+    matter = session.get(Matter, batch.matter_id)
+    assert matter is not None
     if actor.role is not Role.SYSTEM:
-        if actor.read_only or actor.role not in (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICIAL, Role.DISTRICT_ADMIN):
-            raise Forbidden("无权登记支付", "this role may not record payments", "actor")
+        if actor.role not in RECORDERS:
+            raise Forbidden("只有乡镇干部或区级管理员可以登记支付结果", "only township officials and district "
+                            "administrators record payments", "actor")
         if not actor.sees_region(matter.region_code):
             raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id")
+    payment_ref = (payment_ref or "").strip()
+    if len(payment_ref) > 100:
+        raise InputError("支付凭证号过长（最多 100 字）", "payment reference too long (100 characters at most)",
+                         "payment_ref")
+    if len(reason or "") > 400:
+        raise InputError("失败原因过长（最多 400 字）", "reason too long (400 characters at most)", "reason")
     if line.status == "paid":
         raise Conflict(f"支付明细 {line_id} 已支付", f"payment line {line_id} is already paid", "line_id",
                        code="already_paid")
@@ -141,17 +163,31 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
     return line
 
 
+def lines_for_matter(session: Session, actor: Actor, matter_id: int) -> tuple[Matter, PaymentBatch]:
+    """A matter's batch for someone who may see the matter (region scope from the workflow service)."""
+    from daipin.services import workflow as wfs
+
+    if actor.role in (Role.ENTITY_USER, Role.PUBLIC):
+        raise NotFound(f"事项 {matter_id} 不存在", f"matter {matter_id} not found", "matter_id")
+    matter = wfs.get_matter(session, actor, matter_id)
+    batch = batch_for_matter(session, matter.id)
+    if batch is None:
+        raise NotFound("该事项尚未执行，没有支付批次", "this matter has no payment batch yet (not executed)",
+                       "matter_id", code="no_batch")
+    return matter, batch
+
+
 def line_view(line: PaymentLine) -> dict[str, Any]:
     """A payment line with its account masked (the only form it is kept in)."""
     return {"line": line.id, "payee_type": line.payee_type, "payee": line.payee_ref, "name": line.payee_name,
             "amount_fen": line.amount_fen, "bank_account": line.bank_account_masked, "status": line.status,
-            "paid_at": line.paid_at.isoformat() if line.paid_at else None, "payment_ref": line.payment_ref,
+            "paid_at": _utc(line.paid_at).isoformat() if line.paid_at else None, "payment_ref": line.payment_ref,
             "failure_reason": line.failure_reason}
 
 
 def batch_view(session: Session, batch: PaymentBatch) -> dict[str, Any]:
     return {"batch": batch.id, "matter": batch.matter_id, "run": batch.run_id, "total_fen": batch.total_fen,
-            "status": batch.status, "created_at": batch.created_at.isoformat(), "created_by": batch.created_by,
+            "status": batch.status, "created_at": _utc(batch.created_at).isoformat(), "created_by": batch.created_by,
             "lines": [line_view(ln) for ln in lines(session, batch)]}
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -56,12 +55,11 @@ def scope_prefix(actor: Actor) -> str:
     raise Forbidden("此角色不能查看农户登记", "this role may not browse the household registry")
 
 
-@lru_cache(maxsize=200_000)
 def initials(name: str) -> str:
-    """Pinyin initials of a Chinese name (王小明 → wxm), for search from a phone keyboard."""
-    from pypinyin import Style, lazy_pinyin
+    """Pinyin initials of a Chinese name (王小明 → wxm), as stored in `people.name_initials`."""
+    from daipin.services.registry import name_initials
 
-    return "".join(p[:1] for p in lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
+    return name_initials(name)
 
 
 def in_region(column: Any, prefix: str) -> Any:
@@ -94,7 +92,16 @@ def _row(hh: Household, head: str, names: dict[str, str]) -> dict[str, Any]:
 
 def search_households(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
                       village: str | None = None, offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
-    """Households in scope matching a household number, a head's name, or its pinyin initials."""
+    """Households in scope, ordered by household number, matching what `q` looks like:
+
+    - letters only (`wxm`, `WXM`): the head's name starts with these pinyin initials (王小明);
+    - any Chinese character (`王`, `王小`): some member's name starts with `q` — names are written surname
+      first, so this is how a cadre types them; a given name alone (`小明`) does not match;
+    - anything else (`231002001001`, `B0001`): the household number starts with `q`.
+
+    Each form is a prefix search the database answers from an index (`text_pattern_ops` on PostgreSQL,
+    so it holds under any collation) instead of scanning a province's registry.
+    """
     prefix = scope_prefix(actor)
     q = (q or "").strip()[:40]
     if status and status not in STATUS_LABELS:
@@ -110,53 +117,24 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
         base = base.where(in_region(Household.village_code, village))
     if status:
         base = base.where(Household.status == status)
-    if q and q.isascii() and q.isalpha():
-        rows, more = _by_initials(session, base, q.lower(), offset, limit)
-    else:
-        if q:
-            like = f"%{q}%"
-            named = select(Person.household_id).where(Person.name.like(like))
-            base = base.where(or_(Household.household_no.startswith(q), Household.id.in_(named)))
-        found: list[Household] = list(session.scalars(base.order_by(Household.household_no).offset(offset).limit(limit + 1)))
-        rows, more = list(found[:limit]), len(found) > limit
+    if q:
+        base = base.where(_matching(q))
+    found: list[Household] = list(session.scalars(base.order_by(Household.household_no).offset(offset).limit(limit + 1)))
+    rows, more = found[:limit], len(found) > limit
     heads = _heads(session, [h.id for h in rows])
     names = _region_names(session, {h.village_code for h in rows})
     return {"items": [_row(h, heads.get(h.id, ""), names) for h in rows], "offset": offset, "limit": limit,
             "more": more, "q": q}
 
 
-@lru_cache(maxsize=1)
-def _chars_by_initial() -> dict[str, tuple[str, ...]]:
-    """Each letter's hanzi (the GB 2312 set, every reading of a heteronym): 王→w, 曾→c and z."""
-    import unicodedata
-
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    out: dict[str, set[str]] = {}
-    for cp, readings in pinyin_dict.items():
-        ch = chr(cp)
-        try:
-            ch.encode("gb2312")
-        except UnicodeEncodeError:
-            continue
-        for reading in readings.split(","):
-            first = unicodedata.normalize("NFD", reading)[:1].lower()
-            if "a" <= first <= "z":
-                out.setdefault(first, set()).add(ch)
-    return {k: tuple(sorted(v)) for k, v in out.items()}
-
-
-def _by_initials(session: Session, base: Select[tuple[Household]], q: str, offset: int,
-                 limit: int) -> tuple[list[Household], bool]:
-    """Heads whose name's first characters have these pinyin initials, matched by the database itself."""
-    chars = _chars_by_initial()
-    q = q[:4]  # names are at most four characters in practice
-    heads = select(Person.household_id).where(Person.relation == "户主")
-    for i, letter in enumerate(q):
-        heads = heads.where(func.substr(Person.name, i + 1, 1).in_(chars.get(letter, ("",))))
-    found: list[Household] = list(session.scalars(
-        base.where(Household.id.in_(heads)).order_by(Household.household_no).offset(offset).limit(limit + 1)))
-    return found[:limit], len(found) > limit
+def _matching(q: str) -> Any:
+    """The condition on households for a search text (see `search_households`)."""
+    if q.isascii() and q.isalpha():
+        return Household.id.in_(select(Person.household_id).where(
+            Person.relation == "户主", Person.name_initials.startswith(q.lower(), autoescape=True)))
+    if not q.isascii():
+        return Household.id.in_(select(Person.household_id).where(Person.name.startswith(q, autoescape=True)))
+    return Household.household_no.startswith(q, autoescape=True)
 
 
 def _region_names(session: Session, codes: set[str]) -> dict[str, str]:

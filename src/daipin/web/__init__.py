@@ -12,7 +12,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from daipin.domain.actors import ROLE_LABELS, Role
-from daipin.web.i18n import LANG_COOKIE, LOCALES, pick_locale, translations
+from daipin.domain.localtime import beijing_text
+from daipin.web.i18n import LANG_COOKIE, LOCALES, label, pick_locale, translations
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -49,7 +50,10 @@ def templates_for(locale: str) -> Jinja2Templates:
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["fen"] = fen
     env.filters["fen_upper"] = fen_upper
-    env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS.items()}
+    # Every time a person reads is Beijing time, through this one filter: {{ at|bjt }}, {{ at|bjt(zone=True) }}.
+    env.filters["bjt"] = beijing_text
+    env.filters["label"] = lambda code, group: label(locale, code, group)
+    env.globals["ROLE_LABELS"] = {r.value: name for r, name in ROLE_LABELS.items()}
     env.globals["Role"] = Role
     env.globals["LOCALES"] = LOCALES
     return Jinja2Templates(env=env)

@@ -133,3 +133,29 @@ def dossier(matter_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep
     """导出档案（含账本证明，可离线核验）/ the dossier zip with ledger proofs, verifiable offline."""
     name, data = matter_views.dossier_zip(session, actor, matter_id, at=now)
     return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/matters/{matter_id}/payments")
+def payment_batch(matter_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
+    """支付批次（银行账号已遮蔽）/ an executed matter's payment batch, line by line, bank accounts masked."""
+    from daipin.services import payments
+
+    _, batch = payments.lines_for_matter(session, actor, matter_id)
+    return payments.batch_view(session, batch)
+
+
+class PaymentIn(Strict):
+    outcome: Literal["paid", "failed"]
+    payment_ref: str = Field("", max_length=100)
+    reason: str = Field("", max_length=400)
+
+
+@router.post("/matters/{matter_id}/payments/{line_id}", dependencies=[CsrfDep])
+def record_payment(matter_id: Id, line_id: Id, body: PaymentIn, actor: CurrentActor, session: SessionDep,
+                   now: NowDep) -> dict[str, Any]:
+    """登记支付结果（乡镇干部、区级管理员）/ mark a payment line paid (bank reference) or failed (reason);
+    township officials and district administrators only."""
+    from daipin.services import payments
+
+    line = matter_views.record_payment(session, actor, matter_id, line_id, body.model_dump(), at=now)
+    return payments.line_view(line)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -62,6 +63,11 @@ class Household(Base):
     """A registered household (建档立卡户). Phone and bank account are stored but always shown masked."""
 
     __tablename__ = "households"
+    __table_args__ = (
+        # Search by the start of a household number: LIKE 'prefix%' uses this index under any collation.
+        Index("ix_households_household_no_pattern", "household_no",
+              postgresql_ops={"household_no": "text_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     household_no: Mapped[str] = mapped_column(String(40), unique=True)
@@ -102,11 +108,18 @@ class Person(Base):
     """A member of a household. `id_number` is unique across the registry; `health_note` is never public."""
 
     __tablename__ = "people"
+    __table_args__ = (
+        # Search by the start of a name or of its pinyin initials (LIKE 'prefix%').
+        Index("ix_people_name_pattern", "name", postgresql_ops={"name": "text_pattern_ops"}),
+        Index("ix_people_name_initials", "name_initials", postgresql_ops={"name_initials": "text_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     name: Mapped[str] = mapped_column(String(60))
+    # Pinyin initials of `name` (王小明 → wxm), kept by the registry services for search from a phone keyboard.
+    name_initials: Mapped[str] = mapped_column(String(60), default="", server_default="")
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))  # M | F, derived from the ID number

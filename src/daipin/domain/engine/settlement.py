@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -289,9 +288,7 @@ def _check_fast(
     out: list[_Record] = []
     append = out.append
     for c in contracts:
-        if type(c) is not dict:
-            raise _Unusual
-        kind = c["kind"]
+        kind = c["kind"]  # TypeError for anything but a mapping
         cid = c["id"]
         payee = c["payee"]
         if type(cid) is not str or not cid or type(payee) is not str:
@@ -383,7 +380,7 @@ def _check_fast(
     return out
 
 
-def _days(c: dict[str, Any], kind: str, base: int, day: dict[str, int], p_start: int, p_end: int) -> int:
+def _days(c: Mapping[str, Any], kind: str, base: int, day: dict[str, int], p_start: int, p_end: int) -> int:
     """Days inside the period of a contract with more than its `base` fields (dates, a name)."""
     keys = c.keys()
     if not keys <= _ALLOWED[kind]:
@@ -631,136 +628,71 @@ def _order_price(prices: tuple[int | None, int | None, int | None]) -> tuple[int
     return floor_price, f"保护价 {format_yuan(floor_price)} 元"
 
 
-def _dues(records: list[_Record], profit: int, y: int) -> tuple[list[int], list[int], list[str]]:
-    """What each contract owes, the dues per class, and the contracts paid their floor.
-
-    Each due is one exact rational n/d rounded half-up once: (2n + d) // 2d.
-    """
-    gain = profit if profit > 0 else 0
-    dues: list[int] = []
-    add = dues.append
-    class_due = [0] * 6
-    floor_hits: list[str] = []
-    order_prices: dict[tuple[int | None, int | None, int | None], int] = {}
-    for rec in records:
-        kind = rec[0]
-        if kind is FIXED_INTEREST:
-            _, _, _, cls, days, principal, (rn, rd, _) = rec
-            den = rd * y
-            due = (2 * principal * rn * days + den) // (2 * den)
-        elif kind is ASSET_LEASE:
-            _, _, _, cls, days, rent = rec
-            due = (2 * rent * days + y) // (2 * y)
-        elif kind is TRUSTEESHIP:
-            _, _, _, cls, days, (un, ud), per, _, _ = rec
-            den = ud * y
-            due = (2 * un * per * days + den) // (2 * den)
-        elif kind is EMPLOYMENT:
-            _, _, _, cls, _, wage, (wn, wd), _ = rec
-            due = (2 * wage * wn + wd) // (2 * wd)
-        elif kind is EQUITY_DIVIDEND:
-            _, cid, _, cls, days, (sn, sd, _), floor = rec
-            # profit·share·f against floor·f, exactly; the common factor f ≥ 0 cancels out.
-            if gain * sn >= floor * sd:
-                den = sd * y
-                due = (2 * gain * sn * days + den) // (2 * den)
-            else:
-                due = (2 * floor * days + y) // (2 * y)
-                if days:
-                    floor_hits.append(cid)
-        else:  # order_purchase
-            _, _, _, cls, _, (qn, qd), prices, _ = rec
-            price = order_prices.get(prices)
-            if price is None:
-                price = order_prices[prices] = _order_price(prices)[0]
-            due = (2 * qn * price + qd) // (2 * qd)
-        add(due)
-        class_due[cls] += due
-    return dues, class_due, floor_hits
-
-
 def _compute(
     doc: Mapping[str, Any], records: list[_Record], profit: int, cash: int | None, year_days: int
 ) -> dict[str, Any]:
     y = year_days
-    dues, class_due, floor_hits = _dues(records, profit, y)
-    class_count = [0] * 6
-    for cls, count in Counter(rec[3] for rec in records).items():
-        class_count[cls] = count
-    total_due = sum(class_due)
-    class_paid = list(class_due)
-
-    # Who is paid what when cash is short (ENGINE.md §1): classes before `short` in full,
-    # class `short` pro rata (largest remainder by contract id), later classes nothing.
-    short = 6
-    parts: dict[str, int] = {}
-    if cash is not None and cash < total_due:
-        left = cash
-        for cls in range(1, 6):
-            if class_due[cls] > left:
-                short = cls
-                break
-            left -= class_due[cls]
-        members = [(rec[1], due) for rec, due in zip(records, dues, strict=True) if rec[3] == short]
-        ids = [cid for cid, _ in members]
-        parts = dict(zip(ids, split(left, [due for _, due in members], ids), strict=True))
-        class_paid[short] = left
-        for cls in range(short + 1, 6):
-            class_paid[cls] = 0
-    short_label = CLASS_LABELS.get(short, "")
-
+    gain = profit if profit > 0 else 0
     fy = format_yuan
     # The pieces of a basis that repeat from line to line are written once.
     span = [f"{d}/{y} 天" for d in range(y + 1)]  # a contract's days never exceed its year's
-    gain = profit if profit > 0 else 0
     if profit >= 0:
         share_of = f"利润 {fy(gain)} 元 × 分红比例 "
     else:
         share_of = f"利润 {fy(profit)} 元（亏损按 0 计）× 分红比例 "
-    order_prices: dict[tuple[int | None, int | None, int | None], str] = {}
+    order_prices: dict[tuple[int | None, int | None, int | None], tuple[int, str]] = {}
+    repeated: dict[int, str] = {}  # per-unit prices and daily wages, often the same on many lines
+    class_due = [0] * 6
+    class_count = [0] * 6
+    floor_hits: list[str] = []
     lines: list[dict[str, Any]] = []
     add_line = lines.append
-    for rec, due in zip(records, dues, strict=True):
+    # Each due is one exact rational n/d rounded half-up once: (2n + d) // 2d.
+    for rec in records:
         kind = rec[0]
         if kind is FIXED_INTEREST:
-            _, cid, payee, cls, days, principal, (_, _, rate_text) = rec
+            _, cid, payee, cls, days, principal, (rn, rd, rate_text) = rec
+            den = rd * y
+            due = (2 * principal * rn * days + den) // (2 * den)
             basis = f"本金 {fy(principal)} 元 × 年利率 {rate_text} × {span[days]} = {fy(due)} 元"
         elif kind is ASSET_LEASE:
             _, cid, payee, cls, days, rent = rec
+            due = (2 * rent * days + y) // (2 * y)
             basis = f"年租金 {fy(rent)} 元 × {span[days]} = {fy(due)} 元"
         elif kind is TRUSTEESHIP:
-            _, cid, payee, cls, days, _, per, unit, units_text = rec
-            basis = f"{units_text} {unit} × 每{unit}每年 {fy(per)} 元 × {span[days]} = {fy(due)} 元"
+            _, cid, payee, cls, days, (un, ud), per, unit, units_text = rec
+            den = ud * y
+            due = (2 * un * per * days + den) // (2 * den)
+            per_text = repeated.get(per) or _remember(repeated, per)
+            basis = f"{units_text} {unit} × 每{unit}每年 {per_text} 元 × {span[days]} = {fy(due)} 元"
         elif kind is EMPLOYMENT:
-            _, cid, payee, cls, _, wage, _, worked_text = rec
-            basis = f"日工资 {fy(wage)} 元 × {worked_text} 天 = {fy(due)} 元"
+            _, cid, payee, cls, _, wage, (wn, wd), worked_text = rec
+            due = (2 * wage * wn + wd) // (2 * wd)
+            wage_text = repeated.get(wage) or _remember(repeated, wage)
+            basis = f"日工资 {wage_text} 元 × {worked_text} 天 = {fy(due)} 元"
         elif kind is EQUITY_DIVIDEND:
             _, cid, payee, cls, days, (sn, sd, share_text), floor = rec
             share_part = f"{share_of}{share_text} × {span[days]}"
+            # profit·share·f against floor·f, exactly; the common factor f ≥ 0 cancels out.
             if gain * sn >= floor * sd:
+                den = sd * y
+                due = (2 * gain * sn * days + den) // (2 * den)
                 if floor:
                     basis = f"{share_part} = {fy(due)} 元（不低于保底 {fy(floor)} 元 × {span[days]}）"
                 else:
                     basis = f"{share_part} = {fy(due)} 元"
             else:
+                due = (2 * floor * days + y) // (2 * y)
                 basis = f"保底 {fy(floor)} 元 × {span[days]} = {fy(due)} 元（高于{share_part}，按保底支付）"
+                if days:
+                    floor_hits.append(cid)
         else:  # order_purchase
-            _, cid, payee, cls, _, _, prices, qty_text = rec
-            how = order_prices.get(prices)
-            if how is None:
-                how = order_prices[prices] = _order_price(prices)[1]
-            basis = f"收购量 {qty_text} × {how} = {fy(due)} 元"
-        got = due
-        if cls >= short:
-            got = parts[cid] if cls == short else 0
-            if got < due:
-                if cls == short:
-                    basis = (
-                        f"{basis}；现金不足，第 {cls} 类（{short_label}）按应付比例支付 {fy(got)} 元，"
-                        f"拖欠 {fy(due - got)} 元"
-                    )
-                else:
-                    basis = f"{basis}；现金不足，优先类别未付清，本项未获支付，拖欠 {fy(due)} 元"
+            _, cid, payee, cls, _, (qn, qd), prices, qty_text = rec
+            chosen = order_prices.get(prices) or _remember_price(order_prices, prices)
+            due = (2 * qn * chosen[0] + qd) // (2 * qd)
+            basis = f"收购量 {qty_text} × {chosen[1]} = {fy(due)} 元"
+        class_due[cls] += due
+        class_count[cls] += 1
         add_line(
             {
                 "contract": cid,
@@ -768,11 +700,16 @@ def _compute(
                 "kind": kind,
                 "class": cls,
                 "due_fen": due,
-                "paid_fen": got,
-                "arrears_fen": due - got,
+                "paid_fen": due,
+                "arrears_fen": 0,
                 "basis": basis,
             }
         )
+
+    total_due = sum(class_due)
+    class_paid = list(class_due)
+    if cash is not None and cash < total_due:
+        _pay_by_class(lines, class_due, class_paid, cash)
     total_paid = sum(class_paid)
 
     summary = [
@@ -825,6 +762,65 @@ def _compute(
         "totals": {"due_fen": total_due, "paid_fen": total_paid, "arrears_fen": arrears},
         "warnings": warnings,
     }
+
+
+def _pay_by_class(
+    lines: list[dict[str, Any]], class_due: list[int], class_paid: list[int], cash: int
+) -> None:
+    """Cash short of the total: classes in order, in full while cash lasts, pro rata where it runs out.
+
+    Class `short` is split by largest remainder (key = contract id), later classes get
+    nothing; every line left in arrears says why in its basis.
+    """
+    left = cash
+    short = 6
+    for cls in range(1, 6):
+        if class_due[cls] > left:
+            short = cls
+            break
+        left -= class_due[cls]
+    class_paid[short] = left
+    for cls in range(short + 1, 6):
+        class_paid[cls] = 0
+    fy = format_yuan
+    members: list[dict[str, Any]] = []
+    add_member = members.append
+    for ln in lines:  # one pass: class `short` shares what is left, later classes get nothing
+        cls = ln["class"]
+        if cls < short:
+            continue
+        if cls == short:
+            add_member(ln)
+            continue
+        due = ln["due_fen"]
+        if due:
+            ln["paid_fen"] = 0
+            ln["arrears_fen"] = due
+            ln["basis"] = f"{ln['basis']}；现金不足，优先类别未付清，本项未获支付，拖欠 {fy(due)} 元"
+    parts = split(left, [ln["due_fen"] for ln in members], [ln["contract"] for ln in members])
+    label = CLASS_LABELS.get(short, "")
+    for ln, got in zip(members, parts, strict=True):
+        due = ln["due_fen"]
+        if got < due:
+            ln["paid_fen"] = got
+            ln["arrears_fen"] = due - got
+            ln["basis"] = (
+                f"{ln['basis']}；现金不足，第 {short} 类（{label}）按应付比例支付 {fy(got)} 元，"
+                f"拖欠 {fy(due - got)} 元"
+            )
+
+
+def _remember_price(
+    texts: dict[tuple[int | None, int | None, int | None], tuple[int, str]],
+    prices: tuple[int | None, int | None, int | None],
+) -> tuple[int, str]:
+    chosen = texts[prices] = _order_price(prices)
+    return chosen
+
+
+def _remember(texts: dict[int, str], fen: int) -> str:
+    text = texts[fen] = format_yuan(fen)
+    return text
 
 
 _pct_cache: dict[tuple[int, int], str] = {}

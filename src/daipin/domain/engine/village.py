@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
+from itertools import compress
+from operator import not_
 from typing import Any
 
 from daipin.domain.engine.settlement import STATUSES
 from daipin.domain.engine.validate import Issues, join, without_cyclic_gc
-from daipin.domain.money import format_yuan, split, split_in_order
-from daipin.domain.numbers import format_decimal
+from daipin.domain.money import format_yuan, split
+from daipin.domain.numbers import ExactValueError, format_decimal, parse_exact
 
 KIND = "village_allocation"
 
@@ -38,6 +40,7 @@ _WORK_REQUIRED = frozenset(("household", "kind", "days", "daily_wage_fen"))
 _WORK_ALLOWED = _WORK_REQUIRED | {"post"}
 _CONTRIB_FIELDS = frozenset(("household", "points"))
 _LABOR_CODE = {"full": 2, "weak": 1, "none": 0}
+_NOT = not_
 _SUMMARY_KEYS = (
     "name",
     "rule",
@@ -86,16 +89,95 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
         eligible_statuses = tuple(chosen)
     eligible_set = frozenset(eligible_statuses)
 
-    # households, by position
+    # Each list is first read by a lean check that only says "clean" or "look closely"
+    # (raising at the first surprise); the close check names every problem precisely.
+    households = issues.items_of(doc, "households", "")
+    try:
+        ids, statuses, labors, members, index = _households_fast(households)
+    except (_Unusual, KeyError, TypeError):
+        ids, statuses, labors, members, index = _households_closely(households, issues)
+    eligible = [s in eligible_set for s in statuses]
+
+    # work records (each is rounded half-up on its own, after the whole document is checked)
+    dec_cache: dict[str, tuple[int, int]] = {}
+    work = issues.items_of(doc, "work", "", required=False)
+    try:
+        work_records = _work_fast(work, index, eligible, dec_cache)
+    except (_Unusual, KeyError, TypeError):
+        work_records = _work_closely(work, index, eligible, dec_cache, issues)
+
+    # contribution points, summed exactly at a common power-of-ten scale
+    contribution = issues.items_of(doc, "contribution", "", required=False)
+    try:
+        raw_points = _contribution_fast(contribution, index, eligible, dec_cache)
+    except (_Unusual, KeyError, TypeError):
+        raw_points = _contribution_closely(contribution, index, eligible, dec_cache, issues)
+
+    buckets = _buckets(doc, issues)
+    issues.check()
+    assert pool is not None
+    return _allocate(
+        doc,
+        pool,
+        cap,
+        eligible_statuses,
+        ids,
+        statuses,
+        labors,
+        members,
+        eligible,
+        work_records,
+        raw_points,
+        buckets,
+    )
+
+
+class _Unusual(Exception):
+    """A lean check met something it does not vouch for; the close check takes over."""
+
+
+_Households = tuple[list[str], list[str], list[int], list[int], dict[str, int]]
+
+
+def _households_fast(households: list[Any]) -> _Households:
+    """ids, statuses, labour codes, members and id -> position of a clean household list."""
+    ids: list[str] = []
+    statuses: list[str] = []
+    labors: list[int] = []
+    members: list[int] = []
+    add_id = ids.append
+    add_status = statuses.append
+    add_labor = labors.append
+    add_members = members.append
+    labor_code = _LABOR_CODE
+    known = STATUSES
+    for h in households:
+        if len(h) != 4:  # the four fields, read below, and nothing else
+            raise _Unusual
+        hid = h["id"]
+        status = h["status"]
+        m = h["members"]
+        labor = labor_code[h["labor"]]
+        if type(hid) is not str or not hid or type(m) is not int or m < 1 or status not in known:
+            raise _Unusual
+        add_id(hid)
+        add_status(status)
+        add_labor(labor)
+        add_members(m)
+    index = dict(zip(ids, range(len(ids)), strict=True))
+    if len(index) != len(ids):
+        raise _Unusual  # a duplicate id
+    return ids, statuses, labors, members, index
+
+
+def _households_closely(households: list[Any], issues: Issues) -> _Households:
     ids: list[str] = []
     statuses: list[str] = []
     labors: list[int] = []
     members: list[int] = []
     index: dict[str, int] = {}
-    for i, h in enumerate(issues.items_of(doc, "households", "")):
-        if type(h) is dict and h.keys() == _HOUSEHOLD_FIELDS:
-            hid, status, labor, m = h["id"], h["status"], h["labor"], h["members"]
-        elif isinstance(h, Mapping) and h.keys() <= _HOUSEHOLD_ALLOWED and h.keys() >= _HOUSEHOLD_FIELDS:
+    for i, h in enumerate(households):
+        if isinstance(h, Mapping) and h.keys() <= _HOUSEHOLD_ALLOWED and h.keys() >= _HOUSEHOLD_FIELDS:
             hid, status, labor, m = h["id"], h["status"], h["labor"], h["members"]
             if type(h.get("name", "")) is not str:
                 issues.add(f"households[{i}].name", "名称应为字符串", "name must be a string")
@@ -128,20 +210,64 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
         statuses.append(status)
         labors.append(_LABOR_CODE[labor])
         members.append(m)
-    n = len(ids)
-    eligible = [s in eligible_set for s in statuses]
+    return ids, statuses, labors, members, index
 
-    # work records (each is rounded half-up on its own, after the whole document is checked)
+
+def _decimal(value: object, dec: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """A decimal ≥ 0 for a lean check: an integer, or a text (parsed once per text); else _Unusual."""
+    if type(value) is int:
+        if value < 0:
+            raise _Unusual
+        return value, 1
+    if type(value) is not str:
+        raise _Unusual
+    try:
+        n, d = parse_exact(value)
+    except ExactValueError:
+        raise _Unusual from None
+    if n < 0:
+        raise _Unusual
+    dec[value] = (n, d)
+    return n, d
+
+
+def _work_fast(
+    work: list[Any], index: dict[str, int], eligible: list[bool], dec: dict[str, tuple[int, int]]
+) -> list[tuple[int, int, int, int, str]]:
+    records: list[tuple[int, int, int, int, str]] = []
+    add = records.append
+    for w in work:
+        ref = w["household"]
+        who = index[ref]
+        v = w["days"]
+        wage = w["daily_wage_fen"]
+        if type(ref) is not str or w["kind"] != "public_welfare_post" or type(wage) is not int or wage < 0:
+            raise _Unusual
+        if len(w) == 4:
+            post = "公益岗位"
+        else:
+            post = w["post"]
+            if type(post) is not str or len(w) != 5:
+                raise _Unusual
+            post = post or "公益岗位"
+        days = (dec.get(v) if type(v) is str else None) or _decimal(v, dec)
+        if eligible[who]:  # an ineligible household's records are ignored
+            add((who, days[0], days[1], wage, post))
+    return records
+
+
+def _work_closely(
+    work: list[Any],
+    index: dict[str, int],
+    eligible: list[bool],
+    dec_cache: dict[str, tuple[int, int]],
+    issues: Issues,
+) -> list[tuple[int, int, int, int, str]]:
     work_records: list[tuple[int, int, int, int, str]] = []
-    dec_cache: dict[str, tuple[int, int]] = {}
     get_dec = dec_cache.get
     get_index = index.get
-    for j, w in enumerate(issues.items_of(doc, "work", "", required=False)):
-        if not (
-            (type(w) is dict or isinstance(w, Mapping))
-            and w.keys() <= _WORK_ALLOWED
-            and w.keys() >= _WORK_REQUIRED
-        ):
+    for j, w in enumerate(work):
+        if not (isinstance(w, Mapping) and w.keys() <= _WORK_ALLOWED and w.keys() >= _WORK_REQUIRED):
             issues.fields(w, f"work[{j}]", _WORK_REQUIRED, ("post",))
             continue
         ref = w["household"]
@@ -164,12 +290,38 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
         if who is None or who < 0 or days is None or not eligible[who]:
             continue  # an ineligible household's records are ignored
         work_records.append((who, days[0], days[1], wage, post or "公益岗位"))
+    return work_records
 
-    # contribution points, summed exactly at a common power-of-ten scale
+
+def _contribution_fast(
+    contribution: list[Any], index: dict[str, int], eligible: list[bool], dec: dict[str, tuple[int, int]]
+) -> list[tuple[int, int, int]]:
     raw_points: list[tuple[int, int, int]] = []
-    add_points = raw_points.append
-    for j, c in enumerate(issues.items_of(doc, "contribution", "", required=False)):
-        if not ((type(c) is dict or isinstance(c, Mapping)) and c.keys() == _CONTRIB_FIELDS):
+    add = raw_points.append
+    for c in contribution:
+        ref = c["household"]
+        who = index[ref]
+        v = c["points"]
+        if len(c) != 2 or type(ref) is not str:
+            raise _Unusual
+        pts = (dec.get(v) if type(v) is str else None) or _decimal(v, dec)
+        if eligible[who]:
+            add((who, pts[0], pts[1]))
+    return raw_points
+
+
+def _contribution_closely(
+    contribution: list[Any],
+    index: dict[str, int],
+    eligible: list[bool],
+    dec_cache: dict[str, tuple[int, int]],
+    issues: Issues,
+) -> list[tuple[int, int, int]]:
+    raw_points: list[tuple[int, int, int]] = []
+    get_dec = dec_cache.get
+    get_index = index.get
+    for j, c in enumerate(contribution):
+        if not (isinstance(c, Mapping) and c.keys() == _CONTRIB_FIELDS):
             issues.fields(c, f"contribution[{j}]", _CONTRIB_FIELDS)
             continue
         ref = c["household"]
@@ -181,29 +333,55 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
         if pts is None:
             pts = issues.exact(v, f"contribution[{j}].points", cache=dec_cache)
         if who is not None and who >= 0 and pts is not None and eligible[who]:
-            add_points((who, pts[0], pts[1]))
+            raw_points.append((who, pts[0], pts[1]))
+    return raw_points
 
-    buckets = _buckets(doc, issues)
-    issues.check()
-    assert pool is not None
 
-    earnings = [0] * n
-    posts: list[list[str] | None] = [None] * n
-    for who, dn, dd, wage, post in work_records:
-        earnings[who] += (2 * dn * wage + dd) // (2 * dd)
-        note = f"{post} {format_decimal(dn, dd)} 天 × {format_yuan(wage)} 元"
-        got = posts[who]
+def _allocate(
+    doc: Mapping[str, Any],
+    pool: int,
+    cap: int | None,
+    eligible_statuses: tuple[str, ...],
+    ids: list[str],
+    statuses: list[str],
+    labors: list[int],
+    members: list[int],
+    eligible: list[bool],
+    work_records: list[tuple[int, int, int, int, str]],
+    raw_points: list[tuple[int, int, int]],
+    buckets: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The arithmetic of a checked document.
+
+    Each bucket works on its own recipients only (index lists in household order), so a
+    village of 300,000 households with a few thousand poor ones costs little more than
+    reading them; the heavy per-household work is done column-wise where it can be.
+    """
+    n = len(ids)
+    fy = format_yuan
+
+    # wages earned, and how (each record rounded half-up on its own)
+    earnings: dict[int, int] = {}
+    posts: dict[int, list[str]] = {}
+    note_texts: dict[tuple[str, int, int, int], str] = {}
+    for worker, dn, dd, wage, post in work_records:
+        earnings[worker] = earnings.get(worker, 0) + (2 * dn * wage + dd) // (2 * dd)
+        note_key = (post, dn, dd, wage)
+        note = note_texts.get(note_key)
+        if note is None:
+            note = note_texts[note_key] = f"{post} {format_decimal(dn, dd)} 天 × {fy(wage)} 元"
+        got = posts.get(worker)
         if got is None:
-            posts[who] = [note]
+            posts[worker] = [note]
         else:
             got.append(note)
 
     point_scale = max(
         [d for _, _, d in raw_points] + [d for b in buckets for d in b.get("_tier_dens", [])] + [1]
     )
-    points = [0] * n
+    points: dict[int, int] = {}
     for i, pn, pd in raw_points:
-        points[i] += pn * (point_scale // pd)
+        points[i] = points.get(i, 0) + pn * (point_scale // pd)
 
     # 1. the pool into buckets, by share (key = bucket name)
     share_scale = max(b["_share"][1] for b in buckets)
@@ -213,11 +391,10 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
         [b["name"] for b in buckets],
     )
 
-    key_order = sorted(range(n), key=ids.__getitem__)
+    everyone = list(compress(range(n), eligible))  # eligible households, in household order
     warnings: list[dict[str, Any]] = []
-    per_bucket: list[list[int] | None] = []
-    # per bucket: how each line's basis ends ("full", "scaled", "weighted"), its weights and their total
-    plans: list[tuple[str, list[str], list[int], int, int]] = []
+    # per bucket: (recipients, weights, explanations, amounts, mode, whole, weight denominator)
+    plans: list[_Plan | None] = []
     summary: list[dict[str, Any]] = []
     retained = 0
     undistributed = 0
@@ -232,29 +409,29 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
         }
         if rule == "retain":
             retained += amount
-            per_bucket.append(None)
-            plans.append(("", [], [], 0, 1))
+            plans.append(None)
             info.update(distributed_fen=0, retained_fen=amount, undistributed_fen=0)
             info["basis"] = (
-                f"资金池 {format_yuan(pool)} 元 × {info['share']} = {format_yuan(amount)} 元，留村集体用于小型公益事业"
+                f"资金池 {fy(pool)} 元 × {info['share']} = {fy(amount)} 元，留村集体用于小型公益事业"
             )
             summary.append(info)
             continue
-        weights, explain = _weights(b, eligible, labors, members, points, earnings, posts, point_scale)
+        who, weights, explain, tier_of, den = _weights(
+            b, everyone, labors, members, points, earnings, posts, point_scale
+        )
         whole = sum(weights)
-        den = b.get("_weight_den", 1)
         if whole == 0:
-            amounts = [0] * n
+            amounts = [0] * len(who)
             gave = 0
             mode = "none"
-            info["basis"] = f"{format_yuan(amount)} 元未分配：无符合条件的受益户或权重合计为 0"
+            info["basis"] = f"{fy(amount)} 元未分配：无符合条件的受益户或权重合计为 0"
         elif rule == "wages" and whole <= amount:
             amounts = list(weights)  # wages paid in full are the earnings themselves
             gave = whole
             mode = "full"
-            info["basis"] = f"本项 {format_yuan(amount)} 元足以全额支付工资 {format_yuan(whole)} 元"
+            info["basis"] = f"本项 {fy(amount)} 元足以全额支付工资 {fy(whole)} 元"
         else:
-            amounts = split_in_order(amount, weights, key_order)
+            amounts = split(amount, weights, [ids[i] for i in who])
             gave = amount
             if rule == "wages":
                 mode = "scaled"
@@ -264,56 +441,68 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
                         "bucket": name,
                         "needed_fen": whole,
                         "available_fen": amount,
-                        "message": f"{name}：本项 {format_yuan(amount)} 元不足以支付工资 {format_yuan(whole)} 元，按工资比例支付",
+                        "message": f"{name}：本项 {fy(amount)} 元不足以支付工资 {fy(whole)} 元，按工资比例支付",
                     }
                 )
                 info["basis"] = (
-                    f"本项 {format_yuan(amount)} 元少于应付工资 {format_yuan(whole)} 元，按工资比例分配（最大余数法）"
+                    f"本项 {fy(amount)} 元少于应付工资 {fy(whole)} 元，按工资比例分配（最大余数法）"
                 )
             else:
                 mode = "weighted"
                 info["basis"] = (
-                    f"本项 {format_yuan(amount)} 元按权重合计 {format_decimal(whole, den)} 分配（最大余数法）"
+                    f"本项 {fy(amount)} 元按权重合计 {format_decimal(whole, den)} 分配（最大余数法）"
                 )
         left = amount - gave
         undistributed += left
         info.update(distributed_fen=gave, retained_fen=0, undistributed_fen=left)
         summary.append(info)
-        per_bucket.append(amounts)
-        plans.append((mode, explain, weights, whole, den))
-        _flat_warning(b, amounts, labors, explain_tiers=b.get("_tier_of"), warnings=warnings)
+        plans.append(_Plan(who, weights, explain, amounts, mode, whole, den))
+        _flat_warning(rule, name, who, amounts, labors, tier_of, warnings)
+
+    # per household, the total of every bucket (before the cap)
+    totals = [0] * n
+    for plan in plans:
+        if plan is None:
+            continue
+        for i, amt in zip(plan.who, plan.amounts, strict=True):
+            totals[i] += amt
 
     # 4. the cap: cut equal and tiered lines (last-listed first), then direct support; never wages
     cuts: list[dict[int, int]] = [{} for _ in buckets]  # per bucket: household -> fen cut
     if cap is not None:
         order = [k for k in reversed(range(len(buckets))) if buckets[k]["rule"] in ("equal", "tiered")]
         order += [k for k in reversed(range(len(buckets))) if buckets[k]["rule"] == "direct_support"]
-        live = [a for a in per_bucket if a is not None]
-        totals = [sum(col) for col in zip(*live, strict=True)] if live else [0] * n
-        for i, total in enumerate(totals):
-            over = total - cap
-            if over <= 0:
-                continue
+        over_cap = list(compress(range(n), map(cap.__lt__, totals)))
+        at: dict[int, dict[int, int]] = {}  # bucket -> household -> position in its plan
+        for i in over_cap:
+            over = totals[i] - cap
             cut_total = 0
             for k in order:
-                col = per_bucket[k]
-                assert col is not None
-                take = min(over, col[i])
+                plan = plans[k]
+                assert plan is not None
+                where = at.get(k)
+                if where is None:
+                    where = at[k] = dict(zip(plan.who, range(len(plan.who)), strict=True))
+                j = where.get(i)
+                if j is None:
+                    continue
+                take = min(over, plan.amounts[j])
                 if take:
-                    col[i] -= take
+                    plan.amounts[j] -= take
                     cuts[k][i] = take
                     over -= take
                     cut_total += take
                     if not over:
                         break
             if cut_total:
+                totals[i] -= cut_total
                 undistributed += cut_total
                 warnings.append(
                     {
                         "code": "cap_applied",
                         "household": ids[i],
                         "cut_fen": cut_total,
-                        "message": f"{ids[i]} 合计超过每户上限 {format_yuan(cap)} 元，削减 {format_yuan(cut_total)} 元",
+                        "message": f"{ids[i]} 合计超过每户上限 {fy(cap)} 元，削减 {fy(cut_total)} 元",
                     }
                 )
         for k, info in enumerate(summary):
@@ -324,46 +513,52 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
 
     lines: list[dict[str, Any]] = []
     add_line = lines.append
-    household_totals = [0] * n
-    fy = format_yuan
+    cap_text = fy(cap or 0)
     for k, b in enumerate(buckets):
-        col = per_bucket[k]
-        if col is None:
+        plan = plans[k]
+        if plan is None or plan.mode == "none":
             continue
-        mode, explain, weights, whole, den = plans[k]
         name = b["name"]
         cut_of = cuts[k]
-        whole_text = fy(whole) if mode == "scaled" else format_decimal(whole, den)
-        for i, amt in enumerate(col):
+        den = plan.den
+        mode = plan.mode
+        if mode == "full":
+            # wages paid in full: the amount is the earnings, already in the explanation
+            for i, amt, ex in zip(plan.who, plan.amounts, plan.explain, strict=True):
+                if amt:
+                    add_line(
+                        {
+                            "household": ids[i],
+                            "bucket": name,
+                            "amount_fen": amt,
+                            "basis": f"{ex}，全额支付 {fy(amt)} 元",
+                        }
+                    )
+            continue
+        if mode == "scaled":
+            whole_text = fy(plan.whole)
+            shares = {w: f"，本项不足，按工资比例 {fy(w)}/{whole_text} 支付 " for w in set(plan.weights)}
+        else:
+            whole_text = format_decimal(plan.whole, den)
+            shares = {w: f"，占权重 {format_decimal(w, den)}/{whole_text} → " for w in set(plan.weights)}
+        for i, amt, ex, w in zip(plan.who, plan.amounts, plan.explain, plan.weights, strict=True):
             if not amt:
                 continue
-            household_totals[i] += amt
-            cut = cut_of.get(i, 0) if cut_of else 0
-            before = amt + cut
-            if mode == "full":
-                basis = f"{explain[i]}，全额支付 {fy(before)} 元"
-            elif mode == "scaled":
+            taken = cut_of.get(i) if cut_of else None
+            if taken:
                 basis = (
-                    f"{explain[i]}，本项不足，按工资比例 {fy(weights[i])}/{whole_text} 支付 {fy(before)} 元"
+                    f"{ex}{shares[w]}{fy(amt + taken)} 元；超过每户上限 {cap_text} 元，"
+                    f"削减 {fy(taken)} 元，实得 {fy(amt)} 元"
                 )
             else:
-                basis = (
-                    f"{explain[i]}，占权重 {format_decimal(weights[i], den)}/{whole_text} → {fy(before)} 元"
-                )
-            if cut:
-                basis += f"；超过每户上限 {fy(cap or 0)} 元，削减 {fy(cut)} 元，实得 {fy(amt)} 元"
+                basis = f"{ex}{shares[w]}{fy(amt)} 元"
             add_line({"household": ids[i], "bucket": name, "amount_fen": amt, "basis": basis})
 
     scope = "、".join(STATUSES[s] for s in eligible_statuses) or "无"
+    why = {code: f"身份为{label}，不在本次受益范围（{scope}）内" for code, label in STATUSES.items()}
     excluded = [
-        {
-            "household": ids[i],
-            "reason": "status",
-            "status": statuses[i],
-            "basis": f"身份为{STATUSES[statuses[i]]}，不在本次受益范围（{scope}）内",
-        }
-        for i in range(n)
-        if not eligible[i]
+        {"household": ids[i], "reason": "status", "status": statuses[i], "basis": why[statuses[i]]}
+        for i in compress(range(n), map(_NOT, eligible))
     ]
     return {
         "kind": KIND,
@@ -374,12 +569,36 @@ def village_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
         "cap_per_household_fen": cap,
         "buckets": [{k: info[k] for k in _SUMMARY_KEYS if k in info} for info in summary],
         "lines": lines,
-        "households": {hid: total for hid, total in zip(ids, household_totals, strict=True) if total},
+        "households": dict(compress(zip(ids, totals, strict=True), totals)),
         "retained_fen": retained,
         "undistributed_fen": undistributed,
         "excluded": excluded,
         "warnings": warnings,
     }
+
+
+class _Plan:
+    """How one bucket is shared: recipients in household order, with aligned columns."""
+
+    __slots__ = ("who", "weights", "explain", "amounts", "mode", "whole", "den")
+
+    def __init__(
+        self,
+        who: list[int],
+        weights: list[int],
+        explain: list[str],
+        amounts: list[int],
+        mode: str,
+        whole: int,
+        den: int,
+    ) -> None:
+        self.who = who
+        self.weights = weights
+        self.explain = explain
+        self.amounts = amounts
+        self.mode = mode  # "none", "full" (wages paid in full), "scaled" (wages pro rata), "weighted"
+        self.whole = whole
+        self.den = den
 
 
 def _household(issues: Issues, index: dict[str, int], ref: object, path: str) -> int | None:
@@ -485,87 +704,90 @@ def _norm(value: tuple[int, int]) -> tuple[int, int]:
 
 def _weights(
     b: dict[str, Any],
-    eligible: list[bool],
+    everyone: list[int],
     labors: list[int],
     members: list[int],
-    points: list[int],
-    earnings: list[int],
-    posts: list[list[str] | None],
+    points: dict[int, int],
+    earnings: dict[int, int],
+    posts: dict[int, list[str]],
     point_scale: int,
-) -> tuple[list[int], list[str]]:
-    """Integer weights per household for a bucket, and the first part of each line's basis."""
+) -> tuple[list[int], list[int], list[str], list[int] | None, int]:
+    """A bucket's recipients (household order), their integer weights, the first part of each
+    line's basis, their tiers (tiered rule) and the weights' denominator."""
     rule = b["rule"]
-    n = len(eligible)
-    weights = [0] * n
-    explain = [""] * n
     by_person = b.get("per") == "person"
     if rule == "wages":
-        for i in range(n):
-            if eligible[i] and earnings[i]:
-                weights[i] = earnings[i]
-                notes = posts[i] or []
-                explain[i] = f"公益岗位 {' + '.join(notes)} = 工资 {format_yuan(earnings[i])} 元"
-        return weights, explain
-    if rule == "direct_support":
-        for i in range(n):
-            if eligible[i] and labors[i] == 0:
-                weights[i] = members[i] if by_person else 1
-                explain[i] = (
-                    f"无劳动能力户，兜底保障按 {members[i]} 人计"
-                    if by_person
-                    else "无劳动能力户，兜底保障按户计"
-                )
-        return weights, explain
-    if rule == "equal":
-        for i in range(n):
-            if eligible[i]:
-                weights[i] = members[i] if by_person else 1
-                explain[i] = f"均等分配，按 {members[i]} 人计" if by_person else "均等分配，按户计"
-        return weights, explain
+        who = sorted(earnings)  # only eligible households' records were kept
+        who = [i for i in who if earnings[i]]
+        weights = [earnings[i] for i in who]
+        fy = format_yuan
+        explain = [f"公益岗位 {' + '.join(posts[i])} = 工资 {fy(earnings[i])} 元" for i in who]
+        return who, weights, explain, None, 1
+    if rule in ("direct_support", "equal"):
+        if rule == "direct_support":
+            who = [i for i in everyone if not labors[i]]
+            label = "无劳动能力户，兜底保障"
+        else:
+            who = everyone
+            label = "均等分配，"
+        if by_person:
+            weights = [members[i] for i in who]
+            texts = {m: f"{label}按 {m} 人计" for m in set(weights)}
+            explain = [texts[m] for m in weights]
+        else:
+            weights = [1] * len(who)
+            explain = [f"{label}按户计"] * len(who)
+        return who, weights, explain, None, 1
     # tiered: thresholds and weights at common scales so every comparison is in integers
     tiers: list[tuple[tuple[int, int], tuple[int, int]]] = b["_tiers"]
     weight_den = max(w[1] for _, w in tiers)
-    b["_weight_den"] = weight_den
     thresholds = [lo[0] * (point_scale // lo[1]) for lo, _ in tiers]
     tier_weights = [w[0] * (weight_den // w[1]) for _, w in tiers]
     tier_texts = [
         f"第 {t + 1} 档（≥{format_decimal(*lo)} 分）权重 {format_decimal(*wt)}"
         for t, (lo, wt) in enumerate(tiers)
     ]
-    tier_of = [-1] * n
-    for i in range(n):
-        if not eligible[i] or labors[i] == 0:
-            continue
-        p = points[i]
+    who = [i for i in everyone if labors[i]]
+    tier_of: list[int] = []
+    weights = []
+    explain = []
+    shown: dict[tuple[int, int], str] = {}  # (points, members) -> explanation; both repeat a lot
+    get_points = points.get
+    for i in who:
+        p = get_points(i, 0)
         t = bisect_right(thresholds, p) - 1  # the highest tier whose threshold is reached
-        tier_of[i] = t
-        pts = format_decimal(p, point_scale)
+        tier_of.append(t)
+        m = members[i] if by_person else 0
         if t < 0:
-            explain[i] = f"积分 {pts} 分，未达最低档"
-            continue
-        if by_person:
-            weights[i] = tier_weights[t] * members[i]
-            explain[i] = f"积分 {pts} 分，{tier_texts[t]} × {members[i]} 人"
+            weights.append(0)
         else:
-            weights[i] = tier_weights[t]
-            explain[i] = f"积分 {pts} 分，{tier_texts[t]}"
-    b["_tier_of"] = tier_of
-    return weights, explain
+            weights.append(tier_weights[t] * m if by_person else tier_weights[t])
+        text = shown.get((p, m))
+        if text is None:
+            pts = format_decimal(p, point_scale)
+            if t < 0:
+                text = f"积分 {pts} 分，未达最低档"
+            elif by_person:
+                text = f"积分 {pts} 分，{tier_texts[t]} × {m} 人"
+            else:
+                text = f"积分 {pts} 分，{tier_texts[t]}"
+            shown[(p, m)] = text
+        explain.append(text)
+    return who, weights, explain, tier_of, weight_den
 
 
 def _flat_warning(
-    b: dict[str, Any],
+    rule: str,
+    name: str,
+    who: list[int],
     amounts: list[int],
     labors: list[int],
-    *,
-    explain_tiers: list[int] | None,
+    tier_of: list[int] | None,
     warnings: list[dict[str, Any]],
 ) -> None:
     """泛福利化: equal hand-outs to people able to work, or a tiered bucket that did not differentiate."""
-    rule = b["rule"]
-    name = b["name"]
     if rule == "equal":
-        if any(amt and labor for amt, labor in zip(amounts, labors, strict=True)):
+        if any(amt and labors[i] for i, amt in zip(who, amounts, strict=True)):
             warnings.append(
                 {
                     "code": "flat_distribution",
@@ -573,8 +795,9 @@ def _flat_warning(
                     "message": f"{name}：向有劳动能力的户均等发放，存在泛福利化倾向",
                 }
             )
-    elif rule == "tiered" and explain_tiers is not None:
-        tiers_hit = [t for amt, labor, t in zip(amounts, labors, explain_tiers, strict=True) if amt and labor]
+    elif rule == "tiered" and tier_of is not None:
+        # every tiered recipient is able to work
+        tiers_hit = [t for amt, t in zip(amounts, tier_of, strict=True) if amt]
         got = set(tiers_hit)
         count = len(tiers_hit)
         if count >= 3 and len(got) == 1:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from daipin.api.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, NowDep, SessionDep
+from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError
 from daipin.services import auth as auth_service
 from daipin.web import render
@@ -66,8 +67,9 @@ def logout(auth: AuthDep, session: SessionDep) -> Response:
 
 
 @router.get("/account/password", response_class=HTMLResponse)
-def password_page(request: Request, actor: CurrentActor) -> Response:
-    return render(request, "password.html", {"error": None, "done": False})
+def password_page(request: Request, actor: CurrentActor, session: SessionDep) -> Response:
+    return render(request, "password.html", {"error": None, "done": False,
+                                             "region_name": _region_name(session, actor)})
 
 
 @router.post("/account/password", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -91,8 +93,9 @@ def password_submit(
             auth_service.change_password(session, user_id=auth.user.id, old_password=old_password,
                                          new_password=new_password, at=now, keep_token=auth.token)
     except DaipinError as exc:
-        return render(request, "password.html", {"error": exc, "done": False}, status_code=exc.status)
-    return render(request, "password.html", {"error": None, "done": True})
+        return render(request, "password.html", {"error": exc, "done": False,
+                                                 "region_name": _region_name(session, actor)}, status_code=exc.status)
+    return render(request, "password.html", {"error": None, "done": True, "region_name": _region_name(session, actor)})
 
 
 @router.get("/lang/{code}")
@@ -104,10 +107,31 @@ def switch_language(code: str, request: Request) -> Response:
     return resp
 
 
+def _region_name(session: SessionDep, actor: Actor) -> str:
+    from sqlalchemy import select
+
+    from daipin.db.models.registry import Region
+
+    return session.scalar(select(Region.name).where(Region.code == actor.region)) or actor.region
+
+
+def _users_ctx(session: SessionDep, actor: Actor) -> dict[str, Any]:
+    """The accounts with their regions by name, and the regions and entities to choose from for a new one."""
+    from sqlalchemy import select
+
+    from daipin.db.models.registry import Entity, Region
+
+    users = auth_service.list_users(session, actor=actor)
+    county = actor.region[:6]
+    regions = list(session.scalars(select(Region).where(Region.code.startswith(county)).order_by(Region.code)))
+    entities = list(session.scalars(select(Entity).where(Entity.county_code == county).order_by(Entity.name)))
+    return {"users": users, "regions": regions, "region_names": {r.code: r.name for r in regions},
+            "entities": entities, "entity_names": {e.id: e.name for e in entities}}
+
+
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, actor: CurrentActor, session: SessionDep) -> Response:
-    users = auth_service.list_users(session, actor=actor)
-    return render(request, "users.html", {"users": users, "error": None})
+    return render(request, "users.html", {**_users_ctx(session, actor), "error": None})
 
 
 @router.post("/admin/users", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -137,6 +161,5 @@ def users_create(
                                      region=region, entity_id=ent, display_name=display_name, at=now)
     except DaipinError as exc:
         error = exc
-    users = auth_service.list_users(session, actor=actor)
-    return render(request, "users.html", {"users": users, "error": error},
+    return render(request, "users.html", {**_users_ctx(session, actor), "error": error},
                   status_code=error.status if error else 200)

@@ -15,4 +15,8 @@ router = APIRouter()
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, actor: CurrentActor, session: SessionDep, today: TodayDep) -> Response:
     data = dashboard_service.overview(session, actor=actor, today=today)
-    return render(request, "dashboard.html", {"d": data, "charts": dashboard_service.chart_options(data)})
+    return render(request, "dashboard.html", {"d": data, "charts": dashboard_service.chart_options(data),
+                                              "notes": dashboard_service.chart_notes(data),
+                                              "chart_titles": {"by_model": "联结农户（按利益联结模式）",
+                                                               "income": "户均收益（元，按支付年度）",
+                                                               "arrears": "拖欠金额（元，按实施主体）"}})

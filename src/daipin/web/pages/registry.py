@@ -38,7 +38,11 @@ def households_export(actor: CurrentActor, session: SessionDep, q: str = "", sta
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
 def household_page(request: Request, household_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
-    return render(request, "registry/household.html", rv.household_page(session, actor, household_id))
+    from daipin.services import matter_views
+
+    ctx = rv.household_page(session, actor, household_id)
+    ctx["income"] = matter_views.household_income(session, household_id)
+    return render(request, "registry/household.html", ctx)
 
 
 @router.get("/entities", response_class=HTMLResponse)
@@ -48,7 +52,14 @@ def entity_list(request: Request, actor: CurrentActor, session: SessionDep, q: s
 
 @router.get("/entities/{entity_id}", response_class=HTMLResponse)
 def entity_page(request: Request, entity_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
-    return render(request, "registry/entity.html", rv.entity_page(session, actor, entity_id))
+    from daipin.services import dashboard
+
+    ctx = rv.entity_page(session, actor, entity_id)
+    # Dues and arrears per contract from the latest settlement of each project and year (a re-run replaces,
+    # never adds), and each contract's payee by name rather than by row id.
+    ctx.update(dashboard.entity_dues(session, actor, entity_id))
+    ctx["payees"] = dashboard.contract_payees(session, ctx["contracts"])
+    return render(request, "registry/entity.html", ctx)
 
 
 @router.get("/projects", response_class=HTMLResponse)

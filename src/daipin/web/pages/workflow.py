@@ -69,6 +69,29 @@ def matter_page(request: Request, matter_id: Id, actor: CurrentActor, session: S
     return render(request, "matters/detail.html", {**ctx, "error": None})
 
 
+@router.get("/matters/{matter_id}/payments", response_class=HTMLResponse)
+def matter_payments(request: Request, matter_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    """The payment batch of an executed matter: each line, and for the township and district the forms to
+    record it paid (with the bank's reference) or failed (with the reason)."""
+    return render(request, "matters/payments.html", {**matter_views.payments_page(session, actor, matter_id),
+                                                     "error": None, "failed_line": None})
+
+
+@router.post("/matters/{matter_id}/payments/{line_id}", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def matter_payment_record(request: Request, matter_id: Id, line_id: Id, actor: CurrentActor,
+                                session: SessionDep, now: NowDep) -> Response:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        with session.begin_nested():
+            matter_views.record_payment(session, actor, matter_id, line_id, fields, at=now)
+    except DaipinError as exc:
+        ctx = matter_views.payments_page(session, actor, matter_id)
+        return render(request, "matters/payments.html", {**ctx, "error": exc, "failed_line": line_id},
+                      status_code=exc.status)
+    return RedirectResponse(f"/matters/{matter_id}/payments#line-{line_id}", status_code=303)
+
+
 @router.post("/matters/{matter_id}/{action}", response_class=HTMLResponse, dependencies=[CsrfDep])
 async def matter_action(request: Request, matter_id: Id, action: str, actor: CurrentActor, session: SessionDep,
                         now: NowDep) -> Response:

@@ -76,6 +76,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("household_no", name=op.f("uq_households_household_no")),
     )
     op.create_index(op.f("ix_households_county_code"), "households", ["county_code"], unique=False)
+    op.create_index(
+        "ix_households_household_no_pattern",
+        "households",
+        ["household_no"],
+        unique=False,
+        postgresql_ops={"household_no": "text_pattern_ops"},
+    )
     op.create_index(op.f("ix_households_village_code"), "households", ["village_code"], unique=False)
     op.create_table(
         "regions",
@@ -182,6 +189,7 @@ def upgrade() -> None:
         sa.Column("household_id", BIGINT, nullable=False),
         sa.Column("county_code", sa.String(length=6), nullable=False),
         sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("name_initials", sa.String(length=60), server_default="", nullable=False),
         sa.Column("id_number", sa.String(length=18), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=True),
         sa.Column("sex", sa.String(length=1), nullable=True),
@@ -198,6 +206,16 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_people_county_code"), "people", ["county_code"], unique=False)
     op.create_index(op.f("ix_people_household_id"), "people", ["household_id"], unique=False)
+    op.create_index(
+        "ix_people_name_pattern", "people", ["name"], unique=False, postgresql_ops={"name": "text_pattern_ops"}
+    )
+    op.create_index(
+        "ix_people_name_initials",
+        "people",
+        ["name_initials"],
+        unique=False,
+        postgresql_ops={"name_initials": "text_pattern_ops"},
+    )
     op.create_table(
         "projects",
         sa.Column("id", BIGINT, nullable=False),
@@ -413,6 +431,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_projects_entity_id"), table_name="projects")
     op.drop_index(op.f("ix_projects_county_code"), table_name="projects")
     op.drop_table("projects")
+    op.drop_index("ix_people_name_initials", table_name="people")
+    op.drop_index("ix_people_name_pattern", table_name="people")
     op.drop_index(op.f("ix_people_household_id"), table_name="people")
     op.drop_index(op.f("ix_people_county_code"), table_name="people")
     op.drop_table("people")
@@ -431,6 +451,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_regions_county_code"), table_name="regions")
     op.drop_table("regions")
     op.drop_index(op.f("ix_households_village_code"), table_name="households")
+    op.drop_index("ix_households_household_no_pattern", table_name="households")
     op.drop_index(op.f("ix_households_county_code"), table_name="households")
     op.drop_table("households")
     op.drop_index(op.f("ix_entities_county_code"), table_name="entities")
