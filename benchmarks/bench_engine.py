@@ -1,7 +1,12 @@
-"""Engine throughput: settlement lines per second and allocated households per second, exact to the fen."""
+"""Engine throughput: settlement lines per second and allocated households per second, exact to the fen.
+
+Only the engine call is timed: documents are generated (and garbage-collected) before the
+clock starts, and results are neither serialised nor freed inside the timed region.
+"""
 
 from __future__ import annotations
 
+import gc
 import random
 import statistics
 import time
@@ -11,11 +16,15 @@ from daipin.domain.engine import settlement, village_allocation
 
 SETTLEMENT_LINES = 1_000_000
 VILLAGE_HOUSEHOLDS = 300_000
-RUNS = 3
+RUNS = 5
 
 
 def settlement_document(lines: int, seed: int = 1) -> dict[str, Any]:
-    """One entity, `lines` contracts of every kind over households and villages; cash runs out in class 2."""
+    """One entity, `lines` contracts of every kind over households and villages; cash runs out in class 2.
+
+    Wages (class 1) come to about 313,600 fen per contract line and class 2 to about
+    717,400, so `cash_available_fen` = lines × 500,000 pays the wages in full and splits class 2.
+    """
     rng = random.Random(seed)
     households = max(1, lines // 20)
     statuses = ["poor", "monitored", "exited", "non_poor"]
@@ -62,7 +71,7 @@ def settlement_document(lines: int, seed: int = 1) -> dict[str, Any]:
         "entity": {"id": "E-1", "kind": "enterprise"},
         "payees": payees,
         "profit_fen": 900_000_000,
-        "cash_available_fen": lines * 300_000,
+        "cash_available_fen": lines * 500_000,
         "contracts": contracts,
     }
 
@@ -123,7 +132,8 @@ def _median_seconds(run: Any, doc: dict[str, Any]) -> tuple[float, float, dict[s
     walls, cpus = [], []
     result: dict[str, Any] = {}
     for _ in range(RUNS):
-        result = {}
+        result = {}  # the previous result is freed before the clock starts
+        gc.collect()
         w0, c0 = time.perf_counter(), time.process_time()
         result = run(doc)
         cpus.append(time.process_time() - c0)
@@ -137,9 +147,11 @@ def _rate(count: int, seconds: float) -> str:
 
 def main() -> None:
     doc = settlement_document(SETTLEMENT_LINES)
+    gc.collect()
+    gc.freeze()  # the document lives for the whole run: keep the collector off it between runs
     for label, cash in (
         ("cash covers every due", None),
-        ("cash short, split in class 2", SETTLEMENT_LINES * 300_000),
+        ("cash short, split in class 2", SETTLEMENT_LINES * 500_000),
     ):
         if cash is None:
             doc.pop("cash_available_fen", None)
@@ -149,15 +161,23 @@ def main() -> None:
         t = result["totals"]
         assert t["due_fen"] == t["paid_fen"] + t["arrears_fen"]
         assert sum(ln["paid_fen"] for ln in result["lines"]) == t["paid_fen"]
+        if cash is not None:
+            short = [c["class"] for c in result["classes"] if c["arrears_fen"]]
+            assert short[0] == 2, short  # the scenario is what its label says
         print(
             f"settlement ({label}): {SETTLEMENT_LINES:,} contract lines, median of {RUNS}: "
             f"{wall:.2f} s wall = {_rate(SETTLEMENT_LINES, wall)} lines/s; "
             f"{cpu:.2f} s CPU = {_rate(SETTLEMENT_LINES, cpu)} lines/s; "
             f"due {t['due_fen']:,} fen, paid {t['paid_fen']:,} fen"
         )
-    del doc, result
+        del result, t  # freed before the next scenario runs, outside its clock
+    del doc
+    gc.unfreeze()
+    gc.collect()
 
     doc = village_document(VILLAGE_HOUSEHOLDS)
+    gc.collect()
+    gc.freeze()
     wall, cpu, result = _median_seconds(village_allocation, doc)
     lines = sum(ln["amount_fen"] for ln in result["lines"])
     assert lines + result["retained_fen"] + result["undistributed_fen"] == doc["pool_fen"]
@@ -167,6 +187,7 @@ def main() -> None:
         f"{cpu:.2f} s CPU = {_rate(VILLAGE_HOUSEHOLDS, cpu)} households/s; "
         f"{len(result['lines']):,} lines; Σ lines + retained + undistributed = pool exactly"
     )
+    gc.unfreeze()
 
 
 if __name__ == "__main__":

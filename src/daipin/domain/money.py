@@ -6,7 +6,8 @@ import heapq
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from itertools import compress
+from itertools import compress, repeat
+from operator import eq, floordiv, gt, mod, mul
 from typing import Any
 
 
@@ -77,16 +78,17 @@ def _largest_remainder(
 ) -> list[int]:
     """The parts of a split; `key_of(i)` orders recipients whose remainders tie.
 
-    Works column-wise in C (map over bound int methods) so a split among 100,000 households
+    Works column-wise in C (map over operator functions) so a split among 100,000 households
     costs little more than reading their weights; keys are compared only among the
     recipients that tie at the cut, never sorted all together.
     """
-    products = list(map(total.__mul__, weights))
-    parts = list(map(whole.__rfloordiv__, products))  # ⌊total·w/Σw⌋
+    # operator functions with repeat() are called without building argument tuples
+    products = list(map(mul, weights, repeat(total)))
+    parts = list(map(floordiv, products, repeat(whole)))  # ⌊total·w/Σw⌋
     left = total - sum(parts)
     if left:
         # The remainders share the denominator Σw, so comparing them as integers is exact.
-        remainders = list(map(whole.__rmod__, products))
+        remainders = list(map(mod, products, repeat(whole)))
         # The cut: the left-th largest remainder. left < the number of non-zero remainders,
         # so the cut is positive and a zero weight never gains a fen.
         if left * 8 < len(remainders):
@@ -94,8 +96,8 @@ def _largest_remainder(
         else:
             cut = sorted(remainders, reverse=True)[left - 1]
         positions = range(len(remainders))
-        above = list(compress(positions, map(cut.__lt__, remainders)))
-        tied = list(compress(positions, map(cut.__eq__, remainders)))
+        above = list(compress(positions, map(gt, remainders, repeat(cut))))
+        tied = list(compress(positions, map(eq, remainders, repeat(cut))))
         need = left - len(above)
         if need < len(tied):
             # ties broken by key in ascending code-point order (sorting is stable for equal keys)

@@ -65,7 +65,6 @@ _VILLAGE_PAYEE = frozenset(("id", "type", "poor_village"))
 _HOUSEHOLD_CLASS = {"poor": 2, "monitored": 2, "exited": 5, "non_poor": 5}
 
 
-
 @without_cyclic_gc
 def settlement(doc: Mapping[str, Any]) -> dict[str, Any]:
     """Dues, payments by priority class and arrears of one entity for one period.
@@ -271,9 +270,10 @@ def _check_fast(
 
     Raises _Unusual (or KeyError/TypeError from a look-up) at the first thing it does not
     vouch for: a missing or unknown field, a wrong type, a duplicate id, an unknown payee, a
-    decimal written as a number, a Mapping that is not a dict... `_check_closely` then checks
-    the whole list again and names every problem precisely, or accepts what is merely unusual.
-    So this check never reports; it only says "clean" or "look closely".
+    float, a malformed date or decimal, a contract starting after it ends... `_check_closely`
+    then checks the whole list again and names every problem precisely. So this check never
+    reports; it only says "clean" or "look closely". Decimal texts and dates are parsed once
+    per distinct text and remembered in `caches`.
 
     Most contracts carry exactly the fields their kind needs, so once those are read, the
     field count alone shows there is nothing unknown; anything more (dates, a name) goes
@@ -345,10 +345,10 @@ def _check_fast(
             if type(wage) is not int or wage < 0:
                 raise _Unusual
             worked = (dec.get(v) or _decimal(v, caches)) if type(v) is str else _whole(v)
-            if len(c) != 5:
-                _days(c, EMPLOYMENT, 5, day, p_start, p_end)  # checked, though wages ignore the dates
+            # dates are checked, though wages do not depend on them
+            days = full_days if len(c) == 5 else _days(c, EMPLOYMENT, 5, day, p_start, p_end)
             # wages come first (class 1), whoever the payee
-            append((EMPLOYMENT, cid, payee, 1, full_days, wage, worked, _text(v)))
+            append((EMPLOYMENT, cid, payee, 1, days, wage, worked, _text(v)))
         elif kind == ORDER_PURCHASE:
             v = c["quantity"]
             qty = (dec.get(v) or _decimal(v, caches)) if type(v) is str else _whole(v)
@@ -370,9 +370,8 @@ def _check_fast(
                 base += 1
             if base == 4:
                 raise _Unusual
-            if len(c) != base:
-                _days(c, ORDER_PURCHASE, base, day, p_start, p_end)
-            append((ORDER_PURCHASE, cid, payee, cls, full_days, qty, (price, market, floor_price), _text(v)))
+            days = full_days if len(c) == base else _days(c, ORDER_PURCHASE, base, day, p_start, p_end)
+            append((ORDER_PURCHASE, cid, payee, cls, days, qty, (price, market, floor_price), _text(v)))
         else:
             raise _Unusual
     if len(seen) != len(out):
@@ -588,15 +587,14 @@ def _check_one(
         worked = get_dec(v) if type(v) is str else None
         if worked is None:
             worked = _exact(issues, v, f"contracts[{i}].days_worked", dec_cache)
-        return (EMPLOYMENT, cid, payee, cls, full_days, wage, worked, v if type(v) is str else str(v))
+        return (EMPLOYMENT, cid, payee, cls, days, wage, worked, v if type(v) is str else str(v))
     # order_purchase
     v = c["quantity"]
     qty = get_dec(v) if type(v) is str else None
     if qty is None:
         qty = _exact(issues, v, f"contracts[{i}].quantity", dec_cache)
     prices = tuple(
-        issues.fen(c[field], f"contracts[{i}].{field}") if field in keys else None
-        for field in _PRICE_FIELDS
+        issues.fen(c[field], f"contracts[{i}].{field}") if field in keys else None for field in _PRICE_FIELDS
     )
     if not any(field in keys for field in _PRICE_FIELDS):
         issues.add(
@@ -798,16 +796,13 @@ def _pay_by_class(
             ln["arrears_fen"] = due
             ln["basis"] = f"{ln['basis']}；现金不足，优先类别未付清，本项未获支付，拖欠 {fy(due)} 元"
     parts = split(left, [ln["due_fen"] for ln in members], [ln["contract"] for ln in members])
-    label = CLASS_LABELS.get(short, "")
+    pro_rata = f"；现金不足，第 {short} 类（{CLASS_LABELS.get(short, '')}）按应付比例支付 "
     for ln, got in zip(members, parts, strict=True):
         due = ln["due_fen"]
         if got < due:
             ln["paid_fen"] = got
             ln["arrears_fen"] = due - got
-            ln["basis"] = (
-                f"{ln['basis']}；现金不足，第 {short} 类（{label}）按应付比例支付 {fy(got)} 元，"
-                f"拖欠 {fy(due - got)} 元"
-            )
+            ln["basis"] = f"{ln['basis']}{pro_rata}{fy(got)} 元，拖欠 {fy(due - got)} 元"
 
 
 def _remember_price(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
-from itertools import compress
-from operator import not_
+from itertools import compress, repeat
+from operator import gt, not_
 from typing import Any
 
 from daipin.domain.engine.settlement import STATUSES
@@ -472,7 +472,7 @@ def _allocate(
     if cap is not None:
         order = [k for k in reversed(range(len(buckets))) if buckets[k]["rule"] in ("equal", "tiered")]
         order += [k for k in reversed(range(len(buckets))) if buckets[k]["rule"] == "direct_support"]
-        over_cap = list(compress(range(n), map(cap.__lt__, totals)))
+        over_cap = list(compress(range(n), map(gt, totals, repeat(cap))))
         at: dict[int, dict[int, int]] = {}  # bucket -> household -> position in its plan
         for i in over_cap:
             over = totals[i] - cap
@@ -602,9 +602,9 @@ class _Plan:
 
 
 def _household(issues: Issues, index: dict[str, int], ref: object, path: str) -> int | None:
-    i = index.get(ref) if isinstance(ref, str) else None
+    i = index.get(ref) if type(ref) is str else None  # a number (JSON 1.5) is never an id
     if i is None:
-        shown = f'"{ref}"' if isinstance(ref, str) else str(ref)
+        shown = f'"{ref}"' if type(ref) is str else str(ref)
         issues.add(
             path, f"户 {shown} 不在 households 列表中", f"household {shown} is not listed in households"
         )
