@@ -83,3 +83,118 @@ def test_the_household_export_is_a_spreadsheet_of_the_actors_region_only(session
     rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
     assert rows[0][0] == "户编号"
     assert len(rows) > 1 and {row[2] for row in rows[1:]} == {"兴隆村"}
+
+
+def test_every_answer_carries_the_security_headers_and_a_first_page_sets_the_anonymous_csrf_cookie(
+        session: Session, world: World) -> None:
+    from daipin.api.app import SECURITY_HEADERS
+    from daipin.api.deps import ANON_COOKIE
+
+    app, _ = app_rolling_back(session)
+    c = client(app)
+    first = c.get("/public")
+    assert all(first.headers[k] == v for k, v in SECURITY_HEADERS.items())
+    assert ANON_COOKIE in first.cookies and "httponly" in first.headers["set-cookie"].lower()
+    again = c.get("/public")
+    assert "set-cookie" not in again.headers  # the cookie is kept, not made anew
+    missing = c.get("/api/v1/households/999999")
+    assert missing.status_code == 401 and missing.headers["x-frame-options"] == "DENY"
+    vendor = c.get("/static/vendor/htmx.min.js")
+    assert vendor.status_code == 200 and vendor.headers["cache-control"] == "public, max-age=86400"
+
+
+def test_serve_runs_one_worker_on_sqlite_and_one_per_core_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from daipin.commands.web import default_workers
+
+    monkeypatch.setenv("DAIPIN_DATABASE_URL", "sqlite:///var/x.db")
+    assert default_workers() == 1
+    monkeypatch.setenv("DAIPIN_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/x")
+    assert default_workers() == max(1, min(os.cpu_count() or 1, 8))
+
+
+def test_the_served_app_keeps_a_connection_per_concurrent_request_and_plans_no_parallel_query(
+        fresh_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    from daipin.commands.web import POOL_ENV, server_app
+
+    monkeypatch.setenv("DAIPIN_DATABASE_URL", fresh_db_url)
+    monkeypatch.setenv(POOL_ENV, "12")
+    monkeypatch.setenv("DAIPIN_SECRET_KEY", "test-secret")
+    app = server_app()
+    engine = app.state.engine
+    try:
+        assert client(app).get("/api/v1/health").status_code == 200
+        if engine.dialect.name == "postgresql":
+            assert engine.pool.size() == 12 and engine.pool._max_overflow == 28
+            with engine.connect() as conn:
+                assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+    finally:
+        engine.dispose()
+
+
+def test_serve_with_two_workers_answers_from_both_and_stops_them_all_on_sigterm(fresh_db_url: str,
+                                                                                 tmp_path: Any) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DAIPIN_DATABASE_URL": fresh_db_url, "DAIPIN_SECRET_KEY": "test-secret",
+           "DAIPIN_KEYS_DIR": str(tmp_path / "keys")}
+    proc = subprocess.Popen([sys.executable, "-m", "daipin", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "the server did not come up"
+            time.sleep(0.2)
+        children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == proc.pid]
+        workers = [c for c in children if "spawn_main" in _cmdline(c)]
+        assert len(workers) == 2
+        for _ in range(20):  # separate connections: the kernel spreads them over both workers' sockets
+            r = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", headers={"Connection": "close"})
+            assert r.status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        assert not [c for c in workers if _parent_of(c) == proc.pid]
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()  # the parent stops its workers
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

@@ -21,7 +21,7 @@ from daipin.ledger import store
 from daipin.services import payments, rosters
 from daipin.services import workflow as wf
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "spec" / "examples" / "village-allocation-pv.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "village-allocation-pv.json"
 COUNTY, TOWN, VILLAGE, OTHER_VILLAGE = "231002", "231002001", "231002001001", "231002001002"
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -10,7 +10,7 @@ import pytest
 
 from daipin.ledger import merkle
 
-TESTDATA = Path("/work/shared/testdata/merkle/testdata")
+TESTDATA = Path(__file__).resolve().parents[1] / "data" / "merkle" / "testdata"
 SHA256 = merkle.Hasher("sha256")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -22,6 +22,44 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
 }
+
+
+class _Headers:
+    """Security headers on every answer, caching of vendored files, and the anonymous CSRF cookie when a page
+    made one. A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` costs a task group and a stream per
+    request."""
+
+    def __init__(self, app: Any, cookie_secure: bool) -> None:
+        self.app = app
+        self.cookie_secure = cookie_secure
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        vendor = scope["path"].startswith("/static/vendor/")
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                from starlette.datastructures import MutableHeaders
+
+                headers = MutableHeaders(scope=message)
+                for key, value in SECURITY_HEADERS.items():
+                    if key not in headers:
+                        headers[key] = value
+                if vendor:
+                    headers["Cache-Control"] = "public, max-age=86400"
+                new_anon = (scope.get("state") or {}).get("new_anon")
+                if new_anon:
+                    from daipin.api.deps import ANON_COOKIE
+
+                    cookie = Response()
+                    cookie.set_cookie(ANON_COOKIE, new_anon, httponly=True, samesite="lax",
+                                      secure=self.cookie_secure, path="/")
+                    headers.append("set-cookie", cookie.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None, **overrides: Any) -> FastAPI:
@@ -55,19 +93,5 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        if request.url.path.startswith("/static/vendor/"):
-            response.headers["Cache-Control"] = "public, max-age=86400"
-        new_anon = getattr(request.state, "new_anon", None)
-        if new_anon:
-            from daipin.api.deps import ANON_COOKIE
-
-            response.set_cookie(ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=settings.cookie_secure,
-                                path="/")
-        return response
-
+    app.add_middleware(_Headers, cookie_secure=settings.cookie_secure)
     return app

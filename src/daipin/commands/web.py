@@ -44,21 +44,118 @@ def refuse_demo_off_loopback(host: str) -> None:
         raise typer.Exit(2)
 
 
-def run_server(host: str, port: int) -> None:
-    import uvicorn
+POOL_ENV = "DAIPIN_DB_POOL"
+
+
+def server_app() -> Any:
+    """The app as `daipin serve` runs it in each worker process (by import string with several workers).
+
+    Each request holds one database connection from the threadpool thread that runs it until it commits,
+    so the pool keeps `DAIPIN_DB_POOL` connections open and lets as many more be opened under a burst, up to
+    the threadpool's 40 threads: a pool smaller than the concurrency would open and close a PostgreSQL
+    connection (a server process) for most requests.
+    """
+    import os
 
     from daipin.api import create_app
+    from daipin.db.session import database_url, make_engine
+
+    url = database_url()
+    pool = max(1, int(os.environ.get(POOL_ENV) or 10))
+    # No parallel query for page requests: starting worker processes costs more (tens of milliseconds)
+    # than the index scans these requests make, and the cores are already busy serving other requests.
+    engine = make_engine(url) if url.startswith("sqlite") else make_engine(
+        url, pool_size=pool, max_overflow=max(0, 40 - pool), pool_recycle=3600,
+        connect_args={"options": "-c max_parallel_workers_per_gather=0"})
+    return create_app(engine)
+
+
+def default_workers() -> int:
+    """One process per core on PostgreSQL (requests are CPU-bound in Python); one on SQLite (one writer)."""
+    import os
+
+    from daipin.db.session import database_url
+
+    if database_url().startswith("sqlite"):
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run_server(host: str, port: int, *, workers: int = 0, db_pool: int = 10) -> None:
+    import os
+    import socket
+
+    import uvicorn
+
+    from daipin.api.settings import _secret_from_env
 
     refuse_demo_off_loopback(host)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+    workers = workers or default_workers()
+    os.environ[POOL_ENV] = str(db_pool)
+    _secret_from_env()  # made once here, before the workers start, so that they all read the same key
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
+    typer.echo(f"{workers} 个工作进程 / worker processes")
+    if workers == 1:
+        uvicorn.run(server_app(), **options)
+    elif hasattr(socket, "SO_REUSEPORT"):
+        _run_reuseport_workers(host, port, workers)
+    else:
+        uvicorn.run("daipin.commands.web:server_app", factory=True, workers=workers, **options)
+
+
+def _reuseport_worker(host: str, port: int) -> None:
+    """One worker process with its own listening socket on the shared port (SO_REUSEPORT)."""
+    import socket
+
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host.strip("[]"), port))
+    sock.listen(2048)
+    config = uvicorn.Config(server_app(), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _run_reuseport_workers(host: str, port: int, workers: int) -> None:
+    """Worker processes that each listen on the port themselves, so that the kernel spreads new connections
+    over them. With one shared socket (uvicorn's own workers) the first worker to wake accepts a whole burst,
+    and a few long-lived keep-alive connections (a proxy's, or a load test's) can all land on one process
+    while the other cores idle. Ctrl-C or SIGTERM stops them all, and so does the end of any one of them."""
+    import multiprocessing
+    import multiprocessing.connection
+    import signal
+
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_reuseport_worker, args=(host, port), name=f"daipin-worker-{i}")
+             for i in range(workers)]
+    for proc in procs:
+        proc.start()
+
+    def stop(*_: Any) -> None:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    multiprocessing.connection.wait([proc.sentinel for proc in procs])
+    stop()
+    for proc in procs:
+        proc.join()
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="监听地址 / bind address"),
     port: int = typer.Option(8000, help="端口 / port"),
+    workers: int = typer.Option(0, help="工作进程数，0 = PostgreSQL 每核一个、SQLite 一个 / worker processes "
+                                        "(0: one per core on PostgreSQL, one on SQLite)"),
+    db_pool: int = typer.Option(10, help="每个进程保持的数据库连接数 / database connections kept per process"),
 ) -> None:
     """启动网站与接口 / serve the pages and the JSON API (uvicorn)."""
-    run_server(host, port)
+    run_server(host, port, workers=workers, db_pool=db_pool)
 
 
 def demo(

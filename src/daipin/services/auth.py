@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.auth import LoginAttempt, LoginSession, User
@@ -223,18 +223,24 @@ def login(session: Session, *, username: str, password: str, client: str, at: da
     return start_session(session, user, at=at)
 
 
+# Built once: SQLAlchemy reuses the statement's construction and cache key on every request.
+_SESSION_LOOKUP = (select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+                   .where(LoginSession.id == bindparam("sid")))
+
+
 def resolve_session(session: Session, token: str | None, *, at: datetime) -> tuple[User, LoginSession] | None:
     """The user and session row behind a token, or None when absent, expired or the user is inactive."""
     if not token or len(token) > 200:
         return None
-    row = session.get(LoginSession, token_id(token))
-    if row is None:
+    # One primary-key look-up joined to its user: this runs on every request that carries a token.
+    found = session.execute(_SESSION_LOOKUP, {"sid": token_id(token)}).first()
+    if found is None:
         return None
+    row, user = found
     expires = _aware(row.expires_at, at)
     if expires is not None and expires <= at:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         return None
     return user, row
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from daipin.db.models.registry import Region
 from daipin.db.models.workflow import Matter, Notice, Objection
@@ -64,33 +65,52 @@ def _names(session: Session, codes: set[str]) -> dict[str, str]:
     return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
 
 
+@cache
+def _counts_statement() -> Any:
+    return (select(Objection.notice_id, Objection.status, func.count())
+            .where(Objection.notice_id.in_(bindparam("ids", expanding=True)))
+            .group_by(Objection.notice_id, Objection.status))
+
+
 def _objection_counts(session: Session, notice_ids: list[int]) -> dict[int, dict[str, int]]:
     if not notice_ids:
         return {}
     out: dict[int, dict[str, int]] = {}
-    rows = session.execute(select(Objection.notice_id, Objection.status, func.count())
-                           .where(Objection.notice_id.in_(notice_ids))
-                           .group_by(Objection.notice_id, Objection.status)).all()
+    rows = session.execute(_counts_statement(), {"ids": notice_ids}).all()
     for nid, status, count in rows:
         out.setdefault(int(nid), {})[str(status)] = int(count)
     return out
 
 
+@cache
+def _notice_statement() -> Any:
+    """A notice with its matter and the names of its village and township, built once (only `:nid` changes)."""
+    village, township = aliased(Region), aliased(Region)
+    return (select(Notice, Matter, village.name, township.name).join(Matter, Matter.id == Notice.matter_id)
+            .outerjoin(village, village.code == Notice.region_code)
+            .outerjoin(township, township.code == func.substr(Notice.region_code, 1, 9))
+            .where(Notice.id == bindparam("nid")))
+
+
 def get_notice(session: Session, notice_id: int) -> NoticeView:
-    n = session.get(Notice, notice_id)
-    if n is None:
+    """A notice with its matter and region names (one statement) and its objections counted by status."""
+    found = session.execute(_notice_statement(), {"nid": notice_id}).first()
+    if found is None:
         raise NotFound(f"公示 {notice_id} 不存在", f"notice {notice_id} not found", "notice_id")
-    m = session.get(Matter, n.matter_id)
-    assert m is not None
-    names = _names(session, {n.region_code, n.region_code[:9]})
+    n, m, village_name, township_name = found
     counts = _objection_counts(session, [n.id])
-    return NoticeView(n, m, names.get(n.region_code, ""), names.get(n.region_code[:9], ""), counts.get(n.id, {}))
+    return NoticeView(n, m, village_name or "", township_name or "", counts.get(n.id, {}))
+
+
+@cache
+def _answered_statement() -> Any:
+    return (select(Objection).where(Objection.notice_id == bindparam("nid"), Objection.status != "open")
+            .order_by(Objection.id))
 
 
 def answered_objections(session: Session, notice_id: int) -> list[dict[str, Any]]:
     """Answered objections as the public sees them: the text and the answer, never who objected."""
-    rows = session.scalars(select(Objection).where(Objection.notice_id == notice_id, Objection.status != "open")
-                           .order_by(Objection.id))
+    rows = session.scalars(_answered_statement(), {"nid": notice_id})
     return [{"id": o.id, "status": o.status, "text": o.text, "answer": o.answer or ""} for o in rows]
 
 

@@ -7,11 +7,11 @@ not exist; an implementing-entity user sees only its own entity, its contracts, 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from daipin.db.models.registry import (
     Asset,
@@ -74,15 +74,6 @@ def in_region(column: Any, prefix: str) -> Any:
     return (column >= prefix) & (column < upper)
 
 
-def _heads(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = session.execute(select(Person.household_id, Person.name)
-                           .where(Person.household_id.in_(ids), Person.relation == "户主")).all()
-    return {int(h): n for h, n in rows}
-
-
 def _row(hh: Household, head: str, names: dict[str, str]) -> dict[str, Any]:
     return {"id": hh.id, "household_no": hh.household_no, "head": head, "village_code": hh.village_code,
             "village": names.get(hh.village_code, hh.village_code), "status": hh.status,
@@ -119,12 +110,16 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
         base = base.where(Household.status == status)
     if q:
         base = base.where(_matching(q))
-    found: list[Household] = list(session.scalars(base.order_by(Household.household_no).offset(offset).limit(limit + 1)))
-    rows, more = found[:limit], len(found) > limit
-    heads = _heads(session, [h.id for h in rows])
-    names = _region_names(session, {h.village_code for h in rows})
-    return {"items": [_row(h, heads.get(h.id, ""), names) for h in rows], "offset": offset, "limit": limit,
-            "more": more, "q": q}
+    # The page is chosen first; only its rows then look up their head and village (one statement in all).
+    page = base.order_by(Household.household_no).offset(offset).limit(limit + 1).subquery()
+    hh = aliased(Household, page)
+    head = (select(Person.name).where(Person.household_id == hh.id, Person.relation == "户主")
+            .order_by(Person.id).limit(1).scalar_subquery())
+    found = session.execute(select(hh, head, Region.name).outerjoin(Region, Region.code == hh.village_code)
+                            .order_by(hh.household_no)).all()
+    items = [_row(h, head_name or "", {h.village_code: village_name or h.village_code})
+             for h, head_name, village_name in found[:limit]]
+    return {"items": items, "offset": offset, "limit": limit, "more": len(found) > limit, "q": q}
 
 
 def _matching(q: str) -> Any:
@@ -137,35 +132,55 @@ def _matching(q: str) -> Any:
     return Household.household_no.startswith(q, autoescape=True)
 
 
-def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
-
-
-def household(session: Session, actor: Actor, household_id: int) -> Household:
-    """The household if the actor's region covers it; otherwise NotFound, as if it did not exist."""
-    prefix = scope_prefix(actor)
-    hh = session.get(Household, household_id)
+def _refuse_unseen(prefix: str, hh: Household | None, household_id: int) -> Household:
     if hh is None or not hh.village_code.startswith(prefix):
         raise NotFound(f"户 {household_id} 不存在", f"household {household_id} not found", "household_id")
     return hh
 
 
-def household_page(session: Session, actor: Actor, household_id: int) -> dict[str, Any]:
-    """Members (ID numbers masked, no health notes), contracts, income history and status history."""
-    hh = household(session, actor, household_id)
-    people = list(session.scalars(select(Person).where(Person.household_id == hh.id).order_by(Person.id)))
-    contracts = list(session.scalars(select(Contract).where(Contract.payee_household_id == hh.id)
-                                     .order_by(Contract.start_date)))
-    entities = _entity_names(session, {c.entity_id for c in contracts})
-    history = list(session.scalars(select(HouseholdStatus).where(HouseholdStatus.household_id == hh.id)
-                                   .order_by(HouseholdStatus.from_date, HouseholdStatus.id)))
-    income = session.execute(
-        select(PaymentLine, PaymentBatch.created_at, PaymentBatch.matter_id)
+def household(session: Session, actor: Actor, household_id: int) -> Household:
+    """The household if the actor's region covers it; otherwise NotFound, as if it did not exist."""
+    prefix = scope_prefix(actor)
+    return _refuse_unseen(prefix, session.get(Household, household_id), household_id)
+
+
+@cache
+def _household_statements() -> dict[str, Any]:
+    """The household page's statements, built once: SQLAlchemy then reuses their construction and cache key
+    on every request (only `:hid` changes)."""
+    hid: Any = bindparam("hid")
+    return {
+        "household": select(Household, Region.name).outerjoin(Region, Region.code == Household.village_code)
+        .where(Household.id == hid),
+        "people": select(Person).where(Person.household_id == hid).order_by(Person.id),
+        "contracts": select(Contract, Entity.name).outerjoin(Entity, Entity.id == Contract.entity_id)
+        .where(Contract.payee_household_id == hid).order_by(Contract.start_date),
+        "history": select(HouseholdStatus).where(HouseholdStatus.household_id == hid)
+        .order_by(HouseholdStatus.from_date, HouseholdStatus.id),
+        "income": select(PaymentLine, PaymentBatch.created_at, PaymentBatch.matter_id)
         .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
-        .where(PaymentLine.household_id == hh.id).order_by(PaymentBatch.created_at)).all()
-    names = _region_names(session, {hh.village_code})
+        .where(PaymentLine.household_id == hid).order_by(PaymentBatch.created_at),
+    }
+
+
+def household_page(session: Session, actor: Actor, household_id: int) -> dict[str, Any]:
+    """Members (ID numbers masked, no health notes), contracts, income history and status history.
+
+    Five statements whatever the household holds: the household with its village's name, members,
+    contracts with their entities' names, status history, income.
+    """
+    prefix = scope_prefix(actor)
+    stmts = _household_statements()
+    found = session.execute(stmts["household"], {"hid": household_id}).first()
+    hh = _refuse_unseen(prefix, found[0] if found else None, household_id)
+    names = {hh.village_code: found[1] or ""} if found else {}
+    hid = {"hid": hh.id}
+    people = list(session.scalars(stmts["people"], hid))
+    signed = session.execute(stmts["contracts"], hid).all()
+    contracts = [c for c, _ in signed]
+    entities = {c.entity_id: name for c, name in signed if name is not None}
+    history = list(session.scalars(stmts["history"], hid))
+    income = session.execute(stmts["income"], hid).all()
     return {
         "household": {"id": hh.id, "household_no": hh.household_no, "village": names.get(hh.village_code, ""),
                       "village_code": hh.village_code, "status": hh.status,
