@@ -52,6 +52,9 @@ def test_the_sample_years_settlements_give_arrears_counted_once_per_project_and_
     assert run is not None
     runs.run_settlement(session, SYSTEM_ACTOR, run.subject, sample.YEAR, START)
     assert _arrears(c, world) == before
+    entity_id = session.scalar(select(Project.entity_id).where(Project.code == run.subject))
+    api_dues = c.get(f"/api/v1/entities/{entity_id}", headers=world.headers("district_admin")).json()["dues"]
+    assert len([d for d in api_dues if d["project"] == run.subject and d["year"] == run.year]) == 1
     c.cookies.set("daipin_session", world.tokens["district_admin"])
     page = c.get("/").text
     assert 'id="chart-arrears"' in page and 'id="chart-arrears-empty"' not in page

@@ -26,7 +26,6 @@ from daipin.db.models.registry import (
     ProfitRecord,
     Project,
     Region,
-    Run,
 )
 from daipin.db.models.workflow import PaymentBatch, PaymentLine
 from daipin.domain.actors import Actor, Role
@@ -258,13 +257,14 @@ def entity(session: Session, actor: Actor, entity_id: int) -> Entity:
 
 
 def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any]:
-    """An entity's contracts, dues per settlement run, what is unpaid (arrears) and its credit record."""
+    """An entity's contracts, dues per latest settlement run of each project and year, what is unpaid (arrears) and its credit record."""
     e = entity(session, actor, entity_id)
     contracts = list(session.scalars(select(Contract).where(Contract.entity_id == e.id).order_by(Contract.code)))
     projects = list(session.scalars(select(Project).where(Project.entity_id == e.id).order_by(Project.code)))
-    runs = list(session.scalars(select(Run).where(Run.kind == "settlement",
-                                                   Run.subject.in_([p.code for p in projects] or [""]))
-                                .order_by(Run.year, Run.id))) if projects else []
+    from daipin.services.dashboard import latest_settlements
+
+    # A re-run of a project's settlement replaces the earlier run; it never adds to it.
+    runs = latest_settlements(session, [p.code for p in projects])
     dues = []
     for r in runs:
         out = r.output_json or {}
