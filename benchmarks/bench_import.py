@@ -17,14 +17,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from stdnum.cn import ric
 
-PG_ADMIN = os.environ.get("DAIPIN_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from benchmarks.pgdb import drop_database, new_database
+
 HEADERS = ["户编号", "户主姓名", "姓名", "证件号码", "与户主关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村",
            "联系电话", "银行账号"]
 VILLAGES = [f"231002001{v:03d}" for v in range(1, 11)]
@@ -54,21 +54,6 @@ def make_csv(path: Path, households: int, people: int) -> int:
     return n
 
 
-def _new_db() -> str:
-    name = f"daipin_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_db(url: str) -> None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    admin.dispose()
-
 
 def run_import(path: Path, keys: str) -> tuple[float, float, int]:
     """Seconds for the import (validate, write, ledger, commit), for re-importing the same file, and people written."""
@@ -82,7 +67,7 @@ def run_import(path: Path, keys: str) -> tuple[float, float, int]:
     from daipin.services import registry as reg
 
     os.environ["DAIPIN_KEYS_DIR"] = keys
-    url = _new_db()
+    url = new_database()
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)
@@ -110,12 +95,12 @@ def run_import(path: Path, keys: str) -> tuple[float, float, int]:
         return elapsed, re_elapsed, result.people_new
     finally:
         engine.dispose()
-        _drop_db(url)
+        drop_database(url)
 
 
 def run_copy(path: Path) -> float:
     """Plain `COPY` of the same csv into a bare all-text table: the ceiling."""
-    url = _new_db()
+    url = new_database()
     engine = create_engine(url)
     try:
         raw = engine.raw_connection()
@@ -134,7 +119,7 @@ def run_copy(path: Path) -> float:
             raw.close()
     finally:
         engine.dispose()
-        _drop_db(url)
+        drop_database(url)
 
 
 def main() -> None:

@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
-PG_ADMIN = os.environ.get("DAIPIN_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from benchmarks.pgdb import drop_database, new_database
+
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 GOALS = {"batched": 10_000, "single": 1_000, "recompute": 100_000, "proofs": 5_000, "verify": 10_000}
 
@@ -66,14 +67,7 @@ def _database(backend: str, tmp: str) -> Iterator[Engine]:
     from daipin.db import migrate
     from daipin.db.session import make_engine
 
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db"
-    else:
-        name = f"daipin_bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db" if backend == "sqlite" else new_database()
     engine = make_engine(url)
     migrate.upgrade(engine)
     try:
@@ -81,9 +75,7 @@ def _database(backend: str, tmp: str) -> Iterator[Engine]:
     finally:
         engine.dispose()
         if backend != "sqlite":
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            drop_database(url)
 
 
 def _item(n: int) -> dict[str, object]:

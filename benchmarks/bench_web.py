@@ -8,7 +8,7 @@ and p50/p95/p99 per request kind, and the CPU seconds the server, PostgreSQL and
 machine used meanwhile (the load generator shares the machine). Goal p95 ≤ 100 ms.
 
 Knobs (environment): BENCH_WEB_HOUSEHOLDS (300000), BENCH_WEB_SECONDS (60), BENCH_WEB_CLIENTS (20),
-BENCH_WEB_PG_ADMIN (postgresql+psycopg://postgres@127.0.0.1:5432/postgres), BENCH_WEB_WORKERS (2),
+DAIPIN_BENCH_PG_ADMIN (postgresql+psycopg://postgres@127.0.0.1:5432/postgres), BENCH_WEB_WORKERS (2),
 BENCH_WEB_KEEP=1 (keep the built database and print its address), BENCH_WEB_DATABASE=<url> (drive a database
 kept earlier instead of building one; it is left in place).
 """
@@ -24,10 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
-ADMIN = os.environ.get("BENCH_WEB_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from benchmarks.pgdb import drop_database, new_database
+
 HOUSEHOLDS = int(os.environ.get("BENCH_WEB_HOUSEHOLDS", "300000"))
 SECONDS = float(os.environ.get("BENCH_WEB_SECONDS", "60"))
 CLIENTS = int(os.environ.get("BENCH_WEB_CLIENTS", "20"))
@@ -39,25 +39,6 @@ MIX = [("search", 40), ("household", 30), ("notice", 25), ("login", 5)]
 NAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅"
 
-
-def _db() -> str:
-    from sqlalchemy import create_engine, text
-
-    name = f"daipin_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def build(url: str, keys: str) -> dict[str, object]:
@@ -304,7 +285,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def main() -> None:
-    url = REUSE or _db()
+    url = REUSE or new_database()
     keys = tempfile.mkdtemp(prefix="daipin-bench-keys-")
     proc = None
     try:
@@ -349,7 +330,7 @@ def main() -> None:
         if KEEP or REUSE:
             print(f"  database kept: BENCH_WEB_DATABASE={url}")
         else:
-            _drop(url)
+            drop_database(url)
 
 
 if __name__ == "__main__":
