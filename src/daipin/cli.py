@@ -18,4 +18,26 @@ for module in (calc, db, registry, ledger, workflow, web):
 
 
 def main() -> None:
-    app()
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        app()
+    except DBAPIError as exc:
+        # A database that is not there or not migrated is the commonest first-run mistake: say so in one line
+        # (the URL without its password), not with a traceback, and exit 2 like every refused command.
+        typer.echo(f"错误 / error: {database_problem(exc)}", err=True)
+        raise SystemExit(2) from None
+
+
+def database_problem(exc: Exception) -> str:
+    """One line, in both languages, for a database error a command could not handle."""
+    from daipin.commands.db import _safe_url
+    from daipin.db.session import database_url
+
+    detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    where = _safe_url(database_url())
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if "no such table" in detail or code == "42P01":
+        return (f"数据库 {where} 尚未建立表结构，请先运行 `daipin init`（或 `daipin db upgrade`） / "
+                f"the database has no tables yet: run `daipin init` (or `daipin db upgrade`) first ({detail})")
+    return f"数据库 {where} 出错 / database error: {detail}"

@@ -22,15 +22,17 @@ def init(
     county: str = typer.Option(None, "--county", help="县级区划代码 (6位), 默认 DAIPIN_COUNTY 或 231002"),
     keys_dir: str = typer.Option(None, "--keys-dir", help="密钥目录, 默认 DAIPIN_KEYS_DIR 或 ./var/keys"),
 ) -> None:
-    """初始化账本：生成签名密钥与盐值，建立账本 / create the ledger keys and the log (idempotent)."""
+    """初始化：升级数据库结构，生成签名密钥与盐值，建立账本 / upgrade the database, create the ledger keys and the log (idempotent)."""
     from datetime import UTC, datetime
 
-    from daipin.db.session import session_scope
+    from daipin.db import migrate
+    from daipin.db.session import get_engine, session_scope
     from daipin.domain.errors import DaipinError
     from daipin.ledger import keys, merkle, store
 
     try:
         merkle.Hasher(hash_name or merkle.DEFAULT_HASH)  # fail closed before touching anything
+        migrate.upgrade(get_engine())  # a new database gets its tables first (idempotent, like the rest of init)
         with session_scope() as session:
             info = store.ensure_log(session, keys_dir=keys_dir, hash_name=hash_name, origin=origin, county=county,
                                     at=datetime.now(UTC))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
 from daipin.commands import unit_of_work
 
@@ -232,8 +233,54 @@ def export_contracts(out: Path) -> None:
     typer.echo(f"{n} rows → {out}")
 
 
+def _record_epilog() -> str:
+    from daipin.services.records import KINDS, fields
+
+    lines = ["类别与字段 / kinds and their fields (* required):", ""]
+    for kind in KINDS.values():
+        required, optional = fields(kind)
+        lines.append(f"{kind.name} — {kind.zh}: " + ", ".join([f"{f}*" for f in required] + optional))
+    return "\n\n".join(lines)
+
+
+class _RecordCommand(TyperCommand):
+    """`daipin record --help` lists the kinds and their fields, read off the services when help is asked for
+    (building the list imports every service, which `daipin calc` and the rest should not pay for)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.epilog = _record_epilog()
+        super().format_help(ctx, formatter)
+
+
+def record(kind: str = typer.Argument(..., help="记录类别，见下 / the kind of record, listed below"),
+           file: str = typer.Argument(..., help="JSON 或 YAML 文件（一条记录或记录列表），- 为标准输入"),
+           as_: str = typer.Option(None, "--as", help="操作人 system 或 role:id@region（默认 system）"),
+           at: str = typer.Option(None, "--at", help="记录时间 ISO 8601（默认现在）")) -> None:
+    """登记：从文件录入主体、项目、资产、合同等 / record entities, projects, assets, contracts, … from a file.
+
+    整个文件在一个事务中：任何一条有错，全部不录入。引用用编号：户编号、统一社会信用代码、项目/资产/合同编号、身份证号。
+    The whole file is one transaction: one bad record records nothing. Refer to rows by their keys: household
+    number, credit code, project/asset/contract code, resident ID number.
+    """
+    from daipin.commands.calc import DocumentError, read_document
+    from daipin.commands.workflow import _at, parse_actor
+    from daipin.services import records
+
+    try:
+        document = read_document(file)
+    except DocumentError as exc:
+        typer.echo(f"错误 / error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    when = _at(at) if at else _now()
+    with unit_of_work() as session:
+        lines = records.record_all(session, parse_actor(as_), kind, document, when)
+    for line in lines:
+        typer.echo(line)
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the top-level app."""
+    app.command("record", cls=_RecordCommand)(record)
     app.command("settle")(settle)
     app.command("allocate")(allocate)
     import_app.add_typer(template_app, name="template")

@@ -200,10 +200,18 @@ def _decimal_str(value: Any, field: str, zh: str) -> str:
 
 
 def _choice(value: Any, choices: Any, field: str, zh: str) -> str:
-    if value not in choices:
-        raise InputError(f"{zh} {value!r} 无效，应为 {'/'.join(choices)} 之一",
-                         f"{field} {value!r} must be one of {', '.join(choices)}", field=field)
-    return str(value)
+    """One of `choices`; where they are a mapping of code to Chinese label, the label is accepted too."""
+    if value in choices:
+        return str(value)
+    if isinstance(choices, dict):
+        for code, label in choices.items():
+            if isinstance(label, str) and value == label:
+                return str(code)
+        shown = "/".join(f"{c}（{label}）" if isinstance(label, str) else str(c) for c, label in choices.items())
+    else:
+        shown = "/".join(choices)
+    raise InputError(f"{zh} {value!r} 无效，应为 {shown} 之一",
+                     f"{field} {value!r} must be one of {', '.join(choices)}", field=field)
 
 
 def _date(value: Any, field: str, zh: str) -> date:
