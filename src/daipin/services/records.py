@@ -108,7 +108,8 @@ _RESOLVERS: dict[str, Callable[[Session, Any, str], int]] = {
 
 def fields(kind: Kind) -> tuple[list[str], list[str]]:
     """(required, optional) field names of a record of this kind, as a document spells them."""
-    required, optional = [], []
+    required: list[str] = []
+    optional: list[str] = []
     for p in inspect.signature(kind.service).parameters.values():
         if p.name in _SKIP:
             continue
