@@ -229,17 +229,24 @@ def save_allocation_plan(session: Session, actor: Actor, *, village_code: str, y
     return plan
 
 
-def _store(session: Session, actor: Actor, *, kind: str, subject: str, region: str, year: int,
-           doc: dict[str, Any], at: datetime) -> Run:
-    from daipin.domain.engine import calculate
+def store_run(session: Session, actor: Actor, *, kind: str, subject: str, region: str, year: int,
+              doc: dict[str, Any], at: datetime, out: dict[str, Any] | None = None,
+              extra: dict[str, Any] | None = None) -> Run:
+    """Keep a run (input, output, their digests, who and when) with its ledger entry; the one place runs are stored.
 
-    out = calculate(doc)
+    `out` is the engine's result when the caller already has it (execution checks it against the approved
+    preview first); otherwise the document is run here. `extra` adds facts to the entry (e.g. the matter).
+    """
+    if out is None:
+        from daipin.domain.engine import calculate
+
+        out = calculate(doc)
     run = Run(kind=kind, subject=subject, year=year, input_json=doc, output_json=out, input_digest=digest(doc),
               output_digest=digest(out), actor=f"{actor.role.value}:{actor.id}", at=at, county_code=region[:6])
     session.add(run)
     session.flush()
     facts: dict[str, Any] = {"kind": kind, "year": year, "input_digest": run.input_digest,
-                             "output_digest": run.output_digest, "row": row_fact(session, run)}
+                             "output_digest": run.output_digest, **(extra or {}), "row": row_fact(session, run)}
     if "totals" in out:
         facts["totals"] = out["totals"]
     run.ledger_index = trace.record(session, actor=actor, type=f"run.{kind}", subject=f"run:{run.id}",
@@ -253,13 +260,13 @@ def run_settlement(session: Session, actor: Actor, project_id: int | str, year: 
     region = project.village_code or project.township_code
     check_scope(actor, region)
     doc = build_settlement_document(session, project.id, year)
-    return _store(session, actor, kind="settlement", subject=project.code, region=region, year=year, doc=doc, at=at)
+    return store_run(session, actor, kind="settlement", subject=project.code, region=region, year=year, doc=doc, at=at)
 
 
 def run_village_allocation(session: Session, actor: Actor, village_code: str, year: int, at: datetime) -> Run:
     check_scope(actor, village_code)
     doc = build_village_allocation_document(session, village_code, year)
-    return _store(session, actor, kind="village_allocation", subject=village_code, region=village_code, year=year,
+    return store_run(session, actor, kind="village_allocation", subject=village_code, region=village_code, year=year,
                   doc=doc, at=at)
 
 

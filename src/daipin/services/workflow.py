@@ -1029,7 +1029,10 @@ def execute(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
         if digest(result) != m.approved_preview_digest:
             raise Conflict("重新计算的结果与批准的预览不一致，已停止执行", "the result differs from the approved preview",
                            "preview", code="result_changed")
-        run = _store_run(session, actor, m, result, at)
+        from daipin.services.runs import store_run
+
+        run = store_run(session, actor, kind=str(m.document["kind"]), subject=m.region_code, region=m.region_code,
+                        year=m.year or at.year, doc=m.document, at=at, out=result, extra={"matter": m.id})
         m.run_id = run.id
     elif m.preview is not None and digest(m.preview) != m.approved_preview_digest:
         raise Conflict("执行时的结果与批准时不一致，已停止执行", "the result differs from the approved one", "preview",
@@ -1045,23 +1048,6 @@ def execute(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
 def blacklisted_as_blockers(session: Session, m: Matter) -> list[wf.Blocker]:
     return wf.review_blockers(quorum_met=None, passed=None, warnings=[], justification="x",
                               blacklisted=blacklisted_parties(session, m))
-
-
-def _store_run(session: Session, actor: Actor, m: Matter, result: dict[str, Any], at: datetime) -> Run:
-    """Keep the run (input, output, digests) in the registry's runs table with its ledger entry."""
-    subject = m.region_code
-    doc = m.document
-    run = Run(kind=str(doc["kind"]), subject=subject, year=m.year or at.year, input_json=doc, output_json=result,
-              input_digest=digest(doc), output_digest=digest(result), actor=_actor_label(actor), at=at,
-              county_code=m.county_code)
-    session.add(run)
-    session.flush()
-    run.ledger_index = trace.record(session, actor=actor, type=f"run.{run.kind}", subject=f"run:{run.id}",
-                                    region=m.region_code,
-                                    facts={"run": run.id, "matter": m.id, "kind": run.kind,
-                                           "input_digest": run.input_digest, "output_digest": run.output_digest},
-                                    at=at)
-    return run
 
 
 def announce_result(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> dict[str, Any]:
