@@ -243,6 +243,14 @@ class _Sql:
             if all(self.bind_at(d) == fast(d) for d in samples):
                 self.bind_at = fast
         self._node_sql: dict[tuple[int, int], str] = {}
+        # PostgreSQL: one statement text for every proof, the wanted nodes passed as arrays and joined
+        # through unnest(). Its text and parameter types never change, so it is prepared once per connection;
+        # the UNION ALL form below varies with the node counts and psycopg binds each small int as the
+        # narrowest integer type, so its statements were rarely reused (measured at 1,000,000 entries:
+        # ~1,000 proofs/s that way, ~5,000 this way).
+        self.pg_nodes = ("SELECT 0, idx, leaf_hash FROM ledger_entry WHERE idx = ANY(%s::bigint[]) UNION ALL "
+                         "SELECT n.level, n.idx, n.hash FROM ledger_node AS n "
+                         "JOIN unnest(%s::int[], %s::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx")
 
     def nodes_query(self, leaves: list[int], inner: list[merkle.NodeRef]) -> tuple[str, list[int]]:
         """One statement that returns (level, idx, hash) for the leaves and the inner nodes."""
@@ -292,14 +300,21 @@ def _fetch(raw: Any, q: _Sql, refs: Iterable[merkle.NodeRef]) -> dict[merkle.Nod
     out: dict[merkle.NodeRef, bytes] = {}
     cur = raw.cursor()
     try:
-        # A proof names at most a few dozen nodes: one statement. The chunks only keep a
-        # pathological request under SQLite's limit of 500 terms in a compound SELECT.
-        for start in range(0, len(leaves) + len(inner), _MAX_TERMS):
-            stop = start + _MAX_TERMS
-            sql, params = q.nodes_query(leaves[start:stop], inner[max(0, start - len(leaves)):max(0, stop - len(leaves))])
-            cur.execute(sql, params)
-            for lv, idx, h in cur.fetchall():
-                out[(lv, idx)] = bytes(h)
+        if q.pg:
+            cur.execute(q.pg_nodes, (leaves, [lv for lv, _ in inner], [i for _, i in inner]), prepare=True)
+            rows = cur.fetchall()
+        else:
+            # A proof names at most a few dozen nodes: one statement. The chunks only keep a
+            # pathological request under SQLite's limit of 500 terms in a compound SELECT.
+            rows = []
+            for start in range(0, len(leaves) + len(inner), _MAX_TERMS):
+                stop = start + _MAX_TERMS
+                sql, params = q.nodes_query(leaves[start:stop],
+                                            inner[max(0, start - len(leaves)):max(0, stop - len(leaves))])
+                cur.execute(sql, params)
+                rows += cur.fetchall()
+        for lv, idx, h in rows:
+            out[(lv, idx)] = bytes(h)
     finally:
         cur.close()
     if len(out) != len(wanted):
