@@ -7,6 +7,10 @@ date, region code in force; relation, labour, status, village, exit year, phone,
 account; duplicates in the file and in the database), then writes with COPY, one ledger
 entry per `imports.BATCH` households carrying a digest of its rows. The same file is then
 imported again (nothing changes: no row, no ledger entry) and timed too.
+
+Each run prints, beside the wall time, the CPU seconds of the import's Python processes (this one
+and the child that checks part of a large file) and of its PostgreSQL server process (read from
+/proc when the server runs on this machine), and the load average before the run.
 """
 
 from __future__ import annotations
@@ -55,8 +59,25 @@ def make_csv(path: Path, households: int, people: int) -> int:
 
 
 
-def run_import(path: Path, keys: str) -> tuple[float, float, int]:
-    """Seconds for the import (validate, write, ledger, commit), for re-importing the same file, and people written."""
+def _cpu() -> float:
+    """CPU seconds of this process and of its waited-for children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds of a PostgreSQL backend on this machine, None if its /proc entry cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_import(path: Path, keys: str) -> tuple[float, float, int, float, float | None]:
+    """Seconds for the import (validate, write, ledger, commit), for re-importing the same file, people written,
+    and the CPU seconds of the import's Python processes and of its server process."""
     from sqlalchemy.orm import Session
 
     from daipin.db import migrate
@@ -80,11 +101,16 @@ def run_import(path: Path, keys: str) -> tuple[float, float, int]:
                 reg.create_region(s, SYSTEM_ACTOR, code=v, name=f"村{i}", level="village", at=at)
             s.commit()
         progress = "--progress" in sys.argv
-        t0 = time.perf_counter()
         with Session(engine) as s:
+            from sqlalchemy import text
+
+            backend = int(s.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            s.commit()
+            server0, cpu0, t0 = _server_cpu(backend), _cpu(), time.perf_counter()
             result = imports.import_households(s, SYSTEM_ACTOR, path, at, progress=progress)
             s.commit()
-        elapsed = time.perf_counter() - t0
+            elapsed, cpu, server1 = time.perf_counter() - t0, _cpu() - cpu0, _server_cpu(backend)
+        server = None if server0 is None or server1 is None else server1 - server0
         assert not result.errors, result.errors[:3]
         t0 = time.perf_counter()
         with Session(engine) as s:
@@ -92,7 +118,7 @@ def run_import(path: Path, keys: str) -> tuple[float, float, int]:
             s.commit()
         re_elapsed = time.perf_counter() - t0
         assert again.households_unchanged == result.households_new and again.households_changed == 0
-        return elapsed, re_elapsed, result.people_new
+        return elapsed, re_elapsed, result.people_new, cpu, server
     finally:
         engine.dispose()
         drop_database(url)
@@ -134,13 +160,16 @@ def main() -> None:
               f"(generated in {time.perf_counter() - t0:.1f} s)", flush=True)
         copy_times, import_times, re_times = [], [], []
         for i in range(runs):  # interleaved, so a busy machine weighs on both sides alike
+            load = os.getloadavg()[0]
             copy_times.append(run_copy(path))
-            elapsed, re_elapsed, imported = run_import(path, str(Path(tmp) / f"keys{i}"))
+            elapsed, re_elapsed, imported, cpu, server = run_import(path, str(Path(tmp) / f"keys{i}"))
             assert imported == rows
             import_times.append(elapsed)
             re_times.append(re_elapsed)
-            print(f"  run {i + 1}: COPY {rows / copy_times[-1]:,.0f} rows/s, daipin {rows / elapsed:,.0f} rows/s "
-                  f"({elapsed:.1f} s), re-import {rows / re_elapsed:,.0f} rows/s", flush=True)
+            server_cpu = "" if server is None else f", server {server:.1f} s"
+            print(f"  run {i + 1} (load average {load:.1f} on {os.cpu_count()} CPUs): COPY {rows / copy_times[-1]:,.0f} "
+                  f"rows/s, daipin {rows / elapsed:,.0f} rows/s ({elapsed:.1f} s wall; CPU: Python {cpu:.1f} s"
+                  f"{server_cpu}), re-import {rows / re_elapsed:,.0f} rows/s", flush=True)
         of = f"median of {runs}" if runs > 1 else "one run"
         copy_rate = rows / statistics.median(copy_times)
         rate = rows / statistics.median(import_times)

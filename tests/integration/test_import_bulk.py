@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import random
 import re
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
@@ -211,3 +212,166 @@ def test_birth_dates_derived_on_the_bulk_path_match_the_registry_check(rs: Sessi
     imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", rows), AT)
     p = rs.scalars(select(Person).where(Person.id_number == rows[0][2])).one()
     assert (p.birth_date, p.sex) == (born, "F")
+
+
+def _roster_schema(session: Session) -> list[tuple[object, ...]]:
+    """Every index and constraint of the roster tables as PostgreSQL defines them, with their validity."""
+    tables = {"t": list(imports.ROSTER_TABLES)}
+    indexes = session.execute(text(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisvalid FROM pg_index "
+        "WHERE indrelid = ANY(CAST(:t AS regclass[])) ORDER BY 1"), tables).all()
+    constraints = session.execute(text(
+        "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+        "WHERE conrelid = ANY(CAST(:t AS regclass[])) ORDER BY 1"), tables).all()
+    return [tuple(r) for r in indexes] + [tuple(r) for r in constraints]
+
+
+def _spy_rebuild(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The `rebuild` argument of every `_drop_deferred` call from now on."""
+    seen: list[bool] = []
+    real = imports._drop_deferred
+
+    def spy(session: Session, rebuild: bool) -> list[str]:
+        seen.append(rebuild)
+        return real(session, rebuild)
+
+    monkeypatch.setattr(imports, "_drop_deferred", spy)
+    return seen
+
+
+def _require_postgresql(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the bulk load path is PostgreSQL's")
+
+
+def test_a_bulk_import_rebuilds_the_roster_indexes_and_leaves_every_index_and_constraint_as_it_was(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_postgresql(rs)
+    before = _roster_schema(rs)
+    names = {i for i, *_ in before}
+    assert {"uq_people_id_number", "ix_people_name_pattern", "fk_people_household_id_households",
+            "ix_households_household_no_pattern", "ix_household_status_history_household_id"} <= names
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    rebuilt = _spy_rebuild(monkeypatch)
+    rows = _rows(6)
+    rows[0][1], rows[1][1], rows[2][1] = "曾小明", "阿依古丽·买买提", "Anna李"
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", rows), AT)
+    assert (result.households_new, result.people_new, rebuilt) == (6, 12, [True])
+    assert _roster_schema(rs) == before
+    people = rs.execute(select(Person.name, Person.name_initials, Person.id).order_by(Person.id)).all()
+    assert [(n, i) for n, i, _ in people[:3]] == [(n, reg.name_initials(n)) for n in ("曾小明", "阿依古丽·买买提", "Anna李")]
+    for facts in _import_entries(rs):
+        assert imports.batch_digest_now(rs, facts) == facts["digest"]
+    # The rebuilt unique index refuses a repeated ID number; the next person gets an id after the drawn range.
+    hid = reg.household_by_no(rs, "B-0000").id
+    with pytest.raises(IntegrityError, match="uq_people_id_number"), rs.begin_nested():
+        rs.execute(text("INSERT INTO people (household_id, county_code, name, id_number, relation, labor, "
+                        "life_state) VALUES (:h, '231002', 'x', :n, '子', 'full', 'alive')"),
+                   {"h": hid, "n": rows[0][2]})
+    added = reg.add_member(rs, ACTOR, hid, {"name": "新成员", "id_number": person_id(4999), "relation": "子",
+                                            "labor": "full"}, AT)
+    assert added.id > people[-1][2]
+
+
+def test_a_bulk_import_that_fails_on_a_rebuilt_index_rolls_back_its_rows_and_keeps_every_index(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_postgresql(rs)
+    imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _rows(2)), AT)
+    before = (_roster_schema(rs), rs.scalar(select(func.count()).select_from(Person)), ledger_size(rs))
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    # Told that no household exists yet, the import writes B-0000 and B-0001 again: only the rebuilt unique
+    # indexes can stop it.
+    monkeypatch.setattr(imports, "_existing_ids", lambda session, numbers: {})
+    with pytest.raises(IntegrityError, match="ix_households_household_no_pattern|uq_people_id_number"), rs.begin_nested():
+        imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", _rows(3)), AT)
+    assert (_roster_schema(rs), rs.scalar(select(func.count()).select_from(Person)), ledger_size(rs)) == before
+
+
+def test_a_bulk_import_into_a_roster_much_larger_than_itself_keeps_the_indexes(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_postgresql(rs)
+    imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _rows(6)), AT)  # 12 people
+    before = _roster_schema(rs)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    rebuilt = _spy_rebuild(monkeypatch)
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", _rows(7)), AT)  # B-0006: 1 person
+    assert (result.households_new, result.people_new, result.households_unchanged, rebuilt) == (1, 1, 6, [False])
+    assert _roster_schema(rs) == before
+    assert reg.members(rs, reg.household_by_no(rs, "B-0006").id)[0].id_number == _rows(7)[-1][2]
+
+
+def test_a_bulk_import_still_reports_repeated_and_registered_id_numbers(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _rows(1)), AT)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    rows = _rows(4, start=1)
+    rows[1][2] = rows[0][2]  # B-0001's second member repeats its head (row 3 repeats row 2)
+    rows[-1][2] = _rows(1)[0][2]  # B-0004's last member is B-0000's head
+    before = rs.scalar(select(func.count()).select_from(Person))
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", rows), AT)
+    assert [(e.row, e.column, e.household_no) for e in result.errors] == [
+        (3, "身份证号", "B-0001"), (len(rows) + 1, "身份证号", "B-0004")]
+    assert "与第2行重复" in result.errors[0].message and "已登记在户 B-0000" in result.errors[1].message
+    assert not result.imported and rs.scalar(select(func.count()).select_from(Person)) == before
+
+
+@pytest.mark.parametrize("case", ["clean", "bad row in the second part", "household in both parts",
+                                  "ID number in both parts"])
+def test_checking_a_file_in_two_processes_gives_exactly_what_one_pass_gives(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    rows = _rows(40)
+    if case == "bad row in the second part":
+        rows[-1][4] = "很强"
+    elif case == "household in both parts":
+        rows.append(["B-0001", "远方成员", person_id(9001), "子", "有劳动能力", "监测户", "", "兴隆镇", "新民村", ""])
+    elif case == "ID number in both parts":
+        rows[-1][2] = rows[0][2]
+    path = _csv(tmp_path / "a.csv", rows)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 10**9)
+    one = imports.validate_rows(rs, *imports.read_table(path))
+    parts: list[object] = []
+    real = imports._check_rows_in_two
+
+    def spy(*args: object) -> object:
+        parts.append(real(*args))  # type: ignore[arg-type]
+        return parts[-1]
+
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(imports, "_can_fork", lambda: True)
+    monkeypatch.setattr(imports, "_check_rows_in_two", spy)
+    two = imports.validate_rows(rs, *imports.read_table(path))
+    assert two == one
+    assert len(parts) == 1 and (parts[0] is not None) == (case == "clean")
+    assert (one[1] == []) == (case in ("clean", "household in both parts"))  # a household's rows may be apart
+
+
+def test_an_exit_year_in_digits_int_cannot_read_is_reported_as_a_bad_exit_year(rs: Session, tmp_path: Path) -> None:
+    rows = _rows(3)
+    rows[3][6] = "²⁰²¹"  # B-0002's head (row 5): superscript digits are digits to str.isdigit, not to int()
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", rows), AT)
+    assert [(e.row, e.column) for e in result.errors] == [(5, "脱贫年度")] and "²⁰²¹" in result.errors[0].message
+
+
+@pytest.mark.parametrize("body", [
+    "a,b\r\n1,2\r\n\r\n,\r\n3\r\n",  # CRLF, a blank line, an empty row, a short row
+    "a,b\n1,2\n\n3,4,5",  # no final line end, a long row
+    "a,b\n1,2\r3,4\n",  # a bare carriage return: csv's own reading
+    'a,b\n"1,5",2\n',  # quotes: csv's own reading
+    "a,b\n",
+])
+def test_a_plain_csv_reads_as_the_csv_module_reads_it(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(body.encode())
+    headers, rows = imports.read_table(path)
+    try:
+        expected = list(csv.reader(io.StringIO(body)))
+    except csv.Error:  # the bare carriage return: refused the same way
+        with pytest.raises(csv.Error):
+            list(rows)
+        return
+
+    def blank_as_empty(rows: list[list[str]]) -> list[list[str]]:  # a blank line reads as [] or [""]: skipped
+        return [r if any(r) else [] for r in rows]
+
+    assert headers == [h.strip() for h in expected[0]]
+    assert blank_as_empty(list(rows)) == blank_as_empty(expected[1:])

@@ -9,12 +9,17 @@ unchanged household writes no row and no ledger entry.
 
 Bulk path. Rows are checked on a lean per-row path (the resident ID check is
 `stdnum.cn.ric.validate`'s, done with the same integer arithmetic and cached
-birth-date / region-in-force look-ups: see `check_resident_id_fast`). New households
-get their ids up front and are written without ORM objects: PostgreSQL `COPY`
-(streamed from a writer thread while the next rows are formatted), SQLite
-`executemany`. Existing households are compared in bulk, one query per batch; only
-those that changed go through the registry services (one ledger entry each, with
-`facts["row"]`).
+birth-date / region-in-force look-ups: see `check_resident_id_fast`; a cell value seen
+before is not checked again). A csv without quotes is read as a plain split on line ends
+and commas. From `PARALLEL_ROWS` lines a forked child checks the last part of the file
+while this process checks the first (`_check_rows_in_two`); any error, or a household or
+ID number in both parts, sends the whole file through one pass instead, so errors read
+exactly the same. The cyclic garbage collector is paused during an import. New
+households get their ids up front and are written without ORM objects: PostgreSQL
+`COPY` (streamed from a writer thread while the next rows are formatted: households and
+their first status, then people), SQLite `executemany`. Existing households are
+compared in bulk, one query per batch; only those that changed go through the registry
+services (one ledger entry each, with `facts["row"]`).
 
 Ledger entries for new households: one `household.import` entry per batch of `BATCH`
 households instead of the per-row `facts["row"]` convention. It carries the batch's
@@ -26,25 +31,37 @@ their first status-history rows, then their people, each in the column order of
 `batch_digest_now(session, facts)` recomputes it from the database, so a row edited
 after the import shows as a changed batch.
 
-Large imports on PostgreSQL (at least `BULK_FK_THRESHOLD` new people) check the two
-foreign keys to `households` in bulk, as the PostgreSQL manual advises for bulk loads:
-the constraints are dropped and re-added inside the import's transaction, and re-adding
-validates every row in one query. The transaction holds an exclusive lock on the
-roster tables meanwhile; an error (or a violating row) rolls everything back.
+Large imports on PostgreSQL (at least `BULK_FK_THRESHOLD` new people) load the way the
+PostgreSQL manual advises ("Populating a Database"): inside the import's transaction, which
+first locks the roster tables (households, status history, people) against every other
+reader and writer, the two foreign keys to `households` are dropped and, when people holds
+at most `REBUILD_RATIO` times as many rows as the import adds, so are every other index and
+unique constraint of the three tables but their primary keys. The ids are drawn as ranges
+(people's too, so COPY does not call the sequence per row). After the COPY the indexes are
+rebuilt (with `maintenance_work_mem` raised to `BULK_MAINTENANCE_MEM` for the transaction)
+and the constraints re-added: a unique index checks every row as it is built, a foreign key
+validates every row in one query, and any violation (or error) rolls everything back,
+dropped indexes included. The import's own checks have already refused ID numbers and
+household numbers that repeat or are registered.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
+import marshal
+import os
 import queue
 import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +108,14 @@ STATUS_VALUES = {
     "脱贫户": "exited", "已脱贫": "exited", "exited": "exited",
     "一般户": "non_poor", "非贫困户": "non_poor", "non_poor": "non_poor",
 }
+PARALLEL_ROWS = 50000  # csv lines from which two processes check the rows (see `_check_rows_in_two`)
+PARALLEL_SHARE = 0.62  # share of the lines this process checks (the child also packs its result)
 BATCH = 5000  # households per ledger entry (and per comparison query for existing households)
 QUERY_CHUNK = 20000  # values per `= ANY(array)` / `IN` look-up
-BULK_FK_THRESHOLD = 50000  # new people from which PostgreSQL checks the foreign keys in bulk
+BULK_FK_THRESHOLD = 50000  # new people from which PostgreSQL loads in bulk (see the module's docstring)
+REBUILD_RATIO = 2  # a bulk load rebuilds the roster's indexes if people holds at most this many times the new
+BULK_MAINTENANCE_MEM = "256MB"  # maintenance_work_mem (at least) while those indexes are rebuilt
+ROSTER_TABLES = ("households", "household_status_history", "people")
 IMPORT_REASON = "建档立卡导入"
 NULL = "\\N"  # NULL in COPY text form
 
@@ -140,13 +162,13 @@ class ImportResult:
 # ---------------------------------------------------------------- reading
 
 
-def read_table(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
+def read_table(path: Path) -> tuple[list[str], Iterable[list[Any]]]:
     """Header row and data rows of the first sheet (xlsx/xls/ods via calamine) or a csv (UTF-8 or GBK)."""
     headers, rows, _plain = _read(path)
     return headers, rows
 
 
-def _read(path: Path) -> tuple[list[str], Iterator[list[Any]], bool]:
+def _read(path: Path) -> tuple[list[str], Iterable[list[Any]], bool]:
     """Like `read_table`, plus whether no cell can hold a tab, backslash or line break (no COPY escaping)."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
@@ -159,13 +181,25 @@ def _read(path: Path) -> tuple[list[str], Iterator[list[Any]], bool]:
         return [_text(h).strip() for h in rows[0]], ([_text(c) for c in r] for r in rows[1:]), False
     if suffix in (".csv", ".txt"):
         raw = path.read_bytes()
+        # Without quotes a csv field cannot hold a line break; without tabs and backslashes nothing needs escaping.
+        # (Looked for in the bytes: in GB 18030 a backslash byte can also be half of a character, which only
+        # makes the answer more cautious.)
+        plain = b'"' not in raw and b"\t" not in raw and b"\\" not in raw
+        simple = plain and b"\0" not in raw and raw.count(b"\r") == raw.count(b"\r\n")
         try:
             body = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             body = raw.decode("gb18030")
         del raw
-        # Without quotes a csv field cannot hold a line break; without tabs and backslashes nothing needs escaping.
-        plain = '"' not in body and "\t" not in body and "\\" not in body
+        if simple:
+            # No quotes, no NUL, no bare carriage return: csv's reading is a split on line ends and commas.
+            lines = (body.replace("\r\n", "\n") if "\r" in body else body).split("\n")
+            del body
+            if lines[-1] == "":  # the last line's own line end
+                lines.pop()
+            if not lines:
+                raise InputError("文件为空", "the file is empty", field="file")
+            return [h.strip() for h in lines[0].split(",")], Lines(lines[1:]), plain
         reader = csv.reader(io.StringIO(body))
         try:
             header = next(reader)
@@ -290,21 +324,118 @@ def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]
     """Check every row; returns the households by number, the errors, and the number of rows read."""
     index = map_headers(headers)
     col = {k: headers[i] for k, i in index.items()}
+    villages = _village_lookup(session)
+    checked = None
+    if isinstance(rows, Lines) and len(rows.lines) >= PARALLEL_ROWS and _can_fork():
+        checked = _check_rows_in_two(rows.lines, index, col, villages, progress)
+    if checked is None:
+        bar = _progress(progress, "校验 validating", "行")
+        try:
+            checked = _check_rows(rows, index, col, villages, 2, bar)[:3]
+        finally:
+            bar.close()
+    households, errors, last = checked
+    _household_checks(session, households, errors, col)
+    errors.sort(key=lambda e: (e.row, e.column))
+    return households, errors, max(last - 1, 0)
+
+
+class Lines:
+    """The data lines of a csv read as a plain split (see `_read`); iterating gives each line's cells."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return map(str.split, self.lines, repeat(","))
+
+
+Checked = tuple[dict[str, HouseholdRows], list[RowError], int]  # households, errors, number of the last row
+
+
+def _can_fork() -> bool:
+    """Whether a child can be forked safely (no other thread that could hold a lock) and run on its own CPU."""
+    return hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 and threading.active_count() == 1
+
+
+def _check_rows_in_two(lines: list[str], index: dict[str, int], col: dict[str, str],
+                       villages: dict[tuple[str, str], str], progress: bool) -> Checked | None:
+    """`_check_rows` over a large file with two processes: a forked child checks the last part of the lines
+    while this process checks the first. The halves are joined only when neither has an error and no household
+    number or ID number appears in both; otherwise (or if the child fails) None: the caller checks the whole
+    file in one pass, so errors are reported exactly as a single pass reports them."""
+    import multiprocessing
+
+    split = int(len(lines) * PARALLEL_SHARE)
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_check_part, args=(send, lines, split, index, col, villages), daemon=True)
+    child.start()
+    send.close()
+    bar = _progress(progress, "校验 validating", "行", len(lines))  # after the fork: tqdm runs a thread
+    try:
+        households, errors, _, seen = _check_rows(Lines(lines[:split]), index, col, villages, 2, bar)
+        try:
+            theirs = marshal.loads(receive.recv_bytes())
+        except EOFError:  # the child failed before sending
+            theirs = None
+        bar.update(len(lines) - split)
+    finally:
+        receive.close()
+        child.join()
+        bar.close()
+    if not theirs or errors or theirs[1]:
+        return None
+    parts, _, last, numbers = theirs
+    if any(map(households.__contains__, (t[0] for t in parts))) or any(map(seen.__contains__, numbers)):
+        return None
+    for t in parts:
+        households[t[0]] = HouseholdRows(*t)
+    return households, [], last
+
+
+def _check_part(send: Any, lines: list[str], split: int, index: dict[str, int], col: dict[str, str],
+                villages: dict[tuple[str, str], str]) -> None:
+    """In the forked child: check `lines[split:]` and send the outcome, households as plain tuples (marshal packs
+    them twice as fast as pickle); an empty message if the check failed."""
+    try:
+        households, errors, last, seen = _check_rows(Lines(lines[split:]), index, col, villages, split + 2,
+                                                     _NoBar())
+        parts = [(hh.household_no, hh.village_code, hh.status, hh.exit_year, hh.phone, hh.bank_account,
+                  hh.poverty_cause, hh.people, hh.rows, hh.bad, hh.heads) for hh in households.values()]
+        send.send_bytes(marshal.dumps((parts, bool(errors), last, list(seen))))
+    except BaseException:
+        send.send_bytes(marshal.dumps(()))
+    finally:
+        send.close()
+
+
+def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str, str],
+                villages: dict[tuple[str, str], str], start: int,
+                bar: Any) -> tuple[dict[str, HouseholdRows], list[RowError], int, dict[str, int]]:
+    """The row-by-row checks of `validate_rows` (all but `_household_checks`), rows numbered from `start`;
+    returns the households, the errors, the number of the last row and the first row of each good ID number."""
     width = max(index.values()) + 1
     i_hno, i_name, i_id, i_rel, i_labor, i_status, i_village = (index[k] for k in REQUIRED)
     i_exit, i_town, i_phone, i_bank, i_cause = (index.get(k) for k in ("exit_year", "township", "phone",
                                                                        "bank_account", "poverty_cause"))
-    villages = _village_lookup(session)
     village_of: dict[tuple[str, str], str | None] = {}
     labor_of, status_of, relations = LABOR_VALUES, STATUS_VALUES, _RELATIONS
     errors: list[RowError] = []
     households: dict[str, HouseholdRows] = {}
     seen_ids: dict[str, int] = {}
-    n = 1
-    bar = _progress(progress, "校验 validating", "行")
+    n = start - 1
     pending = 0
 
-    for n, row in enumerate(rows, start=2):
+    # Cell value as written → its checked value (or None if bad): a roster repeats few distinct values.
+    rel_of: dict[str, str | None] = {}
+    labor_of_cell: dict[str, str | None] = {}
+    status_of_cell: dict[str, str | None] = {}
+    year_of: dict[str, int | None] = {}
+    good_start: dict[str, bool] = {}  # first 14 characters of an ID number → birth date and region are good
+    check = _CHECK
+
+    for n, row in enumerate(rows, start=start):
         if not any(row):
             continue
         if len(row) < width:
@@ -321,54 +452,78 @@ def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]
         name = row[i_name].strip()
         if not name:
             (row_errors := row_errors or []).append(("name", "缺少姓名", "missing name"))
-        number, zh, en = check_resident_id_fast(row[i_id])
-        if zh is not None:
-            (row_errors := row_errors or []).append(("id_number", zh, en or ""))
-        else:
+        # The usual case inline (a valid number as written); anything else through the full check.
+        number = row[i_id].strip().upper()
+        body = number[:17]
+        ok = (len(number) == 18 and body.isdigit() and body.isascii()
+              and number[17] == check[(1 - 2 * int(body, 13)) % 11])
+        if ok:
+            prefix = number[:14]
+            known = good_start.get(prefix)
+            if known is None:
+                known = good_start[prefix] = check_resident_id_fast(number)[1] is None
+            ok = known
+        if not ok:
+            number, zh, en = check_resident_id_fast(row[i_id])
+        if ok or zh is None:
             first = seen_ids.setdefault(number, n)
             if first != n:
                 (row_errors := row_errors or []).append((
                     "id_number", f"身份证号 {mask_id(number)} 与第{first}行重复",
                     f"duplicate resident ID (also on row {first})"))
-        relation = row[i_rel].strip()
-        if relation not in relations:
-            (row_errors := row_errors or []).append(("relation", f"与户主关系 {relation!r} 无法识别",
-                                                     f"unknown relation {relation!r}"))
-        labor_raw = row[i_labor].strip()
-        labor = labor_of.get(labor_raw)
-        if labor is None:
-            (row_errors := row_errors or []).append(("labor", f"劳动能力 {labor_raw!r} 无法识别",
-                                                     f"unknown labour value {labor_raw!r}"))
-        status_raw = row[i_status].strip()
-        status = status_of.get(status_raw)
-        if status is None:
-            (row_errors := row_errors or []).append(("status", f"户类型 {status_raw!r} 无法识别",
-                                                     f"unknown household status {status_raw!r}"))
-        place = (row[i_town].strip() if i_town is not None else "", row[i_village].strip())
-        vcode = village_of.get(place, "")
-        if vcode == "":
-            vcode = village_of[place] = villages.get(place) or villages.get(("", place[1]))
-        if vcode is None:
-            (row_errors := row_errors or []).append(("village", f"所属村 {place[1]!r} 不存在",
-                                                     f"unknown village {place[1]!r}"))
-        exit_year = None
-        ey = row[i_exit].strip() if i_exit is not None else ""
-        if ey:
-            if ey.isdigit() and 2000 <= int(ey) <= 2100:
-                exit_year = int(ey)
+        else:
+            (row_errors := row_errors or []).append(("id_number", zh, en or ""))
+        cell = row[i_rel]
+        relation = rel_of.get(cell)
+        if relation is None:
+            relation = cell.strip()
+            if relation in relations:
+                rel_of[cell] = relation
             else:
-                (row_errors := row_errors or []).append(("exit_year", f"脱贫年度 {ey!r} 无效", f"bad exit year {ey!r}"))
+                (row_errors := row_errors or []).append(("relation", f"与户主关系 {relation!r} 无法识别",
+                                                         f"unknown relation {relation!r}"))
+        cell = row[i_labor]
+        labor = labor_of_cell.get(cell)
+        if labor is None:
+            labor = labor_of_cell[cell] = labor_of.get(cell.strip())
+            if labor is None:
+                (row_errors := row_errors or []).append(("labor", f"劳动能力 {cell.strip()!r} 无法识别",
+                                                         f"unknown labour value {cell.strip()!r}"))
+        cell = row[i_status]
+        status = status_of_cell.get(cell)
+        if status is None:
+            status = status_of_cell[cell] = status_of.get(cell.strip())
+            if status is None:
+                (row_errors := row_errors or []).append(("status", f"户类型 {cell.strip()!r} 无法识别",
+                                                         f"unknown household status {cell.strip()!r}"))
+        cells = (row[i_town] if i_town is not None else "", row[i_village])
+        vcode = village_of.get(cells, "")
+        if vcode == "":
+            place = (cells[0].strip(), cells[1].strip())
+            vcode = village_of[cells] = villages.get(place) or villages.get(("", place[1]))
+        if vcode is None:
+            (row_errors := row_errors or []).append(("village", f"所属村 {cells[1].strip()!r} 不存在",
+                                                     f"unknown village {cells[1].strip()!r}"))
+        exit_year = None
+        cell = row[i_exit] if i_exit is not None else ""
+        if cell:
+            exit_year = year_of.get(cell)
+            if exit_year is None and (ey := cell.strip()):
+                exit_year = year_of[cell] = _exit_year(ey)
+                if exit_year is None:
+                    (row_errors := row_errors or []).append(("exit_year", f"脱贫年度 {ey!r} 无效",
+                                                             f"bad exit year {ey!r}"))
         phone = bank = None
-        raw_phone = row[i_phone].strip() if i_phone is not None else ""
-        if raw_phone:
+        cell = row[i_phone] if i_phone is not None else ""
+        if cell and (cell := cell.strip()):
             try:
-                phone = reg.check_phone(raw_phone)
+                phone = reg.check_phone(cell)
             except DaipinError as exc:
                 (row_errors := row_errors or []).append(("phone", exc.message_zh, exc.message_en))
-        raw_bank = row[i_bank].strip() if i_bank is not None else ""
-        if raw_bank:
+        cell = row[i_bank] if i_bank is not None else ""
+        if cell and (cell := cell.strip()):
             try:
-                bank = reg.check_bank(raw_bank)
+                bank = reg.check_bank(cell)
             except DaipinError as exc:
                 (row_errors := row_errors or []).append(("bank_account", exc.message_zh, exc.message_en))
 
@@ -396,10 +551,18 @@ def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]
                 hh.status = status
             hh.people.append((n, name, number, relation, labor))
     bar.update(pending)
-    bar.close()
-    _household_checks(session, households, errors, col)
-    errors.sort(key=lambda e: (e.row, e.column))
-    return households, errors, max(n - 1, 0)
+    return households, errors, n, seen_ids
+
+
+def _exit_year(value: str) -> int | None:
+    """A 脱贫年度 cell (stripped, not empty) as a year from 2000 to 2100, None if it is not one."""
+    if not value.isdigit():
+        return None
+    try:
+        year = int(value)
+    except ValueError:  # digits int() does not read, such as superscripts
+        return None
+    return year if 2000 <= year <= 2100 else None
 
 
 def _household_checks(session: Session, households: dict[str, HouseholdRows], errors: list[RowError],
@@ -494,7 +657,27 @@ def _progress(on: bool, desc: str, unit: str, total: int | None = None) -> Any:
 def import_households(session: Session, actor: Actor, path: Path | str, at: datetime, *, skip_bad: bool = False,
                       progress: bool = False) -> ImportResult:
     """Validate the whole file, then (if clean, or `skip_bad`) write new and changed households."""
-    headers, rows, plain = _read(Path(path))
+    with _gc_paused():
+        return _import(session, actor, Path(path), at, skip_bad, progress)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile (process-wide). An import holds millions of row lists and
+    tuples at once, none of them in a cycle, and every automatic collection would walk them all again:
+    a third of a large import's time went there."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _import(session: Session, actor: Actor, path: Path, at: datetime, skip_bad: bool,
+            progress: bool) -> ImportResult:
+    headers, rows, plain = _read(path)
     households, errors, nrows = validate_rows(session, headers, rows, progress)
     result = ImportResult(rows=nrows, errors=errors)
     if errors and not skip_bad:
@@ -506,9 +689,19 @@ def import_households(session: Session, actor: Actor, path: Path | str, at: date
     existing = _existing_ids(session, [hh.household_no for hh in good])
     new = [hh for hh in good if hh.household_no not in existing]
     old = [hh for hh in good if hh.household_no in existing]
-    _write_new(session, actor, new, at, plain, progress)
+    del households, good
+    deferred = _write_new(session, actor, new, at, plain, progress)
     result.households_new = len(new)
     result.people_new = sum(len(hh.people) for hh in new)
+    if deferred:
+        # The new rows are in the database: their Python objects are freed by a thread while the server
+        # rebuilds the indexes (this thread waits on the socket meanwhile, without the GIL).
+        free = threading.Thread(target=_free, args=(new, rows), name="import-free", daemon=True)
+        free.start()
+        try:
+            _restore_deferred(session, deferred)
+        finally:
+            free.join()
     for start in range(0, len(old), BATCH):
         batch = old[start:start + BATCH]
         for hh in _changed(session, batch, existing):
@@ -519,6 +712,12 @@ def import_households(session: Session, actor: Actor, path: Path | str, at: date
     result.households_unchanged = len(old) - result.households_changed
     result.imported = True
     return result
+
+
+def _free(new: list[HouseholdRows], rows: Iterable[list[Any]]) -> None:
+    new.clear()
+    if isinstance(rows, Lines):
+        rows.lines.clear()
 
 
 def _existing_ids(session: Session, numbers: list[str]) -> dict[str, int]:
@@ -583,36 +782,48 @@ def _digest_key(session: Session) -> bytes:
 
 
 def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: datetime, plain: bool,
-               progress: bool) -> None:
-    """Write the new households with their members and first status; one ledger entry per batch."""
+               progress: bool) -> list[str]:
+    """Write the new households with their members and first status; one ledger entry per batch. Returns what
+    a bulk load deferred (see `_drop_deferred`): the caller passes it to `_restore_deferred` before anything
+    else touches the roster."""
     if not new:
-        return
+        return []
     pg = session.get_bind().dialect.name == "postgresql"
     today = at.date().isoformat()
     null = NULL
-    ids = _new_household_ids(session, len(new), pg)
+    people_total = sum(len(hh.people) for hh in new)
+    bulk = pg and people_total >= BULK_FK_THRESHOLD
+    deferred: list[str] = []
+    person_ids: range | None = None
+    if bulk:
+        # Every writer of the roster waits from here to the end of the transaction, so the ids can be
+        # drawn as ranges and the constraints and indexes dropped and restored unseen.
+        session.execute(text(f"LOCK TABLE {', '.join(ROSTER_TABLES)} IN ACCESS EXCLUSIVE MODE"))
+        ids: list[int] | range = _draw_ids(session, "households", len(new))
+        person_ids = _draw_ids(session, "people", people_total)
+        deferred = _drop_deferred(session, rebuild=_few_rows(session, people_total))
+    else:
+        ids = _new_household_ids(session, len(new), pg)
     key = _digest_key(session)
     esc = (lambda s: s) if plain else _esc
-    people_total = sum(len(hh.people) for hh in new)
-    bulk_fk = pg and people_total >= BULK_FK_THRESHOLD
-    writer = _CopyWriter(session) if pg else None
-    initials = reg.name_initials  # ASCII letters and digits only: nothing to escape
-    bar = _progress(progress, "写入 writing", "户", len(new))
+    writer = _CopyWriter(session, with_person_ids=person_ids is not None) if pg else None
+    # Initials are ASCII letters and digits only: nothing to escape. `reg.name_initials` inline for a
+    # validated (stripped, not empty) name; the function itself when a character has no reading.
+    initials, surname_initials, table = reg.name_initials, reg.SURNAME_INITIALS, reg._initials_table()
+    bar = _progress(progress, "写入 writing", "户", 2 * len(new))
     entries: list[tuple[str, dict[str, Any]]] = []
-    deferred: list[_Constraint] = []
+    batches = range(0, len(new), BATCH)
     try:
-        if bulk_fk:
-            deferred = _drop_foreign_keys(session)
         if writer is not None:
             writer.start()
-        status_chunks: list[bytes] = []
-        people_chunks: list[bytes] = []
-        for b, start in enumerate(range(0, len(new), BATCH)):
-            batch = new[start:start + BATCH]
+        # Households and their first status go first (the server stores them while the people are formatted),
+        # then the people; a batch's digest covers its three parts in that order.
+        hh_parts: list[bytes] = []
+        st_parts: list[bytes] = []
+        for start in batches:
             hh_lines: list[str] = []
             st_lines: list[str] = []
-            pp_lines: list[str] = []
-            for hh, hid in zip(batch, ids[start:start + BATCH], strict=True):
+            for hh, hid in zip(new[start:start + BATCH], ids[start:start + BATCH], strict=True):
                 county = hh.village_code[:6]
                 labors = [p[4] for p in hh.people]
                 summary = "full" if "full" in labors else ("weak" if "weak" in labors else "none")
@@ -623,40 +834,52 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
                     f"{null if hh.phone is None else hh.phone}\t"
                     f"{null if hh.bank_account is None else hh.bank_account}\talive\t\\N\n")
                 st_lines.append(f"{hid}\t{county}\t{hh.status}\t{today}\t{IMPORT_REASON}\n")
+            hh_parts.append("".join(hh_lines).encode())
+            st_parts.append("".join(st_lines).encode())
+            if writer is not None:
+                writer.put("households", hh_parts[-1])
+            else:
+                _sqlite_insert(session, "households", hh_lines)
+                _sqlite_insert(session, "household_status_history", st_lines)
+            bar.update(len(hh_lines))
+        if writer is not None:
+            writer.put("households", None)
+            for chunk in st_parts:
+                writer.put("household_status_history", chunk)
+            writer.put("household_status_history", None)
+        next_person = person_ids.start if person_ids is not None else 0
+        for b, start in enumerate(batches):
+            batch = new[start:start + BATCH]
+            pp_lines: list[str] = []
+            for hh, hid in zip(batch, ids[start:start + BATCH], strict=True):
+                pre = f"{hid}\t{hh.village_code[:6]}\t"
                 for _row, name, number, relation, labor in hh.people:
+                    ini = (surname_initials.get(name[0], name[0]) + name[1:]).translate(table)
                     pp_lines.append(
-                        f"{hid}\t{county}\t{esc(name)}\t{number}\t{number[6:10]}-{number[10:12]}-{number[12:14]}\t"
+                        f"{pre}{esc(name)}\t{number}\t{number[6:10]}-{number[10:12]}-{number[12:14]}\t"
                         f"{'M' if number[16] in '13579' else 'F'}\t{relation}\t{labor}\talive\t\\N\t\\N\t"
-                        f"{initials(name)}\n")
-            hh_bytes = "".join(hh_lines).encode()
-            st_bytes = "".join(st_lines).encode()
+                        f"{ini if ini.isascii() else initials(name)}\n")
             pp_bytes = "".join(pp_lines).encode()
             digest = hashlib.sha256(key)
-            for chunk in (hh_bytes, st_bytes, pp_bytes):
+            for chunk in (hh_parts[b], st_parts[b], pp_bytes):
                 digest.update(chunk)
-            if writer is not None:
-                writer.put("households", hh_bytes)
-                status_chunks.append(st_bytes)
-                people_chunks.append(pp_bytes)
-            else:
-                _sqlite_insert(session, hh_lines, st_lines, pp_lines)
+            if writer is None:
+                _sqlite_insert(session, "people", pp_lines)
+            elif person_ids is None:
+                writer.put("people", pp_bytes)
+            else:  # the same rows led by their ids (which are not part of the digest's form)
+                writer.put("people", "".join(map("{}\t{}".format, range(next_person, next_person + len(pp_lines)),
+                                                  pp_lines)).encode())
+                next_person += len(pp_lines)
             first, last = ids[start], ids[start + len(batch) - 1]
             entries.append((batch[0].village_code[:6], {
                 "batch": b, "households": len(batch), "people": len(pp_lines), "household_ids": [first, last],
                 "digest": digest.hexdigest()}))
             bar.update(len(batch))
         if writer is not None:
-            writer.put("households", None)
-            for chunk in status_chunks:
-                writer.put("household_status_history", chunk)
-            writer.put("household_status_history", None)
-            for chunk in people_chunks:
-                writer.put("people", chunk)
             writer.put("people", None)
             writer.join()
             writer = None
-        if deferred:
-            _restore_foreign_keys(session, deferred)
     finally:
         bar.close()
         if writer is not None:
@@ -665,12 +888,15 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
         first, last = facts["household_ids"]
         trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
                      region=region, facts=facts, at=at)
+    return deferred
 
 
 def _new_household_ids(session: Session, n: int, pg: bool) -> list[int]:
     """Ids for `n` new households, drawn up front: from the sequence on PostgreSQL; after the largest on SQLite
     (whose writer holds the database lock for the whole transaction)."""
     if pg:
+        # The lock an insert takes anyway: a bulk import (which draws its ids as a range) is waited for.
+        session.execute(text("LOCK TABLE households IN ROW EXCLUSIVE MODE"))
         draw = "SELECT nextval(pg_get_serial_sequence('households', 'id')) AS v FROM generate_series(1, :n)"
         low, high = session.execute(text(f"SELECT min(v), max(v) FROM ({draw}) AS d"), {"n": n}).one()
         if int(high) - int(low) + 1 == n:  # the usual case: nobody drew from the sequence meanwhile
@@ -679,6 +905,67 @@ def _new_household_ids(session: Session, n: int, pg: bool) -> list[int]:
         return [int(r) for r in rows]
     top = int(session.execute(text("SELECT coalesce(max(id), 0) FROM households")).scalar_one())
     return list(range(top + 1, top + n + 1))
+
+
+def _draw_ids(session: Session, table: str, n: int) -> range:
+    """`n` consecutive ids from the id sequence of `table`, which the caller has locked against every inserter
+    (so nobody draws between this statement's nextval and setval)."""
+    seq = session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}).scalar_one()
+    step = session.execute(text("SELECT seqincrement FROM pg_sequence WHERE seqrelid = CAST(:s AS regclass)"),
+                           {"s": seq}).scalar_one()
+    if step != 1:
+        raise DaipinError(f"序列 {seq} 的步长不是 1", f"sequence {seq} does not count by one")
+    last = session.execute(text("SELECT setval(CAST(:s AS regclass), nextval(CAST(:s AS regclass)) + :n - 1)"),
+                           {"s": seq, "n": n}).scalar_one()
+    return range(int(last) - n + 1, int(last) + 1)
+
+
+def _few_rows(session: Session, new_people: int) -> bool:
+    """Whether `people` holds at most `REBUILD_RATIO` times `new_people` rows (counted up to that bound)."""
+    cap = REBUILD_RATIO * new_people
+    held = session.execute(text("SELECT count(*) FROM (SELECT 1 FROM people LIMIT :cap) AS s"),
+                           {"cap": cap + 1}).scalar_one()
+    return int(held) <= cap
+
+
+def _drop_deferred(session: Session, rebuild: bool) -> list[str]:
+    """Drop the foreign keys of people and status history to households and, with `rebuild`, every index of
+    the roster tables but their primary keys (unique constraints included, unless a foreign key needs one);
+    returns the statements that put them back, in order."""
+    restore: list[str] = []
+    if rebuild:
+        session.execute(text("SELECT set_config('maintenance_work_mem', :m, true) "
+                             "WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes(:m)"),
+                        {"m": BULK_MAINTENANCE_MEM})
+        found = session.execute(text(
+            "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), "
+            "c.conname, pg_get_constraintdef(c.oid) FROM pg_index i "
+            "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid "
+            "AND c.contype IN ('u', 'x') "
+            "WHERE i.indrelid = ANY(CAST(:tables AS regclass[])) AND NOT i.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid) "
+            "ORDER BY 1, 2"), {"tables": list(ROSTER_TABLES)}).all()
+        for table, index, index_def, con, con_def in found:
+            if con is None:
+                session.execute(text(f"DROP INDEX {index}"))
+                restore.append(index_def)
+            else:
+                session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"'))
+                restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}')
+    for table, con, con_def in session.execute(text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND confrelid = 'households'::regclass "
+            "AND conrelid IN ('people'::regclass, 'household_status_history'::regclass) ORDER BY conname")):
+        session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"'))
+        restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}')
+    return restore
+
+
+def _restore_deferred(session: Session, statements: list[str]) -> None:
+    """Re-create the indexes and re-add the constraints: a unique index checks every row as it is built, a
+    foreign key validates every row in one query; a violation aborts the import."""
+    for statement in statements:
+        session.execute(text(statement))
 
 
 def _unline(line: str) -> tuple[str | None, ...]:
@@ -694,34 +981,34 @@ def _unline(line: str) -> tuple[str | None, ...]:
     return tuple(out)
 
 
-def _sqlite_insert(session: Session, hh_lines: list[str], st_lines: list[str], pp_lines: list[str]) -> None:
-    """executemany of the batch's rows on the session's connection (households first: foreign keys are on)."""
-    conn = session.connection()
-    for table, columns, lines in (("households", HOUSEHOLD_COLUMNS, hh_lines),
-                                  ("household_status_history", STATUS_COLUMNS, st_lines),
-                                  ("people", PERSON_COLUMNS, pp_lines)):
-        text_rows = [_unline(line) for line in lines]
-        rows: list[tuple[Any, ...]]
-        if table == "households":  # integers stay integers (exit_year); the rest is text as SQLAlchemy stores it
-            rows = [(int(r[0] or 0), *r[1:6], None if r[6] is None else int(r[6]), *r[7:]) for r in text_rows]
-        else:
-            rows = [(int(r[0] or 0), *r[1:]) for r in text_rows]
-        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                             rows)
+def _sqlite_insert(session: Session, table: str, lines: list[str]) -> None:
+    """executemany of one table's rows of a batch on the session's connection (foreign keys are on: households
+    go first)."""
+    columns = _CopyWriter.COLUMNS[table]
+    text_rows = [_unline(line) for line in lines]
+    rows: list[tuple[Any, ...]]
+    if table == "households":  # integers stay integers (exit_year); the rest is text as SQLAlchemy stores it
+        rows = [(int(r[0] or 0), *r[1:6], None if r[6] is None else int(r[6]), *r[7:]) for r in text_rows]
+    else:
+        rows = [(int(r[0] or 0), *r[1:]) for r in text_rows]
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
 
 
 class _CopyWriter:
     """COPY into households, then status history, then people on the session's connection from a thread,
-    so the server inserts while the next rows are formatted. Chunks are queued per table; None ends a table."""
+    so the server inserts while the next rows are formatted. Chunks are queued per table; None ends a table.
+    `with_person_ids`: people rows start with their id (drawn up front) instead of taking it from the sequence."""
 
-    TABLES = (("households", HOUSEHOLD_COLUMNS), ("household_status_history", STATUS_COLUMNS),
-              ("people", PERSON_COLUMNS))
+    COLUMNS = {"households": HOUSEHOLD_COLUMNS, "household_status_history": STATUS_COLUMNS, "people": PERSON_COLUMNS}
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, with_person_ids: bool = False) -> None:
         raw = session.connection().connection.driver_connection
         assert raw is not None
         self.raw = raw
-        self.queues: dict[str, queue.SimpleQueue[bytes | None]] = {t: queue.SimpleQueue() for t, _ in self.TABLES}
+        self.tables = [(t, ("id", *self.COLUMNS[t]) if t == "people" and with_person_ids else self.COLUMNS[t])
+                       for t in self.COLUMNS]
+        self.queues: dict[str, queue.SimpleQueue[bytes | None]] = {t: queue.SimpleQueue() for t in self.COLUMNS}
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
 
@@ -736,7 +1023,7 @@ class _CopyWriter:
     def _run(self) -> None:
         try:
             with self.raw.cursor() as cur:
-                for table, columns in self.TABLES:
+                for table, columns in self.tables:
                     q = self.queues[table]
                     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
                         while (chunk := q.get()) is not None:
@@ -752,33 +1039,9 @@ class _CopyWriter:
     def abandon(self) -> None:
         """After an error in the main thread: end every table so the thread finishes (the caller rolls back)."""
         if self.thread.is_alive():
-            for table, _ in self.TABLES:
-                self.queues[table].put(None)
+            for q in self.queues.values():
+                q.put(None)
             self.thread.join()
-
-
-@dataclass(frozen=True)
-class _Constraint:
-    table: str
-    name: str
-    definition: str
-
-
-def _drop_foreign_keys(session: Session) -> list[_Constraint]:
-    """Drop the foreign keys of people and status history to households (re-added by `_restore_foreign_keys`)."""
-    found = [_Constraint(t, n, d) for t, n, d in session.execute(text(
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE contype = 'f' AND confrelid = 'households'::regclass "
-        "AND conrelid IN ('people'::regclass, 'household_status_history'::regclass) ORDER BY conname"))]
-    for c in found:
-        session.execute(text(f'ALTER TABLE {c.table} DROP CONSTRAINT "{c.name}"'))
-    return found
-
-
-def _restore_foreign_keys(session: Session, constraints: list[_Constraint]) -> None:
-    """Re-add the constraints: PostgreSQL validates all rows in one query; a violation aborts the import."""
-    for c in constraints:
-        session.execute(text(f'ALTER TABLE {c.table} ADD CONSTRAINT "{c.name}" {c.definition}'))
 
 
 def batch_digest_now(session: Session, facts: dict[str, Any]) -> str:

@@ -65,14 +65,16 @@ class Household(Base):
     __tablename__ = "households"
     __table_args__ = (
         # Search by the start of a household number: LIKE 'prefix%' uses this index under any collation.
-        Index("ix_households_household_no_pattern", "household_no",
+        # Unique: it is also the one index that keeps household numbers unique (text_pattern_ops has the
+        # same equality).
+        Index("ix_households_household_no_pattern", "household_no", unique=True,
               postgresql_ops={"household_no": "text_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
-    household_no: Mapped[str] = mapped_column(String(40), unique=True)
+    household_no: Mapped[str] = mapped_column(String(40))  # unique: see ix_households_household_no_pattern
     village_code: Mapped[str] = mapped_column(String(12), index=True)
-    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))  # no index: no query selects households by county alone
     status: Mapped[str] = mapped_column(String(16))  # poor | monitored | exited | non_poor
     status_since: Mapped[date | None] = mapped_column(Date)
     exit_year: Mapped[int | None] = mapped_column(Integer)
@@ -112,15 +114,18 @@ class Person(Base):
         # Search by the start of a name or of its pinyin initials (LIKE 'prefix%').
         Index("ix_people_name_pattern", "name", postgresql_ops={"name": "text_pattern_ops"}),
         Index("ix_people_name_initials", "name_initials", postgresql_ops={"name_initials": "text_pattern_ops"}),
+        # Unique ID numbers. text_pattern_ops compares bytes: the same equality, and a build (bulk imports
+        # rebuild it) that does not go through the collation.
+        Index("uq_people_id_number", "id_number", unique=True, postgresql_ops={"id_number": "text_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
-    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))  # no index: people are reached through their household
     name: Mapped[str] = mapped_column(String(60))
     # Pinyin initials of `name` (王小明 → wxm), kept by the registry services for search from a phone keyboard.
     name_initials: Mapped[str] = mapped_column(String(60), default="", server_default="")
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    id_number: Mapped[str] = mapped_column(String(18))  # unique: see uq_people_id_number
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))  # M | F, derived from the ID number
     relation: Mapped[str] = mapped_column(String(16))  # 户主, 配偶, 子, 女, ...

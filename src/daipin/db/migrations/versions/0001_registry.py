@@ -73,14 +73,12 @@ def upgrade() -> None:
         sa.Column("life_state", sa.String(length=16), nullable=False),
         sa.Column("life_state_date", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_households")),
-        sa.UniqueConstraint("household_no", name=op.f("uq_households_household_no")),
     )
-    op.create_index(op.f("ix_households_county_code"), "households", ["county_code"], unique=False)
     op.create_index(
         "ix_households_household_no_pattern",
         "households",
         ["household_no"],
-        unique=False,
+        unique=True,
         postgresql_ops={"household_no": "text_pattern_ops"},
     )
     op.create_index(op.f("ix_households_village_code"), "households", ["village_code"], unique=False)
@@ -202,9 +200,7 @@ def upgrade() -> None:
             ["household_id"], ["households.id"], name=op.f("fk_people_household_id_households")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
-        sa.UniqueConstraint("id_number", name=op.f("uq_people_id_number")),
     )
-    op.create_index(op.f("ix_people_county_code"), "people", ["county_code"], unique=False)
     op.create_index(op.f("ix_people_household_id"), "people", ["household_id"], unique=False)
     op.create_index(
         "ix_people_name_pattern", "people", ["name"], unique=False, postgresql_ops={"name": "text_pattern_ops"}
@@ -215,6 +211,13 @@ def upgrade() -> None:
         ["name_initials"],
         unique=False,
         postgresql_ops={"name_initials": "text_pattern_ops"},
+    )
+    op.create_index(
+        "uq_people_id_number",
+        "people",
+        ["id_number"],
+        unique=True,
+        postgresql_ops={"id_number": "text_pattern_ops"},
     )
     op.create_table(
         "projects",
@@ -431,10 +434,10 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_projects_entity_id"), table_name="projects")
     op.drop_index(op.f("ix_projects_county_code"), table_name="projects")
     op.drop_table("projects")
+    op.drop_index("uq_people_id_number", table_name="people")
     op.drop_index("ix_people_name_initials", table_name="people")
     op.drop_index("ix_people_name_pattern", table_name="people")
     op.drop_index(op.f("ix_people_household_id"), table_name="people")
-    op.drop_index(op.f("ix_people_county_code"), table_name="people")
     op.drop_table("people")
     op.drop_index(op.f("ix_insurance_policies_entity_id"), table_name="insurance_policies")
     op.drop_table("insurance_policies")
@@ -452,7 +455,6 @@ def downgrade() -> None:
     op.drop_table("regions")
     op.drop_index(op.f("ix_households_village_code"), table_name="households")
     op.drop_index("ix_households_household_no_pattern", table_name="households")
-    op.drop_index(op.f("ix_households_county_code"), table_name="households")
     op.drop_table("households")
     op.drop_index(op.f("ix_entities_county_code"), table_name="entities")
     op.drop_table("entities")
