@@ -65,10 +65,12 @@ class _Headers:
 def create_app(engine: Engine | None = None, settings: Settings | None = None, **overrides: Any) -> FastAPI:
     """Build the app. `engine` defaults to DAIPIN_DATABASE_URL's; `settings` to the environment's."""
     from daipin.api import errors
+    from daipin.api.deps import ReadOnlySession
     from daipin.api.routers import auth, dashboard, ledger, public, registry, workflow
     from daipin.db.session import get_engine
     from daipin.web import STATIC
     from daipin.web.pages import router as pages_router
+    from daipin.web.pages.public import PageCache
 
     settings = settings or Settings.from_env()
     engine = engine or get_engine()
@@ -85,6 +87,14 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = sessionmaker(engine, expire_on_commit=False)
+    # Sessions for read-only requests (`deps.read_only`): autocommit on PostgreSQL, so reading costs no
+    # BEGIN and COMMIT round trips; SQLite reads as before (its engine begins every transaction itself).
+    read_engine = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" \
+        else engine
+    app.state.read_session_factory = sessionmaker(read_engine, class_=ReadOnlySession, expire_on_commit=False)
+
+    # Rendered public notice pages, one cache per app (see `PageCache`).
+    app.state.notice_pages = PageCache()
 
     errors.install(app)
 

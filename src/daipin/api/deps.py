@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from daipin.api.settings import Settings
-from daipin.db.models.auth import User
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden
+from daipin.services.auth import Account
 
 SESSION_COOKIE = "daipin_session"
 ANON_COOKIE = "daipin_anon"
@@ -88,22 +88,8 @@ NowDep = Annotated[datetime, Depends(get_now)]
 TodayDep = Annotated[date, Depends(get_today)]
 
 
-@dataclass(frozen=True)
-class UserInfo:
-    """A plain copy of the account, safe to use after the request's session is closed (error pages)."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    region_code: str
-    entity_id: int | None
-    active: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserInfo:
-        return cls(user.id, user.username, user.display_name, user.role, user.region_code, user.entity_id,
-                   user.active)
+# A plain copy of the account, safe to use after the request's session is closed (error pages).
+UserInfo = Account
 
 
 @dataclass
@@ -128,7 +114,7 @@ def _token(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(SESSION_COOKIE), True
 
 
-def get_auth(request: Request, session: SessionDep, now: NowDep) -> Auth:
+def _resolve_auth(request: Request, session: Session, now: datetime) -> Auth:
     cached = getattr(request.state, "auth", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -139,11 +125,14 @@ def get_auth(request: Request, session: SessionDep, now: NowDep) -> Auth:
     if found is None:
         result = Auth(actor=PUBLIC_ACTOR)
     else:
-        user, login = found
-        result = Auth(actor=auth_service.actor_for(user), user=UserInfo.of(user), csrf=login.csrf_token, token=token,
-                      via_cookie=via_cookie)
+        user, csrf = found
+        result = Auth(actor=auth_service.actor_for(user), user=user, csrf=csrf, token=token, via_cookie=via_cookie)
     request.state.auth = result
     return result
+
+
+def get_auth(request: Request, session: SessionDep, now: NowDep) -> Auth:
+    return _resolve_auth(request, session, now)
 
 
 AuthDep = Annotated[Auth, Depends(get_auth)]
@@ -217,6 +206,77 @@ async def verify_csrf(request: Request, auth: AuthDep, settings: SettingsDep) ->
 
 
 CsrfDep = Depends(verify_csrf)
+
+T = TypeVar("T")
+
+
+class ReadOnlySession(Session):
+    """The session of a read-only request (`read_only`). Flushing one is a bug: on PostgreSQL it reads in
+    autocommit mode, where the statements of a flush would commit one by one."""
+
+    def flush(self, objects: Any = None) -> None:
+        if self.new or self.dirty or self.deleted:
+            raise RuntimeError("a read-only request tried to write")
+        super().flush(objects)
+
+
+def _read(request: Request, work: Callable[[Session, Auth], T], logged_in: bool) -> T:
+    override = request.app.dependency_overrides.get(get_session)
+    if override is not None:  # the session source replaced (tests bind requests to their own session)
+        from contextlib import contextmanager
+
+        with contextmanager(override)() as session:
+            return _read_in(request, session, work, logged_in)
+    session = request.app.state.read_session_factory()
+    try:
+        return _read_in(request, session, work, logged_in)
+    finally:
+        session.close()
+
+
+def _read_in(request: Request, session: Session, work: Callable[[Session, Auth], T], logged_in: bool) -> T:
+    settings: Settings = request.app.state.settings
+    auth = _resolve_auth(request, session, settings.now())
+    if logged_in and not auth.logged_in:
+        raise Unauthenticated("请先登录", "login required")
+    return work(session, auth)
+
+
+def _unit(request: Request, work: Callable[[Session], T]) -> T:
+    override = request.app.dependency_overrides.get(get_session)
+    if override is not None:
+        from contextlib import contextmanager
+
+        with contextmanager(override)() as bound:
+            return work(bound)
+    session: Session = request.app.state.session_factory()
+    try:
+        result = work(session)
+        session.commit()
+        return result
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+async def unit_of_work(request: Request, work: Callable[[Session], T]) -> T:
+    """Run `work(session)` and commit it (roll back when it raises) in one threadpool hop, where SessionDep
+    costs two (the handler, then the commit): row locks taken by the work are released as soon as it ends."""
+    return await run_in_threadpool(_unit, request, work)
+
+
+async def read_only(request: Request, work: Callable[[Session, Auth], T], *, logged_in: bool = True) -> T:
+    """Run a read-only request in one threadpool hop: look up the caller's session, refuse (401) when
+    `logged_in` and nobody is, then call `work(session, auth)`, which must only read.
+
+    The hot pages use this instead of the SessionDep/AuthDep dependencies, which cost a threadpool hop
+    each (the auth look-up, the handler, the commit). On PostgreSQL the session reads in autocommit mode
+    (`read_session_factory`), so no BEGIN and COMMIT round trips either: at READ COMMITTED every statement
+    takes its own snapshot inside a transaction too, so the reads see exactly what they saw before.
+    """
+    return await run_in_threadpool(_read, request, work, logged_in)
 
 # Row ids in paths: bounded so a huge number is a 422, not a database overflow.
 Id = Annotated[int, Path(ge=1, le=2**62)]

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from daipin.domain.errors import DaipinError
@@ -72,6 +73,15 @@ def install(app: FastAPI) -> None:
         if wants_json(request):
             return JSONResponse(error_body(code, zh, en, None), status_code=exc.status_code, headers=headers)
         return render_error(request, exc.status_code, zh, en, None, headers=headers)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        # The database refused a value the checks let through (PostgreSQL takes no NUL character in text):
+        # bad input, not a crash. The request's transaction was rolled back, so nothing was written.
+        zh, en = "输入含有数据库不能保存的字符或数值", "the input holds a character or value the database cannot store"
+        if wants_json(request):
+            return JSONResponse(error_body("invalid_input", zh, en, None), status_code=422)
+        return render_error(request, 422, zh, en, None)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:

@@ -69,7 +69,7 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def actor_for(user: User) -> Actor:
+def actor_for(user: User | Account) -> Actor:
     return Actor(
         id=str(user.id),
         role=Role(user.role),
@@ -180,7 +180,12 @@ def authenticate(session: Session, *, username: str, password: str, client: str,
     client = (client or "unknown")[:64]
     if _client_failures(session, client, at) >= MAX_CLIENT_FAILURES:
         raise Throttled("登录失败次数过多，请稍后再试", "too many failed logins from this address; try later")
-    user = session.scalar(select(User).where(User.username == username))
+    # No account has a name outside USERNAME_RE: such a name is not looked up (PostgreSQL refuses a NUL in
+    # a text parameter) and is recorded without its NULs; it is answered like any unknown user.
+    valid = USERNAME_RE.match(username) is not None
+    if not valid:
+        username = username.replace("\x00", "")
+    user = session.scalar(select(User).where(User.username == username)) if valid else None
     locked_until = _aware(user.locked_until, at) if user is not None else None
     if user is not None and locked_until is not None and locked_until > at:
         session.add(LoginAttempt(username=username, client=client, at=at, ok=False))
@@ -223,26 +228,49 @@ def login(session: Session, *, username: str, password: str, client: str, at: da
     return start_session(session, user, at=at)
 
 
-# Built once: SQLAlchemy reuses the statement's construction and cache key on every request.
-_SESSION_LOOKUP = (select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+@dataclass(frozen=True)
+class Account:
+    """A plain copy of an account as a request sees it, safe to use after the database session is closed."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    region_code: str
+    entity_id: int | None
+    active: bool
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(user.id, user.username, user.display_name, user.role, user.region_code, user.entity_id,
+                   user.active)
+
+
+# Built once: SQLAlchemy reuses the statement's construction and cache key on every request. Plain columns,
+# not ORM entities: this runs on every request that carries a token, and loading two mapped objects (and
+# their identity map entries) costs more than the look-up itself.
+_SESSION_LOOKUP = (select(User.id, User.username, User.display_name, User.role, User.region_code, User.entity_id,
+                          User.active, LoginSession.csrf_token, LoginSession.expires_at)
+                   .join(User, User.id == LoginSession.user_id)
                    .where(LoginSession.id == bindparam("sid")))
 
 
-def resolve_session(session: Session, token: str | None, *, at: datetime) -> tuple[User, LoginSession] | None:
-    """The user and session row behind a token, or None when absent, expired or the user is inactive."""
+def resolve_session(session: Session, token: str | None, *, at: datetime) -> tuple[Account, str] | None:
+    """The account and the session's CSRF token behind a token, or None when absent, expired or the user
+    is inactive. Reads only: nothing about the session is written on a request."""
     if not token or len(token) > 200:
         return None
-    # One primary-key look-up joined to its user: this runs on every request that carries a token.
+    # One primary-key look-up joined to its user.
     found = session.execute(_SESSION_LOOKUP, {"sid": token_id(token)}).first()
     if found is None:
         return None
-    row, user = found
-    expires = _aware(row.expires_at, at)
+    uid, username, display_name, role, region_code, entity_id, active, csrf, expires_at = found
+    expires = _aware(expires_at, at)
     if expires is not None and expires <= at:
         return None
-    if not user.active:
+    if not active:
         return None
-    return user, row
+    return Account(uid, username, display_name, role, region_code, entity_id, active), csrf
 
 
 def end_session(session: Session, token: str | None) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import tempfile
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Region
@@ -243,19 +244,26 @@ def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> d
     }
 
 
+@cache
+def _household_income_statement() -> Any:
+    """Built once (the household page runs it on every view); only `:hid` changes."""
+    from daipin.db.models.workflow import PaymentBatch, PaymentLine
+
+    return (select(PaymentLine.paid_at, PaymentLine.amount_fen, PaymentLine.status, PaymentBatch.created_at,
+                   Matter.id, Matter.title)
+            .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
+            .join(Matter, Matter.id == PaymentBatch.matter_id)
+            .where(PaymentLine.household_id == bindparam("hid")).order_by(PaymentBatch.created_at, PaymentLine.id))
+
+
 def household_income(session: Session, household_id: int) -> list[dict[str, Any]]:
     """What a household was allotted by executed matters: the matter by name, when, how much, paid or not.
 
     The caller has already checked that the actor sees the household (the household page).
     """
-    from daipin.db.models.workflow import PaymentBatch, PaymentLine
-
-    rows = session.execute(
-        select(PaymentLine, PaymentBatch.created_at, Matter.id, Matter.title)
-        .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id).join(Matter, Matter.id == PaymentBatch.matter_id)
-        .where(PaymentLine.household_id == household_id).order_by(PaymentBatch.created_at, PaymentLine.id)).all()
-    return [{"matter": mid, "title": title, "at": created, "paid_at": ln.paid_at, "amount_fen": ln.amount_fen,
-             "status": ln.status} for ln, created, mid, title in rows]
+    rows = session.execute(_household_income_statement(), {"hid": household_id}).all()
+    return [{"matter": mid, "title": title, "at": created, "paid_at": paid_at, "amount_fen": amount_fen,
+             "status": status} for paid_at, amount_fen, status, created, mid, title in rows]
 
 
 def payment_summary(session: Session, batch: Any) -> dict[str, Any]:

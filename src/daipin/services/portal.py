@@ -37,6 +37,18 @@ class NoticeView:
         return self.matter.announcement if self.matter.announced_at is not None else None
 
 
+def content_version(session: Session) -> int:
+    """A number that changes whenever anything the portal shows may have changed: the ledger's size.
+
+    Notices, objections and their answers, results and regions change only through services that write
+    their ledger entry in the same transaction, so a page built while the ledger held N entries stays
+    exact for as long as it still holds N. One index look-up (the ledger's primary key).
+    """
+    from daipin.ledger import store
+
+    return store.tree_size(session)
+
+
 def regions(session: Session, county: str | None = None) -> list[Region]:
     stmt = select(Region).where(Region.level.in_(("township", "village"))).order_by(Region.code)
     if county:

@@ -10,8 +10,8 @@ import io
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import (
     Asset,
@@ -73,11 +73,11 @@ def in_region(column: Any, prefix: str) -> Any:
     return (column >= prefix) & (column < upper)
 
 
-def _row(hh: Household, head: str, names: dict[str, str]) -> dict[str, Any]:
-    return {"id": hh.id, "household_no": hh.household_no, "head": head, "village_code": hh.village_code,
-            "village": names.get(hh.village_code, hh.village_code), "status": hh.status,
-            "status_label": STATUS_LABELS.get(hh.status, hh.status), "labor": LABOR_LABELS.get(hh.labor, hh.labor),
-            "life_state": hh.life_state}
+def _row(hid: int, household_no: str, village_code: str, status: str, labor: str, life_state: str, head: str | None,
+         village: str | None) -> dict[str, Any]:
+    return {"id": hid, "household_no": household_no, "head": head or "", "village_code": village_code,
+            "village": village or village_code, "status": status, "status_label": STATUS_LABELS.get(status, status),
+            "labor": LABOR_LABELS.get(labor, labor), "life_state": life_state}
 
 
 def search_households(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
@@ -93,45 +93,96 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
     so it holds under any collation) instead of scanning a province's registry.
     """
     prefix = scope_prefix(actor)
-    q = (q or "").strip()[:40]
+    q = _search_text(q)
     if status and status not in STATUS_LABELS:
         raise InputError("户类型无效", "unknown household status", "status")
     if village and not (village.isdigit() and len(village) in (9, 12)):
         raise InputError("区划代码应为 9 或 12 位数字", "region must be 9 or 12 digits", "village")
     limit = max(1, min(int(limit), 200))
     offset = max(0, int(offset))
-    base: Select[tuple[Household]] = select(Household)
-    if prefix:
-        base = base.where(in_region(Household.village_code, prefix))
-    if village:
-        base = base.where(in_region(Household.village_code, village))
+    kind = _query_kind(q)
+    params: dict[str, Any] = {"lim": limit + 1, "off": offset}
+    scope_shape = _region_params(params, "scope", prefix)
+    village_shape = _region_params(params, "village", village or "")
     if status:
-        base = base.where(Household.status == status)
-    if q:
-        base = base.where(_matching(q))
-    # The page is chosen first; only its rows then look up their head and village (one statement in all).
-    page = base.order_by(Household.household_no).offset(offset).limit(limit + 1).subquery()
-    hh = aliased(Household, page)
-    head = (select(Person.name).where(Person.household_id == hh.id, Person.relation == "户主")
-            .order_by(Person.id).limit(1).scalar_subquery())
-    found = session.execute(select(hh, head, Region.name).outerjoin(Region, Region.code == hh.village_code)
-                            .order_by(hh.household_no)).all()
-    items = [_row(h, head_name or "", {h.village_code: village_name or h.village_code})
-             for h, head_name, village_name in found[:limit]]
+        params["status"] = status
+    if kind:
+        text = q.lower() if kind == "initials" else q
+        params["pattern"] = text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    stmt = _search_statement(scope_shape, village_shape, bool(status), kind)
+    found = session.execute(stmt, params).all()
+    items = [_row(*r) for r in found[:limit]]
     return {"items": items, "offset": offset, "limit": limit, "more": len(found) > limit, "q": q}
 
 
-def _matching(q: str) -> Any:
-    """The condition on households for a search text (see `search_households`)."""
+def _search_text(q: str | None) -> str:
+    """A search text, trimmed to 40 characters; a NUL character (no stored text holds one) is refused."""
+    q = (q or "").strip()[:40]
+    if "\x00" in q:
+        raise InputError("检索内容含有不允许的控制字符", "the search text contains a NUL character", "q")
+    return q
+
+
+def _query_kind(q: str) -> str:
+    """Which column a search text is matched against (see `search_households`)."""
+    if not q:
+        return ""
     if q.isascii() and q.isalpha():
-        return Household.id.in_(select(Person.household_id).where(
-            Person.relation == "户主", Person.name_initials.startswith(q.lower(), autoescape=True)))
-    if not q.isascii():
-        return Household.id.in_(select(Person.household_id).where(Person.name.startswith(q, autoescape=True)))
-    return Household.household_no.startswith(q, autoescape=True)
+        return "initials"
+    return "name" if not q.isascii() else "number"
 
 
-def _refuse_unseen(prefix: str, hh: Household | None, household_id: int) -> Household:
+def _region_params(params: dict[str, Any], name: str, prefix: str) -> str:
+    """Bind a region prefix as `in_region` tests it and say which form the statement needs."""
+    if not prefix:
+        return ""
+    if len(prefix) == 12:
+        params[name] = prefix
+        return "eq"
+    params[name + "_lo"], params[name + "_hi"] = prefix, str(int(prefix) + 1).zfill(len(prefix))
+    return "range"
+
+
+def _region_condition(column: Any, name: str, shape: str) -> Any:
+    if shape == "eq":
+        return column == bindparam(name)
+    return (column >= bindparam(name + "_lo")) & (column < bindparam(name + "_hi"))
+
+
+@cache
+def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
+    """The search statement of one shape (which filters apply), built once: only the values are bound per
+    request, so SQLAlchemy neither rebuilds it nor recomputes its cache key. Plain columns, no ORM objects.
+
+    The page is chosen first (an index walk in household-number order); only its rows then look up their
+    head and village, all in one statement.
+    """
+    h = Household.__table__
+    cond: list[Any] = []
+    if scope:
+        cond.append(_region_condition(h.c.village_code, "scope", scope))
+    if village:
+        cond.append(_region_condition(h.c.village_code, "village", village))
+    if status:
+        cond.append(h.c.status == bindparam("status"))
+    if kind == "initials":
+        cond.append(h.c.id.in_(select(Person.household_id).where(
+            Person.relation == "户主", Person.name_initials.like(bindparam("pattern"), escape="/"))))
+    elif kind == "name":
+        cond.append(h.c.id.in_(select(Person.household_id).where(Person.name.like(bindparam("pattern"), escape="/"))))
+    elif kind == "number":
+        cond.append(h.c.household_no.like(bindparam("pattern"), escape="/"))
+    page = (select(h.c.id, h.c.household_no, h.c.village_code, h.c.status, h.c.labor, h.c.life_state)
+            .where(*cond).order_by(h.c.household_no).offset(bindparam("off")).limit(bindparam("lim")).subquery())
+    head = (select(Person.name).where(Person.household_id == page.c.id, Person.relation == "户主")
+            .order_by(Person.id).limit(1).scalar_subquery())
+    return (select(page.c.id, page.c.household_no, page.c.village_code, page.c.status, page.c.labor,
+                   page.c.life_state, head, Region.name)
+            .outerjoin(Region, Region.code == page.c.village_code).order_by(page.c.household_no))
+
+
+def _refuse_unseen(prefix: str, hh: Any, household_id: int) -> Any:
+    """`hh` (a household or a row of its columns) if it lies in the region `prefix`, else NotFound."""
     if hh is None or not hh.village_code.startswith(prefix):
         raise NotFound(f"户 {household_id} 不存在", f"household {household_id} not found", "household_id")
     return hh
@@ -140,48 +191,54 @@ def _refuse_unseen(prefix: str, hh: Household | None, household_id: int) -> Hous
 def household(session: Session, actor: Actor, household_id: int) -> Household:
     """The household if the actor's region covers it; otherwise NotFound, as if it did not exist."""
     prefix = scope_prefix(actor)
-    return _refuse_unseen(prefix, session.get(Household, household_id), household_id)
+    hh: Household = _refuse_unseen(prefix, session.get(Household, household_id), household_id)
+    return hh
 
 
 @cache
 def _household_statements() -> dict[str, Any]:
     """The household page's statements, built once: SQLAlchemy then reuses their construction and cache key
-    on every request (only `:hid` changes)."""
+    on every request (only `:hid` changes). Plain columns, named as the mapped attributes, so the rows read
+    like the objects without the cost of loading mapped objects."""
     hid: Any = bindparam("hid")
     return {
-        "household": select(Household, Region.name).outerjoin(Region, Region.code == Household.village_code)
-        .where(Household.id == hid),
-        "people": select(Person).where(Person.household_id == hid).order_by(Person.id),
-        "contracts": select(Contract, Entity.name).outerjoin(Entity, Entity.id == Contract.entity_id)
+        "household": select(Household.id, Household.household_no, Household.village_code, Household.status,
+                            Household.status_since, Household.exit_year, Household.poverty_cause, Household.labor,
+                            Household.phone, Household.bank_account, Household.life_state, Region.name)
+        .outerjoin(Region, Region.code == Household.village_code).where(Household.id == hid),
+        "people": select(Person.id, Person.name, Person.id_number, Person.relation, Person.sex, Person.labor,
+                         Person.life_state).where(Person.household_id == hid).order_by(Person.id),
+        "contracts": select(Contract.id, Contract.code, Contract.model, Contract.entity_id, Contract.start_date,
+                            Contract.end_date, Contract.status, Contract.payee_household_id,
+                            Contract.payee_village_code, Contract.version, Entity.name.label("entity_name"))
+        .outerjoin(Entity, Entity.id == Contract.entity_id)
         .where(Contract.payee_household_id == hid).order_by(Contract.start_date),
-        "history": select(HouseholdStatus).where(HouseholdStatus.household_id == hid)
-        .order_by(HouseholdStatus.from_date, HouseholdStatus.id),
-        "income": select(PaymentLine, PaymentBatch.created_at, PaymentBatch.matter_id)
+        "history": select(HouseholdStatus.status, HouseholdStatus.from_date, HouseholdStatus.reason)
+        .where(HouseholdStatus.household_id == hid).order_by(HouseholdStatus.from_date, HouseholdStatus.id),
+        "income": select(PaymentLine.amount_fen, PaymentLine.status, PaymentBatch.created_at, PaymentBatch.matter_id)
         .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
         .where(PaymentLine.household_id == hid).order_by(PaymentBatch.created_at),
     }
 
 
-def household_page(session: Session, actor: Actor, household_id: int) -> dict[str, Any]:
+def household_page(session: Session, actor: Actor, household_id: int, *, income: bool = True) -> dict[str, Any]:
     """Members (ID numbers masked, no health notes), contracts, income history and status history.
 
     Five statements whatever the household holds: the household with its village's name, members,
-    contracts with their entities' names, status history, income.
+    contracts with their entities' names, status history, income. `income=False` leaves the income out
+    (and its statement) for a caller that reads it its own way.
     """
     prefix = scope_prefix(actor)
     stmts = _household_statements()
-    found = session.execute(stmts["household"], {"hid": household_id}).first()
-    hh = _refuse_unseen(prefix, found[0] if found else None, household_id)
-    names = {hh.village_code: found[1] or ""} if found else {}
+    hh = _refuse_unseen(prefix, session.execute(stmts["household"], {"hid": household_id}).first(), household_id)
     hid = {"hid": hh.id}
-    people = list(session.scalars(stmts["people"], hid))
-    signed = session.execute(stmts["contracts"], hid).all()
-    contracts = [c for c, _ in signed]
-    entities = {c.entity_id: name for c, name in signed if name is not None}
-    history = list(session.scalars(stmts["history"], hid))
-    income = session.execute(stmts["income"], hid).all()
+    people = session.execute(stmts["people"], hid).all()
+    contracts = session.execute(stmts["contracts"], hid).all()
+    entities = {c.entity_id: c.entity_name for c in contracts if c.entity_name is not None}
+    history = session.execute(stmts["history"], hid).all()
+    paid = session.execute(stmts["income"], hid).all() if income else []
     return {
-        "household": {"id": hh.id, "household_no": hh.household_no, "village": names.get(hh.village_code, ""),
+        "household": {"id": hh.id, "household_no": hh.household_no, "village": hh.name or "",
                       "village_code": hh.village_code, "status": hh.status,
                       "status_label": STATUS_LABELS.get(hh.status, hh.status),
                       "status_since": hh.status_since.isoformat() if hh.status_since else None,
@@ -192,9 +249,9 @@ def household_page(session: Session, actor: Actor, household_id: int) -> dict[st
                      "sex": p.sex or "", "labor": LABOR_LABELS.get(p.labor, p.labor), "life_state": p.life_state}
                     for p in people],
         "contracts": [_contract_row(c, entities) for c in contracts],
-        "income": [{"matter": mid, "at": at.date().isoformat() if at else "", "amount_fen": ln.amount_fen,
-                    "status": ln.status} for ln, at, mid in income],
-        "income_total_fen": sum(ln.amount_fen for ln, _, _ in income),
+        "income": [{"matter": ln.matter_id, "at": ln.created_at.date().isoformat() if ln.created_at else "",
+                    "amount_fen": ln.amount_fen, "status": ln.status} for ln in paid],
+        "income_total_fen": sum(ln.amount_fen for ln in paid),
         "history": [{"status": h.status, "status_label": STATUS_LABELS.get(h.status, h.status),
                      "from": h.from_date.isoformat(), "reason": h.reason} for h in history],
     }
@@ -206,7 +263,7 @@ def _entity_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {int(i): n for i, n in session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(ids)))}
 
 
-def _contract_row(c: Contract, entities: dict[int, str]) -> dict[str, Any]:
+def _contract_row(c: Any, entities: dict[int, str]) -> dict[str, Any]:
     return {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.get(c.model, c.model),
             "entity": entities.get(c.entity_id, ""), "entity_id": c.entity_id, "start": c.start_date.isoformat(),
             "end": c.end_date.isoformat(), "status": c.status, "payee_household_id": c.payee_household_id,
@@ -231,6 +288,7 @@ def _entity_visible(actor: Actor, e: Entity, session: Session) -> bool:
 
 
 def entities(session: Session, actor: Actor, *, q: str = "") -> list[dict[str, Any]]:
+    q = _search_text(q)
     stmt = select(Entity).order_by(Entity.id)
     if actor.role is Role.ENTITY_USER:
         stmt = stmt.where(Entity.id == actor.entity_id)

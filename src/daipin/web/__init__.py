@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from daipin.domain.actors import ROLE_LABELS, Role
@@ -39,7 +38,8 @@ def fen_upper(value: Any) -> str:
 
 
 @cache
-def templates_for(locale: str) -> Jinja2Templates:
+def environment(locale: str) -> Environment:
+    """The Jinja2 environment of one locale; each template is compiled once and kept."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(["html", "xml"]),
@@ -56,7 +56,7 @@ def templates_for(locale: str) -> Jinja2Templates:
     env.globals["ROLE_LABELS"] = {r.value: name for r, name in ROLE_LABELS.items()}
     env.globals["Role"] = Role
     env.globals["LOCALES"] = LOCALES
-    return Jinja2Templates(env=env)
+    return env
 
 
 def locale_of(request: Request) -> str:
@@ -90,13 +90,18 @@ def _base_context(request: Request) -> dict[str, Any]:
     }
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200,
-           headers: dict[str, str] | None = None) -> HTMLResponse:
+def render_text(request: Request, name: str, context: dict[str, Any] | None = None) -> str:
+    """The page as text: the template rendered straight from its environment (Starlette's TemplateResponse
+    adds context processors and a `url_for` the templates do not use)."""
     ctx = _base_context(request)
     if context:
         ctx.update(context)
-    tpl = templates_for(locale_of(request))
-    return tpl.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+    return environment(locale_of(request)).get_template(name).render(ctx)
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    return HTMLResponse(render_text(request, name, context), status_code=status_code, headers=headers)
 
 
 def render_error(request: Request, status: int, message_zh: str, message_en: str, field: str | None,

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from daipin.api.deps import AuthDep, CsrfDep, CurrentActor, NowDep, SessionDep, Unauthenticated, UserInfo
+from daipin.api.deps import (
+    AuthDep,
+    CsrfDep,
+    CurrentActor,
+    NowDep,
+    SessionDep,
+    Unauthenticated,
+    UserInfo,
+    unit_of_work,
+)
 from daipin.api.errors import error_body
 from daipin.api.schemas import LoginIn, LoginOut, Ok, PasswordIn, UserIn, UserOut
 from daipin.db.models.auth import User
@@ -25,17 +35,23 @@ def client_of(request: Request) -> str:
 
 
 @router.post("/auth/login", response_model=LoginOut, responses={422: {}, 429: {}})
-def login(body: LoginIn, request: Request, session: SessionDep, now: NowDep) -> LoginOut:
+async def login(body: LoginIn, request: Request, now: NowDep) -> LoginOut | JSONResponse:
     """登录，取得会话令牌 / log in and get a bearer token."""
-    try:
-        got = auth_service.login(session, username=body.username, password=body.password, client=client_of(request),
-                                 at=now)
-    except DaipinError as exc:
-        # Answer without raising so the request's transaction commits: the failed attempt must count.
-        return JSONResponse(error_body(exc.code, exc.message_zh, exc.message_en, exc.field),  # type: ignore[return-value]
-                            status_code=exc.status)
-    expires = now + request.app.state.settings.session_ttl
-    return LoginOut(token=got.token, csrf_token=got.csrf_token, expires_at=expires.isoformat(), user=user_out(got.user))
+
+    def work(session: Session) -> LoginOut | JSONResponse:
+        # The password hash is verified in this threadpool thread (argon2 releases the GIL): never on the loop.
+        try:
+            got = auth_service.login(session, username=body.username, password=body.password,
+                                     client=client_of(request), at=now)
+        except DaipinError as exc:
+            # Answer without raising so the transaction commits: the failed attempt must count.
+            return JSONResponse(error_body(exc.code, exc.message_zh, exc.message_en, exc.field),
+                                status_code=exc.status)
+        expires = now + request.app.state.settings.session_ttl
+        return LoginOut(token=got.token, csrf_token=got.csrf_token, expires_at=expires.isoformat(),
+                        user=user_out(got.user))
+
+    return await unit_of_work(request, work)
 
 
 @router.post("/auth/logout", response_model=Ok, dependencies=[CsrfDep])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
-from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
 from daipin.api.schemas import Strict
 from daipin.services import registry_views as rv
 
@@ -18,18 +18,19 @@ Status = Literal["poor", "monitored", "exited", "non_poor"]
 
 
 @router.get("/households")
-def search_households(actor: CurrentActor, session: SessionDep, q: str = Query("", max_length=40),
-                      status: Status | None = None,
-                      village: str | None = Query(None, pattern=r"^\d{9}(\d{3})?$"),
-                      offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
+async def search_households(request: Request, q: str = Query("", max_length=40), status: Status | None = None,
+                            village: str | None = Query(None, pattern=r"^\d{9}(\d{3})?$"),
+                            offset: int = Query(0, ge=0, le=1_000_000),
+                            limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
     """农户检索（户编号、户主姓名、拼音首字母）/ search households in your region."""
-    return rv.search_households(session, actor, q=q, status=status, village=village, offset=offset, limit=limit)
+    return await read_only(request, lambda session, auth: rv.search_households(
+        session, auth.actor, q=q, status=status, village=village, offset=offset, limit=limit))
 
 
 @router.get("/households/{household_id}")
-def household(household_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
+async def household(request: Request, household_id: Id) -> dict[str, Any]:
     """农户详情（个人信息已遮蔽）/ a household: members (masked), contracts, income, status history."""
-    return rv.household_page(session, actor, household_id)
+    return await read_only(request, lambda session, auth: rv.household_page(session, auth.actor, household_id))
 
 
 @router.get("/entities")

@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+import secrets
+import threading
+from collections import OrderedDict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
-from daipin.api.deps import CsrfDep, Id, NowDep, SessionDep
+from daipin.api.deps import Auth, CsrfDep, Id, NowDep, SessionDep, csrf_token_for, read_only
 from daipin.domain.errors import DaipinError
 from daipin.services import portal
-from daipin.web import render
+from daipin.web import locale_of, render, render_text
 
 router = APIRouter()
+
+
+class PageCache:
+    """Rendered public pages of this process, each kept with the content version it was built at
+    (`portal.content_version`) and used only while the version is unchanged; least recently used out first.
+
+    A page is stored split at its CSRF token (rendered as a random placeholder), so each answer carries
+    the token of its own visitor's cookie.
+    """
+
+    SLOT = "csrf-slot-" + secrets.token_hex(16)
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._pages: OrderedDict[tuple[object, ...], tuple[int, list[str]]] = OrderedDict()
+        self._lock = threading.Lock()  # pages are built and read in threadpool threads
+
+    def get(self, key: tuple[object, ...], version: int) -> list[str] | None:
+        with self._lock:
+            found = self._pages.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._pages.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[object, ...], version: int, text: str) -> list[str]:
+        parts = text.split(self.SLOT)
+        with self._lock:
+            self._pages[key] = (version, parts)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+        return parts
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
 
 
 def notice_url(request: Request, notice_id: Id) -> str:
@@ -29,13 +71,35 @@ def portal_index(request: Request, session: SessionDep, region: str | None = Non
                                                  "labels": portal.STATUS_LABELS})
 
 
-def _notice_page(request: Request, session: SessionDep, notice_id: Id, *, error: DaipinError | None = None,
-                 filed: int | None = None, status: int = 200) -> Response:
+def _notice_context(request: Request, session: Session, notice_id: int, *, error: DaipinError | None = None,
+                    filed: int | None = None) -> dict[str, object]:
     view = portal.get_notice(session, notice_id)
-    return render(request, "public/notice.html", {
-        "v": view, "c": view.content, "labels": portal.STATUS_LABELS, "cp": portal.checkpoint_summary(view),
-        "answered": portal.answered_objections(session, notice_id), "error": error, "filed": filed,
-        "url": notice_url(request, notice_id)}, status_code=status)
+    return {"v": view, "c": view.content, "labels": portal.STATUS_LABELS, "cp": portal.checkpoint_summary(view),
+            "answered": portal.answered_objections(session, notice_id), "error": error, "filed": filed,
+            "url": notice_url(request, notice_id)}
+
+
+def _notice_page(request: Request, session: Session, notice_id: int, *, error: DaipinError | None = None,
+                 filed: int | None = None, status: int = 200) -> Response:
+    return render(request, "public/notice.html",
+                  _notice_context(request, session, notice_id, error=error, filed=filed), status_code=status)
+
+
+def _cached_notice_page(request: Request, session: Session, auth: Auth, notice_id: int) -> Response:
+    """The notice page as an anonymous visitor sees it, from the app's page cache while the content is
+    unchanged."""
+    key = (notice_id, locale_of(request))
+    # The version is read before the notice: a change committed in between then shows on the next request
+    # (the page is newer than its version), never the other way round (an old page under a new version).
+    version = portal.content_version(session)
+    pages: PageCache = request.app.state.notice_pages
+    parts = pages.get(key, version)
+    if parts is None:
+        ctx = _notice_context(request, session, notice_id)
+        ctx["csrf_token"] = PageCache.SLOT
+        parts = pages.put(key, version, render_text(request, "public/notice.html", ctx))
+    token = csrf_token_for(request, auth, request.app.state.settings)
+    return HTMLResponse(token.join(parts))
 
 
 @router.get("/public/notices/{notice_id}.pdf")
@@ -51,8 +115,13 @@ def notice_pdf(request: Request, notice_id: Id, session: SessionDep) -> Response
 
 
 @router.get("/public/notices/{notice_id}", response_class=HTMLResponse)
-def notice_page(request: Request, notice_id: Id, session: SessionDep, filed: int | None = None) -> Response:
-    return _notice_page(request, session, notice_id, filed=filed)
+async def notice_page(request: Request, notice_id: Id, filed: int | None = None) -> Response:
+    def work(session: Session, auth: Auth) -> Response:
+        if filed is not None or auth.logged_in:  # a page of one visitor: the filing receipt, the account menu
+            return _notice_page(request, session, notice_id, filed=filed)
+        return _cached_notice_page(request, session, auth, notice_id)
+
+    return await read_only(request, work, logged_in=False)
 
 
 @router.post("/public/notices/{notice_id}/objections", response_class=HTMLResponse, dependencies=[CsrfDep])

@@ -9,8 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.api.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
 from daipin.domain.errors import DaipinError, InputError
 from daipin.services import registry_views as rv
 from daipin.web import render
@@ -19,13 +20,16 @@ router = APIRouter()
 
 
 @router.get("/households", response_class=HTMLResponse)
-def households(request: Request, actor: CurrentActor, session: SessionDep, q: str = "", status: str = "",
-               village: str = "", offset: int = 0) -> Response:
-    page = rv.search_households(session, actor, q=q, status=status or None, village=village or None, offset=offset)
-    ctx = {"page": page, "q": q, "status": status, "village": village, "statuses": rv.STATUS_LABELS}
-    if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
-        return render(request, "registry/_household_rows.html", ctx)
-    return render(request, "registry/households.html", ctx)
+async def households(request: Request, q: str = "", status: str = "", village: str = "", offset: int = 0) -> Response:
+    def work(session: Session, auth: Auth) -> Response:
+        page = rv.search_households(session, auth.actor, q=q, status=status or None, village=village or None,
+                                    offset=offset)
+        ctx = {"page": page, "q": q, "status": status, "village": village, "statuses": rv.STATUS_LABELS}
+        if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
+            return render(request, "registry/_household_rows.html", ctx)
+        return render(request, "registry/households.html", ctx)
+
+    return await read_only(request, work)
 
 
 @router.get("/households/export.xlsx")
@@ -37,12 +41,17 @@ def households_export(actor: CurrentActor, session: SessionDep, q: str = "", sta
 
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
-def household_page(request: Request, household_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+async def household_page(request: Request, household_id: Id) -> Response:
     from daipin.services import matter_views
 
-    ctx = rv.household_page(session, actor, household_id)
-    ctx["income"] = matter_views.household_income(session, household_id)
-    return render(request, "registry/household.html", ctx)
+    def work(session: Session, auth: Auth) -> Response:
+        ctx = rv.household_page(session, auth.actor, household_id, income=False)
+        # The page lists income by matter name, with its payment state: one statement of its own.
+        ctx["income"] = matter_views.household_income(session, household_id)
+        ctx["income_total_fen"] = sum(int(i["amount_fen"]) for i in ctx["income"])
+        return render(request, "registry/household.html", ctx)
+
+    return await read_only(request, work)
 
 
 @router.get("/entities", response_class=HTMLResponse)
