@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from daipin.db.models.auth import LoginSession, User
@@ -25,8 +25,21 @@ def make_user(session: Session, username: str = "cadre", role: str = "village_ca
 
 def test_passwords_are_stored_as_argon2_hashes_only(session: Session) -> None:
     user = make_user(session)
-    assert user.password_hash.startswith("$argon2id$")
+    # argon2id, 7 MiB, 5 passes, 1 lane: an OWASP setting equal in defence to its 19 MiB / 2-pass minimum.
+    assert user.password_hash.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
     assert PW not in user.password_hash
+
+
+def test_a_hash_made_with_other_parameters_still_logs_in(session: Session) -> None:
+    from argon2 import PasswordHasher
+
+    user = make_user(session)
+    user.password_hash = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(PW)
+    session.flush()
+    app, _ = app_on_session(session)
+    c = client(app)
+    assert c.post("/api/v1/auth/login", json={"username": "cadre", "password": PW}).status_code == 200
+    assert c.post("/api/v1/auth/login", json={"username": "cadre", "password": PW + "x"}).status_code == 422
 
 
 def test_a_user_logs_in_by_api_and_sees_who_they_are(session: Session) -> None:
@@ -185,3 +198,28 @@ def test_the_api_refuses_an_unknown_field_naming_it(session: Session) -> None:
     r = c.post("/api/v1/auth/login", json={"username": "a", "password": "b", "extra": 1})
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "extra"
+
+
+def test_a_clients_recent_failures_are_counted_from_the_failures_index(session: Session) -> None:
+    """Every login counts its client's recent failures; the count reads only failed attempts (a partial index),
+    so a busy client's many successful logins do not slow every login down."""
+    from datetime import timedelta
+
+    from daipin.db.models.auth import LoginAttempt
+
+    stmt = auth_service._client_failures_statement("127.0.0.1", START - timedelta(minutes=15))
+    dialect = session.get_bind().dialect
+    compiled = stmt.compile(dialect=dialect)
+    raw = session.connection().connection.driver_connection
+    cur = raw.cursor()
+    if dialect.name == "postgresql":
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        cur.execute("EXPLAIN " + str(compiled), compiled.params)
+    else:
+        cur.execute("EXPLAIN QUERY PLAN " + str(compiled), [compiled.params[k] for k in compiled.positiontup or []])
+    plan = " ".join(str(r) for r in cur.fetchall())
+    cur.close()
+    assert "ix_login_attempts_client_failed" in plan, plan
+    session.add_all([LoginAttempt(username="x", client="127.0.0.1", at=START, ok=ok) for ok in (True, False, False)])
+    session.flush()
+    assert session.scalar(stmt) == 2

@@ -282,7 +282,7 @@ def test_a_bulk_import_that_fails_on_a_rebuilt_index_rolls_back_its_rows_and_kee
     # Told that no household exists yet, the import writes B-0000 and B-0001 again: only the rebuilt unique
     # indexes can stop it.
     monkeypatch.setattr(imports, "_existing_ids", lambda session, numbers: {})
-    with pytest.raises(IntegrityError, match="ix_households_household_no_pattern|uq_people_id_number"), rs.begin_nested():
+    with pytest.raises(IntegrityError, match="uq_households_household_no|uq_people_id_number"), rs.begin_nested():
         imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", _rows(3)), AT)
     assert (_roster_schema(rs), rs.scalar(select(func.count()).select_from(Person)), ledger_size(rs)) == before
 

@@ -148,3 +148,17 @@ def test_postgresql_answers_prefix_searches_from_pattern_indexes(session: Sessio
     assert "(household_no text_pattern_ops)" in defs["ix_households_household_no_pattern"]
     assert "(name text_pattern_ops)" in defs["ix_people_name_pattern"]
     assert "(name_initials text_pattern_ops)" in defs["ix_people_name_initials"]
+
+
+def test_postgresql_lists_households_a_page_at_a_time_in_number_order_from_an_index(session: Session) -> None:
+    """A district-wide list (no search text) walks an index in household-number order; without one the
+    database would sort the whole registry for every page (a text_pattern_ops index cannot give that order)."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    compiled = rv._search_statement("range", "", False, "").compile(session.get_bind())
+    params = {**compiled.params, "scope_lo": "231002", "scope_hi": "231003", "lim": 21, "off": 0}
+    session.execute(text("SET LOCAL enable_sort = off"))
+    with session.connection().connection.driver_connection.cursor() as cur:  # the session's own transaction
+        cur.execute("EXPLAIN " + str(compiled), params)
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    assert "uq_households_household_no" in plan, plan

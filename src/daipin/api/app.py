@@ -62,6 +62,55 @@ class _Headers:
         await self.app(scope, receive, send_with_headers)
 
 
+class Admission:
+    """At most `limit` requests of this process are worked on at once; the rest wait their turn in arrival order.
+
+    Without it every request in flight shares the CPU with every other (the event loop interleaves them, and
+    threadpool threads and the argon2 hashing, which releases the GIL, compete with them): under load a request
+    that needs 15 ms of CPU — a login's password hash — takes many times that while it shares the cores with
+    everything else, and every request's latency grows with the number in flight. Taking requests in turn
+    gives the same work done with a far shorter tail: a request waits for those ahead of it, then runs nearly
+    alone. A request gives its slot back when its answer starts (sending a large body to a slow client holds
+    none) or after `hold_seconds` (a long export or verification then runs beside the others instead of
+    stopping them). `asyncio.Semaphore` wakes its waiters first come, first served.
+    """
+
+    def __init__(self, app: Any, limit: int, hold_seconds: float = 0.25) -> None:
+        import asyncio
+
+        self.app = app
+        self.slots = asyncio.Semaphore(limit)
+        self.hold_seconds = hold_seconds
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        import asyncio
+
+        await self.slots.acquire()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.slots.release()
+
+        timer = asyncio.get_running_loop().call_later(self.hold_seconds, release)
+
+        async def send_releasing(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_releasing)
+        finally:
+            timer.cancel()
+            release()
+
+
 def create_app(engine: Engine | None = None, settings: Settings | None = None, **overrides: Any) -> FastAPI:
     """Build the app. `engine` defaults to DAIPIN_DATABASE_URL's; `settings` to the environment's."""
     from daipin.api import errors
@@ -104,4 +153,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     app.add_middleware(_Headers, cookie_secure=settings.cookie_secure)
+    if settings.concurrency:
+        app.add_middleware(Admission, limit=settings.concurrency)
     return app

@@ -43,6 +43,8 @@ class Settings:
     session_ttl: timedelta = timedelta(hours=12)
     default_locale: str = "zh_CN"
     county_code: str = "231002"
+    # Requests one server process works on at once (`api.app.Admission`); 0 = no limit.
+    concurrency: int = 0
 
     def now(self) -> datetime:
         at = self.clock()
@@ -60,4 +62,5 @@ class Settings:
             base_url=os.environ.get("DAIPIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             cookie_secure=os.environ.get("DAIPIN_COOKIE_SECURE", "") in ("1", "true", "yes"),
             county_code=os.environ.get("DAIPIN_COUNTY", "231002"),
+            concurrency=int(os.environ.get("DAIPIN_CONCURRENCY") or 0),
         )

@@ -45,6 +45,8 @@ def refuse_demo_off_loopback(host: str) -> None:
 
 
 POOL_ENV = "DAIPIN_DB_POOL"
+CONCURRENCY_ENV = "DAIPIN_CONCURRENCY"
+BASE_URL_ENV = "DAIPIN_BASE_URL"
 
 
 def server_app() -> Any:
@@ -81,7 +83,7 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def run_server(host: str, port: int, *, workers: int = 0, db_pool: int = 10) -> None:
+def run_server(host: str, port: int, *, workers: int = 0, db_pool: int = 10, concurrency: int = 1) -> None:
     import os
     import socket
 
@@ -92,6 +94,10 @@ def run_server(host: str, port: int, *, workers: int = 0, db_pool: int = 10) -> 
     refuse_demo_off_loopback(host)
     workers = workers or default_workers()
     os.environ[POOL_ENV] = str(db_pool)
+    os.environ[CONCURRENCY_ENV] = str(max(0, concurrency))
+    # The notices' printed links and QR codes point at this server unless a public address is configured.
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    os.environ.setdefault(BASE_URL_ENV, f"http://{f'[{shown}]' if ':' in shown else shown}:{port}")
     _secret_from_env()  # made once here, before the workers start, so that they all read the same key
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
     typer.echo(f"{workers} 个工作进程 / worker processes")
@@ -153,9 +159,11 @@ def serve(
     workers: int = typer.Option(0, help="工作进程数，0 = PostgreSQL 每核一个、SQLite 一个 / worker processes "
                                         "(0: one per core on PostgreSQL, one on SQLite)"),
     db_pool: int = typer.Option(10, help="每个进程保持的数据库连接数 / database connections kept per process"),
+    concurrency: int = typer.Option(1, help="每个进程同时处理的请求数，其余按到达顺序排队；0 = 不限 / requests each "
+                                            "process works on at once, the rest queue in arrival order (0: no limit)"),
 ) -> None:
     """启动网站与接口 / serve the pages and the JSON API (uvicorn)."""
-    run_server(host, port, workers=workers, db_pool=db_pool)
+    run_server(host, port, workers=workers, db_pool=db_pool, concurrency=concurrency)
 
 
 def demo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daipin.db.base import Base, BigInt
@@ -51,7 +51,10 @@ class LoginAttempt(Base):
     __tablename__ = "login_attempts"
     __table_args__ = (
         Index("ix_login_attempts_username_at", "username", "at"),
-        Index("ix_login_attempts_client_at", "client", "at"),
+        # Failures only: a client's recent failures are counted on every login, and its successful
+        # logins (most rows) need not be walked for that.
+        Index("ix_login_attempts_client_failed", "client", "at", postgresql_where=text("NOT ok"),
+              sqlite_where=text("ok = 0")),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)

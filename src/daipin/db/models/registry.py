@@ -64,16 +64,19 @@ class Household(Base):
 
     __tablename__ = "households"
     __table_args__ = (
-        # Search by the start of a household number: LIKE 'prefix%' uses this index under any collation.
-        # Unique: it is also the one index that keeps household numbers unique (text_pattern_ops has the
-        # same equality).
-        Index("ix_households_household_no_pattern", "household_no", unique=True,
+        # Search by the start of a household number: LIKE 'prefix%' uses this index under any collation. The
+        # unique constraint's own index (the column's collation order) is the one that lists households in
+        # household-number order a page at a time; a text_pattern_ops index cannot serve ORDER BY.
+        Index("ix_households_household_no_pattern", "household_no",
               postgresql_ops={"household_no": "text_pattern_ops"}),
+        # A village's households in household-number order: a cadre's list and searches walk only their
+        # village, a page at a time, instead of the whole registry's number order filtered by village.
+        Index("ix_households_village_code_household_no", "village_code", "household_no"),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
-    household_no: Mapped[str] = mapped_column(String(40))  # unique: see ix_households_household_no_pattern
-    village_code: Mapped[str] = mapped_column(String(12), index=True)
+    household_no: Mapped[str] = mapped_column(String(40), unique=True)
+    village_code: Mapped[str] = mapped_column(String(12))  # indexed with household_no, see above
     county_code: Mapped[str] = mapped_column(String(6))  # no index: no query selects households by county alone
     status: Mapped[str] = mapped_column(String(16))  # poor | monitored | exited | non_poor
     status_since: Mapped[date | None] = mapped_column(Date)

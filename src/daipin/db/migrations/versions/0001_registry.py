@@ -73,15 +73,17 @@ def upgrade() -> None:
         sa.Column("life_state", sa.String(length=16), nullable=False),
         sa.Column("life_state_date", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_households")),
+        sa.UniqueConstraint("household_no", name=op.f("uq_households_household_no")),
     )
     op.create_index(
         "ix_households_household_no_pattern",
         "households",
         ["household_no"],
-        unique=True,
+        unique=False,
         postgresql_ops={"household_no": "text_pattern_ops"},
     )
-    op.create_index(op.f("ix_households_village_code"), "households", ["village_code"], unique=False)
+    op.create_index("ix_households_village_code_household_no", "households", ["village_code", "household_no"],
+                    unique=False)
     op.create_table(
         "regions",
         sa.Column("id", BIGINT, nullable=False),
@@ -453,7 +455,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_regions_parent_code"), table_name="regions")
     op.drop_index(op.f("ix_regions_county_code"), table_name="regions")
     op.drop_table("regions")
-    op.drop_index(op.f("ix_households_village_code"), table_name="households")
+    op.drop_index("ix_households_village_code_household_no", table_name="households")
     op.drop_index("ix_households_household_no_pattern", table_name="households")
     op.drop_table("households")
     op.drop_index(op.f("ix_entities_county_code"), table_name="entities")

@@ -62,13 +62,14 @@ def upgrade() -> None:
         sa.Column("ok", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
     )
-    op.create_index("ix_login_attempts_client_at", "login_attempts", ["client", "at"], unique=False)
+    op.create_index("ix_login_attempts_client_failed", "login_attempts", ["client", "at"], unique=False,
+                    postgresql_where=sa.text("NOT ok"), sqlite_where=sa.text("ok = 0"))
     op.create_index("ix_login_attempts_username_at", "login_attempts", ["username", "at"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("ix_login_attempts_username_at", table_name="login_attempts")
-    op.drop_index("ix_login_attempts_client_at", table_name="login_attempts")
+    op.drop_index("ix_login_attempts_client_failed", table_name="login_attempts")
     op.drop_table("login_attempts")
     op.drop_index(op.f("ix_login_sessions_user_id"), table_name="login_sessions")
     op.drop_table("login_sessions")
