@@ -223,3 +223,17 @@ def test_a_clients_recent_failures_are_counted_from_the_failures_index(session: 
     session.add_all([LoginAttempt(username="x", client="127.0.0.1", at=START, ok=ok) for ok in (True, False, False)])
     session.flush()
     assert session.scalar(stmt) == 2
+
+
+def test_a_new_login_removes_the_accounts_expired_sessions_only(session: Session) -> None:
+    from datetime import timedelta
+
+    user = make_user(session)
+    old = auth_service.start_session(session, user, at=START - timedelta(days=2), ttl=timedelta(hours=12))
+    live = auth_service.start_session(session, user, at=START - timedelta(hours=1), ttl=timedelta(hours=12))
+    other = make_user(session, username="other")
+    theirs = auth_service.start_session(session, other, at=START - timedelta(days=2), ttl=timedelta(hours=12))
+    new = auth_service.start_session(session, user, at=START)
+    ids = set(session.scalars(select(LoginSession.id)))
+    assert auth_service.token_id(old.token) not in ids
+    assert {auth_service.token_id(t.token) for t in (live, theirs, new)} <= ids

@@ -220,6 +220,9 @@ def authenticate(session: Session, *, username: str, password: str, client: str,
 def start_session(session: Session, user: User, *, at: datetime, ttl: timedelta = SESSION_TTL) -> LoggedIn:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
+    # The account's expired sessions go as it starts a new one (they can never be used again), so the
+    # table holds about one row per account and device rather than one per login ever made.
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= at))
     session.add(
         LoginSession(id=token_id(token), user_id=user.id, csrf_token=csrf, created_at=at, last_seen_at=at,
                      expires_at=at + ttl)
