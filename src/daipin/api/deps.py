@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -220,45 +221,38 @@ class ReadOnlySession(Session):
         super().flush(objects)
 
 
-def _read(request: Request, work: Callable[[Session, Auth], T], logged_in: bool) -> T:
-    override = request.app.dependency_overrides.get(get_session)
-    if override is not None:  # the session source replaced (tests bind requests to their own session)
-        from contextlib import contextmanager
-
-        with contextmanager(override)() as session:
-            return _read_in(request, session, work, logged_in)
-    session = request.app.state.read_session_factory()
-    try:
-        return _read_in(request, session, work, logged_in)
-    finally:
-        session.close()
-
-
-def _read_in(request: Request, session: Session, work: Callable[[Session, Auth], T], logged_in: bool) -> T:
-    settings: Settings = request.app.state.settings
-    auth = _resolve_auth(request, session, settings.now())
-    if logged_in and not auth.logged_in:
-        raise Unauthenticated("请先登录", "login required")
-    return work(session, auth)
-
-
-def _unit(request: Request, work: Callable[[Session], T]) -> T:
+@contextmanager
+def _own_session(request: Request, factory: Callable[[], Session], *, commit: bool) -> Iterator[Session]:
+    """A session for one hop: the tests' `get_session` override when there is one (it owns its transaction),
+    else a new one from `factory`, committed at the end if `commit` (rolled back on an error) and closed."""
     override = request.app.dependency_overrides.get(get_session)
     if override is not None:
-        from contextlib import contextmanager
-
         with contextmanager(override)() as bound:
-            return work(bound)
-    session: Session = request.app.state.session_factory()
+            yield bound
+        return
+    session = factory()
     try:
-        result = work(session)
-        session.commit()
-        return result
+        yield session
+        if commit:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def _read(request: Request, work: Callable[[Session, Auth], T], logged_in: bool) -> T:
+    with _own_session(request, request.app.state.read_session_factory, commit=False) as session:
+        auth = _resolve_auth(request, session, request.app.state.settings.now())
+        if logged_in and not auth.logged_in:
+            raise Unauthenticated("请先登录", "login required")
+        return work(session, auth)
+
+
+def _unit(request: Request, work: Callable[[Session], T]) -> T:
+    with _own_session(request, request.app.state.session_factory, commit=True) as session:
+        return work(session)
 
 
 async def unit_of_work(request: Request, work: Callable[[Session], T]) -> T:
