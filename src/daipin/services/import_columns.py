@@ -1,0 +1,247 @@
+"""The household import's columnar path: a large, clean csv roster checked and turned into COPY text with polars.
+
+`plan(raw, villages)` reads the file's bytes and either returns the new households and people exactly as the
+row-by-row path (`imports._check_rows`, `imports._household_checks`, `imports._write_new`) would write them,
+or None. None means "not certain": the caller then takes the row-by-row path, which reports every error by
+row, column and reason. So this path decides nothing on its own: it only accepts a file the row-by-row path
+accepts without a single error, and it never has to word an error. Tests import the same files both ways and
+compare every row and ledger entry.
+
+It gives up (None) on anything it does not handle exactly as the row-by-row path does:
+- quotes, tabs, backslashes, NUL bytes or a carriage return outside a CRLF line end (the csv module's and
+  COPY's escaping), text that is not UTF-8, and lines with more cells than the header;
+- whitespace at either end of a cell the import reads, so that the row-by-row path's `str.strip` would change
+  nothing (and none inside a resident ID number, phone or bank account, from which it removes spaces);
+- a resident ID number not already in canonical form (17 ASCII digits and a digit or upper-case X), a wrong
+  check digit, a birth date or region code that `imports.check_resident_id_fast` refuses, or one number twice;
+- an empty household number or name, a relation, labour value, status, village, exit year, phone or bank
+  account the row-by-row checks would refuse (the same functions decide, once per distinct value; phone and
+  bank account are matched with ASCII-only patterns stricter than the registry's);
+- a household without exactly one head, with members in two villages, or exited without an exit year.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from daipin.services import registry as reg
+
+# What `str.strip` removes: every character `str.isspace` calls whitespace (29 of them), read off Python itself.
+_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_ID_FORM = r"^[0-9]{17}[0-9X]$"
+# ASCII-digit forms of registry.PHONE_RE and registry.BANK_RE (whose \d also takes other scripts' digits).
+_PHONE = r"^(1[0-9]{10}|0[0-9]{2,3}-?[0-9]{7,8})$"
+_BANK = r"^[0-9]{12,30}$"
+# int(first17, 13) mod 11 by digits: 13 ≡ 2 (mod 11), so digit i (from the left) weighs 2^(16-i) mod 11.
+_WEIGHTS = [pow(2, 16 - i, 11) for i in range(17)]
+_CHECK_VALUE = {str(d): d for d in range(10)} | {"X": 10}
+
+
+@dataclass
+class Plan:
+    """New households in first-appearance order and their people, each household's members in file order."""
+
+    rows: int  # data lines read (blank ones included), as `ImportResult.rows` counts them
+    households: pl.DataFrame  # hno, vcode, status, exit_year, cause, summary, phone, bank
+    people: pl.DataFrame  # hidx, name, number, relation, labor, initials (sorted by hidx, file order kept)
+
+    @property
+    def household_numbers(self) -> list[str]:
+        return list(self.households["hno"])
+
+    @property
+    def id_numbers(self) -> list[str]:
+        return list(self.people["number"])
+
+
+def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[tuple[str, str], str],
+         check_id: Any, exit_year: Any, labor_values: dict[str, str], status_values: dict[str, str],
+         relations: frozenset[str]) -> Plan | None:
+    """See the module's docstring. `raw` is the whole file, its first line the header (already mapped to
+    `index`); the look-ups and checks are the row-by-row path's own, passed in."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if b'"' in raw or b"\t" in raw or b"\\" in raw or b"\0" in raw or (
+            b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
+        return None
+    width = len(headers)
+    try:
+        df = pl.read_csv(raw, has_header=False, skip_rows=1, quote_char=None, empty_string_is_null=False,
+                         schema={f"c{i}": pl.String for i in range(width)})
+    except (pl.exceptions.PolarsError, ValueError):  # not UTF-8, more cells than the header, ...
+        return None
+    ends = raw.count(b"\n")
+    lines = ends - 1 if raw.endswith(b"\n") else ends  # the header is the first line
+    if df.height != lines or df.height == 0:
+        return None
+    rows = df.height
+    # A line of empty cells is skipped, as `not any(row)` skips it.
+    df = df.filter(pl.any_horizontal(pl.all() != ""))
+    used = {key: f"c{i}" for key, i in index.items()}
+    c = {key: pl.col(name) for key, name in used.items()}
+    empty = pl.lit("")
+    t = df.select(
+        hno=c["household_no"], name=c["name"], number=c["id_number"], relation=c["relation"],
+        labor=c["labor"], status=c["status"], town=c.get("township", empty), village=c["village"],
+        exit=c.get("exit_year", empty), phone=c.get("phone", empty), bank=c.get("bank_account", empty),
+        cause=c.get("poverty_cause", empty),
+    )
+    del df
+    number = pl.col("number")
+    checks = t.select(
+        # Free text only: every other cell is looked up as it stands (a space makes it unknown, so None).
+        space=pl.any_horizontal((pl.col(k).str.strip_chars(_SPACE).str.len_bytes() != pl.col(k).str.len_bytes()).any()
+                                for k in ("hno", "name", "cause")),
+        empty=(pl.col("hno") == "").any() | (pl.col("name") == "").any(),
+        form=number.str.contains(_ID_FORM).all(),
+        phone=((pl.col("phone") == "") | pl.col("phone").str.contains(_PHONE)).all(),
+        bank=((pl.col("bank") == "") | pl.col("bank").str.contains(_BANK)).all(),
+    ).row(0, named=True)
+    if checks["space"] or checks["empty"] or not checks["form"] or not checks["phone"] or not checks["bank"]:
+        return None
+    ids = t.select(body=number.str.slice(0, 17).cast(pl.UInt64),
+                   last=number.str.slice(17, 1).replace_strict(_CHECK_VALUE, return_dtype=pl.UInt64))
+    body = pl.col("body")
+    total = pl.lit(0, dtype=pl.UInt64)
+    for i, w in enumerate(_WEIGHTS):
+        total = total + (body // (10 ** (16 - i))) % 10 * w
+    # The check digit is fixed by the first 17, so a repeated number is a repeated first 17.
+    if not ids.select(((1 + 2 * (11 - total % 11)) % 11 == pl.col("last")).all()
+                      & (body.n_unique() == pl.len())).item():
+        return None
+    del ids
+    # Birth date and region code depend on the first 14 characters only: one full check per distinct start.
+    for first in t.group_by(number.str.slice(0, 14).alias("start")).agg(number.first())["number"]:
+        if check_id(first)[1] is not None:
+            return None
+
+    # Every other cell: the row-by-row path's own decision, once per distinct value.
+    if not set(t["relation"].unique()) <= relations:
+        return None
+    labor = _mapping(t["labor"], labor_values.get)
+    status = _mapping(t["status"], status_values.get)
+    pairs = t.select("town", "village").unique()
+    vcode = [villages.get((a, b)) or villages.get(("", b)) for a, b in pairs.iter_rows()]
+    exits = t["exit"].unique().to_list()
+    years = [exit_year(v) if v else None for v in exits]
+    if labor is None or status is None or None in vcode or any(y is None for v, y in zip(exits, years, strict=True) if v):
+        return None
+    t = (t.with_columns(labor=pl.col("labor").replace_strict(labor), status=pl.col("status").replace_strict(status))
+         .join(pairs.with_columns(vcode=pl.Series(vcode, dtype=pl.String)), on=["town", "village"], how="left",
+               maintain_order="left")
+         .join(pl.DataFrame({"exit": exits, "year": years}, schema={"exit": pl.String, "year": pl.Int32}),
+               on="exit", how="left", maintain_order="left")
+         .with_row_index("r"))
+    head = pl.col("relation") == "户主"
+    households = (t.group_by("hno").agg(
+        first=pl.col("r").first(),
+        heads=head.sum(),
+        villages=pl.col("vcode").n_unique(),
+        vcode=pl.col("vcode").first(),
+        status=pl.col("status").filter(head).first(),
+        exit_year=pl.col("year").filter(head).first(),
+        cause=pl.col("cause").filter(head).first(),
+        phone=pl.col("phone").filter(head).first(),
+        bank=pl.col("bank").filter(head).first(),
+        full=(pl.col("labor") == "full").any(),
+        weak=(pl.col("labor") == "weak").any(),
+    ).sort("first"))
+    bad = households.select(
+        (pl.col("heads") != 1).any() | (pl.col("villages") != 1).any()
+        | ((pl.col("status") == "exited") & pl.col("exit_year").is_null()).any()).item()
+    if bad:
+        return None
+    households = households.with_row_index("hidx").select(
+        "hidx", "hno", "vcode", "status", "exit_year",
+        _none_if_empty("cause"),
+        pl.when(pl.col("full")).then(pl.lit("full")).when(pl.col("weak")).then(pl.lit("weak"))
+        .otherwise(pl.lit("none")).alias("summary"),
+        _none_if_empty("phone"), _none_if_empty("bank"),
+    )
+    people = (t.select("r", "hno", "name", "number", "relation", "labor")
+              .join(households.select("hno", "hidx"), on="hno", how="left")
+              .sort("hidx", "r")
+              .drop("r", "hno"))
+    people = people.with_columns(initials=initials(people["name"]))
+    return Plan(rows=rows, households=households, people=people)
+
+
+def _none_if_empty(name: str) -> pl.Expr:
+    return pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name)
+
+
+def initials(names: pl.Series) -> pl.Series:
+    """`registry.name_initials` of each name (stripped, not empty): every character through the registry's
+    table, what the table does not know dropped, and the surname's own reading for the first character.
+    Only the characters that occur are handed to `replace_many` (single characters: no overlaps)."""
+    table = reg._initials_table()
+    present = set(names.str.join("").item())
+    to = {ch: table.get(ord(ch)) or "" for ch in present}
+    keys = [ch for ch, v in to.items() if v != ch]
+    out = names.str.replace_many(keys, [to[ch] for ch in keys])
+    first = names.str.slice(0, 1)
+    surname = first.is_in(list(reg.SURNAME_INITIALS))
+    if surname.any():  # such a character is in the table: its one letter leads `out`
+        out = pl.select(pl.when(surname).then(pl.concat_str(first.replace(reg.SURNAME_INITIALS), out.str.slice(1)))
+                        .otherwise(out)).to_series()
+    return out
+
+
+def _mapping(cells: pl.Series, decide: Any) -> dict[str, str] | None:
+    """Each distinct cell → what `decide` makes of it; None if it refuses one."""
+    out = {}
+    for v in cells.unique():
+        d = decide(v)
+        if d is None:
+            return None
+        out[v] = d
+    return out
+
+
+@dataclass
+class CopyRows:
+    """The rows to COPY, in the column order of the row-by-row path's COPY text (`imports.HOUSEHOLD_COLUMNS`,
+    `STATUS_COLUMNS`, `PERSON_COLUMNS`; status and people led by their id), and where each batch's people
+    start."""
+
+    households: pl.DataFrame
+    status: pl.DataFrame
+    people: pl.DataFrame
+    people_starts: list[int]  # index into `people` of each batch's first person, and the end
+
+
+def copy_rows(p: Plan, household_ids: range, status_ids: range, person_ids: range, today: str, reason: str,
+              batch: int) -> CopyRows:
+    """The households, their first status and their people as the row-by-row path formats them for COPY."""
+    n = p.households.height
+    hh = p.households.select(
+        id=pl.int_range(household_ids.start, household_ids.start + n, dtype=pl.Int64), household_no="hno",
+        village_code="vcode", county_code=pl.col("vcode").str.slice(0, 6), status="status",
+        status_since=pl.lit(today), exit_year="exit_year", poverty_cause="cause", labor="summary",
+        phone="phone", bank_account="bank", life_state=pl.lit("alive"), life_state_date=pl.lit(None, pl.String))
+    status = hh.select(id=pl.int_range(status_ids.start, status_ids.start + n, dtype=pl.Int64), household_id="id", county_code="county_code", status="status", from_date=pl.lit(today),
+                       reason=pl.lit(reason))
+    number = pl.col("number")
+    people = p.people.join(hh.select("id", "county_code").with_row_index("hidx"), on="hidx", how="left",
+                           maintain_order="left").select(
+        id=pl.int_range(person_ids.start, person_ids.start + p.people.height, dtype=pl.Int64),
+        household_id="id", county_code="county_code", name="name", id_number="number",
+        birth_date=pl.concat_str([number.str.slice(6, 4), number.str.slice(10, 2), number.str.slice(12, 2)],
+                                 separator="-"),
+        sex=pl.when(number.str.slice(16, 1).is_in(["1", "3", "5", "7", "9"])).then(pl.lit("M")).otherwise(pl.lit("F")),
+        relation="relation", labor="labor", life_state=pl.lit("alive"), life_state_date=pl.lit(None, pl.String),
+        health_note=pl.lit(None, pl.String), name_initials="initials")
+    bounds = pl.Series(range(0, n + batch, batch), dtype=pl.UInt32).clip(upper_bound=n)
+    starts = p.people["hidx"].search_sorted(bounds, "left").to_list()
+    return CopyRows(hh, status, people, starts)
+
+
+def copy_bytes(frame: pl.DataFrame) -> bytes:
+    """Rows in PostgreSQL COPY text form (the file has no tab, backslash or line break to escape)."""
+    buf = io.BytesIO()
+    frame.write_csv(buf, include_header=False, separator="\t", quote_style="never", null_value="\\N")
+    return buf.getvalue()

@@ -1,0 +1,338 @@
+"""The household import's columnar path: it accepts only what the row-by-row path accepts, and writes the same."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Household, HouseholdStatus, Person
+from daipin.domain.actors import Actor, Role
+from daipin.domain.errors import Forbidden, InputError
+from daipin.services import import_columns as columns
+from daipin.services import imports
+from daipin.services import registry as reg
+from tests.integration.registry_support import (
+    ACTOR,
+    AT,
+    ledger_bodies,
+    ledger_size,
+    rs_fixture,  # noqa: F401
+)
+
+HEADERS = ["户编号", "户主姓名", "姓名", "证件号码", "与户主关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村",
+           "联系电话", "银行账号", "致贫原因"]
+SURNAMES = list(reg.SURNAME_INITIALS) + list("王李张刘陈杨黄赵吴周")
+GIVEN = list("小明红芳军伟秀英华玉兰国强") + ["·", "A", "b", "9", "\u3007", "\U00020000", "é"]
+
+
+def _id(n: int) -> str:
+    """The n-th resident ID number of a file: three birth dates only, so many numbers share their first 14
+    characters (which the columnar path checks once per distinct start), and every sex digit occurs."""
+    body = f"231002{('19850101', '19900615', '20010228')[n % 3]}{n * 7 % 1000:03d}"
+    return body + imports._CHECK[(1 - 2 * int(body, 13)) % 11]
+
+
+def _clean_rows(rng: random.Random, households: int) -> list[list[str]]:
+    """A valid roster with variety: aliases, villages by name, code and town, exit years, phones, bank accounts,
+    causes, names with surnames read their own way and characters without a reading; members of a household
+    not always together and the head not always first."""
+    rows: list[list[str]] = []
+    n = 0
+    for h in range(households):
+        status = rng.choice(["贫困户", "监测户", "脱贫户", "一般户", "未脱贫户", "边缘易致贫户", "已脱贫"])
+        village = rng.choice([("兴隆镇", "兴隆村"), ("", "新民村"), ("", "231002001001"), ("兴隆镇", "231002001002")])
+        members = []
+        for m in range(rng.randint(1, 5)):
+            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 3)))
+            members.append([f"H{h:05d}", "", name, _id(n), "户主" if m == 0 else rng.choice(
+                ["配偶", "子", "女", "孙子女", "其他"]), rng.choice(["有劳动能力", "弱劳动力", "无劳动能力", "普通劳动力",
+                                                       "丧失劳动能力"]), status,
+                            rng.choice(["2016", "2019", "2020"]) if status in ("脱贫户", "已脱贫") else
+                            rng.choice(["", "", "2019"]), village[0], village[1],
+                            rng.choice(["", "13900001111", "0451-86661234", "045186661234"]),
+                            rng.choice(["", "6222020200112233445"]), rng.choice(["", "因病", "缺技术"])])
+            n += 1
+        rng.shuffle(members)
+        rows.extend(members)
+    for _ in range(households // 4):  # move some rows elsewhere: a household's rows need not be together
+        i, j = rng.randrange(len(rows)), rng.randrange(len(rows))
+        rows.insert(j, rows.pop(i))
+    return rows
+
+
+def _spoil(rng: random.Random, rows: list[list[str]]) -> str:
+    """Change one thing; returns what. Some changes make a row bad, some only make the file unusual."""
+    i = rng.randrange(len(rows))
+    row = rows[i]
+    kind = rng.choice(["space", "inner space", "lower x", "id with space", "checksum", "repeat id", "bad date",
+                       "unknown region", "labor", "status", "relation", "second head", "no head", "exit missing",
+                       "exit bad", "exit superscript", "phone", "phone wide", "bank", "village", "empty name",
+                       "empty number", "tab", "quote", "nul", "bare cr", "ideographic space", "separator space",
+                       "other village", "other village"])
+    if kind == "space":
+        col = rng.choice([0, 2, 5, 6, 9, 12])
+        row[col] = rng.choice([" ", "\u3000", "\xa0", "\x1f"]) + row[col]
+    elif kind == "inner space":
+        row[2] = row[2][:1] + " " + row[2][1:]
+    elif kind == "lower x":
+        row[3] = row[3][:-1] + "x"
+    elif kind == "id with space":
+        row[3] = row[3][:6] + " " + row[3][6:]
+    elif kind == "checksum":
+        row[3] = row[3][:-1] + ("1" if row[3][-1] != "1" else "2")
+    elif kind == "repeat id":
+        row[3] = rows[(i + 1) % len(rows)][3]
+    elif kind == "bad date":
+        body = row[3][:10] + "1332" + row[3][14:17]
+        row[3] = body + imports._CHECK[(1 - 2 * int(body, 13)) % 11]
+    elif kind == "unknown region":
+        body = "999999" + row[3][6:17]
+        row[3] = body + imports._CHECK[(1 - 2 * int(body, 13)) % 11]
+    elif kind == "labor":
+        row[5] = "很强"
+    elif kind == "status":
+        row[6] = "富裕户"
+    elif kind == "relation":
+        row[4] = "朋友"
+    elif kind == "second head":
+        row[4] = "户主"
+    elif kind == "no head":
+        for r in rows:
+            if r[0] == row[0]:
+                r[4] = "子"
+    elif kind == "exit missing":
+        for r in rows:
+            if r[0] == row[0]:
+                r[6], r[7] = "脱贫户", ""
+    elif kind == "exit bad":
+        row[7] = rng.choice(["1999", "二〇一九", "20l9"])
+    elif kind == "exit superscript":
+        row[7] = "²⁰¹⁹"
+    elif kind == "phone":
+        row[10] = "1390000111"
+    elif kind == "phone wide":
+        row[10] = "１３９００００１１１１"  # noqa: RUF001 - fullwidth digits, as some spreadsheets give them
+    elif kind == "bank":
+        row[11] = "62220202001"
+    elif kind == "village":
+        row[9] = "无名村"
+    elif kind == "other village":  # an error only if the household has another member
+        row[8], row[9] = "", ("新民村" if row[9] in ("兴隆村", "231002001001") else "兴隆村")
+    elif kind == "empty name":
+        row[2] = ""
+    elif kind == "empty number":
+        row[3] = ""
+    elif kind == "tab":
+        row[2] += "\t"
+    elif kind == "quote":
+        row[12] = '"因病"'
+    elif kind == "nul":
+        row[12] = "因\0病"
+    elif kind == "bare cr":
+        row[12] = "因\r病"
+    elif kind == "ideographic space":
+        row[2] = row[2] + "\u3000"
+    elif kind == "separator space":
+        row[12] = "因病\x1c"
+    return kind
+
+
+def _write(path: Path, rows: list[list[str]], *, crlf: bool = False, bom: bool = False,
+           headers: list[str] = HEADERS, blank: bool = False) -> Path:
+    end = "\r\n" if crlf else "\n"
+    lines = [",".join(headers)] + [",".join(r) for r in rows]
+    if blank:
+        lines.insert(len(lines) // 2, "")
+        lines.insert(len(lines) // 3, "," * (len(headers) - 1))
+    path.write_bytes((("\ufeff" if bom else "") + end.join(lines) + end).encode())
+    return path
+
+
+def _plan(session: Session, path: Path) -> columns.Plan | None:
+    raw = path.read_bytes()
+    headers = [h.strip() for h in raw[:raw.find(b"\n")].decode("utf-8-sig").split(",")]
+    return columns.plan(raw, headers, imports.map_headers(headers), imports._village_lookup(session),
+                        imports.check_resident_id_fast, imports._exit_year, imports.LABOR_VALUES,
+                        imports.STATUS_VALUES, imports._RELATIONS)
+
+
+def _as_rows(p: columns.Plan) -> list[tuple[Any, ...]]:
+    """The plan in the row-by-row path's terms: households in order, each with its people in order."""
+    people: dict[int, list[tuple[str, str, str, str, str]]] = {}
+    for r in p.people.iter_rows(named=True):
+        people.setdefault(r["hidx"], []).append((r["name"], r["number"], r["relation"], r["labor"], r["initials"]))
+    return [(h["hno"], h["vcode"], h["status"], h["exit_year"], h["cause"], h["phone"], h["bank"], h["summary"],
+             people[h["hidx"]]) for h in p.households.iter_rows(named=True)]
+
+
+def _row_path(session: Session, path: Path) -> tuple[list[tuple[Any, ...]], list[imports.RowError], int]:
+    households, errors, nrows = imports.validate_rows(session, *imports.read_table(path))
+    out = [(hh.household_no, hh.village_code, hh.status, hh.exit_year, hh.poverty_cause, hh.phone, hh.bank_account,
+            reg.labor_summary([p[4] for p in hh.people]),
+            [(name, number, relation, labor, reg.name_initials(name)) for _row, name, number, relation, labor
+             in hh.people])
+           for hh in households.values()]
+    return out, errors, nrows
+
+
+def test_the_columnar_path_accepts_only_files_the_row_path_accepts_and_reads_them_the_same(
+        rs: Session, tmp_path: Path) -> None:
+    rng = random.Random(20261129)
+    accepted = refused = accepted_spoiled = 0
+    kinds: dict[str, int] = {}
+    for case in range(160):
+        rows = _clean_rows(rng, rng.randint(1, 12))
+        spoiled = [] if case % 4 == 0 else [_spoil(rng, rows) for _ in range(rng.randint(1, 2))]
+        headers = HEADERS[:]
+        if case % 5 == 1:  # another order, aliases, one column fewer, one the import does not know
+            order = list(range(len(HEADERS)))
+            rng.shuffle(order)
+            rows = [[r[i] for i in order] for r in rows]
+            headers = [{"证件号码": "身份证号", "所属村": "行政村", "与户主关系": "家庭关系"}.get(HEADERS[i], HEADERS[i])
+                       for i in order]
+        if case % 7 == 3:
+            headers = [*headers, "备注"]
+            rows = [[*r, "无"] for r in rows]
+        path = _write(tmp_path / f"{case}.csv", rows, crlf=case % 3 == 0, bom=case % 6 == 2, headers=headers,
+                      blank=case % 8 == 5)
+        plan = _plan(rs, path)
+        try:
+            expected, errors, nrows = _row_path(rs, path)
+        except InputError:  # a file the csv module cannot read
+            assert plan is None and spoiled
+            refused += 1
+            continue
+        if plan is None:
+            refused += 1
+            assert spoiled, f"case {case}: a clean file was refused"
+            for kind in spoiled:
+                kinds[kind] = kinds.get(kind, 0) + 1
+            continue
+        accepted += 1
+        accepted_spoiled += bool(spoiled)
+        assert errors == [], f"case {case}: accepted a file with errors after {spoiled}: {errors[:2]}"
+        assert (_as_rows(plan), plan.rows) == (expected, nrows), f"case {case} after {spoiled}"
+    assert accepted >= 40 and accepted_spoiled >= 1 and refused > 100  # every clean file, and a changed one
+    assert len(kinds) > 20  # nearly every kind of change was tried and sent to the row path
+
+
+def test_whitespace_the_columnar_path_looks_for_is_what_str_strip_removes() -> None:
+    spaces = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+    assert set(columns._SPACE) == spaces
+    assert "\x1c" in spaces and "\u3000" in spaces  # Python's whitespace is wider than most
+
+
+def test_initials_in_bulk_are_the_registry_s_initials() -> None:
+    rng = random.Random(7)
+    table = reg._initials_table()
+    pool = [chr(c) for c in table if c > 127][:4000] + SURNAMES * 30 + list("abcXYZ019·-_. ()") + GIVEN
+    names = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 6))).strip() or "王" for _ in range(50_000)]
+    names += list(reg.SURNAME_INITIALS) + ["曾曾", "a曾", "·曾", "\U00020000曾"]
+    assert columns.initials(pl.Series(names)).to_list() == [reg.name_initials(n) for n in names]
+
+
+# ---------------------------------------------------------------- on PostgreSQL, through the import
+
+
+def _require_postgresql(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the columnar path loads into PostgreSQL only")
+
+
+def _snapshot(session: Session) -> tuple[Any, ...]:
+    """Every roster row and import ledger entry, ids replaced by their order (two imports draw different ids)."""
+    hh = session.execute(select(Household).order_by(Household.id)).scalars().all()
+    order = {h.id: i for i, h in enumerate(hh)}
+    households = [tuple(getattr(h, c) for c in imports.HOUSEHOLD_COLUMNS[1:]) for h in hh]
+    status = [(order[s.household_id], *(getattr(s, c) for c in imports.STATUS_COLUMNS[1:]))
+              for s in session.execute(select(HouseholdStatus).order_by(HouseholdStatus.id)).scalars()]
+    people = [(order[p.household_id], *(getattr(p, c) for c in imports.PERSON_COLUMNS[1:]))
+              for p in session.execute(select(Person).order_by(Person.id)).scalars()]
+    entries = []
+    for body in ledger_bodies(session):
+        if body["type"] == "household.import":
+            facts = body["facts"]
+            assert imports.batch_digest_now(session, facts) == facts["digest"]
+            first, last = facts["household_ids"]
+            entries.append((body["region"], facts["batch"], facts["households"], facts["people"], order[first],
+                            order[last]))
+    return households, status, people, entries
+
+
+def _both_ways(session: Session, path: Path, monkeypatch: pytest.MonkeyPatch,
+               actor: Actor = ACTOR) -> tuple[Any, Any, list[bool]]:
+    """Import `path` once with the columnar path allowed and once without, each undone afterwards; returns
+    each way's result and snapshot, and whether the columnar path imported."""
+    used: list[bool] = []
+    real = imports._import_columnar
+
+    def spy(*args: Any) -> Any:
+        out = real(*args)
+        used.append(out is not None)
+        return out
+
+    out = []
+    for allowed in (True, False):
+        monkeypatch.setattr(imports, "_import_columnar", spy if allowed else lambda *a: None)
+        nested = session.begin_nested()
+        try:
+            result = imports.import_households(session, actor, path, AT)
+            out.append((result, _snapshot(session)))
+        except Exception as exc:  # noqa: BLE001 - compared below
+            out.append((type(exc), str(exc)))
+        nested.rollback()
+    return out[0], out[1], used
+
+
+def test_a_clean_file_imports_the_same_either_way_and_each_batch_digest_matches(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_postgresql(rs)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    monkeypatch.setattr(imports, "BATCH", 7)
+    rows = _clean_rows(random.Random(3), 40)
+    path = _write(tmp_path / "a.csv", rows, crlf=True, bom=True)
+    (fast, fast_rows), (slow, slow_rows), used = _both_ways(rs, path, monkeypatch)
+    assert used == [True]
+    assert fast == slow and fast.people_new == len(rows) and fast.households_new == 40
+    assert fast_rows == slow_rows
+    households, status, people, entries = fast_rows
+    assert [e[2] for e in entries] == [7, 7, 7, 7, 7, 5] and sum(e[3] for e in entries) == len(rows)
+    assert status[0][1:] == ("231002", households[0][3], AT.date(), imports.IMPORT_REASON)
+
+
+def test_a_file_with_a_bad_row_or_a_registered_household_takes_the_row_path(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_postgresql(rs)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    rows = _clean_rows(random.Random(4), 12)
+    bad = [r[:] for r in rows]
+    bad[5][5] = "很强"
+    (fast, _), (slow, _), used = _both_ways(rs, _write(tmp_path / "bad.csv", bad), monkeypatch)
+    assert used == [False] and fast == slow and fast.errors and not fast.imported
+    # One household registered already: the row path compares it and adds the others.
+    imports.import_households(rs, ACTOR, _write(tmp_path / "one.csv", [r for r in rows if r[0] == rows[0][0]]), AT)
+    before = ledger_size(rs)
+    (fast, fast_rows), (slow, slow_rows), used = _both_ways(rs, _write(tmp_path / "all.csv", rows), monkeypatch)
+    assert used == [False] and fast == slow and fast_rows == slow_rows
+    assert (fast.households_new, fast.households_unchanged) == (11, 1) and ledger_size(rs) == before
+
+
+def test_a_file_outside_the_importer_s_township_is_refused_either_way(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_postgresql(rs)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    other = Actor(id="clerk", role=Role.TOWNSHIP_OFFICIAL, region="231002002")
+    path = _write(tmp_path / "a.csv", _clean_rows(random.Random(5), 5))
+    fast, slow, used = _both_ways(rs, path, monkeypatch, actor=other)
+    assert fast == slow and fast[0] is Forbidden and used == []  # refused before anything is written
+    assert rs.scalar(text("SELECT count(*) FROM people")) == 0
