@@ -25,6 +25,7 @@ from tests.integration.registry_support import (
     ledger_size,
     rs_fixture,  # noqa: F401
 )
+from tests.integration.test_import_bulk import _roster_schema
 
 HEADERS = ["户编号", "户主姓名", "姓名", "证件号码", "与户主关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村",
            "联系电话", "银行账号", "致贫原因"]
@@ -178,7 +179,7 @@ def _row_path(session: Session, path: Path) -> tuple[list[tuple[Any, ...]], list
             reg.labor_summary([p[4] for p in hh.people]),
             [(name, number, relation, labor, reg.name_initials(name)) for _row, name, number, relation, labor
              in hh.people])
-           for hh in households.values()]
+           for hh in sorted(households.values(), key=imports._household_order)]  # as the import writes them
     return out, errors, nrows
 
 
@@ -324,6 +325,26 @@ def test_a_file_with_a_bad_row_or_a_registered_household_takes_the_row_path(
     (fast, fast_rows), (slow, slow_rows), used = _both_ways(rs, _write(tmp_path / "all.csv", rows), monkeypatch)
     assert used == [False] and fast == slow and fast_rows == slow_rows
     assert (fast.households_new, fast.households_unchanged) == (11, 1) and ledger_size(rs) == before
+
+
+def test_a_check_that_fails_after_the_households_were_sent_undoes_everything_and_reports_as_the_row_path(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_postgresql(rs)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    rows = _clean_rows(random.Random(6), 30)
+    rows[-1][3] = rows[-1][3][:-1] + ("1" if rows[-1][3][-1] != "1" else "2")  # a wrong check digit, last row
+    path = _write(tmp_path / "a.csv", rows)
+    schema, size = _roster_schema(rs), ledger_size(rs)
+    verified: list[bool] = []
+    real = columns.verify
+    monkeypatch.setattr(columns, "verify", lambda p: verified.append(real(p)) or verified[-1])
+    result = imports.import_households(rs, ACTOR, path, AT)
+    assert verified == [False]  # the rows had gone to the database by then
+    assert [(e.row, e.column) for e in result.errors] == [(len(rows) + 1, "证件号码")] and not result.imported
+    assert (_roster_schema(rs), ledger_size(rs)) == (schema, size)
+    assert rs.scalar(text("SELECT count(*) FROM households")) == 0
+    assert rs.scalar(text("SELECT count(*) FROM people")) == 0
 
 
 def test_a_file_outside_the_importer_s_township_is_refused_either_way(

@@ -1,11 +1,14 @@
 """The household import's columnar path: a large, clean csv roster checked and turned into COPY text with polars.
 
-`plan(raw, villages)` reads the file's bytes and either returns the new households and people exactly as the
+`plan(raw, ...)` reads the file's bytes and either returns the new households and people exactly as the
 row-by-row path (`imports._check_rows`, `imports._household_checks`, `imports._write_new`) would write them,
 or None. None means "not certain": the caller then takes the row-by-row path, which reports every error by
 row, column and reason. So this path decides nothing on its own: it only accepts a file the row-by-row path
 accepts without a single error, and it never has to word an error. Tests import the same files both ways and
 compare every row and ledger entry.
+
+`plan` is three steps the import also runs one at a time, so the database can store the households while the
+rest is checked: `prepare` (what writing the households needs), `verify` (every other check) and `people`.
 
 It gives up (None) on anything it does not handle exactly as the row-by-row path does:
 - quotes, tabs, backslashes, NUL bytes or a carriage return outside a CRLF line end (the csv module's and
@@ -43,11 +46,23 @@ _CHECK_VALUE = {str(d): d for d in range(10)} | {"X": 10}
 
 @dataclass
 class Plan:
-    """New households in first-appearance order and their people, each household's members in file order."""
+    """New households in village and household-number order and their people, each household's members in file
+    order."""
 
     rows: int  # data lines read (blank ones included), as `ImportResult.rows` counts them
     households: pl.DataFrame  # hno, vcode, status, exit_year, cause, summary, phone, bank
     people: pl.DataFrame  # hidx, name, number, relation, labor, initials (sorted by hidx, file order kept)
+
+
+@dataclass
+class Prepared:
+    """A file read and its households formed: all that writing the households needs. Not yet verified."""
+
+    rows: int  # data lines read (blank ones included), as `ImportResult.rows` counts them
+    table: pl.DataFrame  # one row per person, in file order (r), cells as written and as decided
+    households: pl.DataFrame  # hidx, hno, vcode, status, exit_year, cause, summary, phone, bank; and checks
+    check_id: Any
+    relations: frozenset[str]
 
     @property
     def household_numbers(self) -> list[str]:
@@ -55,7 +70,7 @@ class Plan:
 
     @property
     def id_numbers(self) -> list[str]:
-        return list(self.people["number"])
+        return list(self.table["number"])
 
 
 def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[tuple[str, str], str],
@@ -63,6 +78,17 @@ def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[t
          relations: frozenset[str]) -> Plan | None:
     """See the module's docstring. `raw` is the whole file, its first line the header (already mapped to
     `index`); the look-ups and checks are the row-by-row path's own, passed in."""
+    p = prepare(raw, headers, index, villages, check_id, exit_year, labor_values, status_values, relations)
+    if p is None or not verify(p):
+        return None
+    return Plan(rows=p.rows, households=household_rows(p), people=people(p))
+
+
+def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[tuple[str, str], str],
+            check_id: Any, exit_year: Any, labor_values: dict[str, str], status_values: dict[str, str],
+            relations: frozenset[str]) -> Prepared | None:
+    """Read the file and form its households; None if the file is not plain enough or a village, labour value,
+    status or exit year is one the row-by-row path would refuse."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if b'"' in raw or b"\t" in raw or b"\\" in raw or b"\0" in raw or (
@@ -81,8 +107,7 @@ def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[t
     rows = df.height
     # A line of empty cells is skipped, as `not any(row)` skips it.
     df = df.filter(pl.any_horizontal(pl.all() != ""))
-    used = {key: f"c{i}" for key, i in index.items()}
-    c = {key: pl.col(name) for key, name in used.items()}
+    c = {key: pl.col(f"c{i}") for key, i in index.items()}
     empty = pl.lit("")
     t = df.select(
         hno=c["household_no"], name=c["name"], number=c["id_number"], relation=c["relation"],
@@ -91,37 +116,9 @@ def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[t
         cause=c.get("poverty_cause", empty),
     )
     del df
-    number = pl.col("number")
-    checks = t.select(
-        # Free text only: every other cell is looked up as it stands (a space makes it unknown, so None).
-        space=pl.any_horizontal((pl.col(k).str.strip_chars(_SPACE).str.len_bytes() != pl.col(k).str.len_bytes()).any()
-                                for k in ("hno", "name", "cause")),
-        empty=(pl.col("hno") == "").any() | (pl.col("name") == "").any(),
-        form=number.str.contains(_ID_FORM).all(),
-        phone=((pl.col("phone") == "") | pl.col("phone").str.contains(_PHONE)).all(),
-        bank=((pl.col("bank") == "") | pl.col("bank").str.contains(_BANK)).all(),
-    ).row(0, named=True)
-    if checks["space"] or checks["empty"] or not checks["form"] or not checks["phone"] or not checks["bank"]:
+    if t.height == 0:
         return None
-    ids = t.select(body=number.str.slice(0, 17).cast(pl.UInt64),
-                   last=number.str.slice(17, 1).replace_strict(_CHECK_VALUE, return_dtype=pl.UInt64))
-    body = pl.col("body")
-    total = pl.lit(0, dtype=pl.UInt64)
-    for i, w in enumerate(_WEIGHTS):
-        total = total + (body // (10 ** (16 - i))) % 10 * w
-    # The check digit is fixed by the first 17, so a repeated number is a repeated first 17.
-    if not ids.select(((1 + 2 * (11 - total % 11)) % 11 == pl.col("last")).all()
-                      & (body.n_unique() == pl.len())).item():
-        return None
-    del ids
-    # Birth date and region code depend on the first 14 characters only: one full check per distinct start.
-    for first in t.group_by(number.str.slice(0, 14).alias("start")).agg(number.first())["number"]:
-        if check_id(first)[1] is not None:
-            return None
-
-    # Every other cell: the row-by-row path's own decision, once per distinct value.
-    if not set(t["relation"].unique()) <= relations:
-        return None
+    # Labour, status, village and exit year: the row-by-row path's own decision, once per distinct value.
     labor = _mapping(t["labor"], labor_values.get)
     status = _mapping(t["status"], status_values.get)
     pairs = t.select("town", "village").unique()
@@ -137,37 +134,76 @@ def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[t
                on="exit", how="left", maintain_order="left")
          .with_row_index("r"))
     head = pl.col("relation") == "户主"
-    households = (t.group_by("hno").agg(
-        first=pl.col("r").first(),
+    households = t.group_by("hno").agg(
         heads=head.sum(),
         villages=pl.col("vcode").n_unique(),
         vcode=pl.col("vcode").first(),
-        status=pl.col("status").filter(head).first(),
-        exit_year=pl.col("year").filter(head).first(),
-        cause=pl.col("cause").filter(head).first(),
-        phone=pl.col("phone").filter(head).first(),
-        bank=pl.col("bank").filter(head).first(),
         full=(pl.col("labor") == "full").any(),
         weak=(pl.col("labor") == "weak").any(),
-    ).sort("first"))
-    bad = households.select(
+    )
+    # The head's row gives the household's own fields (with no head or two, `verify` refuses the file).
+    heads = (t.filter(head).select("hno", "status", "cause", "phone", "bank", exit_year="year")
+             .unique("hno", keep="first"))
+    # Village codes all have 12 digits: sorting by code and number is sorting by the two joined.
+    households = (households.join(heads, on="hno", how="left").sort(pl.col("vcode") + pl.col("hno"))
+                  .with_row_index("hidx"))  # the order the row-by-row path writes them in
+    return Prepared(rows, t, households, check_id, relations)
+
+
+def verify(p: Prepared) -> bool:
+    """Every check `prepare` left: whether the row-by-row path would find no error at all."""
+    t = p.table
+    number = pl.col("number")
+    checks = t.select(
+        # Free text only: every other cell is looked up as it stands (a space makes it unknown, so None).
+        space=pl.any_horizontal((pl.col(k).str.strip_chars(_SPACE).str.len_bytes() != pl.col(k).str.len_bytes()).any()
+                                for k in ("hno", "name", "cause")),
+        empty=(pl.col("hno") == "").any() | (pl.col("name") == "").any(),
+        form=number.str.contains(_ID_FORM).all(),
+        phone=((pl.col("phone") == "") | pl.col("phone").str.contains(_PHONE)).all(),
+        bank=((pl.col("bank") == "") | pl.col("bank").str.contains(_BANK)).all(),
+    ).row(0, named=True)
+    if checks["space"] or checks["empty"] or not checks["form"] or not checks["phone"] or not checks["bank"]:
+        return False
+    ids = t.select(body=number.str.slice(0, 17).cast(pl.UInt64),
+                   last=number.str.slice(17, 1).replace_strict(_CHECK_VALUE, return_dtype=pl.UInt64))
+    body = pl.col("body")
+    total = pl.lit(0, dtype=pl.UInt64)
+    for i, w in enumerate(_WEIGHTS):
+        total = total + (body // (10 ** (16 - i))) % 10 * w
+    # The check digit is fixed by the first 17, so a repeated number is a repeated first 17.
+    if not ids.select(((1 + 2 * (11 - total % 11)) % 11 == pl.col("last")).all()
+                      & (body.n_unique() == pl.len())).item():
+        return False
+    # Birth date and region code depend on the first 14 characters only: one full check per distinct start.
+    for first in t.group_by(number.str.slice(0, 14).alias("start")).agg(number.first())["number"]:
+        if p.check_id(first)[1] is not None:
+            return False
+    if not set(t["relation"].unique()) <= p.relations:
+        return False
+    return not p.households.select(
         (pl.col("heads") != 1).any() | (pl.col("villages") != 1).any()
         | ((pl.col("status") == "exited") & pl.col("exit_year").is_null()).any()).item()
-    if bad:
-        return None
-    households = households.with_row_index("hidx").select(
+
+
+def household_rows(p: Prepared) -> pl.DataFrame:
+    """hidx, hno, vcode, status, exit_year, cause, summary, phone, bank: one row per household, in order."""
+    return p.households.select(
         "hidx", "hno", "vcode", "status", "exit_year",
         _none_if_empty("cause"),
         pl.when(pl.col("full")).then(pl.lit("full")).when(pl.col("weak")).then(pl.lit("weak"))
         .otherwise(pl.lit("none")).alias("summary"),
         _none_if_empty("phone"), _none_if_empty("bank"),
     )
-    people = (t.select("r", "hno", "name", "number", "relation", "labor")
-              .join(households.select("hno", "hidx"), on="hno", how="left")
-              .sort("hidx", "r")
-              .drop("r", "hno"))
-    people = people.with_columns(initials=initials(people["name"]))
-    return Plan(rows=rows, households=households, people=people)
+
+
+def people(p: Prepared) -> pl.DataFrame:
+    """hidx, name, number, relation, labor, initials: the people, by household, each household's in file order."""
+    out = (p.table.select("r", "hno", "name", "number", "relation", "labor")
+           .join(p.households.select("hno", "hidx"), on="hno", how="left")
+           .sort("hidx", "r")
+           .drop("r", "hno"))
+    return out.with_columns(initials=initials(out["name"]))
 
 
 def _none_if_empty(name: str) -> pl.Expr:
@@ -202,42 +238,38 @@ def _mapping(cells: pl.Series, decide: Any) -> dict[str, str] | None:
     return out
 
 
-@dataclass
-class CopyRows:
-    """The rows to COPY, in the column order of the row-by-row path's COPY text (`imports.HOUSEHOLD_COLUMNS`,
-    `STATUS_COLUMNS`, `PERSON_COLUMNS`; status and people led by their id), and where each batch's people
-    start."""
-
-    households: pl.DataFrame
-    status: pl.DataFrame
-    people: pl.DataFrame
-    people_starts: list[int]  # index into `people` of each batch's first person, and the end
-
-
-def copy_rows(p: Plan, household_ids: range, status_ids: range, person_ids: range, today: str, reason: str,
-              batch: int) -> CopyRows:
-    """The households, their first status and their people as the row-by-row path formats them for COPY."""
-    n = p.households.height
-    hh = p.households.select(
+def household_copy(households: pl.DataFrame, household_ids: range, status_ids: range, today: str,
+                   reason: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The households and their first status as the row-by-row path formats them for COPY, in the column order
+    of `imports.HOUSEHOLD_COLUMNS` and (led by their ids) `imports.STATUS_COLUMNS`."""
+    n = households.height
+    hh = households.select(
         id=pl.int_range(household_ids.start, household_ids.start + n, dtype=pl.Int64), household_no="hno",
         village_code="vcode", county_code=pl.col("vcode").str.slice(0, 6), status="status",
         status_since=pl.lit(today), exit_year="exit_year", poverty_cause="cause", labor="summary",
         phone="phone", bank_account="bank", life_state=pl.lit("alive"), life_state_date=pl.lit(None, pl.String))
-    status = hh.select(id=pl.int_range(status_ids.start, status_ids.start + n, dtype=pl.Int64), household_id="id", county_code="county_code", status="status", from_date=pl.lit(today),
-                       reason=pl.lit(reason))
+    status = hh.select(id=pl.int_range(status_ids.start, status_ids.start + n, dtype=pl.Int64), household_id="id",
+                       county_code="county_code", status="status", from_date=pl.lit(today), reason=pl.lit(reason))
+    return hh, status
+
+
+def people_copy(people: pl.DataFrame, households: pl.DataFrame, person_ids: range,
+                batch: int) -> tuple[pl.DataFrame, list[int]]:
+    """The people as the row-by-row path formats them for COPY (`imports.PERSON_COLUMNS` led by their ids;
+    `households` as `household_copy` gives them), and where each batch's people start (and the end)."""
     number = pl.col("number")
-    people = p.people.join(hh.select("id", "county_code").with_row_index("hidx"), on="hidx", how="left",
-                           maintain_order="left").select(
-        id=pl.int_range(person_ids.start, person_ids.start + p.people.height, dtype=pl.Int64),
+    out = people.join(households.select("id", "county_code").with_row_index("hidx"), on="hidx", how="left",
+                      maintain_order="left").select(
+        id=pl.int_range(person_ids.start, person_ids.start + people.height, dtype=pl.Int64),
         household_id="id", county_code="county_code", name="name", id_number="number",
         birth_date=pl.concat_str([number.str.slice(6, 4), number.str.slice(10, 2), number.str.slice(12, 2)],
                                  separator="-"),
         sex=pl.when(number.str.slice(16, 1).is_in(["1", "3", "5", "7", "9"])).then(pl.lit("M")).otherwise(pl.lit("F")),
         relation="relation", labor="labor", life_state=pl.lit("alive"), life_state_date=pl.lit(None, pl.String),
         health_note=pl.lit(None, pl.String), name_initials="initials")
+    n = households.height
     bounds = pl.Series(range(0, n + batch, batch), dtype=pl.UInt32).clip(upper_bound=n)
-    starts = p.people["hidx"].search_sorted(bounds, "left").to_list()
-    return CopyRows(hh, status, people, starts)
+    return out, people["hidx"].search_sorted(bounds, "left").to_list()
 
 
 def copy_bytes(frame: pl.DataFrame) -> bytes:

@@ -41,14 +41,18 @@ Large imports on PostgreSQL (at least `BULK_FK_THRESHOLD` new people) load the w
 PostgreSQL manual advises ("Populating a Database"): inside the import's transaction, which
 first locks the roster tables (households, status history, people) against every other
 reader and writer, the two foreign keys to `households` are dropped and, when people holds
-at most `REBUILD_RATIO` times as many rows as the import adds, so are every other index and
-unique constraint of the three tables but their primary keys. The ids are drawn as ranges
-(people's too, so COPY does not call the sequence per row). After the COPY the indexes are
-rebuilt (with `maintenance_work_mem` raised to `BULK_MAINTENANCE_MEM` for the transaction)
-and the constraints re-added: a unique index checks every row as it is built, a foreign key
-validates every row in one query, and any violation (or error) rolls everything back,
-dropped indexes included. The import's own checks have already refused ID numbers and
-household numbers that repeat or are registered.
+at most `REBUILD_RATIO` times as many rows as the import adds, so are every index of the
+three tables, primary keys and unique constraints included, and every other table's foreign
+keys to them (contracts, work and payment records: dropping one locks its table too, until
+the import ends). The ids are drawn as ranges (for every table, so COPY does not call a
+sequence per row). After the COPY the primary keys, then the other indexes are rebuilt (with
+`maintenance_work_mem` raised to `BULK_MAINTENANCE_MEM` for the transaction), then the foreign
+keys re-added (`work_mem` at least `BULK_WORK_MEM`): a unique index checks every row as it is
+built, a foreign key validates every row in one query, and any violation (or error) rolls
+everything back, dropped indexes included. The import's own checks have already refused ID
+numbers and household numbers that repeat or are registered. Loading without the primary
+keys' per-row upkeep and rebuilding them afterwards took about a fifth off PostgreSQL's own
+time for 1,000,000 people (benchmarks/bench_import.py).
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, Text, any_, bindparam, cast, func, select, text
 from sqlalchemy.orm import Session
@@ -121,6 +125,7 @@ QUERY_CHUNK = 20000  # values per `= ANY(array)` / `IN` look-up
 BULK_FK_THRESHOLD = 50000  # new people from which PostgreSQL loads in bulk (see the module's docstring)
 REBUILD_RATIO = 2  # a bulk load rebuilds the roster's indexes if people holds at most this many times the new
 BULK_MAINTENANCE_MEM = "256MB"  # maintenance_work_mem (at least) while those indexes are rebuilt
+BULK_WORK_MEM = "64MB"  # work_mem (at least) while the foreign keys are validated again
 ROSTER_TABLES = ("households", "household_status_history", "people")
 IMPORT_REASON = "建档立卡导入"
 NULL = "\\N"  # NULL in COPY text form
@@ -717,7 +722,10 @@ def _import(session: Session, actor: Actor, path: Path, at: datetime, skip_bad: 
     for code in sorted({hh.village_code for hh in good}):
         reg.check_scope(actor, code)
     existing = _existing_ids(session, [hh.household_no for hh in good])
-    new = [hh for hh in good if hh.household_no not in existing]
+    # New households are written in village and household-number order (ids, rows and ledger batches): the
+    # order of the village's list and of the (village_code, household_no) index, which then builds from
+    # presorted rows on a bulk load.
+    new = sorted((hh for hh in good if hh.household_no not in existing), key=_household_order)
     old = [hh for hh in good if hh.household_no in existing]
     del households, good
     deferred = _write_new(session, actor, new, at, plain, progress)
@@ -742,6 +750,11 @@ def _import(session: Session, actor: Actor, path: Path, at: datetime, skip_bad: 
     result.households_unchanged = len(old) - result.households_changed
     result.imported = True
     return result
+
+
+def _household_order(hh: HouseholdRows) -> tuple[str, str]:
+    """Village code, then household number, compared by code point: PostgreSQL's "C" collation of UTF-8."""
+    return hh.village_code, hh.household_no
 
 
 def _free(new: list[HouseholdRows], rows: Iterable[list[Any]]) -> None:
@@ -812,7 +825,7 @@ def _digest_key(session: Session) -> bytes:
 
 
 def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: datetime, plain: bool,
-               progress: bool) -> list[str]:
+               progress: bool) -> list[Deferred]:
     """Write the new households with their members and first status; one ledger entry per batch. Returns what
     a bulk load deferred (see `_drop_deferred`): the caller passes it to `_restore_deferred` before anything
     else touches the roster."""
@@ -823,7 +836,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     null = NULL
     people_total = sum(len(hh.people) for hh in new)
     bulk = pg and people_total >= BULK_FK_THRESHOLD
-    deferred: list[str] = []
+    deferred: list[Deferred] = []
     person_ids: range | None = None
     status_ids: range | None = None
     if bulk:
@@ -922,7 +935,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     return deferred
 
 
-def _bulk_start(session: Session, households: int, people: int) -> tuple[range, range, range, list[str]]:
+def _bulk_start(session: Session, households: int, people: int) -> tuple[range, range, range, list[Deferred]]:
     """Lock the roster, draw the ids of the new households, their first status and their people (so COPY
     does not call a sequence per row), and drop what a bulk load defers."""
     # Every writer of the roster waits from here to the end of the transaction, so the ids can be
@@ -937,7 +950,10 @@ def _bulk_start(session: Session, households: int, people: int) -> tuple[range, 
 def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, progress: bool) -> ImportResult | None:
     """A large csv into PostgreSQL by `import_columns` (see its docstring): the result, or None when that path
     is not certain of the file (or the file is small, or some of its households or ID numbers are registered
-    already), and the row-by-row path is to import it."""
+    already), and the row-by-row path is to import it.
+
+    The rows go to the database while the rest of the file is checked: if a check then fails, everything this
+    path did is rolled back (to a savepoint) before the row-by-row path starts."""
     raw = path.read_bytes()
     end = raw.find(b"\n")
     if raw.count(b"\n") < PARALLEL_ROWS or end < 0:
@@ -951,55 +967,60 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         from daipin.services import import_columns as columns
     except ImportError:  # polars missing or unusable here: the row-by-row path does the same work
         return None
-    bar = _progress(progress, "校验 validating", "行")
-    try:
-        p = columns.plan(raw, headers, index, _village_lookup(session), check_resident_id_fast, _exit_year,
-                         LABOR_VALUES, STATUS_VALUES, _RELATIONS)
-    finally:
-        bar.close()
+    p = columns.prepare(raw, headers, index, _village_lookup(session), check_resident_id_fast, _exit_year,
+                        LABOR_VALUES, STATUS_VALUES, _RELATIONS)
     del raw
-    if p is None or p.people.height < BULK_FK_THRESHOLD:
+    if p is None or p.table.height < BULK_FK_THRESHOLD:
         return None
     for code in sorted(p.households["vcode"].unique()):
         reg.check_scope(actor, code)
     if _existing_ids(session, p.household_numbers) or _owners(session, p.id_numbers):
         return None
-    result = ImportResult(rows=p.rows, households_new=p.households.height, people_new=p.people.height,
-                          imported=True)
-    ids, status_ids, person_ids, deferred = _bulk_start(session, p.households.height, p.people.height)
-    rows = columns.copy_rows(p, ids, status_ids, person_ids, at.date().isoformat(), IMPORT_REASON, BATCH)
-    del p
+    n, people_total, rows = p.households.height, p.table.height, p.rows
     key = _digest_key(session)
-    writer = _CopyWriter(session, with_ids=True)
-    bar = _progress(progress, "写入 writing", "户", 2 * rows.households.height)
+    savepoint = session.begin_nested()
+    bar = _progress(progress, "写入 writing", "户", 2 * n)
     entries: list[tuple[str, dict[str, Any]]] = []
+    ids, status_ids, person_ids, deferred = _bulk_start(session, n, people_total)
+    # What does not read people is put back by the writer between the households' COPY and the people's.
+    early = [d for d in deferred if "people" not in d.tables]
+    deferred = [d for d in deferred if "people" in d.tables]
+    writer = _CopyWriter(session, with_ids=True, between=early)
     try:
+        households, status = columns.household_copy(columns.household_rows(p), ids, status_ids,
+                                                    at.date().isoformat(), IMPORT_REASON)
         writer.start()
-        n = rows.households.height
         hh_parts, st_parts = [], []
         for start in range(0, n, BATCH):
-            hh_parts.append(columns.copy_bytes(rows.households.slice(start, BATCH)))
+            hh_parts.append(columns.copy_bytes(households.slice(start, BATCH)))
             writer.put("households", hh_parts[-1])
-            bar.update(min(BATCH, n - start))
         writer.put("households", None)
         for start in range(0, n, BATCH):
-            status = rows.status.slice(start, BATCH)
-            st_parts.append(columns.copy_bytes(status.drop("id")))
-            writer.put("household_status_history", columns.copy_bytes(status))
+            batch = status.slice(start, BATCH)
+            st_parts.append(columns.copy_bytes(batch.drop("id")))
+            writer.put("household_status_history", columns.copy_bytes(batch))
+            bar.update(min(BATCH, n - start))
         writer.put("household_status_history", None)
+        people, starts = columns.people_copy(columns.people(p), households, person_ids, BATCH)
         for b, start in enumerate(range(0, n, BATCH)):
-            first, last = rows.people_starts[b], rows.people_starts[b + 1]
-            people = rows.people.slice(first, last - first)
-            writer.put("people", columns.copy_bytes(people))
+            batch = people.slice(starts[b], starts[b + 1] - starts[b])
+            writer.put("people", columns.copy_bytes(batch))
             digest = hashlib.sha256(key)
-            for chunk in (hh_parts[b], st_parts[b], columns.copy_bytes(people.drop("id"))):
+            for chunk in (hh_parts[b], st_parts[b], columns.copy_bytes(batch.drop("id"))):
                 digest.update(chunk)
-            entries.append((rows.households["county_code"][start], {
-                "batch": b, "households": min(BATCH, n - start), "people": last - first,
+            entries.append((households["county_code"][start], {
+                "batch": b, "households": min(BATCH, n - start), "people": batch.height,
                 "household_ids": [ids[start], ids[min(start + BATCH, n) - 1]], "digest": digest.hexdigest()}))
             bar.update(min(BATCH, n - start))
         writer.put("people", None)
+        if not columns.verify(p):  # while the database stores the people
+            raise _Uncertain
+        del p
         writer.join()
+    except _Uncertain:
+        writer.abandon()  # ends the COPY (whatever it reached is rolled back with the savepoint)
+        savepoint.rollback()
+        return None
     finally:
         bar.close()
         writer.abandon()
@@ -1007,9 +1028,14 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         first, last = facts["household_ids"]
         trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
                      region=region, facts=facts, at=at)
-    del rows, hh_parts, st_parts
+    del households, status, people, hh_parts, st_parts
     _restore_deferred(session, deferred)
-    return result
+    savepoint.commit()
+    return ImportResult(rows=rows, households_new=n, people_new=people_total, imported=True)
+
+
+class _Uncertain(Exception):
+    """The columnar path found something it leaves to the row-by-row path."""
 
 
 def _new_household_ids(session: Session, n: int, pg: bool) -> list[int]:
@@ -1049,44 +1075,62 @@ def _few_rows(session: Session, new_people: int) -> bool:
     return int(held) <= cap
 
 
-def _drop_deferred(session: Session, rebuild: bool) -> list[str]:
-    """Drop the foreign keys of people and status history to households and, with `rebuild`, every index of
-    the roster tables but their primary keys (unique constraints included, unless a foreign key needs one);
-    returns the statements that put them back, in order."""
-    restore: list[str] = []
-    if rebuild:
-        session.execute(text("SELECT set_config('maintenance_work_mem', :m, true) "
-                             "WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes(:m)"),
-                        {"m": BULK_MAINTENANCE_MEM})
-        found = session.execute(text(
-            "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), "
-            "c.conname, pg_get_constraintdef(c.oid) FROM pg_index i "
-            "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid "
-            "AND c.contype IN ('u', 'x') "
-            "WHERE i.indrelid = ANY(CAST(:tables AS regclass[])) AND NOT i.indisprimary "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid) "
-            "ORDER BY 1, 2"), {"tables": list(ROSTER_TABLES)}).all()
-        for table, index, index_def, con, con_def in found:
-            if con is None:
-                session.execute(text(f"DROP INDEX {index}"))
-                restore.append(index_def)
-            else:
-                session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"'))
-                restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}')
-    for table, con, con_def in session.execute(text(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE contype = 'f' AND confrelid = 'households'::regclass "
-            "AND conrelid IN ('people'::regclass, 'household_status_history'::regclass) ORDER BY conname")):
+class Deferred(NamedTuple):
+    """A statement that puts back what a bulk load dropped, and the tables it reads."""
+
+    sql: str
+    tables: frozenset[str]
+
+
+def _drop_deferred(session: Session, rebuild: bool) -> list[Deferred]:
+    """Drop the foreign keys of people and status history to households and, with `rebuild`, also every other
+    foreign key that points at a roster table, the roster tables' primary keys and every other index and unique
+    constraint of theirs; returns the statements that put them back, in order: primary keys, the other
+    indexes and constraints, foreign keys."""
+    if not rebuild:
+        restore: list[Deferred] = []
+        for table, con, con_def in session.execute(text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'f' AND confrelid = 'households'::regclass "
+                "AND conrelid IN ('people'::regclass, 'household_status_history'::regclass) ORDER BY conname")):
+            session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"'))
+            restore.append(Deferred(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}',
+                                    frozenset((table, "households"))))
+        return restore
+    # Rebuilt indexes sort in memory; the foreign keys' validation joins hash in memory.
+    for setting, value in (("maintenance_work_mem", BULK_MAINTENANCE_MEM), ("work_mem", BULK_WORK_MEM)):
+        session.execute(text("SELECT set_config(:s, :m, true) "
+                             "WHERE pg_size_bytes(current_setting(:s)) < pg_size_bytes(:m)"), {"s": setting, "m": value})
+    tables = {"tables": list(ROSTER_TABLES)}
+    foreign = session.execute(text(
+        "SELECT conrelid::regclass::text, confrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+        "FROM pg_constraint WHERE contype = 'f' AND confrelid = ANY(CAST(:tables AS regclass[])) ORDER BY 1, 3"),
+        tables).all()
+    for table, _to, con, _def in foreign:
         session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"'))
-        restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}')
-    return restore
+    found = session.execute(text(
+        "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), "
+        "c.conname, pg_get_constraintdef(c.oid) FROM pg_index i "
+        "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid "
+        "AND c.contype IN ('p', 'u', 'x') "
+        "WHERE i.indrelid = ANY(CAST(:tables AS regclass[])) ORDER BY i.indisprimary DESC, 1, 2"), tables).all()
+    restore = []
+    for table, index, index_def, con, con_def in found:
+        if con is None:
+            session.execute(text(f"DROP INDEX {index}"))
+            restore.append(Deferred(index_def, frozenset((table,))))
+        else:
+            session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"'))
+            restore.append(Deferred(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}', frozenset((table,))))
+    return restore + [Deferred(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}', frozenset((table, to)))
+                      for table, to, con, con_def in foreign]
 
 
-def _restore_deferred(session: Session, statements: list[str]) -> None:
+def _restore_deferred(session: Session, statements: list[Deferred]) -> None:
     """Re-create the indexes and re-add the constraints: a unique index checks every row as it is built, a
     foreign key validates every row in one query; a violation aborts the import."""
     for statement in statements:
-        session.execute(text(statement))
+        session.execute(text(statement.sql))
 
 
 def _unline(line: str) -> tuple[str | None, ...]:
@@ -1120,11 +1164,12 @@ class _CopyWriter:
     """COPY into households, then status history, then people on the session's connection from a thread,
     so the server inserts while the next rows are formatted. Chunks are queued per table; None ends a table.
     `with_ids`: status history and people rows start with their id (drawn up front) instead of taking it from
-    the sequence."""
+    the sequence. `between`: statements run after the status history's COPY and before the people's (they must
+    not read people), so the database rebuilds the households' indexes while the people are formatted."""
 
     COLUMNS = {"households": HOUSEHOLD_COLUMNS, "household_status_history": STATUS_COLUMNS, "people": PERSON_COLUMNS}
 
-    def __init__(self, session: Session, with_ids: bool = False) -> None:
+    def __init__(self, session: Session, with_ids: bool = False, between: list[Deferred] | None = None) -> None:
         raw = session.connection().connection.driver_connection
         assert raw is not None
         self.raw = raw
@@ -1132,6 +1177,9 @@ class _CopyWriter:
                        for t in self.COLUMNS]
         self.queues: dict[str, queue.SimpleQueue[bytes | None]] = {t: queue.SimpleQueue() for t in self.COLUMNS}
         self.error: BaseException | None = None
+        self.between = between or []
+        self.statement = ""  # the one running (for the error)
+        assert not any("people" in d.tables for d in self.between)
         self.thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
 
     def start(self) -> None:
@@ -1146,8 +1194,13 @@ class _CopyWriter:
         try:
             with self.raw.cursor() as cur:
                 for table, columns in self.tables:
+                    if table == "people":
+                        for statement in self.between:
+                            self.statement = statement.sql
+                            cur.execute(statement.sql)
                     q = self.queues[table]
-                    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+                    self.statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                    with cur.copy(self.statement) as cp:
                         while (chunk := q.get()) is not None:
                             cp.write(chunk)
         except BaseException as exc:  # handed to the main thread by join()
@@ -1156,6 +1209,11 @@ class _CopyWriter:
     def join(self) -> None:
         self.thread.join()
         if self.error is not None:
+            import psycopg
+            from sqlalchemy.exc import DBAPIError
+
+            if isinstance(self.error, psycopg.Error):  # as SQLAlchemy raises a failed statement of the session's
+                raise DBAPIError.instance(self.statement, None, self.error, psycopg.Error) from self.error
             raise self.error
 
     def abandon(self) -> None:

@@ -10,7 +10,7 @@ import io
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import (
@@ -89,8 +89,9 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
       first, so this is how a cadre types them; a given name alone (`小明`) does not match;
     - anything else (`231002001001`, `B0001`): the household number starts with `q`.
 
-    Each form is a prefix search the database answers from an index (`text_pattern_ops` on PostgreSQL,
-    so it holds under any collation) instead of scanning a province's registry.
+    Each form is a prefix search the database answers from an index (`text_pattern_ops`, or the "C"
+    collation of household numbers, on PostgreSQL, so it holds under any locale) instead of scanning a
+    province's registry.
     """
     prefix = scope_prefix(actor)
     q = _search_text(q)
@@ -167,7 +168,8 @@ def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
         cond.append(h.c.status == bindparam("status"))
     if kind == "initials":
         cond.append(h.c.id.in_(select(Person.household_id).where(
-            Person.relation == "户主", Person.name_initials.like(bindparam("pattern"), escape="/"))))
+            # The head as a literal, so that the planner can use the heads-only initials index in any plan.
+            Person.relation == literal_column("'户主'"), Person.name_initials.like(bindparam("pattern"), escape="/"))))
     elif kind == "name":
         cond.append(h.c.id.in_(select(Person.household_id).where(Person.name.like(bindparam("pattern"), escape="/"))))
     elif kind == "number":

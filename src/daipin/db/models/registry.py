@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -59,24 +60,26 @@ class Region(Base):
     county_code: Mapped[str] = mapped_column(String(6), index=True)
 
 
+def _code(length: int) -> Any:
+    """An identifier column: compared as bytes on PostgreSQL whatever the database's locale."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class Household(Base):
     """A registered household (建档立卡户). Phone and bank account are stored but always shown masked."""
 
     __tablename__ = "households"
     __table_args__ = (
-        # Search by the start of a household number: LIKE 'prefix%' uses this index under any collation. The
-        # unique constraint's own index (the column's collation order) is the one that lists households in
-        # household-number order a page at a time; a text_pattern_ops index cannot serve ORDER BY.
-        Index("ix_households_household_no_pattern", "household_no",
-              postgresql_ops={"household_no": "text_pattern_ops"}),
-        # A village's households in household-number order: a cadre's list and searches walk only their
+        # household_no and village_code are identifiers compared as bytes (the "C" collation on PostgreSQL),
+        # so the unique constraint's index serves equality, household-number order a page at a time, and
+        # LIKE 'prefix%' alike. A village's households in household-number order: a cadre's list and searches walk only their
         # village, a page at a time, instead of the whole registry's number order filtered by village.
         Index("ix_households_village_code_household_no", "village_code", "household_no"),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
-    household_no: Mapped[str] = mapped_column(String(40), unique=True)
-    village_code: Mapped[str] = mapped_column(String(12))  # indexed with household_no, see above
+    household_no: Mapped[str] = mapped_column(_code(40), unique=True)
+    village_code: Mapped[str] = mapped_column(_code(12))  # indexed with household_no, see above
     county_code: Mapped[str] = mapped_column(String(6))  # no index: no query selects households by county alone
     status: Mapped[str] = mapped_column(String(16))  # poor | monitored | exited | non_poor
     status_since: Mapped[date | None] = mapped_column(Date)
@@ -116,7 +119,9 @@ class Person(Base):
     __table_args__ = (
         # Search by the start of a name or of its pinyin initials (LIKE 'prefix%').
         Index("ix_people_name_pattern", "name", postgresql_ops={"name": "text_pattern_ops"}),
-        Index("ix_people_name_initials", "name_initials", postgresql_ops={"name_initials": "text_pattern_ops"}),
+        # Initials are searched among household heads only (registry_views.search_households).
+        Index("ix_people_name_initials", "name_initials", postgresql_ops={"name_initials": "text_pattern_ops"},
+              postgresql_where=text("relation = '户主'"), sqlite_where=text("relation = '户主'")),
         # Unique ID numbers. text_pattern_ops compares bytes: the same equality, and a build (bulk imports
         # rebuild it) that does not go through the collation.
         Index("uq_people_id_number", "id_number", unique=True, postgresql_ops={"id_number": "text_pattern_ops"}),
