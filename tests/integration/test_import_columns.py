@@ -347,6 +347,52 @@ def test_a_check_that_fails_after_the_households_were_sent_undoes_everything_and
     assert rs.scalar(text("SELECT count(*) FROM people")) == 0
 
 
+@pytest.mark.parametrize("spoil", ["no head", "two heads", "other village", "exit missing"])
+def test_a_household_the_database_would_refuse_mid_load_is_left_to_the_row_path(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: str) -> None:
+    """Rows that `verify` refuses may reach the database before it has (a household without a head has no
+    status, which COPY refuses): the database's error must not escape, the row path reports the file."""
+    _require_postgresql(rs)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    rows = _clean_rows(random.Random(8), 20)
+    victim = rows[7][0]
+    members = [r for r in rows if r[0] == victim]
+    if spoil == "no head":
+        for r in members:
+            r[4] = "子"
+    elif spoil == "two heads":
+        rows.append([victim, "", "另一户主", _id(900), "户主", "有劳动能力", members[0][6], "", members[0][8],
+                     members[0][9], "", "", ""])
+    elif spoil == "other village":
+        other = "新民村" if members[0][9] in ("兴隆村", "231002001001") else "兴隆村"
+        rows.append([victim, "", "远方成员", _id(901), "子", "有劳动能力", members[0][6], "", "", other, "", "", ""])
+    else:
+        for r in members:
+            r[6], r[7] = "脱贫户", ""
+    (fast, _), (slow, _), used = _both_ways(rs, _write(tmp_path / "a.csv", rows), monkeypatch)
+    assert used == [False] and fast == slow and fast.errors and not fast.imported
+
+
+@pytest.mark.parametrize("form", ["quoted header", "quoted cell", "GB 18030"])
+def test_a_file_only_the_csv_module_reads_is_imported_by_the_row_path(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str) -> None:
+    _require_postgresql(rs)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    rows = _clean_rows(random.Random(9), 10)
+    lines = [",".join(HEADERS)] + [",".join(r) for r in rows]
+    if form == "quoted header":
+        lines[0] = ",".join(f'"{h}"' for h in HEADERS)
+    elif form == "quoted cell":
+        lines[3] = lines[3].replace(rows[2][2], f'"{rows[2][2]}"')
+    path = tmp_path / "a.csv"
+    path.write_bytes("\n".join(lines).encode("gb18030" if form == "GB 18030" else "utf-8"))
+    (fast, fast_rows), (slow, slow_rows), used = _both_ways(rs, path, monkeypatch)
+    assert used == [False] and fast == slow and fast_rows == slow_rows
+    assert fast.imported and fast.people_new == len(rows)
+
+
 def test_a_file_outside_the_importer_s_township_is_refused_either_way(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _require_postgresql(rs)

@@ -122,17 +122,17 @@ def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dic
     labor = _mapping(t["labor"], labor_values.get)
     status = _mapping(t["status"], status_values.get)
     pairs = t.select("town", "village").unique()
-    vcode = [villages.get((a, b)) or villages.get(("", b)) for a, b in pairs.iter_rows()]
+    vcode = {f"{a}\x1f{b}": villages.get((a, b)) or villages.get(("", b)) for a, b in pairs.iter_rows()}
     exits = t["exit"].unique().to_list()
-    years = [exit_year(v) if v else None for v in exits]
-    if labor is None or status is None or None in vcode or any(y is None for v, y in zip(exits, years, strict=True) if v):
+    years = {v: exit_year(v) if v else None for v in exits}
+    if labor is None or status is None or None in vcode.values() or any(y is None for v, y in years.items() if v):
         return None
-    t = (t.with_columns(labor=pl.col("labor").replace_strict(labor), status=pl.col("status").replace_strict(status))
-         .join(pairs.with_columns(vcode=pl.Series(vcode, dtype=pl.String)), on=["town", "village"], how="left",
-               maintain_order="left")
-         .join(pl.DataFrame({"exit": exits, "year": years}, schema={"exit": pl.String, "year": pl.Int32}),
-               on="exit", how="left", maintain_order="left")
-         .with_row_index("r"))
+    t = t.with_columns(
+        labor=pl.col("labor").replace_strict(labor),
+        status=pl.col("status").replace_strict(status),
+        vcode=(pl.col("town") + "\x1f" + pl.col("village")).replace_strict(vcode, return_dtype=pl.String),
+        year=pl.col("exit").replace_strict(years, return_dtype=pl.Int32),
+    ).with_row_index("r")
     head = pl.col("relation") == "户主"
     households = t.group_by("hno").agg(
         heads=head.sum(),
@@ -142,8 +142,7 @@ def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dic
         weak=(pl.col("labor") == "weak").any(),
     )
     # The head's row gives the household's own fields (with no head or two, `verify` refuses the file).
-    heads = (t.filter(head).select("hno", "status", "cause", "phone", "bank", exit_year="year")
-             .unique("hno", keep="first"))
+    heads = t.filter(head).select("hno", "status", "cause", "phone", "bank", exit_year="year").unique("hno")
     # Village codes all have 12 digits: sorting by code and number is sorting by the two joined.
     households = (households.join(heads, on="hno", how="left").sort(pl.col("vcode") + pl.col("hno"))
                   .with_row_index("hidx"))  # the order the row-by-row path writes them in

@@ -960,9 +960,9 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         return None
     try:
         headers = [h.strip() for h in raw[:end].decode("utf-8-sig").split(",")]
-    except UnicodeDecodeError:
+        index = map_headers(headers)
+    except (UnicodeDecodeError, InputError):  # GB 18030, quoted headers, ...: the row path reads those
         return None
-    index = map_headers(headers)
     try:
         from daipin.services import import_columns as columns
     except ImportError:  # polars missing or unusable here: the row-by-row path does the same work
@@ -986,6 +986,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     early = [d for d in deferred if "people" not in d.tables]
     deferred = [d for d in deferred if "people" in d.tables]
     writer = _CopyWriter(session, with_ids=True, between=early)
+    verified = False
     try:
         households, status = columns.household_copy(columns.household_rows(p), ids, status_ids,
                                                     at.date().isoformat(), IMPORT_REASON)
@@ -1015,12 +1016,16 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         writer.put("people", None)
         if not columns.verify(p):  # while the database stores the people
             raise _Uncertain
-        del p
+        verified = True
         writer.join()
-    except _Uncertain:
+    except Exception as exc:
+        # Rows not yet verified may be ones the database refuses (a household without a head has no status):
+        # whatever failed, a file `verify` refuses goes to the row path, which reports it row by row.
         writer.abandon()  # ends the COPY (whatever it reached is rolled back with the savepoint)
-        savepoint.rollback()
-        return None
+        if isinstance(exc, _Uncertain) or not (verified or columns.verify(p)):
+            savepoint.rollback()
+            return None
+        raise
     finally:
         bar.close()
         writer.abandon()
@@ -1028,7 +1033,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         first, last = facts["household_ids"]
         trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
                      region=region, facts=facts, at=at)
-    del households, status, people, hh_parts, st_parts
+    del p, households, status, people, hh_parts, st_parts
     _restore_deferred(session, deferred)
     savepoint.commit()
     return ImportResult(rows=rows, households_new=n, people_new=people_total, imported=True)
