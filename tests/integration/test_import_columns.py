@@ -33,11 +33,15 @@ SURNAMES = list(reg.SURNAME_INITIALS) + list("王李张刘陈杨黄赵吴周")
 GIVEN = list("小明红芳军伟秀英华玉兰国强") + ["·", "A", "b", "9", "\u3007", "\U00020000", "é"]
 
 
+def _with_check(body: str) -> str:
+    """17 digits and their check digit."""
+    return body + imports._CHECK[(1 - 2 * int(body, 13)) % 11]
+
+
 def _id(n: int) -> str:
     """The n-th resident ID number of a file: three birth dates only, so many numbers share their first 14
     characters (which the columnar path checks once per distinct start), and every sex digit occurs."""
-    body = f"231002{('19850101', '19900615', '20010228')[n % 3]}{n * 7 % 1000:03d}"
-    return body + imports._CHECK[(1 - 2 * int(body, 13)) % 11]
+    return _with_check(f"231002{('19850101', '19900615', '20010228')[n % 3]}{n * 7 % 1000:03d}")
 
 
 def _clean_rows(rng: random.Random, households: int) -> list[list[str]]:
@@ -68,16 +72,26 @@ def _clean_rows(rng: random.Random, households: int) -> list[list[str]]:
     return rows
 
 
+# Changes of one cell: kind → (column, new value).
+_CELL = {"labor": (5, "很强"), "status": (6, "富裕户"), "relation": (4, "朋友"), "second head": (4, "户主"),
+         "exit superscript": (7, "²⁰¹⁹"), "phone": (10, "1390000111"),
+         "phone wide": (10, "１３９００００１１１１"),  # noqa: RUF001 - fullwidth digits, as some spreadsheets give them
+         "bank": (11, "62220202001"), "village": (9, "无名村"), "empty name": (2, ""), "empty number": (3, ""),
+         "quote": (12, '"因病"'), "nul": (12, "因\0病"), "bare cr": (12, "因\r病"), "separator space": (12, "因病\x1c")}
+
+
 def _spoil(rng: random.Random, rows: list[list[str]]) -> str:
     """Change one thing; returns what. Some changes make a row bad, some only make the file unusual."""
     i = rng.randrange(len(rows))
     row = rows[i]
-    kind = rng.choice(["space", "inner space", "lower x", "id with space", "checksum", "repeat id", "bad date",
-                       "unknown region", "labor", "status", "relation", "second head", "no head", "exit missing",
-                       "exit bad", "exit superscript", "phone", "phone wide", "bank", "village", "empty name",
-                       "empty number", "tab", "quote", "nul", "bare cr", "ideographic space", "separator space",
-                       "other village", "other village"])
-    if kind == "space":
+    kind = rng.choice([*_CELL, "space", "inner space", "lower x", "id with space", "checksum", "repeat id",
+                       "bad date", "unknown region", "no head", "exit missing", "exit bad", "tab",
+                       "ideographic space", "other village", "other village"])
+    household = [r for r in rows if r[0] == row[0]]
+    if kind in _CELL:
+        col, value = _CELL[kind]
+        row[col] = value
+    elif kind == "space":
         col = rng.choice([0, 2, 5, 6, 9, 12])
         row[col] = rng.choice([" ", "\u3000", "\xa0", "\x1f"]) + row[col]
     elif kind == "inner space":
@@ -91,57 +105,23 @@ def _spoil(rng: random.Random, rows: list[list[str]]) -> str:
     elif kind == "repeat id":
         row[3] = rows[(i + 1) % len(rows)][3]
     elif kind == "bad date":
-        body = row[3][:10] + "1332" + row[3][14:17]
-        row[3] = body + imports._CHECK[(1 - 2 * int(body, 13)) % 11]
+        row[3] = _with_check(row[3][:10] + "1332" + row[3][14:17])
     elif kind == "unknown region":
-        body = "999999" + row[3][6:17]
-        row[3] = body + imports._CHECK[(1 - 2 * int(body, 13)) % 11]
-    elif kind == "labor":
-        row[5] = "很强"
-    elif kind == "status":
-        row[6] = "富裕户"
-    elif kind == "relation":
-        row[4] = "朋友"
-    elif kind == "second head":
-        row[4] = "户主"
+        row[3] = _with_check("999999" + row[3][6:17])
     elif kind == "no head":
-        for r in rows:
-            if r[0] == row[0]:
-                r[4] = "子"
+        for r in household:
+            r[4] = "子"
     elif kind == "exit missing":
-        for r in rows:
-            if r[0] == row[0]:
-                r[6], r[7] = "脱贫户", ""
+        for r in household:
+            r[6], r[7] = "脱贫户", ""
     elif kind == "exit bad":
         row[7] = rng.choice(["1999", "二〇一九", "20l9"])
-    elif kind == "exit superscript":
-        row[7] = "²⁰¹⁹"
-    elif kind == "phone":
-        row[10] = "1390000111"
-    elif kind == "phone wide":
-        row[10] = "１３９００００１１１１"  # noqa: RUF001 - fullwidth digits, as some spreadsheets give them
-    elif kind == "bank":
-        row[11] = "62220202001"
-    elif kind == "village":
-        row[9] = "无名村"
     elif kind == "other village":  # an error only if the household has another member
         row[8], row[9] = "", ("新民村" if row[9] in ("兴隆村", "231002001001") else "兴隆村")
-    elif kind == "empty name":
-        row[2] = ""
-    elif kind == "empty number":
-        row[3] = ""
     elif kind == "tab":
         row[2] += "\t"
-    elif kind == "quote":
-        row[12] = '"因病"'
-    elif kind == "nul":
-        row[12] = "因\0病"
-    elif kind == "bare cr":
-        row[12] = "因\r病"
     elif kind == "ideographic space":
         row[2] = row[2] + "\u3000"
-    elif kind == "separator space":
-        row[12] = "因病\x1c"
     return kind
 
 
@@ -247,6 +227,13 @@ def _require_postgresql(session: Session) -> None:
         pytest.skip("the columnar path loads into PostgreSQL only")
 
 
+def _columnar_for_any_size(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL (else skip), with the columnar path taking files of any size."""
+    _require_postgresql(session)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+
+
 def _snapshot(session: Session) -> tuple[Any, ...]:
     """Every roster row and import ledger entry, ids replaced by their order (two imports draw different ids)."""
     hh = session.execute(select(Household).order_by(Household.id)).scalars().all()
@@ -294,9 +281,7 @@ def _both_ways(session: Session, path: Path, monkeypatch: pytest.MonkeyPatch,
 
 def test_a_clean_file_imports_the_same_either_way_and_each_batch_digest_matches(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _require_postgresql(rs)
-    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
-    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    _columnar_for_any_size(rs, monkeypatch)
     monkeypatch.setattr(imports, "BATCH", 7)
     rows = _clean_rows(random.Random(3), 40)
     path = _write(tmp_path / "a.csv", rows, crlf=True, bom=True)
@@ -311,9 +296,7 @@ def test_a_clean_file_imports_the_same_either_way_and_each_batch_digest_matches(
 
 def test_a_file_with_a_bad_row_or_a_registered_household_takes_the_row_path(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _require_postgresql(rs)
-    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
-    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    _columnar_for_any_size(rs, monkeypatch)
     rows = _clean_rows(random.Random(4), 12)
     bad = [r[:] for r in rows]
     bad[5][5] = "很强"
@@ -329,9 +312,7 @@ def test_a_file_with_a_bad_row_or_a_registered_household_takes_the_row_path(
 
 def test_a_check_that_fails_after_the_households_were_sent_undoes_everything_and_reports_as_the_row_path(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _require_postgresql(rs)
-    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
-    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    _columnar_for_any_size(rs, monkeypatch)
     rows = _clean_rows(random.Random(6), 30)
     rows[-1][3] = rows[-1][3][:-1] + ("1" if rows[-1][3][-1] != "1" else "2")  # a wrong check digit, last row
     path = _write(tmp_path / "a.csv", rows)
@@ -352,9 +333,7 @@ def test_a_household_the_database_would_refuse_mid_load_is_left_to_the_row_path(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: str) -> None:
     """Rows that `verify` refuses may reach the database before it has (a household without a head has no
     status, which COPY refuses): the database's error must not escape, the row path reports the file."""
-    _require_postgresql(rs)
-    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
-    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    _columnar_for_any_size(rs, monkeypatch)
     rows = _clean_rows(random.Random(8), 20)
     victim = rows[7][0]
     members = [r for r in rows if r[0] == victim]
@@ -377,9 +356,7 @@ def test_a_household_the_database_would_refuse_mid_load_is_left_to_the_row_path(
 @pytest.mark.parametrize("form", ["quoted header", "quoted cell", "GB 18030"])
 def test_a_file_only_the_csv_module_reads_is_imported_by_the_row_path(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str) -> None:
-    _require_postgresql(rs)
-    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
-    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    _columnar_for_any_size(rs, monkeypatch)
     rows = _clean_rows(random.Random(9), 10)
     lines = [",".join(HEADERS)] + [",".join(r) for r in rows]
     if form == "quoted header":
@@ -395,9 +372,7 @@ def test_a_file_only_the_csv_module_reads_is_imported_by_the_row_path(
 
 def test_a_file_outside_the_importer_s_township_is_refused_either_way(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _require_postgresql(rs)
-    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
-    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    _columnar_for_any_size(rs, monkeypatch)
     other = Actor(id="clerk", role=Role.TOWNSHIP_OFFICIAL, region="231002002")
     path = _write(tmp_path / "a.csv", _clean_rows(random.Random(5), 5))
     fast, slow, used = _both_ways(rs, path, monkeypatch, actor=other)

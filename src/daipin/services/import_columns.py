@@ -7,8 +7,10 @@ row, column and reason. So this path decides nothing on its own: it only accepts
 accepts without a single error, and it never has to word an error. Tests import the same files both ways and
 compare every row and ledger entry.
 
-`plan` is three steps the import also runs one at a time, so the database can store the households while the
-rest is checked: `prepare` (what writing the households needs), `verify` (every other check) and `people`.
+`plan` is three steps the import also runs one at a time: `prepare` (what writing the households needs),
+`people` and `verify` (every other check). The import sends the rows to the database before `verify` has
+answered, inside a savepoint: a file `verify` refuses (or whose rows the database refuses before then) is
+rolled back and left to the row-by-row path.
 
 It gives up (None) on anything it does not handle exactly as the row-by-row path does:
 - quotes, tabs, backslashes, NUL bytes or a carriage return outside a CRLF line end (the csv module's and
