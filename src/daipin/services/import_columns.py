@@ -58,12 +58,18 @@ class Plan:
 
 @dataclass
 class Prepared:
-    """A file read and its households formed: all that writing the households needs. Not yet verified."""
+    """A file read and its households formed from their heads' rows: all that writing the households needs.
+    Not yet verified."""
 
+    raw: bytes
     rows: int  # data lines read (blank ones included), as `ImportResult.rows` counts them
-    table: pl.DataFrame  # one row per person, in file order (r), cells as written and as decided
-    households: pl.DataFrame  # hidx, hno, vcode, status, exit_year, cause, summary, phone, bank; and checks
+    table: pl.DataFrame  # one row per person, in file order (r), cells as written
+    households: pl.DataFrame  # hidx, hno, vcode, status, exit_year, cause, phone, bank, full, weak
+    labor: dict[str, str]  # labour cell → value, for every cell of the file
+    villages: dict[tuple[str, str], str]
     check_id: Any
+    exit_year: Any
+    status_values: dict[str, str]
     relations: frozenset[str]
 
     @property
@@ -89,18 +95,16 @@ def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[t
 def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[tuple[str, str], str],
             check_id: Any, exit_year: Any, labor_values: dict[str, str], status_values: dict[str, str],
             relations: frozenset[str]) -> Prepared | None:
-    """Read the file and form its households; None if the file is not plain enough or a village, labour value,
-    status or exit year is one the row-by-row path would refuse."""
+    """Read the file and form its households, as little as that needs: the heads' rows give each household's
+    status, village and exit year, all rows its labour. None if that much cannot be done (not UTF-8, more
+    cells than the header, a labour value, or a head's status, village or exit year, the row-by-row path would
+    refuse, or a household without a head); everything else is left to `verify`."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if b'"' in raw or b"\t" in raw or b"\\" in raw or b"\0" in raw or (
-            b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
-        return None
-    width = len(headers)
     try:
         df = pl.read_csv(raw, has_header=False, skip_rows=1, quote_char=None, empty_string_is_null=False,
-                         schema={f"c{i}": pl.String for i in range(width)})
-    except (pl.exceptions.PolarsError, ValueError):  # not UTF-8, more cells than the header, ...
+                         schema={f"c{i}": pl.String for i in range(len(headers))})
+    except (pl.exceptions.PolarsError, ValueError):
         return None
     ends = raw.count(b"\n")
     lines = ends - 1 if raw.endswith(b"\n") else ends  # the header is the first line
@@ -116,43 +120,60 @@ def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dic
         labor=c["labor"], status=c["status"], town=c.get("township", empty), village=c["village"],
         exit=c.get("exit_year", empty), phone=c.get("phone", empty), bank=c.get("bank_account", empty),
         cause=c.get("poverty_cause", empty),
-    )
+    ).with_row_index("r")
     del df
     if t.height == 0:
         return None
-    # Labour, status, village and exit year: the row-by-row path's own decision, once per distinct value.
+    # Cells are decided by the row-by-row path's own look-ups, once per distinct value.
     labor = _mapping(t["labor"], labor_values.get)
-    status = _mapping(t["status"], status_values.get)
-    pairs = t.select("town", "village").unique()
-    vcode = {f"{a}\x1f{b}": villages.get((a, b)) or villages.get(("", b)) for a, b in pairs.iter_rows()}
-    exits = t["exit"].unique().to_list()
-    years = {v: exit_year(v) if v else None for v in exits}
-    if labor is None or status is None or None in vcode.values() or any(y is None for v, y in years.items() if v):
+    heads = t.filter(pl.col("relation") == "户主").unique("hno")  # with two heads `verify` refuses the file
+    status = _mapping(heads["status"], status_values.get)
+    vcode = _village_codes(heads, villages)
+    years = _exit_years(heads, exit_year)
+    if labor is None or status is None or vcode is None or years is None:
         return None
-    t = t.with_columns(
-        labor=pl.col("labor").replace_strict(labor),
-        status=pl.col("status").replace_strict(status),
-        vcode=(pl.col("town") + "\x1f" + pl.col("village")).replace_strict(vcode, return_dtype=pl.String),
-        year=pl.col("exit").replace_strict(years, return_dtype=pl.Int32),
-    ).with_row_index("r")
-    head = pl.col("relation") == "户主"
-    households = t.group_by("hno").agg(
-        heads=head.sum(),
-        villages=pl.col("vcode").n_unique(),
-        vcode=pl.col("vcode").first(),
-        full=(pl.col("labor") == "full").any(),
-        weak=(pl.col("labor") == "weak").any(),
-    )
-    # The head's row gives the household's own fields (with no head or two, `verify` refuses the file).
-    heads = t.filter(head).select("hno", "status", "cause", "phone", "bank", exit_year="year").unique("hno")
+    heads = heads.select(
+        "hno", status=pl.col("status").replace_strict(status), vcode=_village_code(vcode),
+        exit_year=pl.col("exit").replace_strict(years, return_dtype=pl.Int32), cause="cause", phone="phone",
+        bank="bank")
+    summary = t.group_by("hno").agg(
+        full=pl.col("labor").is_in([k for k, v in labor.items() if v == "full"]).any(),
+        weak=pl.col("labor").is_in([k for k, v in labor.items() if v == "weak"]).any())
+    households = summary.join(heads, on="hno", how="left")
+    if households["vcode"].null_count():  # a household without a head
+        return None
     # Village codes all have 12 digits: sorting by code and number is sorting by the two joined.
-    households = (households.join(heads, on="hno", how="left").sort(pl.col("vcode") + pl.col("hno"))
-                  .with_row_index("hidx"))  # the order the row-by-row path writes them in
-    return Prepared(rows, t, households, check_id, relations)
+    households = households.sort(pl.col("vcode") + pl.col("hno")).with_row_index("hidx")  # the row path's order
+    return Prepared(raw, rows, t, households, labor, villages, check_id, exit_year, status_values, relations)
+
+
+def _village_codes(t: pl.DataFrame, villages: dict[tuple[str, str], str]) -> dict[str, str] | None:
+    """Township and village cells (joined by `_village_code`) → village code; None if one is unknown."""
+    out = {}
+    for town, village in t.select("town", "village").unique().iter_rows():
+        code = villages.get((town, village)) or villages.get(("", village))
+        if code is None:
+            return None
+        out[f"{town}\x1f{village}"] = code
+    return out
+
+
+def _village_code(codes: dict[str, str]) -> pl.Expr:
+    return (pl.col("town") + "\x1f" + pl.col("village")).replace_strict(codes, return_dtype=pl.String).alias("vcode")
+
+
+def _exit_years(t: pl.DataFrame, exit_year: Any) -> dict[str, int | None] | None:
+    """Exit-year cell → year ('' → None); None if a cell is not one."""
+    years = {v: exit_year(v) if v else None for v in t["exit"].unique()}
+    return None if any(y is None for v, y in years.items() if v) else years
 
 
 def verify(p: Prepared) -> bool:
     """Every check `prepare` left: whether the row-by-row path would find no error at all."""
+    raw = p.raw
+    if b'"' in raw or b"\t" in raw or b"\\" in raw or b"\0" in raw or (
+            b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
+        return False  # the csv module's quoting and line ends, COPY's escapes: not this path's
     t = p.table
     number = pl.col("number")
     checks = t.select(
@@ -180,11 +201,22 @@ def verify(p: Prepared) -> bool:
     for first in t.group_by(number.str.slice(0, 14).alias("start")).agg(number.first())["number"]:
         if p.check_id(first)[1] is not None:
             return False
-    if not set(t["relation"].unique()) <= p.relations:
+    # Every row's relation, status, village and exit year (`prepare` decided the heads' only).
+    if not set(t["relation"].unique()) <= p.relations or _mapping(t["status"], p.status_values.get) is None:
         return False
-    return not p.households.select(
-        (pl.col("heads") != 1).any() | (pl.col("villages") != 1).any()
-        | ((pl.col("status") == "exited") & pl.col("exit_year").is_null()).any()).item()
+    vcode = _village_codes(t, p.villages)
+    if vcode is None or _exit_years(t, p.exit_year) is None:
+        return False
+    # One head per household, all its members in one village (the same cells as written: then surely the same
+    # village; else each row's village code); an exited household has its exit year.
+    per_household = t.group_by("hno").agg(heads=(pl.col("relation") == "户主").sum(),
+                                          towns=pl.col("town").n_unique(), villages=pl.col("village").n_unique())
+    if per_household.select((pl.col("heads") != 1).any()).item():
+        return False
+    if per_household.select(((pl.col("towns") != 1) | (pl.col("villages") != 1)).any()).item() and t.group_by("hno").agg(
+            villages=_village_code(vcode).n_unique()).select((pl.col("villages") != 1).any()).item():
+        return False
+    return not p.households.select(((pl.col("status") == "exited") & pl.col("exit_year").is_null()).any()).item()
 
 
 def household_rows(p: Prepared) -> pl.DataFrame:
@@ -200,7 +232,7 @@ def household_rows(p: Prepared) -> pl.DataFrame:
 
 def people(p: Prepared) -> pl.DataFrame:
     """hidx, name, number, relation, labor, initials: the people, by household, each household's in file order."""
-    out = (p.table.select("r", "hno", "name", "number", "relation", "labor")
+    out = (p.table.select("r", "hno", "name", "number", "relation", labor=pl.col("labor").replace_strict(p.labor))
            .join(p.households.select("hno", "hidx"), on="hno", how="left")
            .sort("hidx", "r")
            .drop("r", "hno"))

@@ -974,7 +974,8 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         return None
     for code in sorted(p.households["vcode"].unique()):
         reg.check_scope(actor, code)
-    if _existing_ids(session, p.household_numbers) or _owners(session, p.id_numbers):
+    if ((_any_rows(session, Household) and _existing_ids(session, p.household_numbers))
+            or (_any_rows(session, Person) and _owners(session, p.id_numbers))):
         return None
     n, people_total, rows = p.households.height, p.table.height, p.rows
     key = _digest_key(session)
