@@ -72,8 +72,9 @@ class Household(Base):
     __table_args__ = (
         # household_no and village_code are identifiers compared as bytes (the "C" collation on PostgreSQL),
         # so the unique constraint's index serves equality, household-number order a page at a time, and
-        # LIKE 'prefix%' alike. A village's households in household-number order: a cadre's list and searches walk only their
-        # village, a page at a time, instead of the whole registry's number order filtered by village.
+        # LIKE 'prefix%' alike. Below, a village's households in household-number order: a cadre's list and
+        # searches walk only their village, a page at a time, instead of the whole registry's number order
+        # filtered by village.
         Index("ix_households_village_code_household_no", "village_code", "household_no"),
     )
 
