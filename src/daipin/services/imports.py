@@ -71,7 +71,7 @@ import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import repeat
@@ -957,7 +957,11 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
 
     The rows go to the database while the rest of the file is checked: if a check then fails, everything this
     path did is rolled back (to a savepoint) before the row-by-row path starts."""
+    # polars loads (a few tenths of a second) while the file is read.
+    loading = threading.Thread(target=_load_columns, name="import-load", daemon=True)
+    loading.start()
     raw = path.read_bytes()
+    loading.join()
     end = raw.find(b"\n")
     if raw.count(b"\n") < PARALLEL_ROWS or end < 0:
         return None
@@ -1095,6 +1099,11 @@ def _copy_out(session: Session, query: str, schema: dict[str, Any]) -> Any:
         return pl.DataFrame(schema=schema)
     return pl.read_csv(data, has_header=False, separator="\t", quote_char=None, null_values="\\N",
                        empty_string_is_null=False, schema=schema)
+
+
+def _load_columns() -> None:
+    with suppress(ImportError):  # met again where it is used
+        import daipin.services.import_columns  # noqa: F401
 
 
 class _Uncertain(Exception):
