@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from daipin.api.settings import Settings
+from daipin.db.session import session_scope
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden
 from daipin.services.auth import Account
@@ -230,16 +231,8 @@ def _own_session(request: Request, factory: Callable[[], Session], *, commit: bo
         with contextmanager(override)() as bound:
             yield bound
         return
-    session = factory()
-    try:
+    with session_scope(factory, commit=commit) as session:
         yield session
-        if commit:
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _read(request: Request, work: Callable[[Session, Auth], T], logged_in: bool) -> T:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,14 +72,18 @@ def reset_engine(engine: Engine | None = None) -> None:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error. Services never commit."""
-    get_engine()
-    assert _factory is not None
-    session = _factory()
+def session_scope(factory: Callable[[], Session] | None = None, *, commit: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success (unless `commit` is false), roll back on any error, close.
+    Services never commit. `factory` makes the session (default: the process's own)."""
+    if factory is None:
+        get_engine()
+        assert _factory is not None
+        factory = _factory
+    session = factory()
     try:
         yield session
-        session.commit()
+        if commit:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
