@@ -204,6 +204,37 @@ def test_the_columnar_path_accepts_only_files_the_row_path_accepts_and_reads_the
     assert len(kinds) > 20  # nearly every kind of change was tried and sent to the row path
 
 
+def _leap_day(rows: list[list[str]], good: bool) -> None:  # 29 February is a date in 2000, not in 2001
+    i = 0 if good else -1
+    rows[i][3] = _with_check(("23100220000229" if good else "23100220010229") + rows[i][3][14:17])
+
+
+def _region_year(rows: list[list[str]], good: bool) -> None:  # 231083 is a region for those born in 2001, not 1985
+    i = 0 if good else -1
+    rows[i][3] = _with_check(("23108320010228" if good else "23108319850101") + rows[i][3][14:17])
+
+
+def _repeated(rows: list[list[str]], good: bool) -> None:  # the first row's number again, in another household
+    if not good:
+        rows[-1][3] = rows[0][3]
+
+
+@pytest.mark.parametrize("change", [_leap_day, _region_year, _repeated], ids=["leap day", "region by year", "repeated"])
+def test_an_id_number_wrong_only_beside_another_is_found(rs: Session, tmp_path: Path, change: Any) -> None:
+    """The columnar path checks each distinct birth date, and each distinct region code and birth year, once,
+    and every number against all others: a number is refused though an earlier one has the same month and day,
+    the same region code, or is the same number."""
+    rows = _clean_rows(random.Random(7), 30)
+    change(rows, good=True)
+    assert rows[0][0] != rows[-1][0]
+    assert _plan(rs, _write(tmp_path / "good.csv", rows)) is not None
+    change(rows, good=False)
+    path = _write(tmp_path / "bad.csv", rows)
+    assert _plan(rs, path) is None
+    _, errors, _ = _row_path(rs, path)
+    assert [(e.row, e.column) for e in errors] == [(len(rows) + 1, "证件号码")]
+
+
 def test_whitespace_the_columnar_path_looks_for_is_what_str_strip_removes() -> None:
     spaces = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
     assert set(columns._SPACE) == spaces

@@ -7,10 +7,12 @@ row, column and reason. So this path decides nothing on its own: it only accepts
 accepts without a single error, and it never has to word an error. Tests import the same files both ways and
 compare every row and ledger entry.
 
-`plan` is three steps the import also runs one at a time: `prepare` (what writing the households needs),
-`people` and `verify` (every other check). The import sends the rows to the database before `verify` has
-answered, inside a savepoint: a file `verify` refuses (or whose rows the database refuses before then) is
-rolled back and left to the row-by-row path.
+`plan` is four steps the import also runs one at a time: `prepare` (the households from their heads' rows:
+what writing their first status needs), `form` (the households' members and labour summary: what writing
+the households and people needs), `people` and `verify` (every other check). The import sends rows to the
+database as soon as they are formed, before `form` and `verify` have answered, inside a savepoint: a file
+either refuses (or whose rows the database refuses before then) is rolled back and left to the row-by-row
+path.
 
 It gives up (None) on anything it does not handle exactly as the row-by-row path does:
 - quotes, tabs, backslashes, NUL bytes or a carriage return outside a CRLF line end (the csv module's and
@@ -41,8 +43,6 @@ _ID_FORM = r"^[0-9]{17}[0-9X]$"
 # ASCII-digit forms of registry.PHONE_RE and registry.BANK_RE (whose \d also takes other scripts' digits).
 _PHONE = r"^(1[0-9]{10}|0[0-9]{2,3}-?[0-9]{7,8})$"
 _BANK = r"^[0-9]{12,30}$"
-# int(first17, 13) mod 11 by digits: 13 ≡ 2 (mod 11), so digit i (from the left) weighs 2^(16-i) mod 11.
-_WEIGHTS = [pow(2, 16 - i, 11) for i in range(17)]
 _CHECK_VALUE = {str(d): d for d in range(10)} | {"X": 10}
 
 
@@ -58,19 +58,23 @@ class Plan:
 
 @dataclass
 class Prepared:
-    """A file read and its households formed from their heads' rows: all that writing the households needs.
-    Not yet verified."""
+    """A file read and its households formed from their heads' rows. Not yet verified."""
 
     raw: bytes
     rows: int  # data lines read (blank ones included), as `ImportResult.rows` counts them
     table: pl.DataFrame  # one row per person, in file order (r), cells as written
-    households: pl.DataFrame  # hidx, hno, vcode, status, exit_year, cause, phone, bank, full, weak
-    labor: dict[str, str]  # labour cell → value, for every cell of the file
+    # hidx, hno, town, village (the head's cells as written), vcode, status, exit_year, cause, phone, bank, in
+    # village and household-number order; `form` adds heads (how many), full and weak (labour)
+    households: pl.DataFrame
     villages: dict[tuple[str, str], str]
     check_id: Any
     exit_year: Any
+    labor_values: dict[str, str]
     status_values: dict[str, str]
     relations: frozenset[str]
+    # set by `form`:
+    members: pl.DataFrame | None = None  # hidx, r: the people in writing order (by household, then file order)
+    labor: dict[str, str] | None = None  # labour cell → value, for every cell of the file
 
     @property
     def household_numbers(self) -> list[str]:
@@ -87,7 +91,7 @@ def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[t
     """See the module's docstring. `raw` is the whole file, its first line the header (already mapped to
     `index`); the look-ups and checks are the row-by-row path's own, passed in."""
     p = prepare(raw, headers, index, villages, check_id, exit_year, labor_values, status_values, relations)
-    if p is None or not verify(p):
+    if p is None or not form(p) or not verify(p):
         return None
     return Plan(rows=p.rows, households=household_rows(p), people=people(p))
 
@@ -95,10 +99,10 @@ def plan(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[t
 def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dict[tuple[str, str], str],
             check_id: Any, exit_year: Any, labor_values: dict[str, str], status_values: dict[str, str],
             relations: frozenset[str]) -> Prepared | None:
-    """Read the file and form its households, as little as that needs: the heads' rows give each household's
-    status, village and exit year, all rows its labour. None if that much cannot be done (not UTF-8, more
-    cells than the header, a labour value, or a head's status, village or exit year, the row-by-row path would
-    refuse, or a household without a head); everything else is left to `verify`."""
+    """Read the file and form its households from their heads' rows, as little as writing their first status
+    needs: status, village and exit year. None if that much cannot be done (not UTF-8, more cells than the
+    header, or a head's status, village or exit year the row-by-row path would refuse); everything else is
+    left to `form` and `verify`."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -106,13 +110,12 @@ def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dic
                          schema={f"c{i}": pl.String for i in range(len(headers))})
     except (pl.exceptions.PolarsError, ValueError):
         return None
-    ends = raw.count(b"\n")
-    lines = ends - 1 if raw.endswith(b"\n") else ends  # the header is the first line
-    if df.height != lines or df.height == 0:
+    if df.height == 0:
         return None
-    rows = df.height
-    # A line of empty cells is skipped, as `not any(row)` skips it.
-    df = df.filter(pl.any_horizontal(pl.all() != ""))
+    rows = df.height  # (`verify` checks that it is the number of lines)
+    # A line of empty cells is skipped, as `not any(row)` skips it (such a line has no household number).
+    if (df[f"c{index['household_no']}"] == "").any():
+        df = df.filter(pl.any_horizontal(pl.all() != ""))
     c = {key: pl.col(f"c{i}") for key, i in index.items()}
     empty = pl.lit("")
     t = df.select(
@@ -124,27 +127,45 @@ def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dic
     del df
     if t.height == 0:
         return None
-    # Cells are decided by the row-by-row path's own look-ups, once per distinct value.
-    labor = _mapping(t["labor"], labor_values.get)
-    heads = t.filter(pl.col("relation") == "户主").unique("hno")  # with two heads `verify` refuses the file
+    # Cells are decided by the row-by-row path's own look-ups, once per distinct value. With two heads in a
+    # household `verify` refuses the file (any one of them is taken here); one without a head, `form`.
+    heads = t.filter(pl.col("relation") == "户主").unique("hno").select(
+        "hno", "town", "village", "status", "exit", "cause", "phone", "bank")
     status = _mapping(heads["status"], status_values.get)
     vcode = _village_codes(heads, villages)
     years = _exit_years(heads, exit_year)
-    if labor is None or status is None or vcode is None or years is None:
+    if status is None or vcode is None or years is None:
         return None
-    heads = heads.select(
-        "hno", status=pl.col("status").replace_strict(status), vcode=_village_code(vcode),
+    households = heads.select(
+        "hno", "town", "village", status=pl.col("status").replace_strict(status), vcode=_village_code(vcode),
         exit_year=pl.col("exit").replace_strict(years, return_dtype=pl.Int32), cause="cause", phone="phone",
         bank="bank")
-    summary = t.group_by("hno").agg(
-        full=pl.col("labor").is_in([k for k, v in labor.items() if v == "full"]).any(),
-        weak=pl.col("labor").is_in([k for k, v in labor.items() if v == "weak"]).any())
-    households = summary.join(heads, on="hno", how="left")
-    if households["vcode"].null_count():  # a household without a head
-        return None
     # Village codes all have 12 digits: sorting by code and number is sorting by the two joined.
     households = households.sort(pl.col("vcode") + pl.col("hno")).with_row_index("hidx")  # the row path's order
-    return Prepared(raw, rows, t, households, labor, villages, check_id, exit_year, status_values, relations)
+    return Prepared(raw, rows, t, households, villages, check_id, exit_year, labor_values, status_values,
+                    relations)
+
+
+def form(p: Prepared) -> bool:
+    """Each household's members (`p.members`), head count and labour summary (`p.households`' heads, full,
+    weak); False if a labour cell is one the row-by-row path refuses or a household has no head."""
+    t = p.table
+    labor = _mapping(t["labor"], p.labor_values.get)
+    if labor is None:
+        return False
+    head = pl.col("relation") == "户主"
+    groups = t.group_by("hno").agg(
+        members=pl.col("r"), heads=head.sum(),
+        full=pl.col("labor").is_in([k for k, v in labor.items() if v == "full"]).any(),
+        weak=pl.col("labor").is_in([k for k, v in labor.items() if v == "weak"]).any())
+    # The heads' household numbers are some of the file's: as many means the same.
+    if groups.height != p.households.height:
+        return False
+    groups = p.households.select("hno").join(groups, on="hno", how="left", maintain_order="left")
+    p.households = p.households.with_columns(groups.select("heads", "full", "weak"))
+    p.members = pl.concat([p.households.select("hidx"), groups.select(r="members")], how="horizontal").explode("r")
+    p.labor = labor
+    return True
 
 
 def _village_codes(t: pl.DataFrame, villages: dict[tuple[str, str], str]) -> dict[str, str] | None:
@@ -174,6 +195,9 @@ def verify(p: Prepared) -> bool:
     if b'"' in raw or b"\t" in raw or b"\\" in raw or b"\0" in raw or (
             b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
         return False  # the csv module's quoting and line ends, COPY's escapes: not this path's
+    ends = raw.count(b"\n")
+    if p.rows != (ends - 1 if raw.endswith(b"\n") else ends):  # a line polars read otherwise (the header is one)
+        return False
     t = p.table
     number = pl.col("number")
     checks = t.select(
@@ -187,36 +211,42 @@ def verify(p: Prepared) -> bool:
     ).row(0, named=True)
     if checks["space"] or checks["empty"] or not checks["form"] or not checks["phone"] or not checks["bank"]:
         return False
-    ids = t.select(body=number.str.slice(0, 17).cast(pl.UInt64),
-                   last=number.str.slice(17, 1).replace_strict(_CHECK_VALUE, return_dtype=pl.UInt64))
+    # int(first17, 13) is below 2^63 and, mod 11, the weighted digit sum; distinct numbers (the check digit is
+    # fixed by the first 17) have distinct values.
+    ids = t.select(body=number.str.slice(0, 17).str.to_integer(base=13),
+                   last=number.str.slice(17, 1).replace_strict(_CHECK_VALUE, return_dtype=pl.Int64))
     body = pl.col("body")
-    total = pl.lit(0, dtype=pl.UInt64)
-    for i, w in enumerate(_WEIGHTS):
-        total = total + (body // (10 ** (16 - i))) % 10 * w
-    # The check digit is fixed by the first 17, so a repeated number is a repeated first 17.
-    if not ids.select(((1 + 2 * (11 - total % 11)) % 11 == pl.col("last")).all()
-                      & (body.n_unique() == pl.len())).item():
+    if not ids.select(((1 + 2 * (11 - body % 11)) % 11 == pl.col("last")).all() & (body.n_unique() == pl.len())).item():
         return False
-    # Birth date and region code depend on the first 14 characters only: one full check per distinct start.
-    for first in t.group_by(number.str.slice(0, 14).alias("start")).agg(number.first())["number"]:
-        if p.check_id(first)[1] is not None:
-            return False
+    # Past the check digit, `check_id` looks at the birth date (characters 7-14) and then at the region code (1-6)
+    # in the birth year (7-10) only: one full check per distinct birth date and one per distinct region and
+    # year cover every number (a number passes if its date's and its region and year's representatives do).
+    keys = pl.concat([ids.select(date=body // 13 ** 3 % 13 ** 8, place=body // 13 ** 7), t.select("number")],
+                     how="horizontal")
+    for key in ("date", "place"):
+        for first in keys.group_by(key).agg(number.first())["number"]:
+            if p.check_id(first)[1] is not None:
+                return False
     # Every row's relation, status, village and exit year (`prepare` decided the heads' only).
     if not set(t["relation"].unique()) <= p.relations or _mapping(t["status"], p.status_values.get) is None:
         return False
     vcode = _village_codes(t, p.villages)
     if vcode is None or _exit_years(t, p.exit_year) is None:
         return False
-    # One head per household, all its members in one village (the same cells as written: then surely the same
-    # village; else each row's village code); an exited household has its exit year.
-    per_household = t.group_by("hno").agg(heads=(pl.col("relation") == "户主").sum(),
-                                          towns=pl.col("town").n_unique(), villages=pl.col("village").n_unique())
-    if per_household.select((pl.col("heads") != 1).any()).item():
+    hh = p.households
+    if hh.select((pl.col("heads") != 1).any()).item():  # one head per household
         return False
-    if per_household.select(((pl.col("towns") != 1) | (pl.col("villages") != 1)).any()).item() and t.group_by("hno").agg(
-            villages=_village_code(vcode).n_unique()).select((pl.col("villages") != 1).any()).item():
+    # All of a household's members in its head's village: the same cells as written (then surely), else the
+    # same village code.
+    assert p.members is not None, "form first"
+    hidx, r = p.members["hidx"], p.members["r"]
+    member = t.select(pl.col("town", "village").gather(r))
+    head = hh.select(pl.col("town", "village", "vcode").gather(hidx))
+    other = (member["town"] != head["town"]) | (member["village"] != head["village"])
+    if other.any() and (member.filter(other).select(_village_code(vcode))["vcode"] != head.filter(other)["vcode"]).any():
         return False
-    return not p.households.select(((pl.col("status") == "exited") & pl.col("exit_year").is_null()).any()).item()
+    # An exited household has its exit year.
+    return not hh.select(((pl.col("status") == "exited") & pl.col("exit_year").is_null()).any()).item()
 
 
 def household_rows(p: Prepared) -> pl.DataFrame:
@@ -232,10 +262,10 @@ def household_rows(p: Prepared) -> pl.DataFrame:
 
 def people(p: Prepared) -> pl.DataFrame:
     """hidx, name, number, relation, labor, initials: the people, by household, each household's in file order."""
-    out = (p.table.select("r", "hno", "name", "number", "relation", labor=pl.col("labor").replace_strict(p.labor))
-           .join(p.households.select("hno", "hidx"), on="hno", how="left")
-           .sort("hidx", "r")
-           .drop("r", "hno"))
+    assert p.members is not None and p.labor is not None, "form first"
+    r = p.members["r"]
+    out = p.table.select(pl.col("name", "number", "relation").gather(r),
+                         labor=pl.col("labor").gather(r).replace_strict(p.labor)).insert_column(0, p.members["hidx"])
     return out.with_columns(initials=initials(out["name"]))
 
 
@@ -271,19 +301,26 @@ def _mapping(cells: pl.Series, decide: Any) -> dict[str, str] | None:
     return out
 
 
-def household_copy(households: pl.DataFrame, household_ids: range, status_ids: range, today: str,
-                   reason: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The households and their first status as the row-by-row path formats them for COPY, in the column order
-    of `imports.HOUSEHOLD_COLUMNS` and (led by their ids) `imports.STATUS_COLUMNS`."""
+def status_copy(households: pl.DataFrame, household_ids: range, status_ids: range, today: str,
+                reason: str) -> pl.DataFrame:
+    """The households' first status as the row-by-row path formats it for COPY, led by its ids:
+    `imports.STATUS_COLUMNS`. `households` as `prepare` forms them."""
     n = households.height
-    hh = households.select(
+    return households.select(
+        id=pl.int_range(status_ids.start, status_ids.start + n, dtype=pl.Int64),
+        household_id=pl.int_range(household_ids.start, household_ids.start + n, dtype=pl.Int64),
+        county_code=pl.col("vcode").str.slice(0, 6), status="status", from_date=pl.lit(today), reason=pl.lit(reason))
+
+
+def household_copy(households: pl.DataFrame, household_ids: range, today: str) -> pl.DataFrame:
+    """The households as the row-by-row path formats them for COPY: `imports.HOUSEHOLD_COLUMNS`. `households`
+    as `household_rows` gives them."""
+    n = households.height
+    return households.select(
         id=pl.int_range(household_ids.start, household_ids.start + n, dtype=pl.Int64), household_no="hno",
         village_code="vcode", county_code=pl.col("vcode").str.slice(0, 6), status="status",
         status_since=pl.lit(today), exit_year="exit_year", poverty_cause="cause", labor="summary",
         phone="phone", bank_account="bank", life_state=pl.lit("alive"), life_state_date=pl.lit(None, pl.String))
-    status = hh.select(id=pl.int_range(status_ids.start, status_ids.start + n, dtype=pl.Int64), household_id="id",
-                       county_code="county_code", status="status", from_date=pl.lit(today), reason=pl.lit(reason))
-    return hh, status
 
 
 def people_copy(people: pl.DataFrame, households: pl.DataFrame, person_ids: range,
@@ -291,10 +328,11 @@ def people_copy(people: pl.DataFrame, households: pl.DataFrame, person_ids: rang
     """The people as the row-by-row path formats them for COPY (`imports.PERSON_COLUMNS` led by their ids;
     `households` as `household_copy` gives them), and where each batch's people start (and the end)."""
     number = pl.col("number")
-    out = people.join(households.select("id", "county_code").with_row_index("hidx"), on="hidx", how="left",
-                      maintain_order="left").select(
+    hidx = people["hidx"]
+    out = people.select(
         id=pl.int_range(person_ids.start, person_ids.start + people.height, dtype=pl.Int64),
-        household_id="id", county_code="county_code", name="name", id_number="number",
+        household_id=households["id"].gather(hidx), county_code=households["county_code"].gather(hidx),
+        name="name", id_number="number",
         birth_date=pl.concat_str([number.str.slice(6, 4), number.str.slice(10, 2), number.str.slice(12, 2)],
                                  separator="-"),
         sex=pl.when(number.str.slice(16, 1).is_in(["1", "3", "5", "7", "9"])).then(pl.lit("M")).otherwise(pl.lit("F")),

@@ -984,7 +984,8 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     if _any_rows(session, Household) and (found := _existing_ids(session, p.household_numbers)):
         # Imported before: when every household is registered and nothing the row path compares differs,
         # nothing is written (anything else, the row path compares household by household).
-        if len(found) == p.households.height and columns.verify(p) and _unchanged(session, p, columns):
+        if len(found) == p.households.height and columns.form(p) and columns.verify(p) and _unchanged(session, p,
+                                                                                                     columns):
             return ImportResult(rows=p.rows, households_unchanged=len(found), imported=True)
         return None
     if _any_rows(session, Person) and _owners(session, p.id_numbers):
@@ -995,26 +996,30 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     bar = _progress(progress, "写入 writing", "户", 2 * n)
     entries: list[tuple[str, dict[str, Any]]] = []
     ids, status_ids, person_ids, deferred = _bulk_start(session, n, people_total)
-    # What does not read people is put back by the writer between the households' COPY and the people's.
-    early = [d for d in deferred if "people" not in d.tables]
-    deferred = [d for d in deferred if "people" in d.tables]
-    writer = _CopyWriter(session, with_ids=True, between=early)
+    # The first status goes first (it needs the heads' rows only), then the households and their people. What
+    # does not read people is put back by the writer between the households' COPY and the people's, the rest
+    # after the people's COPY, while the file is verified.
+    writer = _CopyWriter(session, with_ids=True, between=[d for d in deferred if "people" not in d.tables],
+                         after=[d for d in deferred if "people" in d.tables], status_first=True)
     verified = False
     try:
-        households, status = columns.household_copy(columns.household_rows(p), ids, status_ids,
-                                                    at.date().isoformat(), IMPORT_REASON)
         writer.start()
-        hh_parts, st_parts = [], []
-        for start in range(0, n, BATCH):
-            hh_parts.append(columns.copy_bytes(households.slice(start, BATCH)))
-            writer.put("households", hh_parts[-1])
-        writer.put("households", None)
+        status = columns.status_copy(p.households, ids, status_ids, at.date().isoformat(), IMPORT_REASON)
+        st_parts = []
         for start in range(0, n, BATCH):
             batch = status.slice(start, BATCH)
             st_parts.append(columns.copy_bytes(batch.drop("id")))
             writer.put("household_status_history", columns.copy_bytes(batch))
-            bar.update(min(BATCH, n - start))
         writer.put("household_status_history", None)
+        if not columns.form(p):
+            raise _Uncertain
+        households = columns.household_copy(columns.household_rows(p), ids, at.date().isoformat())
+        hh_parts = []
+        for start in range(0, n, BATCH):
+            hh_parts.append(columns.copy_bytes(households.slice(start, BATCH)))
+            writer.put("households", hh_parts[-1])
+            bar.update(min(BATCH, n - start))
+        writer.put("households", None)
         people, starts = columns.people_copy(columns.people(p), households, person_ids, BATCH)
         for b, start in enumerate(range(0, n, BATCH)):
             batch = people.slice(starts[b], starts[b + 1] - starts[b])
@@ -1030,12 +1035,13 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         if not columns.verify(p):  # while the database stores the people
             raise _Uncertain
         verified = True
-        writer.join()
+        writer.join()  # the people's COPY, then their indexes and foreign keys rebuilt
     except Exception as exc:
-        # Rows not yet verified may be ones the database refuses (a household without a head has no status):
-        # whatever failed, a file `verify` refuses goes to the row path, which reports it row by row.
+        # Rows not yet verified may be ones the database refuses: whatever failed, a file `form` or `verify`
+        # refuses goes to the row path, which reports it row by row.
         writer.abandon()  # ends the COPY (whatever it reached is rolled back with the savepoint)
-        if isinstance(exc, _Uncertain) or not (verified or columns.verify(p)):
+        if isinstance(exc, _Uncertain) or not (verified or ((p.members is not None or columns.form(p))
+                                                            and columns.verify(p))):
             savepoint.rollback()
             return None
         raise
@@ -1046,8 +1052,6 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         first, last = facts["household_ids"]
         trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
                      region=region, facts=facts, at=at)
-    del p, households, status, people, hh_parts, st_parts
-    _restore_deferred(session, deferred)
     savepoint.commit()
     return ImportResult(rows=rows, households_new=n, people_new=people_total, imported=True)
 
@@ -1237,19 +1241,27 @@ class _CopyWriter:
     so the server inserts while the next rows are formatted. Chunks are queued per table; None ends a table.
     `with_ids`: status history and people rows start with their id (drawn up front) instead of taking it from
     the sequence. `between`: statements run after the status history's COPY and before the people's (they must
-    not read people), so the database rebuilds the households' indexes while the people are formatted."""
+    not read people), so the database rebuilds the households' indexes while the people are formatted.
+    `after`: statements run after the people's COPY (the caller checks the file meanwhile; `join` waits for
+    them)."""
 
     COLUMNS = {"households": HOUSEHOLD_COLUMNS, "household_status_history": STATUS_COLUMNS, "people": PERSON_COLUMNS}
 
-    def __init__(self, session: Session, with_ids: bool = False, between: list[Deferred] | None = None) -> None:
+    def __init__(self, session: Session, with_ids: bool = False, between: list[Deferred] | None = None,
+                 after: list[Deferred] | None = None, status_first: bool = False) -> None:
         raw = session.connection().connection.driver_connection
         assert raw is not None
         self.raw = raw
+        order = ["households", "household_status_history", "people"]
+        if status_first:  # (the status history's foreign key to households is dropped then)
+            order[:2] = order[1::-1]
         self.tables = [(t, ("id", *self.COLUMNS[t]) if t != "households" and with_ids else self.COLUMNS[t])
-                       for t in self.COLUMNS]
+                       for t in order]
         self.queues: dict[str, queue.SimpleQueue[bytes | None]] = {t: queue.SimpleQueue() for t in self.COLUMNS}
         self.error: BaseException | None = None
         self.between = between or []
+        self.after = after or []
+        self.stopped = False
         self.statement = ""  # the one running (for the error)
         assert not any("people" in d.tables for d in self.between)
         self.thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
@@ -1267,16 +1279,22 @@ class _CopyWriter:
             with self.raw.cursor() as cur:
                 for table, columns in self.tables:
                     if table == "people":
-                        for statement in self.between:
-                            self.statement = statement.sql
-                            cur.execute(statement.sql)
+                        self._execute(cur, self.between)
                     q = self.queues[table]
                     self.statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
                     with cur.copy(self.statement) as cp:
                         while (chunk := q.get()) is not None:
                             cp.write(chunk)
+                self._execute(cur, self.after)
         except BaseException as exc:  # handed to the main thread by join()
             self.error = exc
+
+    def _execute(self, cur: Any, statements: list[Deferred]) -> None:
+        for statement in statements:
+            if self.stopped:  # abandoned: the caller rolls back whatever they would rebuild
+                return
+            self.statement = statement.sql
+            cur.execute(statement.sql)
 
     def join(self) -> None:
         self.thread.join()
@@ -1289,8 +1307,10 @@ class _CopyWriter:
             raise self.error
 
     def abandon(self) -> None:
-        """After an error in the main thread: end every table so the thread finishes (the caller rolls back)."""
+        """After an error in the main thread: end every table and run no further statement, so the thread finishes
+        (the caller rolls back)."""
         if self.thread.is_alive():
+            self.stopped = True
             for q in self.queues.values():
                 q.put(None)
             self.thread.join()
