@@ -1021,20 +1021,22 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
             bar.update(min(BATCH, n - start))
         writer.put("households", None)
         people, starts = columns.people_copy(columns.people(p), households, person_ids, BATCH)
-        for b, start in enumerate(range(0, n, BATCH)):
-            batch = people.slice(starts[b], starts[b + 1] - starts[b])
+        batches = [people.slice(starts[b], starts[b + 1] - starts[b]) for b in range(len(starts) - 1)]
+        for start, batch in zip(range(0, n, BATCH), batches, strict=True):
             writer.put("people", columns.copy_bytes(batch))
+            bar.update(min(BATCH, n - start))
+        writer.put("people", None)
+        # While the database stores the people and rebuilds their indexes: the checks, then the digests.
+        if not columns.verify(p):
+            raise _Uncertain
+        verified = True
+        for b, (start, batch) in enumerate(zip(range(0, n, BATCH), batches, strict=True)):
             digest = hashlib.sha256(key)
             for chunk in (hh_parts[b], st_parts[b], columns.copy_bytes(batch.drop("id"))):
                 digest.update(chunk)
             entries.append((households["county_code"][start], {
                 "batch": b, "households": min(BATCH, n - start), "people": batch.height,
                 "household_ids": [ids[start], ids[min(start + BATCH, n) - 1]], "digest": digest.hexdigest()}))
-            bar.update(min(BATCH, n - start))
-        writer.put("people", None)
-        if not columns.verify(p):  # while the database stores the people
-            raise _Uncertain
-        verified = True
         writer.join()  # the people's COPY, then their indexes and foreign keys rebuilt
     except Exception as exc:
         # Rows not yet verified may be ones the database refuses: whatever failed, a file `form` or `verify`
