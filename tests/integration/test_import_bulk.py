@@ -294,6 +294,27 @@ def test_a_bulk_import_rebuilds_the_roster_indexes_and_leaves_every_index_and_co
     assert added.id > people[-1][2]
 
 
+def test_an_abandoned_copy_writer_starts_no_further_statement(rs: Session) -> None:
+    """When the file is refused while the writer rebuilds indexes, the rest of its statements are skipped (the
+    caller rolls them back anyway): the statement after the running one never runs."""
+    _require_postgresql(rs)
+    import time
+
+    savepoint = rs.begin_nested()
+    slow = imports.Deferred("SELECT pg_sleep(0.3)", frozenset())
+    writer = imports._CopyWriter(rs, after=[slow, imports.Deferred("SELECT 1 / 0", frozenset())])
+    writer.start()
+    for table in imports._CopyWriter.COLUMNS:
+        writer.put(table, None)
+    deadline = time.monotonic() + 10
+    while writer.statement != slow.sql and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert writer.statement == slow.sql
+    writer.abandon()
+    assert not writer.thread.is_alive() and writer.error is None and writer.statement == slow.sql
+    savepoint.rollback()
+
+
 @pytest.mark.parametrize("columnar", [False, True])
 def test_a_bulk_import_that_fails_on_a_rebuilt_index_rolls_back_its_rows_and_keeps_every_index(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columnar: bool) -> None:

@@ -1242,10 +1242,11 @@ class _CopyWriter:
     """COPY into households, then status history, then people on the session's connection from a thread,
     so the server inserts while the next rows are formatted. Chunks are queued per table; None ends a table.
     `with_ids`: status history and people rows start with their id (drawn up front) instead of taking it from
-    the sequence. `between`: statements run after the status history's COPY and before the people's (they must
-    not read people), so the database rebuilds the households' indexes while the people are formatted.
-    `after`: statements run after the people's COPY (the caller checks the file meanwhile; `join` waits for
-    them)."""
+    the sequence. `status_first`: the status history is loaded before the households (its foreign key to them
+    must be dropped). `between`: statements run after the households' and status history's COPY and before the
+    people's (they must not read people), so the database rebuilds the households' indexes while the people
+    are formatted. `after`: statements run after the people's COPY (the caller checks the file meanwhile;
+    `join` waits for them). Once abandoned, the thread starts no further statement."""
 
     COLUMNS = {"households": HOUSEHOLD_COLUMNS, "household_status_history": STATUS_COLUMNS, "people": PERSON_COLUMNS}
 
@@ -1255,7 +1256,7 @@ class _CopyWriter:
         assert raw is not None
         self.raw = raw
         order = ["households", "household_status_history", "people"]
-        if status_first:  # (the status history's foreign key to households is dropped then)
+        if status_first:
             order[:2] = order[1::-1]
         self.tables = [(t, ("id", *self.COLUMNS[t]) if t != "households" and with_ids else self.COLUMNS[t])
                        for t in order]
