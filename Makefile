@@ -46,6 +46,7 @@ test-e2e: install-test ## the pages in a real browser
 lint: install-test ## ruff and mypy (strict on the domain core)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/mypy benchmarks
 
 bench: install-test ## benchmarks (figures, not pass/fail)
 	$(BIN)/python -m benchmarks

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
@@ -112,7 +112,7 @@ def bench_appends(engine: Engine, batched_n: int, batch: int, single_n: int, run
         t = _start()
         s = Session(engine)
         for n in range(single_n):
-            store.append(s, **_item(n))  # type: ignore[arg-type]
+            store.append(s, **_item(n))
             s.commit()
         s.close()
         return _rate(single_n, t)
@@ -128,7 +128,9 @@ def bench_recompute(engine: Engine, runs: int) -> tuple[int, Rate, Rate]:
 
     with Session(engine) as s:
         bodies = [bytes(b) for (b,) in s.execute(text("SELECT body FROM ledger_entry ORDER BY idx"))]
-        root = store.latest_checkpoint(s).root  # type: ignore[union-attr]
+        checkpoint = store.latest_checkpoint(s)
+        assert checkpoint is not None
+        root = checkpoint.root
     hasher = merkle.Hasher("sm3")
 
     def recompute() -> Rate:
@@ -168,7 +170,7 @@ def build_big_log(engine: Engine, size: int) -> bytes:
     hasher = merkle.Hasher("sm3")
     bodies = [_bench_body(n) for n in range(size)]
     levels = merkle.full_levels(hasher, hasher.leaves(bodies))
-    root = merkle.root_from_levels(hasher, levels)
+    root: bytes = merkle.root_from_levels(hasher, levels)
     at = datetime(2024, 1, 1)
     with engine.begin() as conn:
         raw: Any = conn.connection.driver_connection
@@ -220,8 +222,8 @@ def bench_proofs(engine: Engine, size: int, count: int, runs: int) -> tuple[Rate
             return _rate(count, t)
 
     gen = _median(generate, runs)
-    decoded = [(int(p["index"]), bytes.fromhex(str(p["leaf_hash"])), [bytes.fromhex(h) for h in p["path"]],  # type: ignore[attr-defined]
-                bytes.fromhex(str(p["root"]))) for p in proofs]
+    decoded = [(int(str(p["index"])), bytes.fromhex(str(p["leaf_hash"])),
+                [bytes.fromhex(h) for h in cast(list[str], p["path"])], bytes.fromhex(str(p["root"]))) for p in proofs]
 
     def verify() -> Rate:
         t = _start()
