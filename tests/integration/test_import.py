@@ -156,3 +156,26 @@ def test_the_template_has_every_import_column(tmp_path: Path) -> None:
     imports.write_template(tmp_path / "t.xlsx")
     headers, _ = imports.read_table(tmp_path / "t.xlsx")
     assert set(imports.map_headers(headers)) >= set(imports.REQUIRED)
+
+
+def test_a_registered_household_written_under_another_village_is_a_bad_row_and_changes_nothing(
+        rs: Session, tmp_path: Path) -> None:
+    """A household is moved between villages by a registry change, not by an import: a file that places a
+    registered household in another village is refused for that row. So a cadre of one village cannot change
+    another village's household by listing it under their own."""
+    from daipin.domain.actors import Actor, Role
+
+    imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _good_rows()), AT)
+    size = ledger_size(rs)
+    rows = _good_rows()
+    rows[3][2], rows[3][11] = "兴隆村", "13900002222"  # H-103 (新民村) listed under 兴隆村 with a new phone
+    cadre = Actor(id="cadre", role=Role.VILLAGE_CADRE, region="231002001001")
+    result = imports.import_households(rs, cadre, _csv(tmp_path / "b.csv", rows), AT)
+    assert [(e.row, e.column, e.household_no) for e in result.errors] == [(5, "所属村", "H-103")]
+    assert "新民村" in result.errors[0].message and not result.imported
+    h103 = reg.household_by_no(rs, "H-103")
+    assert (h103.village_code, h103.phone, ledger_size(rs)) == ("231002001002", None, size)
+    # With --skip-bad the other rows are compared as usual and the household stays where it is.
+    result = imports.import_households(rs, cadre, _csv(tmp_path / "b.csv", rows), AT, skip_bad=True)
+    assert (result.skipped_households, result.households_unchanged, result.households_changed) == (1, 2, 0)
+    assert reg.household_by_no(rs, "H-103").phone is None

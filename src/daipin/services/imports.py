@@ -596,7 +596,9 @@ def _exit_year(value: str) -> int | None:
 
 def _household_checks(session: Session, households: dict[str, HouseholdRows], errors: list[RowError],
                       col: dict[str, str]) -> None:
-    """One head per household; an ID number already registered in another household is refused."""
+    """One head per household; a registered household stays in its village (a move is a registry change: an
+    import that could move one would also let a village's cadre change another village's household by listing
+    it under their own); an ID number already registered in another household is refused."""
     for hh in households.values():
         if not hh.bad and hh.heads != 1:
             for r in hh.rows:
@@ -608,6 +610,18 @@ def _household_checks(session: Session, households: dict[str, HouseholdRows], er
             errors.append(RowError(head_row, col.get("exit_year", HEADER_OF["exit_year"]),
                                    "脱贫户须填写脱贫年度 / an exited household needs its exit year", hh.household_no))
             hh.bad = True
+    registered = _registered_villages(session, [hh.household_no for hh in households.values() if not hh.bad])
+    if registered:
+        names = dict(session.execute(select(Region.code, Region.name).where(Region.level == "village")).all())
+        for hh in households.values():
+            kept = registered.get(hh.household_no)
+            if kept is not None and kept != hh.village_code:
+                for r in hh.rows:
+                    errors.append(RowError(
+                        r, col["village"], f"户 {hh.household_no} 登记在{names.get(kept, '')}（{kept}），导入不能改为"
+                        f"{names.get(hh.village_code, '')}（{hh.village_code}），迁户请办理登记变更 / household is "
+                        f"registered in village {kept}; an import cannot move it to {hh.village_code}", hh.household_no))
+                hh.bad = True
     owner = _owners(session, [p[2] for hh in households.values() for p in hh.people])
     if not owner:
         return
@@ -618,6 +632,17 @@ def _household_checks(session: Session, households: dict[str, HouseholdRows], er
                 errors.append(RowError(p[0], col["id_number"], f"身份证号 {mask_id(p[2])} 已登记在户 {other} / "
                                        "resident ID already registered in another household", hh.household_no))
                 hh.bad = True
+
+
+def _registered_villages(session: Session, numbers: list[str]) -> dict[str, str]:
+    """household_no → village code of those among `numbers` that are registered."""
+    out: dict[str, str] = {}
+    if numbers and _any_rows(session, Household):
+        for i in range(0, len(numbers), QUERY_CHUNK):
+            out.update((no, code) for no, code in session.execute(
+                select(Household.household_no, Household.village_code)
+                .where(_in(session, Household.household_no, numbers[i:i + QUERY_CHUNK]))))
+    return out
 
 
 def _owners(session: Session, numbers: list[str]) -> dict[str, str]:
@@ -1060,8 +1085,8 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
 
 def _unchanged(session: Session, p: Any, columns: Any) -> bool:
     """Whether the registry holds every household of a verified `p` (see `import_columns`) as `_changed` finds
-    it unchanged: the same status and, where the file gives them, exit year, phone, bank account and poverty
-    cause; each member under the same household with the same name, relation and labour. The households and
+    it unchanged: the same village and status and, where the file gives them, exit year, phone, bank account and
+    poverty cause; each member under the same household with the same name, relation and labour. The households and
     people of the file's villages are read with COPY and compared column-wise."""
     import polars as pl
 
@@ -1069,16 +1094,18 @@ def _unchanged(session: Session, p: Any, columns: Any) -> bool:
     if not all(c.isdigit() for c in codes):  # village codes from the regions table; inlined below
         return False
     villages = ", ".join(f"'{c}'" for c in codes)
-    stored = _copy_out(session, "SELECT household_no, status, exit_year, phone, bank_account, poverty_cause "
-                       f"FROM households WHERE village_code IN ({villages})",
-                       {"hno": pl.String, "s_status": pl.String, "s_exit": pl.Int32, "s_phone": pl.String,
-                        "s_bank": pl.String, "s_cause": pl.String})
+    stored = _copy_out(session, "SELECT household_no, village_code, status, exit_year, phone, bank_account, "
+                       f"poverty_cause FROM households WHERE village_code IN ({villages})",
+                       {"hno": pl.String, "s_vcode": pl.String, "s_status": pl.String, "s_exit": pl.Int32,
+                        "s_phone": pl.String, "s_bank": pl.String, "s_cause": pl.String})
     f = columns.household_rows(p).join(stored, on="hno", how="left")
 
     def differs(file: str, kept: str) -> Any:  # given in the file and not as stored
         return pl.col(file).is_not_null() & pl.col(file).ne_missing(pl.col(kept))
 
-    if f.select((pl.col("s_status").is_null() | (pl.col("status") != pl.col("s_status")) | differs("exit_year", "s_exit")
+    # (registered in another village: the row path refuses the file's rows for it)
+    if f.select((pl.col("s_status").is_null() | (pl.col("vcode") != pl.col("s_vcode"))
+                 | (pl.col("status") != pl.col("s_status")) | differs("exit_year", "s_exit")
                  | differs("phone", "s_phone") | differs("bank", "s_bank") | differs("cause", "s_cause")).any()).item():
         return False
     members = _copy_out(session, "SELECT p.id_number, h.household_no, p.name, p.relation, p.labor FROM people p "
