@@ -137,6 +137,13 @@ def create_user(
         raise InputError("实施主体账户必须指定实施主体", "an entity user needs an entity id", "entity_id")
     if role_v is not Role.ENTITY_USER and entity_id is not None:
         raise InputError("只有实施主体账户可以指定实施主体", "only entity users have an entity id", "entity_id")
+    if entity_id is not None:
+        from daipin.db.models.registry import Entity
+
+        entity = session.get(Entity, entity_id) if isinstance(entity_id, int) else None
+        if entity is None or entity.county_code != region[:6]:
+            raise InputError(f"本区没有实施主体 {entity_id}", f"no entity {entity_id} in the account's county",
+                             "entity_id")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InputError("用户名已存在", "username already taken", "username")
     user = User(

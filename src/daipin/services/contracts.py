@@ -111,6 +111,9 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
                        "sign new contracts", field="project_id")
     if session.scalar(select(Contract.id).where(Contract.code == code)) is not None:
         raise Conflict(f"合同编号 {code} 已存在", f"contract {code} already exists", field="code")
+    if region[:6] != project.county_code:
+        raise InputError(f"项目 {project.code} 与受益方不在同一区县", "the project is in another county than the payee",
+                         field="project_id")
     check_scope(actor, region)
     c = Contract(code=code, model=model, project_id=project.id, entity_id=project.entity_id,
                  payee_household_id=payee_household_id, payee_village_code=payee_village_code, person_id=person_id,
@@ -202,6 +205,7 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
     heir = get_household(session, heir_household_id)
     if heir.id == c.payee_household_id:
         raise InputError("继承户与原受益户相同", "the heir is the current payee", field="heir_household_id")
+    check_scope(actor, _region_of(session, c))  # the share's present holder, then the heir
     check_scope(actor, heir.village_code)
     c.payee_household_id, c.status = heir.id, "active"
     v = new_version(session, actor, c, reason=f"继承：{reason}", at=at)
@@ -223,6 +227,7 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
     if not eligible_as_of(session, hh, on):
         raise Conflict("新受益户须为贫困户或监测户", "the new household must be poor or monitored",
                        field="new_household_id")
+    check_scope(actor, _region_of(session, c))  # the share's last holder, then the new one
     check_scope(actor, hh.village_code)
     c.payee_household_id, c.status = hh.id, "active"
     v = new_version(session, actor, c, reason=f"重新分配：{decision_ref}", at=at)

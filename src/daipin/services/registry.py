@@ -35,7 +35,7 @@ from daipin.db.models.registry import (
     Setting,
     WorkRecord,
 )
-from daipin.domain.actors import Actor
+from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.domain.identity import check_resident_id, validate_uscc
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
@@ -240,6 +240,10 @@ def get_setting(session: Session, key: str) -> str:
 
 
 def set_setting(session: Session, actor: Actor, key: str, value: str, at: datetime) -> Setting:
+    """A system-wide setting (the market reference rate, ...): the district administrator's or the operator's."""
+    if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
+        raise Forbidden("只有区级管理员可以修改系统设置", "only the district administrator may change settings",
+                        field=None)
     if key in DEFAULT_SETTINGS:
         _decimal_str(value, "value", "设置值")
     row = session.get(Setting, key)
@@ -696,6 +700,9 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
         if v.parent_code != town.code:
             raise InputError(f"村 {village_code} 不属于乡镇 {township_code}", "village is not in the township",
                              field="village_code")
+    if e.county_code != town.code[:6]:
+        raise InputError(f"实施主体 {e.name} 不在本区县登记", "the entity is registered in another county",
+                         field="entity_id")
     status = _choice(status, PROJECT_STATUSES, "status", "项目状态")
     if expected_return is not None:
         expected_return = _decimal_str(expected_return, "expected_return", "预期年收益率")
@@ -783,6 +790,11 @@ def register_asset(session: Session, actor: Actor, *, code: str, name: str, kind
     county = (owner_region_code or (project.county_code if project else None) or county_code or "")[:6]
     if len(county) != 6:
         raise InputError("缺少所属区县", "missing county", field="county_code")
+    if project is not None and project.county_code != county:
+        raise InputError(f"项目 {project.code} 不在资产所属区县", "the project is in another county", field="project_id")
+    for fid, field in ((owner_entity_id, "owner_entity_id"), (operator_entity_id, "operator_entity_id")):
+        if fid is not None and session.get_one(Entity, fid).county_code != county:
+            raise InputError("实施主体不在资产所属区县", "the entity is registered in another county", field=field)
     region = owner_region_code or county
     check_scope(actor, region)
     a = Asset(code=code, name=name, kind=kind, project_id=project.id if project else None, value_fen=value_fen,
@@ -846,8 +858,7 @@ def record_work(session: Session, actor: Actor, *, kind: str, household_id: int,
         p = session.get(Person, person_id)
         if p is None or p.household_id != hh.id:
             raise InputError("人员不属于该户", "the person is not in this household", field="person_id")
-    village = village_code or hh.village_code
-    check_scope(actor, village)
+    village = _work_village(session, actor, hh, village_code)
     w = WorkRecord(kind=kind, contract_id=contract_id, household_id=hh.id, person_id=person_id, village_code=village,
                    post=post, period_start=ps, period_end=pe, days=days, daily_wage_fen=daily_wage_fen,
                    county_code=hh.county_code)
@@ -858,14 +869,24 @@ def record_work(session: Session, actor: Actor, *, kind: str, household_id: int,
     return w
 
 
+def _work_village(session: Session, actor: Actor, hh: Household, village_code: str | None) -> str:
+    """The village a work or contribution record counts in (the household's unless another is given): the actor
+    must act for the household's village, and for the other village too."""
+    check_scope(actor, hh.village_code)
+    if village_code is None or village_code == hh.village_code:
+        return hh.village_code
+    village = _village(session, village_code).code
+    check_scope(actor, village)
+    return village
+
+
 def record_contribution(session: Session, actor: Actor, *, household_id: int, year: int, points: str, at: datetime,
                         reason: str = "", village_code: str | None = None) -> ContributionRecord:
     hh = get_household(session, household_id)
     points = _decimal_str(points, "points", "贡献积分")
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise InputError("年度无效", "year is invalid", field="year")
-    village = village_code or hh.village_code
-    check_scope(actor, village)
+    village = _work_village(session, actor, hh, village_code)
     r = ContributionRecord(household_id=hh.id, village_code=village, year=year, points=points, reason=reason,
                            county_code=hh.county_code)
     session.add(r)
