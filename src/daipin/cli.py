@@ -18,11 +18,11 @@ for module in (calc, db, registry, ledger, workflow, web):
 
 
 def main() -> None:
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import StatementError
 
     try:
         app()
-    except DBAPIError as exc:
+    except StatementError as exc:  # a database error, or a value the driver refused
         # A database that is not there or not migrated is the commonest first-run mistake: say so in one line
         # (the URL without its password), not with a traceback, and exit 2 like every refused command.
         typer.echo(f"错误 / error: {database_problem(exc)}", err=True)

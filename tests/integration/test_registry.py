@@ -56,8 +56,8 @@ def test_registering_a_household_stores_members_derives_birth_and_sex_and_record
         (lambda m: m[1].update(labor="strong"), "members[1].labor"),
         (lambda m: m[1].update(relation="邻居"), "members[1].relation"),
         (lambda m: m[1].update(relation="户主"), "members"),
-        (lambda m: m[0].update(birth_date="1901-01-01"), "birth_date"),
-        (lambda m: m[0].update(sex="女"), "sex"),
+        (lambda m: m[0].update(birth_date="1901-01-01"), "members[0].birth_date"),
+        (lambda m: m[0].update(sex="女"), "members[0].sex"),
         (lambda m: m[1].update(id_number=m[0]["id_number"]), "members[1].id_number"),
     ],
 )

@@ -85,10 +85,24 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        # Never leak a traceback (it may hold personal data) to the client; the server log has it.
+        # Never leak a traceback to the client; the server log has where it happened (see `crash_report`).
         import logging
 
-        logging.getLogger("daipin.web").exception("unhandled error on %s %s", request.method, request.url.path)
+        logging.getLogger("daipin.web").error("unhandled error on %s %s: %s", request.method, request.url.path,
+                                              crash_report(exc))
         if wants_json(request):
             return JSONResponse(error_body("internal", "服务器内部错误", "internal error", None), status_code=500)
         return render_error(request, 500, "服务器内部错误", "internal error", None)
+
+
+def crash_report(exc: BaseException) -> str:
+    """An unhandled error for the server log: its type, the first line of its message with long numbers masked,
+    and the stack (code lines only). Not the whole message: a database error's detail quotes the row's values
+    (`Key (id_number)=(...)`), and those may be personal data."""
+    import traceback
+
+    from daipin.domain.privacy import mask_numbers
+
+    text = str(exc).strip()
+    first = mask_numbers(text.splitlines()[0]) if text else ""
+    return f"{type(exc).__name__}: {first}\n" + "".join(traceback.format_tb(exc.__traceback__))

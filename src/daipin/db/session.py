@@ -35,6 +35,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 def make_engine(url: str | None = None, **kw: object) -> Engine:
     url = normalise_url(url or database_url())
+    # A failed statement's error (and so a log or a traceback) never carries its parameters: they may be ID
+    # numbers, phones or bank accounts.
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":

@@ -173,9 +173,29 @@ def validate_terms(model: str, terms: object) -> dict[str, Any]:
                 value = [value]
             if not isinstance(value, list):
                 raise InputError(f"{term.zh}应为列表", f"{term.en} must be a list", field=field)
+            _plain(value, field)
             out[term.name] = value
     _cross_checks(model, out)
     return out
+
+
+def _plain(value: object, field: str) -> None:
+    """A list term's items as the ledger can record them: text, whole numbers, true/false, lists and objects
+    with text keys of these. A binary float (1.5 read from YAML or JSON) is refused here, naming where it is,
+    rather than by the ledger after the contract was written."""
+    if isinstance(value, float):
+        raise InputError("不能是二进制小数，小数请写成文字（如 \"1.5\"）", "must not be a binary float; write a "
+                         "decimal as text (\"1.5\")", field=field)
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _plain(item, f"{field}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InputError("键应为文字", "keys must be text", field=f"{field}.{key}")
+            _plain(item, f"{field}.{key}")
+    elif value is not None and not isinstance(value, str | int):
+        raise InputError("应为文字、整数、列表或对象", "must be text, a whole number, a list or an object", field=field)
 
 
 def _cross_checks(model: str, terms: dict[str, Any]) -> None:

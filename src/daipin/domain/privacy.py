@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+
+_LONG_NUMBER = re.compile(r"\d{7,}[0-9Xx]?")
 
 
 def mask_id(value: str | None) -> str:
@@ -34,6 +37,12 @@ def mask_bank(value: str | None) -> str:
     if len(v) <= 4:
         return "*" * len(v)
     return "*" * (len(v) - 4) + v[-4:]
+
+
+def mask_numbers(text: str) -> str:
+    """Any run of seven or more digits in free text (a cell echoed in an error, say, that may be an ID number,
+    phone or bank account in the wrong column) masked as `mask_id` masks: `1381234567` -> `1381**4567`."""
+    return _LONG_NUMBER.sub(lambda m: mask_id(m.group()), text)
 
 
 def mask_name(value: str | None) -> str:

@@ -78,13 +78,14 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
                   payee_village_code: str | None = None, person_id: int | None = None,
                   signed_on: date | None = None) -> Contract:
     """Sign a benefit-linkage contract; a missing required term is refused with the term named."""
-    code = _need(code, "code", "合同编号", "contract code")
+    code = _need(code, "code", "合同编号", "contract code", limit=40)
     model = check_model(model)
     checked = validate_terms(model, terms)
     sd = _date(start_date, "start_date", "合同起始日期") if start_date is not None else None
     ed = _date(end_date, "end_date", "合同终止日期") if end_date is not None else None
     check_term(sd, ed)
     assert sd is not None and ed is not None
+    signed = _date(signed_on, "signed_on", "签订日期") if signed_on is not None else sd
     project: Project = get_project(session, project_id)
     region, payee_label = _payee(session, payee_household_id, payee_village_code)
     if model == "employment":
@@ -118,7 +119,7 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
     c = Contract(code=code, model=model, project_id=project.id, entity_id=project.entity_id,
                  payee_household_id=payee_household_id, payee_village_code=payee_village_code, person_id=person_id,
                  start_date=sd, end_date=ed, status="active", version=1, terms=checked,
-                 signed_on=signed_on or sd, county_code=project.county_code)
+                 signed_on=signed, county_code=project.county_code)
     session.add(c)
     v = new_version(session, actor, c, reason="签订", at=at)
     _record_contract(session, actor, "contract.sign", c, region,

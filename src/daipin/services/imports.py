@@ -78,14 +78,14 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, Text, any_, bindparam, cast, func, select, text
+from sqlalchemy import ARRAY, Text, any_, bindparam, cast, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, HouseholdStatus, Person, Region
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.domain.identity import _reason, _region_known
-from daipin.domain.privacy import mask_id
+from daipin.domain.privacy import mask_id, mask_numbers
 from daipin.services import registry as reg
 from daipin.services import trace
 
@@ -423,6 +423,12 @@ def _check_rows_in_two(lines: list[str], index: dict[str, int], col: dict[str, s
     return households, [], last
 
 
+def _shown(cell: str) -> str:
+    """A cell echoed in an error: quoted, with any long number masked (a row whose cells slipped a column may put
+    an ID number, phone or bank account where a relation or year was expected)."""
+    return repr(mask_numbers(cell.strip()))
+
+
 def _check_part(send: Any, lines: list[str], split: int, index: dict[str, int], col: dict[str, str],
                 villages: dict[tuple[str, str], str]) -> None:
     """In the forked child: check `lines[split:]` and send the outcome, households as plain tuples (marshal packs
@@ -509,30 +515,30 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
             if relation in relations:
                 rel_of[cell] = relation
             else:
-                (row_errors := row_errors or []).append(("relation", f"与户主关系 {relation!r} 无法识别",
-                                                         f"unknown relation {relation!r}"))
+                (row_errors := row_errors or []).append(("relation", f"与户主关系 {_shown(relation)} 无法识别",
+                                                         f"unknown relation {_shown(relation)}"))
         cell = row[i_labor]
         labor = labor_of_cell.get(cell)
         if labor is None:
             labor = labor_of_cell[cell] = labor_of.get(cell.strip())
             if labor is None:
-                (row_errors := row_errors or []).append(("labor", f"劳动能力 {cell.strip()!r} 无法识别",
-                                                         f"unknown labour value {cell.strip()!r}"))
+                (row_errors := row_errors or []).append(("labor", f"劳动能力 {_shown(cell)} 无法识别",
+                                                         f"unknown labour value {_shown(cell)}"))
         cell = row[i_status]
         status = status_of_cell.get(cell)
         if status is None:
             status = status_of_cell[cell] = status_of.get(cell.strip())
             if status is None:
-                (row_errors := row_errors or []).append(("status", f"户类型 {cell.strip()!r} 无法识别",
-                                                         f"unknown household status {cell.strip()!r}"))
+                (row_errors := row_errors or []).append(("status", f"户类型 {_shown(cell)} 无法识别",
+                                                         f"unknown household status {_shown(cell)}"))
         cells = (row[i_town] if i_town is not None else "", row[i_village])
         vcode = village_of.get(cells, "")
         if vcode == "":
             place = (cells[0].strip(), cells[1].strip())
             vcode = village_of[cells] = villages.get(place) or villages.get(("", place[1]))
         if vcode is None:
-            (row_errors := row_errors or []).append(("village", f"所属村 {cells[1].strip()!r} 不存在",
-                                                     f"unknown village {cells[1].strip()!r}"))
+            (row_errors := row_errors or []).append(("village", f"所属村 {_shown(cells[1])} 不存在",
+                                                     f"unknown village {_shown(cells[1])}"))
         exit_year = None
         cell = row[i_exit] if i_exit is not None else ""
         if cell:
@@ -540,8 +546,8 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
             if exit_year is None and (ey := cell.strip()):
                 exit_year = year_of[cell] = _exit_year(ey)
                 if exit_year is None:
-                    (row_errors := row_errors or []).append(("exit_year", f"脱贫年度 {ey!r} 无效",
-                                                             f"bad exit year {ey!r}"))
+                    (row_errors := row_errors or []).append(("exit_year", f"脱贫年度 {_shown(ey)} 无效",
+                                                             f"bad exit year {_shown(ey)}"))
         phone = bank = None
         cell = row[i_phone] if i_phone is not None else ""
         if cell and (cell := cell.strip()):
@@ -610,17 +616,27 @@ def _household_checks(session: Session, households: dict[str, HouseholdRows], er
             errors.append(RowError(head_row, col.get("exit_year", HEADER_OF["exit_year"]),
                                    "脱贫户须填写脱贫年度 / an exited household needs its exit year", hh.household_no))
             hh.bad = True
-    registered = _registered_villages(session, [hh.household_no for hh in households.values() if not hh.bad])
+    registered = _registered(session, [hh.household_no for hh in households.values() if not hh.bad])
     if registered:
         names = dict(session.execute(select(Region.code, Region.name).where(Region.level == "village")).all())
         for hh in households.values():
-            kept = registered.get(hh.household_no)
-            if kept is not None and kept != hh.village_code:
+            if hh.household_no not in registered:
+                continue
+            kept, head = registered[hh.household_no]
+            if kept != hh.village_code:
                 for r in hh.rows:
                     errors.append(RowError(
                         r, col["village"], f"户 {hh.household_no} 登记在{names.get(kept, '')}（{kept}），导入不能改为"
                         f"{names.get(hh.village_code, '')}（{hh.village_code}），迁户请办理登记变更 / household is "
                         f"registered in village {kept}; an import cannot move it to {hh.village_code}", hh.household_no))
+                hh.bad = True
+                continue
+            row, number = next((p[0], p[2]) for p in hh.people if p[3] == "户主")
+            if head is not None and number != head:
+                errors.append(RowError(
+                    row, col["relation"], f"户 {hh.household_no} 登记的户主是 {mask_id(head)}，导入不能更换户主，"
+                    "更换户主请办理登记变更 / the registered head is another person; an import cannot change the head",
+                    hh.household_no))
                 hh.bad = True
     owner = _owners(session, [p[2] for hh in households.values() for p in hh.people])
     if not owner:
@@ -634,14 +650,19 @@ def _household_checks(session: Session, households: dict[str, HouseholdRows], er
                 hh.bad = True
 
 
-def _registered_villages(session: Session, numbers: list[str]) -> dict[str, str]:
-    """household_no → village code of those among `numbers` that are registered."""
-    out: dict[str, str] = {}
+def _registered(session: Session, numbers: list[str]) -> dict[str, tuple[str, str | None]]:
+    """household_no → (village code, the head's resident ID number) of those among `numbers` that are
+    registered."""
+    out: dict[str, tuple[str, str | None]] = {}
     if numbers and _any_rows(session, Household):
+        head = (select(Person.household_id, Person.id_number).where(Person.relation == literal_column("'户主'"))
+                .subquery())
         for i in range(0, len(numbers), QUERY_CHUNK):
-            out.update((no, code) for no, code in session.execute(
-                select(Household.household_no, Household.village_code)
-                .where(_in(session, Household.household_no, numbers[i:i + QUERY_CHUNK]))))
+            for no, code, number in session.execute(
+                    select(Household.household_no, Household.village_code, head.c.id_number)
+                    .outerjoin(head, head.c.household_id == Household.id)
+                    .where(_in(session, Household.household_no, numbers[i:i + QUERY_CHUNK]))):
+                out[no] = (code, number)
     return out
 
 
@@ -715,8 +736,9 @@ def _progress(on: bool, desc: str, unit: str, total: int | None = None) -> Any:
 
 def import_households(session: Session, actor: Actor, path: Path | str, at: datetime, *, skip_bad: bool = False,
                       progress: bool = False) -> ImportResult:
-    """Validate the whole file, then (if clean, or `skip_bad`) write new and changed households."""
-    with _gc_paused():
+    """Validate the whole file, then (if clean, or `skip_bad`) write new and changed households. An error
+    raised on the way leaves nothing of the import behind (it runs in a savepoint), whatever the caller does."""
+    with _gc_paused(), session.begin_nested():
         return _import(session, actor, Path(path), at, skip_bad, progress)
 
 

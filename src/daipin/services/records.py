@@ -120,6 +120,16 @@ def fields(kind: Kind) -> tuple[list[str], list[str]]:
     return required, optional
 
 
+def _a_key(value: Any) -> bool:
+    """Whether an `..._id` value is a key people know rather than a row id: not all digits (a household number,
+    a code), or a resident ID number or other long number (row ids are far shorter), which is then looked up as
+    a key, so that no error echoes it as an id."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return False
+    text = str(value).strip()
+    return not text.isdigit() or len(text) >= 15
+
+
 def _arguments(session: Session, kind: Kind, record: Any, where: str) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise InputError("每条记录应为一个对象（键值对）", "each record must be an object", field=where or None)
@@ -133,7 +143,7 @@ def _arguments(session: Session, kind: Kind, record: Any, where: str) -> dict[st
             raise InputError(f"未知字段 {key}；{kind.name} 可用字段：{'、'.join(required + optional)}",
                              f"unknown field {key!r}; a {kind.name} takes: {', '.join(required + optional)}",
                              field=field)
-        if target != key or (key.endswith("_id") and isinstance(value, str) and not value.isdigit()):
+        if target != key or (key.endswith("_id") and _a_key(value)):
             last = (target[:-3]).split("_")[-1]
             resolver = _RESOLVERS.get(last)
             if resolver is not None and value is not None:

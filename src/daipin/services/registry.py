@@ -173,10 +173,17 @@ def check_scope(actor: Actor, code: str) -> None:
         raise Forbidden(f"无权操作辖区 {code}", f"region {code} is outside the actor's scope", field=None)
 
 
-def _need(value: Any, field: str, zh: str, en: str) -> Any:
+def _need(value: Any, field: str, zh: str, en: str, limit: int = 200) -> str:
+    """A required text value, stripped: refused if missing, not text, or longer than its column (`limit`)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise InputError(f"缺少{zh}", f"missing {en}", field=field)
-    return value.strip() if isinstance(value, str) else value
+    if not isinstance(value, str):
+        raise InputError(f"{zh}应为文字", f"{en} must be text", field=field)
+    text: str = value.strip()
+    if len(text) > limit:
+        raise InputError(f"{zh}过长（最多 {limit} 个字）", f"{en} is too long (at most {limit} characters)",
+                         field=field)
+    return text
 
 
 def _money(value: Any, field: str, zh: str, *, allow_negative: bool = False) -> int:
@@ -224,7 +231,9 @@ def _date(value: Any, field: str, zh: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError as exc:
             raise InputError(f"{zh}不是有效日期", f"{field} is not an ISO date", field=field) from exc
-    raise InputError(f"缺少{zh}", f"missing {field}", field=field)
+    if value is None:
+        raise InputError(f"缺少{zh}", f"missing {field}", field=field)
+    raise InputError(f"{zh}不是有效日期（应为 YYYY-MM-DD）", f"{field} is not an ISO date (YYYY-MM-DD)", field=field)
 
 
 # ---------------------------------------------------------------- settings, regions
@@ -244,6 +253,8 @@ def set_setting(session: Session, actor: Actor, key: str, value: str, at: dateti
     if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
         raise Forbidden("只有区级管理员可以修改系统设置", "only the district administrator may change settings",
                         field=None)
+    key = _need(key, "key", "设置项", "setting key", limit=64)
+    value = _need(value, "value", "设置值", "setting value", limit=400)
     if key in DEFAULT_SETTINGS:
         _decimal_str(value, "value", "设置值")
     row = session.get(Setting, key)
@@ -272,7 +283,7 @@ def create_region(session: Session, actor: Actor, *, code: str, name: str, level
     if not isinstance(code, str) or not code.isdigit() or len(code) != LEVEL_LENGTH[level]:
         raise InputError(f"{level}代码应为{LEVEL_LENGTH[level]}位数字", f"code must be {LEVEL_LENGTH[level]} digits",
                          field="code")
-    name = _need(name, "name", "名称", "name")
+    name = _need(name, "name", "名称", "name", limit=100)
     if session.scalar(select(Region.id).where(Region.code == code)) is not None:
         raise Conflict(f"行政区划 {code} 已存在", f"region {code} already exists", field="code")
     parent = None
@@ -321,17 +332,30 @@ def check_member(m: dict[str, Any], field: str) -> MemberIn:
     """Validate one member's fields; InputError names `field.<name>`."""
     if not isinstance(m, dict):
         raise InputError("成员应为对象", "member must be an object", field=field)
-    name = _need(m.get("name"), f"{field}.name", "姓名", "name")
+    name = _need(m.get("name"), f"{field}.name", "姓名", "name", limit=60)
     stated_birth = m.get("birth_date")
-    rid = check_resident_id(m.get("id_number"), field=f"{field}.id_number",
-                            birth_date=_date(stated_birth, f"{field}.birth_date", "出生日期") if stated_birth else None,
-                            sex=m.get("sex"))
-    relation = _need(m.get("relation"), f"{field}.relation", "与户主关系", "relation to head")
+    try:
+        rid = check_resident_id(m.get("id_number"), field=f"{field}.id_number",
+                                birth_date=_date(stated_birth, f"{field}.birth_date", "出生日期") if stated_birth else None,
+                                sex=m.get("sex"))
+    except InputError as exc:
+        if exc.field not in ("birth_date", "sex"):
+            raise
+        raise InputError(exc.message_zh, exc.message_en, field=f"{field}.{exc.field}", code=exc.code) from None
+    relation = _need(m.get("relation"), f"{field}.relation", "与户主关系", "relation to head", limit=16)
     if relation not in RELATIONS:
         raise InputError(f"与户主关系 {relation!r} 无法识别", f"unknown relation {relation!r}", field=f"{field}.relation")
     labor = _choice(m.get("labor"), LABOR, f"{field}.labor", "劳动能力")
     return MemberIn(name=name, id_number=rid.number, birth_date=rid.birth_date, sex=rid.sex, relation=relation,
-                    labor=labor, health_note=m.get("health_note"))
+                    labor=labor, health_note=_optional_text(m.get("health_note"), f"{field}.health_note", "健康状况",
+                                                            "health note", 2000))
+
+
+def _optional_text(value: Any, field: str, zh: str, en: str, limit: int) -> str | None:
+    """An optional text value: None if missing or blank, else stripped; refused if not text or too long."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _need(value, field, zh, en, limit)
 
 
 def check_phone(value: Any, field: str = "phone") -> str | None:
@@ -367,7 +391,7 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
                        exit_year: int | None = None, poverty_cause: str | None = None, phone: str | None = None,
                        bank_account: str | None = None) -> Household:
     """Register a household with its members (exactly one 户主); refuses duplicate ID numbers anywhere."""
-    household_no = _need(household_no, "household_no", "户编号", "household number")
+    household_no = _need(household_no, "household_no", "户编号", "household number", limit=40)
     village = _village(session, village_code)
     status = _choice(status, STATUSES, "status", "户类型")
     if exit_year is not None and (not isinstance(exit_year, int) or not 2000 <= exit_year <= 2100):
@@ -376,6 +400,9 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
         raise InputError("脱贫户须填写脱贫年度", "an exited household needs its exit year", field="exit_year")
     phone = check_phone(phone)
     bank_account = check_bank(bank_account)
+    poverty_cause = _optional_text(poverty_cause, "poverty_cause", "致贫原因", "poverty cause", 100)
+    if status_since is not None:
+        status_since = _date(status_since, "status_since", "状态起始日期")
     if not isinstance(members, list) or not members:
         raise InputError("至少需要一名家庭成员", "at least one member is required", field="members")
     checked = [check_member(m, f"members[{i}]") for i, m in enumerate(members)]
@@ -497,6 +524,9 @@ def change_household_status(session: Session, actor: Actor, household_id: int, s
     status = _choice(status, STATUSES, "status", "户类型")
     from_date = _date(from_date, "from_date", "变更日期")
     reason = _need(reason, "reason", "变更原因", "reason")
+    if exit_year is not None and (isinstance(exit_year, bool) or not isinstance(exit_year, int)
+                                  or not 2000 <= exit_year <= 2100):
+        raise InputError("脱贫年度无效", "exit year is invalid", field="exit_year")
     if status == "exited":
         exit_year = exit_year or from_date.year
     check_scope(actor, hh.village_code)
@@ -563,6 +593,7 @@ def record_move(session: Session, actor: Actor, household_id: int, on: date, at:
     """The whole household moved away: no longer eligible here from that date."""
     hh = get_household(session, household_id)
     on = _date(on, "on", "迁出日期")
+    destination = _optional_text(destination, "destination", "迁往地", "destination", 200) or ""
     if hh.life_state != "alive":
         raise Conflict("该户已不在册", "the household is no longer registered here", field="household_id")
     check_scope(actor, hh.village_code)
@@ -604,7 +635,7 @@ def register_entity(session: Session, actor: Actor, *, name: str, kind: str, usc
     name = _need(name, "name", "主体名称", "name")
     kind = _choice(kind, ENTITY_KINDS, "kind", "主体类型")
     code = validate_uscc(uscc)
-    legal = _need(legal_representative, "legal_representative", "法定代表人", "legal representative")
+    legal = _need(legal_representative, "legal_representative", "法定代表人", "legal representative", limit=60)
     get_region(session, county_code)
     if region_code:
         get_region(session, region_code)
@@ -630,7 +661,7 @@ def add_insurance_policy(session: Session, actor: Actor, entity_id: int, *, insu
                          valid_from: date, valid_to: date, at: datetime, coverage: str = "") -> InsurancePolicy:
     e = get_entity(session, entity_id)
     insurer = _need(insurer, "insurer", "保险机构", "insurer")
-    policy_no = _need(policy_no, "policy_no", "保单号", "policy number")
+    policy_no = _need(policy_no, "policy_no", "保单号", "policy number", limit=64)
     vf, vt = _date(valid_from, "valid_from", "保险起期"), _date(valid_to, "valid_to", "保险止期")
     if vf > vt:
         raise InputError("保险起期晚于止期", "valid_from is after valid_to", field="valid_from")
@@ -688,7 +719,7 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
                      funding: list[dict[str, Any]] | None = None, expected_return: str | None = None,
                      status: str = "operating", start_year: int | None = None) -> tuple[Project, list[dict[str, str]]]:
     """Register a project with its funding sources; returns the project and return-rate warnings."""
-    code = _need(code, "code", "项目编号", "project code")
+    code = _need(code, "code", "项目编号", "project code", limit=40)
     name = _need(name, "name", "项目名称", "project name")
     category = _choice(category, CATEGORIES, "category", "产业类别")
     e = get_entity(session, entity_id)
@@ -706,8 +737,16 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
     status = _choice(status, PROJECT_STATUSES, "status", "项目状态")
     if expected_return is not None:
         expected_return = _decimal_str(expected_return, "expected_return", "预期年收益率")
+    if start_year is not None and (isinstance(start_year, bool) or not isinstance(start_year, int)
+                                   or not 1980 <= start_year <= 2100):
+        raise InputError("开工年度无效", "start year is invalid", field="start_year")
+    if funding is not None and not isinstance(funding, list):
+        raise InputError("资金来源应为列表", "funding must be a list", field="funding")
     sources = []
     for i, f in enumerate(funding or []):
+        if not isinstance(f, dict):
+            raise InputError("每项资金来源应为对象（来源、金额）", "each funding source must be an object (source, "
+                             "amount_fen)", field=f"funding[{i}]")
         src = _choice(f.get("source"), FUNDING, f"funding[{i}].source", "资金来源")
         sources.append((src, _money(f.get("amount_fen"), f"funding[{i}].amount_fen", "资金金额")))
     if session.scalar(select(Project.id).where(Project.code == code)) is not None:
@@ -772,7 +811,7 @@ def register_asset(session: Session, actor: Actor, *, code: str, name: str, kind
                    at: datetime, project_id: int | None = None, owner_region_code: str | None = None,
                    owner_entity_id: int | None = None, operator_entity_id: int | None = None,
                    status: str = "in_use", county_code: str | None = None) -> Asset:
-    code = _need(code, "code", "资产编号", "asset code")
+    code = _need(code, "code", "资产编号", "asset code", limit=40)
     name = _need(name, "name", "资产名称", "asset name")
     kind = _choice(kind, ASSET_KINDS, "kind", "资产类别")
     _money(value_fen, "value_fen", "资产价值")
@@ -884,6 +923,7 @@ def record_contribution(session: Session, actor: Actor, *, household_id: int, ye
                         reason: str = "", village_code: str | None = None) -> ContributionRecord:
     hh = get_household(session, household_id)
     points = _decimal_str(points, "points", "贡献积分")
+    reason = _optional_text(reason, "reason", "积分事由", "reason", 200) or ""
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise InputError("年度无效", "year is invalid", field="year")
     village = _work_village(session, actor, hh, village_code)
