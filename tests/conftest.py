@@ -104,3 +104,15 @@ def fresh_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     url = create_database(request.param, str(tmp_path_factory.mktemp("fresh")))
     yield url
     drop_database(url)
+
+
+@pytest.fixture
+def cli_url(fresh_db_url: str) -> Iterator[str]:
+    """A fresh database that the command line (`daipin ...` through its own engine) works on."""
+    from daipin.db.session import reset_engine
+
+    engine = make_engine(fresh_db_url)
+    reset_engine(engine)
+    yield fresh_db_url
+    reset_engine(None)
+    engine.dispose()

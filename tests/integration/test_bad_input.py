@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 
 from daipin.cli import app
 from daipin.db.models.registry import Contract, ContractVersion, HouseholdStatus, Person, Project
-from daipin.db.session import make_engine, reset_engine
 from daipin.domain.errors import DaipinError, NotFound
 from daipin.services import contracts as svc
 from daipin.services import imports, records
@@ -186,15 +185,6 @@ def test_a_failed_statement_never_carries_its_parameters_and_the_crash_log_masks
     report = crash_report(exc.value)
     assert report.startswith("IntegrityError: ") and "test_bad_input.py" in report
     assert number not in report and "糖尿病" not in report and not LONG_NUMBER.search(report.splitlines()[0])
-
-
-@pytest.fixture
-def cli_url(fresh_db_url: str) -> Iterator[str]:
-    engine = make_engine(fresh_db_url)
-    reset_engine(engine)
-    yield fresh_db_url
-    reset_engine(None)
-    engine.dispose()
 
 
 def test_the_cli_refuses_a_household_with_a_bad_date_in_one_line_without_its_phone_or_account(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from daipin.cli import app
 from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.registry import Asset, AssetValuation, Contract, ContractVersion, Entity, Project
-from daipin.db.session import make_engine, reset_engine
+from daipin.db.session import make_engine
 from daipin.domain.errors import InputError, NotFound
 from daipin.domain.identity import make_uscc
 from daipin.services import records
@@ -102,15 +101,6 @@ def test_a_bad_record_names_its_index_and_field(rs: Session) -> None:
     with pytest.raises(NotFound) as who:
         records.record_all(rs, ACTOR, "death", {"person": idn, "on": "2026-01-02"}, AT)
     assert idn not in who.value.text() and who.value.field == "person"  # an ID number is never echoed
-
-
-@pytest.fixture
-def cli_url(fresh_db_url: str) -> Iterator[str]:
-    engine = make_engine(fresh_db_url)
-    reset_engine(engine)
-    yield fresh_db_url
-    reset_engine(None)
-    engine.dispose()
 
 
 def _run(*args: str, code: int = 0) -> str:
