@@ -196,12 +196,14 @@ def test_the_cli_refuses_a_household_with_a_bad_date_in_one_line_without_its_pho
                {"code": VILLAGE, "name": "兴隆村", "level": "village"}]
     (tmp_path / "r.json").write_text(json.dumps(regions, ensure_ascii=False), encoding="utf-8")
     assert runner.invoke(app, ["record", "region", str(tmp_path / "r.json")]).exit_code == 0
-    household_record = {"household_no": "H-1", "village": VILLAGE, "status": "poor", "status_since": 2020,
+    household_record = {"household_no": "H-1", "village_code": VILLAGE, "status": "poor", "status_since": 2020,
                         "phone": "13812345678", "bank_account": "6222021234567890123", "members": [MEMBER]}
     (tmp_path / "h.json").write_text(json.dumps(household_record, ensure_ascii=False), encoding="utf-8")
     result = runner.invoke(app, ["record", "household", str(tmp_path / "h.json")])
     assert result.exit_code == 2, (result.output, result.exception)
-    assert "status_since" in result.output and "Traceback" not in result.output
+    assert result.output.startswith("错误 / error: [0].status_since:") or "status_since: 状态起始日期" in result.output, \
+        result.output
+    assert "Traceback" not in result.output and result.output.count("\n") == 1
     assert not LONG_NUMBER.search(result.output), result.output
 
 
@@ -221,3 +223,60 @@ def test_the_cli_turns_any_statement_error_into_one_line(monkeypatch: pytest.Mon
         cli.main()
     err = capsys.readouterr().err
     assert done.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err and "dates only" in err
+
+
+def test_a_number_coded_with_a_county_created_after_the_birth_is_valid_and_one_abolished_before_is_not(
+        rs: Session) -> None:
+    """A resident ID number is coded with the county of residence when it is assigned: someone born in 1970 in
+    东安区 (231002, in force since 1983) carries 231002; a number of 崇文区 (110103, abolished in 2010) cannot
+    belong to someone born in 2011."""
+    from daipin.domain.identity import make_resident_id
+
+    older = make_resident_id("231002", date(1970, 1, 1), 1, "M")
+    hh = reg.register_household(rs, ACTOR, household_no="H-1", village_code=VILLAGE, status="poor", at=AT,
+                                members=[{**MEMBER, "id_number": older}])
+    assert reg.members(rs, hh.id)[0].birth_date == date(1970, 1, 1)
+    assert imports.check_resident_id_fast(older)[1] is None
+    late = make_resident_id("110103", date(2011, 1, 1), 1, "M")
+    _refused(rs, lambda: reg.register_household(rs, ACTOR, household_no="H-2", village_code=VILLAGE, status="poor",
+                                                members=[{**MEMBER, "id_number": late}], at=AT),
+             "members[0].id_number")
+    assert imports.check_resident_id_fast(late)[1] is not None
+    # An ID number written as a whole number (unquoted in YAML or JSON) is read as its digits.
+    digits = make_resident_id("231002", date(1990, 6, 1), 2, "F")
+    assert digits.isdigit() or digits.endswith("X")
+    if digits.isdigit():
+        hh = reg.register_household(rs, ACTOR, household_no="H-3", village_code=VILLAGE, status="poor", at=AT,
+                                    members=[{**MEMBER, "id_number": int(digits)}])
+        assert reg.members(rs, hh.id)[0].id_number == digits
+
+
+def test_village_flags_are_true_or_false_and_a_repeated_status_change_is_refused(rs: Session) -> None:
+    for flag in ("false", "否", 0):
+        _refused(rs, lambda f=flag: reg.create_region(rs, ACTOR, code="231002001009", name="九村", level="village",
+                                                      poor_village=f, at=AT), "poor_village")  # type: ignore[arg-type]
+    hh = household(rs, "H-1", 1)
+    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT)
+    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT),
+             "status")
+
+
+def test_a_yaml_record_s_on_is_the_date_not_a_boolean(cli_url: str, tmp_path: Path) -> None:
+    """To YAML 1.1 `on` is a boolean; records read YAML 1.2's booleans only, so `on: 2026-07-01` is a date."""
+    from daipin.commands.calc import load_document
+
+    assert load_document("on: 2026-07-01\nflag: yes\nok: true\n", name="a.yaml") == {
+        "on": "2026-07-01", "flag": "yes", "ok": True}
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    (tmp_path / "r.yaml").write_text(
+        "- {code: '231002', name: 东安区, level: district}\n- {code: '231002001', name: 兴隆镇, level: township}\n"
+        "- {code: '231002001001', name: 兴隆村, level: village, poor_village: true}\n", encoding="utf-8")
+    assert runner.invoke(app, ["record", "region", str(tmp_path / "r.yaml")]).exit_code == 0
+    (tmp_path / "h.json").write_text(json.dumps({"household_no": "H-1", "village_code": VILLAGE, "status": "poor",
+                                                 "members": [MEMBER]}, ensure_ascii=False), encoding="utf-8")
+    done = runner.invoke(app, ["record", "household", str(tmp_path / "h.json")])
+    assert done.exit_code == 0, done.output
+    (tmp_path / "d.yaml").write_text(f"person: '{MEMBER['id_number']}'\non: 2026-07-01\n", encoding="utf-8")
+    result = runner.invoke(app, ["record", "death", str(tmp_path / "d.yaml")])
+    assert result.exit_code == 0, result.output

@@ -110,6 +110,10 @@ def test_heirs_get_land_shares_and_never_quantified_fund_shares(rs: Session) -> 
     heir = household(rs, "H-2", 2, status="non_poor")
     q = _sign(rs, "C-Q", "shareholding", QUANTIFIED, project_obj=p, payee_household_id=hh.id)
     land = _sign(rs, "C-L", "shareholding", LAND, project_obj=p, payee_household_id=hh.id)
+    before = ledger_size(rs)
+    with pytest.raises(Conflict) as alive:  # nobody has died: nothing to inherit
+        svc.transfer_share_to_heir(rs, ACTOR, "C-L", heir.id, reason="继承", at=AT)
+    assert alive.value.code == "holder_alive" and land.payee_household_id == hh.id and ledger_size(rs) == before
     reg.record_death(rs, ACTOR, reg.members(rs, hh.id)[0].id, date(2025, 3, 1), AT)
     assert hh.life_state == "died_out" and q.status == "pending_reassignment"
     with pytest.raises(Conflict) as err:

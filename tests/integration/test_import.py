@@ -125,6 +125,29 @@ def test_xlsx_with_headers_in_another_order_and_aliases_imports(rs: Session, tmp
     assert reg.household_by_no(rs, "H-X1").status == "poor"
 
 
+def test_a_long_number_in_a_numeric_spreadsheet_cell_is_refused_not_stored_changed(rs: Session, tmp_path: Path) -> None:
+    """A spreadsheet keeps 15 significant digits: a 19-digit bank account typed as a number is already another
+    number, so the import names the row and column instead of storing it."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["证件号码", "姓名", "与户主关系", "户编号", "状态", "所属村", "劳动能力", "联系电话", "银行账号"])
+    ws.append([person_id(2001), "甲", "户主", "H-X1", "贫困户", "231002001001", "有劳动能力", 13900001111,
+               6228481234567890123])
+    wb.save(tmp_path / "hh.xlsx")
+    size = ledger_size(rs)
+    try:
+        imports.import_households(rs, ACTOR, tmp_path / "hh.xlsx", AT)
+    except imports.InputError as exc:
+        assert exc.field == "银行账号" and "第2行" in exc.message_zh and "6228" not in exc.text()
+    else:
+        raise AssertionError("a 19-digit number in a numeric cell was accepted")
+    assert rs.scalar(select(func.count()).select_from(Household)) == 0 and ledger_size(rs) == size
+    ws["I2"] = "6228481234567890123"  # the same as text
+    wb.save(tmp_path / "hh.xlsx")
+    assert imports.import_households(rs, ACTOR, tmp_path / "hh.xlsx", AT).households_new == 1
+    assert reg.household_by_no(rs, "H-X1").bank_account == "6228481234567890123"
+
+
 def test_a_file_without_a_required_column_is_refused_naming_the_column(rs: Session, tmp_path: Path) -> None:
     path = _csv(tmp_path / "hh.csv", [["H-1", "甲"]], headers=["户编号", "姓名"])
     try:

@@ -209,9 +209,9 @@ def _leap_day(rows: list[list[str]], good: bool) -> None:  # 29 February is a da
     rows[i][3] = _with_check(("23100220000229" if good else "23100220010229") + rows[i][3][14:17])
 
 
-def _region_year(rows: list[list[str]], good: bool) -> None:  # 231083 is a region for those born in 2001, not 1985
+def _region_year(rows: list[list[str]], good: bool) -> None:  # 110103 (崇文区) was abolished in 2010
     i = 0 if good else -1
-    rows[i][3] = _with_check(("23108320010228" if good else "23108319850101") + rows[i][3][14:17])
+    rows[i][3] = _with_check(("11010320100228" if good else "11010320110101") + rows[i][3][14:17])
 
 
 def _repeated(rows: list[list[str]], good: bool) -> None:  # the first row's number again, in another household

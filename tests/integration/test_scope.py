@@ -94,11 +94,12 @@ def test_a_share_is_moved_only_by_those_who_act_for_its_present_holder(rs: Sessi
     mine = household(rs, "H-A", 8, village=VILLAGE)
     land = svc.sign_contract(rs, ACTOR, code="C-L", model="shareholding", project_id=p.id, start_date=date(2025, 1, 1),
                              end_date=date(2030, 12, 31), terms=LAND, payee_household_id=holder.id, at=AT)
-    _refused(rs, Forbidden, lambda: svc.transfer_share_to_heir(rs, CADRE, land.id, mine.id, reason="继承", at=AT))
     fund = svc.sign_contract(rs, ACTOR, code="C-Q", model="shareholding", project_id=p.id, start_date=date(2025, 1, 1),
                              end_date=date(2030, 12, 31), terms=QUANTIFIED, payee_household_id=holder.id, at=AT)
-    reg.change_household_status(rs, ACTOR, holder.id, "exited", date(2025, 5, 1), "脱贫", AT)
-    assert fund.status == "pending_reassignment"
+    # The holding household's last member dies: the land share passes to an heir, the fund share is reassigned.
+    reg.record_death(rs, ACTOR, reg.members(rs, holder.id)[0].id, date(2025, 5, 1), AT)
+    assert (holder.life_state, fund.status) == ("died_out", "pending_reassignment")
+    _refused(rs, Forbidden, lambda: svc.transfer_share_to_heir(rs, CADRE, land.id, mine.id, reason="继承", at=AT))
     _refused(rs, Forbidden, lambda: svc.reassign_share(rs, CADRE, fund.id, mine.id, decision_ref="村民会议决议",
                                                        on=date(2025, 6, 1), at=AT))
     assert rs.execute(select(Contract.code, Contract.payee_household_id).order_by(Contract.code)).all() == [

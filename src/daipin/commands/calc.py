@@ -47,6 +47,15 @@ def _yaml_loader() -> Any:
             out[key] = loader.construct_object(value_node, deep=True)
         return out
 
+    # YAML 1.2's booleans only: to YAML 1.1 `on`, `off`, `yes` and `no` are booleans too, and a record's `on:`
+    # (the date something happened) would become the key True.
+    import re
+
+    bool_tag = "tag:yaml.org,2002:bool"
+    ExactLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != bool_tag]
+        for first, resolvers in base.yaml_implicit_resolvers.items()}
+    ExactLoader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
     ExactLoader.add_constructor("tag:yaml.org,2002:float", float_literal)
     ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", text)
     ExactLoader.add_constructor("tag:yaml.org,2002:map", mapping)

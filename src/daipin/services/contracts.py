@@ -206,6 +206,11 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
     heir = get_household(session, heir_household_id)
     if heir.id == c.payee_household_id:
         raise InputError("继承户与原受益户相同", "the heir is the current payee", field="heir_household_id")
+    holder = get_household(session, c.payee_household_id) if c.payee_household_id is not None else None
+    if holder is None or holder.life_state != "died_out":
+        raise Conflict("原受益户仍有在世成员，股份只在户内成员全部去世后由继承人承继",
+                       "the holding household still has living members: a share passes to an heir only once its "
+                       "last member has died", field="contract", code="holder_alive")
     check_scope(actor, _region_of(session, c))  # the share's present holder, then the heir
     check_scope(actor, heir.village_code)
     c.payee_household_id, c.status = heir.id, "active"

@@ -192,7 +192,8 @@ def _read(path: Path) -> tuple[list[str], Iterable[list[Any]], bool]:
         rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
         if not rows:
             raise InputError("文件为空", "the file is empty", field="file")
-        return [_text(h).strip() for h in rows[0]], ([_text(c) for c in r] for r in rows[1:]), False
+        headers = [_text(h).strip() for h in rows[0]]
+        return headers, _sheet_rows(rows, headers), False
     if suffix in (".csv", ".txt"):
         raw = path.read_bytes()
         # Without quotes a csv field cannot hold a line break; without tabs and backslashes nothing needs escaping.
@@ -223,6 +224,22 @@ def _read(path: Path) -> tuple[list[str], Iterable[list[Any]], bool]:
             raise _unreadable(reader, exc) from None
         return [h.strip() for h in header], _csv_rows(reader), plain
     raise InputError(f"不支持的文件类型 {suffix}（应为 xlsx 或 csv）", f"unsupported file type {suffix}", field="file")
+
+
+def _sheet_rows(rows: list[list[Any]], headers: list[str]) -> Iterator[list[str]]:
+    """A spreadsheet's data rows as text. A number of 16 digits or more in a numeric cell is refused: spreadsheets
+    keep 15 significant digits, so a bank account or ID number stored as a number has already changed."""
+    for n, row in enumerate(rows[1:], start=2):
+        for j, cell in enumerate(row):
+            if isinstance(cell, int | float) and not isinstance(cell, bool) and abs(cell) >= 10 ** 15:
+                column = headers[j] if j < len(headers) else f"第{j + 1}列"
+                raise InputError(
+                    f"第{n}行 {column}：单元格是16位以上的数字，表格只保留15位有效数字，已可能失真；请把该列设为文本格式"
+                    "重新填写后再导入",
+                    f"row {n}, {column}: a number of 16 digits or more in a numeric cell; spreadsheets keep 15 "
+                    "significant digits, so it may have changed: format the column as text and enter it again",
+                    field=column)
+        yield [_text(c) for c in row]
 
 
 def _csv_rows(reader: Any) -> Iterator[list[str]]:
@@ -274,9 +291,10 @@ def check_resident_id_fast(value: str) -> tuple[str, str | None, str | None]:
     """(number, error zh, error en) with exactly the outcome of `identity.parse_resident_id`.
 
     The same checks in the same order as `stdnum.cn.ric.validate` — length, digits,
-    check digit by `(1 - 2 * int(first17, 13)) % 11`, birth date, region code in force
-    in the birth year — with the date and region look-ups memoised (few distinct values
-    in a roster). Equivalence with stdnum is pinned by tests on random and edge numbers.
+    check digit by `(1 - 2 * int(first17, 13)) % 11`, birth date, region code (in force at
+    some time since the birth, `identity._region_known`) — with the date and region look-ups
+    memoised (few distinct values in a roster). Equivalence is pinned by tests on random and
+    edge numbers.
     """
     number = value.strip().upper()
     if " " in number:

@@ -291,6 +291,9 @@ def create_region(session: Session, actor: Actor, *, code: str, name: str, level
         parent = code[: 6 if level == "township" else 9]
         if session.scalar(select(Region.id).where(Region.code == parent)) is None:
             raise InputError(f"上级区划 {parent} 不存在", f"parent region {parent} does not exist", field="code")
+    for flag, value in (("poor_village", poor_village), ("key_village", key_village)):
+        if not isinstance(value, bool):
+            raise InputError(f"{flag} 应为 true 或 false", f"{flag} must be true or false", field=flag)
     if (poor_village or key_village) and level != "village":
         raise InputError("只有村可以标记为贫困村或重点村", "only villages are poor or key villages", field="level")
     check_scope(actor, code)
@@ -530,6 +533,9 @@ def change_household_status(session: Session, actor: Actor, household_id: int, s
     if status == "exited":
         exit_year = exit_year or from_date.year
     check_scope(actor, hh.village_code)
+    if (status, from_date) == (hh.status, hh.status_since) and (status != "exited" or exit_year == hh.exit_year):
+        raise Conflict(f"户 {hh.household_no} 自 {from_date.isoformat()} 起已是该状态", "the household already has "
+                       "this status from that date", field="status", code="unchanged")
     hh.status, hh.status_since = status, from_date
     if status == "exited":
         hh.exit_year = exit_year

@@ -214,7 +214,8 @@ def _members(rng: random.Random, used: set[str]) -> list[dict[str, Any]]:
     out = []
     for relation, birth, sex in plan:
         while True:
-            # stdnum checks the region code existed in the birth year; 东安区 (231002) dates from the 1980s.
+            # Older people's numbers carry the province's code (fictitious data; 东安区's own 231002, in force since
+            # 1983, would be valid too: a number is coded when it is assigned).
             region = DISTRICT[0] if birth.year >= 1985 else "230000"
             number = make_resident_id(region, birth, 99 + 100 * rng.randrange(5), sex)
             if number not in used:
