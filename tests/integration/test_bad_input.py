@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from daipin.cli import app
-from daipin.db.models.registry import Contract, ContractVersion, HouseholdStatus, Person, Project
+from daipin.db.models.registry import Contract, ContractVersion, Entity, HouseholdStatus, Person, Project
 from daipin.domain.errors import DaipinError, NotFound
 from daipin.services import contracts as svc
 from daipin.services import imports, records
@@ -280,3 +280,21 @@ def test_a_yaml_record_s_on_is_the_date_not_a_boolean(cli_url: str, tmp_path: Pa
     (tmp_path / "d.yaml").write_text(f"person: '{MEMBER['id_number']}'\non: 2026-07-01\n", encoding="utf-8")
     result = runner.invoke(app, ["record", "death", str(tmp_path / "d.yaml")])
     assert result.exit_code == 0, result.output
+
+
+def test_errors_name_fields_as_a_record_names_them_and_say_what_is_missing(rs: Session) -> None:
+    p = project(rs)
+    own, other = household(rs, "H-1", 1), household(rs, "H-2", 2)
+    stranger = reg.members(rs, other.id)[0].id_number
+    work = {"kind": "public_welfare_post", "household": "H-1", "person": stranger, "post": "保洁",
+            "period_start": "2025-01-01", "period_end": "2025-01-31", "days": "20", "daily_wage_fen": 5000}
+    assert _refused(rs, lambda: records.record_all(rs, ACTOR, "work", [work], AT), "[0].person")
+    entity = rs.get(Entity, p.entity_id)
+    assert entity is not None
+    _refused(rs, lambda: records.record_all(rs, ACTOR, "credit", {"entity": entity.uscc, "status": "bogus",
+                                                                  "since": "2025-01-01", "reason": "核查"}, AT),
+             "status")
+    err = _refused(rs, lambda: reg.register_household(
+        rs, ACTOR, household_no="H-X", village_code=VILLAGE, status="poor", at=AT,
+        members=[{k: v for k, v in MEMBER.items() if k != "labor"}]), "members[0].labor")
+    assert err.message_zh == "缺少劳动能力" and own.id

@@ -183,9 +183,13 @@ def record_all(session: Session, actor: Actor, kind_name: str, document: Any, at
         try:
             result = kind.service(session, actor, at=at, **args)
         except DaipinError as exc:
+            if exc.field:  # named as a record names it: `person`, not the service's `person_id`
+                head, dot, rest = exc.field.partition(".")
+                if head.endswith("_id") and head[:-3].split("_")[-1] in _RESOLVERS:
+                    exc.field = head[:-3] + dot + rest
             if where:
                 exc.field = f"{where}.{exc.field}" if exc.field else where
-                exc.args = (exc.text(),)
+            exc.args = (exc.text(),)
             raise
         session.flush()
         done.append(_describe(kind, result, args))

@@ -208,6 +208,8 @@ def _decimal_str(value: Any, field: str, zh: str) -> str:
 
 def _choice(value: Any, choices: Any, field: str, zh: str) -> str:
     """One of `choices`; where they are a mapping of code to Chinese label, the label is accepted too."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InputError(f"缺少{zh}", f"missing {field}", field=field)
     if value in choices:
         return str(value)
     if isinstance(choices, dict):
@@ -690,7 +692,7 @@ def insured_on(session: Session, entity_id: int, day: date) -> bool:
 def set_credit_status(session: Session, actor: Actor, entity_id: int, status: str, since: date, reason: str,
                       at: datetime) -> Entity:
     e = get_entity(session, entity_id)
-    status = _choice(status, CREDIT, "credit_status", "信用状态")
+    status = _choice(status, CREDIT, "status", "信用状态")
     since = _date(since, "since", "起始日期")
     reason = _need(reason, "reason", "原因", "reason")
     check_scope(actor, e.region_code or e.county_code)
