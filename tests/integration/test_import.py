@@ -175,6 +175,31 @@ def test_export_round_trips_with_chinese_headers_and_masked_personal_data(rs: Se
     assert imports.map_headers(headers)["id_number"] == 3
 
 
+def test_a_village_s_export_takes_its_name_or_code_and_statuses_are_in_chinese(rs: Session, tmp_path: Path) -> None:
+    import pytest
+
+    from daipin.domain.errors import InputError
+    from daipin.services import contracts as svc
+    from tests.integration.registry_support import project
+
+    imports.import_households(rs, ACTOR, _csv(tmp_path / "hh.csv", _good_rows()), AT)
+    by_name, by_code = tmp_path / "name.xlsx", tmp_path / "code.xlsx"
+    assert exports.export_households(rs, by_name, village="新民村") == 1
+    assert exports.export_households(rs, by_code, village="231002001002") == 1
+    with pytest.raises(InputError) as unknown:
+        exports.export_households(rs, tmp_path / "none.xlsx", village="无名村")
+    assert unknown.value.field == "village"
+    p = project(rs)
+    svc.sign_contract(rs, ACTOR, code="C-1", model="asset_lease", project_id=p.id, start_date=AT.date(),
+                      end_date=AT.date().replace(year=AT.year + 1), terms={"annual_rent_fen": 100},
+                      payee_village_code="231002001001", at=AT)
+    exports.export_projects(rs, tmp_path / "p.xlsx")
+    exports.export_contracts(rs, tmp_path / "c.xlsx")
+    cells = {str(c) for name in ("p.xlsx", "c.xlsx") for r in load_workbook(tmp_path / name).active.iter_rows(
+        values_only=True) for c in r}
+    assert {"运营中", "有效"} <= cells and not {"operating", "active"} & cells
+
+
 def test_the_template_has_every_import_column(tmp_path: Path) -> None:
     imports.write_template(tmp_path / "t.xlsx")
     headers, _ = imports.read_table(tmp_path / "t.xlsx")

@@ -469,3 +469,29 @@ def test_a_file_outside_the_importer_s_township_is_refused_either_way(
     fast, slow, used = _both_ways(rs, path, monkeypatch, actor=other)
     assert fast == slow and fast[0] is Forbidden and used == []  # refused before anything is written
     assert rs.scalar(text("SELECT count(*) FROM people")) == 0
+
+
+@pytest.mark.parametrize("columnar", [False, True], ids=["row path", "columnar path"])
+def test_the_writing_progress_bar_counts_each_household_and_person_once(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columnar: bool) -> None:
+    if columnar:
+        _columnar_for_any_size(rs, monkeypatch)
+    bars: list[dict[str, Any]] = []
+
+    class Bar:
+        def __init__(self, on: bool, desc: str, unit: str, total: int | None = None) -> None:
+            self.seen = {"desc": desc, "unit": unit, "total": total, "n": 0}
+            bars.append(self.seen)
+
+        def update(self, n: int) -> None:
+            self.seen["n"] += n
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(imports, "_progress", Bar)
+    rows = _clean_rows(random.Random(3), 12)
+    result = imports.import_households(rs, ACTOR, _write(tmp_path / "a.csv", rows), AT, progress=True)
+    writing = [b for b in bars if b["desc"].startswith("写入")]
+    assert result.households_new == 12 and len(writing) == 1
+    assert writing[0]["total"] == writing[0]["n"] == 12 + len(rows) and writing[0]["unit"] == "行"

@@ -197,7 +197,7 @@ def template_households(out: Path = typer.Argument(Path("农户导入模板.xlsx
 
 
 @export_app.command("households")
-def export_households(out: Path, village: str = typer.Option(None, "--village")) -> None:
+def export_households(out: Path, village: str = typer.Option(None, "--village", help="村代码或村名 / village code or name")) -> None:
     """导出农户（脱敏）/ export households to xlsx, masked."""
     import daipin.services.exports as exports
 

@@ -129,6 +129,10 @@ def check_model(model: object) -> str:
     return model
 
 
+CONTRACT_STATUS_LABELS = {"active": "有效", "terminated": "已终止", "pending_reassignment": "待重新分配",
+                          "expired": "已到期"}
+
+
 def validate_terms(model: str, terms: object) -> dict[str, Any]:
     """Check a contract's terms for its model; returns the normalised terms.
 

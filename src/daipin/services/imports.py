@@ -918,7 +918,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     # Initials are ASCII letters and digits only: nothing to escape. `reg.name_initials` inline for a
     # validated (stripped, not empty) name; the function itself when a character has no reading.
     initials, surname_initials, table = reg.name_initials, reg.SURNAME_INITIALS, reg._initials_table()
-    bar = _progress(progress, "写入 writing", "户", 2 * len(new))
+    bar = _progress(progress, "写入 writing", "行", len(new) + people_total)  # households, then people
     entries: list[tuple[str, dict[str, Any]]] = []
     batches = range(0, len(new), BATCH)
     try:
@@ -987,7 +987,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
             entries.append((batch[0].village_code[:6], {
                 "batch": b, "households": len(batch), "people": len(pp_lines), "household_ids": [first, last],
                 "digest": digest.hexdigest()}))
-            bar.update(len(batch))
+            bar.update(len(pp_lines))
         if writer is not None:
             writer.put("people", None)
             writer.join()
@@ -1058,7 +1058,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     n, people_total, rows = p.households.height, p.table.height, p.rows
     key = _digest_key(session)
     savepoint = session.begin_nested()
-    bar = _progress(progress, "写入 writing", "户", 2 * n)
+    bar = _progress(progress, "写入 writing", "行", n + people_total)  # households, then people
     entries: list[tuple[str, dict[str, Any]]] = []
     ids, status_ids, person_ids, deferred = _bulk_start(session, n, people_total)
     # The first status goes first (it needs the heads' rows only), then the households and their people. What
@@ -1087,9 +1087,9 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         writer.put("households", None)
         people, starts = columns.people_copy(columns.people(p), households, person_ids, BATCH)
         batches = [people.slice(starts[b], starts[b + 1] - starts[b]) for b in range(len(starts) - 1)]
-        for start, batch in zip(range(0, n, BATCH), batches, strict=True):
+        for batch in batches:
             writer.put("people", columns.copy_bytes(batch))
-            bar.update(min(BATCH, n - start))
+            bar.update(batch.height)
         writer.put("people", None)
         # While the database stores the people and rebuilds their indexes: the checks, then the digests.
         if not columns.verify(p):

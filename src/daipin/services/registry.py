@@ -55,6 +55,8 @@ ASSET_STATUSES = ("in_use", "leased", "pledged", "idle", "disposed")
 CREDIT = {"normal": "正常", "warned": "警示", "blacklisted": "黑名单"}
 POSTS = ("保洁", "治安", "护路", "管水", "扶残助残", "养老护理")
 PROJECT_STATUSES = ("planned", "building", "operating", "suspended", "closed")
+PROJECT_STATUS_LABELS = {"planned": "筹建中", "building": "在建", "operating": "运营中", "suspended": "暂停",
+                         "closed": "已关闭", "liquidated": "已清算"}
 PHONE_RE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 BANK_RE = re.compile(r"^\d{12,30}$")
 LEVEL_LENGTH = {"district": 6, "township": 9, "village": 12}

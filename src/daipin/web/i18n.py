@@ -46,7 +46,8 @@ def gettext(locale: str, message: str) -> str:
 
 def _labels() -> dict[str, dict[str, str]]:
     from daipin.domain import workflow as wf
-    from daipin.domain.contracts import CONTRIBUTION_KINDS
+    from daipin.domain.contracts import CONTRACT_STATUS_LABELS, CONTRIBUTION_KINDS
+    from daipin.services.registry import PROJECT_STATUS_LABELS
 
     return {
         "state": {s.value: label for s, label in wf.STATE_LABELS.items()},
@@ -58,9 +59,8 @@ def _labels() -> dict[str, dict[str, str]]:
         "objection": {"open": "待答复", "upheld": "异议成立", "dismissed": "异议不成立"},
         "payment": {"pending": "待支付", "paid": "已支付", "failed": "支付失败", "partly_paid": "部分支付"},
         "payee_type": {"household": "农户", "village": "村集体", "entity": "实施主体"},
-        "contract": {"active": "有效", "terminated": "已终止", "pending_reassignment": "待重新分配", "expired": "已到期"},
-        "project": {"operating": "运营中", "planned": "筹建中", "suspended": "暂停", "closed": "已关闭",
-                    "liquidated": "已清算"},
+        "contract": CONTRACT_STATUS_LABELS,
+        "project": PROJECT_STATUS_LABELS,
         "asset_kind": {"operating": "经营性资产", "public": "公益性资产", "household": "到户类资产"},
         "asset_status": {"in_use": "使用中", "leased": "出租中", "pledged": "已抵押", "disposed": "已处置"},
         "life_state": {"alive": "健在", "deceased": "已故", "moved": "迁出", "died_out": "已消亡"},
