@@ -138,7 +138,10 @@ def test_the_cli_records_a_file_in_one_transaction(cli_url: str, tmp_path: Path)
     (tmp_path / "p.json").write_text(json.dumps([good], ensure_ascii=False), encoding="utf-8")
     assert "DA-1" in _run("record", "project", str(tmp_path / "p.json"))
     assert _count(cli_url, Project) == 1 and _count(cli_url, LedgerEntry) == entries + 1
-    assert "record" in _run("record", "--help") and "valuation" in _run("record", "--help")
+    shown = _run("record", "--help")
+    assert "record" in shown and "valuation" in shown
+    # The fields inside a household's members and each model's terms are listed too.
+    assert "id_number*" in shown and "户主" in shown and "floor_price_fen*" in shown and "annual_rent_fen*" in shown
 
 
 def test_the_cli_says_how_to_start_on_an_empty_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

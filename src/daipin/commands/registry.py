@@ -234,12 +234,22 @@ def export_contracts(out: Path) -> None:
 
 
 def _record_epilog() -> str:
+    from daipin.domain.contracts import MODELS, TERMS
     from daipin.services.records import KINDS, fields
+    from daipin.services.registry import LABOR, RELATIONS, STATUSES
 
     lines = ["类别与字段 / kinds and their fields (* required):", ""]
     for kind in KINDS.values():
         required, optional = fields(kind)
         lines.append(f"{kind.name} — {kind.zh}: " + ", ".join([f"{f}*" for f in required] + optional))
+    lines += ["", "household 的 members 每人 / each of a household's members: name*, id_number*, relation* "
+              f"({'/'.join(RELATIONS)}), labor* ({', '.join(f'{k}={v}' for k, v in LABOR.items())}), birth_date, "
+              f"sex, health_note; status: {', '.join(f'{k}={v}' for k, v in STATUSES.items())}",
+              "", "contract / amendment 的 terms，按 model / a contract's terms by model:"]
+    for model, terms in TERMS.items():
+        shown = [f"{t.name}{'*' if t.required else ''}" + (f" ({'/'.join(t.choices)})" if t.choices else "")
+                 for t in terms]
+        lines.append(f"{model} — {MODELS[model]}: " + ", ".join(shown))
     return "\n\n".join(lines)
 
 
