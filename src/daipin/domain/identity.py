@@ -98,15 +98,17 @@ def _region_known(region: str, year: int) -> bool:
 
 def check_resident_id(value: object, *, birth_date: date | None = None, sex: str | None = None,
                       field: str = "id_number") -> ResidentId:
-    """Validate and cross-check the stated birth date and sex against what the number encodes."""
+    """Validate and cross-check the stated birth date and sex against what the number encodes. A mismatch names
+    the stated field beside `field` (`members[1].id_number` → `members[1].sex`)."""
     rid = parse_resident_id(value, field)
+    beside = field.rpartition(".")[0] + "." if "." in field else ""
     if birth_date is not None and birth_date != rid.birth_date:
         raise InputError(f"出生日期 {birth_date.isoformat()} 与身份证号不符", f"birth date {birth_date.isoformat()} "
-                         "does not match the resident ID number", field="birth_date", code="id_mismatch")
+                         "does not match the resident ID number", field=f"{beside}birth_date", code="id_mismatch")
     if sex is not None:
         s = normalise_sex(sex)
         if s != rid.sex:
-            raise InputError("性别与身份证号不符", "sex does not match the resident ID number", field="sex",
+            raise InputError("性别与身份证号不符", "sex does not match the resident ID number", field=f"{beside}sex",
                              code="id_mismatch")
     return rid
 

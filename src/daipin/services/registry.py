@@ -208,6 +208,12 @@ def _decimal_str(value: Any, field: str, zh: str) -> str:
     return str(value).strip()
 
 
+def _year(value: Any, field: str, zh: str, earliest: int = 2000) -> None:
+    """An optional year: a whole number from `earliest` to 2100."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not earliest <= value <= 2100):
+        raise InputError(f"{zh}无效", f"{field} is invalid", field=field)
+
+
 def _choice(value: Any, choices: Any, field: str, zh: str) -> str:
     """One of `choices`; where they are a mapping of code to Chinese label, the label is accepted too."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -341,14 +347,9 @@ def check_member(m: dict[str, Any], field: str) -> MemberIn:
         raise InputError("成员应为对象", "member must be an object", field=field)
     name = _need(m.get("name"), f"{field}.name", "姓名", "name", limit=60)
     stated_birth = m.get("birth_date")
-    try:
-        rid = check_resident_id(m.get("id_number"), field=f"{field}.id_number",
-                                birth_date=_date(stated_birth, f"{field}.birth_date", "出生日期") if stated_birth else None,
-                                sex=m.get("sex"))
-    except InputError as exc:
-        if exc.field not in ("birth_date", "sex"):
-            raise
-        raise InputError(exc.message_zh, exc.message_en, field=f"{field}.{exc.field}", code=exc.code) from None
+    rid = check_resident_id(m.get("id_number"), field=f"{field}.id_number",
+                            birth_date=_date(stated_birth, f"{field}.birth_date", "出生日期") if stated_birth else None,
+                            sex=m.get("sex"))
     relation = _need(m.get("relation"), f"{field}.relation", "与户主关系", "relation to head", limit=16)
     if relation not in RELATIONS:
         raise InputError(f"与户主关系 {relation!r} 无法识别", f"unknown relation {relation!r}", field=f"{field}.relation")
@@ -401,8 +402,7 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
     household_no = _need(household_no, "household_no", "户编号", "household number", limit=40)
     village = _village(session, village_code)
     status = _choice(status, STATUSES, "status", "户类型")
-    if exit_year is not None and (not isinstance(exit_year, int) or not 2000 <= exit_year <= 2100):
-        raise InputError("脱贫年度无效", "exit year is invalid", field="exit_year")
+    _year(exit_year, "exit_year", "脱贫年度")
     if status == "exited" and exit_year is None:
         raise InputError("脱贫户须填写脱贫年度", "an exited household needs its exit year", field="exit_year")
     phone = check_phone(phone)
@@ -531,9 +531,7 @@ def change_household_status(session: Session, actor: Actor, household_id: int, s
     status = _choice(status, STATUSES, "status", "户类型")
     from_date = _date(from_date, "from_date", "变更日期")
     reason = _need(reason, "reason", "变更原因", "reason")
-    if exit_year is not None and (isinstance(exit_year, bool) or not isinstance(exit_year, int)
-                                  or not 2000 <= exit_year <= 2100):
-        raise InputError("脱贫年度无效", "exit year is invalid", field="exit_year")
+    _year(exit_year, "exit_year", "脱贫年度")
     if status == "exited":
         exit_year = exit_year or from_date.year
     check_scope(actor, hh.village_code)
@@ -747,9 +745,7 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
     status = _choice(status, PROJECT_STATUSES, "status", "项目状态")
     if expected_return is not None:
         expected_return = _decimal_str(expected_return, "expected_return", "预期年收益率")
-    if start_year is not None and (isinstance(start_year, bool) or not isinstance(start_year, int)
-                                   or not 1980 <= start_year <= 2100):
-        raise InputError("开工年度无效", "start year is invalid", field="start_year")
+    _year(start_year, "start_year", "开工年度", earliest=1980)
     if funding is not None and not isinstance(funding, list):
         raise InputError("资金来源应为列表", "funding must be a list", field="funding")
     sources = []
@@ -831,19 +827,19 @@ def register_asset(session: Session, actor: Actor, *, code: str, name: str, kind
         raise InputError("缺少资产所有者", "missing owner (region or entity)", field="owner_region_code")
     if owner_region_code:
         get_region(session, owner_region_code)
-    for fid, field in ((owner_entity_id, "owner_entity_id"), (operator_entity_id, "operator_entity_id")):
-        if fid is not None and session.get(Entity, fid) is None:
-            raise InputError(f"实施主体 {fid} 不存在", f"entity {fid} not found", field=field)
-    if session.scalar(select(Asset.id).where(Asset.code == code)) is not None:
-        raise Conflict(f"资产编号 {code} 已存在", f"asset {code} already exists", field="code")
     county = (owner_region_code or (project.county_code if project else None) or county_code or "")[:6]
     if len(county) != 6:
         raise InputError("缺少所属区县", "missing county", field="county_code")
     if project is not None and project.county_code != county:
         raise InputError(f"项目 {project.code} 不在资产所属区县", "the project is in another county", field="project_id")
     for fid, field in ((owner_entity_id, "owner_entity_id"), (operator_entity_id, "operator_entity_id")):
-        if fid is not None and session.get_one(Entity, fid).county_code != county:
+        e = session.get(Entity, fid) if fid is not None else None
+        if fid is not None and e is None:
+            raise InputError(f"实施主体 {fid} 不存在", f"entity {fid} not found", field=field)
+        if e is not None and e.county_code != county:
             raise InputError("实施主体不在资产所属区县", "the entity is registered in another county", field=field)
+    if session.scalar(select(Asset.id).where(Asset.code == code)) is not None:
+        raise Conflict(f"资产编号 {code} 已存在", f"asset {code} already exists", field="code")
     region = owner_region_code or county
     check_scope(actor, region)
     a = Asset(code=code, name=name, kind=kind, project_id=project.id if project else None, value_fen=value_fen,
@@ -934,8 +930,9 @@ def record_contribution(session: Session, actor: Actor, *, household_id: int, ye
     hh = get_household(session, household_id)
     points = _decimal_str(points, "points", "贡献积分")
     reason = _optional_text(reason, "reason", "积分事由", "reason", 200) or ""
-    if not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise InputError("年度无效", "year is invalid", field="year")
+    if year is None:
+        raise InputError("缺少年度", "missing year", field="year")
+    _year(year, "year", "年度")
     village = _work_village(session, actor, hh, village_code)
     r = ContributionRecord(household_id=hh.id, village_code=village, year=year, points=points, reason=reason,
                            county_code=hh.county_code)
