@@ -322,7 +322,7 @@ def test_an_abandoned_copy_writer_starts_no_further_statement(rs: Session) -> No
 
     savepoint = rs.begin_nested()
     slow = imports.Deferred("SELECT pg_sleep(0.3)", frozenset())
-    writer = imports._CopyWriter(rs, after=[slow, imports.Deferred("SELECT 1 / 0", frozenset())])
+    writer = imports._CopyWriter(rs, deferred=[slow, imports.Deferred("SELECT 1 / 0", frozenset())])
     writer.start()
     for table in imports._CopyWriter.COLUMNS:
         writer.put(table, None)
@@ -457,3 +457,34 @@ def test_a_plain_csv_reads_as_the_csv_module_reads_it(tmp_path: Path, body: str)
 
     assert headers == [h.strip() for h in expected[0]]
     assert blank_as_empty(list(rows)) == blank_as_empty(expected[1:])
+
+
+def test_the_copy_writer_puts_back_what_it_can_while_it_waits_and_nothing_before_its_tables_are_loaded(
+        rs: Session) -> None:
+    """The writer's schedule over the real list of what a bulk load drops, when every table's rows are late (it
+    runs whatever is ready while it waits): each statement after the COPY of every roster table it reads, each
+    foreign key after the key it references, every one exactly once, and the households' and status history's
+    all done before the people's COPY."""
+    _require_postgresql(rs)
+    savepoint = rs.begin_nested()
+    deferred = imports._drop_deferred(rs, rebuild=True)
+    savepoint.rollback()
+    roster = set(imports.ROSTER_TABLES)
+    pending, loaded, done = list(deferred), set[str](), []
+    for table in ("household_status_history", "households", "people"):
+        while (ready := imports.ready_now(pending, loaded)) is not None:
+            done.append((pending.pop(ready), frozenset(loaded)))
+        loaded.add(table)
+    done += [(d, frozenset(loaded)) for d in pending]
+    assert sorted(d.sql for d, _ in done) == sorted(d.sql for d in deferred)
+    for d, before in done:
+        assert d.tables & roster <= before, d.sql
+    keys = {m.group(1): i for i, (d, _) in enumerate(done)
+            if (m := re.match(r"ALTER TABLE (\w+) ADD CONSTRAINT \"\w+\" PRIMARY KEY", d.sql))}
+    assert set(keys) == roster
+    for i, (d, _) in enumerate(done):
+        if m := re.search(r"REFERENCES (\w+)\(", d.sql):
+            assert m.group(1) not in keys or keys[m.group(1)] < i, d.sql
+    people_first = min(i for i, (d, _) in enumerate(done) if "people" in d.tables)
+    assert all("people" in d.tables for d, _ in done[people_first:])
+    assert [d.sql for d, _ in done[people_first:]] == [d.sql for d in deferred if "people" in d.tables]

@@ -30,6 +30,7 @@ It gives up (None) on anything it does not handle exactly as the row-by-row path
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,12 +261,14 @@ def household_rows(p: Prepared) -> pl.DataFrame:
     )
 
 
-def people(p: Prepared) -> pl.DataFrame:
-    """hidx, name, number, relation, labor, initials: the people, by household, each household's in file order."""
+def people(p: Prepared, start: int = 0, stop: int | None = None) -> pl.DataFrame:
+    """hidx, name, number, relation, labor, initials: the people, by household, each household's in file order
+    (those from `start` to `stop` in that order)."""
     assert p.members is not None and p.labor is not None, "form first"
-    r = p.members["r"]
+    members = p.members.slice(start, None if stop is None else stop - start)
+    r = members["r"]
     out = p.table.select(pl.col("name", "number", "relation").gather(r),
-                         labor=pl.col("labor").gather(r).replace_strict(p.labor)).insert_column(0, p.members["hidx"])
+                         labor=pl.col("labor").gather(r).replace_strict(p.labor)).insert_column(0, members["hidx"])
     return out.with_columns(initials=initials(out["name"]))
 
 
@@ -323,13 +326,12 @@ def household_copy(households: pl.DataFrame, household_ids: range, today: str) -
         phone="phone", bank_account="bank", life_state=pl.lit("alive"), life_state_date=pl.lit(None, pl.String))
 
 
-def people_copy(people: pl.DataFrame, households: pl.DataFrame, person_ids: range,
-                batch: int) -> tuple[pl.DataFrame, list[int]]:
-    """The people as the row-by-row path formats them for COPY (`imports.PERSON_COLUMNS` led by their ids;
-    `households` as `household_copy` gives them), and where each batch's people start (and the end)."""
+def people_copy(people: pl.DataFrame, households: pl.DataFrame, person_ids: range) -> pl.DataFrame:
+    """The people as the row-by-row path formats them for COPY (`imports.PERSON_COLUMNS` led by their ids, drawn
+    from `person_ids` in order; `households` as `household_copy` gives them)."""
     number = pl.col("number")
     hidx = people["hidx"]
-    out = people.select(
+    return people.select(
         id=pl.int_range(person_ids.start, person_ids.start + people.height, dtype=pl.Int64),
         household_id=households["id"].gather(hidx), county_code=households["county_code"].gather(hidx),
         name="name", id_number="number",
@@ -338,9 +340,24 @@ def people_copy(people: pl.DataFrame, households: pl.DataFrame, person_ids: rang
         sex=pl.when(number.str.slice(16, 1).is_in(["1", "3", "5", "7", "9"])).then(pl.lit("M")).otherwise(pl.lit("F")),
         relation="relation", labor="labor", life_state=pl.lit("alive"), life_state_date=pl.lit(None, pl.String),
         health_note=pl.lit(None, pl.String), name_initials="initials")
+
+
+def people_batches(p: Prepared, households: pl.DataFrame, person_ids: range, batch: int) -> Iterator[pl.DataFrame]:
+    """`people_copy` of the people of each `batch` households in turn (`households` as `household_copy` gives
+    them). They are formed a few batches at a time, one first, then twice as many each time, so the first
+    are ready soon and the rest with little overhead."""
+    assert p.members is not None, "form first"
     n = households.height
     bounds = pl.Series(range(0, n + batch, batch), dtype=pl.UInt32).clip(upper_bound=n)
-    return out, people["hidx"].search_sorted(bounds, "left").to_list()
+    starts = p.members["hidx"].search_sorted(bounds, "left").to_list()
+    b, step = 0, 1
+    while b < len(starts) - 1:
+        end = min(b + step, len(starts) - 1)
+        lo, hi = starts[b], starts[end]
+        frame = people_copy(people(p, lo, hi), households, range(person_ids.start + lo, person_ids.start + hi))
+        for k in range(b, end):
+            yield frame.slice(starts[k] - lo, starts[k + 1] - starts[k])
+        b, step = end, step * 2
 
 
 def copy_bytes(frame: pl.DataFrame) -> bytes:

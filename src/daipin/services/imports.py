@@ -1061,11 +1061,10 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     bar = _progress(progress, "写入 writing", "行", n + people_total)  # households, then people
     entries: list[tuple[str, dict[str, Any]]] = []
     ids, status_ids, person_ids, deferred = _bulk_start(session, n, people_total)
-    # The first status goes first (it needs the heads' rows only), then the households and their people. What
-    # does not read people is put back by the writer between the households' COPY and the people's, the rest
-    # after the people's COPY, while the file is verified.
-    writer = _CopyWriter(session, with_ids=True, between=[d for d in deferred if "people" not in d.tables],
-                         after=[d for d in deferred if "people" in d.tables], status_first=True)
+    # The first status goes first (it needs the heads' rows only), then the households and their people. The
+    # writer puts back what it can while it waits for the next table's rows, the rest after the people's COPY,
+    # while the file is verified.
+    writer = _CopyWriter(session, with_ids=True, deferred=deferred, status_first=True)
     verified = False
     try:
         writer.start()
@@ -1085,9 +1084,9 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
             writer.put("households", hh_parts[-1])
             bar.update(min(BATCH, n - start))
         writer.put("households", None)
-        people, starts = columns.people_copy(columns.people(p), households, person_ids, BATCH)
-        batches = [people.slice(starts[b], starts[b + 1] - starts[b]) for b in range(len(starts) - 1)]
-        for batch in batches:
+        batches = []
+        for batch in columns.people_batches(p, households, person_ids, BATCH):
+            batches.append(batch)
             writer.put("people", columns.copy_bytes(batch))
             bar.update(batch.height)
         writer.put("people", None)
@@ -1305,20 +1304,28 @@ def _sqlite_insert(session: Session, table: str, lines: list[str]) -> None:
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
 
 
+def ready_now(pending: list[Deferred], loaded: set[str]) -> int | None:
+    """The index in `pending` of the first statement that reads no roster table other than those `loaded`, None
+    if there is none. A statement before it that reads another stays before it: whatever comes later and needs
+    that one (a foreign key, the primary key it references) reads the same table."""
+    return next((i for i, d in enumerate(pending) if d.tables & set(ROSTER_TABLES) <= loaded), None)
+
+
 class _CopyWriter:
     """COPY into households, then status history, then people on the session's connection from a thread,
     so the server inserts while the next rows are formatted. Chunks are queued per table; None ends a table.
     `with_ids`: status history and people rows start with their id (drawn up front) instead of taking it from
     the sequence. `status_first`: the status history is loaded before the households (its foreign key to them
-    must be dropped). `between`: statements run after the households' and status history's COPY and before the
-    people's (they must not read people), so the database rebuilds the households' indexes while the people
-    are formatted. `after`: statements run after the people's COPY (the caller checks the file meanwhile;
+    must be dropped). `deferred`: statements that put back what a bulk load dropped, in order. While the next
+    table's first chunk is not yet queued, the thread runs the next of them that reads only tables already
+    loaded (the server rebuilds the households' indexes while the people are formatted, and does not wait for
+    them once the people are there); the rest run after the last COPY (the caller checks the file meanwhile;
     `join` waits for them). Once abandoned, the thread starts no further statement."""
 
     COLUMNS = {"households": HOUSEHOLD_COLUMNS, "household_status_history": STATUS_COLUMNS, "people": PERSON_COLUMNS}
 
-    def __init__(self, session: Session, with_ids: bool = False, between: list[Deferred] | None = None,
-                 after: list[Deferred] | None = None, status_first: bool = False) -> None:
+    def __init__(self, session: Session, with_ids: bool = False, deferred: list[Deferred] | None = None,
+                 status_first: bool = False) -> None:
         raw = session.connection().connection.driver_connection
         assert raw is not None
         self.raw = raw
@@ -1329,11 +1336,9 @@ class _CopyWriter:
                        for t in order]
         self.queues: dict[str, queue.SimpleQueue[bytes | None]] = {t: queue.SimpleQueue() for t in self.COLUMNS}
         self.error: BaseException | None = None
-        self.between = between or []
-        self.after = after or []
+        self.pending = list(deferred or [])
         self.stopped = False
         self.statement = ""  # the one running (for the error)
-        assert not any("people" in d.tables for d in self.between)
         self.thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
 
     def start(self) -> None:
@@ -1347,15 +1352,19 @@ class _CopyWriter:
     def _run(self) -> None:
         try:
             with self.raw.cursor() as cur:
+                loaded: set[str] = set()
                 for table, columns in self.tables:
-                    if table == "people":
-                        self._execute(cur, self.between)
                     q = self.queues[table]
+                    while q.empty() and not self.stopped and (ready := ready_now(self.pending, loaded)) is not None:
+                        self._execute(cur, [self.pending.pop(ready)])
+                    if self.stopped:
+                        return
                     self.statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
                     with cur.copy(self.statement) as cp:
                         while (chunk := q.get()) is not None:
                             cp.write(chunk)
-                self._execute(cur, self.after)
+                    loaded.add(table)
+                self._execute(cur, self.pending)
         except BaseException as exc:  # handed to the main thread by join()
             self.error = exc
 
