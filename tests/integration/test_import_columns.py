@@ -359,7 +359,8 @@ def test_a_check_that_fails_after_the_households_were_sent_undoes_everything_and
     assert rs.scalar(text("SELECT count(*) FROM people")) == 0
 
 
-@pytest.mark.parametrize("spoil", ["no head", "two heads", "other village", "exit missing", "refused by COPY"])
+@pytest.mark.parametrize("spoil", ["no head", "two heads", "two heads and one without", "other village",
+                                   "exit missing", "refused by COPY"])
 def test_a_file_refused_after_its_rows_went_to_the_database_is_left_to_the_row_path(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: str) -> None:
     """Rows go to the database before `verify` answers, and the database may refuse some of them first (a
@@ -371,9 +372,14 @@ def test_a_file_refused_after_its_rows_went_to_the_database_is_left_to_the_row_p
     if spoil == "no head":
         for r in members:
             r[4] = "子"
-    elif spoil == "two heads":
+    elif spoil.startswith("two heads"):
         rows.append([victim, "", "另一户主", _id(900), "户主", "有劳动能力", members[0][6], "", members[0][8],
                      members[0][9], "", "", ""])
+        if spoil.endswith("one without"):  # as many heads as households
+            for r in rows:
+                if r[0] == rows[0][0] != victim:
+                    r[4] = "子"
+            assert len({r[0] for r in rows}) == sum(r[4] == "户主" for r in rows)
     elif spoil == "other village":
         other = "新民村" if members[0][9] in ("兴隆村", "231002001001") else "兴隆村"
         rows.append([victim, "", "远方成员", _id(901), "子", "有劳动能力", members[0][6], "", "", other, "", "", ""])

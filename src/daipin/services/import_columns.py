@@ -128,9 +128,10 @@ def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dic
     del df
     if t.height == 0:
         return None
-    # Cells are decided by the row-by-row path's own look-ups, once per distinct value. With two heads in a
-    # household `verify` refuses the file (any one of them is taken here); one without a head, `form`.
-    heads = t.filter(pl.col("relation") == "户主").unique("hno").select(
+    # Cells are decided by the row-by-row path's own look-ups, once per distinct value. A household with two
+    # heads is here twice: `form` refuses the file (more heads than households) unless one without a head makes
+    # up for it, and then `verify` does (two heads); the rows sent meanwhile are rolled back.
+    heads = t.filter(pl.col("relation") == "户主").select(
         "hno", "town", "village", "status", "exit", "cause", "phone", "bank")
     status = _mapping(heads["status"], status_values.get)
     vcode = _village_codes(heads, villages)
