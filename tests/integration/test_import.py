@@ -227,3 +227,19 @@ def test_a_registered_household_written_under_another_village_is_a_bad_row_and_c
     result = imports.import_households(rs, cadre, _csv(tmp_path / "b.csv", rows), AT, skip_bad=True)
     assert (result.skipped_households, result.households_unchanged, result.households_changed) == (1, 2, 0)
     assert reg.household_by_no(rs, "H-103").phone is None
+
+
+def test_an_empty_relation_labour_status_or_village_cell_is_reported_as_missing(rs: Session, tmp_path: Path) -> None:
+    """An empty cell says what is missing; it is not echoed as an unknown value ''."""
+    rows = _good_rows() + [
+        _row(5, "H-301", "子", person_id(1101), ""),
+        _row(6, "H-302", "丑", person_id(1102), "户主", labor=" "),
+        _row(7, "H-303", "寅", person_id(1103), "户主", status=""),
+        _row(8, "H-304", "卯", person_id(1104), "户主", village=""),
+        _row(9, "H-305", "辰", person_id(1105), "户主", labor="很强"),
+    ]
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "empty.csv", rows), AT)
+    got = [(e.row, e.column, e.message) for e in result.errors]
+    assert got == [(6, "家庭关系", "缺少与户主关系 / missing relation"), (7, "劳动能力", "缺少劳动能力 / missing labour value"),
+                   (8, "户类型", "缺少户类型 / missing household status"), (9, "所属村", "缺少所属村 / missing village"),
+                   (10, "劳动能力", "劳动能力 '很强' 无法识别 / unknown labour value '很强'")]

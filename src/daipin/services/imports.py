@@ -441,6 +441,13 @@ def _check_rows_in_two(lines: list[str], index: dict[str, int], col: dict[str, s
     return households, [], last
 
 
+def _refused(field: str, zh: str, en: str, cell: str, zh_reason: str = "无法识别") -> tuple[str, str, str]:
+    """A row error for a cell the import does not know: "missing …" when it is empty, else the cell echoed."""
+    if not cell.strip():
+        return field, f"缺少{zh}", f"missing {en}"
+    return field, f"{zh} {_shown(cell)} {zh_reason}", f"unknown {en} {_shown(cell)}"
+
+
 def _shown(cell: str) -> str:
     """A cell echoed in an error: quoted, with any long number masked (a row whose cells slipped a column may put
     an ID number, phone or bank account where a relation or year was expected)."""
@@ -533,30 +540,26 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
             if relation in relations:
                 rel_of[cell] = relation
             else:
-                (row_errors := row_errors or []).append(("relation", f"与户主关系 {_shown(relation)} 无法识别",
-                                                         f"unknown relation {_shown(relation)}"))
+                (row_errors := row_errors or []).append(_refused("relation", "与户主关系", "relation", relation))
         cell = row[i_labor]
         labor = labor_of_cell.get(cell)
         if labor is None:
             labor = labor_of_cell[cell] = labor_of.get(cell.strip())
             if labor is None:
-                (row_errors := row_errors or []).append(("labor", f"劳动能力 {_shown(cell)} 无法识别",
-                                                         f"unknown labour value {_shown(cell)}"))
+                (row_errors := row_errors or []).append(_refused("labor", "劳动能力", "labour value", cell))
         cell = row[i_status]
         status = status_of_cell.get(cell)
         if status is None:
             status = status_of_cell[cell] = status_of.get(cell.strip())
             if status is None:
-                (row_errors := row_errors or []).append(("status", f"户类型 {_shown(cell)} 无法识别",
-                                                         f"unknown household status {_shown(cell)}"))
+                (row_errors := row_errors or []).append(_refused("status", "户类型", "household status", cell))
         cells = (row[i_town] if i_town is not None else "", row[i_village])
         vcode = village_of.get(cells, "")
         if vcode == "":
             place = (cells[0].strip(), cells[1].strip())
             vcode = village_of[cells] = villages.get(place) or villages.get(("", place[1]))
         if vcode is None:
-            (row_errors := row_errors or []).append(("village", f"所属村 {_shown(cells[1])} 不存在",
-                                                     f"unknown village {_shown(cells[1])}"))
+            (row_errors := row_errors or []).append(_refused("village", "所属村", "village", cells[1], "不存在"))
         exit_year = None
         cell = row[i_exit] if i_exit is not None else ""
         if cell:
