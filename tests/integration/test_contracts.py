@@ -17,6 +17,7 @@ from tests.integration.registry_support import (
     household,
     ledger_bodies,
     ledger_size,
+    person_id,
     project,
     rs_fixture,  # noqa: F401
 )
@@ -129,3 +130,29 @@ def test_a_quantified_fund_share_goes_only_to_an_eligible_household(rs: Session)
     hh = household(rs, "H-1", 1, status="non_poor")
     with pytest.raises(Conflict):
         _sign(rs, "C-Q", "shareholding", QUANTIFIED, project_obj=p, payee_household_id=hh.id)
+
+
+@pytest.mark.parametrize("event", ["exit", "last death", "move"])
+def test_a_share_freed_by_an_exit_a_death_or_a_move_has_its_own_entry_and_the_ledger_still_verifies(
+        rs: Session, event: str) -> None:
+    """Every row such an event changes (the contract, the people who moved) is recorded by an entry, so `daipin
+    ledger verify` finds no row edited behind the ledger's back."""
+    from daipin.ledger.verify import verify_log
+
+    p = project(rs)
+    hh = household(rs, "H-1", 1)
+    q = _sign(rs, "C-Q", "shareholding", QUANTIFIED, project_obj=p, payee_household_id=hh.id)
+    reg.add_member(rs, ACTOR, hh.id, {"name": "次子", "id_number": person_id(77), "relation": "子", "labor": "full"}, AT)
+    assert verify_log(rs).ok
+    if event == "exit":
+        reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 7, 1), "稳定脱贫", AT)
+    elif event == "last death":
+        for person in reg.members(rs, hh.id):
+            reg.record_death(rs, ACTOR, person.id, date(2025, 7, 1), AT)
+    else:
+        reg.record_move(rs, ACTOR, hh.id, date(2025, 7, 1), AT, destination="外省")
+    assert q.status == "pending_reassignment"
+    own = [b for b in ledger_bodies(rs) if b["type"] == "contract.pending_reassignment"]
+    assert [(b["subject"], b["facts"]["version"]) for b in own] == [("contract:C-Q", 2)]
+    report = verify_log(rs)
+    assert report.ok, report.problems

@@ -213,3 +213,29 @@ def test_errors_are_daipin_errors_with_both_languages(rs: Session) -> None:
     with pytest.raises(DaipinError) as err:
         reg.get_household(rs, 999999)
     assert err.value.status == 404
+
+
+def test_an_edited_member_or_funding_row_is_named_by_the_entry_that_recorded_it(rs: Session) -> None:
+    """Row facts under an entry's own keys (a household's people, a project's funding rows) are checked too."""
+    from sqlalchemy import text
+
+    from daipin.db.models.registry import FundingSource
+    from daipin.ledger.verify import verify_log
+
+    hh = household(rs, "H-1", 1, labors=("full", "weak"))
+    p = project(rs)
+    rs.flush()
+    assert verify_log(rs).ok
+    registered = next(i for i, b in enumerate(ledger_bodies(rs)) if b["type"] == "household.register")
+    funded = next(i for i, b in enumerate(ledger_bodies(rs)) if b["type"] == "project.register")
+    spouse = reg.members(rs, hh.id)[1]
+    rs.execute(text("UPDATE people SET labor = 'full' WHERE id = :id"), {"id": spouse.id})
+    rs.expire_all()
+    report = verify_log(rs)
+    assert [pr.index for pr in report.problems] == [registered]
+    rs.execute(text("UPDATE people SET labor = 'weak' WHERE id = :id"), {"id": spouse.id})
+    source = rs.scalar(select(FundingSource.id).where(FundingSource.project_id == p.id))
+    rs.execute(text("UPDATE funding_sources SET amount_fen = amount_fen + 1 WHERE id = :id"), {"id": source})
+    rs.expire_all()
+    report = verify_log(rs)
+    assert [pr.index for pr in report.problems] == [funded]

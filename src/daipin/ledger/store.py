@@ -16,7 +16,8 @@ Rows behind entries
 -------------------
 An entry that records the state of a business row carries
 `facts["row"] = {"table": ..., "id": ..., "digest": ...}` (or a list of such dicts
-under `facts["rows"]`), built with `row_fact(table, id, state)` where `state` is a
+under `facts["rows"]`; the verifier takes such a dict, or a list of them, under any
+top-level key), built with `row_fact(table, id, state)` where `state` is a
 JSON-able dict of the row's columns. An area registers how to read the current state
 of its rows with `register_row_check(table, fn)` (or `register_model(Model)`), and
 `daipin ledger verify` then checks that every such row still has the digest of the

@@ -71,16 +71,17 @@ class Report:
 
 
 def _row_refs(facts: Any) -> list[dict[str, Any]]:
+    """Every row fact in `facts`: a top-level value, or an item of a top-level list, that is a dict with the keys
+    `table`, `id` and `digest` (`facts["row"]` and `facts["rows"]` by convention; a household's entry also names
+    its people, a project's its funding rows, under their own keys)."""
     if not isinstance(facts, dict):
         return []
     refs = []
-    one = facts.get("row")
-    if isinstance(one, dict):
-        refs.append(one)
-    many = facts.get("rows")
-    if isinstance(many, list):
-        refs.extend(r for r in many if isinstance(r, dict))
-    return [r for r in refs if {"table", "id", "digest"} <= set(r)]
+    for value in facts.values():
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, dict) and {"table", "id", "digest"} <= set(item):
+                refs.append(item)
+    return refs
 
 
 def verify_log(

@@ -560,13 +560,16 @@ def _free_quantified_shares(session: Session, actor: Actor, hh: Household, on: d
                                                        Contract.model == "shareholding",
                                                        Contract.status == "active")).all()
     freed = []
-    from daipin.services.contracts import new_version
+    from daipin.services.contracts import _record_contract, new_version
 
     for c in contracts:
         if c.terms.get("contribution_kind") in ("quantified_fund", "poverty_loan"):
             c.status = "pending_reassignment"
-            new_version(session, actor, c, reason=f"户 {hh.household_no} 不再符合条件，待重新分配 ({on.isoformat()})",
-                        at=at)
+            reason = f"户 {hh.household_no} 不再符合条件，待重新分配 ({on.isoformat()})"
+            v = new_version(session, actor, c, reason=reason, at=at)
+            # The contract's own entry, as for any other change of a contract (its row as it now stands).
+            _record_contract(session, actor, "contract.pending_reassignment", c, hh.village_code,
+                             {"version": v.version, "reason": reason, "on": on.isoformat()}, at)
             freed.append(c.code)
     return freed
 
@@ -607,14 +610,14 @@ def record_move(session: Session, actor: Actor, household_id: int, on: date, at:
         raise Conflict("该户已不在册", "the household is no longer registered here", field="household_id")
     check_scope(actor, hh.village_code)
     hh.life_state, hh.life_state_date = "moved", on
-    for p in members(session, hh.id):
-        if p.life_state == "alive":
-            p.life_state, p.life_state_date = "moved", on
+    moved = [p for p in members(session, hh.id) if p.life_state == "alive"]
+    for p in moved:
+        p.life_state, p.life_state_date = "moved", on
     session.flush()
     freed = _free_quantified_shares(session, actor, hh, on, at)
     _record(session, actor, "household.move", f"household:{hh.household_no}", hh.village_code,
             {"on": on.isoformat(), "destination": destination, "shares_pending_reassignment": freed,
-             "row": row_fact(session, hh)}, at)
+             "row": row_fact(session, hh), "rows": [row_fact(session, p) for p in moved]}, at)
     return hh
 
 
