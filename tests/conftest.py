@@ -54,6 +54,27 @@ def drop_database(url: str) -> None:
         admin.dispose()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After every database test that passed, the ledger still verifies (`daipin ledger verify`): every row a
+    service changed is recorded by an entry, so no change is left without one and no honest change reads as
+    tampering. A test that edits rows behind the ledger on purpose is marked `edits_rows_behind_the_ledger`."""
+    outcome = yield
+    if outcome.excinfo is not None or item.get_closest_marker("edits_rows_behind_the_ledger"):
+        return
+    funcargs = getattr(item, "funcargs", {})
+    s = funcargs.get("rs", funcargs.get("session"))
+    if not isinstance(s, Session):
+        return
+    from daipin.ledger.verify import verify_log
+
+    s.flush()
+    s.expire_all()  # rows as stored, not as this session last saw them
+    report = verify_log(s)
+    if report.size and not report.ok:
+        raise AssertionError(f"the ledger no longer verifies after this test: {report.problems[:3]}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def ledger_keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The ledger's signing key and salt for this test run, outside the database as in production.

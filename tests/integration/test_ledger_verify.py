@@ -31,6 +31,8 @@ class ExampleHousehold(_ExampleBase):
 store.register_model(ExampleHousehold)
 
 
+pytestmark = pytest.mark.edits_rows_behind_the_ledger  # each test tampers with the log or its rows
+
 def _fill(session: Session, n: int, batches: tuple[int, ...] = ()) -> None:
     """n entries, committed at each size in `batches` and at the end (each commit signs a checkpoint)."""
     start = store.tree_size(session)

@@ -192,6 +192,7 @@ def _entity_id(session: Session) -> int:
     return int(entity(session, 5).id)
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_every_registry_write_leaves_a_row_digest_that_detects_a_later_edit(rs: Session) -> None:
     hh = household(rs, "H-1", 1, phone="13900001234")
     p = project(rs, 1)
@@ -215,6 +216,7 @@ def test_errors_are_daipin_errors_with_both_languages(rs: Session) -> None:
     assert err.value.status == 404
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_an_edited_member_or_funding_row_is_named_by_the_entry_that_recorded_it(rs: Session) -> None:
     """Row facts under an entry's own keys (a household's people, a project's funding rows) are checked too."""
     from sqlalchemy import text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from daipin.ledger import verify as verifier
 from daipin.services import runs, sample
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_a_stored_run_verifies_and_an_edited_run_is_named(session: Session) -> None:
     at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     sample.load_sample(session, SYSTEM_ACTOR, at)

@@ -65,6 +65,7 @@ def test_the_notice_page_is_rendered_once_while_nothing_changes_and_again_when_a
     assert renders.count("public/notice.html") >= 2
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_a_region_renamed_through_the_registry_shows_on_the_cached_notice_page(
         session: Session, world: World) -> None:
     from daipin.services import trace

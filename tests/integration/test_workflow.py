@@ -244,6 +244,7 @@ def test_a_meeting_without_quorum_decides_nothing_and_cannot_be_reviewed(session
     assert m.state == "approved"
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_a_new_meeting_not_yet_decided_cannot_be_reviewed(session: Session, ctx: dict) -> None:
     confirm_roster(session)
     m = draft_allocation(session, T0 + 20 * DAY, ctx=ctx)
@@ -257,6 +258,7 @@ def test_a_new_meeting_not_yet_decided_cannot_be_reviewed(session: Session, ctx:
     assert exc.value.code == "no_meeting"
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_a_failed_vote_rejects_the_matter(session: Session, ctx: dict) -> None:
     confirm_roster(session)
     m = draft_allocation(session, T0 + 20 * DAY, ctx=ctx)
@@ -362,6 +364,7 @@ def closed(session: Session, ctx: dict) -> tuple[Matter, datetime]:
     return m, t + 11 * DAY
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_execution_stops_when_the_inputs_changed_since_approval(session: Session, ctx: dict) -> None:
     m, t = closed(session, ctx)
     changed = copy.deepcopy(m.document)
@@ -374,6 +377,7 @@ def test_execution_stops_when_the_inputs_changed_since_approval(session: Session
     assert session.scalar(select(func.count()).select_from(PaymentBatch).where(PaymentBatch.matter_id == m.id)) == 0
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_execution_stops_when_the_result_differs_from_the_approved_preview(session: Session, ctx: dict) -> None:
     m, t = closed(session, ctx)
     m.approved_preview_digest = "0" * 64  # as if the engine's rules had changed since the preview
@@ -450,6 +454,7 @@ def test_an_allocation_may_only_pay_households_on_the_confirmed_roster(session: 
     assert exc.value.field == "document.households[6].id"
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_execution_is_refused_when_a_household_left_the_confirmed_roster(session: Session, ctx: dict) -> None:
     m, t = closed(session, ctx)
     roster = rosters.confirmed_roster(session, VILLAGE, 2024)

@@ -65,6 +65,7 @@ TAMPERS: dict[str, tuple[Any, str, Any]] = {
 }
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 @pytest.mark.parametrize("what", list(TAMPERS))
 def test_an_edited_workflow_row_is_named_by_the_latest_entry_about_it(session: Session, what: str) -> None:
     matter_id = archived_matter(session)
@@ -85,6 +86,7 @@ def test_an_edited_workflow_row_is_named_by_the_latest_entry_about_it(session: S
     assert f"{model.__tablename__}#{row_id}" in first.reason_zh
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_edited_votes_are_named_by_the_decision_that_recorded_them(session: Session) -> None:
     ctx = seed(session)
     confirm_roster(session)
@@ -100,6 +102,7 @@ def test_edited_votes_are_named_by_the_decision_that_recorded_them(session: Sess
     assert "meetings#" in report.first_bad.reason_zh
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_a_deleted_objection_is_named_too(session: Session) -> None:
     ctx = seed(session)
     confirm_roster(session)
