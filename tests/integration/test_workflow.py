@@ -596,3 +596,25 @@ def test_a_sixteen_digit_household_number_may_be_posted_but_a_bank_card_may_not(
     with pytest.raises(Conflict) as exc:
         wf.publish_notice(session, CADRE, card.id, at=t)
     assert exc.value.code == "personal_data_in_notice" and card.state == "approved"
+
+
+def test_a_matter_naming_a_project_or_entity_of_another_county_is_refused(session: Session, ctx: dict) -> None:
+    confirm_roster(session)
+    session.add(Region(code="231003", name="邻区", level="district", parent_code=None, county_code="231003"))
+    stranger = Entity(name="邻区合作社", kind="cooperative", uscc="93231003MA7654321X", legal_representative="法人",
+                      county_code="231003", region_code="231003", credit_status="normal")
+    session.add(stranger)
+    session.flush()
+    theirs = Project(code="P-OTHER", name="邻区项目", category="光伏", entity_id=stranger.id, township_code="231003001",
+                     village_code=None, county_code="231003")
+    session.add(theirs)
+    session.flush()
+    before = session.scalar(select(func.count()).select_from(Matter))
+    with pytest.raises(InputError) as exc:
+        draft_allocation(session, T0 + 20 * DAY, ctx={"project": theirs})
+    assert exc.value.field == "project_id" and "P-OTHER" in exc.value.message_zh
+    with pytest.raises(InputError) as exc:
+        draft_allocation(session, T0 + 20 * DAY, ctx=ctx, entity_id=stranger.id)
+    assert exc.value.field == "entity_id"
+    assert session.scalar(select(func.count()).select_from(Matter)) == before
+    assert draft_allocation(session, T0 + 20 * DAY, ctx=ctx, entity_id=ctx["entity"].id).project_id == ctx["project"].id

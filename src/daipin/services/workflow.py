@@ -328,11 +328,20 @@ def _prefix_errors(fn: Callable[[dict[str, Any]], dict[str, Any]], document: dic
         raise
 
 
-def _check_entity_refs(session: Session, project_id: int | None, entity_id: int | None) -> None:
-    if project_id is not None and session.get(Project, project_id) is None:
+def _check_entity_refs(session: Session, project_id: int | None, entity_id: int | None, county: str) -> None:
+    """The project and entity a matter names exist and belong to the matter's county."""
+    project = session.get(Project, project_id) if project_id is not None else None
+    if project_id is not None and project is None:
         raise NotFound(f"项目 {project_id} 不存在", f"project {project_id} not found", "project_id")
-    if entity_id is not None and session.get(Entity, entity_id) is None:
+    if project is not None and project.county_code != county:
+        raise InputError(f"项目 {project.code} 不属于本县（区）", f"project {project.code} is in another county",
+                         "project_id")
+    entity = session.get(Entity, entity_id) if entity_id is not None else None
+    if entity_id is not None and entity is None:
         raise NotFound(f"实施主体 {entity_id} 不存在", f"entity {entity_id} not found", "entity_id")
+    if entity is not None and entity.county_code != county:
+        raise InputError(f"实施主体 {entity.name} 不属于本县（区）", f"entity {entity.name} is in another county",
+                         "entity_id")
 
 
 def draft_matter(
@@ -372,7 +381,7 @@ def draft_matter(
     reg = _check_region(session, mk, region)
     probe = Matter(kind=mk.value, region_code=reg.code, county_code=reg.code[:6], state=wf.State.DRAFT.value)
     _authorize(actor, probe, wf.Action.UPDATE_DRAFT)
-    _check_entity_refs(session, project_id, entity_id)
+    _check_entity_refs(session, project_id, entity_id, reg.code[:6])
     preview, warnings = _preview(session, mk, document, reg.code, year)
     if mk is wf.MatterKind.VILLAGE_ALLOCATION:
         from daipin.services import rosters
