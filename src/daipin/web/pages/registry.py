@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from daipin.api.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
+from daipin.db.models.registry import Contract
+from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.services import registry_views as rv
 from daipin.web import render
@@ -214,7 +216,7 @@ async def contract_create(request: Request, actor: CurrentActor, session: Sessio
     return RedirectResponse(f"/projects/{c.project_id}#contracts", status_code=303)
 
 
-def _contract_page_ctx(session: Session, actor: Any, contract_id: int, *, error: DaipinError | None = None,
+def _contract_page_ctx(session: Session, actor: Actor, contract_id: int, *, error: DaipinError | None = None,
                        failed_form: str = "", fields: dict[str, str] | None = None) -> dict[str, Any]:
     """The contract page: its data, and its forms filled with the contract in force (or, after a refused
     submission, with what was typed, beside the error)."""
@@ -238,10 +240,10 @@ async def contract_page(request: Request, contract_id: Id) -> Response:
         request, "registry/contract.html", _contract_page_ctx(session, auth.actor, contract_id)))
 
 
-async def _change_contract(request: Request, contract_id: int, actor: Any, session: Session, form_name: str,
-                           change: Callable[[Any, dict[str, str]], object]) -> Response:
-    """Amend or terminate from the contract page: refused (403) before the form is read for those who may not,
-    nothing written on any error, the page shown again with the error and what was typed."""
+async def _change_contract(request: Request, contract_id: int, actor: Actor, session: Session, form_name: str,
+                           change: Callable[[Contract, dict[str, str]], object]) -> Response:
+    """Amend or terminate from the contract page: refused (403) before what was typed is checked for those who
+    may not, nothing written on any error, the page shown again with the error and what was typed."""
     from daipin.services import contracts
 
     form = await request.form()
@@ -262,7 +264,7 @@ async def contract_amend(request: Request, contract_id: Id, actor: CurrentActor,
                          now: NowDep) -> Response:
     from daipin.services import contracts
 
-    def amend(c: Any, fields: dict[str, str]) -> object:
+    def amend(c: Contract, fields: dict[str, str]) -> object:
         return contracts.amend_contract(
             session, actor, c.id, reason=fields.get("reason", ""), at=now, terms=terms_from_form(c.model, fields),
             start_date=_date(fields.get("start_date", ""), "start_date"),
@@ -276,7 +278,7 @@ async def contract_terminate(request: Request, contract_id: Id, actor: CurrentAc
                              now: NowDep) -> Response:
     from daipin.services import contracts
 
-    def terminate(c: Any, fields: dict[str, str]) -> object:
+    def terminate(c: Contract, fields: dict[str, str]) -> object:
         return contracts.terminate_contract(session, actor, c.id, on=_date(fields.get("on", ""), "on"),
                                             reason=fields.get("reason", ""), at=now)
 
