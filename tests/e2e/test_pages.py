@@ -129,3 +129,38 @@ def test_a_user_changes_their_password_and_logs_out(browser: Any, server: Server
     assert page.locator("table tbody tr").count() == 1  # an entity user sees only its own entity
     page.goto("/households")
     assert page.locator("h1").inner_text() == "403"
+
+
+def test_a_village_cadre_opens_a_contract_from_its_project_and_amends_it_on_a_phone(
+        browser: Any, server: Server, shots: Shots) -> None:
+    page = new_page(browser, server, width=375, height=812)
+    login(page, "village")
+    page.goto("/projects")
+    page.goto(_first_link(page, "/projects/"))
+    page.goto(_first_link(page, "/contracts/"))  # the project's first contract leases its asset to the village
+    assert page.locator("h1").inner_text().startswith("利益联结协议")
+    assert "年租金" in page.inner_text("#terms")  # terms by their names, money in yuan
+    assert re.search(r"[\d,]+\.\d\d 元", page.inner_text("#terms"))
+    assert page.locator("#versions tbody tr").count() == 1
+    assert page.inner_text("#version-1 .standing") == "现行"
+    _fits_the_phone(page)
+    no_raw_codes(page)
+    shots(page, "contract")
+
+    page.click("#amend summary")
+    page.wait_for_selector("#amend-form input[name=t_annual_rent_fen]")
+    assert page.input_value("#amend-form input[name=t_annual_rent_fen]")  # filled with the terms in force
+    page.fill("#amend-form input[name=t_annual_rent_fen]", "40000")
+    page.fill("#amend-form textarea[name=reason]", "补充协议：租金上调")
+    _fits_the_phone(page)
+    shots(page, "amend-form")
+    page.click("#amend-form button[type=submit]")
+    page.wait_for_selector("#version-2")
+    assert page.inner_text("#version-2 .standing") == "现行"
+    assert page.inner_text("#version-1 .standing") == "已被第2版取代"
+    assert "年租金" in page.inner_text("#version-2 .changes") and "40,000.00 元" in page.inner_text("#terms")
+    assert "补充协议：租金上调" in page.inner_text("#version-2")
+    _fits_the_phone(page)
+    no_raw_codes(page)
+    shots(page, "contract-amended")
+    assert page.js_errors == [], page.js_errors

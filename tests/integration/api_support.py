@@ -93,7 +93,7 @@ def build_world(session: Session, keys_dir: str) -> World:
     from sqlalchemy import select
 
     from daipin.commands.web import confirm_rosters
-    from daipin.db.models.registry import Asset, Entity, Household, Project
+    from daipin.db.models.registry import Asset, Contract, Entity, Household, Project
     from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.domain.identity import make_resident_id
     from daipin.ledger import store
@@ -135,6 +135,12 @@ def build_world(session: Session, keys_dir: str) -> World:
     w.ids["entity_foreign"] = foreign_project.entity_id
     w.ids["asset_own"] = first(select(Asset.id).where(Asset.project_id == own_project.id))
     w.ids["asset_foreign"] = first(select(Asset.id).where(Asset.project_id == foreign_project.id))
+    # Each sample project leases its asset to its village (the payee), and links households of that village.
+    for scope, p in (("own", own_project), ("foreign", foreign_project)):
+        w.ids[f"contract_{scope}"] = first(select(Contract.id).where(
+            Contract.project_id == p.id, Contract.model == "asset_lease").order_by(Contract.id))
+    w.ids["contract_own_household"] = first(select(Contract.id).where(
+        Contract.project_id == own_project.id, Contract.payee_household_id.is_not(None)).order_by(Contract.id))
     assert session.get(Entity, w.ids["entity_own"]) is not None
     # A draft in each village, and an open notice in the own village (anyone may object to it).
     w.ids["matter_own"] = rosters.draft_roster(session, SYSTEM_ACTOR, village_code=OWN_VILLAGE, year=2026, at=START).id

@@ -56,6 +56,20 @@ def contract_body(w: World, scope: str) -> dict[str, Any]:
             "payee_household_id": hh}
 
 
+def contract(suffix: str) -> tuple[Callable[[World], str], Callable[[World], str]]:
+    """The own and the foreign sample contract's path (each leases its project's asset to the project's village)."""
+    return ((lambda w: f"/api/v1/contracts/{w.ids['contract_own']}{suffix}"),
+            (lambda w: f"/api/v1/contracts/{w.ids['contract_foreign']}{suffix}"))
+
+
+def amend_body(w: World, scope: str) -> dict[str, Any]:
+    return {"reason": "补充协议：租金调整", "terms": {"annual_rent_fen": 123400}}
+
+
+def terminate_body(w: World, scope: str) -> dict[str, Any]:
+    return {"on": "2026-03-01", "reason": "资产收回"}
+
+
 def roster_body(w: World, scope: str) -> dict[str, Any]:
     village = "231002001001" if scope == "own" else "231002002001"
     return {"kind": "beneficiary_roster", "region": village, "title": "2028年度名单", "year": 2028,
@@ -95,6 +109,8 @@ matter = (lambda w: str(w.ids["matter_own"])), (lambda w: str(w.ids["matter_fore
 scoped_read = {D: (200, 200), T: (200, 404), V: (200, 404), E: same(403), A: (200, 200), P: same(401)}
 county_read = {D: (200, 404), T: (200, 404), V: (200, 404), E: same(403), A: (200, 404), P: same(401)}
 ledger_read = {D: same(200), T: same(403), V: same(403), E: same(403), A: same(200), P: same(401)}
+# An entity's users and auditors read their contracts but change none; a foreign one is not found.
+contract_change = {D: same(200), T: (200, 404), V: (200, 404), E: (403, 404), A: same(403), P: same(401)}
 
 CASES = [
     Case("GET", "/api/v1/health", const("/api/v1/health"), const("/api/v1/health"), everyone(200, 200)),
@@ -123,6 +139,10 @@ CASES = [
          {D: same(200), T: (200, 404), V: (200, 404), E: (200, 404), A: same(200), P: same(401)}),
     Case("POST", "/api/v1/contracts", const("/api/v1/contracts"), const("/api/v1/contracts"),
          {D: same(201), T: (201, 404), V: (201, 404), E: same(403), A: same(403), P: same(401)}, body=contract_body),
+    Case("GET", "/api/v1/contracts/{contract_id}", *contract(""), {**scoped_read, E: (200, 404)}),
+    Case("POST", "/api/v1/contracts/{contract_id}/amend", *contract("/amend"), contract_change, body=amend_body),
+    Case("POST", "/api/v1/contracts/{contract_id}/terminate", *contract("/terminate"), contract_change,
+         body=terminate_body),
     Case("GET", "/api/v1/matters", const("/api/v1/matters"), const("/api/v1/matters"),
          {**everyone(200), E: same(403)}),
     Case("POST", "/api/v1/matters", const("/api/v1/matters"), const("/api/v1/matters"),

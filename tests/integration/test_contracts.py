@@ -83,6 +83,28 @@ def test_amendments_make_new_versions_and_keep_the_history(rs: Session) -> None:
     assert [b["type"] for b in ledger_bodies(rs)[-3:]] == ["contract.sign", "contract.amend", "contract.amend"]
 
 
+def test_history_marks_the_version_in_force_and_which_version_replaced_each_older_one(rs: Session) -> None:
+    p = project(rs)
+    c = _sign(rs, "C-1", "asset_lease", {"annual_rent_fen": 1_200_000}, project_obj=p, payee_village_code=VILLAGE)
+    assert [(h["current"], h["superseded_by"], h["changes"]) for h in svc.history(rs, "C-1")] == [(True, None, [])]
+    svc.amend_contract(rs, ACTOR, c.id, terms={"annual_rent_fen": 1_500_000, "asset_code": "ZC-1"}, reason="补充协议",
+                       at=AT)
+    hist = svc.history(rs, "C-1")
+    # Both versions were made while the contract was active; only the second is in force.
+    assert [h["status"] for h in hist] == ["active", "active"]
+    assert [(h["current"], h["superseded_by"]) for h in hist] == [(False, 2), (True, None)]
+    assert hist[1]["changes"] == [{"field": "terms.asset_code", "before": None, "after": "ZC-1"},
+                                  {"field": "terms.annual_rent_fen", "before": 1_200_000, "after": 1_500_000}]
+    svc.terminate_contract(rs, ACTOR, c.id, on=date(2026, 6, 30), reason="资产收回", at=AT)
+    hist = svc.history(rs, "C-1")
+    assert [(h["version"], h["status"], h["current"], h["superseded_by"]) for h in hist] == [
+        (1, "active", False, 2), (2, "active", False, 3), (3, "terminated", True, None)]
+    assert hist[2]["changes"] == [{"field": "end_date", "before": "2027-12-31", "after": "2026-06-30"},
+                                  {"field": "status", "before": "active", "after": "terminated"}]
+    assert hist[2]["at"].endswith("+00:00")  # UTC, as stored, on either database
+    assert {"version", "terms", "start", "end", "status", "reason", "actor", "at", "model_label"} <= set(hist[0])
+
+
 def test_a_blacklisted_entity_signs_no_new_contract(rs: Session) -> None:
     p = project(rs)
     reg.set_credit_status(rs, ACTOR, p.entity_id, "blacklisted", date(2025, 5, 1), "恶意拖欠", AT)
@@ -103,6 +125,10 @@ def test_exit_frees_quantified_fund_shares_but_keeps_land_shares(rs: Session) ->
     newcomer = household(rs, "H-2", 2)
     svc.reassign_share(rs, ACTOR, "C-Q", newcomer.id, decision_ref="兴隆村2025第3号决议", on=date(2025, 8, 1), at=AT)
     assert q.payee_household_id == newcomer.id and q.status == "active"
+    moves = [h["changes"] for h in svc.history(rs, "C-Q")]
+    assert moves[1] == [{"field": "status", "before": "active", "after": "pending_reassignment"}]
+    assert moves[2] == [{"field": "status", "before": "pending_reassignment", "after": "active"},
+                        {"field": "payee", "before": f"household:{hh.id}", "after": f"household:{newcomer.id}"}]
 
 
 def test_heirs_get_land_shares_and_never_quantified_fund_shares(rs: Session) -> None:

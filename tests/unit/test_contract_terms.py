@@ -84,3 +84,22 @@ def test_engine_terms_map_each_settled_model_to_its_engine_kind() -> None:
     assert engine_terms("trusteeship", COMPLETE["trusteeship"]) == (
         "trusteeship", {"units": "12.5", "unit": "mu", "annual_fen_per_unit": 45000})
     assert set(ENGINE_KIND) == set(MODELS) - {"fund_support"}
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_the_terms_of_every_model_come_back_from_the_amend_form_unchanged(model: str) -> None:
+    from daipin.web.pages.registry import form_fields, terms_from_form
+
+    terms = dict(COMPLETE[model])
+    if model == "fund_support":  # objects in a list term, money with fen
+        terms.update(support_type="revolving", amount_fen=2000001,
+                     repayment_schedule=[{"due": "2026-12-31", "amount_fen": 1000000}, "余款次年还清"])
+    assert validate_terms(model, terms_from_form(model, form_fields(model, terms))) == validate_terms(model, terms)
+
+
+def test_a_list_line_that_looks_like_an_object_but_is_not_is_refused_naming_the_line() -> None:
+    from daipin.web.pages.registry import terms_from_form
+
+    with pytest.raises(InputError) as err:
+        terms_from_form("fund_support", {"t_repayment_schedule": "第一期\n{due: 2026}"})
+    assert err.value.field == "terms.repayment_schedule[1]"

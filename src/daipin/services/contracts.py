@@ -13,11 +13,13 @@ from daipin.domain.actors import Actor
 from daipin.domain.contracts import (
     INHERITABLE_CONTRIBUTIONS,
     MODELS,
+    TERMS,
     check_model,
     check_term,
     validate_terms,
 )
-from daipin.domain.errors import Conflict, InputError, NotFound
+from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
+from daipin.domain.localtime import as_utc
 from daipin.services import trace
 from daipin.services.registry import (
     _date,
@@ -141,10 +143,19 @@ def _record_contract(session: Session, actor: Actor, type: str, c: Contract, reg
                         at=at)
 
 
-def _region_of(session: Session, c: Contract) -> str:
+def payee_region(session: Session, c: Contract) -> str:
+    """The region a contract belongs to for scope: its payee household's village, or its payee village."""
     if c.payee_household_id is not None:
         return get_household(session, c.payee_household_id).village_code
     return c.payee_village_code or c.county_code
+
+
+def check_may_change(session: Session, actor: Actor, c: Contract) -> str:
+    """Refuse (Forbidden) an actor who may not amend or terminate this contract: read-only roles, and anyone
+    whose region does not hold the payee. Returns the contract's region."""
+    region = payee_region(session, c)
+    check_scope(actor, region)
+    return region
 
 
 def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, reason: str, at: datetime,
@@ -152,6 +163,7 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
                    end_date: date | None = None) -> ContractVersion:
     """An amendment: the terms given replace the current ones as a whole new version; older versions stay."""
     c = get_contract(session, contract_id)
+    region = check_may_change(session, actor, c)  # scope first: a refused actor gets 403 whatever the input
     reason = _need(reason, "reason", "变更原因", "reason")
     if c.status == "terminated":
         raise Conflict("合同已终止，不能变更", "the contract is terminated", field="contract")
@@ -161,8 +173,6 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
     check_term(sd, ed)
     if checked == c.terms and sd == c.start_date and ed == c.end_date:
         raise InputError("变更内容与现行版本相同", "the amendment changes nothing", field="terms")
-    region = _region_of(session, c)
-    check_scope(actor, region)
     c.terms, c.start_date, c.end_date = checked, sd, ed
     v = new_version(session, actor, c, reason=reason, at=at)
     _record_contract(session, actor, "contract.amend", c, region,
@@ -173,15 +183,15 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
 
 def terminate_contract(session: Session, actor: Actor, contract_id: int | str, *, on: date, reason: str,
                        at: datetime) -> ContractVersion:
+    """End a contract from a date: a last version, terminated; its end date moves back to `on` if earlier."""
     c = get_contract(session, contract_id)
+    region = check_may_change(session, actor, c)
     reason = _need(reason, "reason", "终止原因", "reason")
     on = _date(on, "on", "终止日期")
     if c.status == "terminated":
         raise Conflict("合同已终止", "the contract is already terminated", field="contract")
     if on < c.start_date:
         raise InputError("终止日期早于合同起始日期", "termination date is before the start", field="on")
-    region = _region_of(session, c)
-    check_scope(actor, region)
     c.status, c.end_date = "terminated", min(on, c.end_date)
     v = new_version(session, actor, c, reason=reason, at=at)
     _record_contract(session, actor, "contract.terminate", c, region,
@@ -211,7 +221,7 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
         raise Conflict("原受益户仍有在世成员，股份只在户内成员全部去世后由继承人承继",
                        "the holding household still has living members: a share passes to an heir only once its "
                        "last member has died", field="contract", code="holder_alive")
-    check_scope(actor, _region_of(session, c))  # the share's present holder, then the heir
+    check_scope(actor, payee_region(session, c))  # the share's present holder, then the heir
     check_scope(actor, heir.village_code)
     c.payee_household_id, c.status = heir.id, "active"
     v = new_version(session, actor, c, reason=f"继承：{reason}", at=at)
@@ -233,7 +243,7 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
     if not eligible_as_of(session, hh, on):
         raise Conflict("新受益户须为贫困户或监测户", "the new household must be poor or monitored",
                        field="new_household_id")
-    check_scope(actor, _region_of(session, c))  # the share's last holder, then the new one
+    check_scope(actor, payee_region(session, c))  # the share's last holder, then the new one
     check_scope(actor, hh.village_code)
     c.payee_household_id, c.status = hh.id, "active"
     v = new_version(session, actor, c, reason=f"重新分配：{decision_ref}", at=at)
@@ -243,11 +253,58 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
     return v
 
 
+def may_change(session: Session, actor: Actor, c: Contract) -> bool:
+    """Whether the actor may amend or terminate the contract now: the check the two services make, asked
+    without acting (the pages show their forms by it)."""
+    if c.status == "terminated":
+        return False
+    try:
+        check_may_change(session, actor, c)
+    except Forbidden:
+        return False
+    return True
+
+
+def _payee_ref(v: ContractVersion) -> str:
+    return f"household:{v.payee_household_id}" if v.payee_household_id is not None else f"village:{v.payee_village_code}"
+
+
+def _changes(model: str, before: ContractVersion | None, after: ContractVersion) -> list[dict[str, Any]]:
+    """What `after` changed against the version before it: each term (in its model's order), the dates, the
+    status and the payee, as {field, before, after}; nothing for the first version."""
+    if before is None:
+        return []
+    out: list[dict[str, Any]] = []
+    known = [t.name for t in TERMS.get(model, ())]
+    for key in known + sorted((set(before.terms) | set(after.terms)) - set(known)):
+        if before.terms.get(key) != after.terms.get(key):
+            out.append({"field": f"terms.{key}", "before": before.terms.get(key), "after": after.terms.get(key)})
+    for field, old, new in (("start_date", before.start_date.isoformat(), after.start_date.isoformat()),
+                            ("end_date", before.end_date.isoformat(), after.end_date.isoformat()),
+                            ("status", before.status, after.status),
+                            ("payee", _payee_ref(before), _payee_ref(after))):
+        if old != new:
+            out.append({"field": field, "before": old, "after": new})
+    return out
+
+
 def history(session: Session, contract_id: int | str) -> list[dict[str, Any]]:
-    """Every version of a contract, oldest first, as it may be shown."""
+    """Every version of a contract, oldest first, as it may be shown.
+
+    `status` is the contract's status when that version was made; `current` marks the version in force (the
+    contract's present one) and `superseded_by` names the version that replaced an older one, so an amended
+    contract never reads as two active versions. `changes` is what each version changed against the one
+    before it (see `_changes`). `at` is UTC, as everything stored.
+    """
     c = get_contract(session, contract_id)
     rows = session.scalars(select(ContractVersion).where(ContractVersion.contract_id == c.id)
                            .order_by(ContractVersion.version)).all()
-    return [{"version": v.version, "terms": v.terms, "start": v.start_date.isoformat(), "end": v.end_date.isoformat(),
-             "status": v.status, "reason": v.reason, "actor": v.actor, "at": v.at.isoformat(),
-             "model_label": MODELS[c.model]} for v in rows]
+    out = []
+    for i, v in enumerate(rows):
+        current = v.version == c.version
+        out.append({"version": v.version, "terms": v.terms, "start": v.start_date.isoformat(),
+                    "end": v.end_date.isoformat(), "status": v.status, "reason": v.reason, "actor": v.actor,
+                    "at": as_utc(v.at).isoformat(), "model_label": MODELS[c.model], "current": current,
+                    "superseded_by": None if current or i + 1 == len(rows) else rows[i + 1].version,
+                    "changes": _changes(c.model, rows[i - 1] if i else None, v)})
+    return out

@@ -30,7 +30,7 @@ from daipin.db.models.registry import (
 from daipin.db.models.workflow import PaymentBatch, PaymentLine
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Forbidden, InputError, NotFound
-from daipin.domain.privacy import mask_bank, mask_id, mask_phone
+from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
 
 STATUS_LABELS = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "一般户"}
 LABOR_LABELS = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
@@ -419,6 +419,133 @@ def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
                       "owner_region_code": a.owner_region_code or ""},
             "valuations": [{"valuer": v.valuer, "on": v.valued_on.isoformat(), "value_fen": v.value_fen,
                             "report_ref": v.report_ref} for v in vals]}
+
+
+def _contract_visible(session: Session, actor: Actor, c: Contract) -> bool:
+    """Who reads a contract: its entity's users; the district and auditors of its county; the township or
+    village officials of its payee's region or of its project (both pages list it)."""
+    if actor.role is Role.SYSTEM:
+        return True
+    if actor.role is Role.ENTITY_USER:
+        return actor.entity_id == c.entity_id
+    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return c.county_code == actor.region[:6]
+    if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+        from daipin.services.contracts import payee_region
+
+        if payee_region(session, c).startswith(actor.region):
+            return True
+        p = session.get(Project, c.project_id)
+        return p is not None and _project_visible(actor, p)
+    return False
+
+
+def contract(session: Session, actor: Actor, contract_id: int) -> Contract:
+    """The contract if the actor may read it; otherwise NotFound, as if it did not exist."""
+    c = session.get(Contract, contract_id)
+    if c is None or not _contract_visible(session, actor, c):
+        raise NotFound(f"协议 {contract_id} 不存在", f"contract {contract_id} not found", "contract_id")
+    return c
+
+
+def _opens_households(actor: Actor, village_code: str) -> bool:
+    """Whether the actor may open the page of a household of this village."""
+    try:
+        return village_code.startswith(scope_prefix(actor))
+    except Forbidden:
+        return False
+
+
+def _person_name(actor: Actor, name: str | None) -> str:
+    """A household member's name as this actor may read it: partly masked for an entity's users, who see the
+    households they pay only as far as the payment needs (as on the entity page)."""
+    return mask_name(name) if actor.role is Role.ENTITY_USER else (name or "")
+
+
+def _payees(session: Session, actor: Actor, refs: set[str]) -> dict[str, dict[str, Any]]:
+    """Payees (`household:<id>`, `village:<code>`) as people read them: a household by its head's name and its
+    number (the name masked for an entity's users), a village by its name; no ID number, phone or account."""
+    hh_ids = {int(r.split(":", 1)[1]) for r in refs if r.startswith("household:")}
+    codes = {r.split(":", 1)[1] for r in refs if r.startswith("village:")}
+    rows = session.execute(
+        select(Household.id, Household.household_no, Household.village_code, Person.name)
+        .join(Person, (Person.household_id == Household.id) & (Person.relation == "户主"), isouter=True)
+        .where(Household.id.in_(hh_ids)).order_by(Household.id, Person.id)).all() if hh_ids else []
+    names: dict[str, str] = dict(session.execute(
+        select(Region.code, Region.name).where(Region.code.in_(codes))).all()) if codes else {}
+    out: dict[str, dict[str, Any]] = {}
+    for hid, number, village, head in rows:
+        ref = f"household:{hid}"
+        if ref in out:
+            continue  # a second head: the first one names the household
+        shown = _person_name(actor, head)
+        out[ref] = {"kind": "household", "name": f"{shown}（{number}）" if shown else number,
+                    "household_id": hid, "household_no": number, "village_code": village,
+                    "viewable": _opens_households(actor, village)}
+    for code in codes:
+        out[f"village:{code}"] = {"kind": "village", "name": names.get(code, code), "village_code": code,
+                                  "viewable": False}
+    return out
+
+
+CHANGE_LABELS = {"start_date": ("起始日期", "start date", "date"), "end_date": ("终止日期", "end date", "date"),
+                 "status": ("状态", "status", "status"), "payee": ("受益方", "payee", "payee")}
+
+
+def contract_page(session: Session, actor: Actor, contract_id: int) -> dict[str, Any]:
+    """One contract: who it links (payee by name, project, entity), its terms in force with their names, every
+    version marked in force or superseded with what it changed, and whether the actor may amend or end it.
+
+    Scoped as `contract`; the payee's personal data (ID numbers, phone, bank account) is never read.
+    """
+    from daipin.domain.contracts import TERMS
+    from daipin.services import contracts as svc
+    from daipin.services.matter_views import actor_names
+
+    c = contract(session, actor, contract_id)
+    p = session.get(Project, c.project_id)
+    e = session.get(Entity, c.entity_id)
+    assert p is not None and e is not None
+    versions = svc.history(session, c.id)
+    payee_ref = f"household:{c.payee_household_id}" if c.payee_household_id is not None else \
+        f"village:{c.payee_village_code}"
+    refs = {payee_ref} | {str(ch[k]) for v in versions for ch in v["changes"] if ch["field"] == "payee"
+                          for k in ("before", "after")}
+    payees = _payees(session, actor, refs)
+    payee = payees.get(payee_ref, {"kind": "", "name": "", "viewable": False})
+    worker = session.get(Person, c.person_id) if c.person_id is not None else None
+    specs = {t.name: t for t in TERMS.get(c.model, ())}
+    who = actor_names(session, {v["actor"] for v in versions})
+
+    def labelled(field: str) -> dict[str, str]:
+        if field.startswith("terms."):
+            t = specs.get(field[6:])
+            return {"label": t.zh, "label_en": t.en, "type": t.type} if t else {
+                "label": field[6:], "label_en": field[6:], "type": "text"}
+        zh, en, kind = CHANGE_LABELS[field]
+        return {"label": zh, "label_en": en, "type": kind}
+
+    for v in versions:
+        v["actor_name"] = who.get(v["actor"], v["actor"])
+        for ch in v["changes"]:
+            ch.update(labelled(ch["field"]))
+            if ch["field"] == "payee":
+                ch["before"], ch["after"] = (payees.get(ch[k], {}).get("name", "") for k in ("before", "after"))
+    return {
+        "contract": {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.get(c.model, c.model),
+                     "status": c.status, "version": c.version, "start": c.start_date.isoformat(),
+                     "end": c.end_date.isoformat(), "signed_on": c.signed_on.isoformat() if c.signed_on else "",
+                     "project_id": p.id, "project": p.name, "project_code": p.code,
+                     "project_viewable": _project_visible(actor, p), "entity_id": e.id, "entity": e.name,
+                     "entity_viewable": _entity_visible(actor, e, session), "payee_kind": payee["kind"],
+                     "payee": payee["name"], "payee_household_id": c.payee_household_id,
+                     "payee_village_code": c.payee_village_code, "payee_viewable": payee["viewable"],
+                     "person": _person_name(actor, worker.name) if worker else ""},
+        "terms": [{"name": t.name, "label": t.zh, "label_en": t.en, "type": t.type, "value": c.terms[t.name]}
+                  for t in TERMS.get(c.model, ()) if t.name in c.terms],
+        "history": versions,
+        "may_change": svc.may_change(session, actor, c),
+    }
 
 
 def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str | None = None,

@@ -70,6 +70,9 @@ def _labels() -> dict[str, dict[str, str]]:
                    "day": "按日", "month": "按月", "piece": "计件", "daily": "每日", "weekly": "每周",
                    "monthly": "每月", "on_completion": "完工后", "capital": "资金", "forest": "林地",
                    "house": "房屋", **CONTRIBUTION_KINDS},
+        # Keys of the objects a list term may hold (a repayment: its due date and amount).
+        "term_item": {"due": "到期日", "amount_fen": "金额", "on": "日期", "date": "日期", "paid_on": "还款日期",
+                      "quantity": "数量", "month": "月份", "note": "备注"},
         "warning": {"cap_applied": "超过每户上限，已削减", "flat_distribution": "平均分配",
                     "no_eligible_households": "没有符合条件的农户"},
     }

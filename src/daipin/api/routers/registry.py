@@ -1,4 +1,5 @@
-"""Registry over the API: household search and pages, entities, projects, assets, contracts (scoped reads)."""
+"""Registry over the API: household search and pages, entities, projects, assets, contracts (scoped reads), and
+signing, amending and terminating contracts."""
 
 from __future__ import annotations
 
@@ -87,3 +88,50 @@ def sign_contract(body: ContractIn, actor: CurrentActor, session: SessionDep, no
                                 payee_household_id=body.payee_household_id,
                                 payee_village_code=body.payee_village_code, person_id=body.person_id)
     return {"id": c.id, "code": c.code, "model": c.model, "status": c.status, "version": c.version}
+
+
+@router.get("/contracts/{contract_id}")
+async def contract(request: Request, contract_id: Id) -> dict[str, Any]:
+    """协议详情：受益方、现行条款、版本记录（现行或已被取代，各版变更内容）/ a contract: payee, the terms in force,
+    every version (in force or superseded by which, what each changed)."""
+    return await read_only(request, lambda session, auth: rv.contract_page(session, auth.actor, contract_id))
+
+
+class AmendIn(Strict):
+    reason: str = Field(max_length=200)
+    terms: dict[str, Any] | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class TerminateIn(Strict):
+    on: date
+    reason: str = Field(max_length=200)
+
+
+def _version_out(c: Any, v: Any) -> dict[str, Any]:
+    return {"id": c.id, "code": c.code, "status": c.status, "version": v.version}
+
+
+@router.post("/contracts/{contract_id}/amend", dependencies=[CsrfDep])
+def amend_contract(contract_id: Id, body: AmendIn, actor: CurrentActor, session: SessionDep,
+                   now: NowDep) -> dict[str, Any]:
+    """变更协议（生成新版本，旧版本保留）/ amend a contract as a new version, older versions kept: `terms`, when
+    given, replace the current terms as a whole; dates left out stay as they are."""
+    from daipin.services import contracts
+
+    c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
+    v = contracts.amend_contract(session, actor, c.id, reason=body.reason, at=now, terms=body.terms,
+                                 start_date=body.start_date, end_date=body.end_date)
+    return _version_out(c, v)
+
+
+@router.post("/contracts/{contract_id}/terminate", dependencies=[CsrfDep])
+def terminate_contract(contract_id: Id, body: TerminateIn, actor: CurrentActor, session: SessionDep,
+                       now: NowDep) -> dict[str, Any]:
+    """终止协议 / terminate a contract from a date (a last version, terminated)."""
+    from daipin.services import contracts
+
+    c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
+    v = contracts.terminate_contract(session, actor, c.id, on=body.on, reason=body.reason, at=now)
+    return _version_out(c, v)

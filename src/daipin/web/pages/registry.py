@@ -1,8 +1,11 @@
 """Registry pages: household search (with pinyin initials) and export, household, entity, project, asset pages,
-and the contract form that asks for exactly the terms of the chosen benefit model."""
+the contract form that asks for exactly the terms of the chosen benefit model, and one contract's page: its
+terms, its versions, and the forms to amend or terminate it."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -12,6 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from daipin.api.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
+from daipin.db.models.registry import Contract
+from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.services import registry_views as rv
 from daipin.web import render
@@ -124,6 +129,20 @@ def _money(raw: str, field: str) -> int:
     return int(fen)
 
 
+def _list_item(line: str, field: str) -> Any:
+    """One line of a list term: text, or an object written as JSON on its line (a repayment's due date and
+    amount, say), as the amend form shows a stored object so that it comes back unchanged."""
+    if not (line.startswith("{") and line.endswith("}")):
+        return line
+    try:
+        item = json.loads(line)
+    except ValueError:
+        item = None
+    if not isinstance(item, dict):
+        raise InputError("以 { 开头的一行应为一个 JSON 对象", "a line starting with { must be one JSON object", field)
+    return item
+
+
 def terms_from_form(model: str, fields: dict[str, str]) -> dict[str, Any]:
     """Only the chosen model's terms are read; money in yuan becomes fen; lists are one item per line."""
     terms: dict[str, Any] = {}
@@ -134,11 +153,29 @@ def terms_from_form(model: str, fields: dict[str, str]) -> dict[str, Any]:
         if t.type == "money":
             terms[t.name] = _money(raw, f"terms.{t.name}")
         elif t.type == "list":
-            items = [x.strip() for x in raw.splitlines() if x.strip()]
-            terms[t.name] = items
+            lines = [x.strip() for x in raw.splitlines() if x.strip()]
+            terms[t.name] = [_list_item(x, f"terms.{t.name}[{i}]") for i, x in enumerate(lines)]
         else:
             terms[t.name] = raw
     return terms
+
+
+def form_fields(model: str, terms: dict[str, Any]) -> dict[str, str]:
+    """A contract's terms as its form shows them, read back by `terms_from_form` to the same terms: money in
+    yuan, a list one item a line (an object as JSON)."""
+    out: dict[str, str] = {}
+    for t in _terms_for(model):
+        value = terms.get(t.name)
+        if value is None:
+            continue
+        if t.type == "money":
+            out[f"t_{t.name}"] = f"{value // 100}.{value % 100:02d}"
+        elif t.type == "list":
+            out[f"t_{t.name}"] = "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)
+                                           for x in value)
+        else:
+            out[f"t_{t.name}"] = str(value)
+    return out
 
 
 def _date(raw: str, field: str) -> date:
@@ -177,3 +214,72 @@ async def contract_create(request: Request, actor: CurrentActor, session: Sessio
         ctx = _contract_ctx(session, actor, model, fields)
         return render(request, "registry/contract_new.html", {**ctx, "error": exc}, status_code=exc.status)
     return RedirectResponse(f"/projects/{c.project_id}#contracts", status_code=303)
+
+
+def _contract_page_ctx(session: Session, actor: Actor, contract_id: int, *, error: DaipinError | None = None,
+                       failed_form: str = "", fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """The contract page: its data, and its forms filled with the contract in force (or, after a refused
+    submission, with what was typed, beside the error)."""
+    from daipin.domain.contracts import MODELS
+
+    ctx = rv.contract_page(session, actor, contract_id)
+    c = ctx["contract"]
+    amend = {**form_fields(c["model"], {t["name"]: t["value"] for t in ctx["terms"]}), "start_date": c["start"],
+             "end_date": c["end"]}
+    return {**ctx, "models": MODELS, "model": c["model"], "term_specs": _terms_for(c["model"]),
+            "amend_fields": fields if failed_form == "amend" and fields is not None else amend,
+            "terminate_fields": fields if failed_form == "terminate" and fields is not None else {},
+            "error": error, "failed_form": failed_form}
+
+
+@router.get("/contracts/{contract_id}", response_class=HTMLResponse)
+async def contract_page(request: Request, contract_id: Id) -> Response:
+    """One contract: payee, project, entity, the terms in force, every version (in force or superseded, what
+    each changed), and for those who may change it the forms to amend or terminate it."""
+    return await read_only(request, lambda session, auth: render(
+        request, "registry/contract.html", _contract_page_ctx(session, auth.actor, contract_id)))
+
+
+async def _change_contract(request: Request, contract_id: int, actor: Actor, session: Session, form_name: str,
+                           change: Callable[[Contract, dict[str, str]], object]) -> Response:
+    """Amend or terminate from the contract page: refused (403) before what was typed is checked for those who
+    may not, nothing written on any error, the page shown again with the error and what was typed."""
+    from daipin.services import contracts
+
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
+    try:
+        contracts.check_may_change(session, actor, c)
+        with session.begin_nested():
+            change(c, fields)
+    except DaipinError as exc:
+        ctx = _contract_page_ctx(session, actor, contract_id, error=exc, failed_form=form_name, fields=fields)
+        return render(request, "registry/contract.html", ctx, status_code=exc.status)
+    return RedirectResponse(f"/contracts/{contract_id}#history", status_code=303)
+
+
+@router.post("/contracts/{contract_id}/amend", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def contract_amend(request: Request, contract_id: Id, actor: CurrentActor, session: SessionDep,
+                         now: NowDep) -> Response:
+    from daipin.services import contracts
+
+    def amend(c: Contract, fields: dict[str, str]) -> object:
+        return contracts.amend_contract(
+            session, actor, c.id, reason=fields.get("reason", ""), at=now, terms=terms_from_form(c.model, fields),
+            start_date=_date(fields.get("start_date", ""), "start_date"),
+            end_date=_date(fields.get("end_date", ""), "end_date"))
+
+    return await _change_contract(request, contract_id, actor, session, "amend", amend)
+
+
+@router.post("/contracts/{contract_id}/terminate", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def contract_terminate(request: Request, contract_id: Id, actor: CurrentActor, session: SessionDep,
+                             now: NowDep) -> Response:
+    from daipin.services import contracts
+
+    def terminate(c: Contract, fields: dict[str, str]) -> object:
+        return contracts.terminate_contract(session, actor, c.id, on=_date(fields.get("on", ""), "on"),
+                                            reason=fields.get("reason", ""), at=now)
+
+    return await _change_contract(request, contract_id, actor, session, "terminate", terminate)
