@@ -357,3 +357,22 @@ def test_the_api_gives_a_contract_with_its_history_and_amends_and_terminates_it(
     late = c.post(f"/api/v1/contracts/{cid}/amend", json={"reason": "再改", "terms": {"annual_rent_fen": 5}},
                   headers=headers)
     assert late.status_code == 409
+
+
+def test_a_contract_signed_on_the_form_opens_on_its_own_page_with_version_1_in_force(session: Session,
+                                                                                    world: World) -> None:
+    from tests.integration.api_support import OWN_VILLAGE
+
+    app, _ = app_on_session(session)
+    cadre = as_role(app, world, "village_cadre")
+    form = cadre.get(f"/contracts/new?model=asset_lease&project_id={world.ids['project_own']}").text
+    fields = {**form_of(form, "contract-form"), "code": "HT-FORM-01", "payee_village_code": OWN_VILLAGE,
+              "start_date": "2026-01-01", "end_date": "2028-12-31", "t_asset_code": "ZC-FORM-01",
+              "t_annual_rent_fen": "12000.00"}
+    fields.pop("payee_household_no", None)
+    done = cadre.post("/contracts", data=fields, follow_redirects=False)
+    assert done.status_code == 303, done.text[:800]
+    c = session.scalar(select(Contract).where(Contract.code == "HT-FORM-01"))
+    assert c is not None and done.headers["location"] == f"/contracts/{c.id}"
+    page = cadre.get(done.headers["location"]).text
+    assert "现行" in section(page, "version-1") and "年租金 12,000.00 元" in section(page, "terms")

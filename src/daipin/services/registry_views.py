@@ -29,6 +29,7 @@ from daipin.db.models.registry import (
 )
 from daipin.db.models.workflow import PaymentBatch, PaymentLine
 from daipin.domain.actors import Actor, Role
+from daipin.domain.contracts import MODELS
 from daipin.domain.errors import Forbidden, InputError, NotFound
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
 
@@ -37,9 +38,7 @@ LABOR_LABELS = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无�
 ENTITY_KINDS = {"enterprise": "企业", "cooperative": "合作社", "family_farm": "家庭农场",
                 "village_collective": "村集体经济组织"}
 CREDIT_LABELS = {"normal": "正常", "warned": "警示", "blacklisted": "失信黑名单"}
-MODEL_LABELS = {"asset_lease": "资产租赁", "fixed_interest": "利息分红", "trusteeship": "托管托养",
-                "equity_dividend": "入股分红", "employment": "务工就业", "order_purchase": "订单收购",
-                "shareholding": "股份合作", "fund_support": "资金扶持"}
+MODEL_LABELS = MODELS  # one name per benefit model, the policy's (托管经营 …), wherever contracts are listed
 PAGE = 50
 
 

@@ -213,7 +213,7 @@ async def contract_create(request: Request, actor: CurrentActor, session: Sessio
     except DaipinError as exc:
         ctx = _contract_ctx(session, actor, model, fields)
         return render(request, "registry/contract_new.html", {**ctx, "error": exc}, status_code=exc.status)
-    return RedirectResponse(f"/projects/{c.project_id}#contracts", status_code=303)
+    return RedirectResponse(f"/contracts/{c.id}", status_code=303)  # the new contract, its version 1 in force
 
 
 def _contract_page_ctx(session: Session, actor: Actor, contract_id: int, *, error: DaipinError | None = None,
