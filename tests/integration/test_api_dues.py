@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daipin.commands.web import settle_projects
-from daipin.db.models.registry import Project, Run
+from daipin.db.models.registry import Contract, Project, Run
 from daipin.domain.actors import SYSTEM_ACTOR
 from daipin.services import runs, sample
 from tests.integration.api_support import START, World, app_rolling_back, build_world, client
@@ -75,8 +75,9 @@ def test_the_entity_page_lists_dues_and_arrears_per_contract_from_the_latest_set
     table = page[page.index('id="dues"'):]
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table[:table.index("</table>")], flags=re.S)[1:]
     assert len(rows) == len(lines)  # one row per contract, not one per run
-    for ln in lines:
-        assert ln["contract"] in table
+    ids = dict(session.execute(select(Contract.code, Contract.id)).all())
+    for ln in lines:  # each contract by its code, linked to its page
+        assert f'<a href="/contracts/{ids[ln["contract"]]}">{ln["contract"]}</a>' in table
     total = sum(int(ln["arrears_fen"]) for ln in lines)
     shown = re.search(r'id="arrears"[^>]*>([\d,.]+)<', page)
     assert shown and shown.group(1) == f"{total // 100:,}.{total % 100:02d}"

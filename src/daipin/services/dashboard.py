@@ -157,6 +157,10 @@ def entity_dues(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
         .where(Household.household_no.in_(payees)))} if payees else {}
     villages: dict[str, str] = dict(session.execute(
         select(Region.code, Region.name).where(Region.code.in_(payees))).all()) if payees else {}
+    codes = {str(ln.get("contract", "")) for r in runs for ln in _line_amounts(r)}
+    contract_ids: dict[str, int] = dict(session.execute(
+        select(Contract.code, Contract.id).join(Project, Project.id == Contract.project_id)
+        .where(Project.entity_id == e.id, Contract.code.in_(codes))).all()) if codes else {}
     rows = []
     for run in runs:
         for ln in _line_amounts(run):
@@ -165,7 +169,8 @@ def entity_dues(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
             head = (mask_name(hh[1]) if actor.role is Role.ENTITY_USER else hh[1]) if hh and hh[1] else ""
             due, paid = int(ln.get("due_fen", 0)), int(ln.get("paid_fen", 0))
             rows.append({"run": run.id, "year": run.year, "project": projects.get(run.subject, run.subject),
-                         "project_code": run.subject, "contract": str(ln.get("contract", "")), "payee": payee,
+                         "project_code": run.subject, "contract": str(ln.get("contract", "")),
+                         "contract_id": contract_ids.get(str(ln.get("contract", ""))), "payee": payee,
                          "payee_name": villages.get(payee) or head, "household_id": hh[0] if hh else None,
                          "due_fen": due, "paid_fen": paid, "arrears_fen": max(due - paid, 0),
                          "basis": str(ln.get("basis", "")), "settled_at": run.at})
