@@ -73,7 +73,8 @@ def test_the_entity_page_lists_dues_and_arrears_per_contract_from_the_latest_set
     c.cookies.set("daipin_session", world.tokens["township_official"])
     page = c.get(f"/entities/{entity}").text
     table = page[page.index('id="dues"'):]
-    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table[:table.index("</table>")], flags=re.S)[1:]
+    table = table[:table.index("</table>")]  # the dues table only (the contracts table follows)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)[1:]
     assert len(rows) == len(lines)  # one row per contract, not one per run
     ids = dict(session.execute(select(Contract.code, Contract.id)).all())
     for ln in lines:  # each contract by its code, linked to its page
