@@ -163,6 +163,11 @@ def test_bad_input_on_the_page_changes_nothing_and_names_the_field(session: Sess
     cases = [
         ("amend", {"reason": "  "}, "reason", "缺少变更原因"),
         ("amend", {"t_annual_rent_fen": "一万"}, "terms.annual_rent_fen", "金额格式不对"),
+        # Not numbers, or numbers no contract holds: refused like any bad amount, never a server error.
+        *[("amend", {"t_annual_rent_fen": raw}, "terms.annual_rent_fen", "金额格式不对")
+          for raw in ("Infinity", "-inf", "NaN", "sNaN", "1.001", "-0.01")],
+        *[("amend", {"t_annual_rent_fen": raw}, "terms.annual_rent_fen", "金额过大")
+          for raw in ("1e999999999", "1e30", "99999999999999999999999")],
         ("amend", {"t_annual_rent_fen": ""}, "terms.annual_rent_fen", "缺少必填条款 年租金"),
         ("amend", {"end_date": "2020-01-01"}, "start_date", "起始日期晚于终止日期"),
         ("amend", {}, "terms", "变更内容与现行版本相同"),

@@ -241,3 +241,13 @@ def test_an_edited_member_or_funding_row_is_named_by_the_entry_that_recorded_it(
     rs.expire_all()
     report = verify_log(rs)
     assert [pr.index for pr in report.problems] == [funded]
+
+
+@pytest.mark.parametrize("profit", [-(10**15) - 1, 10**15 + 1, 2**63])
+def test_a_profit_no_project_makes_is_refused_naming_the_field(rs: Session, profit: int) -> None:
+    p = project(rs)
+    before = ledger_size(rs)
+    with pytest.raises(InputError) as err:
+        reg.record_profit(rs, ACTOR, p.id, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31),
+                          profit_fen=profit, at=AT)
+    assert err.value.field == "profit_fen" and "过大" in err.value.message_zh and ledger_size(rs) == before

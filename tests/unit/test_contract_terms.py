@@ -103,3 +103,25 @@ def test_a_list_line_that_looks_like_an_object_but_is_not_is_refused_naming_the_
     with pytest.raises(InputError) as err:
         terms_from_form("fund_support", {"t_repayment_schedule": "第一期\n{due: 2026}"})
     assert err.value.field == "terms.repayment_schedule[1]"
+
+
+@pytest.mark.parametrize(("model", "term", "value", "reason"), [
+    ("asset_lease", "annual_rent_fen", 10**15 + 1, "过大"),
+    ("shareholding", "contribution_value_fen", 2**63, "过大"),
+    ("shareholding", "shares", "NaN", "不是有效数字"),
+    ("shareholding", "shares", "Infinity", "不是有效数字"),
+    ("shareholding", "shares", "sNaN", "不是有效数字"),
+    ("shareholding", "shares", "-1", "不能为负数"),
+    ("order_purchase", "quantity", "1e400", "过大"),
+    ("fixed_interest", "annual_rate", "0.0000000000001", "小数位数过多"),
+])
+def test_numbers_no_contract_holds_are_refused_with_the_reason(model: str, term: str, value: object,
+                                                               reason: str) -> None:
+    with pytest.raises(InputError) as err:
+        validate_terms(model, {**COMPLETE[model], term: value})
+    assert err.value.field == f"terms.{term}" and reason in err.value.message_zh
+
+
+def test_the_largest_amount_and_finest_decimal_are_accepted() -> None:
+    terms = validate_terms("fixed_interest", {"principal_fen": 10**15, "annual_rate": "0.000000000001"})
+    assert terms == {"principal_fen": 10**15, "annual_rate": "0.000000000001"}

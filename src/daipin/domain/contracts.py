@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from daipin.domain.errors import InputError
+from daipin.domain.money import DECIMAL_PLACES, MAX_DECIMAL, MAX_FEN
 
 # Term types: money = whole fen (int ≥ 0); decimal = exact decimal string or int (≥ 0);
 # text = non-empty string; choice = one of `choices`; list = non-empty list of objects or strings.
@@ -114,13 +115,35 @@ ENGINE_KIND: dict[str, str] = {
 def _decimal(value: object, field: str, term: Term) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InputError(f"{term.zh}应为十进制数字字符串", f"{term.en} must be a decimal string", field=field)
+    check_decimal(value, field, term.zh, term.en)
+    return str(value).strip() if isinstance(value, str) else str(value)
+
+
+def check_decimal(value: int | str, field: str, zh: str, en: str) -> Decimal:
+    """A decimal term as written: a finite number, not negative, at most `MAX_DECIMAL`, with at most
+    `DECIMAL_PLACES` decimals (so that what the engine multiplies stays a sensible size)."""
     try:
         d = Decimal(str(value).strip())
     except InvalidOperation as exc:
-        raise InputError(f"{term.zh}不是有效数字", f"{term.en} is not a number", field=field) from exc
-    if not d.is_finite() or d < 0:
-        raise InputError(f"{term.zh}不能为负数", f"{term.en} must not be negative", field=field)
-    return str(value).strip() if isinstance(value, str) else str(value)
+        raise InputError(f"{zh}不是有效数字", f"{en} is not a number", field=field) from exc
+    if not d.is_finite():
+        raise InputError(f"{zh}不是有效数字", f"{en} is not a number", field=field)
+    if d < 0:
+        raise InputError(f"{zh}不能为负数", f"{en} must not be negative", field=field)
+    if d > MAX_DECIMAL:
+        raise InputError(f"{zh}过大（最多 {MAX_DECIMAL:,}）", f"{en} is too large (at most {MAX_DECIMAL:,})", field=field)
+    if d != d.quantize(Decimal(1).scaleb(-DECIMAL_PLACES)):
+        raise InputError(f"{zh}小数位数过多（最多 {DECIMAL_PLACES} 位）",
+                         f"{en} has too many decimals (at most {DECIMAL_PLACES})", field=field)
+    return d
+
+
+def check_fen(value: int, field: str, zh: str, en: str) -> int:
+    """An amount in fen within `MAX_FEN` either way (the caller refuses a negative one where it must)."""
+    if abs(value) > MAX_FEN:
+        raise InputError(f"{zh}过大（最多 {MAX_FEN // 100:,} 元）", f"{en} is too large (at most {MAX_FEN // 100:,} "
+                         "yuan)", field=field)
+    return value
 
 
 def check_model(model: object) -> str:
@@ -160,7 +183,7 @@ def validate_terms(model: str, terms: object) -> dict[str, Any]:
                 raise InputError(f"{term.zh}应为整数（分）", f"{term.en} must be whole fen", field=field)
             if value < 0:
                 raise InputError(f"{term.zh}不能为负数", f"{term.en} must not be negative", field=field)
-            out[term.name] = value
+            out[term.name] = check_fen(value, field, term.zh, term.en)
         elif term.type == "decimal":
             out[term.name] = _decimal(value, field, term)
         elif term.type == "text":

@@ -10,6 +10,13 @@ from itertools import compress, repeat
 from operator import eq, floordiv, gt, mod, mul
 from typing import Any
 
+# The largest amount a record may carry, in fen: 10 trillion yuan, beyond any county's projects (a larger figure
+# is a typing error), and inside 2^53, so every JSON reader holds it exactly.
+MAX_FEN = 10**15
+# The largest decimal term (a quantity, a number of units or shares, a rate) and its finest step.
+MAX_DECIMAL = 10**12
+DECIMAL_PLACES = 12
+
 
 def half_up(numerator: int, denominator: int = 1) -> int:
     """floor(n/d + 1/2) in integers, for a positive denominator: 0.5 fen rounds up, 0.49 down."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -37,6 +37,7 @@ from daipin.db.models.registry import (
     WorkRecord,
 )
 from daipin.domain.actors import Actor, Role
+from daipin.domain.contracts import check_decimal, check_fen
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.domain.identity import check_resident_id, validate_uscc
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
@@ -194,18 +195,13 @@ def _money(value: Any, field: str, zh: str, *, allow_negative: bool = False) -> 
         raise InputError(f"{zh}应为整数（分）", f"{field} must be whole fen", field=field)
     if value < 0 and not allow_negative:
         raise InputError(f"{zh}不能为负数", f"{field} must not be negative", field=field)
-    return value
+    return check_fen(value, field, zh, field)
 
 
 def _decimal_str(value: Any, field: str, zh: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InputError(f"{zh}应为十进制数字字符串", f"{field} must be a decimal string", field=field)
-    try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise InputError(f"{zh}不是有效数字", f"{field} is not a number", field=field) from exc
-    if not d.is_finite() or d < 0:
-        raise InputError(f"{zh}不能为负数", f"{field} must not be negative", field=field)
+    check_decimal(value, field, zh, field)
     return str(value).strip()
 
 

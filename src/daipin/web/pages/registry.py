@@ -18,6 +18,7 @@ from daipin.api.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep,
 from daipin.db.models.registry import Contract
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
+from daipin.domain.money import MAX_FEN
 from daipin.services import registry_views as rv
 from daipin.web import render
 
@@ -123,10 +124,14 @@ def _money(raw: str, field: str) -> int:
         v = Decimal(raw.strip().replace(",", ""))
     except InvalidOperation:
         raise InputError("金额格式不对（元，最多两位小数）", "amount in yuan, at most two decimals", field) from None
-    fen = v * 100
-    if fen != fen.to_integral_value() or v < 0:
+    if not v.is_finite() or v < 0:  # Infinity, NaN
         raise InputError("金额格式不对（元，最多两位小数）", "amount in yuan, at most two decimals", field)
-    return int(fen)
+    if v > MAX_FEN // 100:
+        raise InputError(f"金额过大（最多 {MAX_FEN // 100:,} 元）", f"amount too large (at most {MAX_FEN // 100:,} yuan)",
+                         field)
+    if v != v.quantize(Decimal("0.01")):
+        raise InputError("金额格式不对（元，最多两位小数）", "amount in yuan, at most two decimals", field)
+    return int(v * 100)
 
 
 def _list_item(line: str, field: str) -> Any:
