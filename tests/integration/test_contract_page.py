@@ -381,3 +381,24 @@ def test_a_contract_signed_on_the_form_opens_on_its_own_page_with_version_1_in_f
     assert c is not None and done.headers["location"] == f"/contracts/{c.id}"
     page = cadre.get(done.headers["location"]).text
     assert "现行" in section(page, "version-1") and "年租金 12,000.00 元" in section(page, "terms")
+
+
+def test_the_api_says_in_chinese_why_a_request_is_refused(session: Session, world: World) -> None:
+    cid = world.ids["contract_own"]
+    app, _ = app_on_session(session)
+    c = client(app)
+    headers = world.headers("township_official")
+    cases = [
+        ({"reason": "长" * 201}, "reason", "过长（最多 200 个字）"),
+        ({"reason": "改", "start_date": "2026-13-01"}, "start_date", "日期格式应为 YYYY-MM-DD"),
+        ({"reason": "改", "extra": 1}, "extra", "不接受此项"),
+        ({}, "reason", "缺少此项"),
+    ]
+    before = versions(session, cid)
+    for body, field, reason in cases:
+        r = c.post(f"/api/v1/contracts/{cid}/amend", json=body, headers=headers)
+        error = r.json()["error"]
+        assert r.status_code == 422 and error["field"] == field, (body, error)
+        assert error["message_zh"] == f"输入有误：{field} {reason}", error
+        assert error["details"][0]["message_zh"] == reason
+    assert versions(session, cid) == before
