@@ -54,13 +54,13 @@ def drop_database(url: str) -> None:
         admin.dispose()
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """After every database test that passed, the ledger still verifies (`daipin ledger verify`): every row a
     service changed is recorded by an entry, so no change is left without one and no honest change reads as
     tampering. A test that edits rows behind the ledger on purpose is marked `edits_rows_behind_the_ledger`."""
-    outcome = yield
-    if outcome.excinfo is not None or item.get_closest_marker("edits_rows_behind_the_ledger"):
+    yield  # (a failing test raises here and is reported as it is)
+    if item.get_closest_marker("edits_rows_behind_the_ledger"):
         return
     funcargs = getattr(item, "funcargs", {})
     s = funcargs.get("rs", funcargs.get("session"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +17,7 @@ from tests.integration.registry_support import (
     ACTOR,
     AT,
     household,
+    ledger_bodies,
     ledger_size,
     person_id,
     reg,
@@ -243,3 +246,40 @@ def test_an_empty_relation_labour_status_or_village_cell_is_reported_as_missing(
     assert got == [(6, "家庭关系", "缺少与户主关系 / missing relation"), (7, "劳动能力", "缺少劳动能力 / missing labour value"),
                    (8, "户类型", "缺少户类型 / missing household status"), (9, "所属村", "缺少所属村 / missing village"),
                    (10, "劳动能力", "劳动能力 '很强' 无法识别 / unknown labour value '很强'")]
+
+
+@pytest.mark.edits_rows_behind_the_ledger
+def test_ledger_verify_checks_imported_rows_against_their_batch_and_lets_later_recorded_changes_be(
+        rs: Session, tmp_path: Path) -> None:
+    """An imported person or household edited behind the ledger is named by its batch's entry; a batch the
+    registry changed later with entries of its own (a status change) is left to those entries' row facts."""
+    from sqlalchemy import text
+
+    from daipin.ledger.verify import verify_log
+
+    assert imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _good_rows()), AT).households_new == 3
+    later = [_row(1, "H-201", "子", person_id(1201), "户主"), _row(2, "H-202", "丑", person_id(1202), "户主")]
+    assert imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", later), AT).households_new == 2
+    rs.flush()
+    first, second = [i for i, b in enumerate(ledger_bodies(rs)) if b["type"] == "household.import"]
+    report = verify_log(rs)
+    assert report.ok and report.rows_checked >= 4 + 2 + 3, report.problems
+    reg.change_household_status(rs, ACTOR, reg.household_by_no(rs, "H-101").id, "monitored", date(2025, 5, 1),
+                                "返贫风险", AT)
+    rs.flush()
+    report = verify_log(rs)
+    assert report.ok and report.rows_unchecked >= 4 + 3, report.problems  # the first batch moved on, recorded
+    h201 = reg.household_by_no(rs, "H-201").id
+    for sql, undo in (("UPDATE people SET name = '改名' WHERE household_id = :h",
+                       "UPDATE people SET name = '子' WHERE household_id = :h"),
+                      ("UPDATE households SET phone = '13900009999' WHERE id = :h",
+                       "UPDATE households SET phone = NULL WHERE id = :h"),
+                      ("DELETE FROM household_status_history WHERE household_id = :h", None)):
+        rs.execute(text(sql), {"h": h201})
+        rs.expire_all()
+        assert [p.index for p in verify_log(rs).problems] == [second], sql
+        if undo:
+            rs.execute(text(undo), {"h": h201})
+            rs.expire_all()
+            assert verify_log(rs).ok, undo
+    assert first < second

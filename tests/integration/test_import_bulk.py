@@ -146,6 +146,7 @@ def _import_entries(session: Session) -> list[dict[str, object]]:
     return [b["facts"] for b in ledger_bodies(session) if b["type"] == "household.import"]
 
 
+@pytest.mark.edits_rows_behind_the_ledger
 def test_new_households_get_one_ledger_entry_per_batch_whose_digest_matches_the_rows(
         rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(imports, "BATCH", 4)

@@ -21,7 +21,10 @@ top-level key), built with `row_fact(table, id, state)` where `state` is a
 JSON-able dict of the row's columns. An area registers how to read the current state
 of its rows with `register_row_check(table, fn)` (or `register_model(Model)`), and
 `daipin ledger verify` then checks that every such row still has the digest of the
-latest entry about it: an edited row is named by that entry's index.
+latest entry about it: an edited row is named by that entry's index. An entry that
+records many rows at once by one digest (an import batch) registers a `BatchCheck`
+for its type: verify recomputes the digest from the rows, and names the entry when
+they changed without a later entry recording any of them.
 
 Transactions
 ------------
@@ -741,6 +744,30 @@ def register_row_check(table: str, state: RowState) -> None:
 
 def row_checks() -> Mapping[str, RowState]:
     return dict(_row_checks)
+
+
+@dataclass(frozen=True)
+class BatchCheck:
+    """How `verify` checks the rows an entry of one type records as a batch (a digest over many rows rather
+    than one row fact each): `digest_now(session, facts)` is the batch's digest as the database holds it now,
+    `touched(session, facts, refs)` whether any of the row facts `refs` ((table, id) recorded by later entries)
+    is one of the batch's rows, and `size(facts)` how many rows it covers."""
+
+    digest_now: Callable[[Session, Mapping[str, Any]], str]
+    touched: Callable[[Session, Mapping[str, Any], set[tuple[str, str]]], bool]
+    size: Callable[[Mapping[str, Any]], int]
+
+
+_batch_checks: dict[str, BatchCheck] = {}
+
+
+def register_batch_check(entry_type: str, check: BatchCheck) -> None:
+    """Let `verify` check the batches entries of `entry_type` record (`facts["digest"]` against `digest_now`)."""
+    _batch_checks[entry_type] = check
+
+
+def batch_checks() -> Mapping[str, BatchCheck]:
+    return dict(_batch_checks)
 
 
 def model_state(obj: Any, exclude: Iterable[str] = ()) -> dict[str, Any]:

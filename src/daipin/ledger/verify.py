@@ -105,6 +105,8 @@ def verify_log(
     stored_count = conn.execute(select(func.count()).select_from(E)).scalar() or 0
     frontier = merkle.Frontier(hasher)
     latest_rows: dict[tuple[str, str], tuple[int, str]] = {}
+    batch_types = store.batch_checks()
+    batches: list[tuple[int, str, dict[str, Any]]] = []  # entries recording rows as a batch digest
     good_size = 0  # the largest signed size known to match
     node_bad: dict[int, int] = {}  # level -> first leaf of the first stored node that disagrees
     expected = 0
@@ -180,6 +182,8 @@ def verify_log(
                 report.add(idx, "条目的索引列与内容不符", "the entry's lookup columns differ from its body")
             for ref in _row_refs(data.get("facts")):
                 latest_rows[(str(ref["table"]), str(ref["id"]))] = (idx, str(ref["digest"]))
+            if type_ in batch_types and isinstance(data.get("facts"), dict):
+                batches.append((idx, str(type_), data["facts"]))
             for lv, i, h in frontier.append(lh):
                 completed.append((lv, i, h))
             expected = idx + 1
@@ -213,6 +217,7 @@ def verify_log(
         if stored_count != frontier.size:
             report.add(frontier.size, "条目数与序号不符", "entry count and numbering disagree")
         _check_rows(session, latest_rows, report)
+        _check_batches(session, batches, latest_rows, report)
     report.size = frontier.size
     report.root = frontier.root()
     return report
@@ -254,6 +259,26 @@ def _check_rows(session: Session, latest: dict[tuple[str, str], tuple[int, str]]
         elif store.row_digest(state) != want:
             report.add(idx, f"{table}#{id_} 在账本条目 {idx} 之后被改动，且未记账",
                        f"{table} row {id_} was edited after entry {idx} recorded it, without a new entry")
+
+
+def _check_batches(session: Session, batches: list[tuple[int, str, dict[str, Any]]],
+                   latest: dict[tuple[str, str], tuple[int, str]], report: Report) -> None:
+    """Each batch's rows as the database holds them now against the digest its entry recorded. A batch with a
+    row that a later entry recorded (a status change, a new member) has moved on legitimately: its rows are
+    counted unchecked, the later entries' own row facts check what they changed."""
+    checks = store.batch_checks()
+    for idx, type_, facts in batches:
+        check = checks[type_]
+        if check.digest_now(session, facts) == facts.get("digest"):
+            report.rows_checked += check.size(facts)
+            continue
+        later = {key for key, (i, _) in latest.items() if i > idx}
+        if later and check.touched(session, facts, later):
+            report.rows_unchecked += check.size(facts)
+            continue
+        report.add(idx, f"账本条目 {idx} 记录的一批行（{type_}）之后被改动或删除，且未记账",
+                   f"rows of the batch entry {idx} records ({type_}) were edited or deleted after it, without a new "
+                   "entry")
 
 
 def report_json(report: Report) -> str:

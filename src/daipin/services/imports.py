@@ -70,7 +70,7 @@ import queue
 import sys
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -86,6 +86,7 @@ from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.domain.identity import _reason, _region_known
 from daipin.domain.privacy import mask_id, mask_numbers
+from daipin.ledger import store
 from daipin.services import registry as reg
 from daipin.services import trace
 
@@ -1404,7 +1405,7 @@ class _CopyWriter:
             self.thread.join()
 
 
-def batch_digest_now(session: Session, facts: dict[str, Any]) -> str:
+def batch_digest_now(session: Session, facts: Mapping[str, Any]) -> str:
     """The digest of a `household.import` entry's batch as the database holds it now (equal if nothing changed)."""
     first, last = (int(v) for v in facts["household_ids"])
     hh_cols = [getattr(Household, c) for c in HOUSEHOLD_COLUMNS]
@@ -1423,6 +1424,27 @@ def batch_digest_now(session: Session, facts: dict[str, Any]) -> str:
             for row in session.execute(q):
                 digest.update(_copy_line(row).encode())
     return digest.hexdigest()
+
+
+def _batch_touched(session: Session, facts: Mapping[str, Any], refs: set[tuple[str, str]]) -> bool:
+    """Whether any of these row facts (of later entries) is a household of the batch, or a person or status row
+    of one."""
+    first, last = (int(v) for v in facts["household_ids"])
+    if any(t == "households" and i.isdigit() and first <= int(i) <= last for t, i in refs):
+        return True
+    for model in (Person, HouseholdStatus):
+        ids = [int(i) for t, i in refs if t == model.__tablename__ and i.isdigit()]
+        for start in range(0, len(ids), QUERY_CHUNK):
+            if session.scalar(select(model.id).where(_in(session, model.id, ids[start:start + QUERY_CHUNK]),
+                                                     model.household_id.between(first, last)).limit(1)) is not None:
+                return True
+    return False
+
+
+# `daipin ledger verify` checks each import batch's rows against its entry's digest (see `batch_digest_now`).
+store.register_batch_check("household.import", store.BatchCheck(
+    digest_now=batch_digest_now, touched=_batch_touched,
+    size=lambda facts: int(facts.get("households", 0)) + int(facts.get("people", 0))))
 
 
 def _update(session: Session, actor: Actor, hh: Household, rows: HouseholdRows, at: datetime) -> tuple[bool, int]:
