@@ -125,3 +125,47 @@ def test_numbers_no_contract_holds_are_refused_with_the_reason(model: str, term:
 def test_the_largest_amount_and_finest_decimal_are_accepted() -> None:
     terms = validate_terms("fixed_interest", {"principal_fen": 10**15, "annual_rate": "0.000000000001"})
     assert terms == {"principal_fen": 10**15, "annual_rate": "0.000000000001"}
+
+
+FUND = {"amount_fen": 2000000, "purpose": "购牛", "support_type": "revolving"}
+
+
+@pytest.mark.parametrize(("schedule", "field", "reason"), [
+    ([{"due": "2026-13-31", "amount_fen": 100}], "terms.repayment_schedule[0].due", "日期应为 YYYY-MM-DD"),
+    ([{"due": "2026-12-31", "amount_fen": -5}], "terms.repayment_schedule[0].amount_fen", "金额应大于零"),
+    ([{"due": "2026-12-31"}], "terms.repayment_schedule[0].amount_fen", "金额应为整数"),
+    ([{"due": "2026-12-31", "amount_fen": "100"}], "terms.repayment_schedule[0].amount_fen", "金额应为整数"),
+    (["第一期", 2], "terms.repayment_schedule[1]", "每项应为一行文字"),
+    ([{"due": "2026-12-31", "amount_fen": 100, "rate": "1"}], "terms.repayment_schedule[0]", "不接受 rate"),
+    ([{"due": "2026-12-31", "amount_fen": 1500000}, {"due": "2027-12-31", "amount_fen": 600000}],
+     "terms.repayment_schedule", "超过扶持金额"),
+])
+def test_a_repayment_schedule_is_dates_with_amounts_or_lines_of_text(schedule: list, field: str, reason: str) -> None:
+    with pytest.raises(InputError) as err:
+        validate_terms("fund_support", {**FUND, "repayment_schedule": schedule})
+    assert err.value.field == field and reason in err.value.message_zh
+    good = [{"due": "2026-12-31", "amount_fen": 1000000}, "余款次年还清", {"due": "2027-12-31", "amount_fen": 1000000,
+                                                                       "note": "第二期"}]
+    assert validate_terms("fund_support", {**FUND, "repayment_schedule": good})["repayment_schedule"] == good
+
+
+def test_repayments_made_are_checked_the_same_way() -> None:
+    with pytest.raises(InputError) as err:
+        validate_terms("fund_support", {**FUND, "repayment_schedule": ["按年还款"],
+                                        "repayments": [{"on": "2026-02-30", "amount_fen": 100}]})
+    assert err.value.field == "terms.repayments[0].on"
+
+
+def test_the_form_reads_a_repayment_as_a_date_and_yuan_and_shows_it_so() -> None:
+    from daipin.web.pages.registry import form_fields, terms_from_form
+
+    fields = {"t_amount_fen": "20000", "t_purpose": "购牛", "t_support_type": "revolving",
+              "t_repayment_schedule": "2026-12-31 10,000.00元\n2027-12-31 10000\n余款视收益情况商定"}
+    terms = terms_from_form("fund_support", fields)
+    assert terms["repayment_schedule"] == [{"due": "2026-12-31", "amount_fen": 1000000},
+                                           {"due": "2027-12-31", "amount_fen": 1000000}, "余款视收益情况商定"]
+    shown = form_fields("fund_support", validate_terms("fund_support", terms))["t_repayment_schedule"]
+    assert shown == "2026-12-31 10000.00\n2027-12-31 10000.00\n余款视收益情况商定"
+    with pytest.raises(InputError) as err:
+        terms_from_form("fund_support", {**fields, "t_repayment_schedule": "2026-12-31 99999999999999999999"})
+    assert err.value.field == "terms.repayment_schedule[0].amount_fen"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -232,6 +233,13 @@ def _cross_checks(model: str, terms: dict[str, Any]) -> None:
     if model == "fund_support" and terms["support_type"] == "revolving" and not terms.get("repayment_schedule"):
         raise InputError("缺少必填条款 还款计划", "missing required term repayment schedule (revolving fund)",
                          field="terms.repayment_schedule", code="missing_term")
+    if model == "fund_support":
+        for name, day in (("repayment_schedule", "due"), ("repayments", "on")):
+            total = _payments(terms.get(name) or [], f"terms.{name}", day)
+            if total > terms["amount_fen"]:
+                label = "还款计划" if name == "repayment_schedule" else "还款记录"
+                raise InputError(f"{label}合计 {total // 100:,}.{total % 100:02d} 元，超过扶持金额", f"the {name} add up to more "
+                                 "than the amount", field=f"terms.{name}")
     if model in ("shareholding", "equity_dividend") and Decimal(terms["profit_share"]) > 1:
         raise InputError("分红比例不能大于1", "profit share must not exceed 1", field="terms.profit_share")
     if model == "trusteeship":
@@ -239,6 +247,45 @@ def _cross_checks(model: str, terms: dict[str, Any]) -> None:
         if terms["unit"] != expected:
             raise InputError(f"托管{('土地' if expected == 'mu' else '牲畜')}的计量单位应为 {expected}",
                              f"unit must be {expected} for {terms['asset_kind']}", field="terms.unit")
+
+
+def _iso_day(value: object) -> bool:
+    """A calendar date written YYYY-MM-DD."""
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _payments(items: list[Any], field: str, day: str) -> int:
+    """A repayment schedule (`day` = "due") or the repayments made (`day` = "on"): each item a line of text, or
+    an object with its date (YYYY-MM-DD) and `amount_fen`, and an optional `note`. Returns the objects' total."""
+    total = 0
+    for i, item in enumerate(items):
+        where = f"{field}[{i}]"
+        if isinstance(item, str):
+            if not item.strip():
+                raise InputError("不能为空行", "must not be empty", field=where)
+            continue
+        if not isinstance(item, dict):
+            raise InputError("每项应为一行文字，或日期加金额", "each item is a line of text or a date with an amount",
+                             field=where)
+        extra = set(item) - {day, "amount_fen", "note"}
+        if extra:
+            raise InputError(f"不接受 {'、'.join(sorted(extra))}（只写 {day}、amount_fen、note）",
+                             f"unknown keys {sorted(extra)} (only {day}, amount_fen, note)", field=where)
+        if not _iso_day(item.get(day)):
+            raise InputError("日期应为 YYYY-MM-DD", "the date must be YYYY-MM-DD", field=f"{where}.{day}")
+        amount = item.get("amount_fen")
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise InputError("金额应为整数（分）", "the amount must be whole fen", field=f"{where}.amount_fen")
+        if amount <= 0:
+            raise InputError("金额应大于零", "the amount must be positive", field=f"{where}.amount_fen")
+        total += check_fen(amount, f"{where}.amount_fen", "金额", "amount")
+    return total
 
 
 def check_term(start: object, end: object) -> None:

@@ -5,6 +5,7 @@ terms, its versions, and the forms to amend or terminate it."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -134,9 +135,18 @@ def _money(raw: str, field: str) -> int:
     return int(v * 100)
 
 
-def _list_item(line: str, field: str) -> Any:
-    """One line of a list term: text, or an object written as JSON on its line (a repayment's due date and
-    amount, say), as the amend form shows a stored object so that it comes back unchanged."""
+# A repayment written on one line as its date and amount in yuan: "2026-12-31 10000.00" (元 may follow).
+_PAYMENT_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+([0-9][0-9,]*(?:\.[0-9]+)?)\s*元?$")
+_PAYMENT_DAY = {"repayment_schedule": "due", "repayments": "on"}
+
+
+def _list_item(line: str, field: str, term: str = "") -> Any:
+    """One line of a list term: text; for a fund's repayment schedule or repayments, a date and an amount in
+    yuan ("2026-12-31 10000.00"), read as the object stored ({"due": …, "amount_fen": …}); or an object written
+    as JSON on its line, as the amend form shows any other stored object, so that it comes back unchanged."""
+    day = _PAYMENT_DAY.get(term)
+    if day and (m := _PAYMENT_LINE.match(line)):
+        return {day: m.group(1), "amount_fen": _money(m.group(2), f"{field}.amount_fen")}
     if not (line.startswith("{") and line.endswith("}")):
         return line
     try:
@@ -159,7 +169,7 @@ def terms_from_form(model: str, fields: dict[str, str]) -> dict[str, Any]:
             terms[t.name] = _money(raw, f"terms.{t.name}")
         elif t.type == "list":
             lines = [x.strip() for x in raw.splitlines() if x.strip()]
-            terms[t.name] = [_list_item(x, f"terms.{t.name}[{i}]") for i, x in enumerate(lines)]
+            terms[t.name] = [_list_item(x, f"terms.{t.name}[{i}]", t.name) for i, x in enumerate(lines)]
         else:
             terms[t.name] = raw
     return terms
@@ -176,11 +186,22 @@ def form_fields(model: str, terms: dict[str, Any]) -> dict[str, str]:
         if t.type == "money":
             out[f"t_{t.name}"] = f"{value // 100}.{value % 100:02d}"
         elif t.type == "list":
-            out[f"t_{t.name}"] = "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)
-                                           for x in value)
+            out[f"t_{t.name}"] = "\n".join(_list_line(x, t.name) for x in value)
         else:
             out[f"t_{t.name}"] = str(value)
     return out
+
+
+def _list_line(item: Any, term: str) -> str:
+    """A list term's item as its form line (see `_list_item`, which reads it back to the same item)."""
+    day = _PAYMENT_DAY.get(term)
+    if isinstance(item, str):
+        return item
+    if (day and isinstance(item, dict) and set(item) == {day, "amount_fen"} and isinstance(item["amount_fen"], int)
+            and not isinstance(item["amount_fen"], bool) and item["amount_fen"] >= 0):
+        fen = item["amount_fen"]
+        return f"{item[day]} {fen // 100}.{fen % 100:02d}"
+    return json.dumps(item, ensure_ascii=False)
 
 
 def _date(raw: str, field: str) -> date:
