@@ -542,22 +542,26 @@ def test_a_cell_too_long_a_mismatched_township_or_head_s_name_or_a_future_date_i
     plan = _plan(rs, path)
     expected, errors, _ = _row_path(rs, path)
     assert plan is not None and errors == [] and _as_rows(plan) == expected
-    # One member's row (not a head's, in a household with a head elsewhere) is changed.
+    # One member's row (not a head's, in a household with a head elsewhere) is changed; a township or household
+    # number, on every row of the household (else the row is in another village than its head's, or in a
+    # household without a head, which is refused anyway).
     i = next(i for i, r in enumerate(rows) if r[4] != "户主")
     row = rows[i]
-    head_row = next(j for j, r in enumerate(rows) if r[0] == row[0] and r[4] == "户主")
-    if kind in _CELL:
-        col, value = _CELL[kind]
-        row[col] = value
-    else:
-        assert _spoil_one(row, kind)
-    where = {"long name": (i, "姓名"), "long cause": (i, "致贫原因"), "long number": (i, "户编号"),
-             "other township": (i, "所属村"), "future birth": (i, "证件号码"), "future exit": (i, "脱贫年度"),
-             "head name": (head_row, "户主姓名")}[kind]
+    household = [j for j, r in enumerate(rows) if r[0] == row[0]]
+    head_row = next(j for j in household if rows[j][4] == "户主")
+    for j in household if kind in ("other township", "long number") else [i]:
+        if kind in _CELL:
+            col, value = _CELL[kind]
+            rows[j][col] = value
+        else:
+            assert _spoil_one(rows[j], kind)
+    where = {"long name": [(i, "姓名")], "long cause": [(i, "致贫原因")], "long number": [(j, "户编号") for j in household],
+             "other township": [(j, "所属村") for j in household], "future birth": [(i, "证件号码")],
+             "future exit": [(i, "脱贫年度")], "head name": [(head_row, "户主姓名")]}[kind]
     path = _write(tmp_path / "bad.csv", rows)
     assert _plan(rs, path) is None
     _, errors, _ = _row_path(rs, path)
-    assert [(e.row, e.column) for e in errors] == [(where[0] + 2, where[1])]
+    assert [(e.row, e.column) for e in errors] == [(j + 2, column) for j, column in where]
     if rs.get_bind().dialect.name == "postgresql":
         _columnar_for_any_size(rs, monkeypatch)
         (fast, _), (slow, _), used = _both_ways(rs, path, monkeypatch)

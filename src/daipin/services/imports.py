@@ -1549,5 +1549,7 @@ def write_template(out: Path | str) -> None:
     notes.append(["劳动能力", "有劳动能力 / 弱劳动力 / 无劳动能力"])
     notes.append(["户类型", "贫困户 / 监测户 / 脱贫户 / 一般户"])
     notes.append(["与户主关系", "、".join(reg.RELATIONS)])
-    notes.append(["所属村", "村名（同名村请同时填写所属乡镇）或12位村代码"])
+    notes.append(["所属村", "村名（同名村请同时填写所属乡镇）或12位村代码；填写了所属乡镇的，须为该乡镇的村"])
+    notes.append(["户主姓名", "可不填；填写的须与户主本人一行的姓名一致"])
+    notes.append(["脱贫年度", "不晚于导入当年"])
     wb.save(str(out))
