@@ -55,12 +55,13 @@ def make_csv(path: Path, households: int, people: int) -> int:
             size = 1 + extra * (h + 1) // households - extra * h // households
             hno = f"{VILLAGES[h % 10]}{h:07d}"
             status = ("贫困户", "监测户", "脱贫户", "一般户")[h % 4]
+            head = f"成员{n}"  # 户主姓名: the head's own name (the household's first row)
             for m in range(size):
                 birth = base + timedelta(days=n // 1000)
                 body = f"231002{birth:%Y%m%d}{n % 1000:03d}"
                 idn = body + ric.calc_check_digit(body + "0")
                 rel = "户主" if m == 0 else ("配偶" if m == 1 else "子")
-                w.writerow([hno, "户主", f"成员{n}", idn, rel, ("有劳动能力", "弱劳动力", "无劳动能力")[n % 3], status,
+                w.writerow([hno, head, f"成员{n}", idn, rel, ("有劳动能力", "弱劳动力", "无劳动能力")[n % 3], status,
                             "2019" if status == "脱贫户" else "", "兴隆镇", f"村{h % 10}",
                             f"1390000{n % 10000:04d}" if m == 0 else "", ""])
                 n += 1

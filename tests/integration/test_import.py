@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -12,6 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person
+from daipin.domain.errors import InputError
+from daipin.domain.privacy import mask_id
 from daipin.services import exports, imports
 from tests.integration.registry_support import (
     ACTOR,
@@ -29,14 +32,17 @@ HEADERS = ["序号", "所属乡镇", "所属村", "户编号", "户主姓名", "
 
 
 def _row(n: int, hno: str, name: str, idn: str, rel: str, labor: str = "有劳动能力", status: str = "贫困户",
-         village: str = "兴隆村", exit_year: str = "", phone: str = "", bank: str = "") -> list[str]:
-    return [str(n), "兴隆镇", village, hno, "户主甲", name, idn, rel, labor, status, exit_year, phone, bank]
+         village: str = "兴隆村", exit_year: str = "", phone: str = "", bank: str = "", head: str = "",
+         town: str = "兴隆镇") -> list[str]:
+    """A row; 户主姓名 is the row's own name on the head's row unless `head` gives it."""
+    head = head or (name if rel == "户主" else "")
+    return [str(n), town, village, hno, head, name, idn, rel, labor, status, exit_year, phone, bank]
 
 
 def _good_rows() -> list[list[str]]:
     return [
         _row(1, "H-101", "甲", person_id(1001), "户主", phone="13900001111", bank="6217000011112222"),
-        _row(2, "H-101", "乙", person_id(1002, "F"), "配偶", "弱劳动力"),
+        _row(2, "H-101", "乙", person_id(1002, "F"), "配偶", "弱劳动力", head="甲"),
         _row(3, "H-102", "丙", person_id(1003), "户主", "无劳动能力", "脱贫户", exit_year="2020"),
         _row(4, "H-103", "丁", person_id(1004), "户主", status="监测户", village="新民村"),
     ]
@@ -140,7 +146,7 @@ def test_a_long_number_in_a_numeric_spreadsheet_cell_is_refused_not_stored_chang
     size = ledger_size(rs)
     try:
         imports.import_households(rs, ACTOR, tmp_path / "hh.xlsx", AT)
-    except imports.InputError as exc:
+    except InputError as exc:
         assert exc.field == "银行账号" and "第2行" in exc.message_zh and "6228" not in exc.text()
     else:
         raise AssertionError("a 19-digit number in a numeric cell was accepted")
@@ -155,7 +161,7 @@ def test_a_file_without_a_required_column_is_refused_naming_the_column(rs: Sessi
     path = _csv(tmp_path / "hh.csv", [["H-1", "甲"]], headers=["户编号", "姓名"])
     try:
         imports.import_households(rs, ACTOR, path, AT)
-    except imports.InputError as exc:
+    except InputError as exc:
         assert exc.field == "证件号码"
     else:
         raise AssertionError("a file without 证件号码 was accepted")
@@ -283,3 +289,140 @@ def test_ledger_verify_checks_imported_rows_against_their_batch_and_lets_later_r
             rs.expire_all()
             assert verify_log(rs).ok, undo
     assert first < second
+
+
+def _second_township(session: Session) -> None:
+    """五林乡 (231002002) with 五林村: a village of another township than 兴隆镇's."""
+    reg.create_region(session, ACTOR, code="231002002", name="五林乡", level="township", at=AT)
+    reg.create_region(session, ACTOR, code="231002002001", name="五林村", level="village", at=AT)
+
+
+def test_text_longer_than_its_column_is_a_bad_row_on_either_database_even_with_skip_bad(
+        rs: Session, tmp_path: Path) -> None:
+    """A name, household number or poverty cause longer than the registry keeps is reported by row and column,
+    with the registry's own limits (which `record household` applies), not left to the database."""
+    headers = [*HEADERS, "主要致贫原因"]
+    rows = [[*r, "因病"] for r in _good_rows()] + [
+        [*_row(6, "H-401", "子" * 300, person_id(1201), "户主"), "因病"],
+        [*_row(7, "H-402", "丑", person_id(1202), "户主"), "因" * 1000],
+        [*_row(8, "H" * 41, "寅", person_id(1203), "户主"), ""],
+        [*_row(9, "H" * 40, "卯" * 60, person_id(1204), "户主"), "因" * 100],  # at the limits: good
+    ]
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "long.csv", rows, headers), AT, skip_bad=True)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (6, "姓名", f"姓名过长（最多 {reg.NAME_MAX} 个字） / name is too long (at most 60 characters)"),
+        (7, "主要致贫原因", "致贫原因过长（最多 100 个字） / poverty cause is too long (at most 100 characters)"),
+        (8, "户编号", "户编号过长（最多 40 个字） / household number is too long (at most 40 characters)")]
+    assert (reg.NAME_MAX, reg.POVERTY_CAUSE_MAX, reg.HOUSEHOLD_NO_MAX) == (60, 100, 40)
+    assert result.imported and (result.households_new, result.skipped_households) == (4, 2)
+    assert rs.scalar(select(func.count()).where(Household.household_no.in_(["H-401", "H-402"]))) == 0
+    assert reg.household_by_no(rs, "H" * 40).poverty_cause == "因" * 100
+    # `record household` refuses the same cells with the same limits.
+    for kw in ({"household_no": "H" * 41}, {"poverty_cause": "因" * 101},
+               {"members": [{"name": "子" * 61, "id_number": person_id(1205), "relation": "户主", "labor": "full"}]}):
+        args: dict[str, Any] = {"household_no": "H-499", "village_code": "231002001001", "status": "poor", "at": AT,
+                "members": [{"name": "辰", "id_number": person_id(1206), "relation": "户主", "labor": "full"}], **kw}
+        try:
+            reg.register_household(rs, ACTOR, **args)
+        except InputError as exc:
+            assert "过长" in exc.message_zh
+        else:
+            raise AssertionError(f"{kw} was registered")
+
+
+def test_a_village_given_with_another_township_is_a_bad_row_not_filed_under_the_village(
+        rs: Session, tmp_path: Path) -> None:
+    _second_township(rs)
+    rows = _good_rows() + [
+        _row(5, "H-501", "子", person_id(1301), "户主", village="五林村"),  # 兴隆镇 with 五林乡's village
+        _row(6, "H-502", "丑", person_id(1302), "户主", village="五林村", town="五林乡"),
+        _row(7, "H-503", "寅", person_id(1303), "户主", village="五林村", town=""),
+        _row(8, "H-504", "卯", person_id(1304), "户主", village="231002002001", town="231002002"),
+        _row(9, "H-505", "辰", person_id(1305), "户主", village="231002002001"),  # by code, in 兴隆镇
+    ]
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "towns.csv", rows), AT, skip_bad=True)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (6, "所属村", "所属村 '五林村' 不属于所属乡镇 '兴隆镇'，两者不一致 / village '五林村' is not in township '兴隆镇'"),
+        (10, "所属村", "所属村 '2310****2001' 不属于所属乡镇 '兴隆镇'，两者不一致 / village '2310****2001' is not in "
+             "township '兴隆镇'")]  # (a long number in a cell is echoed masked)
+    assert result.households_new == 6
+    assert {reg.household_by_no(rs, no).village_code for no in ("H-502", "H-503", "H-504")} == {"231002002001"}
+    assert rs.scalar(select(func.count()).where(Household.household_no.in_(["H-501", "H-505"]))) == 0
+
+
+def test_an_id_number_born_after_the_import_s_date_is_a_bad_id_number(rs: Session, tmp_path: Path) -> None:
+    """The import's date decides (`AT`, 1 June 2025, not the day the test runs): born that day is good, the
+    next day or in 2030 is not; `record household` refuses the same numbers on its own date."""
+    from daipin.domain.identity import make_resident_id
+
+    today = make_resident_id("231002", AT.date(), 1, "M")
+    tomorrow = make_resident_id("231002", date(2025, 6, 2), 2, "F")
+    later = make_resident_id("231002", date(2030, 1, 1), 3, "M")
+    rows = _good_rows() + [
+        _row(5, "H-601", "子", today, "户主"),
+        _row(6, "H-602", "丑", tomorrow, "户主"),
+        _row(7, "H-603", "寅", person_id(1401), "户主"),
+        _row(8, "H-603", "卯", later, "子", head="寅"),
+    ]
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "born.csv", rows), AT)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (7, "身份证号", f"身份证号 {mask_id(tomorrow)} 出生日期晚于当日 / resident ID {mask_id(tomorrow)}: birth date is "
+            "in the future"),
+        (9, "身份证号", f"身份证号 {mask_id(later)} 出生日期晚于当日 / resident ID {mask_id(later)}: birth date is in the "
+            "future")]
+    assert tomorrow not in str(result.errors) and later not in str(result.errors) and not result.imported
+    for number, good in ((today, True), (tomorrow, False)):
+        member = {"name": "辰", "id_number": number, "relation": "户主", "labor": "full"}
+        try:
+            reg.register_household(rs, ACTOR, household_no=f"H-69{good:d}", village_code="231002001001",
+                                   status="poor", members=[member], at=AT)
+        except InputError as exc:
+            assert not good and "出生日期晚于当日" in exc.message_zh and exc.field == "members[0].id_number"
+        else:
+            assert good
+
+
+def test_an_exit_year_after_the_import_s_year_is_a_bad_exit_year(rs: Session, tmp_path: Path) -> None:
+    """2099, and 2026 for an import dated 2025, are refused; 2025 is good. `record` refuses the same."""
+    rows = _good_rows() + [
+        _row(5, "H-701", "子", person_id(1501), "户主", status="脱贫户", exit_year="2099"),
+        _row(6, "H-702", "丑", person_id(1502), "户主", status="脱贫户", exit_year="2026"),
+        _row(7, "H-703", "寅", person_id(1503), "户主", status="脱贫户", exit_year="2025"),
+        _row(8, "H-704", "卯", person_id(1504), "户主", status="脱贫户", exit_year="1999"),
+    ]
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "exit.csv", rows), AT, skip_bad=True)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (6, "脱贫年度", "脱贫年度 2099 晚于导入年份 2025 / exit year 2099 is after the import's year 2025"),
+        (7, "脱贫年度", "脱贫年度 2026 晚于导入年份 2025 / exit year 2026 is after the import's year 2025"),
+        (9, "脱贫年度", "脱贫年度 '1999' 无效 / bad exit year '1999'")]
+    assert reg.household_by_no(rs, "H-703").exit_year == 2025
+    hh = reg.household_by_no(rs, "H-101")
+    member = {"name": "辰", "id_number": person_id(1505), "relation": "户主", "labor": "full"}
+    for record in (lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", AT.date(), "脱贫", AT,
+                                                       exit_year=2026),
+                   lambda: reg.register_household(rs, ACTOR, household_no="H-799", village_code="231002001001",
+                                                  status="exited", exit_year=2026, members=[member], at=AT)):
+        try:
+            record()
+        except InputError as exc:
+            assert exc.field == "exit_year" and "晚于 2025 年" in exc.message_zh
+        else:
+            raise AssertionError("an exit year after the year was recorded")
+
+
+def test_a_head_s_name_other_than_the_head_s_own_is_a_bad_row(rs: Session, tmp_path: Path) -> None:
+    """户主姓名, where given, is the name on the household's head row: on the head's row or a member's."""
+    rows = _good_rows() + [
+        _row(5, "H-801", "甲", person_id(1601), "户主", head="乙"),
+        _row(6, "H-802", "丙", person_id(1602), "户主"),
+        _row(7, "H-802", "丁", person_id(1603), "子", head="戊"),
+        _row(8, "H-803", "己", person_id(1604), "户主", head=" 己 "),  # the same once stripped
+        _row(9, "H-803", "庚", person_id(1605), "子", head="己"),
+    ]
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "head.csv", rows), AT, skip_bad=True)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (6, "户主姓名", "户主姓名 '乙' 与户主本人的姓名 '甲' 不一致 / head's name '乙' differs from the name on the head's "
+            "row '甲'"),
+        (7, "户主姓名", "户主姓名 '戊' 与户主本人的姓名 '丙' 不一致 / head's name '戊' differs from the name on the head's "
+            "row '丙'")]
+    assert (result.households_new, result.skipped_households) == (4, 2)

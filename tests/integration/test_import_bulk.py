@@ -118,8 +118,8 @@ def test_the_fast_resident_id_check_agrees_with_stdnum_and_the_registry_check() 
         else:
             assert (number, zh, en) == (rid.number, None, None), value
             valid += 1
-        if value.isascii() and " " not in value:
-            assert (zh is None) == _stdnum_valid(value), value
+        if value.isascii() and " " not in value:  # stdnum's check, and no birth date after today (stdnum's is any)
+            assert (zh is None) == (_stdnum_valid(value) and ric.get_birth_date(value) <= date.today()), value
     assert valid > 1000 and len(numbers) - valid > 6000  # both outcomes are well exercised
 
 

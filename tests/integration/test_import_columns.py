@@ -64,6 +64,9 @@ def _clean_rows(rng: random.Random, households: int) -> list[list[str]]:
                             rng.choice(["", "13900001111", "0451-86661234", "045186661234"]),
                             rng.choice(["", "6222020200112233445"]), rng.choice(["", "因病", "缺技术"])])
             n += 1
+        if rng.random() < 0.5:  # 户主姓名 given, on every row of the household
+            for m in members:
+                m[1] = members[0][2]
         rng.shuffle(members)
         rows.extend(members)
     for _ in range(households // 4):  # move some rows elsewhere: a household's rows need not be together
@@ -77,7 +80,10 @@ _CELL = {"labor": (5, "很强"), "status": (6, "富裕户"), "relation": (4, "�
          "exit superscript": (7, "²⁰¹⁹"), "phone": (10, "1390000111"),
          "phone wide": (10, "１３９００００１１１１"),  # noqa: RUF001 - fullwidth digits, as some spreadsheets give them
          "bank": (11, "62220202001"), "village": (9, "无名村"), "empty name": (2, ""), "empty number": (3, ""),
-         "quote": (12, '"因病"'), "nul": (12, "因\0病"), "bare cr": (12, "因\r病"), "separator space": (12, "因病\x1c")}
+         "quote": (12, '"因病"'), "nul": (12, "因\0病"), "bare cr": (12, "因\r病"), "separator space": (12, "因病\x1c"),
+         "long name": (2, "王" * (reg.NAME_MAX + 1)), "long cause": (12, "因病" * 51),
+         "long number": (0, "H" * (reg.HOUSEHOLD_NO_MAX + 1)), "future exit": (7, "2099"),
+         "head name": (1, "某某")}
 
 
 def _spoil(rng: random.Random, rows: list[list[str]]) -> str:
@@ -86,7 +92,7 @@ def _spoil(rng: random.Random, rows: list[list[str]]) -> str:
     row = rows[i]
     kind = rng.choice([*_CELL, "space", "inner space", "lower x", "id with space", "checksum", "repeat id",
                        "bad date", "unknown region", "no head", "exit missing", "exit bad", "tab",
-                       "ideographic space", "other village", "other village"])
+                       "ideographic space", "other village", "other village", "other township", "future birth"])
     household = [r for r in rows if r[0] == row[0]]
     if kind in _CELL:
         col, value = _CELL[kind]
@@ -118,6 +124,8 @@ def _spoil(rng: random.Random, rows: list[list[str]]) -> str:
         row[7] = rng.choice(["1999", "二〇一九", "20l9"])
     elif kind == "other village":  # an error only if the household has another member
         row[8], row[9] = "", ("新民村" if row[9] in ("兴隆村", "231002001001") else "兴隆村")
+    elif kind in ("other township", "future birth"):
+        _spoil_one(row, kind)
     elif kind == "tab":
         row[2] += "\t"
     elif kind == "ideographic space":
@@ -139,8 +147,10 @@ def _write(path: Path, rows: list[list[str]], *, crlf: bool = False, bom: bool =
 def _plan(session: Session, path: Path) -> columns.Plan | None:
     raw = path.read_bytes()
     headers = [h.strip() for h in raw[:raw.find(b"\n")].decode("utf-8-sig").split(",")]
+    today = AT.date()
     return columns.plan(raw, headers, imports.map_headers(headers), imports._village_lookup(session),
-                        imports.check_resident_id_fast, imports._exit_year, imports.LABOR_VALUES,
+                        lambda number: imports.check_resident_id_fast(number, today),
+                        lambda year: imports._exit_year(year, today.year), imports.LABOR_VALUES,
                         imports.STATUS_VALUES, imports._RELATIONS)
 
 
@@ -154,7 +164,7 @@ def _as_rows(p: columns.Plan) -> list[tuple[Any, ...]]:
 
 
 def _row_path(session: Session, path: Path) -> tuple[list[tuple[Any, ...]], list[imports.RowError], int]:
-    households, errors, nrows = imports.validate_rows(session, *imports.read_table(path))
+    households, errors, nrows = imports.validate_rows(session, *imports.read_table(path), today=AT.date())
     out = [(hh.household_no, hh.village_code, hh.status, hh.exit_year, hh.poverty_cause, hh.phone, hh.bank_account,
             reg.labor_summary([p[4] for p in hh.people]),
             [(name, number, relation, labor, reg.name_initials(name)) for _row, name, number, relation, labor
@@ -165,6 +175,7 @@ def _row_path(session: Session, path: Path) -> tuple[list[tuple[Any, ...]], list
 
 def test_the_columnar_path_accepts_only_files_the_row_path_accepts_and_reads_them_the_same(
         rs: Session, tmp_path: Path) -> None:
+    _second_township(rs)
     rng = random.Random(20261129)
     accepted = refused = accepted_spoiled = 0
     kinds: dict[str, int] = {}
@@ -202,6 +213,12 @@ def test_the_columnar_path_accepts_only_files_the_row_path_accepts_and_reads_the
         assert (_as_rows(plan), plan.rows) == (expected, nrows), f"case {case} after {spoiled}"
     assert accepted >= 40 and accepted_spoiled >= 1 and refused > 100  # every clean file, and a changed one
     assert len(kinds) > 20  # nearly every kind of change was tried and sent to the row path
+
+
+def _second_township(session: Session) -> None:
+    """五林乡 (231002002) with 五林村: a village of another township than 兴隆镇's."""
+    reg.create_region(session, ACTOR, code="231002002", name="五林乡", level="township", at=AT)
+    reg.create_region(session, ACTOR, code="231002002001", name="五林村", level="village", at=AT)
 
 
 def _leap_day(rows: list[list[str]], good: bool) -> None:  # 29 February is a date in 2000, not in 2001
@@ -307,6 +324,7 @@ def _both_ways(session: Session, path: Path, monkeypatch: pytest.MonkeyPatch,
         except Exception as exc:  # noqa: BLE001 - compared below
             out.append((type(exc), str(exc)))
         nested.rollback()
+    monkeypatch.setattr(imports, "_import_columnar", real)  # (so a second call finds the real one)
     return out[0], out[1], used
 
 
@@ -501,3 +519,65 @@ def test_the_writing_progress_bar_counts_each_household_and_person_once(
     writing = [b for b in bars if b["desc"].startswith("写入")]
     assert result.households_new == 12 and len(writing) == 1
     assert writing[0]["total"] == writing[0]["n"] == 12 + len(rows) and writing[0]["unit"] == "行"
+
+
+@pytest.mark.parametrize("kind", ["long name", "long cause", "long number", "other township", "future birth",
+                                  "future exit", "head name"])
+def test_a_cell_too_long_a_mismatched_township_or_head_s_name_or_a_future_date_is_the_row_path_s_to_report(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """The columnar path gives up on each (`plan` is None) and the row path reports it by row and column; through
+    the import (on PostgreSQL) both ways give the same result. Cells at their columns' limits pass both ways."""
+    _second_township(rs)
+    rows = _clean_rows(random.Random(12), 20)
+    for r in rows:  # 户主姓名 given everywhere
+        r[1] = next(h[2] for h in rows if h[0] == r[0] and h[4] == "户主")
+    at_limits = [r[:] for r in rows]
+    for r in at_limits:
+        if r[0] == rows[0][0]:
+            r[0] = "H" * reg.HOUSEHOLD_NO_MAX
+    at_limits[1][1:3] = ["王" * reg.NAME_MAX] * 2 if at_limits[1][4] == "户主" else [at_limits[1][1], "王" * reg.NAME_MAX]
+    at_limits[2][12] = "因" * reg.POVERTY_CAUSE_MAX
+    at_limits[3][7] = str(AT.year)
+    path = _write(tmp_path / "limits.csv", at_limits)
+    plan = _plan(rs, path)
+    expected, errors, _ = _row_path(rs, path)
+    assert plan is not None and errors == [] and _as_rows(plan) == expected
+    # One member's row (not a head's, in a household with a head elsewhere) is changed; a township or household
+    # number, on every row of the household (else the row is in another village than its head's, or in a
+    # household without a head, which is refused anyway).
+    i = next(i for i, r in enumerate(rows) if r[4] != "户主")
+    row = rows[i]
+    household = [j for j, r in enumerate(rows) if r[0] == row[0]]
+    head_row = next(j for j in household if rows[j][4] == "户主")
+    for j in household if kind in ("other township", "long number") else [i]:
+        if kind in _CELL:
+            col, value = _CELL[kind]
+            rows[j][col] = value
+        else:
+            assert _spoil_one(rows[j], kind)
+    where = {"long name": [(i, "姓名")], "long cause": [(i, "致贫原因")], "long number": [(j, "户编号") for j in household],
+             "other township": [(j, "所属村") for j in household], "future birth": [(i, "证件号码")],
+             "future exit": [(i, "脱贫年度")], "head name": [(head_row, "户主姓名")]}[kind]
+    path = _write(tmp_path / "bad.csv", rows)
+    assert _plan(rs, path) is None
+    _, errors, _ = _row_path(rs, path)
+    assert [(e.row, e.column) for e in errors] == [(j + 2, column) for j, column in where]
+    if rs.get_bind().dialect.name == "postgresql":
+        _columnar_for_any_size(rs, monkeypatch)
+        (fast, _), (slow, _), used = _both_ways(rs, path, monkeypatch)
+        assert used == [False] and fast == slow and not fast.imported
+        assert [(e.row, e.column, e.message) for e in fast.errors] == [(e.row, e.column, e.message) for e in errors]
+        (fast, fast_rows), (slow, slow_rows), used = _both_ways(rs, _write(tmp_path / "limits.csv", at_limits),
+                                                                monkeypatch)
+        assert used == [True] and fast == slow and fast_rows == slow_rows and fast.imported
+
+
+def _spoil_one(row: list[str], kind: str) -> bool:
+    """A row of 兴隆镇 with 五林乡's village (see `_second_township`), or born after `AT`."""
+    if kind == "other township":
+        row[8], row[9] = "兴隆镇", "五林村"
+    elif kind == "future birth":
+        row[3] = _with_check(row[3][:6] + "20300101" + row[3][14:17])
+    else:
+        return False
+    return True

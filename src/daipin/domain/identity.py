@@ -28,7 +28,13 @@ class ResidentId:
     sex: str  # "M" | "F"
 
 
+class FutureBirth(InvalidComponent):  # type: ignore[misc,unused-ignore]
+    """The birth date a number encodes is after the day it is checked on."""
+
+
 def _reason(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, FutureBirth):
+        return "出生日期晚于当日", "birth date is in the future"
     if isinstance(exc, InvalidLength):
         return "长度应为18位", "must be 18 characters long"
     if isinstance(exc, InvalidChecksum):
@@ -40,11 +46,12 @@ def _reason(exc: Exception) -> tuple[str, str]:
     return "无效", "invalid"
 
 
-def parse_resident_id(value: object, field: str = "id_number") -> ResidentId:
+def parse_resident_id(value: object, field: str = "id_number", today: date | None = None) -> ResidentId:
     """Validate a resident ID number and derive birth date and sex; InputError names the field and reason.
 
-    The checks of `stdnum.cn.ric.validate` (length, format, checksum, birth date, region code), the region code
-    as `_region_known` reads stdnum's table: in force at some time since the birth. The region lookup is cached
+    The checks of `stdnum.cn.ric.validate` (length, format, checksum, birth date, region code), the birth date
+    also not after `today` (the actual date unless given), the region code as `_region_known` reads stdnum's
+    table: in force at some time since the birth. The region lookup is cached
     because it dominates bulk imports. A whole number (an ID number written without quotes in YAML or JSON) is
     read as its digits.
     """
@@ -64,6 +71,8 @@ def parse_resident_id(value: object, field: str = "id_number") -> ResidentId:
             birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
         except ValueError as exc:
             raise InvalidComponent() from exc
+        if birth > (today or date.today()):
+            raise FutureBirth()
         if not _region_known(number[:6], birth.year):
             raise InvalidComponent()
     except ValidationError as exc:
@@ -97,10 +106,10 @@ def _region_known(region: str, year: int) -> bool:
 
 
 def check_resident_id(value: object, *, birth_date: date | None = None, sex: str | None = None,
-                      field: str = "id_number") -> ResidentId:
-    """Validate and cross-check the stated birth date and sex against what the number encodes. A mismatch names
-    the stated field beside `field` (`members[1].id_number` → `members[1].sex`)."""
-    rid = parse_resident_id(value, field)
+                      field: str = "id_number", today: date | None = None) -> ResidentId:
+    """Validate (see `parse_resident_id`) and cross-check the stated birth date and sex against what the number
+    encodes. A mismatch names the stated field beside `field` (`members[1].id_number` → `members[1].sex`)."""
+    rid = parse_resident_id(value, field, today)
     beside = field.rpartition(".")[0] + "." if "." in field else ""
     if birth_date is not None and birth_date != rid.birth_date:
         raise InputError(f"出生日期 {birth_date.isoformat()} 与身份证号不符", f"birth date {birth_date.isoformat()} "

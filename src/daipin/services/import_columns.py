@@ -24,7 +24,9 @@ It gives up (None) on anything it does not handle exactly as the row-by-row path
 - an empty household number or name, a relation, labour value, status, village, exit year, phone or bank
   account the row-by-row checks would refuse (the same functions decide, once per distinct value; phone and
   bank account are matched with ASCII-only patterns stricter than the registry's);
-- a household without exactly one head, with members in two villages, or exited without an exit year.
+- a household number, name or poverty cause longer than its column (the registry's limits);
+- a household without exactly one head, with members in two villages, exited without an exit year, or with a
+  户主姓名 other than its head's name.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dic
         hno=c["household_no"], name=c["name"], number=c["id_number"], relation=c["relation"],
         labor=c["labor"], status=c["status"], town=c.get("township", empty), village=c["village"],
         exit=c.get("exit_year", empty), phone=c.get("phone", empty), bank=c.get("bank_account", empty),
-        cause=c.get("poverty_cause", empty),
+        cause=c.get("poverty_cause", empty), head=c.get("head_name", empty),
     ).with_row_index("r")
     del df
     if t.height == 0:
@@ -171,10 +173,11 @@ def form(p: Prepared) -> bool:
 
 
 def _village_codes(t: pl.DataFrame, villages: dict[tuple[str, str], str]) -> dict[str, str] | None:
-    """Township and village cells (joined by `_village_code`) → village code; None if one is unknown."""
+    """Township and village cells (joined by `_village_code`) → village code; None if one is unknown (a village
+    given with a township is looked up in that township alone)."""
     out = {}
     for town, village in t.select("town", "village").unique().iter_rows():
-        code = villages.get((town, village)) or villages.get(("", village))
+        code = villages.get((town, village)) or (None if town else villages.get(("", village)))
         if code is None:
             return None
         out[f"{town}\x1f{village}"] = code
@@ -210,8 +213,13 @@ def verify(p: Prepared) -> bool:
         form=number.str.contains(_ID_FORM).all(),
         phone=((pl.col("phone") == "") | pl.col("phone").str.contains(_PHONE)).all(),
         bank=((pl.col("bank") == "") | pl.col("bank").str.contains(_BANK)).all(),
+        # Longer than its column (the registry's limits), on any row.
+        long=(pl.col("hno").str.len_chars() > reg.HOUSEHOLD_NO_MAX).any()
+        | (pl.col("name").str.len_chars() > reg.NAME_MAX).any()
+        | (pl.col("cause").str.len_chars() > reg.POVERTY_CAUSE_MAX).any(),
     ).row(0, named=True)
-    if checks["space"] or checks["empty"] or not checks["form"] or not checks["phone"] or not checks["bank"]:
+    if (checks["space"] or checks["empty"] or not checks["form"] or not checks["phone"] or not checks["bank"]
+            or checks["long"]):
         return False
     # int(first17, 13) is below 2^63 and, mod 11, the weighted digit sum; distinct numbers (the check digit is
     # fixed by the first 17) have distinct values.
@@ -247,6 +255,12 @@ def verify(p: Prepared) -> bool:
     other = (member["town"] != head["town"]) | (member["village"] != head["village"])
     if other.any() and (member.filter(other).select(_village_code(vcode))["vcode"] != head.filter(other)["vcode"]).any():
         return False
+    # A 户主姓名 given is the head's own name (as written: a space around it only sends the file away).
+    if (t["head"] != "").any():
+        names = t.filter(pl.col("relation") == "户主").select("hno", head_name="name")
+        given = t.filter(pl.col("head") != "").select("hno", "head").join(names, on="hno", how="left")
+        if given.select(pl.col("head").ne_missing(pl.col("head_name")).any()).item():
+            return False
     # An exited household has its exit year.
     return not hh.select(((pl.col("status") == "exited") & pl.col("exit_year").is_null()).any()).item()
 

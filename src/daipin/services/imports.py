@@ -84,7 +84,7 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Household, HouseholdStatus, Person, Region
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
-from daipin.domain.identity import _reason, _region_known
+from daipin.domain.identity import FutureBirth, _reason, _region_known
 from daipin.domain.privacy import mask_id, mask_numbers
 from daipin.ledger import store
 from daipin.services import registry as reg
@@ -288,12 +288,13 @@ _birth_cache: dict[str, date | None] = {}
 _place_cache: dict[str, bool] = {}
 
 
-def check_resident_id_fast(value: str) -> tuple[str, str | None, str | None]:
-    """(number, error zh, error en) with exactly the outcome of `identity.parse_resident_id`.
+def check_resident_id_fast(value: str, today: date | None = None) -> tuple[str, str | None, str | None]:
+    """(number, error zh, error en) with exactly the outcome of `identity.parse_resident_id` (on `today`, the
+    actual date unless given).
 
     The same checks in the same order as `stdnum.cn.ric.validate` — length, digits,
-    check digit by `(1 - 2 * int(first17, 13)) % 11`, birth date, region code (in force at
-    some time since the birth, `identity._region_known`) — with the date and region look-ups
+    check digit by `(1 - 2 * int(first17, 13)) % 11`, birth date (also not after `today`), region code (in
+    force at some time since the birth, `identity._region_known`) — with the date and region look-ups
     memoised (few distinct values in a roster). Equivalence is pinned by tests on random and
     edge numbers.
     """
@@ -321,6 +322,8 @@ def check_resident_id_fast(value: str) -> tuple[str, str | None, str | None]:
                 _birth_cache[key] = birth
             if birth is None:
                 reason = _reason_of("component")
+            elif birth > (today or date.today()):
+                reason = _reason_of("future")
             else:
                 place = number[:10]
                 known = _place_cache.get(place)
@@ -342,7 +345,7 @@ def _reason_of(kind: str) -> tuple[str, str]:
     )
 
     exc = {"length": InvalidLength, "format": InvalidFormat, "checksum": InvalidChecksum,
-           "component": InvalidComponent}[kind]()
+           "component": InvalidComponent, "future": FutureBirth}[kind]()
     return _reason(exc)
 
 
@@ -365,21 +368,25 @@ class HouseholdRows:
     rows: list[int] = field(default_factory=list)
     bad: bool = False
     heads: int = 0
+    head_name: str | None = None  # the first 户主姓名 given on the household's rows
+    head_name_other: str | None = None  # another one given on them
 
 
-def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]],
-                  progress: bool = False) -> tuple[dict[str, HouseholdRows], list[RowError], int]:
-    """Check every row; returns the households by number, the errors, and the number of rows read."""
+def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]], progress: bool = False,
+                  today: date | None = None) -> tuple[dict[str, HouseholdRows], list[RowError], int]:
+    """Check every row as of `today` (the import's date: nobody born, no household exited, after it; the actual
+    date unless given); returns the households by number, the errors, and the number of rows read."""
     index = map_headers(headers)
     col = {k: headers[i] for k, i in index.items()}
     villages = _village_lookup(session)
+    today = today or date.today()
     checked = None
     if isinstance(rows, Lines) and len(rows.lines) >= PARALLEL_ROWS and _can_fork():
-        checked = _check_rows_in_two(rows.lines, index, col, villages, progress)
+        checked = _check_rows_in_two(rows.lines, index, col, villages, today, progress)
     if checked is None:
         bar = _progress(progress, "校验 validating", "行")
         try:
-            checked = _check_rows(rows, index, col, villages, 2, bar)[:3]
+            checked = _check_rows(rows, index, col, villages, today, 2, bar)[:3]
         finally:
             bar.close()
     households, errors, last = checked
@@ -407,7 +414,7 @@ def _can_fork() -> bool:
 
 
 def _check_rows_in_two(lines: list[str], index: dict[str, int], col: dict[str, str],
-                       villages: dict[tuple[str, str], str], progress: bool) -> Checked | None:
+                       villages: dict[tuple[str, str], str], today: date, progress: bool) -> Checked | None:
     """`_check_rows` over a large file with two processes: a forked child checks the last part of the lines
     while this process checks the first. The halves are joined only when neither has an error and no household
     number or ID number appears in both; otherwise (or if the child fails) None: the caller checks the whole
@@ -417,12 +424,12 @@ def _check_rows_in_two(lines: list[str], index: dict[str, int], col: dict[str, s
     split = int(len(lines) * PARALLEL_SHARE)
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_check_part, args=(send, lines, split, index, col, villages), daemon=True)
+    child = ctx.Process(target=_check_part, args=(send, lines, split, index, col, villages, today), daemon=True)
     child.start()
     send.close()
     bar = _progress(progress, "校验 validating", "行", len(lines))  # after the fork: tqdm runs a thread
     try:
-        households, errors, _, seen = _check_rows(Lines(lines[:split]), index, col, villages, 2, bar)
+        households, errors, _, seen = _check_rows(Lines(lines[:split]), index, col, villages, today, 2, bar)
         try:
             theirs = marshal.loads(receive.recv_bytes())
         except EOFError:  # the child failed before sending
@@ -456,14 +463,15 @@ def _shown(cell: str) -> str:
 
 
 def _check_part(send: Any, lines: list[str], split: int, index: dict[str, int], col: dict[str, str],
-                villages: dict[tuple[str, str], str]) -> None:
+                villages: dict[tuple[str, str], str], today: date) -> None:
     """In the forked child: check `lines[split:]` and send the outcome, households as plain tuples (marshal packs
     them twice as fast as pickle); an empty message if the check failed."""
     try:
-        households, errors, last, seen = _check_rows(Lines(lines[split:]), index, col, villages, split + 2,
+        households, errors, last, seen = _check_rows(Lines(lines[split:]), index, col, villages, today, split + 2,
                                                      _NoBar())
         parts = [(hh.household_no, hh.village_code, hh.status, hh.exit_year, hh.phone, hh.bank_account,
-                  hh.poverty_cause, hh.people, hh.rows, hh.bad, hh.heads) for hh in households.values()]
+                  hh.poverty_cause, hh.people, hh.rows, hh.bad, hh.heads, hh.head_name, hh.head_name_other)
+                 for hh in households.values()]
         send.send_bytes(marshal.dumps((parts, bool(errors), last, list(seen))))
     except BaseException:
         send.send_bytes(marshal.dumps(()))
@@ -472,14 +480,17 @@ def _check_part(send: Any, lines: list[str], split: int, index: dict[str, int], 
 
 
 def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str, str],
-                villages: dict[tuple[str, str], str], start: int,
+                villages: dict[tuple[str, str], str], today: date, start: int,
                 bar: Any) -> tuple[dict[str, HouseholdRows], list[RowError], int, dict[str, int]]:
-    """The row-by-row checks of `validate_rows` (all but `_household_checks`), rows numbered from `start`;
-    returns the households, the errors, the number of the last row and the first row of each good ID number."""
+    """The row-by-row checks of `validate_rows` (all but `_household_checks`) as of `today`, rows numbered from
+    `start`; returns the households, the errors, the number of the last row and the first row of each good ID
+    number."""
     width = max(index.values()) + 1
     i_hno, i_name, i_id, i_rel, i_labor, i_status, i_village = (index[k] for k in REQUIRED)
-    i_exit, i_town, i_phone, i_bank, i_cause = (index.get(k) for k in ("exit_year", "township", "phone",
-                                                                       "bank_account", "poverty_cause"))
+    i_exit, i_town, i_phone, i_bank, i_cause, i_head = (
+        index.get(k) for k in ("exit_year", "township", "phone", "bank_account", "poverty_cause", "head_name"))
+    hno_max, name_max, cause_max = reg.HOUSEHOLD_NO_MAX, reg.NAME_MAX, reg.POVERTY_CAUSE_MAX
+    village_names: set[str] | None = None  # every village name and code (for an error)
     village_of: dict[tuple[str, str], str | None] = {}
     labor_of, status_of, relations = LABOR_VALUES, STATUS_VALUES, _RELATIONS
     errors: list[RowError] = []
@@ -510,9 +521,14 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
         hno = row[i_hno].strip()
         if not hno:
             row_errors = [("household_no", "缺少户编号", "missing household number")]
+        elif len(hno) > hno_max:
+            row_errors = [_too_long("household_no", "户编号", "household number", hno_max)]
+            hno = ""  # not a household of the file
         name = row[i_name].strip()
         if not name:
             (row_errors := row_errors or []).append(("name", "缺少姓名", "missing name"))
+        elif len(name) > name_max:
+            (row_errors := row_errors or []).append(_too_long("name", "姓名", "name", name_max))
         # The usual case inline (a valid number as written); anything else through the full check.
         number = row[i_id].strip().upper()
         body = number[:17]
@@ -522,10 +538,10 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
             prefix = number[:14]
             known = good_start.get(prefix)
             if known is None:
-                known = good_start[prefix] = check_resident_id_fast(number)[1] is None
+                known = good_start[prefix] = check_resident_id_fast(number, today)[1] is None
             ok = known
         if not ok:
-            number, zh, en = check_resident_id_fast(row[i_id])
+            number, zh, en = check_resident_id_fast(row[i_id], today)
         if ok or zh is None:
             first = seen_ids.setdefault(number, n)
             if first != n:
@@ -558,18 +574,26 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
         vcode = village_of.get(cells, "")
         if vcode == "":
             place = (cells[0].strip(), cells[1].strip())
-            vcode = village_of[cells] = villages.get(place) or villages.get(("", place[1]))
+            # A township given names the village's own: the village is looked up in it alone.
+            vcode = village_of[cells] = villages.get(place) or (None if place[0] else villages.get(("", place[1])))
         if vcode is None:
-            (row_errors := row_errors or []).append(_refused("village", "所属村", "village", cells[1], "不存在"))
+            town, village = cells[0].strip(), cells[1].strip()
+            if village_names is None:
+                village_names = {v for _t, v in villages}
+            if town and village in village_names:
+                (row_errors := row_errors or []).append((
+                    "village", f"所属村 {_shown(village)} 不属于所属乡镇 {_shown(town)}，两者不一致",
+                    f"village {_shown(village)} is not in township {_shown(town)}"))
+            else:
+                (row_errors := row_errors or []).append(_refused("village", "所属村", "village", cells[1], "不存在"))
         exit_year = None
         cell = row[i_exit] if i_exit is not None else ""
         if cell:
             exit_year = year_of.get(cell)
             if exit_year is None and (ey := cell.strip()):
-                exit_year = year_of[cell] = _exit_year(ey)
+                exit_year = year_of[cell] = _exit_year(ey, today.year)
                 if exit_year is None:
-                    (row_errors := row_errors or []).append(("exit_year", f"脱贫年度 {_shown(ey)} 无效",
-                                                             f"bad exit year {_shown(ey)}"))
+                    (row_errors := row_errors or []).append(_bad_exit_year(ey, today.year))
         phone = bank = None
         cell = row[i_phone] if i_phone is not None else ""
         if cell and (cell := cell.strip()):
@@ -583,6 +607,8 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
                 bank = reg.check_bank(cell)
             except DaipinError as exc:
                 (row_errors := row_errors or []).append(("bank_account", exc.message_zh, exc.message_en))
+        if i_cause is not None and len(cell := row[i_cause]) > cause_max and len(cell.strip()) > cause_max:
+            (row_errors := row_errors or []).append(_too_long("poverty_cause", "致贫原因", "poverty cause", cause_max))
 
         hh = None
         if hno:
@@ -606,25 +632,44 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
                 hh.poverty_cause = (row[i_cause].strip() if i_cause is not None else "") or None
             elif not hh.status:
                 hh.status = status
+            if i_head is not None and (cell := row[i_head]) and (cell := cell.strip()):
+                if hh.head_name is None:
+                    hh.head_name = cell
+                elif cell != hh.head_name:
+                    hh.head_name_other = cell
             hh.people.append((n, name, number, relation, labor))
     bar.update(pending)
     return households, errors, n, seen_ids
 
 
-def _exit_year(value: str) -> int | None:
-    """A 脱贫年度 cell (stripped, not empty) as a year from 2000 to 2100, None if it is not one."""
+def _exit_year(value: str, latest: int | None = None) -> int | None:
+    """A 脱贫年度 cell (stripped, not empty) as a year from 2000 to `latest` (the import's year; the actual year
+    unless given), None if it is not one."""
     if not value.isdigit():
         return None
     try:
         year = int(value)
     except ValueError:  # digits int() does not read, such as superscripts
         return None
-    return year if 2000 <= year <= 2100 else None
+    return year if 2000 <= year <= min(latest or date.today().year, 2100) else None
+
+
+def _bad_exit_year(value: str, latest: int) -> tuple[str, str, str]:
+    """The row error for a 脱贫年度 cell `_exit_year` refuses: after the import's year, or not a year at all."""
+    if _exit_year(value, 2100) is not None:
+        return "exit_year", f"脱贫年度 {value} 晚于导入年份 {latest}", f"exit year {value} is after the import's year {latest}"
+    return "exit_year", f"脱贫年度 {_shown(value)} 无效", f"bad exit year {_shown(value)}"
+
+
+def _too_long(key: str, zh: str, en: str, limit: int) -> tuple[str, str, str]:
+    """The row error for a cell longer than its column: the registry's own wording."""
+    exc = reg.too_long(key, zh, en, limit)
+    return key, exc.message_zh, exc.message_en
 
 
 def _household_checks(session: Session, households: dict[str, HouseholdRows], errors: list[RowError],
                       col: dict[str, str]) -> None:
-    """One head per household; a registered household stays in its village (a move is a registry change: an
+    """One head per household, the 户主姓名 given on its rows the head's own name; a registered household stays in its village (a move is a registry change: an
     import that could move one would also let a village's cadre change another village's household by listing
     it under their own); an ID number already registered in another household is refused."""
     for hh in households.values():
@@ -638,6 +683,14 @@ def _household_checks(session: Session, households: dict[str, HouseholdRows], er
             errors.append(RowError(head_row, col.get("exit_year", HEADER_OF["exit_year"]),
                                    "脱贫户须填写脱贫年度 / an exited household needs its exit year", hh.household_no))
             hh.bad = True
+        if not hh.bad and hh.head_name is not None:
+            head_row, head_name = next((p[0], p[1]) for p in hh.people if p[3] == "户主")
+            given = hh.head_name if hh.head_name != head_name else hh.head_name_other
+            if given is not None:
+                errors.append(RowError(head_row, col["head_name"], f"户主姓名 {_shown(given)} 与户主本人的姓名 "
+                                       f"{_shown(head_name)} 不一致 / head's name {_shown(given)} differs from the "
+                                       f"name on the head's row {_shown(head_name)}", hh.household_no))
+                hh.bad = True
     registered = _registered(session, [hh.household_no for hh in households.values() if not hh.bad])
     if registered:
         names = dict(session.execute(select(Region.code, Region.name).where(Region.level == "village")).all())
@@ -730,6 +783,8 @@ def _village_lookup(session: Session) -> dict[tuple[str, str], str]:
         out[("", code)] = code
         out[(town_name.get(parent or "", ""), name)] = code
         out[(town_name.get(parent or "", ""), code)] = code
+        if parent in town_name:  # the township by its code
+            out[(parent, name)] = out[(parent, code)] = code
         bare[name].append(code)
     for name, codes in bare.items():
         if len(codes) == 1:
@@ -785,7 +840,7 @@ def _import(session: Session, actor: Actor, path: Path, at: datetime, skip_bad: 
         if done is not None:
             return done
     headers, rows, plain = _read(path)
-    households, errors, nrows = validate_rows(session, headers, rows, progress)
+    households, errors, nrows = validate_rows(session, headers, rows, progress, at.date())
     result = ImportResult(rows=nrows, errors=errors)
     if errors and not skip_bad:
         return result
@@ -1043,8 +1098,10 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         from daipin.services import import_columns as columns
     except ImportError:  # polars missing or unusable here: the row-by-row path does the same work
         return None
-    p = columns.prepare(raw, headers, index, _village_lookup(session), check_resident_id_fast, _exit_year,
-                        LABOR_VALUES, STATUS_VALUES, _RELATIONS)
+    today = at.date()
+    p = columns.prepare(raw, headers, index, _village_lookup(session),
+                        lambda number: check_resident_id_fast(number, today),
+                        lambda year: _exit_year(year, today.year), LABOR_VALUES, STATUS_VALUES, _RELATIONS)
     del raw
     if p is None or p.table.height < BULK_FK_THRESHOLD:
         return None
@@ -1514,5 +1571,7 @@ def write_template(out: Path | str) -> None:
     notes.append(["劳动能力", "有劳动能力 / 弱劳动力 / 无劳动能力"])
     notes.append(["户类型", "贫困户 / 监测户 / 脱贫户 / 一般户"])
     notes.append(["与户主关系", "、".join(reg.RELATIONS)])
-    notes.append(["所属村", "村名（同名村请同时填写所属乡镇）或12位村代码"])
+    notes.append(["所属村", "村名（同名村请同时填写所属乡镇）或12位村代码；填写了所属乡镇的，须为该乡镇的村"])
+    notes.append(["户主姓名", "可不填；填写的须与户主本人一行的姓名一致"])
+    notes.append(["脱贫年度", "不晚于导入当年"])
     wb.save(str(out))

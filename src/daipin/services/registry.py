@@ -177,6 +177,17 @@ def check_scope(actor: Actor, code: str) -> None:
         raise Forbidden(f"无权操作辖区 {code}", f"region {code} is outside the actor's scope", field=None)
 
 
+# Column sizes of the household texts the registry writes (read off the model: the database refuses more).
+def _size(column: Any) -> int:
+    size: int = column.type.length
+    return size
+
+
+HOUSEHOLD_NO_MAX = _size(Household.household_no)
+NAME_MAX = _size(Person.name)
+POVERTY_CAUSE_MAX = _size(Household.poverty_cause)
+
+
 def _need(value: Any, field: str, zh: str, en: str, limit: int = 200) -> str:
     """A required text value, stripped: refused if missing, not text, or longer than its column (`limit`)."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -185,9 +196,13 @@ def _need(value: Any, field: str, zh: str, en: str, limit: int = 200) -> str:
         raise InputError(f"{zh}应为文字", f"{en} must be text", field=field)
     text: str = value.strip()
     if len(text) > limit:
-        raise InputError(f"{zh}过长（最多 {limit} 个字）", f"{en} is too long (at most {limit} characters)",
-                         field=field)
+        raise too_long(field, zh, en, limit)
     return text
+
+
+def too_long(field: str, zh: str, en: str, limit: int) -> InputError:
+    """The error for a text longer than its column (`limit` characters)."""
+    return InputError(f"{zh}过长（最多 {limit} 个字）", f"{en} is too long (at most {limit} characters)", field=field)
 
 
 def _money(value: Any, field: str, zh: str, *, allow_negative: bool = False) -> int:
@@ -205,10 +220,12 @@ def _decimal_str(value: Any, field: str, zh: str) -> str:
     return str(value).strip()
 
 
-def _year(value: Any, field: str, zh: str, earliest: int = 2000) -> None:
-    """An optional year: a whole number from `earliest` to 2100."""
+def _year(value: Any, field: str, zh: str, earliest: int = 2000, latest: int = 2100) -> None:
+    """An optional year: a whole number from `earliest` to `latest` (2100 unless given)."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not earliest <= value <= 2100):
         raise InputError(f"{zh}无效", f"{field} is invalid", field=field)
+    if value is not None and value > latest:
+        raise InputError(f"{zh} {value} 晚于 {latest} 年", f"{field} {value} is after {latest}", field=field)
 
 
 def _choice(value: Any, choices: Any, field: str, zh: str) -> str:
@@ -338,15 +355,16 @@ class MemberIn:
     health_note: str | None
 
 
-def check_member(m: dict[str, Any], field: str) -> MemberIn:
-    """Validate one member's fields; InputError names `field.<name>`."""
+def check_member(m: dict[str, Any], field: str, today: date | None = None) -> MemberIn:
+    """Validate one member's fields (born by `today`, the actual date unless given); InputError names
+    `field.<name>`."""
     if not isinstance(m, dict):
         raise InputError("成员应为对象", "member must be an object", field=field)
-    name = _need(m.get("name"), f"{field}.name", "姓名", "name", limit=60)
+    name = _need(m.get("name"), f"{field}.name", "姓名", "name", limit=NAME_MAX)
     stated_birth = m.get("birth_date")
     rid = check_resident_id(m.get("id_number"), field=f"{field}.id_number",
                             birth_date=_date(stated_birth, f"{field}.birth_date", "出生日期") if stated_birth else None,
-                            sex=m.get("sex"))
+                            sex=m.get("sex"), today=today)
     relation = _need(m.get("relation"), f"{field}.relation", "与户主关系", "relation to head", limit=16)
     if relation not in RELATIONS:
         raise InputError(f"与户主关系 {relation!r} 无法识别", f"unknown relation {relation!r}", field=f"{field}.relation")
@@ -396,20 +414,20 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
                        exit_year: int | None = None, poverty_cause: str | None = None, phone: str | None = None,
                        bank_account: str | None = None) -> Household:
     """Register a household with its members (exactly one 户主); refuses duplicate ID numbers anywhere."""
-    household_no = _need(household_no, "household_no", "户编号", "household number", limit=40)
+    household_no = _need(household_no, "household_no", "户编号", "household number", limit=HOUSEHOLD_NO_MAX)
     village = _village(session, village_code)
     status = _choice(status, STATUSES, "status", "户类型")
-    _year(exit_year, "exit_year", "脱贫年度")
+    _year(exit_year, "exit_year", "脱贫年度", latest=at.year)
     if status == "exited" and exit_year is None:
         raise InputError("脱贫户须填写脱贫年度", "an exited household needs its exit year", field="exit_year")
     phone = check_phone(phone)
     bank_account = check_bank(bank_account)
-    poverty_cause = _optional_text(poverty_cause, "poverty_cause", "致贫原因", "poverty cause", 100)
+    poverty_cause = _optional_text(poverty_cause, "poverty_cause", "致贫原因", "poverty cause", POVERTY_CAUSE_MAX)
     if status_since is not None:
         status_since = _date(status_since, "status_since", "状态起始日期")
     if not isinstance(members, list) or not members:
         raise InputError("至少需要一名家庭成员", "at least one member is required", field="members")
-    checked = [check_member(m, f"members[{i}]") for i, m in enumerate(members)]
+    checked = [check_member(m, f"members[{i}]", at.date()) for i, m in enumerate(members)]
     heads = [i for i, m in enumerate(checked) if m.relation == "户主"]
     if len(heads) != 1:
         raise InputError("每户须有且只有一名户主", "exactly one member must be the head (户主)", field="members")
@@ -458,7 +476,7 @@ def _refuse_known_ids(session: Session, members: list[MemberIn], household_id: i
 
 def add_member(session: Session, actor: Actor, household_id: int, member: dict[str, Any], at: datetime) -> Person:
     hh = get_household(session, household_id)
-    m = check_member(member, "member")
+    m = check_member(member, "member", at.date())
     if m.relation == "户主":
         raise InputError("该户已有户主", "the household already has a head", field="member.relation")
     _refuse_known_ids(session, [m])
@@ -528,7 +546,7 @@ def change_household_status(session: Session, actor: Actor, household_id: int, s
     status = _choice(status, STATUSES, "status", "户类型")
     from_date = _date(from_date, "from_date", "变更日期")
     reason = _need(reason, "reason", "变更原因", "reason")
-    _year(exit_year, "exit_year", "脱贫年度")
+    _year(exit_year, "exit_year", "脱贫年度", latest=at.year)
     if status == "exited":
         exit_year = exit_year or from_date.year
     check_scope(actor, hh.village_code)
