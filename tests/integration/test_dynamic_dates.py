@@ -48,9 +48,10 @@ def test_a_status_change_dated_after_the_day_of_the_operation_is_refused(rs: Ses
 
 
 def test_a_death_in_the_future_or_before_the_birth_is_refused(rs: Session) -> None:
-    hh = household(rs, "H-1", 1, labors=("full", "weak"))
-    head, young = reg.members(rs, hh.id)
-    young.birth_date = date(2005, 3, 1)  # as if registered from an ID number of 2005
+    hh = household(rs, "H-1", 1)
+    head = reg.members(rs, hh.id)[0]
+    young = reg.add_member(rs, ACTOR, hh.id, {"name": "成员子", "relation": "子", "labor": "weak",
+                                             "id_number": make_resident_id("231002", date(2005, 3, 1), 8, "M")}, NOW)
     before = _states(rs)
     err = _refused(rs, lambda: reg.record_death(rs, ACTOR, head.id, date(2030, 9, 1), NOW), "on")
     assert "2030-09-01" in err.message_zh

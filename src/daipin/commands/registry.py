@@ -55,7 +55,7 @@ def _unreadable(file: Path, exc: Exception) -> Exception:
         return InputError(f"文件 {file} 不是 UTF-8 或 GBK 编码的 csv（Excel 请另存为“CSV UTF-8（逗号分隔）”或 xlsx）",
                           f"{file} is not a UTF-8 or GBK csv (in Excel, save as \"CSV UTF-8 (Comma delimited)\" or "
                           "xlsx)", field="file")
-    if isinstance(exc, OSError) and not isinstance(exc, UnicodeError) and exc.strerror:
+    if isinstance(exc, OSError) and exc.strerror:
         return InputError(f"无法读取文件 {file}：{exc.strerror}", f"cannot read {file}: {exc.strerror}", field="file")
     return InputError(f"文件 {file} 无法读取：表格已损坏或不完整，请重新保存后再导入",
                       f"{file} cannot be read: the spreadsheet is damaged or incomplete; save it again and retry",
