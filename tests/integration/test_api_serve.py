@@ -12,6 +12,7 @@ from daipin.commands.web import is_loopback, refuse_demo_off_loopback
 from daipin.db.session import make_engine, reset_engine, session_scope
 from daipin.services import auth as auth_service
 from daipin.services import registry_views as rv
+from daipin.services.registry import LABOR, LIFE_STATES, STATUSES
 from tests.integration.api_support import START, World, app_rolling_back, build_world, client
 
 
@@ -83,6 +84,11 @@ def test_the_household_export_is_a_spreadsheet_of_the_actors_region_only(session
     rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
     assert rows[0][0] == "户编号"
     assert len(rows) > 1 and {row[2] for row in rows[1:]} == {"兴隆村"}
+    # Every column a person reads is in Chinese: 状态 is 在册 (not `alive`), 户类型 and 劳动能力 their labels.
+    assert rows[0][3:] == ("户类型", "劳动能力", "状态")
+    assert {row[5] for row in rows[1:]} <= set(LIFE_STATES.values()) and "在册" in {row[5] for row in rows[1:]}
+    assert {row[3] for row in rows[1:]} <= set(STATUSES.values()) and {row[4] for row in rows[1:]} <= set(
+        LABOR.values())
 
 
 def test_every_answer_carries_the_security_headers_and_a_first_page_sets_the_anonymous_csrf_cookie(

@@ -256,9 +256,9 @@ def test_village_flags_are_true_or_false_and_a_repeated_status_change_is_refused
         _refused(rs, lambda f=flag: reg.create_region(rs, ACTOR, code="231002001009", name="九村", level="village",
                                                       poor_village=f, at=AT), "poor_village")  # type: ignore[arg-type]
     hh = household(rs, "H-1", 1)
-    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT)
-    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT),
-             "status")
+    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT, exit_year=2025)
+    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT,
+                                                     exit_year=2025), "status")
 
 
 def test_a_yaml_record_s_on_is_the_date_not_a_boolean(cli_url: str, tmp_path: Path) -> None:

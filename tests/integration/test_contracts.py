@@ -117,7 +117,7 @@ def test_exit_frees_quantified_fund_shares_but_keeps_land_shares(rs: Session) ->
     hh = household(rs, "H-1", 1)
     q = _sign(rs, "C-Q", "shareholding", QUANTIFIED, project_obj=p, payee_household_id=hh.id)
     land = _sign(rs, "C-L", "shareholding", LAND, project_obj=p, payee_household_id=hh.id)
-    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 7, 1), "稳定脱贫", AT)
+    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 5, 1), "稳定脱贫", AT, exit_year=2025)
     assert q.status == "pending_reassignment"
     assert land.status == "active"
     assert svc.history(rs, "C-Q")[-1]["status"] == "pending_reassignment"
@@ -171,12 +171,12 @@ def test_a_share_freed_by_an_exit_a_death_or_a_move_has_its_own_entry_and_the_le
     reg.add_member(rs, ACTOR, hh.id, {"name": "次子", "id_number": person_id(77), "relation": "子", "labor": "full"}, AT)
     assert verify_log(rs).ok
     if event == "exit":
-        reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 7, 1), "稳定脱贫", AT)
+        reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 5, 1), "稳定脱贫", AT, exit_year=2025)
     elif event == "last death":
         for person in reg.members(rs, hh.id):
-            reg.record_death(rs, ACTOR, person.id, date(2025, 7, 1), AT)
+            reg.record_death(rs, ACTOR, person.id, date(2025, 5, 1), AT)
     else:
-        reg.record_move(rs, ACTOR, hh.id, date(2025, 7, 1), AT, destination="外省")
+        reg.record_move(rs, ACTOR, hh.id, date(2025, 5, 1), AT, destination="外省")
     assert q.status == "pending_reassignment"
     own = [b for b in ledger_bodies(rs) if b["type"] == "contract.pending_reassignment"]
     assert [(b["subject"], b["facts"]["version"]) for b in own] == [("contract:C-Q", 2)]

@@ -132,7 +132,8 @@ def test_households_are_shown_with_phone_bank_and_id_masked_and_no_health_note(r
 
 def test_eligibility_is_read_as_of_a_date_from_the_status_history(rs: Session) -> None:
     hh = household(rs, "H-1", 1, status="poor")
-    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2024, 7, 1), "人均纯收入稳定超过标准", AT)
+    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2024, 7, 1), "人均纯收入稳定超过标准", AT,
+                                exit_year=2024)
     reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2025, 3, 1), "因病返贫风险", AT)
     assert reg.status_as_of(rs, hh.id, date(2024, 6, 30)) == "poor"
     assert reg.status_as_of(rs, hh.id, date(2024, 7, 1)) == "exited"

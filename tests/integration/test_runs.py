@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -70,7 +70,8 @@ def test_a_settlement_document_takes_statuses_as_of_the_period_end_and_days_from
     p = project(rs)
     poor = household(rs, "H-1", 1)
     worker = household(rs, "H-2", 2, status="non_poor")
-    reg.change_household_status(rs, ACTOR, poor.id, "exited", date(2026, 3, 1), "脱贫", AT)
+    reg.change_household_status(rs, ACTOR, poor.id, "exited", date(2026, 3, 1), "脱贫",
+                                datetime(2026, 3, 1, 8, 0, tzinfo=UTC), exit_year=2026)
     lease = csvc.sign_contract(rs, ACTOR, code="C-1", model="asset_lease", project_id=p.id,
                                start_date=date(2024, 1, 1), end_date=date(2030, 12, 31),
                                terms={"annual_rent_fen": 1_200_000}, payee_village_code=VILLAGE, at=AT)

@@ -27,6 +27,90 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _check_year(year: int) -> None:
+    """The year of a settlement or an allocation: refused (InputError) outside the years the registry keeps."""
+    from daipin.domain.errors import InputError
+
+    if not 2000 <= year <= 2100:
+        raise InputError(f"年度 {year} 无效（应为 2000 至 2100 之间的年份）",
+                         f"year {year} is invalid (a year from 2000 to 2100)", field="year")
+
+
+def _source(file: Path) -> None:
+    """An import's file: refused (InputError) if it is not there or not a file."""
+    from daipin.domain.errors import InputError
+
+    if not file.exists():
+        raise InputError(f"找不到文件 {file}", f"no such file: {file}", field="file")
+    if not file.is_file():
+        raise InputError(f"{file} 不是文件", f"{file} is not a file", field="file")
+
+
+def _unreadable(file: Path, exc: Exception) -> Exception:
+    """The error for a file the import could not read: a csv in another encoding (Excel's "Unicode text" is
+    UTF-16), a damaged or truncated spreadsheet, a file that went away or may not be read."""
+    from daipin.domain.errors import InputError
+
+    if isinstance(exc, UnicodeError):
+        return InputError(f"文件 {file} 不是 UTF-8 或 GBK 编码的 csv（Excel 请另存为“CSV UTF-8（逗号分隔）”或 xlsx）",
+                          f"{file} is not a UTF-8 or GBK csv (in Excel, save as \"CSV UTF-8 (Comma delimited)\" or "
+                          "xlsx)", field="file")
+    if isinstance(exc, OSError) and exc.strerror:
+        return InputError(f"无法读取文件 {file}：{exc.strerror}", f"cannot read {file}: {exc.strerror}", field="file")
+    return InputError(f"文件 {file} 无法读取：表格已损坏或不完整，请重新保存后再导入",
+                      f"{file} cannot be read: the spreadsheet is damaged or incomplete; save it again and retry",
+                      field="file")
+
+
+def _target(out: Path) -> None:
+    """A file to write: refused (InputError) if it is a folder, or its folder is not there or may not be written
+    (found before anything is built: openpyxl would leave a half-written sheet behind)."""
+    import os
+
+    from daipin.domain.errors import InputError
+
+    folder = out.parent
+    problem = ("是一个目录", "is a folder") if out.is_dir() else \
+        ("目录不存在", "the folder does not exist") if not folder.is_dir() else \
+        ("没有写入权限", "no permission to write there") if not os.access(out if out.exists() else folder, os.W_OK) \
+        else None
+    if problem is not None:
+        raise InputError(f"无法写入 {out}：{problem[0]}", f"cannot write {out}: {problem[1]}", field="out")
+
+
+def _written(out: Path, write: Callable[[], int]) -> int:
+    """Run an export to `out`; a folder that is not there or may not be written is refused (InputError), before
+    the export reads anything."""
+    from daipin.domain.errors import InputError
+
+    _target(out)
+    try:
+        return write()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"无法写入 {out}：{reason}（请检查目录是否存在、是否可写）",
+                         f"cannot write {out}: {reason} (does the folder exist, may it be written?)",
+                         field="out") from None
+
+
+def write_csv_template(out: Path) -> None:
+    """The household import template as csv: the xlsx template's first sheet (headers and example row), UTF-8 with
+    a byte order mark so that Excel opens it as UTF-8."""
+    import csv
+    import tempfile
+
+    from openpyxl import load_workbook
+
+    import daipin.services.imports as imports
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sheet = Path(tmp) / "template.xlsx"
+        imports.write_template(sheet)
+        wb = load_workbook(sheet, read_only=True)
+        rows = [["" if v is None else str(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+        wb.close()
+    with out.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
 
 
 def _actor() -> Any:
@@ -47,16 +131,30 @@ def _print_run(run: Any, fmt: str, table: Callable[[dict[str, Any]], None]) -> N
     typer.echo(f"run {run.id}  input sha256 {run.input_digest}  output sha256 {run.output_digest}", err=True)
 
 
+def _cell(text: str, width: int, right: bool = False) -> str:
+    """`text` padded to `width` terminal columns, a Chinese character counting as two."""
+    import unicodedata
+
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    pad = " " * max(width - shown, 0)
+    return pad + text if right else text + pad
+
+
 def _settlement_table(out: dict[str, Any]) -> None:
+    """The settlement's lines, the benefit model by its name (资产租赁, not asset_lease)."""
+    from daipin.domain.contracts import MODELS
     from daipin.domain.money import format_yuan
 
-    typer.echo(f"{'合同':<14}{'受益方':<18}{'模式':<16}{'应付(元)':>14}{'实付(元)':>14}{'拖欠(元)':>14}")
+    typer.echo(_cell("合同", 14) + _cell("受益方", 18) + _cell("模式", 16)
+               + "".join(_cell(h, 14, right=True) for h in ("应付(元)", "实付(元)", "拖欠(元)")))
     for line in out["lines"]:
-        typer.echo(f"{line['contract']:<14}{line['payee']:<18}{line['kind']:<16}{format_yuan(line['due_fen']):>14}"
-                   f"{format_yuan(line['paid_fen']):>14}{format_yuan(line['arrears_fen']):>14}")
+        typer.echo(_cell(str(line["contract"]), 14) + _cell(str(line["payee"]), 18)
+                   + _cell(MODELS.get(line["kind"], str(line["kind"])), 16)
+                   + "".join(_cell(format_yuan(line[k]), 14, right=True) for k in ("due_fen", "paid_fen",
+                                                                                  "arrears_fen")))
     t = out["totals"]
-    typer.echo(f"{'合计':<48}{format_yuan(t['due_fen']):>14}{format_yuan(t['paid_fen']):>14}"
-               f"{format_yuan(t['arrears_fen']):>14}")
+    typer.echo(_cell("合计", 48) + "".join(_cell(format_yuan(t[k]), 14, right=True)
+                                          for k in ("due_fen", "paid_fen", "arrears_fen")))
     for w in out.get("warnings", []):
         typer.echo(f"⚠ {w.get('code')}: {w.get('message', '')}")
 
@@ -80,6 +178,7 @@ def settle(project: str = typer.Option(..., "--project", help="项目编号或ID
     from daipin.services import runs
 
     with unit_of_work() as session:
+        _check_year(year)
         run = runs.run_settlement(session, _actor(), project, year, _now())
         _print_run(run, format, _settlement_table)
 
@@ -90,6 +189,7 @@ def allocate(village: str = typer.Option(..., "--village", help="村代码"), ye
     from daipin.services import runs
 
     with unit_of_work() as session:
+        _check_year(year)
         run = runs.run_village_allocation(session, _actor(), village, year, _now())
         _print_run(run, format, _allocation_table)
 
@@ -146,7 +246,7 @@ def households_list(village: str = typer.Option(None, "--village"), status: str 
         return
     for r in rows:
         head = next((m for m in r["members"] if m["relation"] == "户主"), None)
-        typer.echo(f"{r['household_no']}\t{r['status_label']}\t{len(r['members'])}人\t{r['labor']}\t"
+        typer.echo(f"{r['household_no']}\t{r['status_label']}\t{len(r['members'])}人\t{reg.LABOR.get(r['labor'], r['labor'])}\t"
                    f"{head['name'] if head else ''}\t{head['id_number'] if head else ''}\t{r['phone']}")
 
 
@@ -175,10 +275,16 @@ def contracts_history(contract: str) -> None:
 @import_app.command("households")
 def import_households(file: Path, skip_bad: bool = typer.Option(False, "--skip-bad", help="只导入无误的行")) -> None:
     """导入建档立卡农户（xlsx 或 csv）/ import households; any bad row imports nothing unless --skip-bad."""
+    from python_calamine import CalamineError
+
     import daipin.services.imports as imports
 
     with unit_of_work() as session:
-        result = imports.import_households(session, _actor(), file, _now(), skip_bad=skip_bad, progress=True)
+        _source(file)
+        try:
+            result = imports.import_households(session, _actor(), file, _now(), skip_bad=skip_bad, progress=True)
+        except (UnicodeError, OSError, CalamineError) as exc:
+            raise _unreadable(file, exc) from None
         for err in result.errors:
             typer.echo(f"第{err.row}行 row {err.row} [{err.column}]: {err.message}", err=True)
         typer.echo(result.summary())
@@ -189,10 +295,23 @@ def import_households(file: Path, skip_bad: bool = typer.Option(False, "--skip-b
 
 @template_app.command("households")
 def template_households(out: Path = typer.Argument(Path("农户导入模板.xlsx"))) -> None:
-    """生成农户导入模板 / write the household import template."""
+    """生成农户导入模板（.xlsx 或 .csv）/ write the household import template (.xlsx, or .csv in UTF-8)."""
     import daipin.services.imports as imports
+    from daipin.domain.errors import DaipinError, InputError
 
-    imports.write_template(out)
+    try:
+        suffix = out.suffix.lower()
+        if suffix not in (".xlsx", ".csv"):
+            raise InputError(f"模板文件应以 .xlsx 或 .csv 结尾，而不是 {suffix or '（无扩展名）'}",
+                             f"the template's name must end in .xlsx or .csv, not {suffix or '(none)'}", field="out")
+        _target(out)
+        if suffix == ".csv":
+            write_csv_template(out)
+        else:
+            imports.write_template(out)
+    except DaipinError as exc:
+        typer.echo(f"错误 / error: {exc.text()}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(str(out))
 
 
@@ -202,7 +321,7 @@ def export_households(out: Path, village: str = typer.Option(None, "--village", 
     import daipin.services.exports as exports
 
     with unit_of_work() as session:
-        n = exports.export_households(session, out, village=village)
+        n = _written(out, lambda: exports.export_households(session, out, village=village))
     typer.echo(f"{n} rows → {out}")
 
 
@@ -211,7 +330,7 @@ def export_entities(out: Path) -> None:
     import daipin.services.exports as exports
 
     with unit_of_work() as session:
-        n = exports.export_entities(session, out)
+        n = _written(out, lambda: exports.export_entities(session, out))
     typer.echo(f"{n} rows → {out}")
 
 
@@ -220,7 +339,7 @@ def export_projects(out: Path) -> None:
     import daipin.services.exports as exports
 
     with unit_of_work() as session:
-        n = exports.export_projects(session, out)
+        n = _written(out, lambda: exports.export_projects(session, out))
     typer.echo(f"{n} rows → {out}")
 
 
@@ -229,7 +348,7 @@ def export_contracts(out: Path) -> None:
     import daipin.services.exports as exports
 
     with unit_of_work() as session:
-        n = exports.export_contracts(session, out)
+        n = _written(out, lambda: exports.export_contracts(session, out))
     typer.echo(f"{n} rows → {out}")
 
 

@@ -14,12 +14,12 @@ from daipin.domain.errors import InputError
 from daipin.domain.money import format_yuan
 from daipin.domain.privacy import mask_bank, mask_id, mask_phone
 from daipin.services.imports import HEADER_OF, LABOR_LABEL
-from daipin.services.registry import CREDIT, ENTITY_KINDS, PROJECT_STATUS_LABELS, STATUSES
+from daipin.services.registry import CREDIT, ENTITY_KINDS, LIFE_STATES, PROJECT_STATUS_LABELS, STATUSES
 
 HOUSEHOLD_HEADERS = [HEADER_OF[k] for k in ("household_no", "head_name", "name", "id_number", "relation", "labor",
                                             "status", "exit_year", "township", "village", "phone", "bank_account",
                                             "poverty_cause")] + ["人员状态"]
-LIFE = {"alive": "在册", "deceased": "已故", "moved": "迁出"}
+LIFE = LIFE_STATES
 
 
 def _write(out: Path | str, title: str, headers: list[str], rows: list[list[Any]]) -> int:

@@ -40,12 +40,15 @@ from daipin.domain.actors import Actor, Role
 from daipin.domain.contracts import check_decimal, check_fen
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.domain.identity import check_resident_id, validate_uscc
+from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
 from daipin.services import trace
 
 STATUSES = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "一般户"}
 ELIGIBLE = ("poor", "monitored")
 LABOR = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
+# A household's or a person's `life_state`: still registered here, dead, died out (nobody left), moved away.
+LIFE_STATES = {"alive": "在册", "deceased": "已故", "died_out": "已消亡", "moved": "迁出"}
 RELATIONS = ("户主", "配偶", "子", "女", "儿媳", "女婿", "父母", "父亲", "母亲", "孙子女", "孙子", "孙女",
              "兄弟姐妹", "祖父母", "外孙子女", "其他")
 ENTITY_KINDS = {"enterprise": "企业", "cooperative": "合作社", "family_farm": "家庭农场",
@@ -541,18 +544,35 @@ def eligible_as_of(session: Session, hh: Household, day: date) -> bool:
 
 def change_household_status(session: Session, actor: Actor, household_id: int, status: str, from_date: date,
                             reason: str, at: datetime, exit_year: int | None = None) -> Household:
-    """Dynamic management (R1.4): the new status holds from `from_date`; leaving eligibility frees quantified shares."""
+    """Dynamic management (R1.4): the new status holds from `from_date`; leaving eligibility frees quantified shares.
+
+    Refused: a date after the day of `at` (Beijing time), a date before the household's latest status history
+    entry (history does not go backwards), the status the household already has, `exited` without its exit
+    year (as the import requires 脱贫年度) or with an exit year after the change's year."""
     hh = get_household(session, household_id)
     status = _choice(status, STATUSES, "status", "户类型")
-    from_date = _date(from_date, "from_date", "变更日期")
+    from_date = _not_future(_date(from_date, "from_date", "变更日期"), at, "from_date", "变更日期")
     reason = _need(reason, "reason", "变更原因", "reason")
     _year(exit_year, "exit_year", "脱贫年度", latest=at.year)
     if status == "exited":
-        exit_year = exit_year or from_date.year
+        if exit_year is None:
+            raise InputError("脱贫户须填写脱贫年度", "an exited household needs its exit year", field="exit_year")
+        if exit_year > from_date.year:
+            raise InputError(f"脱贫年度 {exit_year} 晚于变更日期所在年度 {from_date.year}",
+                             f"exit year {exit_year} is after the year of the change ({from_date.year})",
+                             field="exit_year")
+    latest = session.execute(select(HouseholdStatus.status, HouseholdStatus.from_date)
+                             .where(HouseholdStatus.household_id == hh.id)
+                             .order_by(HouseholdStatus.from_date.desc(), HouseholdStatus.id.desc()).limit(1)).first()
+    current, since = (latest[0], latest[1]) if latest is not None else (hh.status, hh.status_since)
+    if since is not None and from_date < since:
+        raise InputError(f"变更日期 {from_date.isoformat()} 早于该户最近一次身份记录的日期 {since.isoformat()}",
+                         f"from_date {from_date.isoformat()} is before the household's latest status record "
+                         f"({since.isoformat()})", field="from_date")
     check_scope(actor, hh.village_code)
-    if (status, from_date) == (hh.status, hh.status_since) and (status != "exited" or exit_year == hh.exit_year):
-        raise Conflict(f"户 {hh.household_no} 自 {from_date.isoformat()} 起已是该状态", "the household already has "
-                       "this status from that date", field="status", code="unchanged")
+    if status in (current, hh.status):
+        raise Conflict(f"户 {hh.household_no} 已是{STATUSES[status]}（自 {since.isoformat() if since else '登记'} 起）",
+                       "the household already has this status", field="status", code="unchanged")
     hh.status, hh.status_since = status, from_date
     if status == "exited":
         hh.exit_year = exit_year
@@ -566,6 +586,16 @@ def change_household_status(session: Session, actor: Actor, household_id: int, s
              "shares_pending_reassignment": freed, "row": row_fact(session, hh), "history": row_fact(session, hist)},
             at)
     return hh
+
+
+def _not_future(day: date, at: datetime, field: str, zh: str) -> date:
+    """`day`, refused if it is after the day of `at` in Beijing (a record cannot report what has not happened)."""
+    today = beijing_date(at)
+    if day > today:
+        raise InputError(f"{zh} {day.isoformat()} 晚于操作日期 {today.isoformat()}（北京时间）",
+                         f"{field} {day.isoformat()} is in the future (after {today.isoformat()}, Beijing time)",
+                         field=field)
+    return day
 
 
 def _free_quantified_shares(session: Session, actor: Actor, hh: Household, on: date, at: datetime) -> list[str]:
@@ -593,7 +623,10 @@ def record_death(session: Session, actor: Actor, person_id: int, on: date, at: d
     p = session.get(Person, person_id)
     if p is None:
         raise NotFound(f"人员 {person_id} 不存在", f"person {person_id} not found", field="person_id")
-    on = _date(on, "on", "死亡日期")
+    on = _not_future(_date(on, "on", "死亡日期"), at, "on", "死亡日期")
+    if p.birth_date is not None and on < p.birth_date:
+        raise InputError(f"死亡日期 {on.isoformat()} 早于该成员的出生日期", "the date of death is before the person's "
+                         "birth date", field="on")
     if p.life_state != "alive":
         raise Conflict("该成员已不在册", "the person is no longer a living member", field="person_id")
     hh = get_household(session, p.household_id)
@@ -618,7 +651,7 @@ def record_move(session: Session, actor: Actor, household_id: int, on: date, at:
                 destination: str = "") -> Household:
     """The whole household moved away: no longer eligible here from that date."""
     hh = get_household(session, household_id)
-    on = _date(on, "on", "迁出日期")
+    on = _not_future(_date(on, "on", "迁出日期"), at, "on", "迁出日期")
     destination = _optional_text(destination, "destination", "迁往地", "destination", 200) or ""
     if hh.life_state != "alive":
         raise Conflict("该户已不在册", "the household is no longer registered here", field="household_id")

@@ -549,8 +549,10 @@ def contract_page(session: Session, actor: Actor, contract_id: int) -> dict[str,
 
 def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
                     village: str | None = None) -> bytes:
-    """The search result as a spreadsheet (personal data masked; at most 50,000 rows)."""
+    """The search result as a spreadsheet (personal data masked; at most 50,000 rows); codes as their labels."""
     from openpyxl import Workbook
+
+    from daipin.services.registry import LIFE_STATES
 
     scope_prefix(actor)  # refuse before building anything
     wb = Workbook(write_only=True)
@@ -560,7 +562,8 @@ def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str 
     while offset < 50_000:
         page = search_households(session, actor, q=q, status=status, village=village, offset=offset, limit=200)
         for r in page["items"]:
-            ws.append([r["household_no"], r["head"], r["village"], r["status_label"], r["labor"], r["life_state"]])
+            ws.append([r["household_no"], r["head"], r["village"], r["status_label"], r["labor"],
+                       LIFE_STATES.get(r["life_state"], r["life_state"])])
         if not page["more"]:
             break
         offset += 200
