@@ -270,7 +270,7 @@ def test_ledger_verify_checks_imported_rows_against_their_batch_and_lets_later_r
     first, second = [i for i, b in enumerate(ledger_bodies(rs)) if b["type"] == "household.import"]
     report = verify_log(rs)
     assert report.ok and report.rows_checked >= 4 + 2 + 3, report.problems
-    reg.change_household_status(rs, ACTOR, reg.household_by_no(rs, "H-101").id, "monitored", date(2025, 5, 1),
+    reg.change_household_status(rs, ACTOR, reg.household_by_no(rs, "H-101").id, "monitored", date(2025, 6, 1),
                                 "返贫风险", AT)
     rs.flush()
     report = verify_log(rs)
