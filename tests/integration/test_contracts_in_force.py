@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from daipin.cli import app
+from daipin.db import migrate
 from daipin.db.models.registry import Contract, ContractVersion, Household
 from daipin.db.session import make_engine, reset_engine
 from daipin.domain.errors import Conflict, InputError
@@ -266,3 +268,23 @@ def test_the_sample_districts_2025_settlement_stays_as_it_was_after_2026_changes
     assert [x["payee"] for x in again["lines"] if x["contract"] == "HT-2025-0008"] == [holder_no]
     shown = json.loads(_ok(runner, "contracts", "history", "HT-2025-0008"))
     assert [v["effective_from"] for v in shown] == ["2024-01-01", "2026-06-01", "2026-11-20"]
+    # Rows stored before the column existed are filled by the migration from what is stored: the contract's
+    # start, else the date the ledger entry of the change records (a reassignment's, a freed share's `on`, an
+    # amendment's effective date).
+    engine = make_engine(url)
+    try:
+        cfg = migrate.alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005_roster_indexes")
+        migrate.upgrade(engine)
+        with Session(engine) as s:
+            filled = {(code, v): day for code, v, day in s.execute(
+                select(Contract.code, ContractVersion.version, ContractVersion.effective_from)
+                .join(Contract, Contract.id == ContractVersion.contract_id)
+                .where(Contract.code.in_(("HT-2025-0008", lease_code))))}
+    finally:
+        engine.dispose()
+    assert filled == {("HT-2025-0008", 1): date(2024, 1, 1), ("HT-2025-0008", 2): date(2026, 6, 1),
+                      ("HT-2025-0008", 3): date(2026, 11, 20), (lease_code, 1): date(2024, 1, 1),
+                      (lease_code, 2): date(2027, 1, 1)}
