@@ -402,3 +402,96 @@ def test_the_api_says_in_chinese_why_a_request_is_refused(session: Session, worl
         assert error["message_zh"] == f"输入有误：{field} {reason}", error
         assert error["details"][0]["message_zh"] == reason
     assert versions(session, cid) == before
+
+
+def test_a_stale_form_is_refused_and_does_not_undo_the_amendment_made_since(session: Session, world: World) -> None:
+    cid = world.ids["contract_own"]
+    app, _ = app_on_session(session)
+    cadre, township = as_role(app, world, "village_cadre"), as_role(app, world, "township_official")
+    stale_amend = form_of(cadre.get(f"/contracts/{cid}").text, "amend-form")
+    stale_end = form_of(cadre.get(f"/contracts/{cid}").text, "terminate-form")
+    assert stale_amend["version"] == stale_end["version"] == "1"
+    fresh = form_of(township.get(f"/contracts/{cid}").text, "amend-form")
+    done = township.post(f"/contracts/{cid}/amend", data={**fresh, "t_annual_rent_fen": "16000.00",
+                                                           "reason": "补充协议：租金上调"}, follow_redirects=False)
+    assert done.status_code == 303
+    c = _contract(session, cid)
+    state = (c.version, dict(c.terms), c.status, c.end_date, versions(session, cid), ledger_size(session))
+    for form, data in (("amend", {**stale_amend, "t_annual_rent_fen": "12000.00", "reason": "调整"}),
+                       ("terminate", {**stale_end, "on": "2026-03-01", "reason": "资产收回"})):
+        r = cadre.post(f"/contracts/{cid}/{form}", data=data, follow_redirects=False)
+        assert r.status_code == 409, (form, r.status_code)
+        assert "协议已被变更为第2版，请刷新后重试" in section(r.text, "action-error")
+        assert (c.version, c.terms, c.status, c.end_date, versions(session, cid), ledger_size(session)) == state
+    assert c.terms["annual_rent_fen"] == 1_600_000
+    # A form made from the page as it now stands goes through.
+    again = {**form_of(cadre.get(f"/contracts/{cid}").text, "terminate-form"), "on": "2026-03-01", "reason": "收回"}
+    assert again["version"] == "2"
+    assert cadre.post(f"/contracts/{cid}/terminate", data=again, follow_redirects=False).status_code == 303
+
+
+def test_the_api_refuses_a_change_from_a_version_no_longer_current(session: Session, world: World) -> None:
+    cid = world.ids["contract_own"]
+    app, _ = app_on_session(session)
+    c = client(app)
+    headers = world.headers("township_official")
+    first = c.post(f"/api/v1/contracts/{cid}/amend", headers=headers,
+                   json={"reason": "补充协议", "terms": {**_contract(session, cid).terms, "annual_rent_fen": 1_000_000},
+                         "version": 1})
+    assert first.status_code == 200 and first.json()["version"] == 2
+    entries = ledger_size(session)
+    for path, body in (("amend", {"reason": "再改", "terms": {**_contract(session, cid).terms, "annual_rent_fen": 5},
+                                  "version": 1}),
+                       ("terminate", {"on": "2026-03-01", "reason": "资产收回", "version": 1})):
+        r = c.post(f"/api/v1/contracts/{cid}/{path}", json=body, headers=headers)
+        assert r.status_code == 409, (path, r.text)
+        error = r.json()["error"]
+        assert error["field"] == "version" and "协议已被变更为第2版，请刷新后重试" in r.text
+    assert _contract(session, cid).version == 2 and ledger_size(session) == entries
+    ended = c.post(f"/api/v1/contracts/{cid}/terminate", json={"on": "2026-03-01", "reason": "资产收回", "version": 2},
+                   headers=headers)
+    assert ended.status_code == 200 and ended.json()["version"] == 3
+
+
+def _quantified_share(session: Session, world: World) -> Contract:
+    c = session.scalar(select(Contract).where(Contract.project_id == world.ids["project_own"],
+                                              Contract.model == "shareholding", Contract.payee_household_id.is_not(None))
+                       .order_by(Contract.id))
+    assert c is not None and c.terms["contribution_kind"] == "quantified_fund"
+    return c
+
+
+def test_the_form_and_the_api_refuse_to_change_a_shares_contribution_kind(session: Session, world: World) -> None:
+    c = _quantified_share(session, world)
+    app, _ = app_on_session(session)
+    admin = as_role(app, world, "district_admin")
+    fields = form_of(admin.get(f"/contracts/{c.id}").text, "amend-form")
+    assert fields["t_contribution_kind"] == "quantified_fund"
+    state = (c.version, dict(c.terms), versions(session, c.id), ledger_size(session))
+    r = admin.post(f"/contracts/{c.id}/amend", data={**fields, "t_contribution_kind": "own_money", "reason": "改"},
+                   follow_redirects=False)
+    assert r.status_code == 422
+    error = section(r.text, "action-error")
+    assert "入股方式不能通过变更修改" in error and "(terms.contribution_kind)" in error
+    api = client(app).post(f"/api/v1/contracts/{c.id}/amend", headers=world.headers("district_admin"),
+                           json={"reason": "改", "terms": {**c.terms, "contribution_kind": "own_money"}})
+    assert api.status_code == 422 and api.json()["error"]["field"] == "terms.contribution_kind"
+    assert (c.version, c.terms, versions(session, c.id), ledger_size(session)) == state
+
+
+def test_an_amendment_on_the_page_takes_an_effective_date_shown_in_the_history(session: Session,
+                                                                              world: World) -> None:
+    cid = world.ids["contract_own"]
+    app, _ = app_on_session(session)
+    admin = as_role(app, world, "district_admin")
+    fields = form_of(admin.get(f"/contracts/{cid}").text, "amend-form")
+    assert fields["effective_from"] == ""
+    done = admin.post(f"/contracts/{cid}/amend", data={**fields, "t_annual_rent_fen": "1.00", "reason": "2027年起租金下调",
+                                                        "effective_from": "2027-01-01"}, follow_redirects=False)
+    assert done.status_code == 303
+    page = admin.get(f"/contracts/{cid}").text
+    c = _contract(session, cid)
+    assert c.start_date.isoformat() in section(page, "version-1")
+    assert "2027-01-01" in section(page, "version-2")
+    history = client(app).get(f"/api/v1/contracts/{cid}", headers=world.headers("district_admin")).json()["history"]
+    assert [h["effective_from"] for h in history] == [c.start_date.isoformat(), "2027-01-01"]

@@ -19,7 +19,7 @@ from daipin.domain.contracts import (
     validate_terms,
 )
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
-from daipin.domain.localtime import as_utc
+from daipin.domain.localtime import as_utc, beijing_date
 from daipin.services import trace
 from daipin.services.registry import (
     _date,
@@ -43,8 +43,10 @@ def get_contract(session: Session, contract_id: int | str) -> Contract:
     return c
 
 
-def new_version(session: Session, actor: Actor, c: Contract, *, reason: str, at: datetime) -> ContractVersion:
-    """Snapshot the contract's current state as its next version (the first one at signing)."""
+def new_version(session: Session, actor: Actor, c: Contract, *, reason: str, at: datetime,
+                effective_from: date) -> ContractVersion:
+    """Snapshot the contract's current state as its next version (the first one at signing), in force from
+    `effective_from`."""
     session.flush()
     last = session.scalar(select(ContractVersion.version).where(ContractVersion.contract_id == c.id)
                           .order_by(ContractVersion.version.desc()).limit(1))
@@ -52,10 +54,35 @@ def new_version(session: Session, actor: Actor, c: Contract, *, reason: str, at:
     v = ContractVersion(contract_id=c.id, county_code=c.county_code, version=c.version, terms=dict(c.terms),
                         start_date=c.start_date, end_date=c.end_date, status=c.status,
                         payee_household_id=c.payee_household_id, payee_village_code=c.payee_village_code,
-                        reason=reason, actor=f"{actor.role.value}:{actor.id}", at=at)
+                        effective_from=effective_from, reason=reason, actor=f"{actor.role.value}:{actor.id}", at=at)
     session.add(v)
     session.flush()
     return v
+
+
+def current_version(session: Session, c: Contract) -> ContractVersion:
+    """The contract's present version (the one its row mirrors)."""
+    v = session.scalar(select(ContractVersion).where(ContractVersion.contract_id == c.id,
+                                                     ContractVersion.version == c.version))
+    assert v is not None
+    return v
+
+
+def version_in_force(session: Session, c: Contract, day: date) -> ContractVersion | None:
+    """The contract as it stood on `day`: its latest version in force from that day or before; None when no
+    version was yet in force (the contract is then not in a period ending that day)."""
+    return session.scalar(select(ContractVersion).where(ContractVersion.contract_id == c.id,
+                                                        ContractVersion.effective_from <= day)
+                          .order_by(ContractVersion.version.desc()).limit(1))
+
+
+def check_version(c: Contract, expected_version: int | None) -> None:
+    """Refuse (409) a change made from a version that is no longer the contract's current one: a stale form
+    would otherwise undo the change that came in between."""
+    if expected_version is not None and expected_version != c.version:
+        raise Conflict(f"协议已被变更为第{c.version}版，请刷新后重试",
+                       f"the contract has since become version {c.version}; reload and try again",
+                       field="version", code="stale_version")
 
 
 def _payee(session: Session, payee_household_id: int | None, payee_village_code: str | None) -> tuple[str, str]:
@@ -123,7 +150,7 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
                  start_date=sd, end_date=ed, status="active", version=1, terms=checked,
                  signed_on=signed, county_code=project.county_code)
     session.add(c)
-    v = new_version(session, actor, c, reason="签订", at=at)
+    v = new_version(session, actor, c, reason="签订", at=at, effective_from=sd)
     _record_contract(session, actor, "contract.sign", c, region,
                      {"model": model, "project": project.code, "payee": _payee_digest(session, payee_label),
                       "terms": checked, "start": sd.isoformat(), "end": ed.isoformat(), "version": v.version}, at)
@@ -160,50 +187,84 @@ def check_may_change(session: Session, actor: Actor, c: Contract) -> str:
 
 def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, reason: str, at: datetime,
                    terms: dict[str, Any] | None = None, start_date: date | None = None,
-                   end_date: date | None = None) -> ContractVersion:
-    """An amendment: the terms given replace the current ones as a whole new version; older versions stay."""
+                   end_date: date | None = None, effective_from: date | None = None,
+                   expected_version: int | None = None) -> ContractVersion:
+    """An amendment: the terms given replace the current ones as a whole new version; older versions stay.
+
+    The new version is in force from `effective_from`: by default the day it is recorded (Beijing), or the
+    contract's start or its current version's date when that is later; a date given may be neither before the
+    contract's start nor before the current version's. A shareholding contract's contribution kind is what the
+    share is (a quantified-fund share is a benefit right, a land or money share passes to heirs): it is never
+    amended. `expected_version`, when given, is the version the change was made from (409 if no longer current).
+    """
     c = get_contract(session, contract_id)
     region = check_may_change(session, actor, c)  # scope first: a refused actor gets 403 whatever the input
+    check_version(c, expected_version)
     reason = _need(reason, "reason", "变更原因", "reason")
     if c.status == "terminated":
         raise Conflict("合同已终止，不能变更", "the contract is terminated", field="contract")
     checked = validate_terms(c.model, terms) if terms is not None else dict(c.terms)
+    if c.model == "shareholding" and checked.get("contribution_kind") != c.terms.get("contribution_kind"):
+        raise InputError("入股方式不能通过变更修改（扶贫量化资金股份是收益权，不能改为可继承的股份）",
+                         "a shareholding contract's contribution kind cannot be amended", field="terms.contribution_kind",
+                         code="contribution_kind_fixed")
     sd = _date(start_date, "start_date", "合同起始日期") if start_date is not None else c.start_date
     ed = _date(end_date, "end_date", "合同终止日期") if end_date is not None else c.end_date
     check_term(sd, ed)
+    current = current_version(session, c)
+    if effective_from is None:
+        eff = max(beijing_date(at), sd, current.effective_from)
+    else:
+        eff = _date(effective_from, "effective_from", "生效日期")
+        if eff < sd:
+            raise InputError("生效日期早于合同起始日期", "the amendment takes effect before the contract starts",
+                             field="effective_from")
+        if eff < current.effective_from:
+            raise InputError(f"生效日期早于现行第{current.version}版的生效日期 {current.effective_from.isoformat()}",
+                             f"the amendment takes effect before version {current.version} "
+                             f"({current.effective_from.isoformat()})", field="effective_from")
     if checked == c.terms and sd == c.start_date and ed == c.end_date:
         raise InputError("变更内容与现行版本相同", "the amendment changes nothing", field="terms")
     c.terms, c.start_date, c.end_date = checked, sd, ed
-    v = new_version(session, actor, c, reason=reason, at=at)
+    v = new_version(session, actor, c, reason=reason, at=at, effective_from=eff)
     _record_contract(session, actor, "contract.amend", c, region,
                      {"version": v.version, "reason": reason, "terms": checked, "start": sd.isoformat(),
-                      "end": ed.isoformat()}, at)
+                      "end": ed.isoformat(), "effective_from": eff.isoformat()}, at)
     return v
 
 
 def terminate_contract(session: Session, actor: Actor, contract_id: int | str, *, on: date, reason: str,
-                       at: datetime) -> ContractVersion:
-    """End a contract from a date: a last version, terminated; its end date moves back to `on` if earlier."""
+                       at: datetime, expected_version: int | None = None) -> ContractVersion:
+    """End a contract from a date: a last version, terminated, in force from `on`; its end date moves back to
+    `on`. A date after the contract's end is refused (the contract has ended by then); `expected_version` as
+    for an amendment."""
     c = get_contract(session, contract_id)
     region = check_may_change(session, actor, c)
+    check_version(c, expected_version)
     reason = _need(reason, "reason", "终止原因", "reason")
     on = _date(on, "on", "终止日期")
     if c.status == "terminated":
         raise Conflict("合同已终止", "the contract is already terminated", field="contract")
     if on < c.start_date:
         raise InputError("终止日期早于合同起始日期", "termination date is before the start", field="on")
-    c.status, c.end_date = "terminated", min(on, c.end_date)
-    v = new_version(session, actor, c, reason=reason, at=at)
+    if on > c.end_date:
+        raise InputError(f"终止日期晚于协议到期日 {c.end_date.isoformat()}",
+                         f"termination date is after the contract's end ({c.end_date.isoformat()})", field="on")
+    c.status, c.end_date = "terminated", on
+    v = new_version(session, actor, c, reason=reason, at=at, effective_from=on)
     _record_contract(session, actor, "contract.terminate", c, region,
                      {"version": v.version, "reason": reason, "on": on.isoformat()}, at)
     return v
 
 
 def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | str, heir_household_id: int, *,
-                           reason: str, at: datetime) -> ContractVersion:
-    """A land-contract-rights or own-money share passes to an heir; quantified-fund and loan shares never do."""
+                           reason: str, at: datetime, on: date | None = None) -> ContractVersion:
+    """A land-contract-rights or own-money share passes to an heir; quantified-fund and loan shares never do.
+
+    The heir holds the share from `on` (by default the day it is recorded, Beijing)."""
     c = get_contract(session, contract_id)
     reason = _need(reason, "reason", "继承依据", "reason")
+    day = _date(on, "on", "继承日期") if on is not None else beijing_date(at)
     if c.model != "shareholding":
         raise InputError("只有股份合作合同可以继承", "only shareholding contracts pass to heirs", field="contract")
     kind = c.terms.get("contribution_kind")
@@ -224,9 +285,9 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
     check_scope(actor, payee_region(session, c))  # the share's present holder, then the heir
     check_scope(actor, heir.village_code)
     c.payee_household_id, c.status = heir.id, "active"
-    v = new_version(session, actor, c, reason=f"继承：{reason}", at=at)
+    v = new_version(session, actor, c, reason=f"继承：{reason}", at=at, effective_from=day)
     _record_contract(session, actor, "contract.inherit", c, heir.village_code,
-                     {"version": v.version, "reason": reason, "contribution_kind": kind,
+                     {"version": v.version, "reason": reason, "contribution_kind": kind, "on": day.isoformat(),
                       "heir": trace.pii(session, f"household:{heir.household_no}")}, at)
     return v
 
@@ -246,7 +307,7 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
     check_scope(actor, payee_region(session, c))  # the share's last holder, then the new one
     check_scope(actor, hh.village_code)
     c.payee_household_id, c.status = hh.id, "active"
-    v = new_version(session, actor, c, reason=f"重新分配：{decision_ref}", at=at)
+    v = new_version(session, actor, c, reason=f"重新分配：{decision_ref}", at=at, effective_from=on)
     _record_contract(session, actor, "contract.reassign", c, hh.village_code,
                      {"version": v.version, "decision_ref": decision_ref, "on": on.isoformat(),
                       "payee": trace.pii(session, f"household:{hh.household_no}")}, at)
@@ -294,7 +355,8 @@ def history(session: Session, contract_id: int | str) -> list[dict[str, Any]]:
     `status` is the contract's status when that version was made; `current` marks the version in force (the
     contract's present one) and `superseded_by` names the version that replaced an older one, so an amended
     contract never reads as two active versions. `changes` is what each version changed against the one
-    before it (see `_changes`). `at` is UTC, as everything stored.
+    before it (see `_changes`). `effective_from` is the day the version is in force from (a date, as agreed);
+    `at` is when it was recorded, UTC, as everything stored.
     """
     c = get_contract(session, contract_id)
     rows = session.scalars(select(ContractVersion).where(ContractVersion.contract_id == c.id)
@@ -303,7 +365,8 @@ def history(session: Session, contract_id: int | str) -> list[dict[str, Any]]:
     for i, v in enumerate(rows):
         current = v.version == c.version
         out.append({"version": v.version, "terms": v.terms, "start": v.start_date.isoformat(),
-                    "end": v.end_date.isoformat(), "status": v.status, "reason": v.reason, "actor": v.actor,
+                    "end": v.end_date.isoformat(), "status": v.status, "effective_from": v.effective_from.isoformat(),
+                    "reason": v.reason, "actor": v.actor,
                     "at": as_utc(v.at).isoformat(), "model_label": MODELS[c.model], "current": current,
                     "superseded_by": None if current or i + 1 == len(rows) else rows[i + 1].version,
                     "changes": _changes(c.model, rows[i - 1] if i else None, v)})

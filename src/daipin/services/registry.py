@@ -610,7 +610,7 @@ def _free_quantified_shares(session: Session, actor: Actor, hh: Household, on: d
         if c.terms.get("contribution_kind") in ("quantified_fund", "poverty_loan"):
             c.status = "pending_reassignment"
             reason = f"户 {hh.household_no} 不再符合条件，待重新分配 ({on.isoformat()})"
-            v = new_version(session, actor, c, reason=reason, at=at)
+            v = new_version(session, actor, c, reason=reason, at=at, effective_from=on)
             # The contract's own entry, as for any other change of a contract (its row as it now stands).
             _record_contract(session, actor, "contract.pending_reassignment", c, hh.village_code,
                              {"version": v.version, "reason": reason, "on": on.isoformat()}, at)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import (
     AllocationPlan,
     Contract,
+    ContractVersion,
     ContributionRecord,
     Entity,
     Household,
@@ -62,41 +63,47 @@ def _profit_record(session: Session, project_id: int, year: int) -> ProfitRecord
 def build_settlement_document(session: Session, project_id: int | str, year: int) -> dict[str, Any]:
     """The ENGINE.md settlement document for a project and year, from the registry.
 
-    Payee statuses are as of the period end; contracts are those in force during the period;
+    Payee statuses are as of the period end; contracts are those in force during the period, each as its
+    version in force on the period's last day (`contracts.version_in_force`: that version's terms, dates,
+    payee and status; a later amendment, reassignment or freed share does not reach back into the period);
     employment days and wages come from the period's work records.
     """
+
     project = get_project(session, project_id)
     entity = session.get(Entity, project.entity_id)
     assert entity is not None
     profit = _profit_record(session, project.id, year)
     ps, pe = profit.period_start, profit.period_end
-    contracts = session.scalars(select(Contract).where(
-        Contract.project_id == project.id, Contract.start_date <= pe, Contract.end_date >= ps,
-        Contract.status != "pending_reassignment").order_by(Contract.code)).all()
+    contracts = session.scalars(select(Contract).where(Contract.project_id == project.id)
+                                .order_by(Contract.code)).all()
+    in_force = _versions_in_force(session, project.id, pe)
     payees: dict[str, dict[str, Any]] = {}
     docs: list[dict[str, Any]] = []
     for c in contracts:
-        mapped = engine_terms(c.model, c.terms)
+        v = in_force.get(c.id)
+        if v is None or v.start_date > pe or v.end_date < ps or v.status == "pending_reassignment":
+            continue
+        mapped = engine_terms(c.model, v.terms)
         if mapped is None:
             continue
         kind, terms = mapped
-        if c.payee_household_id is not None:
-            hh = session.get(Household, c.payee_household_id)
+        if v.payee_household_id is not None:
+            hh = session.get(Household, v.payee_household_id)
             assert hh is not None
             pid = hh.household_no
             payees.setdefault(pid, {"id": pid, "type": "household", "status": status_as_of(session, hh.id, pe)})
         else:
-            village = get_region(session, c.payee_village_code or "")
+            village = get_region(session, v.payee_village_code or "")
             pid = village.code
             payees.setdefault(pid, {"id": pid, "type": "village", "poor_village": village.poor_village,
                                     "name": village.name})
         line: dict[str, Any] = {"id": c.code, "kind": kind, "payee": pid, **terms}
-        if c.start_date > ps:
-            line["start"] = c.start_date.isoformat()
-        if c.end_date < pe:
-            line["end"] = c.end_date.isoformat()
+        if v.start_date > ps:
+            line["start"] = v.start_date.isoformat()
+        if v.end_date < pe:
+            line["end"] = v.end_date.isoformat()
         if kind == "employment":
-            line.update(_employment(session, c, ps, pe))
+            line.update(_employment(session, c, v.terms, ps, pe))
         docs.append(line)
     doc: dict[str, Any] = {
         "version": 1,
@@ -112,14 +119,23 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
     return doc
 
 
-def _employment(session: Session, c: Contract, ps: date, pe: date) -> dict[str, Any]:
+def _versions_in_force(session: Session, project_id: int, day: date) -> dict[int, ContractVersion]:
+    """Each of the project's contracts as it stood on `day`: its latest version in force from that day or
+    before (as `contracts.version_in_force`, in one query); a contract with none then is left out."""
+    rows = session.scalars(select(ContractVersion).join(Contract, ContractVersion.contract_id == Contract.id)
+                           .where(Contract.project_id == project_id, ContractVersion.effective_from <= day)
+                           .order_by(ContractVersion.contract_id, ContractVersion.version)).all()
+    return {v.contract_id: v for v in rows}  # the last one of each contract wins
+
+
+def _employment(session: Session, c: Contract, terms: dict[str, Any], ps: date, pe: date) -> dict[str, Any]:
     records = session.scalars(select(WorkRecord).where(WorkRecord.contract_id == c.id,
                                                        WorkRecord.kind == "employment",
                                                        WorkRecord.period_start >= ps,
                                                        WorkRecord.period_end <= pe)).all()
     days = sum((Decimal(r.days) for r in records), Decimal(0))
-    if c.terms.get("wage_basis") == "day":
-        wage = int(c.terms["wage_fen"])
+    if terms.get("wage_basis") == "day":
+        wage = int(terms["wage_fen"])
     else:
         wages = {r.daily_wage_fen for r in records if r.daily_wage_fen is not None}
         if len(wages) > 1:

@@ -102,11 +102,17 @@ class AmendIn(Strict):
     terms: dict[str, Any] | None = None
     start_date: date | None = None
     end_date: date | None = None
+    effective_from: date | None = Field(None, description="新版本生效日期（默认登记当日）/ the day the new version is "
+                                        "in force from (default: the day it is recorded)")
+    version: int | None = Field(None, ge=1, description="据以变更的版本；已非现行版本则 409 / the version the change "
+                                "was made from; 409 if it is no longer current")
 
 
 class TerminateIn(Strict):
     on: date
     reason: str = Field(max_length=200)
+    version: int | None = Field(None, ge=1, description="据以终止的版本；已非现行版本则 409 / the version the "
+                                "termination was made from; 409 if it is no longer current")
 
 
 def _version_out(c: Any, v: Any) -> dict[str, Any]:
@@ -122,7 +128,8 @@ def amend_contract(contract_id: Id, body: AmendIn, actor: CurrentActor, session:
 
     c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
     v = contracts.amend_contract(session, actor, c.id, reason=body.reason, at=now, terms=body.terms,
-                                 start_date=body.start_date, end_date=body.end_date)
+                                 start_date=body.start_date, end_date=body.end_date,
+                                 effective_from=body.effective_from, expected_version=body.version)
     return _version_out(c, v)
 
 
@@ -133,5 +140,6 @@ def terminate_contract(contract_id: Id, body: TerminateIn, actor: CurrentActor, 
     from daipin.services import contracts
 
     c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
-    v = contracts.terminate_contract(session, actor, c.id, on=body.on, reason=body.reason, at=now)
+    v = contracts.terminate_contract(session, actor, c.id, on=body.on, reason=body.reason, at=now,
+                                     expected_version=body.version)
     return _version_out(c, v)

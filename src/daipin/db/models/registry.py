@@ -301,7 +301,13 @@ class Contract(Base):
 
 
 class ContractVersion(Base):
-    """Every version of a contract, the first included; an amendment adds one."""
+    """Every version of a contract, the first included; an amendment adds one.
+
+    `effective_from` is the day the version is in force from: the first version's from the contract's start, a
+    later one's from the day its change takes effect (an amendment's chosen date, a reassignment's, an heir
+    transfer's or a termination's `on`, the event that freed a quantified share). A period reads each contract
+    as its latest version in force on the period's last day.
+    """
 
     __tablename__ = "contract_versions"
     __table_args__ = (UniqueConstraint("contract_id", "version"),)
@@ -316,6 +322,7 @@ class ContractVersion(Base):
     status: Mapped[str] = mapped_column(String(24))
     payee_household_id: Mapped[int | None] = mapped_column(BigInt)
     payee_village_code: Mapped[str | None] = mapped_column(String(12))
+    effective_from: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(400), default="")
     actor: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

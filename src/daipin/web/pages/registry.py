@@ -211,6 +211,16 @@ def _date(raw: str, field: str) -> date:
         raise InputError("日期格式应为 YYYY-MM-DD", "date must be YYYY-MM-DD", field) from None
 
 
+def _version(fields: dict[str, str]) -> int | None:
+    """The version a contract form was made from (its hidden field), for the service to refuse a stale one."""
+    raw = (fields.get("version") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InputError("版本号应为正整数", "version must be a positive whole number", "version")
+    return int(raw)
+
+
 @router.post("/contracts", response_class=HTMLResponse, dependencies=[CsrfDep])
 async def contract_create(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
     from daipin.services import contracts
@@ -251,10 +261,11 @@ def _contract_page_ctx(session: Session, actor: Actor, contract_id: int, *, erro
     ctx = rv.contract_page(session, actor, contract_id)
     c = ctx["contract"]
     amend = {**form_fields(c["model"], {t["name"]: t["value"] for t in ctx["terms"]}), "start_date": c["start"],
-             "end_date": c["end"]}
+             "end_date": c["end"], "version": str(c["version"])}
     return {**ctx, "models": MODELS, "model": c["model"], "term_specs": _terms_for(c["model"]),
             "amend_fields": fields if failed_form == "amend" and fields is not None else amend,
-            "terminate_fields": fields if failed_form == "terminate" and fields is not None else {},
+            "terminate_fields": fields if failed_form == "terminate" and fields is not None else
+            {"version": str(c["version"])},
             "error": error, "failed_form": failed_form}
 
 
@@ -294,7 +305,10 @@ async def contract_amend(request: Request, contract_id: Id, actor: CurrentActor,
         return contracts.amend_contract(
             session, actor, c.id, reason=fields.get("reason", ""), at=now, terms=terms_from_form(c.model, fields),
             start_date=_date(fields.get("start_date", ""), "start_date"),
-            end_date=_date(fields.get("end_date", ""), "end_date"))
+            end_date=_date(fields.get("end_date", ""), "end_date"),
+            effective_from=_date(fields["effective_from"], "effective_from")
+            if (fields.get("effective_from") or "").strip() else None,
+            expected_version=_version(fields))
 
     return await _change_contract(request, contract_id, actor, session, "amend", amend)
 
@@ -306,6 +320,7 @@ async def contract_terminate(request: Request, contract_id: Id, actor: CurrentAc
 
     def terminate(c: Contract, fields: dict[str, str]) -> object:
         return contracts.terminate_contract(session, actor, c.id, on=_date(fields.get("on", ""), "on"),
-                                            reason=fields.get("reason", ""), at=now)
+                                            reason=fields.get("reason", ""), at=now,
+                                            expected_version=_version(fields))
 
     return await _change_contract(request, contract_id, actor, session, "terminate", terminate)
