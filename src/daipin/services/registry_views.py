@@ -7,6 +7,7 @@ not exist; an implementing-entity user sees only its own entity, its contracts, 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -271,21 +272,29 @@ def _contract_row(c: Any, entities: dict[int, str]) -> dict[str, Any]:
             "payee_village_code": c.payee_village_code, "version": c.version}
 
 
-def _entity_visible(actor: Actor, e: Entity, session: Session) -> bool:
+def _visible_by_role(actor: Actor, entity_id: int, county: str, to_official: Callable[[], bool]) -> bool:
+    """The reading rule entities and contracts share: the operator; an entity's own users; the district and
+    auditors of its county; township and village officials as `to_official` decides; nobody else."""
     if actor.role is Role.SYSTEM:
         return True
     if actor.role is Role.ENTITY_USER:
-        return actor.entity_id == e.id
+        return actor.entity_id == entity_id
     if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
-        return e.county_code == actor.region[:6]
+        return county == actor.region[:6]
     if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
-        # Officials see entities registered in their region or running a project there.
+        return to_official()
+    return False
+
+
+def _entity_visible(actor: Actor, e: Entity, session: Session) -> bool:
+    def official() -> bool:  # entities registered in their region or running a project there
         if e.region_code and e.region_code.startswith(actor.region):
             return True
         return session.scalar(select(Project.id).where(
             Project.entity_id == e.id, or_(Project.village_code.startswith(actor.region),
                                           Project.township_code.startswith(actor.region[:9]))).limit(1)) is not None
-    return False
+
+    return _visible_by_role(actor, e.id, e.county_code, official)
 
 
 def entities(session: Session, actor: Actor, *, q: str = "") -> list[dict[str, Any]]:
@@ -423,20 +432,15 @@ def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
 def _contract_visible(session: Session, actor: Actor, c: Contract) -> bool:
     """Who reads a contract: its entity's users; the district and auditors of its county; the township or
     village officials of its payee's region or of its project (both pages list it)."""
-    if actor.role is Role.SYSTEM:
-        return True
-    if actor.role is Role.ENTITY_USER:
-        return actor.entity_id == c.entity_id
-    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
-        return c.county_code == actor.region[:6]
-    if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+    def official() -> bool:
         from daipin.services.contracts import payee_region
 
         if payee_region(session, c).startswith(actor.region):
             return True
         p = session.get(Project, c.project_id)
         return p is not None and _project_visible(actor, p)
-    return False
+
+    return _visible_by_role(actor, c.entity_id, c.county_code, official)
 
 
 def contract(session: Session, actor: Actor, contract_id: int) -> Contract:
