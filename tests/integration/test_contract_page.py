@@ -495,3 +495,18 @@ def test_an_amendment_on_the_page_takes_an_effective_date_shown_in_the_history(s
     assert "2027-01-01" in section(page, "version-2")
     history = client(app).get(f"/api/v1/contracts/{cid}", headers=world.headers("district_admin")).json()["history"]
     assert [h["effective_from"] for h in history] == [c.start_date.isoformat(), "2027-01-01"]
+
+
+@pytest.mark.parametrize("role", ["entity_user", "auditor"])
+def test_roles_that_sign_no_contract_get_no_form_and_cannot_post_one(session: Session, world: World,
+                                                                     role: str) -> None:
+    app, _ = app_on_session(session)
+    c = as_role(app, world, role)
+    assert c.get("/contracts/new").status_code == 403
+    token = csrf_of(c.get(f"/contracts/{world.ids['contract_own']}").text)  # a page the role may read
+    before = session.scalar(select(func.count()).select_from(Contract))
+    r = c.post("/contracts", data={"csrf_token": token, "model": "asset_lease", "code": "HT-NO"},
+               follow_redirects=False)
+    assert r.status_code == 403 and "无权签订利益联结协议" in r.text  # the role's refusal, not the token's
+    assert session.scalar(select(func.count()).select_from(Contract)) == before
+    assert as_role(app, world, "village_cadre").get("/contracts/new").status_code == 200

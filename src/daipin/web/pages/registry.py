@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from daipin.api.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
 from daipin.db.models.registry import Contract
-from daipin.domain.actors import Actor
-from daipin.domain.errors import DaipinError, InputError
+from daipin.domain.actors import Actor, Role
+from daipin.domain.errors import DaipinError, Forbidden, InputError
 from daipin.domain.money import MAX_FEN
 from daipin.services import registry_views as rv
 from daipin.web import render
@@ -113,10 +113,18 @@ def _contract_ctx(session: Any, actor: Any, model: str, fields: dict[str, str]) 
 @router.get("/contracts/new", response_class=HTMLResponse)
 def contract_form(request: Request, actor: CurrentActor, session: SessionDep, model: str = "asset_lease",
                   project_id: str = "") -> Response:
+    _may_sign(actor)
     ctx = _contract_ctx(session, actor, model, {"project_id": project_id})
     if request.headers.get("hx-request"):
         return render(request, "registry/_contract_terms.html", ctx)
     return render(request, "registry/contract_new.html", {**ctx, "error": None})
+
+
+def _may_sign(actor: Actor) -> None:
+    """Contracts are signed by the district's, a township's or a village's officials (within their region, as the
+    service checks); an entity's users and the read-only roles get no form."""
+    if actor.role not in (Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE, Role.SYSTEM):
+        raise Forbidden("无权签订利益联结协议", "this role does not sign benefit-linkage contracts")
 
 
 def _money(raw: str, field: str) -> int:
@@ -225,6 +233,7 @@ def _version(fields: dict[str, str]) -> int | None:
 async def contract_create(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
     from daipin.services import contracts
 
+    _may_sign(actor)
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     model = fields.get("model", "")
