@@ -112,3 +112,9 @@ def test_the_sample_district_is_shown_with_chinese_names(cli: CliRunner) -> None
     assert not any(code in "\n".join(table) for code in MODELS)
     listed = [line.split("\t") for line in _ok(cli, "households", "list").splitlines()]
     assert listed and {row[3] for row in listed} <= set(LABOR.values())
+
+
+def test_a_sample_district_too_small_for_its_contracts_is_refused_in_one_line(cli: CliRunner) -> None:
+    for n in ("3", "29", "1001"):
+        _refused(cli, "sample", "load", "--households-per-village", n, says="每村户数应在 30 至 1000 之间")
+    assert _households() == 0

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person, Region
 from daipin.domain.actors import Actor
-from daipin.domain.errors import Conflict
+from daipin.domain.errors import Conflict, InputError
 from daipin.domain.identity import make_resident_id, make_uscc
 from daipin.services import contracts as contract_svc
 from daipin.services import registry as reg
@@ -52,11 +52,19 @@ def is_loaded(session: Session) -> bool:
     return session.scalar(select(Region.id).where(Region.code == DISTRICT[0])) is not None
 
 
+MIN_HOUSEHOLDS, MAX_HOUSEHOLDS = 30, 1000  # households per village the sample district is made with
+
+
 def load_sample(session: Session, actor: Actor, at: datetime, households_per_village: int = 30,
                 seed: int = 20250101) -> dict[str, int]:
     """Generate and load the sample district through the services (validated, ledgered). Refuses a second load."""
     if is_loaded(session):
         raise Conflict("示例区已经载入", "the sample district is already loaded", field="sample")
+    if (isinstance(households_per_village, bool) or not isinstance(households_per_village, int)
+            or not MIN_HOUSEHOLDS <= households_per_village <= MAX_HOUSEHOLDS):
+        raise InputError(f"每村户数应在 {MIN_HOUSEHOLDS} 至 {MAX_HOUSEHOLDS} 之间（示例区每村的协议需要足够的贫困户和监测户）",
+                         f"households per village must be {MIN_HOUSEHOLDS} to {MAX_HOUSEHOLDS} (each village's sample "
+                         "contracts need enough poor and monitored households)", field="households_per_village")
     rng = random.Random(seed)
     counts = {"regions": 0, "households": 0, "people": 0, "entities": 0, "projects": 0, "assets": 0,
               "contracts": 0, "work_records": 0, "plans": 0}
