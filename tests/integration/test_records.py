@@ -61,8 +61,9 @@ def test_records_resolve_keys_and_go_through_the_services(rs: Session) -> None:
     records.record_all(rs, ACTOR, "valuation", {"asset": "ZC-1", "valuer": "东安资产评估所", "valued_on": "2026-03-01",
                                                 "value_fen": 58_000_000, "report_ref": "东评字〔2026〕3号"}, AT)
     records.record_all(rs, ACTOR, "contract", _contract("HT-1", "H-001"), AT)
-    records.record_all(rs, ACTOR, "amendment", {"contract": "HT-1", "reason": "面积复核",
-                                                "terms": _contract("HT-1", "H-001", units="4")["terms"]}, AT)
+    said = records.record_all(rs, ACTOR, "amendment", {"contract": "HT-1", "reason": "面积复核",
+                                                       "terms": _contract("HT-1", "H-001", units="4")["terms"]}, AT)
+    assert said[0].startswith("已登记 / recorded: amendment HT-1 第2版 (id ")  # the contract by its code
     project = rs.scalar(select(Project).where(Project.code == "DA-2026-100"))
     asset = rs.scalar(select(Asset).where(Asset.code == "ZC-1"))
     contract = rs.scalar(select(Contract).where(Contract.code == "HT-1"))

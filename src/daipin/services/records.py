@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daipin.db.models.registry import Asset, Contract, Entity, Household, Person, Project
+from daipin.db.models.registry import Asset, Contract, ContractVersion, Entity, Household, Person, Project
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError, NotFound
 from daipin.services import contracts, registry, runs
@@ -192,17 +192,21 @@ def record_all(session: Session, actor: Actor, kind_name: str, document: Any, at
             exc.args = (exc.text(),)
             raise
         session.flush()
-        done.append(_describe(kind, result, args))
+        done.append(_describe(session, kind, result))
     return done
 
 
-def _describe(kind: Kind, result: Any, args: dict[str, Any]) -> str:
+def _describe(session: Session, kind: Kind, result: Any) -> str:
     warnings: list[Any] = []
     if isinstance(result, tuple):  # register_project returns (project, warnings)
         result, warnings = result[0], list(result[1])
     ident = getattr(result, "id", None)
-    label = next((str(getattr(result, a)) for a in ("code", "household_no", "name", "key", "version")
-                  if getattr(result, a, None) not in (None, "")), "")
+    if isinstance(result, ContractVersion):  # a contract's new version: by the contract's code
+        contract = session.get(Contract, result.contract_id)
+        label = f"{contract.code if contract else result.contract_id} 第{result.version}版"
+    else:
+        label = next((str(getattr(result, a)) for a in ("code", "household_no", "name", "key", "version")
+                      if getattr(result, a, None) not in (None, "")), "")
     text = f"已登记 / recorded: {kind.name} {label}".rstrip() + (f" (id {ident})" if ident is not None else "")
     for w in warnings:
         text += f"\n  ⚠ {w.get('message', w) if isinstance(w, dict) else w}"
