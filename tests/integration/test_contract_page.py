@@ -510,3 +510,15 @@ def test_roles_that_sign_no_contract_get_no_form_and_cannot_post_one(session: Se
     assert r.status_code == 403 and "无权签订利益联结协议" in r.text  # the role's refusal, not the token's
     assert session.scalar(select(func.count()).select_from(Contract)) == before
     assert as_role(app, world, "village_cadre").get("/contracts/new").status_code == 200
+
+
+def test_a_rate_shows_as_written_and_as_a_percentage(session: Session, world: World) -> None:
+    from decimal import Decimal
+
+    c = _quantified_share(session, world)
+    app, _ = app_on_session(session)
+    terms = section(as_role(app, world, "district_admin").get(f"/contracts/{c.id}").text, "terms")
+    share = c.terms["profit_share"]
+    percent = format((Decimal(share) * 100).normalize(), "f")
+    assert f"分红比例 {share}（{percent}%）" in terms, terms
+    assert "%" not in terms.split("分红比例")[0]  # money and counts are not rates

@@ -523,7 +523,7 @@ def contract_page(session: Session, actor: Actor, contract_id: int) -> dict[str,
     def labelled(field: str) -> dict[str, str]:
         if field.startswith("terms."):
             t = specs.get(field[6:])
-            return {"label": t.zh, "label_en": t.en, "type": t.type} if t else {
+            return {"label": t.zh, "label_en": t.en, "type": _shown_type(t)} if t else {
                 "label": field[6:], "label_en": field[6:], "type": "text"}
         zh, en, kind = CHANGE_LABELS[field]
         return {"label": zh, "label_en": en, "type": kind}
@@ -544,11 +544,19 @@ def contract_page(session: Session, actor: Actor, contract_id: int) -> dict[str,
                      "payee": payee["name"], "payee_household_id": c.payee_household_id,
                      "payee_village_code": c.payee_village_code, "payee_viewable": payee["viewable"],
                      "person": _person_name(actor, worker.name) if worker else ""},
-        "terms": [{"name": t.name, "label": t.zh, "label_en": t.en, "type": t.type, "value": c.terms[t.name]}
+        "terms": [{"name": t.name, "label": t.zh, "label_en": t.en, "type": _shown_type(t), "value": c.terms[t.name]}
                   for t in TERMS.get(c.model, ()) if t.name in c.terms],
         "history": versions,
         "may_change": svc.may_change(session, actor, c),
     }
+
+
+RATE_TERMS = frozenset({"profit_share", "annual_rate"})  # decimal terms that are fractions, shown also in %
+
+
+def _shown_type(t: Any) -> str:
+    """How a term is shown: a rate as its decimal and its percentage ("rate"), any other by its type."""
+    return "rate" if t.name in RATE_TERMS else str(t.type)
 
 
 def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str | None = None,

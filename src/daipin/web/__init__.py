@@ -29,6 +29,17 @@ def fen(value: Any) -> str:
     return f"{sign}{v // 100:,}.{v % 100:02d}"
 
 
+def percent(value: Any) -> str:
+    """A rate written as a decimal ("0.012") as its exact percentage ("1.2%")."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        d = Decimal(str(value)) * 100
+    except InvalidOperation:
+        return ""
+    return f"{format(d.normalize(), 'f')}%"
+
+
 def fen_upper(value: Any) -> str:
     """大写 amount, for notices."""
     import cn2an
@@ -50,6 +61,7 @@ def environment(locale: str) -> Environment:
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["fen"] = fen
     env.filters["fen_upper"] = fen_upper
+    env.filters["percent"] = percent
     # Every time a person reads is Beijing time, through this one filter: {{ at|bjt }}, {{ at|bjt(zone=True) }}.
     env.filters["bjt"] = beijing_text
     env.filters["label"] = lambda code, group: label(locale, code, group)
