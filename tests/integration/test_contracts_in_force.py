@@ -71,6 +71,9 @@ def test_a_share_reassigned_after_the_period_keeps_the_old_payee_for_it_and_the_
     assert _line(before, "C-Q")["payee"] == "H-1"  # type: ignore[index]
     reg.change_household_status(rs, ACTOR, old.id, "exited", date(2026, 6, 1), "脱贫", LATER,
                                 exit_year=2026)
+    with pytest.raises(InputError) as early:  # not before the share was freed (version 2, from 2026-06-01)
+        svc.reassign_share(rs, ACTOR, c.id, new.id, decision_ref="兴隆村2026第5号决议", on=date(2026, 5, 31), at=LATER)
+    assert early.value.field == "on" and "早于第2版的生效日期 2026-06-01" in early.value.message_zh and c.version == 2
     svc.reassign_share(rs, ACTOR, c.id, new.id, decision_ref="兴隆村2026第5号决议", on=date(2026, 11, 20), at=LATER)
     assert [(h["version"], h["effective_from"], h["status"]) for h in svc.history(rs, c.id)] == [
         (1, "2025-01-01", "active"), (2, "2026-06-01", "pending_reassignment"), (3, "2026-11-20", "active")]
@@ -289,3 +292,20 @@ def test_the_sample_districts_2025_settlement_stays_as_it_was_after_2026_changes
     assert filled == {("HT-2025-0008", 1): date(2024, 1, 1), ("HT-2025-0008", 2): date(2026, 6, 1),
                       ("HT-2025-0008", 3): date(2026, 11, 20), (lease_code, 1): date(2024, 1, 1),
                       (lease_code, 2): date(2027, 1, 1)}
+
+
+def test_an_heir_transfer_takes_effect_no_earlier_than_the_version_it_follows(rs: Session) -> None:
+    p = project(rs)
+    holder, heir = household(rs, "H-1", 1), household(rs, "H-2", 2, status="non_poor")
+    land = svc.sign_contract(rs, ACTOR, code="C-L", model="shareholding", project_id=p.id,
+                             start_date=date(2025, 1, 1), end_date=date(2030, 12, 31),
+                             terms={"contribution_kind": "land_rights", "contribution_value_fen": 800000,
+                                    "shares": "8000", "profit_share": "0.01"}, payee_household_id=holder.id, at=AT)
+    for person in reg.members(rs, holder.id):
+        reg.record_death(rs, ACTOR, person.id, date(2026, 6, 1), LATER)
+    assert holder.life_state == "died_out" and land.version == 1  # a land share is not freed, it waits for heirs
+    with pytest.raises(InputError) as early:  # before version 1 was in force
+        svc.transfer_share_to_heir(rs, ACTOR, land.id, heir.id, reason="法定继承", at=LATER, on=date(2024, 12, 31))
+    assert early.value.field == "on" and land.version == 1 and land.payee_household_id == holder.id
+    svc.transfer_share_to_heir(rs, ACTOR, land.id, heir.id, reason="法定继承", at=LATER, on=date(2026, 6, 2))
+    assert land.version == 2 and land.payee_household_id == heir.id

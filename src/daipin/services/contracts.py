@@ -76,6 +76,16 @@ def version_in_force(session: Session, c: Contract, day: date) -> ContractVersio
                           .order_by(ContractVersion.version.desc()).limit(1))
 
 
+def _not_before_current(session: Session, c: Contract, day: date, field: str, zh: str) -> None:
+    """A change of payee takes effect no earlier than the version it follows (a share freed on a household's
+    exit passes on from then), so the versions stay in the order they are in force."""
+    since = current_version(session, c).effective_from
+    if day < since:
+        raise InputError(f"{zh} {day.isoformat()} 早于第{c.version}版的生效日期 {since.isoformat()}",
+                         f"{field} {day.isoformat()} is before version {c.version} took effect ({since.isoformat()})",
+                         field=field)
+
+
 def check_version(c: Contract, expected_version: int | None) -> None:
     """Refuse (409) a change made from a version that is no longer the contract's current one: a stale form
     would otherwise undo the change that came in between."""
@@ -265,6 +275,7 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
     c = get_contract(session, contract_id)
     reason = _need(reason, "reason", "继承依据", "reason")
     day = _date(on, "on", "继承日期") if on is not None else beijing_date(at)
+    _not_before_current(session, c, day, "on", "继承日期")
     if c.model != "shareholding":
         raise InputError("只有股份合作合同可以继承", "only shareholding contracts pass to heirs", field="contract")
     kind = c.terms.get("contribution_kind")
@@ -298,6 +309,7 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
     c = get_contract(session, contract_id)
     decision_ref = _need(decision_ref, "decision_ref", "决议文号", "decision reference")
     on = _date(on, "on", "生效日期")
+    _not_before_current(session, c, on, "on", "生效日期")
     if c.status != "pending_reassignment":
         raise Conflict("该股份不在待重新分配状态", "the share is not pending reassignment", field="contract")
     hh = get_household(session, new_household_id)
