@@ -27,15 +27,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _check_year(year: int) -> None:
-    """The year of a settlement or an allocation: refused (InputError) outside the years the registry keeps."""
-    from daipin.domain.errors import InputError
-
-    if not 2000 <= year <= 2100:
-        raise InputError(f"年度 {year} 无效（应为 2000 至 2100 之间的年份）",
-                         f"year {year} is invalid (a year from 2000 to 2100)", field="year")
-
-
 def _source(file: Path) -> None:
     """An import's file: refused (InputError) if it is not there or not a file."""
     from daipin.domain.errors import InputError
@@ -178,7 +169,6 @@ def settle(project: str = typer.Option(..., "--project", help="项目编号或ID
     from daipin.services import runs
 
     with unit_of_work() as session:
-        _check_year(year)
         run = runs.run_settlement(session, _actor(), project, year, _now())
         _print_run(run, format, _settlement_table)
 
@@ -189,7 +179,6 @@ def allocate(village: str = typer.Option(..., "--village", help="村代码"), ye
     from daipin.services import runs
 
     with unit_of_work() as session:
-        _check_year(year)
         run = runs.run_village_allocation(session, _actor(), village, year, _now())
         _print_run(run, format, _allocation_table)
 

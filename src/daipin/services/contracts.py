@@ -68,14 +68,6 @@ def current_version(session: Session, c: Contract) -> ContractVersion:
     return v
 
 
-def version_in_force(session: Session, c: Contract, day: date) -> ContractVersion | None:
-    """The contract as it stood on `day`: its latest version in force from that day or before; None when no
-    version was yet in force (the contract is then not in a period ending that day)."""
-    return session.scalar(select(ContractVersion).where(ContractVersion.contract_id == c.id,
-                                                        ContractVersion.effective_from <= day)
-                          .order_by(ContractVersion.version.desc()).limit(1))
-
-
 def _not_before_current(session: Session, c: Contract, day: date, field: str, zh: str) -> None:
     """A change of payee takes effect no earlier than the version it follows (a share freed on a household's
     exit passes on from then), so the versions stay in the order they are in force."""

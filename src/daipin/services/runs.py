@@ -64,11 +64,10 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
     """The ENGINE.md settlement document for a project and year, from the registry.
 
     Payee statuses are as of the period end; contracts are those in force during the period, each as its
-    version in force on the period's last day (`contracts.version_in_force`: that version's terms, dates,
-    payee and status; a later amendment, reassignment or freed share does not reach back into the period);
+    version in force on the period's last day (`_versions_in_force`: that version's terms, dates, payee and
+    status; a later amendment, reassignment or freed share does not reach back into the period);
     employment days and wages come from the period's work records.
     """
-
     project = get_project(session, project_id)
     entity = session.get(Entity, project.entity_id)
     assert entity is not None
@@ -121,7 +120,7 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
 
 def _versions_in_force(session: Session, project_id: int, day: date) -> dict[int, ContractVersion]:
     """Each of the project's contracts as it stood on `day`: its latest version in force from that day or
-    before (as `contracts.version_in_force`, in one query); a contract with none then is left out."""
+    before; a contract with none then is left out."""
     rows = session.scalars(select(ContractVersion).join(Contract, ContractVersion.contract_id == Contract.id)
                            .where(Contract.project_id == project_id, ContractVersion.effective_from <= day)
                            .order_by(ContractVersion.contract_id, ContractVersion.version)).all()
@@ -270,8 +269,17 @@ def store_run(session: Session, actor: Actor, *, kind: str, subject: str, region
     return run
 
 
+def _check_year(year: object) -> None:
+    """The year of a settlement or an allocation: a whole number from 2000 to 2100, checked before anything is
+    read (a year 0 once ended in a ValueError from `date`)."""
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise InputError(f"年度 {year} 无效（应为 2000 至 2100 之间的年份）",
+                         f"year {year} is invalid (a year from 2000 to 2100)", field="year")
+
+
 def run_settlement(session: Session, actor: Actor, project_id: int | str, year: int, at: datetime) -> Run:
     """Build the settlement document, run the engine, store the run and its ledger entry."""
+    _check_year(year)
     project = get_project(session, project_id)
     region = project.village_code or project.township_code
     check_scope(actor, region)
@@ -280,6 +288,7 @@ def run_settlement(session: Session, actor: Actor, project_id: int | str, year: 
 
 
 def run_village_allocation(session: Session, actor: Actor, village_code: str, year: int, at: datetime) -> Run:
+    _check_year(year)
     check_scope(actor, village_code)
     doc = build_village_allocation_document(session, village_code, year)
     return store_run(session, actor, kind="village_allocation", subject=village_code, region=village_code, year=year,

@@ -192,12 +192,17 @@ def form_fields(model: str, terms: dict[str, Any]) -> dict[str, str]:
         if value is None:
             continue
         if t.type == "money":
-            out[f"t_{t.name}"] = f"{value // 100}.{value % 100:02d}"
+            out[f"t_{t.name}"] = _yuan(value)
         elif t.type == "list":
             out[f"t_{t.name}"] = "\n".join(_list_line(x, t.name) for x in value)
         else:
             out[f"t_{t.name}"] = str(value)
     return out
+
+
+def _yuan(fen: int) -> str:
+    """Whole fen as the yuan a form field holds (no separators: what `_money` reads back)."""
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _list_line(item: Any, term: str) -> str:
@@ -207,8 +212,7 @@ def _list_line(item: Any, term: str) -> str:
         return item
     if (day and isinstance(item, dict) and set(item) == {day, "amount_fen"} and isinstance(item["amount_fen"], int)
             and not isinstance(item["amount_fen"], bool) and item["amount_fen"] >= 0):
-        fen = item["amount_fen"]
-        return f"{item[day]} {fen // 100}.{fen % 100:02d}"
+        return f"{item[day]} {_yuan(item['amount_fen'])}"
     return json.dumps(item, ensure_ascii=False)
 
 
