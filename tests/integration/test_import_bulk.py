@@ -489,3 +489,79 @@ def test_the_copy_writer_puts_back_what_it_can_while_it_waits_and_nothing_before
     people_first = min(i for i, (d, _) in enumerate(done) if "people" in d.tables)
     assert all("people" in d.tables for d, _ in done[people_first:])
     assert [d.sql for d, _ in done[people_first:]] == [d.sql for d in deferred if "people" in d.tables]
+
+
+def _copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every COPY statement sent from now on: its table and options ("COPY people (FREEZE)")."""
+    import psycopg
+
+    seen: list[str] = []
+    real = psycopg.Cursor.copy
+
+    def copy(self: psycopg.Cursor[object], statement: str, *args: object, **kwargs: object) -> object:
+        seen.append(re.sub(r" \(.*\) FROM STDIN", "", str(statement)))
+        return real(self, statement, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", copy)
+    return seen
+
+
+def _settings(session: Session) -> tuple[str, str]:
+    return tuple(session.execute(text(  # type: ignore[return-value]
+        "SELECT current_setting('enable_hashjoin'), current_setting('max_parallel_maintenance_workers')")).one())
+
+
+@pytest.mark.parametrize(("columnar", "hashjoin", "workers"), [(False, "on", "2"), (True, "on", "4"), (True, "off", "0")])
+def test_a_bulk_import_into_an_empty_roster_loads_it_frozen_and_puts_back_every_setting(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columnar: bool, hashjoin: str,
+        workers: str) -> None:
+    """The first import of a district: the roster is emptied again in the import's transaction and loaded with COPY
+    (FREEZE); its pages are then all visible. Each foreign key of the roster is validated with hash joins off and
+    the setting is put back as it was; the rebuilds use at most one parallel worker (never more than before)."""
+    _require_postgresql(rs)
+    before = _roster_schema(rs)
+    rs.execute(text(f"SET LOCAL enable_hashjoin = {hashjoin}"))
+    rs.execute(text(f"SET LOCAL max_parallel_maintenance_workers = {workers}"))
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    if columnar:
+        monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    copies = _copies(monkeypatch)
+    used = _spy_columnar(monkeypatch)
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _rows(6)), AT)
+    assert (result.households_new, result.people_new) == (6, 12)
+    assert (used[0] is not None) == columnar
+    assert sorted(copies) == ["COPY household_status_history (FREEZE)", "COPY households (FREEZE)",
+                              "COPY people (FREEZE)"]
+    assert _settings(rs) == (hashjoin, str(min(int(workers), imports.BULK_INDEX_WORKERS)))
+    assert _roster_schema(rs) == before  # every index and key back, every foreign key validated
+    assert rs.scalar(text("SELECT relallvisible FROM pg_class WHERE oid = 'people'::regclass")) == rs.scalar(
+        text("SELECT relpages FROM pg_class WHERE oid = 'people'::regclass")) > 0
+    assert [p.name for p in reg.members(rs, reg.household_by_no(rs, "B-0002").id)] == ["成员2-0", "成员2-1", "成员2-2"]
+    for facts in _import_entries(rs):
+        assert imports.batch_digest_now(rs, facts) == facts["digest"]
+    # A second bulk import into the roster, now not empty: no TRUNCATE (the first rows stay), no FREEZE.
+    copies.clear()
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", _rows(6, start=6)), AT)
+    assert (result.households_new, rs.scalar(select(func.count()).select_from(Person))) == (6, 24)
+    assert copies and not any("FREEZE" in c for c in copies)
+    assert _roster_schema(rs) == before
+
+
+def test_a_frozen_bulk_import_that_fails_leaves_the_roster_empty_and_every_index_and_setting_as_it_was(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_postgresql(rs)
+    before = (_roster_schema(rs), _settings(rs), ledger_size(rs))
+    monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+    real = imports._drop_deferred
+
+    def failing(session: Session, rebuild: bool) -> list[imports.Deferred]:  # the last statement fails
+        return [*real(session, rebuild), imports.Deferred("SELECT 1 / 0", frozenset(imports.ROSTER_TABLES))]
+
+    monkeypatch.setattr(imports, "_drop_deferred", failing)
+    copies = _copies(monkeypatch)
+    with pytest.raises(Exception, match="division by zero"), rs.begin_nested():
+        imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _rows(6)), AT)
+    assert copies and all("FREEZE" in c for c in copies)
+    assert (_roster_schema(rs), _settings(rs), ledger_size(rs)) == before
+    assert rs.scalar(select(func.count()).select_from(Household)) == 0

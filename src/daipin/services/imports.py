@@ -56,6 +56,17 @@ everything back, dropped indexes included. The import's own checks have already 
 numbers and household numbers that repeat or are registered. Loading without the primary
 keys' per-row upkeep and rebuilding them afterwards took about a fifth off PostgreSQL's own
 time for 1,000,000 people (benchmarks/bench_import.py).
+
+Into an empty roster (a district's first import) the bulk load also empties the three tables once more
+inside its transaction (TRUNCATE: new, empty files) and loads them with `COPY ... (FREEZE)`: the rows are
+written frozen and their pages marked all-visible, so the index rebuilds read them without checking each
+row's transaction, and each foreign key of people and status history to households is validated by merging
+the two indexes without visiting the tables (`enable_hashjoin` off for that statement alone). PostgreSQL's
+manual notes that frozen rows are visible at once to a transaction whose snapshot is older than the import
+(REPEATABLE READ or SERIALIZABLE begun before it, and first reading the roster after it commits); daipin's
+own transactions are READ COMMITTED. While the indexes are rebuilt the import's own checks still run on one
+core: each rebuild uses at most `BULK_INDEX_WORKERS` parallel workers (max_parallel_maintenance_workers,
+lowered for the transaction only).
 """
 
 from __future__ import annotations
@@ -130,6 +141,7 @@ BULK_FK_THRESHOLD = 50000  # new people from which PostgreSQL loads in bulk (see
 REBUILD_RATIO = 2  # a bulk load rebuilds the roster's indexes if people holds at most this many times the new
 BULK_MAINTENANCE_MEM = "256MB"  # maintenance_work_mem (at least) while those indexes are rebuilt
 BULK_WORK_MEM = "64MB"  # work_mem (at least) while the foreign keys are validated again
+BULK_INDEX_WORKERS = 1  # parallel workers (at most) per rebuilt index; on 2 cores 1 measured best (0 and 2 slower)
 ROSTER_TABLES = ("households", "household_status_history", "people")
 IMPORT_REASON = "建档立卡导入"
 NULL = "\\N"  # NULL in COPY text form
@@ -966,14 +978,15 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     deferred: list[Deferred] = []
     person_ids: range | None = None
     status_ids: range | None = None
+    freeze = False
     if bulk:
         ids: list[int] | range
-        ids, status_ids, person_ids, deferred = _bulk_start(session, len(new), people_total)
+        ids, status_ids, person_ids, deferred, freeze = _bulk_start(session, len(new), people_total)
     else:
         ids = _new_household_ids(session, len(new), pg)
     key = _digest_key(session)
     esc = (lambda s: s) if plain else _esc
-    writer = _CopyWriter(session, with_ids=bulk) if pg else None
+    writer = _CopyWriter(session, with_ids=bulk, freeze=freeze) if pg else None
     # Initials are ASCII letters and digits only: nothing to escape. `reg.name_initials` inline for a
     # validated (stripped, not empty) name; the function itself when a character has no reading.
     initials, surname_initials, table = reg.name_initials, reg.SURNAME_INITIALS, reg._initials_table()
@@ -1062,16 +1075,37 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     return deferred
 
 
-def _bulk_start(session: Session, households: int, people: int) -> tuple[range, range, range, list[Deferred]]:
+class BulkStart(NamedTuple):
+    """What `_bulk_start` drew and dropped."""
+
+    ids: range  # of the new households
+    status_ids: range  # of their first status
+    person_ids: range  # of their people
+    deferred: list[Deferred]  # what puts back what was dropped, in order
+    freeze: bool  # the roster was empty and is loaded with COPY (FREEZE) (see the module's docstring)
+
+
+def _bulk_start(session: Session, households: int, people: int) -> BulkStart:
     """Lock the roster, draw the ids of the new households, their first status and their people (so COPY
-    does not call a sequence per row), and drop what a bulk load defers."""
+    does not call a sequence per row), and drop what a bulk load defers; an empty roster is truncated, to be
+    loaded frozen. The caller's COPY must run in the same (sub)transaction."""
     # Every writer of the roster waits from here to the end of the transaction, so the ids can be
     # drawn as ranges and the constraints and indexes dropped and restored unseen.
     session.execute(text(f"LOCK TABLE {', '.join(ROSTER_TABLES)} IN ACCESS EXCLUSIVE MODE"))
     ids = _draw_ids(session, "households", households)
     status_ids = _draw_ids(session, "household_status_history", households)
     person_ids = _draw_ids(session, "people", people)
-    return ids, status_ids, person_ids, _drop_deferred(session, rebuild=_few_rows(session, people))
+    rebuild = _few_rows(session, people)
+    deferred = _drop_deferred(session, rebuild=rebuild)
+    # With every index and every foreign key to the roster dropped (`rebuild`), an empty roster can be emptied
+    # again: COPY (FREEZE) takes only a table emptied (or created) in its own subtransaction.
+    freeze = rebuild and not session.execute(text(
+        "SELECT " + " OR ".join(f"EXISTS (SELECT FROM {t})" for t in ROSTER_TABLES))).scalar_one()
+    if freeze:
+        session.execute(text(f"TRUNCATE {', '.join(ROSTER_TABLES)}"))
+        deferred = [d._replace(merge=d.sql.startswith("ALTER TABLE") and "FOREIGN KEY" in d.sql
+                               and d.tables <= set(ROSTER_TABLES)) for d in deferred]
+    return BulkStart(ids, status_ids, person_ids, deferred, freeze)
 
 
 def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, progress: bool) -> ImportResult | None:
@@ -1121,11 +1155,11 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     savepoint = session.begin_nested()
     bar = _progress(progress, "写入 writing", "行", n + people_total)  # households, then people
     entries: list[tuple[str, dict[str, Any]]] = []
-    ids, status_ids, person_ids, deferred = _bulk_start(session, n, people_total)
+    ids, status_ids, person_ids, deferred, freeze = _bulk_start(session, n, people_total)
     # The first status goes first (it needs the heads' rows only), then the households and their people. The
     # writer puts back what it can while it waits for the next table's rows, the rest after the people's COPY,
     # while the file is verified.
-    writer = _CopyWriter(session, with_ids=True, deferred=deferred, status_first=True)
+    writer = _CopyWriter(session, with_ids=True, deferred=deferred, status_first=True, freeze=freeze)
     verified = False
     try:
         writer.start()
@@ -1291,6 +1325,16 @@ class Deferred(NamedTuple):
 
     sql: str
     tables: frozenset[str]
+    # A foreign key validated by merging its two indexes (frozen tables: index-only scans, no table read).
+    merge: bool = False
+
+    def statements(self) -> list[str]:
+        """`sql`, and for `merge` the settings around it (hash joins off for it alone, then as they were)."""
+        if not self.merge:
+            return [self.sql]
+        return ["SELECT set_config('daipin.enable_hashjoin', current_setting('enable_hashjoin'), true)",
+                "SELECT set_config('enable_hashjoin', 'off', true)", self.sql,
+                "SELECT set_config('enable_hashjoin', current_setting('daipin.enable_hashjoin'), true)"]
 
 
 def _drop_deferred(session: Session, rebuild: bool) -> list[Deferred]:
@@ -1312,6 +1356,9 @@ def _drop_deferred(session: Session, rebuild: bool) -> list[Deferred]:
     for setting, value in (("maintenance_work_mem", BULK_MAINTENANCE_MEM), ("work_mem", BULK_WORK_MEM)):
         session.execute(text("SELECT set_config(:s, :m, true) "
                              "WHERE pg_size_bytes(current_setting(:s)) < pg_size_bytes(:m)"), {"s": setting, "m": value})
+    session.execute(text("SELECT set_config('max_parallel_maintenance_workers', :n, true) "
+                         "WHERE current_setting('max_parallel_maintenance_workers')::int > CAST(:n AS int)"),
+                    {"n": str(BULK_INDEX_WORKERS)})
     tables = {"tables": list(ROSTER_TABLES)}
     foreign = session.execute(text(
         "SELECT conrelid::regclass::text, confrelid::regclass::text, conname, pg_get_constraintdef(oid) "
@@ -1341,7 +1388,8 @@ def _restore_deferred(session: Session, statements: list[Deferred]) -> None:
     """Re-create the indexes and re-add the constraints: a unique index checks every row as it is built, a
     foreign key validates every row in one query; a violation aborts the import."""
     for statement in statements:
-        session.execute(text(statement.sql))
+        for sql in statement.statements():
+            session.execute(text(sql))
 
 
 def _unline(line: str) -> tuple[str | None, ...]:
@@ -1383,16 +1431,17 @@ class _CopyWriter:
     so the server inserts while the next rows are formatted. Chunks are queued per table; None ends a table.
     `with_ids`: status history and people rows start with their id (drawn up front) instead of taking it from
     the sequence. `status_first`: the status history is loaded before the households (its foreign key to them
-    must be dropped). `deferred`: statements that put back what a bulk load dropped, in order. While the next
-    table's first chunk is not yet queued, the thread runs the next of them that reads only tables already
-    loaded (the server rebuilds the households' indexes while the people are formatted, and does not wait for
-    them once the people are there); the rest run after the last COPY (the caller checks the file meanwhile;
-    `join` waits for them). Once abandoned, the thread starts no further statement."""
+    must be dropped). `freeze`: COPY (FREEZE), into tables emptied in this subtransaction. `deferred`:
+    statements that put back what a bulk load dropped, in order. While the next table's first chunk is not yet
+    queued, the thread runs the next of them that reads only tables already loaded (the server rebuilds the
+    households' indexes while the people are formatted, and does not wait for them once the people are there);
+    the rest run after the last COPY (the caller checks the file meanwhile; `join` waits for them). Once
+    abandoned, the thread starts no further statement."""
 
     COLUMNS = {"households": HOUSEHOLD_COLUMNS, "household_status_history": STATUS_COLUMNS, "people": PERSON_COLUMNS}
 
     def __init__(self, session: Session, with_ids: bool = False, deferred: list[Deferred] | None = None,
-                 status_first: bool = False) -> None:
+                 status_first: bool = False, freeze: bool = False) -> None:
         raw = session.connection().connection.driver_connection
         assert raw is not None
         self.raw = raw
@@ -1403,6 +1452,7 @@ class _CopyWriter:
                        for t in order]
         self.queues: dict[str, queue.SimpleQueue[bytes | None]] = {t: queue.SimpleQueue() for t in self.COLUMNS}
         self.error: BaseException | None = None
+        self.options = " (FREEZE)" if freeze else ""  # see `_bulk_start`
         self.pending = list(deferred or [])
         self.stopped = False
         self.statement = ""  # the one running (for the error)
@@ -1426,7 +1476,7 @@ class _CopyWriter:
                         self._execute(cur, [self.pending.pop(ready)])
                     if self.stopped:
                         return
-                    self.statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                    self.statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN{self.options}"
                     with cur.copy(self.statement) as cp:
                         while (chunk := q.get()) is not None:
                             cp.write(chunk)
@@ -1440,7 +1490,8 @@ class _CopyWriter:
             if self.stopped:  # abandoned: the caller rolls back whatever they would rebuild
                 return
             self.statement = statement.sql
-            cur.execute(statement.sql)
+            for sql in statement.statements():
+                cur.execute(sql)
 
     def join(self) -> None:
         self.thread.join()
