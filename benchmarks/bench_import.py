@@ -11,7 +11,7 @@ checked by `services/import_columns.py`), then writes with COPY, one ledger entr
 then imported again (nothing changes: no row, no ledger entry) and timed too.
 
 "PostgreSQL's part alone" loads the rows the import wrote, as COPY text with their ids, into a
-fresh database the way the import loads them (indexes and constraints dropped, COPY, rebuilt),
+fresh database the way the import loads them (emptied, indexes and constraints dropped, COPY (FREEZE), rebuilt),
 with no reading or checking: what the database itself spends on these tables, a ceiling for
 any import into this schema.
 
@@ -111,8 +111,9 @@ def _setup(engine: Any) -> None:
 
 def run_floor(tables: dict[str, bytes]) -> float:
     """PostgreSQL's own part of the import: the rows the import wrote (as COPY text, ids included) loaded into
-    the same tables of a fresh database the way the import loads them (roster locked, secondary indexes and
-    constraints dropped, COPY, rebuilt), with no reading or checking at all: no import that loads them this way can be faster."""
+    the same tables of a fresh database the way the import loads them (roster locked, emptied, indexes and
+    constraints dropped, COPY (FREEZE), rebuilt), with no reading or checking at all: no import that loads them
+    this way can be faster."""
     from sqlalchemy.orm import Session
 
     from daipin.db.session import make_engine
@@ -124,16 +125,17 @@ def run_floor(tables: dict[str, bytes]) -> float:
         _setup(engine)
         with Session(engine) as s:
             t0 = time.perf_counter()
-            s.execute(text(f"LOCK TABLE {', '.join(imports.ROSTER_TABLES)} IN ACCESS EXCLUSIVE MODE"))
-            deferred = imports._drop_deferred(s, rebuild=True)
+            # Locked, emptied and its indexes and keys dropped as the import does it (the ids it draws go unused).
+            start = imports._bulk_start(s, tables["households"].count(b"\n"), tables["people"].count(b"\n"))
+            options = " (FREEZE)" if start.freeze else ""
             raw = s.connection().connection.driver_connection
             assert raw is not None
             with raw.cursor() as cur:
                 for table, data in tables.items():
-                    with cur.copy(f"COPY {table} ({', '.join(ROSTER[table])}) FROM STDIN") as cp:
+                    with cur.copy(f"COPY {table} ({', '.join(ROSTER[table])}) FROM STDIN{options}") as cp:
                         for i in range(0, len(data), 1 << 20):
                             cp.write(data[i:i + (1 << 20)])
-            imports._restore_deferred(s, deferred)
+            imports._restore_deferred(s, start.deferred)
             s.commit()
             return time.perf_counter() - t0
     finally:

@@ -265,6 +265,12 @@ def test_initials_in_bulk_are_the_registry_s_initials() -> None:
     names = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 6))).strip() or "王" for _ in range(50_000)]
     names += list(reg.SURNAME_INITIALS) + ["曾曾", "a曾", "·曾", "\U00020000曾"]
     assert columns.initials(pl.Series(names)).to_list() == [reg.name_initials(n) for n in names]
+    # Characters the table does not know (a private-use one, an unassigned one, a combining accent) are dropped.
+    odd = ["\ue000王", "王\U000e0100", "e\u0301", "\U0010ffff", "王"]
+    assert columns.initials(pl.Series(odd)).to_list() == [reg.name_initials(n) for n in odd] == ["w", "w", "e", "", "w"]
+    assert columns.initials(pl.Series("name", [], dtype=pl.String)).to_list() == []
+    with pytest.raises(ValueError, match="line break"):
+        columns.initials(pl.Series(["王\n明"]))
 
 
 # ---------------------------------------------------------------- on PostgreSQL, through the import

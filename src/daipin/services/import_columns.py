@@ -32,10 +32,13 @@ It gives up (None) on anything it does not handle exactly as the row-by-row path
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from daipin.services import registry as reg
@@ -292,20 +295,37 @@ def _none_if_empty(name: str) -> pl.Expr:
 
 
 def initials(names: pl.Series) -> pl.Series:
-    """`registry.name_initials` of each name (stripped, not empty): every character through the registry's
-    table, what the table does not know dropped, and the surname's own reading for the first character.
-    Only the characters that occur are handed to `replace_many` (single characters: no overlaps)."""
-    table = reg._initials_table()
-    present = set(names.str.join("").item())
-    to = {ch: table.get(ord(ch)) or "" for ch in present}
-    keys = [ch for ch, v in to.items() if v != ch]
-    out = names.str.replace_many(keys, [to[ch] for ch in keys])
-    first = names.str.slice(0, 1)
-    surname = first.is_in(list(reg.SURNAME_INITIALS))
-    if surname.any():  # such a character is in the table: its one letter leads `out`
-        out = pl.select(pl.when(surname).then(pl.concat_str(first.replace(reg.SURNAME_INITIALS), out.str.slice(1)))
-                        .otherwise(out)).to_series()
-    return out
+    """`registry.name_initials` of each name (stripped, not empty, without a line break): every character through
+    the registry's table, what the table does not know dropped, and the surname's own reading for the first
+    character. All names at once as one array of code points (UTF-32), each looked up in `_initial_bytes`."""
+    if names.len() == 0:
+        return names.clone()
+    letters, first = _initial_bytes()
+    codes = np.frombuffer(("\n" + names.str.join("\n").item()).encode("utf-32-le"), dtype=np.uint32)
+    out = letters[codes]
+    starts = np.flatnonzero(codes[:-1] == 10) + 1  # each name's first character (a line break is kept as it is)
+    out[starts] = first[codes[starts]]
+    joined = out[out != 0].tobytes().decode("ascii")
+    found = pl.Series(names.name, [joined[1:]]).str.split("\n").explode()
+    if found.len() != names.len():
+        raise ValueError("a name holds a line break")
+    return found
+
+
+@lru_cache(maxsize=1)
+def _initial_bytes() -> tuple[np.ndarray[Any, np.dtype[np.uint8]], np.ndarray[Any, np.dtype[np.uint8]]]:
+    """Code point → the ASCII byte of its initial in the registry's table, 0 where it has none (dropped); a line
+    break (10) → itself. The second array is the same with the surname readings (`registry.SURNAME_INITIALS`),
+    for a name's first character."""
+    letters = np.zeros(sys.maxunicode + 1, dtype=np.uint8)
+    for code, letter in reg._initials_table().items():
+        if letter:
+            letters[code] = ord(letter)
+    letters[10] = 10
+    first = letters.copy()
+    for ch, letter in reg.SURNAME_INITIALS.items():
+        first[ord(ch)] = ord(letter)
+    return letters, first
 
 
 def _mapping(cells: pl.Series, decide: Any) -> dict[str, str] | None:
