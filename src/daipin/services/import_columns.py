@@ -69,7 +69,8 @@ class Prepared:
     raw: bytes
     rows: int  # data lines read (blank ones included), as `ImportResult.rows` counts them
     table: pl.DataFrame  # one row per person, in file order (r), cells as written
-    # hidx, hno, town, village (the head's cells as written), vcode, status, exit_year, cause, phone, bank, in
+    # hidx, hno, town, village (the head's cells as written), hr (the head's row), vcode, status, exit_year, cause,
+    # phone, bank, in
     # village and household-number order; `form` adds heads (how many), full and weak (labour)
     households: pl.DataFrame
     villages: dict[tuple[str, str], str]
@@ -137,14 +138,14 @@ def prepare(raw: bytes, headers: list[str], index: dict[str, int], villages: dic
     # heads is here twice: `form` refuses the file (more heads than households) unless one without a head makes
     # up for it, and then `verify` does (two heads); the rows sent meanwhile are rolled back.
     heads = t.filter(pl.col("relation") == "户主").select(
-        "hno", "town", "village", "status", "exit", "cause", "phone", "bank")
+        "hno", "r", "town", "village", "status", "exit", "cause", "phone", "bank")
     status = _mapping(heads["status"], status_values.get)
     vcode = _village_codes(heads, villages)
     years = _exit_years(heads, exit_year)
     if status is None or vcode is None or years is None:
         return None
     households = heads.select(
-        "hno", "town", "village", status=pl.col("status").replace_strict(status), vcode=_village_code(vcode),
+        "hno", "town", "village", hr="r", status=pl.col("status").replace_strict(status), vcode=_village_code(vcode),
         exit_year=pl.col("exit").replace_strict(years, return_dtype=pl.Int32), cause="cause", phone="phone",
         bank="bank")
     # Village codes all have 12 digits: sorting by code and number is sorting by the two joined.
@@ -249,21 +250,19 @@ def verify(p: Prepared) -> bool:
     hh = p.households
     if hh.select((pl.col("heads") != 1).any()).item():  # one head per household
         return False
+    # Each row's household (hidx) and its head's row, in file order.
+    assert p.members is not None, "form first"
+    row_hidx = pl.zeros(t.height, pl.UInt32, eager=True).scatter(p.members["r"], p.members["hidx"])
+    head_row = hh["hr"].gather(row_hidx)
     # All of a household's members in its head's village: the same cells as written (then surely), else the
     # same village code.
-    assert p.members is not None, "form first"
-    hidx, r = p.members["hidx"], p.members["r"]
-    member = t.select(pl.col("town", "village").gather(r))
-    head = hh.select(pl.col("town", "village", "vcode").gather(hidx))
-    other = (member["town"] != head["town"]) | (member["village"] != head["village"])
-    if other.any() and (member.filter(other).select(_village_code(vcode))["vcode"] != head.filter(other)["vcode"]).any():
+    other = (t["town"] != t["town"].gather(head_row)) | (t["village"] != t["village"].gather(head_row))
+    if other.any() and (t.filter(other).select(_village_code(vcode))["vcode"]
+                        != hh["vcode"].gather(row_hidx.filter(other))).any():
         return False
     # A 户主姓名 given is the head's own name (as written: a space around it only sends the file away).
-    if (t["head"] != "").any():
-        names = t.filter(pl.col("relation") == "户主").select("hno", head_name="name")
-        given = t.filter(pl.col("head") != "").select("hno", "head").join(names, on="hno", how="left")
-        if given.select(pl.col("head").ne_missing(pl.col("head_name")).any()).item():
-            return False
+    if ((t["head"] != "") & (t["head"] != t["name"].gather(head_row))).any():
+        return False
     # An exited household has its exit year.
     return not hh.select(((pl.col("status") == "exited") & pl.col("exit_year").is_null()).any()).item()
 
