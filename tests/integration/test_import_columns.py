@@ -258,6 +258,20 @@ def test_whitespace_the_columnar_path_looks_for_is_what_str_strip_removes() -> N
     assert "\x1c" in spaces and "\u3000" in spaces  # Python's whitespace is wider than most
 
 
+@pytest.mark.parametrize("piece", [1, 2, 3, 5, 1 << 20])
+def test_line_ends_and_the_bytes_the_columnar_path_leaves_are_found_a_piece_at_a_time(
+        monkeypatch: pytest.MonkeyPatch, piece: int) -> None:
+    monkeypatch.setattr(columns, "_PIECE", piece)
+    rng = random.Random(piece)
+    samples = [b"a,b\n1,2\n", b"a,b\r\n1,2\r\n", b"a\r\n", b"a\rb\n", b'a"b\n', b"a\tb\n", b"a\\b\n", b"a\0b\n",
+               b"", b"\r\n\r\n", b"x\r", b"\n\n\n", b"\r\r\n"]
+    samples += [bytes(rng.choice(b"ab,\r\n\r\n") for _ in range(rng.randint(0, 12))) for _ in range(500)]
+    samples += [bytes(rng.choice(b'ab\n"\t\\\0') for _ in range(rng.randint(0, 12))) for _ in range(200)]
+    for raw in samples:
+        plain = not any(c in raw for c in (b'"', b"\t", b"\\", b"\0")) and raw.count(b"\r") == raw.count(b"\r\n")
+        assert columns._plain_line_ends(raw) == (raw.count(b"\n") if plain else None), raw
+
+
 def test_initials_in_bulk_are_the_registry_s_initials() -> None:
     rng = random.Random(7)
     table = reg._initials_table()
