@@ -527,9 +527,11 @@ def test_a_bulk_import_into_an_empty_roster_loads_it_frozen_and_puts_back_every_
         monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
     copies = _copies(monkeypatch)
     used = _spy_columnar(monkeypatch)
+    merged = _spy_merged(monkeypatch)
     result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", _rows(6)), AT)
     assert (result.households_new, result.people_new) == (6, 12)
     assert (used[0] is not None) == columnar
+    assert merged == [["fk_household_status_history_household_id_households", "fk_people_household_id_households"]]
     assert sorted(copies) == ["COPY household_status_history (FREEZE)", "COPY households (FREEZE)",
                               "COPY people (FREEZE)"]
     assert _settings(rs) == (hashjoin, str(min(int(workers), imports.BULK_INDEX_WORKERS)))
@@ -544,7 +546,23 @@ def test_a_bulk_import_into_an_empty_roster_loads_it_frozen_and_puts_back_every_
     result = imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", _rows(6, start=6)), AT)
     assert (result.households_new, rs.scalar(select(func.count()).select_from(Person))) == (6, 24)
     assert copies and not any("FREEZE" in c for c in copies)
+    assert merged[1:] == [[]]
     assert _roster_schema(rs) == before
+
+
+def _spy_merged(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """For every `_bulk_start` from now on, the constraints whose validation it leaves to a merge join."""
+    seen: list[list[str]] = []
+    real = imports._bulk_start
+
+    def spy(session: Session, households: int, people: int) -> imports.BulkStart:
+        start = real(session, households, people)
+        seen.append(sorted(re.search(r'CONSTRAINT "(\w+)"', d.sql).group(1)  # type: ignore[union-attr]
+                           for d in start.deferred if d.merge))
+        return start
+
+    monkeypatch.setattr(imports, "_bulk_start", spy)
+    return seen
 
 
 def test_a_frozen_bulk_import_that_fails_leaves_the_roster_empty_and_every_index_and_setting_as_it_was(

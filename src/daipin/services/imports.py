@@ -1103,8 +1103,7 @@ def _bulk_start(session: Session, households: int, people: int) -> BulkStart:
         "SELECT " + " OR ".join(f"EXISTS (SELECT FROM {t})" for t in ROSTER_TABLES))).scalar_one()
     if freeze:
         session.execute(text(f"TRUNCATE {', '.join(ROSTER_TABLES)}"))
-        deferred = [d._replace(merge=d.sql.startswith("ALTER TABLE") and "FOREIGN KEY" in d.sql
-                               and d.tables <= set(ROSTER_TABLES)) for d in deferred]
+        deferred = [d._replace(merge=d.foreign and d.tables <= set(ROSTER_TABLES)) for d in deferred]
     return BulkStart(ids, status_ids, person_ids, deferred, freeze)
 
 
@@ -1325,7 +1324,8 @@ class Deferred(NamedTuple):
 
     sql: str
     tables: frozenset[str]
-    # A foreign key validated by merging its two indexes (frozen tables: index-only scans, no table read).
+    foreign: bool = False  # a foreign key, validated as it is added
+    # Validated by merging the two tables' indexes (frozen tables: index-only scans, no table read).
     merge: bool = False
 
     def statements(self) -> list[str]:
@@ -1350,7 +1350,7 @@ def _drop_deferred(session: Session, rebuild: bool) -> list[Deferred]:
                 "AND conrelid IN ('people'::regclass, 'household_status_history'::regclass) ORDER BY conname")):
             session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"'))
             restore.append(Deferred(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}',
-                                    frozenset((table, "households"))))
+                                    frozenset((table, "households")), foreign=True))
         return restore
     # Rebuilt indexes sort in memory; the foreign keys' validation joins hash in memory.
     for setting, value in (("maintenance_work_mem", BULK_MAINTENANCE_MEM), ("work_mem", BULK_WORK_MEM)):
@@ -1380,8 +1380,8 @@ def _drop_deferred(session: Session, rebuild: bool) -> list[Deferred]:
         else:
             session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{con}"'))
             restore.append(Deferred(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}', frozenset((table,))))
-    return restore + [Deferred(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}', frozenset((table, to)))
-                      for table, to, con, con_def in foreign]
+    return restore + [Deferred(f'ALTER TABLE {table} ADD CONSTRAINT "{con}" {con_def}', frozenset((table, to)),
+                               foreign=True) for table, to, con, con_def in foreign]
 
 
 def _restore_deferred(session: Session, statements: list[Deferred]) -> None:
