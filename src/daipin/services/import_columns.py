@@ -271,19 +271,24 @@ _PIECE = 1 << 20  # bytes of the file searched at a time by `_plain_line_ends`
 
 def _plain_line_ends(raw: bytes) -> int | None:
     """How many line ends `raw` holds; None if it holds a double quote, tab, backslash, NUL or a carriage return
-    outside a CRLF line end. Searched a piece at a time: a search holds the GIL, and the import's COPY thread
-    (which keeps the server fed) would otherwise wait up to a tenth of a second on a 100 MB file."""
-    ends = returns = pairs = 0
+    not followed by a line end. Searched a piece at a time, counted by numpy (which compares without the GIL):
+    the import's COPY thread, which keeps the server fed, would otherwise wait for the GIL for a tenth of a
+    second on a 100 MB file."""
+    ends = 0
     for start in range(0, len(raw), _PIECE):
         end = start + _PIECE
         if (raw.find(b'"', start, end) >= 0 or raw.find(b"\t", start, end) >= 0 or raw.find(b"\\", start, end) >= 0
                 or raw.find(b"\0", start, end) >= 0):
             return None
-        ends += raw.count(b"\n", start, end)
+        # The piece and the byte after it (none after the file's last piece).
+        ext = np.frombuffer(raw, dtype=np.uint8, count=min(_PIECE + 1, len(raw) - start), offset=start)
+        piece = ext[:_PIECE]
+        ends += int(np.count_nonzero(piece == 10))
         if raw.find(b"\r", start, end) >= 0:
-            returns += raw.count(b"\r", start, end)
-            pairs += raw.count(b"\r\n", start, end + 1)  # a pair across the piece's end is this piece's
-    return None if returns != pairs else ends
+            after = ext[1:] if len(ext) > len(piece) else np.append(ext[1:], np.uint8(0))
+            if np.any((piece == 13) & (after != 10)):
+                return None
+    return ends
 
 
 def household_rows(p: Prepared) -> pl.DataFrame:
