@@ -272,7 +272,9 @@ def test_line_ends_and_the_bytes_the_columnar_path_leaves_are_found_a_piece_at_a
         assert columns._plain_line_ends(raw) == (raw.count(b"\n") if plain else None), raw
 
 
-def test_initials_in_bulk_are_the_registry_s_initials() -> None:
+@pytest.mark.parametrize("at_a_time", [7, 1 << 16])
+def test_initials_in_bulk_are_the_registry_s_initials(monkeypatch: pytest.MonkeyPatch, at_a_time: int) -> None:
+    monkeypatch.setattr(columns, "_NAMES", at_a_time)
     rng = random.Random(7)
     table = reg._initials_table()
     pool = [chr(c) for c in table if c > 127][:4000] + SURNAMES * 30 + list("abcXYZ019·-_. ()") + GIVEN

@@ -324,15 +324,22 @@ def initials(names: pl.Series) -> pl.Series:
     if names.len() == 0:
         return names.clone()
     letters, first = _initial_bytes()
-    codes = np.frombuffer(("\n" + names.str.join("\n").item()).encode("utf-32-le"), dtype=np.uint32)
-    out = letters[codes]
-    starts = np.flatnonzero(codes[:-1] == 10) + 1  # each name's first character (a line break is kept as it is)
-    out[starts] = first[codes[starts]]
-    joined = out[out != 0].tobytes().decode("ascii")
-    found = pl.Series(names.name, [joined[1:]]).str.split("\n").explode()
+    parts = []
+    # A slice at a time: the joined text's conversions hold the GIL, which the import's COPY thread needs.
+    for start in range(0, names.len(), _NAMES):
+        codes = np.frombuffer(("\n" + names.slice(start, _NAMES).str.join("\n").item()).encode("utf-32-le"),
+                              dtype=np.uint32)
+        out = letters[codes]
+        starts = np.flatnonzero(codes[:-1] == 10) + 1  # each name's first character (a line break is kept)
+        out[starts] = first[codes[starts]]
+        parts.append(pl.Series(names.name, [out[out != 0].tobytes().decode("ascii")[1:]]).str.split("\n").explode())
+    found = pl.concat(parts)
     if found.len() != names.len():
         raise ValueError("a name holds a line break")
     return found
+
+
+_NAMES = 1 << 16  # names looked up at a time by `initials`
 
 
 @lru_cache(maxsize=1)
