@@ -603,12 +603,3 @@ def _spoil_one(row: list[str], kind: str) -> bool:
     else:
         return False
     return True
-
-
-def test_the_tables_an_import_reads_on_first_use_are_loaded_ahead() -> None:
-    from daipin.domain import identity
-
-    columns._initial_bytes.cache_clear()
-    identity._region_known.cache_clear()
-    imports._load_tables()
-    assert columns._initial_bytes.cache_info().currsize == 1 and identity._region_known.cache_info().currsize == 1

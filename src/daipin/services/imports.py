@@ -1119,9 +1119,6 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     loading.start()
     raw = path.read_bytes()
     loading.join()
-    # Tables read on their first use, each holding the GIL for tens of milliseconds: read while the file is
-    # parsed, not later while the COPY thread needs the GIL to keep the server fed.
-    threading.Thread(target=_load_tables, name="import-tables", daemon=True).start()
     end = raw.find(b"\n")
     if end < 0 or not _lines_at_least(raw, PARALLEL_ROWS):
         return None
@@ -1279,15 +1276,6 @@ def _lines_at_least(raw: bytes, n: int) -> bool:
 def _load_columns() -> None:
     with suppress(ImportError):  # met again where it is used
         import daipin.services.import_columns  # noqa: F401
-
-
-def _load_tables() -> None:
-    """stdnum's region table (`check_resident_id_fast`) and the initials' look-up arrays, each loaded once."""
-    _region_known("110101", 2000)  # any region: the first look-up loads the table
-    with suppress(ImportError):
-        from daipin.services import import_columns
-
-        import_columns._initial_bytes()
 
 
 class _Uncertain(Exception):
