@@ -69,9 +69,9 @@ class Prepared:
     raw: bytes
     rows: int  # data lines read (blank ones included), as `ImportResult.rows` counts them
     table: pl.DataFrame  # one row per person, in file order (r), cells as written
-    # hidx, hno, town, village (the head's cells as written), hr (the head's row), vcode, status, exit_year, cause,
-    # phone, bank, in
-    # village and household-number order; `form` adds heads (how many), full and weak (labour)
+    # hidx, hno, town, village (the head's cells as written), hr (the head's row in `table`), vcode, status,
+    # exit_year, cause, phone, bank, in village and household-number order; `form` adds heads (how many), full and
+    # weak (labour)
     households: pl.DataFrame
     villages: dict[tuple[str, str], str]
     check_id: Any
@@ -320,7 +320,7 @@ def _none_if_empty(name: str) -> pl.Expr:
 def initials(names: pl.Series) -> pl.Series:
     """`registry.name_initials` of each name (stripped, not empty, without a line break): every character through
     the registry's table, what the table does not know dropped, and the surname's own reading for the first
-    character. All names at once as one array of code points (UTF-32), each looked up in `_initial_bytes`."""
+    character. `_NAMES` names at a time as one array of code points (UTF-32), each looked up in `_initial_bytes`."""
     if names.len() == 0:
         return names.clone()
     letters, first = _initial_bytes()
