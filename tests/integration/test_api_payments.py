@@ -127,3 +127,22 @@ def test_the_payment_page_gives_the_township_forms_and_the_village_a_read_only_v
     after = c.get(f"/matters/{mid}/payments").text
     assert "NX-0003" in after and "已支付" in after
     assert "2026-03-02 09:00" in after  # paid at the clock's 01:00 UTC, shown in Beijing time
+
+
+@pytest.mark.edits_rows_behind_the_ledger
+def test_a_household_s_income_is_dated_by_the_day_in_beijing(session: Session, world: World) -> None:
+    """A batch made at 17:00 UTC on 1 June was made on 2 June in Beijing: the household's income says 2 June."""
+    from datetime import UTC, datetime
+
+    from daipin.db.models.workflow import PaymentBatch
+
+    line = session.scalars(select(PaymentLine).join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
+                           .where(PaymentBatch.matter_id == world.ids["executed"])).first()
+    assert line is not None and line.household_id is not None
+    batch = session.get_one(PaymentBatch, line.batch_id)
+    batch.created_at = datetime(2025, 6, 1, 17, 0, tzinfo=UTC)
+    session.flush()
+    app, _ = app_on_session(session)
+    r = client(app).get(f"/api/v1/households/{line.household_id}", headers=world.headers("district_admin"))
+    assert r.status_code == 200, r.text
+    assert [i["at"] for i in r.json()["income"] if i["matter"] == world.ids["executed"]] == ["2025-06-02"]

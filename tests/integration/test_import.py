@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -426,3 +426,32 @@ def test_a_head_s_name_other_than_the_head_s_own_is_a_bad_row(rs: Session, tmp_p
         (7, "户主姓名", "户主姓名 '戊' 与户主本人的姓名 '丙' 不一致 / head's name '戊' differs from the name on the head's "
             "row '丙'")]
     assert (result.households_new, result.skipped_households) == (4, 2)
+
+
+@pytest.mark.parametrize("columnar", [False, True])
+def test_the_day_of_an_import_is_the_day_in_beijing(
+        rs: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columnar: bool) -> None:
+    """At 01:00 on 2 June in Beijing (17:00 UTC on 1 June) the import's day is 2 June: a child born that day is
+    not refused as born in the future, the households' status holds from that day, and a status recorded for that
+    day does not make a re-import of the same morning refuse its status change."""
+    if columnar:
+        if rs.get_bind().dialect.name != "postgresql":
+            pytest.skip("the columnar path loads into PostgreSQL only")
+        monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
+        monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
+    night = datetime(2025, 6, 1, 17, 0, tzinfo=UTC)
+    from daipin.domain.identity import make_resident_id
+
+    newborn = make_resident_id("231002", date(2025, 6, 2), 7, "F")
+    rows = [_row(1, "H-201", "甲", person_id(1201), "户主"), _row(2, "H-201", "乙", newborn, "女", head="甲"),
+            _row(3, "H-202", "丙", person_id(1203), "户主")]
+    result = imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", rows), night)
+    assert (result.errors, result.households_new) == ([], 2)
+    assert {h.status_since for h in rs.scalars(select(Household))} == {date(2025, 6, 2)}
+    h202 = reg.household_by_no(rs, "H-202")
+    reg.change_household_status(rs, ACTOR, h202.id, "monitored", date(2025, 6, 2), "走访发现", night)
+    rows[2] = _row(3, "H-202", "丙", person_id(1203), "户主", status="脱贫户", exit_year="2025")
+    again = imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", rows), night)
+    assert (again.errors, again.households_changed) == ([], 1)
+    assert (reg.household_by_no(rs, "H-202").status, reg.household_by_no(rs, "H-202").status_since) == (
+        "exited", date(2025, 6, 2))

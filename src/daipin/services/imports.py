@@ -96,6 +96,7 @@ from daipin.db.models.registry import Household, HouseholdStatus, Person, Region
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.domain.identity import FutureBirth, _reason, _region_known
+from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_id, mask_numbers
 from daipin.ledger import store
 from daipin.services import registry as reg
@@ -852,7 +853,7 @@ def _import(session: Session, actor: Actor, path: Path, at: datetime, skip_bad: 
         if done is not None:
             return done
     headers, rows, plain = _read(path)
-    households, errors, nrows = validate_rows(session, headers, rows, progress, at.date())
+    households, errors, nrows = validate_rows(session, headers, rows, progress, beijing_date(at))
     result = ImportResult(rows=nrows, errors=errors)
     if errors and not skip_bad:
         return result
@@ -971,7 +972,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     if not new:
         return []
     pg = session.get_bind().dialect.name == "postgresql"
-    today = at.date().isoformat()
+    today = beijing_date(at).isoformat()
     null = NULL
     people_total = sum(len(hh.people) for hh in new)
     bulk = pg and people_total >= BULK_FK_THRESHOLD
@@ -1131,7 +1132,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         from daipin.services import import_columns as columns
     except ImportError:  # polars missing or unusable here: the row-by-row path does the same work
         return None
-    today = at.date()
+    today = beijing_date(at)
     p = columns.prepare(raw, headers, index, _village_lookup(session),
                         lambda number: check_resident_id_fast(number, today),
                         lambda year: _exit_year(year, today.year), LABOR_VALUES, STATUS_VALUES, _RELATIONS)
@@ -1162,7 +1163,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     verified = False
     try:
         writer.start()
-        status = columns.status_copy(p.households, ids, status_ids, at.date().isoformat(), IMPORT_REASON)
+        status = columns.status_copy(p.households, ids, status_ids, today.isoformat(), IMPORT_REASON)
         st_parts = []
         for start in range(0, n, BATCH):
             batch = status.slice(start, BATCH)
@@ -1171,7 +1172,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         writer.put("household_status_history", None)
         if not columns.form(p):
             raise _Uncertain
-        households = columns.household_copy(columns.household_rows(p), ids, at.date().isoformat())
+        households = columns.household_copy(columns.household_rows(p), ids, today.isoformat())
         hh_parts = []
         for start in range(0, n, BATCH):
             hh_parts.append(columns.copy_bytes(households.slice(start, BATCH)))
@@ -1590,7 +1591,7 @@ def _update(session: Session, actor: Actor, hh: Household, rows: HouseholdRows, 
         trace.record(session, actor=actor, type="household.import_update", subject=f"household:{hh.household_no}",
                      region=hh.village_code, facts=changes, at=at)
     if rows.status and rows.status != hh.status:
-        reg.change_household_status(session, actor, hh.id, rows.status, at.date(), "建档立卡导入更新", at,
+        reg.change_household_status(session, actor, hh.id, rows.status, beijing_date(at), "建档立卡导入更新", at,
                                     exit_year=rows.exit_year)
         return True, people_changed
     return bool(changes or people_changed), people_changed

@@ -430,7 +430,7 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
         status_since = _date(status_since, "status_since", "状态起始日期")
     if not isinstance(members, list) or not members:
         raise InputError("至少需要一名家庭成员", "at least one member is required", field="members")
-    checked = [check_member(m, f"members[{i}]", at.date()) for i, m in enumerate(members)]
+    checked = [check_member(m, f"members[{i}]", beijing_date(at)) for i, m in enumerate(members)]
     heads = [i for i, m in enumerate(checked) if m.relation == "户主"]
     if len(heads) != 1:
         raise InputError("每户须有且只有一名户主", "exactly one member must be the head (户主)", field="members")
@@ -445,7 +445,7 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
         raise Conflict(f"户编号 {household_no} 已存在", f"household number {household_no} already exists",
                        field="household_no")
     check_scope(actor, village.code)
-    since = status_since or at.date()
+    since = status_since or beijing_date(at)
     hh = Household(household_no=household_no, village_code=village.code, county_code=village.code[:6],
                    status=status, status_since=since, exit_year=exit_year, poverty_cause=poverty_cause,
                    labor=labor_summary([m.labor for m in checked]), phone=phone, bank_account=bank_account,
@@ -479,7 +479,7 @@ def _refuse_known_ids(session: Session, members: list[MemberIn], household_id: i
 
 def add_member(session: Session, actor: Actor, household_id: int, member: dict[str, Any], at: datetime) -> Person:
     hh = get_household(session, household_id)
-    m = check_member(member, "member", at.date())
+    m = check_member(member, "member", beijing_date(at))
     if m.relation == "户主":
         raise InputError("该户已有户主", "the household already has a head", field="member.relation")
     _refuse_known_ids(session, [m])

@@ -32,6 +32,7 @@ from daipin.db.models.workflow import PaymentBatch, PaymentLine
 from daipin.domain.actors import Actor, Role
 from daipin.domain.contracts import MODELS
 from daipin.domain.errors import Forbidden, InputError, NotFound
+from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
 
 STATUS_LABELS = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "一般户"}
@@ -251,7 +252,7 @@ def household_page(session: Session, actor: Actor, household_id: int, *, income:
                      "sex": p.sex or "", "labor": LABOR_LABELS.get(p.labor, p.labor), "life_state": p.life_state}
                     for p in people],
         "contracts": [_contract_row(c, entities) for c in contracts],
-        "income": [{"matter": ln.matter_id, "at": ln.created_at.date().isoformat() if ln.created_at else "",
+        "income": [{"matter": ln.matter_id, "at": beijing_date(ln.created_at).isoformat() if ln.created_at else "",
                     "amount_fen": ln.amount_fen, "status": ln.status} for ln in paid],
         "income_total_fen": sum(ln.amount_fen for ln in paid),
         "history": [{"status": h.status, "status_label": STATUS_LABELS.get(h.status, h.status),

@@ -12,6 +12,7 @@ from daipin.db.models.registry import Household
 from daipin.db.models.workflow import Matter
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, DaipinError, InputError
+from daipin.domain.localtime import beijing_date
 from daipin.domain.workflow import MatterKind, State
 
 ROSTER_STATUSES = ("poor", "monitored")
@@ -113,7 +114,7 @@ def draft_roster(session: Session, actor: Actor, *, village_code: str, year: int
     """Draft the year's roster as a village matter, from the registry unless the households are given."""
     from daipin.services import workflow
 
-    doc = roster_document(session, village_code, year, at.date())
+    doc = roster_document(session, village_code, year, beijing_date(at))
     if households is not None:
         doc["households"] = households
     return workflow.draft_matter(session, actor, kind=MatterKind.BENEFICIARY_ROSTER.value, region=village_code,
