@@ -24,7 +24,8 @@ It gives up (None) on anything it does not handle exactly as the row-by-row path
 - an empty household number or name, a relation, labour value, status, village, exit year, phone or bank
   account the row-by-row checks would refuse (the same functions decide, once per distinct value; phone and
   bank account are matched with ASCII-only patterns stricter than the registry's);
-- a household number, name or poverty cause longer than its column (the registry's limits);
+- a household number, name or poverty cause longer than its column (the registry's limits), or a household
+  number in scientific notation (a spreadsheet rewrote it);
 - a household without exactly one head, with members in two villages, exited without an exit year, or with a
   户主姓名 other than its head's name.
 """
@@ -217,12 +218,14 @@ def verify(p: Prepared) -> bool:
         phone=((pl.col("phone") == "") | pl.col("phone").str.contains(_PHONE)).all(),
         bank=((pl.col("bank") == "") | pl.col("bank").str.contains(_BANK)).all(),
         # Longer than its column (the registry's limits), on any row.
+        # A household number in scientific notation (a spreadsheet rewrote it): the row path reports it.
+        rewritten=pl.col("hno").str.contains(reg.SCIENTIFIC).any(),
         long=(pl.col("hno").str.len_chars() > reg.HOUSEHOLD_NO_MAX).any()
         | (pl.col("name").str.len_chars() > reg.NAME_MAX).any()
         | (pl.col("cause").str.len_chars() > reg.POVERTY_CAUSE_MAX).any(),
     ).row(0, named=True)
     if (checks["space"] or checks["empty"] or not checks["form"] or not checks["phone"] or not checks["bank"]
-            or checks["long"]):
+            or checks["long"] or checks["rewritten"]):
         return False
     # int(first17, 13) is below 2^63 and, mod 11, the weighted digit sum; distinct numbers (the check digit is
     # fixed by the first 17) have distinct values.

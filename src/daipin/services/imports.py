@@ -537,6 +537,9 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
         elif len(hno) > hno_max:
             row_errors = [_too_long("household_no", "户编号", "household number", hno_max)]
             hno = ""  # not a household of the file
+        elif (rewritten := reg.scientific_household_no(hno)) is not None:
+            row_errors = [("household_no", *rewritten)]
+            hno = ""  # one such number stands for many households
         name = row[i_name].strip()
         if not name:
             (row_errors := row_errors or []).append(("name", "缺少姓名", "missing name"))

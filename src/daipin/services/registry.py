@@ -64,6 +64,8 @@ PROJECT_STATUS_LABELS = {"planned": "筹建中", "building": "在建", "operatin
                          "closed": "已关闭", "liquidated": "已清算"}
 PHONE_RE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 BANK_RE = re.compile(r"^\d{12,30}$")
+# A number as a spreadsheet shows it in scientific notation (2.31002E+15): saved so, the digits are gone.
+SCIENTIFIC = r"^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$"
 LEVEL_LENGTH = {"district": 6, "township": 9, "village": 12}
 # Surnames whose reading differs from the character's most common one (曾 zēng, not céng).
 SURNAME_INITIALS = {"曾": "z", "单": "s", "解": "x", "仇": "q", "区": "o", "查": "z", "覃": "q", "翟": "z", "尉": "y",
@@ -201,6 +203,15 @@ def _need(value: Any, field: str, zh: str, en: str, limit: int = 200) -> str:
     if len(text) > limit:
         raise too_long(field, zh, en, limit)
     return text
+
+
+def scientific_household_no(household_no: str) -> tuple[str, str] | None:
+    """Why a household number in scientific notation is refused (zh, en); None for any other."""
+    if re.match(SCIENTIFIC, household_no) is None:
+        return None
+    return (f"户编号 {household_no} 是科学计数法：原编号已被表格软件改写，请把该列设为文本格式后重新导出",
+            f"household number {household_no} is in scientific notation: a spreadsheet has rewritten it; format "
+            "the column as text and export again")
 
 
 def too_long(field: str, zh: str, en: str, limit: int) -> InputError:
@@ -418,6 +429,8 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
                        bank_account: str | None = None) -> Household:
     """Register a household with its members (exactly one 户主); refuses duplicate ID numbers anywhere."""
     household_no = _need(household_no, "household_no", "户编号", "household number", limit=HOUSEHOLD_NO_MAX)
+    if (rewritten := scientific_household_no(household_no)) is not None:
+        raise InputError(*rewritten, field="household_no")
     village = _village(session, village_code)
     status = _choice(status, STATUSES, "status", "户类型")
     _year(exit_year, "exit_year", "脱贫年度", latest=at.year)
