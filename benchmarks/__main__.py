@@ -9,6 +9,9 @@ from pathlib import Path
 
 
 def main() -> None:
+    from daipin import bootstrap
+
+    bootstrap.configure()  # as the server and the command line do
     wanted = set(sys.argv[1:])
     here = Path(__file__).parent
     for mod in sorted(pkgutil.iter_modules([str(here)]), key=lambda m: m.name):

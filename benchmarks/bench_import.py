@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, text
 from stdnum.cn import ric
 
 from benchmarks.pgdb import drop_database, new_database
-from daipin.services.imports import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, STATUS_COLUMNS
+from daipin.services.imports.service import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, STATUS_COLUMNS
 
 HEADERS = ["户编号", "户主姓名", "姓名", "证件号码", "与户主关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村",
            "联系电话", "银行账号"]
@@ -96,7 +96,7 @@ def _setup(engine: Any) -> None:
     from daipin.db import migrate
     from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.ledger import store
-    from daipin.services import registry as reg
+    from daipin.services.registry import service as reg
 
     migrate.upgrade(engine)
     at = datetime(2025, 6, 1, tzinfo=UTC)
@@ -117,7 +117,7 @@ def run_floor(tables: dict[str, bytes]) -> float:
     from sqlalchemy.orm import Session
 
     from daipin.db.session import make_engine
-    from daipin.services import imports
+    from daipin.services.imports import service as imports
 
     url = new_database()
     engine = make_engine(url)
@@ -153,7 +153,7 @@ def run_import(path: Path, keys: str, again: bool) -> tuple[float, float | None,
 
     from daipin.db.session import make_engine
     from daipin.domain.actors import SYSTEM_ACTOR
-    from daipin.services import imports
+    from daipin.services.imports import service as imports
 
     os.environ["DAIPIN_KEYS_DIR"] = keys
     url = new_database()

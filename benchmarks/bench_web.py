@@ -50,8 +50,8 @@ def build(url: str, keys: str) -> dict[str, object]:
     from daipin.db import migrate
     from daipin.db.session import make_engine
     from daipin.domain.actors import SYSTEM_ACTOR
-    from daipin.services import auth as auth_service
-    from daipin.services.registry import name_initials
+    from daipin.services.auth import service as auth_service
+    from daipin.services.registry.service import name_initials
 
     os.environ["DAIPIN_KEYS_DIR"] = keys
     engine = make_engine(url)
@@ -64,7 +64,7 @@ def build(url: str, keys: str) -> dict[str, object]:
             print(f"  (notices not built: {exc})", flush=True)
             s.rollback()
             from daipin.ledger import store
-            from daipin.services import sample
+            from daipin.services.sample import service as sample
 
             store.ensure_log(s, at=at)
             sample.load_sample(s, SYSTEM_ACTOR, at)

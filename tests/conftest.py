@@ -16,8 +16,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from daipin import bootstrap
 from daipin.db import migrate
 from daipin.db.session import make_engine
+
+bootstrap.configure()  # as every process does before it serves or runs a command
 
 PG_ADMIN_URL = os.environ.get("DAIPIN_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]

@@ -17,6 +17,14 @@ for module in (calc, db, registry, ledger, workflow, web):
     module.register(app)
 
 
+@app.callback()
+def _wire() -> None:
+    """Wire the process before any command runs (the composition root), as the server does."""
+    from daipin import bootstrap
+
+    bootstrap.configure()
+
+
 def main() -> None:
     from sqlalchemy.exc import StatementError
 

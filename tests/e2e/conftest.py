@@ -56,12 +56,12 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import uvicorn
 
-    from daipin.api import create_app
-    from daipin.api.settings import Settings
     from daipin.commands.web import setup_demo
     from daipin.db import migrate
     from daipin.db.session import make_engine
-    from daipin.services import portal  # noqa: F401  (import before threads start)
+    from daipin.http.settings import Settings
+    from daipin.server import create_app
+    from daipin.services.portal import views as portal  # noqa: F401  (import before threads start)
 
     tmp = tmp_path_factory.mktemp("e2e")
     old_keys = os.environ.get("DAIPIN_KEYS_DIR")

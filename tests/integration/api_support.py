@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from daipin.api import create_app
-from daipin.api.deps import get_session
-from daipin.api.settings import Settings
+from daipin.http.deps import get_session
+from daipin.http.settings import Settings
+from daipin.server import create_app
 
 with warnings.catch_warnings():
     # starlette nags about its httpx dependency on import; the client itself works the same.
@@ -97,10 +97,11 @@ def build_world(session: Session, keys_dir: str) -> World:
     from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.domain.identity import make_resident_id
     from daipin.ledger import store
-    from daipin.services import auth as auth_service
-    from daipin.services import registry as reg
-    from daipin.services import rosters, sample
-    from daipin.services import workflow as wfs
+    from daipin.services.auth import service as auth_service
+    from daipin.services.matters import service as wfs
+    from daipin.services.registry import service as reg
+    from daipin.services.rosters import service as rosters
+    from daipin.services.sample import service as sample
 
     os.environ["DAIPIN_KEYS_DIR"] = keys_dir
     at = START - timedelta(days=60)
@@ -204,8 +205,10 @@ def executed_allocation(session: Session, village: str, *, title: str = "2025年
     from daipin.commands.web import confirm_rosters
     from daipin.db.models.registry import Region
     from daipin.domain.actors import SYSTEM_ACTOR
-    from daipin.services import rosters, runs, sample
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
+    from daipin.services.rosters import service as rosters
+    from daipin.services.runs import service as runs
+    from daipin.services.sample import service as sample
 
     if rosters.confirmed_roster(session, village, sample.YEAR) is None:
         limit = len(list(session.scalars(select(Region.code).where(Region.level == "village", Region.code <= village))))

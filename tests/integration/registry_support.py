@@ -15,7 +15,7 @@ from daipin.db.models.ledger import LedgerEntry
 from daipin.domain.actors import SYSTEM_ACTOR, Actor
 from daipin.domain.identity import make_resident_id, make_uscc
 from daipin.ledger import store
-from daipin.services import registry as reg
+from daipin.services.registry import service as reg
 
 AT = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 ACTOR: Actor = SYSTEM_ACTOR

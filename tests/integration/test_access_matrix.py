@@ -188,7 +188,7 @@ UNMATRIXED = {("POST", "/api/v1/auth/login")}
 
 @pytest.fixture
 def world(session: Session, tmp_path: Any) -> World:
-    from daipin.services import payments
+    from daipin.services.payments import service as payments
 
     w = build_world(session, str(tmp_path / "keys"))
     for scope, village in (("own", OWN_VILLAGE), ("foreign", FOREIGN_VILLAGE)):

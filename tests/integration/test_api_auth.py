@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from daipin.db.models.auth import LoginSession, User
 from daipin.domain.actors import SYSTEM_ACTOR, Actor, Role
 from daipin.domain.errors import Forbidden, InputError
-from daipin.services import auth as auth_service
+from daipin.services.auth import service as auth_service
 from tests.integration.api_support import START, app_on_session, bearer, client
 
 PW = "correct-horse-9"

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from daipin.commands.web import settle_projects
 from daipin.db.models.registry import Contract, Project, Run
 from daipin.domain.actors import SYSTEM_ACTOR
-from daipin.services import runs, sample
+from daipin.services.runs import service as runs
+from daipin.services.sample import service as sample
 from tests.integration.api_support import START, World, app_rolling_back, build_world, client
 
 

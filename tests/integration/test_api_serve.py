@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from daipin.commands.web import is_loopback, refuse_demo_off_loopback
 from daipin.db.session import make_engine, reset_engine, session_scope
-from daipin.services import auth as auth_service
-from daipin.services import registry_views as rv
-from daipin.services.registry import LABOR, LIFE_STATES, STATUSES
+from daipin.services.auth import service as auth_service
+from daipin.services.registry import views as rv
+from daipin.services.registry.service import LABOR, LIFE_STATES, STATUSES
 from tests.integration.api_support import START, World, app_rolling_back, build_world, client
 
 
@@ -93,8 +93,8 @@ def test_the_household_export_is_a_spreadsheet_of_the_actors_region_only(session
 
 def test_every_answer_carries_the_security_headers_and_a_first_page_sets_the_anonymous_csrf_cookie(
         session: Session, world: World) -> None:
-    from daipin.api.app import SECURITY_HEADERS
-    from daipin.api.deps import ANON_COOKIE
+    from daipin.http.deps import ANON_COOKIE
+    from daipin.http.middleware import SECURITY_HEADERS
 
     app, _ = app_rolling_back(session)
     c = client(app)

@@ -23,8 +23,10 @@ from typer.testing import CliRunner
 from daipin.cli import app
 from daipin.db.models.registry import Contract, ContractVersion, Entity, HouseholdStatus, Person, Project
 from daipin.domain.errors import DaipinError, NotFound
-from daipin.services import contracts as svc
-from daipin.services import imports, records
+from daipin.services.contracts import service as svc
+from daipin.services.dynamic import service as dynamic
+from daipin.services.imports import service as imports
+from daipin.services.registry import records as records
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -91,9 +93,9 @@ def test_a_household_with_a_value_of_the_wrong_kind_is_refused_naming_it(
 
 def test_status_project_and_setting_values_of_the_wrong_kind_are_refused_naming_them(rs: Session) -> None:
     hh = household(rs, "H-1", 1)
-    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT,
+    _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT,
                                                      exit_year="abc"), "exit_year")  # type: ignore[arg-type]
-    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), 1.5, AT),
+    _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), 1.5, AT),
              "reason")  # type: ignore[arg-type]
     assert hh.status == "poor"
     p = project(rs)
@@ -173,7 +175,7 @@ def test_a_record_naming_a_person_by_an_all_digit_id_number_looks_it_up_and_neve
 def test_a_failed_statement_never_carries_its_parameters_and_the_crash_log_masks_the_rest(rs: Session) -> None:
     """Engines hide a statement's parameters from its error; PostgreSQL's own detail still quotes the key, so
     the web's crash log keeps the error's first line only, with long numbers masked."""
-    from daipin.api.errors import crash_report
+    from daipin.http.errors import crash_report
 
     hh = household(rs, "H-1", 1)
     number = reg.members(rs, hh.id)[0].id_number
@@ -256,8 +258,8 @@ def test_village_flags_are_true_or_false_and_a_repeated_status_change_is_refused
         _refused(rs, lambda f=flag: reg.create_region(rs, ACTOR, code="231002001009", name="九村", level="village",
                                                       poor_village=f, at=AT), "poor_village")  # type: ignore[arg-type]
     hh = household(rs, "H-1", 1)
-    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT, exit_year=2025)
-    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT,
+    dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT, exit_year=2025)
+    _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 1, 1), "脱贫", AT,
                                                      exit_year=2025), "status")
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from daipin.domain.identity import make_resident_id
-from daipin.services import rosters
+from daipin.services.dynamic import service as dynamic
+from daipin.services.rosters import service as rosters
 from tests.integration.registry_support import (
     ACTOR,
     VILLAGE,
@@ -34,6 +35,6 @@ def test_a_roster_drafted_that_night_sees_the_status_recorded_for_that_day(rs: S
     hh = reg.register_household(rs, ACTOR, household_no="N-2", village_code=VILLAGE, status="non_poor",
                                 members=[{"name": "丙", "id_number": person_id(3002), "relation": "户主",
                                           "labor": "full"}], at=NIGHT, status_since=date(2020, 1, 1))
-    reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2025, 6, 2), "走访发现", NIGHT)
+    dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2025, 6, 2), "走访发现", NIGHT)
     matter = rosters.draft_roster(rs, ACTOR, village_code=VILLAGE, year=2025, at=NIGHT)
     assert {"id": "N-2", "status": "monitored"} in matter.document["households"]

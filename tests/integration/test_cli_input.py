@@ -17,7 +17,7 @@ from daipin.cli import app
 from daipin.db.models.registry import Household
 from daipin.db.session import reset_engine, session_scope
 from daipin.domain.contracts import MODELS
-from daipin.services.registry import LABOR
+from daipin.services.registry.service import LABOR
 from tests.integration.test_runs import _ok
 
 HEADERS = ["户编号", "户主姓名", "姓名", "证件号码", "与户主关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村"]

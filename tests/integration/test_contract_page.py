@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Contract, ContractVersion, Household, Person, Project
 from daipin.domain.actors import SYSTEM_ACTOR
 from daipin.domain.privacy import mask_name
-from daipin.services import contracts as svc
+from daipin.services.contracts import service as svc
 from tests.integration.api_support import (
     FOREIGN_VILLAGE,
     START,

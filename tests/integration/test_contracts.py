@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from daipin.domain.errors import Conflict, InputError
-from daipin.services import contracts as svc
-from daipin.services import registry as reg
+from daipin.services.contracts import service as svc
+from daipin.services.dynamic import service as dynamic
+from daipin.services.registry import service as reg
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -117,7 +118,7 @@ def test_exit_frees_quantified_fund_shares_but_keeps_land_shares(rs: Session) ->
     hh = household(rs, "H-1", 1)
     q = _sign(rs, "C-Q", "shareholding", QUANTIFIED, project_obj=p, payee_household_id=hh.id)
     land = _sign(rs, "C-L", "shareholding", LAND, project_obj=p, payee_household_id=hh.id)
-    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 5, 1), "稳定脱贫", AT, exit_year=2025)
+    dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 5, 1), "稳定脱贫", AT, exit_year=2025)
     assert q.status == "pending_reassignment"
     assert land.status == "active"
     assert svc.history(rs, "C-Q")[-1]["status"] == "pending_reassignment"
@@ -141,7 +142,7 @@ def test_heirs_get_land_shares_and_never_quantified_fund_shares(rs: Session) -> 
     with pytest.raises(Conflict) as alive:  # nobody has died: nothing to inherit
         svc.transfer_share_to_heir(rs, ACTOR, "C-L", heir.id, reason="继承", at=AT)
     assert alive.value.code == "holder_alive" and land.payee_household_id == hh.id and ledger_size(rs) == before
-    reg.record_death(rs, ACTOR, reg.members(rs, hh.id)[0].id, date(2025, 3, 1), AT)
+    dynamic.record_death(rs, ACTOR, reg.members(rs, hh.id)[0].id, date(2025, 3, 1), AT)
     assert hh.life_state == "died_out" and q.status == "pending_reassignment"
     with pytest.raises(Conflict) as err:
         svc.transfer_share_to_heir(rs, ACTOR, "C-Q", heir.id, reason="继承", at=AT)
@@ -171,12 +172,12 @@ def test_a_share_freed_by_an_exit_a_death_or_a_move_has_its_own_entry_and_the_le
     reg.add_member(rs, ACTOR, hh.id, {"name": "次子", "id_number": person_id(77), "relation": "子", "labor": "full"}, AT)
     assert verify_log(rs).ok
     if event == "exit":
-        reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 5, 1), "稳定脱贫", AT, exit_year=2025)
+        dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2025, 5, 1), "稳定脱贫", AT, exit_year=2025)
     elif event == "last death":
         for person in reg.members(rs, hh.id):
-            reg.record_death(rs, ACTOR, person.id, date(2025, 5, 1), AT)
+            dynamic.record_death(rs, ACTOR, person.id, date(2025, 5, 1), AT)
     else:
-        reg.record_move(rs, ACTOR, hh.id, date(2025, 5, 1), AT, destination="外省")
+        dynamic.record_move(rs, ACTOR, hh.id, date(2025, 5, 1), AT, destination="外省")
     assert q.status == "pending_reassignment"
     own = [b for b in ledger_bodies(rs) if b["type"] == "contract.pending_reassignment"]
     assert [(b["subject"], b["facts"]["version"]) for b in own] == [("contract:C-Q", 2)]

@@ -21,9 +21,11 @@ from daipin.db import migrate
 from daipin.db.models.registry import Contract, ContractVersion, Household
 from daipin.db.session import make_engine, reset_engine
 from daipin.domain.errors import Conflict, InputError
-from daipin.services import contracts as svc
-from daipin.services import records, runs
-from daipin.services import registry as reg
+from daipin.services.contracts import service as svc
+from daipin.services.dynamic import service as dynamic
+from daipin.services.registry import records as records
+from daipin.services.registry import service as reg
+from daipin.services.runs import service as runs
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -69,7 +71,7 @@ def test_a_share_reassigned_after_the_period_keeps_the_old_payee_for_it_and_the_
     _profits(rs, p.id, 2025, 2026)
     before = runs.build_settlement_document(rs, p.id, 2025)
     assert _line(before, "C-Q")["payee"] == "H-1"  # type: ignore[index]
-    reg.change_household_status(rs, ACTOR, old.id, "exited", date(2026, 6, 1), "脱贫", LATER,
+    dynamic.change_household_status(rs, ACTOR, old.id, "exited", date(2026, 6, 1), "脱贫", LATER,
                                 exit_year=2026)
     with pytest.raises(InputError) as early:  # not before the share was freed (version 2, from 2026-06-01)
         svc.reassign_share(rs, ACTOR, c.id, new.id, decision_ref="兴隆村2026第5号决议", on=date(2026, 5, 31), at=LATER)
@@ -131,7 +133,7 @@ def test_a_household_that_died_out_after_the_period_end_is_still_paid_for_the_pe
     c = _share(rs, p, hh)
     _profits(rs, p.id, 2025)
     before = runs.build_settlement_document(rs, p.id, 2025)
-    reg.record_death(rs, ACTOR, reg.members(rs, hh.id)[0].id, date(2026, 10, 1), LATER)
+    dynamic.record_death(rs, ACTOR, reg.members(rs, hh.id)[0].id, date(2026, 10, 1), LATER)
     assert c.status == "pending_reassignment"
     doc = runs.build_settlement_document(rs, p.id, 2025)
     assert doc == before
@@ -146,7 +148,7 @@ def test_a_quantified_share_cannot_be_made_inheritable_by_amending_its_contribut
     p = project(rs)
     hh, heir = household(rs, "H-1", 1), household(rs, "H-2", 2)
     c = _share(rs, p, hh)
-    reg.record_death(rs, ACTOR, reg.members(rs, hh.id)[0].id, date(2026, 10, 1), LATER)
+    dynamic.record_death(rs, ACTOR, reg.members(rs, hh.id)[0].id, date(2026, 10, 1), LATER)
     state = _state(rs, c)
     with pytest.raises(InputError) as err:
         svc.amend_contract(rs, ACTOR, c.id, terms={**QUANTIFIED, "contribution_kind": "own_money"},
@@ -302,7 +304,7 @@ def test_an_heir_transfer_takes_effect_no_earlier_than_the_version_it_follows(rs
                              terms={"contribution_kind": "land_rights", "contribution_value_fen": 800000,
                                     "shares": "8000", "profit_share": "0.01"}, payee_household_id=holder.id, at=AT)
     for person in reg.members(rs, holder.id):
-        reg.record_death(rs, ACTOR, person.id, date(2026, 6, 1), LATER)
+        dynamic.record_death(rs, ACTOR, person.id, date(2026, 6, 1), LATER)
     assert holder.life_state == "died_out" and land.version == 1  # a land share is not freed, it waits for heirs
     with pytest.raises(InputError) as early:  # before version 1 was in force
         svc.transfer_share_to_heir(rs, ACTOR, land.id, heir.id, reason="法定继承", at=LATER, on=date(2024, 12, 31))

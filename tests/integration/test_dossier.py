@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from daipin.domain.errors import Forbidden
-from daipin.services import dossier, trace
-from daipin.services import workflow as wf
+from daipin.services.dossiers import service as dossier
+from daipin.services.matters import service as wf
+from daipin.services.shared import trace as trace
 from tests.integration.test_workflow import (
     AUDITOR,
     CADRE,

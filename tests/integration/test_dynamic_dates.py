@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, HouseholdStatus, Person
 from daipin.domain.identity import make_resident_id
-from daipin.services import records
+from daipin.services.dynamic import service as dynamic
+from daipin.services.registry import records as records
 from tests.integration.registry_support import ACTOR, household, ledger_size, reg
 from tests.integration.registry_support import rs_fixture as rs_fixture  # noqa: F401 - the rs fixture
 from tests.integration.test_bad_input import _refused
@@ -35,15 +36,15 @@ def _states(session: Session) -> list[tuple[str, date | None]]:
 
 def test_a_status_change_dated_after_the_day_of_the_operation_is_refused(rs: Session) -> None:
     hh = household(rs, "H-1", 1)
-    err = _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2030, 11, 1),
+    err = _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2030, 11, 1),
                                                            "返贫风险", NOW), "from_date")
     assert "2030-11-01" in err.message_zh and "北京时间" in err.message_zh
     assert (hh.status, _history(rs, hh.id)) == ("poor", [("poor", date(2020, 1, 1))])
     # The day of the operation is the day in Beijing: 2026-11-29 16:30 UTC is already the 30th there.
     late = datetime(2026, 11, 29, 16, 30, tzinfo=UTC)
-    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 12, 1), "返贫风险",
+    _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 12, 1), "返贫风险",
                                                      late), "from_date")
-    reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 11, 30), "返贫风险", late)
+    dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 11, 30), "返贫风险", late)
     assert hh.status == "monitored"
 
 
@@ -53,61 +54,61 @@ def test_a_death_in_the_future_or_before_the_birth_is_refused(rs: Session) -> No
     young = reg.add_member(rs, ACTOR, hh.id, {"name": "成员子", "relation": "子", "labor": "weak",
                                              "id_number": make_resident_id("231002", date(2005, 3, 1), 8, "M")}, NOW)
     before = _states(rs)
-    err = _refused(rs, lambda: reg.record_death(rs, ACTOR, head.id, date(2030, 9, 1), NOW), "on")
+    err = _refused(rs, lambda: dynamic.record_death(rs, ACTOR, head.id, date(2030, 9, 1), NOW), "on")
     assert "2030-09-01" in err.message_zh
-    err = _refused(rs, lambda: reg.record_death(rs, ACTOR, young.id, date(1999, 1, 1), NOW), "on")
+    err = _refused(rs, lambda: dynamic.record_death(rs, ACTOR, young.id, date(1999, 1, 1), NOW), "on")
     assert "出生日期" in err.message_zh and "2005" not in err.message_zh  # the birth date is personal data
     assert _states(rs) == before
-    reg.record_death(rs, ACTOR, young.id, date(2026, 11, 1), NOW)
+    dynamic.record_death(rs, ACTOR, young.id, date(2026, 11, 1), NOW)
     assert young.life_state == "deceased"
 
 
 def test_a_move_in_the_future_is_refused(rs: Session) -> None:
     hh = household(rs, "H-1", 1)
     before = _states(rs)
-    _refused(rs, lambda: reg.record_move(rs, ACTOR, hh.id, date(2027, 1, 1), NOW, destination="外省"), "on")
+    _refused(rs, lambda: dynamic.record_move(rs, ACTOR, hh.id, date(2027, 1, 1), NOW, destination="外省"), "on")
     assert _states(rs) == before
-    reg.record_move(rs, ACTOR, hh.id, date(2026, 11, 29), NOW, destination="外省")
+    dynamic.record_move(rs, ACTOR, hh.id, date(2026, 11, 29), NOW, destination="外省")
     assert hh.life_state == "moved"
 
 
 def test_the_status_history_does_not_go_backwards(rs: Session) -> None:
     hh = household(rs, "H-1", 1)
-    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2026, 10, 1), "稳定脱贫", NOW, exit_year=2026)
-    err = _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 9, 30),
+    dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2026, 10, 1), "稳定脱贫", NOW, exit_year=2026)
+    err = _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 9, 30),
                                                            "返贫风险", NOW), "from_date")
     assert "2026-10-01" in err.message_zh
     # Before the registration's own entry too.
     other = household(rs, "H-2", 2)
-    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, other.id, "monitored", date(2019, 12, 31),
+    _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, other.id, "monitored", date(2019, 12, 31),
                                                      "返贫风险", NOW), "from_date")
     # The same day as the latest entry is not backwards.
-    reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 10, 1), "返贫风险", NOW)
+    dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 10, 1), "返贫风险", NOW)
     assert [s for s, _ in _history(rs, hh.id)] == ["poor", "exited", "monitored"]
 
 
 def test_an_exit_needs_its_exit_year_and_not_one_after_the_change(rs: Session) -> None:
     hh = household(rs, "H-1", 1)
-    err = _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2026, 3, 1), "脱贫",
+    err = _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2026, 3, 1), "脱贫",
                                                            NOW), "exit_year")
     assert "脱贫年度" in err.message_zh
-    err = _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2026, 3, 1), "脱贫",
+    err = _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2026, 3, 1), "脱贫",
                                                            NOW, exit_year=2027), "exit_year")
     assert "2027" in err.message_zh
-    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2026, 3, 1), "脱贫", NOW, exit_year=2025)
+    dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2026, 3, 1), "脱贫", NOW, exit_year=2025)
     assert (hh.status, hh.exit_year) == ("exited", 2025)
 
 
 def test_the_same_status_again_is_refused_whatever_its_date(rs: Session) -> None:
     """The old check compared the date too: the same status from another date wrote a second history row."""
     hh = household(rs, "H-1", 1)
-    reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 5, 1), "返贫风险", NOW)
-    err = _refused(rs, lambda: reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 11, 1),
+    dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 5, 1), "返贫风险", NOW)
+    err = _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2026, 11, 1),
                                                            "返贫风险", NOW), "status")
     assert err.code == "unchanged"
     # The status it was registered with, too.
     other = household(rs, "H-2", 2)
-    _refused(rs, lambda: reg.change_household_status(rs, ACTOR, other.id, "poor", date(2026, 1, 1), "复核", NOW),
+    _refused(rs, lambda: dynamic.change_household_status(rs, ACTOR, other.id, "poor", date(2026, 1, 1), "复核", NOW),
              "status")
     assert _history(rs, hh.id) == [("poor", date(2020, 1, 1)), ("monitored", date(2026, 5, 1))]
 

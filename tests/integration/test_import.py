@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Household, Person
 from daipin.domain.errors import InputError
 from daipin.domain.privacy import mask_id
-from daipin.services import exports, imports
+from daipin.services.dynamic import service as dynamic
+from daipin.services.imports import exports as exports
+from daipin.services.imports import service as imports
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -188,7 +190,7 @@ def test_a_village_s_export_takes_its_name_or_code_and_statuses_are_in_chinese(r
     import pytest
 
     from daipin.domain.errors import InputError
-    from daipin.services import contracts as svc
+    from daipin.services.contracts import service as svc
     from tests.integration.registry_support import project
 
     imports.import_households(rs, ACTOR, _csv(tmp_path / "hh.csv", _good_rows()), AT)
@@ -270,7 +272,7 @@ def test_ledger_verify_checks_imported_rows_against_their_batch_and_lets_later_r
     first, second = [i for i, b in enumerate(ledger_bodies(rs)) if b["type"] == "household.import"]
     report = verify_log(rs)
     assert report.ok and report.rows_checked >= 4 + 2 + 3, report.problems
-    reg.change_household_status(rs, ACTOR, reg.household_by_no(rs, "H-101").id, "monitored", date(2025, 6, 1),
+    dynamic.change_household_status(rs, ACTOR, reg.household_by_no(rs, "H-101").id, "monitored", date(2025, 6, 1),
                                 "返贫风险", AT)
     rs.flush()
     report = verify_log(rs)
@@ -398,7 +400,7 @@ def test_an_exit_year_after_the_import_s_year_is_a_bad_exit_year(rs: Session, tm
     assert reg.household_by_no(rs, "H-703").exit_year == 2025
     hh = reg.household_by_no(rs, "H-101")
     member = {"name": "辰", "id_number": person_id(1505), "relation": "户主", "labor": "full"}
-    for record in (lambda: reg.change_household_status(rs, ACTOR, hh.id, "exited", AT.date(), "脱贫", AT,
+    for record in (lambda: dynamic.change_household_status(rs, ACTOR, hh.id, "exited", AT.date(), "脱贫", AT,
                                                        exit_year=2026),
                    lambda: reg.register_household(rs, ACTOR, household_no="H-799", village_code="231002001001",
                                                   status="exited", exit_year=2026, members=[member], at=AT)):
@@ -449,7 +451,7 @@ def test_the_day_of_an_import_is_the_day_in_beijing(
     assert (result.errors, result.households_new) == ([], 2)
     assert {h.status_since for h in rs.scalars(select(Household))} == {date(2025, 6, 2)}
     h202 = reg.household_by_no(rs, "H-202")
-    reg.change_household_status(rs, ACTOR, h202.id, "monitored", date(2025, 6, 2), "走访发现", night)
+    dynamic.change_household_status(rs, ACTOR, h202.id, "monitored", date(2025, 6, 2), "走访发现", night)
     rows[2] = _row(3, "H-202", "丙", person_id(1203), "户主", status="脱贫户", exit_year="2025")
     again = imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", rows), night)
     assert (again.errors, again.households_changed) == ([], 1)

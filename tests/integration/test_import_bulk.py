@@ -19,8 +19,8 @@ from stdnum.exceptions import ValidationError
 from daipin.db.models.registry import Household, Person
 from daipin.domain.errors import InputError
 from daipin.domain.identity import parse_resident_id
-from daipin.services import contracts as svc_contracts
-from daipin.services import imports
+from daipin.services.contracts import service as svc_contracts
+from daipin.services.imports import service as imports
 from tests.integration.registry_support import (
     ACTOR,
     AT,

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Household, HouseholdStatus, Person
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Forbidden, InputError
-from daipin.services import import_columns as columns
-from daipin.services import imports
-from daipin.services import registry as reg
+from daipin.services.imports import columns as columns
+from daipin.services.imports import service as imports
+from daipin.services.registry import service as reg
 from tests.integration.registry_support import (
     ACTOR,
     AT,

@@ -16,7 +16,7 @@ from daipin.db.models.registry import Asset, AssetValuation, Contract, ContractV
 from daipin.db.session import make_engine
 from daipin.domain.errors import InputError, NotFound
 from daipin.domain.identity import make_uscc
-from daipin.services import records
+from daipin.services.registry import records as records
 from tests.integration.registry_support import (  # noqa: F401 - rs is a fixture
     ACTOR,
     AT,

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Household, Person
 from daipin.domain.errors import Conflict, DaipinError, InputError
 from daipin.ledger import store
-from daipin.services import registry as reg
+from daipin.services.dynamic import service as dynamic
+from daipin.services.registry import service as reg
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -132,9 +133,9 @@ def test_households_are_shown_with_phone_bank_and_id_masked_and_no_health_note(r
 
 def test_eligibility_is_read_as_of_a_date_from_the_status_history(rs: Session) -> None:
     hh = household(rs, "H-1", 1, status="poor")
-    reg.change_household_status(rs, ACTOR, hh.id, "exited", date(2024, 7, 1), "人均纯收入稳定超过标准", AT,
+    dynamic.change_household_status(rs, ACTOR, hh.id, "exited", date(2024, 7, 1), "人均纯收入稳定超过标准", AT,
                                 exit_year=2024)
-    reg.change_household_status(rs, ACTOR, hh.id, "monitored", date(2025, 3, 1), "因病返贫风险", AT)
+    dynamic.change_household_status(rs, ACTOR, hh.id, "monitored", date(2025, 3, 1), "因病返贫风险", AT)
     assert reg.status_as_of(rs, hh.id, date(2024, 6, 30)) == "poor"
     assert reg.status_as_of(rs, hh.id, date(2024, 7, 1)) == "exited"
     assert reg.status_as_of(rs, hh.id, date(2025, 3, 1)) == "monitored"
@@ -146,14 +147,14 @@ def test_eligibility_is_read_as_of_a_date_from_the_status_history(rs: Session) -
 def test_the_last_death_dissolves_the_household_from_that_date(rs: Session) -> None:
     hh = household(rs, "H-1", 1, labors=("full", "weak"))
     head, spouse = reg.members(rs, hh.id)
-    reg.record_death(rs, ACTOR, head.id, date(2025, 2, 1), AT)
+    dynamic.record_death(rs, ACTOR, head.id, date(2025, 2, 1), AT)
     assert hh.labor == "weak" and hh.life_state == "alive"
-    reg.record_death(rs, ACTOR, spouse.id, date(2025, 5, 1), AT)
+    dynamic.record_death(rs, ACTOR, spouse.id, date(2025, 5, 1), AT)
     assert hh.life_state == "died_out"
     assert reg.eligible_as_of(rs, hh, date(2025, 4, 30))
     assert not reg.eligible_as_of(rs, hh, date(2025, 5, 1))
     with pytest.raises(Conflict):
-        reg.record_death(rs, ACTOR, spouse.id, date(2025, 5, 2), AT)
+        dynamic.record_death(rs, ACTOR, spouse.id, date(2025, 5, 2), AT)
 
 
 def test_an_entity_needs_a_valid_social_credit_code(rs: Session) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person
 from daipin.domain.actors import Actor, Role
-from daipin.services import imports
-from daipin.services import registry_views as rv
+from daipin.services.imports import service as imports
+from daipin.services.registry import views as rv
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -131,7 +131,7 @@ def test_the_sample_district_carries_the_initials_of_every_person(session: Sessi
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.ledger import store
-    from daipin.services import sample
+    from daipin.services.sample import service as sample
 
     monkeypatch.setenv("DAIPIN_KEYS_DIR", str(tmp_path / "keys"))
     store.ensure_log(session, county="231002", at=AT)

@@ -16,9 +16,10 @@ from daipin.db.session import reset_engine
 from daipin.domain.canonical import digest
 from daipin.domain.engine import calculate
 from daipin.domain.errors import InputError
-from daipin.services import contracts as csvc
-from daipin.services import registry as reg
-from daipin.services import runs
+from daipin.services.contracts import service as csvc
+from daipin.services.dynamic import service as dynamic
+from daipin.services.registry import service as reg
+from daipin.services.runs import service as runs
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -70,7 +71,7 @@ def test_a_settlement_document_takes_statuses_as_of_the_period_end_and_days_from
     p = project(rs)
     poor = household(rs, "H-1", 1)
     worker = household(rs, "H-2", 2, status="non_poor")
-    reg.change_household_status(rs, ACTOR, poor.id, "exited", date(2026, 3, 1), "脱贫",
+    dynamic.change_household_status(rs, ACTOR, poor.id, "exited", date(2026, 3, 1), "脱贫",
                                 datetime(2026, 3, 1, 8, 0, tzinfo=UTC), exit_year=2026)
     lease = csvc.sign_contract(rs, ACTOR, code="C-1", model="asset_lease", project_id=p.id,
                                start_date=date(2024, 1, 1), end_date=date(2030, 12, 31),
@@ -114,7 +115,7 @@ def test_a_village_allocation_uses_the_stored_plan_and_year_end_registry(rs: Ses
     b = household(rs, "H-2", 2, labors=("full",))
     household(rs, "H-3", 3, status="exited", labors=("full",))
     gone = household(rs, "H-4", 4, labors=("none",))
-    reg.record_move(rs, ACTOR, gone.id, date(2025, 6, 1), AT)
+    dynamic.record_move(rs, ACTOR, gone.id, date(2025, 6, 1), AT)
     reg.record_work(rs, ACTOR, kind="public_welfare_post", household_id=b.id, post="保洁",
                     period_start=date(2025, 3, 1), period_end=date(2025, 11, 30), days="100", daily_wage_fen=5000,
                     at=AT)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from daipin.domain.actors import SYSTEM_ACTOR
 from daipin.ledger import verify as verifier
-from daipin.services import runs, sample
+from daipin.services.runs import service as runs
+from daipin.services.sample import service as sample
 
 
 @pytest.mark.edits_rows_behind_the_ledger

@@ -15,8 +15,9 @@ from daipin.db.models.registry import Asset, Contract, ContributionRecord, Proje
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Forbidden, InputError
 from daipin.domain.identity import make_uscc
-from daipin.services import auth
-from daipin.services import contracts as svc
+from daipin.services.auth import service as auth
+from daipin.services.contracts import service as svc
+from daipin.services.dynamic import service as dynamic
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -97,7 +98,7 @@ def test_a_share_is_moved_only_by_those_who_act_for_its_present_holder(rs: Sessi
     fund = svc.sign_contract(rs, ACTOR, code="C-Q", model="shareholding", project_id=p.id, start_date=date(2025, 1, 1),
                              end_date=date(2030, 12, 31), terms=QUANTIFIED, payee_household_id=holder.id, at=AT)
     # The holding household's last member dies: the land share passes to an heir, the fund share is reassigned.
-    reg.record_death(rs, ACTOR, reg.members(rs, holder.id)[0].id, date(2025, 5, 1), AT)
+    dynamic.record_death(rs, ACTOR, reg.members(rs, holder.id)[0].id, date(2025, 5, 1), AT)
     assert (holder.life_state, fund.status) == ("died_out", "pending_reassignment")
     _refused(rs, Forbidden, lambda: svc.transfer_share_to_heir(rs, CADRE, land.id, mine.id, reason="继承", at=AT))
     _refused(rs, Forbidden, lambda: svc.reassign_share(rs, CADRE, fund.id, mine.id, decision_ref="村民会议决议",
@@ -112,7 +113,7 @@ def test_a_share_is_moved_only_by_those_who_act_for_its_present_holder(rs: Sessi
 
 @pytest.mark.parametrize("actor", [AUDITOR, CADRE, TOWNSHIP], ids=["auditor", "village cadre", "township"])
 def test_only_the_district_administrator_or_the_operator_changes_a_setting(rs: Session, actor: Actor) -> None:
-    from daipin.services import records
+    from daipin.services.registry import records as records
 
     before = reg.get_setting(rs, "market_reference_rate")
     _refused(rs, Forbidden, lambda: reg.set_setting(rs, actor, "market_reference_rate", "0.0001", AT))

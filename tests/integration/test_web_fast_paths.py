@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from daipin.api import create_app
-from daipin.api.deps import ReadOnlySession
-from daipin.api.settings import Settings
 from daipin.db.models.registry import Region
 from daipin.db.session import make_engine
 from daipin.domain.actors import SYSTEM_ACTOR
-from daipin.services import workflow as wfs
+from daipin.http.deps import ReadOnlySession
+from daipin.http.settings import Settings
+from daipin.server import create_app
+from daipin.services.matters import service as wfs
 from tests.integration.api_support import START, Clock, World, app_on_session, build_world, client
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -68,7 +68,7 @@ def test_the_notice_page_is_rendered_once_while_nothing_changes_and_again_when_a
 @pytest.mark.edits_rows_behind_the_ledger
 def test_a_region_renamed_through_the_registry_shows_on_the_cached_notice_page(
         session: Session, world: World) -> None:
-    from daipin.services import trace
+    from daipin.services.shared import trace as trace
 
     app, _ = app_on_session(session)
     c = client(app)

@@ -18,8 +18,10 @@ from daipin.db.models.workflow import Matter, MatterEvent, PaymentBatch, Payment
 from daipin.domain.actors import SYSTEM_ACTOR, Actor, Role
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.ledger import store
-from daipin.services import payments, rosters
-from daipin.services import workflow as wf
+from daipin.services.matters import service as wf
+from daipin.services.payments import service as payments
+from daipin.services.rosters import service as rosters
+from daipin.services.shared import rows
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "village-allocation-pv.json"
 COUNTY, TOWN, VILLAGE, OTHER_VILLAGE = "231002", "231002001", "231002001001", "231002001002"
@@ -147,12 +149,12 @@ def test_a_village_allocation_walks_every_state_and_every_step_is_in_the_ledger(
     states.append(m.state)
     n = wf.publish_notice(session, CADRE, m.id, at=t + timedelta(hours=1))
     states.append(m.state)
-    assert n.window_days == 10 and wf.utc(n.ends_at) == t + timedelta(hours=1) + 10 * DAY
+    assert n.window_days == 10 and rows.utc(n.ends_at) == t + timedelta(hours=1) + 10 * DAY
     o = wf.file_objection(session, PUBLIC, m.id, text="H-004 的贡献积分是否核实？", at=t + 2 * DAY)
     wf.answer_objection(session, TOWNSHIP, o.id, outcome="dismissed", reasons="经核实，积分有村民小组会议记录", at=t + 3 * DAY)
-    wf.close_notice(session, CADRE, m.id, at=wf.utc(n.ends_at))
+    wf.close_notice(session, CADRE, m.id, at=rows.utc(n.ends_at))
     states.append(m.state)
-    ex = wf.execute(session, TOWNSHIP, m.id, at=wf.utc(n.ends_at) + DAY)
+    ex = wf.execute(session, TOWNSHIP, m.id, at=rows.utc(n.ends_at) + DAY)
     states.append(m.state)
     assert ex.created and ex.run is not None and ex.batch is not None
     assert ex.run.output_digest == m.approved_preview_digest
@@ -161,11 +163,11 @@ def test_a_village_allocation_walks_every_state_and_every_step_is_in_the_ledger(
     assert {ln.payee_ref: ln.amount_fen for ln in lines} == ex.run.output_json["households"]
     assert all(ln.bank_account_masked.startswith("*") and ln.bank_account_masked[-4:].isdigit() for ln in lines)
     for ln in lines:
-        payments.mark_paid(session, TOWNSHIP, ln.id, payment_ref=f"BANK-{ln.id}", at=wf.utc(n.ends_at) + 2 * DAY)
+        payments.mark_paid(session, TOWNSHIP, ln.id, payment_ref=f"BANK-{ln.id}", at=rows.utc(n.ends_at) + 2 * DAY)
     assert ex.batch.status == "paid"
-    content = wf.announce_result(session, CADRE, m.id, at=wf.utc(n.ends_at) + 3 * DAY)
+    content = wf.announce_result(session, CADRE, m.id, at=rows.utc(n.ends_at) + 3 * DAY)
     assert content["payments"]["total_fen"] == 1780000
-    wf.archive(session, CADRE, m.id, at=wf.utc(n.ends_at) + 4 * DAY)
+    wf.archive(session, CADRE, m.id, at=rows.utc(n.ends_at) + 4 * DAY)
     states.append(m.state)
     assert states == ["draft", "decided", "under_review", "approved", "in_notice", "notice_closed", "executed",
                       "archived"]
@@ -348,7 +350,7 @@ def test_an_upheld_objection_reopens_the_matter_and_a_new_notice_restarts_the_wi
     t2 = through_meeting(session, m.id, t + 9 * DAY)
     t2 = through_review(session, m.id, t2)
     second = wf.publish_notice(session, CADRE, m.id, at=t2)
-    assert second.id != first.id and wf.utc(second.ends_at) == t2 + 10 * DAY
+    assert second.id != first.id and rows.utc(second.ends_at) == t2 + 10 * DAY
     with pytest.raises(Conflict):
         wf.close_notice(session, CADRE, m.id, at=t2 + 9 * DAY)
     wf.close_notice(session, CADRE, m.id, at=t2 + 10 * DAY)
@@ -554,7 +556,7 @@ def test_every_event_points_at_its_own_ledger_entry(session: Session, ctx: dict)
 
 def test_an_allocation_built_from_the_registry_stops_when_a_household_status_changed(
         session: Session, ctx: dict) -> None:
-    from daipin.services import runs
+    from daipin.services.runs import service as runs
 
     confirm_roster(session)
     runs.save_allocation_plan(session, SYSTEM_ACTOR, village_code=VILLAGE, year=2024, pool_fen=600000,

@@ -19,8 +19,10 @@ from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.workflow import Matter, Meeting, Notice, Objection, PaymentBatch, PaymentLine, Review
 from daipin.db.session import make_engine
 from daipin.ledger.verify import verify_log
-from daipin.services import payments, trace
-from daipin.services import workflow as wf
+from daipin.services.matters import service as wf
+from daipin.services.payments import service as payments
+from daipin.services.shared import rows
+from daipin.services.shared import trace as trace
 from tests.integration.test_dossier import archived_matter
 from tests.integration.test_workflow import CADRE, DAY, T0, TOWNSHIP, confirm_roster, seed, to_notice
 
@@ -123,7 +125,7 @@ def test_objector_name_and_contact_enter_row_digests_only_salted(session: Sessio
     confirm_roster(session)
     m, t = to_notice(session, ctx, T0 + 20 * DAY)
     o = wf.file_objection(session, CADRE, m.id, text="名单有误", name="村民丙", contact="13900003333", at=t + DAY)
-    state = wf.row_state(session, o)
+    state = rows.workflow_row_state(session, o)
     assert state["contact"] != "13900003333" and state["contact"] == trace.pii(session, "13900003333")
     assert state["objector_name"] == trace.pii(session, "村民丙")
     assert "13900003333" not in json.dumps(state, ensure_ascii=False)

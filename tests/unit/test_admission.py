@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from daipin.api.app import Admission
+from daipin.http.middleware import Admission
 
 
 def _app(log: list[str], work: dict[str, float], *, body_delay: float = 0.0) -> Any:

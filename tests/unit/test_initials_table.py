@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from daipin.services import registry as reg
+from daipin.services.registry import service as reg
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "initials_table.py"
 
@@ -33,7 +33,7 @@ def test_the_encoding_reads_back_and_the_file_is_what_the_script_writes() -> Non
     sample = {0x4E00: "y", 0x4E01: "d", 0x4E05: "q", 0x4E40: "z", 0x20000: "h"}
     text = script.encode(sample)
     assert text == "4e00\tyd---q\n4e40\tz\n20000\th\n"
-    shipped = (Path(reg.__file__).resolve().parents[1] / "data" / "initials.txt").read_text(encoding="ascii")
+    shipped = (Path(reg.__file__).resolve().parents[2] / "data" / "initials.txt").read_text(encoding="ascii")
     assert shipped.split("\n", 3)[3] == script.encode(script.derive())
 
 

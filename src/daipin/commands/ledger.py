@@ -151,7 +151,6 @@ def verify(as_json: bool = typer.Option(False, "--json", help="输出JSON报告"
     """全量核验账本 / recompute every entry, node and root and check every checkpoint; exit 1 if anything is wrong."""
     from daipin.db.session import session_scope
     from daipin.ledger import verify as verifier
-    from daipin.services import imports, registry, workflow  # noqa: F401  (importing them registers their checks)
 
     with session_scope() as session:
         report = verifier.verify_log(session)

@@ -92,7 +92,7 @@ def write_csv_template(out: Path) -> None:
 
     from openpyxl import load_workbook
 
-    import daipin.services.imports as imports
+    import daipin.services.imports.service as imports
 
     with tempfile.TemporaryDirectory() as tmp:
         sheet = Path(tmp) / "template.xlsx"
@@ -166,7 +166,7 @@ def settle(project: str = typer.Option(..., "--project", help="项目编号或ID
            year: int = typer.Option(..., "--year"),
            format: str = typer.Option("json", "--format", help="json | table")) -> None:
     """收益结算：从数据库生成结算文档，计算并存档 / settle a project for a year and store the run."""
-    from daipin.services import runs
+    from daipin.services.runs import service as runs
 
     with unit_of_work() as session:
         run = runs.run_settlement(session, _actor(), project, year, _now())
@@ -176,7 +176,7 @@ def settle(project: str = typer.Option(..., "--project", help="项目编号或ID
 def allocate(village: str = typer.Option(..., "--village", help="村代码"), year: int = typer.Option(..., "--year"),
              format: str = typer.Option("json", "--format", help="json | table")) -> None:
     """村级收益分配：按已保存的分配方案计算并存档 / allocate a village's income and store the run."""
-    from daipin.services import runs
+    from daipin.services.runs import service as runs
 
     with unit_of_work() as session:
         run = runs.run_village_allocation(session, _actor(), village, year, _now())
@@ -187,7 +187,7 @@ def allocate(village: str = typer.Option(..., "--village", help="村代码"), ye
 def runs_show(run_id: int, input: bool = typer.Option(False, "--input", help="打印输入文档 print the input"),
               ) -> None:
     """显示一次计算的输出（或 --input 输入文档）/ show a stored run."""
-    from daipin.services import runs
+    from daipin.services.runs import service as runs
 
     with unit_of_work() as session:
         run = runs.get_run(session, run_id)
@@ -197,7 +197,7 @@ def runs_show(run_id: int, input: bool = typer.Option(False, "--input", help="�
 @runs_app.command("list")
 def runs_list(kind: str = typer.Option(None, "--kind"), subject: str = typer.Option(None, "--subject")) -> None:
     """列出计算记录 / list stored runs."""
-    from daipin.services import runs
+    from daipin.services.runs import service as runs
 
     with unit_of_work() as session:
         for r in runs.list_runs(session, kind, subject):
@@ -207,7 +207,7 @@ def runs_list(kind: str = typer.Option(None, "--kind"), subject: str = typer.Opt
 @sample_app.command("load")
 def sample_load(households_per_village: int = typer.Option(30, "--households-per-village")) -> None:
     """载入示例区（东安区，虚构数据）/ generate and load the sample district."""
-    from daipin.services import sample
+    from daipin.services.sample import service as sample
 
     with unit_of_work() as session:
         counts = sample.load_sample(session, _actor(), _now(), households_per_village=households_per_village)
@@ -221,7 +221,7 @@ def households_list(village: str = typer.Option(None, "--village"), status: str 
     from sqlalchemy import select
 
     from daipin.db.models.registry import Household
-    from daipin.services import registry as reg
+    from daipin.services.registry import service as reg
 
     with unit_of_work() as session:
         q = select(Household).order_by(Household.household_no)
@@ -255,7 +255,7 @@ def projects_list() -> None:
 @contracts_app.command("history")
 def contracts_history(contract: str) -> None:
     """合同版本历史 / a contract's versions."""
-    from daipin.services import contracts
+    from daipin.services.contracts import service as contracts
 
     with unit_of_work() as session:
         typer.echo(_dump(contracts.history(session, contract)))
@@ -266,7 +266,7 @@ def import_households(file: Path, skip_bad: bool = typer.Option(False, "--skip-b
     """导入建档立卡农户（xlsx 或 csv）/ import households; any bad row imports nothing unless --skip-bad."""
     from python_calamine import CalamineError
 
-    import daipin.services.imports as imports
+    import daipin.services.imports.service as imports
 
     with unit_of_work() as session:
         _source(file)
@@ -285,7 +285,7 @@ def import_households(file: Path, skip_bad: bool = typer.Option(False, "--skip-b
 @template_app.command("households")
 def template_households(out: Path = typer.Argument(Path("农户导入模板.xlsx"))) -> None:
     """生成农户导入模板（.xlsx 或 .csv）/ write the household import template (.xlsx, or .csv in UTF-8)."""
-    import daipin.services.imports as imports
+    import daipin.services.imports.service as imports
     from daipin.domain.errors import DaipinError, InputError
 
     try:
@@ -307,7 +307,7 @@ def template_households(out: Path = typer.Argument(Path("农户导入模板.xlsx
 @export_app.command("households")
 def export_households(out: Path, village: str = typer.Option(None, "--village", help="村代码或村名 / village code or name")) -> None:
     """导出农户（脱敏）/ export households to xlsx, masked."""
-    import daipin.services.exports as exports
+    import daipin.services.imports.exports as exports
 
     with unit_of_work() as session:
         n = _written(out, lambda: exports.export_households(session, out, village=village))
@@ -316,7 +316,7 @@ def export_households(out: Path, village: str = typer.Option(None, "--village", 
 
 @export_app.command("entities")
 def export_entities(out: Path) -> None:
-    import daipin.services.exports as exports
+    import daipin.services.imports.exports as exports
 
     with unit_of_work() as session:
         n = _written(out, lambda: exports.export_entities(session, out))
@@ -325,7 +325,7 @@ def export_entities(out: Path) -> None:
 
 @export_app.command("projects")
 def export_projects(out: Path) -> None:
-    import daipin.services.exports as exports
+    import daipin.services.imports.exports as exports
 
     with unit_of_work() as session:
         n = _written(out, lambda: exports.export_projects(session, out))
@@ -334,7 +334,7 @@ def export_projects(out: Path) -> None:
 
 @export_app.command("contracts")
 def export_contracts(out: Path) -> None:
-    import daipin.services.exports as exports
+    import daipin.services.imports.exports as exports
 
     with unit_of_work() as session:
         n = _written(out, lambda: exports.export_contracts(session, out))
@@ -343,8 +343,8 @@ def export_contracts(out: Path) -> None:
 
 def _record_epilog() -> str:
     from daipin.domain.contracts import MODELS, TERMS
-    from daipin.services.records import KINDS, fields
-    from daipin.services.registry import LABOR, RELATIONS, STATUSES
+    from daipin.services.registry.records import KINDS, fields
+    from daipin.services.registry.service import LABOR, RELATIONS, STATUSES
 
     lines = ["类别与字段 / kinds and their fields (* required):", ""]
     for kind in KINDS.values():
@@ -382,7 +382,7 @@ def record(kind: str = typer.Argument(..., help="记录类别，见下 / the kin
     """
     from daipin.commands.calc import DocumentError, read_document
     from daipin.commands.workflow import _at, parse_actor
-    from daipin.services import records
+    from daipin.services.registry import records as records
 
     try:
         document = read_document(file)

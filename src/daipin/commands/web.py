@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from daipin.domain.actors import Actor
-    from daipin.services.auth import DemoAccount
+    from daipin.services.auth.service import DemoAccount
 
 user_app = typer.Typer(help="账户管理 accounts", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ def is_loopback(host: str) -> bool:
 def refuse_demo_off_loopback(host: str) -> None:
     """Demo accounts share a published password: never expose them beyond this machine."""
     from daipin.db.session import session_scope
-    from daipin.services import auth as auth_service
+    from daipin.services.auth import service as auth_service
 
     with session_scope() as session:
         demo = auth_service.has_demo_accounts(session)
@@ -59,8 +59,8 @@ def server_app() -> Any:
     """
     import os
 
-    from daipin.api import create_app
     from daipin.db.session import database_url, make_engine
+    from daipin.server import create_app
 
     url = database_url()
     pool = max(1, int(os.environ.get(POOL_ENV) or 10))
@@ -89,7 +89,7 @@ def run_server(host: str, port: int, *, workers: int = 0, db_pool: int = 10, con
 
     import uvicorn
 
-    from daipin.api.settings import _secret_from_env
+    from daipin.http.settings import _secret_from_env
 
     refuse_demo_off_loopback(host)
     workers = workers or default_workers()
@@ -196,8 +196,8 @@ def setup_demo(session: Session, at: datetime, *, roster_villages: int = 3) -> l
     """Ledger, sample district, confirmed rosters for its first villages, the sample year's settlements,
     demo accounts. Returns the accounts."""
     from daipin.ledger import store
-    from daipin.services import auth as auth_service
-    from daipin.services import sample
+    from daipin.services.auth import service as auth_service
+    from daipin.services.sample import service as sample
 
     store.ensure_log(session, at=at)
     if not sample.is_loaded(session):
@@ -225,7 +225,8 @@ def settle_projects(session: Session, at: datetime) -> list[int]:
 
     from daipin.db.models.registry import Project, Run
     from daipin.domain.errors import DaipinError
-    from daipin.services import runs, sample
+    from daipin.services.runs import service as runs
+    from daipin.services.sample import service as sample
 
     year = sample.YEAR
     settled = set(session.scalars(select(Run.subject).where(Run.kind == "settlement", Run.year == year)))
@@ -258,8 +259,9 @@ def confirm_rosters(session: Session, at: datetime, *, limit: int = 3) -> list[i
     from sqlalchemy import select
 
     from daipin.db.models.registry import Region
-    from daipin.services import rosters, sample
-    from daipin.services import workflow as wf
+    from daipin.services.matters import service as wf
+    from daipin.services.rosters import service as rosters
+    from daipin.services.sample import service as sample
 
     actor = _operator()
     year = sample.YEAR
@@ -317,7 +319,7 @@ def user_add(
     from daipin.db.session import session_scope
     from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.domain.errors import DaipinError
-    from daipin.services import auth as auth_service
+    from daipin.services.auth import service as auth_service
 
     try:
         with session_scope() as session:
@@ -334,7 +336,7 @@ def user_list() -> None:
     """列出账户 / list accounts."""
     from daipin.db.session import session_scope
     from daipin.domain.actors import SYSTEM_ACTOR
-    from daipin.services import auth as auth_service
+    from daipin.services.auth import service as auth_service
 
     with session_scope() as session:
         for u in auth_service.list_users(session, actor=SYSTEM_ACTOR):
@@ -347,7 +349,7 @@ def user_disable(username: str = typer.Argument(...)) -> None:
     from daipin.db.session import session_scope
     from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.domain.errors import DaipinError
-    from daipin.services import auth as auth_service
+    from daipin.services.auth import service as auth_service
 
     try:
         with session_scope() as session:

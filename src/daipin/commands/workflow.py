@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from daipin.commands import unit_of_work
+from daipin.services.shared import rows
 
 matter_app = typer.Typer(help="议事事项 decisions: 草拟、会议、表决、审核、公示、异议、执行、归档", no_args_is_help=True)
 
@@ -69,7 +70,7 @@ def _read_doc(path: Path) -> Any:
 
 
 def _state(session: Any, m: Any) -> None:
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     s = wfs.summary(session, m)
     typer.echo(f"事项 {s['id']} [{s['kind_label']}] {s['title']}：{s['state_label']} ({s['state']})，"
@@ -98,7 +99,7 @@ def draft(
     as_: str = AsOpt,
 ) -> None:
     """草拟事项并预览计算结果 / draft a matter with its engine document and preview."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     doc = _read_doc(file)
     with unit_of_work() as s:
@@ -118,7 +119,7 @@ def roster(
     as_: str = AsOpt,
 ) -> None:
     """从登记数据草拟年度收益扶贫对象名单 / draft the year's beneficiary roster from the registry."""
-    from daipin.services import rosters
+    from daipin.services.rosters import service as rosters
 
     with unit_of_work() as s:
         m = rosters.draft_roster(s, parse_actor(as_), village_code=village, year=year, at=_at(at))
@@ -136,7 +137,7 @@ def update(
     as_: str = AsOpt,
 ) -> None:
     """修改草案 / change a draft (also after it was returned or reopened)."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     doc = _read_doc(file) if file else None
     with unit_of_work() as s:
@@ -159,7 +160,7 @@ def call_meeting(
     as_: str = AsOpt,
 ) -> None:
     """召集会议 / call the meeting."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         mt = wfs.call_meeting(s, parse_actor(as_), matter_id, type=type, scheduled_at=_at(scheduled_at), place=place,
@@ -185,7 +186,7 @@ def attend(
     as_: str = AsOpt,
 ) -> None:
     """登记到会情况 / record attendance."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     people = _read_doc(attendees) if attendees else None
     with unit_of_work() as s:
@@ -207,7 +208,7 @@ def vote(
     as_: str = AsOpt,
 ) -> None:
     """登记表决 / record the votes."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     b = _read_doc(ballots) if ballots else None
     with unit_of_work() as s:
@@ -218,7 +219,7 @@ def vote(
 
 def _simple(step: str, help_text: str) -> None:
     def command(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = AsOpt) -> None:
-        from daipin.services import workflow as wfs
+        from daipin.services.matters import service as wfs
 
         fn = {"decide": wfs.decide, "submit": wfs.submit_for_review, "close": wfs.close_notice,
               "announce": wfs.announce_result, "archive": wfs.archive}[step]
@@ -253,7 +254,7 @@ def review(
     as_: str = AsOpt,
 ) -> None:
     """乡镇（或区）审核 / review: approve or return with comments."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         wfs.review(s, parse_actor(as_), matter_id, decision=decision, comments=comments, at=_at(at))
@@ -268,11 +269,11 @@ def publish(
     as_: str = AsOpt,
 ) -> None:
     """发布公示 / post the public notice."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         n = wfs.publish_notice(s, parse_actor(as_), matter_id, window_days=days, at=_at(at))
-        typer.echo(f"公示 {n.id}：{n.window_days} 天，至 {wfs.utc(n.ends_at).isoformat()} 止")
+        typer.echo(f"公示 {n.id}：{n.window_days} 天，至 {rows.utc(n.ends_at).isoformat()} 止")
         typer.echo(_dump(n.content))
 
 
@@ -286,7 +287,7 @@ def object_(
     as_: str = typer.Option("public:anonymous", "--as", help=AS_HELP),
 ) -> None:
     """提出异议（公示期内，可匿名）/ object during the notice window."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         o = wfs.file_objection(s, parse_actor(as_), matter_id, text=text, name=name, contact=contact, at=_at(at))
@@ -302,7 +303,7 @@ def answer(
     as_: str = AsOpt,
 ) -> None:
     """答复异议 / answer an objection."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         o = wfs.answer_objection(s, parse_actor(as_), objection_id, outcome=outcome, reasons=reasons, at=_at(at))
@@ -312,7 +313,7 @@ def answer(
 @matter_app.command("execute")
 def execute(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = AsOpt) -> None:
     """执行：按批准的文件重新计算并生成支付批次（只支付一次）/ execute and create the payment batch once."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         ex = wfs.execute(s, parse_actor(as_), matter_id, at=_at(at))
@@ -335,7 +336,7 @@ def pay(
     as_: str = AsOpt,
 ) -> None:
     """登记支付结果 / record a payment line as paid (or failed)."""
-    from daipin.services import payments
+    from daipin.services.payments import service as payments
 
     with unit_of_work() as s:
         line = payments.mark_paid(s, parse_actor(as_), line_id, payment_ref=ref, failed=failed, reason=reason,
@@ -346,14 +347,14 @@ def pay(
 @matter_app.command("show")
 def show(matter_id: int = typer.Argument(...), as_: str = AsOpt) -> None:
     """查看事项 / show a matter, its meeting, notice and payments (personal data masked)."""
-    from daipin.services import payments
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
+    from daipin.services.payments import service as payments
 
     with unit_of_work() as s:
         m = wfs.get_matter(s, parse_actor(as_), matter_id)
         out = wfs.summary(s, m)
         out["preview"] = m.preview
-        out["events"] = [{"action": e.action, "to": e.to_state, "at": wfs.utc(e.at).isoformat(), "actor": e.actor,
+        out["events"] = [{"action": e.action, "to": e.to_state, "at": rows.utc(e.at).isoformat(), "actor": e.actor,
                           "ledger": e.ledger_index} for e in wfs.events(s, m)]
         batch = payments.batch_for_matter(s, m.id)
         out["payments"] = payments.batch_view(s, batch) if batch else None
@@ -369,7 +370,7 @@ def list_(
 ) -> None:
     """列出事项 / list matters in the actor's region."""
     from daipin.domain.workflow import STATE_LABELS, State
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         for m in wfs.list_matters(s, parse_actor(as_), state=state, kind=kind, region=region):
@@ -383,7 +384,7 @@ def dossier(
     as_: str = AsOpt,
 ) -> None:
     """导出档案（全部文件 + 账本证明），可用 daipin matter verify-dossier 离线核验 / export the dossier zip."""
-    from daipin.services import dossier as dossier_service
+    from daipin.services.dossiers import service as dossier_service
 
     with unit_of_work() as s:
         manifest = dossier_service.export(s, parse_actor(as_), matter_id, out)
@@ -397,7 +398,7 @@ def verify_dossier(
     key: str = typer.Option(None, "--key", help="信任的公钥 <name>+<hash>+<key>; 默认用包内公钥"),
 ) -> None:
     """离线核验档案（无需数据库）：账本证明、签名检查点、每份文件与账本记录的摘要一致 / verify a dossier offline."""
-    from daipin.services import dossier as dossier_service
+    from daipin.services.dossiers import service as dossier_service
 
     report = dossier_service.verify(file, trusted_key=key)
     if report.ok:
@@ -418,7 +419,7 @@ def rules(
     as_: str = AsOpt,
 ) -> None:
     """查看或设置本区议事规则（只能严于法定标准）/ show or set the county's stricter rules."""
-    from daipin.services import workflow as wfs
+    from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         if file is None:

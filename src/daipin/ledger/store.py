@@ -742,7 +742,24 @@ def register_row_check(table: str, state: RowState) -> None:
     _row_checks[table] = state
 
 
+_wired = False
+
+
+class NotWired(RuntimeError):
+    """The process asked the ledger to check rows before its composition root told it how (`daipin.bootstrap`)."""
+
+
+def mark_wired() -> None:
+    """Called once by the composition root after every feature registered its checks."""
+    global _wired
+    _wired = True
+
+
 def row_checks() -> Mapping[str, RowState]:
+    """Every table's row check. Refuses before the process is wired: a verification that silently checked no
+    rows would read as a clean ledger."""
+    if not _wired:
+        raise NotWired("ledger row checks are not wired: call daipin.bootstrap.configure() first")
     return dict(_row_checks)
 
 
@@ -767,6 +784,8 @@ def register_batch_check(entry_type: str, check: BatchCheck) -> None:
 
 
 def batch_checks() -> Mapping[str, BatchCheck]:
+    if not _wired:
+        raise NotWired("ledger batch checks are not wired: call daipin.bootstrap.configure() first")
     return dict(_batch_checks)
 
 

@@ -81,13 +81,13 @@ def locale_of(request: Request) -> str:
 
 
 def _base_context(request: Request) -> dict[str, Any]:
-    from daipin.api.deps import PUBLIC_ACTOR, csrf_token_for
+    from daipin.http.deps import PUBLIC_ACTOR, csrf_token_for
 
     auth = getattr(request.state, "auth", None)
     settings = request.app.state.settings
     actor = auth.actor if auth is not None else PUBLIC_ACTOR
     if auth is None:
-        from daipin.api.deps import Auth
+        from daipin.http.deps import Auth
 
         auth = Auth(actor=PUBLIC_ACTOR)
     return {

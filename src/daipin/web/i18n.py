@@ -47,7 +47,7 @@ def gettext(locale: str, message: str) -> str:
 def _labels() -> dict[str, dict[str, str]]:
     from daipin.domain import workflow as wf
     from daipin.domain.contracts import CONTRACT_STATUS_LABELS, CONTRIBUTION_KINDS
-    from daipin.services.registry import PROJECT_STATUS_LABELS
+    from daipin.services.registry.service import PROJECT_STATUS_LABELS
 
     return {
         "state": {s.value: label for s, label in wf.STATE_LABELS.items()},

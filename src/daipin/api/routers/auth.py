@@ -6,7 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from daipin.api.deps import (
+from daipin.api.schemas import LoginIn, LoginOut, Ok, PasswordIn, UserIn, UserOut
+from daipin.db.models.auth import User
+from daipin.domain.errors import DaipinError
+from daipin.http.deps import (
     AuthDep,
     CsrfDep,
     CurrentActor,
@@ -16,11 +19,8 @@ from daipin.api.deps import (
     UserInfo,
     unit_of_work,
 )
-from daipin.api.errors import error_body
-from daipin.api.schemas import LoginIn, LoginOut, Ok, PasswordIn, UserIn, UserOut
-from daipin.db.models.auth import User
-from daipin.domain.errors import DaipinError
-from daipin.services import auth as auth_service
+from daipin.http.errors import error_body
+from daipin.services.auth import service as auth_service
 
 router = APIRouter(tags=["auth 账户"])
 

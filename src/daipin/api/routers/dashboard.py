@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from daipin.api.deps import CurrentActor, SessionDep, TodayDep
-from daipin.services import dashboard
+from daipin.http.deps import CurrentActor, SessionDep, TodayDep
+from daipin.services.dashboard import views as dashboard
 
 router = APIRouter(tags=["dashboard 工作台"])
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from daipin.api.deps import CsrfDep, CurrentActor, SessionDep
-from daipin.services import ledger_views
+from daipin.http.deps import CsrfDep, CurrentActor, SessionDep
+from daipin.services.ledger import views as ledger_views
 
 router = APIRouter(tags=["ledger 账本"])
 

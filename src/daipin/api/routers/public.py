@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from daipin.api.deps import CsrfDep, Id, NowDep, SessionDep
 from daipin.api.schemas import Strict
-from daipin.services import portal
+from daipin.http.deps import CsrfDep, Id, NowDep, SessionDep
+from daipin.services.portal import views as portal
 
 router = APIRouter(tags=["public 公开"])
 

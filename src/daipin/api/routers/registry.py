@@ -9,9 +9,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
-from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
 from daipin.api.schemas import Strict
-from daipin.services import registry_views as rv
+from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
+from daipin.services.registry import views as rv
 
 router = APIRouter(tags=["registry 登记"])
 
@@ -79,7 +79,7 @@ class ContractIn(Strict):
 @router.post("/contracts", status_code=201, dependencies=[CsrfDep])
 def sign_contract(body: ContractIn, actor: CurrentActor, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """签订利益联结协议（条款按模式校验）/ sign a benefit-linkage contract; terms checked per model."""
-    from daipin.services import contracts
+    from daipin.services.contracts import service as contracts
 
     if body.payee_household_id is not None:
         rv.household(session, actor, body.payee_household_id)  # 404 outside the actor's region
@@ -124,7 +124,7 @@ def amend_contract(contract_id: Id, body: AmendIn, actor: CurrentActor, session:
                    now: NowDep) -> dict[str, Any]:
     """变更协议（生成新版本，旧版本保留）/ amend a contract as a new version, older versions kept: `terms`, when
     given, replace the current terms as a whole; dates left out stay as they are."""
-    from daipin.services import contracts
+    from daipin.services.contracts import service as contracts
 
     c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
     v = contracts.amend_contract(session, actor, c.id, reason=body.reason, at=now, terms=body.terms,
@@ -137,7 +137,7 @@ def amend_contract(contract_id: Id, body: AmendIn, actor: CurrentActor, session:
 def terminate_contract(contract_id: Id, body: TerminateIn, actor: CurrentActor, session: SessionDep,
                        now: NowDep) -> dict[str, Any]:
     """终止协议 / terminate a contract from a date (a last version, terminated)."""
-    from daipin.services import contracts
+    from daipin.services.contracts import service as contracts
 
     c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
     v = contracts.terminate_contract(session, actor, c.id, on=body.on, reason=body.reason, at=now,

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import Field
 
-from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
 from daipin.api.schemas import Strict
-from daipin.services import matter_views
-from daipin.services import workflow as wfs
+from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.services.matters import service as wfs
+from daipin.services.matters import views as matter_views
 
 router = APIRouter(tags=["workflow 议事"])
 
@@ -138,9 +138,9 @@ def dossier(matter_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep
 @router.get("/matters/{matter_id}/payments")
 def payment_batch(matter_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
     """支付批次（银行账号已遮蔽）/ an executed matter's payment batch, line by line, bank accounts masked."""
-    from daipin.services import payments
+    from daipin.services.payments import service as payments
 
-    _, batch = payments.lines_for_matter(session, actor, matter_id)
+    _, batch = matter_views.lines_for_matter(session, actor, matter_id)
     return payments.batch_view(session, batch)
 
 
@@ -155,7 +155,7 @@ def record_payment(matter_id: Id, line_id: Id, body: PaymentIn, actor: CurrentAc
                    now: NowDep) -> dict[str, Any]:
     """登记支付结果（乡镇干部、区级管理员）/ mark a payment line paid (bank reference) or failed (reason);
     township officials and district administrators only."""
-    from daipin.services import payments
+    from daipin.services.payments import service as payments
 
     line = matter_views.record_payment(session, actor, matter_id, line_id, body.model_dump(), at=now)
     return payments.line_view(line)

@@ -8,10 +8,10 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from daipin.api.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, NowDep, SessionDep
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError
-from daipin.services import auth as auth_service
+from daipin.http.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, NowDep, SessionDep
+from daipin.services.auth import service as auth_service
 from daipin.web import render
 from daipin.web.i18n import LANG_COOKIE, LOCALES
 

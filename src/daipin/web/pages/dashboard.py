@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from daipin.api.deps import CurrentActor, SessionDep, TodayDep
-from daipin.services import dashboard as dashboard_service
+from daipin.http.deps import CurrentActor, SessionDep, TodayDep
+from daipin.services.dashboard import views as dashboard_service
 from daipin.web import render
 
 router = APIRouter()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from daipin.api.deps import CsrfDep, CurrentActor, SessionDep
-from daipin.services import ledger_views
+from daipin.http.deps import CsrfDep, CurrentActor, SessionDep
+from daipin.services.ledger import views as ledger_views
 from daipin.web import render
 
 router = APIRouter()

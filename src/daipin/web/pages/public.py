@@ -11,9 +11,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from daipin.api.deps import Auth, CsrfDep, Id, NowDep, SessionDep, csrf_token_for, read_only
 from daipin.domain.errors import DaipinError
-from daipin.services import portal
+from daipin.http.deps import Auth, CsrfDep, Id, NowDep, SessionDep, csrf_token_for, read_only
+from daipin.services.portal import views as portal
 from daipin.web import locale_of, render, render_text
 
 router = APIRouter()

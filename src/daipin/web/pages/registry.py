@@ -15,12 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from daipin.api.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
 from daipin.db.models.registry import Contract
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError
 from daipin.domain.money import MAX_FEN
-from daipin.services import registry_views as rv
+from daipin.http.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
+from daipin.services.registry import views as rv
 from daipin.web import render
 
 router = APIRouter()
@@ -49,7 +49,7 @@ def households_export(actor: CurrentActor, session: SessionDep, q: str = "", sta
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
 async def household_page(request: Request, household_id: Id) -> Response:
-    from daipin.services import matter_views
+    from daipin.services.matters import views as matter_views
 
     def work(session: Session, auth: Auth) -> Response:
         ctx = rv.household_page(session, auth.actor, household_id, income=False)
@@ -68,7 +68,7 @@ def entity_list(request: Request, actor: CurrentActor, session: SessionDep, q: s
 
 @router.get("/entities/{entity_id}", response_class=HTMLResponse)
 def entity_page(request: Request, entity_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
-    from daipin.services import dashboard
+    from daipin.services.dashboard import views as dashboard
 
     ctx = rv.entity_page(session, actor, entity_id)
     # Dues and arrears per contract from the latest settlement of each project and year (a re-run replaces,
@@ -235,7 +235,7 @@ def _version(fields: dict[str, str]) -> int | None:
 
 @router.post("/contracts", response_class=HTMLResponse, dependencies=[CsrfDep])
 async def contract_create(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
-    from daipin.services import contracts
+    from daipin.services.contracts import service as contracts
 
     _may_sign(actor)
     form = await request.form()
@@ -294,7 +294,7 @@ async def _change_contract(request: Request, contract_id: int, actor: Actor, ses
                            change: Callable[[Contract, dict[str, str]], object]) -> Response:
     """Amend or terminate from the contract page: refused (403) before what was typed is checked for those who
     may not, nothing written on any error, the page shown again with the error and what was typed."""
-    from daipin.services import contracts
+    from daipin.services.contracts import service as contracts
 
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
@@ -312,7 +312,7 @@ async def _change_contract(request: Request, contract_id: int, actor: Actor, ses
 @router.post("/contracts/{contract_id}/amend", response_class=HTMLResponse, dependencies=[CsrfDep])
 async def contract_amend(request: Request, contract_id: Id, actor: CurrentActor, session: SessionDep,
                          now: NowDep) -> Response:
-    from daipin.services import contracts
+    from daipin.services.contracts import service as contracts
 
     def amend(c: Contract, fields: dict[str, str]) -> object:
         return contracts.amend_contract(
@@ -329,7 +329,7 @@ async def contract_amend(request: Request, contract_id: Id, actor: CurrentActor,
 @router.post("/contracts/{contract_id}/terminate", response_class=HTMLResponse, dependencies=[CsrfDep])
 async def contract_terminate(request: Request, contract_id: Id, actor: CurrentActor, session: SessionDep,
                              now: NowDep) -> Response:
-    from daipin.services import contracts
+    from daipin.services.contracts import service as contracts
 
     def terminate(c: Contract, fields: dict[str, str]) -> object:
         return contracts.terminate_contract(session, actor, c.id, on=_date(fields.get("on", ""), "on"),

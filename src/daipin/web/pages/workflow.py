@@ -7,9 +7,9 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from daipin.api.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
 from daipin.domain.errors import DaipinError
-from daipin.services import matter_views
+from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.services.matters import views as matter_views
 from daipin.web import render
 
 router = APIRouter()

@@ -1,0 +1,260 @@
+"""Dashboard aggregations, scoped to the actor's region: linked households, income, arrears, waiting matters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Contract, Entity, Household, Person, Project, Region, Run
+from daipin.db.models.workflow import PaymentBatch, PaymentLine
+from daipin.domain import workflow as wf
+from daipin.domain.actors import Actor, Role
+from daipin.services.runs.views import latest_settlements
+
+
+@dataclass
+class Overview:
+    households: int = 0
+    poor_households: int = 0
+    linked_households: int = 0
+    entities: int = 0
+    projects: int = 0
+    by_model: list[tuple[str, int]] = field(default_factory=list)
+    income_by_year: list[tuple[str, int]] = field(default_factory=list)  # fen per paid household
+    arrears_by_entity: list[tuple[str, int]] = field(default_factory=list)  # fen
+    arrears_total_fen: int = 0
+    settled_projects: int = 0
+    region_name: str = ""
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _prefix(actor: Actor) -> str:
+    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return actor.region[:6]
+    if actor.role is Role.SYSTEM:
+        return ""
+    return actor.region
+
+
+def overview(session: Session, *, actor: Actor, today: date) -> Overview:
+    from daipin.services.registry.views import MODEL_LABELS
+
+    out = Overview()
+    prefix = _prefix(actor)
+    entity_only = actor.role is Role.ENTITY_USER
+    if not entity_only:
+        in_scope = Household.village_code.startswith(prefix)
+        out.households = session.scalar(select(func.count()).select_from(Household).where(in_scope)) or 0
+        out.poor_households = int(session.scalar(select(func.count()).select_from(Household).where(
+            in_scope, Household.status.in_(("poor", "monitored")))) or 0)
+    contracts = (select(Contract.model, func.count(distinct(Contract.payee_household_id)))
+                 .join(Household, Household.id == Contract.payee_household_id)
+                 .where(Contract.status == "active"))
+    if entity_only:
+        contracts = contracts.where(Contract.entity_id == actor.entity_id)
+    else:
+        contracts = contracts.where(Household.village_code.startswith(prefix))
+    rows = session.execute(contracts.group_by(Contract.model)).all()
+    out.by_model = sorted(((MODEL_LABELS.get(m, m), int(n)) for m, n in rows), key=lambda x: -x[1])
+    linked = select(func.count(distinct(Contract.payee_household_id))).join(
+        Household, Household.id == Contract.payee_household_id).where(Contract.status == "active")
+    linked = linked.where(Contract.entity_id == actor.entity_id) if entity_only else linked.where(
+        Household.village_code.startswith(prefix))
+    out.linked_households = int(session.scalar(linked) or 0)
+    out.income_by_year = _income(session, prefix if not entity_only else None, actor)
+    ranked, out.settled_projects = _arrears(session, actor, prefix)
+    out.arrears_total_fen = sum(v for _, v in ranked)
+    out.arrears_by_entity = ranked[:10]
+    out.region_name = _region_name(session, actor)
+    if actor.role in (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICIAL, Role.DISTRICT_ADMIN):
+        out.waiting = _waiting(session, actor)
+    return out
+
+
+def _region_name(session: Session, actor: Actor) -> str:
+    code = actor.region[:6] if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR, Role.ENTITY_USER) else actor.region
+    return session.scalar(select(Region.name).where(Region.code == code)) or code
+
+
+def _income(session: Session, prefix: str | None, actor: Actor) -> list[tuple[str, int]]:
+    if prefix is None:
+        return []
+    stmt = (select(PaymentBatch.created_at, PaymentLine.household_id, PaymentLine.amount_fen)
+            .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
+            .join(Household, Household.id == PaymentLine.household_id)
+            .where(Household.village_code.startswith(prefix)))
+    totals: dict[str, int] = defaultdict(int)
+    paid: dict[str, set[int]] = defaultdict(set)
+    for at, hid, amount in session.execute(stmt):
+        if hid is None:
+            continue
+        year = str(at.year)
+        totals[year] += int(amount)
+        paid[year].add(int(hid))
+    # Average per paid household, rounded half-up to the fen.
+    return [(y, (2 * totals[y] + len(paid[y])) // (2 * len(paid[y]))) for y in sorted(totals) if paid[y]]
+
+
+def _line_amounts(run: Run) -> list[dict[str, Any]]:
+    return [ln for ln in (run.output_json or {}).get("lines", []) if isinstance(ln, dict)]
+
+
+def _arrears(session: Session, actor: Actor, prefix: str) -> tuple[list[tuple[str, int]], int]:
+    """Unpaid dues per entity (top ten) from the latest settlement of each project and year, and how many
+    projects have been settled at all (so an empty chart can say why)."""
+    projects = select(Project.code, Project.entity_id)
+    if actor.role is Role.ENTITY_USER:
+        projects = projects.where(Project.entity_id == actor.entity_id)
+    elif actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+        projects = projects.where(Project.township_code.startswith(actor.region[:9]))
+    elif prefix:
+        projects = projects.where(Project.county_code == prefix[:6])
+    owners: dict[str, int] = dict(session.execute(projects).all())
+    if not owners:
+        return [], 0
+    per_entity: dict[int, int] = defaultdict(int)
+    runs = latest_settlements(session, list(owners))
+    for run in runs:
+        lines = _line_amounts(run)
+        due = sum(int(ln.get("due_fen", 0)) for ln in lines)
+        paid = sum(int(ln.get("paid_fen", 0)) for ln in lines)
+        if due > paid:
+            per_entity[owners[run.subject]] += due - paid
+    names = dict(session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(list(per_entity)))).all())
+    ranked = sorted(((names.get(k, str(k)), v) for k, v in per_entity.items()), key=lambda x: -x[1])
+    return ranked, len({r.subject for r in runs})
+
+
+def entity_dues(session: Session, actor: Actor, entity_id: int) -> dict[str, Any]:
+    """An entity's dues, payments and arrears per contract, from the latest settlement run of each of its
+    projects and years; scoped like the entity page (NotFound outside the actor's view)."""
+    from daipin.domain.privacy import mask_name
+    from daipin.services.registry import views as rv
+
+    e = rv.entity(session, actor, entity_id)
+    projects: dict[str, str] = dict(session.execute(
+        select(Project.code, Project.name).where(Project.entity_id == e.id)).all())
+    runs = latest_settlements(session, list(projects))
+    payees: set[str] = {str(ln.get("payee", "")) for r in runs for ln in _line_amounts(r)}
+    households = {no: (hid, head) for hid, no, head in session.execute(
+        select(Household.id, Household.household_no, Person.name)
+        .join(Person, (Person.household_id == Household.id) & (Person.relation == "户主"), isouter=True)
+        .where(Household.household_no.in_(payees)))} if payees else {}
+    villages: dict[str, str] = dict(session.execute(
+        select(Region.code, Region.name).where(Region.code.in_(payees))).all()) if payees else {}
+    codes = {str(ln.get("contract", "")) for r in runs for ln in _line_amounts(r)}
+    contract_ids: dict[str, int] = dict(session.execute(
+        select(Contract.code, Contract.id).join(Project, Project.id == Contract.project_id)
+        .where(Project.entity_id == e.id, Contract.code.in_(codes))).all()) if codes else {}
+    rows = []
+    for run in runs:
+        for ln in _line_amounts(run):
+            payee = str(ln.get("payee", ""))
+            hh = households.get(payee)
+            head = (mask_name(hh[1]) if actor.role is Role.ENTITY_USER else hh[1]) if hh and hh[1] else ""
+            due, paid = int(ln.get("due_fen", 0)), int(ln.get("paid_fen", 0))
+            rows.append({"run": run.id, "year": run.year, "project": projects.get(run.subject, run.subject),
+                         "project_code": run.subject, "contract": str(ln.get("contract", "")),
+                         "contract_id": contract_ids.get(str(ln.get("contract", ""))), "payee": payee,
+                         "payee_name": villages.get(payee) or head, "household_id": hh[0] if hh else None,
+                         "due_fen": due, "paid_fen": paid, "arrears_fen": max(due - paid, 0),
+                         "basis": str(ln.get("basis", "")), "settled_at": run.at})
+    return {"dues": rows, "runs": [{"run": r.id, "project": projects.get(r.subject, r.subject), "year": r.year,
+                                    "at": r.at} for r in runs],
+            "due_total_fen": sum(r["due_fen"] for r in rows), "paid_total_fen": sum(r["paid_fen"] for r in rows),
+            "arrears_total_fen": sum(r["arrears_fen"] for r in rows)}
+
+
+def contract_payees(session: Session, contracts: list[dict[str, Any]]) -> dict[int, str]:
+    """Who each contract pays, as people read it: the village's name or the household's number."""
+    hh_ids = {int(c["payee_household_id"]) for c in contracts if c.get("payee_household_id")}
+    codes = {str(c["payee_village_code"]) for c in contracts if c.get("payee_village_code")}
+    numbers: dict[int, str] = dict(session.execute(
+        select(Household.id, Household.household_no).where(Household.id.in_(hh_ids))).all()) if hh_ids else {}
+    names: dict[str, str] = dict(session.execute(
+        select(Region.code, Region.name).where(Region.code.in_(codes))).all()) if codes else {}
+    out = {}
+    for c in contracts:
+        if c.get("payee_village_code"):
+            out[int(c["id"])] = names.get(c["payee_village_code"], c["payee_village_code"])
+        elif c.get("payee_household_id"):
+            out[int(c["id"])] = numbers.get(c["payee_household_id"], "")
+    return out
+
+
+def _waiting(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    from daipin.services.matters import service as wfs
+    from daipin.services.matters.views import _may
+
+    done = (wf.State.ARCHIVED.value, wf.State.REJECTED.value)
+    out = []
+    matters = wfs.list_matters(session, actor, limit=200)
+    # Several villages' matters often share a title (每村一份名单): name the village beside each.
+    names = dict(session.execute(select(Region.code, Region.name).where(
+        Region.code.in_({m.region_code for m in matters}))).all()) if matters else {}
+    for m in matters:
+        if m.state in done:
+            continue
+        acts = [a for a in wf.allowed_actions(m.kind, m.state)
+                if a not in (wf.Action.FILE_OBJECTION, wf.Action.UPDATE_DRAFT) and _may(actor, m, a)]
+        if acts:
+            out.append({"id": m.id, "title": m.title, "url": f"/matters/{m.id}",
+                        "region_name": names.get(m.region_code, m.region_code),
+                        "state_label": wf.STATE_LABELS[wf.State(m.state)],
+                        "next": [wf.ACTION_LABELS[a] for a in acts]})
+    return out[:20]
+
+
+def chart_options(data: Overview) -> dict[str, dict[str, Any]]:
+    """ECharts options; amounts leave as yuan strings computed from fen (no float arithmetic on money)."""
+
+    def yuan(fen: int) -> str:
+        return f"{fen // 100}.{fen % 100:02d}"
+
+    return {
+        "by_model": {
+            "title": {"text": "联结农户（按利益联结模式）", "textStyle": {"fontSize": 14}},
+            "tooltip": {"trigger": "item", "formatter": "{b}：{c} 户（{d}%）"},
+            # A legend under the ring instead of leader-line labels, which a phone screen cuts off.
+            "legend": {"bottom": 0, "itemWidth": 14, "itemGap": 8, "textStyle": {"fontSize": 11}},
+            "series": [{"type": "pie", "radius": ["26%", "48%"], "center": ["50%", "42%"],
+                        "label": {"show": True, "position": "inside", "formatter": "{c}"},
+                        "data": [{"name": k, "value": v} for k, v in data.by_model]}],
+        },
+        "income": {
+            "title": {"text": "户均收益（元，按支付年度）", "textStyle": {"fontSize": 14}},
+            "tooltip": {"trigger": "axis"},
+            "grid": {"left": 8, "right": 16, "containLabel": True},
+            "xAxis": {"type": "category", "data": [y for y, _ in data.income_by_year]},
+            "yAxis": {"type": "value"},
+            "series": [{"type": "bar", "data": [yuan(v) for _, v in data.income_by_year]}],
+        },
+        "arrears": {
+            "title": {"text": "拖欠金额（元，按实施主体）", "textStyle": {"fontSize": 14}},
+            "tooltip": {"trigger": "axis"},
+            "grid": {"left": 8, "right": 24, "containLabel": True},
+            "xAxis": {"type": "value", "splitNumber": 2, "axisLabel": {"hideOverlap": True, "fontSize": 11}},
+            # Long entity names wrap onto two lines rather than pushing the bars off a phone screen.
+            "yAxis": {"type": "category", "inverse": True, "data": [k for k, _ in data.arrears_by_entity],
+                      "axisLabel": {"width": 96, "overflow": "break", "fontSize": 11}},
+            "series": [{"type": "bar", "data": [yuan(v) for _, v in data.arrears_by_entity]}],
+        },
+    }
+
+
+def chart_notes(data: Overview) -> dict[str, str]:
+    """Why a chart is empty, in words a village cadre can act on (shown instead of a blank chart)."""
+    notes = {}
+    if not data.by_model:
+        notes["by_model"] = "辖区内还没有有效的利益联结协议。"
+    if not data.income_by_year:
+        notes["income"] = "辖区内还没有执行过的分配，暂无到户收益。"
+    if not data.arrears_by_entity:
+        notes["arrears"] = ("已结算的项目均足额支付，没有拖欠。" if data.settled_projects
+                            else "尚未对项目进行年度结算，结算后这里显示各实施主体的拖欠金额。")
+    return notes

@@ -1,0 +1,1 @@
+"""The dynamic-management feature (动态管理)."""

@@ -1,0 +1,1083 @@
+"""The decision path as use cases: draft, meeting, votes, review, notice, objections, execution, archive.
+
+Each step checks the actor's role and region, asks `domain.workflow` whether the matter's
+state allows it, writes its rows and one ledger entry (plus a `matter_events` row that points
+at it) in the caller's transaction, and never commits. Time is always a parameter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Entity, Household, Person, Project, Region, Run
+from daipin.db.models.workflow import (
+    CountyWorkflowRules,
+    Matter,
+    MatterEvent,
+    Meeting,
+    Notice,
+    Objection,
+    PaymentBatch,
+    PaymentLine,
+    Review,
+)
+from daipin.domain import workflow as wf
+from daipin.domain.actors import Actor, Role
+from daipin.domain.canonical import digest
+from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
+from daipin.services.shared import trace as trace
+from daipin.services.shared.rows import utc
+from daipin.services.shared.rows import workflow_row_fact as row_fact
+from daipin.services.shared.rows import workflow_row_facts as row_facts
+
+ENGINE_KINDS = frozenset({"settlement", "village_allocation", "district_allocation", "liquidation"})
+
+# Which engine document kind a matter of each kind carries (None: any engine document or a free description).
+DOCUMENT_KIND: dict[wf.MatterKind, str | None] = {
+    wf.MatterKind.VILLAGE_ALLOCATION: "village_allocation",
+    wf.MatterKind.DISTRICT_ALLOCATION: "district_allocation",
+    wf.MatterKind.BENEFICIARY_ROSTER: "beneficiary_roster",
+    wf.MatterKind.CONTRACT: None,
+    wf.MatterKind.SHARE_QUANTIFICATION: None,
+    wf.MatterKind.ASSET_DISPOSAL: None,
+    wf.MatterKind.TOWNSHIP_PROJECT: None,
+}
+
+_DECIDERS: dict[wf.Path, frozenset[Role]] = {
+    wf.Path.VILLAGE: frozenset({Role.VILLAGE_CADRE}),
+    wf.Path.TOWNSHIP: frozenset({Role.TOWNSHIP_OFFICIAL}),
+    wf.Path.DISTRICT: frozenset({Role.DISTRICT_ADMIN}),
+}
+_REVIEWERS: dict[wf.Path, frozenset[Role]] = {
+    wf.Path.VILLAGE: frozenset({Role.TOWNSHIP_OFFICIAL}),
+    wf.Path.TOWNSHIP: frozenset({Role.DISTRICT_ADMIN}),
+    wf.Path.DISTRICT: frozenset(),
+}
+# Posting, answering objections, executing and archiving: the deciding level and the one above it.
+_KEEPERS: dict[wf.Path, frozenset[Role]] = {
+    wf.Path.VILLAGE: frozenset({Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICIAL}),
+    wf.Path.TOWNSHIP: frozenset({Role.TOWNSHIP_OFFICIAL, Role.DISTRICT_ADMIN}),
+    wf.Path.DISTRICT: frozenset({Role.DISTRICT_ADMIN}),
+}
+_DECIDE_ACTIONS = {wf.Action.UPDATE_DRAFT, wf.Action.CALL_MEETING, wf.Action.RECORD_ATTENDANCE,
+                   wf.Action.RECORD_VOTES, wf.Action.DECIDE, wf.Action.SUBMIT}
+_REVIEW_ACTIONS = {wf.Action.APPROVE, wf.Action.RETURN}
+
+COMPLAINT_HOTLINE = {"name": "全国扶贫监督举报电话", "number": "12317"}
+
+# Rebuilders of a matter's engine document from the registry, by `source.type`: execution
+# compares the rebuilt document with the approved one so that changed inputs stop the payment.
+DocumentSource = Callable[[Session, dict[str, Any]], dict[str, Any]]
+DOCUMENT_SOURCES: dict[str, DocumentSource] = {}
+
+
+def _village_plan(session: Session, source: dict[str, Any]) -> dict[str, Any]:
+    from daipin.services.runs import service as runs
+
+    return runs.build_village_allocation_document(session, str(source["village"]), int(source["year"]))
+
+
+DOCUMENT_SOURCES["village_plan"] = _village_plan
+
+
+def _actor_label(actor: Actor) -> str:
+    return f"{actor.role.value}:{actor.id}"
+
+
+# ---------------------------------------------------------------- loading and permission
+
+
+def get_matter(session: Session, actor: Actor, matter_id: int, *, for_update: bool = False) -> Matter:
+    """The matter, if it exists and lies in the actor's region; the public sees only posted matters."""
+    stmt = select(Matter).where(Matter.id == matter_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    m = session.scalar(stmt)
+    if m is None or not _visible(session, actor, m):
+        raise NotFound(f"事项 {matter_id} 不存在", f"matter {matter_id} not found", "matter_id")
+    return m
+
+
+def _visible(session: Session, actor: Actor, m: Matter) -> bool:
+    if actor.role is Role.SYSTEM:
+        return True
+    if actor.role is Role.PUBLIC or actor.role is Role.ENTITY_USER:
+        return session.scalar(select(Notice.id).where(Notice.matter_id == m.id).limit(1)) is not None
+    return actor.sees_region(m.region_code)
+
+
+def _authorize(actor: Actor, m: Matter, action: wf.Action) -> None:
+    if actor.role is Role.SYSTEM:
+        return
+    if action is wf.Action.FILE_OBJECTION:
+        return  # anyone may object, named or anonymous
+    if actor.read_only:
+        raise Forbidden("只读角色不能办理此事项", "a read-only role cannot act on matters", "actor")
+    path = wf.path_of(m.kind)
+    if action in _DECIDE_ACTIONS:
+        allowed = _DECIDERS[path]
+    elif action in _REVIEW_ACTIONS:
+        allowed = _REVIEWERS[path]
+    else:
+        allowed = _KEEPERS[path]
+    if actor.role not in allowed:
+        raise Forbidden(
+            f"{wf.ACTION_LABELS[action]}须由{'、'.join(_ROLE_ZH[r] for r in sorted(allowed)) or '（无）'}办理",
+            f"{action.value} on a {m.kind} matter is for {', '.join(sorted(r.value for r in allowed))}",
+            "actor",
+        )
+    if not actor.sees_region(m.region_code):
+        raise NotFound(f"事项 {m.id} 不存在", f"matter {m.id} not found", "matter_id")
+
+
+_ROLE_ZH = {Role.VILLAGE_CADRE: "村干部", Role.TOWNSHIP_OFFICIAL: "乡镇干部", Role.DISTRICT_ADMIN: "区级管理员"}
+
+
+def _load_for(session: Session, actor: Actor, matter_id: int, action: wf.Action) -> Matter:
+    m = get_matter(session, actor, matter_id, for_update=True)
+    _authorize(actor, m, action)
+    return m
+
+
+def county_rules(session: Session, county_code: str) -> wf.CountyRules:
+    row = session.get(CountyWorkflowRules, county_code[:6])
+    return wf.CountyRules.from_dict(row.rules if row else None)
+
+
+def set_county_rules(session: Session, actor: Actor, county_code: str, rules: dict[str, Any], at: datetime) -> wf.CountyRules:
+    """A county configures stricter quorum, meeting notice or notice windows (never looser than the law)."""
+    if actor.role not in (Role.SYSTEM, Role.DISTRICT_ADMIN) or not (
+        actor.role is Role.SYSTEM or actor.sees_region(county_code)
+    ):
+        raise Forbidden("只有区级管理员可以设置议事规则", "only a district admin sets workflow rules", "actor")
+    parsed = wf.CountyRules.from_dict(rules)
+    row = session.get(CountyWorkflowRules, county_code[:6])
+    if row is None:
+        row = CountyWorkflowRules(county_code=county_code[:6])
+        session.add(row)
+    row.rules, row.updated_at, row.updated_by = parsed.to_dict(), utc(at), _actor_label(actor)
+    trace.record(session, actor=actor, type="workflow.rules", subject=f"county:{county_code[:6]}",
+                 region=county_code[:6], facts={**parsed.to_dict(), "row": row_fact(session, row)}, at=utc(at))
+    return parsed
+
+
+# ---------------------------------------------------------------- one step
+
+
+def _step(session: Session, actor: Actor, m: Matter, action: wf.Action, at: datetime, facts: dict[str, Any],
+          *, passed: bool | None = None, rows: Sequence[Any] = (), bump_round: bool = False) -> MatterEvent:
+    """Move the matter (the domain decides whether it may) and write the ledger entry and event.
+
+    The entry records the matter row and `rows` (the meeting, review, notice... this step
+    wrote) as they stand after the step; `bump_round` starts the next round (back to draft).
+    """
+    at = utc(at)
+    before = wf.State(m.state)
+    after = wf.next_state(m.kind, before, action, passed=passed)
+    body = {"matter": m.id, "kind": m.kind, "round": m.round, "action": action.value, "from": before.value,
+            "to": after.value, **facts}
+    m.state = after.value
+    m.updated_at = at
+    if bump_round:
+        m.round += 1
+    facts_of_rows = row_facts(session, [m, *rows])
+    body["row"] = facts_of_rows[0]
+    if rows:
+        body["rows"] = facts_of_rows[1:]
+    index = trace.record(session, actor=actor, type=f"matter.{action.value}", subject=f"matter:{m.id}",
+                         region=m.region_code, facts=body, at=at)
+    ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action=action.value, from_state=before.value,
+                     to_state=after.value, actor=_actor_label(actor), at=at, ledger_index=index, details=facts)
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+# ---------------------------------------------------------------- draft
+
+
+def _check_region(session: Session, kind: wf.MatterKind, region: str) -> Region:
+    level = wf.REGION_LEVEL[wf.path_of(kind)]
+    if not isinstance(region, str) or not region.isdigit() or len(region) != level:
+        raise InputError(f"{wf.KIND_LABELS[kind]}的所属区划应为{level}位代码", f"region must be a {level}-digit code",
+                         "region")
+    row = session.scalar(select(Region).where(Region.code == region))
+    if row is None:
+        raise NotFound(f"行政区划 {region} 不存在", f"unknown region {region}", "region")
+    return row
+
+
+def _preview(session: Session, kind: wf.MatterKind, document: Any, region: str, year: int | None) -> tuple[
+        dict[str, Any] | None, list[Any]]:
+    """Check the document and compute its preview result and warnings (the engine's own errors name fields)."""
+    if not isinstance(document, dict):
+        raise InputError("事项文件应为 JSON 对象", "the document must be a JSON object", "document")
+    try:
+        digest(document)
+    except ValueError as exc:
+        raise InputError("文件中不得含有二进制浮点数，金额和比率请写作整数或小数字符串", str(exc), "document") from None
+    want = DOCUMENT_KIND[kind]
+    doc_kind = document.get("kind")
+    if want is not None and doc_kind != want:
+        raise InputError(f"此类事项的文件类型应为 {want}", f"document kind must be {want}", "document.kind")
+    if doc_kind == "beneficiary_roster":
+        from daipin.services.rosters import rules as rosters
+
+        result = rosters.check_roster_document(session, document, region, year)
+        return result, []
+    if doc_kind in ENGINE_KINDS:
+        from daipin.domain.engine import calculate
+
+        result = _prefix_errors(calculate, document)
+        return result, list(result.get("warnings", []))
+    return None, []
+
+
+def _prefix_errors(fn: Callable[[dict[str, Any]], dict[str, Any]], document: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return fn(document)
+    except InputError as exc:
+        if exc.field and not exc.field.startswith("document"):
+            exc.field = f"document.{exc.field}"
+        raise
+
+
+def _check_entity_refs(session: Session, project_id: int | None, entity_id: int | None, county: str) -> None:
+    """The project and entity a matter names exist and belong to the matter's county."""
+    project = session.get(Project, project_id) if project_id is not None else None
+    if project_id is not None and project is None:
+        raise NotFound(f"项目 {project_id} 不存在", f"project {project_id} not found", "project_id")
+    if project is not None and project.county_code != county:
+        raise InputError(f"项目 {project.code} 不属于本县（区）", f"project {project.code} is in another county",
+                         "project_id")
+    entity = session.get(Entity, entity_id) if entity_id is not None else None
+    if entity_id is not None and entity is None:
+        raise NotFound(f"实施主体 {entity_id} 不存在", f"entity {entity_id} not found", "entity_id")
+    if entity is not None and entity.county_code != county:
+        raise InputError(f"实施主体 {entity.name} 不属于本县（区）", f"entity {entity.name} is in another county",
+                         "entity_id")
+
+
+def draft_matter(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str,
+    region: str,
+    title: str,
+    document: dict[str, Any],
+    at: datetime,
+    year: int | None = None,
+    justification: str = "",
+    proposer: str = "村民委员会",
+    project_id: int | None = None,
+    entity_id: int | None = None,
+    funding_source: str = "",
+    responsible_person: str = "",
+    source: dict[str, Any] | None = None,
+) -> Matter:
+    """Draft a matter with the engine document it will run; stores the preview result and its warnings.
+
+    `region` is the village (12 digits) for village matters, the township (9) for township
+    projects, the county (6) for district allocations.
+    """
+    mk = wf.parse_kind(kind)
+    if not isinstance(title, str) or not title.strip():
+        raise InputError("缺少事项名称", "missing title", "title")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100):
+        raise InputError("年度无效", "invalid year", "year")
+    if mk in (wf.MatterKind.VILLAGE_ALLOCATION, wf.MatterKind.BENEFICIARY_ROSTER) and year is None:
+        year = document.get("year") if isinstance(document, dict) and isinstance(document.get("year"), int) else None
+        if year is None:
+            raise InputError("须填写年度（对应当年确认的收益扶贫对象名单）", "the year is required", "year")
+    if source is not None and (not isinstance(source, dict) or source.get("type") not in DOCUMENT_SOURCES):
+        raise InputError("未知的文件来源", "unknown document source", "source")
+    reg = _check_region(session, mk, region)
+    probe = Matter(kind=mk.value, region_code=reg.code, county_code=reg.code[:6], state=wf.State.DRAFT.value)
+    _authorize(actor, probe, wf.Action.UPDATE_DRAFT)
+    _check_entity_refs(session, project_id, entity_id, reg.code[:6])
+    preview, warnings = _preview(session, mk, document, reg.code, year)
+    if mk is wf.MatterKind.VILLAGE_ALLOCATION:
+        from daipin.services.rosters import rules as rosters
+
+        rosters.require_on_roster(session, reg.code, year, document, error=InputError)
+    at = utc(at)
+    m = Matter(kind=mk.value, state=wf.State.DRAFT.value, round=1, county_code=reg.code[:6], region_code=reg.code,
+               title=title.strip(), year=year, proposer=proposer or "", project_id=project_id, entity_id=entity_id,
+               funding_source=funding_source or "", responsible_person=responsible_person or "",
+               justification=justification or "", document=document, document_digest=digest(document),
+               preview=preview, preview_digest=digest(preview) if preview is not None else None,
+               warnings=warnings, source=source, created_at=at, created_by=_actor_label(actor), updated_at=at)
+    session.add(m)
+    session.flush()
+    facts = {"title": m.title, "year": year, "region": m.region_code, "proposer": m.proposer,
+             "document_digest": m.document_digest, "preview_digest": m.preview_digest,
+             "warnings": [w.get("code") for w in warnings], "justification": bool(m.justification.strip())}
+    index = trace.record(session, actor=actor, type="matter.draft", subject=f"matter:{m.id}", region=m.region_code,
+                         facts={"matter": m.id, "kind": m.kind, "round": 1, "action": "draft", "to": "draft",
+                                **facts, "row": row_fact(session, m)}, at=at)
+    session.add(MatterEvent(matter_id=m.id, county_code=m.county_code, action="draft", from_state="",
+                            to_state=m.state, actor=_actor_label(actor), at=at, ledger_index=index, details=facts))
+    session.flush()
+    return m
+
+
+def draft_allocation_from_plan(session: Session, actor: Actor, *, village: str, year: int, at: datetime,
+                               title: str | None = None, **kw: Any) -> Matter:
+    """Draft a village allocation from the stored plan and the registry; execution rebuilds it and compares."""
+    source = {"type": "village_plan", "village": village, "year": year}
+    return draft_matter(session, actor, kind=wf.MatterKind.VILLAGE_ALLOCATION.value, region=village,
+                        title=title or f"{year}年度村级收益分配", document=_village_plan(session, source), year=year,
+                        at=at, source=source, **kw)
+
+
+def update_draft(session: Session, actor: Actor, matter_id: int, *, at: datetime, document: dict[str, Any] | None = None,
+                 title: str | None = None, justification: str | None = None, funding_source: str | None = None,
+                 responsible_person: str | None = None) -> Matter:
+    """Change a draft (also after it was returned or reopened); the preview is computed again."""
+    m = _load_for(session, actor, matter_id, wf.Action.UPDATE_DRAFT)
+    wf.next_state(m.kind, m.state, wf.Action.UPDATE_DRAFT)
+    changed: list[str] = []
+    if document is not None:
+        mk = wf.MatterKind(m.kind)
+        preview, warnings = _preview(session, mk, document, m.region_code, m.year)
+        if mk is wf.MatterKind.VILLAGE_ALLOCATION:
+            from daipin.services.rosters import rules as rosters
+
+            rosters.require_on_roster(session, m.region_code, m.year, document, error=InputError)
+        m.document, m.document_digest = document, digest(document)
+        m.preview, m.preview_digest = preview, digest(preview) if preview is not None else None
+        m.warnings = warnings
+        changed.append("document")
+    if title is not None:
+        if not title.strip():
+            raise InputError("缺少事项名称", "missing title", "title")
+        m.title = title.strip()
+        changed.append("title")
+    for name, value in (("justification", justification), ("funding_source", funding_source),
+                        ("responsible_person", responsible_person)):
+        if value is not None:
+            setattr(m, name, value)
+            changed.append(name)
+    if not changed:
+        raise InputError("没有要修改的内容", "nothing to change", "document")
+    _step(session, actor, m, wf.Action.UPDATE_DRAFT, at,
+          {"changed": changed, "document_digest": m.document_digest, "preview_digest": m.preview_digest,
+           "warnings": [w.get("code") for w in m.warnings], "justification": bool(m.justification.strip())})
+    return m
+
+
+# ---------------------------------------------------------------- meeting
+
+
+def current_meeting(session: Session, m: Matter) -> Meeting | None:
+    return session.scalar(select(Meeting).where(Meeting.matter_id == m.id, Meeting.round == m.round)
+                          .order_by(Meeting.id.desc()).limit(1))
+
+
+def _meeting_or_conflict(session: Session, m: Matter) -> Meeting:
+    mt = current_meeting(session, m)
+    if mt is None:
+        raise Conflict("尚未召集会议", "no meeting has been called", "meeting")
+    return mt
+
+
+def _when(value: datetime, field_name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise InputError("应为日期时间", "must be a date and time", field_name)
+    return utc(value)
+
+
+def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, scheduled_at: datetime, place: str,
+                 at: datetime, eligible_adults: int = 0, eligible_households: int = 0,
+                 eligible_representatives: int = 0, eligible_members: int = 0) -> Meeting:
+    """Call the 村民会议 / 村民代表会议 (at least 10 days ahead, or the county's stricter notice)."""
+    m = _load_for(session, actor, matter_id, wf.Action.CALL_MEETING)
+    wf.next_state(m.kind, m.state, wf.Action.CALL_MEETING)
+    mtype = wf.parse_meeting_type(type, m.kind)
+    at, scheduled = utc(at), _when(scheduled_at, "scheduled_at")
+    if not isinstance(place, str) or not place.strip():
+        raise InputError("缺少会议地点", "missing meeting place", "place")
+    eligible = wf.Eligible(eligible_adults, eligible_households, eligible_representatives, eligible_members)
+    wf.check_eligible(mtype, eligible)
+    rules = county_rules(session, m.county_code)
+    min_days = 0 if mtype is wf.MeetingType.LEADING_GROUP else rules.meeting_notice_days
+    if scheduled <= at:
+        raise InputError("开会时间须晚于召集时间", "the meeting must be in the future", "scheduled_at")
+    wf.check_meeting_notice(at, scheduled, min_days)
+    mt = Meeting(matter_id=m.id, round=m.round, county_code=m.county_code, type=mtype.value, called_at=at,
+                 scheduled_at=scheduled, place=place.strip(), eligible_adults=eligible.adults,
+                 eligible_households=eligible.households, eligible_representatives=eligible.representatives,
+                 eligible_members=eligible.members, minutes_ref="", attendance_sheet_ref="")
+    session.add(mt)
+    session.flush()
+    _step(session, actor, m, wf.Action.CALL_MEETING, at,
+          {"meeting": mt.id, "type": mtype.value, "scheduled_at": scheduled.isoformat(), "place": mt.place,
+           "eligible": {"adults": eligible.adults, "households": eligible.households,
+                        "representatives": eligible.representatives, "members": eligible.members},
+           "notice_days_required": min_days}, rows=[mt])
+    return mt
+
+
+def _meeting_has_sat(mt: Meeting, at: datetime, what: str) -> None:
+    if at < utc(mt.scheduled_at):
+        raise Conflict(f"会议尚未召开（定于 {utc(mt.scheduled_at):%Y-%m-%d %H:%M}），不能{what}",
+                       "the meeting has not sat yet", "at")
+
+
+def _attendees(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError("到会名单应为列表", "attendees must be a list", "attendees")
+    out: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    for i, a in enumerate(value):
+        if isinstance(a, str):
+            a = {"key": a}
+        if not isinstance(a, dict) or not str(a.get("key") or "").strip():
+            raise InputError("到会人员须有编号（key）", "each attendee needs a key", f"attendees[{i}].key")
+        k = str(a["key"]).strip()
+        if k in keys:
+            raise InputError(f"到会人员“{k}”重复", f"attendee {k!r} listed twice", f"attendees[{i}].key")
+        keys.add(k)
+        extra = set(a) - {"key", "name", "household", "role"}
+        if extra:
+            raise InputError(f"到会名单不收集“{sorted(extra)[0]}”", "unknown attendee field",
+                             f"attendees[{i}].{sorted(extra)[0]}")
+        out.append({"key": k, **{f: str(a[f]) for f in ("name", "household", "role") if a.get(f)}})
+    return out
+
+
+def record_attendance(session: Session, actor: Actor, matter_id: int, *, at: datetime, present_adults: int = 0,
+                      present_households: int = 0, present_representatives: int = 0, present_members: int = 0,
+                      first_secretary_present: bool, cadres_present: list[str] | None = None,
+                      attendees: list[Any] | None = None, minutes_ref: str = "",
+                      attendance_sheet_ref: str = "") -> Meeting:
+    """Record who came (counts, optionally by name), whether the first secretary / resident cadre attended."""
+    m = _load_for(session, actor, matter_id, wf.Action.RECORD_ATTENDANCE)
+    wf.next_state(m.kind, m.state, wf.Action.RECORD_ATTENDANCE)
+    mt = _meeting_or_conflict(session, m)
+    at = utc(at)
+    _meeting_has_sat(mt, at, "登记到会")
+    if mt.votes_at is not None:
+        raise Conflict("已登记表决，不能再改到会情况", "votes are recorded; attendance is closed", "attendance")
+    eligible = _eligible(mt)
+    present = wf.Present(present_adults, present_households, present_representatives, present_members)
+    wf.check_present(eligible, present)
+    people = _attendees(attendees)
+    mtype = wf.MeetingType(mt.type)
+    if people and len(people) != wf.attendees_of(mtype, present):
+        raise InputError(f"到会名单 {len(people)} 人与到会人数 {wf.attendees_of(mtype, present)} 不符",
+                         "the attendance list does not match the count", "attendees")
+    if not isinstance(first_secretary_present, bool):
+        raise InputError("须注明第一书记（驻村干部）是否到会", "state whether the first secretary attended",
+                         "first_secretary_present")
+    cadres = [str(c).strip() for c in (cadres_present or []) if str(c).strip()]
+    mt.attendance_at = at
+    mt.present_adults, mt.present_households = present.adults, present.households
+    mt.present_representatives, mt.present_members = present.representatives, present.members
+    mt.attendees, mt.first_secretary_present, mt.cadres_present = people, first_secretary_present, cadres
+    mt.minutes_ref, mt.attendance_sheet_ref = minutes_ref or "", attendance_sheet_ref or ""
+    _step(session, actor, m, wf.Action.RECORD_ATTENDANCE, at,
+          {"meeting": mt.id, "present": {"adults": present.adults, "households": present.households,
+                                         "representatives": present.representatives, "members": present.members},
+           "attendees": len(people), "first_secretary_present": first_secretary_present,
+           "cadres_present": len(cadres), "minutes_ref": mt.minutes_ref,
+           "attendance_sheet_ref": mt.attendance_sheet_ref}, rows=[mt])
+    return mt
+
+
+def _eligible(mt: Meeting) -> wf.Eligible:
+    return wf.Eligible(mt.eligible_adults, mt.eligible_households, mt.eligible_representatives, mt.eligible_members)
+
+
+def _present(mt: Meeting) -> wf.Present:
+    return wf.Present(mt.present_adults or 0, mt.present_households or 0, mt.present_representatives or 0,
+                      mt.present_members or 0)
+
+
+def record_votes(session: Session, actor: Actor, matter_id: int, *, at: datetime, votes_for: int | None = None,
+                 against: int | None = None, abstain: int | None = None,
+                 ballots: list[dict[str, Any]] | None = None) -> Meeting:
+    """Record the vote: counts (for / against / abstain) or one ballot per named attendee."""
+    m = _load_for(session, actor, matter_id, wf.Action.RECORD_VOTES)
+    wf.next_state(m.kind, m.state, wf.Action.RECORD_VOTES)
+    mt = _meeting_or_conflict(session, m)
+    at = utc(at)
+    _meeting_has_sat(mt, at, "登记表决")
+    if mt.attendance_at is None:
+        raise Conflict("须先登记到会情况", "record attendance first", "attendance")
+    mtype = wf.MeetingType(mt.type)
+    attendees = wf.attendees_of(mtype, _present(mt))
+    clean_ballots: list[dict[str, str]] | None = None
+    if ballots is not None:
+        if votes_for is not None or against is not None or abstain is not None:
+            raise InputError("按人表决与票数二选一", "give either ballots or counts", "ballots")
+        if not isinstance(ballots, list):
+            raise InputError("表决记录应为列表", "ballots must be a list", "ballots")
+        pairs: list[tuple[str, str]] = []
+        for i, b in enumerate(ballots):
+            if not isinstance(b, dict):
+                raise InputError("每张表决票应为对象", "each ballot must be an object", f"ballots[{i}]")
+            vote = str(b.get("vote", ""))
+            pairs.append((str(b.get("attendee", "")), wf.VOTE_ALIASES.get(vote, vote)))
+        keys = [a["key"] for a in (mt.attendees or [])]
+        if not keys:
+            raise InputError("按人表决须先登记到会名单", "ballots need a named attendance list", "ballots")
+        tally = wf.tally_ballots(pairs, keys)
+        clean_ballots = [{"attendee": w, "vote": v} for w, v in pairs]
+    else:
+        if votes_for is None or against is None or abstain is None:
+            raise InputError("须填写赞成、反对、弃权票数", "give for, against and abstain counts", "votes")
+        tally = wf.Tally(votes_for, against, abstain)
+    wf.check_tally(tally, attendees)
+    mt.votes_at = at
+    mt.votes_for, mt.votes_against, mt.votes_abstain = tally.votes_for, tally.against, tally.abstain
+    mt.ballots = clean_ballots
+    _step(session, actor, m, wf.Action.RECORD_VOTES, at,
+          {"meeting": mt.id, "votes": {"for": tally.votes_for, "against": tally.against, "abstain": tally.abstain},
+           "by_name": clean_ballots is not None,
+           "ballots_digest": digest(clean_ballots) if clean_ballots is not None else None}, rows=[mt])
+    return mt
+
+
+def decide(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Meeting:
+    """Declare the outcome: quorum, then majority of those present → `decided`, else `rejected`."""
+    m = _load_for(session, actor, matter_id, wf.Action.DECIDE)
+    wf.next_state(m.kind, m.state, wf.Action.DECIDE, passed=True)
+    mt = _meeting_or_conflict(session, m)
+    at = utc(at)
+    _meeting_has_sat(mt, at, "宣布表决结果")
+    if mt.attendance_at is None:
+        raise Conflict("须先登记到会情况", "record attendance first", "attendance")
+    mtype = wf.MeetingType(mt.type)
+    rules = county_rules(session, m.county_code)
+    no_votes = wf.Tally(0, 0, 0)
+    provisional = wf.decide(mtype, _eligible(mt), _present(mt), no_votes, rules.quorum)
+    if mt.votes_at is None and provisional.quorum_met:
+        raise Conflict("须先登记表决结果", "record the votes first", "votes")
+    tally = wf.Tally(mt.votes_for or 0, mt.votes_against or 0, mt.votes_abstain or 0)
+    d = wf.decide(mtype, _eligible(mt), _present(mt), tally, rules.quorum)
+    # Without quorum the meeting decided nothing: no vote passed or failed (`passed` stays empty),
+    # the meeting is kept as inquorate and the matter goes back to draft for a new meeting.
+    mt.quorum_met, mt.passed, mt.decided_at = d.quorum_met, d.passed if d.quorum_met else None, at
+    mt.outcome_reasons = [{"zh": z, "en": e} for z, e in zip(d.reasons_zh, d.reasons_en, strict=True)]
+    if d.passed and not wf.has_review(m.kind):
+        # The leading group's vote is final: what it approved is what will be executed.
+        m.approved_document_digest, m.approved_preview_digest = m.document_digest, m.preview_digest
+    _step(session, actor, m, d.action, at,
+          {"meeting": mt.id, "quorum_met": d.quorum_met, "passed": mt.passed,
+           "reasons": list(d.reasons_zh), "rules": rules.to_dict()["quorum"]},
+          passed=d.passed, rows=[mt])
+    return mt
+
+
+# ---------------------------------------------------------------- review
+
+
+def submit_for_review(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Matter:
+    m = _load_for(session, actor, matter_id, wf.Action.SUBMIT)
+    _step(session, actor, m, wf.Action.SUBMIT, at,
+          {"document_digest": m.document_digest, "preview_digest": m.preview_digest})
+    return m
+
+
+def blacklisted_parties(session: Session, m: Matter) -> list[str]:
+    """Names of blacklisted entities party to the matter: its entity, its project's entity, the document's entity."""
+    ids: set[int] = set()
+    if m.entity_id is not None:
+        ids.add(m.entity_id)
+    if m.project_id is not None:
+        p = session.get(Project, m.project_id)
+        if p is not None:
+            ids.add(p.entity_id)
+    names: list[str] = []
+    for e in session.scalars(select(Entity).where(Entity.id.in_(ids)).order_by(Entity.id)):
+        if e.credit_status == "blacklisted":
+            names.append(e.name)
+    doc_entity = (m.document or {}).get("entity")
+    if isinstance(doc_entity, dict) and doc_entity.get("id"):
+        # A settlement document names its entity by the unified social credit code.
+        named = session.scalar(select(Entity).where(Entity.uscc == str(doc_entity["id"])))
+        if named is not None and named.credit_status == "blacklisted" and named.name not in names:
+            names.append(named.name)
+    return names
+
+
+def review_blockers(session: Session, m: Matter) -> list[wf.Blocker]:
+    mt = current_meeting(session, m) if wf.has_meeting(m.kind) else None
+    if wf.has_meeting(m.kind) and (mt is None or mt.quorum_met is None):
+        return [wf.Blocker("no_meeting", "未经会议决定", "no meeting decided this matter")]
+    return wf.review_blockers(
+        quorum_met=mt.quorum_met if mt is not None else None,
+        passed=mt.passed if mt is not None else None,
+        warnings=m.warnings or [],
+        justification=m.justification,
+        blacklisted=blacklisted_parties(session, m),
+    )
+
+
+def _refuse(blockers: list[wf.Blocker], what_zh: str, what_en: str) -> None:
+    if blockers:
+        raise Conflict(
+            f"{what_zh}：" + "；".join(b.message_zh for b in blockers),
+            f"{what_en}: " + "; ".join(b.message_en for b in blockers),
+            "review",
+            code=blockers[0].code,
+        )
+
+
+def review(session: Session, actor: Actor, matter_id: int, *, decision: str, comments: str = "",
+           at: datetime) -> Review:
+    """Approve, or return to draft with written comments. Approval is refused when the path was not sound."""
+    if decision not in ("approve", "return"):
+        raise InputError("审核意见应为 approve（通过）或 return（退回）", "decision must be approve or return", "decision")
+    action = wf.Action.APPROVE if decision == "approve" else wf.Action.RETURN
+    m = _load_for(session, actor, matter_id, action)
+    wf.next_state(m.kind, m.state, action)
+    comments = (comments or "").strip()
+    if action is wf.Action.RETURN and not comments:
+        raise InputError("退回须写明意见", "a return needs written comments", "comments")
+    blockers = review_blockers(session, m) if action is wf.Action.APPROVE else []
+    _refuse(blockers, "不予审核通过", "approval refused")
+    at = utc(at)
+    r = Review(matter_id=m.id, round=m.round, county_code=m.county_code, decision=decision, comments=comments,
+               reviewer=_actor_label(actor), at=at, document_digest=m.document_digest,
+               preview_digest=m.preview_digest)
+    session.add(r)
+    session.flush()
+    facts = {"review": r.id, "decision": decision, "comments": comments, "document_digest": m.document_digest,
+             "preview_digest": m.preview_digest}
+    if action is wf.Action.APPROVE:
+        m.approved_document_digest, m.approved_preview_digest = m.document_digest, m.preview_digest
+    _step(session, actor, m, action, at, facts, rows=[r], bump_round=action is wf.Action.RETURN)
+    return r
+
+
+# ---------------------------------------------------------------- notice and objections
+
+
+def current_notice(session: Session, m: Matter) -> Notice | None:
+    return session.scalar(select(Notice).where(Notice.matter_id == m.id, Notice.round == m.round,
+                                               Notice.status != "withdrawn").order_by(Notice.id.desc()).limit(1))
+
+
+def _checkpoint_text(session: Session) -> tuple[str, dict[str, Any]]:
+    """The ledger checkpoint current now: the signed note, and size, root and key id for the posted text."""
+    import base64
+
+    from daipin.ledger import store
+
+    cp = store.latest_checkpoint(session)
+    if cp is None:
+        return "", {}
+    key_id = store.info(session)["key_id"]
+    return cp.note, {"size": cp.size, "root": base64.b64encode(cp.root).decode("ascii"), "key_id": key_id}
+
+
+def _household_names(session: Session, refs: list[str]) -> dict[str, str]:
+    """Head-of-household names from the registry, keyed by household number."""
+    if not refs:
+        return {}
+    rows = session.execute(
+        select(Household.household_no, Person.name)
+        .join(Person, Person.household_id == Household.id)
+        .where(Household.household_no.in_(refs), Person.relation == "户主")
+    ).all()
+    return dict(rows)
+
+
+def _household_numbers(session: Session, refs: list[str]) -> frozenset[str]:
+    """Those of `refs` that are registered household numbers (identifiers, not personal data)."""
+    if not refs:
+        return frozenset()
+    return frozenset(session.scalars(select(Household.household_no).where(Household.household_no.in_(refs))))
+
+
+def _region_names(session: Session, codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+def beneficiaries(session: Session, m: Matter) -> list[dict[str, Any]]:
+    """Each beneficiary's name and amount from the preview; no other personal data."""
+    doc, preview = m.document or {}, m.preview or {}
+    doc_names = {str(h.get("id")): str(h.get("name")) for key in ("households", "villages", "payees")
+                 for h in doc.get(key, []) if isinstance(h, dict) and h.get("name")}
+    kind = doc.get("kind")
+    rows: list[tuple[str, str, int | None]] = []
+    if kind == "village_allocation":
+        rows = [(str(h), "household", int(v)) for h, v in sorted(preview.get("households", {}).items()) if v]
+    elif kind == "district_allocation":
+        rows = [(str(line["village"]), "village", int(line["amount_fen"])) for line in preview.get("lines", [])]
+    elif kind == "settlement":
+        paid: dict[str, int] = {}
+        for line in preview.get("lines", []):
+            paid[str(line["payee"])] = paid.get(str(line["payee"]), 0) + int(line.get("paid_fen", 0))
+        rows = [(p, "payee", v) for p, v in sorted(paid.items()) if v]
+    elif kind == "beneficiary_roster":
+        rows = [(str(h["id"]), "household", None) for h in doc.get("households", [])]
+    hh_names = _household_names(session, [r for r, t, _ in rows if t != "village"])
+    reg_names = _region_names(session, [r for r, t, _ in rows if t == "village"])
+    out = []
+    for ref, typ, amount in rows:
+        name = doc_names.get(ref) or hh_names.get(ref) or reg_names.get(ref) or ref
+        item: dict[str, Any] = {"ref": ref, "type": typ, "name": name}
+        if amount is not None:
+            item["amount_fen"] = amount
+        out.append(item)
+    return out
+
+
+def notice_content(session: Session, m: Matter, *, posted_at: datetime, ends_at: datetime, days: int,
+                   checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """What is posted on the village board and the portal; built from named fields only."""
+    region = session.scalar(select(Region).where(Region.code == m.region_code))
+    township = None
+    if len(m.region_code) >= 9:
+        township = session.scalar(select(Region).where(Region.code == m.region_code[:9]))
+    project = session.get(Project, m.project_id) if m.project_id else None
+    entity_id = m.entity_id or (project.entity_id if project else None)
+    entity = session.get(Entity, entity_id) if entity_id else None
+    benef = beneficiaries(session, m)
+    preview = m.preview or {}
+    amounts: dict[str, Any] = {"total_fen": sum(b.get("amount_fen", 0) for b in benef)}
+    for k in ("pool_fen", "fund_fen"):
+        if isinstance((m.document or {}).get(k), int):
+            amounts[k] = m.document[k]
+    for k in ("retained_fen", "undistributed_fen"):
+        if isinstance(preview.get(k), int):
+            amounts[k] = preview[k]
+    channels: list[dict[str, str]] = []
+    if region is not None and len(region.code) == 12:
+        channels.append({"level": "village", "name": f"{region.name}村民委员会"})
+    if township is not None:
+        channels.append({"level": "township", "name": f"{township.name}人民政府"})
+    channels.append({"level": "hotline", **COMPLAINT_HOTLINE})
+    content: dict[str, Any] = {
+        "title": f"关于“{m.title}”的公示",
+        "matter": {"id": m.id, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)],
+                   "title": m.title, "year": m.year, "round": m.round},
+        "region": {"code": m.region_code, "name": region.name if region else ""},
+        "project": {"code": project.code, "name": project.name} if project else None,
+        "funding_source": m.funding_source,
+        "implementing_entity": entity.name if entity else "",
+        "responsible_person": m.responsible_person,
+        "amounts": amounts,
+        "beneficiaries": benef,
+        "justification": m.justification,
+        "window": {"posted_at": posted_at.isoformat(), "ends_at": ends_at.isoformat(), "days": days},
+        "complaint_channels": channels,
+        "ledger_checkpoint": checkpoint,
+        "document_digest": m.document_digest,
+    }
+    found = wf.personal_data_in(content, known_ids=_household_numbers(session, [b["ref"] for b in benef]))
+    if found:
+        raise Conflict(f"公示内容含有个人敏感信息，已停止发布：{found[0]}",
+                       "the notice would show personal data; not posted", found[0], code="personal_data_in_notice")
+    return content
+
+
+def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: datetime,
+                   window_days: int | None = None) -> Notice:
+    """Post the notice (公示): default 10 days, 5 for monitoring rosters, or the county's longer window."""
+    m = _load_for(session, actor, matter_id, wf.Action.PUBLISH)
+    wf.next_state(m.kind, m.state, wf.Action.PUBLISH)
+    rules = county_rules(session, m.county_code)
+    days = rules.notice_days[wf.MatterKind(m.kind)] if window_days is None else window_days
+    wf.check_notice_days(m.kind, days, rules)
+    at = utc(at)
+    ends = wf.notice_window(at, days)
+    cp_note, cp_summary = _checkpoint_text(session)
+    content = notice_content(session, m, posted_at=at, ends_at=ends, days=days, checkpoint=cp_summary)
+    n = Notice(matter_id=m.id, round=m.round, county_code=m.county_code, region_code=m.region_code, posted_at=at,
+               window_days=days, ends_at=ends, content=content, content_digest=digest(content), checkpoint=cp_note,
+               status="open", posted_by=_actor_label(actor))
+    session.add(n)
+    session.flush()
+    _step(session, actor, m, wf.Action.PUBLISH, at,
+          {"notice": n.id, "window_days": days, "ends_at": ends.isoformat(), "content_digest": n.content_digest,
+           "checkpoint": cp_summary, "beneficiaries": len(content["beneficiaries"])}, rows=[n])
+    return n
+
+
+def file_objection(session: Session, actor: Actor, matter_id: int, *, text: str, at: datetime,
+                   name: str | None = None, contact: str | None = None) -> Objection:
+    """Anyone may object while the window is open, named or anonymous."""
+    m = get_matter(session, actor, matter_id, for_update=True)
+    _authorize(actor, m, wf.Action.FILE_OBJECTION)
+    at = utc(at)
+    n = current_notice(session, m)
+    if m.state != wf.State.IN_NOTICE.value or n is None or n.status != "open":
+        raise Conflict("该事项不在公示期内，不能提出异议", "the matter is not in its notice window", "matter_id",
+                       code="window_closed")
+    if not wf.window_open(utc(n.posted_at), utc(n.ends_at), at):
+        raise Conflict(f"公示期已于 {utc(n.ends_at):%Y-%m-%d %H:%M} 结束，不能再提出异议",
+                       "the objection window has ended", "at", code="window_closed")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("请写明异议内容", "the objection needs a text", "text")
+    name = (name or "").strip() or None
+    contact = (contact or "").strip() or None
+    o = Objection(notice_id=n.id, matter_id=m.id, county_code=m.county_code, filed_at=at, anonymous=name is None,
+                  objector_name=name, contact=contact, text=text.strip(), status="open", objector_notified=False)
+    session.add(o)
+    session.flush()
+    _step(session, actor, m, wf.Action.FILE_OBJECTION, at,
+          {"objection": o.id, "notice": n.id, "anonymous": o.anonymous,
+           "objector": trace.pii(session, name) if name else None,
+           "contact": trace.pii(session, contact) if contact else None,
+           "text_digest": hashlib.sha256(o.text.encode("utf-8")).hexdigest()}, rows=[o])
+    return o
+
+
+def get_objection(session: Session, actor: Actor, objection_id: int) -> Objection:
+    o = session.get(Objection, objection_id)
+    if o is None:
+        raise NotFound(f"异议 {objection_id} 不存在", f"objection {objection_id} not found", "objection_id")
+    get_matter(session, actor, o.matter_id)
+    return o
+
+
+def answer_objection(session: Session, actor: Actor, objection_id: int, *, outcome: str, reasons: str,
+                     at: datetime) -> Objection:
+    """Answer after investigation: `dismissed` with reasons, or `upheld`, which reopens the matter (back to draft)."""
+    if outcome not in ("upheld", "dismissed"):
+        raise InputError("处理结果应为 upheld（异议成立）或 dismissed（不成立）", "outcome must be upheld or dismissed",
+                         "outcome")
+    o = session.get(Objection, objection_id)
+    if o is None:
+        raise NotFound(f"异议 {objection_id} 不存在", f"objection {objection_id} not found", "objection_id")
+    m = _load_for(session, actor, o.matter_id, wf.Action.ANSWER_OBJECTION)
+    wf.next_state(m.kind, m.state, wf.Action.ANSWER_OBJECTION)
+    if o.status != "open":
+        raise Conflict(f"异议 {o.id} 已答复（{o.status}）", f"objection {o.id} is already {o.status}", "objection_id")
+    if not isinstance(reasons, str) or not reasons.strip():
+        raise InputError("须写明调查核实情况和理由", "the answer needs reasons", "reasons")
+    at = utc(at)
+    o.status, o.answer, o.answered_at, o.answered_by = outcome, reasons.strip(), at, _actor_label(actor)
+    o.objector_notified = not o.anonymous  # named objectors are told the outcome
+    _step(session, actor, m, wf.Action.ANSWER_OBJECTION, at,
+          {"objection": o.id, "outcome": outcome, "reasons": o.answer, "objector_notified": o.objector_notified},
+          rows=[o])
+    if outcome == "upheld":
+        n = session.get(Notice, o.notice_id)
+        assert n is not None
+        n.status, n.closed_at = "withdrawn", at
+        superseded: list[Objection] = []
+        for other in session.scalars(select(Objection).where(Objection.notice_id == n.id, Objection.status == "open")):
+            other.status, other.answer, other.answered_at = "superseded", "另一异议成立，事项已重新办理", at
+            other.answered_by = _actor_label(actor)
+            other.objector_notified = not other.anonymous
+            superseded.append(other)
+        m.approved_document_digest = m.approved_preview_digest = None
+        _step(session, actor, m, wf.Action.REOPEN, at,
+              {"objection": o.id, "notice": n.id, "superseded_objections": [x.id for x in superseded]},
+              rows=[n, *superseded], bump_round=True)
+    return o
+
+
+def close_notice(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Notice:
+    """End the window: not before it has run its days, and not while an objection is unanswered."""
+    m = _load_for(session, actor, matter_id, wf.Action.CLOSE_NOTICE)
+    wf.next_state(m.kind, m.state, wf.Action.CLOSE_NOTICE)
+    n = current_notice(session, m)
+    if n is None:
+        raise Conflict("没有公示记录", "no notice", "notice")
+    at = utc(at)
+    if at < utc(n.ends_at):
+        raise Conflict(f"公示期未满，{utc(n.ends_at):%Y-%m-%d %H:%M} 后方可结束",
+                       "the notice window has not ended", "at", code="window_not_over")
+    open_ids = list(session.scalars(select(Objection.id).where(Objection.notice_id == n.id,
+                                                               Objection.status == "open")))
+    if open_ids:
+        raise Conflict(f"尚有 {len(open_ids)} 件异议未答复（{', '.join(map(str, open_ids))}），不能结束公示",
+                       "objections are still open", "objections", code="objections_open")
+    n.status, n.closed_at = "closed", at
+    answered = list(session.scalars(select(Objection.id).where(Objection.notice_id == n.id)))
+    _step(session, actor, m, wf.Action.CLOSE_NOTICE, at,
+          {"notice": n.id, "ends_at": utc(n.ends_at).isoformat(), "objections_answered": answered}, rows=[n])
+    return n
+
+
+# ---------------------------------------------------------------- execution
+
+
+@dataclass
+class Execution:
+    matter: Matter
+    run: Run | None
+    batch: PaymentBatch | None
+    created: bool  # False when the matter had already been executed: nothing was paid again
+
+
+def execute(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Execution:
+    """Run the approved document again; it must give the approved preview. Then one payment batch, once."""
+    from daipin.services.payments import service as payments
+
+    m = _load_for(session, actor, matter_id, wf.Action.EXECUTE)
+    if m.state in (wf.State.EXECUTED.value, wf.State.ARCHIVED.value):
+        # Idempotent: the first execution's run and batch stand; nothing is paid twice.
+        done = session.scalar(select(PaymentBatch).where(PaymentBatch.matter_id == m.id))
+        return Execution(m, session.get(Run, m.run_id) if m.run_id else None, done, created=False)
+    wf.next_state(m.kind, m.state, wf.Action.EXECUTE)
+    at = utc(at)
+    n = current_notice(session, m)
+    if n is None or n.status != "closed":
+        raise Conflict("未经公示，不能执行", "the matter was not publicly posted", "notice", code="no_notice")
+    if m.approved_document_digest is None:
+        raise Conflict("事项未经批准", "the matter was not approved", "review", code="not_approved")
+    _refuse(blacklisted_as_blockers(session, m), "不能执行", "execution refused")
+    if digest(m.document) != m.approved_document_digest:
+        raise Conflict("执行时的事项文件与批准时不一致，已停止执行", "the document differs from the approved one",
+                       "document", code="inputs_changed")
+    if m.source:
+        rebuilt = DOCUMENT_SOURCES[m.source["type"]](session, m.source)
+        if digest(rebuilt) != m.approved_document_digest:
+            raise Conflict("登记数据已变化，重新生成的分配文件与批准时不一致，已停止执行",
+                           "inputs rebuilt from the registry differ from the approved document", "document",
+                           code="inputs_changed")
+    if m.kind == wf.MatterKind.VILLAGE_ALLOCATION.value:
+        from daipin.services.rosters import rules as rosters
+
+        rosters.require_on_roster(session, m.region_code, m.year, m.document, error=Conflict)
+    run: Run | None = None
+    batch: PaymentBatch | None = None
+    doc_kind = (m.document or {}).get("kind")
+    if doc_kind in ENGINE_KINDS:
+        from daipin.domain.engine import calculate
+
+        result = calculate(m.document)
+        if digest(result) != m.approved_preview_digest:
+            raise Conflict("重新计算的结果与批准的预览不一致，已停止执行", "the result differs from the approved preview",
+                           "preview", code="result_changed")
+        from daipin.services.runs.service import store_run
+
+        run = store_run(session, actor, kind=str(m.document["kind"]), subject=m.region_code, region=m.region_code,
+                        year=m.year or at.year, doc=m.document, at=at, out=result, extra={"matter": m.id})
+        m.run_id = run.id
+    elif m.preview is not None and digest(m.preview) != m.approved_preview_digest:
+        raise Conflict("执行时的结果与批准时不一致，已停止执行", "the result differs from the approved one", "preview",
+                       code="result_changed")
+    _step(session, actor, m, wf.Action.EXECUTE, at,
+          {"run": run.id if run else None, "input_digest": m.document_digest,
+           "output_digest": run.output_digest if run else m.preview_digest}, rows=[run] if run else [])
+    if run is not None:
+        batch = payments.create_batch(session, actor, m, run, at=at)
+    return Execution(m, run, batch, created=True)
+
+
+def blacklisted_as_blockers(session: Session, m: Matter) -> list[wf.Blocker]:
+    return wf.review_blockers(quorum_met=None, passed=None, warnings=[], justification="x",
+                              blacklisted=blacklisted_parties(session, m))
+
+
+def announce_result(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> dict[str, Any]:
+    """事后公告: what was paid (or confirmed), with the ledger checkpoint, no personal data."""
+    from daipin.services.payments import service as payments
+
+    m = _load_for(session, actor, matter_id, wf.Action.ANNOUNCE)
+    wf.next_state(m.kind, m.state, wf.Action.ANNOUNCE)
+    if m.announced_at is not None:
+        raise Conflict("结果已公告", "the result is already announced", "matter_id", code="already_announced")
+    at = utc(at)
+    _, cp = _checkpoint_text(session)
+    batch = session.scalar(select(PaymentBatch).where(PaymentBatch.matter_id == m.id))
+    content: dict[str, Any] = {
+        "title": f"关于“{m.title}”执行结果的公告",
+        "matter": {"id": m.id, "kind": m.kind, "title": m.title, "year": m.year},
+        "payments": payments.public_summary(session, batch) if batch is not None else None,
+        "beneficiaries": beneficiaries(session, m) if batch is None else None,
+        "complaint_channels": [{"level": "hotline", **COMPLAINT_HOTLINE}],
+        "ledger_checkpoint": cp,
+        "announced_at": at.isoformat(),
+    }
+    refs = [b["ref"] for b in content["beneficiaries"] or []]
+    found = wf.personal_data_in(content, known_ids=_household_numbers(session, refs))
+    if found:
+        raise Conflict(f"公告内容含有个人敏感信息：{found[0]}", "the announcement would show personal data", found[0],
+                       code="personal_data_in_notice")
+    m.announcement, m.announced_at = content, at
+    _step(session, actor, m, wf.Action.ANNOUNCE, at, {"content_digest": digest(content), "checkpoint": cp})
+    return content
+
+
+def archive(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Matter:
+    """归档: after the result announcement; the ledger entry seals every row of the dossier by its digest."""
+    m = _load_for(session, actor, matter_id, wf.Action.ARCHIVE)
+    wf.next_state(m.kind, m.state, wf.Action.ARCHIVE)
+    if m.announced_at is None:
+        raise Conflict("须先公告执行结果", "announce the result first", "announcement", code="not_announced")
+    at = utc(at)
+    rows = path_rows(session, m)
+    m.archived_at = at
+    _step(session, actor, m, wf.Action.ARCHIVE, at, {"sealed_rows": len(rows) + 1}, rows=rows)
+    return m
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_matters(session: Session, actor: Actor, *, state: str | None = None, kind: str | None = None,
+                 region: str | None = None, limit: int = 200) -> list[Matter]:
+    stmt = select(Matter).order_by(Matter.id.desc()).limit(limit)
+    if actor.role is not Role.SYSTEM:
+        if actor.role in (Role.PUBLIC, Role.ENTITY_USER):
+            stmt = stmt.where(Matter.id.in_(select(Notice.matter_id)))
+        else:
+            prefix = actor.region[:6] if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR) else actor.region
+            stmt = stmt.where(Matter.region_code.startswith(prefix))
+    if state:
+        stmt = stmt.where(Matter.state == state)
+    if kind:
+        stmt = stmt.where(Matter.kind == kind)
+    if region:
+        stmt = stmt.where(Matter.region_code.startswith(region))
+    return list(session.scalars(stmt))
+
+
+def events(session: Session, m: Matter) -> list[MatterEvent]:
+    return list(session.scalars(select(MatterEvent).where(MatterEvent.matter_id == m.id).order_by(MatterEvent.id)))
+
+
+def summary(session: Session, m: Matter) -> dict[str, Any]:
+    """A matter for display: state, allowed next steps, preview warnings; personal data stays out."""
+    n = current_notice(session, m)
+    mt = current_meeting(session, m) if wf.has_meeting(m.kind) else None
+    return {
+        "id": m.id, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)], "title": m.title,
+        "state": m.state, "state_label": wf.STATE_LABELS[wf.State(m.state)], "round": m.round,
+        "region": m.region_code, "year": m.year,
+        "next": [a.value for a in wf.allowed_actions(m.kind, m.state)],
+        "warnings": m.warnings, "justification": m.justification,
+        "meeting": None if mt is None else {"id": mt.id, "type": mt.type, "scheduled_at": utc(mt.scheduled_at).isoformat(),
+                                            "quorum_met": mt.quorum_met, "passed": mt.passed},
+        "notice": None if n is None else {"id": n.id, "status": n.status, "posted_at": utc(n.posted_at).isoformat(),
+                                          "ends_at": utc(n.ends_at).isoformat()},
+        "document_digest": m.document_digest, "preview_digest": m.preview_digest,
+    }
+
+
+def path_rows(session: Session, m: Matter) -> list[Any]:
+    """The rows of the matter's path besides the matter itself: meetings, reviews, notices, objections, run, payments."""
+    rows: list[Any] = []
+    for model in (Meeting, Review, Notice, Objection):
+        rows.extend(session.scalars(select(model).where(model.matter_id == m.id).order_by(model.id)))
+    if m.run_id:
+        run = session.get(Run, m.run_id)
+        if run is not None:
+            rows.append(run)
+    batch = session.scalar(select(PaymentBatch).where(PaymentBatch.matter_id == m.id))
+    if batch is not None:
+        rows.append(batch)
+        rows.extend(session.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch.id)
+                                    .order_by(PaymentLine.id)))
+    return rows

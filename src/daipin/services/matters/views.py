@@ -1,0 +1,355 @@
+"""What the matter pages and the API show and accept: reads scoped by the workflow service, form fields to calls."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Region
+from daipin.db.models.workflow import Matter, Objection, Review
+from daipin.domain import workflow as wf
+from daipin.domain.actors import Actor, Role
+from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
+from daipin.domain.localtime import beijing_input, beijing_text, from_beijing
+from daipin.services.matters import service as wfs
+from daipin.services.payments import service as payments
+
+STATE_CHOICES = [(s.value, wf.STATE_LABELS[s]) for s in wf.State]
+ACTION_LABELS = {a.value: label for a, label in wf.ACTION_LABELS.items()}
+MEETING_TYPES = [(t.value, wf.MEETING_LABELS[t]) for t in wf.MEETING_TYPES_OF_PATH[wf.Path.VILLAGE]]
+# The steps shown as a progress bar on a matter page, in order.
+PATH_STATES = ["draft", "meeting_called", "decided", "under_review", "approved", "in_notice", "notice_closed",
+               "executed", "archived"]
+
+
+def list_for(session: Session, actor: Actor, *, state: str | None = None) -> list[dict[str, Any]]:
+    if actor.role is Role.ENTITY_USER:
+        raise Forbidden("实施主体账户不办理议事事项", "entity users do not handle matters")
+    rows = wfs.list_matters(session, actor, state=state)
+    names = _region_names(session, {m.region_code for m in rows})
+    return [{"id": m.id, "title": m.title, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)], "state": m.state,
+             "state_label": wf.STATE_LABELS[wf.State(m.state)], "region": m.region_code,
+             "region_name": names.get(m.region_code, m.region_code), "year": m.year, "updated": beijing_text(m.updated_at)}
+            for m in rows]
+
+
+def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+def villages_for(session: Session, actor: Actor) -> list[Region]:
+    stmt = select(Region).where(Region.level == "village").order_by(Region.code)
+    if actor.role in (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICIAL):
+        stmt = stmt.where(Region.code.startswith(actor.region))
+    elif actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        stmt = stmt.where(Region.code.startswith(actor.region[:6]))
+    return list(session.scalars(stmt))
+
+
+def allocation_document(session: Session, actor: Actor, *, village: str, year: int) -> dict[str, Any]:
+    """The village allocation document from the registry and the plan, for a village the actor sees."""
+    from daipin.services.runs import service as runs
+
+    if not actor.sees_region(village):
+        raise NotFound(f"村 {village} 不存在", f"village {village} not found", "region")
+    return runs.build_village_allocation_document(session, village, year)
+
+
+def new_form(session: Session, actor: Actor, *, village: str | None, year: int | None, at: datetime) -> dict[str, Any]:
+    if actor.role is not Role.VILLAGE_CADRE and actor.role is not Role.TOWNSHIP_OFFICIAL \
+            and actor.role is not Role.DISTRICT_ADMIN:
+        raise Forbidden("此角色不能起草事项", "this role cannot draft matters")
+    villages = villages_for(session, actor)
+    village = village if village and any(v.code == village for v in villages) else (
+        villages[0].code if villages else "")
+    year = year or at.year - 1
+    text = ""
+    problem: DaipinError | None = None
+    if village:
+        try:
+            text = json.dumps(allocation_document(session, actor, village=village, year=year), ensure_ascii=False,
+                              indent=1)
+        except DaipinError as exc:
+            # Say why (no plan, no confirmed roster…) instead of leaving an empty document to fail as bad JSON.
+            text, problem = "", exc
+    return {"villages": villages, "village": village, "year": year, "document_text": text, "fields": {},
+            "document_problem": problem}
+
+
+def parse_document(text: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(text, parse_float=lambda s: float(s))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"文件不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）",
+                         f"the document is not valid JSON (line {exc.lineno}, column {exc.colno})",
+                         "document") from None
+    if not isinstance(doc, dict):
+        raise InputError("事项文件应为 JSON 对象", "the document must be a JSON object", "document")
+    return doc
+
+
+def preview(doc: dict[str, Any]) -> dict[str, Any]:
+    """The engine's result for a document, as typed: nothing is written."""
+    from daipin.domain.canonical import canonical_json
+    from daipin.domain.engine import calculate
+
+    try:
+        canonical_json(doc)
+    except (ValueError, TypeError):
+        raise InputError("金额和比率请写作整数或小数字符串，不要写浮点数", "no binary floats: write integers or "
+                         "decimal strings", "document") from None
+    if doc.get("kind") not in wfs.ENGINE_KINDS:
+        raise InputError("文件类型应为计算引擎支持的类型", "kind must be an engine document kind", "document.kind")
+    result = calculate(doc)
+    raw = result.get("households")
+    households: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return {"result": result, "warnings": list(result.get("warnings", [])),
+            "households": sorted(households.items()), "total_fen": sum(int(v) for v in households.values()),
+            "lines": result.get("lines", [])}
+
+
+def _int(fields: dict[str, str], name: str, default: int | None = 0) -> int | None:
+    raw = (fields.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InputError("应为整数", "must be a whole number", name) from None
+
+
+def _when(fields: dict[str, str], name: str) -> datetime:
+    """A time typed on a form is Beijing time unless it names its zone."""
+    raw = (fields.get(name) or "").strip()
+    try:
+        return from_beijing(raw)
+    except ValueError:
+        raise InputError("日期时间格式应为 YYYY-MM-DDTHH:MM", "expected YYYY-MM-DDTHH:MM", name) from None
+
+
+def create_from_form(session: Session, actor: Actor, fields: dict[str, str], *, at: datetime) -> Matter:
+    doc = parse_document(fields.get("document", ""))
+    return wfs.draft_matter(
+        session, actor, kind=fields.get("kind") or "village_allocation", region=fields.get("region", ""),
+        title=fields.get("title", ""), document=doc, at=at, year=_int(fields, "year", None),
+        justification=fields.get("justification", ""), funding_source=fields.get("funding_source", ""),
+        responsible_person=fields.get("responsible_person", ""))
+
+
+def act(session: Session, actor: Actor, matter_id: int, action: str, fields: dict[str, str], *, at: datetime) -> Any:
+    """One step on a matter from a form's fields (the pages) or a JSON body's (the API)."""
+    if action == "update_draft":
+        doc = parse_document(fields["document"]) if fields.get("document") else None
+        return wfs.update_draft(session, actor, matter_id, at=at, document=doc, title=fields.get("title") or None,
+                                justification=fields.get("justification"))
+    if action == "call_meeting":
+        return wfs.call_meeting(
+            session, actor, matter_id, type=fields.get("type", ""), scheduled_at=_when(fields, "scheduled_at"),
+            place=fields.get("place", ""), at=at, eligible_adults=_int(fields, "eligible_adults") or 0,
+            eligible_households=_int(fields, "eligible_households") or 0,
+            eligible_representatives=_int(fields, "eligible_representatives") or 0,
+            eligible_members=_int(fields, "eligible_members") or 0)
+    if action == "record_attendance":
+        fs = fields.get("first_secretary_present", "")
+        if fs not in ("yes", "no"):
+            raise InputError("须注明第一书记（驻村干部）是否到会", "state whether the first secretary attended",
+                             "first_secretary_present")
+        cadres = [c.strip() for c in fields.get("cadres_present", "").replace("，", ",").split(",") if c.strip()]
+        return wfs.record_attendance(
+            session, actor, matter_id, at=at, present_adults=_int(fields, "present_adults") or 0,
+            present_households=_int(fields, "present_households") or 0,
+            present_representatives=_int(fields, "present_representatives") or 0,
+            present_members=_int(fields, "present_members") or 0, first_secretary_present=fs == "yes",
+            cadres_present=cadres, minutes_ref=fields.get("minutes_ref", ""))
+    if action == "record_votes":
+        return wfs.record_votes(session, actor, matter_id, at=at, votes_for=_int(fields, "votes_for", None),
+                                against=_int(fields, "against", None), abstain=_int(fields, "abstain", None))
+    if action == "decide":
+        return wfs.decide(session, actor, matter_id, at=at)
+    if action == "submit":
+        return wfs.submit_for_review(session, actor, matter_id, at=at)
+    if action == "review":
+        return wfs.review(session, actor, matter_id, decision=fields.get("decision", ""),
+                          comments=fields.get("comments", ""), at=at)
+    if action == "publish":
+        return wfs.publish_notice(session, actor, matter_id, at=at, window_days=_int(fields, "window_days", None))
+    if action == "answer_objection":
+        oid = _int(fields, "objection_id", None)
+        if oid is None:
+            raise InputError("缺少异议编号", "missing objection id", "objection_id")
+        o = wfs.get_objection(session, actor, oid)
+        if o.matter_id != matter_id:
+            raise NotFound(f"异议 {oid} 不存在", f"objection {oid} not found", "objection_id")
+        return wfs.answer_objection(session, actor, oid, outcome=fields.get("outcome", ""),
+                                    reasons=fields.get("reasons", ""), at=at)
+    if action == "close_notice":
+        return wfs.close_notice(session, actor, matter_id, at=at)
+    if action == "execute":
+        return wfs.execute(session, actor, matter_id, at=at)
+    if action == "announce":
+        return wfs.announce_result(session, actor, matter_id, at=at)
+    if action == "archive":
+        return wfs.archive(session, actor, matter_id, at=at)
+    raise NotFound(f"未知操作 {action}", f"unknown action {action}", "action")
+
+
+def _may(actor: Actor, m: Matter, action: wf.Action) -> bool:
+    try:
+        wfs._authorize(actor, m, action)
+    except DaipinError:
+        return False
+    return True
+
+
+def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> dict[str, Any]:
+    from daipin.services.payments import service as payments
+
+    m = wfs.get_matter(session, actor, matter_id)
+    if actor.role is Role.PUBLIC or actor.role is Role.ENTITY_USER:
+        raise NotFound(f"事项 {matter_id} 不存在", f"matter {matter_id} not found", "matter_id")
+    s = wfs.summary(session, m)
+    allowed = [a for a in wf.allowed_actions(m.kind, m.state) if _may(actor, m, a)]
+    allowed_names = {a.value for a in allowed}
+    meeting = wfs.current_meeting(session, m) if wf.has_meeting(m.kind) else None
+    notice = wfs.current_notice(session, m)
+    objections = list(session.scalars(select(Objection).where(Objection.matter_id == m.id).order_by(Objection.id)))
+    reviews = list(session.scalars(select(Review).where(Review.matter_id == m.id).order_by(Review.id)))
+    batch = payments.batch_for_matter(session, m.id)
+    evs = list(wfs.events(session, m))
+    who = actor_names(session, {e.actor for e in evs})
+    events = [{"action": ACTION_LABELS.get(e.action, e.action), "action_code": e.action, "from": e.from_state,
+               "to": e.to_state, "actor": who.get(e.actor, e.actor), "at": e.at, "ledger_index": e.ledger_index}
+              for e in evs]
+    reached = PATH_STATES.index(m.state) if m.state in PATH_STATES else 0
+    return {
+        "m": m, "s": s, "allowed": allowed_names, "meeting": meeting, "notice": notice, "objections": objections,
+        "reviews": reviews, "events": events, "beneficiaries": wfs.beneficiaries(session, m),
+        "blockers": wfs.review_blockers(session, m) if m.state == wf.State.UNDER_REVIEW.value else [],
+        "batch": payments.batch_view(session, batch) if batch is not None else None,
+        "path": [(st, wf.STATE_LABELS[wf.State(st)], i < reached, i == reached) for i, st in enumerate(PATH_STATES)],
+        "meeting_types": MEETING_TYPES, "default_meeting_at": _default_meeting_at(at),
+        "region_name": _region_names(session, {m.region_code}).get(m.region_code, m.region_code),
+        "payments": payment_summary(session, batch) if batch is not None else None,
+        "can_record_payments": batch is not None and payments.may_record(actor, m.region_code),
+        "can_export": actor.role in (Role.AUDITOR, Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE),
+        "open_window": notice is not None and notice.status == "open",
+    }
+
+
+@cache
+def _household_income_statement() -> Any:
+    """Built once (the household page runs it on every view); only `:hid` changes."""
+    from daipin.db.models.workflow import PaymentBatch, PaymentLine
+
+    return (select(PaymentLine.paid_at, PaymentLine.amount_fen, PaymentLine.status, PaymentBatch.created_at,
+                   Matter.id, Matter.title)
+            .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
+            .join(Matter, Matter.id == PaymentBatch.matter_id)
+            .where(PaymentLine.household_id == bindparam("hid")).order_by(PaymentBatch.created_at, PaymentLine.id))
+
+
+def household_income(session: Session, household_id: int) -> list[dict[str, Any]]:
+    """What a household was allotted by executed matters: the matter by name, when, how much, paid or not.
+
+    The caller has already checked that the actor sees the household (the household page).
+    """
+    rows = session.execute(_household_income_statement(), {"hid": household_id}).all()
+    return [{"matter": mid, "title": title, "at": created, "paid_at": paid_at, "amount_fen": amount_fen,
+             "status": status} for paid_at, amount_fen, status, created, mid, title in rows]
+
+
+def payment_summary(session: Session, batch: Any) -> dict[str, Any]:
+    """How far a batch has got: lines and amounts paid, failed and still pending."""
+    from daipin.services.payments import service as payments
+
+    rows = payments.lines(session, batch)
+    out: dict[str, Any] = {"batch": batch.id, "status": batch.status, "total_fen": batch.total_fen,
+                           "count": len(rows)}
+    for st in ("paid", "failed", "pending"):
+        out[f"{st}_count"] = sum(1 for r in rows if r.status == st)
+        out[f"{st}_fen"] = sum(r.amount_fen for r in rows if r.status == st)
+    return out
+
+
+def payments_page(session: Session, actor: Actor, matter_id: int) -> dict[str, Any]:
+    """The matter's payment batch, line by line (bank accounts masked), and whether the actor may record them."""
+    from daipin.services.payments import service as payments
+
+    m, batch = lines_for_matter(session, actor, matter_id)
+    rows = payments.lines(session, batch)
+    return {"m": m, "batch": batch, "lines": rows, "summary": payment_summary(session, batch),
+            "created_by": actor_names(session, {batch.created_by}).get(batch.created_by, batch.created_by),
+            "region_name": _region_names(session, {m.region_code}).get(m.region_code, m.region_code),
+            "can_record": payments.may_record(actor, m.region_code)}
+
+
+def record_payment(session: Session, actor: Actor, matter_id: int, line_id: int, fields: dict[str, str], *,
+                   at: datetime) -> Any:
+    """One line marked paid (with the bank's reference) or failed (with the reason), from a form or JSON body."""
+    from daipin.services.payments import service as payments
+
+    outcome = fields.get("outcome", "")
+    if outcome not in ("paid", "failed"):
+        raise InputError("请选择“已支付”或“支付失败”", "outcome must be paid or failed", "outcome")
+    return payments.mark_paid(session, actor, line_id, at=at, payment_ref=fields.get("payment_ref", ""),
+                              failed=outcome == "failed", reason=fields.get("reason", ""), matter_id=matter_id)
+
+
+def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """`role:id` as kept on events and payment batches, as people read it: the account's name and role."""
+    from daipin.db.models.auth import User
+    from daipin.domain.actors import ROLE_LABELS
+
+    ids = {int(a.split(":", 1)[1]) for a in actors if ":" in a and a.split(":", 1)[1].isdigit()}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    out = {}
+    for a in actors:
+        role_code, _, ident = a.partition(":")
+        try:
+            role = ROLE_LABELS[Role(role_code)]
+        except ValueError:
+            out[a] = a
+            continue
+        user = users.get(int(ident)) if ident.isdigit() else None
+        if user is not None and user.role == role_code:
+            out[a] = f"{user.display_name or user.username}（{role}）"
+        else:
+            out[a] = role
+    return out
+
+
+def _default_meeting_at(at: datetime) -> str:
+    from datetime import timedelta
+
+    return beijing_input(at + timedelta(days=10, hours=1))
+
+
+def dossier_zip(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> tuple[str, bytes]:
+    """The dossier as one zip file (the workflow's export), with its file name."""
+    from daipin.services.dossiers import service as dossier
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"dossier-{matter_id}.zip"
+        dossier.export(session, actor, matter_id, path)
+        return path.name, path.read_bytes()
+
+
+def lines_for_matter(session: Session, actor: Actor, matter_id: int) -> tuple[Any, Any]:
+    """A matter's batch for someone who may see the matter (region scope from the workflow service)."""
+    if actor.role in (Role.ENTITY_USER, Role.PUBLIC):
+        raise NotFound(f"事项 {matter_id} 不存在", f"matter {matter_id} not found", "matter_id")
+    matter = wfs.get_matter(session, actor, matter_id)
+    batch = payments.batch_for_matter(session, matter.id)
+    if batch is None:
+        raise NotFound("该事项尚未执行，没有支付批次", "this matter has no payment batch yet (not executed)",
+                       "matter_id", code="no_batch")
+    return matter, batch

@@ -1,0 +1,152 @@
+"""The public portal's reads: posted notices by township and village, results, and objections from the public."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, aliased
+
+from daipin.db.models.registry import Region
+from daipin.db.models.workflow import Matter, Notice, Objection
+from daipin.domain.actors import Actor, Role
+from daipin.domain.errors import InputError, NotFound
+
+PUBLIC = Actor(id="public", role=Role.PUBLIC, region="", name="公众")
+STATUS_LABELS = {"open": "公示中", "closed": "公示期满", "withdrawn": "已撤回重新办理"}
+
+
+@dataclass
+class NoticeView:
+    notice: Notice
+    matter: Matter
+    region_name: str
+    township_name: str
+    objections: dict[str, int]
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return self.notice.content or {}
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        """The result announcement (事后公告), once the matter is executed and announced."""
+        return self.matter.announcement if self.matter.announced_at is not None else None
+
+
+def content_version(session: Session) -> int:
+    """A number that changes whenever anything the portal shows may have changed: the ledger's size.
+
+    Notices, objections and their answers, results and regions change only through services that write
+    their ledger entry in the same transaction, so a page built while the ledger held N entries stays
+    exact for as long as it still holds N. One index look-up (the ledger's primary key).
+    """
+    from daipin.ledger import store
+
+    return store.tree_size(session)
+
+
+def regions(session: Session, county: str | None = None) -> list[Region]:
+    stmt = select(Region).where(Region.level.in_(("township", "village"))).order_by(Region.code)
+    if county:
+        stmt = stmt.where(Region.code.startswith(county))
+    return list(session.scalars(stmt))
+
+
+def list_notices(session: Session, *, region: str | None = None, limit: int = 100, offset: int = 0) -> list[NoticeView]:
+    if region is not None and (not region.isdigit() or len(region) not in (6, 9, 12)):
+        raise InputError("区划代码应为 6、9 或 12 位数字", "region must be 6, 9 or 12 digits", "region")
+    stmt = (select(Notice, Matter).join(Matter, Matter.id == Notice.matter_id)
+            .order_by(Notice.posted_at.desc(), Notice.id.desc()).limit(min(max(limit, 1), 500)).offset(max(offset, 0)))
+    if region:
+        stmt = stmt.where(Notice.region_code.startswith(region))
+    rows = session.execute(stmt).all()
+    codes = {n.region_code for n, _ in rows} | {n.region_code[:9] for n, _ in rows}
+    names = _names(session, codes)
+    counts = _objection_counts(session, [n.id for n, _ in rows])
+    return [NoticeView(n, m, names.get(n.region_code, ""), names.get(n.region_code[:9], ""), counts.get(n.id, {}))
+            for n, m in rows]
+
+
+def _names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+@cache
+def _counts_statement() -> Any:
+    return (select(Objection.notice_id, Objection.status, func.count())
+            .where(Objection.notice_id.in_(bindparam("ids", expanding=True)))
+            .group_by(Objection.notice_id, Objection.status))
+
+
+def _objection_counts(session: Session, notice_ids: list[int]) -> dict[int, dict[str, int]]:
+    if not notice_ids:
+        return {}
+    out: dict[int, dict[str, int]] = {}
+    rows = session.execute(_counts_statement(), {"ids": notice_ids}).all()
+    for nid, status, count in rows:
+        out.setdefault(int(nid), {})[str(status)] = int(count)
+    return out
+
+
+@cache
+def _notice_statement() -> Any:
+    """A notice with its matter and the names of its village and township, built once (only `:nid` changes)."""
+    village, township = aliased(Region), aliased(Region)
+    return (select(Notice, Matter, village.name, township.name).join(Matter, Matter.id == Notice.matter_id)
+            .outerjoin(village, village.code == Notice.region_code)
+            .outerjoin(township, township.code == func.substr(Notice.region_code, 1, 9))
+            .where(Notice.id == bindparam("nid")))
+
+
+def get_notice(session: Session, notice_id: int) -> NoticeView:
+    """A notice with its matter and region names (one statement) and its objections counted by status."""
+    found = session.execute(_notice_statement(), {"nid": notice_id}).first()
+    if found is None:
+        raise NotFound(f"公示 {notice_id} 不存在", f"notice {notice_id} not found", "notice_id")
+    n, m, village_name, township_name = found
+    counts = _objection_counts(session, [n.id])
+    return NoticeView(n, m, village_name or "", township_name or "", counts.get(n.id, {}))
+
+
+@cache
+def _answered_statement() -> Any:
+    return (select(Objection).where(Objection.notice_id == bindparam("nid"), Objection.status != "open")
+            .order_by(Objection.id))
+
+
+def answered_objections(session: Session, notice_id: int) -> list[dict[str, Any]]:
+    """Answered objections as the public sees them: the text and the answer, never who objected."""
+    rows = session.scalars(_answered_statement(), {"nid": notice_id})
+    return [{"id": o.id, "status": o.status, "text": o.text, "answer": o.answer or ""} for o in rows]
+
+
+def object_to(session: Session, notice_id: int, *, text: str, at: datetime, name: str | None = None,
+              contact: str | None = None, actor: Actor = PUBLIC) -> Objection:
+    """File an objection against a posted notice (named or anonymous); the workflow checks the window."""
+    from daipin.services.matters import service as workflow
+
+    view = get_notice(session, notice_id)
+    if view.notice.status != "open":
+        from daipin.domain.errors import Conflict
+
+        raise Conflict("该公示已结束，不能再提出异议", "this notice is no longer open for objections", "notice_id",
+                       code="window_closed")
+    if isinstance(text, str) and len(text) > 4000:
+        raise InputError("异议内容过长（最多 4000 字）", "objection text too long (4000 characters at most)", "text")
+    if name is not None and len(name) > 60:
+        raise InputError("姓名过长", "name too long", "name")
+    if contact is not None and len(contact) > 100:
+        raise InputError("联系方式过长", "contact too long", "contact")
+    return workflow.file_objection(session, actor, view.matter.id, text=text, at=at, name=name, contact=contact)
+
+
+def checkpoint_summary(view: NoticeView) -> dict[str, Any]:
+    cp = view.content.get("ledger_checkpoint") or {}
+    return {"size": cp.get("size"), "root": cp.get("root"), "key_id": cp.get("key_id"), "origin": cp.get("origin"),
+            "note": view.notice.checkpoint or ""}

@@ -1,0 +1,591 @@
+"""Scoped reads of the registry for the pages and the API: region scope is enforced here, not in the routes.
+
+A village cadre asking for another village's household gets NotFound (404), exactly as if it did
+not exist; an implementing-entity user sees only its own entity, its contracts, dues and payments.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import (
+    Asset,
+    AssetValuation,
+    Contract,
+    Entity,
+    FundingSource,
+    Household,
+    HouseholdStatus,
+    InsurancePolicy,
+    Person,
+    ProfitRecord,
+    Project,
+    Region,
+)
+from daipin.db.models.workflow import PaymentBatch, PaymentLine
+from daipin.domain.actors import Actor, Role
+from daipin.domain.contracts import MODELS
+from daipin.domain.errors import Forbidden, InputError, NotFound
+from daipin.domain.localtime import beijing_date
+from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
+
+STATUS_LABELS = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "一般户"}
+LABOR_LABELS = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
+ENTITY_KINDS = {"enterprise": "企业", "cooperative": "合作社", "family_farm": "家庭农场",
+                "village_collective": "村集体经济组织"}
+CREDIT_LABELS = {"normal": "正常", "warned": "警示", "blacklisted": "失信黑名单"}
+MODEL_LABELS = MODELS  # one name per benefit model, the policy's (托管经营 …), wherever contracts are listed
+PAGE = 50
+
+
+def scope_prefix(actor: Actor) -> str:
+    """The region prefix an official sees; refuses roles that do not browse the registry."""
+    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return actor.region[:6]
+    if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+        return actor.region
+    if actor.role is Role.SYSTEM:
+        return ""
+    raise Forbidden("此角色不能查看农户登记", "this role may not browse the household registry")
+
+
+def initials(name: str) -> str:
+    """Pinyin initials of a Chinese name (王小明 → wxm), as stored in `people.name_initials`."""
+    from daipin.services.registry.service import name_initials
+
+    return name_initials(name)
+
+
+def in_region(column: Any, prefix: str) -> Any:
+    """`column` lies in the region `prefix`, written so the database can use its index on the code.
+
+    A LIKE 'prefix%' cannot use a b-tree index under most collations; equality (a village) or a
+    half-open range of digit strings (a township or county) can.
+    """
+    if len(prefix) == 12:
+        return column == prefix
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    return (column >= prefix) & (column < upper)
+
+
+def _row(hid: int, household_no: str, village_code: str, status: str, labor: str, life_state: str, head: str | None,
+         village: str | None) -> dict[str, Any]:
+    return {"id": hid, "household_no": household_no, "head": head or "", "village_code": village_code,
+            "village": village or village_code, "status": status, "status_label": STATUS_LABELS.get(status, status),
+            "labor": LABOR_LABELS.get(labor, labor), "life_state": life_state}
+
+
+def search_households(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
+                      village: str | None = None, offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
+    """Households in scope, ordered by household number, matching what `q` looks like:
+
+    - letters only (`wxm`, `WXM`): the head's name starts with these pinyin initials (王小明);
+    - any Chinese character (`王`, `王小`): some member's name starts with `q` — names are written surname
+      first, so this is how a cadre types them; a given name alone (`小明`) does not match;
+    - anything else (`231002001001`, `B0001`): the household number starts with `q`.
+
+    Each form is a prefix search the database answers from an index (`text_pattern_ops`, or the "C"
+    collation of household numbers, on PostgreSQL, so it holds under any locale) instead of scanning a
+    province's registry.
+    """
+    prefix = scope_prefix(actor)
+    q = _search_text(q)
+    if status and status not in STATUS_LABELS:
+        raise InputError("户类型无效", "unknown household status", "status")
+    if village and not (village.isdigit() and len(village) in (9, 12)):
+        raise InputError("区划代码应为 9 或 12 位数字", "region must be 9 or 12 digits", "village")
+    limit = max(1, min(int(limit), 200))
+    offset = max(0, int(offset))
+    kind = _query_kind(q)
+    params: dict[str, Any] = {"lim": limit + 1, "off": offset}
+    scope_shape = _region_params(params, "scope", prefix)
+    village_shape = _region_params(params, "village", village or "")
+    if status:
+        params["status"] = status
+    if kind:
+        text = q.lower() if kind == "initials" else q
+        params["pattern"] = text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    stmt = _search_statement(scope_shape, village_shape, bool(status), kind)
+    found = session.execute(stmt, params).all()
+    items = [_row(*r) for r in found[:limit]]
+    return {"items": items, "offset": offset, "limit": limit, "more": len(found) > limit, "q": q}
+
+
+def _search_text(q: str | None) -> str:
+    """A search text, trimmed to 40 characters; a NUL character (no stored text holds one) is refused."""
+    q = (q or "").strip()[:40]
+    if "\x00" in q:
+        raise InputError("检索内容含有不允许的控制字符", "the search text contains a NUL character", "q")
+    return q
+
+
+def _query_kind(q: str) -> str:
+    """Which column a search text is matched against (see `search_households`)."""
+    if not q:
+        return ""
+    if q.isascii() and q.isalpha():
+        return "initials"
+    return "name" if not q.isascii() else "number"
+
+
+def _region_params(params: dict[str, Any], name: str, prefix: str) -> str:
+    """Bind a region prefix as `in_region` tests it and say which form the statement needs."""
+    if not prefix:
+        return ""
+    if len(prefix) == 12:
+        params[name] = prefix
+        return "eq"
+    params[name + "_lo"], params[name + "_hi"] = prefix, str(int(prefix) + 1).zfill(len(prefix))
+    return "range"
+
+
+def _region_condition(column: Any, name: str, shape: str) -> Any:
+    if shape == "eq":
+        return column == bindparam(name)
+    return (column >= bindparam(name + "_lo")) & (column < bindparam(name + "_hi"))
+
+
+@cache
+def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
+    """The search statement of one shape (which filters apply), built once: only the values are bound per
+    request, so SQLAlchemy neither rebuilds it nor recomputes its cache key. Plain columns, no ORM objects.
+
+    The page is chosen first (an index walk in household-number order); only its rows then look up their
+    head and village, all in one statement.
+    """
+    h = Household.__table__
+    cond: list[Any] = []
+    if scope:
+        cond.append(_region_condition(h.c.village_code, "scope", scope))
+    if village:
+        cond.append(_region_condition(h.c.village_code, "village", village))
+    if status:
+        cond.append(h.c.status == bindparam("status"))
+    if kind == "initials":
+        cond.append(h.c.id.in_(select(Person.household_id).where(
+            # The head as a literal, so that the planner can use the heads-only initials index in any plan.
+            Person.relation == literal_column("'户主'"), Person.name_initials.like(bindparam("pattern"), escape="/"))))
+    elif kind == "name":
+        cond.append(h.c.id.in_(select(Person.household_id).where(Person.name.like(bindparam("pattern"), escape="/"))))
+    elif kind == "number":
+        cond.append(h.c.household_no.like(bindparam("pattern"), escape="/"))
+    page = (select(h.c.id, h.c.household_no, h.c.village_code, h.c.status, h.c.labor, h.c.life_state)
+            .where(*cond).order_by(h.c.household_no).offset(bindparam("off")).limit(bindparam("lim")).subquery())
+    head = (select(Person.name).where(Person.household_id == page.c.id, Person.relation == "户主")
+            .order_by(Person.id).limit(1).scalar_subquery())
+    return (select(page.c.id, page.c.household_no, page.c.village_code, page.c.status, page.c.labor,
+                   page.c.life_state, head, Region.name)
+            .outerjoin(Region, Region.code == page.c.village_code).order_by(page.c.household_no))
+
+
+def _refuse_unseen(prefix: str, hh: Any, household_id: int) -> Any:
+    """`hh` (a household or a row of its columns) if it lies in the region `prefix`, else NotFound."""
+    if hh is None or not hh.village_code.startswith(prefix):
+        raise NotFound(f"户 {household_id} 不存在", f"household {household_id} not found", "household_id")
+    return hh
+
+
+def household(session: Session, actor: Actor, household_id: int) -> Household:
+    """The household if the actor's region covers it; otherwise NotFound, as if it did not exist."""
+    prefix = scope_prefix(actor)
+    hh: Household = _refuse_unseen(prefix, session.get(Household, household_id), household_id)
+    return hh
+
+
+@cache
+def _household_statements() -> dict[str, Any]:
+    """The household page's statements, built once: SQLAlchemy then reuses their construction and cache key
+    on every request (only `:hid` changes). Plain columns, named as the mapped attributes, so the rows read
+    like the objects without the cost of loading mapped objects."""
+    hid: Any = bindparam("hid")
+    return {
+        "household": select(Household.id, Household.household_no, Household.village_code, Household.status,
+                            Household.status_since, Household.exit_year, Household.poverty_cause, Household.labor,
+                            Household.phone, Household.bank_account, Household.life_state, Region.name)
+        .outerjoin(Region, Region.code == Household.village_code).where(Household.id == hid),
+        "people": select(Person.id, Person.name, Person.id_number, Person.relation, Person.sex, Person.labor,
+                         Person.life_state).where(Person.household_id == hid).order_by(Person.id),
+        "contracts": select(Contract.id, Contract.code, Contract.model, Contract.entity_id, Contract.start_date,
+                            Contract.end_date, Contract.status, Contract.payee_household_id,
+                            Contract.payee_village_code, Contract.version, Entity.name.label("entity_name"))
+        .outerjoin(Entity, Entity.id == Contract.entity_id)
+        .where(Contract.payee_household_id == hid).order_by(Contract.start_date),
+        "history": select(HouseholdStatus.status, HouseholdStatus.from_date, HouseholdStatus.reason)
+        .where(HouseholdStatus.household_id == hid).order_by(HouseholdStatus.from_date, HouseholdStatus.id),
+        "income": select(PaymentLine.amount_fen, PaymentLine.status, PaymentBatch.created_at, PaymentBatch.matter_id)
+        .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
+        .where(PaymentLine.household_id == hid).order_by(PaymentBatch.created_at),
+    }
+
+
+def household_page(session: Session, actor: Actor, household_id: int, *, income: bool = True) -> dict[str, Any]:
+    """Members (ID numbers masked, no health notes), contracts, income history and status history.
+
+    Five statements whatever the household holds: the household with its village's name, members,
+    contracts with their entities' names, status history, income. `income=False` leaves the income out
+    (and its statement) for a caller that reads it its own way.
+    """
+    prefix = scope_prefix(actor)
+    stmts = _household_statements()
+    hh = _refuse_unseen(prefix, session.execute(stmts["household"], {"hid": household_id}).first(), household_id)
+    hid = {"hid": hh.id}
+    people = session.execute(stmts["people"], hid).all()
+    contracts = session.execute(stmts["contracts"], hid).all()
+    entities = {c.entity_id: c.entity_name for c in contracts if c.entity_name is not None}
+    history = session.execute(stmts["history"], hid).all()
+    paid = session.execute(stmts["income"], hid).all() if income else []
+    return {
+        "household": {"id": hh.id, "household_no": hh.household_no, "village": hh.name or "",
+                      "village_code": hh.village_code, "status": hh.status,
+                      "status_label": STATUS_LABELS.get(hh.status, hh.status),
+                      "status_since": hh.status_since.isoformat() if hh.status_since else None,
+                      "exit_year": hh.exit_year, "poverty_cause": hh.poverty_cause or "",
+                      "labor": LABOR_LABELS.get(hh.labor, hh.labor), "phone": mask_phone(hh.phone),
+                      "bank_account": mask_bank(hh.bank_account), "life_state": hh.life_state},
+        "members": [{"id": p.id, "name": p.name, "id_number": mask_id(p.id_number), "relation": p.relation,
+                     "sex": p.sex or "", "labor": LABOR_LABELS.get(p.labor, p.labor), "life_state": p.life_state}
+                    for p in people],
+        "contracts": [_contract_row(c, entities) for c in contracts],
+        "income": [{"matter": ln.matter_id, "at": beijing_date(ln.created_at).isoformat() if ln.created_at else "",
+                    "amount_fen": ln.amount_fen, "status": ln.status} for ln in paid],
+        "income_total_fen": sum(ln.amount_fen for ln in paid),
+        "history": [{"status": h.status, "status_label": STATUS_LABELS.get(h.status, h.status),
+                     "from": h.from_date.isoformat(), "reason": h.reason} for h in history],
+    }
+
+
+def _entity_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {int(i): n for i, n in session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(ids)))}
+
+
+def _contract_row(c: Any, entities: dict[int, str]) -> dict[str, Any]:
+    return {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.get(c.model, c.model),
+            "entity": entities.get(c.entity_id, ""), "entity_id": c.entity_id, "start": c.start_date.isoformat(),
+            "end": c.end_date.isoformat(), "status": c.status, "payee_household_id": c.payee_household_id,
+            "payee_village_code": c.payee_village_code, "version": c.version}
+
+
+def _visible_by_role(actor: Actor, entity_id: int, county: str, to_official: Callable[[], bool]) -> bool:
+    """The reading rule entities and contracts share: the operator; an entity's own users; the district and
+    auditors of its county; township and village officials as `to_official` decides; nobody else."""
+    if actor.role is Role.SYSTEM:
+        return True
+    if actor.role is Role.ENTITY_USER:
+        return actor.entity_id == entity_id
+    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return county == actor.region[:6]
+    if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+        return to_official()
+    return False
+
+
+def _entity_visible(actor: Actor, e: Entity, session: Session) -> bool:
+    def official() -> bool:  # entities registered in their region or running a project there
+        if e.region_code and e.region_code.startswith(actor.region):
+            return True
+        return session.scalar(select(Project.id).where(
+            Project.entity_id == e.id, or_(Project.village_code.startswith(actor.region),
+                                          Project.township_code.startswith(actor.region[:9]))).limit(1)) is not None
+
+    return _visible_by_role(actor, e.id, e.county_code, official)
+
+
+def entities(session: Session, actor: Actor, *, q: str = "") -> list[dict[str, Any]]:
+    q = _search_text(q)
+    stmt = select(Entity).order_by(Entity.id)
+    if actor.role is Role.ENTITY_USER:
+        stmt = stmt.where(Entity.id == actor.entity_id)
+    elif actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        stmt = stmt.where(Entity.county_code == actor.region[:6])
+    elif actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
+        in_region = select(Project.entity_id).where(or_(Project.village_code.startswith(actor.region),
+                                                        Project.township_code.startswith(actor.region[:9])))
+        stmt = stmt.where(or_(Entity.region_code.startswith(actor.region), Entity.id.in_(in_region)))
+    elif actor.role is not Role.SYSTEM:
+        raise Forbidden("此角色不能查看实施主体", "this role may not browse entities")
+    if q:
+        stmt = stmt.where(or_(Entity.name.like(f"%{q.strip()[:40]}%"), Entity.uscc.startswith(q.strip()[:18])))
+    return [{"id": e.id, "name": e.name, "kind": ENTITY_KINDS.get(e.kind, e.kind), "uscc": e.uscc,
+             "credit": CREDIT_LABELS.get(e.credit_status, e.credit_status), "credit_status": e.credit_status}
+            for e in session.scalars(stmt.limit(500))]
+
+
+def entity(session: Session, actor: Actor, entity_id: int) -> Entity:
+    e = session.get(Entity, entity_id)
+    if e is None or not _entity_visible(actor, e, session):
+        raise NotFound(f"实施主体 {entity_id} 不存在", f"entity {entity_id} not found", "entity_id")
+    return e
+
+
+def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any]:
+    """An entity's contracts, dues per latest settlement run of each project and year, what is unpaid (arrears) and its credit record."""
+    e = entity(session, actor, entity_id)
+    contracts = list(session.scalars(select(Contract).where(Contract.entity_id == e.id).order_by(Contract.code)))
+    projects = list(session.scalars(select(Project).where(Project.entity_id == e.id).order_by(Project.code)))
+    from daipin.services.runs.views import latest_settlements
+
+    # A re-run of a project's settlement replaces the earlier run; it never adds to it.
+    runs = latest_settlements(session, [p.code for p in projects])
+    dues = []
+    for r in runs:
+        out = r.output_json or {}
+        due = sum(int(line.get("due_fen", 0)) for line in out.get("lines", []) if isinstance(line, dict))
+        paid = sum(int(line.get("paid_fen", 0)) for line in out.get("lines", []) if isinstance(line, dict))
+        dues.append({"run": r.id, "project": r.subject, "year": r.year, "due_fen": due, "paid_fen": paid,
+                     "arrears_fen": max(due - paid, 0)})
+    policies = list(session.scalars(select(InsurancePolicy).where(InsurancePolicy.entity_id == e.id)
+                                    .order_by(InsurancePolicy.valid_from)))
+    return {
+        "entity": {"id": e.id, "name": e.name, "kind": ENTITY_KINDS.get(e.kind, e.kind), "uscc": e.uscc,
+                   "legal_representative": e.legal_representative, "region_code": e.region_code or "",
+                   "credit_status": e.credit_status, "credit": CREDIT_LABELS.get(e.credit_status, e.credit_status),
+                   "credit_since": e.credit_since.isoformat() if e.credit_since else "",
+                   "credit_reason": e.credit_reason or ""},
+        "contracts": [_contract_row(c, {e.id: e.name}) for c in contracts],
+        "projects": [{"id": p.id, "code": p.code, "name": p.name, "status": p.status} for p in projects],
+        "dues": dues,
+        "arrears_total_fen": sum(d["arrears_fen"] for d in dues),
+        "policies": [{"insurer": p.insurer, "policy_no": p.policy_no, "from": p.valid_from.isoformat(),
+                      "to": p.valid_to.isoformat()} for p in policies],
+    }
+
+
+def _project_visible(actor: Actor, p: Project) -> bool:
+    if actor.role is Role.SYSTEM:
+        return True
+    if actor.role is Role.ENTITY_USER:
+        return p.entity_id == actor.entity_id
+    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
+        return p.county_code == actor.region[:6]
+    if actor.role is Role.TOWNSHIP_OFFICIAL:
+        return p.township_code.startswith(actor.region)
+    if actor.role is Role.VILLAGE_CADRE:
+        return (p.village_code or "").startswith(actor.region) or (
+            not p.village_code and actor.region.startswith(p.township_code))
+    return False
+
+
+def projects(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    if actor.role is Role.PUBLIC:
+        raise Forbidden("请先登录", "login required")
+    stmt = select(Project).order_by(Project.code)
+    if actor.role is Role.ENTITY_USER:
+        stmt = stmt.where(Project.entity_id == actor.entity_id)
+    elif actor.role is not Role.SYSTEM:
+        stmt = stmt.where(Project.county_code == actor.region[:6])
+    rows = [p for p in session.scalars(stmt) if _project_visible(actor, p)]
+    ents = _entity_names(session, {p.entity_id for p in rows})
+    return [{"id": p.id, "code": p.code, "name": p.name, "category": p.category, "entity": ents.get(p.entity_id, ""),
+             "village_code": p.village_code or p.township_code, "status": p.status} for p in rows]
+
+
+def project_page(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
+    p = session.get(Project, project_id)
+    if p is None or not _project_visible(actor, p):
+        raise NotFound(f"项目 {project_id} 不存在", f"project {project_id} not found", "project_id")
+    funding = list(session.scalars(select(FundingSource).where(FundingSource.project_id == p.id)))
+    assets = list(session.scalars(select(Asset).where(Asset.project_id == p.id).order_by(Asset.code)))
+    profits = list(session.scalars(select(ProfitRecord).where(ProfitRecord.project_id == p.id)
+                                   .order_by(ProfitRecord.period_start)))
+    contracts = list(session.scalars(select(Contract).where(Contract.project_id == p.id).order_by(Contract.code)))
+    ents = _entity_names(session, {p.entity_id})
+    return {
+        "project": {"id": p.id, "code": p.code, "name": p.name, "category": p.category, "status": p.status,
+                    "entity": ents.get(p.entity_id, ""), "entity_id": p.entity_id,
+                    "region": p.village_code or p.township_code, "expected_return": p.expected_return or "",
+                    "start_year": p.start_year},
+        "funding": [{"source": f.source, "amount_fen": f.amount_fen} for f in funding],
+        "assets": [{"id": a.id, "code": a.code, "name": a.name, "kind": a.kind, "value_fen": a.value_fen,
+                    "status": a.status} for a in assets],
+        "profits": [{"start": r.period_start.isoformat(), "end": r.period_end.isoformat(), "profit_fen": r.profit_fen,
+                     "audit_ref": r.audit_ref} for r in profits],
+        "contracts": [_contract_row(c, ents) for c in contracts],
+    }
+
+
+def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
+    a = session.get(Asset, asset_id)
+    if a is None:
+        raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", "asset_id")
+    p = session.get(Project, a.project_id) if a.project_id else None
+    visible = (p is not None and _project_visible(actor, p)) or (
+        p is None and actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR, Role.SYSTEM)
+        and a.county_code == (actor.region[:6] or a.county_code))
+    if not visible:
+        raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", "asset_id")
+    vals = list(session.scalars(select(AssetValuation).where(AssetValuation.asset_id == a.id)
+                                .order_by(AssetValuation.valued_on)))
+    return {"asset": {"id": a.id, "code": a.code, "name": a.name, "kind": a.kind, "value_fen": a.value_fen,
+                      "status": a.status, "project_id": a.project_id, "project": p.name if p else "",
+                      "owner_region_code": a.owner_region_code or ""},
+            "valuations": [{"valuer": v.valuer, "on": v.valued_on.isoformat(), "value_fen": v.value_fen,
+                            "report_ref": v.report_ref} for v in vals]}
+
+
+def _contract_visible(session: Session, actor: Actor, c: Contract) -> bool:
+    """Who reads a contract: its entity's users; the district and auditors of its county; the township or
+    village officials of its payee's region or of its project (both pages list it)."""
+    def official() -> bool:
+        from daipin.services.contracts.service import payee_region
+
+        if payee_region(session, c).startswith(actor.region):
+            return True
+        p = session.get(Project, c.project_id)
+        return p is not None and _project_visible(actor, p)
+
+    return _visible_by_role(actor, c.entity_id, c.county_code, official)
+
+
+def contract(session: Session, actor: Actor, contract_id: int) -> Contract:
+    """The contract if the actor may read it; otherwise NotFound, as if it did not exist."""
+    c = session.get(Contract, contract_id)
+    if c is None or not _contract_visible(session, actor, c):
+        raise NotFound(f"协议 {contract_id} 不存在", f"contract {contract_id} not found", "contract_id")
+    return c
+
+
+def _opens_households(actor: Actor, village_code: str) -> bool:
+    """Whether the actor may open the page of a household of this village."""
+    try:
+        return village_code.startswith(scope_prefix(actor))
+    except Forbidden:
+        return False
+
+
+def _person_name(actor: Actor, name: str | None) -> str:
+    """A household member's name as this actor may read it: partly masked for an entity's users, who see the
+    households they pay only as far as the payment needs (as on the entity page)."""
+    return mask_name(name) if actor.role is Role.ENTITY_USER else (name or "")
+
+
+def _payees(session: Session, actor: Actor, refs: set[str]) -> dict[str, dict[str, Any]]:
+    """Payees (`household:<id>`, `village:<code>`) as people read them: a household by its head's name and its
+    number (the name masked for an entity's users), a village by its name; no ID number, phone or account."""
+    hh_ids = {int(r.split(":", 1)[1]) for r in refs if r.startswith("household:")}
+    codes = {r.split(":", 1)[1] for r in refs if r.startswith("village:")}
+    rows = session.execute(
+        select(Household.id, Household.household_no, Household.village_code, Person.name)
+        .join(Person, (Person.household_id == Household.id) & (Person.relation == "户主"), isouter=True)
+        .where(Household.id.in_(hh_ids)).order_by(Household.id, Person.id)).all() if hh_ids else []
+    names: dict[str, str] = dict(session.execute(
+        select(Region.code, Region.name).where(Region.code.in_(codes))).all()) if codes else {}
+    out: dict[str, dict[str, Any]] = {}
+    for hid, number, village, head in rows:
+        ref = f"household:{hid}"
+        if ref in out:
+            continue  # a second head: the first one names the household
+        shown = _person_name(actor, head)
+        out[ref] = {"kind": "household", "name": f"{shown}（{number}）" if shown else number,
+                    "household_id": hid, "household_no": number, "village_code": village,
+                    "viewable": _opens_households(actor, village)}
+    for code in codes:
+        out[f"village:{code}"] = {"kind": "village", "name": names.get(code, code), "village_code": code,
+                                  "viewable": False}
+    return out
+
+
+CHANGE_LABELS = {"start_date": ("起始日期", "start date", "date"), "end_date": ("终止日期", "end date", "date"),
+                 "status": ("状态", "status", "status"), "payee": ("受益方", "payee", "payee")}
+
+
+def contract_page(session: Session, actor: Actor, contract_id: int) -> dict[str, Any]:
+    """One contract: who it links (payee by name, project, entity), its terms in force with their names, every
+    version marked in force or superseded with what it changed, and whether the actor may amend or end it.
+
+    Scoped as `contract`; the payee's personal data (ID numbers, phone, bank account) is never read.
+    """
+    from daipin.domain.contracts import TERMS
+    from daipin.services.contracts import service as svc
+    from daipin.services.matters.views import actor_names
+
+    c = contract(session, actor, contract_id)
+    p = session.get(Project, c.project_id)
+    e = session.get(Entity, c.entity_id)
+    assert p is not None and e is not None
+    versions = svc.history(session, c.id)
+    payee_ref = f"household:{c.payee_household_id}" if c.payee_household_id is not None else \
+        f"village:{c.payee_village_code}"
+    refs = {payee_ref} | {str(ch[k]) for v in versions for ch in v["changes"] if ch["field"] == "payee"
+                          for k in ("before", "after")}
+    payees = _payees(session, actor, refs)
+    payee = payees.get(payee_ref, {"kind": "", "name": "", "viewable": False})
+    worker = session.get(Person, c.person_id) if c.person_id is not None else None
+    specs = {t.name: t for t in TERMS.get(c.model, ())}
+    who = actor_names(session, {v["actor"] for v in versions})
+
+    def labelled(field: str) -> dict[str, str]:
+        if field.startswith("terms."):
+            t = specs.get(field[6:])
+            return {"label": t.zh, "label_en": t.en, "type": _shown_type(t)} if t else {
+                "label": field[6:], "label_en": field[6:], "type": "text"}
+        zh, en, kind = CHANGE_LABELS[field]
+        return {"label": zh, "label_en": en, "type": kind}
+
+    for v in versions:
+        v["actor_name"] = who.get(v["actor"], v["actor"])
+        for ch in v["changes"]:
+            ch.update(labelled(ch["field"]))
+            if ch["field"] == "payee":
+                ch["before"], ch["after"] = (payees.get(ch[k], {}).get("name", "") for k in ("before", "after"))
+    return {
+        "contract": {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.get(c.model, c.model),
+                     "status": c.status, "version": c.version, "start": c.start_date.isoformat(),
+                     "end": c.end_date.isoformat(), "signed_on": c.signed_on.isoformat() if c.signed_on else "",
+                     "project_id": p.id, "project": p.name, "project_code": p.code,
+                     "project_viewable": _project_visible(actor, p), "entity_id": e.id, "entity": e.name,
+                     "entity_viewable": _entity_visible(actor, e, session), "payee_kind": payee["kind"],
+                     "payee": payee["name"], "payee_household_id": c.payee_household_id,
+                     "payee_village_code": c.payee_village_code, "payee_viewable": payee["viewable"],
+                     "person": _person_name(actor, worker.name) if worker else ""},
+        "terms": [{"name": t.name, "label": t.zh, "label_en": t.en, "type": _shown_type(t), "value": c.terms[t.name]}
+                  for t in TERMS.get(c.model, ()) if t.name in c.terms],
+        "history": versions,
+        "may_change": svc.may_change(session, actor, c),
+    }
+
+
+RATE_TERMS = frozenset({"profit_share", "annual_rate"})  # decimal terms that are fractions, shown also in %
+
+
+def _shown_type(t: Any) -> str:
+    """How a term is shown: a rate as its decimal and its percentage ("rate"), any other by its type."""
+    return "rate" if t.name in RATE_TERMS else str(t.type)
+
+
+def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
+                    village: str | None = None) -> bytes:
+    """The search result as a spreadsheet (personal data masked; at most 50,000 rows); codes as their labels."""
+    from openpyxl import Workbook
+
+    from daipin.services.registry.service import LIFE_STATES
+
+    scope_prefix(actor)  # refuse before building anything
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("农户")
+    ws.append(["户编号", "户主", "村", "户类型", "劳动能力", "状态"])
+    offset = 0
+    while offset < 50_000:
+        page = search_households(session, actor, q=q, status=status, village=village, offset=offset, limit=200)
+        for r in page["items"]:
+            ws.append([r["household_no"], r["head"], r["village"], r["status_label"], r["labor"],
+                       LIFE_STATES.get(r["life_state"], r["life_state"])])
+        if not page["more"]:
+            break
+        offset += 200
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def household_count(session: Session, actor: Actor) -> int:
+    prefix = scope_prefix(actor)
+    return int(session.scalar(select(func.count()).select_from(Household)
+                              .where(Household.village_code.startswith(prefix))) or 0)

@@ -1,0 +1,315 @@
+"""Runs: build ENGINE.md documents from the database, run the engine, store input, output and their digests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import (
+    AllocationPlan,
+    Contract,
+    ContractVersion,
+    ContributionRecord,
+    Entity,
+    Household,
+    Person,
+    ProfitRecord,
+    Region,
+    Run,
+    WorkRecord,
+)
+from daipin.domain.access import check_scope
+from daipin.domain.actors import Actor
+from daipin.domain.canonical import digest
+from daipin.domain.contracts import engine_terms
+from daipin.domain.errors import InputError, NotFound
+from daipin.services.registry.service import (
+    ELIGIBLE,
+    get_project,
+    get_region,
+    labor_summary,
+    status_as_of,
+)
+from daipin.services.shared import trace as trace
+from daipin.services.shared.inputs import money as _money
+from daipin.services.shared.rows import row_fact
+
+RULES = ("direct_support", "wages", "tiered", "equal", "retain")
+
+
+def _dec(value: Decimal) -> str:
+    """An exact decimal as plain text (no exponent, no trailing zeros)."""
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+def _profit_record(session: Session, project_id: int, year: int) -> ProfitRecord:
+    rows = session.scalars(select(ProfitRecord).where(ProfitRecord.project_id == project_id,
+                                                      ProfitRecord.period_start >= date(year, 1, 1),
+                                                      ProfitRecord.period_end <= date(year, 12, 31))
+                           .order_by(ProfitRecord.period_start)).all()
+    if not rows:
+        raise InputError(f"项目 {year} 年度没有经审计的利润记录", f"no audited profit recorded for {year}",
+                         field="year", code="no_profit_record")
+    # The widest period recorded in the year is the settlement period (usually the whole year).
+    return max(rows, key=lambda r: (r.period_end - r.period_start, r.period_start))
+
+
+def build_settlement_document(session: Session, project_id: int | str, year: int) -> dict[str, Any]:
+    """The ENGINE.md settlement document for a project and year, from the registry.
+
+    Payee statuses are as of the period end; contracts are those in force during the period, each as its
+    version in force on the period's last day (`_versions_in_force`: that version's terms, dates, payee and
+    status; a later amendment, reassignment or freed share does not reach back into the period);
+    employment days and wages come from the period's work records.
+    """
+    project = get_project(session, project_id)
+    entity = session.get(Entity, project.entity_id)
+    assert entity is not None
+    profit = _profit_record(session, project.id, year)
+    ps, pe = profit.period_start, profit.period_end
+    contracts = session.scalars(select(Contract).where(Contract.project_id == project.id)
+                                .order_by(Contract.code)).all()
+    in_force = _versions_in_force(session, project.id, pe)
+    payees: dict[str, dict[str, Any]] = {}
+    docs: list[dict[str, Any]] = []
+    for c in contracts:
+        v = in_force.get(c.id)
+        if v is None or v.start_date > pe or v.end_date < ps or v.status == "pending_reassignment":
+            continue
+        mapped = engine_terms(c.model, v.terms)
+        if mapped is None:
+            continue
+        kind, terms = mapped
+        if v.payee_household_id is not None:
+            hh = session.get(Household, v.payee_household_id)
+            assert hh is not None
+            pid = hh.household_no
+            payees.setdefault(pid, {"id": pid, "type": "household", "status": status_as_of(session, hh.id, pe)})
+        else:
+            village = get_region(session, v.payee_village_code or "")
+            pid = village.code
+            payees.setdefault(pid, {"id": pid, "type": "village", "poor_village": village.poor_village,
+                                    "name": village.name})
+        line: dict[str, Any] = {"id": c.code, "kind": kind, "payee": pid, **terms}
+        if v.start_date > ps:
+            line["start"] = v.start_date.isoformat()
+        if v.end_date < pe:
+            line["end"] = v.end_date.isoformat()
+        if kind == "employment":
+            line.update(_employment(session, c, v.terms, ps, pe))
+        docs.append(line)
+    doc: dict[str, Any] = {
+        "version": 1,
+        "kind": "settlement",
+        "period": {"start": ps.isoformat(), "end": pe.isoformat()},
+        "entity": {"id": entity.uscc, "kind": entity.kind, "name": entity.name},
+        "payees": sorted(payees.values(), key=lambda p: p["id"]),
+        "profit_fen": profit.profit_fen,
+        "contracts": docs,
+    }
+    if profit.cash_available_fen is not None:
+        doc["cash_available_fen"] = profit.cash_available_fen
+    return doc
+
+
+def _versions_in_force(session: Session, project_id: int, day: date) -> dict[int, ContractVersion]:
+    """Each of the project's contracts as it stood on `day`: its latest version in force from that day or
+    before; a contract with none then is left out."""
+    rows = session.scalars(select(ContractVersion).join(Contract, ContractVersion.contract_id == Contract.id)
+                           .where(Contract.project_id == project_id, ContractVersion.effective_from <= day)
+                           .order_by(ContractVersion.contract_id, ContractVersion.version)).all()
+    return {v.contract_id: v for v in rows}  # the last one of each contract wins
+
+
+def _employment(session: Session, c: Contract, terms: dict[str, Any], ps: date, pe: date) -> dict[str, Any]:
+    records = session.scalars(select(WorkRecord).where(WorkRecord.contract_id == c.id,
+                                                       WorkRecord.kind == "employment",
+                                                       WorkRecord.period_start >= ps,
+                                                       WorkRecord.period_end <= pe)).all()
+    days = sum((Decimal(r.days) for r in records), Decimal(0))
+    if terms.get("wage_basis") == "day":
+        wage = int(terms["wage_fen"])
+    else:
+        wages = {r.daily_wage_fen for r in records if r.daily_wage_fen is not None}
+        if len(wages) > 1:
+            raise InputError(f"合同 {c.code} 的务工记录日工资不一致", f"contract {c.code}: work records disagree on the "
+                             "daily wage", field="work_records.daily_wage_fen")
+        if not wages and records:
+            raise InputError(f"合同 {c.code} 的务工记录缺少日工资", f"contract {c.code}: work records lack the daily "
+                             "wage", field="work_records.daily_wage_fen")
+        wage = wages.pop() if wages else 0
+    return {"wage_fen_per_day": wage, "days_worked": _dec(days)}
+
+
+def build_village_allocation_document(session: Session, village_code: str, year: int) -> dict[str, Any]:
+    """The ENGINE.md village_allocation document from the stored plan and the registry (statuses as of year end)."""
+    plan = session.scalar(select(AllocationPlan).where(AllocationPlan.village_code == village_code,
+                                                       AllocationPlan.year == year))
+    if plan is None:
+        raise NotFound(f"村 {village_code} 没有 {year} 年度收益分配方案", f"no allocation plan for {village_code} "
+                       f"in {year}", field="village")
+    year_end = date(year, 12, 31)
+    households = session.scalars(select(Household).where(Household.village_code == village_code)
+                                 .order_by(Household.household_no)).all()
+    people = session.scalars(select(Person).join(Household, Person.household_id == Household.id)
+                             .where(Household.village_code == village_code)).all()
+    by_household: dict[int, list[Person]] = defaultdict(list)
+    for p in people:
+        if p.life_state == "alive" or (p.life_state_date is not None and p.life_state_date > year_end):
+            by_household[p.household_id].append(p)
+    hh_docs = []
+    listed: dict[int, str] = {}
+    for hh in households:
+        living = by_household.get(hh.id, [])
+        if not living:
+            continue  # died out or moved away before the year ended
+        if hh.life_state != "alive" and hh.life_state_date is not None and hh.life_state_date <= year_end:
+            continue
+        listed[hh.id] = hh.household_no
+        hh_docs.append({"id": hh.household_no, "status": status_as_of(session, hh.id, year_end),
+                        "labor": labor_summary([p.labor for p in living]), "members": len(living)})
+    work = session.scalars(select(WorkRecord).where(
+        WorkRecord.village_code == village_code, WorkRecord.kind == "public_welfare_post",
+        WorkRecord.period_start >= date(year, 1, 1), WorkRecord.period_start <= year_end)
+        .order_by(WorkRecord.id)).all()
+    contributions = session.scalars(select(ContributionRecord).where(
+        ContributionRecord.village_code == village_code, ContributionRecord.year == year)
+        .order_by(ContributionRecord.id)).all()
+    doc: dict[str, Any] = {
+        "version": 1,
+        "kind": "village_allocation",
+        "village": village_code,
+        "pool_fen": plan.pool_fen,
+        "households": hh_docs,
+        "eligible_statuses": list(plan.eligible_statuses),
+        "work": [{"household": listed[w.household_id], "kind": "public_welfare_post", "post": w.post,
+                  "days": w.days, "daily_wage_fen": w.daily_wage_fen} for w in work if w.household_id in listed],
+        "contribution": [{"household": listed[r.household_id], "points": r.points}
+                         for r in contributions if r.household_id in listed],
+        "buckets": list(plan.buckets),
+    }
+    if plan.cap_per_household_fen is not None:
+        doc["cap_per_household_fen"] = plan.cap_per_household_fen
+    return doc
+
+
+def save_allocation_plan(session: Session, actor: Actor, *, village_code: str, year: int, pool_fen: int,
+                         buckets: list[dict[str, Any]], at: datetime, cap_per_household_fen: int | None = None,
+                         eligible_statuses: list[str] | None = None) -> AllocationPlan:
+    """Store (or replace while still a draft) a village's allocation plan for a year."""
+    village = get_region(session, village_code)
+    if village.level != "village":
+        raise InputError(f"{village_code} 不是村", f"{village_code} is not a village", field="village_code")
+    _money(pool_fen, "pool_fen", "可分配收益")
+    if cap_per_household_fen is not None:
+        _money(cap_per_household_fen, "cap_per_household_fen", "每户上限")
+    if not isinstance(buckets, list) or not buckets:
+        raise InputError("至少需要一个分配科目", "at least one bucket is required", field="buckets")
+    total = Decimal(0)
+    for i, b in enumerate(buckets):
+        if not isinstance(b, dict) or not b.get("name"):
+            raise InputError("分配科目缺少名称", "a bucket needs a name", field=f"buckets[{i}].name")
+        if b.get("rule") not in RULES:
+            raise InputError(f"分配规则应为 {'/'.join(RULES)} 之一", f"rule must be one of {', '.join(RULES)}",
+                             field=f"buckets[{i}].rule")
+        try:
+            total += Decimal(str(b.get("share")))
+        except Exception as exc:
+            raise InputError("分配比例不是有效数字", "share is not a number", field=f"buckets[{i}].share") from exc
+    if total != 1:
+        raise InputError(f"各科目比例之和为 {total}，应为 1", f"bucket shares sum to {total}, must be 1",
+                         field="buckets")
+    statuses = eligible_statuses or list(ELIGIBLE)
+    check_scope(actor, village_code)
+    plan = session.scalar(select(AllocationPlan).where(AllocationPlan.village_code == village_code,
+                                                       AllocationPlan.year == year))
+    if plan is None:
+        plan = AllocationPlan(village_code=village_code, year=year, county_code=village_code[:6], status="draft",
+                              pool_fen=pool_fen, buckets=buckets, cap_per_household_fen=cap_per_household_fen,
+                              eligible_statuses=statuses)
+        session.add(plan)
+    else:
+        plan.pool_fen, plan.buckets, plan.cap_per_household_fen = pool_fen, buckets, cap_per_household_fen
+        plan.eligible_statuses = statuses
+    trace.record(session, actor=actor, type="allocation_plan.save", subject=f"village:{village_code}:{year}",
+                 region=village_code, facts={"year": year, "pool_fen": pool_fen, "buckets": buckets,
+                                             "cap_per_household_fen": cap_per_household_fen,
+                                             "eligible_statuses": statuses, "row": row_fact(session, plan)}, at=at)
+    return plan
+
+
+def store_run(session: Session, actor: Actor, *, kind: str, subject: str, region: str, year: int,
+              doc: dict[str, Any], at: datetime, out: dict[str, Any] | None = None,
+              extra: dict[str, Any] | None = None) -> Run:
+    """Keep a run (input, output, their digests, who and when) with its ledger entry; the one place runs are stored.
+
+    `out` is the engine's result when the caller already has it (execution checks it against the approved
+    preview first); otherwise the document is run here. `extra` adds facts to the entry (e.g. the matter).
+    """
+    if out is None:
+        from daipin.domain.engine import calculate
+
+        out = calculate(doc)
+    run = Run(kind=kind, subject=subject, year=year, input_json=doc, output_json=out, input_digest=digest(doc),
+              output_digest=digest(out), actor=f"{actor.role.value}:{actor.id}", at=at, county_code=region[:6])
+    session.add(run)
+    session.flush()
+    facts: dict[str, Any] = {"kind": kind, "year": year, "input_digest": run.input_digest,
+                             "output_digest": run.output_digest, **(extra or {}), "row": row_fact(session, run)}
+    if "totals" in out:
+        facts["totals"] = out["totals"]
+    run.ledger_index = trace.record(session, actor=actor, type=f"run.{kind}", subject=f"run:{run.id}",
+                                    region=region, facts=facts, at=at)
+    return run
+
+
+def _check_year(year: object) -> None:
+    """The year of a settlement or an allocation: a whole number from 2000 to 2100, checked before anything is
+    read (a year 0 once ended in a ValueError from `date`)."""
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise InputError(f"年度 {year} 无效（应为 2000 至 2100 之间的年份）",
+                         f"year {year} is invalid (a year from 2000 to 2100)", field="year")
+
+
+def run_settlement(session: Session, actor: Actor, project_id: int | str, year: int, at: datetime) -> Run:
+    """Build the settlement document, run the engine, store the run and its ledger entry."""
+    _check_year(year)
+    project = get_project(session, project_id)
+    region = project.village_code or project.township_code
+    check_scope(actor, region)
+    doc = build_settlement_document(session, project.id, year)
+    return store_run(session, actor, kind="settlement", subject=project.code, region=region, year=year, doc=doc, at=at)
+
+
+def run_village_allocation(session: Session, actor: Actor, village_code: str, year: int, at: datetime) -> Run:
+    _check_year(year)
+    check_scope(actor, village_code)
+    doc = build_village_allocation_document(session, village_code, year)
+    return store_run(session, actor, kind="village_allocation", subject=village_code, region=village_code, year=year,
+                  doc=doc, at=at)
+
+
+def get_run(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"计算记录 {run_id} 不存在", f"run {run_id} not found", field="run_id")
+    return run
+
+
+def list_runs(session: Session, kind: str | None = None, subject: str | None = None) -> list[Run]:
+    q = select(Run).order_by(Run.id)
+    if kind:
+        q = q.where(Run.kind == kind)
+    if subject:
+        q = q.where(or_(Run.subject == subject))
+    return list(session.scalars(q))
+
+
+def villages(session: Session) -> list[Region]:
+    return list(session.scalars(select(Region).where(Region.level == "village").order_by(Region.code)))

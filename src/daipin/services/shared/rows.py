@@ -1,0 +1,152 @@
+"""How a row enters the ledger: its canonical state (personal data as salted digests) and the `row` facts an
+entry carries, for the registry's tables and the workflow's, and the checks `daipin ledger verify` reads them
+with (registered by the composition root, `daipin.bootstrap`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Run
+from daipin.db.models.workflow import (
+    CountyWorkflowRules,
+    Matter,
+    Meeting,
+    Notice,
+    Objection,
+    PaymentBatch,
+    PaymentLine,
+    Review,
+)
+from daipin.services.shared import trace
+
+# Columns whose values are personal data: digested with the salt before they enter a row digest.
+PII_COLUMNS = {("people", "name"), ("people", "id_number"), ("people", "health_note"), ("households", "phone"),
+               ("households", "bank_account")}
+
+# A row's pointer to the ledger entry that describes it is set after that entry is written,
+# so it cannot be inside the entry's digest of the row.
+BACK_POINTERS = {"ledger_index"}
+
+
+def row_state(session: Session, obj: Any) -> dict[str, Any]:
+    """A row's canonical state: every column, times as UTC ISO text, personal data as salted digests."""
+    table = obj.__table__
+    out: dict[str, Any] = {}
+    for col in table.columns:
+        if col.key in BACK_POINTERS:
+            continue
+        value = getattr(obj, col.key)
+        if isinstance(value, datetime):
+            # SQLite gives back naive UTC, PostgreSQL an aware time: digest both the same way.
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            value = value.isoformat()
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = str(value)
+        if value is not None and (table.name, col.key) in PII_COLUMNS:
+            value = trace.pii(session, str(value))
+        out[col.key] = value
+    return out
+
+
+def row_fact(session: Session, obj: Any) -> dict[str, Any]:
+    """`{"table", "id", "digest"}` for a ledger body, so a later edit of the row can be detected."""
+    from daipin.ledger import store
+
+    session.flush()
+    return store.row_fact(obj.__table__.name, obj.id, row_state(session, obj))
+
+
+def utc(at: datetime) -> datetime:
+    """Times are kept in UTC; a naive time is read as UTC (SQLite returns them naive)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- rows behind ledger entries
+#
+# Every entry that changes a row of these tables carries `row_fact` of the row as it stands
+# after the change, so `daipin ledger verify` names the entry when a row is later edited
+# without one, and the dossier's documents (these same states) can be checked offline.
+
+ROW_MODELS: dict[str, type[Any]] = {
+    model.__tablename__: model
+    for model in (Matter, Meeting, Review, Notice, Objection, PaymentBatch, PaymentLine, CountyWorkflowRules)
+}
+# Personal data: only its salted digest enters a row state (and so the dossier and the ledger).
+WORKFLOW_PII_COLUMNS = frozenset({("objections", "objector_name"), ("objections", "contact")})
+
+
+def _plain(value: Any) -> Any:
+    """JSON-native form of a column value; times as UTC ISO text whatever the backend returned."""
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def workflow_row_state(session: Session, obj: Any) -> dict[str, Any]:
+    """A workflow row's canonical state: every column, JSON-native, personal data as salted digests."""
+    table = obj.__table__.name
+    out: dict[str, Any] = {}
+    for col in obj.__table__.columns:
+        value = getattr(obj, col.key)
+        if value is not None and (table, col.key) in WORKFLOW_PII_COLUMNS:
+            value = trace.pii(session, str(value))
+        out[col.key] = _plain(value)
+    return out
+
+
+def workflow_row_fact(session: Session, obj: Any) -> dict[str, str]:
+    """`{"table", "id", "digest"}` of the row as it stands now, for a ledger body."""
+    return workflow_row_facts(session, [obj])[0]
+
+
+def workflow_row_facts(session: Session, objs: Sequence[Any]) -> list[dict[str, str]]:
+    """`row_fact` of several rows, flushing once."""
+    from daipin.ledger import store
+
+    session.flush()
+    out = []
+    for obj in objs:
+        if isinstance(obj, Run):
+            out.append(row_fact(session, obj))  # the registry checks its runs table with its own state
+            continue
+        pk = obj.__mapper__.primary_key[0].key
+        out.append(store.row_fact(obj.__table__.name, getattr(obj, pk), workflow_row_state(session, obj)))
+    return out
+
+
+def register_ledger_checks() -> None:
+    """Tell the ledger how to read the current state of every registry and workflow row it records."""
+    from daipin.db.models import registry as models
+    from daipin.ledger import store
+
+    for model in (models.Region, models.Household, models.HouseholdStatus, models.Person, models.Entity,
+                  models.InsurancePolicy, models.Project, models.FundingSource, models.ProfitRecord, models.Asset,
+                  models.AssetValuation, models.Contract, models.WorkRecord, models.ContributionRecord,
+                  models.AllocationPlan, models.Run):
+        def state(session: Session, id: str, model: Any = model) -> dict[str, Any] | None:
+            obj = session.get(model, int(id))
+            return None if obj is None else row_state(session, obj)
+
+        store.register_row_check(model.__tablename__, state)
+
+    for table, wmodel in ROW_MODELS.items():
+        key_is_int = wmodel.__mapper__.primary_key[0].type.python_type is int
+
+        def wstate(session: Session, id: str, model: Any = wmodel, key_is_int: bool = key_is_int) -> (
+                dict[str, Any] | None):
+            obj = session.get(model, int(id) if key_is_int else id)
+            return None if obj is None else workflow_row_state(session, obj)
+
+        store.register_row_check(table, wstate)
