@@ -134,3 +134,11 @@ def test_the_api_and_the_pages_do_not_import_each_other() -> None:
     crossings = sorted(f"{m} -> {t}" for m, targets in graph.items() for t in targets
                        if {_ring(m), _ring(t)} == {"api", "web"})
     assert crossings == []
+
+
+def test_the_architecture_page_names_every_feature_package_and_ring() -> None:
+    page = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    features = sorted(p.name for p in (PACKAGE / "services").iterdir() if (p / "__init__.py").exists())
+    assert len(features) >= 12
+    assert [f for f in features if f"| `{f}` |" not in page] == []
+    assert [r for r in ALLOWED if f"`{r}" not in page] == []
