@@ -90,7 +90,7 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     assert "12317" in public.inner_text("#objection")
     # The window in Beijing time: posted when the clock read 01:00 UTC, i.e. 09:00 北京时间.
     window = public.inner_text("#notice-window")
-    assert re.search(r"\d{4}-\d\d-\d\d 09:00 — \d{4}-\d\d-\d\d 09:00 北京时间", window), window
+    assert re.search(r"\d{4}-\d\d-\d\d 09:00 北京时间 — \d{4}-\d\d-\d\d 09:00 北京时间", window), window
     assert "UTC" not in public.inner_text("main")
     fits_the_phone(public)
     pdf = public.request.get(public.url + ".pdf")

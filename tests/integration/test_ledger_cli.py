@@ -72,6 +72,8 @@ def test_checkpoint_pubkey_entry_proof_consistency_and_info_print_their_forms(cl
                               cp.root)
     info = _run("ledger", "info")
     assert "hash: sm3" in info and "size: 11" in info and f"root: {cp.root.hex()}" in info
+    # The checkpoint was signed at the last entry's time, 00:00 UTC on 1 August: 08:00 that day in Beijing.
+    assert "checkpoint_at: 2024-08-01 08:00 北京时间" in info and "00:00" not in info
 
 
 def test_verify_exits_zero_on_a_good_log_and_one_naming_the_first_bad_entry(cli_db: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -34,7 +34,7 @@ from daipin.domain.workflow import (
     window_open,
 )
 
-T0 = datetime(2024, 3, 1, 9, 0)
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)  # 17:00 in Beijing
 
 VILLAGE_WALK = [
     (Action.CALL_MEETING, State.MEETING_CALLED),
@@ -201,6 +201,16 @@ def test_a_meeting_called_less_than_ten_days_ahead_is_refused() -> None:
     with pytest.raises(InputError) as exc:
         check_meeting_notice(T0, T0 + timedelta(days=10) - timedelta(minutes=1))
     assert exc.value.field == "scheduled_at" and exc.value.code == "meeting_notice_too_short"
+    # The times in the message are Beijing time with the zone named, in both languages.
+    assert "召集于 2024-03-01 17:00 北京时间，开会于 2024-03-11 16:59 北京时间" in exc.value.message_zh
+    assert "called at 2024-03-01 17:00 Beijing time, sitting at 2024-03-11 16:59 Beijing time" in exc.value.message_en
+    assert "09:00" not in exc.value.message_zh + exc.value.message_en
+
+
+def test_the_meeting_notice_rule_refuses_a_time_with_no_zone() -> None:
+    # The core has no clock and no zone of its own: a naive time cannot be shown to people as Beijing time.
+    with pytest.raises(ValueError):
+        check_meeting_notice(T0.replace(tzinfo=None), T0 + timedelta(days=3))
 
 
 def test_notices_run_ten_days_and_five_for_monitoring_rosters() -> None:

@@ -129,14 +129,16 @@ def consistency(
 
 @ledger_app.command("info")
 def info(as_json: bool = typer.Option(False, "--json", help="输出JSON")) -> None:
-    """哈希算法、大小与根 / hash name, size and root of the latest checkpoint."""
+    """哈希算法、大小与根 / hash name, size and root of the latest checkpoint, and when it was signed."""
     from daipin.db.session import session_scope
     from daipin.domain.errors import DaipinError
+    from daipin.domain.localtime import for_people
     from daipin.ledger import store
 
     try:
         with session_scope() as session:
             out = store.info(session)
+            cp = store.latest_checkpoint(session)
     except DaipinError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -144,6 +146,8 @@ def info(as_json: bool = typer.Option(False, "--json", help="输出JSON")) -> No
         return
     for key in ("hash", "size", "root", "origin", "key_id", "entries"):
         typer.echo(f"{key}: {out[key]}")
+    if cp is not None:
+        typer.echo(f"checkpoint_at: {for_people(cp.at)}")
 
 
 @ledger_app.command("verify")

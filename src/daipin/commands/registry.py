@@ -197,11 +197,12 @@ def runs_show(run_id: int, input: bool = typer.Option(False, "--input", help="�
 @runs_app.command("list")
 def runs_list(kind: str = typer.Option(None, "--kind"), subject: str = typer.Option(None, "--subject")) -> None:
     """列出计算记录 / list stored runs."""
+    from daipin.domain.localtime import for_people
     from daipin.services.runs import service as runs
 
     with unit_of_work() as session:
         for r in runs.list_runs(session, kind, subject):
-            typer.echo(f"{r.id}\t{r.kind}\t{r.subject}\t{r.year}\t{r.at.isoformat()}\t{r.actor}\t{r.output_digest}")
+            typer.echo(f"{r.id}\t{r.kind}\t{r.subject}\t{r.year}\t{for_people(r.at)}\t{r.actor}\t{r.output_digest}")
 
 
 @sample_app.command("load")

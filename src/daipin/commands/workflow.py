@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from daipin.commands import unit_of_work
+from daipin.domain.localtime import for_people
 from daipin.services.shared import rows
 
 matter_app = typer.Typer(help="议事事项 decisions: 草拟、会议、表决、审核、公示、异议、执行、归档", no_args_is_help=True)
@@ -166,7 +167,7 @@ def call_meeting(
         mt = wfs.call_meeting(s, parse_actor(as_), matter_id, type=type, scheduled_at=_at(scheduled_at), place=place,
                               eligible_adults=adults, eligible_households=households,
                               eligible_representatives=representatives, eligible_members=members, at=_at(at))
-        typer.echo(f"会议 {mt.id} 定于 {mt.scheduled_at:%Y-%m-%d %H:%M} 在 {mt.place} 召开")
+        typer.echo(f"会议 {mt.id} 定于 {for_people(mt.scheduled_at)} 在 {mt.place} 召开")
 
 
 @matter_app.command("attend")
@@ -273,7 +274,7 @@ def publish(
 
     with unit_of_work() as s:
         n = wfs.publish_notice(s, parse_actor(as_), matter_id, window_days=days, at=_at(at))
-        typer.echo(f"公示 {n.id}：{n.window_days} 天，至 {rows.utc(n.ends_at).isoformat()} 止")
+        typer.echo(f"公示 {n.id}：{n.window_days} 天，至 {for_people(n.ends_at)} 止")
         typer.echo(_dump(n.content))
 
 

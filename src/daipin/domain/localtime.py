@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-# China keeps one zone and no daylight saving, so this is UTC+8 all year round.
+# China keeps one zone with no summer time since 1992, so this is UTC+8 all year round for any date here.
 BEIJING = ZoneInfo("Asia/Shanghai")
 ZONE_LABEL = "北京时间"
+ZONE_LABEL_EN = "Beijing time"
 
 
 def as_utc(at: datetime) -> datetime:
@@ -28,11 +29,12 @@ def _parse(value: datetime | date | str) -> datetime | date:
     return value
 
 
-def beijing_text(value: datetime | date | str | None, *, zone: bool = False, date_only: bool = False) -> str:
-    """`2026-03-13 09:00` in Beijing time (`… 北京时间` with zone=True); empty for None or empty text.
+def for_people(value: datetime | date | str | None, *, lang: str = "zh", date_only: bool = False) -> str:
+    """The one way a time is shown to a person: `2026-12-17 00:33 北京时间` (`… Beijing time` in English).
 
-    Accepts a datetime (naive = UTC), an ISO string as kept in documents and ledger facts, or a date
-    (a civil date is shown as it is: it has no zone).
+    Accepts a datetime (naive = UTC, as SQLite gives it back; aware in any zone) or an ISO string as kept in
+    documents and ledger facts (`…Z`, `…+00:00`). `date_only` gives the time's civil day in Beijing. A date
+    is a civil date and is shown as it is (it has no zone to convert); None or empty text gives "".
     """
     if value is None or value == "":
         return ""
@@ -40,8 +42,10 @@ def beijing_text(value: datetime | date | str | None, *, zone: bool = False, dat
     if not isinstance(parsed, datetime):
         return parsed.isoformat()
     local = to_beijing(parsed)
-    text = local.strftime("%Y-%m-%d") if date_only else local.strftime("%Y-%m-%d %H:%M")
-    return f"{text} {ZONE_LABEL}" if zone and not date_only else text
+    if date_only:
+        return local.strftime("%Y-%m-%d")
+    zone = ZONE_LABEL_EN if lang.startswith("en") else ZONE_LABEL
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
 
 
 def beijing_date(value: datetime) -> date:

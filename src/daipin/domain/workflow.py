@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from daipin.domain.errors import Conflict, InputError
+from daipin.domain.localtime import for_people
 
 
 class MatterKind(StrEnum):
@@ -374,11 +375,15 @@ def _int_at_least(value: Any, minimum: int, field_name: str) -> int:
 
 
 def check_meeting_notice(called_at: datetime, scheduled_at: datetime, min_days: int = LAW_MEETING_NOTICE_DAYS) -> None:
-    """A meeting must be called at least `min_days` before it sits."""
+    """A meeting must be called at least `min_days` before it sits; both times aware (the message shows them
+    to people in Beijing time, which a naive time cannot be placed in)."""
+    if called_at.tzinfo is None or scheduled_at.tzinfo is None:
+        raise ValueError("check_meeting_notice needs aware times")
     if scheduled_at - called_at < timedelta(days=min_days):
         raise InputError(
-            f"会议须至少提前{min_days}天通知：召集于 {called_at:%Y-%m-%d %H:%M}，开会于 {scheduled_at:%Y-%m-%d %H:%M}",
-            f"the meeting must be called at least {min_days} days ahead",
+            f"会议须至少提前{min_days}天通知：召集于 {for_people(called_at)}，开会于 {for_people(scheduled_at)}",
+            f"the meeting must be called at least {min_days} days ahead: called at "
+            f"{for_people(called_at, lang='en')}, sitting at {for_people(scheduled_at, lang='en')}",
             "scheduled_at",
             code="meeting_notice_too_short",
         )

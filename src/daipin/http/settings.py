@@ -6,11 +6,10 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-# Chinese civil dates (notice windows, due dates) are counted in Beijing time.
-CST = timezone(timedelta(hours=8), "CST")
+from daipin.domain.localtime import beijing_date
 
 
 def utc_now() -> datetime:
@@ -53,7 +52,8 @@ class Settings:
         return at
 
     def today(self) -> date:
-        return self.now().astimezone(CST).date()
+        """Chinese civil dates (notice windows, due dates) are counted in Beijing time."""
+        return beijing_date(self.now())
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -21,7 +21,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from daipin.domain.localtime import beijing_text
+from daipin.domain.localtime import for_people
 
 FONT_NAME = "DaipinCJK"
 FONT_CANDIDATES = (
@@ -95,8 +95,8 @@ def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, st
         ("资金来源", content.get("funding_source") or "—"),
         ("实施主体", content.get("implementing_entity") or "—"),
         ("责任人", content.get("responsible_person") or "—"),
-        ("公示期", f"{beijing_text(window.get('posted_at'))} 至 {beijing_text(window.get('ends_at'))}"
-                 f"（北京时间，{window.get('days', '')} 天）"),
+        ("公示期", f"{for_people(window.get('posted_at'))} 至 {for_people(window.get('ends_at'))}"
+                 f"（{window.get('days', '')} 天）"),
     ]
     amounts = content.get("amounts") or {}
     if "total_fen" in amounts:
@@ -119,6 +119,8 @@ def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, st
         story += [_p("说明", h2), _p(content["justification"], base)]
     if result:
         story += [_p("执行结果", h2), _p(result.get("title", ""), base)]
+        if result.get("announced_at"):
+            story.append(_p(f"公告时间：{for_people(result['announced_at'])}", base))
         pay = result.get("payments") or {}
         if isinstance(pay, dict) and "total_fen" in pay:
             story.append(_p(f"已支付合计：{_fen(pay['total_fen'])} 元", base))

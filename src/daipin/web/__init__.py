@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from daipin.domain.actors import ROLE_LABELS, Role
-from daipin.domain.localtime import beijing_text
+from daipin.domain.localtime import for_people
 from daipin.web.i18n import LANG_COOKIE, LOCALES, label, pick_locale, translations
 
 HERE = Path(__file__).parent
@@ -62,8 +62,9 @@ def environment(locale: str) -> Environment:
     env.filters["fen"] = fen
     env.filters["fen_upper"] = fen_upper
     env.filters["percent"] = percent
-    # Every time a person reads is Beijing time, through this one filter: {{ at|bjt }}, {{ at|bjt(zone=True) }}.
-    env.filters["bjt"] = beijing_text
+    # Every time a person reads is Beijing time with its zone named, through this one filter: {{ at|bjt }}
+    # (`… 北京时间`, `… Beijing time` on English pages); {{ at|bjt(date_only=True) }} for its day in Beijing.
+    env.filters["bjt"] = partial(for_people, lang=locale)
     env.filters["label"] = lambda code, group: label(locale, code, group)
     env.globals["ROLE_LABELS"] = {r.value: name for r, name in ROLE_LABELS.items()}
     env.globals["Role"] = Role

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from daipin.api.schemas import Strict
+from daipin.domain.localtime import as_utc
 from daipin.http.deps import CsrfDep, Id, NowDep, SessionDep
 from daipin.services.portal import views as portal
 
@@ -30,8 +31,8 @@ def health() -> Health:
 def _notice(v: portal.NoticeView, *, full: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"id": v.notice.id, "title": v.content.get("title", ""), "region": v.notice.region_code,
                            "region_name": v.region_name, "township_name": v.township_name,
-                           "status": v.notice.status, "posted_at": v.notice.posted_at.isoformat(),
-                           "ends_at": v.notice.ends_at.isoformat(), "window_days": v.notice.window_days,
+                           "status": v.notice.status, "posted_at": as_utc(v.notice.posted_at).isoformat(),
+                           "ends_at": as_utc(v.notice.ends_at).isoformat(), "window_days": v.notice.window_days,
                            "objections": v.objections, "has_result": v.result is not None}
     if full:
         out["content"] = v.content

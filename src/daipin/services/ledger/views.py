@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Forbidden
+from daipin.domain.localtime import as_utc
 
 ALLOWED = (Role.AUDITOR, Role.DISTRICT_ADMIN, Role.SYSTEM)
 
@@ -23,7 +24,7 @@ def status(session: Session, actor: Actor) -> dict[str, Any]:
     _check(actor)
     info = store.info(session)
     cp = store.latest_checkpoint(session)
-    return {**info, "checkpoint": cp.note if cp else "", "checkpoint_at": cp.at.isoformat() if cp else ""}
+    return {**info, "checkpoint": cp.note if cp else "", "checkpoint_at": as_utc(cp.at).isoformat() if cp else ""}
 
 
 def verify(session: Session, actor: Actor) -> dict[str, Any]:

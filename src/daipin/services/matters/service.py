@@ -32,6 +32,7 @@ from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor, Role
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
+from daipin.domain.localtime import for_people
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import utc
 from daipin.services.shared.rows import workflow_row_fact as row_fact
@@ -428,8 +429,8 @@ def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, s
 
 def _meeting_has_sat(mt: Meeting, at: datetime, what: str) -> None:
     if at < utc(mt.scheduled_at):
-        raise Conflict(f"会议尚未召开（定于 {utc(mt.scheduled_at):%Y-%m-%d %H:%M}），不能{what}",
-                       "the meeting has not sat yet", "at")
+        raise Conflict(f"会议尚未召开（定于 {for_people(mt.scheduled_at)}），不能{what}",
+                       f"the meeting has not sat yet (it sits at {for_people(mt.scheduled_at, lang='en')})", "at")
 
 
 def _attendees(value: Any) -> list[dict[str, Any]]:
@@ -821,8 +822,8 @@ def file_objection(session: Session, actor: Actor, matter_id: int, *, text: str,
         raise Conflict("该事项不在公示期内，不能提出异议", "the matter is not in its notice window", "matter_id",
                        code="window_closed")
     if not wf.window_open(utc(n.posted_at), utc(n.ends_at), at):
-        raise Conflict(f"公示期已于 {utc(n.ends_at):%Y-%m-%d %H:%M} 结束，不能再提出异议",
-                       "the objection window has ended", "at", code="window_closed")
+        raise Conflict(f"公示期已于 {for_people(n.ends_at)} 结束，不能再提出异议",
+                       f"the objection window ended at {for_people(n.ends_at, lang='en')}", "at", code="window_closed")
     if not isinstance(text, str) or not text.strip():
         raise InputError("请写明异议内容", "the objection needs a text", "text")
     name = (name or "").strip() or None
@@ -894,8 +895,9 @@ def close_notice(session: Session, actor: Actor, matter_id: int, *, at: datetime
         raise Conflict("没有公示记录", "no notice", "notice")
     at = utc(at)
     if at < utc(n.ends_at):
-        raise Conflict(f"公示期未满，{utc(n.ends_at):%Y-%m-%d %H:%M} 后方可结束",
-                       "the notice window has not ended", "at", code="window_not_over")
+        raise Conflict(f"公示期未满，{for_people(n.ends_at)} 后方可结束",
+                       f"the notice window has not ended; it may be closed after {for_people(n.ends_at, lang='en')}",
+                       "at", code="window_not_over")
     open_ids = list(session.scalars(select(Objection.id).where(Objection.notice_id == n.id,
                                                                Objection.status == "open")))
     if open_ids:

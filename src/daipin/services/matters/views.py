@@ -17,7 +17,7 @@ from daipin.db.models.workflow import Matter, Objection, Review
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
-from daipin.domain.localtime import beijing_input, beijing_text, from_beijing
+from daipin.domain.localtime import beijing_input, for_people, from_beijing
 from daipin.services.matters import service as wfs
 from daipin.services.payments import service as payments
 
@@ -36,7 +36,7 @@ def list_for(session: Session, actor: Actor, *, state: str | None = None) -> lis
     names = _region_names(session, {m.region_code for m in rows})
     return [{"id": m.id, "title": m.title, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)], "state": m.state,
              "state_label": wf.STATE_LABELS[wf.State(m.state)], "region": m.region_code,
-             "region_name": names.get(m.region_code, m.region_code), "year": m.year, "updated": beijing_text(m.updated_at)}
+             "region_name": names.get(m.region_code, m.region_code), "year": m.year, "updated": for_people(m.updated_at)}
             for m in rows]
 
 
