@@ -100,13 +100,15 @@ def draft(
     as_: str = AsOpt,
 ) -> None:
     """草拟事项并预览计算结果 / draft a matter with its engine document and preview."""
-    from daipin.services.matters import service as wfs
+    from daipin.services.matters import commands
 
     doc = _read_doc(file)
     with unit_of_work() as s:
-        m = wfs.draft_matter(s, parse_actor(as_), kind=kind, region=region, title=title, document=doc, year=year,
-                             justification=justification, project_id=project, entity_id=entity,
-                             funding_source=funding, responsible_person=responsible, proposer=proposer, at=_at(at))
+        command = commands.DraftMatter.parse(
+            {"kind": kind, "region": region, "title": title, "document": doc, "year": year,
+             "justification": justification, "project_id": project, "entity_id": entity, "funding_source": funding,
+             "responsible_person": responsible, "proposer": proposer})
+        m = commands.draft(s, parse_actor(as_), command, at=_at(at))
         _state(s, m)
         for w in m.warnings:
             typer.echo(f"⚠ {w.get('code')}: {_dump({k: v for k, v in w.items() if k != 'code'})}")
@@ -138,13 +140,12 @@ def update(
     as_: str = AsOpt,
 ) -> None:
     """修改草案 / change a draft (also after it was returned or reopened)."""
-    from daipin.services.matters import service as wfs
+    from daipin.services.matters import commands
 
     doc = _read_doc(file) if file else None
     with unit_of_work() as s:
-        m = wfs.update_draft(s, parse_actor(as_), matter_id, document=doc, title=title, justification=justification,
-                             at=_at(at))
-        _state(s, m)
+        command = commands.UpdateDraft.parse({"document": doc, "title": title, "justification": justification})
+        _state(s, commands.run(s, parse_actor(as_), matter_id, command, at=_at(at)))
 
 
 @matter_app.command("call-meeting")
@@ -161,12 +162,14 @@ def call_meeting(
     as_: str = AsOpt,
 ) -> None:
     """召集会议 / call the meeting."""
-    from daipin.services.matters import service as wfs
+    from daipin.services.matters import commands
 
     with unit_of_work() as s:
-        mt = wfs.call_meeting(s, parse_actor(as_), matter_id, type=type, scheduled_at=_at(scheduled_at), place=place,
-                              eligible_adults=adults, eligible_households=households,
-                              eligible_representatives=representatives, eligible_members=members, at=_at(at))
+        command = commands.CallMeeting.parse(
+            {"type": type, "scheduled_at": _at(scheduled_at), "place": place, "eligible_adults": adults,
+             "eligible_households": households, "eligible_representatives": representatives,
+             "eligible_members": members})
+        mt = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
         typer.echo(f"会议 {mt.id} 定于 {for_people(mt.scheduled_at)} 在 {mt.place} 召开")
 
 
@@ -187,14 +190,15 @@ def attend(
     as_: str = AsOpt,
 ) -> None:
     """登记到会情况 / record attendance."""
-    from daipin.services.matters import service as wfs
+    from daipin.services.matters import commands
 
     people = _read_doc(attendees) if attendees else None
     with unit_of_work() as s:
-        mt = wfs.record_attendance(s, parse_actor(as_), matter_id, present_adults=adults, present_households=households,
-                                   present_representatives=representatives, present_members=members,
-                                   first_secretary_present=first_secretary, cadres_present=cadre or [],
-                                   attendees=people, minutes_ref=minutes, attendance_sheet_ref=sheet, at=_at(at))
+        command = commands.RecordAttendance.parse(
+            {"present_adults": adults, "present_households": households, "present_representatives": representatives,
+             "present_members": members, "first_secretary_present": first_secretary, "cadres_present": cadre or [],
+             "attendees": people, "minutes_ref": minutes, "attendance_sheet_ref": sheet})
+        mt = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
         typer.echo(f"会议 {mt.id} 到会已登记")
 
 
@@ -209,23 +213,26 @@ def vote(
     as_: str = AsOpt,
 ) -> None:
     """登记表决 / record the votes."""
-    from daipin.services.matters import service as wfs
+    from daipin.services.matters import commands
 
     b = _read_doc(ballots) if ballots else None
     with unit_of_work() as s:
-        mt = wfs.record_votes(s, parse_actor(as_), matter_id, votes_for=votes_for, against=against, abstain=abstain,
-                              ballots=b, at=_at(at))
+        command = commands.RecordVotes.parse({"votes_for": votes_for, "against": against, "abstain": abstain,
+                                              "ballots": b})
+        mt = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
         typer.echo(f"表决：赞成 {mt.votes_for}，反对 {mt.votes_against}，弃权 {mt.votes_abstain}")
 
 
 def _simple(step: str, help_text: str) -> None:
     def command(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = AsOpt) -> None:
+        from daipin.services.matters import commands
         from daipin.services.matters import service as wfs
 
-        fn = {"decide": wfs.decide, "submit": wfs.submit_for_review, "close": wfs.close_notice,
-              "announce": wfs.announce_result, "archive": wfs.archive}[step]
+        steps: dict[str, commands.Step] = {
+            "decide": commands.Decide(), "submit": commands.SubmitForReview(), "close": commands.CloseNotice(),
+            "announce": commands.Announce(), "archive": commands.Archive()}
         with unit_of_work() as s:
-            fn(s, parse_actor(as_), matter_id, at=_at(at))
+            commands.run(s, parse_actor(as_), matter_id, steps[step], at=_at(at))
             m = wfs.get_matter(s, parse_actor(as_), matter_id)
             _state(s, m)
             if step == "decide":
@@ -255,10 +262,12 @@ def review(
     as_: str = AsOpt,
 ) -> None:
     """乡镇（或区）审核 / review: approve or return with comments."""
+    from daipin.services.matters import commands
     from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
-        wfs.review(s, parse_actor(as_), matter_id, decision=decision, comments=comments, at=_at(at))
+        command = commands.Review.parse({"decision": decision, "comments": comments})
+        commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
         _state(s, wfs.get_matter(s, parse_actor(as_), matter_id))
 
 
@@ -270,10 +279,11 @@ def publish(
     as_: str = AsOpt,
 ) -> None:
     """发布公示 / post the public notice."""
-    from daipin.services.matters import service as wfs
+    from daipin.services.matters import commands
 
     with unit_of_work() as s:
-        n = wfs.publish_notice(s, parse_actor(as_), matter_id, window_days=days, at=_at(at))
+        command = commands.PublishNotice.parse({"window_days": days})
+        n = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
         typer.echo(f"公示 {n.id}：{n.window_days} 天，至 {for_people(n.ends_at)} 止")
         typer.echo(_dump(n.content))
 
@@ -288,10 +298,11 @@ def object_(
     as_: str = typer.Option("public:anonymous", "--as", help=AS_HELP),
 ) -> None:
     """提出异议（公示期内，可匿名）/ object during the notice window."""
-    from daipin.services.matters import service as wfs
+    from daipin.services.matters import commands
 
     with unit_of_work() as s:
-        o = wfs.file_objection(s, parse_actor(as_), matter_id, text=text, name=name, contact=contact, at=_at(at))
+        command = commands.FileObjection.parse({"text": text, "name": name, "contact": contact})
+        o = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
         typer.echo(f"异议 {o.id} 已登记 / objection filed")
 
 
@@ -304,20 +315,25 @@ def answer(
     as_: str = AsOpt,
 ) -> None:
     """答复异议 / answer an objection."""
+    from daipin.services.matters import commands
     from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
-        o = wfs.answer_objection(s, parse_actor(as_), objection_id, outcome=outcome, reasons=reasons, at=_at(at))
-        _state(s, wfs.get_matter(s, parse_actor(as_), o.matter_id))
+        command = commands.AnswerObjection.parse({"objection_id": objection_id, "outcome": outcome,
+                                                  "reasons": reasons})
+        # The command line names the objection alone; its matter is the one it was filed against.
+        matter_id = wfs.get_objection(s, parse_actor(as_), objection_id).matter_id
+        commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
+        _state(s, wfs.get_matter(s, parse_actor(as_), matter_id))
 
 
 @matter_app.command("execute")
 def execute(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = AsOpt) -> None:
     """执行：按批准的文件重新计算并生成支付批次（只支付一次）/ execute and create the payment batch once."""
-    from daipin.services.matters import service as wfs
+    from daipin.services.matters import commands
 
     with unit_of_work() as s:
-        ex = wfs.execute(s, parse_actor(as_), matter_id, at=_at(at))
+        ex = commands.run(s, parse_actor(as_), matter_id, commands.Execute(), at=_at(at))
         if not ex.created:
             typer.echo("事项已执行，未重复支付 / already executed; nothing paid again")
         if ex.run is not None:
@@ -337,11 +353,13 @@ def pay(
     as_: str = AsOpt,
 ) -> None:
     """登记支付结果 / record a payment line as paid (or failed)."""
+    from daipin.services.payments import commands
     from daipin.services.payments import service as payments
 
     with unit_of_work() as s:
-        line = payments.mark_paid(s, parse_actor(as_), line_id, payment_ref=ref, failed=failed, reason=reason,
-                                  at=_at(at))
+        command = commands.RecordPayment.parse({"outcome": "failed" if failed else "paid", "payment_ref": ref,
+                                                "reason": reason})
+        line = commands.record(s, parse_actor(as_), line_id, command, at=_at(at))
         typer.echo(_dump(payments.line_view(line)))
 
 

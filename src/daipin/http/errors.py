@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from daipin.domain.errors import DaipinError
+from daipin.services.shared.commands import zh_reason
 
 HTTP_TEXT: dict[int, tuple[str, str, str]] = {
     400: ("bad_request", "请求无效", "bad request"),
@@ -40,56 +41,6 @@ def wants_json(request: Request) -> bool:
 def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or "body"
-
-
-# What the request validation found, in Chinese, by its error type (pydantic's `type`, with its `ctx`).
-_ZH_REASONS: dict[str, str] = {
-    "missing": "缺少此项",
-    "extra_forbidden": "不接受此项",
-    "string_type": "应为文字",
-    "string_too_short": "过短（至少 {min_length} 个字）",
-    "string_too_long": "过长（最多 {max_length} 个字）",
-    "string_pattern_mismatch": "格式不对",
-    "int_type": "应为整数",
-    "int_parsing": "应为整数",
-    "int_from_float": "应为整数",
-    "bool_type": "应为 true 或 false",
-    "bool_parsing": "应为 true 或 false",
-    "date_type": "应为日期（YYYY-MM-DD）",
-    "date_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
-    "datetime_type": "应为时间",
-    "datetime_parsing": "时间格式不对",
-    "datetime_from_date_parsing": "时间格式不对",
-    "literal_error": "应为 {expected} 之一",
-    "enum": "应为 {expected} 之一",
-    "greater_than": "应大于 {gt}",
-    "greater_than_equal": "不能小于 {ge}",
-    "less_than": "应小于 {lt}",
-    "less_than_equal": "不能大于 {le}",
-    "too_short": "至少 {min_length} 项",
-    "too_long": "最多 {max_length} 项",
-    "list_type": "应为列表",
-    "dict_type": "应为对象",
-    "model_type": "应为对象",
-    "model_attributes_type": "应为对象",
-    "json_invalid": "不是有效的 JSON",
-    "json_type": "不是有效的 JSON",
-    "float_type": "应为数字",
-    "float_parsing": "应为数字",
-    "decimal_type": "应为数字",
-    "decimal_parsing": "应为数字",
-    "value_error": "取值无效",
-}
-
-
-def zh_reason(error: dict[str, Any]) -> str:
-    """One request-validation error's reason in Chinese (its type's wording; "取值无效" for a type not listed)."""
-    template = _ZH_REASONS.get(str(error.get("type", "")), "取值无效")
-    try:
-        return template.format(**(error.get("ctx") or {}))
-    except (KeyError, IndexError, ValueError):
-        return template.split("{", 1)[0].rstrip("（ ") or "取值无效"
 
 
 def install(app: FastAPI, render_page_error: Callable[..., Response]) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from daipin.api.schemas import Strict
 from daipin.domain.localtime import as_utc
 from daipin.http.deps import CsrfDep, Id, NowDep, SessionDep
+from daipin.services.matters.commands import FileObjection
 from daipin.services.portal import views as portal
 
 router = APIRouter(tags=["public 公开"])
@@ -63,15 +63,8 @@ def notice(notice_id: Id, session: SessionDep) -> dict[str, Any]:
     return out
 
 
-class ObjectionIn(Strict):
-    text: str = Field(min_length=1, max_length=4000)
-    name: str | None = Field(None, max_length=60)
-    contact: str | None = Field(None, max_length=100)
-
-
 @router.post("/public/notices/{notice_id}/objections", status_code=201, dependencies=[CsrfDep])
-def object_to(notice_id: Id, body: ObjectionIn, session: SessionDep, now: NowDep) -> dict[str, Any]:
+def object_to(notice_id: Id, body: FileObjection, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """提出异议（可匿名）/ object to a notice during its window, named or anonymous."""
-    o = portal.object_to(session, notice_id, text=body.text, at=now, name=body.name or None,
-                         contact=body.contact or None)
+    o = portal.object_to(session, notice_id, body, at=now)
     return {"id": o.id, "status": o.status, "anonymous": o.anonymous}

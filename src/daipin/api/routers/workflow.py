@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import ValidationError
 
 from daipin.api.schemas import Strict
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.services.matters import commands
 from daipin.services.matters import service as wfs
 from daipin.services.matters import views as matter_views
+from daipin.services.payments.commands import RecordPayment
 
 router = APIRouter(tags=["workflow 议事"])
 
@@ -34,23 +37,10 @@ def list_matters(actor: CurrentActor, session: SessionDep,
     return matter_views.list_for(session, actor, state=state)
 
 
-class DraftIn(Strict):
-    kind: str = Field("village_allocation", max_length=32)
-    region: str = Field(max_length=12)
-    title: str = Field(max_length=200)
-    document: dict[str, Any]
-    year: int | None = Field(None, ge=2000, le=2100)
-    justification: str = Field("", max_length=4000)
-    funding_source: str = Field("", max_length=200)
-    responsible_person: str = Field("", max_length=60)
-
-
 @router.post("/matters", status_code=201, dependencies=[CsrfDep])
-def draft(body: DraftIn, actor: CurrentActor, session: SessionDep, now: NowDep) -> dict[str, Any]:
+def draft(body: commands.DraftMatter, actor: CurrentActor, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """起草事项（附计算文件，返回预览与警示）/ draft a matter with its engine document; returns the preview."""
-    m = wfs.draft_matter(session, actor, kind=body.kind, region=body.region, title=body.title, document=body.document,
-                         at=now, year=body.year, justification=body.justification,
-                         funding_source=body.funding_source, responsible_person=body.responsible_person)
+    m = commands.draft(session, actor, body, at=now)
     return matter_out(session, m)
 
 
@@ -72,58 +62,50 @@ def get_matter(matter_id: Id, actor: CurrentActor, session: SessionDep) -> dict[
     return matter_out(session, m)
 
 
-class ActionIn(Strict):
-    """Fields of one step; each step reads only its own."""
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its `$defs` written in place (the operation's body is not in the components)."""
+    defs = schema.pop("$defs", {})
 
-    document: dict[str, Any] | None = None
-    title: str | None = Field(None, max_length=200)
-    justification: str | None = Field(None, max_length=4000)
-    type: str | None = Field(None, max_length=40)
-    scheduled_at: datetime | None = None
-    place: str | None = Field(None, max_length=200)
-    eligible_adults: int | None = Field(None, ge=0, le=1_000_000)
-    eligible_households: int | None = Field(None, ge=0, le=1_000_000)
-    eligible_representatives: int | None = Field(None, ge=0, le=1_000_000)
-    present_adults: int | None = Field(None, ge=0, le=1_000_000)
-    present_households: int | None = Field(None, ge=0, le=1_000_000)
-    present_representatives: int | None = Field(None, ge=0, le=1_000_000)
-    first_secretary_present: bool | None = None
-    cadres_present: list[str] | None = Field(None, max_length=50)
-    minutes_ref: str | None = Field(None, max_length=400)
-    votes_for: int | None = Field(None, ge=0, le=1_000_000)
-    against: int | None = Field(None, ge=0, le=1_000_000)
-    abstain: int | None = Field(None, ge=0, le=1_000_000)
-    decision: Literal["approve", "return"] | None = None
-    comments: str | None = Field(None, max_length=4000)
-    window_days: int | None = Field(None, ge=1, le=365)
-    objection_id: int | None = Field(None, ge=1, le=2**62)
-    outcome: Literal["upheld", "dismissed"] | None = None
-    reasons: str | None = Field(None, max_length=4000)
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[1]])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
 
-
-def _fields(body: ActionIn) -> dict[str, str]:
-    import json
-
-    out: dict[str, str] = {}
-    for k, v in body.model_dump(exclude_none=True).items():
-        if k == "document":
-            out[k] = json.dumps(v, ensure_ascii=False)
-        elif isinstance(v, bool):
-            out[k] = "yes" if v else "no"
-        elif isinstance(v, datetime):
-            out[k] = v.isoformat()
-        elif isinstance(v, list):
-            out[k] = ",".join(str(x) for x in v)
-        else:
-            out[k] = str(v)
+    out: dict[str, Any] = walk(schema)
     return out
 
 
-@router.post("/matters/{matter_id}/actions/{action}", dependencies=[CsrfDep])
-def act(matter_id: Id, action: Action, body: ActionIn, actor: CurrentActor, session: SessionDep,
-        now: NowDep) -> dict[str, Any]:
-    """办理一步（召集会议、登记到会、表决、审核、公示、答复异议、执行、公告、归档）/ take one step on a matter."""
-    matter_views.act(session, actor, matter_id, action, _fields(body), at=now)
+# The body is the named step's command: the schema lists each step's.
+_STEP_BODIES = {"requestBody": {"required": False, "content": {"application/json": {"schema": {
+    "anyOf": [_inline(step.model_json_schema()) for step in commands.STEPS.values()]}}}}}
+
+
+async def step_body(action: Action, request: Request) -> commands.Step:
+    """The body as the command of the step the URL names (no body: a step without fields), checked by its model;
+    a refusal is the same 422 naming the field as for a body FastAPI checks itself. The route declares it after
+    the actor, so a request without a login is told so first, whatever its body."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
+                                       "input": {}, "ctx": {"error": str(exc)}}]) from None
+    try:
+        return commands.step_of(action).model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+@router.post("/matters/{matter_id}/actions/{action}", dependencies=[CsrfDep], openapi_extra=_STEP_BODIES)
+def act(matter_id: Id, action: Action, actor: CurrentActor, session: SessionDep, now: NowDep,
+        command: Annotated[commands.Step, Depends(step_body)]) -> dict[str, Any]:
+    """办理一步（召集会议、登记到会、表决、审核、公示、答复异议、执行、公告、归档）/ take one step on a matter;
+    the body is that step's fields (a 领导小组会议 names `eligible_members`, its attendance `present_members`)."""
+    commands.run(session, actor, matter_id, command, at=now)
     return matter_out(session, wfs.get_matter(session, actor, matter_id))
 
 
@@ -144,18 +126,13 @@ def payment_batch(matter_id: Id, actor: CurrentActor, session: SessionDep) -> di
     return payments.batch_view(session, batch)
 
 
-class PaymentIn(Strict):
-    outcome: Literal["paid", "failed"]
-    payment_ref: str = Field("", max_length=100)
-    reason: str = Field("", max_length=400)
-
-
 @router.post("/matters/{matter_id}/payments/{line_id}", dependencies=[CsrfDep])
-def record_payment(matter_id: Id, line_id: Id, body: PaymentIn, actor: CurrentActor, session: SessionDep,
+def record_payment(matter_id: Id, line_id: Id, body: RecordPayment, actor: CurrentActor, session: SessionDep,
                    now: NowDep) -> dict[str, Any]:
     """登记支付结果（乡镇干部、区级管理员）/ mark a payment line paid (bank reference) or failed (reason);
     township officials and district administrators only."""
+    from daipin.services.payments import commands as payment_commands
     from daipin.services.payments import service as payments
 
-    line = matter_views.record_payment(session, actor, matter_id, line_id, body.model_dump(), at=now)
+    line = payment_commands.record(session, actor, line_id, body, at=now, matter_id=matter_id)
     return payments.line_view(line)

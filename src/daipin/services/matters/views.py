@@ -1,4 +1,4 @@
-"""What the matter pages and the API show and accept: reads scoped by the workflow service, form fields to calls."""
+"""What the matter pages and the API show: reads scoped by the workflow service (the steps' inputs are in commands)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from daipin.db.models.workflow import Matter, Objection, Review
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
-from daipin.domain.localtime import beijing_input, for_people, from_beijing
+from daipin.domain.localtime import beijing_input, for_people
 from daipin.services.matters import service as wfs
 from daipin.services.payments import service as payments
 
@@ -85,18 +85,6 @@ def new_form(session: Session, actor: Actor, *, village: str | None, year: int |
             "document_problem": problem}
 
 
-def parse_document(text: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(text, parse_float=lambda s: float(s))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"文件不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）",
-                         f"the document is not valid JSON (line {exc.lineno}, column {exc.colno})",
-                         "document") from None
-    if not isinstance(doc, dict):
-        raise InputError("事项文件应为 JSON 对象", "the document must be a JSON object", "document")
-    return doc
-
-
 def preview(doc: dict[str, Any]) -> dict[str, Any]:
     """The engine's result for a document, as typed: nothing is written."""
     from daipin.domain.canonical import canonical_json
@@ -115,91 +103,6 @@ def preview(doc: dict[str, Any]) -> dict[str, Any]:
     return {"result": result, "warnings": list(result.get("warnings", [])),
             "households": sorted(households.items()), "total_fen": sum(int(v) for v in households.values()),
             "lines": result.get("lines", [])}
-
-
-def _int(fields: dict[str, str], name: str, default: int | None = 0) -> int | None:
-    raw = (fields.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InputError("应为整数", "must be a whole number", name) from None
-
-
-def _when(fields: dict[str, str], name: str) -> datetime:
-    """A time typed on a form is Beijing time unless it names its zone."""
-    raw = (fields.get(name) or "").strip()
-    try:
-        return from_beijing(raw)
-    except ValueError:
-        raise InputError("日期时间格式应为 YYYY-MM-DDTHH:MM", "expected YYYY-MM-DDTHH:MM", name) from None
-
-
-def create_from_form(session: Session, actor: Actor, fields: dict[str, str], *, at: datetime) -> Matter:
-    doc = parse_document(fields.get("document", ""))
-    return wfs.draft_matter(
-        session, actor, kind=fields.get("kind") or "village_allocation", region=fields.get("region", ""),
-        title=fields.get("title", ""), document=doc, at=at, year=_int(fields, "year", None),
-        justification=fields.get("justification", ""), funding_source=fields.get("funding_source", ""),
-        responsible_person=fields.get("responsible_person", ""))
-
-
-def act(session: Session, actor: Actor, matter_id: int, action: str, fields: dict[str, str], *, at: datetime) -> Any:
-    """One step on a matter from a form's fields (the pages) or a JSON body's (the API)."""
-    if action == "update_draft":
-        doc = parse_document(fields["document"]) if fields.get("document") else None
-        return wfs.update_draft(session, actor, matter_id, at=at, document=doc, title=fields.get("title") or None,
-                                justification=fields.get("justification"))
-    if action == "call_meeting":
-        return wfs.call_meeting(
-            session, actor, matter_id, type=fields.get("type", ""), scheduled_at=_when(fields, "scheduled_at"),
-            place=fields.get("place", ""), at=at, eligible_adults=_int(fields, "eligible_adults") or 0,
-            eligible_households=_int(fields, "eligible_households") or 0,
-            eligible_representatives=_int(fields, "eligible_representatives") or 0,
-            eligible_members=_int(fields, "eligible_members") or 0)
-    if action == "record_attendance":
-        fs = fields.get("first_secretary_present", "")
-        if fs not in ("yes", "no"):
-            raise InputError("须注明第一书记（驻村干部）是否到会", "state whether the first secretary attended",
-                             "first_secretary_present")
-        cadres = [c.strip() for c in fields.get("cadres_present", "").replace("，", ",").split(",") if c.strip()]
-        return wfs.record_attendance(
-            session, actor, matter_id, at=at, present_adults=_int(fields, "present_adults") or 0,
-            present_households=_int(fields, "present_households") or 0,
-            present_representatives=_int(fields, "present_representatives") or 0,
-            present_members=_int(fields, "present_members") or 0, first_secretary_present=fs == "yes",
-            cadres_present=cadres, minutes_ref=fields.get("minutes_ref", ""))
-    if action == "record_votes":
-        return wfs.record_votes(session, actor, matter_id, at=at, votes_for=_int(fields, "votes_for", None),
-                                against=_int(fields, "against", None), abstain=_int(fields, "abstain", None))
-    if action == "decide":
-        return wfs.decide(session, actor, matter_id, at=at)
-    if action == "submit":
-        return wfs.submit_for_review(session, actor, matter_id, at=at)
-    if action == "review":
-        return wfs.review(session, actor, matter_id, decision=fields.get("decision", ""),
-                          comments=fields.get("comments", ""), at=at)
-    if action == "publish":
-        return wfs.publish_notice(session, actor, matter_id, at=at, window_days=_int(fields, "window_days", None))
-    if action == "answer_objection":
-        oid = _int(fields, "objection_id", None)
-        if oid is None:
-            raise InputError("缺少异议编号", "missing objection id", "objection_id")
-        o = wfs.get_objection(session, actor, oid)
-        if o.matter_id != matter_id:
-            raise NotFound(f"异议 {oid} 不存在", f"objection {oid} not found", "objection_id")
-        return wfs.answer_objection(session, actor, oid, outcome=fields.get("outcome", ""),
-                                    reasons=fields.get("reasons", ""), at=at)
-    if action == "close_notice":
-        return wfs.close_notice(session, actor, matter_id, at=at)
-    if action == "execute":
-        return wfs.execute(session, actor, matter_id, at=at)
-    if action == "announce":
-        return wfs.announce_result(session, actor, matter_id, at=at)
-    if action == "archive":
-        return wfs.archive(session, actor, matter_id, at=at)
-    raise NotFound(f"未知操作 {action}", f"unknown action {action}", "action")
 
 
 def _may(actor: Actor, m: Matter, action: wf.Action) -> bool:
@@ -290,18 +193,6 @@ def payments_page(session: Session, actor: Actor, matter_id: int) -> dict[str, A
             "created_by": actor_names(session, {batch.created_by}).get(batch.created_by, batch.created_by),
             "region_name": _region_names(session, {m.region_code}).get(m.region_code, m.region_code),
             "can_record": payments.may_record(actor, m.region_code)}
-
-
-def record_payment(session: Session, actor: Actor, matter_id: int, line_id: int, fields: dict[str, str], *,
-                   at: datetime) -> Any:
-    """One line marked paid (with the bank's reference) or failed (with the reason), from a form or JSON body."""
-    from daipin.services.payments import service as payments
-
-    outcome = fields.get("outcome", "")
-    if outcome not in ("paid", "failed"):
-        raise InputError("请选择“已支付”或“支付失败”", "outcome must be paid or failed", "outcome")
-    return payments.mark_paid(session, actor, line_id, at=at, payment_ref=fields.get("payment_ref", ""),
-                              failed=outcome == "failed", reason=fields.get("reason", ""), matter_id=matter_id)
 
 
 def actor_names(session: Session, actors: set[str]) -> dict[str, str]:

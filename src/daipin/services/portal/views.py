@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
@@ -14,6 +14,9 @@ from daipin.db.models.registry import Region
 from daipin.db.models.workflow import Matter, Notice, Objection
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import InputError, NotFound
+
+if TYPE_CHECKING:
+    from daipin.services.matters.commands import FileObjection
 
 PUBLIC = Actor(id="public", role=Role.PUBLIC, region="", name="公众")
 STATUS_LABELS = {"open": "公示中", "closed": "公示期满", "withdrawn": "已撤回重新办理"}
@@ -126,10 +129,10 @@ def answered_objections(session: Session, notice_id: int) -> list[dict[str, Any]
     return [{"id": o.id, "status": o.status, "text": o.text, "answer": o.answer or ""} for o in rows]
 
 
-def object_to(session: Session, notice_id: int, *, text: str, at: datetime, name: str | None = None,
-              contact: str | None = None, actor: Actor = PUBLIC) -> Objection:
+def object_to(session: Session, notice_id: int, command: FileObjection, *, at: datetime,
+              actor: Actor = PUBLIC) -> Objection:
     """File an objection against a posted notice (named or anonymous); the workflow checks the window."""
-    from daipin.services.matters import service as workflow
+    from daipin.services.matters import commands
 
     view = get_notice(session, notice_id)
     if view.notice.status != "open":
@@ -137,13 +140,8 @@ def object_to(session: Session, notice_id: int, *, text: str, at: datetime, name
 
         raise Conflict("该公示已结束，不能再提出异议", "this notice is no longer open for objections", "notice_id",
                        code="window_closed")
-    if isinstance(text, str) and len(text) > 4000:
-        raise InputError("异议内容过长（最多 4000 字）", "objection text too long (4000 characters at most)", "text")
-    if name is not None and len(name) > 60:
-        raise InputError("姓名过长", "name too long", "name")
-    if contact is not None and len(contact) > 100:
-        raise InputError("联系方式过长", "contact too long", "contact")
-    return workflow.file_objection(session, actor, view.matter.id, text=text, at=at, name=name, contact=contact)
+    objection: Objection = commands.run(session, actor, view.matter.id, command, at=at)
+    return objection
 
 
 def checkpoint_summary(view: NoticeView) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from daipin.domain.errors import DaipinError
 from daipin.http.deps import Auth, CsrfDep, Id, NowDep, SessionDep, csrf_token_for, read_only
+from daipin.services.matters.commands import FileObjection
 from daipin.services.portal import views as portal
 from daipin.web import locale_of, render, render_text
 
@@ -138,7 +139,8 @@ def object_to_notice(
 
     try:
         with session.begin_nested():
-            o = portal.object_to(session, notice_id, text=text, at=now, name=name or None, contact=contact or None)
+            command = FileObjection.parse({"text": text, "name": name or None, "contact": contact or None})
+            o = portal.object_to(session, notice_id, command, at=now)
     except DaipinError as exc:
         return _notice_page(request, session, notice_id, error=exc, status=exc.status)
     return RedirectResponse(f"/public/notices/{notice_id}?filed={o.id}#objection", status_code=303)

@@ -9,7 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from daipin.domain.errors import DaipinError
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.services.matters import commands
 from daipin.services.matters import views as matter_views
+from daipin.services.payments import commands as payment_commands
 from daipin.web import render
 
 router = APIRouter()
@@ -42,7 +44,7 @@ async def matter_preview(request: Request, actor: CurrentActor, session: Session
     """htmx: run the engine on the document as typed; show the result and its warnings, write nothing."""
     form = await request.form()
     try:
-        doc = matter_views.parse_document(str(form.get("document", "")))
+        doc = commands.parse_document(str(form.get("document", "")))
         result = matter_views.preview(doc)
     except DaipinError as exc:
         return render(request, "matters/_preview.html", {"result": None, "error": exc})
@@ -54,8 +56,9 @@ async def matter_create(request: Request, actor: CurrentActor, session: SessionD
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
+        command = commands.DraftMatter.from_form(fields)
         with session.begin_nested():
-            m = matter_views.create_from_form(session, actor, fields, at=now)
+            m = commands.draft(session, actor, command, at=now)
     except DaipinError as exc:
         ctx = matter_views.new_form(session, actor, village=fields.get("region"), year=None, at=now)
         ctx.update({"document_text": fields.get("document", ""), "fields": fields})
@@ -83,8 +86,9 @@ async def matter_payment_record(request: Request, matter_id: Id, line_id: Id, ac
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
+        payment = payment_commands.RecordPayment.from_form(fields)
         with session.begin_nested():
-            matter_views.record_payment(session, actor, matter_id, line_id, fields, at=now)
+            payment_commands.record(session, actor, line_id, payment, at=now, matter_id=matter_id)
     except DaipinError as exc:
         ctx = matter_views.payments_page(session, actor, matter_id)
         return render(request, "matters/payments.html", {**ctx, "error": exc, "failed_line": line_id},
@@ -98,8 +102,9 @@ async def matter_action(request: Request, matter_id: Id, action: str, actor: Cur
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
+        step = commands.step_of(action).from_form(fields)
         with session.begin_nested():
-            matter_views.act(session, actor, matter_id, action, fields, at=now)
+            commands.run(session, actor, matter_id, step, at=now)
     except DaipinError as exc:
         ctx = matter_views.detail(session, actor, matter_id, at=now)
         return render(request, "matters/detail.html", {**ctx, "error": exc, "failed_action": action},
