@@ -138,7 +138,7 @@ def test_a_village_cadre_amends_on_the_page_and_gets_version_2_with_its_ledger_e
     fields = form_of(page.text, "amend-form")
     rent = before_terms["annual_rent_fen"]
     # The form holds the terms in force: money in yuan, the dates of the version in force.
-    assert fields["t_annual_rent_fen"] == f"{rent // 100}.{rent % 100:02d}"
+    assert fields["t_annual_rent_fen"] == f"{rent // 100:,}.{rent % 100:02d}"
     assert fields["t_asset_code"] == before_terms["asset_code"]
     assert (fields["start_date"], fields["end_date"]) == (c.start_date.isoformat(), c.end_date.isoformat())
     done = cadre.post(f"/contracts/{cid}/amend", follow_redirects=False,
@@ -173,7 +173,7 @@ def test_bad_input_on_the_page_changes_nothing_and_names_the_field(session: Sess
         ("amend", {}, "terms", "变更内容与现行版本相同"),
         ("terminate", {"on": "三月一日"}, "on", "日期格式应为 YYYY-MM-DD"),
         ("terminate", {"reason": ""}, "reason", "缺少终止原因"),
-        ("terminate", {"on": "2001-01-01"}, "on", "终止日期早于合同起始日期"),
+        ("terminate", {"on": "2001-01-01"}, "on", "终止日期早于协议起始日期"),
     ]
     c = _contract(session, cid)
     state = (c.version, dict(c.terms), c.status, c.end_date, versions(session, cid), ledger_size(session))

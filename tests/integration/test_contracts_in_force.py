@@ -98,7 +98,7 @@ def test_a_later_amendment_does_not_change_a_past_year(rs: Session) -> None:
     with pytest.raises(InputError) as err:
         svc.amend_contract(rs, ACTOR, lease.id, terms={"annual_rent_fen": 1_000_000}, reason="租金下调",
                            effective_from=date(2024, 12, 31), at=LATER)
-    assert err.value.field == "effective_from" and "早于合同起始日期" in err.value.message_zh
+    assert err.value.field == "effective_from" and "早于协议起始日期" in err.value.message_zh
     assert _state(rs, lease) == state
     v = svc.amend_contract(rs, ACTOR, lease.id, terms={"annual_rent_fen": 1_000_000}, reason="2027年起租金下调",
                            effective_from=date(2027, 1, 1), at=LATER)

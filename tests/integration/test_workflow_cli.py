@@ -68,7 +68,7 @@ def test_the_cli_walks_a_roster_and_an_allocation_to_archive_and_exports_the_dos
     assert "scheduled_at" in early
     walk("2", 2, days=10)
     executed = run("matter", "execute", "2", "--at", "2024-03-24T09:00:00", "--as", TOWN_AS)
-    assert "1780000" in executed
+    assert "17,800.00 元" in executed
     again = run("matter", "execute", "2", "--at", "2024-03-25T09:00:00", "--as", TOWN_AS)
     assert "already executed" in again
     shown = json.loads(run("matter", "show", "2"))

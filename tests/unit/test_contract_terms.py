@@ -165,7 +165,7 @@ def test_the_form_reads_a_repayment_as_a_date_and_yuan_and_shows_it_so() -> None
     assert terms["repayment_schedule"] == [{"due": "2026-12-31", "amount_fen": 1000000},
                                            {"due": "2027-12-31", "amount_fen": 1000000}, "余款视收益情况商定"]
     shown = form_fields("fund_support", validate_terms("fund_support", terms))["t_repayment_schedule"]
-    assert shown == "2026-12-31 10000.00\n2027-12-31 10000.00\n余款视收益情况商定"
+    assert shown == "2026-12-31 10,000.00\n2027-12-31 10,000.00\n余款视收益情况商定"
     with pytest.raises(InputError) as err:
         terms_from_form("fund_support", {**fields, "t_repayment_schedule": "2026-12-31 99999999999999999999"})
     assert err.value.field == "terms.repayment_schedule[0].amount_fen"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from daipin.domain.money import (
     format_fen,
@@ -114,3 +117,54 @@ def test_split_exact_scales_rational_weights_without_rounding_them() -> None:
 def test_amounts_are_written_in_yuan_with_thousands_separators(fen: int, text: str) -> None:
     assert format_fen(fen) == text
     assert format_yuan(fen) == text.removesuffix(" 元")
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [
+        (0, "0.00"),
+        (1, "0.01"),
+        (-1, "-0.01"),
+        (-5, "-0.05"),
+        (99, "0.99"),
+        (100, "1.00"),
+        (-100, "-1.00"),
+        (99_999, "999.99"),
+        (100_000, "1,000.00"),
+        (-100_000, "-1,000.00"),
+        (99_999_999, "999,999.99"),
+        (100_000_000, "1,000,000.00"),
+        (99_999_999_999, "999,999,999.99"),
+        (100_000_000_000, "1,000,000,000.00"),
+        (10**15, "10,000,000,000,000.00"),  # MAX_FEN, the largest amount a record carries
+        (-(10**15) - 1, "-10,000,000,000,000.01"),
+        (10**20 + 7, "1,000,000,000,000,000,000.07"),
+    ],
+)
+def test_an_amount_is_written_in_yuan_with_its_fen_and_its_sign(fen: int, text: str) -> None:
+    assert format_yuan(fen) == text
+    assert format_yuan(fen, grouping=False) == text.replace(",", "")
+
+
+@given(st.integers(min_value=-(10**18), max_value=10**18))
+def test_every_amount_reads_back_to_the_fen_it_was_written_from(fen: int) -> None:
+    text = format_yuan(fen)
+    assert re.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d\d", text)
+    assert Decimal(text.replace(",", "")) * 100 == fen
+    assert format_yuan(fen, grouping=False) == text.replace(",", "")
+
+
+def test_pages_pdfs_and_charts_write_amounts_as_format_yuan_does() -> None:
+    from daipin.reports.notice_pdf import _fen as pdf_yuan
+    from daipin.services.dashboard.views import Overview, chart_options
+    from daipin.web import fen as page_yuan
+    from daipin.web.pages.registry import form_fields
+
+    for fen in (0, -5, 123_456_789, 10**15):
+        assert page_yuan(fen) == pdf_yuan(fen) == format_yuan(fen)
+    assert page_yuan(None) == page_yuan("") == ""
+    assert form_fields("asset_lease", {"annual_rent_fen": 1_200_000})["t_annual_rent_fen"] == "12,000.00"
+    # A chart reads its data as numbers: no thousands separators there.
+    charts = chart_options(Overview(income_by_year=[("2025", 123_456_78)], arrears_by_entity=[("某合作社", -5)]))
+    assert charts["income"]["series"][0]["data"] == ["123456.78"]
+    assert charts["arrears"]["series"][0]["data"] == ["-0.05"]

@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperCommand
 
 from daipin.commands import unit_of_work
+from daipin.domain.vocabulary import PROJECT_STATUS, RUN_KIND
 
 runs_app = typer.Typer(help="计算记录 stored runs", no_args_is_help=True)
 import_app = typer.Typer(help="导入 import", no_args_is_help=True)
@@ -20,7 +21,7 @@ export_app = typer.Typer(help="导出 export (xlsx, 个人信息脱敏)", no_arg
 sample_app = typer.Typer(help="示例区 the sample district", no_args_is_help=True)
 households_app = typer.Typer(help="农户 households", no_args_is_help=True)
 projects_app = typer.Typer(help="项目 projects", no_args_is_help=True)
-contracts_app = typer.Typer(help="合同 contracts", no_args_is_help=True)
+contracts_app = typer.Typer(help="协议 contracts", no_args_is_help=True)
 
 
 def _now() -> datetime:
@@ -136,11 +137,11 @@ def _settlement_table(out: dict[str, Any]) -> None:
     from daipin.domain.contracts import MODELS
     from daipin.domain.money import format_yuan
 
-    typer.echo(_cell("合同", 14) + _cell("受益方", 18) + _cell("模式", 16)
+    typer.echo(_cell("协议", 14) + _cell("受益方", 18) + _cell("模式", 16)
                + "".join(_cell(h, 14, right=True) for h in ("应付(元)", "实付(元)", "拖欠(元)")))
     for line in out["lines"]:
         typer.echo(_cell(str(line["contract"]), 14) + _cell(str(line["payee"]), 18)
-                   + _cell(MODELS.get(line["kind"], str(line["kind"])), 16)
+                   + _cell(MODELS.zh(line["kind"]), 16)
                    + "".join(_cell(format_yuan(line[k]), 14, right=True) for k in ("due_fen", "paid_fen",
                                                                                   "arrears_fen")))
     t = out["totals"]
@@ -202,7 +203,8 @@ def runs_list(kind: str = typer.Option(None, "--kind"), subject: str = typer.Opt
 
     with unit_of_work() as session:
         for r in runs.list_runs(session, kind, subject):
-            typer.echo(f"{r.id}\t{r.kind}\t{r.subject}\t{r.year}\t{for_people(r.at)}\t{r.actor}\t{r.output_digest}")
+            typer.echo(f"{r.id}\t{r.kind}\t{RUN_KIND.zh(r.kind)}\t{r.subject}\t{r.year}\t{for_people(r.at)}\t{r.actor}\t"
+                       f"{r.output_digest}")
 
 
 @sample_app.command("load")
@@ -236,7 +238,7 @@ def households_list(village: str = typer.Option(None, "--village"), status: str 
         return
     for r in rows:
         head = next((m for m in r["members"] if m["relation"] == "户主"), None)
-        typer.echo(f"{r['household_no']}\t{r['status_label']}\t{len(r['members'])}人\t{reg.LABOR.get(r['labor'], r['labor'])}\t"
+        typer.echo(f"{r['household_no']}\t{r['status_label']}\t{len(r['members'])}人\t{reg.LABOR.zh(r['labor'])}\t"
                    f"{head['name'] if head else ''}\t{head['id_number'] if head else ''}\t{r['phone']}")
 
 
@@ -250,7 +252,7 @@ def projects_list() -> None:
     with unit_of_work() as session:
         for p in session.scalars(select(Project).order_by(Project.code)):
             typer.echo(f"{p.code}\t{p.name}\t{p.category}\t{p.village_code or p.township_code}\t"
-                       f"{p.expected_return or ''}\t{p.status}")
+                       f"{p.expected_return or ''}\t{PROJECT_STATUS.zh(p.status)}")
 
 
 @contracts_app.command("history")
@@ -377,7 +379,7 @@ def record(kind: str = typer.Argument(..., help="记录类别，见下 / the kin
            at: str = typer.Option(None, "--at", help="记录时间 ISO 8601（默认现在）")) -> None:
     """登记：从文件录入主体、项目、资产、合同等 / record entities, projects, assets, contracts, … from a file.
 
-    整个文件在一个事务中：任何一条有错，全部不录入。引用用编号：户编号、统一社会信用代码、项目/资产/合同编号、身份证号。
+    整个文件在一个事务中：任何一条有错，全部不录入。引用用编号：户编号、统一社会信用代码、项目/资产/协议编号、身份证号。
     The whole file is one transaction: one bad record records nothing. Refer to rows by their keys: household
     number, credit code, project/asset/contract code, resident ID number.
     """

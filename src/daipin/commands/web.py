@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from daipin.domain.vocabulary import ROLE
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -326,7 +328,7 @@ def user_add(
             user = auth_service.create_user(session, actor=SYSTEM_ACTOR, username=username, password=password,
                                             role=role, region=region, entity_id=entity_id, display_name=name,
                                             at=datetime.now(UTC))
-            typer.echo(f"已创建账户 / created: {user.username} ({user.role}, {user.region_code})")
+            typer.echo(f"已创建账户 / created: {user.username} ({ROLE.zh(user.role)}, {user.region_code})")
     except DaipinError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
@@ -341,7 +343,7 @@ def user_list() -> None:
     with session_scope() as session:
         for u in auth_service.list_users(session, actor=SYSTEM_ACTOR):
             flag = "" if u.active else "  (停用 disabled)"
-            typer.echo(f"{u.username:<16} {u.role:<18} {u.region_code:<12} {u.display_name}{flag}")
+            typer.echo(f"{u.username:<16} {u.role:<18} {ROLE.zh(u.role):<6} {u.region_code:<12} {u.display_name}{flag}")
 
 
 def user_disable(username: str = typer.Argument(...)) -> None:

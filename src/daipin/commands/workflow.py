@@ -330,6 +330,7 @@ def answer(
 @matter_app.command("execute")
 def execute(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = AsOpt) -> None:
     """执行：按批准的文件重新计算并生成支付批次（只支付一次）/ execute and create the payment batch once."""
+    from daipin.domain.money import format_yuan
     from daipin.services.matters import commands
 
     with unit_of_work() as s:
@@ -339,7 +340,7 @@ def execute(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = As
         if ex.run is not None:
             typer.echo(f"run {ex.run.id}  output sha256 {ex.run.output_digest}")
         if ex.batch is not None:
-            typer.echo(f"支付批次 payment batch {ex.batch.id}: {ex.batch.total_fen} 分 / fen")
+            typer.echo(f"支付批次 payment batch {ex.batch.id}: {format_yuan(ex.batch.total_fen)} 元 / yuan")
         _state(s, ex.matter)
 
 
@@ -388,12 +389,13 @@ def list_(
     as_: str = AsOpt,
 ) -> None:
     """列出事项 / list matters in the actor's region."""
-    from daipin.domain.workflow import STATE_LABELS, State
+    from daipin.domain.vocabulary import MATTER_KIND, MATTER_STATE
     from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
         for m in wfs.list_matters(s, parse_actor(as_), state=state, kind=kind, region=region):
-            typer.echo(f"{m.id:>6}  {m.region_code:<12}  {m.kind:<22} {STATE_LABELS[State(m.state)]:<8} {m.title}")
+            typer.echo(f"{m.id:>6}  {m.region_code:<12}  {MATTER_KIND.zh(m.kind):<10} {MATTER_STATE.zh(m.state):<8} "
+                       f"{m.title}")
 
 
 @matter_app.command("dossier")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from daipin.domain.vocabulary import ROLE
+
 
 class Role(StrEnum):
     DISTRICT_ADMIN = "district_admin"  # 区级管理员
@@ -16,15 +18,8 @@ class Role(StrEnum):
     SYSTEM = "system"  # CLI and batch jobs run by the operator
 
 
-ROLE_LABELS: dict[Role, str] = {
-    Role.DISTRICT_ADMIN: "区级管理员",
-    Role.TOWNSHIP_OFFICIAL: "乡镇干部",
-    Role.VILLAGE_CADRE: "村干部",
-    Role.ENTITY_USER: "实施主体",
-    Role.AUDITOR: "审计监督",
-    Role.PUBLIC: "公众",
-    Role.SYSTEM: "系统",
-}
+ROLE.require(Role)
+ROLE_LABELS: dict[Role, str] = {r: ROLE.zh(r) for r in Role}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from daipin.domain.errors import InputError
-from daipin.domain.money import DECIMAL_PLACES, MAX_DECIMAL, MAX_FEN
+from daipin.domain.money import DECIMAL_PLACES, MAX_DECIMAL, MAX_FEN, format_yuan
+from daipin.domain.vocabulary import (
+    BENEFIT_MODEL,
+    CONTRACT_STATUS,
+    CONTRIBUTION_KIND,
+    INTEREST_BASIS,
+    PAY_CYCLE,
+    PRICE_RULE,
+    SUPPORT_TYPE,
+    TRUSTEESHIP_ASSET,
+    TRUSTEESHIP_UNIT,
+    WAGE_BASIS,
+    Vocab,
+)
 
 # Term types: money = whole fen (int ≥ 0); decimal = exact decimal string or int (≥ 0);
 # text = non-empty string; choice = one of `choices`; list = non-empty list of objects or strings.
@@ -24,23 +37,9 @@ class Term:
     choices: tuple[str, ...] = ()
 
 
-MODELS: dict[str, str] = {
-    "order_purchase": "订单收购",
-    "fund_support": "资金扶持",
-    "trusteeship": "托管经营",
-    "employment": "务工就业",
-    "shareholding": "股份合作",
-    "equity_dividend": "入股分红",
-    "asset_lease": "资产租赁",
-    "fixed_interest": "利息分红",
-}
-
-CONTRIBUTION_KINDS: dict[str, str] = {
-    "land_rights": "土地承包经营权",
-    "quantified_fund": "扶贫量化资金",
-    "poverty_loan": "扶贫贷款",
-    "own_money": "自有资金",
-}
+# The benefit models (R1.1–R1.4, R2.4) and the ways a share is paid in, with their names: the vocabulary's.
+MODELS: Vocab = BENEFIT_MODEL
+CONTRIBUTION_KINDS: Vocab = CONTRIBUTION_KIND
 
 # Shares that pass to heirs; a quantified-fund or poverty-loan share is a benefit right, never inherited (R1.4).
 INHERITABLE_CONTRIBUTIONS = frozenset({"land_rights", "own_money"})
@@ -51,7 +50,7 @@ TERMS: dict[str, tuple[Term, ...]] = {
         Term("product", "text", "产品或服务", "product or service"),
         Term("quantity", "decimal", "收购数量", "quantity"),
         Term("unit", "text", "计量单位", "unit", required=False),
-        Term("price_rule", "choice", "定价规则", "price rule", choices=("fixed", "market_with_floor")),
+        Term("price_rule", "choice", "定价规则", "price rule", choices=PRICE_RULE.codes),
         Term("floor_price_fen", "money", "保护价", "floor price"),
         Term("price_fen", "money", "约定价格", "agreed price", required=False),
         Term("market_price_fen", "money", "市场价格", "market price", required=False),
@@ -60,13 +59,13 @@ TERMS: dict[str, tuple[Term, ...]] = {
     "fund_support": (
         Term("amount_fen", "money", "扶持金额", "amount"),
         Term("purpose", "text", "资金用途", "purpose"),
-        Term("support_type", "choice", "扶持方式", "grant or revolving", choices=("grant", "revolving")),
+        Term("support_type", "choice", "扶持方式", "grant or revolving", choices=SUPPORT_TYPE.codes),
         Term("repayment_schedule", "list", "还款计划", "repayment schedule", required=False),
         Term("repayments", "list", "还款记录", "repayments", required=False),
     ),
     "trusteeship": (
-        Term("asset_kind", "choice", "托管资产类别", "asset kind", choices=("land", "livestock")),
-        Term("unit", "choice", "计量单位", "unit", choices=("mu", "head")),
+        Term("asset_kind", "choice", "托管资产类别", "asset kind", choices=TRUSTEESHIP_ASSET.codes),
+        Term("unit", "choice", "计量单位", "unit", choices=TRUSTEESHIP_UNIT.codes),
         Term("units", "decimal", "托管数量", "units"),
         Term("annual_fen_per_unit", "money", "每单位年收益", "return per unit per year"),
         Term("duties", "list", "实施主体责任", "the entity's duties"),
@@ -74,12 +73,12 @@ TERMS: dict[str, tuple[Term, ...]] = {
     "employment": (
         Term("position", "text", "工作岗位", "position"),
         Term("hours", "text", "工作时间", "working hours"),
-        Term("wage_basis", "choice", "计酬方式", "wage basis", choices=("day", "month", "piece")),
+        Term("wage_basis", "choice", "计酬方式", "wage basis", choices=WAGE_BASIS.codes),
         Term("wage_fen", "money", "工资标准", "wage rate"),
-        Term("pay_cycle", "choice", "发放周期", "pay cycle", choices=("daily", "weekly", "monthly", "on_completion")),
+        Term("pay_cycle", "choice", "发放周期", "pay cycle", choices=PAY_CYCLE.codes),
     ),
     "shareholding": (
-        Term("contribution_kind", "choice", "入股方式", "contribution kind", choices=tuple(CONTRIBUTION_KINDS)),
+        Term("contribution_kind", "choice", "入股方式", "contribution kind", choices=CONTRIBUTION_KIND.codes),
         Term("contribution_value_fen", "money", "折股价值", "contribution value"),
         Term("shares", "decimal", "股份数", "shares"),
         Term("profit_share", "decimal", "分红比例", "dividend share of profit"),
@@ -95,7 +94,7 @@ TERMS: dict[str, tuple[Term, ...]] = {
     ),
     "fixed_interest": (
         Term("basis", "choice", "计息基础", "interest basis", required=False,
-             choices=("capital", "land", "forest", "house")),
+             choices=INTEREST_BASIS.codes),
         Term("principal_fen", "money", "本金或折价", "principal"),
         Term("annual_rate", "decimal", "年利率", "annual rate"),
     ),
@@ -153,8 +152,7 @@ def check_model(model: object) -> str:
     return model
 
 
-CONTRACT_STATUS_LABELS = {"active": "有效", "terminated": "已终止", "pending_reassignment": "待重新分配",
-                          "expired": "已到期"}
+CONTRACT_STATUS_LABELS: Vocab = CONTRACT_STATUS
 
 
 def validate_terms(model: str, terms: object) -> dict[str, Any]:
@@ -164,11 +162,11 @@ def validate_terms(model: str, terms: object) -> dict[str, Any]:
     """
     check_model(model)
     if not isinstance(terms, dict):
-        raise InputError("合同条款应为对象", "terms must be an object", field="terms")
+        raise InputError("协议条款应为对象", "terms must be an object", field="terms")
     spec = {t.name: t for t in TERMS[model]}
     for key in terms:
         if key not in spec:
-            raise InputError(f"{MODELS[model]}合同没有条款 {key}", f"unknown term {key!r} for {model}",
+            raise InputError(f"{MODELS[model]}协议没有条款 {key}", f"unknown term {key!r} for {model}",
                              field=f"terms.{key}", code="unknown_term")
     out: dict[str, Any] = {}
     for term in TERMS[model]:
@@ -238,7 +236,7 @@ def _cross_checks(model: str, terms: dict[str, Any]) -> None:
             total = _payments(terms.get(name) or [], f"terms.{name}", day)
             if total > terms["amount_fen"]:
                 label = "还款计划" if name == "repayment_schedule" else "还款记录"
-                raise InputError(f"{label}合计 {total // 100:,}.{total % 100:02d} 元，超过扶持金额", f"the {name} add up to more "
+                raise InputError(f"{label}合计 {format_yuan(total)} 元，超过扶持金额", f"the {name} add up to more "
                                  "than the amount", field=f"terms.{name}")
     if model in ("shareholding", "equity_dividend") and Decimal(terms["profit_share"]) > 1:
         raise InputError("分红比例不能大于1", "profit share must not exceed 1", field="terms.profit_share")
@@ -291,13 +289,13 @@ def _payments(items: list[Any], field: str, day: str) -> int:
 def check_term(start: object, end: object) -> None:
     """A contract's term (start and end dates) is required and must not run backwards."""
     if start is None:
-        raise InputError("缺少必填条款 合同起始日期", "missing required term start date", field="start_date",
+        raise InputError("缺少必填条款 协议起始日期", "missing required term start date", field="start_date",
                          code="missing_term")
     if end is None:
-        raise InputError("缺少必填条款 合同终止日期", "missing required term end date", field="end_date",
+        raise InputError("缺少必填条款 协议终止日期", "missing required term end date", field="end_date",
                          code="missing_term")
     if start > end:  # type: ignore[operator]
-        raise InputError("合同起始日期晚于终止日期", "start date is after end date", field="start_date")
+        raise InputError("协议起始日期晚于终止日期", "start date is after end date", field="start_date")
 
 
 def engine_terms(model: str, terms: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:

@@ -136,8 +136,13 @@ _GROUPS = tuple(f",{g:03d}" for g in range(1000))
 _UNDER_ONE_YUAN = tuple(f"0.{c:02d}" for c in range(100))
 
 
-def format_yuan(fen: int) -> str:
-    """Fen as yuan with thousands separators: 1000000 -> "10,000.00"."""
+def format_yuan(fen: int, *, grouping: bool = True) -> str:
+    """Fen as yuan, exactly: 1000000 -> "10,000.00", -5 -> "-0.05"; the one way amounts are written for people
+    (pages, forms, PDFs, exports, the command line, messages). `grouping=False` leaves out the thousands
+    separators, for a number a program reads rather than a person (a chart's data): 1000000 -> "10000.00"."""
+    if not grouping:
+        sign, fen = ("-", -fen) if fen < 0 else ("", fen)
+        return f"{sign}{fen // 100}{_CENTS[fen % 100]}"
     # Every output line's basis shows two or three amounts, so this is on the hot path:
     # table look-ups for the digit groups are several times faster than format(yuan, ",").
     if fen >= 100_000:

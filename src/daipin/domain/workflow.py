@@ -12,6 +12,14 @@ from typing import Any
 
 from daipin.domain.errors import Conflict, InputError
 from daipin.domain.localtime import for_people
+from daipin.domain.vocabulary import (
+    DECISION_PATH,
+    MATTER_ACTION,
+    MATTER_KIND,
+    MATTER_STATE,
+    MEETING_TYPE,
+    VOTE,
+)
 
 
 class MatterKind(StrEnum):
@@ -24,15 +32,8 @@ class MatterKind(StrEnum):
     TOWNSHIP_PROJECT = "township_project"  # 乡镇/部门项目, 因户施策
 
 
-KIND_LABELS: dict[MatterKind, str] = {
-    MatterKind.VILLAGE_ALLOCATION: "村级收益分配",
-    MatterKind.CONTRACT: "利益联结协议",
-    MatterKind.SHARE_QUANTIFICATION: "资产折股量化",
-    MatterKind.ASSET_DISPOSAL: "资产处置",
-    MatterKind.BENEFICIARY_ROSTER: "收益扶贫对象确认",
-    MatterKind.DISTRICT_ALLOCATION: "区级收益资金分配",
-    MatterKind.TOWNSHIP_PROJECT: "乡镇（部门）项目",
-}
+MATTER_KIND.require(MatterKind)
+KIND_LABELS: dict[MatterKind, str] = {k: MATTER_KIND.zh(k) for k in MatterKind}
 
 
 class Path(StrEnum):
@@ -41,6 +42,9 @@ class Path(StrEnum):
     VILLAGE = "village"  # 一事一议: village meeting, township review
     DISTRICT = "district"  # district leading group meeting, no review
     TOWNSHIP = "township"  # township decides per household, district review
+
+
+DECISION_PATH.require(Path)
 
 
 PATH_OF_KIND: dict[MatterKind, Path] = {
@@ -70,18 +74,8 @@ class State(StrEnum):
     ARCHIVED = "archived"
 
 
-STATE_LABELS: dict[State, str] = {
-    State.DRAFT: "草拟",
-    State.MEETING_CALLED: "已召集会议",
-    State.DECIDED: "已表决通过",
-    State.REJECTED: "表决未通过",
-    State.UNDER_REVIEW: "审核中",
-    State.APPROVED: "审核通过",
-    State.IN_NOTICE: "公示中",
-    State.NOTICE_CLOSED: "公示结束",
-    State.EXECUTED: "已执行",
-    State.ARCHIVED: "已归档",
-}
+MATTER_STATE.require(State)
+STATE_LABELS: dict[State, str] = {st: MATTER_STATE.zh(st) for st in State}
 
 
 class Action(StrEnum):
@@ -104,25 +98,8 @@ class Action(StrEnum):
     ARCHIVE = "archive"
 
 
-ACTION_LABELS: dict[Action, str] = {
-    Action.UPDATE_DRAFT: "修改草案",
-    Action.CALL_MEETING: "召集会议",
-    Action.RECORD_ATTENDANCE: "登记到会",
-    Action.RECORD_VOTES: "登记表决",
-    Action.DECIDE: "宣布表决结果",
-    Action.NO_QUORUM: "会议未达法定人数，不作决定",
-    Action.SUBMIT: "提交审核",
-    Action.APPROVE: "审核通过",
-    Action.RETURN: "退回修改",
-    Action.PUBLISH: "发布公示",
-    Action.FILE_OBJECTION: "提出异议",
-    Action.ANSWER_OBJECTION: "答复异议",
-    Action.REOPEN: "异议成立，重新办理",
-    Action.CLOSE_NOTICE: "结束公示",
-    Action.EXECUTE: "执行",
-    Action.ANNOUNCE: "结果公告",
-    Action.ARCHIVE: "归档",
-}
+MATTER_ACTION.require(Action)
+ACTION_LABELS: dict[Action, str] = {a: MATTER_ACTION.zh(a) for a in Action}
 
 _S, _A = State, Action
 
@@ -221,11 +198,8 @@ class MeetingType(StrEnum):
     LEADING_GROUP = "leading_group_meeting"  # 区扶贫开发领导小组会议
 
 
-MEETING_LABELS: dict[MeetingType, str] = {
-    MeetingType.VILLAGERS: "村民会议",
-    MeetingType.REPRESENTATIVES: "村民代表会议",
-    MeetingType.LEADING_GROUP: "领导小组会议",
-}
+MEETING_TYPE.require(MeetingType)
+MEETING_LABELS: dict[MeetingType, str] = {t: MEETING_TYPE.zh(t) for t in MeetingType}
 
 MEETING_TYPES_OF_PATH: dict[Path, tuple[MeetingType, ...]] = {
     Path.VILLAGE: (MeetingType.VILLAGERS, MeetingType.REPRESENTATIVES),
@@ -468,7 +442,7 @@ def tally_ballots(ballots: Iterable[tuple[str, str]], attendee_keys: Iterable[st
     """Count per-attendee votes (`for | against | abstain`); each attendee votes at most once."""
     keys = set(attendee_keys)
     seen: set[str] = set()
-    counts = {"for": 0, "against": 0, "abstain": 0}
+    counts = dict.fromkeys(VOTE.codes, 0)
     for i, (who, vote) in enumerate(ballots):
         where = f"ballots[{i}]"
         if vote not in counts:
@@ -483,7 +457,8 @@ def tally_ballots(ballots: Iterable[tuple[str, str]], attendee_keys: Iterable[st
     return Tally(counts["for"], counts["against"], counts["abstain"])
 
 
-VOTE_ALIASES = {"赞成": "for", "同意": "for", "反对": "against", "弃权": "abstain"}
+# The Chinese words for a vote (赞成, 同意, 反对, 弃权) → its code.
+VOTE_ALIASES = {word: code for word, code in VOTE.readings().items() if word != code}
 
 
 @dataclass(frozen=True)

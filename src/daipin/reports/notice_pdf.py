@@ -22,6 +22,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from daipin.domain.localtime import for_people
+from daipin.domain.money import format_yuan
 
 FONT_NAME = "DaipinCJK"
 FONT_CANDIDATES = (
@@ -47,10 +48,7 @@ def cjk_font() -> str:
 
 
 def _fen(v: Any) -> str:
-    v = int(v or 0)
-    sign = "-" if v < 0 else ""
-    v = abs(v)
-    return f"{sign}{v // 100:,}.{v % 100:02d}"
+    return format_yuan(int(v or 0))
 
 
 def qr_png(url: str) -> bytes:

@@ -10,8 +10,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from daipin.domain.actors import ROLE_LABELS, Role
+from daipin.domain.actors import Role
 from daipin.domain.localtime import for_people
+from daipin.domain.money import format_yuan
+from daipin.domain.vocabulary import ROLE
 from daipin.web.i18n import LANG_COOKIE, LOCALES, label, pick_locale, translations
 
 HERE = Path(__file__).parent
@@ -20,13 +22,10 @@ STATIC = HERE / "static"
 
 
 def fen(value: Any) -> str:
-    """Whole fen as yuan with two decimals and thousands separators, exactly (no float)."""
+    """Whole fen as yuan, written as everywhere else (`format_yuan`); nothing for no amount."""
     if value is None or value == "":
         return ""
-    v = int(value)
-    sign = "-" if v < 0 else ""
-    v = abs(v)
-    return f"{sign}{v // 100:,}.{v % 100:02d}"
+    return format_yuan(int(value))
 
 
 def percent(value: Any) -> str:
@@ -44,8 +43,7 @@ def fen_upper(value: Any) -> str:
     """大写 amount, for notices."""
     import cn2an
 
-    v = int(value or 0)
-    return str(cn2an.an2cn(f"{v // 100}.{v % 100:02d}", "rmb"))
+    return str(cn2an.an2cn(format_yuan(int(value or 0), grouping=False), "rmb"))
 
 
 @cache
@@ -66,7 +64,8 @@ def environment(locale: str) -> Environment:
     # (`… 北京时间`, `… Beijing time` on English pages); {{ at|bjt(date_only=True) }} for its day in Beijing.
     env.filters["bjt"] = partial(for_people, lang=locale)
     env.filters["label"] = lambda code, group: label(locale, code, group)
-    env.globals["ROLE_LABELS"] = {r.value: name for r, name in ROLE_LABELS.items()}
+    # Kept for templates that index it by role: the vocabulary's names in the page's language.
+    env.globals["ROLE_LABELS"] = ROLE.labels("en" if locale == "en" else "zh")
     env.globals["Role"] = Role
     env.globals["LOCALES"] = LOCALES
     return env

@@ -31,7 +31,8 @@ def health() -> Health:
 def _notice(v: portal.NoticeView, *, full: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"id": v.notice.id, "title": v.content.get("title", ""), "region": v.notice.region_code,
                            "region_name": v.region_name, "township_name": v.township_name,
-                           "status": v.notice.status, "posted_at": as_utc(v.notice.posted_at).isoformat(),
+                           "status": v.notice.status, "status_label": portal.STATUS_LABELS.zh(v.notice.status),
+                           "posted_at": as_utc(v.notice.posted_at).isoformat(),
                            "ends_at": as_utc(v.notice.ends_at).isoformat(), "window_days": v.notice.window_days,
                            "objections": v.objections, "has_result": v.result is not None}
     if full:

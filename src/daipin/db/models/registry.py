@@ -246,7 +246,7 @@ class Asset(Base):
     owner_region_code: Mapped[str | None] = mapped_column(String(12))
     owner_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"))
     operator_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"))
-    status: Mapped[str] = mapped_column(String(16), default="in_use")  # in_use | leased | pledged | disposed
+    status: Mapped[str] = mapped_column(String(16), default="in_use")  # a code of vocabulary.ASSET_STATUS (in_use, idle, …)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
 
     valuations: Mapped[list[AssetValuation]] = relationship(

@@ -8,28 +8,14 @@ from typing import Any
 from daipin.domain.engine.settlement import STATUSES
 from daipin.domain.engine.validate import Issues, join, without_cyclic_gc
 from daipin.domain.money import format_yuan, split
+from daipin.domain.vocabulary import LIQUIDATION_CLAIM, LIQUIDATION_HOLDER, LIQUIDATION_RANK
 
 KIND = "liquidation"
 
-CLASSES = {
-    "liquidation_costs": "清算费用",
-    "wages": "职工工资",
-    "taxes": "税款",
-    "ordinary_debt": "普通债务",
-    "equity": "股权",
-}
-HOLDERS = {"household": "农户", "village": "村集体", "other": "其他"}
+CLASSES = LIQUIDATION_CLAIM.labels()
+HOLDERS = LIQUIDATION_HOLDER.labels()
 # Order of payment: the four debt classes, then the four equity tiers.
-RANKS = {
-    1: "清算费用",
-    2: "职工工资",
-    3: "税款",
-    4: "普通债务",
-    5: "股权·贫困户/监测户",
-    6: "股权·贫困村",
-    7: "股权·其他村",
-    8: "股权·其他",
-}
+RANKS = {int(rank): name for rank, name in LIQUIDATION_RANK.labels().items()}
 _DEBT_RANK = {"liquidation_costs": 1, "wages": 2, "taxes": 3, "ordinary_debt": 4}
 
 

@@ -9,33 +9,25 @@ from typing import Any
 from daipin.domain.engine.validate import Issues, join, without_cyclic_gc
 from daipin.domain.money import format_fen, format_yuan, split
 from daipin.domain.numbers import ExactValueError, format_percent, parse_exact
+from daipin.domain.vocabulary import (
+    BENEFIT_MODEL,
+    CASH_CLASS,
+    ENTITY_KIND,
+    HOUSEHOLD_STATUS,
+    PAYEE_TYPE,
+    TRUSTEESHIP_UNIT,
+)
 
 KIND = "settlement"
 
-CONTRACT_KINDS = {
-    "asset_lease": "资产租赁",
-    "fixed_interest": "利息分红",
-    "trusteeship": "土地托管/牲畜托养",
-    "equity_dividend": "入股分红",
-    "employment": "务工",
-    "order_purchase": "订单收购",
-}
-ENTITY_KINDS = {
-    "enterprise": "企业",
-    "cooperative": "合作社",
-    "family_farm": "家庭农场",
-    "village_collective": "村集体经济组织",
-}
-PAYEE_TYPES = {"household": "农户", "village": "村"}
-STATUSES = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "非贫困户"}
-UNITS = {"mu": "亩", "head": "头"}
-CLASS_LABELS = {
-    1: "务工工资",
-    2: "贫困户、监测户",
-    3: "贫困村",
-    4: "其他村",
-    5: "其他",
-}
+# The codes a document may use, with the names its messages give them (dicts: looked up on every line).
+CONTRACT_KINDS = BENEFIT_MODEL.subset("settlement_kind", (
+    "asset_lease", "fixed_interest", "trusteeship", "equity_dividend", "employment", "order_purchase")).labels()
+ENTITY_KINDS = ENTITY_KIND.labels()
+PAYEE_TYPES = PAYEE_TYPE.labels()
+STATUSES = HOUSEHOLD_STATUS.labels()
+UNITS = TRUSTEESHIP_UNIT.labels()
+CLASS_LABELS = {int(cls): name for cls, name in CASH_CLASS.labels().items()}
 
 ASSET_LEASE = "asset_lease"
 FIXED_INTEREST = "fixed_interest"
@@ -533,7 +525,7 @@ def _check_one(
             got = day_cache.get(v) if type(v) is str else None
             end = got if got is not None else issues.day(v, f"contracts[{i}].end", day_cache) or 0
         if start > end and start and end:
-            issues.add(f"contracts[{i}].start", "合同开始日晚于结束日", "the contract starts after it ends")
+            issues.add(f"contracts[{i}].start", "协议开始日晚于结束日", "the contract starts after it ends")
         lo = start if start > p_start else p_start
         hi = end if end < p_end else p_end
         days = hi - lo + 1 if hi >= lo else 0

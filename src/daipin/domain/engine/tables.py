@@ -7,28 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from daipin.domain.money import format_yuan
+from daipin.domain.vocabulary import ALLOCATION_RULE, BENEFIT_MODEL, RUN_KIND
 
-_KIND_TITLES = {
-    "settlement": "收益结算",
-    "village_allocation": "村级收益分配",
-    "district_allocation": "区级资金分配",
-    "liquidation": "清算分配",
-}
-_CONTRACT_KINDS = {
-    "asset_lease": "资产租赁",
-    "fixed_interest": "利息分红",
-    "trusteeship": "托管",
-    "equity_dividend": "入股分红",
-    "employment": "务工",
-    "order_purchase": "订单收购",
-}
-_RULES = {
-    "direct_support": "兜底保障",
-    "wages": "公益岗位工资",
-    "tiered": "按贡献分档",
-    "equal": "均等分配",
-    "retain": "村集体留存",
-}
+_KIND_TITLES = RUN_KIND.labels()
+_CONTRACT_KINDS = BENEFIT_MODEL.labels()
+_RULES = ALLOCATION_RULE.labels()
 
 
 def width(text: str) -> int:

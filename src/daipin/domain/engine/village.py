@@ -12,20 +12,16 @@ from daipin.domain.engine.settlement import STATUSES
 from daipin.domain.engine.validate import Issues, join, without_cyclic_gc
 from daipin.domain.money import format_yuan, split
 from daipin.domain.numbers import ExactValueError, format_decimal, parse_exact
+from daipin.domain.vocabulary import ALLOCATION_PER, ALLOCATION_RULE, ELIGIBLE_STATUSES, WORK_KIND
+from daipin.domain.vocabulary import LABOR as LABOR_VOCAB
 
 KIND = "village_allocation"
 
-LABOR = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
-RULES = {
-    "direct_support": "兜底保障",
-    "wages": "公益岗位工资",
-    "tiered": "按贡献分档",
-    "equal": "均等分配",
-    "retain": "村集体留存",
-}
-PER = {"person": "按人", "household": "按户"}
-WORK_KINDS = {"public_welfare_post": "公益岗位"}
-DEFAULT_ELIGIBLE = ("poor", "monitored")
+LABOR = LABOR_VOCAB.labels()
+RULES = ALLOCATION_RULE.labels()
+PER = ALLOCATION_PER.labels()
+WORK_KINDS = WORK_KIND.subset("village_work_kind", ("public_welfare_post",)).labels()
+DEFAULT_ELIGIBLE = ELIGIBLE_STATUSES
 
 _RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "direct_support": ("per",),

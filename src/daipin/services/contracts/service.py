@@ -39,7 +39,7 @@ def get_contract(session: Session, contract_id: int | str) -> Contract:
     else:
         c = session.get(Contract, int(contract_id))
     if c is None:
-        raise NotFound(f"合同 {contract_id} 不存在", f"contract {contract_id} not found", field="contract")
+        raise NotFound(f"协议 {contract_id} 不存在", f"contract {contract_id} not found", field="contract")
     return c
 
 
@@ -109,11 +109,11 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
                   payee_village_code: str | None = None, person_id: int | None = None,
                   signed_on: date | None = None) -> Contract:
     """Sign a benefit-linkage contract; a missing required term is refused with the term named."""
-    code = _need(code, "code", "合同编号", "contract code", limit=40)
+    code = _need(code, "code", "协议编号", "contract code", limit=40)
     model = check_model(model)
     checked = validate_terms(model, terms)
-    sd = _date(start_date, "start_date", "合同起始日期") if start_date is not None else None
-    ed = _date(end_date, "end_date", "合同终止日期") if end_date is not None else None
+    sd = _date(start_date, "start_date", "协议起始日期") if start_date is not None else None
+    ed = _date(end_date, "end_date", "协议终止日期") if end_date is not None else None
     check_term(sd, ed)
     assert sd is not None and ed is not None
     signed = _date(signed_on, "signed_on", "签订日期") if signed_on is not None else sd
@@ -128,7 +128,7 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
             raise InputError("务工人员不属于受益户", "the person is not a member of the payee household",
                              field="person_id")
     elif person_id is not None:
-        raise InputError("只有务工合同关联人员", "only employment contracts name a person", field="person_id")
+        raise InputError("只有务工协议关联人员", "only employment contracts name a person", field="person_id")
     if model == "shareholding" and checked["contribution_kind"] == "quantified_fund" and payee_household_id:
         hh = get_household(session, payee_household_id)
         if not eligible_as_of(session, hh, sd):
@@ -139,10 +139,10 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
     entity = session.get(Entity, project.entity_id)
     assert entity is not None
     if entity.credit_status == "blacklisted":
-        raise Conflict(f"实施主体 {entity.name} 已列入黑名单，不能签订新合同", "the entity is blacklisted and may not "
+        raise Conflict(f"实施主体 {entity.name} 已列入失信黑名单，不能签订新协议", "the entity is blacklisted and may not "
                        "sign new contracts", field="project_id")
     if session.scalar(select(Contract.id).where(Contract.code == code)) is not None:
-        raise Conflict(f"合同编号 {code} 已存在", f"contract {code} already exists", field="code")
+        raise Conflict(f"协议编号 {code} 已存在", f"contract {code} already exists", field="code")
     if region[:6] != project.county_code:
         raise InputError(f"项目 {project.code} 与受益方不在同一区县", "the project is in another county than the payee",
                          field="project_id")
@@ -204,14 +204,14 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
     check_version(c, expected_version)
     reason = _need(reason, "reason", "变更原因", "reason")
     if c.status == "terminated":
-        raise Conflict("合同已终止，不能变更", "the contract is terminated", field="contract")
+        raise Conflict("协议已终止，不能变更", "the contract is terminated", field="contract")
     checked = validate_terms(c.model, terms) if terms is not None else dict(c.terms)
     if c.model == "shareholding" and checked.get("contribution_kind") != c.terms.get("contribution_kind"):
         raise InputError("入股方式不能通过变更修改（扶贫量化资金股份是收益权，不能改为可继承的股份）",
                          "a shareholding contract's contribution kind cannot be amended", field="terms.contribution_kind",
                          code="contribution_kind_fixed")
-    sd = _date(start_date, "start_date", "合同起始日期") if start_date is not None else c.start_date
-    ed = _date(end_date, "end_date", "合同终止日期") if end_date is not None else c.end_date
+    sd = _date(start_date, "start_date", "协议起始日期") if start_date is not None else c.start_date
+    ed = _date(end_date, "end_date", "协议终止日期") if end_date is not None else c.end_date
     check_term(sd, ed)
     current = current_version(session, c)
     if effective_from is None:
@@ -219,7 +219,7 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
     else:
         eff = _date(effective_from, "effective_from", "生效日期")
         if eff < sd:
-            raise InputError("生效日期早于合同起始日期", "the amendment takes effect before the contract starts",
+            raise InputError("生效日期早于协议起始日期", "the amendment takes effect before the contract starts",
                              field="effective_from")
         if eff < current.effective_from:
             raise InputError(f"生效日期早于现行第{current.version}版的生效日期 {current.effective_from.isoformat()}",
@@ -246,9 +246,9 @@ def terminate_contract(session: Session, actor: Actor, contract_id: int | str, *
     reason = _need(reason, "reason", "终止原因", "reason")
     on = _date(on, "on", "终止日期")
     if c.status == "terminated":
-        raise Conflict("合同已终止", "the contract is already terminated", field="contract")
+        raise Conflict("协议已终止", "the contract is already terminated", field="contract")
     if on < c.start_date:
-        raise InputError("终止日期早于合同起始日期", "termination date is before the start", field="on")
+        raise InputError("终止日期早于协议起始日期", "termination date is before the start", field="on")
     if on > c.end_date:
         raise InputError(f"终止日期晚于协议到期日 {c.end_date.isoformat()}",
                          f"termination date is after the contract's end ({c.end_date.isoformat()})", field="on")
@@ -269,14 +269,14 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
     day = _date(on, "on", "继承日期") if on is not None else beijing_date(at)
     _not_before_current(session, c, day, "on", "继承日期")
     if c.model != "shareholding":
-        raise InputError("只有股份合作合同可以继承", "only shareholding contracts pass to heirs", field="contract")
+        raise InputError("只有股份合作协议可以继承", "only shareholding contracts pass to heirs", field="contract")
     kind = c.terms.get("contribution_kind")
     if kind not in INHERITABLE_CONTRIBUTIONS:
         raise Conflict("扶贫量化资金及扶贫贷款股份是收益权，不能继承，须按决议重新分配",
                        "a quantified-fund or poverty-loan share is a benefit right: it is reassigned, never inherited",
                        field="terms.contribution_kind", code="not_inheritable")
     if c.status == "terminated":
-        raise Conflict("合同已终止", "the contract is terminated", field="contract")
+        raise Conflict("协议已终止", "the contract is terminated", field="contract")
     heir = get_household(session, heir_household_id)
     if heir.id == c.payee_household_id:
         raise InputError("继承户与原受益户相同", "the heir is the current payee", field="heir_household_id")

@@ -14,6 +14,8 @@ from daipin.db.models.registry import Contract, Entity, Household, Person, Proje
 from daipin.db.models.workflow import PaymentBatch, PaymentLine
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor, Role
+from daipin.domain.money import format_yuan
+from daipin.domain.vocabulary import BENEFIT_MODEL
 from daipin.services.runs.views import latest_settlements
 
 
@@ -42,8 +44,6 @@ def _prefix(actor: Actor) -> str:
 
 
 def overview(session: Session, *, actor: Actor, today: date) -> Overview:
-    from daipin.services.registry.views import MODEL_LABELS
-
     out = Overview()
     prefix = _prefix(actor)
     entity_only = actor.role is Role.ENTITY_USER
@@ -60,7 +60,7 @@ def overview(session: Session, *, actor: Actor, today: date) -> Overview:
     else:
         contracts = contracts.where(Household.village_code.startswith(prefix))
     rows = session.execute(contracts.group_by(Contract.model)).all()
-    out.by_model = sorted(((MODEL_LABELS.get(m, m), int(n)) for m, n in rows), key=lambda x: -x[1])
+    out.by_model = sorted(((BENEFIT_MODEL.zh(m), int(n)) for m, n in rows), key=lambda x: -x[1])
     linked = select(func.count(distinct(Contract.payee_household_id))).join(
         Household, Household.id == Contract.payee_household_id).where(Contract.status == "active")
     linked = linked.where(Contract.entity_id == actor.entity_id) if entity_only else linked.where(
@@ -205,16 +205,17 @@ def _waiting(session: Session, actor: Actor) -> list[dict[str, Any]]:
         if acts:
             out.append({"id": m.id, "title": m.title, "url": f"/matters/{m.id}",
                         "region_name": names.get(m.region_code, m.region_code),
-                        "state_label": wf.STATE_LABELS[wf.State(m.state)],
-                        "next": [wf.ACTION_LABELS[a] for a in acts]})
+                        "state": m.state, "state_label": wf.STATE_LABELS[wf.State(m.state)],
+                        "next_actions": [a.value for a in acts], "next": [wf.ACTION_LABELS[a] for a in acts]})
     return out[:20]
 
 
 def chart_options(data: Overview) -> dict[str, dict[str, Any]]:
-    """ECharts options; amounts leave as yuan strings computed from fen (no float arithmetic on money)."""
+    """ECharts options; amounts leave as yuan strings computed from fen (no float arithmetic on money), without
+    thousands separators: the chart reads them as numbers."""
 
     def yuan(fen: int) -> str:
-        return f"{fen // 100}.{fen % 100:02d}"
+        return format_yuan(fen, grouping=False)
 
     return {
         "by_model": {

@@ -9,23 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract, Entity, FundingSource, Household, Person, Project, Region
-from daipin.domain.contracts import CONTRACT_STATUS_LABELS, MODELS
+from daipin.domain import vocabulary
 from daipin.domain.errors import InputError
 from daipin.domain.money import format_yuan
 from daipin.domain.privacy import mask_bank, mask_id, mask_phone
-from daipin.services.imports.service import HEADER_OF, LABOR_LABEL
-from daipin.services.registry.service import (
-    CREDIT,
-    ENTITY_KINDS,
-    LIFE_STATES,
-    PROJECT_STATUS_LABELS,
-    STATUSES,
-)
+from daipin.services.imports.service import HEADER_OF
 
 HOUSEHOLD_HEADERS = [HEADER_OF[k] for k in ("household_no", "head_name", "name", "id_number", "relation", "labor",
                                             "status", "exit_year", "township", "village", "phone", "bank_account",
                                             "poverty_cause")] + ["人员状态"]
-LIFE = LIFE_STATES
 
 
 def _write(out: Path | str, title: str, headers: list[str], rows: list[list[Any]]) -> int:
@@ -63,10 +55,10 @@ def household_rows(session: Session, village: str | None = None) -> list[list[An
     for p, hh in data:
         if p.relation == "户主":
             heads[hh.id] = p.name
-    return [[hh.household_no, heads.get(hh.id, ""), p.name, mask_id(p.id_number), p.relation, LABOR_LABEL[p.labor],
-             STATUSES[hh.status], hh.exit_year or "", names.get(hh.village_code[:9], ""),
+    return [[hh.household_no, heads.get(hh.id, ""), p.name, mask_id(p.id_number), p.relation, vocabulary.LABOR.zh(p.labor),
+             vocabulary.HOUSEHOLD_STATUS.zh(hh.status), hh.exit_year or "", names.get(hh.village_code[:9], ""),
              names.get(hh.village_code, hh.village_code), mask_phone(hh.phone), mask_bank(hh.bank_account),
-             hh.poverty_cause or "", LIFE.get(p.life_state, p.life_state)] for p, hh in data]
+             hh.poverty_cause or "", vocabulary.LIFE_STATE.zh(p.life_state)] for p, hh in data]
 
 
 def export_households(session: Session, out: Path | str, village: str | None = None) -> int:
@@ -74,8 +66,8 @@ def export_households(session: Session, out: Path | str, village: str | None = N
 
 
 def export_entities(session: Session, out: Path | str) -> int:
-    rows = [[e.name, ENTITY_KINDS[e.kind], e.uscc, e.legal_representative, e.region_code or e.county_code,
-             CREDIT.get(e.credit_status, e.credit_status), e.credit_since.isoformat() if e.credit_since else ""]
+    rows = [[e.name, vocabulary.ENTITY_KIND.zh(e.kind), e.uscc, e.legal_representative, e.region_code or e.county_code,
+             vocabulary.CREDIT_STATUS.zh(e.credit_status), e.credit_since.isoformat() if e.credit_since else ""]
             for e in session.scalars(select(Entity).order_by(Entity.id))]
     return _write(out, "实施主体", ["主体名称", "主体类型", "统一社会信用代码", "法定代表人", "所在区划", "信用状态", "信用状态起始"],
                   rows)
@@ -87,7 +79,7 @@ def export_projects(session: Session, out: Path | str) -> int:
         funding.setdefault(f.project_id, []).append(f"{f.source} {format_yuan(f.amount_fen)}元")
     entities = {e.id: e.name for e in session.scalars(select(Entity))}
     rows = [[p.code, p.name, p.category, entities.get(p.entity_id, ""), p.township_code, p.village_code or "",
-             "；".join(funding.get(p.id, [])), p.expected_return or "", PROJECT_STATUS_LABELS.get(p.status, p.status)]
+             "；".join(funding.get(p.id, [])), p.expected_return or "", vocabulary.PROJECT_STATUS.zh(p.status)]
             for p in session.scalars(select(Project).order_by(Project.code))]
     return _write(out, "项目", ["项目编号", "项目名称", "产业类别", "实施主体", "乡镇", "村", "资金来源", "预期年收益率", "状态"],
                   rows)
@@ -96,8 +88,8 @@ def export_projects(session: Session, out: Path | str) -> int:
 def export_contracts(session: Session, out: Path | str) -> int:
     projects = {p.id: p.code for p in session.scalars(select(Project))}
     households = {h.id: h.household_no for h in session.scalars(select(Household))}
-    rows = [[c.code, MODELS[c.model], projects.get(c.project_id, ""),
+    rows = [[c.code, vocabulary.BENEFIT_MODEL.zh(c.model), projects.get(c.project_id, ""),
              households.get(c.payee_household_id, "") if c.payee_household_id else c.payee_village_code,
-             c.start_date.isoformat(), c.end_date.isoformat(), CONTRACT_STATUS_LABELS.get(c.status, c.status), c.version]
+             c.start_date.isoformat(), c.end_date.isoformat(), vocabulary.CONTRACT_STATUS.zh(c.status), c.version]
             for c in session.scalars(select(Contract).order_by(Contract.code))]
-    return _write(out, "合同", ["合同编号", "联结模式", "项目编号", "受益方", "起始日期", "终止日期", "状态", "版本"], rows)
+    return _write(out, "协议", ["协议编号", "联结模式", "项目编号", "受益方", "起始日期", "终止日期", "状态", "版本"], rows)

@@ -93,6 +93,7 @@ from sqlalchemy import ARRAY, Text, any_, bindparam, cast, func, literal_column,
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, HouseholdStatus, Person, Region
+from daipin.domain import vocabulary
 from daipin.domain.access import check_scope
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
@@ -125,19 +126,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("household_no", "name", "id_number", "relation", "labor", "status", "village")
 HEADER_OF = {k: v[0] for k, v in COLUMNS.items()}
 
-LABOR_VALUES = {
-    "有劳动能力": "full", "普通劳动力": "full", "技能劳动力": "full", "full": "full", "劳动力": "full",
-    "弱劳动力": "weak", "半劳动力": "weak", "弱劳动力或半劳动力": "weak", "weak": "weak",
-    "无劳动能力": "none", "丧失劳动能力": "none", "无劳动力": "none", "none": "none",
-}
-LABOR_LABEL = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
-STATUS_VALUES = {
-    "贫困户": "poor", "未脱贫": "poor", "未脱贫户": "poor", "poor": "poor",
-    "监测户": "monitored", "监测对象": "monitored", "边缘易致贫户": "monitored", "脱贫不稳定户": "monitored",
-    "突发严重困难户": "monitored", "monitored": "monitored",
-    "脱贫户": "exited", "已脱贫": "exited", "exited": "exited",
-    "一般户": "non_poor", "非贫困户": "non_poor", "non_poor": "non_poor",
-}
+# The words a roster may write for labour and status (the codes, the vocabulary's names and the other words
+# county rosters use: 普通劳动力, 未脱贫户, 边缘易致贫户, …) → the code.
+LABOR_VALUES = vocabulary.LABOR.readings()
+LABOR_LABEL = vocabulary.LABOR
+STATUS_VALUES = vocabulary.HOUSEHOLD_STATUS.readings()
 PARALLEL_ROWS = 50000  # csv lines from which two processes check the rows (see `_check_rows_in_two`)
 PARALLEL_SHARE = 0.62  # share of the lines this process checks (the child also packs its result)
 BATCH = 5000  # households per ledger entry (and per comparison query for existing households)

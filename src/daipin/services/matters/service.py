@@ -29,16 +29,17 @@ from daipin.db.models.workflow import (
     Review,
 )
 from daipin.domain import workflow as wf
-from daipin.domain.actors import Actor, Role
+from daipin.domain.actors import ROLE_LABELS, Actor, Role
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.domain.localtime import for_people
+from daipin.domain.vocabulary import OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import utc
 from daipin.services.shared.rows import workflow_row_fact as row_fact
 from daipin.services.shared.rows import workflow_row_facts as row_facts
 
-ENGINE_KINDS = frozenset({"settlement", "village_allocation", "district_allocation", "liquidation"})
+ENGINE_KINDS = frozenset(RUN_KIND.codes)
 
 # Which engine document kind a matter of each kind carries (None: any engine document or a free description).
 DOCUMENT_KIND: dict[wf.MatterKind, str | None] = {
@@ -138,7 +139,7 @@ def _authorize(actor: Actor, m: Matter, action: wf.Action) -> None:
         raise NotFound(f"事项 {m.id} 不存在", f"matter {m.id} not found", "matter_id")
 
 
-_ROLE_ZH = {Role.VILLAGE_CADRE: "村干部", Role.TOWNSHIP_OFFICIAL: "乡镇干部", Role.DISTRICT_ADMIN: "区级管理员"}
+_ROLE_ZH = ROLE_LABELS
 
 
 def _load_for(session: Session, actor: Actor, matter_id: int, action: wf.Action) -> Matter:
@@ -639,7 +640,7 @@ def _refuse(blockers: list[wf.Blocker], what_zh: str, what_en: str) -> None:
 def review(session: Session, actor: Actor, matter_id: int, *, decision: str, comments: str = "",
            at: datetime) -> Review:
     """Approve, or return to draft with written comments. Approval is refused when the path was not sound."""
-    if decision not in ("approve", "return"):
+    if decision not in REVIEW_DECISION:
         raise InputError("审核意见应为 approve（通过）或 return（退回）", "decision must be approve or return", "decision")
     action = wf.Action.APPROVE if decision == "approve" else wf.Action.RETURN
     m = _load_for(session, actor, matter_id, action)
@@ -851,7 +852,7 @@ def get_objection(session: Session, actor: Actor, objection_id: int) -> Objectio
 def answer_objection(session: Session, actor: Actor, objection_id: int, *, outcome: str, reasons: str,
                      at: datetime) -> Objection:
     """Answer after investigation: `dismissed` with reasons, or `upheld`, which reopens the matter (back to draft)."""
-    if outcome not in ("upheld", "dismissed"):
+    if outcome not in OBJECTION_OUTCOMES:
         raise InputError("处理结果应为 upheld（异议成立）或 dismissed（不成立）", "outcome must be upheld or dismissed",
                          "outcome")
     o = session.get(Objection, objection_id)

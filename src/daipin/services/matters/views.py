@@ -18,11 +18,12 @@ from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
 from daipin.domain.localtime import beijing_input, for_people
+from daipin.domain.vocabulary import MATTER_EVENT
 from daipin.services.matters import service as wfs
 from daipin.services.payments import service as payments
 
 STATE_CHOICES = [(s.value, wf.STATE_LABELS[s]) for s in wf.State]
-ACTION_LABELS = {a.value: label for a, label in wf.ACTION_LABELS.items()}
+ACTION_LABELS = MATTER_EVENT  # a step's name, and the drafting that opened the matter
 MEETING_TYPES = [(t.value, wf.MEETING_LABELS[t]) for t in wf.MEETING_TYPES_OF_PATH[wf.Path.VILLAGE]]
 # The steps shown as a progress bar on a matter page, in order.
 PATH_STATES = ["draft", "meeting_called", "decided", "under_review", "approved", "in_notice", "notice_closed",
@@ -34,7 +35,8 @@ def list_for(session: Session, actor: Actor, *, state: str | None = None) -> lis
         raise Forbidden("实施主体账户不办理议事事项", "entity users do not handle matters")
     rows = wfs.list_matters(session, actor, state=state)
     names = _region_names(session, {m.region_code for m in rows})
-    return [{"id": m.id, "title": m.title, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)], "state": m.state,
+    return [{"id": m.id, "title": m.title, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)],
+             "state": m.state,
              "state_label": wf.STATE_LABELS[wf.State(m.state)], "region": m.region_code,
              "region_name": names.get(m.region_code, m.region_code), "year": m.year, "updated": for_people(m.updated_at)}
             for m in rows]

@@ -13,6 +13,7 @@ from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.domain.privacy import mask_bank
+from daipin.domain.vocabulary import PAYEE_TYPE, PAYMENT_BATCH_STATUS, PAYMENT_LINE_STATUS
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import workflow_row_fact as row_fact
 from daipin.services.shared.rows import workflow_row_facts as row_facts
@@ -168,13 +169,15 @@ def line_view(line: PaymentLine) -> dict[str, Any]:
     """A payment line with its account masked (the only form it is kept in)."""
     return {"line": line.id, "payee_type": line.payee_type, "payee": line.payee_ref, "name": line.payee_name,
             "amount_fen": line.amount_fen, "bank_account": line.bank_account_masked, "status": line.status,
+            "status_label": PAYMENT_LINE_STATUS.zh(line.status), "payee_type_label": PAYEE_TYPE.zh(line.payee_type),
             "paid_at": _utc(line.paid_at).isoformat() if line.paid_at else None, "payment_ref": line.payment_ref,
             "failure_reason": line.failure_reason}
 
 
 def batch_view(session: Session, batch: PaymentBatch) -> dict[str, Any]:
     return {"batch": batch.id, "matter": batch.matter_id, "run": batch.run_id, "total_fen": batch.total_fen,
-            "status": batch.status, "created_at": _utc(batch.created_at).isoformat(), "created_by": batch.created_by,
+            "status": batch.status, "status_label": PAYMENT_BATCH_STATUS.zh(batch.status),
+            "created_at": _utc(batch.created_at).isoformat(), "created_by": batch.created_by,
             "lines": [line_view(ln) for ln in lines(session, batch)]}
 
 

@@ -14,12 +14,13 @@ from daipin.db.models.registry import Region
 from daipin.db.models.workflow import Matter, Notice, Objection
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import InputError, NotFound
+from daipin.domain.vocabulary import NOTICE_STATUS
 
 if TYPE_CHECKING:
     from daipin.services.matters.commands import FileObjection
 
 PUBLIC = Actor(id="public", role=Role.PUBLIC, region="", name="公众")
-STATUS_LABELS = {"open": "公示中", "closed": "公示期满", "withdrawn": "已撤回重新办理"}
+STATUS_LABELS = NOTICE_STATUS
 
 
 @dataclass

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Asset, Contract, ContractVersion, Entity, Household, Person, Project
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError, NotFound
+from daipin.domain.vocabulary import RECORD_KIND
 from daipin.services.contracts import service as contracts
 from daipin.services.dynamic import service as dynamic
 from daipin.services.registry import service as registry
@@ -35,33 +36,36 @@ from daipin.services.runs import service as runs
 @dataclass(frozen=True)
 class Kind:
     name: str
-    zh: str
     service: Callable[..., Any]
+
+    @property
+    def zh(self) -> str:
+        return RECORD_KIND.zh(self.name)
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("region", "区划（乡镇、村）", registry.create_region),
-    Kind("household", "农户（含成员）", registry.register_household),
-    Kind("member", "新增家庭成员", registry.add_member),
-    Kind("household-status", "农户身份变化（脱贫、返贫、监测）", dynamic.change_household_status),
-    Kind("death", "成员死亡", dynamic.record_death),
-    Kind("move", "整户迁出", dynamic.record_move),
-    Kind("entity", "经营主体", registry.register_entity),
-    Kind("insurance", "主体保险保单", registry.add_insurance_policy),
-    Kind("credit", "主体信用状态", registry.set_credit_status),
-    Kind("project", "产业项目（含资金来源）", registry.register_project),
-    Kind("profit", "项目年度收益", registry.record_profit),
-    Kind("asset", "项目资产", registry.register_asset),
-    Kind("valuation", "资产评估", registry.add_valuation),
-    Kind("work", "务工或公益岗位工日", registry.record_work),
-    Kind("contribution", "贡献积分", registry.record_contribution),
-    Kind("contract", "带贫益贫合同", contracts.sign_contract),
-    Kind("amendment", "合同变更（新版本）", contracts.amend_contract),
-    Kind("termination", "合同终止", contracts.terminate_contract),
-    Kind("heir-transfer", "股份由继承人承接", contracts.transfer_share_to_heir),
-    Kind("reassignment", "量化股份重新分配", contracts.reassign_share),
-    Kind("allocation-plan", "村级收益分配方案", runs.save_allocation_plan),
-    Kind("setting", "系统设置（如市场参考收益率）", registry.set_setting),
+    Kind("region", registry.create_region),
+    Kind("household", registry.register_household),
+    Kind("member", registry.add_member),
+    Kind("household-status", dynamic.change_household_status),
+    Kind("death", dynamic.record_death),
+    Kind("move", dynamic.record_move),
+    Kind("entity", registry.register_entity),
+    Kind("insurance", registry.add_insurance_policy),
+    Kind("credit", registry.set_credit_status),
+    Kind("project", registry.register_project),
+    Kind("profit", registry.record_profit),
+    Kind("asset", registry.register_asset),
+    Kind("valuation", registry.add_valuation),
+    Kind("work", registry.record_work),
+    Kind("contribution", registry.record_contribution),
+    Kind("contract", contracts.sign_contract),
+    Kind("amendment", contracts.amend_contract),
+    Kind("termination", contracts.terminate_contract),
+    Kind("heir-transfer", contracts.transfer_share_to_heir),
+    Kind("reassignment", contracts.reassign_share),
+    Kind("allocation-plan", runs.save_allocation_plan),
+    Kind("setting", registry.set_setting),
 )}
 
 _SKIP = {"session", "actor", "at"}
@@ -104,7 +108,7 @@ _RESOLVERS: dict[str, Callable[[Session, Any, str], int]] = {
     "entity": _entity,
     "project": _by_code(Project, "项目", "project"),
     "asset": _by_code(Asset, "资产", "asset"),
-    "contract": _by_code(Contract, "合同", "contract"),
+    "contract": _by_code(Contract, "协议", "contract"),
     "person": _person,
 }
 

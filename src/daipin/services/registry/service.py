@@ -36,6 +36,7 @@ from daipin.db.models.registry import (
     Setting,
     WorkRecord,
 )
+from daipin.domain import vocabulary
 from daipin.domain.access import check_scope
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
@@ -52,29 +53,26 @@ from daipin.services.shared.inputs import optional_text as _optional_text
 from daipin.services.shared.inputs import year as _year
 from daipin.services.shared.rows import row_fact
 
-STATUSES = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "一般户"}
-ELIGIBLE = ("poor", "monitored")
-LABOR = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
-# A household's or a person's `life_state`: still registered here, dead, died out (nobody left), moved away.
-LIFE_STATES = {"alive": "在册", "deceased": "已故", "died_out": "已消亡", "moved": "迁出"}
-RELATIONS = ("户主", "配偶", "子", "女", "儿媳", "女婿", "父母", "父亲", "母亲", "孙子女", "孙子", "孙女",
-             "兄弟姐妹", "祖父母", "外孙子女", "其他")
-ENTITY_KINDS = {"enterprise": "企业", "cooperative": "合作社", "family_farm": "家庭农场",
-                "village_collective": "村集体经济组织"}
-CATEGORIES = ("特色种养业", "农副产品加工业", "农业生产社会化服务", "乡村旅游", "设施农业", "光伏", "其他")
-FUNDING = ("财政扶贫资金", "涉农整合资金", "扶贫贷款", "社会帮扶", "自筹")
-ASSET_KINDS = {"operating": "经营性", "public": "公益性", "household": "到户类"}
-ASSET_STATUSES = ("in_use", "leased", "pledged", "idle", "disposed")
-CREDIT = {"normal": "正常", "warned": "警示", "blacklisted": "黑名单"}
-POSTS = ("保洁", "治安", "护路", "管水", "扶残助残", "养老护理")
-PROJECT_STATUSES = ("planned", "building", "operating", "suspended", "closed")
-PROJECT_STATUS_LABELS = {"planned": "筹建中", "building": "在建", "operating": "运营中", "suspended": "暂停",
-                         "closed": "已关闭", "liquidated": "已清算"}
+# The code sets a registry write accepts: the vocabulary's, so no code is stored that has no name to show.
+STATUSES = vocabulary.HOUSEHOLD_STATUS
+ELIGIBLE = vocabulary.ELIGIBLE_STATUSES
+LABOR = vocabulary.LABOR
+LIFE_STATES = vocabulary.LIFE_STATE
+RELATIONS = vocabulary.RELATION.codes
+ENTITY_KINDS = vocabulary.ENTITY_KIND
+CATEGORIES = vocabulary.PROJECT_CATEGORY.codes
+FUNDING = vocabulary.FUNDING_SOURCE.codes
+ASSET_KINDS = vocabulary.ASSET_KIND
+ASSET_STATUSES = vocabulary.ASSET_STATUS.codes
+CREDIT = vocabulary.CREDIT_STATUS
+POSTS = vocabulary.PUBLIC_WELFARE_POST.codes
+PROJECT_STATUSES = vocabulary.PROJECT_STATUS.codes
+PROJECT_STATUS_LABELS = vocabulary.PROJECT_STATUS
 PHONE_RE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 BANK_RE = re.compile(r"^\d{12,30}$")
 # A number as a spreadsheet shows it in scientific notation (2.31002E+15): saved so, the digits are gone.
 SCIENTIFIC = r"^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$"
-LEVEL_LENGTH = {"district": 6, "township": 9, "village": 12}
+LEVEL_LENGTH = dict(zip(vocabulary.REGION_LEVEL.codes, (6, 9, 12), strict=True))
 # Surnames whose reading differs from the character's most common one (曾 zēng, not céng).
 SURNAME_INITIALS = {"曾": "z", "单": "s", "解": "x", "仇": "q", "区": "o", "查": "z", "覃": "q", "翟": "z", "尉": "y",
                     "秘": "b", "召": "s", "繁": "p", "长": "z", "缪": "m", "朴": "p", "种": "c", "盖": "g"}
@@ -186,9 +184,9 @@ def get_region(session: Session, code: str) -> Region:
 def create_region(session: Session, actor: Actor, *, code: str, name: str, level: str, at: datetime,
                   poor_village: bool = False, key_village: bool = False) -> Region:
     """Add a district, township or village; the parent is the code's prefix and must exist."""
-    level = _choice(level, LEVEL_LENGTH, "level", "层级")
+    level = _choice(level, vocabulary.REGION_LEVEL, "level", "层级")
     if not isinstance(code, str) or not code.isdigit() or len(code) != LEVEL_LENGTH[level]:
-        raise InputError(f"{level}代码应为{LEVEL_LENGTH[level]}位数字", f"code must be {LEVEL_LENGTH[level]} digits",
+        raise InputError(f"{vocabulary.REGION_LEVEL.zh(level)}代码应为{LEVEL_LENGTH[level]}位数字", f"code must be {LEVEL_LENGTH[level]} digits",
                          field="code")
     name = _need(name, "name", "名称", "name", limit=100)
     if session.scalar(select(Region.id).where(Region.code == code)) is not None:
@@ -529,7 +527,7 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
     """Register a project with its funding sources; returns the project and return-rate warnings."""
     code = _need(code, "code", "项目编号", "project code", limit=40)
     name = _need(name, "name", "项目名称", "project name")
-    category = _choice(category, CATEGORIES, "category", "产业类别")
+    category = _choice(category, vocabulary.PROJECT_CATEGORY, "category", "产业类别")
     e = get_entity(session, entity_id)
     town = get_region(session, township_code)
     if town.level != "township":
@@ -542,7 +540,7 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
     if e.county_code != town.code[:6]:
         raise InputError(f"实施主体 {e.name} 不在本区县登记", "the entity is registered in another county",
                          field="entity_id")
-    status = _choice(status, PROJECT_STATUSES, "status", "项目状态")
+    status = _choice(status, vocabulary.PROJECT_STATUS, "status", "项目状态")
     if expected_return is not None:
         expected_return = _decimal_str(expected_return, "expected_return", "预期年收益率")
     _year(start_year, "start_year", "开工年度", earliest=1980)
@@ -553,7 +551,7 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
         if not isinstance(f, dict):
             raise InputError("每项资金来源应为对象（来源、金额）", "each funding source must be an object (source, "
                              "amount_fen)", field=f"funding[{i}]")
-        src = _choice(f.get("source"), FUNDING, f"funding[{i}].source", "资金来源")
+        src = _choice(f.get("source"), vocabulary.FUNDING_SOURCE, f"funding[{i}].source", "资金来源")
         sources.append((src, _money(f.get("amount_fen"), f"funding[{i}].amount_fen", "资金金额")))
     if session.scalar(select(Project.id).where(Project.code == code)) is not None:
         raise Conflict(f"项目编号 {code} 已存在", f"project {code} already exists", field="code")
@@ -621,7 +619,7 @@ def register_asset(session: Session, actor: Actor, *, code: str, name: str, kind
     name = _need(name, "name", "资产名称", "asset name")
     kind = _choice(kind, ASSET_KINDS, "kind", "资产类别")
     _money(value_fen, "value_fen", "资产价值")
-    status = _choice(status, ASSET_STATUSES, "status", "资产状态")
+    status = _choice(status, vocabulary.ASSET_STATUS, "status", "资产状态")
     project = get_project(session, project_id) if project_id is not None else None
     if owner_region_code is None and owner_entity_id is None:
         raise InputError("缺少资产所有者", "missing owner (region or entity)", field="owner_region_code")
@@ -678,7 +676,7 @@ def record_work(session: Session, actor: Actor, *, kind: str, household_id: int,
                 contract_id: int | None = None, person_id: int | None = None, post: str | None = None,
                 village_code: str | None = None) -> WorkRecord:
     """Days worked for an employment contract, or on a public-welfare post."""
-    kind = _choice(kind, ("employment", "public_welfare_post"), "kind", "务工类别")
+    kind = _choice(kind, vocabulary.WORK_KIND, "kind", "务工类别")
     hh = get_household(session, household_id)
     ps, pe = _date(period_start, "period_start", "起始日期"), _date(period_end, "period_end", "终止日期")
     if ps > pe:
@@ -688,15 +686,15 @@ def record_work(session: Session, actor: Actor, *, kind: str, household_id: int,
         _money(daily_wage_fen, "daily_wage_fen", "日工资")
     if kind == "employment":
         if contract_id is None:
-            raise InputError("务工记录须关联务工合同", "an employment record needs its contract", field="contract_id")
+            raise InputError("务工记录须关联务工协议", "an employment record needs its contract", field="contract_id")
         c = session.get(Contract, contract_id)
         if c is None or c.model != "employment":
-            raise InputError(f"务工合同 {contract_id} 不存在", f"employment contract {contract_id} not found",
+            raise InputError(f"务工协议 {contract_id} 不存在", f"employment contract {contract_id} not found",
                              field="contract_id")
         if c.payee_household_id != hh.id:
-            raise InputError("务工记录的户与合同不符", "household does not match the contract", field="household_id")
+            raise InputError("务工记录的户与协议不符", "household does not match the contract", field="household_id")
     else:
-        post = _choice(post, POSTS, "post", "公益岗位")
+        post = _choice(post, vocabulary.PUBLIC_WELFARE_POST, "post", "公益岗位")
         if daily_wage_fen is None:
             raise InputError("缺少日工资", "missing daily wage", field="daily_wage_fen")
     if person_id is not None:

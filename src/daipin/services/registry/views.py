@@ -29,18 +29,18 @@ from daipin.db.models.registry import (
     Region,
 )
 from daipin.db.models.workflow import PaymentBatch, PaymentLine
+from daipin.domain import vocabulary
 from daipin.domain.actors import Actor, Role
-from daipin.domain.contracts import MODELS
 from daipin.domain.errors import Forbidden, InputError, NotFound
 from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
 
-STATUS_LABELS = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "一般户"}
-LABOR_LABELS = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
-ENTITY_KINDS = {"enterprise": "企业", "cooperative": "合作社", "family_farm": "家庭农场",
-                "village_collective": "村集体经济组织"}
-CREDIT_LABELS = {"normal": "正常", "warned": "警示", "blacklisted": "失信黑名单"}
-MODEL_LABELS = MODELS  # one name per benefit model, the policy's (托管经营 …), wherever contracts are listed
+# The names these reads give codes: the vocabulary's (kept under the names other modules import).
+STATUS_LABELS = vocabulary.HOUSEHOLD_STATUS
+LABOR_LABELS = vocabulary.LABOR
+ENTITY_KINDS = vocabulary.ENTITY_KIND
+CREDIT_LABELS = vocabulary.CREDIT_STATUS
+MODEL_LABELS = vocabulary.BENEFIT_MODEL
 PAGE = 50
 
 
@@ -77,8 +77,9 @@ def in_region(column: Any, prefix: str) -> Any:
 def _row(hid: int, household_no: str, village_code: str, status: str, labor: str, life_state: str, head: str | None,
          village: str | None) -> dict[str, Any]:
     return {"id": hid, "household_no": household_no, "head": head or "", "village_code": village_code,
-            "village": village or village_code, "status": status, "status_label": STATUS_LABELS.get(status, status),
-            "labor": LABOR_LABELS.get(labor, labor), "life_state": life_state}
+            "village": village or village_code, "status": status, "status_label": STATUS_LABELS.zh(status),
+            "labor": LABOR_LABELS.zh(labor), "labor_code": labor, "life_state": life_state,
+            "life_state_label": vocabulary.LIFE_STATE.zh(life_state)}
 
 
 def search_households(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
@@ -243,19 +244,22 @@ def household_page(session: Session, actor: Actor, household_id: int, *, income:
     return {
         "household": {"id": hh.id, "household_no": hh.household_no, "village": hh.name or "",
                       "village_code": hh.village_code, "status": hh.status,
-                      "status_label": STATUS_LABELS.get(hh.status, hh.status),
+                      "status_label": STATUS_LABELS.zh(hh.status),
                       "status_since": hh.status_since.isoformat() if hh.status_since else None,
                       "exit_year": hh.exit_year, "poverty_cause": hh.poverty_cause or "",
-                      "labor": LABOR_LABELS.get(hh.labor, hh.labor), "phone": mask_phone(hh.phone),
-                      "bank_account": mask_bank(hh.bank_account), "life_state": hh.life_state},
+                      "labor": LABOR_LABELS.zh(hh.labor), "labor_code": hh.labor, "phone": mask_phone(hh.phone),
+                      "bank_account": mask_bank(hh.bank_account), "life_state": hh.life_state,
+                      "life_state_label": vocabulary.LIFE_STATE.zh(hh.life_state)},
         "members": [{"id": p.id, "name": p.name, "id_number": mask_id(p.id_number), "relation": p.relation,
-                     "sex": p.sex or "", "labor": LABOR_LABELS.get(p.labor, p.labor), "life_state": p.life_state}
+                     "sex": p.sex or "", "labor": LABOR_LABELS.zh(p.labor), "labor_code": p.labor,
+                     "life_state": p.life_state, "life_state_label": vocabulary.LIFE_STATE.zh(p.life_state)}
                     for p in people],
         "contracts": [_contract_row(c, entities) for c in contracts],
         "income": [{"matter": ln.matter_id, "at": beijing_date(ln.created_at).isoformat() if ln.created_at else "",
-                    "amount_fen": ln.amount_fen, "status": ln.status} for ln in paid],
+                    "amount_fen": ln.amount_fen, "status": ln.status,
+                    "status_label": vocabulary.PAYMENT_LINE_STATUS.zh(ln.status)} for ln in paid],
         "income_total_fen": sum(ln.amount_fen for ln in paid),
-        "history": [{"status": h.status, "status_label": STATUS_LABELS.get(h.status, h.status),
+        "history": [{"status": h.status, "status_label": STATUS_LABELS.zh(h.status),
                      "from": h.from_date.isoformat(), "reason": h.reason} for h in history],
     }
 
@@ -267,9 +271,10 @@ def _entity_names(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 def _contract_row(c: Any, entities: dict[int, str]) -> dict[str, Any]:
-    return {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.get(c.model, c.model),
+    return {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.zh(c.model),
             "entity": entities.get(c.entity_id, ""), "entity_id": c.entity_id, "start": c.start_date.isoformat(),
-            "end": c.end_date.isoformat(), "status": c.status, "payee_household_id": c.payee_household_id,
+            "end": c.end_date.isoformat(), "status": c.status, "status_label": vocabulary.CONTRACT_STATUS.zh(c.status),
+            "payee_household_id": c.payee_household_id,
             "payee_village_code": c.payee_village_code, "version": c.version}
 
 
@@ -313,8 +318,8 @@ def entities(session: Session, actor: Actor, *, q: str = "") -> list[dict[str, A
         raise Forbidden("此角色不能查看实施主体", "this role may not browse entities")
     if q:
         stmt = stmt.where(or_(Entity.name.like(f"%{q.strip()[:40]}%"), Entity.uscc.startswith(q.strip()[:18])))
-    return [{"id": e.id, "name": e.name, "kind": ENTITY_KINDS.get(e.kind, e.kind), "uscc": e.uscc,
-             "credit": CREDIT_LABELS.get(e.credit_status, e.credit_status), "credit_status": e.credit_status}
+    return [{"id": e.id, "name": e.name, "kind": ENTITY_KINDS.zh(e.kind), "kind_code": e.kind, "uscc": e.uscc,
+             "credit": CREDIT_LABELS.zh(e.credit_status), "credit_status": e.credit_status}
             for e in session.scalars(stmt.limit(500))]
 
 
@@ -344,13 +349,14 @@ def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
     policies = list(session.scalars(select(InsurancePolicy).where(InsurancePolicy.entity_id == e.id)
                                     .order_by(InsurancePolicy.valid_from)))
     return {
-        "entity": {"id": e.id, "name": e.name, "kind": ENTITY_KINDS.get(e.kind, e.kind), "uscc": e.uscc,
+        "entity": {"id": e.id, "name": e.name, "kind": ENTITY_KINDS.zh(e.kind), "kind_code": e.kind, "uscc": e.uscc,
                    "legal_representative": e.legal_representative, "region_code": e.region_code or "",
-                   "credit_status": e.credit_status, "credit": CREDIT_LABELS.get(e.credit_status, e.credit_status),
+                   "credit_status": e.credit_status, "credit": CREDIT_LABELS.zh(e.credit_status),
                    "credit_since": e.credit_since.isoformat() if e.credit_since else "",
                    "credit_reason": e.credit_reason or ""},
         "contracts": [_contract_row(c, {e.id: e.name}) for c in contracts],
-        "projects": [{"id": p.id, "code": p.code, "name": p.name, "status": p.status} for p in projects],
+        "projects": [{"id": p.id, "code": p.code, "name": p.name, "status": p.status,
+                      "status_label": vocabulary.PROJECT_STATUS.zh(p.status)} for p in projects],
         "dues": dues,
         "arrears_total_fen": sum(d["arrears_fen"] for d in dues),
         "policies": [{"insurer": p.insurer, "policy_no": p.policy_no, "from": p.valid_from.isoformat(),
@@ -384,7 +390,8 @@ def projects(session: Session, actor: Actor) -> list[dict[str, Any]]:
     rows = [p for p in session.scalars(stmt) if _project_visible(actor, p)]
     ents = _entity_names(session, {p.entity_id for p in rows})
     return [{"id": p.id, "code": p.code, "name": p.name, "category": p.category, "entity": ents.get(p.entity_id, ""),
-             "village_code": p.village_code or p.township_code, "status": p.status} for p in rows]
+             "village_code": p.village_code or p.township_code, "status": p.status,
+             "status_label": vocabulary.PROJECT_STATUS.zh(p.status)} for p in rows]
 
 
 def project_page(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
@@ -399,12 +406,14 @@ def project_page(session: Session, actor: Actor, project_id: int) -> dict[str, A
     ents = _entity_names(session, {p.entity_id})
     return {
         "project": {"id": p.id, "code": p.code, "name": p.name, "category": p.category, "status": p.status,
+                    "status_label": vocabulary.PROJECT_STATUS.zh(p.status),
                     "entity": ents.get(p.entity_id, ""), "entity_id": p.entity_id,
                     "region": p.village_code or p.township_code, "expected_return": p.expected_return or "",
                     "start_year": p.start_year},
         "funding": [{"source": f.source, "amount_fen": f.amount_fen} for f in funding],
-        "assets": [{"id": a.id, "code": a.code, "name": a.name, "kind": a.kind, "value_fen": a.value_fen,
-                    "status": a.status} for a in assets],
+        "assets": [{"id": a.id, "code": a.code, "name": a.name, "kind": a.kind,
+                    "kind_label": vocabulary.ASSET_KIND.zh(a.kind), "value_fen": a.value_fen, "status": a.status,
+                    "status_label": vocabulary.ASSET_STATUS.zh(a.status)} for a in assets],
         "profits": [{"start": r.period_start.isoformat(), "end": r.period_end.isoformat(), "profit_fen": r.profit_fen,
                      "audit_ref": r.audit_ref} for r in profits],
         "contracts": [_contract_row(c, ents) for c in contracts],
@@ -423,8 +432,10 @@ def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
         raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", "asset_id")
     vals = list(session.scalars(select(AssetValuation).where(AssetValuation.asset_id == a.id)
                                 .order_by(AssetValuation.valued_on)))
-    return {"asset": {"id": a.id, "code": a.code, "name": a.name, "kind": a.kind, "value_fen": a.value_fen,
-                      "status": a.status, "project_id": a.project_id, "project": p.name if p else "",
+    return {"asset": {"id": a.id, "code": a.code, "name": a.name, "kind": a.kind,
+                      "kind_label": vocabulary.ASSET_KIND.zh(a.kind), "value_fen": a.value_fen, "status": a.status,
+                      "status_label": vocabulary.ASSET_STATUS.zh(a.status), "project_id": a.project_id,
+                      "project": p.name if p else "",
                       "owner_region_code": a.owner_region_code or ""},
             "valuations": [{"valuer": v.valuer, "on": v.valued_on.isoformat(), "value_fen": v.value_fen,
                             "report_ref": v.report_ref} for v in vals]}
@@ -536,8 +547,8 @@ def contract_page(session: Session, actor: Actor, contract_id: int) -> dict[str,
             if ch["field"] == "payee":
                 ch["before"], ch["after"] = (payees.get(ch[k], {}).get("name", "") for k in ("before", "after"))
     return {
-        "contract": {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.get(c.model, c.model),
-                     "status": c.status, "version": c.version, "start": c.start_date.isoformat(),
+        "contract": {"id": c.id, "code": c.code, "model": c.model, "model_label": MODEL_LABELS.zh(c.model),
+                     "status": c.status, "status_label": vocabulary.CONTRACT_STATUS.zh(c.status), "version": c.version, "start": c.start_date.isoformat(),
                      "end": c.end_date.isoformat(), "signed_on": c.signed_on.isoformat() if c.signed_on else "",
                      "project_id": p.id, "project": p.name, "project_code": p.code,
                      "project_viewable": _project_visible(actor, p), "entity_id": e.id, "entity": e.name,
@@ -565,8 +576,6 @@ def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str 
     """The search result as a spreadsheet (personal data masked; at most 50,000 rows); codes as their labels."""
     from openpyxl import Workbook
 
-    from daipin.services.registry.service import LIFE_STATES
-
     scope_prefix(actor)  # refuse before building anything
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("农户")
@@ -576,7 +585,7 @@ def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str 
         page = search_households(session, actor, q=q, status=status, village=village, offset=offset, limit=200)
         for r in page["items"]:
             ws.append([r["household_no"], r["head"], r["village"], r["status_label"], r["labor"],
-                       LIFE_STATES.get(r["life_state"], r["life_state"])])
+                       r["life_state_label"]])
         if not page["more"]:
             break
         offset += 200

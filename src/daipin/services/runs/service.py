@@ -28,6 +28,7 @@ from daipin.domain.actors import Actor
 from daipin.domain.canonical import digest
 from daipin.domain.contracts import engine_terms
 from daipin.domain.errors import InputError, NotFound
+from daipin.domain.vocabulary import ALLOCATION_RULE
 from daipin.services.registry.service import (
     ELIGIBLE,
     get_project,
@@ -39,7 +40,7 @@ from daipin.services.shared import trace as trace
 from daipin.services.shared.inputs import money as _money
 from daipin.services.shared.rows import row_fact
 
-RULES = ("direct_support", "wages", "tiered", "equal", "retain")
+RULES = ALLOCATION_RULE.codes
 
 
 def _dec(value: Decimal) -> str:
@@ -138,10 +139,10 @@ def _employment(session: Session, c: Contract, terms: dict[str, Any], ps: date, 
     else:
         wages = {r.daily_wage_fen for r in records if r.daily_wage_fen is not None}
         if len(wages) > 1:
-            raise InputError(f"合同 {c.code} 的务工记录日工资不一致", f"contract {c.code}: work records disagree on the "
+            raise InputError(f"协议 {c.code} 的务工记录日工资不一致", f"contract {c.code}: work records disagree on the "
                              "daily wage", field="work_records.daily_wage_fen")
         if not wages and records:
-            raise InputError(f"合同 {c.code} 的务工记录缺少日工资", f"contract {c.code}: work records lack the daily "
+            raise InputError(f"协议 {c.code} 的务工记录缺少日工资", f"contract {c.code}: work records lack the daily "
                              "wage", field="work_records.daily_wage_fen")
         wage = wages.pop() if wages else 0
     return {"wage_fen_per_day": wage, "days_worked": _dec(days)}

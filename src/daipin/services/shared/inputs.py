@@ -8,6 +8,7 @@ from typing import Any
 from daipin.domain.contracts import check_decimal, check_fen
 from daipin.domain.errors import InputError
 from daipin.domain.localtime import beijing_date
+from daipin.domain.vocabulary import Vocab
 
 
 def need(value: Any, field: str, zh: str, en: str, limit: int = 200) -> str:
@@ -51,9 +52,17 @@ def year(value: Any, field: str, zh: str, earliest: int = 2000, latest: int = 21
 
 
 def choice(value: Any, choices: Any, field: str, zh: str) -> str:
-    """One of `choices`; where they are a mapping of code to Chinese label, the label is accepted too."""
+    """One of `choices`; from a code set of the vocabulary, or a mapping of code to Chinese label, the Chinese label
+    (and the other words the vocabulary accepts for a code) is read as its code."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise InputError(f"缺少{zh}", f"missing {field}", field=field)
+    if isinstance(choices, Vocab):
+        code = choices.read(value)
+        if code is not None:
+            return code
+        shown = "/".join(c if choices.zh(c) == c else f"{c}（{choices.zh(c)}）" for c in choices.codes)
+        raise InputError(f"{zh} {value!r} 无效，应为 {shown} 之一",
+                         f"{field} {value!r} must be one of {', '.join(choices.codes)}", field=field)
     if value in choices:
         return str(value)
     if isinstance(choices, dict):

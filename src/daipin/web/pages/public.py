@@ -68,14 +68,13 @@ def portal_index(request: Request, session: SessionDep, region: str | None = Non
     region = region if region and region.isdigit() and len(region) in (6, 9, 12) else None
     notices = portal.list_notices(session, region=region)
     regions = portal.regions(session)
-    return render(request, "public/index.html", {"notices": notices, "regions": regions, "region": region or "",
-                                                 "labels": portal.STATUS_LABELS})
+    return render(request, "public/index.html", {"notices": notices, "regions": regions, "region": region or ""})
 
 
 def _notice_context(request: Request, session: Session, notice_id: int, *, error: DaipinError | None = None,
                     filed: int | None = None) -> dict[str, object]:
     view = portal.get_notice(session, notice_id)
-    return {"v": view, "c": view.content, "labels": portal.STATUS_LABELS, "cp": portal.checkpoint_summary(view),
+    return {"v": view, "c": view.content, "cp": portal.checkpoint_summary(view),
             "answered": portal.answered_objections(session, notice_id), "error": error, "filed": filed,
             "url": notice_url(request, notice_id)}
 
@@ -109,7 +108,7 @@ def notice_pdf(request: Request, notice_id: Id, session: SessionDep) -> Response
 
     view = portal.get_notice(session, notice_id)
     pdf = render_notice(view.content, url=notice_url(request, notice_id), checkpoint_note=view.notice.checkpoint,
-                        status_label=portal.STATUS_LABELS.get(view.notice.status, view.notice.status),
+                        status_label=portal.STATUS_LABELS.zh(view.notice.status),
                         result=view.result)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="notice-{notice_id}.pdf"'})

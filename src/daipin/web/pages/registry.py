@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Contract
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError
-from daipin.domain.money import MAX_FEN
+from daipin.domain.money import MAX_FEN, format_yuan
 from daipin.http.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
 from daipin.services.registry import views as rv
 from daipin.web import render
@@ -201,8 +201,8 @@ def form_fields(model: str, terms: dict[str, Any]) -> dict[str, str]:
 
 
 def _yuan(fen: int) -> str:
-    """Whole fen as the yuan a form field holds (no separators: what `_money` reads back)."""
-    return f"{fen // 100}.{fen % 100:02d}"
+    """Whole fen as the yuan a form field holds, written as on every page (`_money` reads it back)."""
+    return format_yuan(fen)
 
 
 def _list_line(item: Any, term: str) -> str:
