@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from daipin.domain import access
 from daipin.domain.actors import ROLE_LABELS, Role
 from daipin.domain.localtime import beijing_text
 from daipin.web.i18n import LANG_COOKIE, LOCALES, label, pick_locale, translations
@@ -67,6 +68,8 @@ def environment(locale: str) -> Environment:
     env.filters["label"] = lambda code, group: label(locale, code, group)
     env.globals["ROLE_LABELS"] = {r.value: name for r, name in ROLE_LABELS.items()}
     env.globals["Role"] = Role
+    # Links and forms are shown by the access policy the services enforce: may(actor, "ledger.verify", ...).
+    env.globals["may"] = lambda actor, *actions: any(access.may(actor, a) for a in actions)
     env.globals["LOCALES"] = LOCALES
     return env
 
