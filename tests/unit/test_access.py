@@ -140,6 +140,9 @@ def test_a_refusal_names_what_was_refused_whom_and_where() -> None:
         access.require(cadre, "matter.village.review", what=("审核通过", "approve"), field="actor")
     assert exc.value.message_zh == "村干部无权审核通过（须由乡镇干部办理）" and exc.value.field == "actor"
     with pytest.raises(Forbidden) as exc:
+        access.require(ACTORS[Role.ENTITY_USER], "household.read")
+    assert exc.value.message_zh == "实施主体无权查看农户（仅限区级管理员、乡镇干部、村干部、审计监督）"
+    with pytest.raises(Forbidden) as exc:
         access.require(ACTORS[Role.ENTITY_USER], "contract.read", entity_id=8)
     assert exc.value.message_zh == "无权查看利益联结协议：不在本实施主体范围内"
 

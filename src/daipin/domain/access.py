@@ -52,6 +52,8 @@ decided by the township and reviewed by the district; a district allocation is t
 | user.manage            | W | county   | -        | -        | -      | -       | -      | all    |
 | dashboard.read         |   | county   | township | village  | entity | county  | -      | all    |
 
+Reads that follow another row: an entity, an asset or a contract is also read by whoever reads one of its
+projects (`project.read`); an asset by whoever reads its owner's region.
 A region scope needs the actor's own region at that level (a village cadre's 12-digit village...): an
 account without one reaches nothing, rather than everything.
 """
@@ -253,8 +255,8 @@ def refusal(actor: Actor, action: Action, *, region: str | None = None, what: tu
     if rule.scopes.get(actor.role, Scope.NONE) is Scope.NONE:
         who = "、".join(ROLE_LABELS[r] for r in holders(action)) or "系统"
         who_en = ", ".join(r.value for r in holders(action)) or "the operator"
-        return Forbidden(f"{role}无权{zh}（须由{who}办理）", f"{actor.role.value} may not {en} ({action}: {who_en})",
-                         field)
+        only = f"须由{who}办理" if rule.writes else f"仅限{who}"
+        return Forbidden(f"{role}无权{zh}（{only}）", f"{actor.role.value} may not {en} ({action}: {who_en})", field)
     r = reach(actor, action)
     if r.nothing:
         return Forbidden(f"{role}账户没有有效的辖区或实施主体，不能{zh}",
