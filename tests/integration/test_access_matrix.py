@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from daipin.domain.access import Action
 from tests.integration.api_support import (
     FOREIGN_VILLAGE,
     OWN_VILLAGE,
@@ -246,3 +247,67 @@ def test_a_village_cadre_gets_404_for_another_villages_household_page_too(sessio
     page = c.get(f"/households/{world.ids['hh_foreign']}")
     assert page.status_code == 404
     assert "不存在" in page.text
+
+
+# Pages whose guard is one action of the access policy: they open (200) for the roles it names, else 403.
+PAGE_GUARDS: dict[str, tuple[Action, ...]] = {
+    "/households": ("household.read",),
+    "/matters": ("matter.detail",),
+    "/matters/new": ("matter.village.decide", "matter.township.decide", "matter.district.decide"),
+    "/contracts/new": ("contract.sign",),
+    "/ledger": ("ledger.verify",),
+    "/admin/users": ("user.manage",),
+}
+NAV_LINKS: dict[str, Action] = {"/households": "household.read", "/matters": "matter.detail", "/ledger": "ledger.verify",
+             "/admin/users": "user.manage"}
+
+
+def _actor_of(role: str, w: World) -> Any:
+    from daipin.domain.actors import Actor, Role
+
+    region = {"district_admin": "231002", "township_official": "231002001", "village_cadre": OWN_VILLAGE}
+    return Actor(id=role, role=Role(role), region=region.get(role, "231002"),
+                 entity_id=w.ids["entity_own"] if role == E else None)
+
+
+def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(session: Session,
+                                                                               world: World) -> None:
+    from daipin.domain import access
+
+    app, _ = app_rolling_back(session)
+    wrong = []
+    for role in (D, T, V, E, A):
+        c = client(app)
+        c.cookies.set("daipin_session", world.tokens[role])
+        actor = _actor_of(role, world)
+        for page, actions in PAGE_GUARDS.items():
+            want = 200 if any(access.may(actor, a) for a in actions) else 403
+            got = c.get(page).status_code
+            if got != want:
+                wrong.append(f"{role} {page}: got {got}, want {want}")
+        home = c.get("/").text
+        for link, action in NAV_LINKS.items():
+            shown = f'href="{link}"' in home
+            if shown is not access.may(actor, action):
+                wrong.append(f"{role}: the link to {link} {'shown' if shown else 'missing'}")
+    assert wrong == []
+
+
+def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(session: Session,
+                                                                             world: World) -> None:
+    from sqlalchemy import func, select
+
+    from daipin.db.models.registry import Household
+
+    def count(prefix: str) -> int:
+        return int(session.scalar(select(func.count()).select_from(Household)
+                                  .where(Household.village_code.startswith(prefix))) or 0)
+
+    app, _ = app_rolling_back(session)
+    c = client(app)
+    got = {role: c.get("/api/v1/dashboard", headers=world.headers(role)).json() for role in (D, T, V, E, A)}
+    assert got[V]["households"] == count(OWN_VILLAGE) < got[T]["households"] == count("231002001")
+    assert got[T]["households"] < got[D]["households"] == got[A]["households"] == count("231002")
+    assert count("231005") > 0 and got[D]["households"] < count("2310")  # the neighbouring county is not counted
+    assert got[E]["households"] == 0 and got[E]["linked_households"] <= got[D]["linked_households"]
+    assert c.get("/api/v1/dashboard", headers=world.headers(P)).status_code == 401

@@ -24,8 +24,10 @@ from tests.integration.registry_support import (
     TOWN,
     VILLAGE,
     VILLAGE_B,
+    entity,
     household,
     ledger_size,
+    person_id,
     project,
     reg,
     rs_fixture,  # noqa: F401
@@ -154,3 +156,138 @@ def test_an_entity_account_is_bound_only_to_an_entity_of_its_county(rs: Session)
     user = auth.create_user(rs, actor=ADMIN, username="ent-own", password="a-long-password-9", role="entity_user",
                             region="231002", entity_id=own.entity_id, at=AT)
     assert user.entity_id == own.entity_id
+
+
+# ---------------------------------------------------------------- every service asks the one policy
+
+CADRE_B = Actor(id="cadre-b", role=Role.VILLAGE_CADRE, region=VILLAGE_B)  # 新民村's cadre
+OTHER_TOWNSHIP = Actor(id="clerk-2", role=Role.TOWNSHIP_OFFICIAL, region="231002002")
+PLAN = [{"name": "兜底", "share": "1", "rule": "direct_support", "per": "household"}]
+
+
+def test_writes_are_refused_outside_the_actor_s_own_region_and_allowed_inside(rs: Session) -> None:
+    """One write of each kind, refused (Forbidden, nothing on the ledger) to the cadre of the next village and to
+    the official of another township, then done by the village's own cadre."""
+    from daipin.services.runs import service as runs
+
+    hh = household(rs, "H-A", 1)
+    p = project(rs)
+    member = {"name": "新成员", "relation": "子", "labor": "none", "id_number": person_id(501)}
+    writes: dict[str, Any] = {
+        "household.write": lambda a: reg.register_household(
+            rs, a, household_no="H-NEW", village_code=VILLAGE, status="poor", at=AT, status_since=date(2020, 1, 1),
+            members=[{"name": "新户主", "relation": "户主", "labor": "full", "id_number": person_id(502)}]),
+        "household.write (member)": lambda a: reg.add_member(rs, a, hh.id, member, AT),
+        "household.write (status)": lambda a: dynamic.change_household_status(
+            rs, a, hh.id, "exited", date(2025, 5, 1), "脱贫", AT, exit_year=2025),
+        "project.write": lambda a: reg.register_project(
+            rs, a, code="P-NEW", name="新项目", category="光伏", entity_id=p.entity_id, township_code=TOWN,
+            village_code=VILLAGE, at=AT),
+        "project.write (profit)": lambda a: reg.record_profit(
+            rs, a, p.id, period_start=date(2024, 1, 1), period_end=date(2024, 12, 31), profit_fen=100, at=AT),
+        "asset.write": lambda a: reg.register_asset(rs, a, code="A-NEW", name="冷库", kind="operating", value_fen=1,
+                                                    owner_region_code=VILLAGE, at=AT),
+        "plan.write": lambda a: runs.save_allocation_plan(rs, a, village_code=VILLAGE, year=2024, pool_fen=100,
+                                                          buckets=PLAN, at=AT),
+        "contract.sign": lambda a: svc.sign_contract(
+            rs, a, code="C-NEW", model="asset_lease", project_id=p.id, start_date=date(2025, 1, 1),
+            end_date=date(2025, 12, 31), terms={"annual_rent_fen": 100}, payee_household_id=hh.id, at=AT),
+        "work.write": lambda a: reg.record_contribution(rs, a, household_id=hh.id, year=2025, points="1", at=AT),
+    }
+    for name, write in writes.items():
+        for outsider in (CADRE_B, OTHER_TOWNSHIP, AUDITOR):
+            _refused(rs, Forbidden, lambda w=write, o=outsider: w(o))
+        with rs.begin_nested():
+            size = ledger_size(rs)
+            write(CADRE)
+            assert ledger_size(rs) > size, name
+
+
+def test_only_the_district_changes_an_entity_s_credit_status(rs: Session) -> None:
+    """Listing an entity as untrustworthy (which stops its new contracts) or lifting it is the district's
+    (SUPERVISION.md, 国办发〔2020〕49号), not that of the township or the village it is registered in."""
+    e = reg.register_entity(rs, ACTOR, name="兴隆村合作社", kind="cooperative", uscc=make_uscc("93231002MA0770000"),
+                            legal_representative="法人代表", county_code="231002", region_code=VILLAGE, at=AT)
+    for actor in (CADRE, TOWNSHIP, AUDITOR):
+        _refused(rs, Forbidden, lambda a=actor: reg.set_credit_status(rs, a, e.id, "normal", date(2025, 5, 1),
+                                                                       "整改完成", AT))
+    reg.set_credit_status(rs, ADMIN, e.id, "blacklisted", date(2025, 5, 1), "恶意拖欠", AT)
+    assert e.credit_status == "blacklisted"
+
+
+def test_an_account_without_its_own_region_reaches_nothing(rs: Session) -> None:
+    """A cadre named without a region (`--as village_cadre:c1` on the command line) once passed every region
+    check, as if it were the operator; now it reads and writes nothing."""
+    from daipin.services.registry import views as rv
+
+    hh = household(rs, "H-A", 1)
+    nobody = Actor(id="c1", role=Role.VILLAGE_CADRE, region="")
+    _refused(rs, Forbidden, lambda: reg.add_member(rs, nobody, hh.id, {
+        "name": "新成员", "relation": "子", "labor": "none", "id_number": person_id(501)}, AT))
+    with pytest.raises(Forbidden):
+        rv.search_households(rs, nobody)
+    with pytest.raises(Forbidden):
+        rv.household(rs, nobody, hh.id)
+
+
+def test_a_village_reads_the_asset_it_owns_without_a_project(rs: Session) -> None:
+    """An asset registered for a village with no project (a cadre may register it) is read by that village's
+    cadre and township; it used to be found by the district alone."""
+    from daipin.domain.errors import NotFound
+    from daipin.services.registry import views as rv
+
+    a = reg.register_asset(rs, CADRE, code="A-V", name="村集体冷库", kind="operating", value_fen=100, owner_region_code=VILLAGE,
+                           at=AT)
+    for reader in (CADRE, TOWNSHIP, ADMIN, AUDITOR):
+        assert rv.asset_page(rs, reader, a.id)["asset"]["code"] == "A-V"
+    for outsider in (CADRE_B, OTHER_TOWNSHIP):
+        with pytest.raises(NotFound):
+            rv.asset_page(rs, outsider, a.id)
+
+
+def test_a_village_cadre_reads_the_entities_and_arrears_of_the_projects_it_reads_only(rs: Session) -> None:
+    """An entity of the township running a project only in the neighbouring village is that village's and the
+    township's business: the other village's cadre neither finds it nor counts its settlement (it used to,
+    through any project in the township)."""
+    from daipin.domain.errors import NotFound
+    from daipin.services.dashboard import views as dashboard
+    from daipin.services.registry import views as rv
+    from daipin.services.runs import service as runs
+
+    e = entity(rs, 2)
+    p, _ = reg.register_project(rs, ACTOR, code="P-B", name="新民村项目", category="特色种养业", entity_id=e.id,
+                                township_code=TOWN, village_code=VILLAGE_B, at=AT)
+    reg.record_profit(rs, ACTOR, p.id, period_start=date(2024, 1, 1), period_end=date(2024, 12, 31),
+                      profit_fen=100_000, at=AT)
+    runs.run_settlement(rs, ACTOR, p.id, 2024, AT)
+    for reader in (CADRE_B, TOWNSHIP, ADMIN):
+        assert rv.entity(rs, reader, e.id).id == e.id
+        assert e.id in {row["id"] for row in rv.entities(rs, reader)}
+        assert rv.project_page(rs, reader, p.id)["project"]["code"] == "P-B"
+        assert dashboard.overview(rs, actor=reader, today=AT.date()).settled_projects == 1
+    with pytest.raises(NotFound):
+        rv.entity(rs, CADRE, e.id)
+    with pytest.raises(NotFound):
+        rv.project_page(rs, CADRE, p.id)
+    assert e.id not in {row["id"] for row in rv.entities(rs, CADRE)}
+    assert dashboard.overview(rs, actor=CADRE, today=AT.date()).settled_projects == 0
+
+
+def test_a_list_read_returns_exactly_the_rows_a_single_read_admits(rs: Session) -> None:
+    """The SQL filter of every action's list read (`scope.where`) against the policy's own answer row by row,
+    for every role, over regions inside and outside every scope."""
+    from daipin.db.models.registry import Region
+    from daipin.domain import access
+    from daipin.services.shared import scope
+
+    _other_county(rs)
+    reg.create_region(rs, ACTOR, code="231002002", name="新兴镇", level="township", at=AT)
+    reg.create_region(rs, ACTOR, code="231002002001", name="新兴村", level="village", at=AT)
+    codes = set(rs.scalars(select(Region.code)))
+    actors = [ADMIN, TOWNSHIP, CADRE, CADRE_B, AUDITOR, ACTOR, Actor(id="p", role=Role.PUBLIC, region=""),
+              Actor(id="e", role=Role.ENTITY_USER, region="231002", entity_id=1)]
+    for action in access.POLICY:
+        for actor in actors:
+            reach = access.reach(actor, action)
+            listed = set(rs.scalars(select(Region.code).where(scope.where(reach, region=Region.code))))
+            assert listed == {c for c in codes if access.allowed(actor, action, region=c)}, (action, actor.role)

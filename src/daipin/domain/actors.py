@@ -1,4 +1,4 @@
-"""Who is acting: role and region scope, checked by the services (not just hidden by the pages)."""
+"""Who is acting: role, region and entity; what each may do is `domain.access`, asked by the services."""
 
 from __future__ import annotations
 
@@ -36,18 +36,6 @@ class Actor:
     region: str
     entity_id: int | None = None
     name: str = ""
-
-    @property
-    def read_only(self) -> bool:
-        return self.role in (Role.AUDITOR, Role.PUBLIC)
-
-    def sees_region(self, code: str) -> bool:
-        """True when `code` lies inside this actor's region."""
-        if self.role in (Role.DISTRICT_ADMIN, Role.AUDITOR, Role.SYSTEM):
-            return code.startswith(self.region[:6])
-        if self.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
-            return code.startswith(self.region)
-        return False
 
 
 SYSTEM_ACTOR = Actor(id="system", role=Role.SYSTEM, region="")

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from daipin.db.session import session_scope
+from daipin.domain import access
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden
 from daipin.http.settings import Settings
@@ -156,7 +157,7 @@ CurrentActor = Annotated[Actor, Depends(require_user)]
 
 
 async def require_writer(actor: CurrentActor) -> Actor:
-    if actor.read_only:
+    if not access.may_write(actor):  # no write of its own in the policy: auditors, entities, the public
         raise Forbidden("只读账户不能修改数据", "read-only account")
     return actor
 

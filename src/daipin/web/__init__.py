@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from daipin.domain import access
 from daipin.domain.actors import Role
 from daipin.domain.localtime import for_people
 from daipin.domain.money import format_yuan
@@ -67,6 +68,8 @@ def environment(locale: str) -> Environment:
     # Kept for templates that index it by role: the vocabulary's names in the page's language.
     env.globals["ROLE_LABELS"] = ROLE.labels("en" if locale == "en" else "zh")
     env.globals["Role"] = Role
+    # Links and forms are shown by the access policy the services enforce: may(actor, "ledger.verify", ...).
+    env.globals["may"] = lambda actor, *actions: any(access.may(actor, a) for a in actions)
     env.globals["LOCALES"] = LOCALES
     return env
 

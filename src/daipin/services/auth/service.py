@@ -15,8 +15,11 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.auth import LoginAttempt, LoginSession, User
+from daipin.domain import access
+from daipin.domain.access import REGION_LENGTHS
 from daipin.domain.actors import ROLE_LABELS, Actor, Role
-from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
+from daipin.domain.errors import DaipinError, InputError, NotFound
+from daipin.services.shared import scope
 
 # Consecutive failures before an account is locked, and for how long.
 MAX_FAILED_LOGINS = 5
@@ -29,14 +32,6 @@ MIN_PASSWORD = 8
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 DEMO_PASSWORD = "daipin-demo"
 
-# Role -> the lengths of region code it may be scoped to.
-REGION_LENGTHS: dict[Role, tuple[int, ...]] = {
-    Role.DISTRICT_ADMIN: (6,),
-    Role.AUDITOR: (6,),
-    Role.TOWNSHIP_OFFICIAL: (9,),
-    Role.VILLAGE_CADRE: (12,),
-    Role.ENTITY_USER: (6, 9, 12),
-}
 
 # argon2id with 7 MiB, 5 passes, 1 lane: one of the settings OWASP's Password Storage Cheat Sheet lists as equal
 # in defence to its 19 MiB / 2-pass minimum, trading memory for passes. It is the cheapest of them in CPU here
@@ -105,8 +100,7 @@ def create_user(
     demo: bool = False,
 ) -> User:
     """Create an account. Only the district administrator (within the county) or the operator may."""
-    if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
-        raise Forbidden("只有区级管理员可以创建账户", "only the district administrator may create accounts")
+    access.require(actor, "user.manage")
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
         raise InputError(
@@ -131,8 +125,7 @@ def create_user(
             f"region code for {role_v.value} must be {lengths} digits",
             "region",
         )
-    if actor.role is Role.DISTRICT_ADMIN and not actor.sees_region(region):
-        raise Forbidden("不能在本区以外创建账户", "cannot create accounts outside your district", "region")
+    access.require(actor, "user.manage", region=region, field="region")
     if role_v is Role.ENTITY_USER and entity_id is None:
         raise InputError("实施主体账户必须指定实施主体", "an entity user needs an entity id", "entity_id")
     if role_v is not Role.ENTITY_USER and entity_id is not None:
@@ -315,10 +308,9 @@ def change_password(
 
 
 def set_active(session: Session, *, actor: Actor, username: str, active: bool) -> User:
-    if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
-        raise Forbidden("只有区级管理员可以停用账户", "only the district administrator may (de)activate accounts")
+    access.require(actor, "user.manage")
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or (actor.role is Role.DISTRICT_ADMIN and not actor.sees_region(user.region_code)):
+    if user is None or not access.allowed(actor, "user.manage", region=user.region_code):
         raise NotFound("账户不存在", "no such account", "username")
     user.active = active
     if not active:
@@ -328,12 +320,9 @@ def set_active(session: Session, *, actor: Actor, username: str, active: bool) -
 
 
 def list_users(session: Session, *, actor: Actor) -> list[User]:
-    if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
-        raise Forbidden("只有区级管理员可以查看账户", "only the district administrator may list accounts")
-    q = select(User).order_by(User.username)
-    if actor.role is Role.DISTRICT_ADMIN:
-        q = q.where(User.county_code == actor.region[:6])
-    return list(session.scalars(q))
+    access.require(actor, "user.manage")
+    in_reach = scope.where(access.reach(actor, "user.manage"), region=User.region_code)
+    return list(session.scalars(select(User).where(in_reach).order_by(User.username)))
 
 
 def has_demo_accounts(session: Session) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract, ContractVersion, Household, Person, Project
-from daipin.domain.access import check_scope
+from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.contracts import (
     INHERITABLE_CONTRIBUTIONS,
@@ -19,7 +19,7 @@ from daipin.domain.contracts import (
     check_term,
     validate_terms,
 )
-from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
+from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import as_utc, beijing_date
 from daipin.services.registry.service import (
     _village,
@@ -146,7 +146,7 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
     if region[:6] != project.county_code:
         raise InputError(f"项目 {project.code} 与受益方不在同一区县", "the project is in another county than the payee",
                          field="project_id")
-    check_scope(actor, region)
+    access.require(actor, "contract.sign", region=region)
     c = Contract(code=code, model=model, project_id=project.id, entity_id=project.entity_id,
                  payee_household_id=payee_household_id, payee_village_code=payee_village_code, person_id=person_id,
                  start_date=sd, end_date=ed, status="active", version=1, terms=checked,
@@ -180,10 +180,10 @@ def payee_region(session: Session, c: Contract) -> str:
 
 
 def check_may_change(session: Session, actor: Actor, c: Contract) -> str:
-    """Refuse (Forbidden) an actor who may not amend or terminate this contract: read-only roles, and anyone
-    whose region does not hold the payee. Returns the contract's region."""
+    """Refuse (Forbidden) an actor who may not amend or terminate this contract (`contract.change` for the
+    payee's region). Returns the contract's region."""
     region = payee_region(session, c)
-    check_scope(actor, region)
+    access.require(actor, "contract.change", region=region)
     return region
 
 
@@ -285,8 +285,8 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
         raise Conflict("原受益户仍有在世成员，股份只在户内成员全部去世后由继承人承继",
                        "the holding household still has living members: a share passes to an heir only once its "
                        "last member has died", field="contract", code="holder_alive")
-    check_scope(actor, payee_region(session, c))  # the share's present holder, then the heir
-    check_scope(actor, heir.village_code)
+    access.require(actor, "contract.change", region=payee_region(session, c))  # the present holder, then the heir
+    access.require(actor, "contract.change", region=heir.village_code)
     c.payee_household_id, c.status = heir.id, "active"
     v = new_version(session, actor, c, reason=f"继承：{reason}", at=at, effective_from=day)
     _record_contract(session, actor, "contract.inherit", c, heir.village_code,
@@ -308,8 +308,8 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
     if not eligible_as_of(session, hh, on):
         raise Conflict("新受益户须为贫困户或监测户", "the new household must be poor or monitored",
                        field="new_household_id")
-    check_scope(actor, payee_region(session, c))  # the share's last holder, then the new one
-    check_scope(actor, hh.village_code)
+    access.require(actor, "contract.change", region=payee_region(session, c))  # the last holder, then the new one
+    access.require(actor, "contract.change", region=hh.village_code)
     c.payee_household_id, c.status = hh.id, "active"
     v = new_version(session, actor, c, reason=f"重新分配：{decision_ref}", at=at, effective_from=on)
     _record_contract(session, actor, "contract.reassign", c, hh.village_code,
@@ -321,13 +321,7 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
 def may_change(session: Session, actor: Actor, c: Contract) -> bool:
     """Whether the actor may amend or terminate the contract now: the check the two services make, asked
     without acting (the pages show their forms by it)."""
-    if c.status == "terminated":
-        return False
-    try:
-        check_may_change(session, actor, c)
-    except Forbidden:
-        return False
-    return True
+    return c.status != "terminated" and access.allowed(actor, "contract.change", region=payee_region(session, c))
 
 
 def _payee_ref(v: ContractVersion) -> str:

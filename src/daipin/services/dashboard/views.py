@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract, Entity, Household, Person, Project, Region, Run
 from daipin.db.models.workflow import PaymentBatch, PaymentLine
+from daipin.domain import access
 from daipin.domain import workflow as wf
-from daipin.domain.actors import Actor, Role
+from daipin.domain.actors import Actor
 from daipin.domain.money import format_yuan
 from daipin.domain.vocabulary import BENEFIT_MODEL
+from daipin.services.matters import service as wfs
 from daipin.services.runs.views import latest_settlements
+from daipin.services.shared import scope
 
 
 @dataclass
@@ -35,59 +38,46 @@ class Overview:
     waiting: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _prefix(actor: Actor) -> str:
-    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
-        return actor.region[:6]
-    if actor.role is Role.SYSTEM:
-        return ""
-    return actor.region
-
-
 def overview(session: Session, *, actor: Actor, today: date) -> Overview:
     out = Overview()
-    prefix = _prefix(actor)
-    entity_only = actor.role is Role.ENTITY_USER
+    access.require(actor, "dashboard.read")
+    reach = access.reach(actor, "dashboard.read")
+    entity_only = reach.scope is access.Scope.ENTITY  # an entity's users: its own contracts, no registry
+    in_scope = scope.where(reach, region=Household.village_code)
     if not entity_only:
-        in_scope = Household.village_code.startswith(prefix)
         out.households = session.scalar(select(func.count()).select_from(Household).where(in_scope)) or 0
         out.poor_households = int(session.scalar(select(func.count()).select_from(Household).where(
             in_scope, Household.status.in_(("poor", "monitored")))) or 0)
     contracts = (select(Contract.model, func.count(distinct(Contract.payee_household_id)))
                  .join(Household, Household.id == Contract.payee_household_id)
                  .where(Contract.status == "active"))
-    if entity_only:
-        contracts = contracts.where(Contract.entity_id == actor.entity_id)
-    else:
-        contracts = contracts.where(Household.village_code.startswith(prefix))
+    contracts = contracts.where(scope.where(reach, region=Household.village_code, entity=Contract.entity_id))
     rows = session.execute(contracts.group_by(Contract.model)).all()
     out.by_model = sorted(((BENEFIT_MODEL.zh(m), int(n)) for m, n in rows), key=lambda x: -x[1])
     linked = select(func.count(distinct(Contract.payee_household_id))).join(
         Household, Household.id == Contract.payee_household_id).where(Contract.status == "active")
-    linked = linked.where(Contract.entity_id == actor.entity_id) if entity_only else linked.where(
-        Household.village_code.startswith(prefix))
+    linked = linked.where(scope.where(reach, region=Household.village_code, entity=Contract.entity_id))
     out.linked_households = int(session.scalar(linked) or 0)
-    out.income_by_year = _income(session, prefix if not entity_only else None, actor)
-    ranked, out.settled_projects = _arrears(session, actor, prefix)
+    out.income_by_year = [] if entity_only else _income(session, in_scope)
+    ranked, out.settled_projects = _arrears(session, actor)
     out.arrears_total_fen = sum(v for _, v in ranked)
     out.arrears_by_entity = ranked[:10]
-    out.region_name = _region_name(session, actor)
-    if actor.role in (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICIAL, Role.DISTRICT_ADMIN):
+    out.region_name = _region_name(session, actor, reach)
+    if wfs.takes_steps(actor):
         out.waiting = _waiting(session, actor)
     return out
 
 
-def _region_name(session: Session, actor: Actor) -> str:
-    code = actor.region[:6] if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR, Role.ENTITY_USER) else actor.region
+def _region_name(session: Session, actor: Actor, reach: access.Reach) -> str:
+    code = reach.prefix or actor.region[:6]  # an entity's users: their county
     return session.scalar(select(Region.name).where(Region.code == code)) or code
 
 
-def _income(session: Session, prefix: str | None, actor: Actor) -> list[tuple[str, int]]:
-    if prefix is None:
-        return []
+def _income(session: Session, in_scope: Any) -> list[tuple[str, int]]:
     stmt = (select(PaymentBatch.created_at, PaymentLine.household_id, PaymentLine.amount_fen)
             .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
             .join(Household, Household.id == PaymentLine.household_id)
-            .where(Household.village_code.startswith(prefix)))
+            .where(in_scope))
     totals: dict[str, int] = defaultdict(int)
     paid: dict[str, set[int]] = defaultdict(set)
     for at, hid, amount in session.execute(stmt):
@@ -104,16 +94,12 @@ def _line_amounts(run: Run) -> list[dict[str, Any]]:
     return [ln for ln in (run.output_json or {}).get("lines", []) if isinstance(ln, dict)]
 
 
-def _arrears(session: Session, actor: Actor, prefix: str) -> tuple[list[tuple[str, int]], int]:
-    """Unpaid dues per entity (top ten) from the latest settlement of each project and year, and how many
-    projects have been settled at all (so an empty chart can say why)."""
-    projects = select(Project.code, Project.entity_id)
-    if actor.role is Role.ENTITY_USER:
-        projects = projects.where(Project.entity_id == actor.entity_id)
-    elif actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
-        projects = projects.where(Project.township_code.startswith(actor.region[:9]))
-    elif prefix:
-        projects = projects.where(Project.county_code == prefix[:6])
+def _arrears(session: Session, actor: Actor) -> tuple[list[tuple[str, int]], int]:
+    """Unpaid dues per entity (top ten) from the latest settlement of each project the actor reads, and how
+    many projects have been settled at all (so an empty chart can say why)."""
+    projects = select(Project.code, Project.entity_id).where(scope.where(
+        access.reach(actor, "project.read"), region=func.coalesce(Project.village_code, Project.township_code),
+        entity=Project.entity_id))
     owners: dict[str, int] = dict(session.execute(projects).all())
     if not owners:
         return [], 0
@@ -156,7 +142,8 @@ def entity_dues(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
         for ln in _line_amounts(run):
             payee = str(ln.get("payee", ""))
             hh = households.get(payee)
-            head = (mask_name(hh[1]) if actor.role is Role.ENTITY_USER else hh[1]) if hh and hh[1] else ""
+            # Names in full only to those who read the registry; an entity's users see them masked.
+            head = (hh[1] if access.may(actor, "household.read") else mask_name(hh[1])) if hh and hh[1] else ""
             due, paid = int(ln.get("due_fen", 0)), int(ln.get("paid_fen", 0))
             rows.append({"run": run.id, "year": run.year, "project": projects.get(run.subject, run.subject),
                          "project_code": run.subject, "contract": str(ln.get("contract", "")),
@@ -188,9 +175,6 @@ def contract_payees(session: Session, contracts: list[dict[str, Any]]) -> dict[i
 
 
 def _waiting(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    from daipin.services.matters import service as wfs
-    from daipin.services.matters.views import _may
-
     done = (wf.State.ARCHIVED.value, wf.State.REJECTED.value)
     out = []
     matters = wfs.list_matters(session, actor, limit=200)
@@ -201,7 +185,7 @@ def _waiting(session: Session, actor: Actor) -> list[dict[str, Any]]:
         if m.state in done:
             continue
         acts = [a for a in wf.allowed_actions(m.kind, m.state)
-                if a not in (wf.Action.FILE_OBJECTION, wf.Action.UPDATE_DRAFT) and _may(actor, m, a)]
+                if a not in (wf.Action.FILE_OBJECTION, wf.Action.UPDATE_DRAFT) and wfs.may_act(actor, m, a)]
         if acts:
             out.append({"id": m.id, "title": m.title, "url": f"/matters/{m.id}",
                         "region_name": names.get(m.region_code, m.region_code),

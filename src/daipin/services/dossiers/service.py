@@ -33,8 +33,9 @@ from daipin.db.models.workflow import (
     PaymentBatch,
     PaymentLine,
 )
-from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import Conflict, Forbidden
+from daipin.domain import access
+from daipin.domain.actors import Actor
+from daipin.domain.errors import Conflict, NotFound
 from daipin.services.matters import service as matters
 from daipin.services.shared import rows
 
@@ -102,9 +103,10 @@ def export(session: Session, actor: Actor, matter_id: int, out: str | Path) -> d
     from daipin.ledger import bundle, store
     from daipin.services.matters.service import get_matter
 
-    if actor.role is Role.PUBLIC or actor.role is Role.ENTITY_USER:
-        raise Forbidden("无权导出档案", "this role may not export a dossier", "actor")
+    access.require(actor, "dossier.export", field="actor")
     m = get_matter(session, actor, matter_id)
+    if not access.allowed(actor, "dossier.export", region=m.region_code):
+        raise NotFound(f"事项 {matter_id} 不存在", f"matter {matter_id} not found", "matter_id")
     indices = ledger_indices(session, m)
     if not indices:
         raise Conflict("该事项没有账本记录", "the matter has no ledger entries", "matter_id")

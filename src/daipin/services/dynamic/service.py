@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract, Household, HouseholdStatus, Person
-from daipin.domain.access import check_scope
+from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.services.contracts.service import _record_contract, new_version
@@ -58,7 +58,7 @@ def change_household_status(session: Session, actor: Actor, household_id: int, s
         raise InputError(f"变更日期 {from_date.isoformat()} 早于该户最近一次身份记录的日期 {since.isoformat()}",
                          f"from_date {from_date.isoformat()} is before the household's latest status record "
                          f"({since.isoformat()})", field="from_date")
-    check_scope(actor, hh.village_code)
+    access.require(actor, "household.write", region=hh.village_code)
     if status in (current, hh.status):
         raise Conflict(f"户 {hh.household_no} 已是{STATUSES[status]}（自 {since.isoformat() if since else '登记'} 起）",
                        "the household already has this status", field="status", code="unchanged")
@@ -89,7 +89,7 @@ def record_death(session: Session, actor: Actor, person_id: int, on: date, at: d
     if p.life_state != "alive":
         raise Conflict("该成员已不在册", "the person is no longer a living member", field="person_id")
     hh = get_household(session, p.household_id)
-    check_scope(actor, hh.village_code)
+    access.require(actor, "household.write", region=hh.village_code)
     p.life_state, p.life_state_date = "deceased", on
     session.flush()
     _refresh_labor(session, hh)
@@ -114,7 +114,7 @@ def record_move(session: Session, actor: Actor, household_id: int, on: date, at:
     destination = _optional_text(destination, "destination", "迁往地", "destination", 200) or ""
     if hh.life_state != "alive":
         raise Conflict("该户已不在册", "the household is no longer registered here", field="household_id")
-    check_scope(actor, hh.village_code)
+    access.require(actor, "household.write", region=hh.village_code)
     hh.life_state, hh.life_state_date = "moved", on
     moved = [p for p in members(session, hh.id) if p.life_state == "alive"]
     for p in moved:

@@ -93,8 +93,7 @@ from sqlalchemy import ARRAY, Text, any_, bindparam, cast, func, literal_column,
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, HouseholdStatus, Person, Region
-from daipin.domain import vocabulary
-from daipin.domain.access import check_scope
+from daipin.domain import access, vocabulary
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.domain.identity import FutureBirth, _reason, _region_known
@@ -860,7 +859,7 @@ def _import(session: Session, actor: Actor, path: Path, at: datetime, skip_bad: 
     good = [hh for hh in households.values() if not hh.bad]
     result.skipped_households = len(households) - len(good)
     for code in sorted({hh.village_code for hh in good}):
-        check_scope(actor, code)
+        access.require(actor, "household.write", region=code)
     existing = _existing_ids(session, [hh.household_no for hh in good])
     # New households are written in village and household-number order (ids, rows and ledger batches): the
     # order of the village's list and of the (village_code, household_no) index, which then builds from
@@ -1140,7 +1139,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
     if p is None or p.table.height < BULK_FK_THRESHOLD:
         return None
     for code in sorted(p.households["vcode"].unique()):
-        check_scope(actor, code)
+        access.require(actor, "household.write", region=code)
     if _any_rows(session, Household) and (found := _existing_ids(session, p.household_numbers)):
         # Imported before: when every household is registered and nothing the row path compares differs,
         # nothing is written (anything else, the row path compares household by household).

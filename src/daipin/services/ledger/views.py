@@ -6,16 +6,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import Forbidden
+from daipin.domain import access
+from daipin.domain.actors import Actor
 from daipin.domain.localtime import as_utc
-
-ALLOWED = (Role.AUDITOR, Role.DISTRICT_ADMIN, Role.SYSTEM)
 
 
 def _check(actor: Actor) -> None:
-    if actor.role not in ALLOWED:
-        raise Forbidden("只有审计监督和区级管理员可以核验账本", "only auditors and the district verify the ledger")
+    access.require(actor, "ledger.verify")  # the whole ledger: one log for every county
 
 
 def status(session: Session, actor: Actor) -> dict[str, Any]:

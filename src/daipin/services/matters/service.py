@@ -28,12 +28,14 @@ from daipin.db.models.workflow import (
     PaymentLine,
     Review,
 )
+from daipin.domain import access
 from daipin.domain import workflow as wf
-from daipin.domain.actors import ROLE_LABELS, Actor, Role
+from daipin.domain.actors import Actor
 from daipin.domain.canonical import digest
-from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
+from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import for_people
 from daipin.domain.vocabulary import OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
+from daipin.services.shared import scope
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import utc
 from daipin.services.shared.rows import workflow_row_fact as row_fact
@@ -52,25 +54,16 @@ DOCUMENT_KIND: dict[wf.MatterKind, str | None] = {
     wf.MatterKind.TOWNSHIP_PROJECT: None,
 }
 
-_DECIDERS: dict[wf.Path, frozenset[Role]] = {
-    wf.Path.VILLAGE: frozenset({Role.VILLAGE_CADRE}),
-    wf.Path.TOWNSHIP: frozenset({Role.TOWNSHIP_OFFICIAL}),
-    wf.Path.DISTRICT: frozenset({Role.DISTRICT_ADMIN}),
-}
-_REVIEWERS: dict[wf.Path, frozenset[Role]] = {
-    wf.Path.VILLAGE: frozenset({Role.TOWNSHIP_OFFICIAL}),
-    wf.Path.TOWNSHIP: frozenset({Role.DISTRICT_ADMIN}),
-    wf.Path.DISTRICT: frozenset(),
-}
-# Posting, answering objections, executing and archiving: the deciding level and the one above it.
-_KEEPERS: dict[wf.Path, frozenset[Role]] = {
-    wf.Path.VILLAGE: frozenset({Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICIAL}),
-    wf.Path.TOWNSHIP: frozenset({Role.TOWNSHIP_OFFICIAL, Role.DISTRICT_ADMIN}),
-    wf.Path.DISTRICT: frozenset({Role.DISTRICT_ADMIN}),
-}
+# Who takes each step is the access policy's (`matter.<path>.decide|review|keep`): the step's group on the
+# matter's path names the policy action.
 _DECIDE_ACTIONS = {wf.Action.UPDATE_DRAFT, wf.Action.CALL_MEETING, wf.Action.RECORD_ATTENDANCE,
                    wf.Action.RECORD_VOTES, wf.Action.DECIDE, wf.Action.SUBMIT}
 _REVIEW_ACTIONS = {wf.Action.APPROVE, wf.Action.RETURN}
+STEP_ACTIONS: dict[wf.Path, tuple[access.Action, access.Action, access.Action]] = {  # decide, review, keep
+    wf.Path.VILLAGE: ("matter.village.decide", "matter.village.review", "matter.village.keep"),
+    wf.Path.TOWNSHIP: ("matter.township.decide", "matter.township.review", "matter.township.keep"),
+    wf.Path.DISTRICT: ("matter.district.decide", "matter.district.review", "matter.district.keep"),
+}
 
 COMPLAINT_HOTLINE = {"name": "全国扶贫监督举报电话", "number": "12317"}
 
@@ -108,38 +101,47 @@ def get_matter(session: Session, actor: Actor, matter_id: int, *, for_update: bo
 
 
 def _visible(session: Session, actor: Actor, m: Matter) -> bool:
-    if actor.role is Role.SYSTEM:
-        return True
-    if actor.role is Role.PUBLIC or actor.role is Role.ENTITY_USER:
-        return session.scalar(select(Notice.id).where(Notice.matter_id == m.id).limit(1)) is not None
-    return actor.sees_region(m.region_code)
+    """`matter.read`: in the actor's region, or (the public, an entity's users) posted."""
+    posted = access.reach(actor, "matter.read").scope is access.Scope.PUBLIC and session.scalar(
+        select(Notice.id).where(Notice.matter_id == m.id).limit(1)) is not None
+    return access.allowed(actor, "matter.read", region=m.region_code, posted=posted)
 
 
-def _authorize(actor: Actor, m: Matter, action: wf.Action) -> None:
-    if actor.role is Role.SYSTEM:
+def step_action(kind: str, step: wf.Action) -> access.Action:
+    """The policy action that takes `step` on a matter of this kind (anyone may object to a posted one)."""
+    if step is wf.Action.FILE_OBJECTION:
+        return "matter.object"
+    decide, review, keep = STEP_ACTIONS[wf.path_of(kind)]
+    return decide if step in _DECIDE_ACTIONS else review if step in _REVIEW_ACTIONS else keep
+
+
+def _authorize(actor: Actor, m: Matter, step: wf.Action) -> None:
+    """Forbidden when the role does not take this step on the matter's path; NotFound outside its region."""
+    action = step_action(m.kind, step)
+    if step is wf.Action.FILE_OBJECTION:
+        access.require(actor, action, field="actor")  # whoever sees the notice; the window decides when
         return
-    if action is wf.Action.FILE_OBJECTION:
-        return  # anyone may object, named or anonymous
-    if actor.read_only:
-        raise Forbidden("只读角色不能办理此事项", "a read-only role cannot act on matters", "actor")
-    path = wf.path_of(m.kind)
-    if action in _DECIDE_ACTIONS:
-        allowed = _DECIDERS[path]
-    elif action in _REVIEW_ACTIONS:
-        allowed = _REVIEWERS[path]
-    else:
-        allowed = _KEEPERS[path]
-    if actor.role not in allowed:
-        raise Forbidden(
-            f"{wf.ACTION_LABELS[action]}须由{'、'.join(_ROLE_ZH[r] for r in sorted(allowed)) or '（无）'}办理",
-            f"{action.value} on a {m.kind} matter is for {', '.join(sorted(r.value for r in allowed))}",
-            "actor",
-        )
-    if not actor.sees_region(m.region_code):
+    access.require(actor, action, field="actor",
+                   what=(wf.ACTION_LABELS[step], f"{step.value} on a {m.kind} matter"))
+    if not access.allowed(actor, action, region=m.region_code):
         raise NotFound(f"事项 {m.id} 不存在", f"matter {m.id} not found", "matter_id")
 
 
-_ROLE_ZH = ROLE_LABELS
+def may_act(actor: Actor, m: Matter, step: wf.Action) -> bool:
+    """Whether the actor may take `step` on the matter (the pages offer the steps by this)."""
+    action = step_action(m.kind, step)
+    return access.may(actor, action) if step is wf.Action.FILE_OBJECTION else access.allowed(
+        actor, action, region=m.region_code)
+
+
+def may_draft(actor: Actor) -> bool:
+    """Whether the actor drafts matters of some path (the pages show the draft form by this)."""
+    return any(access.may(actor, decide) for decide, _, _ in STEP_ACTIONS.values())
+
+
+def takes_steps(actor: Actor) -> bool:
+    """Whether the actor takes any step on some path (its dashboard lists what waits for it)."""
+    return any(access.may(actor, a) for actions in STEP_ACTIONS.values() for a in actions)
 
 
 def _load_for(session: Session, actor: Actor, matter_id: int, action: wf.Action) -> Matter:
@@ -155,10 +157,7 @@ def county_rules(session: Session, county_code: str) -> wf.CountyRules:
 
 def set_county_rules(session: Session, actor: Actor, county_code: str, rules: dict[str, Any], at: datetime) -> wf.CountyRules:
     """A county configures stricter quorum, meeting notice or notice windows (never looser than the law)."""
-    if actor.role not in (Role.SYSTEM, Role.DISTRICT_ADMIN) or not (
-        actor.role is Role.SYSTEM or actor.sees_region(county_code)
-    ):
-        raise Forbidden("只有区级管理员可以设置议事规则", "only a district admin sets workflow rules", "actor")
+    access.require(actor, "workflow.rules", region=county_code[:6], field="actor")
     parsed = wf.CountyRules.from_dict(rules)
     row = session.get(CountyWorkflowRules, county_code[:6])
     if row is None:
@@ -1031,13 +1030,8 @@ def archive(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
 
 def list_matters(session: Session, actor: Actor, *, state: str | None = None, kind: str | None = None,
                  region: str | None = None, limit: int = 200) -> list[Matter]:
-    stmt = select(Matter).order_by(Matter.id.desc()).limit(limit)
-    if actor.role is not Role.SYSTEM:
-        if actor.role in (Role.PUBLIC, Role.ENTITY_USER):
-            stmt = stmt.where(Matter.id.in_(select(Notice.matter_id)))
-        else:
-            prefix = actor.region[:6] if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR) else actor.region
-            stmt = stmt.where(Matter.region_code.startswith(prefix))
+    stmt = select(Matter).order_by(Matter.id.desc()).limit(limit).where(scope.where(
+        access.reach(actor, "matter.read"), region=Matter.region_code, posted=Matter.id.in_(select(Notice.matter_id))))
     if state:
         stmt = stmt.where(Matter.state == state)
     if kind:

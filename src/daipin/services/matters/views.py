@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Region
 from daipin.db.models.workflow import Matter, Objection, Review
+from daipin.domain import access
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
@@ -21,6 +22,7 @@ from daipin.domain.localtime import beijing_input, for_people
 from daipin.domain.vocabulary import MATTER_EVENT
 from daipin.services.matters import service as wfs
 from daipin.services.payments import service as payments
+from daipin.services.shared import scope
 
 STATE_CHOICES = [(s.value, wf.STATE_LABELS[s]) for s in wf.State]
 ACTION_LABELS = MATTER_EVENT  # a step's name, and the drafting that opened the matter
@@ -31,8 +33,7 @@ PATH_STATES = ["draft", "meeting_called", "decided", "under_review", "approved",
 
 
 def list_for(session: Session, actor: Actor, *, state: str | None = None) -> list[dict[str, Any]]:
-    if actor.role is Role.ENTITY_USER:
-        raise Forbidden("实施主体账户不办理议事事项", "entity users do not handle matters")
+    access.require(actor, "matter.detail")
     rows = wfs.list_matters(session, actor, state=state)
     names = _region_names(session, {m.region_code for m in rows})
     return [{"id": m.id, "title": m.title, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)],
@@ -49,26 +50,22 @@ def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
 
 
 def villages_for(session: Session, actor: Actor) -> list[Region]:
-    stmt = select(Region).where(Region.level == "village").order_by(Region.code)
-    if actor.role in (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICIAL):
-        stmt = stmt.where(Region.code.startswith(actor.region))
-    elif actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
-        stmt = stmt.where(Region.code.startswith(actor.region[:6]))
-    return list(session.scalars(stmt))
+    """The villages whose registry the actor reads (an allocation document is built from it)."""
+    in_reach = scope.where(access.reach(actor, "household.read"), region=Region.code)
+    return list(session.scalars(select(Region).where(Region.level == "village", in_reach).order_by(Region.code)))
 
 
 def allocation_document(session: Session, actor: Actor, *, village: str, year: int) -> dict[str, Any]:
     """The village allocation document from the registry and the plan, for a village the actor sees."""
     from daipin.services.runs import service as runs
 
-    if not actor.sees_region(village):
+    if not access.allowed(actor, "household.read", region=village):
         raise NotFound(f"村 {village} 不存在", f"village {village} not found", "region")
     return runs.build_village_allocation_document(session, village, year)
 
 
 def new_form(session: Session, actor: Actor, *, village: str | None, year: int | None, at: datetime) -> dict[str, Any]:
-    if actor.role is not Role.VILLAGE_CADRE and actor.role is not Role.TOWNSHIP_OFFICIAL \
-            and actor.role is not Role.DISTRICT_ADMIN:
+    if not wfs.may_draft(actor):
         raise Forbidden("此角色不能起草事项", "this role cannot draft matters")
     villages = villages_for(session, actor)
     village = village if village and any(v.code == village for v in villages) else (
@@ -107,22 +104,16 @@ def preview(doc: dict[str, Any]) -> dict[str, Any]:
             "lines": result.get("lines", [])}
 
 
-def _may(actor: Actor, m: Matter, action: wf.Action) -> bool:
-    try:
-        wfs._authorize(actor, m, action)
-    except DaipinError:
-        return False
-    return True
 
 
 def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> dict[str, Any]:
     from daipin.services.payments import service as payments
 
     m = wfs.get_matter(session, actor, matter_id)
-    if actor.role is Role.PUBLIC or actor.role is Role.ENTITY_USER:
+    if not access.allowed(actor, "matter.detail", region=m.region_code):
         raise NotFound(f"事项 {matter_id} 不存在", f"matter {matter_id} not found", "matter_id")
     s = wfs.summary(session, m)
-    allowed = [a for a in wf.allowed_actions(m.kind, m.state) if _may(actor, m, a)]
+    allowed = [a for a in wf.allowed_actions(m.kind, m.state) if wfs.may_act(actor, m, a)]
     allowed_names = {a.value for a in allowed}
     meeting = wfs.current_meeting(session, m) if wf.has_meeting(m.kind) else None
     notice = wfs.current_notice(session, m)
@@ -144,8 +135,8 @@ def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> d
         "meeting_types": MEETING_TYPES, "default_meeting_at": _default_meeting_at(at),
         "region_name": _region_names(session, {m.region_code}).get(m.region_code, m.region_code),
         "payments": payment_summary(session, batch) if batch is not None else None,
-        "can_record_payments": batch is not None and payments.may_record(actor, m.region_code),
-        "can_export": actor.role in (Role.AUDITOR, Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE),
+        "can_record_payments": batch is not None and access.allowed(actor, "payment.record", region=m.region_code),
+        "can_export": access.allowed(actor, "dossier.export", region=m.region_code),
         "open_window": notice is not None and notice.status == "open",
     }
 
@@ -194,7 +185,7 @@ def payments_page(session: Session, actor: Actor, matter_id: int) -> dict[str, A
     return {"m": m, "batch": batch, "lines": rows, "summary": payment_summary(session, batch),
             "created_by": actor_names(session, {batch.created_by}).get(batch.created_by, batch.created_by),
             "region_name": _region_names(session, {m.region_code}).get(m.region_code, m.region_code),
-            "can_record": payments.may_record(actor, m.region_code)}
+            "can_record": access.allowed(actor, "payment.record", region=m.region_code)}
 
 
 def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
@@ -238,9 +229,9 @@ def dossier_zip(session: Session, actor: Actor, matter_id: int, *, at: datetime)
 
 def lines_for_matter(session: Session, actor: Actor, matter_id: int) -> tuple[Any, Any]:
     """A matter's batch for someone who may see the matter (region scope from the workflow service)."""
-    if actor.role in (Role.ENTITY_USER, Role.PUBLIC):
-        raise NotFound(f"事项 {matter_id} 不存在", f"matter {matter_id} not found", "matter_id")
     matter = wfs.get_matter(session, actor, matter_id)
+    if not access.allowed(actor, "payment.read", region=matter.region_code):
+        raise NotFound(f"事项 {matter_id} 不存在", f"matter {matter_id} not found", "matter_id")
     batch = payments.batch_for_matter(session, matter.id)
     if batch is None:
         raise NotFound("该事项尚未执行，没有支付批次", "this matter has no payment batch yet (not executed)",

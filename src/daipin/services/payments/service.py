@@ -10,25 +10,14 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person, Region, Run
 from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine
-from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
+from daipin.domain import access
+from daipin.domain.actors import Actor
+from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.privacy import mask_bank
 from daipin.domain.vocabulary import PAYEE_TYPE, PAYMENT_BATCH_STATUS, PAYMENT_LINE_STATUS
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import workflow_row_fact as row_fact
 from daipin.services.shared.rows import workflow_row_facts as row_facts
-
-# Who records that money went out: the township (which keeps the villages' accounts, 村账乡代管) and the
-# district. The village committee that drafted an allocation sees its payments but does not mark them paid,
-# so no one confirms their own plan's payouts; auditors and entities only read.
-RECORDERS = (Role.TOWNSHIP_OFFICIAL, Role.DISTRICT_ADMIN)
-
-
-def may_record(actor: Actor, region_code: str) -> bool:
-    """Whether the actor may mark a matter's payment lines paid or failed (the pages show the forms by this)."""
-    if actor.role is Role.SYSTEM:
-        return True
-    return actor.role in RECORDERS and actor.sees_region(region_code)
 
 
 def _utc(at: datetime) -> datetime:
@@ -133,12 +122,11 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
         raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id")
     matter = session.get(Matter, batch.matter_id)
     assert matter is not None
-    if actor.role is not Role.SYSTEM:
-        if actor.role not in RECORDERS:
-            raise Forbidden("只有乡镇干部或区级管理员可以登记支付结果", "only township officials and district "
-                            "administrators record payments", "actor")
-        if not actor.sees_region(matter.region_code):
-            raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id")
+    # Who records that money went out (`payment.record`): the township, which keeps the villages' accounts
+    # (村账乡代管), and the district. The village that drafted the plan does not confirm its own payouts.
+    access.require(actor, "payment.record", field="actor")
+    if not access.allowed(actor, "payment.record", region=matter.region_code):
+        raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id")
     payment_ref = (payment_ref or "").strip()
     if len(payment_ref) > 100:
         raise InputError("支付凭证号过长（最多 100 字）", "payment reference too long (100 characters at most)",

@@ -36,10 +36,9 @@ from daipin.db.models.registry import (
     Setting,
     WorkRecord,
 )
-from daipin.domain import vocabulary
-from daipin.domain.access import check_scope
-from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
+from daipin.domain import access, vocabulary
+from daipin.domain.actors import Actor
+from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.identity import check_resident_id, validate_uscc
 from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
@@ -155,9 +154,7 @@ def get_setting(session: Session, key: str) -> str:
 
 def set_setting(session: Session, actor: Actor, key: str, value: str, at: datetime) -> Setting:
     """A system-wide setting (the market reference rate, ...): the district administrator's or the operator's."""
-    if actor.role not in (Role.DISTRICT_ADMIN, Role.SYSTEM):
-        raise Forbidden("只有区级管理员可以修改系统设置", "only the district administrator may change settings",
-                        field=None)
+    access.require(actor, "setting.write")
     key = _need(key, "key", "设置项", "setting key", limit=64)
     value = _need(value, "value", "设置值", "setting value", limit=400)
     if key in DEFAULT_SETTINGS:
@@ -201,7 +198,7 @@ def create_region(session: Session, actor: Actor, *, code: str, name: str, level
             raise InputError(f"{flag} 应为 true 或 false", f"{flag} must be true or false", field=flag)
     if (poor_village or key_village) and level != "village":
         raise InputError("只有村可以标记为贫困村或重点村", "only villages are poor or key villages", field="level")
-    check_scope(actor, code)
+    access.require(actor, "region.write", region=code)
     region = Region(code=code, name=name, level=level, parent_code=parent, poor_village=bool(poor_village),
                     key_village=bool(key_village), county_code=code[:6])
     session.add(region)
@@ -317,7 +314,7 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
     if session.scalar(select(Household.id).where(Household.household_no == household_no)) is not None:
         raise Conflict(f"户编号 {household_no} 已存在", f"household number {household_no} already exists",
                        field="household_no")
-    check_scope(actor, village.code)
+    access.require(actor, "household.write", region=village.code)
     since = status_since or beijing_date(at)
     hh = Household(household_no=household_no, village_code=village.code, county_code=village.code[:6],
                    status=status, status_since=since, exit_year=exit_year, poverty_cause=poverty_cause,
@@ -356,7 +353,7 @@ def add_member(session: Session, actor: Actor, household_id: int, member: dict[s
     if m.relation == "户主":
         raise InputError("该户已有户主", "the household already has a head", field="member.relation")
     _refuse_known_ids(session, [m])
-    check_scope(actor, hh.village_code)
+    access.require(actor, "household.write", region=hh.village_code)
     p = Person(household_id=hh.id, county_code=hh.county_code, name=m.name, name_initials=name_initials(m.name),
                id_number=m.id_number,
                birth_date=m.birth_date, sex=m.sex, relation=m.relation, labor=m.labor, life_state="alive",
@@ -447,7 +444,7 @@ def register_entity(session: Session, actor: Actor, *, name: str, kind: str, usc
         get_region(session, region_code)
     if session.scalar(select(Entity.id).where(Entity.uscc == code)) is not None:
         raise Conflict(f"统一社会信用代码 {code} 已登记", "unified social credit code already registered", field="uscc")
-    check_scope(actor, region_code or county_code)
+    access.require(actor, "entity.write", region=region_code or county_code)
     e = Entity(name=name, kind=kind, uscc=code, legal_representative=legal, county_code=county_code[:6],
                region_code=region_code, credit_status="normal")
     session.add(e)
@@ -471,7 +468,7 @@ def add_insurance_policy(session: Session, actor: Actor, entity_id: int, *, insu
     vf, vt = _date(valid_from, "valid_from", "保险起期"), _date(valid_to, "valid_to", "保险止期")
     if vf > vt:
         raise InputError("保险起期晚于止期", "valid_from is after valid_to", field="valid_from")
-    check_scope(actor, e.region_code or e.county_code)
+    access.require(actor, "entity.write", region=e.region_code or e.county_code)
     p = InsurancePolicy(entity_id=e.id, county_code=e.county_code, insurer=insurer, policy_no=policy_no,
                         coverage=coverage, valid_from=vf, valid_to=vt)
     session.add(p)
@@ -493,7 +490,7 @@ def set_credit_status(session: Session, actor: Actor, entity_id: int, status: st
     status = _choice(status, CREDIT, "status", "信用状态")
     since = _date(since, "since", "起始日期")
     reason = _need(reason, "reason", "原因", "reason")
-    check_scope(actor, e.region_code or e.county_code)
+    access.require(actor, "entity.credit", region=e.region_code or e.county_code)
     e.credit_status, e.credit_since, e.credit_reason = status, since, reason
     _record(session, actor, "entity.credit", f"entity:{e.uscc}", e.region_code or e.county_code,
             {"credit_status": status, "since": since.isoformat(), "reason": reason, "row": row_fact(session, e)}, at)
@@ -555,7 +552,7 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
         sources.append((src, _money(f.get("amount_fen"), f"funding[{i}].amount_fen", "资金金额")))
     if session.scalar(select(Project.id).where(Project.code == code)) is not None:
         raise Conflict(f"项目编号 {code} 已存在", f"project {code} already exists", field="code")
-    check_scope(actor, village_code or township_code)
+    access.require(actor, "project.write", region=village_code or township_code)
     p = Project(code=code, name=name, category=category, entity_id=e.id, township_code=town.code,
                 village_code=village_code or None, county_code=town.code[:6], expected_return=expected_return,
                 status=status, start_year=start_year)
@@ -598,7 +595,7 @@ def record_profit(session: Session, actor: Actor, project_id: int, *, period_sta
     if session.scalar(select(ProfitRecord.id).where(ProfitRecord.project_id == p.id, ProfitRecord.period_start == ps,
                                                     ProfitRecord.period_end == pe)) is not None:
         raise Conflict("该期间利润已登记", "profit for this period is already recorded", field="period_start")
-    check_scope(actor, p.village_code or p.township_code)
+    access.require(actor, "project.write", region=p.village_code or p.township_code)
     r = ProfitRecord(project_id=p.id, county_code=p.county_code, period_start=ps, period_end=pe, profit_fen=profit_fen,
                      cash_available_fen=cash_available_fen, audit_ref=audit_ref)
     session.add(r)
@@ -639,7 +636,7 @@ def register_asset(session: Session, actor: Actor, *, code: str, name: str, kind
     if session.scalar(select(Asset.id).where(Asset.code == code)) is not None:
         raise Conflict(f"资产编号 {code} 已存在", f"asset {code} already exists", field="code")
     region = owner_region_code or county
-    check_scope(actor, region)
+    access.require(actor, "asset.write", region=region)
     a = Asset(code=code, name=name, kind=kind, project_id=project.id if project else None, value_fen=value_fen,
               owner_region_code=owner_region_code, owner_entity_id=owner_entity_id,
               operator_entity_id=operator_entity_id, status=status, county_code=county)
@@ -658,7 +655,7 @@ def add_valuation(session: Session, actor: Actor, asset_id: int, *, valuer: str,
     report_ref = _need(report_ref, "report_ref", "评估报告编号", "report reference")
     d = _date(valued_on, "valued_on", "评估日期")
     _money(value_fen, "value_fen", "评估价值")
-    check_scope(actor, a.owner_region_code or a.county_code)
+    access.require(actor, "asset.write", region=a.owner_region_code or a.county_code)
     v = AssetValuation(asset_id=a.id, county_code=a.county_code, valuer=valuer, valued_on=d, value_fen=value_fen,
                        report_ref=report_ref)
     session.add(v)
@@ -715,11 +712,11 @@ def record_work(session: Session, actor: Actor, *, kind: str, household_id: int,
 def _work_village(session: Session, actor: Actor, hh: Household, village_code: str | None) -> str:
     """The village a work or contribution record counts in (the household's unless another is given): the actor
     must act for the household's village, and for the other village too."""
-    check_scope(actor, hh.village_code)
+    access.require(actor, "work.write", region=hh.village_code)
     if village_code is None or village_code == hh.village_code:
         return hh.village_code
     village = _village(session, village_code).code
-    check_scope(actor, village)
+    access.require(actor, "work.write", region=village)
     return village
 
 

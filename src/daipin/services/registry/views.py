@@ -7,7 +7,6 @@ not exist; an implementing-entity user sees only its own entity, its contracts, 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -29,11 +28,12 @@ from daipin.db.models.registry import (
     Region,
 )
 from daipin.db.models.workflow import PaymentBatch, PaymentLine
-from daipin.domain import vocabulary
-from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import Forbidden, InputError, NotFound
+from daipin.domain import access, vocabulary
+from daipin.domain.actors import Actor
+from daipin.domain.errors import InputError, NotFound
 from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
+from daipin.services.shared import scope
 
 # The names these reads give codes: the vocabulary's (kept under the names other modules import).
 STATUS_LABELS = vocabulary.HOUSEHOLD_STATUS
@@ -45,14 +45,9 @@ PAGE = 50
 
 
 def scope_prefix(actor: Actor) -> str:
-    """The region prefix an official sees; refuses roles that do not browse the registry."""
-    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
-        return actor.region[:6]
-    if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
-        return actor.region
-    if actor.role is Role.SYSTEM:
-        return ""
-    raise Forbidden("此角色不能查看农户登记", "this role may not browse the household registry")
+    """The region prefix of the households the actor reads ("" for all); refuses (403) roles that read none."""
+    access.require(actor, "household.read")
+    return access.reach(actor, "household.read").prefix
 
 
 def initials(name: str) -> str:
@@ -185,17 +180,17 @@ def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
             .outerjoin(Region, Region.code == page.c.village_code).order_by(page.c.household_no))
 
 
-def _refuse_unseen(prefix: str, hh: Any, household_id: int) -> Any:
-    """`hh` (a household or a row of its columns) if it lies in the region `prefix`, else NotFound."""
-    if hh is None or not hh.village_code.startswith(prefix):
+def _refuse_unseen(actor: Actor, hh: Any, household_id: int) -> Any:
+    """`hh` (a household or a row of its columns) if the actor reads its village, else NotFound."""
+    if hh is None or not access.allowed(actor, "household.read", region=hh.village_code):
         raise NotFound(f"户 {household_id} 不存在", f"household {household_id} not found", "household_id")
     return hh
 
 
 def household(session: Session, actor: Actor, household_id: int) -> Household:
     """The household if the actor's region covers it; otherwise NotFound, as if it did not exist."""
-    prefix = scope_prefix(actor)
-    hh: Household = _refuse_unseen(prefix, session.get(Household, household_id), household_id)
+    access.require(actor, "household.read")
+    hh: Household = _refuse_unseen(actor, session.get(Household, household_id), household_id)
     return hh
 
 
@@ -232,9 +227,9 @@ def household_page(session: Session, actor: Actor, household_id: int, *, income:
     contracts with their entities' names, status history, income. `income=False` leaves the income out
     (and its statement) for a caller that reads it its own way.
     """
-    prefix = scope_prefix(actor)
+    access.require(actor, "household.read")
     stmts = _household_statements()
-    hh = _refuse_unseen(prefix, session.execute(stmts["household"], {"hid": household_id}).first(), household_id)
+    hh = _refuse_unseen(actor, session.execute(stmts["household"], {"hid": household_id}).first(), household_id)
     hid = {"hid": hh.id}
     people = session.execute(stmts["people"], hid).all()
     contracts = session.execute(stmts["contracts"], hid).all()
@@ -278,44 +273,35 @@ def _contract_row(c: Any, entities: dict[int, str]) -> dict[str, Any]:
             "payee_village_code": c.payee_village_code, "version": c.version}
 
 
-def _visible_by_role(actor: Actor, entity_id: int, county: str, to_official: Callable[[], bool]) -> bool:
-    """The reading rule entities and contracts share: the operator; an entity's own users; the district and
-    auditors of its county; township and village officials as `to_official` decides; nobody else."""
-    if actor.role is Role.SYSTEM:
-        return True
-    if actor.role is Role.ENTITY_USER:
-        return actor.entity_id == entity_id
-    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
-        return county == actor.region[:6]
-    if actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
-        return to_official()
-    return False
+def _project_region(p: Any) -> str:
+    """A project's most precise region: its village, or its township for a township-level project."""
+    return str(p.village_code or p.township_code)
+
+
+_PROJECT_REGION = func.coalesce(Project.village_code, Project.township_code)
 
 
 def _entity_visible(actor: Actor, e: Entity, session: Session) -> bool:
-    def official() -> bool:  # entities registered in their region or running a project there
-        if e.region_code and e.region_code.startswith(actor.region):
-            return True
-        return session.scalar(select(Project.id).where(
-            Project.entity_id == e.id, or_(Project.village_code.startswith(actor.region),
-                                          Project.township_code.startswith(actor.region[:9]))).limit(1)) is not None
-
-    return _visible_by_role(actor, e.id, e.county_code, official)
+    """`entity.read` where the entity is registered, or a project of it the actor reads (`project.read`)."""
+    if access.allowed(actor, "entity.read", region=e.region_code or e.county_code, entity_id=e.id):
+        return True
+    projects = access.reach(actor, "project.read")
+    if projects.scope not in access.LEVEL_DIGITS:
+        return False
+    return session.scalar(select(Project.id).where(
+        Project.entity_id == e.id, scope.where(projects, region=_PROJECT_REGION)).limit(1)) is not None
 
 
 def entities(session: Session, actor: Actor, *, q: str = "") -> list[dict[str, Any]]:
     q = _search_text(q)
-    stmt = select(Entity).order_by(Entity.id)
-    if actor.role is Role.ENTITY_USER:
-        stmt = stmt.where(Entity.id == actor.entity_id)
-    elif actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
-        stmt = stmt.where(Entity.county_code == actor.region[:6])
-    elif actor.role in (Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE):
-        in_region = select(Project.entity_id).where(or_(Project.village_code.startswith(actor.region),
-                                                        Project.township_code.startswith(actor.region[:9])))
-        stmt = stmt.where(or_(Entity.region_code.startswith(actor.region), Entity.id.in_(in_region)))
-    elif actor.role is not Role.SYSTEM:
-        raise Forbidden("此角色不能查看实施主体", "this role may not browse entities")
+    access.require(actor, "entity.read")
+    reach = access.reach(actor, "entity.read")
+    in_reach = scope.where(reach, region=func.coalesce(Entity.region_code, Entity.county_code), entity=Entity.id)
+    if reach.scope in access.LEVEL_DIGITS:
+        projects = access.reach(actor, "project.read")
+        in_reach = or_(in_reach, Entity.id.in_(select(Project.entity_id).where(
+            scope.where(projects, region=_PROJECT_REGION))))
+    stmt = select(Entity).where(in_reach).order_by(Entity.id)
     if q:
         stmt = stmt.where(or_(Entity.name.like(f"%{q.strip()[:40]}%"), Entity.uscc.startswith(q.strip()[:18])))
     return [{"id": e.id, "name": e.name, "kind": ENTITY_KINDS.zh(e.kind), "kind_code": e.kind, "uscc": e.uscc,
@@ -365,29 +351,13 @@ def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
 
 
 def _project_visible(actor: Actor, p: Project) -> bool:
-    if actor.role is Role.SYSTEM:
-        return True
-    if actor.role is Role.ENTITY_USER:
-        return p.entity_id == actor.entity_id
-    if actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR):
-        return p.county_code == actor.region[:6]
-    if actor.role is Role.TOWNSHIP_OFFICIAL:
-        return p.township_code.startswith(actor.region)
-    if actor.role is Role.VILLAGE_CADRE:
-        return (p.village_code or "").startswith(actor.region) or (
-            not p.village_code and actor.region.startswith(p.township_code))
-    return False
+    return access.allowed(actor, "project.read", region=_project_region(p), entity_id=p.entity_id)
 
 
 def projects(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    if actor.role is Role.PUBLIC:
-        raise Forbidden("请先登录", "login required")
-    stmt = select(Project).order_by(Project.code)
-    if actor.role is Role.ENTITY_USER:
-        stmt = stmt.where(Project.entity_id == actor.entity_id)
-    elif actor.role is not Role.SYSTEM:
-        stmt = stmt.where(Project.county_code == actor.region[:6])
-    rows = [p for p in session.scalars(stmt) if _project_visible(actor, p)]
+    access.require(actor, "project.read")
+    in_reach = scope.where(access.reach(actor, "project.read"), region=_PROJECT_REGION, entity=Project.entity_id)
+    rows = list(session.scalars(select(Project).where(in_reach).order_by(Project.code)))
     ents = _entity_names(session, {p.entity_id for p in rows})
     return [{"id": p.id, "code": p.code, "name": p.name, "category": p.category, "entity": ents.get(p.entity_id, ""),
              "village_code": p.village_code or p.township_code, "status": p.status,
@@ -425,9 +395,9 @@ def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
     if a is None:
         raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", "asset_id")
     p = session.get(Project, a.project_id) if a.project_id else None
-    visible = (p is not None and _project_visible(actor, p)) or (
-        p is None and actor.role in (Role.DISTRICT_ADMIN, Role.AUDITOR, Role.SYSTEM)
-        and a.county_code == (actor.region[:6] or a.county_code))
+    # An asset is read with its project, or by those who read its owner's region (a village's own asset).
+    visible = (p is not None and _project_visible(actor, p)) or access.allowed(
+        actor, "asset.read", region=a.owner_region_code or a.county_code)
     if not visible:
         raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", "asset_id")
     vals = list(session.scalars(select(AssetValuation).where(AssetValuation.asset_id == a.id)
@@ -442,17 +412,14 @@ def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
 
 
 def _contract_visible(session: Session, actor: Actor, c: Contract) -> bool:
-    """Who reads a contract: its entity's users; the district and auditors of its county; the township or
-    village officials of its payee's region or of its project (both pages list it)."""
-    def official() -> bool:
-        from daipin.services.contracts.service import payee_region
+    """Who reads a contract (`contract.read`): its entity's users, and the officials of its payee's region; and
+    whoever reads its project (both pages list it)."""
+    from daipin.services.contracts.service import payee_region
 
-        if payee_region(session, c).startswith(actor.region):
-            return True
-        p = session.get(Project, c.project_id)
-        return p is not None and _project_visible(actor, p)
-
-    return _visible_by_role(actor, c.entity_id, c.county_code, official)
+    if access.allowed(actor, "contract.read", region=payee_region(session, c), entity_id=c.entity_id):
+        return True
+    p = session.get(Project, c.project_id)
+    return p is not None and _project_visible(actor, p)
 
 
 def contract(session: Session, actor: Actor, contract_id: int) -> Contract:
@@ -465,16 +432,13 @@ def contract(session: Session, actor: Actor, contract_id: int) -> Contract:
 
 def _opens_households(actor: Actor, village_code: str) -> bool:
     """Whether the actor may open the page of a household of this village."""
-    try:
-        return village_code.startswith(scope_prefix(actor))
-    except Forbidden:
-        return False
+    return access.allowed(actor, "household.read", region=village_code)
 
 
 def _person_name(actor: Actor, name: str | None) -> str:
-    """A household member's name as this actor may read it: partly masked for an entity's users, who see the
-    households they pay only as far as the payment needs (as on the entity page)."""
-    return mask_name(name) if actor.role is Role.ENTITY_USER else (name or "")
+    """A household member's name as this actor may read it: in full to those who read the registry, partly
+    masked for an entity's users, who see the households they pay only as far as the payment needs."""
+    return (name or "") if access.may(actor, "household.read") else mask_name(name)
 
 
 def _payees(session: Session, actor: Actor, refs: set[str]) -> dict[str, dict[str, Any]]:
@@ -595,6 +559,6 @@ def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str 
 
 
 def household_count(session: Session, actor: Actor) -> int:
-    prefix = scope_prefix(actor)
-    return int(session.scalar(select(func.count()).select_from(Household)
-                              .where(Household.village_code.startswith(prefix))) or 0)
+    access.require(actor, "household.read")
+    in_reach = scope.where(access.reach(actor, "household.read"), region=Household.village_code)
+    return int(session.scalar(select(func.count()).select_from(Household).where(in_reach)) or 0)

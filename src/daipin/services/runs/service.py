@@ -23,7 +23,7 @@ from daipin.db.models.registry import (
     Run,
     WorkRecord,
 )
-from daipin.domain.access import check_scope
+from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.canonical import digest
 from daipin.domain.contracts import engine_terms
@@ -227,7 +227,7 @@ def save_allocation_plan(session: Session, actor: Actor, *, village_code: str, y
         raise InputError(f"各科目比例之和为 {total}，应为 1", f"bucket shares sum to {total}, must be 1",
                          field="buckets")
     statuses = eligible_statuses or list(ELIGIBLE)
-    check_scope(actor, village_code)
+    access.require(actor, "plan.write", region=village_code)
     plan = session.scalar(select(AllocationPlan).where(AllocationPlan.village_code == village_code,
                                                        AllocationPlan.year == year))
     if plan is None:
@@ -283,14 +283,14 @@ def run_settlement(session: Session, actor: Actor, project_id: int | str, year: 
     _check_year(year)
     project = get_project(session, project_id)
     region = project.village_code or project.township_code
-    check_scope(actor, region)
+    access.require(actor, "run.write", region=region)
     doc = build_settlement_document(session, project.id, year)
     return store_run(session, actor, kind="settlement", subject=project.code, region=region, year=year, doc=doc, at=at)
 
 
 def run_village_allocation(session: Session, actor: Actor, village_code: str, year: int, at: datetime) -> Run:
     _check_year(year)
-    check_scope(actor, village_code)
+    access.require(actor, "run.write", region=village_code)
     doc = build_village_allocation_document(session, village_code, year)
     return store_run(session, actor, kind="village_allocation", subject=village_code, region=village_code, year=year,
                   doc=doc, at=at)

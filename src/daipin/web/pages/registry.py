@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract
-from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import DaipinError, Forbidden, InputError
+from daipin.domain import access
+from daipin.domain.actors import Actor
+from daipin.domain.errors import DaipinError, InputError
 from daipin.domain.money import MAX_FEN, format_yuan
 from daipin.http.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
 from daipin.services.registry import views as rv
@@ -121,10 +122,9 @@ def contract_form(request: Request, actor: CurrentActor, session: SessionDep, mo
 
 
 def _may_sign(actor: Actor) -> None:
-    """Contracts are signed by the district's, a township's or a village's officials (within their region, as the
-    service checks); an entity's users and the read-only roles get no form."""
-    if actor.role not in (Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE, Role.SYSTEM):
-        raise Forbidden("无权签订利益联结协议", "this role does not sign benefit-linkage contracts")
+    """Contracts are signed by the roles `contract.sign` names (within their region, as the service checks);
+    the others get no form."""
+    access.require(actor, "contract.sign")
 
 
 def _money(raw: str, field: str) -> int:
