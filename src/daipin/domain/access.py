@@ -67,6 +67,7 @@ from typing import Literal
 
 from daipin.domain.actors import ROLE_LABELS, Actor, Role
 from daipin.domain.errors import Forbidden
+from daipin.domain.vocabulary import ACCESS_SCOPE
 
 
 class Scope(StrEnum):
@@ -80,11 +81,8 @@ class Scope(StrEnum):
     ALL = "all"
 
 
-SCOPE_LABELS: dict[Scope, str] = {
-    Scope.NONE: "不可", Scope.VILLAGE: "本村", Scope.VILLAGE_UP: "本村及本乡镇的乡镇级记录",
-    Scope.TOWNSHIP: "本乡镇", Scope.COUNTY: "本区（县）", Scope.ENTITY: "本实施主体", Scope.PUBLIC: "已公示的",
-    Scope.ALL: "全部",
-}
+ACCESS_SCOPE.require(Scope)
+SCOPE_LABELS: dict[Scope, str] = {s: ACCESS_SCOPE.zh(s.value) for s in Scope}
 
 # The digits of the actor's own region each region scope reads (GB/T 2260-style prefixes).
 LEVEL_DIGITS: dict[Scope, int] = {Scope.VILLAGE: 12, Scope.VILLAGE_UP: 12, Scope.TOWNSHIP: 9, Scope.COUNTY: 6}

@@ -500,6 +500,18 @@ ROLE = Vocab("role", (
     ("system", "系统", "System"),
 ))
 
+# How far a role reaches for one action of the access policy (domain/access.py).
+ACCESS_SCOPE = Vocab("access_scope", (
+    ("-", "不可", "None"),
+    ("village", "本村", "Own village"),
+    ("village+", "本村及本乡镇的乡镇级记录", "Own village and its township's township-level rows"),
+    ("township", "本乡镇", "Own township"),
+    ("county", "本区（县）", "Own county"),
+    ("entity", "本实施主体", "Own implementing entity"),
+    ("public", "已公示的", "Posted rows only"),
+    ("all", "全部", "All"),
+))
+
 # What a registry document (`daipin record`) may hold, by its `kind`.
 RECORD_KIND = Vocab("record_kind", (
     ("region", "区划（乡镇、村）", "Region (township, village)"),
@@ -536,7 +548,7 @@ VOCABULARY: dict[str, Vocab] = {v.kind: v for v in (
     TRUSTEESHIP_UNIT, WAGE_BASIS, PAY_CYCLE, INTEREST_BASIS, TERM_CHOICE, TERM_ITEM,
     MATTER_KIND, DECISION_PATH, MATTER_STATE, MATTER_ACTION, MATTER_EVENT, MEETING_TYPE, VOTE, REVIEW_DECISION,
     NOTICE_STATUS, OBJECTION_STATUS,
-    PAYMENT_LINE_STATUS, PAYMENT_BATCH_STATUS, PAYMENT_STATUS, PAYEE_TYPE, RUN_KIND,
+    PAYMENT_LINE_STATUS, PAYMENT_BATCH_STATUS, PAYMENT_STATUS, PAYEE_TYPE, RUN_KIND, ACCESS_SCOPE,
     ALLOCATION_RULE, ALLOCATION_PER, CASH_CLASS, LIQUIDATION_CLAIM, LIQUIDATION_RANK, LIQUIDATION_HOLDER, ENGINE_WARNING,
     ROLE, RECORD_KIND,
 )}
