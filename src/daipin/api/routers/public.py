@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from daipin.api.schemas import Strict
-from daipin.http.deps import CsrfDep, Id, NowDep, SessionDep
+from daipin.http.deps import ANON_COOKIE, CsrfDep, Id, NowDep, SessionDep
 from daipin.services.portal import views as portal
 
 router = APIRouter(tags=["public 公开"])
@@ -68,9 +68,12 @@ class ObjectionIn(Strict):
     contact: str | None = Field(None, max_length=100)
 
 
-@router.post("/public/notices/{notice_id}/objections", status_code=201, dependencies=[CsrfDep])
-def object_to(notice_id: Id, body: ObjectionIn, session: SessionDep, now: NowDep) -> dict[str, Any]:
-    """提出异议（可匿名）/ object to a notice during its window, named or anonymous."""
+@router.post("/public/notices/{notice_id}/objections", status_code=201, dependencies=[CsrfDep],
+             responses={429: {}})
+def object_to(notice_id: Id, body: ObjectionIn, request: Request, session: SessionDep, now: NowDep) -> dict[str, Any]:
+    """提出异议（可匿名；同一客户端对同一公示每天至多 3 条）/ object to a notice during its window, named or
+    anonymous (at most 3 a day from one client to one notice)."""
     o = portal.object_to(session, notice_id, text=body.text, at=now, name=body.name or None,
-                         contact=body.contact or None)
+                         contact=body.contact or None, cookie=request.cookies.get(ANON_COOKIE),
+                         address=request.client.host if request.client else "unknown")
     return {"id": o.id, "status": o.status, "anonymous": o.anonymous}

@@ -127,8 +127,10 @@ def answered_objections(session: Session, notice_id: int) -> list[dict[str, Any]
 
 
 def object_to(session: Session, notice_id: int, *, text: str, at: datetime, name: str | None = None,
-              contact: str | None = None, actor: Actor = PUBLIC) -> Objection:
-    """File an objection against a posted notice (named or anonymous); the workflow checks the window."""
+              contact: str | None = None, actor: Actor = PUBLIC, cookie: str | None = None,
+              address: str | None = None) -> Objection:
+    """File an objection against a posted notice (named or anonymous); the workflow checks the window, and
+    throttles a client from the public (its anonymous `cookie` and its `address`, kept as salted digests only)."""
     from daipin.services.matters import service as workflow
 
     view = get_notice(session, notice_id)
@@ -143,7 +145,9 @@ def object_to(session: Session, notice_id: int, *, text: str, at: datetime, name
         raise InputError("姓名过长", "name too long", "name")
     if contact is not None and len(contact) > 100:
         raise InputError("联系方式过长", "contact too long", "contact")
-    return workflow.file_objection(session, actor, view.matter.id, text=text, at=at, name=name, contact=contact)
+    client = workflow.ObjectionClient.of(session, cookie=cookie, address=address) if address is not None else None
+    return workflow.file_objection(session, actor, view.matter.id, text=text, at=at, name=name, contact=contact,
+                                   client=client)
 
 
 def checkpoint_summary(view: NoticeView) -> dict[str, Any]:
