@@ -197,3 +197,31 @@ def test_the_demo_accounts_keep_the_demo_password(session: Session) -> None:
 
 def test_a_throttled_answer_is_an_error_of_its_own(session: Session) -> None:
     assert issubclass(Throttled, DaipinError) and Throttled.status == 429
+
+
+def test_a_burst_of_guesses_at_once_is_counted_in_turn(fresh_db_url: str) -> None:
+    """Attempts that arrive together, each in its own transaction (a server's workers), get no more guesses
+    than attempts one after another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy.orm import sessionmaker
+
+    from daipin.db.session import make_engine, session_scope
+
+    engine = make_engine(fresh_db_url, pool_size=8)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    try:
+        with session_scope(factory) as s:
+            _user(s)
+
+        def one(i: int) -> str:
+            with session_scope(factory) as s:
+                return _try(s, "guess-guess-1", STRANGER, START + timedelta(milliseconds=i))
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(one, range(24)))
+        assert answers.count("wrong") == auth.MAX_FAILED_LOGINS, answers
+        with session_scope(factory) as s:
+            assert _try(s, PW, HOME, START + timedelta(seconds=1)) == "ok"
+    finally:
+        engine.dispose()

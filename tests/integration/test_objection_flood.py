@@ -158,3 +158,35 @@ def test_the_api_and_the_page_answer_429_with_when_to_retry(session: Session, no
     r = other.post(f"/api/v1/public/notices/{nid}/objections", json={"text": "名单是否核实？"},
                    headers={"X-CSRF-Token": anon_csrf("test-secret", "cookie-b")})
     assert r.status_code == 201, r.text
+
+
+def test_a_concurrent_flood_from_one_client_is_cut_to_three_too(fresh_db_url: str) -> None:
+    """Objections arriving at once, each in its own transaction (as from a server's workers), are counted in turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy.orm import sessionmaker
+
+    from daipin.db.session import make_engine, session_scope
+
+    engine = make_engine(fresh_db_url, pool_size=8)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    try:
+        with session_scope(factory) as s:
+            seed(s)
+            nid, t = _in_notice(s, 2024, T0)
+        at = t + timedelta(hours=1)
+
+        def one(i: int) -> str:
+            try:
+                with session_scope(factory) as s:
+                    return _object(s, nid, at + timedelta(milliseconds=i), "cookie-a", HOME)
+            except Exception as exc:  # noqa: BLE001 - any failure but the throttle is a wrong answer
+                return type(exc).__name__
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(one, range(40)))
+        assert answers.count("filed") == 3 and answers.count("throttled") == 37, answers
+        with session_scope(factory) as s:
+            assert _objections(s, nid) == 3
+    finally:
+        engine.dispose()

@@ -215,10 +215,12 @@ def authenticate(session: Session, *, username: str, password: str, client: str,
     valid = USERNAME_RE.match(username) is not None
     if not valid:
         username = username.replace("\x00", "")
+    # The account's row is locked first, so that attempts at once for one account are counted in turn (a burst
+    # would otherwise all pass the count before any of them is recorded).
+    user = session.scalar(select(User).where(User.username == username).with_for_update()) if valid else None
     until = _wait_until(session, username, client, at)
     if until is not None:
         raise throttle.refused("登录失败次数过多", "too many failed logins", at=at, until=until)
-    user = session.scalar(select(User).where(User.username == username)) if valid else None
     ok = False
     try:
         ok = _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password or "")
