@@ -85,7 +85,7 @@ def test_the_district_administrator_reaches_every_page_on_a_phone(browser: Any, 
     page.goto("/ledger")
     page.goto("/admin/users")
     page.fill("input[name=username]", "cadre-two")
-    page.fill("input[name=password]", "cadre-two-pass")
+    page.fill("input[name=password]", "spring-field-73")
     page.select_option("select[name=role]", "village_cadre")
     page.select_option("select[name=region]", "231002001002")  # chosen by name: 新民村
     page.click("form.form button[type=submit]")

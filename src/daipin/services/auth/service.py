@@ -190,11 +190,12 @@ def _wait_until(session: Session, username: str, client: str, at: datetime) -> d
     # The account's failures since its last login (a login, from anywhere, starts the count again).
     last_login = _aware(session.scalar(select(func.max(LoginAttempt.at)).where(
         LoginAttempt.username == username, LoginAttempt.ok, LoginAttempt.at >= at - FAILURE_WINDOW)), at)
-    since = last_login if last_login is not None else at - FAILURE_WINDOW
+    # (A failure stamped the same instant as the login is counted: which came first is not known.)
+    since = LoginAttempt.at >= last_login if last_login is not None else LoginAttempt.at > at - FAILURE_WINDOW
     here = LoginAttempt.client == client
     failures, from_here, last_here = session.execute(
         select(func.count(), func.count(case((here, 1))), func.max(case((here, LoginAttempt.at))))
-        .where(LoginAttempt.username == username, ~LoginAttempt.ok, LoginAttempt.at > since)).one()
+        .where(LoginAttempt.username == username, ~LoginAttempt.ok, since)).one()
     if failures >= MAX_FAILED_LOGINS and from_here and (last_here := _aware(last_here, at)) is not None:
         waits.append(last_here + throttle.delay(from_here - MAX_FAILED_LOGINS, FIRST_DELAY, MAX_DELAY))
     until = max(waits)
