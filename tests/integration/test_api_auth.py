@@ -63,7 +63,7 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(session: Sessi
     assert wrong.json()["error"]["field"] == "password"
 
 
-def test_five_failures_lock_the_account_until_the_lock_expires(session: Session) -> None:
+def test_five_failures_make_the_address_wait_before_the_right_password_gets_in(session: Session) -> None:
     make_user(session)
     app, clock = app_on_session(session)
     c = client(app)

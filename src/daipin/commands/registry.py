@@ -88,12 +88,12 @@ def _written(out: Path, write: Callable[[], int]) -> int:
 def write_csv_template(out: Path) -> None:
     """The household import template as csv: the xlsx template's first sheet (headers and example row), UTF-8 with
     a byte order mark so that Excel opens it as UTF-8."""
-    import csv
     import tempfile
 
     from openpyxl import load_workbook
 
     import daipin.services.imports.service as imports
+    from daipin.services.shared import sheets
 
     with tempfile.TemporaryDirectory() as tmp:
         sheet = Path(tmp) / "template.xlsx"
@@ -102,7 +102,7 @@ def write_csv_template(out: Path) -> None:
         rows = [["" if v is None else str(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
         wb.close()
     with out.open("w", encoding="utf-8-sig", newline="") as f:
-        csv.writer(f).writerows(rows)
+        sheets.csv_writer(f).writerows(rows)
 
 
 def _actor() -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class DaipinError(Exception):
     """Base error. `status` is the HTTP status the API maps it to; `code` is stable."""
@@ -59,3 +61,21 @@ class Conflict(DaipinError):
 
     status = 409
     code = "conflict"
+
+
+class Throttled(DaipinError):
+    """Too many attempts: refused until `retry_at` (a UTC time); `retry_after` is the wait in whole seconds (the
+    Retry-After header)."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, message_zh: str, message_en: str = "", field: str | None = None, code: str | None = None,
+                 *, retry_at: datetime | None = None, retry_after: int | None = None):
+        super().__init__(message_zh, message_en, field, code)
+        self.retry_at = retry_at
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None

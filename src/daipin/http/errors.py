@@ -51,9 +51,11 @@ def install(app: FastAPI, render_page_error: Callable[..., Response]) -> None:
 
     @app.exception_handler(DaipinError)
     async def _daipin(request: Request, exc: DaipinError) -> Response:
+        headers = getattr(exc, "headers", None)  # Retry-After, on a throttled answer
         if wants_json(request):
-            return JSONResponse(error_body(exc.code, exc.message_zh, exc.message_en, exc.field), status_code=exc.status)
-        return render_error(request, exc.status, exc.message_zh, exc.message_en, exc.field)
+            return JSONResponse(error_body(exc.code, exc.message_zh, exc.message_en, exc.field), status_code=exc.status,
+                                headers=headers)
+        return render_error(request, exc.status, exc.message_zh, exc.message_en, exc.field, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -46,7 +46,7 @@ async def login(body: LoginIn, request: Request, now: NowDep) -> LoginOut | JSON
         except DaipinError as exc:
             # Answer without raising so the transaction commits: the failed attempt must count.
             return JSONResponse(error_body(exc.code, exc.message_zh, exc.message_en, exc.field),
-                                status_code=exc.status)
+                                status_code=exc.status, headers=getattr(exc, "headers", None))
         expires = now + request.app.state.settings.session_ttl
         return LoginOut(token=got.token, csrf_token=got.csrf_token, expires_at=expires.isoformat(),
                         user=user_out(got.user))

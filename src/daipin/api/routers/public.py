@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from daipin.domain.localtime import as_utc
-from daipin.http.deps import CsrfDep, Id, NowDep, SessionDep
+from daipin.http.deps import ANON_COOKIE, CsrfDep, Id, NowDep, SessionDep
 from daipin.services.matters.commands import FileObjection
 from daipin.services.portal import views as portal
 
@@ -64,8 +64,12 @@ def notice(notice_id: Id, session: SessionDep) -> dict[str, Any]:
     return out
 
 
-@router.post("/public/notices/{notice_id}/objections", status_code=201, dependencies=[CsrfDep])
-def object_to(notice_id: Id, body: FileObjection, session: SessionDep, now: NowDep) -> dict[str, Any]:
-    """提出异议（可匿名）/ object to a notice during its window, named or anonymous."""
-    o = portal.object_to(session, notice_id, body, at=now)
+@router.post("/public/notices/{notice_id}/objections", status_code=201, dependencies=[CsrfDep],
+             responses={429: {}})
+def object_to(notice_id: Id, body: FileObjection, request: Request, session: SessionDep,
+              now: NowDep) -> dict[str, Any]:
+    """提出异议（可匿名；同一客户端对同一公示每天至多 3 条）/ object to a notice during its window, named or
+    anonymous (at most 3 a day from one client to one notice)."""
+    o = portal.object_to(session, notice_id, body, at=now, cookie=request.cookies.get(ANON_COOKIE),
+                         address=request.client.host if request.client else "unknown")
     return {"id": o.id, "status": o.status, "anonymous": o.anonymous}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daipin.db.base import Base, BigInt
@@ -160,9 +160,15 @@ class Objection(Base):
     """An objection filed during a notice window, named or anonymous, and its answer.
 
     `objector_name` and `contact` are personal data: never posted, never in the ledger in clear.
+    `client_digest` and `address_digest` (salted digests of the anonymous cookie and of the address an objection
+    from the public came from, never the values) count a client's objections for throttling.
     """
 
     __tablename__ = "objections"
+    __table_args__ = (
+        Index("ix_objections_notice_client", "notice_id", "client_digest", "filed_at"),
+        Index("ix_objections_address_filed", "address_digest", "filed_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
@@ -178,6 +184,8 @@ class Objection(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answered_by: Mapped[str | None] = mapped_column(String(120))
     objector_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    client_digest: Mapped[str | None] = mapped_column(String(64))
+    address_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class PaymentBatch(Base):

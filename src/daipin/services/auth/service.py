@@ -1,4 +1,4 @@
-"""Accounts: create users, log in with argon2 hashes and throttling, sessions, password change, demo accounts."""
+"""Accounts: create users, log in with argon2 hashes and growing delays, sessions, password change, demo accounts."""
 
 from __future__ import annotations
 
@@ -11,24 +11,32 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.auth import LoginAttempt, LoginSession, User
 from daipin.domain import access
 from daipin.domain.access import REGION_LENGTHS
 from daipin.domain.actors import ROLE_LABELS, Actor, Role
-from daipin.domain.errors import DaipinError, InputError, NotFound
-from daipin.services.shared import scope
+from daipin.domain.errors import InputError, NotFound
+from daipin.services.auth import passwords
+from daipin.services.shared import scope, throttle
 
-# Consecutive failures before an account is locked, and for how long.
+# Failed logins slow down the address that made them and no other: a lock on the account would let anyone shut
+# out any user with a few bad passwords. After MAX_FAILED_LOGINS failures for an account (since its last login,
+# within FAILURE_WINDOW), an address that has failed for it waits FIRST_DELAY after its last failure, doubled for
+# each of its failures beyond MAX_FAILED_LOGINS, at most MAX_DELAY; an address that has not failed for it (the
+# real user elsewhere) is not held up.
 MAX_FAILED_LOGINS = 5
-LOCK_FOR = timedelta(minutes=15)
-# Failures from one client address (any username) within the window before it is refused.
+FAILURE_WINDOW = timedelta(hours=24)
+# An address with MAX_CLIENT_FAILURES failures for any accounts within CLIENT_WINDOW (one guessing many
+# usernames) waits likewise for every account.
 MAX_CLIENT_FAILURES = 30
-CLIENT_WINDOW = timedelta(minutes=15)
+CLIENT_WINDOW = timedelta(hours=1)
+FIRST_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=12)
-MIN_PASSWORD = 8
+MIN_PASSWORD = passwords.MIN_LENGTH
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 DEMO_PASSWORD = "daipin-demo"
 
@@ -40,13 +48,6 @@ DEMO_PASSWORD = "daipin-demo"
 _hasher = PasswordHasher(time_cost=5, memory_cost=7168, parallelism=1)
 # A hash to verify against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_HASH = _hasher.hash("daipin-no-such-user")
-
-
-class Throttled(DaipinError):
-    """Too many failed logins: wait before trying again."""
-
-    status = 429
-    code = "throttled"
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,12 @@ def actor_for(user: User | Account) -> Actor:
     )
 
 
-def _check_password_rules(password: str, field: str) -> None:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InputError(
-            f"密码至少 {MIN_PASSWORD} 个字符", f"password must have at least {MIN_PASSWORD} characters", field
-        )
-    if len(password) > 256:
-        raise InputError("密码过长（最多 256 个字符）", "password too long (at most 256 characters)", field)
+def _check_password_rules(password: str, field: str, *, username: str, display_name: str,
+                          demo: bool = False) -> None:
+    """The password rules (daipin.services.auth.passwords); the published demo password only for demo accounts."""
+    if demo and password == DEMO_PASSWORD:
+        return
+    passwords.check(password, field, username=username, display_name=display_name)
 
 
 def create_user(
@@ -108,7 +108,7 @@ def create_user(
             "username: 2-64 characters of a-z, 0-9, '.', '_', '-'",
             "username",
         )
-    _check_password_rules(password, "password")
+    _check_password_rules(password, "password", username=username, display_name=display_name or "", demo=demo)
     try:
         role_v = Role(role)
     except ValueError:
@@ -159,14 +159,11 @@ def create_user(
 
 
 def _client_failures_statement(client: str, since: datetime) -> Any:
+    """The number of an address's failures since `since` (any account), and the time of the last."""
     # `~ok` renders as the partial index ix_login_attempts_client_failed is defined (`NOT ok`, SQLite `ok = 0`),
     # so the count reads that index and never the client's successful logins.
-    return select(func.count()).select_from(LoginAttempt).where(
+    return select(func.count(), func.max(LoginAttempt.at)).select_from(LoginAttempt).where(
         LoginAttempt.client == client, LoginAttempt.at >= since, ~LoginAttempt.ok)
-
-
-def _client_failures(session: Session, client: str, at: datetime) -> int:
-    return session.scalar(_client_failures_statement(client, at - CLIENT_WINDOW)) or 0
 
 
 def _aware(value: datetime | None, like: datetime) -> datetime | None:
@@ -176,25 +173,47 @@ def _aware(value: datetime | None, like: datetime) -> datetime | None:
     return value.replace(tzinfo=like.tzinfo)
 
 
-def authenticate(session: Session, *, username: str, password: str, client: str, at: datetime) -> User:
-    """Check a username and password; count failures; lock an account after repeated failures.
+def _wait_until(session: Session, username: str, client: str, at: datetime) -> datetime | None:
+    """When `client` may next try to log in as `username`, if it must wait (None if it need not)."""
+    waits = [at]
+    count, last = session.execute(_client_failures_statement(client, at - CLIENT_WINDOW)).one()
+    if count >= MAX_CLIENT_FAILURES and (last := _aware(last, at)) is not None:
+        waits.append(last + throttle.delay(count - MAX_CLIENT_FAILURES, FIRST_DELAY, MAX_DELAY))
+    # The account's failures since its last login (a login, from anywhere, starts the count again).
+    last_login = _aware(session.scalar(select(func.max(LoginAttempt.at)).where(
+        LoginAttempt.username == username, LoginAttempt.ok, LoginAttempt.at >= at - FAILURE_WINDOW)), at)
+    # (A failure stamped the same instant as the login is counted: which came first is not known.)
+    since = LoginAttempt.at >= last_login if last_login is not None else LoginAttempt.at > at - FAILURE_WINDOW
+    here = LoginAttempt.client == client
+    failures, from_here, last_here = session.execute(
+        select(func.count(), func.count(case((here, 1))), func.max(case((here, LoginAttempt.at))))
+        .where(LoginAttempt.username == username, ~LoginAttempt.ok, since)).one()
+    if failures >= MAX_FAILED_LOGINS and from_here and (last_here := _aware(last_here, at)) is not None:
+        waits.append(last_here + throttle.delay(from_here - MAX_FAILED_LOGINS, FIRST_DELAY, MAX_DELAY))
+    until = max(waits)
+    return until if until > at else None
 
-    Unknown users and wrong passwords give the same answer, so logins cannot be used to list accounts.
+
+def authenticate(session: Session, *, username: str, password: str, client: str, at: datetime) -> User:
+    """Check a username and password, after the address has waited out its failures (Throttled otherwise).
+
+    Unknown users and wrong passwords give the same answer, and are slowed alike, so logins cannot be used to
+    list accounts. A refused attempt checks no password and is not recorded: waiting the time it names is all
+    it takes, and an impatient retry does not push the time back.
     """
     username = (username or "").strip().lower()[:64]
     client = (client or "unknown")[:64]
-    if _client_failures(session, client, at) >= MAX_CLIENT_FAILURES:
-        raise Throttled("登录失败次数过多，请稍后再试", "too many failed logins from this address; try later")
     # No account has a name outside USERNAME_RE: such a name is not looked up (PostgreSQL refuses a NUL in
     # a text parameter) and is recorded without its NULs; it is answered like any unknown user.
     valid = USERNAME_RE.match(username) is not None
     if not valid:
         username = username.replace("\x00", "")
-    user = session.scalar(select(User).where(User.username == username)) if valid else None
-    locked_until = _aware(user.locked_until, at) if user is not None else None
-    if user is not None and locked_until is not None and locked_until > at:
-        session.add(LoginAttempt(username=username, client=client, at=at, ok=False))
-        raise Throttled("账户因多次登录失败已暂时锁定，请稍后再试", "account locked after repeated failures; try later")
+    # The account's row is locked first, so that attempts at once for one account are counted in turn (a burst
+    # would otherwise all pass the count before any of them is recorded).
+    user = session.scalar(select(User).where(User.username == username).with_for_update()) if valid else None
+    until = _wait_until(session, username, client, at)
+    if until is not None:
+        raise throttle.refused("登录失败次数过多", "too many failed logins", at=at, until=until)
     ok = False
     try:
         ok = _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password or "")
@@ -205,9 +224,6 @@ def authenticate(session: Session, *, username: str, password: str, client: str,
     if not ok or user is None:
         if user is not None:
             user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = at + LOCK_FOR
-                user.failed_logins = 0
         session.flush()
         raise InputError("用户名或密码错误", "wrong username or password", "password", code="bad_credentials")
     user.failed_logins = 0
@@ -297,7 +313,7 @@ def change_password(
         _hasher.verify(user.password_hash, old_password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         raise InputError("原密码错误", "the current password is wrong", "old_password") from None
-    _check_password_rules(new_password, "new_password")
+    _check_password_rules(new_password, "new_password", username=user.username, display_name=user.display_name)
     if new_password == old_password:
         raise InputError("新密码不能与原密码相同", "the new password must differ from the current one", "new_password")
     user.password_hash = hash_password(new_password)

@@ -14,6 +14,7 @@ from daipin.domain.errors import InputError
 from daipin.domain.money import format_yuan
 from daipin.domain.privacy import mask_bank, mask_id, mask_phone
 from daipin.services.imports.service import HEADER_OF
+from daipin.services.shared import sheets
 
 HOUSEHOLD_HEADERS = [HEADER_OF[k] for k in ("household_no", "head_name", "name", "id_number", "relation", "labor",
                                             "status", "exit_year", "township", "village", "phone", "bank_account",
@@ -25,9 +26,9 @@ def _write(out: Path | str, title: str, headers: list[str], rows: list[list[Any]
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title)
-    ws.append(headers)
+    sheets.append(ws, headers)
     for r in rows:
-        ws.append(r)
+        sheets.append(ws, r)
     wb.save(str(out))
     return len(rows)
 

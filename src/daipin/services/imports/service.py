@@ -102,7 +102,7 @@ from daipin.domain.privacy import mask_id, mask_numbers
 from daipin.ledger import store
 from daipin.services.dynamic import service as dynamic
 from daipin.services.registry import service as reg
-from daipin.services.shared import inputs
+from daipin.services.shared import inputs, sheets
 from daipin.services.shared import rows as shared_rows
 from daipin.services.shared import trace as trace
 
@@ -1611,20 +1611,20 @@ def write_template(out: Path | str) -> None:
     ws.title = "农户导入"
     keys = ["household_no", "head_name", "name", "id_number", "relation", "labor", "status", "exit_year",
             "township", "village", "phone", "bank_account", "poverty_cause"]
-    ws.append([HEADER_OF[k] for k in keys])
-    ws.append(["2310020010010001", "（户主姓名）", "（姓名）", "（18位身份证号）", "户主", "有劳动能力", "贫困户", "",
-               "兴隆镇", "兴隆村", "", "", "因病"])
+    sheets.append(ws, [HEADER_OF[k] for k in keys])
+    sheets.append(ws, ["2310020010010001", "（户主姓名）", "（姓名）", "（18位身份证号）", "户主", "有劳动能力", "贫困户",
+                       "", "兴隆镇", "兴隆村", "", "", "因病"])
     for column in ("D", "K", "L", "A"):
         for cell in ws[column]:
             cell.number_format = "@"  # keep ID numbers and accounts as text
     ws.column_dimensions["A"].width = 20
     ws.column_dimensions["D"].width = 22
     notes = wb.create_sheet("填写说明")
-    notes.append(["列", "说明"])
-    notes.append(["劳动能力", "有劳动能力 / 弱劳动力 / 无劳动能力"])
-    notes.append(["户类型", "贫困户 / 监测户 / 脱贫户 / 一般户"])
-    notes.append(["与户主关系", "、".join(reg.RELATIONS)])
-    notes.append(["所属村", "村名（同名村请同时填写所属乡镇）或12位村代码；填写了所属乡镇的，须为该乡镇的村"])
-    notes.append(["户主姓名", "可不填；填写的须与户主本人一行的姓名一致"])
-    notes.append(["脱贫年度", "不晚于导入当年"])
+    sheets.append(notes, ["列", "说明"])
+    sheets.append(notes, ["劳动能力", "有劳动能力 / 弱劳动力 / 无劳动能力"])
+    sheets.append(notes, ["户类型", "贫困户 / 监测户 / 脱贫户 / 一般户"])
+    sheets.append(notes, ["与户主关系", "、".join(reg.RELATIONS)])
+    sheets.append(notes, ["所属村", "村名（同名村请同时填写所属乡镇）或12位村代码；填写了所属乡镇的，须为该乡镇的村"])
+    sheets.append(notes, ["户主姓名", "可不填；填写的须与户主本人一行的姓名一致"])
+    sheets.append(notes, ["脱贫年度", "不晚于导入当年"])
     wb.save(str(out))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -35,7 +35,7 @@ from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import for_people
 from daipin.domain.vocabulary import OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
-from daipin.services.shared import scope
+from daipin.services.shared import scope, throttle
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import utc
 from daipin.services.shared.rows import workflow_row_fact as row_fact
@@ -811,9 +811,53 @@ def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: dateti
     return n
 
 
+# Objections from the public, each of which holds its notice open until answered, are throttled: at most
+# OBJECTIONS_PER_CLIENT_PER_NOTICE a day from one client (its anonymous cookie) to one notice, and from one
+# address OBJECTIONS_PER_ADDRESS_PER_NOTICE a day to one notice (people sharing a network) and
+# OBJECTIONS_PER_ADDRESS_PER_HOUR an hour to all notices.
+OBJECTIONS_PER_CLIENT_PER_NOTICE = 3
+OBJECTIONS_PER_ADDRESS_PER_NOTICE = 10
+OBJECTIONS_PER_ADDRESS_PER_HOUR = 20
+
+
+@dataclass(frozen=True)
+class ObjectionClient:
+    """Where an objection from the public comes from, as salted digests only (`of`): the anonymous cookie (None
+    when the client sent none) and the address."""
+
+    cookie_digest: str | None
+    address_digest: str
+
+    @classmethod
+    def of(cls, session: Session, *, cookie: str | None, address: str) -> ObjectionClient:
+        return cls(trace.pii(session, f"anon:{cookie}") if cookie else None, trace.pii(session, f"addr:{address}"))
+
+
+def _objection_wait(session: Session, notice_id: int, client: ObjectionClient, at: datetime) -> datetime | None:
+    """When `client` may object to the notice again, if one of the limits is reached (None if none is)."""
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    limits = [(OBJECTIONS_PER_ADDRESS_PER_HOUR, hour, Objection.address_digest == client.address_digest),
+              (OBJECTIONS_PER_ADDRESS_PER_NOTICE, day,
+               (Objection.address_digest == client.address_digest) & (Objection.notice_id == notice_id))]
+    if client.cookie_digest is not None:
+        limits.append((OBJECTIONS_PER_CLIENT_PER_NOTICE, day,
+                       (Objection.notice_id == notice_id) & (Objection.client_digest == client.cookie_digest)))
+    waits = []
+    for limit, window, same in limits:
+        # The limit-th latest of the client's objections in the window: the count drops below the limit when
+        # it leaves the window.
+        oldest_counted = session.scalar(select(Objection.filed_at).where(same, Objection.filed_at > at - window)
+                                        .order_by(Objection.filed_at.desc()).offset(limit - 1).limit(1))
+        if oldest_counted is not None:
+            waits.append(utc(oldest_counted) + window)
+    return max(waits) if waits else None
+
+
 def file_objection(session: Session, actor: Actor, matter_id: int, *, text: str, at: datetime,
-                   name: str | None = None, contact: str | None = None) -> Objection:
-    """Anyone may object while the window is open, named or anonymous."""
+                   name: str | None = None, contact: str | None = None,
+                   client: ObjectionClient | None = None) -> Objection:
+    """Anyone may object while the window is open, named or anonymous; from the public (`client`), within the
+    limits above (Throttled past them, with nothing written)."""
     m = get_matter(session, actor, matter_id, for_update=True)
     _authorize(actor, m, wf.Action.FILE_OBJECTION)
     at = utc(at)
@@ -828,8 +872,13 @@ def file_objection(session: Session, actor: Actor, matter_id: int, *, text: str,
         raise InputError("请写明异议内容", "the objection needs a text", "text")
     name = (name or "").strip() or None
     contact = (contact or "").strip() or None
+    # Counted under the matter's lock (get_matter above): concurrent objections to one notice are counted in turn.
+    if client is not None and (until := _objection_wait(session, n.id, client, at)) is not None:
+        raise throttle.refused("异议提交过于频繁", "too many objections from this client", at=at, until=until)
     o = Objection(notice_id=n.id, matter_id=m.id, county_code=m.county_code, filed_at=at, anonymous=name is None,
-                  objector_name=name, contact=contact, text=text.strip(), status="open", objector_notified=False)
+                  objector_name=name, contact=contact, text=text.strip(), status="open", objector_notified=False,
+                  client_digest=client.cookie_digest if client else None,
+                  address_digest=client.address_digest if client else None)
     session.add(o)
     session.flush()
     _step(session, actor, m, wf.Action.FILE_OBJECTION, at,

@@ -131,9 +131,10 @@ def answered_objections(session: Session, notice_id: int) -> list[dict[str, Any]
 
 
 def object_to(session: Session, notice_id: int, command: FileObjection, *, at: datetime,
-              actor: Actor = PUBLIC) -> Objection:
-    """File an objection against a posted notice (named or anonymous); the workflow checks the window."""
-    from daipin.services.matters import commands
+              actor: Actor = PUBLIC, cookie: str | None = None, address: str | None = None) -> Objection:
+    """File an objection against a posted notice (named or anonymous); the workflow checks the window, and
+    throttles a client from the public (its anonymous `cookie` and its `address`, kept as salted digests only)."""
+    from daipin.services.matters import service as workflow
 
     view = get_notice(session, notice_id)
     if view.notice.status != "open":
@@ -141,8 +142,9 @@ def object_to(session: Session, notice_id: int, command: FileObjection, *, at: d
 
         raise Conflict("该公示已结束，不能再提出异议", "this notice is no longer open for objections", "notice_id",
                        code="window_closed")
-    objection: Objection = commands.run(session, actor, view.matter.id, command, at=at)
-    return objection
+    client = workflow.ObjectionClient.of(session, cookie=cookie, address=address) if address is not None else None
+    return workflow.file_objection(session, actor, view.matter.id, text=command.text, at=at, name=command.name,
+                                   contact=command.contact, client=client)
 
 
 def checkpoint_summary(view: NoticeView) -> dict[str, Any]:

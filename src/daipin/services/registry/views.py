@@ -540,16 +540,18 @@ def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str 
     """The search result as a spreadsheet (personal data masked; at most 50,000 rows); codes as their labels."""
     from openpyxl import Workbook
 
+    from daipin.services.shared import sheets
+
     scope_prefix(actor)  # refuse before building anything
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("农户")
-    ws.append(["户编号", "户主", "村", "户类型", "劳动能力", "状态"])
+    sheets.append(ws, ["户编号", "户主", "村", "户类型", "劳动能力", "状态"])
     offset = 0
     while offset < 50_000:
         page = search_households(session, actor, q=q, status=status, village=village, offset=offset, limit=200)
         for r in page["items"]:
-            ws.append([r["household_no"], r["head"], r["village"], r["status_label"], r["labor"],
-                       r["life_state_label"]])
+            sheets.append(ws, [r["household_no"], r["head"], r["village"], r["status_label"], r["labor"],
+                               r["life_state_label"]])
         if not page["more"]:
             break
         offset += 200

@@ -81,6 +81,9 @@ ROW_MODELS: dict[str, type[Any]] = {
 }
 # Personal data: only its salted digest enters a row state (and so the dossier and the ledger).
 WORKFLOW_PII_COLUMNS = frozenset({("objections", "objector_name"), ("objections", "contact")})
+# Where a public objection came from (salted digests, for throttling): not part of what was objected, so kept out
+# of the row state, the ledger and the dossier (and objections recorded before these columns keep their digests).
+WORKFLOW_UNRECORDED_COLUMNS = frozenset({("objections", "client_digest"), ("objections", "address_digest")})
 
 
 def _plain(value: Any) -> Any:
@@ -99,6 +102,8 @@ def workflow_row_state(session: Session, obj: Any) -> dict[str, Any]:
     table = obj.__table__.name
     out: dict[str, Any] = {}
     for col in obj.__table__.columns:
+        if (table, col.key) in WORKFLOW_UNRECORDED_COLUMNS:
+            continue
         value = getattr(obj, col.key)
         if value is not None and (table, col.key) in WORKFLOW_PII_COLUMNS:
             value = trace.pii(session, str(value))

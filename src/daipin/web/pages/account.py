@@ -50,7 +50,7 @@ def login_submit(
     except DaipinError as exc:
         # returned, not raised, so the request commits and the failure counts
         return render(request, "login.html", {"next": _safe_next(next), "error": exc, "username": username},
-                      status_code=exc.status)
+                      status_code=exc.status, headers=getattr(exc, "headers", None))
     settings = request.app.state.settings
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(SESSION_COOKIE, got.token, httponly=True, samesite="lax", secure=settings.cookie_secure,

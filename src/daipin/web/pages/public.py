@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from daipin.domain.errors import DaipinError
-from daipin.http.deps import Auth, CsrfDep, Id, NowDep, SessionDep, csrf_token_for, read_only
+from daipin.http.deps import ANON_COOKIE, Auth, CsrfDep, Id, NowDep, SessionDep, csrf_token_for, read_only
 from daipin.services.matters.commands import FileObjection
 from daipin.services.portal import views as portal
 from daipin.web import locale_of, render, render_text
@@ -82,7 +82,8 @@ def _notice_context(request: Request, session: Session, notice_id: int, *, error
 def _notice_page(request: Request, session: Session, notice_id: int, *, error: DaipinError | None = None,
                  filed: int | None = None, status: int = 200) -> Response:
     return render(request, "public/notice.html",
-                  _notice_context(request, session, notice_id, error=error, filed=filed), status_code=status)
+                  _notice_context(request, session, notice_id, error=error, filed=filed), status_code=status,
+                  headers=getattr(error, "headers", None))
 
 
 def _cached_notice_page(request: Request, session: Session, auth: Auth, notice_id: int) -> Response:
@@ -139,7 +140,8 @@ def object_to_notice(
     try:
         with session.begin_nested():
             command = FileObjection.parse({"text": text, "name": name or None, "contact": contact or None})
-            o = portal.object_to(session, notice_id, command, at=now)
+            o = portal.object_to(session, notice_id, command, at=now, cookie=request.cookies.get(ANON_COOKIE),
+                                 address=request.client.host if request.client else "unknown")
     except DaipinError as exc:
         return _notice_page(request, session, notice_id, error=exc, status=exc.status)
     return RedirectResponse(f"/public/notices/{notice_id}?filed={o.id}#objection", status_code=303)
