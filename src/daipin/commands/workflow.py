@@ -253,6 +253,22 @@ _simple("announce", "执行结果公告 / announce what was paid.")
 _simple("archive", "归档 / archive the matter.")
 
 
+@matter_app.command("withdraw")
+def withdraw(
+    matter_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="撤回理由 reasons"),
+    at: str | None = AtOpt,
+    as_: str = AsOpt,
+) -> None:
+    """撤回事项（执行前，须写明理由；同一资金池方可另行起草）/ withdraw a matter before it executes."""
+    from daipin.services.matters import commands
+    from daipin.services.matters import service as wfs
+
+    with unit_of_work() as s:
+        commands.run(s, parse_actor(as_), matter_id, commands.Withdraw.parse({"reason": reason}), at=_at(at))
+        _state(s, wfs.get_matter(s, parse_actor(as_), matter_id))
+
+
 @matter_app.command("review")
 def review(
     matter_id: int = typer.Argument(...),

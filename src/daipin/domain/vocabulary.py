@@ -351,6 +351,7 @@ MATTER_STATE = Vocab("matter_state", (
     ("notice_closed", "公示结束", "Notice closed"),
     ("executed", "已执行", "Executed"),
     ("archived", "已归档", "Archived"),
+    ("withdrawn", "已撤回", "Withdrawn"),
 ))
 
 MATTER_ACTION = Vocab("matter_action", (
@@ -371,6 +372,7 @@ MATTER_ACTION = Vocab("matter_action", (
     ("execute", "执行", "Execute"),
     ("announce", "结果公告", "Announce the result"),
     ("archive", "归档", "Archive"),
+    ("withdraw", "撤回事项", "Withdraw the matter"),
 ))
 # What a matter's history lists: its steps, and the drafting that opened it.
 MATTER_EVENT = MATTER_ACTION.extended("matter_event", (("draft", "起草", "Drafted"),))

@@ -72,6 +72,7 @@ class State(StrEnum):
     NOTICE_CLOSED = "notice_closed"
     EXECUTED = "executed"
     ARCHIVED = "archived"
+    WITHDRAWN = "withdrawn"  # withdrawn with reasons before execution: it frees its pool for a new matter
 
 
 MATTER_STATE.require(State)
@@ -96,6 +97,7 @@ class Action(StrEnum):
     EXECUTE = "execute"
     ANNOUNCE = "announce"
     ARCHIVE = "archive"
+    WITHDRAW = "withdraw"
 
 
 MATTER_ACTION.require(Action)
@@ -112,6 +114,9 @@ _COMMON_TAIL: dict[tuple[State, Action], State] = {
     (_S.NOTICE_CLOSED, _A.EXECUTE): _S.EXECUTED,
     (_S.EXECUTED, _A.ANNOUNCE): _S.EXECUTED,
     (_S.EXECUTED, _A.ARCHIVE): _S.ARCHIVED,
+    # A matter is withdrawn, with reasons, only before it executed (WORKFLOW.md "One decision per pool").
+    **{(s, _A.WITHDRAW): _S.WITHDRAWN for s in (_S.DRAFT, _S.MEETING_CALLED, _S.DECIDED, _S.REJECTED,
+                                                  _S.UNDER_REVIEW, _S.APPROVED, _S.IN_NOTICE, _S.NOTICE_CLOSED)},
 }
 
 _MEETING: dict[tuple[State, Action], State] = {
@@ -601,3 +606,25 @@ def personal_data_in(obj: Any, path: str = "$", known_ids: frozenset[str] = froz
             _ID_RE.search(obj) or _PHONE_RE.search(obj) or _LONG_DIGITS_RE.search(obj)):
         found.append(path)
     return found
+
+
+# ---------------------------------------------------------------- one decision per pool
+
+# Matter kinds that decide how one pool of money is shared, and what the pool is (WORKFLOW.md): a village's
+# income of one year, the district's allocation of one year, a village's roster of one year.
+POOL_KINDS = frozenset({MatterKind.VILLAGE_ALLOCATION, MatterKind.DISTRICT_ALLOCATION, MatterKind.BENEFICIARY_ROSTER})
+
+# States in which a matter no longer holds its pool: a failed vote ends it, a withdrawal frees it.
+POOL_RELEASED = frozenset({State.REJECTED, State.WITHDRAWN})
+
+
+def pool_key(kind: MatterKind | str, region: str, year: int | None) -> str | None:
+    """The pool a matter of `kind` decides (`village_allocation:231002001001:2025`), or None for kinds that
+    decide no pool. At most one live matter holds a key; the payment batch of its execution carries it too."""
+    mk = MatterKind(kind)
+    if mk not in POOL_KINDS:
+        return None
+    if year is None:
+        raise ValueError(f"a {mk.value} matter needs its year to name its pool")
+    return f"{mk.value}:{region}:{year}"
+

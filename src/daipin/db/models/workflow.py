@@ -58,6 +58,9 @@ class Matter(Base):
     announcement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The pool this matter decides while it is live (`workflow.pool_key`); cleared when the vote fails or the
+    # matter is withdrawn. Unique: the database itself refuses a second live matter for one pool.
+    pool_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(120))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -195,6 +198,9 @@ class PaymentBatch(Base):
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), unique=True)
+    # The pool paid (the executed matter's pool key, or `matter:<id>` for a matter that decides no pool):
+    # unique, so two matters can never pay the same pool.
+    pool_key: Mapped[str] = mapped_column(String(80), unique=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     total_fen: Mapped[int] = mapped_column(BigInt, comment="批次合计（分），等于运行结果的分配合计 / batch total in fen")

@@ -224,8 +224,14 @@ class Archive(Command):
     """归档."""
 
 
+class Withdraw(Command):
+    """撤回事项: before execution, with the reasons; frees the matter's pool for a new matter."""
+
+    reason: str = Field(max_length=1000)  # a blank one is refused by the workflow, which names what is missing
+
+
 Step = (UpdateDraft | CallMeeting | RecordAttendance | RecordVotes | Decide | SubmitForReview | Review
-        | PublishNotice | FileObjection | AnswerObjection | CloseNotice | Execute | Announce | Archive)
+        | PublishNotice | FileObjection | AnswerObjection | CloseNotice | Execute | Announce | Archive | Withdraw)
 
 # The steps by the name the API's and the pages' URLs give them (`/matters/{id}/actions/{name}`).
 STEPS: dict[str, type[Step]] = {
@@ -242,6 +248,7 @@ STEPS: dict[str, type[Step]] = {
     "execute": Execute,
     "announce": Announce,
     "archive": Archive,
+    "withdraw": Withdraw,
 }
 
 
@@ -320,4 +327,6 @@ def run(session: Session, actor: Actor, matter_id: int, command: Step, *, at: da
             return wfs.announce_result(session, actor, matter_id, at=at)
         case Archive():
             return wfs.archive(session, actor, matter_id, at=at)
+        case Withdraw():
+            return wfs.withdraw(session, actor, matter_id, reason=command.reason, at=at)
     raise TypeError(f"not a step of the decision path: {type(command).__name__}")

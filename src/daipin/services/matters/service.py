@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Entity, Household, Person, Project, Region, Run
@@ -57,7 +58,7 @@ DOCUMENT_KIND: dict[wf.MatterKind, str | None] = {
 # Who takes each step is the access policy's (`matter.<path>.decide|review|keep`): the step's group on the
 # matter's path names the policy action.
 _DECIDE_ACTIONS = {wf.Action.UPDATE_DRAFT, wf.Action.CALL_MEETING, wf.Action.RECORD_ATTENDANCE,
-                   wf.Action.RECORD_VOTES, wf.Action.DECIDE, wf.Action.SUBMIT}
+                   wf.Action.RECORD_VOTES, wf.Action.DECIDE, wf.Action.SUBMIT, wf.Action.WITHDRAW}
 _REVIEW_ACTIONS = {wf.Action.APPROVE, wf.Action.RETURN}
 STEP_ACTIONS: dict[wf.Path, tuple[access.Action, access.Action, access.Action]] = {  # decide, review, keep
     wf.Path.VILLAGE: ("matter.village.decide", "matter.village.review", "matter.village.keep"),
@@ -186,6 +187,8 @@ def _step(session: Session, actor: Actor, m: Matter, action: wf.Action, at: date
             "to": after.value, **facts}
     m.state = after.value
     m.updated_at = at
+    if after in wf.POOL_RELEASED:
+        m.pool_key = None  # a failed vote or a withdrawal frees the pool for a new matter
     if bump_round:
         m.round += 1
     facts_of_rows = row_facts(session, [m, *rows])
@@ -298,12 +301,17 @@ def draft_matter(
         year = document.get("year") if isinstance(document, dict) and isinstance(document.get("year"), int) else None
         if year is None:
             raise InputError("须填写年度（对应当年确认的收益扶贫对象名单）", "the year is required", "year")
+    if mk is wf.MatterKind.DISTRICT_ALLOCATION and year is None:
+        raise InputError("须填写年度（区级收益资金分配按年度办理）", "the year is required (one allocation a year)", "year")
     if source is not None and (not isinstance(source, dict) or source.get("type") not in DOCUMENT_SOURCES):
         raise InputError("未知的文件来源", "unknown document source", "source")
     reg = _check_region(session, mk, region)
     probe = Matter(kind=mk.value, region_code=reg.code, county_code=reg.code[:6], state=wf.State.DRAFT.value)
     _authorize(actor, probe, wf.Action.UPDATE_DRAFT)
     _check_entity_refs(session, project_id, entity_id, reg.code[:6])
+    key = wf.pool_key(mk, reg.code, year)
+    if key is not None:
+        _refuse_second_matter(session, key, reg, mk, year)
     preview, warnings = _preview(session, mk, document, reg.code, year)
     if mk is wf.MatterKind.VILLAGE_ALLOCATION:
         from daipin.services.rosters import rules as rosters
@@ -315,9 +323,19 @@ def draft_matter(
                funding_source=funding_source or "", responsible_person=responsible_person or "",
                justification=justification or "", document=document, document_digest=digest(document),
                preview=preview, preview_digest=digest(preview) if preview is not None else None,
-               warnings=warnings, source=source, created_at=at, created_by=_actor_label(actor), updated_at=at)
-    session.add(m)
-    session.flush()
+               warnings=warnings, source=source, created_at=at, created_by=_actor_label(actor), updated_at=at,
+               pool_key=key)
+    try:
+        # Concurrent drafts of one pool both pass the check above; the unique key lets one in (PostgreSQL makes
+        # the second wait for the first and then refuses it; SQLite's writers take turns, so it never gets here).
+        with session.begin_nested():
+            session.add(m)
+            session.flush()
+    except IntegrityError:
+        if key is None:
+            raise
+        _refuse_second_matter(session, key, reg, mk, year)
+        raise
     facts = {"title": m.title, "year": year, "region": m.region_code, "proposer": m.proposer,
              "document_digest": m.document_digest, "preview_digest": m.preview_digest,
              "warnings": [w.get("code") for w in warnings], "justification": bool(m.justification.strip())}
@@ -327,6 +345,35 @@ def draft_matter(
     session.add(MatterEvent(matter_id=m.id, county_code=m.county_code, action="draft", from_state="",
                             to_state=m.state, actor=_actor_label(actor), at=at, ledger_index=index, details=facts))
     session.flush()
+    return m
+
+
+def _refuse_second_matter(session: Session, key: str, reg: Region, kind: wf.MatterKind, year: int | None) -> None:
+    """Conflict naming the live matter that holds the pool `key` already, if there is one."""
+    first = session.scalar(select(Matter).where(Matter.pool_key == key))
+    if first is None:
+        return
+    what = f"{reg.name} {year} 年度{wf.KIND_LABELS[kind]}"
+    raise Conflict(f"{what}已有在办事项 #{first.id}「{first.title}」（{wf.STATE_LABELS[wf.State(first.state)]}）："
+                   "同一资金池只能有一个在办事项；如需另行办理，须先在执行前撤回该事项并说明理由",
+                   f"{kind.value} of {reg.code} for {year} already has a live matter #{first.id} ({first.state}); "
+                   "withdraw it with reasons before it executes to draft another", "year", code="pool_taken")
+
+
+def withdraw(session: Session, actor: Actor, matter_id: int, *, reason: str, at: datetime) -> Matter:
+    """Withdraw a matter before it executed, with the reasons (撤回): it frees its pool for a new matter."""
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise InputError("撤回事项须写明理由", "a withdrawal needs its reasons", "reason")
+    if len(reason) > 1000:
+        raise InputError("撤回理由过长（最多 1000 字）", "reasons too long (1000 characters at most)", "reason")
+    m = _load_for(session, actor, matter_id, wf.Action.WITHDRAW)
+    notice = current_notice(session, m)
+    rows: list[Any] = []
+    if notice is not None and notice.status == "open":
+        notice.status = "withdrawn"
+        rows.append(notice)
+    _step(session, actor, m, wf.Action.WITHDRAW, at, {"reason": reason, "pool": m.pool_key}, rows=rows)
     return m
 
 

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person, Region, Run
 from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine
 from daipin.domain import access
+from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.privacy import mask_bank
@@ -63,10 +65,24 @@ def create_batch(session: Session, actor: Actor, matter: Matter, run: Run, *, at
         raise Conflict(f"支付合计 {total} 分与运行结果分配合计 {distributed_total(run)} 分不符",
                        "batch total differs from the run's distributed total", "run")
     at = _utc(at)
-    batch = PaymentBatch(matter_id=matter.id, run_id=run.id, county_code=matter.county_code, total_fen=total,
-                         status="pending", created_at=at, created_by=f"{actor.role.value}:{actor.id}")
-    session.add(batch)
-    session.flush()
+    # The pool from what the matter decides, not from its key: a matter that slipped in before the key existed
+    # (or whose key was cleared) still cannot pay a pool that another matter paid.
+    kind = wf.MatterKind(matter.kind)
+    pool = (wf.pool_key(kind, matter.region_code, matter.year) if kind in wf.POOL_KINDS and matter.year is not None
+            else None) or f"matter:{matter.id}"
+    paid = session.scalar(select(PaymentBatch).where(PaymentBatch.pool_key == pool))
+    if paid is not None:
+        raise Conflict(f"该资金池已由事项 #{paid.matter_id} 支付，不会重复支付", f"the pool {pool} was paid by matter "
+                       f"#{paid.matter_id} already", "matter_id", code="pool_paid")
+    batch = PaymentBatch(matter_id=matter.id, pool_key=pool, run_id=run.id, county_code=matter.county_code,
+                         total_fen=total, status="pending", created_at=at, created_by=f"{actor.role.value}:{actor.id}")
+    try:
+        with session.begin_nested():  # the unique pool key: of two executions at once, one pays
+            session.add(batch)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("该资金池已支付，不会重复支付", f"the pool {pool} was paid already", "matter_id",
+                       code="pool_paid") from None
     households = {h.household_no: h for h in session.scalars(
         select(Household).where(Household.household_no.in_([r for t, r, _ in lines if t == "household"])))}
     heads = dict(session.execute(select(Person.household_id, Person.name).where(
@@ -116,8 +132,13 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
 
     `matter_id`, when given (the matter's payment page), must be the line's matter.
     """
+    # Row locks (PostgreSQL; SQLite's writers take turns): the batch, then the line, read again inside the lock,
+    # so of concurrent recordings of one line one wins and the others see it paid.
     line = session.get(PaymentLine, line_id)
-    batch = session.get(PaymentBatch, line.batch_id) if line is not None else None
+    batch = session.get(PaymentBatch, line.batch_id, with_for_update=True, populate_existing=True) \
+        if line is not None else None
+    if line is not None:
+        line = session.get(PaymentLine, line_id, with_for_update=True, populate_existing=True)
     if line is None or batch is None or (matter_id is not None and batch.matter_id != matter_id):
         raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id")
     matter = session.get(Matter, batch.matter_id)
