@@ -497,7 +497,7 @@ def test_roles_and_regions_are_enforced(session: Session, ctx: dict) -> None:
 def test_a_district_allocation_is_decided_by_the_leading_group_then_posted(session: Session, ctx: dict) -> None:
     doc = json.loads((EXAMPLE.parent / "district-allocation.json").read_text(encoding="utf-8"))
     m = wf.draft_matter(session, DISTRICT, kind="district_allocation", region=COUNTY, title="2024年区级收益资金分配",
-                        document=doc, at=T0)
+                        document=doc, at=T0, year=2024)
     wf.call_meeting(session, DISTRICT, m.id, type="领导小组会议", scheduled_at=T0 + 2 * DAY, place="区政府",
                     eligible_members=9, at=T0)
     wf.record_attendance(session, DISTRICT, m.id, present_members=7, first_secretary_present=False, at=T0 + 2 * DAY)

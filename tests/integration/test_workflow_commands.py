@@ -39,7 +39,7 @@ def _meetings(session: Session, matter_id: int) -> list[Meeting]:
 
 
 def _district_matter(c: Any, w: World) -> int:
-    body = {"kind": "district_allocation", "region": "231002", "title": "2026年区级收益资金分配",
+    body = {"kind": "district_allocation", "region": "231002", "title": "2026年区级收益资金分配", "year": 2026,
             "document": json.loads(DISTRICT_DOC.read_text(encoding="utf-8"))}
     r = c.post("/api/v1/matters", json=body, headers=w.headers("district_admin"))
     assert r.status_code == 201, r.text
@@ -162,7 +162,7 @@ def _cli(*args: str, code: int = 0) -> Any:
 def test_the_command_line_calls_a_leading_group_meeting_and_names_a_bad_count_as_the_api_does(cli_db: str) -> None:
     district = "district_admin:d1@231002"
     _cli("matter", "draft", "district_allocation", "231002", str(DISTRICT_DOC), "--title", "2024年区级收益资金分配",
-         "--at", "2024-03-01T09:00:00", "--as", district)
+         "--year", "2024", "--at", "2024-03-01T09:00:00", "--as", district)
     bad = _cli("matter", "call-meeting", "1", "--type", "领导小组会议", "--scheduled-at", "2024-03-03T09:00:00",
                "--place", "区政府", "--members", "-1", "--at", "2024-03-01T10:00:00", "--as", district, code=2)
     assert bad.stderr.startswith("错误 / error: eligible_members:") and "不能小于 0" in bad.stderr

@@ -58,9 +58,17 @@ def test_a_village_matter_walks_every_state_in_order() -> None:
         assert state is expected
 
 
-def test_a_failed_vote_rejects_the_matter_and_nothing_follows() -> None:
+def test_a_failed_vote_rejects_the_matter_and_nothing_follows_but_its_withdrawal() -> None:
     assert next_state("village_allocation", State.MEETING_CALLED, Action.DECIDE, passed=False) is State.REJECTED
-    assert allowed_actions("village_allocation", State.REJECTED) == []
+    assert allowed_actions("village_allocation", State.REJECTED) == [Action.WITHDRAW]
+
+
+def test_a_matter_is_withdrawn_only_before_it_executed() -> None:
+    for kind in MatterKind:
+        for state in State:
+            can = Action.WITHDRAW in allowed_actions(kind, state)
+            assert can == (state not in (State.EXECUTED, State.ARCHIVED, State.WITHDRAWN)), (kind, state)
+    assert allowed_actions("village_allocation", State.WITHDRAWN) == []
 
 
 def test_a_meeting_without_quorum_decides_nothing_and_the_matter_may_call_a_new_meeting() -> None:
