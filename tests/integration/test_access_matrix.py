@@ -195,13 +195,13 @@ def world(mx: Mx) -> World:
 
 
 @pytest.fixture
-def session(rs: Session) -> Session:
+def ws(mx: Mx) -> Session:
     """The tests below read the module's world (one per backend), each request rolled back."""
-    return rs
+    return mx.session
 
 
-def test_every_api_route_is_in_the_access_matrix(session: Session) -> None:
-    app, _ = app_rolling_back(session)
+def test_every_api_route_is_in_the_access_matrix(ws: Session) -> None:
+    app, _ = app_rolling_back(ws)
     declared = {(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops}
     covered = {(c.method, c.route) for c in CASES} | UNMATRIXED
     assert declared - covered == set(), "routes missing from the access matrix"
@@ -209,9 +209,9 @@ def test_every_api_route_is_in_the_access_matrix(session: Session) -> None:
 
 
 def test_each_role_gets_exactly_the_allowed_status_in_its_own_and_a_foreign_region(
-    session: Session, world: World
+    ws: Session, world: World
 ) -> None:
-    app, _ = app_rolling_back(session)
+    app, _ = app_rolling_back(ws)
     c = client(app)
     wrong = []
     for case in CASES:
@@ -229,8 +229,8 @@ def test_each_role_gets_exactly_the_allowed_status_in_its_own_and_a_foreign_regi
     assert wrong == []
 
 
-def test_a_village_cadre_searching_another_village_finds_nothing(session: Session, world: World) -> None:
-    app, _ = app_rolling_back(session)
+def test_a_village_cadre_searching_another_village_finds_nothing(ws: Session, world: World) -> None:
+    app, _ = app_rolling_back(ws)
     c = client(app)
     own = c.get("/api/v1/households?village=231002001001", headers=world.headers(V)).json()
     foreign = c.get("/api/v1/households?village=231002002001", headers=world.headers(V)).json()
@@ -238,8 +238,8 @@ def test_a_village_cadre_searching_another_village_finds_nothing(session: Sessio
     assert foreign["items"] == []
 
 
-def test_a_village_cadre_gets_404_for_another_villages_household_page_too(session: Session, world: World) -> None:
-    app, _ = app_rolling_back(session)
+def test_a_village_cadre_gets_404_for_another_villages_household_page_too(ws: Session, world: World) -> None:
+    app, _ = app_rolling_back(ws)
     c = client(app)
     c.cookies.set("daipin_session", world.tokens[V])
     assert c.get(f"/households/{world.ids['hh_own']}").status_code == 200
@@ -269,11 +269,11 @@ def _actor_of(role: str, w: World) -> Any:
                  entity_id=w.ids["entity_own"] if role == E else None)
 
 
-def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(session: Session,
+def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(ws: Session,
                                                                                world: World) -> None:
     from daipin.domain import access
 
-    app, _ = app_rolling_back(session)
+    app, _ = app_rolling_back(ws)
     wrong = []
     for role in (D, T, V, E, A):
         c = client(app)
@@ -292,17 +292,17 @@ def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(s
     assert wrong == []
 
 
-def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(session: Session,
+def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(ws: Session,
                                                                              world: World) -> None:
     from sqlalchemy import func, select
 
     from daipin.db.models.registry import Household
 
     def count(prefix: str) -> int:
-        return int(session.scalar(select(func.count()).select_from(Household)
+        return int(ws.scalar(select(func.count()).select_from(Household)
                                   .where(Household.village_code.startswith(prefix))) or 0)
 
-    app, _ = app_rolling_back(session)
+    app, _ = app_rolling_back(ws)
     c = client(app)
     got = {role: c.get("/api/v1/dashboard", headers=world.headers(role)).json() for role in (D, T, V, E, A)}
     assert got[V]["households"] == count(OWN_VILLAGE) < got[T]["households"] == count("231002001")
@@ -323,7 +323,8 @@ def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(sess
 # path parameters (or, unsafe, whose body) no rule below fills fails the first test: new routes are covered.
 
 LOGGED_OUT = "logged_out"
-EVERYONE = [*ROLES, LOGGED_OUT]  # "public" holds no account either: it is asked as a public actor without one
+# The public holds no account: "public" is the caller logged out (world.headers gives it no token).
+EVERYONE = ROLES
 SAME_TOWNSHIP_VILLAGE = "231002001002"  # another village of the own township
 FAR_VILLAGE = "231002003001"  # a village of another township (no notice posted there)
 
@@ -634,15 +635,16 @@ def mx(db_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mx]
     s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
         yield _build_mx(s, str(tmp_path_factory.mktemp("mx-keys")))
+        # Every request was rolled back: the ledger verifies as built (once here rather than after each test).
+        from daipin.ledger.verify import verify_log
+
+        s.expire_all()
+        report = verify_log(s)
+        assert report.ok, report.problems[:3]
     finally:
         s.close()
         outer.rollback()
         conn.close()
-
-
-@pytest.fixture
-def rs(mx: Mx) -> Session:
-    return mx.session
 
 
 def _build_mx(session: Session, keys: str) -> Mx:
