@@ -6,7 +6,7 @@ gets 404, exactly as if it did not exist, and the same holds for every other sco
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from daipin.domain.access import Action
 from tests.integration.api_support import (
+    FOREIGN_COUNTY_VILLAGE,
     FOREIGN_VILLAGE,
+    OWN_TOWNSHIP,
     OWN_VILLAGE,
     ROLES,
     World,
@@ -188,21 +190,18 @@ UNMATRIXED = {("POST", "/api/v1/auth/login")}
 
 
 @pytest.fixture
-def world(session: Session, tmp_path: Any) -> World:
-    from daipin.services.payments import service as payments
-
-    w = build_world(session, str(tmp_path / "keys"))
-    for scope, village in (("own", OWN_VILLAGE), ("foreign", FOREIGN_VILLAGE)):
-        m = executed_allocation(session, village)
-        batch = payments.batch_for_matter(session, m.id)
-        assert batch is not None
-        w.ids[f"executed_{scope}"] = m.id
-        w.ids[f"line_{scope}"] = payments.lines(session, batch)[0].id
-    return w
+def world(mx: Mx) -> World:
+    return mx.world
 
 
-def test_every_api_route_is_in_the_access_matrix(session: Session) -> None:
-    app, _ = app_rolling_back(session)
+@pytest.fixture
+def ws(mx: Mx) -> Session:
+    """The tests below read the module's world (one per backend), each request rolled back."""
+    return mx.session
+
+
+def test_every_api_route_is_in_the_access_matrix(ws: Session) -> None:
+    app, _ = app_rolling_back(ws)
     declared = {(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops}
     covered = {(c.method, c.route) for c in CASES} | UNMATRIXED
     assert declared - covered == set(), "routes missing from the access matrix"
@@ -210,9 +209,9 @@ def test_every_api_route_is_in_the_access_matrix(session: Session) -> None:
 
 
 def test_each_role_gets_exactly_the_allowed_status_in_its_own_and_a_foreign_region(
-    session: Session, world: World
+    ws: Session, world: World
 ) -> None:
-    app, _ = app_rolling_back(session)
+    app, _ = app_rolling_back(ws)
     c = client(app)
     wrong = []
     for case in CASES:
@@ -230,8 +229,8 @@ def test_each_role_gets_exactly_the_allowed_status_in_its_own_and_a_foreign_regi
     assert wrong == []
 
 
-def test_a_village_cadre_searching_another_village_finds_nothing(session: Session, world: World) -> None:
-    app, _ = app_rolling_back(session)
+def test_a_village_cadre_searching_another_village_finds_nothing(ws: Session, world: World) -> None:
+    app, _ = app_rolling_back(ws)
     c = client(app)
     own = c.get("/api/v1/households?village=231002001001", headers=world.headers(V)).json()
     foreign = c.get("/api/v1/households?village=231002002001", headers=world.headers(V)).json()
@@ -239,8 +238,8 @@ def test_a_village_cadre_searching_another_village_finds_nothing(session: Sessio
     assert foreign["items"] == []
 
 
-def test_a_village_cadre_gets_404_for_another_villages_household_page_too(session: Session, world: World) -> None:
-    app, _ = app_rolling_back(session)
+def test_a_village_cadre_gets_404_for_another_villages_household_page_too(ws: Session, world: World) -> None:
+    app, _ = app_rolling_back(ws)
     c = client(app)
     c.cookies.set("daipin_session", world.tokens[V])
     assert c.get(f"/households/{world.ids['hh_own']}").status_code == 200
@@ -270,11 +269,11 @@ def _actor_of(role: str, w: World) -> Any:
                  entity_id=w.ids["entity_own"] if role == E else None)
 
 
-def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(session: Session,
+def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(ws: Session,
                                                                                world: World) -> None:
     from daipin.domain import access
 
-    app, _ = app_rolling_back(session)
+    app, _ = app_rolling_back(ws)
     wrong = []
     for role in (D, T, V, E, A):
         c = client(app)
@@ -293,17 +292,17 @@ def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(s
     assert wrong == []
 
 
-def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(session: Session,
+def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(ws: Session,
                                                                              world: World) -> None:
     from sqlalchemy import func, select
 
     from daipin.db.models.registry import Household
 
     def count(prefix: str) -> int:
-        return int(session.scalar(select(func.count()).select_from(Household)
+        return int(ws.scalar(select(func.count()).select_from(Household)
                                   .where(Household.village_code.startswith(prefix))) or 0)
 
-    app, _ = app_rolling_back(session)
+    app, _ = app_rolling_back(ws)
     c = client(app)
     got = {role: c.get("/api/v1/dashboard", headers=world.headers(role)).json() for role in (D, T, V, E, A)}
     assert got[V]["households"] == count(OWN_VILLAGE) < got[T]["households"] == count("231002001")
@@ -311,3 +310,615 @@ def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(sess
     assert count("231005") > 0 and got[D]["households"] < count("2310")  # the neighbouring county is not counted
     assert got[E]["households"] == 0 and got[E]["linked_households"] <= got[D]["linked_households"]
     assert c.get("/api/v1/dashboard", headers=world.headers(P)).status_code == 401
+
+
+# ================================================================ the full matrix: every route of the app
+#
+# Every route the app declares (`app.routes`: the API and the pages) is requested by every role and by nobody
+# logged in, with its path parameters filled by rows of the actor's own region and of foreign ones (another
+# village of the same township, another township, another county; the own entity and another). A GET fails on
+# a 200 the policy refuses (and on a refusal the policy admits), on a household's name, number or ID number in
+# a page or an answer the actor may not read, and on a link to a page the viewer is refused (403/404). An
+# unsafe route fails when a write the policy refuses is not refused, or leaves the ledger longer. A route whose
+# path parameters (or, unsafe, whose body) no rule below fills fails the first test: new routes are covered.
+
+LOGGED_OUT = "logged_out"
+# The public holds no account: "public" is the caller logged out (world.headers gives it no token).
+EVERYONE = ROLES
+SAME_TOWNSHIP_VILLAGE = "231002001002"  # another village of the own township
+FAR_VILLAGE = "231002003001"  # a village of another township (no notice posted there)
+
+
+@dataclass
+class Mx:
+    """The module's world: the session it lives in, the accounts, and the rows the fill rules name."""
+
+    session: Session
+    world: World
+    rows: dict[str, Any]
+    secrets: dict[str, set[str]]  # role -> strings (names, household numbers, ID numbers) it may not be shown
+
+
+@dataclass
+class Target:
+    """One way to fill a route: its path parameters (and query), what the policy says of it, a body if unsafe."""
+
+    label: str
+    params: dict[str, str]
+    may: Callable[[Any, str], bool] | None  # (actor, route) -> whether the policy lets it through; None: no row
+    query: str = ""
+    body: Callable[[str], Any] | None = None  # (route) -> JSON (API) or form fields (pages)
+
+
+def _actor(mx: Mx, role: str) -> Any:
+    from daipin.domain.actors import Actor, Role
+
+    return Actor(id="public", role=Role.PUBLIC, region="") if role in (P, LOGGED_OUT) else _actor_of(role, mx.world)
+
+
+def _allowed(action: Action, region: str | None = None, entity_id: int | None = None,
+             posted: bool = False) -> Callable[[Any], bool]:
+    from daipin.domain import access
+
+    return lambda a: access.allowed(a, action, region=region, entity_id=entity_id, posted=posted)
+
+
+def _project_may(p: Any) -> Callable[[Any], bool]:
+    return _allowed("project.read", p.village_code or p.township_code, p.entity_id)
+
+
+def _household_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"household_id": str(h.id)}, lambda a, r, v=h.village_code: _allowed(
+        "household.read", v)(a)) for label, h in mx.rows["households"].items()]
+
+
+def _entity_targets(mx: Mx) -> list[Target]:
+    out = []
+    for label, (e, projects) in mx.rows["entities"].items():
+        def may(a: Any, r: str, e: Any = e, projects: list[Any] = projects) -> bool:
+            return _allowed("entity.read", e.region_code or e.county_code, e.id)(a) or any(
+                _project_may(p)(a) for p in projects)
+        out.append(Target(label, {"entity_id": str(e.id)}, may))
+    return out
+
+
+def _project_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"project_id": str(p.id)}, lambda a, r, p=p: _project_may(p)(a))
+            for label, p in mx.rows["projects"].items()]
+
+
+def _asset_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"asset_id": str(x.id)}, lambda a, r, x=x, p=p: _project_may(p)(a) or _allowed(
+        "asset.read", x.owner_region_code or x.county_code)(a)) for label, (x, p) in mx.rows["assets"].items()]
+
+
+def _contract_read(c: Any, payee_region: str, p: Any) -> Callable[[Any], bool]:
+    return lambda a: _allowed("contract.read", payee_region, c.entity_id)(a) or _project_may(p)(a)
+
+
+def _contract_change(c: Any, payee_region: str, p: Any) -> Callable[[Any], bool]:
+    project_region = p.village_code or p.township_code
+    return lambda a: c.status != "terminated" and _allowed("contract.change", project_region)(a) and _allowed(
+        "contract.change", payee_region)(a)
+
+
+def _contract_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"contract_id": str(c.id)}, lambda a, r, c=c, region=region, p=p: _contract_read(
+        c, region, p)(a)) for label, (c, region, p) in mx.rows["contracts"].items()]
+
+
+def _matter_targets(mx: Mx) -> list[Target]:
+    out = []
+    for label, (m, posted, has_batch) in mx.rows["matters"].items():
+        def may(a: Any, route: str, m: Any = m, posted: bool = posted, has_batch: bool = has_batch) -> bool:
+            if route.endswith("/payments"):
+                return has_batch and _allowed("payment.read", m.region_code)(a)
+            if "dossier" in route:
+                return _allowed("dossier.export", m.region_code)(a)
+            if route.startswith("/api/"):
+                from daipin.domain import access
+
+                public = access.reach(a, "matter.read").scope is access.Scope.PUBLIC
+                return _allowed("matter.read", m.region_code, posted=posted and public)(a)
+            return _allowed("matter.detail", m.region_code)(a)
+        out.append(Target(label, {"matter_id": str(m.id)}, may))
+    return out
+
+
+def _notice_targets(mx: Mx) -> list[Target]:
+    # A posted notice is public: everyone reads it, logged in or not.
+    return [Target(label, {"notice_id": str(n)}, lambda a, r: True) for label, n in mx.rows["notices"].items()]
+
+
+# GET routes: each path parameter by its name.
+PARAM_FILL: dict[str, Callable[[Mx], list[Target]]] = {
+    "household_id": _household_targets,
+    "entity_id": _entity_targets,
+    "project_id": _project_targets,
+    "asset_id": _asset_targets,
+    "contract_id": _contract_targets,
+    "matter_id": _matter_targets,
+    "notice_id": _notice_targets,
+    "code": lambda mx: [Target(code, {"code": code}, None) for code in ("en", "zh_CN")],
+}
+# GET routes without parameters, asked again with a foreign region in their query (the list must not widen).
+QUERY_FILL: dict[str, list[str]] = {
+    "/api/v1/households": ["village=231002001001", f"village={SAME_TOWNSHIP_VILLAGE}", f"village={FAR_VILLAGE}",
+                           f"q={FAR_VILLAGE}0001"],
+    "/households": ["village=231002001001", f"village={SAME_TOWNSHIP_VILLAGE}", f"village={FAR_VILLAGE}"],
+    "/api/v1/public/notices": ["region=231002001", "region=231002003"],
+    "/matters/new": [f"village={SAME_TOWNSHIP_VILLAGE}"],
+}
+
+
+def _contract_sign_targets(mx: Mx) -> list[Target]:
+    """Sign on a project (own village, the own township's township-level one, another township's) for a payee
+    household (own village, another village of the township, another township)."""
+    out = []
+    for pl, p in (("own", mx.rows["projects"]["own"]), ("township-level", mx.rows["projects"]["township-level"]),
+                  ("other township", mx.rows["projects"]["other township"])):
+        for hl in ("own", "same township", "other township"):
+            h = mx.rows["households"][hl]
+            region = p.village_code or p.township_code
+
+            def body(route: str, p: Any = p, h: Any = h, n: int = len(out)) -> Any:
+                fields = {"code": f"HT-MX-SIGN-{n}", "model": "fixed_interest",
+                          "project_id": p.id, "start_date": "2026-01-01", "end_date": "2026-12-31"}
+                terms = {"basis": "capital", "principal_fen": 100000, "annual_rate": "0.06"}
+                if route.startswith("/api/"):
+                    return {**fields, "terms": terms, "payee_household_id": h.id}
+                return {**{k: str(v) for k, v in fields.items()}, "payee_household_no": h.household_no,
+                        "t_basis": "capital", "t_principal_fen": "1000.00", "t_annual_rate": "0.06"}
+            out.append(Target(f"project {pl}, payee {hl}", {}, lambda a, r, region=region, v=h.village_code: _allowed(
+                "contract.sign", region)(a) and _allowed("contract.sign", v)(a), body=body))
+    return out
+
+
+def _contract_change_targets(kind: str) -> Callable[[Mx], list[Target]]:
+    """Amend (one money term raised by 1 yuan) or terminate each contract, as the API and the page send it."""
+    def fill(mx: Mx) -> list[Target]:
+        from datetime import timedelta
+
+        from daipin.web.pages.registry import form_fields
+
+        def body(route: str, c: Any) -> Any:
+            if kind == "terminate":
+                return {"on": (c.start_date + timedelta(days=30)).isoformat(), "reason": "资产收回",
+                        "version": str(c.version)}
+            key = next(k for k, v in sorted(c.terms.items()) if k.endswith("_fen") and isinstance(v, int))
+            terms = {**c.terms, key: c.terms[key] + 100}
+            if route.startswith("/api/"):
+                return {"reason": "补充协议：金额调整", "terms": terms}
+            return {"reason": "补充协议：金额调整", **form_fields(c.model, terms), "start_date": c.start_date.isoformat(),
+                    "end_date": c.end_date.isoformat(), "version": str(c.version)}
+        return [Target(label, {"contract_id": str(c.id)}, lambda a, r, c=c, region=region, p=p: _contract_change(
+            c, region, p)(a), body=lambda route, c=c: body(route, c))
+            for label, (c, region, p) in mx.rows["contracts"].items()]
+    return fill
+
+
+def _draft_targets(mx: Mx) -> list[Target]:
+    import json
+
+    out = []
+    for label, village in (("own", OWN_VILLAGE), ("same township", SAME_TOWNSHIP_VILLAGE),
+                           ("other township", FAR_VILLAGE), ("other county", FOREIGN_COUNTY_VILLAGE)):
+        doc = {"version": 1, "kind": "beneficiary_roster", "village": village, "year": 2028, "households": []}
+        fields = {"kind": "beneficiary_roster", "region": village, "title": "2028年度名单", "year": 2028}
+
+        def body(route: str, fields: dict[str, Any] = fields, doc: dict[str, Any] = doc) -> Any:
+            if route.startswith("/api/"):
+                return {**fields, "document": doc}
+            return {**{k: str(v) for k, v in fields.items()}, "document": json.dumps(doc, ensure_ascii=False)}
+        out.append(Target(label, {}, lambda a, r, v=village: _allowed("matter.village.decide", v)(a), body=body))
+    return out
+
+
+def _step_targets(mx: Mx) -> list[Target]:
+    body = {"type": "representatives_meeting", "scheduled_at": "2026-03-20T09:00:00+08:00", "place": "村委会",
+            "eligible_representatives": 30}
+    return [Target(label, {"matter_id": str(m.id), "action": "call_meeting"},
+                   lambda a, r, m=m: _allowed("matter.village.decide", m.region_code)(a),
+                   body=lambda route: body if route.startswith("/api/") else {k: str(v) for k, v in body.items()})
+            for label, (m, _posted, has_batch) in mx.rows["matters"].items() if not has_batch and not _posted]
+
+
+def _payment_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"matter_id": str(m), "line_id": str(line)},
+                   lambda a, r, v=v: _allowed("payment.record", v)(a),
+                   body=lambda route: {"outcome": "paid", "payment_ref": "NX-MX"})
+            for label, (m, line, v) in mx.rows["lines"].items()]
+
+
+def _user_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {}, lambda a, r, v=v: _allowed("user.manage", v)(a),
+                   body=lambda route, v=v: {"username": f"mx-{v}", "password": "long-enough-pass-1",
+                                            "role": "village_cadre", "region": v})
+            for label, v in (("own", SAME_TOWNSHIP_VILLAGE), ("other county", FOREIGN_COUNTY_VILLAGE))]
+
+
+def _objection_targets(mx: Mx) -> list[Target]:
+    # Anyone objects to a posted notice (matter.object is public): nothing to refuse by region.
+    return [Target(label, {"notice_id": str(n)}, None, body=lambda route: {"text": "名单有误，请核实"})
+            for label, n in mx.rows["notices"].items()]
+
+
+def _no_row(body: Any = None) -> Callable[[Mx], list[Target]]:
+    return lambda mx: [Target("-", {}, None, body=(lambda route: body) if body is not None else None)]
+
+
+# Unsafe routes: each by (method, route), with the body it is sent; a refused one must write nothing.
+WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
+    ("POST", "/api/v1/contracts"): _contract_sign_targets,
+    ("POST", "/contracts"): _contract_sign_targets,
+    ("POST", "/api/v1/contracts/{contract_id}/amend"): _contract_change_targets("amend"),
+    ("POST", "/contracts/{contract_id}/amend"): _contract_change_targets("amend"),
+    ("POST", "/api/v1/contracts/{contract_id}/terminate"): _contract_change_targets("terminate"),
+    ("POST", "/contracts/{contract_id}/terminate"): _contract_change_targets("terminate"),
+    ("POST", "/api/v1/matters"): _draft_targets,
+    ("POST", "/matters"): _draft_targets,
+    ("POST", "/api/v1/matters/{matter_id}/actions/{action}"): _step_targets,
+    ("POST", "/matters/{matter_id}/{action}"): _step_targets,
+    ("POST", "/api/v1/matters/{matter_id}/payments/{line_id}"): _payment_targets,
+    ("POST", "/matters/{matter_id}/payments/{line_id}"): _payment_targets,
+    ("POST", "/api/v1/users"): _user_targets,
+    ("POST", "/admin/users"): _user_targets,
+    ("POST", "/api/v1/public/notices/{notice_id}/objections"): _objection_targets,
+    ("POST", "/public/notices/{notice_id}/objections"): _objection_targets,
+    # Not a row of any region: computing a preview, verifying the ledger, one's own account and session.
+    ("POST", "/api/v1/preview"): _no_row(),
+    ("POST", "/matters/preview"): _no_row(),
+    ("POST", "/api/v1/ledger/verify"): _no_row(),
+    ("POST", "/ledger/verify"): _no_row(),
+    ("POST", "/api/v1/auth/login"): _no_row(),
+    ("POST", "/login"): _no_row(),
+    ("POST", "/api/v1/auth/logout"): _no_row(),
+    ("POST", "/logout"): _no_row(),
+    ("POST", "/api/v1/auth/password"): _no_row(),
+    ("POST", "/account/password"): _no_row(),
+}
+# Routes that need no login (the public portal); every other one needs an account.
+PUBLIC_ROUTES = ("/public", "/api/v1/public")
+# Served by the framework, not the app's policy.
+FRAMEWORK = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs"), ("GET", "/docs/oauth2-redirect")}
+
+
+def app_routes(app: Any) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, walking included routers; HEAD aside, static files aside."""
+    out: set[tuple[str, str]] = set()
+
+    def walk(routes: Any, prefix: str) -> None:
+        for r in routes:
+            if hasattr(r, "original_router"):  # an included router (FastAPI keeps it whole)
+                walk(r.original_router.routes, prefix + r.include_context.prefix)
+            elif getattr(r, "methods", None):
+                out.update((m, prefix + r.path) for m in r.methods if m != "HEAD")
+            elif hasattr(r, "routes") and getattr(r, "path", "") != "/static":
+                walk(r.routes, prefix + getattr(r, "path", ""))
+    walk(app.routes, "")
+    return sorted(out)
+
+
+def _params(route: str) -> list[str]:
+    import re
+
+    return re.findall(r"{(\w+)}", route)
+
+
+def targets_for(mx: Mx, method: str, route: str) -> list[Target] | None:
+    """The targets a route is asked with, or None when no rule fills it."""
+    if (method, route) in FRAMEWORK:
+        return [Target("-", {}, None)]
+    if method != "GET":
+        fill = WRITE_FILL.get((method, route))
+        return fill(mx) if fill else None
+    names = _params(route)
+    if not names:
+        return [Target("-", {}, None)] + [Target(q, {}, None, query=q) for q in QUERY_FILL.get(route, [])]
+    if len(names) != 1 or names[0] not in PARAM_FILL:
+        return None
+    return PARAM_FILL[names[0]](mx)
+
+
+def _url(route: str, t: Target) -> str:
+    path = route
+    for k, v in t.params.items():
+        path = path.replace("{" + k + "}", v)
+    return f"{path}?{t.query}" if t.query else path
+
+
+@pytest.fixture(scope="module")
+def mx(db_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mx]:
+    """One world per backend for the whole module, in a transaction rolled back at its end."""
+    conn = db_engine.connect()
+    outer = conn.begin()
+    s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield _build_mx(s, str(tmp_path_factory.mktemp("mx-keys")))
+        # Every request was rolled back: the ledger verifies as built (once here rather than after each test).
+        from daipin.ledger.verify import verify_log
+
+        s.expire_all()
+        report = verify_log(s)
+        assert report.ok, report.problems[:3]
+    finally:
+        s.close()
+        outer.rollback()
+        conn.close()
+
+
+def _build_mx(session: Session, keys: str) -> Mx:
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from daipin.db.models.registry import Asset, Contract, Entity, Household, Person, Project
+    from daipin.db.models.workflow import Matter, Notice
+    from daipin.domain import access
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.services.contracts import service as contracts
+    from daipin.services.payments import service as payments
+    from daipin.services.registry import service as reg
+    from daipin.services.runs import service as runs
+    from daipin.services.sample import service as sample
+    from tests.integration.api_support import START
+
+    w = build_world(session, keys)
+    for scope, village in (("own", OWN_VILLAGE), ("foreign", FOREIGN_VILLAGE)):
+        m = executed_allocation(session, village)
+        batch = payments.batch_for_matter(session, m.id)
+        assert batch is not None
+        w.ids[f"executed_{scope}"] = m.id
+        w.ids[f"line_{scope}"] = payments.lines(session, batch)[0].id
+
+    def first_household(village: str) -> Household:
+        h = session.scalar(select(Household).where(Household.village_code == village, Household.life_state == "alive")
+                           .order_by(Household.id).limit(1))
+        assert h is not None
+        return h
+
+    at = START - timedelta(days=40)
+    households = {"own": first_household(OWN_VILLAGE), "same township": first_household(SAME_TOWNSHIP_VILLAGE),
+                  "other township": first_household(FAR_VILLAGE),
+                  "other county": first_household(FOREIGN_COUNTY_VILLAGE)}
+    own_project = session.get(Project, w.ids["project_own"])
+    assert own_project is not None
+    entity_own = own_project.entity_id
+    # The own entity also runs a township-level project of the own township and one in another township; its
+    # contracts pay households of the own village, of another village of the township and of another township.
+    township_level, _ = reg.register_project(
+        session, SYSTEM_ACTOR, code="MX-TWN", name="兴隆镇联营带贫项目", category="特色种养业", entity_id=entity_own,
+        township_code=OWN_TOWNSHIP, at=at, expected_return="0.06", start_year=sample.YEAR)
+    far, _ = reg.register_project(
+        session, SYSTEM_ACTOR, code="MX-FAR", name="海南村联营带贫项目", category="特色种养业", entity_id=entity_own,
+        township_code=FAR_VILLAGE[:9], village_code=FAR_VILLAGE, at=at, expected_return="0.06",
+        start_year=sample.YEAR)
+
+    def sign(code: str, p: Any, h: Household) -> Contract:
+        return contracts.sign_contract(
+            session, SYSTEM_ACTOR, code=code, model="fixed_interest", project_id=p.id, start_date=date(sample.YEAR, 1, 1),
+            end_date=date(sample.YEAR + 2, 12, 31), terms={"basis": "capital", "principal_fen": 10_000_00 + p.id,
+                                                           "annual_rate": "0.06"},
+            payee_household_id=h.id, at=at)
+
+    cross = sign("HT-MX-CROSS", own_project, households["same township"])
+    twn_own = sign("HT-MX-TWN-OWN", township_level, households["own"])
+    twn_other = sign("HT-MX-TWN-OTHER", township_level, households["same township"])
+    far_c = sign("HT-MX-FAR", far, households["other township"])
+    for p in (township_level, far):
+        reg.record_profit(session, SYSTEM_ACTOR, p.id, period_start=date(sample.YEAR, 1, 1),
+                          period_end=date(sample.YEAR, 12, 31), profit_fen=100_000_00, at=at)
+    for p in (own_project, township_level, far):
+        runs.run_settlement(session, SYSTEM_ACTOR, p.id, sample.YEAR, at)
+
+    def project(pid: int) -> Project:
+        p = session.get(Project, pid)
+        assert p is not None
+        return p
+
+    def contract_row(c: Contract | int) -> tuple[Contract, str, Project]:
+        c = session.get(Contract, c) if isinstance(c, int) else c
+        assert c is not None
+        return c, contracts.payee_region(session, c), project(c.project_id)
+
+    foreign_project = project(w.ids["project_foreign"])
+    entity_rows = {}
+    for label, eid in (("own", entity_own), ("other", w.ids["entity_foreign"])):
+        e = session.get(Entity, eid)
+        entity_rows[label] = (e, list(session.scalars(select(Project).where(Project.entity_id == eid))))
+    matters = {}
+    for label, key in (("draft own", "matter_own"), ("draft other township", "matter_foreign"),
+                       ("draft other county", "matter_foreign_county"), ("in notice own", "matter_in_notice"),
+                       ("executed own", "executed_own"), ("executed other township", "executed_foreign")):
+        m = session.get(Matter, w.ids[key])
+        assert m is not None
+        posted = session.scalar(select(Notice.id).where(Notice.matter_id == m.id).limit(1)) is not None
+        matters[label] = (m, posted, key.startswith("executed"))
+    rows: dict[str, Any] = {
+        "households": households,
+        "entities": entity_rows,
+        "projects": {"own": own_project, "township-level": township_level, "other township": foreign_project,
+                     "own entity, other township": far},
+        "assets": {label: (session.get(Asset, w.ids[key]), project(pid)) for label, key, pid in (
+            ("own", "asset_own", own_project.id), ("other township", "asset_foreign", foreign_project.id))},
+        "contracts": {"own": contract_row(w.ids["contract_own"]),
+                      "own household": contract_row(w.ids["contract_own_household"]),
+                      "own project, other village": contract_row(cross),
+                      "township-level, own village": contract_row(twn_own),
+                      "township-level, other village": contract_row(twn_other),
+                      "own entity, other township": contract_row(far_c),
+                      "other township": contract_row(w.ids["contract_foreign"])},
+        "matters": matters,
+        "notices": {"own": w.ids["notice_open"], "other township": int(session.scalar(
+            select(Notice.id).where(Notice.matter_id == w.ids["executed_foreign"]).limit(1)) or 0)},
+        "lines": {"own": (w.ids["executed_own"], w.ids["line_own"], OWN_VILLAGE),
+                  "other township": (w.ids["executed_foreign"], w.ids["line_foreign"], FOREIGN_VILLAGE)},
+    }
+    # What each role may not be shown: the names, numbers and ID numbers of households outside its reach of
+    # `household.read`, in villages where no notice (which names its households to everyone) was posted.
+    posted = {m.region_code for m, p, _ in matters.values() if p}
+    people = session.execute(select(Household.village_code, Household.household_no, Person.name, Person.id_number)
+                             .join(Person, Person.household_id == Household.id)).all()
+    secrets: dict[str, set[str]] = {}
+    for role in EVERYONE:
+        a = _actor(Mx(session, w, rows, {}), role)
+        hidden = [r for r in people if r[0] not in posted and not access.allowed(a, "household.read", region=r[0])]
+        shown = {r[2] for r in people if r not in hidden}
+        # An entity's users see the households their entity pays by number (and the name masked).
+        paid = set(session.scalars(select(Household.household_no).join(
+            Contract, Contract.payee_household_id == Household.id).where(Contract.entity_id == a.entity_id)))
+        secrets[role] = {r[1] for r in hidden if r[1] not in paid} | {r[3] for r in hidden} | {
+            r[2] for r in hidden if len(r[2]) >= 3 and not any(r[2] in n or n in r[2] for n in shown)}
+    session.flush()
+    return Mx(session, w, rows, secrets)
+
+
+def test_every_route_of_the_app_has_a_rule_that_fills_it(mx: Mx) -> None:
+    app, _ = app_rolling_back(mx.session)
+    routes = app_routes(app)
+    assert ("GET", "/contracts/{contract_id}") in routes and ("POST", "/api/v1/contracts") in routes
+    missing = [f"{m} {r}" for m, r in routes if targets_for(mx, m, r) is None]
+    assert missing == [], "routes no fill rule covers (add one to PARAM_FILL, QUERY_FILL or WRITE_FILL)"
+    stale = [f"{m} {r}" for m, r in WRITE_FILL if (m, r) not in routes]
+    assert stale == [], "rules for routes that no longer exist"
+
+
+def _client(app: Any) -> Any:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+
+
+def _headers(mx: Mx, role: str) -> dict[str, str]:
+    return mx.world.headers(role) if role != LOGGED_OUT else {}
+
+
+def _links(html: str) -> set[str]:
+    import re
+
+    out = set()
+    for href in re.findall(r'href="(/[^"#]*)', html):
+        if href.startswith(("/static/", "/lang/")) or href == "/logout":
+            continue
+        out.add(href.replace("&amp;", "&"))
+    return out
+
+
+def test_no_get_route_leaks_a_foreign_row_a_name_or_a_dead_link_to_any_role(mx: Mx) -> None:
+    app, _ = app_rolling_back(mx.session)
+    c = _client(app)
+    wrong: list[str] = []
+    seen: dict[tuple[str, str], int] = {}
+    requests = 0
+    for method, route in app_routes(app):
+        if method != "GET" or (method, route) in FRAMEWORK:
+            continue
+        for t in targets_for(mx, method, route) or []:
+            url = _url(route, t)
+            for role in EVERYONE:
+                a = _actor(mx, role)
+                r = c.get(url, headers=_headers(mx, role))
+                requests += 1
+                seen[(role, url)] = r.status_code
+                where = f"GET {url} ({route}, {t.label}) as {role}"
+                if r.status_code >= 500:
+                    wrong.append(f"{where}: {r.status_code}")
+                    continue
+                if t.may is not None:
+                    may = t.may(a, route) and (role not in (P, LOGGED_OUT) or route.startswith(PUBLIC_ROUTES))
+                    if r.status_code == 200 and not may:
+                        wrong.append(f"{where}: 200, but the policy refuses it")
+                    elif may and r.status_code != 200:
+                        wrong.append(f"{where}: {r.status_code}, but the policy admits it")
+                if r.status_code != 200:
+                    continue
+                kind = r.headers.get("content-type", "")
+                if not kind.startswith(("text/", "application/json")):
+                    continue
+                text = r.text.replace(t.query.split("=", 1)[-1], "") if t.query else r.text  # its own query
+                leaked = sorted(x for x in mx.secrets[role] if x in text)
+                if leaked:
+                    wrong.append(f"{where}: shows households outside its reach: {leaked[:5]}")
+                if kind.startswith("text/html"):
+                    for link in _links(text):
+                        if (role, link) not in seen:
+                            seen[(role, link)] = c.get(link, headers=_headers(mx, role)).status_code
+                            requests += 1
+                        if seen[(role, link)] in (403, 404):
+                            wrong.append(f"{where}: links {link}, which answers it {seen[(role, link)]}")
+    assert requests > 500
+    assert wrong == [], "\n".join(wrong[:60]) + f"\n({len(wrong)} in all)"
+
+
+def test_no_unsafe_route_lets_a_role_write_what_the_policy_refuses(mx: Mx) -> None:
+    from daipin.ledger import store
+    from tests.integration.api_support import app_on_session
+
+    app, _ = app_on_session(mx.session)
+    c = _client(app)
+    wrong: list[str] = []
+    asked = 0
+
+    def send(method: str, url: str, route: str, role: str, body: Any) -> tuple[Any, int, int]:
+        """The answer, and the ledger's size before and after; whatever it wrote is rolled back."""
+        before = store.tree_size(mx.session)
+        outer = mx.session.begin_nested()
+        try:
+            if route.startswith("/api/"):
+                r = c.request(method, url, headers=_headers(mx, role), json=body)
+            else:
+                r = c.request(method, url, headers=_headers(mx, role), data=body or {})
+            return r, before, store.tree_size(mx.session)
+        finally:
+            outer.rollback()
+
+    for method, route in app_routes(app):
+        if method == "GET" or (method, route) in FRAMEWORK:
+            continue
+        for t in targets_for(mx, method, route) or []:
+            if t.may is None:
+                continue  # nothing regional to refuse (the route's own tests cover it)
+            url = _url(route, t)
+            admitted = [role for role in ROLES if role != P and t.may(_actor(mx, role), route)]
+            if admitted:  # the body is a valid one: the first role the policy admits succeeds with it
+                r, before, after = send(method, url, route, admitted[0], t.body(route) if t.body else None)
+                if r.status_code >= 400 or (after == before and "users" not in route):  # accounts: not ledgered
+                    wrong.append(f"{method} {url} ({t.label}) as {admitted[0]}: {r.status_code}, ledger {before} -> "
+                                 f"{after}, but the policy admits it: {r.text[:200]}")
+            for role in EVERYONE:
+                a = _actor(mx, role)
+                if t.may(a, route) and (role not in (P, LOGGED_OUT) or route.startswith(PUBLIC_ROUTES)):
+                    continue  # the policy lets it through: its own tests say what it writes
+                body = t.body(route) if t.body else None
+                r, before, after = send(method, url, route, role, body)
+                asked += 1
+                where = f"{method} {url} ({t.label}) as {role}"
+                if r.status_code < 400 or r.status_code >= 500:
+                    wrong.append(f"{where}: {r.status_code}, but the policy refuses it: {r.text[:120]}")
+                if after != before:
+                    wrong.append(f"{where}: the ledger grew from {before} to {after}")
+    assert asked > 100
+    assert wrong == [], "\n".join(wrong[:60]) + f"\n({len(wrong)} in all)"
+
+
+def test_an_entity_page_lists_by_name_only_the_contracts_and_dues_inside_the_viewer_s_reach(mx: Mx) -> None:
+    from daipin.db.models.registry import Contract
+    from daipin.services.contracts.service import payee_region
+
+    app, _ = app_rolling_back(mx.session)
+    c = _client(app)
+    eid = mx.world.ids["entity_own"]
+    api = {role: c.get(f"/api/v1/entities/{eid}", headers=_headers(mx, role)).json() for role in (D, T, V, E)}
+    every = len(mx.session.query(Contract).filter(Contract.entity_id == eid).all())
+    for role, prefix in ((V, OWN_VILLAGE), (T, OWN_TOWNSHIP)):
+        regions = {payee_region(mx.session, mx.session.get(Contract, row["id"])) for row in api[role]["contracts"]}
+        assert regions and all(r.startswith(prefix) for r in regions), role
+        assert api[role]["contracts_outside"] == every - len(api[role]["contracts"]) > 0
+    assert len(api[D]["contracts"]) == len(api[E]["contracts"]) == every  # the district and the entity: all
+    page = c.get(f"/entities/{eid}", headers=_headers(mx, V)).text
+    far = mx.rows["households"]["other township"]
+    assert far.household_no not in page and 'id="dues-outside"' in page and 'id="contracts-outside"' in page
+    assert f'href="/households/{mx.rows["households"]["own"].id}"' in page  # its own village's payee, linked

@@ -291,3 +291,48 @@ def test_a_list_read_returns_exactly_the_rows_a_single_read_admits(rs: Session) 
             reach = access.reach(actor, action)
             listed = set(rs.scalars(select(Region.code).where(scope.where(reach, region=Region.code))))
             assert listed == {c for c in codes if access.allowed(actor, action, region=c)}, (action, actor.role)
+
+
+def test_a_contract_is_signed_and_changed_only_where_its_project_and_every_payee_are_in_reach(rs: Session) -> None:
+    """A township signed contracts on another township's projects for its own households, a village cadre on
+    another village's: the payee alone was checked. The project's region is now checked too; a village cadre
+    signs on its township's township-level project for its own village's households only."""
+    reg.create_region(rs, ACTOR, code="231002002", name="五林镇", level="township", at=AT)
+    reg.create_region(rs, ACTOR, code="231002002001", name="五林村", level="village", at=AT)
+    e = entity(rs)
+    far, _ = reg.register_project(rs, ACTOR, code="P-FAR", name="五林项目", category="光伏", entity_id=e.id,
+                                  township_code="231002002", village_code="231002002001", at=AT)
+    township_level, _ = reg.register_project(rs, ACTOR, code="P-TWN", name="兴隆镇联营项目", category="光伏",
+                                             entity_id=e.id, township_code=TOWN, at=AT)
+    mine = household(rs, "H-A", 8, village=VILLAGE)
+    other = household(rs, "H-B", 7, village=VILLAGE_B)
+    interest = {"basis": "capital", "principal_fen": 1_000_000, "annual_rate": "0.06"}
+
+    def sign(actor: Actor, code: str, p: Any, hh: Any, model: str = "fixed_interest", terms: Any = interest) -> Any:
+        return svc.sign_contract(rs, actor, code=code, model=model, project_id=p.id, start_date=date(2025, 1, 1),
+                                 end_date=date(2030, 12, 31), terms=terms, payee_household_id=hh.id, at=AT)
+
+    for actor in (TOWNSHIP, CADRE):  # another township's project, for the actor's own household
+        _refused(rs, Forbidden, lambda actor=actor: sign(actor, "C-FAR", far, mine), field="project_id")
+    _refused(rs, Forbidden, lambda: sign(CADRE, "C-TWN-B", township_level, other))  # another village's payee
+    own = sign(CADRE, "C-TWN-A", township_level, mine)  # the village commits its own household: its decision
+    assert sign(TOWNSHIP, "C-TWN-B", township_level, other).project_id == township_level.id
+    assert rs.scalar(select(func.count()).select_from(Contract).where(Contract.project_id == far.id)) == 0
+    # Every change is asked of the project's region as well as the payee's.
+    c = sign(ACTOR, "C-FAR", far, mine)
+    assert not svc.may_change(rs, CADRE, c) and not svc.may_change(rs, TOWNSHIP, c) and svc.may_change(rs, CADRE, own)
+    _refused(rs, Forbidden, lambda: svc.amend_contract(rs, CADRE, c.id, reason="调整", at=AT,
+                                                       terms={**interest, "annual_rate": "0.07"}))
+    _refused(rs, Forbidden, lambda: svc.terminate_contract(rs, TOWNSHIP, c.id, on=date(2025, 3, 1), reason="收回",
+                                                           at=AT))
+    holder = household(rs, "H-C", 9, village=VILLAGE)
+    land = sign(ACTOR, "C-FAR-L", far, holder, "shareholding", LAND)
+    fund = sign(ACTOR, "C-FAR-Q", far, holder, "shareholding", QUANTIFIED)
+    dynamic.record_death(rs, ACTOR, reg.members(rs, holder.id)[0].id, date(2025, 5, 1), AT)
+    for actor in (TOWNSHIP, CADRE):  # holder and heir in the actor's own village; the project is not
+        _refused(rs, Forbidden, lambda actor=actor: svc.transfer_share_to_heir(rs, actor, land.id, mine.id,
+                                                                               reason="继承", at=AT))
+        _refused(rs, Forbidden, lambda actor=actor: svc.reassign_share(
+            rs, actor, fund.id, mine.id, decision_ref="村民会议决议", on=date(2025, 6, 1), at=AT))
+    assert (land.payee_household_id, fund.payee_household_id, c.status) == (holder.id, holder.id, "active")
+    svc.amend_contract(rs, CADRE, own.id, reason="调整", at=AT, terms={**interest, "annual_rate": "0.07"})

@@ -206,3 +206,12 @@ def test_no_role_is_checked_by_hand_outside_the_policy() -> None:
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(SRC)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_village_cadre_signs_on_its_township_s_township_level_projects_and_its_own_village_only() -> None:
+    cadre = Actor(id="c", role=Role.VILLAGE_CADRE, region="231002001001")
+    for action in ("contract.sign", "contract.change"):
+        assert access.allowed(cadre, action, region="231002001001")
+        assert access.allowed(cadre, action, region="231002001")  # a township-level project of its township
+        assert not access.allowed(cadre, action, region="231002001002")  # another village of the township
+        assert not access.allowed(cadre, action, region="231002002")  # another township's own project

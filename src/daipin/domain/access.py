@@ -27,8 +27,8 @@ decided by the township and reviewed by the district; a district allocation is t
 | asset.read             |   | county   | township | village  | -      | county  | -      | all    |
 | asset.write            | W | county   | township | village  | -      | -       | -      | all    |
 | contract.read          |   | county   | township | village  | entity | county  | -      | all    |
-| contract.sign          | W | county   | township | village  | -      | -       | -      | all    |
-| contract.change        | W | county   | township | village  | -      | -       | -      | all    |
+| contract.sign          | W | county   | township | village+ | -      | -       | -      | all    |
+| contract.change        | W | county   | township | village+ | -      | -       | -      | all    |
 | plan.write             | W | county   | township | village  | -      | -       | -      | all    |
 | run.write              | W | county   | township | village  | -      | -       | -      | all    |
 | matter.read            |   | county   | township | village  | public | county  | public | all    |
@@ -51,6 +51,12 @@ decided by the township and reviewed by the district; a district allocation is t
 | setting.write          | W | county   | -        | -        | -      | -       | -      | all    |
 | user.manage            | W | county   | -        | -        | -      | -       | -      | all    |
 | dashboard.read         |   | county   | township | village  | entity | county  | -      | all    |
+
+Contracts are signed and changed inside the actor's reach on both sides: the project's region (and so the
+entity it binds) and the region of every payee (old and new). A contract committing a village's funds,
+assets or households is that village's decision (WORKFLOW.md "Decision-gated actions"): a village cadre
+signs on its own village's projects and on its township's township-level projects (`village+`), the latter
+only for payees of its own village; another village's payee, or a project of another township, is refused.
 
 Reads that follow another row: an entity, an asset or a contract is also read by whoever reads one of its
 projects (`project.read`); an asset by whoever reads its owner's region.
@@ -148,9 +154,10 @@ POLICY: dict[Action, Rule] = {
     "asset.read": _rule("查看资产", "read assets", _R, _CTY, _TWN, _VIL, _N, _CTY, _N),
     "asset.write": _rule("登记资产或其评估", "register assets or their valuations", _W, *_OFFICIALS_WRITE),
     "contract.read": _rule("查看利益联结协议", "read contracts", _R, _CTY, _TWN, _VIL, _ENT, _CTY, _N),
-    "contract.sign": _rule("签订利益联结协议", "sign benefit-linkage contracts", _W, *_OFFICIALS_WRITE),
+    # Asked for the project's region and each payee's (services/contracts require_contract_reach).
+    "contract.sign": _rule("签订利益联结协议", "sign benefit-linkage contracts", _W, _CTY, _TWN, _VUP, _N, _N, _N),
     "contract.change": _rule("变更、终止或转移利益联结协议", "amend, terminate or pass on contracts", _W,
-                             *_OFFICIALS_WRITE),
+                             _CTY, _TWN, _VUP, _N, _N, _N),
     "plan.write": _rule("制定村级收益分配计划", "save village allocation plans", _W, *_OFFICIALS_WRITE),
     "run.write": _rule("运行结算或分配计算", "run settlements and allocations", _W, *_OFFICIALS_WRITE),
     "matter.read": _rule("查看事项", "read matters", _R, _CTY, _TWN, _VIL, _PUB, _CTY, _PUB),

@@ -146,7 +146,7 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
     if region[:6] != project.county_code:
         raise InputError(f"项目 {project.code} 与受益方不在同一区县", "the project is in another county than the payee",
                          field="project_id")
-    access.require(actor, "contract.sign", region=region)
+    require_contract_reach(actor, "contract.sign", project_region(project), region, field="project_id")
     c = Contract(code=code, model=model, project_id=project.id, entity_id=project.entity_id,
                  payee_household_id=payee_household_id, payee_village_code=payee_village_code, person_id=person_id,
                  start_date=sd, end_date=ed, status="active", version=1, terms=checked,
@@ -172,6 +172,27 @@ def _record_contract(session: Session, actor: Actor, type: str, c: Contract, reg
                         at=at)
 
 
+def project_region(p: Project) -> str:
+    """A project's most precise region: its village, or its township for a township-level project."""
+    return str(p.village_code or p.township_code)
+
+
+def require_contract_reach(actor: Actor, action: access.Action, project: str, *payees: str,
+                           field: str | None = None) -> None:
+    """A contract is signed or changed only inside the actor's reach on both sides: the project's region (whose
+    entity it binds) and every payee's region (each village whose funds or households it commits). A village
+    cadre reaches its township's township-level projects (`village+`) but only for payees of its own village."""
+    access.require(actor, action, region=project, field=field)
+    for region in payees:
+        access.require(actor, action, region=region)
+
+
+def contract_project(session: Session, c: Contract) -> Project:
+    p = session.get(Project, c.project_id)
+    assert p is not None
+    return p
+
+
 def payee_region(session: Session, c: Contract) -> str:
     """The region a contract belongs to for scope: its payee household's village, or its payee village."""
     if c.payee_household_id is not None:
@@ -181,9 +202,9 @@ def payee_region(session: Session, c: Contract) -> str:
 
 def check_may_change(session: Session, actor: Actor, c: Contract) -> str:
     """Refuse (Forbidden) an actor who may not amend or terminate this contract (`contract.change` for the
-    payee's region). Returns the contract's region."""
+    project's region and the payee's). Returns the contract's (payee's) region."""
     region = payee_region(session, c)
-    access.require(actor, "contract.change", region=region)
+    require_contract_reach(actor, "contract.change", project_region(contract_project(session, c)), region)
     return region
 
 
@@ -285,8 +306,9 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
         raise Conflict("原受益户仍有在世成员，股份只在户内成员全部去世后由继承人承继",
                        "the holding household still has living members: a share passes to an heir only once its "
                        "last member has died", field="contract", code="holder_alive")
-    access.require(actor, "contract.change", region=payee_region(session, c))  # the present holder, then the heir
-    access.require(actor, "contract.change", region=heir.village_code)
+    # the project, the present holder, then the heir
+    require_contract_reach(actor, "contract.change", project_region(contract_project(session, c)),
+                           payee_region(session, c), heir.village_code)
     c.payee_household_id, c.status = heir.id, "active"
     v = new_version(session, actor, c, reason=f"继承：{reason}", at=at, effective_from=day)
     _record_contract(session, actor, "contract.inherit", c, heir.village_code,
@@ -308,8 +330,9 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
     if not eligible_as_of(session, hh, on):
         raise Conflict("新受益户须为贫困户或监测户", "the new household must be poor or monitored",
                        field="new_household_id")
-    access.require(actor, "contract.change", region=payee_region(session, c))  # the last holder, then the new one
-    access.require(actor, "contract.change", region=hh.village_code)
+    # the project, the last holder, then the new one
+    require_contract_reach(actor, "contract.change", project_region(contract_project(session, c)),
+                           payee_region(session, c), hh.village_code)
     c.payee_household_id, c.status = hh.id, "active"
     v = new_version(session, actor, c, reason=f"重新分配：{decision_ref}", at=at, effective_from=on)
     _record_contract(session, actor, "contract.reassign", c, hh.village_code,
@@ -321,7 +344,9 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
 def may_change(session: Session, actor: Actor, c: Contract) -> bool:
     """Whether the actor may amend or terminate the contract now: the check the two services make, asked
     without acting (the pages show their forms by it)."""
-    return c.status != "terminated" and access.allowed(actor, "contract.change", region=payee_region(session, c))
+    return c.status != "terminated" and all(
+        access.allowed(actor, "contract.change", region=r)
+        for r in (project_region(contract_project(session, c)), payee_region(session, c)))
 
 
 def _payee_ref(v: ContractVersion) -> str:

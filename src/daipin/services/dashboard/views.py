@@ -16,6 +16,7 @@ from daipin.domain import access
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
 from daipin.domain.money import format_yuan
+from daipin.domain.privacy import mask_name
 from daipin.domain.vocabulary import BENEFIT_MODEL
 from daipin.services.matters import service as wfs
 from daipin.services.runs.views import latest_settlements
@@ -118,8 +119,12 @@ def _arrears(session: Session, actor: Actor) -> tuple[list[tuple[str, int]], int
 
 def entity_dues(session: Session, actor: Actor, entity_id: int) -> dict[str, Any]:
     """An entity's dues, payments and arrears per contract, from the latest settlement run of each of its
-    projects and years; scoped like the entity page (NotFound outside the actor's view)."""
-    from daipin.domain.privacy import mask_name
+    projects and years; scoped like the entity page (NotFound outside the actor's view).
+
+    A line is listed only when its contract is inside the actor's reach (`registry.views.contract_in_reach`: the
+    payee's region, or the entity's own users); other lines are counted (`dues_outside`), never named or summed,
+    so another village's households, numbers and amounts stay out. A payee is named in full and linked only
+    for those who read its village's households; an entity's users see the name masked."""
     from daipin.services.registry import views as rv
 
     e = rv.entity(session, actor, entity_id)
@@ -127,32 +132,44 @@ def entity_dues(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
         select(Project.code, Project.name).where(Project.entity_id == e.id)).all())
     runs = latest_settlements(session, list(projects))
     payees: set[str] = {str(ln.get("payee", "")) for r in runs for ln in _line_amounts(r)}
-    households = {no: (hid, head) for hid, no, head in session.execute(
-        select(Household.id, Household.household_no, Person.name)
+    households = {no: (hid, head, village) for hid, no, head, village in session.execute(
+        select(Household.id, Household.household_no, Person.name, Household.village_code)
         .join(Person, (Person.household_id == Household.id) & (Person.relation == "户主"), isouter=True)
         .where(Household.household_no.in_(payees)))} if payees else {}
     villages: dict[str, str] = dict(session.execute(
         select(Region.code, Region.name).where(Region.code.in_(payees))).all()) if payees else {}
     codes = {str(ln.get("contract", "")) for r in runs for ln in _line_amounts(r)}
-    contract_ids: dict[str, int] = dict(session.execute(
-        select(Contract.code, Contract.id).join(Project, Project.id == Contract.project_id)
-        .where(Project.entity_id == e.id, Contract.code.in_(codes))).all()) if codes else {}
+    contracts: dict[str, Contract] = {c.code: c for c in session.scalars(
+        select(Contract).join(Project, Project.id == Contract.project_id)
+        .where(Project.entity_id == e.id, Contract.code.in_(codes)))} if codes else {}
+    reached = {code: rv.contract_in_reach(session, actor, c) for code, c in contracts.items()}
     rows = []
+    outside = 0
     for run in runs:
         for ln in _line_amounts(run):
             payee = str(ln.get("payee", ""))
+            code = str(ln.get("contract", ""))
             hh = households.get(payee)
-            # Names in full only to those who read the registry; an entity's users see them masked.
-            head = (hh[1] if access.may(actor, "household.read") else mask_name(hh[1])) if hh and hh[1] else ""
+            region = hh[2] if hh else payee if payee in villages else None
+            inside = reached[code] if code in reached else region is not None and access.allowed(
+                actor, "contract.read", region=region, entity_id=e.id)
+            if not inside:
+                outside += 1
+                continue
+            how = rv.payee_shown(actor, hh[2], e.id) if hh else "full"
+            head = (hh[1] if how == "full" else mask_name(hh[1])) if hh and hh[1] else ""
             due, paid = int(ln.get("due_fen", 0)), int(ln.get("paid_fen", 0))
             rows.append({"run": run.id, "year": run.year, "project": projects.get(run.subject, run.subject),
-                         "project_code": run.subject, "contract": str(ln.get("contract", "")),
-                         "contract_id": contract_ids.get(str(ln.get("contract", ""))), "payee": payee,
+                         "project_code": run.subject, "contract": code,
+                         "contract_id": contracts[code].id if code in contracts else None, "payee": payee,
                          "payee_name": villages.get(payee) or head, "household_id": hh[0] if hh else None,
+                         "household_viewable": bool(hh) and how == "full",
                          "due_fen": due, "paid_fen": paid, "arrears_fen": max(due - paid, 0),
                          "basis": str(ln.get("basis", "")), "settled_at": run.at})
+    shown_runs = {r["run"] for r in rows}
     return {"dues": rows, "runs": [{"run": r.id, "project": projects.get(r.subject, r.subject), "year": r.year,
-                                    "at": r.at} for r in runs],
+                                    "at": r.at} for r in runs if r.id in shown_runs],
+            "dues_outside": outside,
             "due_total_fen": sum(r["due_fen"] for r in rows), "paid_total_fen": sum(r["paid_fen"] for r in rows),
             "arrears_total_fen": sum(r["arrears_fen"] for r in rows)}
 

@@ -319,11 +319,14 @@ def entity(session: Session, actor: Actor, entity_id: int) -> Entity:
 def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any]:
     """An entity's contracts, dues per latest settlement run of each project and year, what is unpaid (arrears) and its credit record."""
     e = entity(session, actor, entity_id)
-    contracts = list(session.scalars(select(Contract).where(Contract.entity_id == e.id).order_by(Contract.code)))
-    projects = list(session.scalars(select(Project).where(Project.entity_id == e.id).order_by(Project.code)))
+    every = list(session.scalars(select(Contract).where(Contract.entity_id == e.id).order_by(Contract.code)))
+    contracts = [c for c in every if contract_in_reach(session, actor, c)]
+    all_projects = list(session.scalars(select(Project).where(Project.entity_id == e.id).order_by(Project.code)))
+    projects = [p for p in all_projects if _project_visible(actor, p)]
     from daipin.services.runs.views import latest_settlements
 
-    # A re-run of a project's settlement replaces the earlier run; it never adds to it.
+    # A re-run of a project's settlement replaces the earlier run; it never adds to it. Only the projects the
+    # actor reads: another township's settlement is not its business.
     runs = latest_settlements(session, [p.code for p in projects])
     dues = []
     for r in runs:
@@ -341,8 +344,11 @@ def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
                    "credit_since": e.credit_since.isoformat() if e.credit_since else "",
                    "credit_reason": e.credit_reason or ""},
         "contracts": [_contract_row(c, {e.id: e.name}) for c in contracts],
+        # Contracts and projects outside the actor's reach are counted, never named.
+        "contracts_outside": len(every) - len(contracts),
         "projects": [{"id": p.id, "code": p.code, "name": p.name, "status": p.status,
                       "status_label": vocabulary.PROJECT_STATUS.zh(p.status)} for p in projects],
+        "projects_outside": len(all_projects) - len(projects),
         "dues": dues,
         "arrears_total_fen": sum(d["arrears_fen"] for d in dues),
         "policies": [{"insurer": p.insurer, "policy_no": p.policy_no, "from": p.valid_from.isoformat(),
@@ -422,6 +428,28 @@ def _contract_visible(session: Session, actor: Actor, c: Contract) -> bool:
     return p is not None and _project_visible(actor, p)
 
 
+def contract_in_reach(session: Session, actor: Actor, c: Contract) -> bool:
+    """Whether a contract is inside the actor's own reach (`contract.read` for its payee's region, or its
+    entity's users): what an entity's page lists by name. Narrower than `_contract_visible`, which also
+    admits a contract read through its project (its payee then shown only as `payee_shown` allows)."""
+    from daipin.services.contracts.service import payee_region
+
+    return access.allowed(actor, "contract.read", region=payee_region(session, c), entity_id=c.entity_id)
+
+
+def payee_shown(actor: Actor, village_code: str, entity_id: int | None) -> str:
+    """How a payee household of `village_code` on a contract of `entity_id` is named to this actor: "full" (name
+    and number) to those who read that village's households, "masked" (partly masked name and number) to the
+    paying entity's users, and "hidden" (a masked name, no number) to anyone else, who reads the contract
+    only through its project."""
+    if access.allowed(actor, "household.read", region=village_code):
+        return "full"
+    if entity_id is not None and access.allowed(actor, "contract.read", entity_id=entity_id) and \
+            access.reach(actor, "contract.read").scope is access.Scope.ENTITY:
+        return "masked"
+    return "hidden"
+
+
 def contract(session: Session, actor: Actor, contract_id: int) -> Contract:
     """The contract if the actor may read it; otherwise NotFound, as if it did not exist."""
     c = session.get(Contract, contract_id)
@@ -435,15 +463,10 @@ def _opens_households(actor: Actor, village_code: str) -> bool:
     return access.allowed(actor, "household.read", region=village_code)
 
 
-def _person_name(actor: Actor, name: str | None) -> str:
-    """A household member's name as this actor may read it: in full to those who read the registry, partly
-    masked for an entity's users, who see the households they pay only as far as the payment needs."""
-    return (name or "") if access.may(actor, "household.read") else mask_name(name)
-
-
-def _payees(session: Session, actor: Actor, refs: set[str]) -> dict[str, dict[str, Any]]:
+def _payees(session: Session, actor: Actor, refs: set[str], entity_id: int | None = None) -> dict[str, dict[str, Any]]:
     """Payees (`household:<id>`, `village:<code>`) as people read them: a household by its head's name and its
-    number (the name masked for an entity's users), a village by its name; no ID number, phone or account."""
+    number (the name masked for an entity's users; masked, without its number, for an official outside the
+    household's village, see `payee_shown`), a village by its name; no ID number, phone or account."""
     hh_ids = {int(r.split(":", 1)[1]) for r in refs if r.startswith("household:")}
     codes = {r.split(":", 1)[1] for r in refs if r.startswith("village:")}
     rows = session.execute(
@@ -457,7 +480,12 @@ def _payees(session: Session, actor: Actor, refs: set[str]) -> dict[str, dict[st
         ref = f"household:{hid}"
         if ref in out:
             continue  # a second head: the first one names the household
-        shown = _person_name(actor, head)
+        how = payee_shown(actor, village, entity_id)
+        if how == "hidden":
+            out[ref] = {"kind": "household", "name": mask_name(head) or "辖区外农户", "household_id": None,
+                        "household_no": "", "village_code": village, "viewable": False}
+            continue
+        shown = (head or "") if how == "full" else mask_name(head)
         out[ref] = {"kind": "household", "name": f"{shown}（{number}）" if shown else number,
                     "household_id": hid, "household_no": number, "village_code": village,
                     "viewable": _opens_households(actor, village)}
@@ -465,6 +493,12 @@ def _payees(session: Session, actor: Actor, refs: set[str]) -> dict[str, dict[st
         out[f"village:{code}"] = {"kind": "village", "name": names.get(code, code), "village_code": code,
                                   "viewable": False}
     return out
+
+
+def _worker_name(session: Session, actor: Actor, worker: Person, entity_id: int) -> str:
+    hh = session.get(Household, worker.household_id)
+    how = payee_shown(actor, hh.village_code if hh else "", entity_id)
+    return worker.name if how == "full" else mask_name(worker.name)
 
 
 CHANGE_LABELS = {"start_date": ("起始日期", "start date", "date"), "end_date": ("终止日期", "end date", "date"),
@@ -490,7 +524,7 @@ def contract_page(session: Session, actor: Actor, contract_id: int) -> dict[str,
         f"village:{c.payee_village_code}"
     refs = {payee_ref} | {str(ch[k]) for v in versions for ch in v["changes"] if ch["field"] == "payee"
                           for k in ("before", "after")}
-    payees = _payees(session, actor, refs)
+    payees = _payees(session, actor, refs, c.entity_id)
     payee = payees.get(payee_ref, {"kind": "", "name": "", "viewable": False})
     worker = session.get(Person, c.person_id) if c.person_id is not None else None
     specs = {t.name: t for t in TERMS.get(c.model, ())}
@@ -517,9 +551,9 @@ def contract_page(session: Session, actor: Actor, contract_id: int) -> dict[str,
                      "project_id": p.id, "project": p.name, "project_code": p.code,
                      "project_viewable": _project_visible(actor, p), "entity_id": e.id, "entity": e.name,
                      "entity_viewable": _entity_visible(actor, e, session), "payee_kind": payee["kind"],
-                     "payee": payee["name"], "payee_household_id": c.payee_household_id,
+                     "payee": payee["name"], "payee_household_id": payee.get("household_id"),
                      "payee_village_code": c.payee_village_code, "payee_viewable": payee["viewable"],
-                     "person": _person_name(actor, worker.name) if worker else ""},
+                     "person": _worker_name(session, actor, worker, c.entity_id) if worker else ""},
         "terms": [{"name": t.name, "label": t.zh, "label_en": t.en, "type": _shown_type(t), "value": c.terms[t.name]}
                   for t in TERMS.get(c.model, ()) if t.name in c.terms],
         "history": versions,
