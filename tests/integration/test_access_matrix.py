@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daipin.db.models.registry import Household, Person, VillageRepresentative
 from daipin.domain.access import Action
 from tests.integration.api_support import (
     FOREIGN_VILLAGE,
@@ -79,8 +81,7 @@ def roster_body(w: World, scope: str) -> dict[str, Any]:
 
 
 def meeting_body(w: World, scope: str) -> dict[str, Any]:
-    return {"type": "representatives_meeting", "scheduled_at": "2026-03-20T09:00:00+08:00", "place": "村委会",
-            "eligible_representatives": 30}
+    return {"type": "representatives_meeting", "scheduled_at": "2026-03-20T09:00:00+08:00", "place": "村委会"}
 
 
 def preview_body(w: World, scope: str) -> dict[str, Any]:
@@ -100,6 +101,15 @@ def objection_body(w: World, scope: str) -> dict[str, Any]:
 
 def payment_body(w: World, scope: str) -> dict[str, Any]:
     return {"outcome": "paid", "payment_ref": f"NX-{scope}"}
+
+
+def representatives(tail: str) -> tuple[Callable[[World], str], Callable[[World], str]]:
+    return (const(f"/api/v1/villages/{OWN_VILLAGE}/representatives{tail}"),
+            const(f"/api/v1/villages/{FOREIGN_VILLAGE}/representatives{tail}"))
+
+
+def representative_body(w: World, scope: str) -> dict[str, Any]:
+    return {"person_id": w.ids[f"rep_person_{scope}"], "from_date": "2026-01-01"}
 
 
 def const(v: str) -> Callable[[World], str]:
@@ -182,6 +192,16 @@ CASES = [
     Case("GET", "/api/v1/ledger/proof", const("/api/v1/ledger/proof?index=0&size=1"), const("/api/v1/ledger/proof?index=0&size=1"),
          ledger_read),
     Case("GET", "/api/v1/dashboard", const("/api/v1/dashboard"), const("/api/v1/dashboard"), everyone(200)),
+    Case("GET", "/api/v1/villages/{village}/representatives", *representatives(""), scoped_read),
+    # The village's cadre, its township and the district keep the list of representatives.
+    Case("POST", "/api/v1/villages/{village}/representatives", *representatives(""),
+         {D: same(201), T: (201, 404), V: (201, 404), E: same(403), A: same(403), P: same(401)},
+         body=representative_body),
+    Case("POST", "/api/v1/villages/{village}/representatives/{representative_id}/end",
+         lambda w: f"/api/v1/villages/{OWN_VILLAGE}/representatives/{w.ids['rep_term_own']}/end",
+         lambda w: f"/api/v1/villages/{FOREIGN_VILLAGE}/representatives/{w.ids['rep_term_foreign']}/end",
+         {D: same(200), T: (200, 404), V: (200, 404), E: same(403), A: same(403), P: same(401)},
+         body=lambda w, s: {"to_date": "2026-03-01", "reason": "换届"}),
 ]
 # Logging in is tested on its own (test_api_auth.py): it is the one route that takes no token.
 UNMATRIXED = {("POST", "/api/v1/auth/login")}
@@ -198,6 +218,11 @@ def world(session: Session, tmp_path: Any) -> World:
         assert batch is not None
         w.ids[f"executed_{scope}"] = m.id
         w.ids[f"line_{scope}"] = payments.lines(session, batch)[0].id
+        # A recorded representative's term, and a grown member of the village who is not one.
+        w.ids[f"rep_term_{scope}"] = session.scalars(select(VillageRepresentative.id).where(
+            VillageRepresentative.village_code == village).order_by(VillageRepresentative.id)).first()
+        w.ids[f"rep_person_{scope}"] = session.scalars(select(Person.id).join(Household).where(
+            Household.village_code == village, Person.relation == "配偶").order_by(Person.id)).first()
     return w
 
 
