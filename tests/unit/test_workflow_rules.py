@@ -292,3 +292,11 @@ def test_the_villagers_counted_are_the_adults_and_the_households_they_make_up() 
                ("h4", date(2008, 3, 13)), ("h4", date(1980, 6, 1))]
     c = count_villagers(members, day)
     assert (c.adults, c.households, c.unknown_birth) == (4, 3, 1)
+
+
+def test_no_one_is_of_age_on_a_day_in_the_calendar_s_first_eighteen_years() -> None:
+    from datetime import date
+
+    from daipin.domain.workflow import adult_on
+
+    assert not adult_on(date(1, 1, 1), date(10, 1, 1))

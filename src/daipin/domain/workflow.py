@@ -369,6 +369,8 @@ ADULT_AGE = 18  # 年满十八周岁的村民 (村民委员会组织法 第13、
 def adult_on(birth: date, day: date, age: int = ADULT_AGE) -> bool:
     """Whether someone born on `birth` is `age` or over on `day`: born on or before the same day `age` years
     earlier (the birthday itself counts; one born on 29 February comes of age on 1 March in a common year)."""
+    if day.year - age < 1:
+        return False  # no one alive then was of age: the calendar starts at year 1
     try:
         cutoff = day.replace(year=day.year - age)
     except ValueError:  # 29 February of a leap year, `age` years back a common year

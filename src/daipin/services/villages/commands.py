@@ -16,20 +16,21 @@ from daipin.services.shared.commands import Command
 from daipin.services.villages import service
 
 RowId = Annotated[int, Field(ge=1, le=2**62)]
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
 
 
 class AddRepresentative(Command):
     """登记村民代表: a registered person of the village, from a day (to a day, when the term's end is known)."""
 
     person_id: RowId
-    from_date: date
-    to_date: date | None = None
+    from_date: Day
+    to_date: Day | None = None
 
 
 class EndRepresentative(Command):
     """村民代表卸任: the last day served, and why (换届、辞职、迁出…)."""
 
-    to_date: date
+    to_date: Day
     reason: str = Field(min_length=1, max_length=200)
 
 
