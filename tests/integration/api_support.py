@@ -151,11 +151,12 @@ def build_world(session: Session, keys_dir: str) -> World:
                                                           year=2026, at=START).id
     t = START - timedelta(days=20)
     m = rosters.draft_roster(session, SYSTEM_ACTOR, village_code=OWN_VILLAGE, year=2027, at=t)
-    wfs.call_meeting(session, SYSTEM_ACTOR, m.id, type="representatives_meeting", scheduled_at=t + timedelta(days=11),
-                     place="村委会", at=t, eligible_representatives=30)
+    # The representatives are the sample village's recorded ones (one per five households): all attend.
+    n = wfs.call_meeting(session, SYSTEM_ACTOR, m.id, type="representatives_meeting",
+                         scheduled_at=t + timedelta(days=11), place="村委会", at=t).eligible_representatives
     t += timedelta(days=11, hours=1)
-    wfs.record_attendance(session, SYSTEM_ACTOR, m.id, at=t, present_representatives=25, first_secretary_present=True)
-    wfs.record_votes(session, SYSTEM_ACTOR, m.id, at=t, votes_for=20, against=3, abstain=2)
+    wfs.record_attendance(session, SYSTEM_ACTOR, m.id, at=t, present_representatives=n, first_secretary_present=True)
+    wfs.record_votes(session, SYSTEM_ACTOR, m.id, at=t, votes_for=n - 1, against=1, abstain=0)
     wfs.decide(session, SYSTEM_ACTOR, m.id, at=t)
     wfs.submit_for_review(session, SYSTEM_ACTOR, m.id, at=t)
     wfs.review(session, SYSTEM_ACTOR, m.id, decision="approve", comments="同意", at=t)
@@ -218,11 +219,11 @@ def executed_allocation(session: Session, village: str, *, title: str = "2025年
     m = wfs.draft_matter(session, SYSTEM_ACTOR, kind="village_allocation", region=village, title=title, document=doc,
                          at=t, year=sample.YEAR, justification="按贡献与困难程度分档分配",
                          funding_source="村集体经营性收益", responsible_person="村委会主任")
-    wfs.call_meeting(session, SYSTEM_ACTOR, m.id, type="representatives_meeting", scheduled_at=t + timedelta(days=11),
-                     place="村委会", at=t, eligible_representatives=30)
+    n = wfs.call_meeting(session, SYSTEM_ACTOR, m.id, type="representatives_meeting",
+                         scheduled_at=t + timedelta(days=11), place="村委会", at=t).eligible_representatives
     t += timedelta(days=11, hours=1)
-    wfs.record_attendance(session, SYSTEM_ACTOR, m.id, at=t, present_representatives=25, first_secretary_present=True)
-    wfs.record_votes(session, SYSTEM_ACTOR, m.id, at=t, votes_for=22, against=2, abstain=1)
+    wfs.record_attendance(session, SYSTEM_ACTOR, m.id, at=t, present_representatives=n, first_secretary_present=True)
+    wfs.record_votes(session, SYSTEM_ACTOR, m.id, at=t, votes_for=n - 1, against=1, abstain=0)
     wfs.decide(session, SYSTEM_ACTOR, m.id, at=t)
     wfs.submit_for_review(session, SYSTEM_ACTOR, m.id, at=t)
     wfs.review(session, SYSTEM_ACTOR, m.id, decision="approve", comments="同意", at=t)

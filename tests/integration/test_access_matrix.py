@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daipin.db.models.registry import Household, Person, VillageRepresentative
 from daipin.domain.access import Action
 from tests.integration.api_support import (
     FOREIGN_COUNTY_VILLAGE,
@@ -81,8 +83,7 @@ def roster_body(w: World, scope: str) -> dict[str, Any]:
 
 
 def meeting_body(w: World, scope: str) -> dict[str, Any]:
-    return {"type": "representatives_meeting", "scheduled_at": "2026-03-20T09:00:00+08:00", "place": "村委会",
-            "eligible_representatives": 30}
+    return {"type": "representatives_meeting", "scheduled_at": "2026-03-20T09:00:00+08:00", "place": "村委会"}
 
 
 def preview_body(w: World, scope: str) -> dict[str, Any]:
@@ -102,6 +103,15 @@ def objection_body(w: World, scope: str) -> dict[str, Any]:
 
 def payment_body(w: World, scope: str) -> dict[str, Any]:
     return {"outcome": "paid", "payment_ref": f"NX-{scope}"}
+
+
+def representatives(tail: str) -> tuple[Callable[[World], str], Callable[[World], str]]:
+    return (const(f"/api/v1/villages/{OWN_VILLAGE}/representatives{tail}"),
+            const(f"/api/v1/villages/{FOREIGN_VILLAGE}/representatives{tail}"))
+
+
+def representative_body(w: World, scope: str) -> dict[str, Any]:
+    return {"person_id": w.ids[f"rep_person_{scope}"], "from_date": "2026-01-01"}
 
 
 def const(v: str) -> Callable[[World], str]:
@@ -184,6 +194,16 @@ CASES = [
     Case("GET", "/api/v1/ledger/proof", const("/api/v1/ledger/proof?index=0&size=1"), const("/api/v1/ledger/proof?index=0&size=1"),
          ledger_read),
     Case("GET", "/api/v1/dashboard", const("/api/v1/dashboard"), const("/api/v1/dashboard"), everyone(200)),
+    Case("GET", "/api/v1/villages/{village}/representatives", *representatives(""), scoped_read),
+    # The village's cadre, its township and the district keep the list of representatives.
+    Case("POST", "/api/v1/villages/{village}/representatives", *representatives(""),
+         {D: same(201), T: (201, 404), V: (201, 404), E: same(403), A: same(403), P: same(401)},
+         body=representative_body),
+    Case("POST", "/api/v1/villages/{village}/representatives/{representative_id}/end",
+         lambda w: f"/api/v1/villages/{OWN_VILLAGE}/representatives/{w.ids['rep_term_own']}/end",
+         lambda w: f"/api/v1/villages/{FOREIGN_VILLAGE}/representatives/{w.ids['rep_term_foreign']}/end",
+         {D: same(200), T: (200, 404), V: (200, 404), E: same(403), A: same(403), P: same(401)},
+         body=lambda w, s: {"to_date": "2026-03-01", "reason": "换届"}),
 ]
 # Logging in is tested on its own (test_api_auth.py): it is the one route that takes no token.
 UNMATRIXED = {("POST", "/api/v1/auth/login")}
@@ -294,7 +314,7 @@ def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(w
 
 def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(ws: Session,
                                                                              world: World) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import func
 
     from daipin.db.models.registry import Household
 
@@ -515,8 +535,8 @@ def _draft_targets(mx: Mx) -> list[Target]:
 
 
 def _step_targets(mx: Mx) -> list[Target]:
-    body = {"type": "representatives_meeting", "scheduled_at": "2026-03-20T09:00:00+08:00", "place": "村委会",
-            "eligible_representatives": 30}
+    # The number of representatives comes from the registry's list, not the body.
+    body = {"type": "representatives_meeting", "scheduled_at": "2026-03-20T09:00:00+08:00", "place": "村委会"}
     return [Target(label, {"matter_id": str(m.id), "action": "call_meeting"},
                    lambda a, r, m=m: _allowed("matter.village.decide", m.region_code)(a),
                    body=lambda route: body if route.startswith("/api/") else {k: str(v) for k, v in body.items()})
@@ -650,9 +670,7 @@ def mx(db_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mx]
 def _build_mx(session: Session, keys: str) -> Mx:
     from datetime import date, timedelta
 
-    from sqlalchemy import select
-
-    from daipin.db.models.registry import Asset, Contract, Entity, Household, Person, Project
+    from daipin.db.models.registry import Asset, Contract, Entity, Household, Project
     from daipin.db.models.workflow import Matter, Notice
     from daipin.domain import access
     from daipin.domain.actors import SYSTEM_ACTOR
@@ -670,6 +688,11 @@ def _build_mx(session: Session, keys: str) -> Mx:
         assert batch is not None
         w.ids[f"executed_{scope}"] = m.id
         w.ids[f"line_{scope}"] = payments.lines(session, batch)[0].id
+        # A recorded representative's term, and a grown member of the village who is not one.
+        w.ids[f"rep_term_{scope}"] = session.scalars(select(VillageRepresentative.id).where(
+            VillageRepresentative.village_code == village).order_by(VillageRepresentative.id)).first()
+        w.ids[f"rep_person_{scope}"] = session.scalars(select(Person.id).join(Household).where(
+            Household.village_code == village, Person.relation == "配偶").order_by(Person.id)).first()
 
     def first_household(village: str) -> Household:
         h = session.scalar(select(Household).where(Household.village_code == village, Household.life_state == "alive")

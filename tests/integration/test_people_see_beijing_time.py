@@ -44,8 +44,7 @@ def iso(at: datetime) -> str:
 def walk_to_notice(session: Session, year: int = 2026) -> Matter:
     """The village's roster of `year`, decided, approved and posted at POSTED (every step at 16:33 UTC)."""
     m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=year, at=START)
-    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=SITS, place="村委会",
-                    eligible_representatives=25, at=START)
+    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=SITS, place="村委会", at=START)
     wf.record_attendance(session, CADRE, m.id, present_representatives=20, first_secretary_present=True, at=SITS)
     wf.record_votes(session, CADRE, m.id, votes_for=18, against=2, abstain=0, at=SITS)
     wf.decide(session, CADRE, m.id, at=SITS)
@@ -76,8 +75,7 @@ def test_the_services_messages_name_the_beijing_time(session: Session, posted: M
 
     # Another year's roster whose meeting has not sat yet.
     m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2027, at=START)
-    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=SITS, place="村委会",
-                    eligible_representatives=25, at=START)
+    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=SITS, place="村委会", at=START)
     with pytest.raises(Conflict) as unsat:
         wf.record_attendance(session, CADRE, m.id, present_representatives=20, first_secretary_present=True,
                              at=SITS - timedelta(minutes=1))
@@ -185,11 +183,11 @@ def test_the_command_line_prints_beijing_time(cli_db: str) -> None:
     cadre, town = "village_cadre:c1@231002001001", "township_official:t1@231002001"
     run("matter", "roster", VILLAGE, "2026", "--at", iso(START), "--as", cadre)
     short = run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", iso(START + 9 * DAY),
-                "--place", "村委会", "--representatives", "25", "--at", iso(START), "--as", cadre, code=2)
+                "--place", "村委会", "--at", iso(START), "--as", cadre, code=2)
     assert "召集于 2026-11-30 00:33 北京时间，开会于 2026-12-09 00:33 北京时间" in short
     assert "Beijing time" in short and UTC_CLOCK not in short
     called = run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", iso(SITS),
-                 "--place", "村委会", "--representatives", "25", "--at", iso(START), "--as", cadre)
+                 "--place", "村委会", "--at", iso(START), "--as", cadre)
     assert f"定于 {SITS_TEXT} 在 村委会 召开" in called and UTC_CLOCK not in called
     run("matter", "attend", "1", "--representatives", "20", "--first-secretary", "--at", iso(SITS), "--as", cadre)
     run("matter", "vote", "1", "--for", "18", "--against", "2", "--abstain", "0", "--at", iso(SITS), "--as", cadre)

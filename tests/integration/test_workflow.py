@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from daipin.db.models.ledger import LedgerEntry
-from daipin.db.models.registry import Entity, Household, Person, Project, Region, Run
+from daipin.db.models.registry import Entity, Household, Person, Project, Region, Run, VillageRepresentative
 from daipin.db.models.workflow import Matter, MatterEvent, PaymentBatch, PaymentLine
 from daipin.domain.actors import SYSTEM_ACTOR, Actor, Role
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
@@ -35,6 +35,7 @@ DISTRICT = Actor(id="district-1", role=Role.DISTRICT_ADMIN, region=COUNTY)
 AUDITOR = Actor(id="audit-1", role=Role.AUDITOR, region=COUNTY)
 PUBLIC = Actor(id="anon", role=Role.PUBLIC, region="")
 
+REPRESENTATIVES = 25  # the village's recorded representatives (seed)
 HEADS = {"H-001": "赵一", "H-002": "钱二", "H-003": "孙三", "H-004": "李四", "H-005": "周五", "H-006": "吴六"}
 
 
@@ -53,6 +54,7 @@ def seed(session: Session) -> dict[str, Any]:
         Region(code=OTHER_VILLAGE, name="红星村", level="village", parent_code=TOWN, county_code=COUNTY),
     ])
     statuses = {h["id"]: h["status"] for h in allocation_doc()["households"]}
+    households: list[Household] = []
     for i, (no, name) in enumerate(HEADS.items()):
         hh = Household(household_no=no, village_code=VILLAGE, county_code=COUNTY, status=statuses[no], labor="full",
                        phone="13812345678", bank_account=f"62220212345678{i:05d}", life_state="alive")
@@ -60,6 +62,20 @@ def seed(session: Session) -> dict[str, Any]:
         session.flush()
         session.add(Person(household_id=hh.id, county_code=COUNTY, name=name, id_number=f"23100219800101{i:03d}X",
                            relation="户主", labor="full", life_state="alive", health_note="慢性病"))
+        households.append(hh)
+    # The village's 25 representatives (村民代表), whom a 村民代表会议 counts: the six heads and 19 grown
+    # children of the households (the meeting's eligible number comes from this list, no longer typed in).
+    session.flush()
+    people = list(session.scalars(select(Person).order_by(Person.id)))
+    for n in range(REPRESENTATIVES - len(people)):
+        child = Person(household_id=households[n % len(households)].id, county_code=COUNTY, name=f"村民{n + 1}",
+                       id_number=f"23100219950101{n:03d}X", birth_date=date(1995, 1, 1), relation="子",
+                       labor="full", life_state="alive")
+        session.add(child)
+        people.append(child)
+    session.flush()
+    session.add_all([VillageRepresentative(village_code=VILLAGE, county_code=COUNTY, person_id=p.id,
+                                           from_date=date(2020, 1, 1), end_reason="") for p in people])
     entity = Entity(name="新立光伏合作社", kind="cooperative", uscc="93231002MA1234567X", legal_representative="法人",
                     county_code=COUNTY, region_code=VILLAGE, credit_status="normal")
     session.add(entity)
@@ -75,8 +91,7 @@ def through_meeting(session: Session, matter_id: int, start: datetime, *, presen
                     actor: Actor = CADRE) -> datetime:
     """Call a representatives' meeting 10 days ahead, record attendance and votes, decide. Returns the time after."""
     sits = start + 10 * DAY
-    wf.call_meeting(session, actor, matter_id, type="村民代表会议", scheduled_at=sits, place="村委会会议室",
-                    eligible_representatives=25, at=start)
+    wf.call_meeting(session, actor, matter_id, type="村民代表会议", scheduled_at=sits, place="村委会会议室", at=start)
     wf.record_attendance(session, actor, matter_id, present_representatives=present, first_secretary_present=True,
                          cadres_present=["第一书记"], minutes_ref="sha256:minutes", attendance_sheet_ref="scan-001.pdf",
                          at=sits)
@@ -210,8 +225,7 @@ def test_a_meeting_called_less_than_ten_days_ahead_is_refused_and_changes_nothin
     m = draft_allocation(session, T0 + 20 * DAY, ctx=ctx)
     before = session.scalar(select(func.count()).select_from(LedgerEntry))
     with pytest.raises(InputError) as exc:
-        wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=T0 + 29 * DAY, place="村委会",
-                        eligible_representatives=25, at=T0 + 20 * DAY)
+        wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=T0 + 29 * DAY, place="村委会", at=T0 + 20 * DAY)
     assert exc.value.field == "scheduled_at"
     assert m.state == "draft"
     assert session.scalar(select(func.count()).select_from(LedgerEntry)) == before
@@ -252,8 +266,7 @@ def test_a_new_meeting_not_yet_decided_cannot_be_reviewed(session: Session, ctx:
     m = draft_allocation(session, T0 + 20 * DAY, ctx=ctx)
     t = through_meeting(session, m.id, T0 + 21 * DAY, present=10, votes_for=10)
     assert m.state == "draft"
-    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=t + 10 * DAY, place="村委会",
-                    eligible_representatives=25, at=t)
+    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=t + 10 * DAY, place="村委会", at=t)
     m.state = "under_review"  # forced: the review must still see that no meeting has decided
     with pytest.raises(Conflict) as exc:
         wf.review(session, TOWNSHIP, m.id, decision="approve", at=t + 11 * DAY)
@@ -522,8 +535,7 @@ def test_a_township_project_skips_the_village_meeting_and_is_reviewed_by_the_dis
     m = wf.draft_matter(session, TOWNSHIP, kind="township_project", region=TOWN, title="兴隆镇到户产业扶持",
                         document={"description": "到户发放鸡苗", "households": ["H-001", "H-002"]}, at=T0)
     with pytest.raises(Conflict):
-        wf.call_meeting(session, TOWNSHIP, m.id, type="村民会议", scheduled_at=T0 + 11 * DAY, place="x",
-                        eligible_adults=10, eligible_households=5, at=T0)
+        wf.call_meeting(session, TOWNSHIP, m.id, type="村民会议", scheduled_at=T0 + 11 * DAY, place="x", at=T0)
     wf.submit_for_review(session, TOWNSHIP, m.id, at=T0)
     with pytest.raises(Forbidden):
         wf.review(session, TOWNSHIP, m.id, decision="approve", at=T0)
@@ -538,8 +550,7 @@ def test_a_county_may_require_a_longer_meeting_notice(session: Session, ctx: dic
     wf.set_county_rules(session, DISTRICT, COUNTY, {"meeting_notice_days": 15}, at=T0)
     m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2024, at=T0)
     with pytest.raises(InputError):
-        wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=T0 + 14 * DAY, place="村委会",
-                        eligible_representatives=25, at=T0)
+        wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=T0 + 14 * DAY, place="村委会", at=T0)
     with pytest.raises(Forbidden):
         wf.set_county_rules(session, CADRE, COUNTY, {"meeting_notice_days": 20}, at=T0)
 

@@ -40,7 +40,7 @@ def run(*args: str, code: int = 0) -> str:
 def walk(matter: str, start_day: int, *, days: int, as_: str = VILLAGE_AS) -> None:
     d = start_day
     run("matter", "call-meeting", matter, "--type", "村民代表会议", "--scheduled-at", f"2024-03-{d + 10:02d}T09:00:00",
-        "--place", "村委会", "--representatives", "25", "--at", f"2024-03-{d:02d}T09:00:00", "--as", as_)
+        "--place", "村委会", "--at", f"2024-03-{d:02d}T09:00:00", "--as", as_)
     at = f"2024-03-{d + 10:02d}T10:00:00"
     run("matter", "attend", matter, "--representatives", "21", "--first-secretary", "--cadre", "第一书记",
         "--at", at, "--as", as_)
@@ -63,7 +63,7 @@ def test_the_cli_walks_a_roster_and_an_allocation_to_archive_and_exports_the_dos
               "--year", "2024", "--at", "2024-03-02T09:00:00", "--as", VILLAGE_AS)
     assert "wages_scaled" in out
     early = run("matter", "call-meeting", "2", "--type", "村民代表会议", "--scheduled-at", "2024-03-05T09:00:00",
-                "--place", "村委会", "--representatives", "25", "--at", "2024-03-02T09:00:00", "--as", VILLAGE_AS,
+                "--place", "村委会", "--at", "2024-03-02T09:00:00", "--as", VILLAGE_AS,
                 code=2)
     assert "scheduled_at" in early
     walk("2", 2, days=10)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from daipin.cli import app as cli_app
 from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.workflow import Matter, Meeting
 from daipin.db.session import make_engine, reset_engine, session_scope
+from daipin.services.villages.service import registry_counts
 from tests.integration.api_support import START, World, app_on_session, build_world, client
 from tests.integration.test_workflow import seed
 
@@ -126,18 +127,23 @@ def test_the_matter_page_s_form_calls_the_meeting_through_the_same_command(sessi
     page = c.get(f"/matters/{mid}")
     assert page.status_code == 200 and "form-call_meeting" in page.text
     form = {"csrf_token": _csrf(page.text), "type": "representatives_meeting", "scheduled_at": "2026-03-13T09:00",
-            "place": "村委会议室", "eligible_representatives": "x30", "eligible_adults": "", "eligible_households": ""}
+            "place": "村委会议室", "eligible_adults": "", "eligible_households": ""}
     before = _entries(session)
-    refused = c.post(f"/matters/{mid}/call_meeting", data=form, follow_redirects=False)
-    assert refused.status_code == 422 and "eligible_representatives" in refused.text and "应为整数" in refused.text
+    # A number typed for the representatives (as the form once asked) is refused: it comes from the registry.
+    refused = c.post(f"/matters/{mid}/call_meeting", data={**form, "eligible_representatives": "30"},
+                     follow_redirects=False)
+    assert refused.status_code == 422 and "eligible_representatives" in refused.text and "登记册" in refused.text
     assert _entries(session) == before and _meetings(session, mid) == []
-    done = c.post(f"/matters/{mid}/call_meeting", data={**form, "eligible_representatives": "30"},
-                  follow_redirects=False)
+    assert 'name="eligible_representatives"' not in page.text and "eligible-from-registry" in page.text
+    done = c.post(f"/matters/{mid}/call_meeting", data=form, follow_redirects=False)
     assert done.status_code == 303, done.text
     (meeting,) = _meetings(session, mid)
     # The datetime-local field is Beijing time: 09:00 there is 01:00 UTC.
     assert meeting.scheduled_at.replace(tzinfo=UTC) == datetime(2026, 3, 13, 1, 0, tzinfo=UTC)
-    assert (meeting.eligible_representatives, meeting.eligible_adults, meeting.place) == (30, 0, "村委会议室")
+    counted = registry_counts(session, "231002001001", date(2026, 3, 13))
+    assert (meeting.eligible_representatives, meeting.eligible_adults, meeting.place) == (
+        len(counted.representatives), counted.adults, "村委会议室")
+    assert meeting.eligible_representatives > 0 and meeting.eligible_adults > meeting.eligible_representatives
     assert meeting.scheduled_at.replace(tzinfo=UTC) - START > timedelta(days=10)
 
 

@@ -15,17 +15,30 @@ from daipin.services.payments.commands import RecordPayment
 
 
 def test_a_meeting_from_the_form_the_api_and_the_command_line_is_one_command() -> None:
+    # A village meeting's eligible numbers are counted from the registry: none is typed (a blank box is no value).
     form = c.CallMeeting.from_form({"csrf_token": "t", "type": "representatives_meeting",
                                     "scheduled_at": "2026-03-13T09:00", "place": " 村委会 ",
-                                    "eligible_representatives": "30", "eligible_adults": "", "eligible_households": ""})
+                                    "eligible_adults": "", "eligible_households": ""})
     api = c.CallMeeting.model_validate({"type": "representatives_meeting", "scheduled_at": "2026-03-13T09:00:00+08:00",
-                                        "place": "村委会", "eligible_representatives": 30})
+                                        "place": "村委会"})
     cli = c.CallMeeting.parse({"type": "村民代表会议", "scheduled_at": datetime(2026, 3, 13, 1, 0, tzinfo=UTC),
-                               "place": "村委会", "eligible_representatives": 30, "eligible_adults": 0,
-                               "eligible_households": 0, "eligible_members": 0})
+                               "place": "村委会", "eligible_members": 0})
     assert form == api == cli
-    assert form.type is MeetingType.REPRESENTATIVES and form.eligible_adults == 0
+    assert form.type is MeetingType.REPRESENTATIVES and form.eligible_members == 0
+    assert set(form.model_dump()) == {"type", "scheduled_at", "place", "eligible_members"}
     assert form.scheduled_at == datetime(2026, 3, 13, 1, 0, tzinfo=UTC) and form.scheduled_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("name", ["eligible_adults", "eligible_households", "eligible_representatives"])
+def test_a_typed_eligible_number_of_a_village_meeting_is_refused_naming_it_and_the_registry(name: str) -> None:
+    """The reported case: a cadre typed 4 eligible adults (the registry holds 70); the number is no longer taken."""
+    values = {"type": "villagers_meeting", "scheduled_at": "2026-03-13T09:00", "place": "村委会", name: 4}
+    for front_door in (c.CallMeeting.parse, c.CallMeeting.from_form):
+        with pytest.raises(InputError) as exc:
+            front_door({k: str(v) for k, v in values.items()} if front_door == c.CallMeeting.from_form else values)
+        assert exc.value.field == name
+        assert "登记册" in exc.value.message_zh and "registry" in exc.value.message_en
+    assert name not in c.CallMeeting.model_json_schema()["properties"]
 
 
 def test_a_time_without_its_zone_is_beijing_time_and_one_with_a_zone_keeps_it() -> None:
@@ -38,7 +51,9 @@ def test_a_time_without_its_zone_is_beijing_time_and_one_with_a_zone_keeps_it() 
 
 @pytest.mark.parametrize(("step", "form", "field", "zh"), [
     (c.CallMeeting, {"type": "villagers_meeting", "scheduled_at": "2026-03-13T09:00", "place": "x",
-                     "eligible_adults": "三十"}, "eligible_adults", "应为整数"),
+                     "eligible_adults": "三十"}, "eligible_adults", "按登记册计算"),
+    (c.CallMeeting, {"type": "leading_group_meeting", "scheduled_at": "2026-03-13T09:00", "place": "x",
+                     "eligible_members": "九"}, "eligible_members", "应为整数"),
     (c.CallMeeting, {"type": "villagers_meeting", "scheduled_at": "13/03/2026", "place": "x"}, "scheduled_at",
      "YYYY-MM-DD"),
     (c.CallMeeting, {"type": "村民大会", "scheduled_at": "2026-03-13T09:00", "place": "x"}, "type", "之一"),

@@ -268,3 +268,43 @@ def test_a_registered_household_number_as_long_as_a_bank_card_is_not_taken_for_o
     posted = {"beneficiaries": [{"ref": household_no, "name": "户一"}, {"ref": "6222021234567890", "name": "户二"}]}
     assert personal_data_in(posted) == ["$.beneficiaries[0].ref", "$.beneficiaries[1].ref"]
     assert personal_data_in(posted, known_ids=frozenset({household_no})) == ["$.beneficiaries[1].ref"]
+
+
+# ---------------------------------------------------------------- eligible villagers from the registry
+
+
+def test_an_adult_is_eighteen_on_the_meeting_day_the_birthday_itself_counting() -> None:
+    from datetime import date
+
+    from daipin.domain.workflow import adult_on
+
+    day = date(2026, 3, 13)
+    assert adult_on(date(2008, 3, 13), day)  # the 18th birthday is the meeting day
+    assert not adult_on(date(2008, 3, 14), day)  # one day short
+    assert adult_on(date(1950, 1, 1), day)
+    # Born on 29 February: of age on 1 March of a common year, not on 28 February.
+    assert not adult_on(date(2008, 2, 29), date(2026, 2, 28)) and adult_on(date(2008, 2, 29), date(2026, 3, 1))
+    # A meeting on 29 February: those born on 28 February 18 years before are of age, on 1 March are not.
+    assert adult_on(date(2010, 2, 28), date(2028, 2, 29)) and not adult_on(date(2010, 3, 1), date(2028, 2, 29))
+
+
+def test_the_villagers_counted_are_the_adults_and_the_households_they_make_up() -> None:
+    from datetime import date
+
+    from daipin.domain.workflow import count_villagers
+
+    day = date(2026, 3, 13)
+    members = [("h1", date(1970, 1, 1)), ("h1", date(2010, 5, 5)),  # an adult and a child
+               ("h2", date(2009, 1, 1)),  # only a minor: the household is not counted
+               ("h3", None),  # birth unknown: counted (the stricter quorum) and reported
+               ("h4", date(2008, 3, 13)), ("h4", date(1980, 6, 1))]
+    c = count_villagers(members, day)
+    assert (c.adults, c.households, c.unknown_birth) == (4, 3, 1)
+
+
+def test_no_one_is_of_age_on_a_day_in_the_calendar_s_first_eighteen_years() -> None:
+    from datetime import date
+
+    from daipin.domain.workflow import adult_on
+
+    assert not adult_on(date(1, 1, 1), date(10, 1, 1))

@@ -274,11 +274,13 @@ def confirm_rosters(session: Session, at: datetime, *, limit: int = 3) -> list[i
             continue
         t = at - timedelta(days=40)
         m = rosters.draft_roster(session, actor, village_code=code, year=year, at=t)
-        wf.call_meeting(session, actor, m.id, type="representatives_meeting", scheduled_at=t + timedelta(days=11),
-                        place="村委会议室", at=t, eligible_representatives=30)
+        # The representatives are the village's recorded ones: all attend, all but one vote for.
+        mt = wf.call_meeting(session, actor, m.id, type="representatives_meeting",
+                             scheduled_at=t + timedelta(days=11), place="村委会议室", at=t)
+        n = mt.eligible_representatives
         t += timedelta(days=11, hours=1)
-        wf.record_attendance(session, actor, m.id, at=t, present_representatives=25, first_secretary_present=True)
-        wf.record_votes(session, actor, m.id, at=t, votes_for=23, against=1, abstain=1)
+        wf.record_attendance(session, actor, m.id, at=t, present_representatives=n, first_secretary_present=True)
+        wf.record_votes(session, actor, m.id, at=t, votes_for=n - 1, against=1, abstain=0)
         wf.decide(session, actor, m.id, at=t)
         wf.submit_for_review(session, actor, m.id, at=t)
         t += timedelta(hours=2)

@@ -154,23 +154,20 @@ def call_meeting(
     type: str = typer.Option(..., "--type", help="村民会议 | 村民代表会议 | 领导小组会议"),
     scheduled_at: str = typer.Option(..., "--scheduled-at", help="开会时间 ISO 8601（至少提前10天）"),
     place: str = typer.Option(..., "--place", help="地点"),
-    adults: int = typer.Option(0, "--adults", help="应到18岁以上村民数"),
-    households: int = typer.Option(0, "--households", help="本村户数"),
-    representatives: int = typer.Option(0, "--representatives", help="村民代表人数"),
-    members: int = typer.Option(0, "--members", help="领导小组成员数"),
+    members: int = typer.Option(0, "--members", help="领导小组成员数（仅领导小组会议；村民会议、村民代表会议的应到人数由登记册计算）"),
     at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
-    """召集会议 / call the meeting."""
+    """召集会议 / call the meeting (a village meeting's eligible numbers are counted from the registry)."""
     from daipin.services.matters import commands
 
     with unit_of_work() as s:
         command = commands.CallMeeting.parse(
-            {"type": type, "scheduled_at": _at(scheduled_at), "place": place, "eligible_adults": adults,
-             "eligible_households": households, "eligible_representatives": representatives,
-             "eligible_members": members})
+            {"type": type, "scheduled_at": _at(scheduled_at), "place": place, "eligible_members": members})
         mt = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
-        typer.echo(f"会议 {mt.id} 定于 {for_people(mt.scheduled_at)} 在 {mt.place} 召开")
+        typer.echo(f"会议 {mt.id} 定于 {for_people(mt.scheduled_at)} 在 {mt.place} 召开；应到（登记册）：成年村民 "
+                   f"{mt.eligible_adults}、户 {mt.eligible_households}、村民代表 {mt.eligible_representatives}"
+                   + (f"、领导小组成员 {mt.eligible_members}" if mt.eligible_members else ""))
 
 
 @matter_app.command("attend")

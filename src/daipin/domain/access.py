@@ -18,6 +18,7 @@ decided by the township and reviewed by the district; a district allocation is t
 | household.read         |   | county   | township | village  | -      | county  | -      | all    |
 | household.write        | W | county   | township | village  | -      | -       | -      | all    |
 | region.write           | W | county   | township | village  | -      | -       | -      | all    |
+| representative.write   | W | county   | township | village  | -      | -       | -      | all    |
 | work.write             | W | county   | township | village  | -      | -       | -      | all    |
 | entity.read            |   | county   | township | village  | entity | county  | -      | all    |
 | entity.write           | W | county   | township | village  | -      | -       | -      | all    |
@@ -103,7 +104,7 @@ REGION_LENGTHS: dict[Role, tuple[int, ...]] = {
 }
 
 Action = Literal[
-    "household.read", "household.write", "region.write", "work.write",
+    "household.read", "household.write", "region.write", "representative.write", "work.write",
     "entity.read", "entity.write", "entity.credit",
     "project.read", "project.write", "asset.read", "asset.write",
     "contract.read", "contract.sign", "contract.change",
@@ -145,6 +146,7 @@ POLICY: dict[Action, Rule] = {
     "household.read": _rule("查看农户", "read households", _R, _CTY, _TWN, _VIL, _N, _CTY, _N),
     "household.write": _rule("登记或变更农户", "register or change households", _W, *_OFFICIALS_WRITE),
     "region.write": _rule("登记行政区划", "register regions", _W, *_OFFICIALS_WRITE),
+    "representative.write": _rule("维护村民代表名单", "maintain village representatives", _W, *_OFFICIALS_WRITE),
     "work.write": _rule("登记务工和贡献", "record work and contributions", _W, *_OFFICIALS_WRITE),
     "entity.read": _rule("查看实施主体", "read entities", _R, _CTY, _TWN, _VIL, _ENT, _CTY, _N),
     "entity.write": _rule("登记实施主体或其保险", "register entities or their insurance", _W, *_OFFICIALS_WRITE),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
@@ -366,6 +366,46 @@ def check_meeting_notice(called_at: datetime, scheduled_at: datetime, min_days: 
             "scheduled_at",
             code="meeting_notice_too_short",
         )
+
+
+ADULT_AGE = 18  # 年满十八周岁的村民 (村民委员会组织法 第13、22条)
+
+
+def adult_on(birth: date, day: date, age: int = ADULT_AGE) -> bool:
+    """Whether someone born on `birth` is `age` or over on `day`: born on or before the same day `age` years
+    earlier (the birthday itself counts; one born on 29 February comes of age on 1 March in a common year)."""
+    if day.year - age < 1:
+        return False  # no one alive then was of age: the calendar starts at year 1
+    try:
+        cutoff = day.replace(year=day.year - age)
+    except ValueError:  # 29 February of a leap year, `age` years back a common year
+        cutoff = day.replace(year=day.year - age, day=28)
+    return birth <= cutoff
+
+
+@dataclass(frozen=True)
+class VillageCount:
+    """A village's eligible adults and households on a meeting day, counted from its living members (household,
+    birth date); a member whose birth date is unknown counts as an adult (the stricter quorum) and is reported."""
+
+    adults: int
+    households: int
+    unknown_birth: int
+
+
+def count_villagers(members: Iterable[tuple[Any, date | None]], day: date) -> VillageCount:
+    """Adults (18+ on `day`) among the given living members of the village's registered households, and the
+    households with at least one of them (a household is represented at a 村民会议 by an adult)."""
+    adults = unknown = 0
+    households: set[Any] = set()
+    for household, birth in members:
+        if birth is None:
+            unknown += 1
+        elif not adult_on(birth, day):
+            continue
+        adults += 1
+        households.add(household)
+    return VillageCount(adults, len(households), unknown)
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,22 @@ class Person(Base):
     household: Mapped[Household] = relationship(back_populates="people", lazy="raise")
 
 
+class VillageRepresentative(Base):
+    """One term of a village representative (村民代表): a registered person of the village, from a day to a day
+    (`to_date` the last day served; none while serving). A 村民代表会议's number comes from this list."""
+
+    __tablename__ = "village_representatives"
+    __table_args__ = (Index("ix_village_representatives_village_from", "village_code", "from_date"),)
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    village_code: Mapped[str] = mapped_column(String(12))
+    county_code: Mapped[str] = mapped_column(String(6))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    from_date: Mapped[date] = mapped_column(Date)
+    to_date: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Entity(Base):
     """An implementing entity (实施主体) with its USCC and credit standing."""
 

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationInfo
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from daipin.db.models.workflow import Matter
@@ -95,17 +97,26 @@ class UpdateDraft(Command):
         return out
 
 
+def _from_registry(value: Any, info: ValidationInfo) -> Any:
+    raise PydanticCustomError("from_registry", "{field} is counted from the registry when the meeting is called, "
+                              "not typed in", {"field": info.field_name})
+
+
+# A village meeting's eligible numbers, once typed in: counted from the registry now, refused by name if given.
+FromRegistry = SkipJsonSchema[Annotated[Any, BeforeValidator(_from_registry)]]
+
+
 class CallMeeting(Command):
-    """召集会议: the type decides which eligible count it needs (adults and households for a 村民会议,
-    representatives for a 村民代表会议, members for a 领导小组会议)."""
+    """召集会议: a 村民会议's adults and households and a 村民代表会议's representatives are counted from the
+    registry for the meeting's day; only a 领导小组会议 gives its members (there is no registry of them)."""
 
     type: MeetingTypeIn
     scheduled_at: When
     place: str = Field(max_length=200)
-    eligible_adults: Count = 0
-    eligible_households: Count = 0
-    eligible_representatives: Count = 0
     eligible_members: Count = 0
+    eligible_adults: FromRegistry = Field(None, exclude=True)
+    eligible_households: FromRegistry = Field(None, exclude=True)
+    eligible_representatives: FromRegistry = Field(None, exclude=True)
 
     @classmethod
     def form_values(cls, form: Mapping[str, Any]) -> dict[str, Any]:
@@ -282,9 +293,6 @@ def run(session: Session, actor: Actor, matter_id: int, command: Step, *, at: da
         case CallMeeting():
             return wfs.call_meeting(session, actor, matter_id, type=command.type.value,
                                     scheduled_at=command.scheduled_at, place=command.place, at=at,
-                                    eligible_adults=command.eligible_adults,
-                                    eligible_households=command.eligible_households,
-                                    eligible_representatives=command.eligible_representatives,
                                     eligible_members=command.eligible_members)
         case RecordAttendance():
             people = None if command.attendees is None else [

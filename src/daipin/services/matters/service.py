@@ -34,13 +34,14 @@ from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
-from daipin.domain.localtime import for_people
+from daipin.domain.localtime import beijing_date, for_people
 from daipin.domain.vocabulary import OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
 from daipin.services.shared import scope, throttle
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import utc
 from daipin.services.shared.rows import workflow_row_fact as row_fact
 from daipin.services.shared.rows import workflow_row_facts as row_facts
+from daipin.services.villages import service as villages
 
 ENGINE_KINDS = frozenset(RUN_KIND.codes)
 
@@ -443,23 +444,54 @@ def _when(value: datetime, field_name: str) -> datetime:
     return utc(value)
 
 
+def _registry_eligible(session: Session, m: Matter, mtype: wf.MeetingType, scheduled: datetime) -> tuple[
+        wf.Eligible, dict[str, Any]]:
+    """A village meeting's eligible numbers, counted from the registry for the meeting's day (Beijing), with the
+    facts its ledger entry records; refused when the registry gives the meeting no one to count."""
+    day = beijing_date(scheduled)
+    counted = villages.registry_counts(session, m.region_code, day)
+    if mtype is wf.MeetingType.REPRESENTATIVES and not counted.representatives:
+        raise Conflict(f"本村没有登记在任的村民代表（会议日 {day.isoformat()}），不能召开村民代表会议；"
+                       "请先登记村民代表名单（daipin village representatives add，或“村民代表”页面）",
+                       f"the village has no recorded representatives serving on {day.isoformat()}: record its "
+                       "list of representatives before calling a representatives' meeting", "type",
+                       code="no_representatives")
+    if mtype is wf.MeetingType.VILLAGERS and counted.adults == 0:
+        raise Conflict(f"登记册中本村没有会议日（{day.isoformat()}）年满{wf.ADULT_AGE}周岁的在册村民，不能召开村民会议",
+                       f"the registry has no villager {wf.ADULT_AGE} or over on {day.isoformat()}", "type",
+                       code="no_villagers")
+    eligible = wf.Eligible(adults=counted.adults, households=counted.households,
+                           representatives=len(counted.representatives))
+    return eligible, counted.facts()
+
+
 def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, scheduled_at: datetime, place: str,
-                 at: datetime, eligible_adults: int = 0, eligible_households: int = 0,
-                 eligible_representatives: int = 0, eligible_members: int = 0) -> Meeting:
-    """Call the 村民会议 / 村民代表会议 (at least 10 days ahead, or the county's stricter notice)."""
+                 at: datetime, eligible_members: int = 0) -> Meeting:
+    """Call the 村民会议 / 村民代表会议 (at least 10 days ahead, or the county's stricter notice).
+
+    A village meeting's eligible adults, households and representatives are counted from the registry for the
+    meeting's day and fixed on the meeting row (and in its ledger entry); only a leading group's members, of whom
+    there is no registry, are given."""
     m = _load_for(session, actor, matter_id, wf.Action.CALL_MEETING)
     wf.next_state(m.kind, m.state, wf.Action.CALL_MEETING)
     mtype = wf.parse_meeting_type(type, m.kind)
     at, scheduled = utc(at), _when(scheduled_at, "scheduled_at")
     if not isinstance(place, str) or not place.strip():
         raise InputError("缺少会议地点", "missing meeting place", "place")
-    eligible = wf.Eligible(eligible_adults, eligible_households, eligible_representatives, eligible_members)
-    wf.check_eligible(mtype, eligible)
     rules = county_rules(session, m.county_code)
     min_days = 0 if mtype is wf.MeetingType.LEADING_GROUP else rules.meeting_notice_days
     if scheduled <= at:
         raise InputError("开会时间须晚于召集时间", "the meeting must be in the future", "scheduled_at")
     wf.check_meeting_notice(at, scheduled, min_days)
+    source: dict[str, Any] = {"source": "typed"}
+    if mtype is wf.MeetingType.LEADING_GROUP:
+        eligible = wf.Eligible(members=eligible_members)
+    else:
+        if eligible_members:
+            raise InputError("只有领导小组会议填写应到成员数", "only a leading group's meeting gives its members",
+                             "eligible_members")
+        eligible, source = _registry_eligible(session, m, mtype, scheduled)
+    wf.check_eligible(mtype, eligible)
     mt = Meeting(matter_id=m.id, round=m.round, county_code=m.county_code, type=mtype.value, called_at=at,
                  scheduled_at=scheduled, place=place.strip(), eligible_adults=eligible.adults,
                  eligible_households=eligible.households, eligible_representatives=eligible.representatives,
@@ -470,7 +502,7 @@ def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, s
           {"meeting": mt.id, "type": mtype.value, "scheduled_at": scheduled.isoformat(), "place": mt.place,
            "eligible": {"adults": eligible.adults, "households": eligible.households,
                         "representatives": eligible.representatives, "members": eligible.members},
-           "notice_days_required": min_days}, rows=[mt])
+           "eligible_counted": source, "notice_days_required": min_days}, rows=[mt])
     return mt
 
 

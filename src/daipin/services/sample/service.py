@@ -20,6 +20,7 @@ from daipin.domain.identity import make_resident_id, make_uscc
 from daipin.services.contracts import service as contract_svc
 from daipin.services.registry import service as reg
 from daipin.services.runs import service as run_svc
+from daipin.services.villages import service as village_svc
 
 DISTRICT = ("231002", "东安区")
 TOWNSHIPS = [("231002001", "兴隆镇"), ("231002002", "五林镇"), ("231002003", "海南朝鲜族乡"),
@@ -67,7 +68,7 @@ def load_sample(session: Session, actor: Actor, at: datetime, households_per_vil
                          "contracts need enough poor and monitored households)", field="households_per_village")
     rng = random.Random(seed)
     counts = {"regions": 0, "households": 0, "people": 0, "entities": 0, "projects": 0, "assets": 0,
-              "contracts": 0, "work_records": 0, "plans": 0}
+              "contracts": 0, "work_records": 0, "plans": 0, "representatives": 0}
     reg.create_region(session, actor, code=DISTRICT[0], name=DISTRICT[1], level="district", at=at)
     for code, name in TOWNSHIPS:
         reg.create_region(session, actor, code=code, name=name, level="township", at=at)
@@ -94,6 +95,13 @@ def load_sample(session: Session, actor: Actor, at: datetime, households_per_vil
             counts["people"] += len(members)
         village_households[vcode] = hhs
         counts["households"] += len(hhs)
+        # The village's representatives (村民代表): one per five households, the head of the first of each five.
+        for hh in hhs[::5]:
+            head = session.scalar(select(Person.id).where(Person.household_id == hh.id, Person.relation == "户主"))
+            if head is not None:
+                village_svc.add_representative(session, actor, vcode, person_id=head, from_date=date(YEAR - 1, 1, 1),
+                                               at=at)
+                counts["representatives"] += 1
 
     entities = []
     for i, (name, kind) in enumerate(ENTITY_NAMES):

@@ -50,6 +50,7 @@ _ZH_REASONS: dict[str, str] = {
     "decimal_type": "应为数字",
     "decimal_parsing": "应为数字",
     "value_error": "取值无效",
+    "from_registry": "不再填写：由系统在召集会议时按登记册计算",
 }
 
 

@@ -139,7 +139,7 @@ def register_ledger_checks() -> None:
     for model in (models.Region, models.Household, models.HouseholdStatus, models.Person, models.Entity,
                   models.InsurancePolicy, models.Project, models.FundingSource, models.ProfitRecord, models.Asset,
                   models.AssetValuation, models.Contract, models.WorkRecord, models.ContributionRecord,
-                  models.AllocationPlan, models.Run):
+                  models.AllocationPlan, models.Run, models.VillageRepresentative):
         def state(session: Session, id: str, model: Any = model) -> dict[str, Any] | None:
             obj = session.get(model, int(id))
             return None if obj is None else row_state(session, obj)
