@@ -3,8 +3,8 @@
 `village_representatives` (village, person, from and to dates, the reason a term ended early): a 村民代表会议's
 number of representatives is counted from it when the meeting is called, no longer typed in.
 
-Revision ID: 0008_village_representatives
-Revises: 0007_objection_clients
+Revision ID: 0009_village_representatives
+Revises: 0008_pools
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_village_representatives"
-down_revision = "0007_objection_clients"
+revision = "0009_village_representatives"
+down_revision = "0008_pools"
 branch_labels = None
 depends_on = None
 
