@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from daipin.commands import calc, db, ledger, registry, web, workflow
+from daipin.commands import calc, clock, db, ledger, registry, web, workflow
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (calc, db, registry, ledger, workflow, web):
+for module in (calc, db, registry, ledger, workflow, web, clock):
     module.register(app)
 
 

@@ -17,6 +17,7 @@ from daipin.db.session import session_scope
 from daipin.domain import access
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden
+from daipin.domain.localtime import beijing_date
 from daipin.http.settings import Settings
 from daipin.services.auth.service import Account
 
@@ -79,15 +80,58 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_now(settings: SettingsDep) -> datetime:
+TRAINING, PRODUCTION = "training", "production"
+
+
+def database_kind(request: Request) -> str | None:
+    """Whether the app's database is a training one (its ledger's origin says so) or a production one; learnt once
+    per process (a ledger's origin never changes), None while the database has no ledger yet."""
+    kind: str | None = getattr(request.app.state, "database_kind", None)
+    if kind is None:
+        from daipin.services.shared import clock
+
+        with _own_session(request, request.app.state.read_session_factory, commit=False) as session:
+            origin = clock.origin(session)
+        if origin is not None:
+            kind = TRAINING if clock.is_training_origin(origin) else PRODUCTION
+            request.app.state.database_kind = kind
+    return kind
+
+
+def _recorded_now(request: Request) -> datetime:
+    from daipin.services.shared import clock
+
+    settings: Settings = request.app.state.settings
+    if database_kind(request) != TRAINING:
+        return settings.now()
+    with _own_session(request, request.app.state.read_session_factory, commit=False) as session:
+        return clock.now(session, settings.now)
+
+
+async def get_now(request: Request, settings: SettingsDep) -> datetime:
+    """The time a step taken by this request is recorded at: the settings' clock (the real time; tests inject one),
+    plus a training database's recorded offset. Nobody types it."""
+    if getattr(request.app.state, "database_kind", None) == PRODUCTION:
+        at = settings.now()
+    else:
+        at = await run_in_threadpool(_recorded_now, request)
+    request.state.now = at
+    return at
+
+
+async def get_real_now(settings: SettingsDep) -> datetime:
+    """The real time, for sign-in, sessions and throttles (a training database's advanced clock does not log
+    anyone out)."""
     return settings.now()
 
 
-async def get_today(settings: SettingsDep) -> date:
-    return settings.today()
+async def get_today(now: Annotated[datetime, Depends(get_now)]) -> date:
+    """Chinese civil dates (notice windows, due dates) are counted in Beijing time."""
+    return beijing_date(now)
 
 
 NowDep = Annotated[datetime, Depends(get_now)]
+RealNowDep = Annotated[datetime, Depends(get_real_now)]
 TodayDep = Annotated[date, Depends(get_today)]
 
 
@@ -134,7 +178,7 @@ def _resolve_auth(request: Request, session: Session, now: datetime) -> Auth:
     return result
 
 
-def get_auth(request: Request, session: SessionDep, now: NowDep) -> Auth:
+def get_auth(request: Request, session: SessionDep, now: RealNowDep) -> Auth:
     return _resolve_auth(request, session, now)
 
 
