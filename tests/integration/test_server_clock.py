@@ -237,7 +237,7 @@ def test_a_training_database_watermarks_its_pages_and_its_printed_notices(
     assert notice is not None
     web, _ = app_on_session(session)
     c = client(web)
-    page = c.get("/public")
+    page = c.get(f"/public/notices/{notice.id}")
     assert page.status_code == 200 and "演示/培训数据" in page.text
     pdf = c.get(f"/public/notices/{notice.id}.pdf")
     assert pdf.status_code == 200
@@ -247,8 +247,11 @@ def test_a_training_database_watermarks_its_pages_and_its_printed_notices(
 
 def test_a_production_database_shows_no_watermark(session: Session, ctx: dict[str, Any]) -> None:
     store.ensure_log(session, county="231002", at=T0)
+    m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2024, at=T0)
+    t = through_review(session, m.id, through_meeting(session, m.id, T0))
+    notice = wf.publish_notice(session, CADRE, m.id, at=t)
     web, _ = app_on_session(session)
-    page = client(web).get("/public")
+    page = client(web).get(f"/public/notices/{notice.id}")
     assert page.status_code == 200 and "演示/培训数据" not in page.text
 
 

@@ -121,7 +121,7 @@ def notice_pdf(request: Request, notice_id: Id, session: SessionDep) -> Response
     view = portal.get_notice(session, notice_id)
     pdf = render_notice(view.content, url=notice_url(request, notice_id), checkpoint_note=view.notice.checkpoint,
                         status_label=portal.STATUS_LABELS.zh(view.notice.status),
-                        result=view.result, training=database_kind(request) == TRAINING)
+                        result=view.result, training=database_kind(request, session) == TRAINING)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="notice-{notice_id}.pdf"'})
 
