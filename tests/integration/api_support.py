@@ -232,3 +232,12 @@ def executed_allocation(session: Session, village: str, *, title: str = "2025年
     wfs.close_notice(session, SYSTEM_ACTOR, m.id, at=t)
     wfs.execute(session, SYSTEM_ACTOR, m.id, at=t)
     return m
+
+
+def command_line_clock(monkeypatch: Any, at: datetime = START) -> Clock:
+    """The command line's clock (`daipin.commands.CLOCK`), injected for one test: the test moves it."""
+    import daipin.commands
+
+    clock = Clock(at)
+    monkeypatch.setattr(daipin.commands, "CLOCK", clock)
+    return clock

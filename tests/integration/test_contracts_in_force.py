@@ -26,6 +26,7 @@ from daipin.services.dynamic import service as dynamic
 from daipin.services.registry import records as records
 from daipin.services.registry import service as reg
 from daipin.services.runs import service as runs
+from tests.integration.api_support import command_line_clock
 from tests.integration.registry_support import (
     ACTOR,
     AT,
@@ -235,8 +236,9 @@ def _ok(runner: CliRunner, *args: str) -> str:
 
 
 def test_the_sample_districts_2025_settlement_stays_as_it_was_after_2026_changes(
-        cli_db: tuple[CliRunner, str], tmp_path: Path) -> None:
+        cli_db: tuple[CliRunner, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner, url = cli_db
+    command_line_clock(monkeypatch, datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
     _ok(runner, "init")
     _ok(runner, "sample", "load")
     first = json.loads(_ok(runner, "settle", "--project", "DA-2022-001", "--year", "2025"))
@@ -268,7 +270,7 @@ def test_the_sample_districts_2025_settlement_stays_as_it_was_after_2026_changes
     for kind, record in docs.items():
         path = tmp_path / f"{kind}.json"
         path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        _ok(runner, "record", kind, str(path), "--at", "2026-11-21T10:00")
+        _ok(runner, "record", kind, str(path))
     again = json.loads(_ok(runner, "settle", "--project", "DA-2022-001", "--year", "2025"))
     assert again == first
     assert [x["payee"] for x in again["lines"] if x["contract"] == "HT-2025-0008"] == [holder_no]

@@ -20,7 +20,7 @@ from daipin.domain.errors import Conflict
 from daipin.services.auth import service as auth_service
 from daipin.services.matters import service as wf
 from daipin.services.rosters import service as rosters
-from tests.integration.api_support import Clock, app_on_session, client
+from tests.integration.api_support import Clock, app_on_session, client, command_line_clock
 from tests.integration.test_workflow import CADRE, PUBLIC, TOWNSHIP, VILLAGE, seed
 
 DAY = timedelta(days=1)
@@ -179,23 +179,29 @@ def run(*args: str, code: int = 0) -> str:
     return result.output
 
 
-def test_the_command_line_prints_beijing_time(cli_db: str) -> None:
+def test_the_command_line_prints_beijing_time(cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = command_line_clock(monkeypatch, START)
     cadre, town = "village_cadre:c1@231002001001", "township_official:t1@231002001"
-    run("matter", "roster", VILLAGE, "2026", "--at", iso(START), "--as", cadre)
+    run("matter", "roster", VILLAGE, "2026", "--as", cadre)
     short = run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", iso(START + 9 * DAY),
-                "--place", "村委会", "--at", iso(START), "--as", cadre, code=2)
+                "--place", "村委会", "--as", cadre, code=2)
     assert "召集于 2026-11-30 00:33 北京时间，开会于 2026-12-09 00:33 北京时间" in short
     assert "Beijing time" in short and UTC_CLOCK not in short
     called = run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", iso(SITS),
-                 "--place", "村委会", "--at", iso(START), "--as", cadre)
+                 "--place", "村委会", "--as", cadre)
     assert f"定于 {SITS_TEXT} 在 村委会 召开" in called and UTC_CLOCK not in called
-    run("matter", "attend", "1", "--representatives", "20", "--first-secretary", "--at", iso(SITS), "--as", cadre)
-    run("matter", "vote", "1", "--for", "18", "--against", "2", "--abstain", "0", "--at", iso(SITS), "--as", cadre)
-    run("matter", "decide", "1", "--at", iso(SITS), "--as", cadre)
-    run("matter", "submit", "1", "--at", iso(SITS + DAY), "--as", cadre)
-    run("matter", "review", "1", "approve", "--comments", "同意", "--at", iso(SITS + DAY), "--as", town)
-    published = run("matter", "publish", "1", "--at", iso(POSTED), "--as", cadre).splitlines()[0]
+    clock.at = SITS
+    run("matter", "attend", "1", "--representatives", "20", "--first-secretary", "--as", cadre)
+    run("matter", "vote", "1", "--for", "18", "--against", "2", "--abstain", "0", "--as", cadre)
+    run("matter", "decide", "1", "--as", cadre)
+    clock.at = SITS + DAY
+    run("matter", "submit", "1", "--as", cadre)
+    run("matter", "review", "1", "approve", "--comments", "同意", "--as", town)
+    clock.at = POSTED
+    published = run("matter", "publish", "1", "--as", cadre).splitlines()[0]
     assert published == f"公示 1：5 天，至 {ENDS_TEXT} 止"
-    early = run("matter", "close", "1", "--at", iso(ENDS - timedelta(minutes=1)), "--as", cadre, code=2)
+    clock.at = ENDS - timedelta(minutes=1)
+    early = run("matter", "close", "1", "--as", cadre, code=2)
     assert f"公示期未满，{ENDS_TEXT} 后方可结束" in early and ENDS_EN in early and UTC_CLOCK not in early
-    assert "(notice_closed)" in run("matter", "close", "1", "--at", iso(ENDS), "--as", cadre)  # at the end, it may
+    clock.at = ENDS
+    assert "(notice_closed)" in run("matter", "close", "1", "--as", cadre)  # at the end, it may

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -319,7 +319,11 @@ def _cli(*args: str, code: int = 0) -> Any:
     return result
 
 
-def test_the_command_line_keeps_the_representatives_list_with_its_ledger_entries(cli_db: str) -> None:
+def test_the_command_line_keeps_the_representatives_list_with_its_ledger_entries(
+        cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration.api_support import command_line_clock
+
+    clock = command_line_clock(monkeypatch, datetime(2024, 3, 1, 1, 0, tzinfo=UTC))
     village = "231002001001"
     cadre = f"village_cadre:c1@{village}"
     assert "在任村民代表 25 人" in _cli("village", "representatives", "list", village, "--on", "2024-03-01").output
@@ -332,15 +336,16 @@ def test_the_command_line_keeps_the_representatives_list_with_its_ledger_entries
         s.flush()
         pid = newcomer.id
     bad = _cli("village", "representatives", "add", village, "--person", str(pid), "--from", "2024-13-01",
-               "--at", "2024-03-01T09:00:00", "--as", cadre, code=2)
+               "--as", cadre, code=2)
     assert bad.stderr.startswith("错误 / error: from_date:")
     out = _cli("village", "representatives", "add", village, "--person", str(pid), "--from", "2024-03-01",
-               "--at", "2024-03-01T09:00:00", "--as", cadre).output
+               "--as", cadre).output
     term = re.search(r"任期 (\d+)", out)
     assert term
     assert "在任村民代表 26 人" in _cli("village", "representatives", "list", village, "--on", "2024-03-02").output
+    clock.at = datetime(2024, 3, 6, 1, 0, tzinfo=UTC)
     _cli("village", "representatives", "end", village, term.group(1), "--to", "2024-03-05", "--reason", "辞职",
-         "--at", "2024-03-06T09:00:00", "--as", cadre)
+         "--as", cadre)
     assert "在任村民代表 25 人" in _cli("village", "representatives", "list", village, "--on", "2024-03-06").output
     denied = _cli("village", "representatives", "end", village, term.group(1), "--to", "2024-03-05", "--reason",
                   "x", "--as", "village_cadre:c2@231002001002", code=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from daipin.cli import app
 from daipin.db.session import make_engine, reset_engine
+from tests.integration.api_support import Clock, command_line_clock
 from tests.integration.test_workflow import EXAMPLE, seed
 
 VILLAGE_AS = "village_cadre:c1@231002001001"
@@ -37,47 +39,55 @@ def run(*args: str, code: int = 0) -> str:
     return result.output
 
 
-def walk(matter: str, start_day: int, *, days: int, as_: str = VILLAGE_AS) -> None:
-    d = start_day
-    run("matter", "call-meeting", matter, "--type", "村民代表会议", "--scheduled-at", f"2024-03-{d + 10:02d}T09:00:00",
-        "--place", "村委会", "--at", f"2024-03-{d:02d}T09:00:00", "--as", as_)
-    at = f"2024-03-{d + 10:02d}T10:00:00"
-    run("matter", "attend", matter, "--representatives", "21", "--first-secretary", "--cadre", "第一书记",
-        "--at", at, "--as", as_)
-    run("matter", "vote", matter, "--for", "18", "--against", "2", "--abstain", "1", "--at", at, "--as", as_)
-    assert "已表决通过" in run("matter", "decide", matter, "--at", at, "--as", as_)
-    run("matter", "submit", matter, "--at", at, "--as", as_)
-    run("matter", "review", matter, "approve", "--comments", "同意", "--at", at, "--as", TOWN_AS)
-    run("matter", "publish", matter, "--at", f"2024-03-{d + 11:02d}T09:00:00", "--as", as_)
-    run("matter", "close", matter, "--at", f"2024-03-{d + 11 + days:02d}T09:00:00", "--as", as_)
+def walk(clock: Clock, matter: str, *, days: int, as_: str = VILLAGE_AS) -> None:
+    """Call the meeting 10 days ahead, let it sit, decide, review, post the notice and close it when it has run."""
+    sits = clock.at + timedelta(days=10)
+    run("matter", "call-meeting", matter, "--type", "村民代表会议", "--scheduled-at", sits.isoformat(),
+        "--place", "村委会", "--as", as_)
+    clock.at = sits + timedelta(hours=1)
+    run("matter", "attend", matter, "--representatives", "21", "--first-secretary", "--cadre", "第一书记", "--as", as_)
+    run("matter", "vote", matter, "--for", "18", "--against", "2", "--abstain", "1", "--as", as_)
+    assert "已表决通过" in run("matter", "decide", matter, "--as", as_)
+    run("matter", "submit", matter, "--as", as_)
+    run("matter", "review", matter, "approve", "--comments", "同意", "--as", TOWN_AS)
+    clock.advance(days=1)
+    run("matter", "publish", matter, "--as", as_)
+    clock.advance(days=days)
+    run("matter", "close", matter, "--as", as_)
 
 
 def test_the_cli_walks_a_roster_and_an_allocation_to_archive_and_exports_the_dossier(
-        cli_db: str, tmp_path: Path) -> None:
-    run("matter", "roster", "231002001001", "2024", "--at", "2024-03-01T09:00:00", "--as", VILLAGE_AS)
-    walk("1", 1, days=5)
-    run("matter", "execute", "1", "--at", "2024-03-18T09:00:00", "--as", TOWN_AS)
+        cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = command_line_clock(monkeypatch, datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
+    run("matter", "roster", "231002001001", "2024", "--as", VILLAGE_AS)
+    walk(clock, "1", days=5)
+    run("matter", "execute", "1", "--as", TOWN_AS)
     doc = tmp_path / "alloc.json"
     doc.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    clock.advance(hours=1)
     out = run("matter", "draft", "village_allocation", "231002001001", str(doc), "--title", "2024年光伏收益分配",
-              "--year", "2024", "--at", "2024-03-02T09:00:00", "--as", VILLAGE_AS)
+              "--year", "2024", "--as", VILLAGE_AS)
     assert "wages_scaled" in out
-    early = run("matter", "call-meeting", "2", "--type", "村民代表会议", "--scheduled-at", "2024-03-05T09:00:00",
-                "--place", "村委会", "--at", "2024-03-02T09:00:00", "--as", VILLAGE_AS,
-                code=2)
+    early = run("matter", "call-meeting", "2", "--type", "村民代表会议",
+                "--scheduled-at", (clock.at + timedelta(days=3)).isoformat(), "--place", "村委会",
+                "--as", VILLAGE_AS, code=2)
     assert "scheduled_at" in early
-    walk("2", 2, days=10)
-    executed = run("matter", "execute", "2", "--at", "2024-03-24T09:00:00", "--as", TOWN_AS)
+    walk(clock, "2", days=10)
+    clock.advance(hours=1)
+    executed = run("matter", "execute", "2", "--as", TOWN_AS)
     assert "17,800.00 元" in executed
-    again = run("matter", "execute", "2", "--at", "2024-03-25T09:00:00", "--as", TOWN_AS)
+    clock.advance(days=1)
+    again = run("matter", "execute", "2", "--as", TOWN_AS)
     assert "already executed" in again
     shown = json.loads(run("matter", "show", "2"))
     assert shown["state"] == "executed" and len(shown["payments"]["lines"]) == 5
+    clock.advance(days=1)
     for line in shown["payments"]["lines"]:
-        run("matter", "pay", str(line["line"]), "--ref", f"B{line['line']}", "--at", "2024-03-26T09:00:00",
-            "--as", TOWN_AS)
-    run("matter", "announce", "2", "--at", "2024-03-27T09:00:00", "--as", VILLAGE_AS)
-    assert "已归档" in run("matter", "archive", "2", "--at", "2024-03-28T09:00:00", "--as", VILLAGE_AS)
+        run("matter", "pay", str(line["line"]), "--ref", f"B{line['line']}", "--as", TOWN_AS)
+    clock.advance(days=1)
+    run("matter", "announce", "2", "--as", VILLAGE_AS)
+    clock.advance(days=1)
+    assert "已归档" in run("matter", "archive", "2", "--as", VILLAGE_AS)
     listed = run("matter", "list", "--as", VILLAGE_AS)
     assert "2024年光伏收益分配" in listed and "收益扶贫对象确认" in listed
     zpath = tmp_path / "dossier.zip"

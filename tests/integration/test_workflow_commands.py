@@ -20,7 +20,14 @@ from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.workflow import Matter, Meeting
 from daipin.db.session import make_engine, reset_engine, session_scope
 from daipin.services.villages.service import registry_counts
-from tests.integration.api_support import START, World, app_on_session, build_world, client
+from tests.integration.api_support import (
+    START,
+    World,
+    app_on_session,
+    build_world,
+    client,
+    command_line_clock,
+)
 from tests.integration.test_workflow import seed
 
 DISTRICT_DOC = Path(__file__).resolve().parents[2] / "docs" / "examples" / "district-allocation.json"
@@ -165,16 +172,19 @@ def _cli(*args: str, code: int = 0) -> Any:
     return result
 
 
-def test_the_command_line_calls_a_leading_group_meeting_and_names_a_bad_count_as_the_api_does(cli_db: str) -> None:
+def test_the_command_line_calls_a_leading_group_meeting_and_names_a_bad_count_as_the_api_does(
+        cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = command_line_clock(monkeypatch, datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
     district = "district_admin:d1@231002"
     _cli("matter", "draft", "district_allocation", "231002", str(DISTRICT_DOC), "--title", "2024年区级收益资金分配",
-         "--year", "2024", "--at", "2024-03-01T09:00:00", "--as", district)
-    bad = _cli("matter", "call-meeting", "1", "--type", "领导小组会议", "--scheduled-at", "2024-03-03T09:00:00",
-               "--place", "区政府", "--members", "-1", "--at", "2024-03-01T10:00:00", "--as", district, code=2)
+         "--year", "2024", "--as", district)
+    clock.advance(hours=1)
+    bad = _cli("matter", "call-meeting", "1", "--type", "领导小组会议", "--scheduled-at", "2024-03-03T09:00:00+00:00",
+               "--place", "区政府", "--members", "-1", "--as", district, code=2)
     assert bad.stderr.startswith("错误 / error: eligible_members:") and "不能小于 0" in bad.stderr
     assert json.loads(_cli("matter", "show", "1").output)["meeting"] is None
-    called = _cli("matter", "call-meeting", "1", "--type", "领导小组会议", "--scheduled-at", "2024-03-03T09:00:00",
-                  "--place", "区政府", "--members", "9", "--at", "2024-03-01T10:00:00", "--as", district)
+    called = _cli("matter", "call-meeting", "1", "--type", "领导小组会议", "--scheduled-at", "2024-03-03T09:00:00+00:00",
+                  "--place", "区政府", "--members", "9", "--as", district)
     assert "区政府" in called.output
     shown = json.loads(_cli("matter", "show", "1").output)
     assert shown["state"] == "meeting_called" and shown["meeting"]["type"] == "leading_group_meeting"

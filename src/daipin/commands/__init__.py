@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -21,3 +22,18 @@ def unit_of_work() -> Iterator[Any]:
     except DaipinError as exc:
         typer.echo(f"错误 / error: {exc.text()}", err=True)
         raise typer.Exit(2) from None
+
+
+def _system_time() -> datetime:
+    return datetime.now(UTC)
+
+
+# The command line's clock: the machine's real UTC time (tests replace it). Nobody types a step's time.
+CLOCK: Callable[[], datetime] = _system_time
+
+
+def now(session: Any) -> datetime:
+    """The time a step taken by this command is recorded at: the clock, plus a training database's offset."""
+    from daipin.services.shared import clock
+
+    return clock.now(session, CLOCK)

@@ -21,6 +21,8 @@ def init(
     origin: str = typer.Option(None, "--origin", help="账本名称, 默认 daipin.<县级代码>/ledger"),
     county: str = typer.Option(None, "--county", help="县级区划代码 (6位), 默认 DAIPIN_COUNTY 或 231002"),
     keys_dir: str = typer.Option(None, "--keys-dir", help="密钥目录, 默认 DAIPIN_KEYS_DIR 或 ./var/keys"),
+    training: bool = typer.Option(False, "--training", help="建立演示/培训数据库（只有它可以调整时钟），建立后不可更改 / "
+                                                             "a training database (only it may advance its clock)"),
 ) -> None:
     """初始化：升级数据库结构，生成签名密钥与盐值，建立账本 / upgrade the database, create the ledger keys and the log (idempotent)."""
     from datetime import UTC, datetime
@@ -28,8 +30,18 @@ def init(
     from daipin.db import migrate
     from daipin.db.session import get_engine, session_scope
     from daipin.domain.errors import DaipinError
-    from daipin.ledger import keys, merkle, store
+    from daipin.ledger import clock, keys, merkle, store
 
+    if training:
+        origin = origin or clock.training_origin(county or keys.default_county())
+        if not clock.is_training_origin(origin):
+            typer.echo(f"错误 / error: --origin: 培训账本的名称须以 {clock.TRAINING_SUFFIX} 结尾 / a training "
+                       f"ledger's origin ends in {clock.TRAINING_SUFFIX}", err=True)
+            raise typer.Exit(2)
+    elif origin and clock.is_training_origin(origin):
+        typer.echo(f"错误 / error: --origin: 以 {clock.TRAINING_SUFFIX} 结尾的名称只用于培训数据库，请加 --training / "
+                   f"an origin ending in {clock.TRAINING_SUFFIX} marks a training database: add --training", err=True)
+        raise typer.Exit(2)
     try:
         merkle.Hasher(hash_name or merkle.DEFAULT_HASH)  # fail closed before touching anything
         migrate.upgrade(get_engine())  # a new database gets its tables first (idempotent, like the rest of init)
@@ -39,6 +51,13 @@ def init(
     except (DaipinError, merkle.HashUnavailable) as exc:
         raise _fail(exc) from exc
     typer.echo(f"账本已就绪 / ledger ready: {info.origin} ({info.hash_name})")
+    if training and not clock.is_training_origin(info.origin):
+        typer.echo(f"错误 / error: 账本 {info.origin} 已建立为生产账本，不能改为培训账本 / the ledger already exists as a "
+                   "production ledger; it cannot become a training one", err=True)
+        raise typer.Exit(2)
+    if clock.is_training_origin(info.origin):
+        typer.echo("演示/培训数据库：可用 `daipin clock advance 10d` 调整时钟 / a training database: "
+                   "`daipin clock advance 10d` moves its clock")
     typer.echo(f"密钥目录 / keys: {keys.keys_dir(keys_dir)}")
     typer.echo(f"公钥 / verifier key: {info.verifier_key}")
 

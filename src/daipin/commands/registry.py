@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 from typer.core import TyperCommand
 
-from daipin.commands import unit_of_work
+from daipin.commands import now, unit_of_work
 from daipin.domain.vocabulary import PROJECT_STATUS, RUN_KIND
 
 runs_app = typer.Typer(help="计算记录 stored runs", no_args_is_help=True)
@@ -22,10 +21,6 @@ sample_app = typer.Typer(help="示例区 the sample district", no_args_is_help=T
 households_app = typer.Typer(help="农户 households", no_args_is_help=True)
 projects_app = typer.Typer(help="项目 projects", no_args_is_help=True)
 contracts_app = typer.Typer(help="协议 contracts", no_args_is_help=True)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _source(file: Path) -> None:
@@ -170,7 +165,7 @@ def settle(project: str = typer.Option(..., "--project", help="项目编号或ID
     from daipin.services.runs import service as runs
 
     with unit_of_work() as session:
-        run = runs.run_settlement(session, _actor(), project, year, _now())
+        run = runs.run_settlement(session, _actor(), project, year, now(session))
         _print_run(run, format, _settlement_table)
 
 
@@ -180,7 +175,7 @@ def allocate(village: str = typer.Option(..., "--village", help="村代码"), ye
     from daipin.services.runs import service as runs
 
     with unit_of_work() as session:
-        run = runs.run_village_allocation(session, _actor(), village, year, _now())
+        run = runs.run_village_allocation(session, _actor(), village, year, now(session))
         _print_run(run, format, _allocation_table)
 
 
@@ -213,7 +208,7 @@ def sample_load(households_per_village: int = typer.Option(30, "--households-per
     from daipin.services.sample import service as sample
 
     with unit_of_work() as session:
-        counts = sample.load_sample(session, _actor(), _now(), households_per_village=households_per_village)
+        counts = sample.load_sample(session, _actor(), now(session), households_per_village=households_per_village)
     typer.echo("示例区已载入 / sample district loaded: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
 
@@ -274,7 +269,7 @@ def import_households(file: Path, skip_bad: bool = typer.Option(False, "--skip-b
     with unit_of_work() as session:
         _source(file)
         try:
-            result = imports.import_households(session, _actor(), file, _now(), skip_bad=skip_bad, progress=True)
+            result = imports.import_households(session, _actor(), file, now(session), skip_bad=skip_bad, progress=True)
         except (UnicodeError, OSError, CalamineError) as exc:
             raise _unreadable(file, exc) from None
         for err in result.errors:
@@ -375,8 +370,7 @@ class _RecordCommand(TyperCommand):
 
 def record(kind: str = typer.Argument(..., help="记录类别，见下 / the kind of record, listed below"),
            file: str = typer.Argument(..., help="JSON 或 YAML 文件（一条记录或记录列表），- 为标准输入"),
-           as_: str = typer.Option(None, "--as", help="操作人 system 或 role:id@region（默认 system）"),
-           at: str = typer.Option(None, "--at", help="记录时间 ISO 8601（默认现在）")) -> None:
+           as_: str = typer.Option(None, "--as", help="操作人 system 或 role:id@region（默认 system）")) -> None:
     """登记：从文件录入主体、项目、资产、合同等 / record entities, projects, assets, contracts, … from a file.
 
     整个文件在一个事务中：任何一条有错，全部不录入。引用用编号：户编号、统一社会信用代码、项目/资产/协议编号、身份证号。
@@ -384,7 +378,7 @@ def record(kind: str = typer.Argument(..., help="记录类别，见下 / the kin
     number, credit code, project/asset/contract code, resident ID number.
     """
     from daipin.commands.calc import DocumentError, read_document
-    from daipin.commands.workflow import _at, parse_actor
+    from daipin.commands.workflow import parse_actor
     from daipin.services.registry import records as records
 
     try:
@@ -392,9 +386,8 @@ def record(kind: str = typer.Argument(..., help="记录类别，见下 / the kin
     except DocumentError as exc:
         typer.echo(f"错误 / error: {exc}", err=True)
         raise typer.Exit(2) from None
-    when = _at(at) if at else _now()
     with unit_of_work() as session:
-        lines = records.record_all(session, parse_actor(as_), kind, document, when)
+        lines = records.record_all(session, parse_actor(as_), kind, document, now(session))
     for line in lines:
         typer.echo(line)
 

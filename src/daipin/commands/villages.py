@@ -6,8 +6,8 @@ from datetime import date
 
 import typer
 
-from daipin.commands import unit_of_work
-from daipin.commands.workflow import AsOpt, AtOpt, _at, parse_actor
+from daipin.commands import now, unit_of_work
+from daipin.commands.workflow import AsOpt, parse_actor
 
 village_app = typer.Typer(help="村 villages: 村民代表名单", no_args_is_help=True)
 representatives_app = typer.Typer(help="村民代表名单 a village's representatives (村民代表会议的应到人数由此计算)",
@@ -20,7 +20,6 @@ def add(
     person: int = typer.Option(..., "--person", help="人员编号（农户页所列成员编号）"),
     from_date: str = typer.Option(..., "--from", help="任期开始日期 YYYY-MM-DD"),
     to_date: str = typer.Option(None, "--to", help="任期结束日期 YYYY-MM-DD（已知时）"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """登记村民代表 / record a representative of the village."""
@@ -28,7 +27,7 @@ def add(
 
     with unit_of_work() as s:
         command = commands.AddRepresentative.parse({"person_id": person, "from_date": from_date, "to_date": to_date})
-        rep = commands.add(s, parse_actor(as_), village, command, at=_at(at))
+        rep = commands.add(s, parse_actor(as_), village, command, at=now(s))
         typer.echo(f"村民代表任期 {rep.id}：人员 {rep.person_id}，自 {rep.from_date.isoformat()} 起"
                    + (f"至 {rep.to_date.isoformat()}" if rep.to_date else ""))
 
@@ -39,7 +38,6 @@ def end(
     representative: int = typer.Argument(..., help="村民代表任期编号"),
     to_date: str = typer.Option(..., "--to", help="最后任职日期 YYYY-MM-DD"),
     reason: str = typer.Option(..., "--reason", help="卸任原因（换届、辞职、迁出…）"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """村民代表卸任 / end a representative's term."""
@@ -47,7 +45,7 @@ def end(
 
     with unit_of_work() as s:
         command = commands.EndRepresentative.parse({"to_date": to_date, "reason": reason})
-        rep = commands.end(s, parse_actor(as_), village, representative, command, at=_at(at))
+        rep = commands.end(s, parse_actor(as_), village, representative, command, at=now(s))
         typer.echo(f"村民代表任期 {rep.id} 至 {rep.to_date.isoformat() if rep.to_date else ''} 结束：{rep.end_reason}")
 
 
@@ -64,7 +62,7 @@ def list_(
 
     with unit_of_work() as s:
         try:
-            day = date.fromisoformat(on) if on else beijing_date(_at(None))
+            day = date.fromisoformat(on) if on else beijing_date(now(s))
         except ValueError:
             raise InputError("日期格式应为 YYYY-MM-DD", "expected YYYY-MM-DD", "on") from None
         data = views.representatives(s, parse_actor(as_), village, on=day)

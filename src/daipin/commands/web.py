@@ -179,9 +179,15 @@ def demo(
     from daipin.db.session import database_url, get_engine, session_scope
 
     migrate.upgrade(get_engine())
+    from daipin.domain.errors import DaipinError
+
     at = datetime.now(UTC)
-    with session_scope() as session:
-        accounts = setup_demo(session, at)
+    try:
+        with session_scope() as session:
+            accounts = setup_demo(session, at)
+    except DaipinError as exc:
+        typer.echo(f"错误 / error: {exc.text()}", err=True)
+        raise typer.Exit(2) from None
     from sqlalchemy.engine import make_url
 
     typer.echo(f"演示数据库 / demo database: {make_url(database_url()).render_as_string(hide_password=True)}")
@@ -197,11 +203,18 @@ def demo(
 def setup_demo(session: Session, at: datetime, *, roster_villages: int = 3) -> list[DemoAccount]:
     """Ledger, sample district, confirmed rosters for its first villages, the sample year's settlements,
     demo accounts. Returns the accounts."""
-    from daipin.ledger import store
+    from daipin.domain.errors import Conflict
+    from daipin.ledger import clock, keys, store
     from daipin.services.auth import service as auth_service
     from daipin.services.sample import service as sample
 
-    store.ensure_log(session, at=at)
+    # The demo's database is a training one from its creation (its ledger's origin says so): its pages and
+    # printed notices are watermarked, and only there may the clock be advanced.
+    info = store.ensure_log(session, at=at, origin=clock.training_origin(keys.default_county()))
+    if not clock.is_training_origin(info.origin):
+        raise Conflict(f"该数据库的账本 {info.origin} 是生产账本，不能装入演示数据；请为演示另建数据库",
+                       f"the ledger {info.origin} is a production ledger: demo data is not loaded into it; "
+                       "use a new database for the demo", "database", code="production_database")
     if not sample.is_loaded(session):
         sample.load_sample(session, _operator(), at)
     places = sample_places(session)

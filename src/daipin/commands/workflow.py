@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from daipin.commands import unit_of_work
+from daipin.commands import now, unit_of_work
 from daipin.domain.localtime import for_people
 from daipin.services.shared import rows
 
 matter_app = typer.Typer(help="议事事项 decisions: 草拟、会议、表决、审核、公示、异议、执行、归档", no_args_is_help=True)
 
-AT_HELP = "办理时间 ISO 8601（默认现在，UTC）/ when, e.g. 2024-03-01T09:00:00+08:00"
+HELD_HELP = ("会议（表决）实际时间 ISO 8601，北京时间，仅用于事后补录纸质记录：须在过去、不早于上一步骤、不超过30天 / "
+             "when it was held, for a paper record entered later, e.g. 2026-12-17T09:00")
 AS_HELP = "办理人 system 或 role:id@region，如 village_cadre:c1@231002001001 / the acting account"
-
-
-def _at(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        typer.echo(f"错误 / error: --at: 时间格式应为 ISO 8601 ({value!r})", err=True)
-        raise typer.Exit(2) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_actor(spec: str | None) -> Any:
@@ -78,7 +67,7 @@ def _state(session: Any, m: Any) -> None:
                f"可办理 next: {', '.join(s['next']) or '-'}")
 
 
-AtOpt = typer.Option(None, "--at", help=AT_HELP)
+HeldOpt = typer.Option(None, "--held-at", help=HELD_HELP)
 AsOpt = typer.Option(None, "--as", help=AS_HELP)
 
 
@@ -96,7 +85,6 @@ def draft(
     funding: str = typer.Option("", "--funding", help="资金来源"),
     responsible: str = typer.Option("", "--responsible", help="责任人"),
     proposer: str = typer.Option("村民委员会", "--proposer", help="提议人（村委会、1/10村民、1/5村民代表）"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """草拟事项并预览计算结果 / draft a matter with its engine document and preview."""
@@ -108,7 +96,7 @@ def draft(
             {"kind": kind, "region": region, "title": title, "document": doc, "year": year,
              "justification": justification, "project_id": project, "entity_id": entity, "funding_source": funding,
              "responsible_person": responsible, "proposer": proposer})
-        m = commands.draft(s, parse_actor(as_), command, at=_at(at))
+        m = commands.draft(s, parse_actor(as_), command, at=now(s))
         _state(s, m)
         for w in m.warnings:
             typer.echo(f"⚠ {w.get('code')}: {_dump({k: v for k, v in w.items() if k != 'code'})}")
@@ -118,14 +106,13 @@ def draft(
 def roster(
     village: str = typer.Argument(..., help="村代码(12位)"),
     year: int = typer.Argument(..., help="年度"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """从登记数据草拟年度收益扶贫对象名单 / draft the year's beneficiary roster from the registry."""
     from daipin.services.rosters import service as rosters
 
     with unit_of_work() as s:
-        m = rosters.draft_roster(s, parse_actor(as_), village_code=village, year=year, at=_at(at))
+        m = rosters.draft_roster(s, parse_actor(as_), village_code=village, year=year, at=now(s))
         _state(s, m)
         typer.echo(f"名单 {len(m.document['households'])} 户 / households on the roster")
 
@@ -136,7 +123,6 @@ def update(
     file: Path = typer.Option(None, "--file", help="新的计算文件"),
     title: str = typer.Option(None, "--title"),
     justification: str = typer.Option(None, "--justification"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """修改草案 / change a draft (also after it was returned or reopened)."""
@@ -145,17 +131,16 @@ def update(
     doc = _read_doc(file) if file else None
     with unit_of_work() as s:
         command = commands.UpdateDraft.parse({"document": doc, "title": title, "justification": justification})
-        _state(s, commands.run(s, parse_actor(as_), matter_id, command, at=_at(at)))
+        _state(s, commands.run(s, parse_actor(as_), matter_id, command, at=now(s)))
 
 
 @matter_app.command("call-meeting")
 def call_meeting(
     matter_id: int = typer.Argument(...),
     type: str = typer.Option(..., "--type", help="村民会议 | 村民代表会议 | 领导小组会议"),
-    scheduled_at: str = typer.Option(..., "--scheduled-at", help="开会时间 ISO 8601（至少提前10天）"),
+    scheduled_at: str = typer.Option(..., "--scheduled-at", help="开会时间 ISO 8601，北京时间（至少提前10天）"),
     place: str = typer.Option(..., "--place", help="地点"),
     members: int = typer.Option(0, "--members", help="领导小组成员数（仅领导小组会议；村民会议、村民代表会议的应到人数由登记册计算）"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """召集会议 / call the meeting (a village meeting's eligible numbers are counted from the registry)."""
@@ -163,8 +148,8 @@ def call_meeting(
 
     with unit_of_work() as s:
         command = commands.CallMeeting.parse(
-            {"type": type, "scheduled_at": _at(scheduled_at), "place": place, "eligible_members": members})
-        mt = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
+            {"type": type, "scheduled_at": scheduled_at, "place": place, "eligible_members": members})
+        mt = commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         typer.echo(f"会议 {mt.id} 定于 {for_people(mt.scheduled_at)} 在 {mt.place} 召开；应到（登记册）：成年村民 "
                    f"{mt.eligible_adults}、户 {mt.eligible_households}、村民代表 {mt.eligible_representatives}"
                    + (f"、领导小组成员 {mt.eligible_members}" if mt.eligible_members else ""))
@@ -183,7 +168,7 @@ def attend(
     attendees: Path = typer.Option(None, "--attendees", help="到会名单 JSON [{key, name?, household?, role?}]"),
     minutes: str = typer.Option("", "--minutes", help="会议记录附件（文件名或摘要）"),
     sheet: str = typer.Option("", "--sheet", help="签到表扫描件（文件名或摘要）"),
-    at: str = AtOpt,
+    held_at: str = HeldOpt,
     as_: str = AsOpt,
 ) -> None:
     """登记到会情况 / record attendance."""
@@ -194,8 +179,8 @@ def attend(
         command = commands.RecordAttendance.parse(
             {"present_adults": adults, "present_households": households, "present_representatives": representatives,
              "present_members": members, "first_secretary_present": first_secretary, "cadres_present": cadre or [],
-             "attendees": people, "minutes_ref": minutes, "attendance_sheet_ref": sheet})
-        mt = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
+             "attendees": people, "minutes_ref": minutes, "attendance_sheet_ref": sheet, "held_at": held_at})
+        mt = commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         typer.echo(f"会议 {mt.id} 到会已登记")
 
 
@@ -206,7 +191,7 @@ def vote(
     against: int = typer.Option(None, "--against", help="反对票"),
     abstain: int = typer.Option(None, "--abstain", help="弃权票"),
     ballots: Path = typer.Option(None, "--ballots", help="按人表决 JSON [{attendee, vote: for|against|abstain}]"),
-    at: str = AtOpt,
+    held_at: str = HeldOpt,
     as_: str = AsOpt,
 ) -> None:
     """登记表决 / record the votes."""
@@ -215,13 +200,13 @@ def vote(
     b = _read_doc(ballots) if ballots else None
     with unit_of_work() as s:
         command = commands.RecordVotes.parse({"votes_for": votes_for, "against": against, "abstain": abstain,
-                                              "ballots": b})
-        mt = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
+                                              "ballots": b, "held_at": held_at})
+        mt = commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         typer.echo(f"表决：赞成 {mt.votes_for}，反对 {mt.votes_against}，弃权 {mt.votes_abstain}")
 
 
 def _simple(step: str, help_text: str) -> None:
-    def command(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = AsOpt) -> None:
+    def command(matter_id: int = typer.Argument(...), as_: str = AsOpt) -> None:
         from daipin.services.matters import commands
         from daipin.services.matters import service as wfs
 
@@ -229,7 +214,7 @@ def _simple(step: str, help_text: str) -> None:
             "decide": commands.Decide(), "submit": commands.SubmitForReview(), "close": commands.CloseNotice(),
             "announce": commands.Announce(), "archive": commands.Archive()}
         with unit_of_work() as s:
-            commands.run(s, parse_actor(as_), matter_id, steps[step], at=_at(at))
+            commands.run(s, parse_actor(as_), matter_id, steps[step], at=now(s))
             m = wfs.get_matter(s, parse_actor(as_), matter_id)
             _state(s, m)
             if step == "decide":
@@ -254,7 +239,6 @@ _simple("archive", "归档 / archive the matter.")
 def withdraw(
     matter_id: int = typer.Argument(...),
     reason: str = typer.Option(..., "--reason", help="撤回理由 reasons"),
-    at: str | None = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """撤回事项（执行前，须写明理由；同一资金池方可另行起草）/ withdraw a matter before it executes."""
@@ -262,7 +246,7 @@ def withdraw(
     from daipin.services.matters import service as wfs
 
     with unit_of_work() as s:
-        commands.run(s, parse_actor(as_), matter_id, commands.Withdraw.parse({"reason": reason}), at=_at(at))
+        commands.run(s, parse_actor(as_), matter_id, commands.Withdraw.parse({"reason": reason}), at=now(s))
         _state(s, wfs.get_matter(s, parse_actor(as_), matter_id))
 
 
@@ -271,7 +255,6 @@ def review(
     matter_id: int = typer.Argument(...),
     decision: str = typer.Argument(..., help="approve（通过）| return（退回）"),
     comments: str = typer.Option("", "--comments", help="审核意见（退回时必填）"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """乡镇（或区）审核 / review: approve or return with comments."""
@@ -280,7 +263,7 @@ def review(
 
     with unit_of_work() as s:
         command = commands.Review.parse({"decision": decision, "comments": comments})
-        commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
+        commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         _state(s, wfs.get_matter(s, parse_actor(as_), matter_id))
 
 
@@ -288,7 +271,6 @@ def review(
 def publish(
     matter_id: int = typer.Argument(...),
     days: int = typer.Option(None, "--days", help="公示天数（默认10天，监测户名单5天）"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """发布公示 / post the public notice."""
@@ -296,7 +278,7 @@ def publish(
 
     with unit_of_work() as s:
         command = commands.PublishNotice.parse({"window_days": days})
-        n = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
+        n = commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         typer.echo(f"公示 {n.id}：{n.window_days} 天，至 {for_people(n.ends_at)} 止")
         typer.echo(_dump(n.content))
 
@@ -307,7 +289,6 @@ def object_(
     text: str = typer.Option(..., "--text", help="异议内容"),
     name: str = typer.Option(None, "--name", help="署名（不填为匿名）"),
     contact: str = typer.Option(None, "--contact", help="联系方式（不公开）"),
-    at: str = AtOpt,
     as_: str = typer.Option("public:anonymous", "--as", help=AS_HELP),
 ) -> None:
     """提出异议（公示期内，可匿名）/ object during the notice window."""
@@ -315,7 +296,7 @@ def object_(
 
     with unit_of_work() as s:
         command = commands.FileObjection.parse({"text": text, "name": name, "contact": contact})
-        o = commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
+        o = commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         typer.echo(f"异议 {o.id} 已登记 / objection filed")
 
 
@@ -324,7 +305,6 @@ def answer(
     objection_id: int = typer.Argument(...),
     outcome: str = typer.Argument(..., help="upheld（成立，事项重新办理）| dismissed（不成立）"),
     reasons: str = typer.Option(..., "--reasons", help="调查核实情况和理由"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """答复异议 / answer an objection."""
@@ -336,18 +316,18 @@ def answer(
                                                   "reasons": reasons})
         # The command line names the objection alone; its matter is the one it was filed against.
         matter_id = wfs.get_objection(s, parse_actor(as_), objection_id).matter_id
-        commands.run(s, parse_actor(as_), matter_id, command, at=_at(at))
+        commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         _state(s, wfs.get_matter(s, parse_actor(as_), matter_id))
 
 
 @matter_app.command("execute")
-def execute(matter_id: int = typer.Argument(...), at: str = AtOpt, as_: str = AsOpt) -> None:
+def execute(matter_id: int = typer.Argument(...), as_: str = AsOpt) -> None:
     """执行：按批准的文件重新计算并生成支付批次（只支付一次）/ execute and create the payment batch once."""
     from daipin.domain.money import format_yuan
     from daipin.services.matters import commands
 
     with unit_of_work() as s:
-        ex = commands.run(s, parse_actor(as_), matter_id, commands.Execute(), at=_at(at))
+        ex = commands.run(s, parse_actor(as_), matter_id, commands.Execute(), at=now(s))
         if not ex.created:
             typer.echo("事项已执行，未重复支付 / already executed; nothing paid again")
         if ex.run is not None:
@@ -363,7 +343,6 @@ def pay(
     ref: str = typer.Option("", "--ref", help="银行流水号"),
     failed: bool = typer.Option(False, "--failed", help="支付失败"),
     reason: str = typer.Option("", "--reason", help="失败原因"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """登记支付结果 / record a payment line as paid (or failed)."""
@@ -373,7 +352,7 @@ def pay(
     with unit_of_work() as s:
         command = commands.RecordPayment.parse({"outcome": "failed" if failed else "paid", "payment_ref": ref,
                                                 "reason": reason})
-        line = commands.record(s, parse_actor(as_), line_id, command, at=_at(at))
+        line = commands.record(s, parse_actor(as_), line_id, command, at=now(s))
         typer.echo(_dump(payments.line_view(line)))
 
 
@@ -449,7 +428,6 @@ def verify_dossier(
 def rules(
     county: str = typer.Argument(..., help="区代码(6位)"),
     file: Path = typer.Argument(None, help="规则 JSON/YAML；不填则显示当前规则"),
-    at: str = AtOpt,
     as_: str = AsOpt,
 ) -> None:
     """查看或设置本区议事规则（只能严于法定标准）/ show or set the county's stricter rules."""
@@ -459,7 +437,7 @@ def rules(
         if file is None:
             typer.echo(_dump(wfs.county_rules(s, county).to_dict()))
             return
-        parsed = wfs.set_county_rules(s, parse_actor(as_), county, _read_doc(file), at=_at(at))
+        parsed = wfs.set_county_rules(s, parse_actor(as_), county, _read_doc(file), at=now(s))
         typer.echo(_dump(parsed.to_dict()))
 
 

@@ -298,6 +298,10 @@ DEFAULT_NOTICE_DAYS_BY_KIND: dict[MatterKind, int] = dict.fromkeys(MatterKind, D
 }
 
 
+# An event held on paper may be recorded up to this many days after it was held (a county may ask for fewer).
+DECLARED_TIME_DAYS = 30
+
+
 @dataclass(frozen=True)
 class CountyRules:
     """A county's workflow settings; each may only be stricter than the law and the policy defaults."""
@@ -305,19 +309,22 @@ class CountyRules:
     quorum: QuorumRules = field(default_factory=QuorumRules)
     meeting_notice_days: int = LAW_MEETING_NOTICE_DAYS
     notice_days: Mapping[MatterKind, int] = field(default_factory=lambda: dict(DEFAULT_NOTICE_DAYS_BY_KIND))
+    # How long before it is recorded an event held on paper (a meeting, a vote) may have been held.
+    declared_time_days: int = DECLARED_TIME_DAYS
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "quorum": {name: getattr(self.quorum, name).text() for name in _QUORUM_FIELDS},
             "meeting_notice_days": self.meeting_notice_days,
             "notice_days": {k.value: v for k, v in sorted(self.notice_days.items())},
+            "declared_time_days": self.declared_time_days,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> CountyRules:
         """Read settings; anything looser than the law or policy default is refused, naming the field."""
         data = dict(data or {})
-        unknown = set(data) - {"quorum", "meeting_notice_days", "notice_days"}
+        unknown = set(data) - {"quorum", "meeting_notice_days", "notice_days", "declared_time_days"}
         if unknown:
             name = sorted(unknown)[0]
             raise InputError(f"未知的设置项“{name}”", f"unknown setting {name!r}", name)
@@ -339,7 +346,11 @@ class CountyRules:
         for k, v in dict(data.get("notice_days") or {}).items():
             kind = parse_kind(k, f"notice_days.{k}")
             nd[kind] = _int_at_least(v, DEFAULT_NOTICE_DAYS_BY_KIND[kind], f"notice_days.{k}")
-        return cls(QuorumRules(**q), mnd, nd)
+        dtd = data.get("declared_time_days", DECLARED_TIME_DAYS)
+        if isinstance(dtd, bool) or not isinstance(dtd, int) or not 1 <= dtd <= DECLARED_TIME_DAYS:
+            raise InputError(f"应为1至{DECLARED_TIME_DAYS}天", f"must be 1 to {DECLARED_TIME_DAYS} days",
+                             "declared_time_days")
+        return cls(QuorumRules(**q), mnd, nd, dtd)
 
 
 _QUORUM_FIELDS = ("villagers_adults", "villagers_households", "representatives", "passing", "leading_group")

@@ -17,6 +17,7 @@ from daipin.db.session import session_scope
 from daipin.domain import access
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden
+from daipin.domain.localtime import beijing_date
 from daipin.http.settings import Settings
 from daipin.services.auth.service import Account
 
@@ -64,11 +65,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """
     factory = request.app.state.session_factory
     session: Session = factory()
+    request.state.db_session = session  # the request's own session, for reads the route's helpers need
     try:
         yield session
     except BaseException:
+        request.state.db_session = None
         await run_in_threadpool(_finish, session, False)
         raise
+    request.state.db_session = None
     if session.in_transaction():
         await run_in_threadpool(_finish, session, True)
     else:
@@ -79,15 +83,58 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_now(settings: SettingsDep) -> datetime:
+TRAINING, PRODUCTION = "training", "production"
+
+
+def database_kind(request: Request, session: Session | None = None) -> str | None:
+    """Whether the app's database is a training one (its ledger's origin says so) or a production one; learnt once
+    per process (a ledger's origin never changes) through the request's own session (a second one could wait on
+    the first's lock), None while it is not known."""
+    kind: str | None = getattr(request.app.state, "database_kind", None)
+    session = session or getattr(request.state, "db_session", None)
+    if kind is None and session is not None:
+        from daipin.services.shared import clock
+
+        origin = clock.origin(session)
+        if origin is not None:
+            kind = TRAINING if clock.is_training_origin(origin) else PRODUCTION
+            request.app.state.database_kind = kind
+    return kind
+
+
+def _recorded_now(request: Request, session: Session) -> datetime:
+    from daipin.services.shared import clock
+
+    settings: Settings = request.app.state.settings
+    if database_kind(request, session) != TRAINING:
+        return settings.now()
+    return clock.now(session, settings.now)
+
+
+async def get_now(request: Request, settings: SettingsDep, session: SessionDep) -> datetime:
+    """The time a step taken by this request is recorded at: the settings' clock (the real time; tests inject one),
+    plus a training database's recorded offset, read in the request's own session. Nobody types it."""
+    if getattr(request.app.state, "database_kind", None) == PRODUCTION:
+        at = settings.now()
+    else:
+        at = await run_in_threadpool(_recorded_now, request, session)
+    request.state.now = at
+    return at
+
+
+async def get_real_now(settings: SettingsDep) -> datetime:
+    """The real time, for sign-in, sessions and throttles (a training database's advanced clock does not log
+    anyone out)."""
     return settings.now()
 
 
-async def get_today(settings: SettingsDep) -> date:
-    return settings.today()
+async def get_today(now: Annotated[datetime, Depends(get_now)]) -> date:
+    """Chinese civil dates (notice windows, due dates) are counted in Beijing time."""
+    return beijing_date(now)
 
 
 NowDep = Annotated[datetime, Depends(get_now)]
+RealNowDep = Annotated[datetime, Depends(get_real_now)]
 TodayDep = Annotated[date, Depends(get_today)]
 
 
@@ -134,7 +181,7 @@ def _resolve_auth(request: Request, session: Session, now: datetime) -> Auth:
     return result
 
 
-def get_auth(request: Request, session: SessionDep, now: NowDep) -> Auth:
+def get_auth(request: Request, session: SessionDep, now: RealNowDep) -> Auth:
     return _resolve_auth(request, session, now)
 
 
@@ -230,10 +277,18 @@ def _own_session(request: Request, factory: Callable[[], Session], *, commit: bo
     override = request.app.dependency_overrides.get(get_session)
     if override is not None:
         with contextmanager(override)() as bound:
-            yield bound
+            request.state.db_session = bound
+            try:
+                yield bound
+            finally:
+                request.state.db_session = None
         return
     with session_scope(factory, commit=commit) as session:
-        yield session
+        request.state.db_session = session
+        try:
+            yield session
+        finally:
+            request.state.db_session = None
 
 
 def _read(request: Request, work: Callable[[Session, Auth], T], logged_in: bool) -> T:

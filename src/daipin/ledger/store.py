@@ -52,6 +52,7 @@ from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerLog, Le
 from daipin.domain import privacy
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
+from daipin.ledger import clock as ledger_clock
 from daipin.ledger import keys as keystore
 from daipin.ledger import merkle, note
 
@@ -186,7 +187,7 @@ def ensure_log(
     origin = origin or keystore.default_origin(county)
     hasher = _hasher(hash_name or merkle.DEFAULT_HASH)
     signer, _ = keystore.init_keys(keys_dir, origin)
-    at = _utc_naive(at or datetime.now(UTC))
+    at = min(_utc_naive(at or datetime.now(UTC)), _utc_naive(ledger_clock.system_time()))  # never ahead of the clock
     conn = _conn(session)
     conn.execute(insert(L), {"id": 1, "origin": origin, "hash_name": hasher.name,
                              "verifier_key": str(signer.verifier()), "county_code": county, "created_at": at})
@@ -569,6 +570,9 @@ def issue_checkpoint(session: Session, at: datetime | None = None) -> Checkpoint
             # Read through SQLAlchemy: the column type turns the stored value back into a datetime.
             when = _conn(session).execute(select(E.c.at).where(E.c.idx == size - 1)).scalar()
         when = _utc_naive(when) if when is not None else datetime(1970, 1, 1)
+        if when > _utc_naive(ledger_clock.system_time()):
+            # Dated by the clock: never after the real time (plus a training database's recorded offset).
+            when = min(when, ledger_clock.latest_checkpoint_time(session))
         root = st.frontier.root()
         if st.signer is None:
             st.signer = _signer_for(st.log)

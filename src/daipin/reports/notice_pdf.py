@@ -63,9 +63,30 @@ def _p(text: Any, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(text)), style)
 
 
+TRAINING_MARK = "演示/培训数据"
+
+
+def _training_mark(font: str) -> Any:
+    """Draws 演示/培训数据 across a page: a notice printed from a training database is not a notice."""
+    def draw(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(font, 46)
+        canvas.setFillColor(colors.Color(0.7, 0.2, 0.1, alpha=0.18))
+        width, height = A4
+        canvas.translate(width / 2, height / 2)
+        canvas.rotate(35)
+        canvas.drawCentredString(0, 40, TRAINING_MARK)
+        canvas.drawCentredString(0, -80, TRAINING_MARK)
+        canvas.restoreState()
+        canvas.setFont(font, 9)
+        canvas.drawString(18 * mm, height - 10 * mm, f"{TRAINING_MARK}（非正式公示）")
+    return draw
+
+
 def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, status_label: str = "",
-                  result: dict[str, Any] | None = None) -> bytes:
-    """The notice (and its result announcement, if any) as PDF bytes."""
+                  result: dict[str, Any] | None = None, training: bool = False) -> bytes:
+    """The notice (and its result announcement, if any) as PDF bytes; from a training database every page
+    carries the words 演示/培训数据."""
     font = cjk_font()
     base = ParagraphStyle("base", fontName=font, fontSize=10.5, leading=15, wordWrap="CJK")
     small = ParagraphStyle("small", parent=base, fontSize=8, leading=10)
@@ -142,5 +163,9 @@ def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, st
     ft.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)]))
     story.append(ft)
     story.append(_p("本公示不含身份证号、电话、银行账号、健康状况等个人信息。扫描二维码可核对网上版本。", small))
-    doc.build(story)
+    if training:
+        mark = _training_mark(font)
+        doc.build(story, onFirstPage=mark, onLaterPages=mark)
+    else:
+        doc.build(story)
     return buf.getvalue()

@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from daipin.domain import access
 from daipin.domain.actors import Role
-from daipin.domain.localtime import for_people
+from daipin.domain.localtime import beijing_date, for_people
 from daipin.domain.money import format_yuan
 from daipin.domain.vocabulary import ROLE
 from daipin.web.i18n import LANG_COOKIE, LOCALES, label, pick_locale, translations
@@ -84,7 +84,7 @@ def locale_of(request: Request) -> str:
 
 
 def _base_context(request: Request) -> dict[str, Any]:
-    from daipin.http.deps import PUBLIC_ACTOR, csrf_token_for
+    from daipin.http.deps import PUBLIC_ACTOR, TRAINING, csrf_token_for, database_kind
 
     auth = getattr(request.state, "auth", None)
     settings = request.app.state.settings
@@ -100,8 +100,10 @@ def _base_context(request: Request) -> dict[str, Any]:
         "user": auth.user,
         "csrf_token": csrf_token_for(request, auth, settings),
         "locale": locale_of(request),
-        "today": settings.today(),
-        "now": settings.now(),
+        "today": beijing_date(now) if (now := getattr(request.state, "now", None)) else settings.today(),
+        "now": now or settings.now(),
+        # A training database's every page says so (演示/培训数据).
+        "training": database_kind(request) == TRAINING,
     }
 
 

@@ -13,7 +13,7 @@ from daipin.http.deps import (
     AuthDep,
     CsrfDep,
     CurrentActor,
-    NowDep,
+    RealNowDep,
     SessionDep,
     Unauthenticated,
     UserInfo,
@@ -35,7 +35,7 @@ def client_of(request: Request) -> str:
 
 
 @router.post("/auth/login", response_model=LoginOut, responses={422: {}, 429: {}})
-async def login(body: LoginIn, request: Request, now: NowDep) -> LoginOut | JSONResponse:
+async def login(body: LoginIn, request: Request, now: RealNowDep) -> LoginOut | JSONResponse:
     """登录，取得会话令牌 / log in and get a bearer token."""
 
     def work(session: Session) -> LoginOut | JSONResponse:
@@ -71,7 +71,7 @@ def me(actor: CurrentActor, auth: AuthDep) -> UserOut:
 
 
 @router.post("/auth/password", response_model=Ok, dependencies=[CsrfDep])
-def change_password(body: PasswordIn, actor: CurrentActor, auth: AuthDep, session: SessionDep, now: NowDep) -> Ok:
+def change_password(body: PasswordIn, actor: CurrentActor, auth: AuthDep, session: SessionDep, now: RealNowDep) -> Ok:
     """修改密码（其他会话随之失效）/ change password; other sessions end."""
     assert auth.user is not None
     auth_service.change_password(session, user_id=auth.user.id, old_password=body.old_password,
@@ -86,7 +86,7 @@ def list_users(actor: CurrentActor, session: SessionDep) -> list[UserOut]:
 
 
 @router.post("/users", response_model=UserOut, status_code=201, dependencies=[CsrfDep])
-def create_user(body: UserIn, actor: CurrentActor, session: SessionDep, now: NowDep) -> UserOut:
+def create_user(body: UserIn, actor: CurrentActor, session: SessionDep, now: RealNowDep) -> UserOut:
     """创建账户（区级管理员）/ create an account (district administrator)."""
     user = auth_service.create_user(session, actor=actor, username=body.username, password=body.password,
                                     role=body.role, region=body.region, entity_id=body.entity_id,

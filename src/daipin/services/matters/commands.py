@@ -106,6 +106,18 @@ def _from_registry(value: Any, info: ValidationInfo) -> Any:
 FromRegistry = SkipJsonSchema[Annotated[Any, BeforeValidator(_from_registry)]]
 
 
+def _beijing_field(out: dict[str, Any], name: str) -> dict[str, Any]:
+    """A datetime-local input has no zone: the person typed Beijing time."""
+    if out.get(name):
+        try:
+            out[name] = from_beijing(out[name])
+        except ValueError:
+            raise InputError("日期时间格式应为 YYYY-MM-DDTHH:MM", "expected YYYY-MM-DDTHH:MM", name) from None
+    else:
+        out.pop(name, None)
+    return out
+
+
 class CallMeeting(Command):
     """召集会议: a 村民会议's adults and households and a 村民代表会议's representatives are counted from the
     registry for the meeting's day; only a 领导小组会议 gives its members (there is no registry of them)."""
@@ -156,10 +168,11 @@ class RecordAttendance(Command):
     attendees: list[Annotated[Attendee, BeforeValidator(_attendee)]] | None = Field(None, max_length=100_000)
     minutes_ref: str = Field("", max_length=400)
     attendance_sheet_ref: str = Field("", max_length=400)
+    held_at: When | None = None  # when the meeting was held, if it is recorded later (at most 30 days)
 
     @classmethod
     def form_values(cls, form: Mapping[str, Any]) -> dict[str, Any]:
-        out = super().form_values(form)
+        out = _beijing_field(super().form_values(form), "held_at")
         if "cadres_present" in out:
             out["cadres_present"] = [c.strip() for c in out["cadres_present"].replace("，", ",").split(",")
                                      if c.strip()]
@@ -180,6 +193,11 @@ class RecordVotes(Command):
     against: Count | None = None
     abstain: Count | None = None
     ballots: list[Ballot] | None = Field(None, max_length=100_000)
+    held_at: When | None = None  # when the vote was taken, if it is recorded later (at most 30 days)
+
+    @classmethod
+    def form_values(cls, form: Mapping[str, Any]) -> dict[str, Any]:
+        return _beijing_field(super().form_values(form), "held_at")
 
 
 class Decide(Command):
@@ -304,11 +322,12 @@ def run(session: Session, actor: Actor, matter_id: int, command: Step, *, at: da
                                          first_secretary_present=command.first_secretary_present,
                                          cadres_present=list(command.cadres_present), attendees=people,
                                          minutes_ref=command.minutes_ref,
-                                         attendance_sheet_ref=command.attendance_sheet_ref)
+                                         attendance_sheet_ref=command.attendance_sheet_ref, held_at=command.held_at)
         case RecordVotes():
             ballots = None if command.ballots is None else [b.model_dump() for b in command.ballots]
             return wfs.record_votes(session, actor, matter_id, at=at, votes_for=command.votes_for,
-                                    against=command.against, abstain=command.abstain, ballots=ballots)
+                                    against=command.against, abstain=command.abstain, ballots=ballots,
+                                    held_at=command.held_at)
         case Decide():
             return wfs.decide(session, actor, matter_id, at=at)
         case SubmitForReview():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import beijing_date, for_people
 from daipin.domain.vocabulary import OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
+from daipin.services.shared import clock as shared_clock
 from daipin.services.shared import scope, throttle
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import utc
@@ -146,10 +147,33 @@ def takes_steps(actor: Actor) -> bool:
     return any(access.may(actor, a) for actions in STEP_ACTIONS.values() for a in actions)
 
 
-def _load_for(session: Session, actor: Actor, matter_id: int, action: wf.Action) -> Matter:
+def _load_for(session: Session, actor: Actor, matter_id: int, action: wf.Action, at: datetime) -> Matter:
     m = get_matter(session, actor, matter_id, for_update=True)
     _authorize(actor, m, action)
+    last = last_step_at(session, m)
+    if last is not None and utc(at) < last:
+        # The server's clock decides: a step is recorded when it is taken, so never before the step it follows.
+        raise InputError(f"办理时间不能早于上一步骤（{for_people(last)}）",
+                         f"a step cannot be recorded before the previous one ({for_people(last, lang='en')})", "at",
+                         code="before_previous_step")
     return m
+
+
+def last_step_at(session: Session, m: Matter) -> datetime | None:
+    """When the matter's latest step was recorded."""
+    last = session.scalar(select(func.max(MatterEvent.at)).where(MatterEvent.matter_id == m.id))
+    return utc(last) if last is not None else None
+
+
+def _last_event_at(session: Session, m: Matter) -> datetime | None:
+    """The time of the matter's latest event: its declared time (a meeting held, a vote taken) where one was
+    declared, else when it was recorded."""
+    ev = session.scalar(select(MatterEvent).where(MatterEvent.matter_id == m.id)
+                        .order_by(MatterEvent.at.desc(), MatterEvent.id.desc()).limit(1))
+    if ev is None:
+        return None
+    held = (ev.details or {}).get("held_at")
+    return utc(datetime.fromisoformat(held)) if isinstance(held, str) else utc(ev.at)
 
 
 def county_rules(session: Session, county_code: str) -> wf.CountyRules:
@@ -368,7 +392,7 @@ def withdraw(session: Session, actor: Actor, matter_id: int, *, reason: str, at:
         raise InputError("撤回事项须写明理由", "a withdrawal needs its reasons", "reason")
     if len(reason) > 1000:
         raise InputError("撤回理由过长（最多 1000 字）", "reasons too long (1000 characters at most)", "reason")
-    m = _load_for(session, actor, matter_id, wf.Action.WITHDRAW)
+    m = _load_for(session, actor, matter_id, wf.Action.WITHDRAW, at)
     notice = current_notice(session, m)
     rows: list[Any] = []
     if notice is not None and notice.status == "open":
@@ -391,7 +415,7 @@ def update_draft(session: Session, actor: Actor, matter_id: int, *, at: datetime
                  title: str | None = None, justification: str | None = None, funding_source: str | None = None,
                  responsible_person: str | None = None) -> Matter:
     """Change a draft (also after it was returned or reopened); the preview is computed again."""
-    m = _load_for(session, actor, matter_id, wf.Action.UPDATE_DRAFT)
+    m = _load_for(session, actor, matter_id, wf.Action.UPDATE_DRAFT, at)
     wf.next_state(m.kind, m.state, wf.Action.UPDATE_DRAFT)
     changed: list[str] = []
     if document is not None:
@@ -472,7 +496,7 @@ def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, s
     A village meeting's eligible adults, households and representatives are counted from the registry for the
     meeting's day and fixed on the meeting row (and in its ledger entry); only a leading group's members, of whom
     there is no registry, are given."""
-    m = _load_for(session, actor, matter_id, wf.Action.CALL_MEETING)
+    m = _load_for(session, actor, matter_id, wf.Action.CALL_MEETING, at)
     wf.next_state(m.kind, m.state, wf.Action.CALL_MEETING)
     mtype = wf.parse_meeting_type(type, m.kind)
     at, scheduled = utc(at), _when(scheduled_at, "scheduled_at")
@@ -504,6 +528,24 @@ def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, s
                         "representatives": eligible.representatives, "members": eligible.members},
            "eligible_counted": source, "notice_days_required": min_days}, rows=[mt])
     return mt
+
+
+def _declared(session: Session, m: Matter, held_at: datetime | None, at: datetime, field: str, what_zh: str, *,
+              not_before: datetime) -> datetime | None:
+    """A paper event's declared time: checked against the recording time `at`, the previous step's event and the
+    county's limit (30 days unless stricter)."""
+    if held_at is None:
+        return None
+    if not isinstance(held_at, datetime):
+        raise InputError("应为日期时间", "must be a date and time", field)
+    previous = _last_event_at(session, m)
+    return shared_clock.declared_time(held_at, recorded_at=at, not_before=max(filter(None, (previous, not_before))),
+                                      max_days=county_rules(session, m.county_code).declared_time_days, field=field,
+                                      what_zh=what_zh)
+
+
+def _held(held: datetime | None) -> dict[str, str]:
+    return {"held_at": held.isoformat()} if held is not None else {}
 
 
 def _meeting_has_sat(mt: Meeting, at: datetime, what: str) -> None:
@@ -540,13 +582,16 @@ def record_attendance(session: Session, actor: Actor, matter_id: int, *, at: dat
                       present_households: int = 0, present_representatives: int = 0, present_members: int = 0,
                       first_secretary_present: bool, cadres_present: list[str] | None = None,
                       attendees: list[Any] | None = None, minutes_ref: str = "",
-                      attendance_sheet_ref: str = "") -> Meeting:
-    """Record who came (counts, optionally by name), whether the first secretary / resident cadre attended."""
-    m = _load_for(session, actor, matter_id, wf.Action.RECORD_ATTENDANCE)
+                      attendance_sheet_ref: str = "", held_at: datetime | None = None) -> Meeting:
+    """Record who came (counts, optionally by name), whether the first secretary / resident cadre attended.
+
+    `at` is when this is recorded; `held_at`, if given, when the meeting was held (a paper record's own time)."""
+    m = _load_for(session, actor, matter_id, wf.Action.RECORD_ATTENDANCE, at)
     wf.next_state(m.kind, m.state, wf.Action.RECORD_ATTENDANCE)
     mt = _meeting_or_conflict(session, m)
     at = utc(at)
     _meeting_has_sat(mt, at, "登记到会")
+    held = _declared(session, m, held_at, at, "held_at", "会议召开时间", not_before=utc(mt.scheduled_at))
     if mt.votes_at is not None:
         raise Conflict("已登记表决，不能再改到会情况", "votes are recorded; attendance is closed", "attendance")
     eligible = _eligible(mt)
@@ -571,7 +616,7 @@ def record_attendance(session: Session, actor: Actor, matter_id: int, *, at: dat
                                          "representatives": present.representatives, "members": present.members},
            "attendees": len(people), "first_secretary_present": first_secretary_present,
            "cadres_present": len(cadres), "minutes_ref": mt.minutes_ref,
-           "attendance_sheet_ref": mt.attendance_sheet_ref}, rows=[mt])
+           "attendance_sheet_ref": mt.attendance_sheet_ref, **_held(held)}, rows=[mt])
     return mt
 
 
@@ -586,15 +631,17 @@ def _present(mt: Meeting) -> wf.Present:
 
 def record_votes(session: Session, actor: Actor, matter_id: int, *, at: datetime, votes_for: int | None = None,
                  against: int | None = None, abstain: int | None = None,
-                 ballots: list[dict[str, Any]] | None = None) -> Meeting:
-    """Record the vote: counts (for / against / abstain) or one ballot per named attendee."""
-    m = _load_for(session, actor, matter_id, wf.Action.RECORD_VOTES)
+                 ballots: list[dict[str, Any]] | None = None, held_at: datetime | None = None) -> Meeting:
+    """Record the vote: counts (for / against / abstain) or one ballot per named attendee; `held_at`, if given,
+    when the vote was taken (a paper record's own time)."""
+    m = _load_for(session, actor, matter_id, wf.Action.RECORD_VOTES, at)
     wf.next_state(m.kind, m.state, wf.Action.RECORD_VOTES)
     mt = _meeting_or_conflict(session, m)
     at = utc(at)
     _meeting_has_sat(mt, at, "登记表决")
     if mt.attendance_at is None:
         raise Conflict("须先登记到会情况", "record attendance first", "attendance")
+    held = _declared(session, m, held_at, at, "held_at", "表决时间", not_before=utc(mt.scheduled_at))
     mtype = wf.MeetingType(mt.type)
     attendees = wf.attendees_of(mtype, _present(mt))
     clean_ballots: list[dict[str, str]] | None = None
@@ -625,13 +672,14 @@ def record_votes(session: Session, actor: Actor, matter_id: int, *, at: datetime
     _step(session, actor, m, wf.Action.RECORD_VOTES, at,
           {"meeting": mt.id, "votes": {"for": tally.votes_for, "against": tally.against, "abstain": tally.abstain},
            "by_name": clean_ballots is not None,
-           "ballots_digest": digest(clean_ballots) if clean_ballots is not None else None}, rows=[mt])
+           "ballots_digest": digest(clean_ballots) if clean_ballots is not None else None, **_held(held)},
+          rows=[mt])
     return mt
 
 
 def decide(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Meeting:
     """Declare the outcome: quorum, then majority of those present → `decided`, else `rejected`."""
-    m = _load_for(session, actor, matter_id, wf.Action.DECIDE)
+    m = _load_for(session, actor, matter_id, wf.Action.DECIDE, at)
     wf.next_state(m.kind, m.state, wf.Action.DECIDE, passed=True)
     mt = _meeting_or_conflict(session, m)
     at = utc(at)
@@ -664,7 +712,7 @@ def decide(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> M
 
 
 def submit_for_review(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Matter:
-    m = _load_for(session, actor, matter_id, wf.Action.SUBMIT)
+    m = _load_for(session, actor, matter_id, wf.Action.SUBMIT, at)
     _step(session, actor, m, wf.Action.SUBMIT, at,
           {"document_digest": m.document_digest, "preview_digest": m.preview_digest})
     return m
@@ -721,7 +769,7 @@ def review(session: Session, actor: Actor, matter_id: int, *, decision: str, com
     if decision not in REVIEW_DECISION:
         raise InputError("审核意见应为 approve（通过）或 return（退回）", "decision must be approve or return", "decision")
     action = wf.Action.APPROVE if decision == "approve" else wf.Action.RETURN
-    m = _load_for(session, actor, matter_id, action)
+    m = _load_for(session, actor, matter_id, action, at)
     wf.next_state(m.kind, m.state, action)
     comments = (comments or "").strip()
     if action is wf.Action.RETURN and not comments:
@@ -870,7 +918,7 @@ def notice_content(session: Session, m: Matter, *, posted_at: datetime, ends_at:
 def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: datetime,
                    window_days: int | None = None) -> Notice:
     """Post the notice (公示): default 10 days, 5 for monitoring rosters, or the county's longer window."""
-    m = _load_for(session, actor, matter_id, wf.Action.PUBLISH)
+    m = _load_for(session, actor, matter_id, wf.Action.PUBLISH, at)
     wf.next_state(m.kind, m.state, wf.Action.PUBLISH)
     rules = county_rules(session, m.county_code)
     days = rules.notice_days[wf.MatterKind(m.kind)] if window_days is None else window_days
@@ -985,7 +1033,7 @@ def answer_objection(session: Session, actor: Actor, objection_id: int, *, outco
     o = session.get(Objection, objection_id)
     if o is None:
         raise NotFound(f"异议 {objection_id} 不存在", f"objection {objection_id} not found", "objection_id")
-    m = _load_for(session, actor, o.matter_id, wf.Action.ANSWER_OBJECTION)
+    m = _load_for(session, actor, o.matter_id, wf.Action.ANSWER_OBJECTION, at)
     wf.next_state(m.kind, m.state, wf.Action.ANSWER_OBJECTION)
     if o.status != "open":
         raise Conflict(f"异议 {o.id} 已答复（{o.status}）", f"objection {o.id} is already {o.status}", "objection_id")
@@ -1016,7 +1064,7 @@ def answer_objection(session: Session, actor: Actor, objection_id: int, *, outco
 
 def close_notice(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Notice:
     """End the window: not before it has run its days, and not while an objection is unanswered."""
-    m = _load_for(session, actor, matter_id, wf.Action.CLOSE_NOTICE)
+    m = _load_for(session, actor, matter_id, wf.Action.CLOSE_NOTICE, at)
     wf.next_state(m.kind, m.state, wf.Action.CLOSE_NOTICE)
     n = current_notice(session, m)
     if n is None:
@@ -1053,7 +1101,7 @@ def execute(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
     """Run the approved document again; it must give the approved preview. Then one payment batch, once."""
     from daipin.services.payments import service as payments
 
-    m = _load_for(session, actor, matter_id, wf.Action.EXECUTE)
+    m = _load_for(session, actor, matter_id, wf.Action.EXECUTE, at)
     if m.state in (wf.State.EXECUTED.value, wf.State.ARCHIVED.value):
         # Idempotent: the first execution's run and batch stand; nothing is paid twice.
         done = session.scalar(select(PaymentBatch).where(PaymentBatch.matter_id == m.id))
@@ -1114,7 +1162,7 @@ def announce_result(session: Session, actor: Actor, matter_id: int, *, at: datet
     """事后公告: what was paid (or confirmed), with the ledger checkpoint, no personal data."""
     from daipin.services.payments import service as payments
 
-    m = _load_for(session, actor, matter_id, wf.Action.ANNOUNCE)
+    m = _load_for(session, actor, matter_id, wf.Action.ANNOUNCE, at)
     wf.next_state(m.kind, m.state, wf.Action.ANNOUNCE)
     if m.announced_at is not None:
         raise Conflict("结果已公告", "the result is already announced", "matter_id", code="already_announced")
@@ -1142,7 +1190,7 @@ def announce_result(session: Session, actor: Actor, matter_id: int, *, at: datet
 
 def archive(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> Matter:
     """归档: after the result announcement; the ledger entry seals every row of the dossier by its digest."""
-    m = _load_for(session, actor, matter_id, wf.Action.ARCHIVE)
+    m = _load_for(session, actor, matter_id, wf.Action.ARCHIVE, at)
     wf.next_state(m.kind, m.state, wf.Action.ARCHIVE)
     if m.announced_at is None:
         raise Conflict("须先公告执行结果", "announce the result first", "announcement", code="not_announced")

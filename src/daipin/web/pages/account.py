@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError
-from daipin.http.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, NowDep, SessionDep
+from daipin.http.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, RealNowDep, SessionDep
 from daipin.services.auth import service as auth_service
 from daipin.web import render
 from daipin.web.i18n import LANG_COOKIE, LOCALES
@@ -39,7 +39,7 @@ def login_page(request: Request, auth: AuthDep, next: str | None = None) -> Resp
 def login_submit(
     request: Request,
     session: SessionDep,
-    now: NowDep,
+    now: RealNowDep,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
@@ -78,7 +78,7 @@ def password_submit(
     actor: CurrentActor,
     auth: AuthDep,
     session: SessionDep,
-    now: NowDep,
+    now: RealNowDep,
     old_password: Annotated[str, Form(max_length=256)] = "",
     new_password: Annotated[str, Form(max_length=256)] = "",
     new_password2: Annotated[str, Form(max_length=256)] = "",
@@ -139,7 +139,7 @@ def users_create(
     request: Request,
     actor: CurrentActor,
     session: SessionDep,
-    now: NowDep,
+    now: RealNowDep,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     role: Annotated[str, Form(max_length=32)] = "",

@@ -12,7 +12,18 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from daipin.domain.errors import DaipinError
-from daipin.http.deps import ANON_COOKIE, Auth, CsrfDep, Id, NowDep, SessionDep, csrf_token_for, read_only
+from daipin.http.deps import (
+    ANON_COOKIE,
+    TRAINING,
+    Auth,
+    CsrfDep,
+    Id,
+    NowDep,
+    SessionDep,
+    csrf_token_for,
+    database_kind,
+    read_only,
+)
 from daipin.services.matters.commands import FileObjection
 from daipin.services.portal import views as portal
 from daipin.web import locale_of, render, render_text
@@ -110,7 +121,7 @@ def notice_pdf(request: Request, notice_id: Id, session: SessionDep) -> Response
     view = portal.get_notice(session, notice_id)
     pdf = render_notice(view.content, url=notice_url(request, notice_id), checkpoint_note=view.notice.checkpoint,
                         status_label=portal.STATUS_LABELS.zh(view.notice.status),
-                        result=view.result)
+                        result=view.result, training=database_kind(request, session) == TRAINING)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="notice-{notice_id}.pdf"'})
 
