@@ -142,7 +142,7 @@ def test_a_meeting_cannot_be_called_before_its_draft(session: Session, ctx: dict
     m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2024, at=T0)
     with pytest.raises(InputError) as exc:
         wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=T0 + 10 * DAY, place="村委会",
-                        eligible_representatives=25, at=T0 - timedelta(hours=1))
+                        at=T0 - timedelta(hours=1))
     assert exc.value.field == "at" and exc.value.code == "before_previous_step"
     assert m.state == "draft"
 
@@ -150,8 +150,7 @@ def test_a_meeting_cannot_be_called_before_its_draft(session: Session, ctx: dict
 def _called(session: Session, ctx: dict[str, Any]) -> tuple[int, datetime]:
     m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2024, at=T0)
     sits = T0 + 10 * DAY
-    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=sits, place="村委会",
-                    eligible_representatives=25, at=T0)
+    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=sits, place="村委会", at=T0)
     return m.id, sits
 
 
