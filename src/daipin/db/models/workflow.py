@@ -165,6 +165,7 @@ class Objection(Base):
     """
 
     __tablename__ = "objections"
+    __allow_unmapped__ = True
     __table_args__ = (
         Index("ix_objections_notice_client", "notice_id", "client_digest", "filed_at"),
         Index("ix_objections_address_filed", "address_digest", "filed_at"),
@@ -200,6 +201,8 @@ class Objection(Base):
     redacted_by: Mapped[str | None] = mapped_column(String(120))
     notified_via: Mapped[str | None] = mapped_column(String(16))
     notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The check code of an objection just filed, to be shown to the objector once; never stored (only its digest).
+    check_code: str | None = None
     merged_into: Mapped[int | None] = mapped_column(BigInt, ForeignKey("objections.id"))
 
 
