@@ -87,6 +87,16 @@ def _actor_label(actor: Actor) -> str:
     return f"{actor.role.value}:{actor.id}"
 
 
+def _no_personal_numbers(**fields: str | None) -> None:
+    """Officials' free text on the path (a title, a meeting place, review comments...) enters the ledger, the
+    dossier and the posted notice as written: it may hold no ID number, phone or bank number (refused, naming the
+    field, nothing written)."""
+    for name, value in fields.items():
+        if isinstance(value, str) and has_personal_number(value):
+            raise InputError(f"“{name}”中不得写入身份证号、电话或银行账号", f"{name} must not hold an ID number, phone "
+                             "or bank number", name)
+
+
 # ---------------------------------------------------------------- loading and permission
 
 
@@ -301,6 +311,8 @@ def draft_matter(
             raise InputError("须填写年度（对应当年确认的收益扶贫对象名单）", "the year is required", "year")
     if source is not None and (not isinstance(source, dict) or source.get("type") not in DOCUMENT_SOURCES):
         raise InputError("未知的文件来源", "unknown document source", "source")
+    _no_personal_numbers(title=title, justification=justification, proposer=proposer, funding_source=funding_source,
+                         responsible_person=responsible_person)
     reg = _check_region(session, mk, region)
     probe = Matter(kind=mk.value, region_code=reg.code, county_code=reg.code[:6], state=wf.State.DRAFT.value)
     _authorize(actor, probe, wf.Action.UPDATE_DRAFT)
@@ -346,6 +358,8 @@ def update_draft(session: Session, actor: Actor, matter_id: int, *, at: datetime
     """Change a draft (also after it was returned or reopened); the preview is computed again."""
     m = _load_for(session, actor, matter_id, wf.Action.UPDATE_DRAFT)
     wf.next_state(m.kind, m.state, wf.Action.UPDATE_DRAFT)
+    _no_personal_numbers(title=title, justification=justification, funding_source=funding_source,
+                         responsible_person=responsible_person)
     changed: list[str] = []
     if document is not None:
         mk = wf.MatterKind(m.kind)
@@ -407,6 +421,7 @@ def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, s
     at, scheduled = utc(at), _when(scheduled_at, "scheduled_at")
     if not isinstance(place, str) or not place.strip():
         raise InputError("缺少会议地点", "missing meeting place", "place")
+    _no_personal_numbers(place=place)
     eligible = wf.Eligible(eligible_adults, eligible_households, eligible_representatives, eligible_members)
     wf.check_eligible(mtype, eligible)
     rules = county_rules(session, m.county_code)
@@ -483,6 +498,8 @@ def record_attendance(session: Session, actor: Actor, matter_id: int, *, at: dat
         raise InputError("须注明第一书记（驻村干部）是否到会", "state whether the first secretary attended",
                          "first_secretary_present")
     cadres = [str(c).strip() for c in (cadres_present or []) if str(c).strip()]
+    _no_personal_numbers(minutes_ref=minutes_ref, attendance_sheet_ref=attendance_sheet_ref,
+                         cadres_present="、".join(cadres))
     mt.attendance_at = at
     mt.present_adults, mt.present_households = present.adults, present.households
     mt.present_representatives, mt.present_members = present.representatives, present.members
@@ -646,6 +663,7 @@ def review(session: Session, actor: Actor, matter_id: int, *, decision: str, com
     m = _load_for(session, actor, matter_id, action)
     wf.next_state(m.kind, m.state, action)
     comments = (comments or "").strip()
+    _no_personal_numbers(comments=comments)
     if action is wf.Action.RETURN and not comments:
         raise InputError("退回须写明意见", "a return needs written comments", "comments")
     blockers = review_blockers(session, m) if action is wf.Action.APPROVE else []
