@@ -334,7 +334,9 @@ def test_the_notice_cannot_close_before_the_window_ends_or_with_an_open_objectio
         wf.close_notice(session, CADRE, m.id, at=ends)
     assert exc.value.code == "objections_open"
     wf.answer_objection(session, TOWNSHIP, o.id, outcome="dismissed", reasons="名单与登记一致", at=ends)
-    assert o.objector_notified
+    assert not o.objector_notified  # answered is not told: "notified" is its own step, saying how and when
+    wf.notify_objector(session, TOWNSHIP, o.id, via="phone", at=ends)
+    assert o.objector_notified and o.notified_via == "phone" and o.notified_at is not None
     wf.close_notice(session, CADRE, m.id, at=ends)
     assert m.state == "notice_closed"
 

@@ -97,3 +97,30 @@ def test_the_cli_walks_a_roster_and_an_allocation_to_archive_and_exports_the_dos
     assert "bundle verified" in verified
     assert "dossier verified: matter 2" in run("matter", "verify-dossier", str(zpath))
     assert "ledger verified" in run("ledger", "verify")
+
+
+def test_the_cli_files_answers_merges_redacts_and_records_the_notification_of_objections(cli_db: str) -> None:
+    run("matter", "roster", "231002001001", "2024", "--at", "2024-03-01T09:00:00", "--as", VILLAGE_AS)
+    d = 1
+    run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", f"2024-03-{d + 10:02d}T09:00:00",
+        "--place", "村委会", "--representatives", "25", "--at", f"2024-03-{d:02d}T09:00:00", "--as", VILLAGE_AS)
+    at = f"2024-03-{d + 10:02d}T10:00:00"
+    run("matter", "attend", "1", "--representatives", "21", "--first-secretary", "--cadre", "第一书记",
+        "--at", at, "--as", VILLAGE_AS)
+    run("matter", "vote", "1", "--for", "18", "--against", "2", "--abstain", "1", "--at", at, "--as", VILLAGE_AS)
+    run("matter", "decide", "1", "--at", at, "--as", VILLAGE_AS)
+    run("matter", "submit", "1", "--at", at, "--as", VILLAGE_AS)
+    run("matter", "review", "1", "approve", "--comments", "同意", "--at", at, "--as", TOWN_AS)
+    run("matter", "publish", "1", "--at", "2024-03-12T09:00:00", "--as", VILLAGE_AS)
+    filed = run("matter", "object", "1", "--text", "电话13912345678，名单漏了我家", "--at", "2024-03-13T09:00:00")
+    assert "回执号" in filed and "查询码" in filed
+    run("matter", "object", "1", "--text", "名单漏了一户", "--at", "2024-03-13T10:00:00")
+    run("matter", "merge-objection", "2", "--into", "1", "--at", "2024-03-14T09:00:00", "--as", TOWN_AS)
+    run("matter", "answer", "1", "dismissed", "--reasons", "已核实", "--at", "2024-03-14T10:00:00", "--as", TOWN_AS)
+    run("matter", "notify-objector", "1", "phone", "--at", "2024-03-14T11:00:00", "--as", TOWN_AS)
+    refused = run("matter", "redact-objection", "1", "text", "--reason", "含 13912345678", "--at",
+                  "2024-03-14T12:00:00", "--as", TOWN_AS, code=2)
+    assert "reason" in refused
+    run("matter", "redact-objection", "1", "text", "--reason", "含个人信息", "--at", "2024-03-14T12:00:00",
+        "--as", TOWN_AS)
+    run("matter", "close", "1", "--at", "2024-03-17T09:00:00", "--as", VILLAGE_AS)  # both answered

@@ -298,6 +298,52 @@ def object_(
         command = commands.FileObjection.parse({"text": text, "name": name, "contact": contact})
         o = commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         typer.echo(f"异议 {o.id} 已登记 / objection filed")
+        typer.echo(f"回执号 receipt: {o.receipt_no}  查询码 check code: {o.check_code}（只显示这一次 / shown once）")
+
+
+def _on_objection(objection_id: int, fields: dict[str, object], step: str, as_: str) -> None:
+    """A step on one objection; its matter is the one it was filed against."""
+    from daipin.services.matters import commands
+    from daipin.services.matters import service as wfs
+
+    with unit_of_work() as s:
+        command = commands.step_of(step).parse({"objection_id": objection_id, **fields})
+        matter_id = wfs.get_objection(s, parse_actor(as_), objection_id).matter_id
+        commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
+        typer.echo(f"异议 {objection_id}：{step} 已登记 / recorded")
+
+
+@matter_app.command("redact-objection")
+def redact_objection(
+    objection_id: int = typer.Argument(...),
+    part: str = typer.Argument(..., help="text（异议内容）| answer（答复）"),
+    reason: str = typer.Option(..., "--reason", help="隐去理由（记入账本）"),
+    replacement: str = typer.Option("", "--replacement", help="公开显示为（不填为“已隐去”）"),
+    as_: str = AsOpt,
+) -> None:
+    """隐去异议的公开内容（写明理由）/ redact an objection's public text or answer, with a recorded reason."""
+    _on_objection(objection_id, {"part": part, "reason": reason, "replacement": replacement}, "redact_objection",
+                  as_)
+
+
+@matter_app.command("notify-objector")
+def notify_objector(
+    objection_id: int = typer.Argument(...),
+    via: str = typer.Argument(..., help="phone | sms | letter | in_person | portal"),
+    as_: str = AsOpt,
+) -> None:
+    """登记已告知异议人（方式和时间）/ record how and when the objector was told the answer."""
+    _on_objection(objection_id, {"via": via}, "notify_objector", as_)
+
+
+@matter_app.command("merge-objection")
+def merge_objection(
+    objection_id: int = typer.Argument(...),
+    into: int = typer.Option(..., "--into", help="并入的异议编号"),
+    as_: str = AsOpt,
+) -> None:
+    """合并重复异议（随被并入的异议一并答复）/ merge a duplicate objection into another one."""
+    _on_objection(objection_id, {"into": into}, "merge_objection", as_)
 
 
 @matter_app.command("answer")

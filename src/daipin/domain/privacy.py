@@ -59,3 +59,51 @@ def mask_name(value: str | None) -> str:
 def salted_digest(salt: bytes, value: str) -> str:
     """Keyed digest of personal data for ledger bodies: linkable by those with the salt, unreadable to others."""
     return hmac.new(salt, value.strip().upper().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# A run of digits as a person types it: digits, possibly split by spaces or dashes (`6222 0212 3456 7890`,
+# `0451-8765 4321`), ending in X for an ID number; never glued to an ASCII letter or digit on either side, so
+# digests and codes (`a3f9…`, `H-001`) are left alone.
+_TYPED_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?\d(?:[ \-]?\d)+(?:[ \-]?[Xx])?(?![0-9A-Za-z])")
+# A landline: area code 0 + 2–3 digits, then 7–8 digits (`0451-87654321`, `010 12345678`).
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+
+
+def _mask_typed_number(match: re.Match[str]) -> str:
+    typed = match.group()
+    digits = re.sub(r"[ \-+]", "", typed)
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]  # +86 in front of a mobile number
+    bare = digits.rstrip("Xx")
+    if len(digits) == 18 and bare.isdigit() and len(bare) >= 17:
+        return mask_id(digits)  # resident ID (the last character may be X)
+    if not bare.isdigit() or bare != digits:
+        return typed if len(bare) < 7 else mask_id(digits)  # a number ending in X that is no ID: masked the same
+    if len(digits) == 15:
+        return mask_id(digits)  # an old 15-digit ID (or a bank number of 15 digits)
+    if len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789":
+        return mask_phone(digits)  # mobile
+    local = len(digits) in (7, 8) and digits[0] != "0" and len(re.findall(r"[ \-]", typed)) <= 1  # not a date
+    if _LANDLINE.match(digits) or local:
+        return mask_phone(digits)  # landline, with or without its area code
+    if 12 <= len(digits) <= 30:
+        return mask_bank(digits)
+    if len(digits) > 30 or len(digits) >= 9:
+        return mask_id(digits)  # any other long run of digits: not shown in clear either
+    return typed
+
+
+def mask_free_text(text: str | None) -> str:
+    """Free text a person typed (an objection, an answer, a comment) made fit to post: 18-digit resident IDs
+    (with X), 15-digit old IDs, mobile and landline phones and 12–30 digit bank numbers, also typed with spaces
+    or dashes inside, are masked (`231002199001011234` -> `2310**********1234`, `138 1234 5678` -> `138****5678`,
+    `6222 0212 3456 7890 123` -> `***************0123`); everything else is kept as written. Years, amounts and
+    other short numbers (six digits or fewer) are left alone."""
+    if not text:
+        return ""
+    return _TYPED_NUMBER.sub(_mask_typed_number, text)
+
+
+def has_personal_number(text: str | None) -> bool:
+    """Whether free text holds something `mask_free_text` would mask (an ID number, phone or bank number)."""
+    return bool(text) and mask_free_text(text) != text

@@ -373,6 +373,9 @@ MATTER_ACTION = Vocab("matter_action", (
     ("announce", "结果公告", "Announce the result"),
     ("archive", "归档", "Archive"),
     ("withdraw", "撤回事项", "Withdraw the matter"),
+    ("redact_objection", "隐去异议公开内容", "Redact an objection's public text"),
+    ("notify_objector", "登记已告知异议人", "Record the objector notified"),
+    ("merge_objection", "合并重复异议", "Merge a duplicate objection"),
 ))
 # What a matter's history lists: its steps, and the drafting that opened it.
 MATTER_EVENT = MATTER_ACTION.extended("matter_event", (("draft", "起草", "Drafted"),))
@@ -401,6 +404,15 @@ OBJECTION_STATUS = Vocab("objection_status", (
     ("open", "待答复", "Awaiting an answer"),
     ("upheld", "异议成立", "Upheld"),
     ("dismissed", "异议不成立", "Dismissed"),
+    ("superseded", "另一异议成立，已重新办理", "Superseded: another objection was upheld"),
+))
+# How an objector was told the answer ("notified" records how and when).
+OBJECTION_NOTIFIED_VIA = Vocab("objection_notified_via", (
+    ("phone", "电话告知", "By phone"),
+    ("sms", "短信告知", "By text message"),
+    ("letter", "书面告知", "By letter"),
+    ("in_person", "当面告知", "In person"),
+    ("portal", "门户查询", "On the portal"),
 ))
 # How an objection is answered: an open one becomes one of these.
 OBJECTION_OUTCOMES = ("upheld", "dismissed")
@@ -549,7 +561,7 @@ VOCABULARY: dict[str, Vocab] = {v.kind: v for v in (
     BENEFIT_MODEL, CONTRACT_STATUS, CONTRIBUTION_KIND, PRICE_RULE, SUPPORT_TYPE, TRUSTEESHIP_ASSET,
     TRUSTEESHIP_UNIT, WAGE_BASIS, PAY_CYCLE, INTEREST_BASIS, TERM_CHOICE, TERM_ITEM,
     MATTER_KIND, DECISION_PATH, MATTER_STATE, MATTER_ACTION, MATTER_EVENT, MEETING_TYPE, VOTE, REVIEW_DECISION,
-    NOTICE_STATUS, OBJECTION_STATUS,
+    NOTICE_STATUS, OBJECTION_STATUS, OBJECTION_NOTIFIED_VIA,
     PAYMENT_LINE_STATUS, PAYMENT_BATCH_STATUS, PAYMENT_STATUS, PAYEE_TYPE, RUN_KIND, ACCESS_SCOPE,
     ALLOCATION_RULE, ALLOCATION_PER, CASH_CLASS, LIQUIDATION_CLAIM, LIQUIDATION_RANK, LIQUIDATION_HOLDER, ENGINE_WARNING,
     ROLE, RECORD_KIND,

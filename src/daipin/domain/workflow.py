@@ -98,6 +98,10 @@ class Action(StrEnum):
     ANNOUNCE = "announce"
     ARCHIVE = "archive"
     WITHDRAW = "withdraw"
+    # Steps on an objection that leave the matter's state as it is (the service checks when they may be taken).
+    REDACT_OBJECTION = "redact_objection"
+    NOTIFY_OBJECTOR = "notify_objector"
+    MERGE_OBJECTION = "merge_objection"
 
 
 MATTER_ACTION.require(Action)

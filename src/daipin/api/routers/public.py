@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from daipin.domain.localtime import as_utc
 from daipin.http.deps import ANON_COOKIE, CsrfDep, Id, NowDep, SessionDep
@@ -72,4 +72,19 @@ def object_to(notice_id: Id, body: FileObjection, request: Request, session: Ses
     anonymous (at most 3 a day from one client to one notice)."""
     o = portal.object_to(session, notice_id, body, at=now, cookie=request.cookies.get(ANON_COOKIE),
                          address=request.client.host if request.client else "unknown")
-    return {"id": o.id, "status": o.status, "anonymous": o.anonymous}
+    return {"id": o.id, "status": o.status, "anonymous": o.anonymous, "receipt_no": o.receipt_no,
+            "check_code": o.check_code}
+
+
+class CheckObjection(BaseModel):
+    receipt_no: str = Field(max_length=24)
+    check_code: str = Field(max_length=16)
+
+
+@router.post("/public/objections/check", dependencies=[CsrfDep])
+def check_objection(body: CheckObjection, session: SessionDep) -> dict[str, Any]:
+    """查询异议办理情况（回执号与查询码）/ an objection's status and answer, by its receipt number and check code."""
+    out = portal.check_objection(session, body.receipt_no, body.check_code)
+    for key in ("filed_at", "answered_at", "notified_at"):
+        out[key] = as_utc(out[key]).isoformat() if out[key] is not None else None
+    return out

@@ -20,7 +20,8 @@ from daipin.services.payments.commands import RecordPayment
 router = APIRouter(tags=["workflow 议事"])
 
 Action = Literal["update_draft", "call_meeting", "record_attendance", "record_votes", "decide", "submit", "review",
-                 "publish", "answer_objection", "close_notice", "execute", "announce", "archive", "withdraw"]
+                 "publish", "answer_objection", "redact_objection", "notify_objector", "merge_objection",
+                 "close_notice", "execute", "announce", "archive", "withdraw"]
 
 
 def matter_out(session: Any, m: Any) -> dict[str, Any]:

@@ -168,6 +168,7 @@ class Objection(Base):
     """
 
     __tablename__ = "objections"
+    __allow_unmapped__ = True
     __table_args__ = (
         Index("ix_objections_notice_client", "notice_id", "client_digest", "filed_at"),
         Index("ix_objections_address_filed", "address_digest", "filed_at"),
@@ -189,6 +190,23 @@ class Objection(Base):
     objector_notified: Mapped[bool] = mapped_column(Boolean, default=False)
     client_digest: Mapped[str | None] = mapped_column(String(64))
     address_digest: Mapped[str | None] = mapped_column(String(64))
+    # Objections filed since 0008 (NULL before: those keep the row state they were recorded with). `text` and
+    # `answer` are personal data: the ledger and the dossier hold their salted digests, the public their masked
+    # or redacted form (`public_text`, `public_answer`). The objector checks the status by `receipt_no` and a
+    # check code, of which only the salted digest (`check_digest`) is kept.
+    private_text: Mapped[bool | None] = mapped_column(Boolean)
+    receipt_no: Mapped[str | None] = mapped_column(String(24), unique=True)
+    check_digest: Mapped[str | None] = mapped_column(String(64))
+    public_text: Mapped[str | None] = mapped_column(Text)
+    public_answer: Mapped[str | None] = mapped_column(Text)
+    redaction_reason: Mapped[str | None] = mapped_column(Text)
+    redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    redacted_by: Mapped[str | None] = mapped_column(String(120))
+    notified_via: Mapped[str | None] = mapped_column(String(16))
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The check code of an objection just filed, to be shown to the objector once; never stored (only its digest).
+    check_code: str | None = None
+    merged_into: Mapped[int | None] = mapped_column(BigInt, ForeignKey("objections.id"))
 
 
 class PaymentBatch(Base):

@@ -237,6 +237,29 @@ class AnswerObjection(Command):
     reasons: str = Field("", max_length=4000)
 
 
+class RedactObjection(Command):
+    """隐去异议公开内容: the public form of an objection's text or answer replaced, with the reason recorded."""
+
+    objection_id: RowId
+    part: Literal["text", "answer"]
+    reason: str = Field("", max_length=1000)
+    replacement: str = Field("", max_length=4000)
+
+
+class NotifyObjector(Command):
+    """登记已告知异议人: how the objector was told the answer (when is the recording time)."""
+
+    objection_id: RowId
+    via: Literal["phone", "sms", "letter", "in_person", "portal"]
+
+
+class MergeObjection(Command):
+    """合并重复异议: a duplicate merged into another open objection of the notice; answered with it."""
+
+    objection_id: RowId
+    into: RowId
+
+
 class CloseNotice(Command):
     """结束公示."""
 
@@ -260,7 +283,8 @@ class Withdraw(Command):
 
 
 Step = (UpdateDraft | CallMeeting | RecordAttendance | RecordVotes | Decide | SubmitForReview | Review
-        | PublishNotice | FileObjection | AnswerObjection | CloseNotice | Execute | Announce | Archive | Withdraw)
+        | PublishNotice | FileObjection | AnswerObjection | RedactObjection | NotifyObjector | MergeObjection
+        | CloseNotice | Execute | Announce | Archive | Withdraw)
 
 # The steps by the name the API's and the pages' URLs give them (`/matters/{id}/actions/{name}`).
 STEPS: dict[str, type[Step]] = {
@@ -273,6 +297,9 @@ STEPS: dict[str, type[Step]] = {
     "review": Review,
     "publish": PublishNotice,
     "answer_objection": AnswerObjection,
+    "redact_objection": RedactObjection,
+    "notify_objector": NotifyObjector,
+    "merge_objection": MergeObjection,
     "close_notice": CloseNotice,
     "execute": Execute,
     "announce": Announce,
@@ -339,13 +366,12 @@ def run(session: Session, actor: Actor, matter_id: int, command: Step, *, at: da
         case FileObjection():
             return wfs.file_objection(session, actor, matter_id, text=command.text, at=at, name=command.name,
                                       contact=command.contact)
-        case AnswerObjection():
+        case AnswerObjection() | RedactObjection() | NotifyObjector() | MergeObjection():
             # The objection must be one of this matter's: an id from another matter is not found here.
             if wfs.get_objection(session, actor, command.objection_id).matter_id != matter_id:
                 raise NotFound(f"异议 {command.objection_id} 不存在", f"objection {command.objection_id} not found",
                                "objection_id")
-            return wfs.answer_objection(session, actor, command.objection_id, outcome=command.outcome,
-                                        reasons=command.reasons, at=at)
+            return _on_objection(session, actor, command, at=at)
         case CloseNotice():
             return wfs.close_notice(session, actor, matter_id, at=at)
         case Execute():
@@ -357,3 +383,18 @@ def run(session: Session, actor: Actor, matter_id: int, command: Step, *, at: da
         case Withdraw():
             return wfs.withdraw(session, actor, matter_id, reason=command.reason, at=at)
     raise TypeError(f"not a step of the decision path: {type(command).__name__}")
+
+
+def _on_objection(session: Session, actor: Actor, command: AnswerObjection | RedactObjection | NotifyObjector
+                  | MergeObjection, *, at: datetime) -> Any:
+    match command:
+        case AnswerObjection():
+            return wfs.answer_objection(session, actor, command.objection_id, outcome=command.outcome,
+                                        reasons=command.reasons, at=at)
+        case RedactObjection():
+            return wfs.redact_objection(session, actor, command.objection_id, part=command.part,
+                                        reason=command.reason, replacement=command.replacement, at=at)
+        case NotifyObjector():
+            return wfs.notify_objector(session, actor, command.objection_id, via=command.via, at=at)
+        case MergeObjection():
+            return wfs.merge_objection(session, actor, command.objection_id, into=command.into, at=at)

@@ -7,7 +7,7 @@ at it) in the caller's transaction, and never commits. Time is always a paramete
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +35,8 @@ from daipin.domain.actors import Actor
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import beijing_date, for_people
-from daipin.domain.vocabulary import OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
+from daipin.domain.privacy import has_personal_number, mask_free_text
+from daipin.domain.vocabulary import OBJECTION_NOTIFIED_VIA, OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
 from daipin.services.shared import clock as shared_clock
 from daipin.services.shared import scope, throttle
 from daipin.services.shared import trace as trace
@@ -87,6 +88,16 @@ DOCUMENT_SOURCES["village_plan"] = _village_plan
 
 def _actor_label(actor: Actor) -> str:
     return f"{actor.role.value}:{actor.id}"
+
+
+def _no_personal_numbers(**fields: str | None) -> None:
+    """Officials' free text on the path (a title, a meeting place, review comments...) enters the ledger, the
+    dossier and the posted notice as written: it may hold no ID number, phone or bank number (refused, naming the
+    field, nothing written)."""
+    for name, value in fields.items():
+        if isinstance(value, str) and has_personal_number(value):
+            raise InputError(f"“{name}”中不得写入身份证号、电话或银行账号", f"{name} must not hold an ID number, phone "
+                             "or bank number", name)
 
 
 # ---------------------------------------------------------------- loading and permission
@@ -330,6 +341,8 @@ def draft_matter(
         raise InputError("须填写年度（区级收益资金分配按年度办理）", "the year is required (one allocation a year)", "year")
     if source is not None and (not isinstance(source, dict) or source.get("type") not in DOCUMENT_SOURCES):
         raise InputError("未知的文件来源", "unknown document source", "source")
+    _no_personal_numbers(title=title, justification=justification, proposer=proposer, funding_source=funding_source,
+                         responsible_person=responsible_person)
     reg = _check_region(session, mk, region)
     probe = Matter(kind=mk.value, region_code=reg.code, county_code=reg.code[:6], state=wf.State.DRAFT.value)
     _authorize(actor, probe, wf.Action.UPDATE_DRAFT)
@@ -417,6 +430,8 @@ def update_draft(session: Session, actor: Actor, matter_id: int, *, at: datetime
     """Change a draft (also after it was returned or reopened); the preview is computed again."""
     m = _load_for(session, actor, matter_id, wf.Action.UPDATE_DRAFT, at)
     wf.next_state(m.kind, m.state, wf.Action.UPDATE_DRAFT)
+    _no_personal_numbers(title=title, justification=justification, funding_source=funding_source,
+                         responsible_person=responsible_person)
     changed: list[str] = []
     if document is not None:
         mk = wf.MatterKind(m.kind)
@@ -502,6 +517,7 @@ def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, s
     at, scheduled = utc(at), _when(scheduled_at, "scheduled_at")
     if not isinstance(place, str) or not place.strip():
         raise InputError("缺少会议地点", "missing meeting place", "place")
+    _no_personal_numbers(place=place)
     rules = county_rules(session, m.county_code)
     min_days = 0 if mtype is wf.MeetingType.LEADING_GROUP else rules.meeting_notice_days
     if scheduled <= at:
@@ -606,6 +622,8 @@ def record_attendance(session: Session, actor: Actor, matter_id: int, *, at: dat
         raise InputError("须注明第一书记（驻村干部）是否到会", "state whether the first secretary attended",
                          "first_secretary_present")
     cadres = [str(c).strip() for c in (cadres_present or []) if str(c).strip()]
+    _no_personal_numbers(minutes_ref=minutes_ref, attendance_sheet_ref=attendance_sheet_ref,
+                         cadres_present="、".join(cadres))
     mt.attendance_at = at
     mt.present_adults, mt.present_households = present.adults, present.households
     mt.present_representatives, mt.present_members = present.representatives, present.members
@@ -772,6 +790,7 @@ def review(session: Session, actor: Actor, matter_id: int, *, decision: str, com
     m = _load_for(session, actor, matter_id, action, at)
     wf.next_state(m.kind, m.state, action)
     comments = (comments or "").strip()
+    _no_personal_numbers(comments=comments)
     if action is wf.Action.RETURN and not comments:
         raise InputError("退回须写明意见", "a return needs written comments", "comments")
     blockers = review_blockers(session, m) if action is wf.Action.APPROVE else []
@@ -1005,14 +1024,137 @@ def file_objection(session: Session, actor: Actor, matter_id: int, *, text: str,
     o = Objection(notice_id=n.id, matter_id=m.id, county_code=m.county_code, filed_at=at, anonymous=name is None,
                   objector_name=name, contact=contact, text=text.strip(), status="open", objector_notified=False,
                   client_digest=client.cookie_digest if client else None,
-                  address_digest=client.address_digest if client else None)
+                  address_digest=client.address_digest if client else None,
+                  private_text=True, public_text=mask_free_text(text.strip()))
     session.add(o)
     session.flush()
+    # The receipt names the objection; the check code (shown once, kept only as a salted digest) opens its status.
+    code = "".join(secrets.choice(CHECK_CODE_LETTERS) for _ in range(8))
+    o.receipt_no = f"YY{at:%y%m%d}-{o.id:05d}"
+    o.check_digest = trace.pii(session, f"check:{o.receipt_no}:{code}")
+    o.check_code = code
     _step(session, actor, m, wf.Action.FILE_OBJECTION, at,
-          {"objection": o.id, "notice": n.id, "anonymous": o.anonymous,
+          {"objection": o.id, "notice": n.id, "anonymous": o.anonymous, "receipt_no": o.receipt_no,
            "objector": trace.pii(session, name) if name else None,
            "contact": trace.pii(session, contact) if contact else None,
-           "text_digest": hashlib.sha256(o.text.encode("utf-8")).hexdigest()}, rows=[o])
+           "text_digest": trace.pii(session, o.text)}, rows=[o])
+    return o
+
+
+# Letters of a check code: no 0/O, 1/I/L, so it can be read out on the phone.
+CHECK_CODE_LETTERS = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def check_objection(session: Session, receipt_no: str, check_code: str) -> Objection:
+    """The objection a receipt number and its check code name (NotFound for either wrong, alike)."""
+    receipt, code = (receipt_no or "").strip().upper(), (check_code or "").strip().upper()
+    o = session.scalar(select(Objection).where(Objection.receipt_no == receipt)) if receipt and code else None
+    if o is None or o.check_digest is None or not secrets.compare_digest(
+            o.check_digest, trace.pii(session, f"check:{o.receipt_no}:{code}")):
+        raise NotFound("回执号或查询码不正确", "no objection with this receipt number and check code", "check_code")
+    return o
+
+
+def _objection_step(session: Session, actor: Actor, m: Matter, action: wf.Action, at: datetime,
+                    facts: dict[str, Any], rows: Sequence[Any]) -> None:
+    """A step on an objection that leaves the matter's state as it is: its ledger entry and event."""
+    body = {"matter": m.id, "kind": m.kind, "round": m.round, "action": action.value, "from": m.state,
+            "to": m.state, **facts}
+    facts_of_rows = row_facts(session, list(rows))
+    body["rows"] = facts_of_rows
+    index = trace.record(session, actor=actor, type=f"matter.{action.value}", subject=f"matter:{m.id}",
+                         region=m.region_code, facts=body, at=at)
+    session.add(MatterEvent(matter_id=m.id, county_code=m.county_code, action=action.value, from_state=m.state,
+                            to_state=m.state, actor=_actor_label(actor), at=at, ledger_index=index, details=facts))
+    session.flush()
+
+
+def _objection_for(session: Session, actor: Actor, objection_id: int, action: wf.Action) -> tuple[Objection, Matter]:
+    o = session.get(Objection, objection_id)
+    if o is None:
+        raise NotFound(f"异议 {objection_id} 不存在", f"objection {objection_id} not found", "objection_id")
+    m = get_matter(session, actor, o.matter_id, for_update=True)
+    # Whoever answers objections on the matter's path redacts, records the notification and merges.
+    access.require(actor, step_action(m.kind, wf.Action.ANSWER_OBJECTION), field="actor",
+                   what=(wf.ACTION_LABELS[action], f"{action.value} on a {m.kind} matter"))
+    if not access.allowed(actor, step_action(m.kind, wf.Action.ANSWER_OBJECTION), region=m.region_code):
+        raise NotFound(f"事项 {m.id} 不存在", f"matter {m.id} not found", "matter_id")
+    return o, m
+
+
+def _official_text(value: str, field_name: str, what_zh: str, what_en: str) -> str:
+    """An official's free text that enters the ledger in clear: written, and with no ID number, phone or bank
+    number in it."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"须写明{what_zh}", f"the {what_en} is required", field_name)
+    if has_personal_number(value):
+        raise InputError(f"{what_zh}中不得写入身份证号、电话或银行账号", f"the {what_en} must not hold an ID number, "
+                         "phone or bank number", field_name)
+    return value.strip()
+
+
+REDACTED = "〔此处内容已由工作人员隐去〕"
+
+
+def redact_objection(session: Session, actor: Actor, objection_id: int, *, part: str, reason: str, at: datetime,
+                     replacement: str = "") -> Objection:
+    """Replace the public form of an objection's text or answer (what the portal shows), with a recorded reason;
+    the text itself and its digest in the ledger stay as they were."""
+    if part not in ("text", "answer"):
+        raise InputError("应指明隐去异议内容（text）或答复（answer）", "part must be text or answer", "part")
+    reason = _official_text(reason, "reason", "隐去理由", "reason")
+    o, m = _objection_for(session, actor, objection_id, wf.Action.REDACT_OBJECTION)
+    if part == "answer" and o.answer is None:
+        raise Conflict(f"异议 {o.id} 尚未答复", f"objection {o.id} is not answered yet", "part")
+    at = utc(at)
+    shown = mask_free_text(replacement.strip()) if replacement and replacement.strip() else REDACTED
+    if o.private_text is None:  # recorded before objections' text was private: from now on it is
+        o.private_text, o.public_text = True, o.public_text or mask_free_text(o.text)
+        if o.answer is not None and o.public_answer is None:
+            o.public_answer = mask_free_text(o.answer)
+    if part == "text":
+        o.public_text = shown
+    else:
+        o.public_answer = shown
+    o.redaction_reason, o.redacted_at, o.redacted_by = reason, at, _actor_label(actor)
+    _objection_step(session, actor, m, wf.Action.REDACT_OBJECTION, at,
+                    {"objection": o.id, "part": part, "reason": reason,
+                     "public_digest": trace.pii(session, shown)}, rows=[o])
+    return o
+
+
+def notify_objector(session: Session, actor: Actor, objection_id: int, *, via: str, at: datetime) -> Objection:
+    """Record that the objector was told the answer: how (`via`) and when (the recording time)."""
+    if via not in OBJECTION_NOTIFIED_VIA:
+        raise InputError("告知方式应为 " + "、".join(OBJECTION_NOTIFIED_VIA.codes),
+                         "via must be one of " + ", ".join(OBJECTION_NOTIFIED_VIA.codes), "via")
+    o, m = _objection_for(session, actor, objection_id, wf.Action.NOTIFY_OBJECTOR)
+    if o.status == "open":
+        raise Conflict(f"异议 {o.id} 尚未答复，无可告知", f"objection {o.id} is not answered yet", "objection_id")
+    at = utc(at)
+    o.objector_notified, o.notified_via, o.notified_at = True, via, at
+    _objection_step(session, actor, m, wf.Action.NOTIFY_OBJECTOR, at,
+                    {"objection": o.id, "via": via, "notified_at": at.isoformat()}, rows=[o])
+    return o
+
+
+def merge_objection(session: Session, actor: Actor, objection_id: int, *, into: int, at: datetime) -> Objection:
+    """Merge a duplicate into another open objection of the same notice: answering that one answers both."""
+    o, m = _objection_for(session, actor, objection_id, wf.Action.MERGE_OBJECTION)
+    target = session.get(Objection, into)
+    if target is None or target.notice_id != o.notice_id or target.id == o.id:
+        raise InputError("只能并入同一公示的另一件异议", "merge into another objection of the same notice", "into")
+    if o.status != "open" or target.status != "open":
+        raise Conflict("只能合并尚未答复的异议", "only open objections are merged", "objection_id")
+    if target.merged_into is not None:
+        raise InputError(f"异议 {target.id} 已并入异议 {target.merged_into}", f"objection {target.id} is itself merged",
+                         "into")
+    at = utc(at)
+    o.merged_into = target.id
+    for dup in session.scalars(select(Objection).where(Objection.merged_into == o.id)):
+        dup.merged_into = target.id
+    _objection_step(session, actor, m, wf.Action.MERGE_OBJECTION, at, {"objection": o.id, "into": target.id},
+                    rows=[o])
     return o
 
 
@@ -1039,12 +1181,21 @@ def answer_objection(session: Session, actor: Actor, objection_id: int, *, outco
         raise Conflict(f"异议 {o.id} 已答复（{o.status}）", f"objection {o.id} is already {o.status}", "objection_id")
     if not isinstance(reasons, str) or not reasons.strip():
         raise InputError("须写明调查核实情况和理由", "the answer needs reasons", "reasons")
+    if o.merged_into is not None:
+        raise Conflict(f"异议 {o.id} 已并入异议 {o.merged_into}，随其答复", f"objection {o.id} is merged into "
+                       f"{o.merged_into} and is answered with it", "objection_id")
     at = utc(at)
-    o.status, o.answer, o.answered_at, o.answered_by = outcome, reasons.strip(), at, _actor_label(actor)
-    o.objector_notified = not o.anonymous  # named objectors are told the outcome
+    # The same answer for the objection and the duplicates merged into it, each recorded as answered.
+    answered = [o, *session.scalars(select(Objection).where(Objection.merged_into == o.id,
+                                                            Objection.status == "open").order_by(Objection.id))]
+    for one in answered:
+        one.status, one.answer, one.answered_at, one.answered_by = outcome, reasons.strip(), at, _actor_label(actor)
+        one.private_text, one.public_text = True, one.public_text or mask_free_text(one.text)
+        one.public_answer = mask_free_text(one.answer)
     _step(session, actor, m, wf.Action.ANSWER_OBJECTION, at,
-          {"objection": o.id, "outcome": outcome, "reasons": o.answer, "objector_notified": o.objector_notified},
-          rows=[o])
+          {"objection": o.id, "outcome": outcome, "answer_digest": trace.pii(session, reasons.strip()),
+           "objector_notified": o.objector_notified, "merged": [x.id for x in answered[1:]]},
+          rows=answered)
     if outcome == "upheld":
         n = session.get(Notice, o.notice_id)
         assert n is not None
@@ -1053,7 +1204,8 @@ def answer_objection(session: Session, actor: Actor, objection_id: int, *, outco
         for other in session.scalars(select(Objection).where(Objection.notice_id == n.id, Objection.status == "open")):
             other.status, other.answer, other.answered_at = "superseded", "另一异议成立，事项已重新办理", at
             other.answered_by = _actor_label(actor)
-            other.objector_notified = not other.anonymous
+            other.private_text, other.public_text = True, other.public_text or mask_free_text(other.text)
+            other.public_answer = other.answer
             superseded.append(other)
         m.approved_document_digest = m.approved_preview_digest = None
         _step(session, actor, m, wf.Action.REOPEN, at,

@@ -138,6 +138,10 @@ def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> d
         "can_record_payments": batch is not None and access.allowed(actor, "payment.record", region=m.region_code),
         "can_export": access.allowed(actor, "dossier.export", region=m.region_code),
         "open_window": notice is not None and notice.status == "open",
+        # The official in charge of the objections (who answers them) sees a named objector's contact, and
+        # redacts, records the notification and merges duplicates.
+        "objections_in_charge": access.allowed(actor, wfs.step_action(m.kind, wf.Action.ANSWER_OBJECTION),
+                                               region=m.region_code),
     }
 
 

@@ -15,7 +15,7 @@ from daipin.domain import access
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError, NotFound
-from daipin.domain.privacy import mask_bank
+from daipin.domain.privacy import has_personal_number, mask_bank, mask_free_text
 from daipin.domain.vocabulary import PAYEE_TYPE, PAYMENT_BATCH_STATUS, PAYMENT_LINE_STATUS
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import workflow_row_fact as row_fact
@@ -157,6 +157,9 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
     if line.status == "paid":
         raise Conflict(f"支付明细 {line_id} 已支付", f"payment line {line_id} is already paid", "line_id",
                        code="already_paid")
+    if has_personal_number(reason):
+        raise InputError("失败原因中不得写入身份证号、电话或银行账号", "the reason must not hold an ID number, phone or "
+                         "bank number", "reason")
     if failed and not (reason or "").strip():
         raise InputError("支付失败须写明原因", "a failed payment needs a reason", "reason")
     at = _utc(at)
@@ -168,7 +171,8 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
     trace.record(session, actor=actor, type="payment.failed" if failed else "payment.paid",
                  subject=f"payment_line:{line.id}", region=matter.region_code,
                  facts={"batch": batch.id, "line": line.id, "payee": line.payee_ref, "amount_fen": line.amount_fen,
-                        "payment_ref": line.payment_ref, "reason": line.failure_reason, "batch_status": batch.status,
+                        "payment_ref": mask_free_text(line.payment_ref), "reason": line.failure_reason,
+                        "batch_status": batch.status,
                         "row": row_fact(session, line), "rows": [row_fact(session, batch)]},
                  at=at)
     return line

@@ -14,7 +14,8 @@ from daipin.db.models.registry import Region
 from daipin.db.models.workflow import Matter, Notice, Objection
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import InputError, NotFound
-from daipin.domain.vocabulary import NOTICE_STATUS
+from daipin.domain.privacy import mask_free_text
+from daipin.domain.vocabulary import NOTICE_STATUS, OBJECTION_STATUS
 
 if TYPE_CHECKING:
     from daipin.services.matters.commands import FileObjection
@@ -127,7 +128,27 @@ def _answered_statement() -> Any:
 def answered_objections(session: Session, notice_id: int) -> list[dict[str, Any]]:
     """Answered objections as the public sees them: the text and the answer, never who objected."""
     rows = session.scalars(_answered_statement(), {"nid": notice_id})
-    return [{"id": o.id, "status": o.status, "text": o.text, "answer": o.answer or ""} for o in rows]
+    return [public_objection(o) for o in rows]
+
+
+def public_objection(o: Objection) -> dict[str, Any]:
+    """An objection as the public sees it: the text and the answer with ID numbers, phones and bank numbers masked
+    (or as an official redacted them), never who objected or how to reach them."""
+    text = o.public_text if o.public_text is not None else mask_free_text(o.text)
+    answer = o.public_answer if o.public_answer is not None else mask_free_text(o.answer)
+    return {"id": o.id, "status": o.status, "status_label": OBJECTION_STATUS.zh(o.status), "text": text,
+            "answer": answer, "merged_into": o.merged_into, "redacted": o.redacted_at is not None}
+
+
+def check_objection(session: Session, receipt_no: str, check_code: str) -> dict[str, Any]:
+    """What the objector sees with the receipt number and check code: the status and the answer (masked)."""
+    from daipin.services.matters import service as workflow
+
+    o = workflow.check_objection(session, receipt_no, check_code)
+    out = public_objection(o)
+    out.update({"receipt_no": o.receipt_no, "notice_id": o.notice_id, "filed_at": o.filed_at,
+                "answered_at": o.answered_at, "notified_via": o.notified_via, "notified_at": o.notified_at})
+    return out
 
 
 def object_to(session: Session, notice_id: int, command: FileObjection, *, at: datetime,

@@ -84,6 +84,15 @@ WORKFLOW_PII_COLUMNS = frozenset({("objections", "objector_name"), ("objections"
 # Where a public objection came from (salted digests, for throttling): not part of what was objected, so kept out
 # of the row state, the ledger and the dossier (and objections recorded before these columns keep their digests).
 WORKFLOW_UNRECORDED_COLUMNS = frozenset({("objections", "client_digest"), ("objections", "address_digest")})
+# What a person wrote in an objection and the official's answer: personal data of objections filed since these
+# columns were added (`private_text` set), which enter the row state (the ledger's row facts, the dossier) as
+# salted digests; the public sees `public_text` / `public_answer`, masked or redacted.
+WORKFLOW_PRIVATE_TEXT_COLUMNS = frozenset({("objections", "text"), ("objections", "answer")})
+# Columns added to objections by migration 0008: NULL on objections recorded before, which keep the row state
+# (and so the digests) they were recorded with; a set one is part of the state.
+WORKFLOW_LATER_COLUMNS = frozenset(("objections", c) for c in (
+    "private_text", "receipt_no", "check_digest", "public_text", "public_answer", "redaction_reason", "redacted_at",
+    "redacted_by", "notified_via", "notified_at", "merged_into"))
 
 
 def _plain(value: Any) -> Any:
@@ -105,7 +114,10 @@ def workflow_row_state(session: Session, obj: Any) -> dict[str, Any]:
         if (table, col.key) in WORKFLOW_UNRECORDED_COLUMNS:
             continue
         value = getattr(obj, col.key)
-        if value is not None and (table, col.key) in WORKFLOW_PII_COLUMNS:
+        if value is None and (table, col.key) in WORKFLOW_LATER_COLUMNS:
+            continue
+        private = (table, col.key) in WORKFLOW_PRIVATE_TEXT_COLUMNS and getattr(obj, "private_text", None)
+        if value is not None and ((table, col.key) in WORKFLOW_PII_COLUMNS or private):
             value = trace.pii(session, str(value))
         out[col.key] = _plain(value)
     return out

@@ -83,18 +83,18 @@ def portal_index(request: Request, session: SessionDep, region: str | None = Non
 
 
 def _notice_context(request: Request, session: Session, notice_id: int, *, error: DaipinError | None = None,
-                    filed: int | None = None) -> dict[str, object]:
+                    filed: int | None = None, receipt: dict[str, str] | None = None) -> dict[str, object]:
     view = portal.get_notice(session, notice_id)
     return {"v": view, "c": view.content, "cp": portal.checkpoint_summary(view),
             "answered": portal.answered_objections(session, notice_id), "error": error, "filed": filed,
-            "url": notice_url(request, notice_id)}
+            "receipt": receipt, "url": notice_url(request, notice_id)}
 
 
 def _notice_page(request: Request, session: Session, notice_id: int, *, error: DaipinError | None = None,
-                 filed: int | None = None, status: int = 200) -> Response:
+                 filed: int | None = None, status: int = 200, receipt: dict[str, str] | None = None) -> Response:
     return render(request, "public/notice.html",
-                  _notice_context(request, session, notice_id, error=error, filed=filed), status_code=status,
-                  headers=getattr(error, "headers", None))
+                  _notice_context(request, session, notice_id, error=error, filed=filed, receipt=receipt),
+                  status_code=status, headers=getattr(error, "headers", None))
 
 
 def _cached_notice_page(request: Request, session: Session, auth: Auth, notice_id: int) -> Response:
@@ -155,4 +155,28 @@ def object_to_notice(
                                  address=request.client.host if request.client else "unknown")
     except DaipinError as exc:
         return _notice_page(request, session, notice_id, error=exc, status=exc.status)
-    return RedirectResponse(f"/public/notices/{notice_id}?filed={o.id}#objection", status_code=303)
+    if o.receipt_no is None or o.check_code is None:
+        return RedirectResponse(f"/public/notices/{notice_id}?filed={o.id}#objection", status_code=303)
+    # The check code is shown this once (only its digest is kept): the page is the answer, not a redirect.
+    return _notice_page(request, session, notice_id, filed=o.id,
+                        receipt={"receipt_no": o.receipt_no, "check_code": o.check_code})
+
+
+@router.get("/public/objections/check", response_class=HTMLResponse)
+def check_objection_form(request: Request) -> Response:
+    return render(request, "public/check.html", {"found": None, "error": None, "receipt_no": ""})
+
+
+@router.post("/public/objections/check", response_class=HTMLResponse, dependencies=[CsrfDep])
+def check_objection(
+    request: Request,
+    session: SessionDep,
+    receipt_no: Annotated[str, Form(max_length=24)] = "",
+    check_code: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    try:
+        found = portal.check_objection(session, receipt_no, check_code)
+    except DaipinError as exc:
+        return render(request, "public/check.html", {"found": None, "error": exc, "receipt_no": receipt_no},
+                      status_code=exc.status)
+    return render(request, "public/check.html", {"found": found, "error": None, "receipt_no": receipt_no})
