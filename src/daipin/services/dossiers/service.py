@@ -118,6 +118,9 @@ def export(session: Session, actor: Actor, matter_id: int, out: str | Path) -> d
         # (it commits or rolls back with them).
         store.issue_checkpoint(session)
     proofs = bundle.export_bundle(session, indices)
+    signed = store.latest_checkpoint(session)
+    assert signed is not None
+    store.record_witness(session, proofs["checkpoint"], f"dossier:matter:{m.id}", signed.at)  # seen outside now
     files[BUNDLE_NAME] = json.dumps(proofs, ensure_ascii=False, indent=1).encode("utf-8")
     for render in RENDERERS:
         files.update(render(session, m, docs))

@@ -1549,12 +1549,27 @@ def _batch_touched(session: Session, facts: Mapping[str, Any], refs: set[tuple[s
     return False
 
 
+def _batch_covers(session: Session, facts: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The rows a `household.import` entry states, as the database holds them now: its households, their people
+    and their import status rows (any of them edited or added since changes the batch's digest)."""
+    first, last = (int(v) for v in facts["household_ids"])
+    out = {("households", str(i)) for i in session.scalars(select(Household.id).where(Household.id.between(first,
+                                                                                                            last)))}
+    out |= {("people", str(i)) for i in session.scalars(select(Person.id).where(Person.household_id.between(first,
+                                                                                                         last)))}
+    out |= {("household_status_history", str(i)) for i in session.scalars(
+        select(HouseholdStatus.id).where(HouseholdStatus.household_id.between(first, last),
+                                         HouseholdStatus.reason == IMPORT_REASON))}
+    return out
+
+
 def register_ledger_checks() -> None:
     """Let `daipin ledger verify` check each import batch's rows against its entry's digest (`batch_digest_now`);
     called by the composition root (`daipin.bootstrap`)."""
     store.register_batch_check("household.import", store.BatchCheck(
         digest_now=batch_digest_now, touched=_batch_touched,
-        size=lambda facts: int(facts.get("households", 0)) + int(facts.get("people", 0))))
+        size=lambda facts: int(facts.get("households", 0)) + int(facts.get("people", 0)),
+        covers=_batch_covers))
 
 
 def _update(session: Session, actor: Actor, hh: Household, rows: HouseholdRows, at: datetime) -> tuple[bool, int]:
