@@ -205,7 +205,8 @@ def verify_bundle(
     if dossiers.is_dossier(file):
         d = dossiers.verify(file, trusted_key=trusted)
         ok, problems = d.ok, d.problems or ["证据包没有条目 / the bundle has no entries"]
-        line = dossiers.verify_text(d)
+        line = (f"{dossiers.verify_text(d)}\n证据包核验通过 / bundle verified: {d.entries_checked} entries at size "
+                f"{d.size} root {d.root} key {d.key_id}; every file of the dossier checked")
     else:
         b = bundle.verify_file(file, trusted_key=trusted)
         ok, problems = b.ok, b.problems or ["空检查点 / empty checkpoint"]
