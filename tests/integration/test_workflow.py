@@ -45,6 +45,9 @@ def allocation_doc() -> dict[str, Any]:
     raise RuntimeError(f"missing {EXAMPLE}")
 
 
+from daipin.ledger.verify import adopt_unstated  # noqa: E402
+
+
 def seed(session: Session) -> dict[str, Any]:
     """Regions, the six households of the spec example (heads' names, a bank account), an entity and project."""
     session.add_all([
@@ -84,6 +87,8 @@ def seed(session: Session) -> dict[str, Any]:
                       village_code=VILLAGE, county_code=COUNTY)
     session.add(project)
     session.flush()
+    # Put in place directly (not through the registry's services), then stated by the ledger as they are.
+    adopt_unstated(session, actor="operator:seed", at=T0, reason="测试用登记数据")
     return {"entity": entity, "project": project}
 
 
@@ -311,6 +316,7 @@ def test_a_flat_distribution_without_written_justification_is_refused_at_review(
     assert m.state == "approved"
 
 
+@pytest.mark.edits_rows_behind_the_ledger  # the entity is blacklisted by setting its row
 def test_a_matter_with_a_blacklisted_entity_is_refused_at_review(session: Session, ctx: dict) -> None:
     confirm_roster(session)
     m = draft_allocation(session, T0 + 20 * DAY, ctx=ctx)
@@ -601,6 +607,7 @@ def test_a_sixteen_digit_household_number_may_be_posted_but_a_bank_card_may_not(
     session.flush()
     session.add(Person(household_id=hh.id, county_code=COUNTY, name="郑七", id_number="231002198001019999",
                        relation="户主", labor="full", life_state="alive"))
+    adopt_unstated(session, actor="operator:seed", at=T0, reason="测试用登记数据")
     m = confirm_roster(session)
     n = session.scalars(select(wf.Notice).where(wf.Notice.matter_id == m.id)).one()
     assert {"ref": long_no, "type": "household", "name": "郑七"} in n.content["beneficiaries"]
@@ -624,6 +631,7 @@ def test_a_matter_naming_a_project_or_entity_of_another_county_is_refused(sessio
                      village_code=None, county_code="231003")
     session.add(theirs)
     session.flush()
+    adopt_unstated(session, actor="operator:seed", at=T0, reason="测试用登记数据")
     before = session.scalar(select(func.count()).select_from(Matter))
     with pytest.raises(InputError) as exc:
         draft_allocation(session, T0 + 20 * DAY, ctx={"project": theirs})

@@ -169,19 +169,34 @@ def info(as_json: bool = typer.Option(False, "--json", help="输出JSON")) -> No
         typer.echo(f"checkpoint_at: {for_people(cp.at)}")
 
 
+def _trusted(key: str | None) -> str | None:
+    """`--key` as given (the key itself, or a file holding it), else the published key beside the signing key."""
+    from daipin.ledger import keys
+
+    if key:
+        p = Path(key)
+        return p.read_text(encoding="utf-8").strip() if p.is_file() else key.strip()
+    return keys.published_key()
+
+
 @ledger_app.command("verify")
-def verify(as_json: bool = typer.Option(False, "--json", help="输出JSON报告")) -> None:
-    """全量核验账本 / recompute every entry, node and root and check every checkpoint; exit 1 if anything is wrong."""
+def verify(
+    as_json: bool = typer.Option(False, "--json", help="输出JSON报告"),
+    key: str = typer.Option(None, "--key", help="信任的公钥（或存放它的文件）；默认 DAIPIN_KEYS_DIR 中公布的 ledger.pub"),
+) -> None:
+    """全量核验账本 / recompute every entry, node and root, check every checkpoint with the published key (never the
+    key the database names), every witnessed checkpoint and every covered row; exit 1 if anything is wrong."""
     from daipin.db.session import session_scope
     from daipin.ledger import verify as verifier
 
     with session_scope() as session:
-        report = verifier.verify_log(session)
+        report = verifier.verify_log(session, trusted_key=_trusted(key))
     if as_json:
         typer.echo(verifier.report_json(report))
     elif report.ok:
         typer.echo(f"账本核验通过 / ledger verified: {report.size} entries, {report.checkpoints} checkpoints, "
-                   f"{report.rows_checked} rows, {report.hash_name} root {report.root.hex()}")
+                   f"{report.witnesses} witnessed, {report.rows_checked} rows, key {report.key_id}, "
+                   f"{report.hash_name} root {report.root.hex()}")
     else:
         first = report.first_bad
         assert first is not None
@@ -195,27 +210,94 @@ def verify(as_json: bool = typer.Option(False, "--json", help="输出JSON报告"
 
 @ledger_app.command("verify-bundle")
 def verify_bundle(
-    file: Path = typer.Argument(..., help="证据包文件 (JSON 或 zip)"),
-    key: str = typer.Option(None, "--key", help="信任的公钥 <name>+<hash>+<key>; 默认用包内公钥"),
+    file: Path = typer.Argument(..., help="档案 zip 或证据包文件 (JSON 或 zip)"),
+    key: str = typer.Option(None, "--key", help="信任的公钥（或存放它的文件）; 默认本机公布的公钥，没有时用包内公钥"),
 ) -> None:
-    """离线核验证据包（无需数据库）/ verify an exported bundle offline, with no database."""
-    from daipin.domain.errors import DaipinError
+    """离线核验档案或证据包（无需数据库），其中每个文件都要核验，无法核验的文件即失败 / verify a dossier or a bundle
+    offline, every file in it; a file that cannot be checked fails it."""
     from daipin.ledger import bundle
+    from daipin.services.dossiers import service as dossiers
 
-    try:
-        data = bundle.load_bundle(file)
-    except (DaipinError, OSError) as exc:
-        raise _fail(exc) from exc
-    report = bundle.verify_bundle(data, trusted_key=key)
-    if report.ok:
-        typer.echo(f"证据包核验通过 / bundle verified: {report.entries_checked} entries in {report.origin} "
-                   f"size {report.size} root {report.root} key {report.key_id}"
-                   + ("" if key else " (key taken from the bundle; compare it with the one you trust)"))
+    trusted = _trusted(key)
+    if not file.is_file():
+        raise _fail(FileNotFoundError(f"没有文件 / no such file: {file}"))
+    if dossiers.is_dossier(file):
+        d = dossiers.verify(file, trusted_key=trusted)
+        ok, problems = d.ok, d.problems or ["证据包没有条目 / the bundle has no entries"]
+        line = (f"{dossiers.verify_text(d)}\n证据包核验通过 / bundle verified: {d.entries_checked} entries at size "
+                f"{d.size} root {d.root} key {d.key_id}; every file of the dossier checked")
+    else:
+        b = bundle.verify_file(file, trusted_key=trusted)
+        ok, problems = b.ok, b.problems or ["空检查点 / empty checkpoint"]
+        line = (f"证据包核验通过 / bundle verified: {b.entries_checked} entries in {b.origin} size {b.size} "
+                f"root {b.root} key {b.key_id}")
+    if ok:
+        typer.echo(line + ("" if trusted else " (key taken from the bundle; compare it with the one you trust)"))
         return
-    typer.echo("证据包核验失败 / bundle verification FAILED:", err=True)
-    for p in report.problems or ["空检查点 / empty checkpoint"]:
+    typer.echo("核验失败 / verification FAILED:", err=True)
+    for p in problems:
         typer.echo(f"  {p}", err=True)
     raise typer.Exit(1)
+
+
+@ledger_app.command("witness")
+def witness(
+    note_file: Path = typer.Argument(..., help="检查点注记文件（公告、档案或他处见到的签名检查点）"),
+    source: str = typer.Option(None, "--source", help="在何处见到, 默认 file:<文件名>"),
+) -> None:
+    """登记一个在外部见到的检查点；之后每次核验都证明账本与之一致 / record a checkpoint seen outside."""
+    from datetime import UTC, datetime
+
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import store
+
+    try:
+        text = note_file.read_text(encoding="utf-8")
+        with session_scope() as session:
+            w = store.record_witness(session, text, source or f"file:{note_file.name}", datetime.now(UTC))
+    except (DaipinError, OSError, UnicodeDecodeError) as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"已登记见证 / witness recorded: size {w.size} from {w.source}")
+
+
+@ledger_app.command("rotate-key")
+def rotate_key() -> None:
+    """更换签名密钥：由旧密钥签署的换钥条目，之后的检查点由新密钥签署 / hand the log to a new key, signed by the old one."""
+    from datetime import UTC, datetime
+
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import keys, note, store
+
+    try:
+        with session_scope() as session:
+            info = store.require_log(session)
+            new = note.Signer.generate(info.verifier.name)
+            idx = store.rotate_key(session, new, actor="operator:cli", at=datetime.now(UTC))
+        keys.install_rotated(new)
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"已换钥 / key rotated at entry {idx}; 新公钥 / new verifier key: {new.verifier()}")
+
+
+@ledger_app.command("adopt")
+def adopt(reason: str = typer.Option(..., "--reason", help="为何这些行此前没有账本记录（如：升级前已有的账户）")) -> None:
+    """把尚无账本记录的行按现状记入账本（升级后执行一次）/ state the rows no entry states yet, as they are now."""
+    from datetime import UTC, datetime
+
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.ledger import verify as verifier
+
+    if not reason.strip():
+        raise _fail(ValueError("--reason 不能为空 / --reason must not be empty"))
+    try:
+        with session_scope() as session:
+            added = verifier.adopt_unstated(session, actor="operator:cli", at=datetime.now(UTC), reason=reason.strip())
+    except DaipinError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"已记入 / stated in {len(added)} entries")
 
 
 @ledger_app.command("export")

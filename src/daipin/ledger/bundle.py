@@ -178,3 +178,30 @@ def load_bundle(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError("证据包应为JSON对象", "the bundle must be a JSON object", field="file")
     return data
+
+
+def verify_file(path: str | Path, trusted_key: str | None = None) -> BundleReport:
+    """Check a bundle file (JSON, or a zip holding only the bundle) offline. Anything in the file besides the bundle
+    is something this check cannot verify, so it fails the file rather than passing unchecked."""
+    p = Path(path)
+    report = BundleReport()
+    extra: list[str] = []
+    try:
+        if zipfile.is_zipfile(p):
+            with zipfile.ZipFile(p) as zf:
+                names = zf.namelist()
+            if len(names) != 1 or names[0].rsplit("/", 1)[-1] not in MEMBER_NAMES:
+                extra = [n for n in names if n.rsplit("/", 1)[-1] not in MEMBER_NAMES] or names[1:]
+            data = load_bundle(p)
+        else:
+            data = json.loads(p.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
+                report.problems.append("不是账本证据包；其中的其他内容无法核验 / not a ledger bundle; what else it "
+                                       "holds cannot be verified")
+                return report
+    except (InputError, OSError, ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        report.problems.append(f"无法读取 / cannot read: {exc}")
+        return report
+    report = verify_bundle(data, trusted_key=trusted_key)
+    report.problems.extend(f"{n}: 无法核验的文件 / a file this check cannot verify" for n in extra)
+    return report

@@ -2,8 +2,10 @@
 
 The directory is `DAIPIN_KEYS_DIR` (default `./var/keys`). It holds
 `ledger.key` (signer key in golang.org/x/mod/sumdb/note form, mode 0600),
-`ledger.pub` (the verifier key, public) and `pii.salt` (32 random bytes, hex,
-mode 0600). The salt is kept here and never in the database, so a published log
+`ledger.pub` (the published verifier key: what `daipin ledger verify` trusts, never the
+key the database names), `ledger.anchor` (the verifier key the log was created with, fixed
+then and never rewritten; a later key is trusted only through rotation entries signed by
+the key before it) and `pii.salt` (32 random bytes, hex, mode 0600). The salt is kept here and never in the database, so a published log
 does not let anyone brute-force ID numbers from their digests.
 """
 
@@ -22,6 +24,7 @@ DEFAULT_KEYS_DIR = "var/keys"
 DEFAULT_COUNTY = "231002"
 SIGNER_FILE = "ledger.key"
 VERIFIER_FILE = "ledger.pub"
+ANCHOR_FILE = "ledger.anchor"
 SALT_FILE = "pii.salt"
 
 _signers: dict[tuple[str, int, int, int], Signer] = {}
@@ -77,7 +80,42 @@ def init_keys(path: str | os.PathLike[str] | None = None, name: str | None = Non
     signer = load_signer(d)
     if not (d / VERIFIER_FILE).exists():
         _write_new(d / VERIFIER_FILE, str(signer.verifier()) + "\n", 0o644)
+    if not (d / ANCHOR_FILE).exists():
+        _write_new(d / ANCHOR_FILE, (d / VERIFIER_FILE).read_text(encoding="utf-8").strip() + "\n", 0o644)
     return signer, created
+
+
+def published_key(path: str | os.PathLike[str] | None = None) -> str | None:
+    """The published verifier key (`ledger.pub`), or None when this machine has none."""
+    f = keys_dir(path) / VERIFIER_FILE
+    return f.read_text(encoding="utf-8").strip() if f.is_file() else None
+
+
+def anchor_key(path: str | os.PathLike[str] | None = None) -> str | None:
+    """The verifier key fixed when the log was created (`ledger.anchor`), or None when this machine has none."""
+    f = keys_dir(path) / ANCHOR_FILE
+    return f.read_text(encoding="utf-8").strip() if f.is_file() else None
+
+
+def install_rotated(new: Signer, path: str | os.PathLike[str] | None = None) -> None:
+    """Make `new` the signing and published key; the old signing key is kept as `ledger.key.<key id>.old`."""
+    d = keys_dir(path)
+    old = d / SIGNER_FILE
+    if old.exists():
+        try:
+            keep = d / f"{SIGNER_FILE}.{load_signer(d).verifier().key_id}.old"
+            if not keep.exists():
+                os.link(old, keep)
+        except (Conflict, OSError):
+            pass
+    for name, data, mode in ((SIGNER_FILE, str(new) + "\n", 0o600), (VERIFIER_FILE, str(new.verifier()) + "\n", 0o644)):
+        tmp = d / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, d / name)
 
 
 def have_keys(path: str | os.PathLike[str] | None = None) -> bool:

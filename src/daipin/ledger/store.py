@@ -45,10 +45,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, event, func, insert, inspect, select
+from sqlalchemy import Connection, Dialect, Table, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerLog, LedgerNode
+from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerLog, LedgerNode, LedgerWitness
 from daipin.domain import privacy
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
@@ -66,6 +66,7 @@ E: Table = LedgerEntry.__table__  # type: ignore[assignment]
 N: Table = LedgerNode.__table__  # type: ignore[assignment]
 C: Table = LedgerCheckpoint.__table__  # type: ignore[assignment]
 L: Table = LedgerLog.__table__  # type: ignore[assignment]
+W: Table = LedgerWitness.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -708,7 +709,9 @@ def pii_digest(session: Session, value: str) -> str:
 # --------------------------------------------------------------------------- rows behind entries
 
 RowState = Callable[[Session, str], Mapping[str, Any] | None]
+RowIds = Callable[[Session], Iterable[Any]]
 _row_checks: dict[str, RowState] = {}
+_row_ids: dict[str, RowIds] = {}
 
 
 def _jsonable(value: Any) -> Any:
@@ -741,9 +744,21 @@ def row_fact(table: str, id: Any, state: Mapping[str, Any]) -> dict[str, str]:
     return {"table": table, "id": str(id), "digest": row_digest(state)}
 
 
-def register_row_check(table: str, state: RowState) -> None:
-    """Let `verify` read the current state of `table` rows: `state(session, id)` returns the dict or None."""
+def register_row_check(table: str, state: RowState, ids: RowIds | None = None) -> None:
+    """Let `verify` read the current state of `table` rows: `state(session, id)` returns the dict or None.
+
+    With `ids(session)` (every row id the table holds now) the table is covered whole: a row no entry states
+    (inserted behind the ledger) is caught as well as an edited one."""
     _row_checks[table] = state
+    if ids is not None:
+        _row_ids[table] = ids
+
+
+def covered_tables() -> Mapping[str, RowIds]:
+    """Every table checked whole: its row ids as the database holds them now."""
+    if not _wired:
+        raise NotWired("ledger row checks are not wired: call daipin.bootstrap.configure() first")
+    return dict(_row_ids)
 
 
 _wired = False
@@ -777,6 +792,12 @@ class BatchCheck:
     digest_now: Callable[[Session, Mapping[str, Any]], str]
     touched: Callable[[Session, Mapping[str, Any], set[tuple[str, str]]], bool]
     size: Callable[[Mapping[str, Any]], int]
+    # The (table, id) of every row the batch states, as the database holds them now (so rows of a covered table
+    # that neither an entry nor a batch states are caught), and, for a batch some of whose rows later entries
+    # restated, which of its rows no later entry restated still hold what the batch recorded: `untouched_ok(session,
+    # facts, later)` returns (rows checked, True if they match) or None when the batch cannot tell them apart.
+    covers: Callable[[Session, Mapping[str, Any]], set[tuple[str, str]]] | None = None
+    untouched_ok: Callable[[Session, Mapping[str, Any], set[tuple[str, str]]], tuple[int, bool] | None] | None = None
 
 
 _batch_checks: dict[str, BatchCheck] = {}
@@ -826,3 +847,76 @@ def body_json(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("entry body is not a JSON object")
     return data
+
+
+# --------------------------------------------------------------------------- trust: keys and witnesses
+
+ROTATION_TYPE = "ledger.key_rotated"
+
+
+def rotation_message(origin: str, old_key: str, new_key: str) -> bytes:
+    """What the old key signs to hand the log over to the new one."""
+    return f"daipin ledger key rotation\n{origin}\n{old_key}\n{new_key}\n".encode()
+
+
+def next_index(session: Session) -> int:
+    """The index the next `append` in this transaction will get (takes the writer lock, so it holds)."""
+    return _load_writer(session, None).frontier.size
+
+
+def rotate_key(session: Session, new: note.Signer, *, actor: str, at: datetime) -> int:
+    """Hand the log to a new key: an entry carrying the new key, signed by the old one, and a checkpoint signed by
+    the new key. The caller installs the new key files after the commit (`keys.install_rotated`)."""
+    info = require_log(session)
+    old = _signer_for(info)
+    new_key = str(new.verifier())
+    if new_key == info.verifier_key:
+        raise InputError("新密钥与当前密钥相同", "the new key is the current key", field="key")
+    if new.verifier().name != info.verifier.name:
+        raise InputError("新密钥应沿用账本名称", f"the new key must keep the name {info.verifier.name}", field="key")
+    import base64
+
+    signature = base64.b64encode(old.sign(rotation_message(info.origin, info.verifier_key, new_key))).decode()
+    idx = append(session, type=ROTATION_TYPE, actor=actor, region=info.county_code, subject="ledger:key",
+                 facts={"old_key": info.verifier_key, "new_key": new_key, "signature": signature}, at=at)
+    _conn(session).execute(update(L).where(L.c.id == 1).values(verifier_key=new_key))
+    rotated = LogInfo(info.origin, info.hash_name, new_key, info.county_code)
+    session.info[_LOG] = rotated
+    st = _load_writer(session, at)
+    st.log, st.signer = rotated, new
+    issue_checkpoint(session, at)
+    return idx
+
+
+@dataclass(frozen=True)
+class Witness:
+    size: int
+    root: bytes
+    note: str
+    source: str
+    at: datetime
+
+
+def record_witness(session: Session, signed_note: str, source: str, at: datetime) -> Witness:
+    """Record a checkpoint seen outside the database (a notice, a dossier, an auditor's copy); `verify` proves the
+    log consistent with it. The note must name this log; its signature is checked by `verify` with the key of its
+    time."""
+    info = require_log(session)
+    try:
+        cp = note.Checkpoint.parse(note.parse(signed_note).text)
+    except note.NoteError as exc:
+        raise InputError(f"不是检查点: {exc}", f"not a checkpoint: {exc}", field="note") from exc
+    if cp.origin != info.origin:
+        raise InputError(f"检查点属于另一账本 {cp.origin}", f"the checkpoint is of another log ({cp.origin})", field="note")
+    w = Witness(cp.size, cp.root, signed_note, source[:200], _utc_naive(at))
+    seen = _conn(session).execute(select(W.c.id).where(W.c.size == w.size, W.c.root == w.root,
+                                                       W.c.source == w.source).limit(1)).first()
+    if seen is None:
+        _conn(session).execute(insert(W), {"size": w.size, "root": w.root, "note": w.note, "source": w.source,
+                                           "at": w.at})
+    return w
+
+
+def witnesses(session: Session) -> list[Witness]:
+    rows = _conn(session).execute(select(W.c.size, W.c.root, W.c.note, W.c.source, W.c.at).order_by(W.c.size, W.c.id))
+    return [Witness(int(size), bytes(root), text, source, at) for size, root, text, source, at in rows]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from daipin.ledger import keys as keystore
 from daipin.ledger import merkle, note, store
 
 E, N, C = store.E, store.N, store.C
@@ -49,6 +50,8 @@ class Report:
     checkpoints: int = 0
     rows_checked: int = 0
     rows_unchecked: int = 0
+    witnesses: int = 0
+    key_id: str = ""
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -84,14 +87,96 @@ def _row_refs(facts: Any) -> list[dict[str, Any]]:
     return refs
 
 
+@dataclass
+class KeySchedule:
+    """Which key signs the checkpoints of which sizes: the anchor key, then each rotation's new key for the
+    checkpoints after its entry. Built from the trusted keys (never from the key the database names)."""
+
+    first: note.Verifier | None
+    rotations: list[tuple[int, note.Verifier]] = field(default_factory=list)
+
+    def for_size(self, size: int) -> note.Verifier | None:
+        key = self.first
+        for idx, v in self.rotations:
+            if idx < size:
+                key = v
+        return key
+
+
+def _parse_key(text: str | None) -> note.Verifier | None:
+    try:
+        return note.Verifier.parse(text) if text else None
+    except note.NoteError:
+        return None
+
+
+def key_schedule(session: Session, log: store.LogInfo, report: Report, trusted_key: str | None,
+                 anchor_key: str | None) -> KeySchedule:
+    """The keys to check signatures with, from the published key (`trusted_key`, or `ledger.pub` beside the
+    signing key) and the key fixed when the log was created (`ledger.anchor`), through the rotation entries, each
+    of which must be signed by the key before it. A mismatch is a problem naming both keys."""
+    trusted = _parse_key(trusted_key)
+    if trusted is None:
+        report.add(0, "没有可信的公钥（DAIPIN_KEYS_DIR 中的 ledger.pub 或 --key），不能只凭数据库中的公钥核验",
+                   "no trusted verifier key (ledger.pub in DAIPIN_KEYS_DIR, or --key): the key the database names "
+                   "is not trusted on its own", "checkpoint")
+        return KeySchedule(None)
+    report.key_id = trusted.key_id
+    rows = session.connection().execute(
+        select(E.c.idx, E.c.body).where(E.c.type == store.ROTATION_TYPE).order_by(E.c.idx)).all()
+    anchor = _parse_key(anchor_key)
+    rotations: list[tuple[int, dict[str, Any]]] = []
+    for idx, body in rows:
+        try:
+            facts = store.body_json(bytes(body)).get("facts") or {}
+        except ValueError:
+            facts = {}
+        rotations.append((int(idx), facts if isinstance(facts, dict) else {}))
+    first = anchor or (_parse_key(str(rotations[0][1].get("old_key"))) if rotations else trusted)
+    schedule = KeySchedule(first)
+    current = first
+    import base64
+
+    for idx, facts in rotations:
+        new = _parse_key(str(facts.get("new_key")))
+        try:
+            sig = base64.b64decode(str(facts.get("signature")), validate=True)
+        except ValueError:
+            sig = b""
+        if (current is None or new is None or facts.get("old_key") != str(current)
+                or not current.verify(store.rotation_message(log.origin, str(current), str(new)), sig)):
+            report.add(idx, f"换钥条目 {idx} 不是由此前的密钥 {current.key_id if current else '?'} 签署",
+                       f"key rotation entry {idx} is not signed by the key before it "
+                       f"({current.key_id if current else '?'})")
+            return schedule
+        schedule.rotations.append((idx, new))
+        current = new
+    if current is None or str(current) != str(trusted):
+        report.add(0, f"账本的密钥链止于 {current.key_id if current else '?'}，而公布的公钥是 {trusted.key_id}",
+                   f"the log's keys end at {current.key_id if current else '?'} but the published key is "
+                   f"{trusted.key_id} ({trusted})", "checkpoint")
+    if log.verifier_key != str(trusted):
+        db_key = _parse_key(log.verifier_key)
+        report.add(0, f"数据库中的公钥 {db_key.key_id if db_key else log.verifier_key} 不是公布的公钥 {trusted.key_id}",
+                   f"the key the database names ({db_key.key_id if db_key else log.verifier_key}) is not the "
+                   f"published key {trusted.key_id} ({trusted})", "checkpoint")
+    return schedule
+
+
 def verify_log(
     session: Session,
     *,
     chunk: int = 8192,
     max_problems: int = 50,
     progress: Callable[[int, int], None] | None = None,
+    trusted_key: str | None = None,
+    anchor_key: str | None = None,
 ) -> Report:
-    """Check everything; never raises on a bad log, the report says what is wrong."""
+    """Check everything; never raises on a bad log, the report says what is wrong.
+
+    Signatures are checked with the published key (`trusted_key`, by default `ledger.pub` in DAIPIN_KEYS_DIR)
+    and the key the log was created with (`anchor_key`, by default `ledger.anchor` there), never with the key
+    the database names; every witnessed checkpoint must be a root of this log."""
     report = Report()
     log = store.log_info(session)
     if log is None:
@@ -99,8 +184,15 @@ def verify_log(
         return report
     report.hash_name = log.hash_name
     hasher = log.hasher
-    verifier = log.verifier
+    if trusted_key is None:
+        trusted_key = keystore.published_key()
+        if anchor_key is None:
+            anchor_key = keystore.anchor_key()
+    schedule = key_schedule(session, log, report, trusted_key, anchor_key)
     conn = session.connection()
+    witnessed = store.witnesses(session)
+    witness_sizes = {w.size for w in witnessed}
+    witness_roots: dict[int, bytes] = {0: hasher.empty_root} if 0 in witness_sizes else {}
     total = store.tree_size(session)
     stored_count = conn.execute(select(func.count()).select_from(E)).scalar() or 0
     frontier = merkle.Frontier(hasher)
@@ -117,6 +209,9 @@ def verify_log(
     def check_checkpoint(size: int, root: bytes, text: str) -> None:
         nonlocal good_size
         report.checkpoints += 1
+        verifier = schedule.for_size(size)
+        if verifier is None:
+            return
         try:
             cp = note.open_checkpoint(text, verifier, origin=log.origin)
         except note.NoteError as exc:
@@ -187,6 +282,8 @@ def verify_log(
             for lv, i, h in frontier.append(lh):
                 completed.append((lv, i, h))
             expected = idx + 1
+            if frontier.size in witness_sizes:
+                witness_roots[frontier.size] = frontier.root()
             cp = pending_cps.get(frontier.size)
             if cp is not None:
                 check_checkpoint(frontier.size, *cp)
@@ -216,8 +313,10 @@ def verify_log(
                        f"the node table holds {have_nodes} nodes, a tree of this size has {want_nodes}")
         if stored_count != frontier.size:
             report.add(frontier.size, "条目数与序号不符", "entry count and numbering disagree")
+        _check_witnesses(witnessed, witness_roots, schedule, log.origin, report)
         _check_rows(session, latest_rows, report)
-        _check_batches(session, batches, latest_rows, report)
+        covered = _check_batches(session, batches, latest_rows, report)
+        _check_coverage(session, latest_rows, covered, frontier.size, report)
     report.size = frontier.size
     report.root = frontier.root()
     return report
@@ -262,35 +361,137 @@ def _check_rows(session: Session, latest: dict[tuple[str, str], tuple[int, str]]
 
 
 def _check_batches(session: Session, batches: list[tuple[int, str, dict[str, Any]]],
-                   latest: dict[tuple[str, str], tuple[int, str]], report: Report) -> None:
+                   latest: dict[tuple[str, str], tuple[int, str]], report: Report) -> set[tuple[str, str]]:
     """Each batch's rows as the database holds them now against the digest its entry recorded. A batch with a
-    row that a later entry recorded (a status change, a new member) has moved on legitimately: its rows are
-    counted unchecked, the later entries' own row facts check what they changed."""
+    row that a later entry recorded (a status change, a new member) has moved on legitimately: the later entries'
+    own row facts check what they changed, and the batch's rows no later entry restated are checked against the
+    batch's per-household digests. Returns every row the batches state."""
     checks = store.batch_checks()
+    covered: set[tuple[str, str]] = set()
     for idx, type_, facts in batches:
         check = checks.get(type_)
         if check is None:
             report.add(idx, f"账本条目 {idx} 记录了一批行（{type_}），但本系统不知如何核对这类批次",
                        f"entry {idx} records a batch of rows ({type_}) that this system has no check for")
             continue
+        if check.covers is not None:
+            covered |= check.covers(session, facts)
         if check.digest_now(session, facts) == facts.get("digest"):
             report.rows_checked += check.size(facts)
             continue
         later = {key for key, (i, _) in latest.items() if i > idx}
         if later and check.touched(session, facts, later):
-            report.rows_unchecked += check.size(facts)
+            part = check.untouched_ok(session, facts, later) if check.untouched_ok is not None else None
+            if part is None:
+                report.rows_unchecked += check.size(facts)
+                continue
+            checked, ok = part
+            if ok:
+                report.rows_checked += checked
+                continue
+            report.add(idx, f"账本条目 {idx} 记录的一批行（{type_}）中，之后无条目记载的行被改动或删除",
+                       f"rows of the batch entry {idx} records ({type_}) that no later entry restated were edited "
+                       "or deleted")
             continue
         report.add(idx, f"账本条目 {idx} 记录的一批行（{type_}）之后被改动或删除，且未记账",
                    f"rows of the batch entry {idx} records ({type_}) were edited or deleted after it, without a new "
                    "entry")
+    return covered
+
+
+def _check_coverage(session: Session, latest: dict[tuple[str, str], tuple[int, str]],
+                    covered: set[tuple[str, str]], size: int, report: Report) -> None:
+    """Every row of a covered table is stated by an entry or a batch: a row inserted behind the ledger is caught."""
+    for table, ids in sorted(store.covered_tables().items()):
+        for id_ in ids(session):
+            key = (table, str(id_))
+            if key not in latest and key not in covered:
+                report.add(size, f"{table}#{id_} 没有任何账本条目记载（在账本之外插入）",
+                           f"{table} row {id_} is stated by no ledger entry (inserted behind the ledger)")
+
+
+def _check_witnesses(witnessed: list[store.Witness], roots: dict[int, bytes], schedule: KeySchedule, origin: str,
+                     report: Report) -> None:
+    """Each checkpoint seen outside must verify with the key of its time and be a root of this log: the log
+    recomputed from its entries up to the witness's size has exactly the witnessed root (so the latest tree
+    extends it: the recomputation is the consistency proof, done whole)."""
+    for w in witnessed:
+        report.witnesses += 1
+        verifier = schedule.for_size(w.size)
+        try:
+            if verifier is None:
+                raise note.NoteError("no trusted key")
+            cp = note.open_checkpoint(w.note, verifier, origin=origin)
+        except note.NoteError as exc:
+            report.add(0, f"见证的检查点（{w.source}，大小 {w.size}）签名无效: {exc}",
+                       f"the checkpoint witnessed at {w.source} (size {w.size}) does not verify: {exc}",
+                       "checkpoint", max(w.size, 1))
+            try:  # what it says still counts against the log
+                cp = note.Checkpoint.parse(note.parse(w.note).text)
+            except note.NoteError:
+                continue
+        got = roots.get(cp.size)
+        if got is None:
+            report.add(0, f"账本已不足 {cp.size} 条，与 {w.source} 见证的检查点矛盾",
+                       f"the log no longer reaches size {cp.size}, contradicting the checkpoint witnessed at "
+                       f"{w.source}", "checkpoint", max(cp.size, 1))
+        elif got != cp.root or cp.root != w.root:
+            report.add(0, f"账本在大小 {cp.size} 处的根与 {w.source} 见证的检查点不符，历史已被改写",
+                       f"the log's root at size {cp.size} contradicts the checkpoint witnessed at {w.source}: its "
+                       "history was rewritten", "checkpoint", max(cp.size, 1))
 
 
 def report_json(report: Report) -> str:
     first = report.first_bad
     return json.dumps(
         {"ok": report.ok, "size": report.size, "root": report.root.hex(), "hash": report.hash_name,
-         "checkpoints": report.checkpoints, "rows_checked": report.rows_checked,
+         "checkpoints": report.checkpoints, "rows_checked": report.rows_checked, "witnesses": report.witnesses,
+         "key_id": report.key_id,
          "first_bad_entry": None if first is None else first.index,
          "problems": [{"index": p.index, "kind": p.kind, "reason_zh": p.reason_zh, "reason_en": p.reason_en}
                       for p in sorted(report.problems, key=lambda p: p.index)]},
         ensure_ascii=False, indent=2)
+
+
+def stated_rows(session: Session) -> tuple[dict[tuple[str, str], tuple[int, str]], set[tuple[str, str]]]:
+    """Every row the entries state (their latest digest) and every row their batches state."""
+    latest: dict[tuple[str, str], tuple[int, str]] = {}
+    batch_types = store.batch_checks()
+    checks = store.batch_checks()
+    covered: set[tuple[str, str]] = set()
+    for idx, body, type_ in session.connection().execute(select(E.c.idx, E.c.body, E.c.type).order_by(E.c.idx)):
+        try:
+            data = store.body_json(bytes(body))
+        except ValueError:
+            continue
+        for ref in _row_refs(data.get("facts")):
+            latest[(str(ref["table"]), str(ref["id"]))] = (int(idx), str(ref["digest"]))
+        check = checks.get(type_) if type_ in batch_types else None
+        if check is not None and check.covers is not None and isinstance(data.get("facts"), dict):
+            covered |= check.covers(session, data["facts"])
+    return latest, covered
+
+
+ADOPT_TYPE = "ledger.rows_adopted"
+
+
+def adopt_unstated(session: Session, *, actor: str, at: Any, reason: str, per_entry: int = 500) -> list[int]:
+    """State every row of a covered table that no entry states yet, as it is now, in `ledger.rows_adopted` entries
+    (`per_entry` rows each): done once, deliberately, for rows that were there before their table was covered (an
+    upgraded deployment's accounts, a migrated registry). Returns the new entries' indices."""
+    latest, covered = stated_rows(session)
+    checks = store.row_checks()
+    facts: list[dict[str, str]] = []
+    for table, ids in sorted(store.covered_tables().items()):
+        state = checks[table]
+        for id_ in ids(session):
+            key = (table, str(id_))
+            if key in latest or key in covered:
+                continue
+            now = state(session, str(id_))
+            if now is not None:
+                facts.append(store.row_fact(table, id_, now))
+    items = [{"type": ADOPT_TYPE, "actor": actor, "region": "", "subject": "ledger:rows",
+              "facts": {"reason": reason, "rows": facts[i:i + per_entry]}, "at": at}
+             for i in range(0, len(facts), per_entry)]
+    return store.append_many(session, items)

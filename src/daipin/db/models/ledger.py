@@ -60,3 +60,18 @@ class LedgerCheckpoint(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary)
     note: Mapped[str] = mapped_column(Text, doc="the signed note, as `daipin ledger checkpoint` prints it")
     at: Mapped[datetime] = mapped_column(DateTime, doc="UTC; the time of the batch's last entry")
+
+
+class LedgerWitness(Base):
+    """A checkpoint seen outside the database (printed on a notice, put into a dossier, handed in by an auditor):
+    `daipin ledger verify` proves the log consistent with each, so a rewritten and re-signed history contradicts
+    its witnesses."""
+
+    __tablename__ = "ledger_witness"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
+    size: Mapped[int] = mapped_column(BigInt, index=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text, doc="the signed note as it was seen")
+    source: Mapped[str] = mapped_column(String(200), doc="where it was seen: notice:12, dossier:matter:3, file:…")
+    at: Mapped[datetime] = mapped_column(DateTime, doc="UTC; when it was recorded")

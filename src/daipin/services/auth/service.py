@@ -20,7 +20,7 @@ from daipin.domain.access import REGION_LENGTHS
 from daipin.domain.actors import ROLE_LABELS, Actor, Role
 from daipin.domain.errors import InputError, NotFound
 from daipin.services.auth import passwords
-from daipin.services.shared import scope, throttle
+from daipin.services.shared import rows, scope, throttle, trace
 
 # Failed logins slow down the address that made them and no other: a lock on the account would let anyone shut
 # out any user with a few bad passwords. After MAX_FAILED_LOGINS failures for an account (since its last login,
@@ -155,7 +155,16 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    _record_user(session, actor, "user.create", user, at, {"role": user.role, "entity": user.entity_id})
     return user
+
+
+def _record_user(session: Session, actor: Actor, type: str, user: User, at: datetime, facts: dict[str, Any]) -> int:
+    """The ledger entry of a change to an account: its row (the password only as a digest of its hash, sign-in
+    bookkeeping left out), the username as a salted digest."""
+    return trace.record(session, actor=actor, type=type, subject=f"user:{user.id}", region=user.region_code,
+                        facts={**facts, "username": trace.pii(session, user.username),
+                               "row": rows.row_fact(session, user)}, at=at)
 
 
 def _client_failures_statement(client: str, since: datetime) -> Any:
@@ -321,17 +330,23 @@ def change_password(
     keep = token_id(keep_token) if keep_token else ""
     session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.id != keep))
     session.flush()
+    _record_user(session, actor_for(user), "user.password_changed", user, at, {})
 
 
-def set_active(session: Session, *, actor: Actor, username: str, active: bool) -> User:
+def set_active(session: Session, *, actor: Actor, username: str, active: bool, at: datetime | None = None) -> User:
     access.require(actor, "user.manage")
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None or not access.allowed(actor, "user.manage", region=user.region_code):
         raise NotFound("账户不存在", "no such account", "username")
+    changed = user.active != active
     user.active = active
     if not active:
         session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     session.flush()
+    if changed:
+        from datetime import UTC
+
+        _record_user(session, actor, "user.enabled" if active else "user.disabled", user, at or datetime.now(UTC), {})
     return user
 
 

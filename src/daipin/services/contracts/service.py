@@ -168,6 +168,7 @@ def _record_contract(session: Session, actor: Actor, type: str, c: Contract, reg
                      at: datetime) -> int:
     facts = dict(facts)
     facts["row"] = row_fact(session, c)
+    facts["version_row"] = row_fact(session, current_version(session, c))  # the version in force, row by row
     return trace.record(session, actor=actor, type=type, subject=f"contract:{c.code}", region=region, facts=facts,
                         at=at)
 

@@ -118,6 +118,9 @@ def export(session: Session, actor: Actor, matter_id: int, out: str | Path) -> d
         # (it commits or rolls back with them).
         store.issue_checkpoint(session)
     proofs = bundle.export_bundle(session, indices)
+    signed = store.latest_checkpoint(session)
+    assert signed is not None
+    store.record_witness(session, proofs["checkpoint"], f"dossier:matter:{m.id}", signed.at)  # seen outside now
     files[BUNDLE_NAME] = json.dumps(proofs, ensure_ascii=False, indent=1).encode("utf-8")
     for render in RENDERERS:
         files.update(render(session, m, docs))
@@ -204,6 +207,16 @@ def _same_time(a: Any, b: Any) -> bool:
         return False
 
 
+def is_dossier(path: str | Path) -> bool:
+    """Whether `path` is a dossier zip (a manifest and the documents) rather than a bare ledger bundle."""
+    p = Path(path)
+    if not zipfile.is_zipfile(p):
+        return False
+    with zipfile.ZipFile(p) as z:
+        names = z.namelist()
+    return MANIFEST_NAME in names or any(n.startswith("dossier/") for n in names)
+
+
 def verify(path: str | Path, trusted_key: str | None = None) -> DossierReport:
     """Check a dossier zip offline (no database): manifest, ledger proofs, and every document against the ledger.
 
@@ -285,6 +298,13 @@ def verify(path: str | Path, trusted_key: str | None = None) -> DossierReport:
         if table in DOSSIER_TABLES and (table, id_) not in seen:
             report.problems.append(f"账本条目 {idx} 记录了 {table}#{id_}，档案中却没有 / ledger entry {idx} records "
                                    f"{table} row {id_} but the dossier lacks it")
+
+    # Every file must be one this check reads: anything else (a file added, or one a renderer made that nothing
+    # here can compare with the ledger) fails the dossier rather than riding along unchecked.
+    checkable = {MANIFEST_NAME, BUNDLE_NAME, "dossier/events.json"} | {f"dossier/{name}" for name, _, _ in ROW_DOCUMENTS}
+    for name in sorted(set(files) - checkable):
+        report.problems.append(f"{name}: 无法核验的文件（不能与账本比对）/ a file this check cannot verify against the "
+                               "ledger")
 
     subject = f"matter:{report.matter}"
     events = load("dossier/events.json") if "dossier/events.json" in files else []

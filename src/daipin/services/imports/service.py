@@ -1070,6 +1070,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
             writer.abandon()
     for region, facts in entries:
         first, last = facts["household_ids"]
+        facts["parts"] = household_digests(session, first, last)
         trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
                      region=region, facts=facts, at=at)
     return deferred
@@ -1210,6 +1211,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         writer.abandon()
     for region, facts in entries:
         first, last = facts["household_ids"]
+        facts["parts"] = household_digests(session, first, last)
         trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
                      region=region, facts=facts, at=at)
     savepoint.commit()
@@ -1549,12 +1551,79 @@ def _batch_touched(session: Session, facts: Mapping[str, Any], refs: set[tuple[s
     return False
 
 
+PART_HEX = 16  # a household's part of a batch: 64 bits of its keyed digest
+
+
+def household_digests(session: Session, first: int, last: int) -> dict[str, str]:
+    """Each household of ids `first`..`last` with its import status rows and its people, digested on its own (keyed
+    like the batch digest), so the households of a batch no later entry restated can still be checked."""
+    key = _digest_key(session)
+    parts: dict[int, Any] = {}
+    hh_cols = [getattr(Household, c) for c in HOUSEHOLD_COLUMNS]
+    for row in session.execute(select(*hh_cols).where(Household.id.between(first, last)).order_by(Household.id)):
+        parts[row[0]] = hashlib.sha256(key)
+        parts[row[0]].update(_copy_line(row).encode())
+    for model, columns in ((HouseholdStatus, STATUS_COLUMNS), (Person, PERSON_COLUMNS)):
+        q = (select(*[getattr(model, c) for c in columns]).where(model.household_id.between(first, last))
+             .order_by(model.household_id, model.id))
+        if model is HouseholdStatus:
+            q = q.where(HouseholdStatus.reason == IMPORT_REASON)
+        for row in session.execute(q):  # household_id leads both column lists
+            h = parts.get(row[0])
+            if h is None:
+                h = parts[row[0]] = hashlib.sha256(key + b"\0no household")
+            h.update(_copy_line(row).encode())
+    return {str(hid): h.hexdigest()[:PART_HEX] for hid, h in sorted(parts.items())}
+
+
+def _batch_untouched_ok(session: Session, facts: Mapping[str, Any],
+                        refs: set[tuple[str, str]]) -> tuple[int, bool] | None:
+    """For a batch some of whose rows later entries restated: whether every household no later entry touched (nor
+    any of its people or status rows) still holds what the batch recorded, and how many were checked. None for a
+    batch recorded before households had their own digests."""
+    recorded = facts.get("parts")
+    if not isinstance(recorded, dict):
+        return None
+    first, last = (int(v) for v in facts["household_ids"])
+    touched = {i for t, i in refs if t == "households"}
+    for model in (Person, HouseholdStatus):
+        ids = [int(i) for t, i in refs if t == model.__tablename__ and i.isdigit()]
+        for start in range(0, len(ids), QUERY_CHUNK):
+            touched |= {str(h) for h in session.scalars(
+                select(model.household_id).where(_in(session, model.id, ids[start:start + QUERY_CHUNK]),
+                                                 model.household_id.between(first, last)))}
+    now = household_digests(session, first, last)
+    checked, ok = 0, True
+    for hid in set(recorded) | set(now):
+        if hid in touched:
+            continue
+        checked += 1
+        if recorded.get(hid) != now.get(hid):
+            ok = False
+    return checked, ok
+
+
+def _batch_covers(session: Session, facts: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The rows a `household.import` entry states, as the database holds them now: its households, their people
+    and their import status rows (any of them edited or added since changes the batch's digest)."""
+    first, last = (int(v) for v in facts["household_ids"])
+    out = {("households", str(i)) for i in session.scalars(select(Household.id).where(Household.id.between(first,
+                                                                                                            last)))}
+    out |= {("people", str(i)) for i in session.scalars(select(Person.id).where(Person.household_id.between(first,
+                                                                                                         last)))}
+    out |= {("household_status_history", str(i)) for i in session.scalars(
+        select(HouseholdStatus.id).where(HouseholdStatus.household_id.between(first, last),
+                                         HouseholdStatus.reason == IMPORT_REASON))}
+    return out
+
+
 def register_ledger_checks() -> None:
     """Let `daipin ledger verify` check each import batch's rows against its entry's digest (`batch_digest_now`);
     called by the composition root (`daipin.bootstrap`)."""
     store.register_batch_check("household.import", store.BatchCheck(
         digest_now=batch_digest_now, touched=_batch_touched,
-        size=lambda facts: int(facts.get("households", 0)) + int(facts.get("people", 0))))
+        size=lambda facts: int(facts.get("households", 0)) + int(facts.get("people", 0)),
+        covers=_batch_covers, untouched_ok=_batch_untouched_ok))
 
 
 def _update(session: Session, actor: Actor, hh: Household, rows: HouseholdRows, at: datetime) -> tuple[bool, int]:

@@ -37,6 +37,7 @@ from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import beijing_date, for_people
 from daipin.domain.privacy import has_personal_number, mask_free_text
 from daipin.domain.vocabulary import OBJECTION_NOTIFIED_VIA, OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
+from daipin.ledger import store as ledger_store
 from daipin.services.shared import clock as shared_clock
 from daipin.services.shared import scope, throttle
 from daipin.services.shared import trace as trace
@@ -227,16 +228,19 @@ def _step(session: Session, actor: Actor, m: Matter, action: wf.Action, at: date
         m.pool_key = None  # a failed vote or a withdrawal frees the pool for a new matter
     if bump_round:
         m.round += 1
-    facts_of_rows = row_facts(session, [m, *rows])
+    # The event row points at the entry that states it (the index it is about to get).
+    ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action=action.value, from_state=before.value,
+                     to_state=after.value, actor=_actor_label(actor), at=at,
+                     ledger_index=ledger_store.next_index(session), details=facts)
+    session.add(ev)
+    facts_of_rows = row_facts(session, [m, *rows, ev])
     body["row"] = facts_of_rows[0]
+    body["event"] = facts_of_rows[-1]
     if rows:
-        body["rows"] = facts_of_rows[1:]
+        body["rows"] = facts_of_rows[1:-1]
     index = trace.record(session, actor=actor, type=f"matter.{action.value}", subject=f"matter:{m.id}",
                          region=m.region_code, facts=body, at=at)
-    ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action=action.value, from_state=before.value,
-                     to_state=after.value, actor=_actor_label(actor), at=at, ledger_index=index, details=facts)
-    session.add(ev)
-    session.flush()
+    assert index == ev.ledger_index
     return ev
 
 
@@ -377,11 +381,13 @@ def draft_matter(
     facts = {"title": m.title, "year": year, "region": m.region_code, "proposer": m.proposer,
              "document_digest": m.document_digest, "preview_digest": m.preview_digest,
              "warnings": [w.get("code") for w in warnings], "justification": bool(m.justification.strip())}
+    ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action="draft", from_state="", to_state=m.state,
+                     actor=_actor_label(actor), at=at, ledger_index=ledger_store.next_index(session), details=facts)
+    session.add(ev)
     index = trace.record(session, actor=actor, type="matter.draft", subject=f"matter:{m.id}", region=m.region_code,
                          facts={"matter": m.id, "kind": m.kind, "round": 1, "action": "draft", "to": "draft",
-                                **facts, "row": row_fact(session, m)}, at=at)
-    session.add(MatterEvent(matter_id=m.id, county_code=m.county_code, action="draft", from_state="",
-                            to_state=m.state, actor=_actor_label(actor), at=at, ledger_index=index, details=facts))
+                                **facts, "row": row_fact(session, m), "event": row_fact(session, ev)}, at=at)
+    assert index == ev.ledger_index
     session.flush()
     return m
 
@@ -826,6 +832,7 @@ def _checkpoint_text(session: Session) -> tuple[str, dict[str, Any]]:
     cp = store.latest_checkpoint(session)
     if cp is None:
         return "", {}
+    store.record_witness(session, cp.note, "notice", cp.at)  # printed on the notice: seen outside from now on
     key_id = store.info(session)["key_id"]
     return cp.note, {"size": cp.size, "root": base64.b64encode(cp.root).decode("ascii"), "key_id": key_id}
 

@@ -322,8 +322,9 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
                    life_state="alive")
     session.add(hh)
     session.flush()
-    session.add(HouseholdStatus(household_id=hh.id, county_code=hh.county_code, status=status, from_date=since,
-                                reason="建档立卡登记"))
+    first_status = HouseholdStatus(household_id=hh.id, county_code=hh.county_code, status=status, from_date=since,
+                                   reason="建档立卡登记")
+    session.add(first_status)
     people = [Person(household_id=hh.id, county_code=hh.county_code, name=m.name,
                      name_initials=name_initials(m.name), id_number=m.id_number,
                      birth_date=m.birth_date, sex=m.sex, relation=m.relation, labor=m.labor, life_state="alive",
@@ -333,7 +334,7 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
     _record(session, actor, "household.register", f"household:{household_no}", village.code,
             {"household_no": household_no, "status": status, "members": len(people),
              "head": trace.pii(session, checked[heads[0]].id_number), "row": row_fact(session, hh),
-             "people": [row_fact(session, p) for p in people]}, at)
+             "people": [row_fact(session, p) for p in people], "status_row": row_fact(session, first_status)}, at)
     return hh
 
 

@@ -15,6 +15,7 @@ from daipin.db.models.registry import Run
 from daipin.db.models.workflow import (
     CountyWorkflowRules,
     Matter,
+    MatterEvent,
     Meeting,
     Notice,
     Objection,
@@ -26,7 +27,11 @@ from daipin.services.shared import trace
 
 # Columns whose values are personal data: digested with the salt before they enter a row digest.
 PII_COLUMNS = {("people", "name"), ("people", "id_number"), ("people", "health_note"), ("households", "phone"),
-               ("households", "bank_account")}
+               ("households", "bank_account"), ("users", "password_hash")}
+
+# Sign-in bookkeeping of an account changes at every login without a decision about it: kept out of its state
+# (the account's role, region, entity, password and whether it is active are in).
+UNRECORDED_COLUMNS = {("users", "failed_logins"), ("users", "locked_until"), ("users", "last_login_at")}
 
 # A row's pointer to the ledger entry that describes it is set after that entry is written,
 # so it cannot be inside the entry's digest of the row.
@@ -38,7 +43,7 @@ def row_state(session: Session, obj: Any) -> dict[str, Any]:
     table = obj.__table__
     out: dict[str, Any] = {}
     for col in table.columns:
-        if col.key in BACK_POINTERS:
+        if col.key in BACK_POINTERS or (table.name, col.key) in UNRECORDED_COLUMNS:
             continue
         value = getattr(obj, col.key)
         if isinstance(value, datetime):
@@ -77,7 +82,8 @@ def utc(at: datetime) -> datetime:
 
 ROW_MODELS: dict[str, type[Any]] = {
     model.__tablename__: model
-    for model in (Matter, Meeting, Review, Notice, Objection, PaymentBatch, PaymentLine, CountyWorkflowRules)
+    for model in (Matter, MatterEvent, Meeting, Review, Notice, Objection, PaymentBatch, PaymentLine,
+                  CountyWorkflowRules)
 }
 # Personal data: only its salted digest enters a row state (and so the dossier and the ledger).
 WORKFLOW_PII_COLUMNS = frozenset({("objections", "objector_name"), ("objections", "contact")})
@@ -143,20 +149,34 @@ def workflow_row_facts(session: Session, objs: Sequence[Any]) -> list[dict[str, 
     return out
 
 
+def _ids(model: Any) -> Any:
+    """Every row id of `model`'s table as the database holds it now (the ledger checks each is stated)."""
+    from sqlalchemy import select
+
+    pk = model.__mapper__.primary_key[0]
+
+    def ids(session: Session) -> Any:
+        return session.execute(select(pk)).scalars()
+
+    return ids
+
+
 def register_ledger_checks() -> None:
-    """Tell the ledger how to read the current state of every registry and workflow row it records."""
+    """Tell the ledger how to read the current state of every registry, workflow and account row it records, and
+    that each of these tables is covered whole: a row no entry states is caught like an edited one."""
     from daipin.db.models import registry as models
+    from daipin.db.models.auth import User
     from daipin.ledger import store
 
     for model in (models.Region, models.Household, models.HouseholdStatus, models.Person, models.Entity,
                   models.InsurancePolicy, models.Project, models.FundingSource, models.ProfitRecord, models.Asset,
-                  models.AssetValuation, models.Contract, models.WorkRecord, models.ContributionRecord,
-                  models.AllocationPlan, models.Run, models.VillageRepresentative):
+                  models.AssetValuation, models.Contract, models.ContractVersion, models.WorkRecord,
+                  models.ContributionRecord, models.AllocationPlan, models.Run, models.VillageRepresentative, User):
         def state(session: Session, id: str, model: Any = model) -> dict[str, Any] | None:
             obj = session.get(model, int(id))
             return None if obj is None else row_state(session, obj)
 
-        store.register_row_check(model.__tablename__, state)
+        store.register_row_check(model.__tablename__, state, _ids(model))
 
     for table, wmodel in ROW_MODELS.items():
         key_is_int = wmodel.__mapper__.primary_key[0].type.python_type is int
@@ -166,4 +186,4 @@ def register_ledger_checks() -> None:
             obj = session.get(model, int(id) if key_is_int else id)
             return None if obj is None else workflow_row_state(session, obj)
 
-        store.register_row_check(table, wstate)
+        store.register_row_check(table, wstate, _ids(wmodel))
