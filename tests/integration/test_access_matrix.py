@@ -187,6 +187,10 @@ CASES = [
     Case("POST", "/api/v1/public/notices/{notice_id}/objections",
          lambda w: f"/api/v1/public/notices/{w.ids['notice_open']}/objections",
          const("/api/v1/public/notices/999999/objections"), dict.fromkeys(ROLES, (201, 404)), body=objection_body),
+    # An objection's status is found by its receipt number and check code only: a wrong pair is not found.
+    Case("POST", "/api/v1/public/objections/check", const("/api/v1/public/objections/check"),
+         const("/api/v1/public/objections/check"), dict.fromkeys(ROLES, (404, 404)),
+         body=lambda w, scope: {"receipt_no": "YY-0000", "check_code": "WRONG123"}),
     Case("GET", "/api/v1/ledger/status", const("/api/v1/ledger/status"), const("/api/v1/ledger/status"),
          ledger_read),
     Case("POST", "/api/v1/ledger/verify", const("/api/v1/ledger/verify"), const("/api/v1/ledger/verify"),
@@ -460,6 +464,7 @@ PARAM_FILL: dict[str, Callable[[Mx], list[Target]]] = {
     "matter_id": _matter_targets,
     "notice_id": _notice_targets,
     "code": lambda mx: [Target(code, {"code": code}, None) for code in ("en", "zh_CN")],
+    "village": lambda mx: _village_targets(mx),
 }
 # GET routes without parameters, asked again with a foreign region in their query (the list must not widen).
 QUERY_FILL: dict[str, list[str]] = {
@@ -563,6 +568,29 @@ def _objection_targets(mx: Mx) -> list[Target]:
             for label, n in mx.rows["notices"].items()]
 
 
+VILLAGES = (("own", "own", OWN_VILLAGE), ("other township", "foreign", FOREIGN_VILLAGE))
+
+
+def _village_targets(mx: Mx) -> list[Target]:
+    # A village's list of representatives is read as its households are.
+    return [Target(label, {"village": v}, lambda a, r, v=v: _allowed("household.read", v)(a))
+            for label, _, v in (*VILLAGES, ("same township", "", SAME_TOWNSHIP_VILLAGE))]
+
+
+def _representative_add_targets(mx: Mx) -> list[Target]:
+    def body(person: int) -> Callable[[str], Any]:
+        return lambda route: ({"person_id": person, "from_date": "2026-01-01"} if route.startswith("/api/")
+                              else {"person_id": str(person), "from_date": "2026-01-01"})
+    return [Target(label, {"village": v}, lambda a, r, v=v: _allowed("representative.write", v)(a),
+                   body=body(mx.world.ids[f"rep_person_{scope}"])) for label, scope, v in VILLAGES]
+
+
+def _representative_end_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"village": v, "representative_id": str(mx.world.ids[f"rep_term_{scope}"])},
+                   lambda a, r, v=v: _allowed("representative.write", v)(a),
+                   body=lambda route: {"to_date": "2026-02-01", "reason": "换届"}) for label, scope, v in VILLAGES]
+
+
 def _no_row(body: Any = None) -> Callable[[Mx], list[Target]]:
     return lambda mx: [Target("-", {}, None, body=(lambda route: body) if body is not None else None)]
 
@@ -585,6 +613,13 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/admin/users"): _user_targets,
     ("POST", "/api/v1/public/notices/{notice_id}/objections"): _objection_targets,
     ("POST", "/public/notices/{notice_id}/objections"): _objection_targets,
+    ("POST", "/api/v1/villages/{village}/representatives"): _representative_add_targets,
+    ("POST", "/villages/{village}/representatives"): _representative_add_targets,
+    ("POST", "/api/v1/villages/{village}/representatives/{representative_id}/end"): _representative_end_targets,
+    ("POST", "/villages/{village}/representatives/{representative_id}/end"): _representative_end_targets,
+    # An objection's status, by its receipt number and check code: no row of any region.
+    ("POST", "/api/v1/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
+    ("POST", "/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
     # Not a row of any region: computing a preview, verifying the ledger, one's own account and session.
     ("POST", "/api/v1/preview"): _no_row(),
     ("POST", "/matters/preview"): _no_row(),

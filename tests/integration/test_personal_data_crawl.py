@@ -104,10 +104,9 @@ def test_no_planted_personal_number_reaches_a_public_surface_the_ledger_or_the_d
     # The meeting: its place, minutes and attendance sheet references, the cadres present.
     sits = start + DAY + 10 * DAY
     _refused("place", lambda: wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=sits,
-                                              place=f"村委会，联系{planted}", eligible_representatives=25,
+                                              place=f"村委会，联系{planted}",
                                               at=start + DAY))
-    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=sits, place="村委会会议室",
-                    eligible_representatives=25, at=start + DAY)
+    wf.call_meeting(session, CADRE, m.id, type="村民代表会议", scheduled_at=sits, place="村委会会议室", at=start + DAY)
     for field in ("minutes_ref", "attendance_sheet_ref"):
         _refused(field, lambda field=field: wf.record_attendance(
             session, CADRE, m.id, present_representatives=20, first_secretary_present=True,

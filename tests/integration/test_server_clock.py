@@ -138,6 +138,13 @@ def ctx(session: Session) -> dict[str, Any]:
     return seed(session)
 
 
+@pytest.fixture
+def training_ctx(session: Session) -> dict[str, Any]:
+    """The seed on a training database: its log is created as one before the seed's rows are stated in it."""
+    _training(session)
+    return seed(session)
+
+
 def test_a_meeting_cannot_be_called_before_its_draft(session: Session, ctx: dict[str, Any]) -> None:
     m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2024, at=T0)
     with pytest.raises(InputError) as exc:
@@ -225,10 +232,9 @@ def test_checkpoints_are_never_dated_ahead_of_the_real_time_on_a_production_data
 
 
 def test_a_training_database_watermarks_its_pages_and_its_printed_notices(
-        session: Session, ctx: dict[str, Any]) -> None:
+        session: Session, training_ctx: dict[str, Any]) -> None:
     from pypdf import PdfReader
 
-    _training(session)
     m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2024, at=T0)
     t = through_review(session, m.id, through_meeting(session, m.id, T0))
     wf.publish_notice(session, CADRE, m.id, at=t)
@@ -254,8 +260,7 @@ def test_a_production_database_shows_no_watermark(session: Session, ctx: dict[st
     assert page.status_code == 200 and "演示/培训数据" not in page.text
 
 
-def test_the_api_records_a_step_at_the_training_clock(session: Session, ctx: dict[str, Any]) -> None:
-    _training(session)
+def test_the_api_records_a_step_at_the_training_clock(session: Session, training_ctx: dict[str, Any]) -> None:
     real = Clock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     clock.advance(session, SYSTEM_ACTOR, timedelta(days=3), real)
     web, _ = app_on_session(session, real)

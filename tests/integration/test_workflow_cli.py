@@ -99,28 +99,43 @@ def test_the_cli_walks_a_roster_and_an_allocation_to_archive_and_exports_the_dos
     assert "ledger verified" in run("ledger", "verify")
 
 
-def test_the_cli_files_answers_merges_redacts_and_records_the_notification_of_objections(cli_db: str) -> None:
-    run("matter", "roster", "231002001001", "2024", "--at", "2024-03-01T09:00:00", "--as", VILLAGE_AS)
+def test_the_cli_files_answers_merges_redacts_and_records_the_notification_of_objections(
+        cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = command_line_clock(monkeypatch, datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
+    clock.at = datetime.fromisoformat("2024-03-01T09:00:00").replace(tzinfo=UTC)
+    run("matter", "roster", "231002001001", "2024", "--as", VILLAGE_AS)
     d = 1
-    run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", f"2024-03-{d + 10:02d}T09:00:00",
-        "--place", "村委会", "--representatives", "25", "--at", f"2024-03-{d:02d}T09:00:00", "--as", VILLAGE_AS)
+    clock.at = datetime.fromisoformat(f"2024-03-{d:02d}T09:00:00").replace(tzinfo=UTC)
+    run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", f"2024-03-{d + 10:02d}T09:00:00+00:00",
+        "--place", "村委会", "--as", VILLAGE_AS)
     at = f"2024-03-{d + 10:02d}T10:00:00"
-    run("matter", "attend", "1", "--representatives", "21", "--first-secretary", "--cadre", "第一书记",
-        "--at", at, "--as", VILLAGE_AS)
-    run("matter", "vote", "1", "--for", "18", "--against", "2", "--abstain", "1", "--at", at, "--as", VILLAGE_AS)
-    run("matter", "decide", "1", "--at", at, "--as", VILLAGE_AS)
-    run("matter", "submit", "1", "--at", at, "--as", VILLAGE_AS)
-    run("matter", "review", "1", "approve", "--comments", "同意", "--at", at, "--as", TOWN_AS)
-    run("matter", "publish", "1", "--at", "2024-03-12T09:00:00", "--as", VILLAGE_AS)
-    filed = run("matter", "object", "1", "--text", "电话13912345678，名单漏了我家", "--at", "2024-03-13T09:00:00")
+    clock.at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    run("matter", "attend", "1", "--representatives", "21", "--first-secretary", "--cadre", "第一书记", "--as", VILLAGE_AS)
+    clock.at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    run("matter", "vote", "1", "--for", "18", "--against", "2", "--abstain", "1", "--as", VILLAGE_AS)
+    clock.at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    run("matter", "decide", "1", "--as", VILLAGE_AS)
+    clock.at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    run("matter", "submit", "1", "--as", VILLAGE_AS)
+    clock.at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    run("matter", "review", "1", "approve", "--comments", "同意", "--as", TOWN_AS)
+    clock.at = datetime.fromisoformat("2024-03-12T09:00:00").replace(tzinfo=UTC)
+    run("matter", "publish", "1", "--as", VILLAGE_AS)
+    clock.at = datetime.fromisoformat("2024-03-13T09:00:00").replace(tzinfo=UTC)
+    filed = run("matter", "object", "1", "--text", "电话13912345678，名单漏了我家")
     assert "回执号" in filed and "查询码" in filed
-    run("matter", "object", "1", "--text", "名单漏了一户", "--at", "2024-03-13T10:00:00")
-    run("matter", "merge-objection", "2", "--into", "1", "--at", "2024-03-14T09:00:00", "--as", TOWN_AS)
-    run("matter", "answer", "1", "dismissed", "--reasons", "已核实", "--at", "2024-03-14T10:00:00", "--as", TOWN_AS)
-    run("matter", "notify-objector", "1", "phone", "--at", "2024-03-14T11:00:00", "--as", TOWN_AS)
-    refused = run("matter", "redact-objection", "1", "text", "--reason", "含 13912345678", "--at",
-                  "2024-03-14T12:00:00", "--as", TOWN_AS, code=2)
+    clock.at = datetime.fromisoformat("2024-03-13T10:00:00").replace(tzinfo=UTC)
+    run("matter", "object", "1", "--text", "名单漏了一户")
+    clock.at = datetime.fromisoformat("2024-03-14T09:00:00").replace(tzinfo=UTC)
+    run("matter", "merge-objection", "2", "--into", "1", "--as", TOWN_AS)
+    clock.at = datetime.fromisoformat("2024-03-14T10:00:00").replace(tzinfo=UTC)
+    run("matter", "answer", "1", "dismissed", "--reasons", "已核实", "--as", TOWN_AS)
+    clock.at = datetime.fromisoformat("2024-03-14T11:00:00").replace(tzinfo=UTC)
+    run("matter", "notify-objector", "1", "phone", "--as", TOWN_AS)
+    clock.at = datetime.fromisoformat("2024-03-14T12:00:00").replace(tzinfo=UTC)
+    refused = run("matter", "redact-objection", "1", "text", "--reason", "含 13912345678", "--as", TOWN_AS, code=2)
     assert "reason" in refused
-    run("matter", "redact-objection", "1", "text", "--reason", "含个人信息", "--at", "2024-03-14T12:00:00",
-        "--as", TOWN_AS)
-    run("matter", "close", "1", "--at", "2024-03-17T09:00:00", "--as", VILLAGE_AS)  # both answered
+    clock.at = datetime.fromisoformat("2024-03-14T12:00:00").replace(tzinfo=UTC)
+    run("matter", "redact-objection", "1", "text", "--reason", "含个人信息", "--as", TOWN_AS)
+    clock.at = datetime.fromisoformat("2024-03-17T09:00:00").replace(tzinfo=UTC)
+    run("matter", "close", "1", "--as", VILLAGE_AS)  # both answered

@@ -1067,12 +1067,17 @@ def _objection_step(session: Session, actor: Actor, m: Matter, action: wf.Action
     """A step on an objection that leaves the matter's state as it is: its ledger entry and event."""
     body = {"matter": m.id, "kind": m.kind, "round": m.round, "action": action.value, "from": m.state,
             "to": m.state, **facts}
-    facts_of_rows = row_facts(session, list(rows))
-    body["rows"] = facts_of_rows
+    # The event row points at the entry that states it (the index it is about to get), as in `_step`.
+    ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action=action.value, from_state=m.state,
+                     to_state=m.state, actor=_actor_label(actor), at=at,
+                     ledger_index=ledger_store.next_index(session), details=facts)
+    session.add(ev)
+    facts_of_rows = row_facts(session, [*rows, ev])
+    body["rows"] = facts_of_rows[:-1]
+    body["event"] = facts_of_rows[-1]
     index = trace.record(session, actor=actor, type=f"matter.{action.value}", subject=f"matter:{m.id}",
                          region=m.region_code, facts=body, at=at)
-    session.add(MatterEvent(matter_id=m.id, county_code=m.county_code, action=action.value, from_state=m.state,
-                            to_state=m.state, actor=_actor_label(actor), at=at, ledger_index=index, details=facts))
+    assert index == ev.ledger_index
     session.flush()
 
 
