@@ -241,3 +241,14 @@ def command_line_clock(monkeypatch: Any, at: datetime = START) -> Clock:
     clock = Clock(at)
     monkeypatch.setattr(daipin.commands, "CLOCK", clock)
     return clock
+
+
+def cli(*args: str, code: int = 0) -> Any:
+    """`daipin ARGS…` in this process (Typer's runner); asserts its exit code and returns the result."""
+    from typer.testing import CliRunner
+
+    from daipin.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == code, (args, result.output, result.exception)
+    return result

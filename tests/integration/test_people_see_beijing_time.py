@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from daipin.cli import app as cli_app
 from daipin.db.models.workflow import Matter
-from daipin.db.session import make_engine, reset_engine
 from daipin.domain.actors import SYSTEM_ACTOR
 from daipin.domain.errors import Conflict
 from daipin.services.auth import service as auth_service
 from daipin.services.matters import service as wf
 from daipin.services.rosters import service as rosters
-from tests.integration.api_support import Clock, app_on_session, client, command_line_clock
+from tests.integration.api_support import Clock, app_on_session, cli, client, command_line_clock
 from tests.integration.test_workflow import CADRE, PUBLIC, TOWNSHIP, VILLAGE, seed
 
 DAY = timedelta(days=1)
@@ -161,22 +157,8 @@ def test_the_portal_and_the_printed_notice_show_beijing_time(session: Session, p
 # ---------------------------------------------------------------- the command line, on a database of its own
 
 
-@pytest.fixture
-def cli_db(fresh_db_url: str) -> Iterator[str]:
-    engine = make_engine(fresh_db_url)
-    with Session(engine) as s:
-        seed(s)
-        s.commit()
-    reset_engine(engine)
-    yield fresh_db_url
-    reset_engine(None)
-    engine.dispose()
-
-
 def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli_app, list(args))
-    assert result.exit_code == code, (args, result.output, result.exception)
-    return result.output
+    return str(cli(*args, code=code).output)
 
 
 def test_the_command_line_prints_beijing_time(cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from daipin.cli import app as cli_app
 from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.registry import Household, Person, VillageRepresentative
 from daipin.db.models.workflow import Meeting
-from daipin.db.session import make_engine, reset_engine, session_scope
+from daipin.db.session import session_scope
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.domain.identity import make_resident_id
@@ -30,7 +27,7 @@ from daipin.services.matters import service as wf
 from daipin.services.registry import service as reg
 from daipin.services.rosters import service as rosters
 from daipin.services.villages import service as villages
-from tests.integration.api_support import OWN_VILLAGE, World, app_on_session, build_world, client
+from tests.integration.api_support import OWN_VILLAGE, World, app_on_session, build_world, cli, client
 from tests.integration.test_workflow import (
     AUDITOR,
     CADRE,
@@ -301,22 +298,8 @@ def test_the_page_records_and_ends_a_representative_through_the_same_commands(se
 # ---------------------------------------------------------------- the command line
 
 
-@pytest.fixture
-def cli_db(fresh_db_url: str) -> Iterator[str]:
-    engine = make_engine(fresh_db_url)
-    with Session(engine) as s:
-        seed(s)
-        s.commit()
-    reset_engine(engine)
-    yield fresh_db_url
-    reset_engine(None)
-    engine.dispose()
-
-
 def _cli(*args: str, code: int = 0) -> Any:
-    result = CliRunner().invoke(cli_app, list(args))
-    assert result.exit_code == code, (args, result.output, result.exception)
-    return result
+    return cli(*args, code=code)
 
 
 def test_the_command_line_keeps_the_representatives_list_with_its_ledger_entries(

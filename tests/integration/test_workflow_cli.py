@@ -4,39 +4,20 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from daipin.cli import app
-from daipin.db.session import make_engine, reset_engine
-from tests.integration.api_support import Clock, command_line_clock
-from tests.integration.test_workflow import EXAMPLE, seed
+from tests.integration.api_support import Clock, cli, command_line_clock
+from tests.integration.test_workflow import EXAMPLE
 
 VILLAGE_AS = "village_cadre:c1@231002001001"
 TOWN_AS = "township_official:t1@231002001"
 
 
-@pytest.fixture
-def cli_db(fresh_db_url: str) -> Iterator[str]:
-    engine = make_engine(fresh_db_url)
-    with Session(engine) as s:
-        seed(s)
-        s.commit()
-    reset_engine(engine)
-    yield fresh_db_url
-    reset_engine(None)
-    engine.dispose()
-
-
 def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == code, (args, result.output, result.exception)
-    return result.output
+    return str(cli(*args, code=code).output)
 
 
 def walk(clock: Clock, matter: str, *, days: int, as_: str = VILLAGE_AS) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,22 +12,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from daipin.cli import app as cli_app
 from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.workflow import Matter, Meeting
-from daipin.db.session import make_engine, reset_engine, session_scope
+from daipin.db.session import session_scope
 from daipin.services.villages.service import registry_counts
 from tests.integration.api_support import (
     START,
     World,
     app_on_session,
     build_world,
+    cli,
     client,
     command_line_clock,
 )
-from tests.integration.test_workflow import seed
 
 DISTRICT_DOC = Path(__file__).resolve().parents[2] / "docs" / "examples" / "district-allocation.json"
 
@@ -154,22 +151,8 @@ def test_the_matter_page_s_form_calls_the_meeting_through_the_same_command(sessi
     assert meeting.scheduled_at.replace(tzinfo=UTC) - START > timedelta(days=10)
 
 
-@pytest.fixture
-def cli_db(fresh_db_url: str) -> Iterator[str]:
-    engine = make_engine(fresh_db_url)
-    with Session(engine) as s:
-        seed(s)
-        s.commit()
-    reset_engine(engine)
-    yield fresh_db_url
-    reset_engine(None)
-    engine.dispose()
-
-
 def _cli(*args: str, code: int = 0) -> Any:
-    result = CliRunner().invoke(cli_app, list(args))
-    assert result.exit_code == code, (args, result.output, result.exception)
-    return result
+    return cli(*args, code=code)
 
 
 def test_the_command_line_calls_a_leading_group_meeting_and_names_a_bad_count_as_the_api_does(
