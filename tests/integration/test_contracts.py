@@ -20,7 +20,9 @@ from tests.integration.registry_support import (
     ledger_size,
     person_id,
     project,
+    reassign,
     rs_fixture,  # noqa: F401
+    sign,
 )
 
 QUANTIFIED = {"contribution_kind": "quantified_fund", "contribution_value_fen": 500000, "shares": "5000",
@@ -30,7 +32,7 @@ LAND = {"contribution_kind": "land_rights", "contribution_value_fen": 800000, "s
 
 def _sign(session: Session, code: str, model: str, terms: dict, **kw) -> object:
     p = kw.pop("project_obj")
-    return svc.sign_contract(session, ACTOR, code=code, model=model, project_id=p.id, start_date=date(2025, 1, 1),
+    return sign(session, ACTOR, code=code, model=model, project_id=p.id, start_date=date(2025, 1, 1),
                              end_date=date(2027, 12, 31), terms=terms, at=AT, **kw)
 
 
@@ -124,7 +126,7 @@ def test_exit_frees_quantified_fund_shares_but_keeps_land_shares(rs: Session) ->
     assert svc.history(rs, "C-Q")[-1]["status"] == "pending_reassignment"
     assert ledger_bodies(rs)[-1]["facts"]["shares_pending_reassignment"] == ["C-Q"]
     newcomer = household(rs, "H-2", 2)
-    svc.reassign_share(rs, ACTOR, "C-Q", newcomer.id, decision_ref="兴隆村2025第3号决议", on=date(2025, 8, 1), at=AT)
+    reassign(rs, ACTOR, q, newcomer, on=date(2025, 8, 1), at=AT)
     assert q.payee_household_id == newcomer.id and q.status == "active"
     moves = [h["changes"] for h in svc.history(rs, "C-Q")]
     assert moves[1] == [{"field": "status", "before": "active", "after": "pending_reassignment"}]

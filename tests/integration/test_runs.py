@@ -16,7 +16,6 @@ from daipin.db.session import reset_engine
 from daipin.domain.canonical import digest
 from daipin.domain.engine import calculate
 from daipin.domain.errors import InputError
-from daipin.services.contracts import service as csvc
 from daipin.services.dynamic import service as dynamic
 from daipin.services.registry import service as reg
 from daipin.services.runs import service as runs
@@ -28,6 +27,7 @@ from tests.integration.registry_support import (
     ledger_bodies,
     project,
     rs_fixture,  # noqa: F401
+    sign,
 )
 
 
@@ -73,20 +73,20 @@ def test_a_settlement_document_takes_statuses_as_of_the_period_end_and_days_from
     worker = household(rs, "H-2", 2, status="non_poor")
     dynamic.change_household_status(rs, ACTOR, poor.id, "exited", date(2026, 3, 1), "脱贫",
                                 datetime(2026, 3, 1, 8, 0, tzinfo=UTC), exit_year=2026)
-    lease = csvc.sign_contract(rs, ACTOR, code="C-1", model="asset_lease", project_id=p.id,
+    lease = sign(rs, ACTOR, code="C-1", model="asset_lease", project_id=p.id,
                                start_date=date(2024, 1, 1), end_date=date(2030, 12, 31),
                                terms={"annual_rent_fen": 1_200_000}, payee_village_code=VILLAGE, at=AT)
-    csvc.sign_contract(rs, ACTOR, code="C-2", model="fixed_interest", project_id=p.id, start_date=date(2025, 4, 1),
+    sign(rs, ACTOR, code="C-2", model="fixed_interest", project_id=p.id, start_date=date(2025, 4, 1),
                        end_date=date(2027, 3, 31), terms={"principal_fen": 1_000_000, "annual_rate": "0.08"},
                        payee_household_id=poor.id, at=AT)
-    emp = csvc.sign_contract(rs, ACTOR, code="C-3", model="employment", project_id=p.id, start_date=date(2025, 1, 1),
+    emp = sign(rs, ACTOR, code="C-3", model="employment", project_id=p.id, start_date=date(2025, 1, 1),
                              end_date=date(2025, 12, 31), person_id=reg.members(rs, worker.id)[0].id,
                              terms={"position": "工人", "hours": "8小时", "wage_basis": "day", "wage_fen": 15000,
                                     "pay_cycle": "monthly"}, payee_household_id=worker.id, at=AT)
-    csvc.sign_contract(rs, ACTOR, code="C-4", model="fund_support", project_id=p.id, start_date=date(2025, 1, 1),
+    sign(rs, ACTOR, code="C-4", model="fund_support", project_id=p.id, start_date=date(2025, 1, 1),
                        end_date=date(2025, 12, 31), terms={"amount_fen": 1, "purpose": "购牛", "support_type": "grant"},
                        payee_household_id=poor.id, at=AT)
-    csvc.sign_contract(rs, ACTOR, code="C-5", model="asset_lease", project_id=p.id, start_date=date(2026, 1, 1),
+    sign(rs, ACTOR, code="C-5", model="asset_lease", project_id=p.id, start_date=date(2026, 1, 1),
                        end_date=date(2026, 12, 31), terms={"annual_rent_fen": 5}, payee_village_code=VILLAGE, at=AT)
     for days in ("40", "22.5"):
         reg.record_work(rs, ACTOR, kind="employment", household_id=worker.id, contract_id=emp.id,

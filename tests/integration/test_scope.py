@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Asset, Contract, ContributionRecord, Project, WorkRecord
 from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import Forbidden, InputError
+from daipin.domain.errors import Forbidden, InputError, NotFound
 from daipin.domain.identity import make_uscc
 from daipin.services.auth import service as auth
 from daipin.services.contracts import service as svc
@@ -29,8 +29,13 @@ from tests.integration.registry_support import (
     ledger_size,
     person_id,
     project,
+    reassign,
     reg,
     rs_fixture,  # noqa: F401
+    sign,
+)
+from tests.integration.registry_support import (
+    sign as sign_by_decision,
 )
 
 CADRE = Actor(id="cadre", role=Role.VILLAGE_CADRE, region=VILLAGE)  # 兴隆村's cadre
@@ -38,6 +43,8 @@ TOWNSHIP = Actor(id="clerk", role=Role.TOWNSHIP_OFFICIAL, region=TOWN)
 ADMIN = Actor(id="admin", role=Role.DISTRICT_ADMIN, region="231002")
 AUDITOR = Actor(id="auditor", role=Role.AUDITOR, region="231002")
 EMPLOYMENT = {"position": "工人", "hours": "8小时", "wage_basis": "day", "wage_fen": 15000, "pay_cycle": "monthly"}
+TRUSTEESHIP = {"asset_kind": "land", "unit": "mu", "units": "10", "annual_fen_per_unit": 450_00,
+               "duties": ["购买农业保险"]}
 LAND = {"contribution_kind": "land_rights", "contribution_value_fen": 800000, "shares": "8000",
         "profit_share": "0.01"}
 QUANTIFIED = {"contribution_kind": "quantified_fund", "contribution_value_fen": 500000, "shares": "5000",
@@ -73,7 +80,7 @@ def test_work_and_contribution_are_recorded_only_by_those_who_act_for_the_househ
     _refused(rs, Forbidden, lambda: reg.record_work(rs, CADRE, household_id=other.id, village_code=VILLAGE, **post))
     _refused(rs, Forbidden, lambda: reg.record_contribution(rs, CADRE, household_id=other.id, year=2025, points="999",
                                                             village_code=VILLAGE, at=AT))
-    c = svc.sign_contract(rs, ACTOR, code="C-E", model="employment", project_id=project(rs).id,
+    c = sign(rs, ACTOR, code="C-E", model="employment", project_id=project(rs).id,
                           start_date=date(2025, 1, 1), end_date=date(2025, 12, 31), terms=EMPLOYMENT,
                           payee_household_id=other.id, person_id=reg.members(rs, other.id)[0].id, at=AT)
     _refused(rs, Forbidden, lambda: reg.record_work(
@@ -95,22 +102,26 @@ def test_a_share_is_moved_only_by_those_who_act_for_its_present_holder(rs: Sessi
     p = project(rs)
     holder = household(rs, "H-B", 7, village=VILLAGE_B)
     mine = household(rs, "H-A", 8, village=VILLAGE)
-    land = svc.sign_contract(rs, ACTOR, code="C-L", model="shareholding", project_id=p.id, start_date=date(2025, 1, 1),
+    land = sign(rs, ACTOR, code="C-L", model="shareholding", project_id=p.id, start_date=date(2025, 1, 1),
                              end_date=date(2030, 12, 31), terms=LAND, payee_household_id=holder.id, at=AT)
-    fund = svc.sign_contract(rs, ACTOR, code="C-Q", model="shareholding", project_id=p.id, start_date=date(2025, 1, 1),
+    fund = sign(rs, ACTOR, code="C-Q", model="shareholding", project_id=p.id, start_date=date(2025, 1, 1),
                              end_date=date(2030, 12, 31), terms=QUANTIFIED, payee_household_id=holder.id, at=AT)
     # The holding household's last member dies: the land share passes to an heir, the fund share is reassigned.
     dynamic.record_death(rs, ACTOR, reg.members(rs, holder.id)[0].id, date(2025, 5, 1), AT)
     assert (holder.life_state, fund.status) == ("died_out", "pending_reassignment")
     _refused(rs, Forbidden, lambda: svc.transfer_share_to_heir(rs, CADRE, land.id, mine.id, reason="继承", at=AT))
-    _refused(rs, Forbidden, lambda: svc.reassign_share(rs, CADRE, fund.id, mine.id, decision_ref="村民会议决议",
-                                                       on=date(2025, 6, 1), at=AT))
+    # A freed quantified share is given anew only by its own village's decision: another village's cadre can
+    # neither draft that village's matter nor decide another village's share in its own.
+    neighbour = household(rs, "H-B2", 6, village=VILLAGE_B)
+    _refused(rs, NotFound, lambda: reassign(rs, CADRE, fund, neighbour, on=date(2025, 6, 1), at=AT), field="region")
+    _refused(rs, InputError, lambda: reassign(rs, CADRE, fund, mine, on=date(2025, 6, 1), at=AT),
+             field="document.reassignments[0].contract")
     assert rs.execute(select(Contract.code, Contract.payee_household_id).order_by(Contract.code)).all() == [
         ("C-L", holder.id), ("C-Q", holder.id)]
-    # The township, which acts for both villages, may.
-    svc.reassign_share(rs, TOWNSHIP, fund.id, mine.id, decision_ref="村民会议决议", on=date(2025, 6, 1), at=AT)
+    # The holder's village decides; the township, which acts for both villages, passes the land share on.
+    reassign(rs, ACTOR, fund, neighbour, on=date(2025, 6, 1), at=AT)
     svc.transfer_share_to_heir(rs, TOWNSHIP, land.id, mine.id, reason="继承", at=AT)
-    assert (fund.payee_household_id, land.payee_household_id) == (mine.id, mine.id)
+    assert (fund.payee_household_id, land.payee_household_id) == (neighbour.id, mine.id)
 
 
 @pytest.mark.parametrize("actor", [AUDITOR, CADRE, TOWNSHIP], ids=["auditor", "village cadre", "township"])
@@ -190,8 +201,8 @@ def test_writes_are_refused_outside_the_actor_s_own_region_and_allowed_inside(rs
         "plan.write": lambda a: runs.save_allocation_plan(rs, a, village_code=VILLAGE, year=2024, pool_fen=100,
                                                           buckets=PLAN, at=AT),
         "contract.sign": lambda a: svc.sign_contract(
-            rs, a, code="C-NEW", model="asset_lease", project_id=p.id, start_date=date(2025, 1, 1),
-            end_date=date(2025, 12, 31), terms={"annual_rent_fen": 100}, payee_household_id=hh.id, at=AT),
+            rs, a, code="C-NEW", model="trusteeship", project_id=p.id, start_date=date(2025, 1, 1),
+            end_date=date(2025, 12, 31), terms=TRUSTEESHIP, payee_household_id=hh.id, at=AT),
         "work.write": lambda a: reg.record_contribution(rs, a, household_id=hh.id, year=2025, points="1", at=AT),
     }
     for name, write in writes.items():
@@ -306,9 +317,12 @@ def test_a_contract_is_signed_and_changed_only_where_its_project_and_every_payee
                                              entity_id=e.id, township_code=TOWN, at=AT)
     mine = household(rs, "H-A", 8, village=VILLAGE)
     other = household(rs, "H-B", 7, village=VILLAGE_B)
-    interest = {"basis": "capital", "principal_fen": 1_000_000, "annual_rate": "0.06"}
+    interest = dict(TRUSTEESHIP)  # a contract the village signs without a matter (one that commits funds needs one)
 
-    def sign(actor: Actor, code: str, p: Any, hh: Any, model: str = "fixed_interest", terms: Any = interest) -> Any:
+    def sign(actor: Actor, code: str, p: Any, hh: Any, model: str = "trusteeship", terms: Any = interest) -> Any:
+        if model == "shareholding" and terms == QUANTIFIED:
+            return sign_by_decision(rs, actor, code=code, model=model, project_id=p.id, start_date=date(2025, 1, 1),
+                                    end_date=date(2030, 12, 31), terms=terms, payee_household_id=hh.id, at=AT)
         return svc.sign_contract(rs, actor, code=code, model=model, project_id=p.id, start_date=date(2025, 1, 1),
                                  end_date=date(2030, 12, 31), terms=terms, payee_household_id=hh.id, at=AT)
 
@@ -322,7 +336,7 @@ def test_a_contract_is_signed_and_changed_only_where_its_project_and_every_payee
     c = sign(ACTOR, "C-FAR", far, mine)
     assert not svc.may_change(rs, CADRE, c) and not svc.may_change(rs, TOWNSHIP, c) and svc.may_change(rs, CADRE, own)
     _refused(rs, Forbidden, lambda: svc.amend_contract(rs, CADRE, c.id, reason="调整", at=AT,
-                                                       terms={**interest, "annual_rate": "0.07"}))
+                                                       terms={**interest, "units": "12"}))
     _refused(rs, Forbidden, lambda: svc.terminate_contract(rs, TOWNSHIP, c.id, on=date(2025, 3, 1), reason="收回",
                                                            at=AT))
     holder = household(rs, "H-C", 9, village=VILLAGE)
@@ -332,7 +346,6 @@ def test_a_contract_is_signed_and_changed_only_where_its_project_and_every_payee
     for actor in (TOWNSHIP, CADRE):  # holder and heir in the actor's own village; the project is not
         _refused(rs, Forbidden, lambda actor=actor: svc.transfer_share_to_heir(rs, actor, land.id, mine.id,
                                                                                reason="继承", at=AT))
-        _refused(rs, Forbidden, lambda actor=actor: svc.reassign_share(
-            rs, actor, fund.id, mine.id, decision_ref="村民会议决议", on=date(2025, 6, 1), at=AT))
+        _refused(rs, Forbidden, lambda actor=actor: reassign(rs, actor, fund, mine, on=date(2025, 6, 1), at=AT))
     assert (land.payee_household_id, fund.payee_household_id, c.status) == (holder.id, holder.id, "active")
-    svc.amend_contract(rs, CADRE, own.id, reason="调整", at=AT, terms={**interest, "annual_rate": "0.07"})
+    svc.amend_contract(rs, CADRE, own.id, reason="调整", at=AT, terms={**interest, "units": "12"})

@@ -44,6 +44,20 @@ CONTRIBUTION_KINDS: Vocab = CONTRIBUTION_KIND
 # Shares that pass to heirs; a quantified-fund or poverty-loan share is a benefit right, never inherited (R1.4).
 INHERITABLE_CONTRIBUTIONS = frozenset({"land_rights", "own_money"})
 
+# Contracts that commit quantified poverty funds or collective assets take effect only by executing the approved
+# matter that decided them (WORKFLOW.md "Decision-gated actions", R3.1–R3.3): the three asset-income modes (the
+# village's or the households' assets formed by poverty funds, as equity, lease or fixed interest) and a share paid
+# in with quantified poverty funds.
+ASSET_INCOME_MODELS = frozenset({"equity_dividend", "asset_lease", "fixed_interest"})
+
+
+def needs_decision(model: str, terms: dict[str, Any]) -> bool:
+    """Whether a contract of `model` with `terms` commits quantified poverty funds or collective assets."""
+    if model in ASSET_INCOME_MODELS:
+        return True
+    return model == "shareholding" and terms.get("contribution_kind") == "quantified_fund"
+
+
 TERMS: dict[str, tuple[Term, ...]] = {
     "order_purchase": (
         Term("buyer", "text", "收购方", "buyer"),

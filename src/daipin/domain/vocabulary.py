@@ -547,7 +547,6 @@ RECORD_KIND = Vocab("record_kind", (
     ("amendment", "协议变更（新版本）", "Contract amendment (a new version)"),
     ("termination", "协议终止", "Contract termination"),
     ("heir-transfer", "股份由继承人承接", "Share passed to an heir"),
-    ("reassignment", "量化股份重新分配", "Quantified share reassigned"),
     ("allocation-plan", "村级收益分配方案", "Village allocation plan"),
     ("setting", "系统设置（如市场参考收益率）", "System setting (such as the market reference rate)"),
 ))

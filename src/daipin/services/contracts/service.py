@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daipin.db.models.registry import Contract, ContractVersion, Household, Person, Project
+from daipin.db.models.registry import Contract, ContractVersion, Entity, Household, Person, Project
 from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.contracts import (
@@ -17,6 +18,7 @@ from daipin.domain.contracts import (
     TERMS,
     check_model,
     check_term,
+    needs_decision,
     validate_terms,
 )
 from daipin.domain.errors import Conflict, InputError, NotFound
@@ -33,11 +35,17 @@ from daipin.services.shared.inputs import need as _need
 from daipin.services.shared.rows import row_fact
 
 
-def get_contract(session: Session, contract_id: int | str) -> Contract:
+def get_contract(session: Session, contract_id: int | str, *, for_update: bool = False) -> Contract:
+    """The contract by id or code. `for_update`: take the row lock a change holds until it commits (PostgreSQL
+    `SELECT … FOR UPDATE`; SQLite's writer lock is taken by `BEGIN IMMEDIATE`), so two changes made at once
+    take turns and the second re-checks the state the first left (its version, its status)."""
     if isinstance(contract_id, str) and not contract_id.isdigit():
-        c = session.scalar(select(Contract).where(Contract.code == contract_id))
+        stmt = select(Contract).where(Contract.code == contract_id)
     else:
-        c = session.get(Contract, int(contract_id))
+        stmt = select(Contract).where(Contract.id == int(contract_id))
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    c = session.scalar(stmt)
     if c is None:
         raise NotFound(f"协议 {contract_id} 不存在", f"contract {contract_id} not found", field="contract")
     return c
@@ -68,7 +76,7 @@ def current_version(session: Session, c: Contract) -> ContractVersion:
     return v
 
 
-def _not_before_current(session: Session, c: Contract, day: date, field: str, zh: str) -> None:
+def not_before_current(session: Session, c: Contract, day: date, field: str, zh: str) -> None:
     """A change of payee takes effect no earlier than the version it follows (a share freed on a household's
     exit passes on from then), so the versions stay in the order they are in force."""
     since = current_version(session, c).effective_from
@@ -104,11 +112,31 @@ def _payee(session: Session, payee_household_id: int | None, payee_village_code:
     return v.code, f"village:{v.code}"
 
 
-def sign_contract(session: Session, actor: Actor, *, code: str, model: str, project_id: int, start_date: date,
-                  end_date: date, terms: dict[str, Any], at: datetime, payee_household_id: int | None = None,
-                  payee_village_code: str | None = None, person_id: int | None = None,
-                  signed_on: date | None = None) -> Contract:
-    """Sign a benefit-linkage contract; a missing required term is refused with the term named."""
+@dataclass(frozen=True)
+class PreparedContract:
+    """A contract checked in full and ready to sign: what `sign_contract` and a contract matter's execution
+    write (the matter's draft checks the same, so a matter is not approved for a contract that cannot be)."""
+
+    code: str
+    model: str
+    project: Project
+    start: date
+    end: date
+    signed: date
+    terms: dict[str, Any]
+    region: str
+    payee_label: str
+    payee_household_id: int | None
+    payee_village_code: str | None
+    person_id: int | None
+
+
+def prepare_contract(session: Session, actor: Actor, *, code: Any, model: Any, project_id: Any,
+                     start_date: Any, end_date: Any, terms: Any, payee_household_id: int | None = None,
+                     payee_village_code: str | None = None, person_id: int | None = None,
+                     signed_on: date | None = None) -> PreparedContract:
+    """Check a contract to be signed (terms per model, dates, project, payee, entity's credit, code, reach);
+    writes nothing. A missing required term is refused with the term named."""
     code = _need(code, "code", "协议编号", "contract code", limit=40)
     model = check_model(model)
     checked = validate_terms(model, terms)
@@ -134,8 +162,6 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
         if not eligible_as_of(session, hh, sd):
             raise Conflict("扶贫量化资金股份只能配给在册贫困户或监测户", "a quantified-fund share goes only to an "
                            "eligible (poor or monitored) household", field="payee_household_id")
-    from daipin.db.models.registry import Entity
-
     entity = session.get(Entity, project.entity_id)
     assert entity is not None
     if entity.credit_status == "blacklisted":
@@ -147,15 +173,51 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
         raise InputError(f"项目 {project.code} 与受益方不在同一区县", "the project is in another county than the payee",
                          field="project_id")
     require_contract_reach(actor, "contract.sign", project_region(project), region, field="project_id")
-    c = Contract(code=code, model=model, project_id=project.id, entity_id=project.entity_id,
-                 payee_household_id=payee_household_id, payee_village_code=payee_village_code, person_id=person_id,
-                 start_date=sd, end_date=ed, status="active", version=1, terms=checked,
-                 signed_on=signed, county_code=project.county_code)
+    return PreparedContract(code=code, model=model, project=project, start=sd, end=ed, signed=signed,
+                            terms=checked, region=region, payee_label=payee_label,
+                            payee_household_id=payee_household_id, payee_village_code=payee_village_code,
+                            person_id=person_id)
+
+
+def sign_contract(session: Session, actor: Actor, *, code: str, model: str, project_id: int, start_date: date,
+                  end_date: date, terms: dict[str, Any], at: datetime, payee_household_id: int | None = None,
+                  payee_village_code: str | None = None, person_id: int | None = None,
+                  signed_on: date | None = None) -> Contract:
+    """Sign a benefit-linkage contract; a missing required term is refused with the term named.
+
+    A contract committing quantified poverty funds or collective assets (`domain.contracts.needs_decision`)
+    is not signed here: it takes effect only by executing the approved contract or share-quantification
+    matter that decided it (WORKFLOW.md "Decision-gated actions")."""
+    prepared = prepare_contract(session, actor, code=code, model=model, project_id=project_id,
+                                start_date=start_date, end_date=end_date, terms=terms,
+                                payee_household_id=payee_household_id, payee_village_code=payee_village_code,
+                                person_id=person_id, signed_on=signed_on)
+    if needs_decision(prepared.model, prepared.terms):
+        raise Conflict(f"{MODELS[prepared.model]}协议动用扶贫量化资金或集体资产，须经村民（代表）会议决议、乡镇审核并公示后，"
+                       "由执行「签订利益联结协议」或「资产折股量化」事项签订，不能直接签订",
+                       f"a {prepared.model} contract commits quantified poverty funds or collective assets: it takes "
+                       "effect only by executing the approved contract or share-quantification matter",
+                       field="model", code="decision_required")
+    return create_contract(session, actor, prepared, at=at)
+
+
+def create_contract(session: Session, actor: Actor, prepared: PreparedContract, *, at: datetime,
+                    matter_id: int | None = None) -> Contract:
+    """Write a prepared contract, its first version and its ledger entry (naming the matter that decided it)."""
+    p = prepared
+    c = Contract(code=p.code, model=p.model, project_id=p.project.id, entity_id=p.project.entity_id,
+                 payee_household_id=p.payee_household_id, payee_village_code=p.payee_village_code,
+                 person_id=p.person_id, start_date=p.start, end_date=p.end, status="active", version=1,
+                 terms=p.terms, signed_on=p.signed, county_code=p.project.county_code)
     session.add(c)
-    v = new_version(session, actor, c, reason="签订", at=at, effective_from=sd)
-    _record_contract(session, actor, "contract.sign", c, region,
-                     {"model": model, "project": project.code, "payee": _payee_digest(session, payee_label),
-                      "terms": checked, "start": sd.isoformat(), "end": ed.isoformat(), "version": v.version}, at)
+    reason = f"依事项 #{matter_id} 决议签订" if matter_id is not None else "签订"
+    v = new_version(session, actor, c, reason=reason, at=at, effective_from=p.start)
+    facts: dict[str, Any] = {"model": p.model, "project": p.project.code,
+                             "payee": _payee_digest(session, p.payee_label), "terms": p.terms,
+                             "start": p.start.isoformat(), "end": p.end.isoformat(), "version": v.version}
+    if matter_id is not None:
+        facts["matter"] = matter_id
+    _record_contract(session, actor, "contract.sign", c, p.region, facts, at)
     return c
 
 
@@ -221,7 +283,7 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
     share is (a quantified-fund share is a benefit right, a land or money share passes to heirs): it is never
     amended. `expected_version`, when given, is the version the change was made from (409 if no longer current).
     """
-    c = get_contract(session, contract_id)
+    c = get_contract(session, contract_id, for_update=True)
     region = check_may_change(session, actor, c)  # scope first: a refused actor gets 403 whatever the input
     check_version(c, expected_version)
     reason = _need(reason, "reason", "变更原因", "reason")
@@ -262,7 +324,7 @@ def terminate_contract(session: Session, actor: Actor, contract_id: int | str, *
     """End a contract from a date: a last version, terminated, in force from `on`; its end date moves back to
     `on`. A date after the contract's end is refused (the contract has ended by then); `expected_version` as
     for an amendment."""
-    c = get_contract(session, contract_id)
+    c = get_contract(session, contract_id, for_update=True)
     region = check_may_change(session, actor, c)
     check_version(c, expected_version)
     reason = _need(reason, "reason", "终止原因", "reason")
@@ -286,10 +348,10 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
     """A land-contract-rights or own-money share passes to an heir; quantified-fund and loan shares never do.
 
     The heir holds the share from `on` (by default the day it is recorded, Beijing)."""
-    c = get_contract(session, contract_id)
+    c = get_contract(session, contract_id, for_update=True)
     reason = _need(reason, "reason", "继承依据", "reason")
     day = _date(on, "on", "继承日期") if on is not None else beijing_date(at)
-    _not_before_current(session, c, day, "on", "继承日期")
+    not_before_current(session, c, day, "on", "继承日期")
     if c.model != "shareholding":
         raise InputError("只有股份合作协议可以继承", "only shareholding contracts pass to heirs", field="contract")
     kind = c.terms.get("contribution_kind")
@@ -319,12 +381,12 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
 
 
 def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_household_id: int, *,
-                   decision_ref: str, on: date, at: datetime) -> ContractVersion:
-    """A quantified-fund share pending reassignment goes, by decision, to another eligible household."""
-    c = get_contract(session, contract_id)
-    decision_ref = _need(decision_ref, "decision_ref", "决议文号", "decision reference")
+                   matter_id: int, on: date, at: datetime) -> ContractVersion:
+    """A quantified-fund share pending reassignment goes to another eligible household: only as the effect of
+    executing the share-quantification matter `matter_id` that decided it (`services/decisions`)."""
+    c = get_contract(session, contract_id, for_update=True)
     on = _date(on, "on", "生效日期")
-    _not_before_current(session, c, on, "on", "生效日期")
+    not_before_current(session, c, on, "on", "生效日期")
     if c.status != "pending_reassignment":
         raise Conflict("该股份不在待重新分配状态", "the share is not pending reassignment", field="contract")
     hh = get_household(session, new_household_id)
@@ -335,9 +397,9 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
     require_contract_reach(actor, "contract.change", project_region(contract_project(session, c)),
                            payee_region(session, c), hh.village_code)
     c.payee_household_id, c.status = hh.id, "active"
-    v = new_version(session, actor, c, reason=f"重新分配：{decision_ref}", at=at, effective_from=on)
+    v = new_version(session, actor, c, reason=f"依事项 #{matter_id} 决议重新分配", at=at, effective_from=on)
     _record_contract(session, actor, "contract.reassign", c, hh.village_code,
-                     {"version": v.version, "decision_ref": decision_ref, "on": on.isoformat(),
+                     {"version": v.version, "matter": matter_id, "on": on.isoformat(),
                       "payee": trace.pii(session, f"household:{hh.household_no}")}, at)
     return v
 

@@ -38,6 +38,7 @@ from daipin.domain.localtime import beijing_date, for_people
 from daipin.domain.privacy import has_personal_number, mask_free_text
 from daipin.domain.vocabulary import OBJECTION_NOTIFIED_VIA, OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
 from daipin.ledger import store as ledger_store
+from daipin.services.decisions import service as decisions
 from daipin.services.shared import clock as shared_clock
 from daipin.services.shared import scope, throttle
 from daipin.services.shared import trace as trace
@@ -53,9 +54,10 @@ DOCUMENT_KIND: dict[wf.MatterKind, str | None] = {
     wf.MatterKind.VILLAGE_ALLOCATION: "village_allocation",
     wf.MatterKind.DISTRICT_ALLOCATION: "district_allocation",
     wf.MatterKind.BENEFICIARY_ROSTER: "beneficiary_roster",
-    wf.MatterKind.CONTRACT: None,
-    wf.MatterKind.SHARE_QUANTIFICATION: None,
-    wf.MatterKind.ASSET_DISPOSAL: None,
+    # What these decide takes effect only by their execution: their documents say it (services/decisions).
+    wf.MatterKind.CONTRACT: "contract",
+    wf.MatterKind.SHARE_QUANTIFICATION: "share_quantification",
+    wf.MatterKind.ASSET_DISPOSAL: "asset_disposal",
     wf.MatterKind.TOWNSHIP_PROJECT: None,
 }
 
@@ -139,6 +141,8 @@ def _authorize(actor: Actor, m: Matter, step: wf.Action) -> None:
     access.require(actor, action, field="actor",
                    what=(wf.ACTION_LABELS[step], f"{step.value} on a {m.kind} matter"))
     if not access.allowed(actor, action, region=m.region_code):
+        if m.id is None:  # a draft for a region outside the actor's: the region is unknown to it
+            raise NotFound(f"行政区划 {m.region_code} 不存在", f"unknown region {m.region_code}", "region")
         raise NotFound(f"事项 {m.id} 不存在", f"matter {m.id} not found", "matter_id")
 
 
@@ -258,7 +262,8 @@ def _check_region(session: Session, kind: wf.MatterKind, region: str) -> Region:
     return row
 
 
-def _preview(session: Session, kind: wf.MatterKind, document: Any, region: str, year: int | None) -> tuple[
+def _preview(session: Session, actor: Actor, kind: wf.MatterKind, document: Any, region: str,
+             year: int | None) -> tuple[
         dict[str, Any] | None, list[Any]]:
     """Check the document and compute its preview result and warnings (the engine's own errors name fields)."""
     if not isinstance(document, dict):
@@ -271,6 +276,8 @@ def _preview(session: Session, kind: wf.MatterKind, document: Any, region: str, 
     doc_kind = document.get("kind")
     if want is not None and doc_kind != want:
         raise InputError(f"此类事项的文件类型应为 {want}", f"document kind must be {want}", "document.kind")
+    if doc_kind in decisions.GATED_KINDS:
+        return decisions.check(session, actor, str(doc_kind), document, region), []
     if doc_kind == "beneficiary_roster":
         from daipin.services.rosters import rules as rosters
 
@@ -354,7 +361,7 @@ def draft_matter(
     key = wf.pool_key(mk, reg.code, year)
     if key is not None:
         _refuse_second_matter(session, key, reg, mk, year)
-    preview, warnings = _preview(session, mk, document, reg.code, year)
+    preview, warnings = _preview(session, actor, mk, document, reg.code, year)
     if mk is wf.MatterKind.VILLAGE_ALLOCATION:
         from daipin.services.rosters import rules as rosters
 
@@ -441,7 +448,7 @@ def update_draft(session: Session, actor: Actor, matter_id: int, *, at: datetime
     changed: list[str] = []
     if document is not None:
         mk = wf.MatterKind(m.kind)
-        preview, warnings = _preview(session, mk, document, m.region_code, m.year)
+        preview, warnings = _preview(session, actor, mk, document, m.region_code, m.year)
         if mk is wf.MatterKind.VILLAGE_ALLOCATION:
             from daipin.services.rosters import rules as rosters
 
@@ -880,6 +887,8 @@ def beneficiaries(session: Session, m: Matter) -> list[dict[str, Any]]:
         rows = [(p, "payee", v) for p, v in sorted(paid.items()) if v]
     elif kind == "beneficiary_roster":
         rows = [(str(h["id"]), "household", None) for h in doc.get("households", [])]
+    elif kind in decisions.GATED_KINDS:
+        rows = [(str(p["ref"]), str(p["type"]), None) for p in preview.get("payees", [])]
     hh_names = _household_names(session, [r for r, t, _ in rows if t != "village"])
     reg_names = _region_names(session, [r for r, t, _ in rows if t == "village"])
     out = []
@@ -934,6 +943,8 @@ def notice_content(session: Session, m: Matter, *, posted_at: datetime, ends_at:
         "ledger_checkpoint": checkpoint,
         "document_digest": m.document_digest,
     }
+    if m.kind in decisions.GATED_KINDS:
+        content["decided"] = {k: v for k, v in preview.items() if k != "payees"}
     found = wf.personal_data_in(content, known_ids=_household_numbers(session, [b["ref"] for b in benef]))
     if found:
         raise Conflict(f"公示内容含有个人敏感信息，已停止发布：{found[0]}",
@@ -1306,6 +1317,11 @@ def execute(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
         run = store_run(session, actor, kind=str(m.document["kind"]), subject=m.region_code, region=m.region_code,
                         year=m.year or at.year, doc=m.document, at=at, out=result, extra={"matter": m.id})
         m.run_id = run.id
+    elif m.kind in decisions.GATED_KINDS:
+        # What was decided is checked again against the registry as it is now, by the executing official.
+        if digest(decisions.check(session, actor, m.kind, m.document, m.region_code)) != m.approved_preview_digest:
+            raise Conflict("登记数据已变化，决议事项的内容与批准时不一致，已停止执行",
+                           "what the matter decided no longer reads as approved", "document", code="inputs_changed")
     elif m.preview is not None and digest(m.preview) != m.approved_preview_digest:
         raise Conflict("执行时的结果与批准时不一致，已停止执行", "the result differs from the approved one", "preview",
                        code="result_changed")
@@ -1314,6 +1330,8 @@ def execute(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
            "output_digest": run.output_digest if run else m.preview_digest}, rows=[run] if run else [])
     if run is not None:
         batch = payments.create_batch(session, actor, m, run, at=at)
+    if m.kind in decisions.GATED_KINDS:
+        decisions.apply(session, actor, m, at)
     return Execution(m, run, batch, created=True)
 
 

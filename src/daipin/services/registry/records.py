@@ -63,7 +63,6 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("amendment", contracts.amend_contract),
     Kind("termination", contracts.terminate_contract),
     Kind("heir-transfer", contracts.transfer_share_to_heir),
-    Kind("reassignment", contracts.reassign_share),
     Kind("allocation-plan", runs.save_allocation_plan),
     Kind("setting", registry.set_setting),
 )}

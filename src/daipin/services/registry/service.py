@@ -609,6 +609,10 @@ def record_profit(session: Session, actor: Actor, project_id: int, *, period_sta
 # ---------------------------------------------------------------- assets
 
 
+# The statuses an asset may be registered with; the others follow from a decided asset-disposal matter.
+REGISTERED_ASSET_STATUSES = frozenset({"in_use", "idle"})
+
+
 def register_asset(session: Session, actor: Actor, *, code: str, name: str, kind: str, value_fen: int,
                    at: datetime, project_id: int | None = None, owner_region_code: str | None = None,
                    owner_entity_id: int | None = None, operator_entity_id: int | None = None,
@@ -618,6 +622,11 @@ def register_asset(session: Session, actor: Actor, *, code: str, name: str, kind
     kind = _choice(kind, ASSET_KINDS, "kind", "资产类别")
     _money(value_fen, "value_fen", "资产价值")
     status = _choice(status, vocabulary.ASSET_STATUS, "status", "资产状态")
+    if status not in REGISTERED_ASSET_STATUSES:
+        # A lease, pledge or disposal takes effect only by executing the village's asset-disposal matter.
+        raise Conflict(f"资产的“{vocabulary.ASSET_STATUS.zh(status)}”状态须经资产处置事项决议并执行后生效，登记时只能为使用中或闲置",
+                       f"an asset is registered in use or idle: {status} takes effect only by executing an "
+                       "asset-disposal matter", field="status", code="decision_required")
     project = get_project(session, project_id) if project_id is not None else None
     if owner_region_code is None and owner_entity_id is None:
         raise InputError("缺少资产所有者", "missing owner (region or entity)", field="owner_region_code")

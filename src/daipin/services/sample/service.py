@@ -7,7 +7,7 @@ sequence digits (positions 15–16). Phones start `1390000`, bank accounts `6217
 from __future__ import annotations
 
 import random
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person, Region
 from daipin.domain.actors import Actor
+from daipin.domain.contracts import needs_decision
 from daipin.domain.errors import Conflict, InputError
 from daipin.domain.identity import make_resident_id, make_uscc
 from daipin.services.contracts import service as contract_svc
@@ -116,6 +117,7 @@ def load_sample(session: Session, actor: Actor, at: datetime, households_per_vil
     counts["entities"] = len(entities)
 
     seq = 0
+    decided: dict[str, list[dict[str, Any]]] = {}
     for i, e in enumerate(entities):
         vcode = VILLAGES[i % len(VILLAGES)][0]
         pcode = f"DA-{YEAR - 3 + i % 3}-{i + 1:03d}"
@@ -129,7 +131,7 @@ def load_sample(session: Session, actor: Actor, at: datetime, households_per_vil
         counts["projects"] += 1
         asset = reg.register_asset(session, actor, code=f"ZC-{pcode}", name=f"{project.name}资产", kind="operating",
                                    value_fen=grant + grant // 2, project_id=project.id, owner_region_code=vcode,
-                                   operator_entity_id=e.id, status="leased", at=at)
+                                   operator_entity_id=e.id, status="in_use", at=at)
         reg.add_valuation(session, actor, asset.id, valuer="牡丹江正信资产评估有限公司", valued_on=date(2024, 12, 1),
                           value_fen=grant + grant // 2 - rng.randrange(50) * 10_000_00 // 10,
                           report_ref=f"正信评报字〔2024〕第{100 + i}号", at=at)
@@ -143,6 +145,17 @@ def load_sample(session: Session, actor: Actor, at: datetime, households_per_vil
             nonlocal seq
             seq += 1
             counts["contracts"] += 1
+            if needs_decision(model, terms):
+                # Committing quantified funds or the village's assets: the village's contract matter decides it.
+                item: dict[str, Any] = {"code": f"HT-{YEAR}-{seq:04d}", "model": model, "project": project_id,
+                                        "start_date": start.isoformat(),
+                                        "end_date": end.isoformat(), "terms": terms}
+                if household is not None:
+                    item["payee_household_no"] = household.household_no
+                else:
+                    item["payee_village_code"] = vcode
+                decided.setdefault(vcode, []).append(item)
+                return None
             return contract_svc.sign_contract(
                 session, actor, code=f"HT-{YEAR}-{seq:04d}", model=model, project_id=project_id, start_date=start,
                 end_date=end, terms=terms, payee_household_id=household.id if household else None,
@@ -208,7 +221,37 @@ def load_sample(session: Session, actor: Actor, at: datetime, households_per_vil
                      {"name": "小型公益事业", "share": "0.1", "rule": "retain"}],
             cap_per_household_fen=20_000_00, at=at)
         counts["plans"] += 1
+    for vcode, items in decided.items():
+        decide_contracts(session, actor, vcode, items, at)
     return counts
+
+
+def decide_contracts(session: Session, actor: Actor, village: str, items: list[dict[str, Any]],
+                     at: datetime) -> int:
+    """Take a village's contracts that commit quantified funds or its assets through the decision path
+    (representatives' meeting, township review, 10 days' notice) and sign them by executing it. The steps are
+    dated in the past (40 days before `at`) so the windows have run their course. Returns the matter's id."""
+    from daipin.services.matters import service as wf
+
+    t = at - timedelta(days=40)
+    m = wf.draft_matter(session, actor, kind="contract", region=village, title=f"{YEAR}年度资产收益类利益联结协议",
+                        document={"kind": "contract", "contracts": items}, at=t,
+                        justification="以扶贫项目资产和量化资金签订收益协议，收益用于村级分配和到户分红")
+    mt = wf.call_meeting(session, actor, m.id, type="representatives_meeting", scheduled_at=t + timedelta(days=11),
+                         place="村委会议室", at=t)
+    n = mt.eligible_representatives
+    t += timedelta(days=11, hours=1)
+    wf.record_attendance(session, actor, m.id, at=t, present_representatives=n, first_secretary_present=True)
+    wf.record_votes(session, actor, m.id, at=t, votes_for=n, against=0, abstain=0)
+    wf.decide(session, actor, m.id, at=t)
+    wf.submit_for_review(session, actor, m.id, at=t)
+    t += timedelta(hours=2)
+    wf.review(session, actor, m.id, decision="approve", comments="协议条款与项目资产登记一致", at=t)
+    wf.publish_notice(session, actor, m.id, at=t)
+    t += timedelta(days=11)
+    wf.close_notice(session, actor, m.id, at=t)
+    wf.execute(session, actor, m.id, at=t)
+    return m.id
 
 
 def _name(rng: random.Random) -> str:
