@@ -56,9 +56,10 @@ def ids(key: str, suffix: str = "") -> tuple[Callable[[World], str], Callable[[W
 
 def contract_body(w: World, scope: str) -> dict[str, Any]:
     hh = w.ids["hh_own"] if scope == "own" else w.ids["hh_foreign"]
-    return {"code": f"HT-M-{scope}", "model": "asset_lease", "project_id": w.ids["project_own"],
-            "start_date": "2026-01-01", "end_date": "2026-12-31", "terms": {"annual_rent_fen": 120000},
-            "payee_household_id": hh}
+    # A contract signed directly (one committing quantified funds or collective assets needs a decided matter).
+    return {"code": f"HT-M-{scope}", "model": "fund_support", "project_id": w.ids["project_own"],
+            "start_date": "2026-01-01", "end_date": "2026-12-31",
+            "terms": {"amount_fen": 120000, "purpose": "购买种苗", "support_type": "grant"}, "payee_household_id": hh}
 
 
 def contract(suffix: str) -> tuple[Callable[[World], str], Callable[[World], str]]:
@@ -487,13 +488,13 @@ def _contract_sign_targets(mx: Mx) -> list[Target]:
             region = p.village_code or p.township_code
 
             def body(route: str, p: Any = p, h: Any = h, n: int = len(out)) -> Any:
-                fields = {"code": f"HT-MX-SIGN-{n}", "model": "fixed_interest",
+                fields = {"code": f"HT-MX-SIGN-{n}", "model": "fund_support",
                           "project_id": p.id, "start_date": "2026-01-01", "end_date": "2026-12-31"}
-                terms = {"basis": "capital", "principal_fen": 100000, "annual_rate": "0.06"}
+                terms = {"amount_fen": 100000, "purpose": "购买种苗", "support_type": "grant"}
                 if route.startswith("/api/"):
                     return {**fields, "terms": terms, "payee_household_id": h.id}
                 return {**{k: str(v) for k, v in fields.items()}, "payee_household_no": h.household_no,
-                        "t_basis": "capital", "t_principal_fen": "1000.00", "t_annual_rate": "0.06"}
+                        "t_amount_fen": "1000.00", "t_purpose": "购买种苗", "t_support_type": "grant"}
             out.append(Target(f"project {pl}, payee {hl}", {}, lambda a, r, region=region, v=h.village_code: _allowed(
                 "contract.sign", region)(a) and _allowed("contract.sign", v)(a), body=body))
     return out
@@ -510,7 +511,7 @@ def _contract_change_targets(kind: str) -> Callable[[Mx], list[Target]]:
             if kind == "terminate":
                 return {"on": (c.start_date + timedelta(days=30)).isoformat(), "reason": "资产收回",
                         "version": str(c.version)}
-            key = next(k for k, v in sorted(c.terms.items()) if k.endswith("_fen") and isinstance(v, int))
+            key = next(k for k, v in sorted(c.terms.items()) if "_fen" in k and isinstance(v, int))
             terms = {**c.terms, key: c.terms[key] + 100}
             if route.startswith("/api/"):
                 return {"reason": "补充协议：金额调整", "terms": terms}
@@ -754,9 +755,10 @@ def _build_mx(session: Session, keys: str) -> Mx:
 
     def sign(code: str, p: Any, h: Household) -> Contract:
         return contracts.sign_contract(
-            session, SYSTEM_ACTOR, code=code, model="fixed_interest", project_id=p.id, start_date=date(sample.YEAR, 1, 1),
-            end_date=date(sample.YEAR + 2, 12, 31), terms={"basis": "capital", "principal_fen": 10_000_00 + p.id,
-                                                           "annual_rate": "0.06"},
+            session, SYSTEM_ACTOR, code=code, model="trusteeship", project_id=p.id, start_date=date(sample.YEAR, 1, 1),
+            end_date=date(sample.YEAR + 2, 12, 31), terms={"asset_kind": "land", "unit": "mu", "units": "10",
+                                                           "annual_fen_per_unit": 450_00 + p.id,
+                                                           "duties": ["购买农业保险"]},
             payee_household_id=h.id, at=at)
 
     cross = sign("HT-MX-CROSS", own_project, households["same township"])

@@ -268,8 +268,9 @@ def test_an_official_who_sees_a_contract_by_its_project_may_not_change_it_for_a_
     payee = session.scalar(select(Household).where(Household.village_code == FOREIGN_VILLAGE,
                                                    Household.status.in_(("poor", "monitored"))).limit(1))
     assert project is not None and payee is not None
-    c = svc.sign_contract(session, SYSTEM_ACTOR, code="HT-X-1", model="asset_lease", project_id=project.id,
-                          start_date=date(2026, 1, 1), end_date=date(2026, 12, 31), terms={"annual_rent_fen": 10000},
+    c = svc.sign_contract(session, SYSTEM_ACTOR, code="HT-X-1", model="fund_support", project_id=project.id,
+                          start_date=date(2026, 1, 1), end_date=date(2026, 12, 31),
+                          terms={"amount_fen": 10000, "purpose": "购买种苗", "support_type": "grant"},
                           payee_household_id=payee.id, at=START)
     session.flush()
     app, _ = app_on_session(session)
@@ -371,16 +372,26 @@ def test_a_contract_signed_on_the_form_opens_on_its_own_page_with_version_1_in_f
     app, _ = app_on_session(session)
     cadre = as_role(app, world, "village_cadre")
     form = cadre.get(f"/contracts/new?model=asset_lease&project_id={world.ids['project_own']}").text
+    assert "须经村民（代表）会议决议" in section(form, "gated-note")
     fields = {**form_of(form, "contract-form"), "code": "HT-FORM-01", "payee_village_code": OWN_VILLAGE,
               "start_date": "2026-01-01", "end_date": "2028-12-31", "t_asset_code": "ZC-FORM-01",
               "t_annual_rent_fen": "12000.00"}
+    fields.pop("payee_household_no", None)
+    # Leasing the village's asset commits collective assets: only its executed contract matter signs it.
+    refused = cadre.post("/contracts", data=fields, follow_redirects=False)
+    assert refused.status_code == 409 and "签订利益联结协议" in refused.text
+    assert session.scalar(select(Contract).where(Contract.code == "HT-FORM-01")) is None
+    form = cadre.get(f"/contracts/new?model=fund_support&project_id={world.ids['project_own']}").text
+    fields = {**form_of(form, "contract-form"), "code": "HT-FORM-01", "payee_village_code": OWN_VILLAGE,
+              "start_date": "2026-01-01", "end_date": "2028-12-31", "t_amount_fen": "12000.00",
+              "t_purpose": "购买种苗", "t_support_type": "grant"}
     fields.pop("payee_household_no", None)
     done = cadre.post("/contracts", data=fields, follow_redirects=False)
     assert done.status_code == 303, done.text[:800]
     c = session.scalar(select(Contract).where(Contract.code == "HT-FORM-01"))
     assert c is not None and done.headers["location"] == f"/contracts/{c.id}"
     page = cadre.get(done.headers["location"]).text
-    assert "现行" in section(page, "version-1") and "年租金 12,000.00 元" in section(page, "terms")
+    assert "现行" in section(page, "version-1") and "扶持金额 12,000.00 元" in section(page, "terms")
 
 
 def test_the_api_says_in_chinese_why_a_request_is_refused(session: Session, world: World) -> None:
@@ -454,10 +465,10 @@ def test_the_api_refuses_a_change_from_a_version_no_longer_current(session: Sess
 
 
 def _quantified_share(session: Session, world: World) -> Contract:
-    c = session.scalar(select(Contract).where(Contract.project_id == world.ids["project_own"],
-                                              Contract.model == "shareholding", Contract.payee_household_id.is_not(None))
-                       .order_by(Contract.id))
-    assert c is not None and c.terms["contribution_kind"] == "quantified_fund"
+    c = next(c for c in session.scalars(select(Contract).where(
+        Contract.project_id == world.ids["project_own"], Contract.model == "shareholding",
+        Contract.payee_household_id.is_not(None)).order_by(Contract.id))
+        if c.terms["contribution_kind"] == "quantified_fund")
     return c
 
 

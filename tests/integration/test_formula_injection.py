@@ -91,8 +91,9 @@ def test_every_export_writes_typed_text_as_text(rs: Session, tmp_path: Path) -> 
     reg.register_household(rs, ACTOR, household_no="H-1", village_code=VILLAGE, status="poor", at=AT,
                            status_since=date(2020, 1, 1), poverty_cause="-因病",
                            members=[{"name": "=1+1", "id_number": person_id(1), "relation": "户主", "labor": "full"}])
-    contracts.sign_contract(rs, ACTOR, code="=C-1", model="asset_lease", project_id=p.id, start_date=AT.date(),
-                            end_date=AT.date().replace(year=AT.year + 1), terms={"annual_rent_fen": 100},
+    contracts.sign_contract(rs, ACTOR, code="=C-1", model="fund_support", project_id=p.id, start_date=AT.date(),
+                            end_date=AT.date().replace(year=AT.year + 1),
+                            terms={"amount_fen": 100, "purpose": "=购买种苗", "support_type": "grant"},
                             payee_village_code=VILLAGE, at=AT)
     for name, export in (("e", exports.export_entities), ("p", exports.export_projects),
                          ("c", exports.export_contracts), ("h", exports.export_households)):

@@ -201,8 +201,9 @@ def test_a_village_s_export_takes_its_name_or_code_and_statuses_are_in_chinese(r
         exports.export_households(rs, tmp_path / "none.xlsx", village="无名村")
     assert unknown.value.field == "village"
     p = project(rs)
-    svc.sign_contract(rs, ACTOR, code="C-1", model="asset_lease", project_id=p.id, start_date=AT.date(),
-                      end_date=AT.date().replace(year=AT.year + 1), terms={"annual_rent_fen": 100},
+    svc.sign_contract(rs, ACTOR, code="C-1", model="fund_support", project_id=p.id, start_date=AT.date(),
+                      end_date=AT.date().replace(year=AT.year + 1),
+                      terms={"amount_fen": 100, "purpose": "购买种苗", "support_type": "grant"},
                       payee_village_code="231002001001", at=AT)
     exports.export_projects(rs, tmp_path / "p.xlsx")
     exports.export_contracts(rs, tmp_path / "c.xlsx")
