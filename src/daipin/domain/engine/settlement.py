@@ -426,9 +426,9 @@ def _check_holders(
     day_cache: dict[str, int],
 ) -> _Holdings:
     """Check a share's holding periods; each is clipped to the contract's days in the period [lo, hi]."""
-    if type(holders) is not list or not holders:
-        issues.add(path, "holders 应为非空列表（每项 {payee, start, end}）",
-                   "holders must be a non-empty list of {payee, start, end}")
+    if type(holders) is not list:
+        issues.add(path, "holders 应为列表（每项 {payee, start, end}；空列表表示本期无人持有）",
+                   "holders must be a list of {payee, start, end} (empty: nobody held the share)")
         return ((), days)
     if pool_class not in (3, 4):
         issues.add(
