@@ -35,13 +35,15 @@ def _note(value: Any) -> str:
     return note
 
 
-def _contract(session: Session, contract: int | str, model: str) -> Contract:
+def _contract(session: Session, actor: Actor, contract: int | str, model: str, action: access.Action) -> Contract:
+    """The contract, once the actor may record for its payee's region (403 before any other answer)."""
     if contract is None or (isinstance(contract, str) and not contract.strip()):
         raise InputError("缺少协议", "missing contract", field="contract")
     try:
         c = get_contract(session, contract)
     except Exception as exc:
         raise InputError(f"协议 {contract} 不存在", f"contract {contract} not found", field="contract") from exc
+    access.require(actor, action, region=payee_region(session, c))
     if c.model != model:
         zh = "务工协议" if model == "employment" else "资金扶持协议"
         raise InputError(f"协议 {c.code} 不是{zh}", f"contract {c.code} is not a {model} contract", field="contract")
@@ -51,7 +53,7 @@ def _contract(session: Session, contract: int | str, model: str) -> Contract:
 def record_wage_payment(session: Session, actor: Actor, *, contract: int | str, paid_on: Any, amount_fen: Any,
                         at: datetime, note: str = "") -> WagePayment:
     """Wages the entity paid the worker of an employment contract on a day (not after today)."""
-    c = _contract(session, contract, "employment")
+    c = _contract(session, actor, contract, "employment", "wage.record")
     day = not_future(as_date(paid_on, "paid_on", "发放日期"), at, "paid_on", "发放日期")
     amount = _amount(amount_fen, "amount_fen", "实发工资")
     text = _note(note)
@@ -60,7 +62,6 @@ def record_wage_payment(session: Session, actor: Actor, *, contract: int | str, 
                          field="paid_on")
     assert c.payee_household_id is not None
     hh = get_household(session, c.payee_household_id)
-    access.require(actor, "wage.record", region=hh.village_code)
     w = WagePayment(contract_id=c.id, household_id=hh.id, county_code=c.county_code, paid_on=day, amount_fen=amount,
                     note=text, recorded_at=at, actor=f"{actor.role.value}:{actor.id}")
     session.add(w)
@@ -75,7 +76,7 @@ def record_repayment(session: Session, actor: Actor, *, contract: int | str, pai
     """A repayment of a revolving fund-support contract; the total repaid may not exceed the amount supported."""
     from daipin.services.obligations.views import repaid_total
 
-    c = _contract(session, contract, "fund_support")
+    c = _contract(session, actor, contract, "fund_support", "repayment.record")
     if c.terms.get("support_type") != "revolving":
         raise Conflict("无偿扶持资金无需归还", "a grant is not repaid", field="contract", code="not_revolving")
     day = not_future(as_date(paid_on, "paid_on", "还款日期"), at, "paid_on", "还款日期")
@@ -85,7 +86,6 @@ def record_repayment(session: Session, actor: Actor, *, contract: int | str, pai
         raise InputError(f"还款日期早于协议起始日期 {c.start_date.isoformat()}", "repaid before the contract started",
                          field="paid_on")
     region = payee_region(session, c)
-    access.require(actor, "repayment.record", region=region)
     already = repaid_total(session, c)
     if already + amount > int(c.terms["amount_fen"]):
         raise InputError("累计还款超过扶持金额", "the repayments would exceed the amount supported",
