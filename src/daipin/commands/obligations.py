@@ -20,13 +20,16 @@ ProjectOpt = typer.Option(None, "--project", help="项目编号或ID")
 FormatOpt = typer.Option("table", "--format", help="table | json")
 
 
-def _scope(session: Any, entity: int | None, project: str | None) -> dict[str, int]:
+def _scope(session: Any, entity: int | None, project: str | None) -> dict[str, Any]:
     from daipin.domain.errors import InputError
     from daipin.services.registry.service import get_project
 
     if (entity is None) == (project is None):
         raise InputError("请给出 --entity 或 --project 之一", "give one of --entity or --project", field="entity")
-    return {"entity_id": entity} if entity is not None else {"project_id": get_project(session, project).id}
+    if entity is not None:
+        return {"entity_id": entity}
+    assert project is not None
+    return {"project_id": get_project(session, project).id}
 
 
 def _today(session: Any) -> Any:

@@ -760,7 +760,7 @@ def _compute(
             due = (2 * qn * chosen[0] + qd) // (2 * qd)
             basis = f"收购量 {qty_text} × {chosen[1]} = {fy(due)} 元"
         if kind is EQUITY_DIVIDEND and len(rec) > 7:
-            retained_total += _held_lines(lines, rec, due, basis, class_due, class_count, y)
+            _held_lines(lines, rec, due, basis, class_due, class_count, y)
             continue
         class_due[cls] += due
         class_count[cls] += 1

@@ -332,7 +332,7 @@ def entity_page(session: Session, actor: Actor, entity_id: int, today: date | No
     # A re-run of a project's settlement replaces the earlier run; it never adds to it. Only the projects the
     # actor reads: another township's settlement is not its business.
     runs = latest_settlements(session, [p.code for p in projects])
-    dues = []
+    dues: list[dict[str, Any]] = []
     for r in runs:
         out = r.output_json or {}
         due = sum(int(line.get("due_fen", 0)) for line in out.get("lines", []) if isinstance(line, dict))
@@ -357,8 +357,8 @@ def entity_page(session: Session, actor: Actor, entity_id: int, today: date | No
         "dues": dues,
         **owed,
         # Unpaid settlement dues and wages in arrears (R1.3: unpaid wages are the entity's arrears too).
-        "arrears_total_fen": sum(d["arrears_fen"] for d in dues) + (
-            owed["wages"]["totals"]["arrears_fen"] if owed else 0),
+        "arrears_total_fen": sum(int(d["arrears_fen"]) for d in dues) + (
+            int(owed["wages"]["totals"]["arrears_fen"]) if owed else 0),
         "policies": [{"insurer": p.insurer, "policy_no": p.policy_no, "from": p.valid_from.isoformat(),
                       "to": p.valid_to.isoformat()} for p in policies],
     }

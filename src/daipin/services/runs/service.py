@@ -105,14 +105,14 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
                                              "poor_village": village.poor_village, "name": village.name})
             numbers = dict(session.execute(select(Household.id, Household.household_no)
                                            .where(Household.id.in_({h for h, _, _ in holders}))).all())
-            line = {"id": c.code, "kind": kind, "payee": village.code, **terms,
-                    "holders": [{"payee": numbers[h], "start": a.isoformat(), "end": b.isoformat()}
-                                for h, a, b in holders]}
+            held_line: dict[str, Any] = {
+                "id": c.code, "kind": kind, "payee": village.code, **terms,
+                "holders": [{"payee": numbers[h], "start": a.isoformat(), "end": b.isoformat()} for h, a, b in holders]}
             if v.start_date > ps:
-                line["start"] = v.start_date.isoformat()
+                held_line["start"] = v.start_date.isoformat()
             if v.end_date < pe:
-                line["end"] = v.end_date.isoformat()
-            docs.append(line)
+                held_line["end"] = v.end_date.isoformat()
+            docs.append(held_line)
             continue
         if v.payee_household_id is not None:
             hh = session.get(Household, v.payee_household_id)

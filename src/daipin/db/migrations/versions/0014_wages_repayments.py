@@ -10,6 +10,8 @@ Revises: 0011_ledger_trust
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -24,7 +26,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     for table, comment in (("wage_payments", "实发工资（分） / wages paid in fen"),
                            ("fund_repayments", "还款金额（分） / amount repaid in fen")):
-        cols = [
+        cols: list[Any] = [
             sa.Column("id", _ID, nullable=False),
             sa.Column("contract_id", _ID, nullable=False),
         ]
