@@ -140,6 +140,10 @@ def build_world(session: Session, keys_dir: str) -> World:
     for scope, p in (("own", own_project), ("foreign", foreign_project)):
         w.ids[f"contract_{scope}"] = first(select(Contract.id).where(
             Contract.project_id == p.id, Contract.model == "asset_lease").order_by(Contract.id))
+    for scope, p in (("own", own_project), ("foreign", foreign_project)):
+        for key, model in (("employment", "employment"), ("fund", "fund_support")):
+            w.ids[f"{key}_{scope}"] = first(select(Contract.id).where(
+                Contract.project_id == p.id, Contract.model == model).order_by(Contract.id))
     w.ids["contract_own_household"] = first(select(Contract.id).where(
         Contract.project_id == own_project.id, Contract.payee_household_id.is_not(None)).order_by(Contract.id))
     assert session.get(Entity, w.ids["entity_own"]) is not None

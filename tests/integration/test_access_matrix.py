@@ -157,6 +157,31 @@ CASES = [
     Case("POST", "/api/v1/contracts/{contract_id}/amend", *contract("/amend"), contract_change, body=amend_body),
     Case("POST", "/api/v1/contracts/{contract_id}/terminate", *contract("/terminate"), contract_change,
          body=terminate_body),
+    Case("GET", "/api/v1/entities/{entity_id}/wages", lambda w: f"/api/v1/entities/{w.ids['entity_own']}/wages",
+         lambda w: f"/api/v1/entities/{w.ids['entity_foreign']}/wages",
+         {D: same(200), T: (200, 404), V: (200, 404), E: (200, 404), A: same(200), P: same(401)}),
+    Case("GET", "/api/v1/entities/{entity_id}/repayments",
+         lambda w: f"/api/v1/entities/{w.ids['entity_own']}/repayments",
+         lambda w: f"/api/v1/entities/{w.ids['entity_foreign']}/repayments",
+         {D: same(200), T: (200, 404), V: (200, 404), E: (200, 404), A: same(200), P: same(401)}),
+    Case("GET", "/api/v1/projects/{project_id}/wages", lambda w: f"/api/v1/projects/{w.ids['project_own']}/wages",
+         lambda w: f"/api/v1/projects/{w.ids['project_foreign']}/wages",
+         {D: same(200), T: (200, 404), V: (200, 404), E: (200, 404), A: same(200), P: same(401)}),
+    Case("GET", "/api/v1/projects/{project_id}/repayments",
+         lambda w: f"/api/v1/projects/{w.ids['project_own']}/repayments",
+         lambda w: f"/api/v1/projects/{w.ids['project_foreign']}/repayments",
+         {D: same(200), T: (200, 404), V: (200, 404), E: (200, 404), A: same(200), P: same(401)}),
+    # Wages and repayments are recorded by the officials of the payee's region; an entity's users read, never record.
+    Case("POST", "/api/v1/contracts/{contract_id}/wage-payments",
+         lambda w: f"/api/v1/contracts/{w.ids['employment_own']}/wage-payments",
+         lambda w: f"/api/v1/contracts/{w.ids['employment_foreign']}/wage-payments",
+         {D: same(201), T: (201, 404), V: (201, 404), E: (403, 404), A: same(403), P: same(401)},
+         body=lambda w, s: {"paid_on": "2026-01-10", "amount_fen": 100, "note": "1月工资"}),
+    Case("POST", "/api/v1/contracts/{contract_id}/repayments",
+         lambda w: f"/api/v1/contracts/{w.ids['fund_own']}/repayments",
+         lambda w: f"/api/v1/contracts/{w.ids['fund_foreign']}/repayments",
+         {D: same(201), T: (201, 404), V: (201, 404), E: (403, 404), A: same(403), P: same(401)},
+         body=lambda w, s: {"paid_on": "2026-01-10", "amount_fen": 100}),
     Case("GET", "/api/v1/matters", const("/api/v1/matters"), const("/api/v1/matters"),
          {**everyone(200), E: same(403)}),
     Case("POST", "/api/v1/matters", const("/api/v1/matters"), const("/api/v1/matters"),
@@ -523,6 +548,24 @@ def _contract_change_targets(kind: str) -> Callable[[Mx], list[Target]]:
     return fill
 
 
+def _obligation_targets(mx: Mx, model: str, action: Action) -> list[Target]:
+    """A wage payment or a repayment on the first contract of `model` paying each village of the world."""
+    from daipin.db.models.registry import Contract, Household, Project
+
+    out = []
+    for label, village in (("own", OWN_VILLAGE), ("same township", SAME_TOWNSHIP_VILLAGE),
+                           ("other township", FAR_VILLAGE)):
+        c = mx.session.scalar(select(Contract).join(Household, Household.id == Contract.payee_household_id).where(
+            Contract.model == model, Household.village_code == village).order_by(Contract.id).limit(1))
+        if c is None:
+            continue
+        p = mx.session.get(Project, c.project_id)
+        out.append(Target(label, {"contract_id": str(c.id)}, lambda a, r, c=c, v=village, p=p: _contract_read(
+            c, v, p)(a) and _allowed(action, v)(a), body=lambda route: {"paid_on": "2026-01-10", "amount_fen": 100}))
+    assert out
+    return out
+
+
 def _draft_targets(mx: Mx) -> list[Target]:
     import json
 
@@ -604,6 +647,10 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/contracts/{contract_id}/amend"): _contract_change_targets("amend"),
     ("POST", "/api/v1/contracts/{contract_id}/terminate"): _contract_change_targets("terminate"),
     ("POST", "/contracts/{contract_id}/terminate"): _contract_change_targets("terminate"),
+    ("POST", "/api/v1/contracts/{contract_id}/wage-payments"): lambda mx: _obligation_targets(mx, "employment",
+                                                                                              "wage.record"),
+    ("POST", "/api/v1/contracts/{contract_id}/repayments"): lambda mx: _obligation_targets(mx, "fund_support",
+                                                                                          "repayment.record"),
     ("POST", "/api/v1/matters"): _draft_targets,
     ("POST", "/matters"): _draft_targets,
     ("POST", "/api/v1/matters/{matter_id}/actions/{action}"): _step_targets,

@@ -84,8 +84,12 @@ def test_a_share_reassigned_after_the_period_keeps_the_old_payee_for_it_and_the_
         (1, "2025-01-01", "active"), (2, "2026-06-01", "pending_reassignment"), (3, "2026-11-20", "active")]
     assert runs.build_settlement_document(rs, p.id, 2025) == before
     later = runs.build_settlement_document(rs, p.id, 2026)
-    assert _line(later, "C-Q")["payee"] == "H-2"  # type: ignore[index]
-    assert {x["id"]: x["status"] for x in later["payees"]} == {"H-2": "poor"}
+    # 2026 is paid by the days each held it; the days it waited for reassignment go to the village's pool.
+    assert _line(later, "C-Q")["payee"] == VILLAGE  # type: ignore[index]
+    assert _line(later, "C-Q")["holders"] == [  # type: ignore[index]
+        {"payee": "H-1", "start": "2026-01-01", "end": "2026-05-31"},
+        {"payee": "H-2", "start": "2026-11-20", "end": "2026-12-31"}]
+    assert {x["id"]: x.get("status") for x in later["payees"]} == {"H-1": "exited", "H-2": "poor", VILLAGE: None}
     run = runs.run_settlement(rs, ACTOR, p.id, 2025, LATER)
     assert run.input_json == before
 
@@ -142,9 +146,12 @@ def test_a_household_that_died_out_after_the_period_end_is_still_paid_for_the_pe
     assert doc == before
     assert _line(doc, "C-Q")["payee"] == "H-1" and doc["payees"] == [  # type: ignore[index]
         {"id": "H-1", "type": "household", "status": "poor"}]
-    # A household that died out within the period: its share is pending reassignment at the period end.
+    # A household that died out within the period: it is paid for the days it held the share, the rest of the
+    # year (pending reassignment) goes to the village's retained pool.
     _profits(rs, p.id, 2026)
-    assert _line(runs.build_settlement_document(rs, p.id, 2026), "C-Q") is None
+    line = _line(runs.build_settlement_document(rs, p.id, 2026), "C-Q")
+    assert line is not None and line["payee"] == VILLAGE
+    assert line["holders"] == [{"payee": "H-1", "start": "2026-01-01", "end": "2026-09-30"}]
 
 
 def test_a_quantified_share_cannot_be_made_inheritable_by_amending_its_contribution_kind(rs: Session) -> None:

@@ -22,9 +22,11 @@ def reduce(result: dict[str, Any]) -> dict[str, Any]:
     kind = result["kind"]
     out: dict[str, Any] = {"kind": kind}
     if kind == "settlement":
+        # By contract; a share with holding periods has one line per holder and one retained: by contract and payee.
         out["lines"] = {
-            ln["contract"]: (ln["due_fen"], ln["paid_fen"], ln["arrears_fen"]) for ln in result["lines"]
+            (ln["contract"], ln["payee"]): (ln["due_fen"], ln["paid_fen"], ln["arrears_fen"]) for ln in result["lines"]
         }
+        out["retained_fen"] = result.get("retained_fen")
         out["totals"] = tuple(result["totals"][k] for k in ("due_fen", "paid_fen", "arrears_fen"))
     elif kind == "village_allocation":
         out["lines"] = {
@@ -71,4 +73,4 @@ def test_every_line_of_every_example_carries_a_chinese_basis(case: Path) -> None
 def test_the_packaged_examples_are_the_documented_ones() -> None:
     docs = {p.name: p.read_bytes() for p in DOCS.glob("*.json")}
     packaged = {p.name: p.read_bytes() for p in PACKAGED.glob("*.json")}
-    assert docs == packaged and len(docs) == 8
+    assert docs == packaged and len(docs) == 12

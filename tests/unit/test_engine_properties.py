@@ -473,3 +473,64 @@ def test_any_corrupted_document_is_either_calculated_or_refused_as_input_error(
         calculate(doc)
     except EngineInputError as err:
         assert err.field and err.issues
+
+
+# --- shares held in turn (holding periods) -------------------------------------------------
+
+
+@st.composite
+def held_share_docs(draw: st.DrawFn) -> dict[str, Any]:
+    """A quantified share held in turn by up to four households in 2024 (a leap year), with gaps pending."""
+    cuts = sorted(draw(st.lists(st.integers(1, 366), min_size=0, max_size=8, unique=True)))
+    bounds = [0, *cuts, 367]
+    holders = []
+    statuses = ("poor", "monitored", "exited", "non_poor")
+    payees: dict[str, dict[str, Any]] = {"V": {"id": "V", "type": "village", "poor_village": draw(st.booleans())}}
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if b - a < 2 or not draw(st.booleans()):
+            continue  # a gap: the share is pending reassignment
+        who = draw(st.sampled_from(["H-1", "H-2", "H-3", "H-4"]))
+        payees.setdefault(who, {"id": who, "type": "household", "status": draw(st.sampled_from(statuses))})
+        start, end = a + 1, b - 1
+        holders.append({"payee": who, "start": _ordinal_day(2024, start),
+                        "end": _ordinal_day(2024, end)})
+    if not holders:
+        payees["H-1"] = {"id": "H-1", "type": "household", "status": "poor"}
+        holders.append({"payee": "H-1"})
+    contract: dict[str, Any] = {"id": "C-Q", "kind": "equity_dividend", "payee": "V",
+                                "profit_share": draw(st.sampled_from(["0.01", "0.033", "0.5", "1"])),
+                                "annual_floor_fen": draw(st.integers(0, 10**7)), "holders": holders}
+    doc: dict[str, Any] = {
+        "version": 1, "kind": "settlement", "period": {"start": "2024-01-01", "end": "2024-12-31"},
+        "entity": {"id": "E", "kind": "enterprise"}, "payees": list(payees.values()),
+        "profit_fen": draw(st.integers(-10**8, 10**10)), "contracts": [contract],
+    }
+    if draw(st.booleans()):
+        doc["cash_available_fen"] = draw(st.integers(0, 10**8))
+    return doc
+
+
+def _ordinal_day(year: int, n: int) -> str:
+    from datetime import date, timedelta
+
+    return (date(year, 1, 1) + timedelta(days=n - 1)).isoformat()
+
+
+@FAST
+@given(doc=held_share_docs())
+def test_the_holders_parts_and_the_retained_part_add_up_to_the_shares_dividend(doc: dict[str, Any]) -> None:
+    """However a share changed hands, its parts sum to the dividend the share earns as one contract, and each
+    holder's part is its days' quota rounded down or up."""
+    result = settlement(doc)
+    whole = copy.deepcopy(doc)
+    del whole["contracts"][0]["holders"]
+    one = settlement(whole)["lines"][0]
+    lines = result["lines"]
+    assert sum(ln["due_fen"] for ln in lines) == one["due_fen"] == result["totals"]["due_fen"]
+    assert sum(ln["held_days"] for ln in lines) == 366
+    for ln in lines:
+        quota = Fraction(one["due_fen"] * ln["held_days"], 366)
+        assert quota - 1 < ln["due_fen"] < quota + 1
+        assert ln["paid_fen"] + ln["arrears_fen"] == ln["due_fen"]
+    assert result["retained_fen"] == sum(ln["paid_fen"] for ln in lines if ln.get("retained"))
+    assert result["totals"]["paid_fen"] == sum(ln["paid_fen"] for ln in lines)

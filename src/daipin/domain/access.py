@@ -20,6 +20,8 @@ decided by the township and reviewed by the district; a district allocation is t
 | region.write           | W | county   | township | village  | -      | -       | -      | all    |
 | representative.write   | W | county   | township | village  | -      | -       | -      | all    |
 | work.write             | W | county   | township | village  | -      | -       | -      | all    |
+| wage.record            | W | county   | township | village  | -      | -       | -      | all    |
+| repayment.record       | W | county   | township | village  | -      | -       | -      | all    |
 | entity.read            |   | county   | township | village  | entity | county  | -      | all    |
 | entity.write           | W | county   | township | village  | -      | -       | -      | all    |
 | entity.credit          | W | county   | -        | -        | -      | -       | -      | all    |
@@ -105,6 +107,7 @@ REGION_LENGTHS: dict[Role, tuple[int, ...]] = {
 
 Action = Literal[
     "household.read", "household.write", "region.write", "representative.write", "work.write",
+    "wage.record", "repayment.record",
     "entity.read", "entity.write", "entity.credit",
     "project.read", "project.write", "asset.read", "asset.write",
     "contract.read", "contract.sign", "contract.change",
@@ -148,6 +151,8 @@ POLICY: dict[Action, Rule] = {
     "region.write": _rule("登记行政区划", "register regions", _W, *_OFFICIALS_WRITE),
     "representative.write": _rule("维护村民代表名单", "maintain village representatives", _W, *_OFFICIALS_WRITE),
     "work.write": _rule("登记务工和贡献", "record work and contributions", _W, *_OFFICIALS_WRITE),
+    "wage.record": _rule("登记实发工资", "record wages paid", _W, *_OFFICIALS_WRITE),
+    "repayment.record": _rule("登记扶持资金还款", "record fund-support repayments", _W, *_OFFICIALS_WRITE),
     "entity.read": _rule("查看实施主体", "read entities", _R, _CTY, _TWN, _VIL, _ENT, _CTY, _N),
     "entity.write": _rule("登记实施主体或其保险", "register entities or their insurance", _W, *_OFFICIALS_WRITE),
     "entity.credit": _rule("变更实施主体信用状态", "change an entity's credit status", _W, _CTY, _N, _N, _N, _N, _N),

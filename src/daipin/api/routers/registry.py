@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from daipin.api.schemas import Strict
-from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
+from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep, read_only
 from daipin.services.registry import views as rv
 
 router = APIRouter(tags=["registry 登记"])
@@ -41,9 +41,10 @@ def entities(actor: CurrentActor, session: SessionDep, q: str = Query("", max_le
 
 
 @router.get("/entities/{entity_id}")
-def entity(entity_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
-    """实施主体：协议、应付、拖欠、信用 / an entity: contracts, dues, arrears, credit record."""
-    return rv.entity_page(session, actor, entity_id)
+def entity(entity_id: Id, actor: CurrentActor, session: SessionDep, today: TodayDep) -> dict[str, Any]:
+    """实施主体：协议、应付、拖欠（含欠薪）、工资、扶持资金还款、信用 / an entity: contracts, dues, arrears (wages in
+    arrears included), wages, fund-support repayments, credit record."""
+    return rv.entity_page(session, actor, entity_id, today)
 
 
 @router.get("/projects")
@@ -53,9 +54,9 @@ def projects(actor: CurrentActor, session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.get("/projects/{project_id}")
-def project(project_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
-    """项目详情 / a project: funding, assets, profits, contracts."""
-    return rv.project_page(session, actor, project_id)
+def project(project_id: Id, actor: CurrentActor, session: SessionDep, today: TodayDep) -> dict[str, Any]:
+    """项目详情 / a project: funding, assets, profits, contracts, wages, fund-support repayments."""
+    return rv.project_page(session, actor, project_id, today)
 
 
 @router.get("/assets/{asset_id}")

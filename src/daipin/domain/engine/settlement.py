@@ -42,7 +42,7 @@ _TERMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ASSET_LEASE: (("annual_rent_fen",), ()),
     FIXED_INTEREST: (("principal_fen", "annual_rate"), ()),
     TRUSTEESHIP: (("units", "annual_fen_per_unit"), ("unit",)),
-    EQUITY_DIVIDEND: (("profit_share",), ("annual_floor_fen",)),
+    EQUITY_DIVIDEND: (("profit_share",), ("annual_floor_fen", "holders")),
     EMPLOYMENT: (("wage_fen_per_day", "days_worked"), ()),
     ORDER_PURCHASE: (("quantity",), ("price_fen", "market_price_fen", "floor_price_fen")),
 }
@@ -50,7 +50,7 @@ _REQUIRED = {k: frozenset(_COMMON_REQUIRED + req) for k, (req, _) in _TERMS.item
 _OPTIONAL = {k: frozenset(_COMMON_OPTIONAL + opt) for k, (_, opt) in _TERMS.items()}
 _ALLOWED = {k: _REQUIRED[k] | _OPTIONAL[k] for k in _TERMS}
 # The fields a contract may carry without dates or a name: the shape most contracts have.
-_PLAIN = {k: frozenset(_COMMON_REQUIRED + req + opt) for k, (req, opt) in _TERMS.items()}
+_PLAIN = {k: frozenset(_COMMON_REQUIRED + req + opt) - {"holders"} for k, (req, opt) in _TERMS.items()}
 _PRICE_FIELDS = ("price_fen", "market_price_fen", "floor_price_fen")
 _HOUSEHOLD_PAYEE = frozenset(("id", "type", "status"))
 _VILLAGE_PAYEE = frozenset(("id", "type", "poor_village"))
@@ -407,6 +407,73 @@ def _day(value: object, day: dict[str, int]) -> int:
     return ordinal
 
 
+# A share's holding periods (ENGINE.md §1, `holders`): ((payee, class, days), ...) merged by payee in the order
+# first listed, then the days no holder held the share (they go to the contract's payee, a village's retained pool).
+_Holdings = tuple[tuple[tuple[str, int, int], ...], int]
+_HOLDER_FIELDS = frozenset(("payee", "start", "end"))
+
+
+def _check_holders(
+    issues: Issues,
+    holders: object,
+    path: str,
+    pool: object,
+    pool_class: int,
+    payee_class: dict[str, int],
+    lo: int,
+    hi: int,
+    days: int,
+    day_cache: dict[str, int],
+) -> _Holdings:
+    """Check a share's holding periods; each is clipped to the contract's days in the period [lo, hi]."""
+    if type(holders) is not list:
+        issues.add(path, "holders 应为列表（每项 {payee, start, end}；空列表表示本期无人持有）",
+                   "holders must be a list of {payee, start, end} (empty: nobody held the share)")
+        return ((), days)
+    if pool_class not in (3, 4):
+        issues.add(
+            path.rsplit(".", 1)[0] + ".payee",
+            "列出持有期（holders）的股份，payee 须为村（待重新分配期间的分红计入该村留存待分配）",
+            "a share with holders names a village as payee (its retained pool gets the days no holder held it)",
+        )
+    spans: list[tuple[int, int, int]] = []  # (start, end, index) as written
+    merged: dict[str, list[int]] = {}  # payee -> [class, days]
+    for j, h in enumerate(holders):
+        where = f"{path}[{j}]"
+        if not issues.fields(h, where, ("payee",), ("start", "end")):
+            continue
+        assert isinstance(h, Mapping)
+        who = h["payee"]
+        cls = payee_class.get(who) if type(who) is str else None
+        if cls is None:
+            shown = f'"{who}"' if isinstance(who, str) else str(who)
+            issues.add(f"{where}.payee", f"持有人 {shown} 不在 payees 列表中", f"holder {shown} is not listed in payees")
+            continue
+        if who == pool:
+            issues.add(f"{where}.payee", "持有人不能同时是留存村（协议的 payee）",
+                       "a holder cannot be the contract's payee (the retained pool)")
+            continue
+        start = issues.day(h["start"], f"{where}.start", day_cache) if "start" in h else lo
+        end = issues.day(h["end"], f"{where}.end", day_cache) if "end" in h else hi
+        if start is None or end is None:
+            continue
+        if start > end:
+            issues.add(f"{where}.start", "持有期开始日晚于结束日", "the holding starts after it ends")
+            continue
+        for s0, e0, k in spans:
+            if start <= e0 and s0 <= end:
+                issues.add(f"{where}.start", f"持有期与 {path}[{k}] 重叠", f"the holding overlaps {path}[{k}]")
+                break
+        spans.append((start, end, j))
+        a = start if start > lo else lo
+        b = end if end < hi else hi
+        held = b - a + 1 if b >= a else 0
+        got = merged.setdefault(who, [cls, 0])
+        got[1] += held
+    parts = tuple((who, cls, held) for who, (cls, held) in merged.items())
+    return parts, max(days - sum(held for _, _, held in parts), 0)
+
+
 def _check_closely(
     contracts: list[Any],
     issues: Issues,
@@ -513,6 +580,7 @@ def _check_one(
 
     # days of [start, end] inside the period
     days = full_days
+    start_of, end_of = p_start, p_end
     if "start" in keys or "end" in keys:
         start = p_start
         end = p_end
@@ -529,6 +597,7 @@ def _check_one(
         lo = start if start > p_start else p_start
         hi = end if end < p_end else p_end
         days = hi - lo + 1 if hi >= lo else 0
+        start_of, end_of = start, end
 
     if kind == FIXED_INTEREST:
         principal = c["principal_fen"]
@@ -570,7 +639,13 @@ def _check_one(
         floor = c.get("annual_floor_fen", 0)
         if type(floor) is not int or floor < 0:
             floor = issues.fen(floor, f"contracts[{i}].annual_floor_fen")
-        return (EQUITY_DIVIDEND, cid, payee, cls, days, _percent(caches, v, share), floor)
+        rec: _Record = (EQUITY_DIVIDEND, cid, payee, cls, days, _percent(caches, v, share), floor)
+        if "holders" in keys:
+            lo = max(start_of, p_start)
+            hi = min(end_of, p_end)
+            rec += (_check_holders(issues, c["holders"], f"contracts[{i}].holders", payee, cls, payee_class,
+                                   lo, hi, days, day_cache),)
+        return rec
     if kind == EMPLOYMENT:
         wage = c["wage_fen_per_day"]
         if type(wage) is not int or wage < 0:
@@ -635,6 +710,9 @@ def _compute(
     class_due = [0] * 6
     class_count = [0] * 6
     floor_hits: list[str] = []
+    retained_total: int | None = None
+    if any(len(rec) > 7 for rec in records if rec[0] is EQUITY_DIVIDEND):
+        retained_total = 0
     lines: list[dict[str, Any]] = []
     add_line = lines.append
     # Each due is one exact rational n/d rounded half-up once: (2n + d) // 2d.
@@ -661,7 +739,7 @@ def _compute(
             wage_text = repeated.get(wage) or _remember(repeated, wage)
             basis = f"日工资 {wage_text} 元 × {worked_text} 天 = {fy(due)} 元"
         elif kind is EQUITY_DIVIDEND:
-            _, cid, payee, cls, days, (sn, sd, share_text), floor = rec
+            _, cid, payee, cls, days, (sn, sd, share_text), floor = rec[:7]
             share_part = f"{share_of}{share_text} × {span[days]}"
             # profit·share·f against floor·f, exactly; the common factor f ≥ 0 cancels out.
             if gain * sn >= floor * sd:
@@ -681,6 +759,9 @@ def _compute(
             chosen = order_prices.get(prices) or _remember_price(order_prices, prices)
             due = (2 * qn * chosen[0] + qd) // (2 * qd)
             basis = f"收购量 {qty_text} × {chosen[1]} = {fy(due)} 元"
+        if kind is EQUITY_DIVIDEND and len(rec) > 7:
+            _held_lines(lines, rec, due, basis, class_due, class_count, y)
+            continue
         class_due[cls] += due
         class_count[cls] += 1
         add_line(
@@ -735,6 +816,9 @@ def _compute(
             }
         )
 
+    if retained_total is not None:
+        # Paid into the villages' retained pools (what cash reached those lines), for their next allocation.
+        retained_total = sum(ln["paid_fen"] for ln in lines if ln.get("retained"))
     period = doc["period"]
     entity = doc["entity"]
     echo_entity = {"id": entity["id"], "kind": entity["kind"]}
@@ -751,7 +835,49 @@ def _compute(
         "classes": summary,
         "totals": {"due_fen": total_due, "paid_fen": total_paid, "arrears_fen": arrears},
         "warnings": warnings,
+        **({"retained_fen": retained_total} if retained_total is not None else {}),
     }
+
+
+def _held_lines(
+    lines: list[dict[str, Any]],
+    rec: _Record,
+    due: int,
+    basis: str,
+    class_due: list[int],
+    class_count: list[int],
+    y: int,
+) -> int:
+    """A share with holding periods: its dividend `due` split by the days each holder held it (largest
+    remainder, key = payee), the days nobody held it going to the contract's payee as retained (留存待分配).
+    Adds one line per holder and one for the retained days (if any); returns the retained part."""
+    _, cid, pool, pool_class, days, _, _, (parts, pending) = rec
+    weights = [held for _, _, held in parts]
+    keys = [who for who, _, _ in parts]
+    if pending:
+        weights.append(pending)
+        keys.append(pool)
+    amounts = split(due, weights, keys) if sum(weights) else [0] * len(weights)
+    fy = format_yuan
+    for (who, cls, held), amount in zip(parts, amounts, strict=False):
+        class_due[cls] += amount
+        class_count[cls] += 1
+        lines.append({
+            "contract": cid, "payee": who, "kind": EQUITY_DIVIDEND, "class": cls, "due_fen": amount,
+            "paid_fen": amount, "arrears_fen": 0, "held_days": held,
+            "basis": f"{basis}；按持有天数分配：持有 {held}/{days} 天，得 {fy(amount)} 元",
+        })
+    if not pending:
+        return 0
+    amount = amounts[-1]
+    class_due[pool_class] += amount
+    class_count[pool_class] += 1
+    lines.append({
+        "contract": cid, "payee": pool, "kind": EQUITY_DIVIDEND, "class": pool_class, "due_fen": amount,
+        "paid_fen": amount, "arrears_fen": 0, "held_days": pending, "retained": True,
+        "basis": f"{basis}；待重新分配 {pending}/{days} 天无人持有，{fy(amount)} 元计入村集体留存待分配",
+    })
+    return amount
 
 
 def _pay_by_class(
@@ -787,7 +913,9 @@ def _pay_by_class(
             ln["paid_fen"] = 0
             ln["arrears_fen"] = due
             ln["basis"] = f"{ln['basis']}；现金不足，优先类别未付清，本项未获支付，拖欠 {fy(due)} 元"
-    parts = split(left, [ln["due_fen"] for ln in members], [ln["contract"] for ln in members])
+    # key = contract id; the parts of a share with holders are told apart by their payee
+    parts = split(left, [ln["due_fen"] for ln in members],
+                  [ln["contract"] if "held_days" not in ln else f"{ln['contract']}/{ln['payee']}" for ln in members])
     pro_rata = f"；现金不足，第 {short} 类（{CLASS_LABELS.get(short, '')}）按应付比例支付 "
     for ln, got in zip(members, parts, strict=True):
         due = ln["due_fen"]

@@ -7,6 +7,7 @@ not exist; an implementing-entity user sees only its own entity, its contracts, 
 from __future__ import annotations
 
 import io
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -316,8 +317,11 @@ def entity(session: Session, actor: Actor, entity_id: int) -> Entity:
     return e
 
 
-def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any]:
-    """An entity's contracts, dues per latest settlement run of each project and year, what is unpaid (arrears) and its credit record."""
+def entity_page(session: Session, actor: Actor, entity_id: int, today: date | None = None) -> dict[str, Any]:
+    """An entity's contracts, dues per latest settlement run of each project and year, what is unpaid (arrears) and its credit record.
+
+    With `today`, also its wages (due by the employment contracts' rates, paid, in arrears) and its revolving
+    fund-support repayments (due, repaid, overdue); wage arrears count in the entity's arrears."""
     e = entity(session, actor, entity_id)
     every = list(session.scalars(select(Contract).where(Contract.entity_id == e.id).order_by(Contract.code)))
     contracts = [c for c in every if contract_in_reach(session, actor, c)]
@@ -328,13 +332,14 @@ def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
     # A re-run of a project's settlement replaces the earlier run; it never adds to it. Only the projects the
     # actor reads: another township's settlement is not its business.
     runs = latest_settlements(session, [p.code for p in projects])
-    dues = []
+    dues: list[dict[str, Any]] = []
     for r in runs:
         out = r.output_json or {}
         due = sum(int(line.get("due_fen", 0)) for line in out.get("lines", []) if isinstance(line, dict))
         paid = sum(int(line.get("paid_fen", 0)) for line in out.get("lines", []) if isinstance(line, dict))
         dues.append({"run": r.id, "project": r.subject, "year": r.year, "due_fen": due, "paid_fen": paid,
                      "arrears_fen": max(due - paid, 0)})
+    owed = _obligations(session, actor, today, entity_id=e.id)
     policies = list(session.scalars(select(InsurancePolicy).where(InsurancePolicy.entity_id == e.id)
                                     .order_by(InsurancePolicy.valid_from)))
     return {
@@ -350,10 +355,25 @@ def entity_page(session: Session, actor: Actor, entity_id: int) -> dict[str, Any
                       "status_label": vocabulary.PROJECT_STATUS.zh(p.status)} for p in projects],
         "projects_outside": len(all_projects) - len(projects),
         "dues": dues,
-        "arrears_total_fen": sum(d["arrears_fen"] for d in dues),
+        **owed,
+        # Unpaid settlement dues and wages in arrears (R1.3: unpaid wages are the entity's arrears too).
+        "arrears_total_fen": sum(int(d["arrears_fen"]) for d in dues) + (
+            int(owed["wages"]["totals"]["arrears_fen"]) if owed else 0),
         "policies": [{"insurer": p.insurer, "policy_no": p.policy_no, "from": p.valid_from.isoformat(),
                       "to": p.valid_to.isoformat()} for p in policies],
     }
+
+
+def _obligations(session: Session, actor: Actor, today: date | None, *, entity_id: int | None = None,
+                 project_id: int | None = None) -> dict[str, Any]:
+    """Wages and repayments as of `today` (nothing without a day: a view reads no clock)."""
+    if today is None:
+        return {}
+    from daipin.services.obligations import views as obligations
+
+    return {"wages": obligations.wages(session, actor, today=today, entity_id=entity_id, project_id=project_id),
+            "repayments": obligations.repayments(session, actor, today=today, entity_id=entity_id,
+                                                 project_id=project_id)}
 
 
 def _project_visible(actor: Actor, p: Project) -> bool:
@@ -370,7 +390,7 @@ def projects(session: Session, actor: Actor) -> list[dict[str, Any]]:
              "status_label": vocabulary.PROJECT_STATUS.zh(p.status)} for p in rows]
 
 
-def project_page(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
+def project_page(session: Session, actor: Actor, project_id: int, today: date | None = None) -> dict[str, Any]:
     p = session.get(Project, project_id)
     if p is None or not _project_visible(actor, p):
         raise NotFound(f"项目 {project_id} 不存在", f"project {project_id} not found", "project_id")
@@ -393,6 +413,7 @@ def project_page(session: Session, actor: Actor, project_id: int) -> dict[str, A
         "profits": [{"start": r.period_start.isoformat(), "end": r.period_end.isoformat(), "profit_fen": r.profit_fen,
                      "audit_ref": r.audit_ref} for r in profits],
         "contracts": [_contract_row(c, ents) for c in contracts],
+        **_obligations(session, actor, today, project_id=p.id),
     }
 
 

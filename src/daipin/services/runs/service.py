@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from daipin.db.models.obligations import RetainedDividend
 from daipin.db.models.registry import (
     AllocationPlan,
     Contract,
@@ -81,12 +82,38 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
     docs: list[dict[str, Any]] = []
     for c in contracts:
         v = in_force.get(c.id)
-        if v is None or v.start_date > pe or v.end_date < ps or v.status == "pending_reassignment":
+        if v is None or v.start_date > pe or v.end_date < ps:
+            continue
+        held = _holdings(session, c, v, ps, pe) if c.model == "shareholding" else None
+        if held is None and v.status == "pending_reassignment":
             continue
         mapped = engine_terms(c.model, v.terms)
         if mapped is None:
             continue
         kind, terms = mapped
+        if held is not None:
+            # Held in turn, or pending for a while: each holder paid by its days, the pending days to the village's
+            # retained pool (the contract's payee in the document).
+            pool, holders = held
+            for hid, _, _ in holders:
+                hh = session.get(Household, hid)
+                assert hh is not None
+                payees.setdefault(hh.household_no, {"id": hh.household_no, "type": "household",
+                                                    "status": status_as_of(session, hh.id, pe)})
+            village = get_region(session, pool)
+            payees.setdefault(village.code, {"id": village.code, "type": "village",
+                                             "poor_village": village.poor_village, "name": village.name})
+            numbers = dict(session.execute(select(Household.id, Household.household_no)
+                                           .where(Household.id.in_({h for h, _, _ in holders}))).all())
+            held_line: dict[str, Any] = {
+                "id": c.code, "kind": kind, "payee": village.code, **terms,
+                "holders": [{"payee": numbers[h], "start": a.isoformat(), "end": b.isoformat()} for h, a, b in holders]}
+            if v.start_date > ps:
+                held_line["start"] = v.start_date.isoformat()
+            if v.end_date < pe:
+                held_line["end"] = v.end_date.isoformat()
+            docs.append(held_line)
+            continue
         if v.payee_household_id is not None:
             hh = session.get(Household, v.payee_household_id)
             assert hh is not None
@@ -128,24 +155,60 @@ def _versions_in_force(session: Session, project_id: int, day: date) -> dict[int
     return {v.contract_id: v for v in rows}  # the last one of each contract wins
 
 
+def _holdings(session: Session, c: Contract, in_force: ContractVersion, ps: date,
+              pe: date) -> tuple[str, list[tuple[int, date, date]]] | None:
+    """A share's holders during [ps, pe] from its versions, each in force from its `effective_from` until the next
+    one's: (the village whose retained pool takes the pending days, [(household id, from, to), ...]); None when
+    one household held it on every day of the contract in the period (the document is written as before).
+
+    A version pending reassignment holds no one (its days go to the village of the household it was freed
+    from); any other version with a payee household is held by that household."""
+    rows = session.scalars(select(ContractVersion).where(ContractVersion.contract_id == c.id,
+                                                         ContractVersion.effective_from <= pe)
+                           .order_by(ContractVersion.effective_from, ContractVersion.version)).all()
+    lo, hi = max(in_force.start_date, ps), min(in_force.end_date, pe)
+    if lo > hi:
+        return None
+    holders: list[tuple[int, date, date]] = []
+    pool: int | None = None
+    pending = False
+    for i, v in enumerate(rows):
+        a = max(v.effective_from, lo)
+        b = min(rows[i + 1].effective_from - timedelta(days=1), hi) if i + 1 < len(rows) else hi
+        if a > b:
+            continue
+        if v.status == "pending_reassignment":
+            pending = True
+            if pool is None and v.payee_household_id is not None:
+                pool = v.payee_household_id
+            continue
+        if v.payee_household_id is None:
+            return None  # a village's own share: nothing held in turn
+        if holders and holders[-1][0] == v.payee_household_id and holders[-1][2] + timedelta(days=1) == a:
+            holders[-1] = (v.payee_household_id, holders[-1][1], b)  # an amendment: the same holding goes on
+        else:
+            holders.append((v.payee_household_id, a, b))
+    if not pending and len({h for h, _, _ in holders}) <= 1:
+        return None
+    # Pending all period: no holder, the whole dividend goes to the village's retained pool.
+    source = pool if pool is not None else (holders[0][0] if holders else in_force.payee_household_id)
+    if source is None:
+        return None
+    hh = session.get(Household, source)
+    assert hh is not None
+    return hh.village_code, holders
+
+
 def _employment(session: Session, c: Contract, terms: dict[str, Any], ps: date, pe: date) -> dict[str, Any]:
     records = session.scalars(select(WorkRecord).where(WorkRecord.contract_id == c.id,
                                                        WorkRecord.kind == "employment",
                                                        WorkRecord.period_start >= ps,
                                                        WorkRecord.period_end <= pe)).all()
+    # The contract's rate, whatever its basis: a work record of an employment contract states what was worked in
+    # the contract's unit (days by the day, months by the month, pieces at a piece rate), so due = rate × quantity;
+    # a daily wage written on a record never replaces the agreed rate (services/obligations wages, R1.3).
     days = sum((Decimal(r.days) for r in records), Decimal(0))
-    if terms.get("wage_basis") == "day":
-        wage = int(terms["wage_fen"])
-    else:
-        wages = {r.daily_wage_fen for r in records if r.daily_wage_fen is not None}
-        if len(wages) > 1:
-            raise InputError(f"协议 {c.code} 的务工记录日工资不一致", f"contract {c.code}: work records disagree on the "
-                             "daily wage", field="work_records.daily_wage_fen")
-        if not wages and records:
-            raise InputError(f"协议 {c.code} 的务工记录缺少日工资", f"contract {c.code}: work records lack the daily "
-                             "wage", field="work_records.daily_wage_fen")
-        wage = wages.pop() if wages else 0
-    return {"wage_fen_per_day": wage, "days_worked": _dec(days)}
+    return {"wage_fen_per_day": int(terms["wage_fen"]), "days_worked": _dec(days)}
 
 
 def build_village_allocation_document(session: Session, village_code: str, year: int) -> dict[str, Any]:
@@ -182,11 +245,14 @@ def build_village_allocation_document(session: Session, village_code: str, year:
     contributions = session.scalars(select(ContributionRecord).where(
         ContributionRecord.village_code == village_code, ContributionRecord.year == year)
         .order_by(ContributionRecord.id)).all()
+    # The village's retained pool (留存待分配): dividends of quantified shares for the days they waited for
+    # reassignment, retained by earlier years' settlements, are distributed with this plan's pool.
+    retained = sum(r.amount_fen for r in retained_for(session, village_code, year))
     doc: dict[str, Any] = {
         "version": 1,
         "kind": "village_allocation",
         "village": village_code,
-        "pool_fen": plan.pool_fen,
+        "pool_fen": plan.pool_fen + retained,
         "households": hh_docs,
         "eligible_statuses": list(plan.eligible_statuses),
         "work": [{"household": listed[w.household_id], "kind": "public_welfare_post", "post": w.post,
@@ -265,9 +331,57 @@ def store_run(session: Session, actor: Actor, *, kind: str, subject: str, region
                              "output_digest": run.output_digest, **(extra or {}), "row": row_fact(session, run)}
     if "totals" in out:
         facts["totals"] = out["totals"]
+    changed: list[Any] = []
+    if kind == "settlement":
+        changed = _keep_retained(session, run, year)
+    elif kind == "village_allocation":
+        changed = _claim_retained(session, str(doc.get("village", subject)), year)
+    if changed:
+        facts["retained_rows"] = [row_fact(session, r) for r in changed]
     run.ledger_index = trace.record(session, actor=actor, type=f"run.{kind}", subject=f"run:{run.id}",
                                     region=region, facts=facts, at=at)
     return run
+
+
+def _keep_retained(session: Session, run: Run, year: int) -> list[RetainedDividend]:
+    """A settlement's retained lines (a share's days pending reassignment) into their villages' retained pools: one
+    row per contract and year, replaced by a later run of the same settlement until an allocation has taken it."""
+    out = run.output_json
+    changed: list[RetainedDividend] = []
+    for line in out.get("lines", []):
+        if not line.get("retained"):
+            continue
+        c = session.scalar(select(Contract).where(Contract.code == str(line["contract"])))
+        if c is None:
+            continue
+        row = session.scalar(select(RetainedDividend).where(RetainedDividend.contract_id == c.id,
+                                                            RetainedDividend.year == year))
+        if row is not None and row.allocation_year is not None:
+            continue  # already distributed by an allocation: a later re-run does not move money twice
+        if row is None:
+            row = RetainedDividend(contract_id=c.id, year=year, project_id=c.project_id)
+            session.add(row)
+        row.village_code, row.county_code, row.run_id = str(line["payee"]), str(line["payee"])[:6], run.id
+        row.days, row.due_fen, row.amount_fen = int(line["held_days"]), int(line["due_fen"]), int(line["paid_fen"])
+        changed.append(row)
+    return changed
+
+
+def retained_for(session: Session, village_code: str, year: int) -> list[RetainedDividend]:
+    """What the village's retained pool adds to its allocation for `year`: the dividends retained by settlements of
+    earlier years not yet taken by another year's allocation (and those this year's allocation took already)."""
+    return list(session.scalars(select(RetainedDividend).where(
+        RetainedDividend.village_code == village_code,
+        or_(RetainedDividend.allocation_year == year,
+            (RetainedDividend.allocation_year.is_(None)) & (RetainedDividend.year < year)))
+        .order_by(RetainedDividend.year, RetainedDividend.id)))
+
+
+def _claim_retained(session: Session, village_code: str, year: int) -> list[RetainedDividend]:
+    rows = [r for r in retained_for(session, village_code, year) if r.allocation_year is None]
+    for r in rows:
+        r.allocation_year = year
+    return rows
 
 
 def _check_year(year: object) -> None:

@@ -19,6 +19,7 @@ from daipin.domain.contracts import needs_decision
 from daipin.domain.errors import Conflict, InputError
 from daipin.domain.identity import make_resident_id, make_uscc
 from daipin.services.contracts import service as contract_svc
+from daipin.services.obligations import service as obligations
 from daipin.services.registry import service as reg
 from daipin.services.runs import service as run_svc
 from daipin.services.villages import service as village_svc
@@ -180,10 +181,15 @@ def load_sample(session: Session, actor: Actor, at: datetime, households_per_vil
         emp = sign("employment", {"position": "生产工人", "hours": "每日8小时", "wage_basis": "day",
                                   "wage_fen": 150_00, "pay_cycle": "monthly"}, household=worker_hh, person=worker.id)
         for month in (4, 6, 8, 10):
+            worked = 15 + rng.randrange(10)
             reg.record_work(session, actor, kind="employment", household_id=worker_hh.id, person_id=worker.id,
                             contract_id=emp.id, period_start=date(YEAR, month, 1), period_end=date(YEAR, month, 28),
-                            days=str(15 + rng.randrange(10)), daily_wage_fen=150_00, at=at)
+                            days=str(worked), daily_wage_fen=150_00, at=at)
             counts["work_records"] += 1
+            # Wages paid on the 10th of the next month; a cash-short entity still owes October's.
+            if not (i % 4 == 0 and month == 10):
+                obligations.record_wage_payment(session, actor, contract=emp.id, paid_on=date(YEAR, month + 1, 10),
+                                                amount_fen=150_00 * worked, note=f"{month}月工资", at=at)
         sign("shareholding", {"contribution_kind": "quantified_fund", "contribution_value_fen": 5_000_00,
                               "shares": "5000", "profit_share": "0.01", "annual_floor_fen": 400_00},
              household=hhs[5])

@@ -166,12 +166,14 @@ def register_ledger_checks() -> None:
     that each of these tables is covered whole: a row no entry states is caught like an edited one."""
     from daipin.db.models import registry as models
     from daipin.db.models.auth import User
+    from daipin.db.models.obligations import FundRepayment, RetainedDividend, WagePayment
     from daipin.ledger import store
 
     for model in (models.Region, models.Household, models.HouseholdStatus, models.Person, models.Entity,
                   models.InsurancePolicy, models.Project, models.FundingSource, models.ProfitRecord, models.Asset,
                   models.AssetValuation, models.Contract, models.ContractVersion, models.WorkRecord,
-                  models.ContributionRecord, models.AllocationPlan, models.Run, models.VillageRepresentative, User):
+                  models.ContributionRecord, models.AllocationPlan, models.Run, models.VillageRepresentative, User,
+                  WagePayment, FundRepayment, RetainedDividend):
         def state(session: Session, id: str, model: Any = model) -> dict[str, Any] | None:
             obj = session.get(model, int(id))
             return None if obj is None else row_state(session, obj)

@@ -20,7 +20,7 @@ from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.domain.money import MAX_FEN, format_yuan
-from daipin.http.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, read_only
+from daipin.http.deps import Auth, CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep, read_only
 from daipin.services.registry import views as rv
 from daipin.web import render
 
@@ -68,13 +68,16 @@ def entity_list(request: Request, actor: CurrentActor, session: SessionDep, q: s
 
 
 @router.get("/entities/{entity_id}", response_class=HTMLResponse)
-def entity_page(request: Request, entity_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+def entity_page(request: Request, entity_id: Id, actor: CurrentActor, session: SessionDep,
+                today: TodayDep) -> Response:
     from daipin.services.dashboard import views as dashboard
 
-    ctx = rv.entity_page(session, actor, entity_id)
+    ctx = rv.entity_page(session, actor, entity_id, today)
     # Dues and arrears per contract from the latest settlement of each project and year (a re-run replaces,
     # never adds), and each contract's payee by name rather than by row id.
     ctx.update(dashboard.entity_dues(session, actor, entity_id))
+    # Wages in arrears are the entity's arrears too (R1.3): the credit line counts both.
+    ctx["owed_total_fen"] = ctx["arrears_total_fen"] + ctx["wages"]["totals"]["arrears_fen"]
     ctx["payees"] = dashboard.contract_payees(session, ctx["contracts"])
     return render(request, "registry/entity.html", ctx)
 
@@ -85,8 +88,9 @@ def project_list(request: Request, actor: CurrentActor, session: SessionDep) -> 
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
-def project_page(request: Request, project_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
-    return render(request, "registry/project.html", rv.project_page(session, actor, project_id))
+def project_page(request: Request, project_id: Id, actor: CurrentActor, session: SessionDep,
+                 today: TodayDep) -> Response:
+    return render(request, "registry/project.html", rv.project_page(session, actor, project_id, today))
 
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse)
