@@ -26,7 +26,9 @@ from tests.integration.registry_support import (
     household,
     ledger_size,
     project,
+    reassign,
     rs_fixture,  # noqa: F401
+    sign,
 )
 
 LATER = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
@@ -43,12 +45,12 @@ def test_a_share_reassigned_within_the_year_pays_each_holder_by_days_and_the_pen
         rs: Session) -> None:
     p = project(rs)
     old, new = household(rs, "H-0013", 1), household(rs, "H-0021", 2)
-    c = svc.sign_contract(rs, ACTOR, code="C-Q", model="shareholding", project_id=p.id, start_date=date(2024, 1, 1),
+    c = sign(rs, ACTOR, code="C-Q", model="shareholding", project_id=p.id, start_date=date(2024, 1, 1),
                           end_date=date(2030, 12, 31), terms=dict(QUANTIFIED), payee_household_id=old.id, at=AT)
     _profit(rs, p.id, 2026)
     dynamic.change_household_status(rs, ACTOR, old.id, "exited", date(2026, 12, 1), "家庭收入稳定超过标准", LATER,
                                     exit_year=2026)
-    svc.reassign_share(rs, ACTOR, c.id, new.id, decision_ref="兴隆村2026第9号决议", on=date(2026, 12, 15), at=LATER)
+    reassign(rs, ACTOR, c, new, on=date(2026, 12, 15), at=LATER)
     run = runs.run_settlement(rs, ACTOR, p.id, 2026, LATER)
     lines = {(ln["payee"], bool(ln.get("retained"))): ln for ln in run.output_json["lines"]}
     # 3,000,000 × 2% = 60,000 fen for the year: 334 days to the old holder, 17 to the new, 14 retained.
@@ -83,7 +85,7 @@ def test_a_share_reassigned_within_the_year_pays_each_holder_by_days_and_the_pen
 def test_a_share_pending_on_the_last_day_still_pays_its_holder_for_the_days_it_was_eligible(rs: Session) -> None:
     p = project(rs)
     old = household(rs, "H-0013", 1)
-    svc.sign_contract(rs, ACTOR, code="C-Q", model="shareholding", project_id=p.id, start_date=date(2024, 1, 1),
+    sign(rs, ACTOR, code="C-Q", model="shareholding", project_id=p.id, start_date=date(2024, 1, 1),
                       end_date=date(2030, 12, 31), terms=dict(QUANTIFIED), payee_household_id=old.id, at=AT)
     _profit(rs, p.id, 2026)
     _profit(rs, p.id, 2027)
