@@ -117,12 +117,45 @@ def confirm_roster(session: Session, start: datetime = T0, year: int = 2024) -> 
     t = through_meeting(session, m.id, start)
     t = through_review(session, m.id, t)
     n = wf.publish_notice(session, CADRE, m.id, at=t)
-    assert n.window_days == 5
-    t = t + 5 * DAY
+    assert n.window_days == 10  # poor and monitored households: 10 days, as every kind (5 only for monitoring alone)
+    t = t + 10 * DAY
     wf.close_notice(session, CADRE, m.id, at=t)
     ex = wf.execute(session, TOWNSHIP, m.id, at=t)
     assert ex.batch is None and ex.run is None
     return m
+
+
+def test_a_roster_runs_ten_days_and_five_only_when_every_household_on_it_is_a_monitoring_household(
+        session: Session) -> None:
+    seed(session)
+    # H-003 alone is a monitoring household in the registry.
+    only = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2024, at=T0,
+                                households=[{"id": "H-003", "status": "monitored"}])
+    t = through_review(session, only.id, through_meeting(session, only.id, T0))
+    n = wf.publish_notice(session, CADRE, only.id, at=t)
+    assert n.window_days == 5 and rows.utc(n.ends_at) == t + 5 * DAY
+    assert "防返贫监测对象" in n.content["window"]["basis"] and "5" in n.content["window"]["basis"]
+    # A roster that also lists a poor household, or calls a poor household a monitoring one, runs 10 days.
+    for year, listed in ((2025, [{"id": "H-003", "status": "monitored"}, {"id": "H-001", "status": "poor"}]),
+                         (2026, [{"id": "H-003", "status": "monitored"}, {"id": "H-001", "status": "monitored"}])):
+        m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=year, at=t,
+                                 households=listed)
+        tm = through_review(session, m.id, through_meeting(session, m.id, t))
+        with pytest.raises(InputError) as exc:
+            wf.publish_notice(session, CADRE, m.id, at=tm, window_days=5)
+        assert exc.value.field == "window_days" and "10" in exc.value.message_zh
+        n = wf.publish_notice(session, CADRE, m.id, at=tm)
+        assert n.window_days == 10 and "不少于10天" in n.content["window"]["basis"]
+    # A county may lengthen the monitoring rosters' days, never shorten them below 5.
+    wf.set_county_rules(session, DISTRICT, COUNTY, {"monitoring_roster_notice_days": 7}, at=t)
+    with pytest.raises(InputError) as exc:
+        wf.set_county_rules(session, DISTRICT, COUNTY, {"monitoring_roster_notice_days": 4}, at=t)
+    assert exc.value.field == "monitoring_roster_notice_days"
+    m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2027, at=t,
+                             households=[{"id": "H-003", "status": "monitored"}])
+    tm = through_review(session, m.id, through_meeting(session, m.id, t))
+    n = wf.publish_notice(session, CADRE, m.id, at=tm)
+    assert n.window_days == 7 and "本县规定不少于7天" in n.content["window"]["basis"]
 
 
 def draft_allocation(session: Session, at: datetime, doc: dict[str, Any] | None = None, **kw: Any) -> Matter:

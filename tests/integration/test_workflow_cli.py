@@ -41,7 +41,7 @@ def test_the_cli_walks_a_roster_and_an_allocation_to_archive_and_exports_the_dos
         cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = command_line_clock(monkeypatch, datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
     run("matter", "roster", "231002001001", "2024", "--as", VILLAGE_AS)
-    walk(clock, "1", days=5)
+    walk(clock, "1", days=10)  # a roster of poor and monitored households: 10 days
     run("matter", "execute", "1", "--as", TOWN_AS)
     doc = tmp_path / "alloc.json"
     doc.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
@@ -118,5 +118,5 @@ def test_the_cli_files_answers_merges_redacts_and_records_the_notification_of_ob
     assert "reason" in refused
     clock.at = datetime.fromisoformat("2024-03-14T12:00:00").replace(tzinfo=UTC)
     run("matter", "redact-objection", "1", "text", "--reason", "含个人信息", "--as", TOWN_AS)
-    clock.at = datetime.fromisoformat("2024-03-17T09:00:00").replace(tzinfo=UTC)
+    clock.at = datetime.fromisoformat("2024-03-22T09:00:00").replace(tzinfo=UTC)  # the roster's 10 days have run
     run("matter", "close", "1", "--as", VILLAGE_AS)  # both answered

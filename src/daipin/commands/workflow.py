@@ -270,7 +270,7 @@ def review(
 @matter_app.command("publish")
 def publish(
     matter_id: int = typer.Argument(...),
-    days: int = typer.Option(None, "--days", help="公示天数（默认10天，监测户名单5天）"),
+    days: int = typer.Option(None, "--days", help="公示天数（默认10天；名单全部为防返贫监测对象时5天）/ notice days (10; 5 for a roster of monitoring households alone)"),
     as_: str = AsOpt,
 ) -> None:
     """发布公示 / post the public notice."""

@@ -117,6 +117,8 @@ def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, st
         ("公示期", f"{for_people(window.get('posted_at'))} 至 {for_people(window.get('ends_at'))}"
                  f"（{window.get('days', '')} 天）"),
     ]
+    if window.get("basis"):
+        facts.append(("公示天数依据", window["basis"]))
     amounts = content.get("amounts") or {}
     if "total_fen" in amounts:
         facts.append(("分配合计", f"{_fen(amounts['total_fen'])} 元"))

@@ -190,7 +190,7 @@ def _last_event_at(session: Session, m: Matter) -> datetime | None:
 
 def county_rules(session: Session, county_code: str) -> wf.CountyRules:
     row = session.get(CountyWorkflowRules, county_code[:6])
-    return wf.CountyRules.from_dict(row.rules if row else None)
+    return wf.CountyRules.from_stored(row.rules if row else None)
 
 
 def set_county_rules(session: Session, actor: Actor, county_code: str, rules: dict[str, Any], at: datetime) -> wf.CountyRules:
@@ -941,18 +941,33 @@ def notice_content(session: Session, m: Matter, *, posted_at: datetime, ends_at:
     return content
 
 
+def notice_days_of(session: Session, m: Matter, rules: wf.CountyRules, day: Any) -> wf.NoticeDays:
+    """The least days the matter's notice runs: a roster of monitoring households alone (checked against the
+    registry on `day`) 5, any other matter 10, or the county's longer setting."""
+    monitoring = False
+    if m.kind == wf.MatterKind.BENEFICIARY_ROSTER.value:
+        from daipin.services.rosters import rules as rosters
+
+        monitoring = rosters.monitoring_only(session, m.document, day)
+    return wf.notice_days_for(m.kind, rules, monitoring_only=monitoring)
+
+
 def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: datetime,
                    window_days: int | None = None) -> Notice:
-    """Post the notice (公示): default 10 days, 5 for monitoring rosters, or the county's longer window."""
+    """Post the notice (公示): 10 days by default for every kind, 5 only for a roster of monitoring households
+    alone, or the county's longer window; the notice states its days and why."""
     m = _load_for(session, actor, matter_id, wf.Action.PUBLISH, at)
     wf.next_state(m.kind, m.state, wf.Action.PUBLISH)
     rules = county_rules(session, m.county_code)
-    days = rules.notice_days[wf.MatterKind(m.kind)] if window_days is None else window_days
-    wf.check_notice_days(m.kind, days, rules)
     at = utc(at)
+    least = notice_days_of(session, m, rules, beijing_date(at))
+    days = least.days if window_days is None else window_days
+    wf.check_notice_days(m.kind, days, rules, monitoring_only=least.monitoring_roster)
     ends = wf.notice_window(at, days)
     cp_note, cp_summary = _checkpoint_text(session)
     content = notice_content(session, m, posted_at=at, ends_at=ends, days=days, checkpoint=cp_summary)
+    content["window"]["basis"] = least.basis("zh", days)
+    content["window"]["basis_en"] = least.basis("en", days)
     n = Notice(matter_id=m.id, round=m.round, county_code=m.county_code, region_code=m.region_code, posted_at=at,
                window_days=days, ends_at=ends, content=content, content_digest=digest(content), checkpoint=cp_note,
                status="open", posted_by=_actor_label(actor))
