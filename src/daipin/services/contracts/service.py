@@ -27,6 +27,7 @@ from daipin.services.registry.service import (
     get_household,
     get_project,
 )
+from daipin.services.shared import freetext
 from daipin.services.shared import trace as trace
 from daipin.services.shared.inputs import as_date as _date
 from daipin.services.shared.inputs import need as _need
@@ -112,6 +113,7 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
     code = _need(code, "code", "协议编号", "contract code", limit=40)
     model = check_model(model)
     checked = validate_terms(model, terms)
+    freetext.check(checked, "terms", "协议条款")
     sd = _date(start_date, "start_date", "协议起始日期") if start_date is not None else None
     ed = _date(end_date, "end_date", "协议终止日期") if end_date is not None else None
     check_term(sd, ed)
@@ -224,10 +226,11 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
     c = get_contract(session, contract_id)
     region = check_may_change(session, actor, c)  # scope first: a refused actor gets 403 whatever the input
     check_version(c, expected_version)
-    reason = _need(reason, "reason", "变更原因", "reason")
+    reason = freetext.text(reason, "reason", "变更原因", "reason") or ""
     if c.status == "terminated":
         raise Conflict("协议已终止，不能变更", "the contract is terminated", field="contract")
     checked = validate_terms(c.model, terms) if terms is not None else dict(c.terms)
+    freetext.check(checked, "terms", "协议条款")
     if c.model == "shareholding" and checked.get("contribution_kind") != c.terms.get("contribution_kind"):
         raise InputError("入股方式不能通过变更修改（扶贫量化资金股份是收益权，不能改为可继承的股份）",
                          "a shareholding contract's contribution kind cannot be amended", field="terms.contribution_kind",
@@ -265,7 +268,7 @@ def terminate_contract(session: Session, actor: Actor, contract_id: int | str, *
     c = get_contract(session, contract_id)
     region = check_may_change(session, actor, c)
     check_version(c, expected_version)
-    reason = _need(reason, "reason", "终止原因", "reason")
+    reason = freetext.text(reason, "reason", "终止原因", "reason") or ""
     on = _date(on, "on", "终止日期")
     if c.status == "terminated":
         raise Conflict("协议已终止", "the contract is already terminated", field="contract")
@@ -287,7 +290,7 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
 
     The heir holds the share from `on` (by default the day it is recorded, Beijing)."""
     c = get_contract(session, contract_id)
-    reason = _need(reason, "reason", "继承依据", "reason")
+    reason = freetext.text(reason, "reason", "继承依据", "reason") or ""
     day = _date(on, "on", "继承日期") if on is not None else beijing_date(at)
     _not_before_current(session, c, day, "on", "继承日期")
     if c.model != "shareholding":
@@ -322,7 +325,7 @@ def reassign_share(session: Session, actor: Actor, contract_id: int | str, new_h
                    decision_ref: str, on: date, at: datetime) -> ContractVersion:
     """A quantified-fund share pending reassignment goes, by decision, to another eligible household."""
     c = get_contract(session, contract_id)
-    decision_ref = _need(decision_ref, "decision_ref", "决议文号", "decision reference")
+    decision_ref = freetext.text(decision_ref, "decision_ref", "决议文号", "decision reference") or ""
     on = _date(on, "on", "生效日期")
     _not_before_current(session, c, on, "on", "生效日期")
     if c.status != "pending_reassignment":

@@ -35,11 +35,11 @@ from daipin.domain.actors import Actor
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import beijing_date, for_people
-from daipin.domain.privacy import has_personal_number, mask_free_text
+from daipin.domain.privacy import mask_free_text
 from daipin.domain.vocabulary import OBJECTION_NOTIFIED_VIA, OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
 from daipin.ledger import store as ledger_store
 from daipin.services.shared import clock as shared_clock
-from daipin.services.shared import scope, throttle
+from daipin.services.shared import freetext, scope, throttle
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import utc
 from daipin.services.shared.rows import workflow_row_fact as row_fact
@@ -95,10 +95,7 @@ def _no_personal_numbers(**fields: str | None) -> None:
     """Officials' free text on the path (a title, a meeting place, review comments...) enters the ledger, the
     dossier and the posted notice as written: it may hold no ID number, phone or bank number (refused, naming the
     field, nothing written)."""
-    for name, value in fields.items():
-        if isinstance(value, str) and has_personal_number(value):
-            raise InputError(f"“{name}”中不得写入身份证号、电话或银行账号", f"{name} must not hold an ID number, phone "
-                             "or bank number", name)
+    freetext.check_fields(**fields)
 
 
 # ---------------------------------------------------------------- loading and permission
@@ -411,6 +408,7 @@ def withdraw(session: Session, actor: Actor, matter_id: int, *, reason: str, at:
         raise InputError("撤回事项须写明理由", "a withdrawal needs its reasons", "reason")
     if len(reason) > 1000:
         raise InputError("撤回理由过长（最多 1000 字）", "reasons too long (1000 characters at most)", "reason")
+    freetext.check(reason, "reason", "撤回理由")
     m = _load_for(session, actor, matter_id, wf.Action.WITHDRAW, at)
     notice = current_notice(session, m)
     rows: list[Any] = []
@@ -1114,9 +1112,7 @@ def _official_text(value: str, field_name: str, what_zh: str, what_en: str) -> s
     number in it."""
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"须写明{what_zh}", f"the {what_en} is required", field_name)
-    if has_personal_number(value):
-        raise InputError(f"{what_zh}中不得写入身份证号、电话或银行账号", f"the {what_en} must not hold an ID number, "
-                         "phone or bank number", field_name)
+    freetext.check(value, field_name, what_zh)
     return value.strip()
 
 

@@ -22,8 +22,8 @@ from daipin.domain import access
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError, NotFound
-from daipin.services.shared import trace
-from daipin.services.shared.inputs import as_date, need, not_future
+from daipin.services.shared import freetext, trace
+from daipin.services.shared.inputs import as_date, not_future
 from daipin.services.shared.rows import row_fact
 
 
@@ -164,7 +164,7 @@ def end_representative(session: Session, actor: Actor, village_code: str, repres
     """End a term on `to_date` (the last day served; not after today), with the reason (换届、辞职、迁出…)."""
     v = village(session, village_code)
     end = not_future(as_date(to_date, "to_date", "任期结束日期"), at, "to_date", "任期结束日期")
-    why = need(reason, "reason", "卸任原因", "reason", limit=200)
+    why = freetext.text(reason, "reason", "卸任原因", "reason", limit=200) or ""
     _may_write(actor, v)
     rep = get_representative(session, v.code, representative_id)
     if rep.to_date is not None and rep.to_date <= end:
