@@ -15,7 +15,8 @@ forever) must never hold one in clear (LEDGER.md: personal data only as salted d
   `WORKFLOW_PRIVATE_TEXT_COLUMNS`), and the public reads it masked (`domain.privacy.mask_free_text`).
 
 What counts as a personal number is `domain.privacy.has_personal_number` (what `mask_free_text` masks: resident
-IDs, old IDs, mobiles and landlines, 12–30 digit bank numbers, also typed with spaces or dashes). Identifiers the
+IDs, old IDs, mobiles and landlines with their area code, 12–30 digit bank numbers, also typed with spaces or
+dashes; a bare 7–8 digit run is as likely a file number, `评估2025-001`, and is not refused). Identifiers the
 system checks by their own format (household numbers, contract and project codes, the unified social credit code,
 insurance policy numbers) are not free text and are left to their own checks.
 """
@@ -43,7 +44,7 @@ def check(value: Any, field: str, zh: str | None = None) -> None:
     """Refuse a personal number anywhere in `value`: a text, or the texts inside lists and objects (a contract's
     terms), each named by its path (`terms.duties[1]`, `terms.delivery_schedule[0].note`)."""
     if isinstance(value, str):
-        if has_personal_number(value):
+        if has_personal_number(value, local_phones=False):
             raise refused(field, zh)
     elif isinstance(value, Mapping):
         for key, inner in value.items():
@@ -63,7 +64,7 @@ def text(value: Any, field: str, zh: str, en: str, limit: int = 200, *, required
     """A typed text (`inputs.need`, or `inputs.optional_text` when not `required`) that may hold no personal
     number."""
     out = inputs.need(value, field, zh, en, limit) if required else inputs.optional_text(value, field, zh, en, limit)
-    if out is not None and has_personal_number(out):
+    if out is not None and has_personal_number(out, local_phones=False):
         raise refused(field, zh)
     return out
 
