@@ -674,3 +674,29 @@ def test_a_matter_naming_a_project_or_entity_of_another_county_is_refused(sessio
     assert exc.value.field == "entity_id"
     assert session.scalar(select(func.count()).select_from(Matter)) == before
     assert draft_allocation(session, T0 + 20 * DAY, ctx=ctx, entity_id=ctx["entity"].id).project_id == ctx["project"].id
+
+
+def test_a_paper_notice_declares_when_it_was_put_up_and_its_window_runs_from_the_recording(
+        session: Session, ctx: dict) -> None:
+    confirm_roster(session)
+    start = T0 + 20 * DAY
+    m = draft_allocation(session, start, ctx=ctx)
+    t = through_review(session, m.id, through_meeting(session, m.id, start + DAY))
+    approved = t - DAY + timedelta(hours=3)  # the review's time (through_review)
+    recorded = approved + 40 * DAY
+    for posted, why in ((recorded + timedelta(hours=1), "不能晚于登记时间"),
+                        (approved - timedelta(minutes=1), "不能早于上一步骤"),
+                        (recorded - 31 * DAY, "超过 30 天")):
+        with pytest.raises(InputError) as exc:
+            wf.publish_notice(session, CADRE, m.id, at=recorded, posted_at=posted)
+        assert exc.value.field == "posted_at" and why in exc.value.message_zh, exc.value.message_zh
+    assert m.state == "approved"
+    posted = recorded - 20 * DAY
+    n = wf.publish_notice(session, CADRE, m.id, at=recorded, posted_at=posted)
+    # The window is judged from the recording, never from the declared time.
+    assert rows.utc(n.posted_at) == recorded and rows.utc(n.ends_at) == recorded + 10 * DAY
+    assert n.content["window"]["paper_posted_at"] == posted.isoformat()
+    event = wf.events(session, m)[-1]
+    assert event.action == "publish" and event.details["held_at"] == posted.isoformat()
+    body = json.loads(session.scalar(select(LedgerEntry.body).where(LedgerEntry.idx == event.ledger_index)))
+    assert body["facts"]["held_at"] == posted.isoformat()

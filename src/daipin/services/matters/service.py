@@ -551,7 +551,7 @@ def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, s
 
 
 def _declared(session: Session, m: Matter, held_at: datetime | None, at: datetime, field: str, what_zh: str, *,
-              not_before: datetime) -> datetime | None:
+              not_before: datetime | None = None) -> datetime | None:
     """A paper event's declared time: checked against the recording time `at`, the previous step's event and the
     county's limit (30 days unless stricter)."""
     if held_at is None:
@@ -559,7 +559,8 @@ def _declared(session: Session, m: Matter, held_at: datetime | None, at: datetim
     if not isinstance(held_at, datetime):
         raise InputError("应为日期时间", "must be a date and time", field)
     previous = _last_event_at(session, m)
-    return shared_clock.declared_time(held_at, recorded_at=at, not_before=max(filter(None, (previous, not_before))),
+    bounds = [t for t in (previous, not_before) if t is not None]
+    return shared_clock.declared_time(held_at, recorded_at=at, not_before=max(bounds) if bounds else None,
                                       max_days=county_rules(session, m.county_code).declared_time_days, field=field,
                                       what_zh=what_zh)
 
@@ -951,13 +952,18 @@ def notice_days_of(session: Session, m: Matter, rules: wf.CountyRules, day: Any)
 
 
 def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: datetime,
-                   window_days: int | None = None) -> Notice:
+                   window_days: int | None = None, posted_at: datetime | None = None) -> Notice:
     """Post the notice (公示): 10 days by default for every kind, 5 only for a roster of monitoring households
-    alone, or the county's longer window; the notice states its days and why."""
+    alone, or the county's longer window; the notice states its days and why.
+
+    `posted_at`, if given, is when a paper notice was put up on the village's board, recorded later: in the past,
+    not before the previous step's event, not more than the county's days (30) before it is recorded. The window
+    is still judged from `at`, the time the posting is recorded (WORKFLOW.md: the server's clock decides)."""
     m = _load_for(session, actor, matter_id, wf.Action.PUBLISH, at)
     wf.next_state(m.kind, m.state, wf.Action.PUBLISH)
     rules = county_rules(session, m.county_code)
     at = utc(at)
+    paper = _declared(session, m, posted_at, at, "posted_at", "公示张贴时间")
     least = notice_days_of(session, m, rules, beijing_date(at))
     days = least.days if window_days is None else window_days
     wf.check_notice_days(m.kind, days, rules, monitoring_only=least.monitoring_roster)
@@ -966,6 +972,8 @@ def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: dateti
     content = notice_content(session, m, posted_at=at, ends_at=ends, days=days, checkpoint=cp_summary)
     content["window"]["basis"] = least.basis("zh", days)
     content["window"]["basis_en"] = least.basis("en", days)
+    if paper is not None:
+        content["window"]["paper_posted_at"] = paper.isoformat()
     n = Notice(matter_id=m.id, round=m.round, county_code=m.county_code, region_code=m.region_code, posted_at=at,
                window_days=days, ends_at=ends, content=content, content_digest=digest(content), checkpoint=cp_note,
                status="open", posted_by=_actor_label(actor))
@@ -973,7 +981,7 @@ def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: dateti
     session.flush()
     _step(session, actor, m, wf.Action.PUBLISH, at,
           {"notice": n.id, "window_days": days, "ends_at": ends.isoformat(), "content_digest": n.content_digest,
-           "checkpoint": cp_summary, "beneficiaries": len(content["beneficiaries"])}, rows=[n])
+           "checkpoint": cp_summary, "beneficiaries": len(content["beneficiaries"]), **_held(paper)}, rows=[n])
     return n
 
 
