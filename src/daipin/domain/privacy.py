@@ -39,6 +39,17 @@ def mask_bank(value: str | None) -> str:
     return "*" * (len(v) - 4) + v[-4:]
 
 
+def mask_reference(value: str | None, keep: int = 4) -> str:
+    """A reference kept partly hidden (a bank's payment reference in a dossier): only its last `keep` characters
+    shown, `NX-2026-0001` -> `********0001`; one of `keep` characters or fewer wholly hidden."""
+    if not value:
+        return ""
+    v = value.strip()
+    if len(v) <= keep:
+        return "*" * len(v)
+    return "*" * (len(v) - keep) + v[-keep:]
+
+
 def mask_numbers(text: str) -> str:
     """Any run of seven or more digits in free text (a cell echoed in an error, say, that may be an ID number,
     phone or bank account in the wrong column) masked as `mask_id` masks: `1381234567` -> `1381**4567`."""
