@@ -112,6 +112,11 @@ def test_no_planted_personal_number_reaches_a_public_surface_the_ledger_or_the_d
         _refused(field, lambda field=field: wf.record_attendance(
             session, CADRE, m.id, present_representatives=20, first_secretary_present=True,
             at=sits, **{field: f"扫描件 {planted}"}))
+    for field in ("name", "role"):  # the attendance list is kept in the meeting's row, and so in the dossier
+        _refused(f"attendees[3].{field}", lambda field=field: wf.record_attendance(
+            session, CADRE, m.id, present_representatives=20, first_secretary_present=True, at=sits,
+            attendees=[{"key": f"代表{i}", field: f"某某 {PLANTED['mobile_spaced']}" if i == 3 else "某某"}
+                       for i in range(20)]))
     _refused("cadres_present", lambda: wf.record_attendance(
         session, CADRE, m.id, present_representatives=20, first_secretary_present=True,
         cadres_present=[f"第一书记 {PLANTED['mobile']}"], at=sits))

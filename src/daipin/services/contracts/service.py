@@ -113,7 +113,7 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
     code = _need(code, "code", "协议编号", "contract code", limit=40)
     model = check_model(model)
     checked = validate_terms(model, terms)
-    freetext.check(checked, "terms", "协议条款")
+    _check_terms_text(checked)
     sd = _date(start_date, "start_date", "协议起始日期") if start_date is not None else None
     ed = _date(end_date, "end_date", "协议终止日期") if end_date is not None else None
     check_term(sd, ed)
@@ -159,6 +159,16 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
                      {"model": model, "project": project.code, "payee": _payee_digest(session, payee_label),
                       "terms": checked, "start": sd.isoformat(), "end": ed.isoformat(), "version": v.version}, at)
     return c
+
+
+# Terms that name a registry record by its code (checked as codes, not free text).
+IDENTIFIER_TERMS = frozenset({"asset_code"})
+
+
+def _check_terms_text(terms: dict[str, Any]) -> None:
+    """A contract's terms (buyer, product, purpose, duties, schedules…) enter the ledger and the dossier as written:
+    they may hold no ID number, phone or bank number (`shared.freetext`)."""
+    freetext.check({k: v for k, v in terms.items() if k not in IDENTIFIER_TERMS}, "terms", "协议条款")
 
 
 def _payee_digest(session: Session, label: str) -> str:
@@ -230,7 +240,7 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
     if c.status == "terminated":
         raise Conflict("协议已终止，不能变更", "the contract is terminated", field="contract")
     checked = validate_terms(c.model, terms) if terms is not None else dict(c.terms)
-    freetext.check(checked, "terms", "协议条款")
+    _check_terms_text(checked)
     if c.model == "shareholding" and checked.get("contribution_kind") != c.terms.get("contribution_kind"):
         raise InputError("入股方式不能通过变更修改（扶贫量化资金股份是收益权，不能改为可继承的股份）",
                          "a shareholding contract's contribution kind cannot be amended", field="terms.contribution_kind",

@@ -629,6 +629,10 @@ def record_attendance(session: Session, actor: Actor, matter_id: int, *, at: dat
     cadres = [str(c).strip() for c in (cadres_present or []) if str(c).strip()]
     _no_personal_numbers(minutes_ref=minutes_ref, attendance_sheet_ref=attendance_sheet_ref,
                          cadres_present="、".join(cadres))
+    # The attendance list is kept in the meeting's row, and so in the dossier: a name or role may hold no personal
+    # number (a key or household may be a registry number, which is no one's phone or account).
+    for i, person in enumerate(people):
+        freetext.check_fields(**{f"attendees[{i}].{k}": person.get(k) for k in ("name", "role")})
     mt.attendance_at = at
     mt.present_adults, mt.present_households = present.adults, present.households
     mt.present_representatives, mt.present_members = present.representatives, present.members

@@ -227,7 +227,7 @@ def save_allocation_plan(session: Session, actor: Actor, *, village_code: str, y
     if total != 1:
         raise InputError(f"各科目比例之和为 {total}，应为 1", f"bucket shares sum to {total}, must be 1",
                          field="buckets")
-    freetext.check(buckets, "buckets", "分配科目")
+    freetext.check_fields(**{f"buckets[{i}].name": b.get("name") for i, b in enumerate(buckets)})
     statuses = eligible_statuses or list(ELIGIBLE)
     access.require(actor, "plan.write", region=village_code)
     plan = session.scalar(select(AllocationPlan).where(AllocationPlan.village_code == village_code,
