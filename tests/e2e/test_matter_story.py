@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -52,6 +53,7 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     village.select_option("#form-call_meeting select[name=type]", "representatives_meeting")
     # The number of representatives is not typed: it is the village's recorded list, counted for the meeting day.
     assert village.locator("#form-call_meeting input[name=eligible_representatives]").count() == 0
+    scheduled = datetime.fromisoformat(village.input_value("#form-call_meeting input[name=scheduled_at]"))
     _step(village, "form-call_meeting")
     assert village.inner_text("#matter-state") == STATE_LABELS[State.MEETING_CALLED]
     found = re.search(r"村民代表 (\d+)", village.inner_text("#meeting-eligible"))
@@ -62,11 +64,25 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     login(village, "village")  # the old session expired with the clock
     village.goto(f"/matters/{mid}")
     village.fill("#form-record_attendance input[name=present_representatives]", str(representatives))
+    # The meeting was held on paper and is entered the next day: its own time (Beijing), as `--held-at` gives it.
+    held = scheduled + timedelta(hours=1)
+    village.fill("#attendance-held-at", f"{held:%Y-%m-%dT%H:%M}")
     _step(village, "form-record_attendance")
     village.fill("#form-record_votes input[name=votes_for]", str(representatives - 1))
     village.fill("#form-record_votes input[name=against]", "1")
     village.fill("#form-record_votes input[name=abstain]", "0")
+    # A vote's time before the meeting was held is refused, naming the field; nothing is recorded.
+    village.fill("#votes-held-at", f"{held - timedelta(hours=2):%Y-%m-%dT%H:%M}")
+    village.click("#form-record_votes button[type=submit]")
+    village.wait_for_load_state("networkidle")
+    assert "held_at" in village.inner_text("#action-error")
+    village.fill("#form-record_votes input[name=votes_for]", str(representatives - 1))
+    village.fill("#form-record_votes input[name=against]", "1")
+    village.fill("#form-record_votes input[name=abstain]", "0")
+    village.fill("#votes-held-at", f"{held + timedelta(minutes=50):%Y-%m-%dT%H:%M}")
     _step(village, "form-record_votes")
+    history = village.inner_text("#events")  # the history names the paper record's own time beside the recording
+    assert f"纸质记录时间 {held:%Y-%m-%d %H:%M} 北京时间" in history, history
     _step(village, "form-decide")
     assert "通过" in village.inner_text("#meeting-outcome")
     _step(village, "form-submit")
@@ -81,8 +97,19 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     township.click("#form-review button[value=approve]")
     township.wait_for_load_state("networkidle")
     assert township.locator("#action-error").count() == 0
+    # The paper notice went up on the village's board at 10:00 (Beijing) and is recorded at 12:00: the page takes
+    # the posting's own time, and the window still runs from the recording.
+    approved_at = server.clock.at
+    server.clock.advance(hours=3)
+    township.goto(f"/matters/{mid}")
+    township.fill("#publish-posted-at", f"{approved_at + timedelta(hours=8, minutes=-30):%Y-%m-%dT%H:%M}")
+    township.click("#form-publish button[type=submit]")  # before the approval: refused, naming the field
+    township.wait_for_load_state("networkidle")
+    assert "posted_at" in township.inner_text("#action-error")
+    township.fill("#publish-posted-at", f"{approved_at + timedelta(hours=9):%Y-%m-%dT%H:%M}")
     _step(township, "form-publish")
     assert township.inner_text("#matter-state") == STATE_LABELS[State.IN_NOTICE]
+    assert re.search(r"\d{4}-\d\d-\d\d 10:00 北京时间", township.inner_text("#notice-paper-posted"))
     shots(township, "approved-and-posted")
 
     # The notice is on the public portal; a villager objects without logging in.
@@ -92,9 +119,12 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     public.wait_for_selector("#objection-form")
     assert public.locator("#beneficiaries tbody tr").count() > 0
     assert "12317" in public.inner_text("#objection")
-    # The window in Beijing time: posted when the clock read 01:00 UTC, i.e. 09:00 北京时间.
+    # The window in Beijing time, from the recording (the clock read 04:00 UTC, i.e. 12:00 北京时间), not from the
+    # paper notice's 10:00, which the notice names beside it.
     window = public.inner_text("#notice-window")
-    assert re.search(r"\d{4}-\d\d-\d\d 09:00 北京时间 — \d{4}-\d\d-\d\d 09:00 北京时间", window), window
+    assert re.search(r"\d{4}-\d\d-\d\d 12:00 北京时间 — \d{4}-\d\d-\d\d 12:00 北京时间", window), window
+    assert re.search(r"\d{4}-\d\d-\d\d 10:00 北京时间", public.inner_text("#notice-paper-posted"))
+    assert "不少于10天" in public.inner_text("#notice-days-basis")
     assert "UTC" not in public.inner_text("main")
     fits_the_phone(public)
     pdf = public.request.get(public.url + ".pdf")
@@ -118,7 +148,7 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     shots(village, "objection-dismissed")
 
     # The window runs out; the notice closes, the matter is executed, announced and archived.
-    server.clock.advance(days=11)
+    server.clock.advance(days=11, hours=-3)
     login(village, "village")
     village.goto(f"/matters/{mid}")
     for form_id in ("form-close_notice", "form-execute"):

@@ -221,3 +221,77 @@ def test_a_dossier_exported_before_archive_verifies_too(session: Session, tmp_pa
     with zipfile.ZipFile(out) as z:
         meetings = json.loads(z.read("dossier/meetings.json"))
     assert [x["quorum_met"] for x in meetings] == [False, True]
+
+
+def test_a_payment_reference_is_masked_in_the_dossier_and_still_verifies(session: Session, tmp_path: Path) -> None:
+    """The dossier shows a payment line's bank reference with its last four characters only (for every role,
+    auditors too: the file leaves the system, and its rows must be what the ledger digests; the full reference is
+    on the matter's payments page); the row state keeps a salted digest of the whole reference beside it."""
+    from sqlalchemy import select
+
+    from daipin.db.models.workflow import PaymentLine
+    from daipin.ledger.verify import verify_log
+    from daipin.services.payments import service as payments
+
+    mid = archived_matter(session)
+    lines = session.scalars(select(PaymentLine).order_by(PaymentLine.id)).all()
+    at = T0 + 60 * DAY
+    payments.mark_paid(session, TOWNSHIP, lines[0].id, payment_ref="NX-2026-6217000010012345678", at=at)
+    payments.mark_paid(session, TOWNSHIP, lines[1].id, payment_ref="B01", at=at)
+    out = tmp_path / "dossier.zip"
+    dossier.export(session, AUDITOR, mid, out)
+    with zipfile.ZipFile(out) as z:
+        docs = json.loads(z.read("dossier/payments.json"))
+        everything = "\n".join(z.read(n).decode("utf-8", errors="replace") for n in z.namelist())
+    by_id = {row["id"]: row for row in docs["lines"]}
+    assert by_id[lines[0].id]["payment_ref"] == "*" * 23 + "5678"
+    assert by_id[lines[1].id]["payment_ref"] == "***"
+    assert by_id[lines[0].id]["payment_ref_digest"] == trace.pii(session, "NX-2026-6217000010012345678")
+    assert "6217000010012345678" not in everything and "NX-2026" not in everything
+    assert by_id[lines[2].id]["payment_ref"] == "" and "payment_ref_digest" not in by_id[lines[2].id]
+    report = dossier.verify(out)
+    assert report.ok, report.problems
+    # An edit of the reference behind the ledger is caught, though its last four characters stay the same.
+    lines[0].payment_ref = "NX-2099-6217000010012345678"
+    session.flush()
+    session.expire_all()
+    assert not verify_log(session).ok
+    lines[0].payment_ref = "NX-2026-6217000010012345678"
+    session.flush()
+    session.expire_all()
+    assert verify_log(session).ok
+
+
+def test_a_payment_line_recorded_before_references_were_masked_still_verifies(session: Session) -> None:
+    """An entry written when the row state kept the reference in clear still states its row; an edit is caught."""
+    from sqlalchemy import select
+
+    from daipin.db.models.workflow import PaymentLine
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.ledger import store
+    from daipin.ledger.verify import verify_log
+    from daipin.services.shared import rows
+
+    archived_matter(session)
+    line = session.scalars(select(PaymentLine).order_by(PaymentLine.id)).first()
+    assert line is not None
+    line.payment_ref, line.status = "BANK-OLD-1", "paid"
+    session.flush()
+    earlier = rows.workflow_row_state(session, line, earlier=True)
+    assert earlier["payment_ref"] == "BANK-OLD-1" and "payment_ref_digest" not in earlier
+    trace.record(session, actor=SYSTEM_ACTOR, type="payment.paid", subject=f"payment_line:{line.id}",
+                 region="231002001001", at=T0 + 60 * DAY,
+                 facts={"row": store.row_fact("payment_lines", line.id, earlier)})
+    session.expire_all()
+    assert verify_log(session).ok
+    line = session.get(PaymentLine, line.id)
+    assert line is not None
+    line.payment_ref = "BANK-OLD-2"
+    session.flush()
+    session.expire_all()
+    report = verify_log(session)
+    assert not report.ok and any("payment_lines" in p.reason_en for p in report.problems)
+    line = session.get(PaymentLine, line.id)
+    assert line is not None
+    line.payment_ref = "BANK-OLD-1"
+    session.flush()

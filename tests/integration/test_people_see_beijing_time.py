@@ -25,11 +25,11 @@ DAY = timedelta(days=1)
 ENDS = datetime(2026, 12, 16, 16, 33, tzinfo=UTC)
 ENDS_TEXT = "2026-12-17 00:33 北京时间"
 ENDS_EN = "2026-12-17 00:33 Beijing time"
-POSTED = ENDS - 5 * DAY  # a roster's 5 days: 2026-12-12 00:33 in Beijing
-POSTED_TEXT = "2026-12-12 00:33 北京时间"
+POSTED = ENDS - 10 * DAY  # a roster of poor and monitored households: 10 days; 2026-12-07 00:33 in Beijing
+POSTED_TEXT = "2026-12-07 00:33 北京时间"
 START = POSTED - 12 * DAY  # the meeting is called then, and sits 10 days later
 SITS = START + 10 * DAY
-SITS_TEXT = "2026-12-10 00:33 北京时间"
+SITS_TEXT = "2026-12-05 00:33 北京时间"
 UTC_CLOCK = "16:33"
 
 
@@ -47,7 +47,7 @@ def walk_to_notice(session: Session, year: int = 2026) -> Matter:
     wf.submit_for_review(session, CADRE, m.id, at=SITS + DAY)
     wf.review(session, TOWNSHIP, m.id, decision="approve", comments="同意", at=SITS + DAY)
     n = wf.publish_notice(session, CADRE, m.id, at=POSTED)
-    assert n.window_days == 5
+    assert n.window_days == 10
     return m
 
 
@@ -76,7 +76,7 @@ def test_the_services_messages_name_the_beijing_time(session: Session, posted: M
         wf.record_attendance(session, CADRE, m.id, present_representatives=20, first_secretary_present=True,
                              at=SITS - timedelta(minutes=1))
     assert f"定于 {SITS_TEXT}" in unsat.value.message_zh
-    assert "2026-12-10 00:33 Beijing time" in unsat.value.message_en and UTC_CLOCK not in unsat.value.text()
+    assert "2026-12-05 00:33 Beijing time" in unsat.value.message_en and UTC_CLOCK not in unsat.value.text()
 
 
 def _login(session: Session, at: datetime) -> str:
@@ -133,7 +133,7 @@ def test_the_api_and_the_pages_show_beijing_time_in_messages_and_text(session: S
     # An English page says "Beijing time", in its times and in its error.
     c.cookies.set("daipin_lang", "en")
     english = c.get(f"/matters/{posted.id}").text
-    assert f"2026-12-12 00:33 Beijing time — {ENDS_EN}" in english and "北京时间 —" not in english
+    assert f"2026-12-07 00:33 Beijing time — {ENDS_EN}" in english and "北京时间 —" not in english
     refused_en = c.post(f"/matters/{posted.id}/close_notice", data={"csrf_token": _csrf(english)})
     assert refused_en.status_code == 409 and ENDS_EN in refused_en.text and UTC_CLOCK not in refused_en.text
 
@@ -167,7 +167,7 @@ def test_the_command_line_prints_beijing_time(cli_db: str, monkeypatch: pytest.M
     run("matter", "roster", VILLAGE, "2026", "--as", cadre)
     short = run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", iso(START + 9 * DAY),
                 "--place", "村委会", "--as", cadre, code=2)
-    assert "召集于 2026-11-30 00:33 北京时间，开会于 2026-12-09 00:33 北京时间" in short
+    assert "召集于 2026-11-25 00:33 北京时间，开会于 2026-12-04 00:33 北京时间" in short
     assert "Beijing time" in short and UTC_CLOCK not in short
     called = run("matter", "call-meeting", "1", "--type", "村民代表会议", "--scheduled-at", iso(SITS),
                  "--place", "村委会", "--as", cadre)
@@ -181,7 +181,7 @@ def test_the_command_line_prints_beijing_time(cli_db: str, monkeypatch: pytest.M
     run("matter", "review", "1", "approve", "--comments", "同意", "--as", town)
     clock.at = POSTED
     published = run("matter", "publish", "1", "--as", cadre).splitlines()[0]
-    assert published == f"公示 1：5 天，至 {ENDS_TEXT} 止"
+    assert published == f"公示 1：10 天，至 {ENDS_TEXT} 止"
     clock.at = ENDS - timedelta(minutes=1)
     early = run("matter", "close", "1", "--as", cadre, code=2)
     assert f"公示期未满，{ENDS_TEXT} 后方可结束" in early and ENDS_EN in early and UTC_CLOCK not in early

@@ -26,6 +26,7 @@ from daipin.services.matters import commands
 from daipin.services.matters import service as wf
 from daipin.services.payments import service as payments
 from tests.integration.api_support import Clock, app_on_session
+from tests.integration.registry_support import rs_fixture  # noqa: F401
 from tests.integration.test_workflow import (
     AUDITOR,
     CADRE,
@@ -111,6 +112,11 @@ def test_no_planted_personal_number_reaches_a_public_surface_the_ledger_or_the_d
         _refused(field, lambda field=field: wf.record_attendance(
             session, CADRE, m.id, present_representatives=20, first_secretary_present=True,
             at=sits, **{field: f"扫描件 {planted}"}))
+    for field in ("name", "role"):  # the attendance list is kept in the meeting's row, and so in the dossier
+        _refused(f"attendees[3].{field}", lambda field=field: wf.record_attendance(
+            session, CADRE, m.id, present_representatives=20, first_secretary_present=True, at=sits,
+            attendees=[{"key": f"代表{i}", field: f"某某 {PLANTED['mobile_spaced']}" if i == 3 else "某某"}
+                       for i in range(20)]))
     _refused("cadres_present", lambda: wf.record_attendance(
         session, CADRE, m.id, present_representatives=20, first_secretary_present=True,
         cadres_present=[f"第一书记 {PLANTED['mobile']}"], at=sits))
@@ -266,3 +272,152 @@ def test_at_the_check_a_wrong_code_and_an_unknown_receipt_are_refused_alike(sess
     with pytest.raises(NotFound) as exc:
         wf.check_objection(session, "YY240101-00001", "ABCDEFGH")
     assert exc.value.field == "check_code"
+
+
+# ---------------------------------------------------------------- the registry's, contracts' and exports' free text
+
+
+def _xlsx_text(path: Path) -> str:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    return "\n".join(" ".join("" if v is None else str(v) for v in row) for ws in wb.worksheets
+                     for row in ws.iter_rows(values_only=True))
+
+
+def test_no_planted_number_in_registry_contract_or_plan_text_reaches_the_ledger_a_public_surface_or_an_export(
+        rs: Session, tmp_path: Path) -> None:
+    from datetime import date
+
+    from daipin.services.contracts import service as contracts
+    from daipin.services.dynamic import service as dynamic
+    from daipin.services.imports import exports
+    from daipin.services.registry import service as reg
+    from daipin.services.runs import service as runs
+    from daipin.services.villages import service as villages
+    from tests.integration.registry_support import ACTOR, AT, TOWN, VILLAGE, entity, household, project
+
+    planted = _planted(*ALL)
+    one = {k: f"{PLANTED[k]}" for k in ALL}
+
+    def refused_each(field: str, call: Any) -> None:
+        """Each planted number alone, and all together, in the field: refused naming it."""
+        for value in (planted, *(f"某某 {v}" for v in one.values())):
+            _refused(field, lambda value=value: call(value))
+
+    # Regions, households and people.
+    refused_each("name", lambda v: reg.create_region(rs, ACTOR, code="231002001003", name=v, level="village", at=AT))
+    refused_each("poverty_cause", lambda v: household(rs, "H-9", 9, poverty_cause=v))
+    refused_each("members[0].name", lambda v: reg.register_household(
+        rs, ACTOR, household_no="H-9", village_code=VILLAGE, status="poor", at=AT,
+        members=[{"name": v, "id_number": "231002198501010019", "relation": "户主", "labor": "full"}]))
+    hh = household(rs, "H-1", 1, poverty_cause="因病")
+    # Entities: name, legal representative, insurance, credit.
+    from daipin.domain.identity import make_uscc
+
+    uscc = make_uscc("93231002MA0770000")
+    refused_each("name", lambda v: reg.register_entity(rs, ACTOR, name=v, kind="cooperative", uscc=uscc,
+                                                       legal_representative="某某", county_code="231002", at=AT))
+    refused_each("legal_representative", lambda v: reg.register_entity(
+        rs, ACTOR, name="兴隆合作社", kind="cooperative", uscc=uscc, legal_representative=v, county_code="231002",
+        at=AT))
+    e = entity(rs)
+    insure = {"insurer": "某保险公司", "policy_no": "BD-2025-01", "valid_from": date(2025, 1, 1),
+              "valid_to": date(2025, 12, 31), "at": AT}
+    refused_each("insurer", lambda v: reg.add_insurance_policy(rs, ACTOR, e.id, **{**insure, "insurer": v}))
+    refused_each("coverage", lambda v: reg.add_insurance_policy(rs, ACTOR, e.id, **insure, coverage=v))
+    refused_each("reason", lambda v: reg.set_credit_status(rs, ACTOR, e.id, "warned", date(2025, 5, 1), v, AT))
+    reg.set_credit_status(rs, ACTOR, e.id, "warned", date(2025, 5, 1), "逾期未兑现分红", AT)
+    # Projects, profit, assets, valuations.
+    refused_each("name", lambda v: reg.register_project(rs, ACTOR, code="P-X", name=v, category="特色种养业",
+                                                        entity_id=e.id, township_code=TOWN, at=AT))
+    p = project(rs, entity_obj=e)
+    refused_each("audit_ref", lambda v: reg.record_profit(rs, ACTOR, p.id, period_start=date(2024, 1, 1),
+                                                          period_end=date(2024, 12, 31), profit_fen=1, at=AT,
+                                                          audit_ref=v))
+    refused_each("name", lambda v: reg.register_asset(rs, ACTOR, code="A-X", name=v, kind="operating",
+                                                      value_fen=100, owner_region_code=VILLAGE, at=AT))
+    a = reg.register_asset(rs, ACTOR, code="A-1", name="光伏板", kind="operating", value_fen=100,
+                           owner_region_code=VILLAGE, at=AT)
+    for field in ("valuer", "report_ref"):
+        refused_each(field, lambda v, field=field: reg.add_valuation(
+            rs, ACTOR, a.id, **{"valuer": "某评估所", "report_ref": "评估2025-1", field: v},
+            valued_on=date(2025, 1, 1), value_fen=100, at=AT))
+    # Contributions, status changes, moves.
+    refused_each("reason", lambda v: reg.record_contribution(rs, ACTOR, household_id=hh.id, year=2025, points="2",
+                                                             reason=v, at=AT))
+    reg.record_contribution(rs, ACTOR, household_id=hh.id, year=2025, points="2", reason="村道保洁", at=AT)
+    refused_each("reason", lambda v: dynamic.change_household_status(rs, ACTOR, hh.id, "monitored",
+                                                                     date(2025, 5, 1), v, AT))
+    refused_each("destination", lambda v: dynamic.record_move(rs, ACTOR, hh.id, date(2025, 5, 1), AT,
+                                                              destination=v))
+    # Contracts: terms text, amendment and termination reasons, a reassignment's decision reference.
+    order = {"buyer": "某某公司", "product": "木耳", "quantity": "100", "price_rule": "market_with_floor",
+             "floor_price_fen": 500, "delivery_schedule": ["9月"]}
+    sign = {"code": "C-1", "model": "order_purchase", "project_id": p.id, "start_date": date(2025, 1, 1),
+            "end_date": date(2026, 12, 31), "payee_household_id": hh.id, "at": AT}
+    for term in ("buyer", "product"):
+        refused_each(f"terms.{term}", lambda v, term=term: contracts.sign_contract(
+            rs, ACTOR, terms={**order, term: v}, **sign))
+    refused_each("terms.delivery_schedule[0]", lambda v: contracts.sign_contract(
+        rs, ACTOR, terms={**order, "delivery_schedule": [v]}, **sign))
+    trust = {"asset_kind": "land", "unit": "mu", "units": "3", "annual_fen_per_unit": 45000, "duties": ["购买保险"]}
+    refused_each("terms.duties[0]", lambda v: contracts.sign_contract(
+        rs, ACTOR, terms={**trust, "duties": [v]}, **{**sign, "model": "trusteeship"}))
+    c = contracts.sign_contract(rs, ACTOR, terms=order, **sign)
+    refused_each("reason", lambda v: contracts.amend_contract(rs, ACTOR, c.id, reason=v, at=AT,
+                                                              terms={**order, "quantity": "120"}))
+    refused_each("terms.buyer", lambda v: contracts.amend_contract(rs, ACTOR, c.id, reason="调整", at=AT,
+                                                                   terms={**order, "buyer": v}))
+    contracts.amend_contract(rs, ACTOR, c.id, reason="调整收购量", at=AT, terms={**order, "quantity": "120"})
+    refused_each("reason", lambda v: contracts.terminate_contract(rs, ACTOR, c.id, on=date(2026, 6, 30), reason=v,
+                                                                  at=AT))
+    contracts.terminate_contract(rs, ACTOR, c.id, on=date(2026, 6, 30), reason="双方协商终止", at=AT)
+    # The village's representatives: a term's end reason.
+    member = reg.members(rs, hh.id)[0]
+    rep = villages.add_representative(rs, ACTOR, VILLAGE, person_id=member.id, from_date=date(2024, 1, 1), at=AT)
+    refused_each("reason", lambda v: villages.end_representative(rs, ACTOR, VILLAGE, rep.id, to_date=date(2025, 1, 1),
+                                                                 reason=v, at=AT))
+    villages.end_representative(rs, ACTOR, VILLAGE, rep.id, to_date=date(2025, 1, 1), reason="换届", at=AT)
+    # An allocation plan's bucket names.
+    refused_each("buckets[0].name", lambda v: runs.save_allocation_plan(
+        rs, ACTOR, village_code=VILLAGE, year=2025, pool_fen=100, at=AT,
+        buckets=[{"name": v, "rule": "equal", "share": "1"}]))
+
+    # Crawl: every ledger entry, the bundle, the exports, the public pages and JSON.
+    seen: list[tuple[str, str]] = []
+    for idx, body in rs.execute(select(LedgerEntry.idx, LedgerEntry.body).order_by(LedgerEntry.idx)):
+        seen.append((f"ledger entry {idx}", _body_text(body)))
+    seen.append(("ledger bundle", json.dumps(ledger_bundle.export_bundle(rs), ensure_ascii=False)))
+    for name, export in (("households", exports.export_households), ("entities", exports.export_entities),
+                         ("projects", exports.export_projects), ("contracts", exports.export_contracts)):
+        out = tmp_path / f"{name}.xlsx"
+        export(rs, out)
+        seen.append((f"export {name}", _xlsx_text(out)))
+    app, _ = app_on_session(rs, Clock(AT))
+    from fastapi.testclient import TestClient
+
+    c_ = TestClient(app, raise_server_exceptions=False)
+    for path in ("/public", f"/public?region={VILLAGE}", "/api/v1/public/notices", "/api/v1/public/regions"):
+        r = c_.get(path)
+        assert r.status_code == 200, path
+        seen.append((path, r.text))
+    leaks = [(where, keys) for where, text in seen if (keys := _in_clear(text))]
+    assert not leaks, leaks
+    # What was accepted is there, as written.
+    ledger_text = "\n".join(text for where, text in seen if where.startswith("ledger entry"))
+    assert "逾期未兑现分红" in ledger_text and "村道保洁" in ledger_text and "双方协商终止" in ledger_text
+
+
+@pytest.mark.edits_rows_behind_the_ledger
+def test_exports_mask_a_number_typed_into_free_text_by_an_older_path(rs: Session, tmp_path: Path) -> None:
+    from daipin.services.imports import exports
+    from tests.integration.registry_support import household
+
+    hh = household(rs, "H-1", 1, poverty_cause="因病")
+    hh.poverty_cause = f"因病，联系 {PLANTED['mobile']}"  # as a row written before the rule, or by a bulk path
+    rs.flush()
+    out = tmp_path / "households.xlsx"
+    exports.export_households(rs, out)
+    text = _xlsx_text(out)
+    assert PLANTED["mobile"] not in text and "因病，联系 159****4321" in text

@@ -117,12 +117,45 @@ def confirm_roster(session: Session, start: datetime = T0, year: int = 2024) -> 
     t = through_meeting(session, m.id, start)
     t = through_review(session, m.id, t)
     n = wf.publish_notice(session, CADRE, m.id, at=t)
-    assert n.window_days == 5
-    t = t + 5 * DAY
+    assert n.window_days == 10  # poor and monitored households: 10 days, as every kind (5 only for monitoring alone)
+    t = t + 10 * DAY
     wf.close_notice(session, CADRE, m.id, at=t)
     ex = wf.execute(session, TOWNSHIP, m.id, at=t)
     assert ex.batch is None and ex.run is None
     return m
+
+
+def test_a_roster_runs_ten_days_and_five_only_when_every_household_on_it_is_a_monitoring_household(
+        session: Session) -> None:
+    seed(session)
+    # H-003 alone is a monitoring household in the registry.
+    only = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2024, at=T0,
+                                households=[{"id": "H-003", "status": "monitored"}])
+    t = through_review(session, only.id, through_meeting(session, only.id, T0))
+    n = wf.publish_notice(session, CADRE, only.id, at=t)
+    assert n.window_days == 5 and rows.utc(n.ends_at) == t + 5 * DAY
+    assert "防返贫监测对象" in n.content["window"]["basis"] and "5" in n.content["window"]["basis"]
+    # A roster that also lists a poor household, or calls a poor household a monitoring one, runs 10 days.
+    for year, listed in ((2025, [{"id": "H-003", "status": "monitored"}, {"id": "H-001", "status": "poor"}]),
+                         (2026, [{"id": "H-003", "status": "monitored"}, {"id": "H-001", "status": "monitored"}])):
+        m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=year, at=t,
+                                 households=listed)
+        tm = through_review(session, m.id, through_meeting(session, m.id, t))
+        with pytest.raises(InputError) as exc:
+            wf.publish_notice(session, CADRE, m.id, at=tm, window_days=5)
+        assert exc.value.field == "window_days" and "10" in exc.value.message_zh
+        n = wf.publish_notice(session, CADRE, m.id, at=tm)
+        assert n.window_days == 10 and "不少于10天" in n.content["window"]["basis"]
+    # A county may lengthen the monitoring rosters' days, never shorten them below 5.
+    wf.set_county_rules(session, DISTRICT, COUNTY, {"monitoring_roster_notice_days": 7}, at=t)
+    with pytest.raises(InputError) as exc:
+        wf.set_county_rules(session, DISTRICT, COUNTY, {"monitoring_roster_notice_days": 4}, at=t)
+    assert exc.value.field == "monitoring_roster_notice_days"
+    m = rosters.draft_roster(session, CADRE, village_code=VILLAGE, year=2027, at=t,
+                             households=[{"id": "H-003", "status": "monitored"}])
+    tm = through_review(session, m.id, through_meeting(session, m.id, t))
+    n = wf.publish_notice(session, CADRE, m.id, at=tm)
+    assert n.window_days == 7 and "本县规定不少于7天" in n.content["window"]["basis"]
 
 
 def draft_allocation(session: Session, at: datetime, doc: dict[str, Any] | None = None, **kw: Any) -> Matter:
@@ -641,3 +674,29 @@ def test_a_matter_naming_a_project_or_entity_of_another_county_is_refused(sessio
     assert exc.value.field == "entity_id"
     assert session.scalar(select(func.count()).select_from(Matter)) == before
     assert draft_allocation(session, T0 + 20 * DAY, ctx=ctx, entity_id=ctx["entity"].id).project_id == ctx["project"].id
+
+
+def test_a_paper_notice_declares_when_it_was_put_up_and_its_window_runs_from_the_recording(
+        session: Session, ctx: dict) -> None:
+    confirm_roster(session)
+    start = T0 + 20 * DAY
+    m = draft_allocation(session, start, ctx=ctx)
+    t = through_review(session, m.id, through_meeting(session, m.id, start + DAY))
+    approved = t - DAY + timedelta(hours=3)  # the review's time (through_review)
+    recorded = approved + 40 * DAY
+    for posted, why in ((recorded + timedelta(hours=1), "不能晚于登记时间"),
+                        (approved - timedelta(minutes=1), "不能早于上一步骤"),
+                        (recorded - 31 * DAY, "超过 30 天")):
+        with pytest.raises(InputError) as exc:
+            wf.publish_notice(session, CADRE, m.id, at=recorded, posted_at=posted)
+        assert exc.value.field == "posted_at" and why in exc.value.message_zh, exc.value.message_zh
+    assert m.state == "approved"
+    posted = recorded - 20 * DAY
+    n = wf.publish_notice(session, CADRE, m.id, at=recorded, posted_at=posted)
+    # The window is judged from the recording, never from the declared time.
+    assert rows.utc(n.posted_at) == recorded and rows.utc(n.ends_at) == recorded + 10 * DAY
+    assert n.content["window"]["paper_posted_at"] == posted.isoformat()
+    event = wf.events(session, m)[-1]
+    assert event.action == "publish" and event.details["held_at"] == posted.isoformat()
+    body = json.loads(session.scalar(select(LedgerEntry.body).where(LedgerEntry.idx == event.ledger_index)))
+    assert body["facts"]["held_at"] == posted.isoformat()

@@ -41,7 +41,7 @@ def test_the_cli_walks_a_roster_and_an_allocation_to_archive_and_exports_the_dos
         cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = command_line_clock(monkeypatch, datetime(2024, 3, 1, 9, 0, tzinfo=UTC))
     run("matter", "roster", "231002001001", "2024", "--as", VILLAGE_AS)
-    walk(clock, "1", days=5)
+    walk(clock, "1", days=10)  # a roster of poor and monitored households: 10 days
     run("matter", "execute", "1", "--as", TOWN_AS)
     doc = tmp_path / "alloc.json"
     doc.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
@@ -101,7 +101,12 @@ def test_the_cli_files_answers_merges_redacts_and_records_the_notification_of_ob
     clock.at = datetime.fromisoformat(at).replace(tzinfo=UTC)
     run("matter", "review", "1", "approve", "--comments", "同意", "--as", TOWN_AS)
     clock.at = datetime.fromisoformat("2024-03-12T09:00:00").replace(tzinfo=UTC)
-    run("matter", "publish", "1", "--as", VILLAGE_AS)
+    # The paper notice was put up that morning (Beijing time); one said to be up before the approval is refused.
+    early = run("matter", "publish", "1", "--posted-at", "2024-03-11T12:00", "--as", VILLAGE_AS, code=2)
+    assert "posted_at" in early and "不能早于上一步骤" in early
+    published = run("matter", "publish", "1", "--posted-at", "2024-03-12T08:00", "--as", VILLAGE_AS)
+    assert "至 2024-03-22 17:00 北京时间 止" in published  # the window runs from the recording (17:00 Beijing)
+    assert '"paper_posted_at": "2024-03-12T00:00:00+00:00"' in published
     clock.at = datetime.fromisoformat("2024-03-13T09:00:00").replace(tzinfo=UTC)
     filed = run("matter", "object", "1", "--text", "电话13912345678，名单漏了我家")
     assert "回执号" in filed and "查询码" in filed
@@ -118,5 +123,5 @@ def test_the_cli_files_answers_merges_redacts_and_records_the_notification_of_ob
     assert "reason" in refused
     clock.at = datetime.fromisoformat("2024-03-14T12:00:00").replace(tzinfo=UTC)
     run("matter", "redact-objection", "1", "text", "--reason", "含个人信息", "--as", TOWN_AS)
-    clock.at = datetime.fromisoformat("2024-03-17T09:00:00").replace(tzinfo=UTC)
+    clock.at = datetime.fromisoformat("2024-03-22T09:00:00").replace(tzinfo=UTC)  # the roster's 10 days have run
     run("matter", "close", "1", "--as", VILLAGE_AS)  # both answered

@@ -25,7 +25,9 @@ from daipin.domain.workflow import (
     check_notice_days,
     check_tally,
     decide,
+    monitoring_roster,
     next_state,
+    notice_days_for,
     notice_window,
     parse_meeting_type,
     personal_data_in,
@@ -221,13 +223,49 @@ def test_the_meeting_notice_rule_refuses_a_time_with_no_zone() -> None:
         check_meeting_notice(T0.replace(tzinfo=None), T0 + timedelta(days=3))
 
 
-def test_notices_run_ten_days_and_five_for_monitoring_rosters() -> None:
-    check_notice_days("beneficiary_roster", 5)
-    check_notice_days("village_allocation", 10)
+def test_notices_run_ten_days_and_five_only_for_rosters_of_monitoring_households_alone() -> None:
+    # Ten days for every kind, a roster too (case 11); five only for a roster of monitoring households alone.
+    for kind in MatterKind:
+        check_notice_days(kind, 10)
+        with pytest.raises(InputError) as exc:
+            check_notice_days(kind, 9)
+        assert exc.value.field == "window_days"
     with pytest.raises(InputError):
-        check_notice_days("village_allocation", 9)
+        check_notice_days("beneficiary_roster", 5)
+    check_notice_days("beneficiary_roster", 5, monitoring_only=True)
     with pytest.raises(InputError):
-        check_notice_days("beneficiary_roster", 4)
+        check_notice_days("beneficiary_roster", 4, monitoring_only=True)
+    with pytest.raises(InputError):  # only a roster is ever a monitoring roster
+        check_notice_days("village_allocation", 5, monitoring_only=True)
+    assert monitoring_roster("beneficiary_roster", ["monitored", "monitored"])
+    assert not monitoring_roster("beneficiary_roster", ["monitored", "poor"])
+    assert not monitoring_roster("beneficiary_roster", [])
+    assert not monitoring_roster("village_allocation", ["monitored"])
+    least = notice_days_for("beneficiary_roster", monitoring_only=True)
+    assert least.days == 5 and "防返贫监测对象" in least.basis() and "monitoring household" in least.basis("en")
+    assert "不少于10天" in notice_days_for("beneficiary_roster").basis()
+    assert notice_days_for("beneficiary_roster").basis(posted_days=12).endswith("本次公示12天")
+
+
+def test_a_county_may_lengthen_notices_but_never_below_the_minimum() -> None:
+    rules = CountyRules.from_dict({"notice_days": {"beneficiary_roster": 12}, "monitoring_roster_notice_days": 7})
+    assert notice_days_for("beneficiary_roster", rules).days == 12
+    assert notice_days_for("beneficiary_roster", rules, monitoring_only=True).days == 7
+    assert "本县规定不少于7天" in notice_days_for("beneficiary_roster", rules, monitoring_only=True).basis()
+    assert CountyRules.from_dict(rules.to_dict()) == rules
+    for bad, field in (({"notice_days": {"beneficiary_roster": 5}}, "notice_days.beneficiary_roster"),
+                       ({"monitoring_roster_notice_days": 4}, "monitoring_roster_notice_days")):
+        with pytest.raises(InputError) as exc:
+            CountyRules.from_dict(bad)
+        assert exc.value.field == field
+    # Settings saved when every roster's minimum was 5 carry that number: read as the monitoring rosters' days.
+    old = CountyRules().to_dict() | {"notice_days": {k.value: 10 for k in MatterKind} | {"beneficiary_roster": 5}}
+    del old["monitoring_roster_notice_days"]
+    stored = CountyRules.from_stored(old)
+    assert stored.notice_days[MatterKind.BENEFICIARY_ROSTER] == 10 and stored.monitoring_roster_notice_days == 5
+    assert CountyRules.from_stored({"notice_days": {"beneficiary_roster": 8}}).monitoring_roster_notice_days == 8
+
+
     ends = notice_window(T0, 10)
     assert window_open(T0, ends, ends - timedelta(seconds=1))
     assert not window_open(T0, ends, ends)

@@ -270,14 +270,17 @@ def review(
 @matter_app.command("publish")
 def publish(
     matter_id: int = typer.Argument(...),
-    days: int = typer.Option(None, "--days", help="公示天数（默认10天，监测户名单5天）"),
+    days: int = typer.Option(None, "--days", help="公示天数（默认10天；名单全部为防返贫监测对象时5天）/ notice days (10; 5 for a roster of monitoring households alone)"),
+    posted_at: str = typer.Option(None, "--posted-at", help=(
+        "纸质公示实际张贴时间 ISO 8601，北京时间，仅用于事后补录：须在过去、不早于上一步骤、不超过30天；公示期仍从登记时起算 / "
+        "when the paper notice was put up, if recorded later; the window still runs from the recording")),
     as_: str = AsOpt,
 ) -> None:
     """发布公示 / post the public notice."""
     from daipin.services.matters import commands
 
     with unit_of_work() as s:
-        command = commands.PublishNotice.parse({"window_days": days})
+        command = commands.PublishNotice.parse({"window_days": days, "posted_at": posted_at})
         n = commands.run(s, parse_actor(as_), matter_id, command, at=now(s))
         typer.echo(f"公示 {n.id}：{n.window_days} 天，至 {for_people(n.ends_at)} 止")
         typer.echo(_dump(n.content))

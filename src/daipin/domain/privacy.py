@@ -39,6 +39,17 @@ def mask_bank(value: str | None) -> str:
     return "*" * (len(v) - 4) + v[-4:]
 
 
+def mask_reference(value: str | None, keep: int = 4) -> str:
+    """A reference kept partly hidden (a bank's payment reference in a dossier): only its last `keep` characters
+    shown, `NX-2026-0001` -> `********0001`; one of `keep` characters or fewer wholly hidden."""
+    if not value:
+        return ""
+    v = value.strip()
+    if len(v) <= keep:
+        return "*" * len(v)
+    return "*" * (len(v) - keep) + v[-keep:]
+
+
 def mask_numbers(text: str) -> str:
     """Any run of seven or more digits in free text (a cell echoed in an error, say, that may be an ID number,
     phone or bank account in the wrong column) masked as `mask_id` masks: `1381234567` -> `1381**4567`."""
@@ -69,7 +80,7 @@ _TYPED_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?\d(?:[ \-]?\d)+(?:[ 
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 
 
-def _mask_typed_number(match: re.Match[str]) -> str:
+def _mask_typed_number(match: re.Match[str], local_phones: bool = True) -> str:
     typed = match.group()
     digits = re.sub(r"[ \-+]", "", typed)
     if digits.startswith("86") and len(digits) == 13:
@@ -83,7 +94,8 @@ def _mask_typed_number(match: re.Match[str]) -> str:
         return mask_id(digits)  # an old 15-digit ID (or a bank number of 15 digits)
     if len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789":
         return mask_phone(digits)  # mobile
-    local = len(digits) in (7, 8) and digits[0] != "0" and len(re.findall(r"[ \-]", typed)) <= 1  # not a date
+    local = (local_phones and len(digits) in (7, 8) and digits[0] != "0"
+             and len(re.findall(r"[ \-]", typed)) <= 1)  # not a date
     if _LANDLINE.match(digits) or local:
         return mask_phone(digits)  # landline, with or without its area code
     if 12 <= len(digits) <= 30:
@@ -104,6 +116,14 @@ def mask_free_text(text: str | None) -> str:
     return _TYPED_NUMBER.sub(_mask_typed_number, text)
 
 
-def has_personal_number(text: str | None) -> bool:
-    """Whether free text holds something `mask_free_text` would mask (an ID number, phone or bank number)."""
-    return bool(text) and mask_free_text(text) != text
+def has_personal_number(text: str | None, *, local_phones: bool = True) -> bool:
+    """Whether free text holds something `mask_free_text` would mask (an ID number, phone or bank number).
+
+    Without `local_phones`, a bare 7–8 digit run (a landline without its area code, as `mask_free_text` masks for
+    the public) does not count: it is as likely a file or report number (`评估2025-001`, `ZC-DA-2022-001`), and a
+    field that refuses personal numbers must not refuse those."""
+    if not text:
+        return False
+    if local_phones:
+        return mask_free_text(text) != text
+    return _TYPED_NUMBER.sub(lambda m: _mask_typed_number(m, local_phones=False), text) != text

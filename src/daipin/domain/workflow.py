@@ -295,11 +295,11 @@ class QuorumRules:
 
 LAW = QuorumRules()
 LAW_MEETING_NOTICE_DAYS = 10  # 召开村民会议，应当提前十天通知村民
+# 公示 days (WORKFLOW.md "Notice days"): 10 by default for every kind; 5 only for a beneficiary roster whose
+# households are all monitoring households (防返贫监测对象) alone.
 DEFAULT_NOTICE_DAYS = 10
 MONITORING_ROSTER_NOTICE_DAYS = 5
-DEFAULT_NOTICE_DAYS_BY_KIND: dict[MatterKind, int] = dict.fromkeys(MatterKind, DEFAULT_NOTICE_DAYS) | {
-    MatterKind.BENEFICIARY_ROSTER: MONITORING_ROSTER_NOTICE_DAYS
-}
+DEFAULT_NOTICE_DAYS_BY_KIND: dict[MatterKind, int] = dict.fromkeys(MatterKind, DEFAULT_NOTICE_DAYS)
 
 
 # An event held on paper may be recorded up to this many days after it was held (a county may ask for fewer).
@@ -315,6 +315,8 @@ class CountyRules:
     notice_days: Mapping[MatterKind, int] = field(default_factory=lambda: dict(DEFAULT_NOTICE_DAYS_BY_KIND))
     # How long before it is recorded an event held on paper (a meeting, a vote) may have been held.
     declared_time_days: int = DECLARED_TIME_DAYS
+    # The notice days of a roster of monitoring households alone (5 at least).
+    monitoring_roster_notice_days: int = MONITORING_ROSTER_NOTICE_DAYS
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -322,13 +324,29 @@ class CountyRules:
             "meeting_notice_days": self.meeting_notice_days,
             "notice_days": {k.value: v for k, v in sorted(self.notice_days.items())},
             "declared_time_days": self.declared_time_days,
+            "monitoring_roster_notice_days": self.monitoring_roster_notice_days,
         }
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any] | None) -> CountyRules:
+        """Settings as a county saved them. Before every roster needed 10 days, a roster's minimum was 5 and the
+        saved settings carry it (`notice_days.beneficiary_roster` below 10): that number was meant for rosters of
+        monitoring households, and is read as `monitoring_roster_notice_days`; other rosters take the default."""
+        data = dict(data or {})
+        nd = dict(data.get("notice_days") or {})
+        roster = nd.get(MatterKind.BENEFICIARY_ROSTER.value)
+        if isinstance(roster, int) and not isinstance(roster, bool) and roster < DEFAULT_NOTICE_DAYS:
+            del nd[MatterKind.BENEFICIARY_ROSTER.value]
+            data["notice_days"] = nd
+            data.setdefault("monitoring_roster_notice_days", roster)
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> CountyRules:
         """Read settings; anything looser than the law or policy default is refused, naming the field."""
         data = dict(data or {})
-        unknown = set(data) - {"quorum", "meeting_notice_days", "notice_days", "declared_time_days"}
+        unknown = set(data) - {"quorum", "meeting_notice_days", "notice_days", "declared_time_days",
+                               "monitoring_roster_notice_days"}
         if unknown:
             name = sorted(unknown)[0]
             raise InputError(f"未知的设置项“{name}”", f"unknown setting {name!r}", name)
@@ -354,7 +372,9 @@ class CountyRules:
         if isinstance(dtd, bool) or not isinstance(dtd, int) or not 1 <= dtd <= DECLARED_TIME_DAYS:
             raise InputError(f"应为1至{DECLARED_TIME_DAYS}天", f"must be 1 to {DECLARED_TIME_DAYS} days",
                              "declared_time_days")
-        return cls(QuorumRules(**q), mnd, nd, dtd)
+        mrd = _int_at_least(data.get("monitoring_roster_notice_days", MONITORING_ROSTER_NOTICE_DAYS),
+                            MONITORING_ROSTER_NOTICE_DAYS, "monitoring_roster_notice_days")
+        return cls(QuorumRules(**q), mnd, nd, dtd, mrd)
 
 
 _QUORUM_FIELDS = ("villagers_adults", "villagers_households", "representatives", "passing", "leading_group")
@@ -582,8 +602,57 @@ def notice_window(posted_at: datetime, days: int) -> datetime:
     return posted_at + timedelta(days=days)
 
 
-def check_notice_days(kind: MatterKind | str, days: int, rules: CountyRules | None = None) -> None:
-    minimum = (rules or CountyRules()).notice_days[parse_kind(kind)]
+@dataclass(frozen=True)
+class NoticeDays:
+    """How many days a notice must run, and why (shown on the notice and its printed copy)."""
+
+    days: int
+    monitoring_roster: bool
+    county_set: bool
+
+    def basis(self, lang: str = "zh", posted_days: int | None = None) -> str:
+        """Why the notice runs its days, in Chinese or English (`posted_days`: the days it was posted for, when
+        more than the least)."""
+        if self.monitoring_roster:
+            zh = f"名单所列均为防返贫监测对象，公示不少于{MONITORING_ROSTER_NOTICE_DAYS}天"
+            en = f"every household on the roster is a monitoring household: at least " \
+                 f"{MONITORING_ROSTER_NOTICE_DAYS} days"
+        else:
+            zh = f"各类事项公示不少于{DEFAULT_NOTICE_DAYS}天"
+            en = f"every kind of matter: at least {DEFAULT_NOTICE_DAYS} days"
+        if self.county_set:
+            zh += f"；本县规定不少于{self.days}天"
+            en += f"; the county sets at least {self.days} days"
+        if posted_days is not None and posted_days > self.days:
+            zh += f"；本次公示{posted_days}天"
+            en += f"; this notice runs {posted_days} days"
+        return zh if lang == "zh" else en
+
+
+def monitoring_roster(kind: MatterKind | str, statuses: Iterable[str]) -> bool:
+    """Whether a matter is a beneficiary roster of monitoring households (防返贫监测对象) alone: at least one
+    household, and every one `monitored`."""
+    listed = list(statuses)
+    return parse_kind(kind) is MatterKind.BENEFICIARY_ROSTER and bool(listed) and all(
+        s == "monitored" for s in listed)
+
+
+def notice_days_for(kind: MatterKind | str, rules: CountyRules | None = None, *,
+                monitoring_only: bool = False) -> NoticeDays:
+    """The least number of days a notice of `kind` runs: the county's setting for the kind (10 at least), or for
+    a roster of monitoring households alone its monitoring setting (5 at least)."""
+    r = rules or CountyRules()
+    mk = parse_kind(kind)
+    if monitoring_only and mk is MatterKind.BENEFICIARY_ROSTER:
+        days = r.monitoring_roster_notice_days
+        return NoticeDays(days, True, days != MONITORING_ROSTER_NOTICE_DAYS)
+    days = r.notice_days[mk]
+    return NoticeDays(days, False, days != DEFAULT_NOTICE_DAYS_BY_KIND[mk])
+
+
+def check_notice_days(kind: MatterKind | str, days: int, rules: CountyRules | None = None, *,
+                      monitoring_only: bool = False) -> None:
+    minimum = notice_days_for(kind, rules, monitoring_only=monitoring_only).days
     if isinstance(days, bool) or not isinstance(days, int) or days < minimum:
         raise InputError(f"公示期不得少于{minimum}天", f"the notice must run at least {minimum} days", "window_days")
 

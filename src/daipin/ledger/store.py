@@ -744,14 +744,29 @@ def row_fact(table: str, id: Any, state: Mapping[str, Any]) -> dict[str, str]:
     return {"table": table, "id": str(id), "digest": row_digest(state)}
 
 
-def register_row_check(table: str, state: RowState, ids: RowIds | None = None) -> None:
+def register_row_check(table: str, state: RowState, ids: RowIds | None = None,
+                       earlier: RowState | None = None) -> None:
     """Let `verify` read the current state of `table` rows: `state(session, id)` returns the dict or None.
 
     With `ids(session)` (every row id the table holds now) the table is covered whole: a row no entry states
-    (inserted behind the ledger) is caught as well as an edited one."""
+    (inserted behind the ledger) is caught as well as an edited one. `earlier(session, id)`, when a table's state
+    changed form (a column now kept masked with its digest), gives the row in the form entries written before the
+    change digested: such an entry still matches the row it recorded, and an edited row matches neither form."""
     _row_checks[table] = state
     if ids is not None:
         _row_ids[table] = ids
+    if earlier is not None:
+        _row_earlier[table] = earlier
+    else:
+        _row_earlier.pop(table, None)
+
+
+_row_earlier: dict[str, RowState] = {}
+
+
+def earlier_row_state(table: str) -> RowState | None:
+    """The earlier form of `table`'s row state, if its form changed (see `register_row_check`)."""
+    return _row_earlier.get(table)
 
 
 def covered_tables() -> Mapping[str, RowIds]:

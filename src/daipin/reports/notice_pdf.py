@@ -117,6 +117,10 @@ def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, st
         ("公示期", f"{for_people(window.get('posted_at'))} 至 {for_people(window.get('ends_at'))}"
                  f"（{window.get('days', '')} 天）"),
     ]
+    if window.get("paper_posted_at"):
+        facts.append(("纸质公示张贴于", for_people(window["paper_posted_at"])))
+    if window.get("basis"):
+        facts.append(("公示天数依据", window["basis"]))
     amounts = content.get("amounts") or {}
     if "total_fen" in amounts:
         facts.append(("分配合计", f"{_fen(amounts['total_fen'])} 元"))

@@ -29,6 +29,7 @@ from daipin.services.registry.service import (
     get_household,
     get_project,
 )
+from daipin.services.shared import freetext
 from daipin.services.shared import trace as trace
 from daipin.services.shared.inputs import as_date as _date
 from daipin.services.shared.inputs import need as _need
@@ -140,6 +141,7 @@ def prepare_contract(session: Session, actor: Actor, *, code: Any, model: Any, p
     code = _need(code, "code", "协议编号", "contract code", limit=40)
     model = check_model(model)
     checked = validate_terms(model, terms)
+    _check_terms_text(checked)
     sd = _date(start_date, "start_date", "协议起始日期") if start_date is not None else None
     ed = _date(end_date, "end_date", "协议终止日期") if end_date is not None else None
     check_term(sd, ed)
@@ -221,6 +223,16 @@ def create_contract(session: Session, actor: Actor, prepared: PreparedContract, 
     return c
 
 
+# Terms that name a registry record by its code (checked as codes, not free text).
+IDENTIFIER_TERMS = frozenset({"asset_code"})
+
+
+def _check_terms_text(terms: dict[str, Any]) -> None:
+    """A contract's terms (buyer, product, purpose, duties, schedules…) enter the ledger and the dossier as written:
+    they may hold no ID number, phone or bank number (`shared.freetext`)."""
+    freetext.check({k: v for k, v in terms.items() if k not in IDENTIFIER_TERMS}, "terms", "协议条款")
+
+
 def _payee_digest(session: Session, label: str) -> str:
     # A village is public; a household number is kept out of the ledger body in clear.
     return label if label.startswith("village:") else trace.pii(session, label)
@@ -286,10 +298,11 @@ def amend_contract(session: Session, actor: Actor, contract_id: int | str, *, re
     c = get_contract(session, contract_id, for_update=True)
     region = check_may_change(session, actor, c)  # scope first: a refused actor gets 403 whatever the input
     check_version(c, expected_version)
-    reason = _need(reason, "reason", "变更原因", "reason")
+    reason = freetext.text(reason, "reason", "变更原因", "reason") or ""
     if c.status == "terminated":
         raise Conflict("协议已终止，不能变更", "the contract is terminated", field="contract")
     checked = validate_terms(c.model, terms) if terms is not None else dict(c.terms)
+    _check_terms_text(checked)
     if c.model == "shareholding" and checked.get("contribution_kind") != c.terms.get("contribution_kind"):
         raise InputError("入股方式不能通过变更修改（扶贫量化资金股份是收益权，不能改为可继承的股份）",
                          "a shareholding contract's contribution kind cannot be amended", field="terms.contribution_kind",
@@ -327,7 +340,7 @@ def terminate_contract(session: Session, actor: Actor, contract_id: int | str, *
     c = get_contract(session, contract_id, for_update=True)
     region = check_may_change(session, actor, c)
     check_version(c, expected_version)
-    reason = _need(reason, "reason", "终止原因", "reason")
+    reason = freetext.text(reason, "reason", "终止原因", "reason") or ""
     on = _date(on, "on", "终止日期")
     if c.status == "terminated":
         raise Conflict("协议已终止", "the contract is already terminated", field="contract")
@@ -349,7 +362,7 @@ def transfer_share_to_heir(session: Session, actor: Actor, contract_id: int | st
 
     The heir holds the share from `on` (by default the day it is recorded, Beijing)."""
     c = get_contract(session, contract_id, for_update=True)
-    reason = _need(reason, "reason", "继承依据", "reason")
+    reason = freetext.text(reason, "reason", "继承依据", "reason") or ""
     day = _date(on, "on", "继承日期") if on is not None else beijing_date(at)
     not_before_current(session, c, day, "on", "继承日期")
     if c.model != "shareholding":

@@ -34,11 +34,10 @@ from daipin.domain.actors import Actor
 from daipin.domain.contracts import MODELS
 from daipin.domain.errors import Conflict, DaipinError, InputError, NotFound
 from daipin.domain.money import format_yuan
-from daipin.domain.privacy import has_personal_number
 from daipin.domain.vocabulary import ASSET_STATUS
 from daipin.services.contracts import service as contracts
 from daipin.services.registry.service import household_by_no
-from daipin.services.shared import trace
+from daipin.services.shared import freetext, trace
 from daipin.services.shared.inputs import as_date, money, need
 from daipin.services.shared.rows import row_fact
 
@@ -103,11 +102,9 @@ def _in_village(region: str, prepared: contracts.PreparedContract, field: str) -
 
 
 def _free_text(value: Any, field: str, zh: str, limit: int = 400) -> str:
-    text = need(value, field, zh, field, limit=limit)
-    if has_personal_number(text):
-        raise InputError(f"{zh}中不得写入身份证号、电话或银行账号", f"{field} must not hold an ID number, phone or "
-                         "bank number", field=field)
-    return text
+    """Typed text of what was decided (a counterparty, the reasons): refused if it holds an ID number, phone or
+    bank number (`shared.freetext`, the one rule for typed text)."""
+    return freetext.text(value, field, zh, field, limit=limit) or ""
 
 
 # ---------------------------------------------------------------- contract matters

@@ -7,7 +7,8 @@ and `manifest.json` (sha256 of every file). Renderers registered in `RENDERERS` 
 more files (the printable notice PDF, for instance) without this module knowing them.
 
 Each document is made of row states exactly as the ledger entries digest them (personal
-data only as salted digests), so `verify(path)` checks offline, with no database, that
+data only as salted digests; a payment line's bank reference masked to its last four
+characters beside a salted digest of the whole), so `verify(path)` checks offline, with no database, that
 every row in the zip is the one the latest ledger entry about it recorded, that every
 event is an entry of the bundle, and that the bundle's proofs and signed checkpoint hold.
 """
@@ -99,7 +100,11 @@ def _dump(obj: Any) -> bytes:
 
 
 def export(session: Session, actor: Actor, matter_id: int, out: str | Path) -> dict[str, Any]:
-    """Write the dossier zip; returns its manifest. Auditors may export; the public may not."""
+    """Write the dossier zip; returns its manifest. Auditors may export; the public may not.
+
+    The payment references in `payments.json` are masked for every role, auditors too: the file leaves the
+    system and verifies offline only as the rows the ledger digests, so it has one form; an auditor reads a full
+    reference on the matter's payments page, inside the access policy."""
     from daipin.ledger import bundle, store
     from daipin.services.matters.service import get_matter
 

@@ -21,12 +21,10 @@ from daipin.services.registry.service import (
     get_household,
     members,
 )
-from daipin.services.shared import trace
+from daipin.services.shared import freetext, trace
 from daipin.services.shared.inputs import as_date as _date
 from daipin.services.shared.inputs import choice as _choice
-from daipin.services.shared.inputs import need as _need
 from daipin.services.shared.inputs import not_future as _not_future
-from daipin.services.shared.inputs import optional_text as _optional_text
 from daipin.services.shared.inputs import year as _year
 from daipin.services.shared.rows import row_fact
 
@@ -41,7 +39,7 @@ def change_household_status(session: Session, actor: Actor, household_id: int, s
     hh = get_household(session, household_id)
     status = _choice(status, STATUSES, "status", "户类型")
     from_date = _not_future(_date(from_date, "from_date", "变更日期"), at, "from_date", "变更日期")
-    reason = _need(reason, "reason", "变更原因", "reason")
+    reason = freetext.text(reason, "reason", "变更原因", "reason") or ""
     _year(exit_year, "exit_year", "脱贫年度", latest=at.year)
     if status == "exited":
         if exit_year is None:
@@ -111,7 +109,7 @@ def record_move(session: Session, actor: Actor, household_id: int, on: date, at:
     """The whole household moved away: no longer eligible here from that date."""
     hh = get_household(session, household_id)
     on = _not_future(_date(on, "on", "迁出日期"), at, "on", "迁出日期")
-    destination = _optional_text(destination, "destination", "迁往地", "destination", 200) or ""
+    destination = freetext.text(destination, "destination", "迁往地", "destination", 200, required=False) or ""
     if hh.life_state != "alive":
         raise Conflict("该户已不在册", "the household is no longer registered here", field="household_id")
     access.require(actor, "household.write", region=hh.village_code)

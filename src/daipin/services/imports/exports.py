@@ -12,7 +12,7 @@ from daipin.db.models.registry import Contract, Entity, FundingSource, Household
 from daipin.domain import vocabulary
 from daipin.domain.errors import InputError
 from daipin.domain.money import format_yuan
-from daipin.domain.privacy import mask_bank, mask_id, mask_phone
+from daipin.domain.privacy import mask_bank, mask_free_text, mask_id, mask_phone
 from daipin.services.imports.service import HEADER_OF
 from daipin.services.shared import sheets
 
@@ -56,10 +56,12 @@ def household_rows(session: Session, village: str | None = None) -> list[list[An
     for p, hh in data:
         if p.relation == "户主":
             heads[hh.id] = p.name
-    return [[hh.household_no, heads.get(hh.id, ""), p.name, mask_id(p.id_number), p.relation, vocabulary.LABOR.zh(p.labor),
+    # Text a person typed (names, the poverty cause) masked as the public reads free text: a number typed into it
+    # (by an older import or a spreadsheet's wrong column) is never written out in clear.
+    return [[hh.household_no, mask_free_text(heads.get(hh.id, "")), mask_free_text(p.name), mask_id(p.id_number), p.relation, vocabulary.LABOR.zh(p.labor),
              vocabulary.HOUSEHOLD_STATUS.zh(hh.status), hh.exit_year or "", names.get(hh.village_code[:9], ""),
              names.get(hh.village_code, hh.village_code), mask_phone(hh.phone), mask_bank(hh.bank_account),
-             hh.poverty_cause or "", vocabulary.LIFE_STATE.zh(p.life_state)] for p, hh in data]
+             mask_free_text(hh.poverty_cause), vocabulary.LIFE_STATE.zh(p.life_state)] for p, hh in data]
 
 
 def export_households(session: Session, out: Path | str, village: str | None = None) -> int:
@@ -67,7 +69,7 @@ def export_households(session: Session, out: Path | str, village: str | None = N
 
 
 def export_entities(session: Session, out: Path | str) -> int:
-    rows = [[e.name, vocabulary.ENTITY_KIND.zh(e.kind), e.uscc, e.legal_representative, e.region_code or e.county_code,
+    rows = [[mask_free_text(e.name), vocabulary.ENTITY_KIND.zh(e.kind), e.uscc, mask_free_text(e.legal_representative), e.region_code or e.county_code,
              vocabulary.CREDIT_STATUS.zh(e.credit_status), e.credit_since.isoformat() if e.credit_since else ""]
             for e in session.scalars(select(Entity).order_by(Entity.id))]
     return _write(out, "实施主体", ["主体名称", "主体类型", "统一社会信用代码", "法定代表人", "所在区划", "信用状态", "信用状态起始"],
@@ -78,8 +80,8 @@ def export_projects(session: Session, out: Path | str) -> int:
     funding: dict[int, list[str]] = {}
     for f in session.scalars(select(FundingSource).order_by(FundingSource.id)):
         funding.setdefault(f.project_id, []).append(f"{f.source} {format_yuan(f.amount_fen)}元")
-    entities = {e.id: e.name for e in session.scalars(select(Entity))}
-    rows = [[p.code, p.name, p.category, entities.get(p.entity_id, ""), p.township_code, p.village_code or "",
+    entities = {e.id: mask_free_text(e.name) for e in session.scalars(select(Entity))}
+    rows = [[p.code, mask_free_text(p.name), p.category, entities.get(p.entity_id, ""), p.township_code, p.village_code or "",
              "；".join(funding.get(p.id, [])), p.expected_return or "", vocabulary.PROJECT_STATUS.zh(p.status)]
             for p in session.scalars(select(Project).order_by(Project.code))]
     return _write(out, "项目", ["项目编号", "项目名称", "产业类别", "实施主体", "乡镇", "村", "资金来源", "预期年收益率", "状态"],

@@ -219,6 +219,13 @@ class PublishNotice(Command):
     """发布公示: the window's days (the kind's default, or the county's longer one, when not given)."""
 
     window_days: int | None = Field(None, ge=1, le=365)
+    # When the notice was put up on the village's board, if that is recorded later (at most 30 days); the window
+    # still runs from the time the posting is recorded.
+    posted_at: When | None = None
+
+    @classmethod
+    def form_values(cls, form: Mapping[str, Any]) -> dict[str, Any]:
+        return _beijing_field(super().form_values(form), "posted_at")
 
 
 class FileObjection(Command):
@@ -362,7 +369,8 @@ def run(session: Session, actor: Actor, matter_id: int, command: Step, *, at: da
         case Review():
             return wfs.review(session, actor, matter_id, decision=command.decision, comments=command.comments, at=at)
         case PublishNotice():
-            return wfs.publish_notice(session, actor, matter_id, at=at, window_days=command.window_days)
+            return wfs.publish_notice(session, actor, matter_id, at=at, window_days=command.window_days,
+                                      posted_at=command.posted_at)
         case FileObjection():
             return wfs.file_objection(session, actor, matter_id, text=command.text, at=at, name=command.name,
                                       contact=command.contact)

@@ -35,12 +35,12 @@ from daipin.domain.actors import Actor
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import beijing_date, for_people
-from daipin.domain.privacy import has_personal_number, mask_free_text
+from daipin.domain.privacy import mask_free_text
 from daipin.domain.vocabulary import OBJECTION_NOTIFIED_VIA, OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
 from daipin.ledger import store as ledger_store
 from daipin.services.decisions import service as decisions
 from daipin.services.shared import clock as shared_clock
-from daipin.services.shared import scope, throttle
+from daipin.services.shared import freetext, scope, throttle
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import utc
 from daipin.services.shared.rows import workflow_row_fact as row_fact
@@ -97,10 +97,7 @@ def _no_personal_numbers(**fields: str | None) -> None:
     """Officials' free text on the path (a title, a meeting place, review comments...) enters the ledger, the
     dossier and the posted notice as written: it may hold no ID number, phone or bank number (refused, naming the
     field, nothing written)."""
-    for name, value in fields.items():
-        if isinstance(value, str) and has_personal_number(value):
-            raise InputError(f"“{name}”中不得写入身份证号、电话或银行账号", f"{name} must not hold an ID number, phone "
-                             "or bank number", name)
+    freetext.check_fields(**fields)
 
 
 # ---------------------------------------------------------------- loading and permission
@@ -194,7 +191,7 @@ def _last_event_at(session: Session, m: Matter) -> datetime | None:
 
 def county_rules(session: Session, county_code: str) -> wf.CountyRules:
     row = session.get(CountyWorkflowRules, county_code[:6])
-    return wf.CountyRules.from_dict(row.rules if row else None)
+    return wf.CountyRules.from_stored(row.rules if row else None)
 
 
 def set_county_rules(session: Session, actor: Actor, county_code: str, rules: dict[str, Any], at: datetime) -> wf.CountyRules:
@@ -418,6 +415,7 @@ def withdraw(session: Session, actor: Actor, matter_id: int, *, reason: str, at:
         raise InputError("撤回事项须写明理由", "a withdrawal needs its reasons", "reason")
     if len(reason) > 1000:
         raise InputError("撤回理由过长（最多 1000 字）", "reasons too long (1000 characters at most)", "reason")
+    freetext.check(reason, "reason", "撤回理由")
     m = _load_for(session, actor, matter_id, wf.Action.WITHDRAW, at)
     notice = current_notice(session, m)
     rows: list[Any] = []
@@ -560,7 +558,7 @@ def call_meeting(session: Session, actor: Actor, matter_id: int, *, type: str, s
 
 
 def _declared(session: Session, m: Matter, held_at: datetime | None, at: datetime, field: str, what_zh: str, *,
-              not_before: datetime) -> datetime | None:
+              not_before: datetime | None = None) -> datetime | None:
     """A paper event's declared time: checked against the recording time `at`, the previous step's event and the
     county's limit (30 days unless stricter)."""
     if held_at is None:
@@ -568,7 +566,8 @@ def _declared(session: Session, m: Matter, held_at: datetime | None, at: datetim
     if not isinstance(held_at, datetime):
         raise InputError("应为日期时间", "must be a date and time", field)
     previous = _last_event_at(session, m)
-    return shared_clock.declared_time(held_at, recorded_at=at, not_before=max(filter(None, (previous, not_before))),
+    bounds = [t for t in (previous, not_before) if t is not None]
+    return shared_clock.declared_time(held_at, recorded_at=at, not_before=max(bounds) if bounds else None,
                                       max_days=county_rules(session, m.county_code).declared_time_days, field=field,
                                       what_zh=what_zh)
 
@@ -637,6 +636,10 @@ def record_attendance(session: Session, actor: Actor, matter_id: int, *, at: dat
     cadres = [str(c).strip() for c in (cadres_present or []) if str(c).strip()]
     _no_personal_numbers(minutes_ref=minutes_ref, attendance_sheet_ref=attendance_sheet_ref,
                          cadres_present="、".join(cadres))
+    # The attendance list is kept in the meeting's row, and so in the dossier: a name or role may hold no personal
+    # number (a key or household may be a registry number, which is no one's phone or account).
+    for i, person in enumerate(people):
+        freetext.check_fields(**{f"attendees[{i}].{k}": person.get(k) for k in ("name", "role")})
     mt.attendance_at = at
     mt.present_adults, mt.present_households = present.adults, present.households
     mt.present_representatives, mt.present_members = present.representatives, present.members
@@ -952,18 +955,40 @@ def notice_content(session: Session, m: Matter, *, posted_at: datetime, ends_at:
     return content
 
 
+def notice_days_of(session: Session, m: Matter, rules: wf.CountyRules, day: Any) -> wf.NoticeDays:
+    """The least days the matter's notice runs: a roster of monitoring households alone (checked against the
+    registry on `day`) 5, any other matter 10, or the county's longer setting."""
+    monitoring = False
+    if m.kind == wf.MatterKind.BENEFICIARY_ROSTER.value:
+        from daipin.services.rosters import rules as rosters
+
+        monitoring = rosters.monitoring_only(session, m.document, day)
+    return wf.notice_days_for(m.kind, rules, monitoring_only=monitoring)
+
+
 def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: datetime,
-                   window_days: int | None = None) -> Notice:
-    """Post the notice (公示): default 10 days, 5 for monitoring rosters, or the county's longer window."""
+                   window_days: int | None = None, posted_at: datetime | None = None) -> Notice:
+    """Post the notice (公示): 10 days by default for every kind, 5 only for a roster of monitoring households
+    alone, or the county's longer window; the notice states its days and why.
+
+    `posted_at`, if given, is when a paper notice was put up on the village's board, recorded later: in the past,
+    not before the previous step's event, not more than the county's days (30) before it is recorded. The window
+    is still judged from `at`, the time the posting is recorded (WORKFLOW.md: the server's clock decides)."""
     m = _load_for(session, actor, matter_id, wf.Action.PUBLISH, at)
     wf.next_state(m.kind, m.state, wf.Action.PUBLISH)
     rules = county_rules(session, m.county_code)
-    days = rules.notice_days[wf.MatterKind(m.kind)] if window_days is None else window_days
-    wf.check_notice_days(m.kind, days, rules)
     at = utc(at)
+    paper = _declared(session, m, posted_at, at, "posted_at", "公示张贴时间")
+    least = notice_days_of(session, m, rules, beijing_date(at))
+    days = least.days if window_days is None else window_days
+    wf.check_notice_days(m.kind, days, rules, monitoring_only=least.monitoring_roster)
     ends = wf.notice_window(at, days)
     cp_note, cp_summary = _checkpoint_text(session)
     content = notice_content(session, m, posted_at=at, ends_at=ends, days=days, checkpoint=cp_summary)
+    content["window"]["basis"] = least.basis("zh", days)
+    content["window"]["basis_en"] = least.basis("en", days)
+    if paper is not None:
+        content["window"]["paper_posted_at"] = paper.isoformat()
     n = Notice(matter_id=m.id, round=m.round, county_code=m.county_code, region_code=m.region_code, posted_at=at,
                window_days=days, ends_at=ends, content=content, content_digest=digest(content), checkpoint=cp_note,
                status="open", posted_by=_actor_label(actor))
@@ -971,7 +996,7 @@ def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: dateti
     session.flush()
     _step(session, actor, m, wf.Action.PUBLISH, at,
           {"notice": n.id, "window_days": days, "ends_at": ends.isoformat(), "content_digest": n.content_digest,
-           "checkpoint": cp_summary, "beneficiaries": len(content["beneficiaries"])}, rows=[n])
+           "checkpoint": cp_summary, "beneficiaries": len(content["beneficiaries"]), **_held(paper)}, rows=[n])
     return n
 
 
@@ -1110,9 +1135,7 @@ def _official_text(value: str, field_name: str, what_zh: str, what_en: str) -> s
     number in it."""
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"须写明{what_zh}", f"the {what_en} is required", field_name)
-    if has_personal_number(value):
-        raise InputError(f"{what_zh}中不得写入身份证号、电话或银行账号", f"the {what_en} must not hold an ID number, "
-                         "phone or bank number", field_name)
+    freetext.check(value, field_name, what_zh)
     return value.strip()
 
 

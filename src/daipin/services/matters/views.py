@@ -123,7 +123,8 @@ def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> d
     evs = list(wfs.events(session, m))
     who = actor_names(session, {e.actor for e in evs})
     events = [{"action": ACTION_LABELS.get(e.action, e.action), "action_code": e.action, "from": e.from_state,
-               "to": e.to_state, "actor": who.get(e.actor, e.actor), "at": e.at, "ledger_index": e.ledger_index}
+               "to": e.to_state, "actor": who.get(e.actor, e.actor), "at": e.at, "ledger_index": e.ledger_index,
+               "held_at": (e.details or {}).get("held_at")}  # a paper event's own time, when declared
               for e in evs]
     reached = PATH_STATES.index(m.state) if m.state in PATH_STATES else 0
     return {

@@ -11,12 +11,11 @@ from daipin.db.models.obligations import FundRepayment, WagePayment
 from daipin.db.models.registry import Contract
 from daipin.domain import access
 from daipin.domain.actors import Actor
-from daipin.domain.errors import Conflict, InputError
-from daipin.domain.privacy import has_personal_number
+from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.services.contracts.service import get_contract, payee_region
 from daipin.services.registry.service import get_household
-from daipin.services.shared import trace
-from daipin.services.shared.inputs import as_date, money, not_future, optional_text
+from daipin.services.shared import freetext, trace
+from daipin.services.shared.inputs import as_date, money, not_future
 from daipin.services.shared.rows import row_fact
 
 
@@ -28,22 +27,19 @@ def _amount(value: Any, field: str, zh: str) -> int:
 
 
 def _note(value: Any) -> str:
-    note = optional_text(value, "note", "备注", "note", 200) or ""
-    if has_personal_number(note):
-        raise InputError("备注中不得写入身份证号、电话或银行账号", "the note must not hold an ID number, phone or bank "
-                         "number", field="note")
-    return note
+    return freetext.text(value, "note", "备注", "note", 200, required=False) or ""
 
 
-def _contract(session: Session, actor: Actor, contract: int | str, model: str, action: access.Action) -> Contract:
-    """The contract, once the actor may record for its payee's region (403 before any other answer)."""
+def _contract(session: Session, contract: int | str) -> Contract:
     if contract is None or (isinstance(contract, str) and not contract.strip()):
         raise InputError("缺少协议", "missing contract", field="contract")
     try:
-        c = get_contract(session, contract)
-    except Exception as exc:
+        return get_contract(session, contract)
+    except NotFound as exc:
         raise InputError(f"协议 {contract} 不存在", f"contract {contract} not found", field="contract") from exc
-    access.require(actor, action, region=payee_region(session, c))
+
+
+def _of_model(c: Contract, model: str) -> Contract:
     if c.model != model:
         zh = "务工协议" if model == "employment" else "资金扶持协议"
         raise InputError(f"协议 {c.code} 不是{zh}", f"contract {c.code} is not a {model} contract", field="contract")
@@ -53,7 +49,9 @@ def _contract(session: Session, actor: Actor, contract: int | str, model: str, a
 def record_wage_payment(session: Session, actor: Actor, *, contract: int | str, paid_on: Any, amount_fen: Any,
                         at: datetime, note: str = "") -> WagePayment:
     """Wages the entity paid the worker of an employment contract on a day (not after today)."""
-    c = _contract(session, actor, contract, "employment", "wage.record")
+    c = _contract(session, contract)
+    access.require(actor, "wage.record", region=payee_region(session, c))  # 403 before any other answer
+    _of_model(c, "employment")
     day = not_future(as_date(paid_on, "paid_on", "发放日期"), at, "paid_on", "发放日期")
     amount = _amount(amount_fen, "amount_fen", "实发工资")
     text = _note(note)
@@ -76,7 +74,9 @@ def record_repayment(session: Session, actor: Actor, *, contract: int | str, pai
     """A repayment of a revolving fund-support contract; the total repaid may not exceed the amount supported."""
     from daipin.services.obligations.views import repaid_total
 
-    c = _contract(session, actor, contract, "fund_support", "repayment.record")
+    c = _contract(session, contract)
+    access.require(actor, "repayment.record", region=payee_region(session, c))  # 403 before any other answer
+    _of_model(c, "fund_support")
     if c.terms.get("support_type") != "revolving":
         raise Conflict("无偿扶持资金无需归还", "a grant is not repaid", field="contract", code="not_revolving")
     day = not_future(as_date(paid_on, "paid_on", "还款日期"), at, "paid_on", "还款日期")

@@ -15,8 +15,9 @@ from daipin.domain import access
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError, NotFound
-from daipin.domain.privacy import has_personal_number, mask_bank, mask_free_text
+from daipin.domain.privacy import mask_bank, mask_free_text
 from daipin.domain.vocabulary import PAYEE_TYPE, PAYMENT_BATCH_STATUS, PAYMENT_LINE_STATUS
+from daipin.services.shared import freetext
 from daipin.services.shared import trace as trace
 from daipin.services.shared.rows import workflow_row_fact as row_fact
 from daipin.services.shared.rows import workflow_row_facts as row_facts
@@ -157,9 +158,7 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
     if line.status == "paid":
         raise Conflict(f"支付明细 {line_id} 已支付", f"payment line {line_id} is already paid", "line_id",
                        code="already_paid")
-    if has_personal_number(reason):
-        raise InputError("失败原因中不得写入身份证号、电话或银行账号", "the reason must not hold an ID number, phone or "
-                         "bank number", "reason")
+    freetext.check(reason, "reason", "失败原因")
     if failed and not (reason or "").strip():
         raise InputError("支付失败须写明原因", "a failed payment needs a reason", "reason")
     at = _utc(at)

@@ -42,6 +42,7 @@ from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.identity import check_resident_id, validate_uscc
 from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
+from daipin.services.shared import freetext
 from daipin.services.shared import trace as trace
 from daipin.services.shared.inputs import as_date as _date
 from daipin.services.shared.inputs import choice as _choice
@@ -156,7 +157,7 @@ def set_setting(session: Session, actor: Actor, key: str, value: str, at: dateti
     """A system-wide setting (the market reference rate, ...): the district administrator's or the operator's."""
     access.require(actor, "setting.write")
     key = _need(key, "key", "设置项", "setting key", limit=64)
-    value = _need(value, "value", "设置值", "setting value", limit=400)
+    value = freetext.text(value, "value", "设置值", "setting value", limit=400) or ""
     if key in DEFAULT_SETTINGS:
         _decimal_str(value, "value", "设置值")
     row = session.get(Setting, key)
@@ -185,7 +186,7 @@ def create_region(session: Session, actor: Actor, *, code: str, name: str, level
     if not isinstance(code, str) or not code.isdigit() or len(code) != LEVEL_LENGTH[level]:
         raise InputError(f"{vocabulary.REGION_LEVEL.zh(level)}代码应为{LEVEL_LENGTH[level]}位数字", f"code must be {LEVEL_LENGTH[level]} digits",
                          field="code")
-    name = _need(name, "name", "名称", "name", limit=100)
+    name = freetext.text(name, "name", "名称", "name", limit=100) or ""
     if session.scalar(select(Region.id).where(Region.code == code)) is not None:
         raise Conflict(f"行政区划 {code} 已存在", f"region {code} already exists", field="code")
     parent = None
@@ -238,7 +239,7 @@ def check_member(m: dict[str, Any], field: str, today: date | None = None) -> Me
     `field.<name>`."""
     if not isinstance(m, dict):
         raise InputError("成员应为对象", "member must be an object", field=field)
-    name = _need(m.get("name"), f"{field}.name", "姓名", "name", limit=NAME_MAX)
+    name = freetext.text(m.get("name"), f"{field}.name", "姓名", "name", limit=NAME_MAX) or ""
     stated_birth = m.get("birth_date")
     rid = check_resident_id(m.get("id_number"), field=f"{field}.id_number",
                             birth_date=_date(stated_birth, f"{field}.birth_date", "出生日期") if stated_birth else None,
@@ -295,7 +296,8 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
         raise InputError("脱贫户须填写脱贫年度", "an exited household needs its exit year", field="exit_year")
     phone = check_phone(phone)
     bank_account = check_bank(bank_account)
-    poverty_cause = _optional_text(poverty_cause, "poverty_cause", "致贫原因", "poverty cause", POVERTY_CAUSE_MAX)
+    poverty_cause = freetext.text(poverty_cause, "poverty_cause", "致贫原因", "poverty cause", POVERTY_CAUSE_MAX,
+                                  required=False)
     if status_since is not None:
         status_since = _date(status_since, "status_since", "状态起始日期")
     if not isinstance(members, list) or not members:
@@ -436,10 +438,11 @@ def masked_person(p: Person, public: bool = False) -> dict[str, Any]:
 
 def register_entity(session: Session, actor: Actor, *, name: str, kind: str, uscc: str, legal_representative: str,
                     county_code: str, at: datetime, region_code: str | None = None) -> Entity:
-    name = _need(name, "name", "主体名称", "name")
+    name = freetext.text(name, "name", "主体名称", "name") or ""
     kind = _choice(kind, ENTITY_KINDS, "kind", "主体类型")
     code = validate_uscc(uscc)
-    legal = _need(legal_representative, "legal_representative", "法定代表人", "legal representative", limit=60)
+    legal = freetext.text(legal_representative, "legal_representative", "法定代表人", "legal representative",
+                          limit=60) or ""
     get_region(session, county_code)
     if region_code:
         get_region(session, region_code)
@@ -464,7 +467,8 @@ def get_entity(session: Session, entity_id: int) -> Entity:
 def add_insurance_policy(session: Session, actor: Actor, entity_id: int, *, insurer: str, policy_no: str,
                          valid_from: date, valid_to: date, at: datetime, coverage: str = "") -> InsurancePolicy:
     e = get_entity(session, entity_id)
-    insurer = _need(insurer, "insurer", "保险机构", "insurer")
+    insurer = freetext.text(insurer, "insurer", "保险机构", "insurer") or ""
+    freetext.check(coverage, "coverage", "保险范围")
     policy_no = _need(policy_no, "policy_no", "保单号", "policy number", limit=64)
     vf, vt = _date(valid_from, "valid_from", "保险起期"), _date(valid_to, "valid_to", "保险止期")
     if vf > vt:
@@ -490,7 +494,7 @@ def set_credit_status(session: Session, actor: Actor, entity_id: int, status: st
     e = get_entity(session, entity_id)
     status = _choice(status, CREDIT, "status", "信用状态")
     since = _date(since, "since", "起始日期")
-    reason = _need(reason, "reason", "原因", "reason")
+    reason = freetext.text(reason, "reason", "原因", "reason") or ""
     access.require(actor, "entity.credit", region=e.region_code or e.county_code)
     e.credit_status, e.credit_since, e.credit_reason = status, since, reason
     _record(session, actor, "entity.credit", f"entity:{e.uscc}", e.region_code or e.county_code,
@@ -524,7 +528,7 @@ def register_project(session: Session, actor: Actor, *, code: str, name: str, ca
                      status: str = "operating", start_year: int | None = None) -> tuple[Project, list[dict[str, str]]]:
     """Register a project with its funding sources; returns the project and return-rate warnings."""
     code = _need(code, "code", "项目编号", "project code", limit=40)
-    name = _need(name, "name", "项目名称", "project name")
+    name = freetext.text(name, "name", "项目名称", "project name") or ""
     category = _choice(category, vocabulary.PROJECT_CATEGORY, "category", "产业类别")
     e = get_entity(session, entity_id)
     town = get_region(session, township_code)
@@ -596,6 +600,7 @@ def record_profit(session: Session, actor: Actor, project_id: int, *, period_sta
     if session.scalar(select(ProfitRecord.id).where(ProfitRecord.project_id == p.id, ProfitRecord.period_start == ps,
                                                     ProfitRecord.period_end == pe)) is not None:
         raise Conflict("该期间利润已登记", "profit for this period is already recorded", field="period_start")
+    freetext.check(audit_ref, "audit_ref", "审计报告编号")
     access.require(actor, "project.write", region=p.village_code or p.township_code)
     r = ProfitRecord(project_id=p.id, county_code=p.county_code, period_start=ps, period_end=pe, profit_fen=profit_fen,
                      cash_available_fen=cash_available_fen, audit_ref=audit_ref)
@@ -618,7 +623,7 @@ def register_asset(session: Session, actor: Actor, *, code: str, name: str, kind
                    owner_entity_id: int | None = None, operator_entity_id: int | None = None,
                    status: str = "in_use", county_code: str | None = None) -> Asset:
     code = _need(code, "code", "资产编号", "asset code", limit=40)
-    name = _need(name, "name", "资产名称", "asset name")
+    name = freetext.text(name, "name", "资产名称", "asset name") or ""
     kind = _choice(kind, ASSET_KINDS, "kind", "资产类别")
     _money(value_fen, "value_fen", "资产价值")
     status = _choice(status, vocabulary.ASSET_STATUS, "status", "资产状态")
@@ -661,8 +666,8 @@ def add_valuation(session: Session, actor: Actor, asset_id: int, *, valuer: str,
     a = session.get(Asset, asset_id)
     if a is None:
         raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", field="asset_id")
-    valuer = _need(valuer, "valuer", "评估机构", "valuer")
-    report_ref = _need(report_ref, "report_ref", "评估报告编号", "report reference")
+    valuer = freetext.text(valuer, "valuer", "评估机构", "valuer") or ""
+    report_ref = freetext.text(report_ref, "report_ref", "评估报告编号", "report reference") or ""
     d = _date(valued_on, "valued_on", "评估日期")
     _money(value_fen, "value_fen", "评估价值")
     access.require(actor, "asset.write", region=a.owner_region_code or a.county_code)
@@ -734,7 +739,7 @@ def record_contribution(session: Session, actor: Actor, *, household_id: int, ye
                         reason: str = "", village_code: str | None = None) -> ContributionRecord:
     hh = get_household(session, household_id)
     points = _decimal_str(points, "points", "贡献积分")
-    reason = _optional_text(reason, "reason", "积分事由", "reason", 200) or ""
+    reason = freetext.text(reason, "reason", "积分事由", "reason", 200, required=False) or ""
     if year is None:
         raise InputError("缺少年度", "missing year", field="year")
     _year(year, "year", "年度")

@@ -75,6 +75,22 @@ def check_roster_document(session: Session, doc: dict[str, Any], region: str, ye
     return {"kind": "beneficiary_roster", "village": region, "year": year, "households": out, "count": len(out)}
 
 
+def monitoring_only(session: Session, doc: dict[str, Any] | None, day: date) -> bool:
+    """Whether a roster lists monitoring households (防返贫监测对象) alone, so its notice may run 5 days: every
+    household marked `monitored` in the document is a registered household of that status on `day` (one the
+    registry does not know, or knows otherwise, makes it an ordinary roster of 10 days)."""
+    from daipin.services.registry.service import status_as_of
+
+    hhs = [h for h in (doc or {}).get("households") or [] if isinstance(h, dict)]
+    if not hhs or any(h.get("status") != "monitored" for h in hhs):
+        return False
+    for h in hhs:
+        hh = session.scalar(select(Household).where(Household.household_no == str(h.get("id"))))
+        if hh is None or status_as_of(session, hh.id, day) != "monitored":
+            return False
+    return True
+
+
 def confirmed_roster(session: Session, village_code: str, year: int) -> Matter | None:
     """The village's confirmed (executed or archived) roster matter for the year, the latest if several."""
     return session.scalar(select(Matter).where(Matter.kind == MatterKind.BENEFICIARY_ROSTER.value,

@@ -37,6 +37,7 @@ from daipin.services.registry.service import (
     labor_summary,
     status_as_of,
 )
+from daipin.services.shared import freetext
 from daipin.services.shared import trace as trace
 from daipin.services.shared.inputs import money as _money
 from daipin.services.shared.rows import row_fact
@@ -292,6 +293,7 @@ def save_allocation_plan(session: Session, actor: Actor, *, village_code: str, y
     if total != 1:
         raise InputError(f"各科目比例之和为 {total}，应为 1", f"bucket shares sum to {total}, must be 1",
                          field="buckets")
+    freetext.check_fields(**{f"buckets[{i}].name": b.get("name") for i, b in enumerate(buckets)})
     statuses = eligible_statuses or list(ELIGIBLE)
     access.require(actor, "plan.write", region=village_code)
     plan = session.scalar(select(AllocationPlan).where(AllocationPlan.village_code == village_code,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from daipin.db.models.workflow import (
     PaymentLine,
     Review,
 )
+from daipin.domain.privacy import mask_reference
 from daipin.services.shared import trace
 
 # Columns whose values are personal data: digested with the salt before they enter a row digest.
@@ -94,6 +96,10 @@ WORKFLOW_UNRECORDED_COLUMNS = frozenset({("objections", "client_digest"), ("obje
 # columns were added (`private_text` set), which enter the row state (the ledger's row facts, the dossier) as
 # salted digests; the public sees `public_text` / `public_answer`, masked or redacted.
 WORKFLOW_PRIVATE_TEXT_COLUMNS = frozenset({("objections", "text"), ("objections", "answer")})
+# A payment line's bank reference (it may hold an account number typed in the wrong field): the row state keeps it
+# masked to its last four characters with a salted digest of the whole beside it (`payment_ref_digest`), so the
+# ledger's row digest still covers every character, and the dossier, made of these states, never shows it in clear.
+WORKFLOW_MASKED_COLUMNS = frozenset({("payment_lines", "payment_ref")})
 # Columns added to objections by migration 0008: NULL on objections recorded before, which keep the row state
 # (and so the digests) they were recorded with; a set one is part of the state.
 WORKFLOW_LATER_COLUMNS = frozenset(("objections", c) for c in (
@@ -112,14 +118,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def workflow_row_state(session: Session, obj: Any) -> dict[str, Any]:
-    """A workflow row's canonical state: every column, JSON-native, personal data as salted digests."""
+def workflow_row_state(session: Session, obj: Any, *, earlier: bool = False) -> dict[str, Any]:
+    """A workflow row's canonical state: every column, JSON-native, personal data as salted digests (`earlier`:
+    in the form before `WORKFLOW_MASKED_COLUMNS` were masked, which entries written then digested)."""
     table = obj.__table__.name
     out: dict[str, Any] = {}
     for col in obj.__table__.columns:
         if (table, col.key) in WORKFLOW_UNRECORDED_COLUMNS:
             continue
         value = getattr(obj, col.key)
+        if value and not earlier and (table, col.key) in WORKFLOW_MASKED_COLUMNS:
+            out[col.key] = mask_reference(str(value))
+            out[f"{col.key}_digest"] = trace.pii(session, str(value))
+            continue
         if value is None and (table, col.key) in WORKFLOW_LATER_COLUMNS:
             continue
         private = (table, col.key) in WORKFLOW_PRIVATE_TEXT_COLUMNS and getattr(obj, "private_text", None)
@@ -183,9 +194,11 @@ def register_ledger_checks() -> None:
     for table, wmodel in ROW_MODELS.items():
         key_is_int = wmodel.__mapper__.primary_key[0].type.python_type is int
 
-        def wstate(session: Session, id: str, model: Any = wmodel, key_is_int: bool = key_is_int) -> (
-                dict[str, Any] | None):
+        def wstate(session: Session, id: str, model: Any = wmodel, key_is_int: bool = key_is_int,
+                   earlier: bool = False) -> dict[str, Any] | None:
             obj = session.get(model, int(id) if key_is_int else id)
-            return None if obj is None else workflow_row_state(session, obj)
+            return None if obj is None else workflow_row_state(session, obj, earlier=earlier)
 
-        store.register_row_check(table, wstate, _ids(wmodel))
+        masked = any(t == table for t, _ in WORKFLOW_MASKED_COLUMNS)
+        store.register_row_check(table, wstate, _ids(wmodel),
+                                 earlier=partial(wstate, earlier=True) if masked else None)

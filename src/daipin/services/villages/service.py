@@ -22,8 +22,8 @@ from daipin.domain import access
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError, NotFound
-from daipin.services.shared import trace
-from daipin.services.shared.inputs import as_date, need, not_future
+from daipin.services.shared import freetext, trace
+from daipin.services.shared.inputs import as_date, not_future
 from daipin.services.shared.rows import row_fact
 
 
@@ -134,6 +134,9 @@ def add_representative(session: Session, actor: Actor, village_code: str, *, per
     if birth is not None and not wf.adult_on(birth, start):
         raise InputError(f"任期开始日 {start.isoformat()} 该村民未满{wf.ADULT_AGE}周岁", f"the person is under "
                          f"{wf.ADULT_AGE} on {start.isoformat()}", "from_date")
+    # The village's row is locked before the check (PostgreSQL `FOR UPDATE`; SQLite's writers take turns): two
+    # processes recording the same person's terms at once check in turn, so overlapping terms cannot both pass.
+    lock_village(session, v.code)
     r = VillageRepresentative
     overlap = session.scalar(select(r.id).where(
         r.village_code == v.code, r.person_id == person.id, or_(r.to_date.is_(None), r.to_date >= start),
@@ -151,6 +154,12 @@ def add_representative(session: Session, actor: Actor, village_code: str, *, per
     return rep
 
 
+def lock_village(session: Session, code: str) -> None:
+    """Hold the village's region row until the transaction ends: every change to its representatives' list takes
+    this lock first and reads the list inside it."""
+    session.execute(select(Region.id).where(Region.code == code).with_for_update())
+
+
 def get_representative(session: Session, village_code: str, representative_id: int) -> VillageRepresentative:
     rep = session.get(VillageRepresentative, representative_id)
     if rep is None or rep.village_code != village_code:
@@ -164,8 +173,9 @@ def end_representative(session: Session, actor: Actor, village_code: str, repres
     """End a term on `to_date` (the last day served; not after today), with the reason (换届、辞职、迁出…)."""
     v = village(session, village_code)
     end = not_future(as_date(to_date, "to_date", "任期结束日期"), at, "to_date", "任期结束日期")
-    why = need(reason, "reason", "卸任原因", "reason", limit=200)
+    why = freetext.text(reason, "reason", "卸任原因", "reason", limit=200) or ""
     _may_write(actor, v)
+    lock_village(session, v.code)
     rep = get_representative(session, v.code, representative_id)
     if rep.to_date is not None and rep.to_date <= end:
         raise Conflict(f"该任期已于 {rep.to_date.isoformat()} 结束", f"the term already ended on "
