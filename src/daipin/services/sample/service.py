@@ -18,6 +18,7 @@ from daipin.domain.actors import Actor
 from daipin.domain.contracts import needs_decision
 from daipin.domain.errors import Conflict, InputError
 from daipin.domain.identity import make_resident_id, make_uscc
+from daipin.domain.localtime import beijing_date
 from daipin.services.contracts import service as contract_svc
 from daipin.services.obligations import service as obligations
 from daipin.services.registry import service as reg
@@ -187,7 +188,8 @@ def load_sample(session: Session, actor: Actor, at: datetime, households_per_vil
                             days=str(worked), daily_wage_fen=150_00, at=at)
             counts["work_records"] += 1
             # Wages paid on the 10th of the next month; a cash-short entity still owes October's.
-            if not (i % 4 == 0 and month == 10):
+            # (Only wages already paid on the day the sample is loaded.)
+            if not (i % 4 == 0 and month == 10) and date(YEAR, month + 1, 10) <= beijing_date(at):
                 obligations.record_wage_payment(session, actor, contract=emp.id, paid_on=date(YEAR, month + 1, 10),
                                                 amount_fen=150_00 * worked, note=f"{month}月工资", at=at)
         sign("shareholding", {"contribution_kind": "quantified_fund", "contribution_value_fen": 5_000_00,
