@@ -1,4 +1,5 @@
-"""The typed input of recording one payment line (paid with the bank's reference, or failed with the reason)."""
+"""The typed inputs of the payment steps: one line paid or failed, a failed line written off, a bank file's
+format. The API's bodies, the payment page's forms and the command line's options."""
 
 from __future__ import annotations
 
@@ -15,11 +16,24 @@ from daipin.services.shared.commands import Command
 
 
 class RecordPayment(Command):
-    """登记支付结果: the API's body, the payment page's form, the command line's options."""
+    """登记支付结果: paid with the bank's receipt number (required), or failed with the bank's reason."""
 
     outcome: Literal["paid", "failed"]
     payment_ref: str = Field("", max_length=100)
     reason: str = Field("", max_length=400)
+
+
+class WriteOff(Command):
+    """核销: a failed line closed unpaid, with the reason and the decision (文号) that allowed it."""
+
+    reason: str = Field(..., max_length=400)
+    decision: str = Field(..., max_length=200)
+
+
+class BankFileFormat(Command):
+    """生成代发文件: xlsx or csv."""
+
+    format: Literal["xlsx", "csv"] = "xlsx"
 
 
 def record(session: Session, actor: Actor, line_id: int, command: RecordPayment, *, at: datetime,
@@ -27,3 +41,9 @@ def record(session: Session, actor: Actor, line_id: int, command: RecordPayment,
     """Mark the line; `matter_id`, when the request names one (the matter's URL), must be the line's matter."""
     return payments.mark_paid(session, actor, line_id, at=at, payment_ref=command.payment_ref,
                               failed=command.outcome == "failed", reason=command.reason, matter_id=matter_id)
+
+
+def write_off(session: Session, actor: Actor, line_id: int, command: WriteOff, *, at: datetime,
+              matter_id: int | None = None) -> PaymentLine:
+    return payments.write_off(session, actor, line_id, reason=command.reason, decision=command.decision, at=at,
+                              matter_id=matter_id)
