@@ -47,3 +47,21 @@ def write_off(session: Session, actor: Actor, line_id: int, command: WriteOff, *
               matter_id: int | None = None) -> PaymentLine:
     return payments.write_off(session, actor, line_id, reason=command.reason, decision=command.decision, at=at,
                               matter_id=matter_id)
+
+
+class Requeue(Command):
+    """重新发起: a failed line paid again as a new line; the corrected account, when given, is recorded first."""
+
+    bank_account: str = Field("", max_length=40)
+
+
+def requeue(session: Session, actor: Actor, line_id: int, command: Requeue, *, at: datetime,
+            matter_id: int | None = None) -> PaymentLine:
+    """Record the corrected account in the registry (when given), then requeue the failed line, in one step."""
+    from daipin.services.registry import service as registry
+
+    if command.bank_account.strip():
+        line = session.get(PaymentLine, line_id)
+        if line is not None and line.household_id is not None and line.status == "failed":
+            registry.set_bank_account(session, actor, line.household_id, command.bank_account, at)
+    return payments.requeue(session, actor, line_id, at=at, matter_id=matter_id)

@@ -460,3 +460,15 @@ def public_summary(session: Session, batch: PaymentBatch) -> dict[str, Any]:
                              "decision": mask_free_text(ln.write_off_ref or "")}
                             for ln in rows if ln.status == "written_off"],
             "lines": [{"name": ln.payee_name, "amount_fen": ln.amount_fen, "status": ln.status} for ln in rows]}
+
+
+def readable_line(session: Session, actor: Actor, line_id: int) -> PaymentLine:
+    """A line the actor may read (`payment.read` in its batch's region); another region's is not found."""
+    line = session.get(PaymentLine, line_id)
+    try:
+        if line is None:
+            raise NotFound("", "", "line_id")
+        readable_batch(session, actor, line.batch_id)
+    except NotFound:
+        raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id") from None
+    return line
