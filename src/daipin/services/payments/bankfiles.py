@@ -366,8 +366,8 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
     """Read the bank's return file and settle every line it answers (`paid` with its serial, `failed` with its
     reason), all at once — or refuse it whole, listing every problem with row and column."""
     fmt = "xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else "csv"
-    raw = read_rows(name, data)
     batch, matter = payments.lock_batch(session, actor, batch_id)
+    raw = read_rows(name, data)
     at = _utc(at)
     problems: list[Problem] = []
     while raw and all(_cell(c)[0].strip() == "" for c in raw[0]):

@@ -58,10 +58,12 @@ class Requeue(Command):
 def requeue(session: Session, actor: Actor, line_id: int, command: Requeue, *, at: datetime,
             matter_id: int | None = None) -> PaymentLine:
     """Record the corrected account in the registry (when given), then requeue the failed line, in one step."""
+    from daipin.domain import access
     from daipin.services.registry import service as registry
 
     if command.bank_account.strip():
-        line = session.get(PaymentLine, line_id)
-        if line is not None and line.household_id is not None and line.status == "failed":
+        access.require(actor, "payment.record", field="actor")
+        line = payments.readable_line(session, actor, line_id)
+        if line.household_id is not None and line.status == "failed":
             registry.set_bank_account(session, actor, line.household_id, command.bank_account, at)
     return payments.requeue(session, actor, line_id, at=at, matter_id=matter_id)
