@@ -209,7 +209,7 @@ def _bulk_update(session: Session, changes: list[dict[str, Any]]) -> None:
     by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for c in changes:
         by_keys.setdefault(tuple(k for k in c if k != "id"), []).append(c)
-    t = PaymentLine.__table__
+    t: Any = PaymentLine.__table__
     from sqlalchemy import bindparam
 
     for ks, group in by_keys.items():
@@ -496,12 +496,12 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
     session.add(f)
     session.flush()
     changes = []
-    for _n, line, outcome, text in answers:
+    for _n, answered, outcome, text in answers:
         if outcome == "paid":
-            changes.append({"id": int(line["id"]), "status": "paid", "paid_at": at, "payment_ref": text,
+            changes.append({"id": int(answered["id"]), "status": "paid", "paid_at": at, "payment_ref": text,
                             "return_file_id": f.id})
         else:
-            changes.append({"id": int(line["id"]), "status": "failed", "failed_at": at, "failure_reason": text,
+            changes.append({"id": int(answered["id"]), "status": "failed", "failed_at": at, "failure_reason": text,
                             "return_file_id": f.id})
     _bulk_update(session, changes)
     states = [{**line, **c} for (_n, line, _o, _t), c in zip(answers, changes, strict=True)]

@@ -29,7 +29,8 @@ def _page(request: Request, session: Any, actor: Any, batch_id: int, **extra: An
     ctx = views.batch_report(session, actor, batch_id)
     ctx.update({"parts": views.PARTS, "error": None, "problems": [], "failed_line": None, "done": None})
     ctx.update(extra)
-    status = extra.get("error").status if extra.get("error") is not None else 200
+    error = extra.get("error")
+    status = error.status if error is not None else 200
     return render(request, "payments/batch.html", ctx, status_code=status)
 
 
@@ -122,7 +123,9 @@ def village_pdf(batch_id: Id, actor: CurrentActor, session: SessionDep, now: Now
                 village: str | None = None) -> Response:
     """到户清单 of one village (the batch's first village when none is named)."""
     if not village:
-        batch, _ = views.payments.readable_batch(session, actor, batch_id)
+        from daipin.services.payments import service as payments
+
+        batch, _ = payments.readable_batch(session, actor, batch_id)
         found = views.villages_of(session, batch)
         village = found[0][0] if found else ""
     ctx = views.village_list(session, actor, batch_id, village)
