@@ -62,7 +62,7 @@ def _setup(url: str, n: int) -> int:
                                   f"****{i % 10000:04d}", "pending", "", "", i, 1))
         s.execute(text("SELECT setval(pg_get_serial_sequence('households', 'id'), :n)"), {"n": n})
         s.commit()
-        batch_id = b.id
+        batch_id = int(b.id)
     engine.dispose()
     return batch_id
 
