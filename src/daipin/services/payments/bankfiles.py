@@ -163,8 +163,10 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     ids: dict[int, str] = {}
     if with_id:
         hids = [r["household_id"] for r in sendable if r["household_id"] is not None]
-        ids = {int(h): str(n) for h, n in session.execute(select(Person.household_id, Person.id_number).where(
-            Person.household_id.in_(hids), Person.relation == "户主")).all()}
+        for i in range(0, len(hids), 10_000):  # at most 65,535 parameters in one statement
+            ids.update((int(h), str(n)) for h, n in session.execute(select(Person.household_id, Person.id_number)
+                                                                    .where(Person.household_id.in_(hids[i:i + 10_000]),
+                                                                           Person.relation == "户主")))
     bank = bank_name(session, batch.county_code)
     purpose = matter.title[:60]
     rows = []
@@ -505,10 +507,13 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
             problems.append(Problem(n, col["reason"], "失败原因过长（最多 400 字）", "reason too long"))
         if len(problems) == before and line is not None and outcome is not None:
             answers.append((n, dict(line), outcome, serial if outcome == "paid" else mask_free_text(reason)))
-    if seen_serial:
-        used = dict(session.execute(select(PaymentLine.payment_ref, PaymentLine.id).where(
-            PaymentLine.county_code == batch.county_code,
-            PaymentLine.payment_ref.in_(list(seen_serial)))).all())
+    serials = list(seen_serial)
+    used: dict[str, int] = {}
+    for i in range(0, len(serials), 10_000):  # a database takes at most 65,535 parameters in one statement
+        used.update((str(ref), int(lid)) for ref, lid in session.execute(select(
+            PaymentLine.payment_ref, PaymentLine.id).where(PaymentLine.county_code == batch.county_code,
+                                                           PaymentLine.payment_ref.in_(serials[i:i + 10_000]))))
+    if used:
         for serial, line_id in used.items():
             problems.append(Problem(seen_serial[serial], col["serial"], f"流水号 {serial} 已用于支付明细 {line_id}",
                                     f"serial {serial} already settles line {line_id}"))
