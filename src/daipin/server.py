@@ -19,7 +19,17 @@ API_PREFIX = "/api/v1"
 def create_app(engine: Engine | None = None, settings: Settings | None = None, **overrides: Any) -> FastAPI:
     """Build the app. `engine` defaults to DAIPIN_DATABASE_URL's; `settings` to the environment's."""
     from daipin import bootstrap
-    from daipin.api.routers import auth, dashboard, ledger, obligations, public, registry, villages, workflow
+    from daipin.api.routers import (
+        auth,
+        dashboard,
+        ledger,
+        obligations,
+        payments,
+        public,
+        registry,
+        villages,
+        workflow,
+    )
     from daipin.db.session import get_engine
     from daipin.http import errors
     from daipin.http.deps import ReadOnlySession
@@ -54,7 +64,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
 
     errors.install(app, render_page_error=render_error)
 
-    for module in (auth, public, registry, villages, workflow, ledger, dashboard, obligations):
+    for module in (auth, public, registry, villages, workflow, payments, ledger, dashboard, obligations):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

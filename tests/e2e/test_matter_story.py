@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
@@ -20,6 +21,12 @@ def _matter_id(page: Any) -> int:
     m = re.search(r"/matters/(\d+)", page.url)
     assert m, page.url
     return int(m.group(1))
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue().encode("utf-8")
 
 
 def _step(page: Any, form_id: str) -> None:
@@ -188,17 +195,72 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     no_raw_codes(pay)
     shots(pay, "payments-recorded")
 
+    # The announcement waits while lines are pending or failed.
+    village.goto(f"/matters/{mid}")
+    village.click("#form-announce button[type=submit]")
+    village.wait_for_load_state("networkidle")
+    assert "未结清" in village.inner_text("#action-error")
+
+    # The township sends the rest to the bank, reads the bank's return, and writes off the failed line.
+    pay.click("#batch-link")
+    pay.wait_for_selector("#reconciliation")
+    assert "平衡" in pay.inner_text("#balance")
+    pay.select_option("#bank-file-form select[name=format]", "csv")
+    with pay.expect_download() as dl:
+        pay.click("#bank-file-form button[type=submit]")
+    with open(dl.value.path(), "rb") as fh:
+        sent = list(csv.reader(io.StringIO(fh.read().decode("utf-8-sig"))))
+    assert sent[0] == ["序号", "户名", "账号", "开户行", "金额（元）", "用途"] and sent[-1][0] == "笔数"
+    assert all(len(r[2]) >= 12 for r in sent[1:-1])  # the bank file is the one place the full account leaves
+    rows = [[*sent[0], "状态", "失败原因", "流水号"]]
+    rows += [[*r, "成功", "", f"YH-E2E-{r[0]}"] for r in sent[1:-1]]
+    bad = [row[:] for row in rows]
+    bad[1][4] = "0.01"  # another amount: the whole file is refused, each problem listed
+    pay.reload()
+    pay.set_input_files("#return-form input[type=file]", files=[{"name": "back.csv", "mimeType": "text/csv",
+                                                                 "buffer": _csv(bad)}])
+    pay.click("#return-form button[type=submit]")
+    pay.wait_for_load_state("networkidle")
+    assert "金额" in pay.inner_text("#problems")
+    shots(pay, "return-refused")
+    pay.set_input_files("#return-form input[type=file]", files=[{"name": "back.csv", "mimeType": "text/csv",
+                                                                 "buffer": _csv(rows)}])
+    pay.click("#return-form button[type=submit]")
+    pay.wait_for_selector("#done")
+    failed_card = pay.locator(".pay-line", has=pay.locator(".line-status", has_text="支付失败")).first
+    failed_card.locator("details.writeoff summary").click()
+    failed_card.locator("input[name=reason]").fill("户主已迁出，经村民代表会议同意核销")
+    failed_card.locator("input[name=decision]").fill("某村〔2026〕2号")
+    failed_card.locator(".write-off-form button[type=submit]").click()
+    pay.wait_for_selector("#done")
+    assert "平衡" in pay.inner_text("#balance")
+    assert pay.locator(".line-status", has_text="支付失败").count() == 0
+    pdf = pay.request.get(server.url + pay.locator("#recon-pdf").get_attribute("href"))
+    assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
+    slip = pay.request.get(server.url + pay.locator(".slip-link").first.get_attribute("href"))
+    assert slip.status == 200 and slip.body()[:5] == b"%PDF-"
+    fits_the_phone(pay)
+    no_raw_codes(pay)
+    shots(pay, "reconciled")
+    pay.goto("/payments/pools")
+    pay.wait_for_selector("#pools")
+    assert "平衡" in pay.inner_text("#pools-balance")
+    fits_the_phone(pay)
+    no_raw_codes(pay)
+    shots(pay, "pools")
+
     village.goto(f"/matters/{mid}")
     for form_id in ("form-announce", "form-archive"):
         _step(village, form_id)
     assert village.inner_text("#matter-state") == STATE_LABELS[State.ARCHIVED]
-    assert "已支付 1 笔" in village.inner_text("#batch")
+    assert "已核销 1 笔" in village.inner_text("#batch")
     fits_the_phone(village)
     no_raw_codes(village)
     shots(village, "archived")
     public.goto("/public")
     public.click("text=2025年度兴隆村集体收益分配方案")
     public.wait_for_selector("#result")
+    assert "已核销" in public.inner_text("#result") and "户主已迁出" in public.inner_text("#written-off")
     shots(public, "result-announced")
 
     # The auditor verifies the ledger and downloads the dossier.

@@ -119,6 +119,14 @@ def const(v: str) -> Callable[[World], str]:
     return lambda w: v
 
 
+def pay_path(kind: str, key: str, tail: str = "") -> tuple[Callable[[World], str], Callable[[World], str]]:
+    return ((lambda w: f"/api/v1/payments/{kind}/{w.ids[key + '_own']}{tail}"),
+            (lambda w: f"/api/v1/payments/{kind}/{w.ids[key + '_foreign']}{tail}"))
+
+
+pay_write = {D: same(200), T: (200, 404), V: same(403), E: same(403), A: same(403), P: same(401)}
+
+
 matter = (lambda w: str(w.ids["matter_own"])), (lambda w: str(w.ids["matter_foreign"]))
 scoped_read = {D: (200, 200), T: (200, 404), V: (200, 404), E: same(403), A: (200, 200), P: same(401)}
 county_read = {D: (200, 404), T: (200, 404), V: (200, 404), E: same(403), A: (200, 404), P: same(401)}
@@ -204,6 +212,18 @@ CASES = [
          lambda w: f"/api/v1/matters/{w.ids['executed_own']}/payments/{w.ids['line_own']}",
          lambda w: f"/api/v1/matters/{w.ids['executed_foreign']}/payments/{w.ids['line_foreign']}",
          {D: same(200), T: (200, 404), V: same(403), E: same(403), A: same(403), P: same(401)}, body=payment_body),
+    Case("GET", "/api/v1/payments/batches/{batch_id}", *pay_path("batches", "batch"), {**scoped_read, E: same(404)}),
+    # The bank file (full accounts), the bank's return, requeues and write-offs: township and district only.
+    Case("POST", "/api/v1/payments/batches/{batch_id}/bank-file", *pay_path("batches", "batch", "/bank-file"), pay_write,
+         body=lambda w, s: {"format": "csv"}),
+    Case("POST", "/api/v1/payments/batches/{batch_id}/return", *pay_path("batches", "batch", "/return"),
+         {**pay_write, D: same(422), T: (422, 404)}, body=lambda w, s: {"name": "r.csv", "content_base64": "5bqP5Y+3DQo="}),
+    Case("POST", "/api/v1/payments/lines/{line_id}/requeue", *pay_path("lines", "failed", "/requeue"), pay_write,
+         body=lambda w, s: {"bank_account": "6217000012345678901"}),
+    Case("POST", "/api/v1/payments/lines/{line_id}/write-off", *pay_path("lines", "failed", "/write-off"), pay_write,
+         body=lambda w, s: {"reason": "户已销户", "decision": "某乡政发〔2026〕1号"}),
+    Case("GET", "/api/v1/payments/pools", const("/api/v1/payments/pools?year=2025"),
+         const("/api/v1/payments/pools?year=2025"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/public/regions", const("/api/v1/public/regions"), const("/api/v1/public/regions"),
          everyone(200, 200)),
     Case("GET", "/api/v1/public/notices", const("/api/v1/public/notices?region=231002001"),
@@ -491,6 +511,9 @@ PARAM_FILL: dict[str, Callable[[Mx], list[Target]]] = {
     "notice_id": _notice_targets,
     "code": lambda mx: [Target(code, {"code": code}, None) for code in ("en", "zh_CN")],
     "village": lambda mx: _village_targets(mx),
+    "batch_id": lambda mx: _batch_targets(mx),
+    "line_id": lambda mx: [Target(label, {"line_id": str(line)}, lambda a, r, v=v: _allowed("payment.read", v)(a))
+                           for label, (_m, line, v) in mx.rows["lines"].items()],
 }
 # GET routes without parameters, asked again with a foreign region in their query (the list must not widen).
 QUERY_FILL: dict[str, list[str]] = {
@@ -599,6 +622,22 @@ def _payment_targets(mx: Mx) -> list[Target]:
             for label, (m, line, v) in mx.rows["lines"].items()]
 
 
+def _batch_targets(mx: Mx, action: Action = "payment.read", body: Any = None) -> list[Target]:
+    return [Target(label, {"batch_id": str(mx.world.ids[f"batch_{scope}"])},
+                   lambda a, r, v=v: _allowed(action, v)(a), body=body) for label, scope, v in VILLAGES]
+
+
+def _failed_targets(body: dict[str, str]) -> Callable[[Mx], list[Target]]:
+    return lambda mx: [Target(label, {"line_id": str(mx.world.ids[f"failed_{scope}"])},
+                              lambda a, r, v=v: _allowed("payment.record", v)(a), body=lambda route: body)
+                       for label, scope, v in VILLAGES]
+
+
+def _return_targets(mx: Mx) -> list[Target]:
+    # A return file only applies to lines sent to the bank (the route's own tests): nothing regional here.
+    return [Target(label, {"batch_id": str(mx.world.ids[f"batch_{scope}"])}, None) for label, scope, _v in VILLAGES]
+
+
 def _user_targets(mx: Mx) -> list[Target]:
     return [Target(label, {}, lambda a, r, v=v: _allowed("user.manage", v)(a),
                    body=lambda route, v=v: {"username": f"mx-{v}", "password": "long-enough-pass-1",
@@ -657,6 +696,18 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/matters/{matter_id}/{action}"): _step_targets,
     ("POST", "/api/v1/matters/{matter_id}/payments/{line_id}"): _payment_targets,
     ("POST", "/matters/{matter_id}/payments/{line_id}"): _payment_targets,
+    ("POST", "/api/v1/payments/batches/{batch_id}/bank-file"): lambda mx: _batch_targets(
+        mx, "payment.record", lambda route: {"format": "csv"}),
+    ("POST", "/payments/batches/{batch_id}/bank-file"): lambda mx: _batch_targets(
+        mx, "payment.record", lambda route: {"format": "csv"}),
+    ("POST", "/api/v1/payments/batches/{batch_id}/return"): _return_targets,
+    ("POST", "/payments/batches/{batch_id}/return"): _return_targets,
+    ("POST", "/api/v1/payments/lines/{line_id}/requeue"): _failed_targets({"bank_account": "6217000012345678901"}),
+    ("POST", "/payments/lines/{line_id}/requeue"): _failed_targets({"bank_account": "6217000012345678901"}),
+    ("POST", "/api/v1/payments/lines/{line_id}/write-off"): _failed_targets(
+        {"reason": "户已销户", "decision": "某乡政发〔2026〕1号"}),
+    ("POST", "/payments/lines/{line_id}/write-off"): _failed_targets(
+        {"reason": "户已销户", "decision": "某乡政发〔2026〕1号"}),
     ("POST", "/api/v1/users"): _user_targets,
     ("POST", "/admin/users"): _user_targets,
     ("POST", "/api/v1/public/notices/{notice_id}/objections"): _objection_targets,
@@ -771,6 +822,11 @@ def _build_mx(session: Session, keys: str) -> Mx:
         assert batch is not None
         w.ids[f"executed_{scope}"] = m.id
         w.ids[f"line_{scope}"] = payments.lines(session, batch)[0].id
+        w.ids[f"batch_{scope}"] = batch.id
+        # A line the bank returned as failed: to requeue (with the corrected account) or write off.
+        failed = payments.lines(session, batch)[1]
+        payments.mark_paid(session, SYSTEM_ACTOR, failed.id, failed=True, reason="账户冻结", at=START)
+        w.ids[f"failed_{scope}"] = failed.id
         # A recorded representative's term, and a grown member of the village who is not one.
         w.ids[f"rep_term_{scope}"] = session.scalars(select(VillageRepresentative.id).where(
             VillageRepresentative.village_code == village).order_by(VillageRepresentative.id)).first()

@@ -62,7 +62,8 @@ def test_a_township_official_marks_a_line_paid_and_the_batch_follows_its_lines(s
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_paid"
 
 
-def test_a_failed_payment_needs_its_reason_and_can_be_paid_once_put_right(session: Session, world: World) -> None:
+def test_a_failed_payment_needs_its_reason_and_is_not_marked_paid_afterwards(session: Session, world: World) -> None:
+    """A failed line stays failed: it is requeued as a new line (after the account is corrected) or written off."""
     app, _ = app_on_session(session)
     c = client(app)
     line = _batch(c, world)["lines"][0]["line"]
@@ -71,10 +72,12 @@ def test_a_failed_payment_needs_its_reason_and_can_be_paid_once_put_right(sessio
     bad = c.post(url, json={"outcome": "failed"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "reason"
     assert session.get(PaymentLine, line).status == "pending"  # type: ignore[union-attr]
+    empty = c.post(url, json={"outcome": "paid", "payment_ref": "  "}, headers=headers)
+    assert empty.status_code == 422 and empty.json()["error"]["field"] == "payment_ref"
     failed = c.post(url, json={"outcome": "failed", "reason": "账户冻结"}, headers=headers)
     assert failed.status_code == 200 and failed.json()["failure_reason"] == "账户冻结"
     paid = c.post(url, json={"outcome": "paid", "payment_ref": "NX-0002"}, headers=headers)
-    assert paid.status_code == 200 and paid.json()["status"] == "paid" and paid.json()["failure_reason"] == ""
+    assert paid.status_code == 409 and paid.json()["error"]["code"] == "already_settled"
 
 
 def test_village_cadres_and_auditors_see_the_batch_but_may_not_mark_it(session: Session, world: World) -> None:

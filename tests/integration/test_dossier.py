@@ -48,6 +48,12 @@ def archived_matter(session: Session) -> int:
     wf.answer_objection(session, TOWNSHIP, o.id, outcome="dismissed", reasons="已核实无误", at=t + 2 * DAY)
     wf.close_notice(session, CADRE, m.id, at=t + 10 * DAY)
     wf.execute(session, TOWNSHIP, m.id, at=t + 11 * DAY)
+    from daipin.services.payments import service as payments
+
+    batch = payments.batch_for_matter(session, m.id)
+    assert batch is not None
+    for ln in payments.lines(session, batch):  # the announcement waits for every line paid
+        payments.mark_paid(session, TOWNSHIP, ln.id, payment_ref=f"HD-{ln.id}", at=t + 11 * DAY)
     wf.announce_result(session, CADRE, m.id, at=t + 12 * DAY)
     wf.archive(session, CADRE, m.id, at=t + 12 * DAY + timedelta(hours=1))
     return m.id

@@ -153,6 +153,13 @@ try:
             from daipin.services.matters import service as wfs
             m = wfs.draft_matter(s, SYSTEM_ACTOR, kind="village_allocation", region=arg["village"],
                                  title="并发起草 " + name, document=arg["document"], at=at, year=arg["year"])
+        elif what == "bank_file":
+            from daipin.services.payments import bankfiles
+            bankfiles.bank_file(s, SYSTEM_ACTOR, arg["batch"], "csv", at=at)
+        elif what == "write_off":
+            from daipin.services.payments import service as payments
+            payments.write_off(s, SYSTEM_ACTOR, arg["line"], reason="户已销户 " + name, decision="某乡〔2026〕1号",
+                               at=at)
         else:
             from daipin.services.payments import service as payments
             payments.mark_paid(s, SYSTEM_ACTOR, arg["line"], at=at, payment_ref="银行流水-" + name)
@@ -229,3 +236,33 @@ def test_of_four_processes_recording_one_payment_line_at_once_one_wins(pg_distri
                                                    LedgerEntry.subject == f"payment_line:{pg_district['line']}"))
         assert len(list(paid)) == 1
         assert verify_log(s).ok
+
+
+def test_of_four_processes_sending_one_batch_to_the_bank_at_once_one_sends_each_line(
+        pg_district: dict[str, Any]) -> None:
+    from daipin.db.session import session_scope
+    from daipin.ledger.verify import verify_log
+
+    with session_scope() as s:
+        batch = s.get_one(PaymentLine, pg_district["line"]).batch_id
+    outs = _race(pg_district, "bank_file", {"batch": batch, "at": (START + timedelta(hours=2)).isoformat()})
+    assert outs == ["ok"] + ["refused:nothing_to_send"] * 3
+    with session_scope() as s:
+        assert {ln.status for ln in s.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch))} == {"sent"}
+        files = list(s.scalars(select(LedgerEntry).where(LedgerEntry.type == "payment.file_out")))
+        assert len(files) == 1
+        assert verify_log(s).ok
+
+
+def test_of_four_processes_writing_off_one_failed_line_at_once_one_records_it(pg_district: dict[str, Any]) -> None:
+    from daipin.db.session import session_scope
+    from daipin.services.payments import service as payments
+
+    at = START + timedelta(hours=2)
+    with session_scope() as s:
+        payments.mark_paid(s, SYSTEM_ACTOR, pg_district["line"], failed=True, reason="账户已销户", at=at)
+    outs = _race(pg_district, "write_off", {"line": pg_district["line"], "at": (at + timedelta(hours=1)).isoformat()})
+    assert outs == ["ok"] + ["refused:not_failed"] * 3
+    with session_scope() as s:
+        entries = s.scalars(select(LedgerEntry).where(LedgerEntry.type == "payment.written_off"))
+        assert len(list(entries)) == 1

@@ -174,6 +174,8 @@ def test_no_planted_personal_number_reaches_a_public_surface_the_ledger_or_the_d
     assert line is not None
     _refused("reason", lambda: payments.mark_paid(session, TOWNSHIP, line.id, failed=True,
                                                   reason=f"账户 {PLANTED['bank']} 已销户", at=t + 11 * DAY))
+    for ln in session.scalars(select(PaymentLine).where(PaymentLine.batch_id == line.batch_id)):
+        payments.mark_paid(session, TOWNSHIP, ln.id, payment_ref=f"HD-{ln.id}", at=t + 11 * DAY)
     wf.announce_result(session, CADRE, m.id, at=t + 12 * DAY)
     wf.archive(session, CADRE, m.id, at=t + 12 * DAY + timedelta(hours=1))
     session.flush()

@@ -21,6 +21,8 @@ def unit_of_work() -> Iterator[Any]:
             yield session
     except DaipinError as exc:
         typer.echo(f"错误 / error: {exc.text()}", err=True)
+        for problem in getattr(exc, "problems", None) or []:  # a file refused whole: every problem, row and column
+            typer.echo(f"  {problem.text()}", err=True)
         raise typer.Exit(2) from None
 
 

@@ -421,16 +421,34 @@ OBJECTION_OUTCOMES = ("upheld", "dismissed")
 
 PAYMENT_LINE_STATUS = Vocab("payment_line_status", (
     ("pending", "待支付", "Pending"),
+    ("sent", "已发银行", "Sent to the bank"),
     ("paid", "已支付", "Paid"),
     ("failed", "支付失败", "Payment failed"),
+    ("requeued", "已重新发起", "Requeued"),
+    ("written_off", "已核销", "Written off"),
 ))
+# A line still to be settled (money neither paid nor written off): the announcement waits for none to be left.
+PAYMENT_OPEN = ("pending", "sent", "failed")
+# Lines that count towards a batch's total (a requeued line's amount lives on in the line that retries it).
+PAYMENT_LIVE = ("pending", "sent", "paid", "failed", "written_off")
 # What a payment line is marked when the bank answers.
 PAYMENT_OUTCOMES = ("paid", "failed")
 
 PAYMENT_BATCH_STATUS = Vocab("payment_batch_status", (
     ("pending", "待支付", "Pending"),
+    ("sent", "已发银行", "Sent to the bank"),
     ("partly_paid", "部分支付", "Partly paid"),
     ("paid", "已支付", "Paid"),
+    ("settled", "已结清（含核销）", "Settled (some written off)"),
+))
+PAYMENT_FILE_DIRECTION = Vocab("payment_file_direction", (
+    ("out", "代发文件", "File to the bank"),
+    ("in", "银行回盘", "Bank return file"),
+))
+# What a bank's return file writes in its 状态 column.
+BANK_RETURN_STATUS = Vocab("bank_return_status", (
+    ("paid", "成功", "Succeeded"),
+    ("failed", "失败", "Failed"),
 ))
 
 # A payment's status, of a line or of a batch (the two agree on the codes they share).
@@ -561,7 +579,7 @@ VOCABULARY: dict[str, Vocab] = {v.kind: v for v in (
     TRUSTEESHIP_UNIT, WAGE_BASIS, PAY_CYCLE, INTEREST_BASIS, TERM_CHOICE, TERM_ITEM,
     MATTER_KIND, DECISION_PATH, MATTER_STATE, MATTER_ACTION, MATTER_EVENT, MEETING_TYPE, VOTE, REVIEW_DECISION,
     NOTICE_STATUS, OBJECTION_STATUS, OBJECTION_NOTIFIED_VIA,
-    PAYMENT_LINE_STATUS, PAYMENT_BATCH_STATUS, PAYMENT_STATUS, PAYEE_TYPE, RUN_KIND, ACCESS_SCOPE,
+    PAYMENT_LINE_STATUS, PAYMENT_BATCH_STATUS, PAYMENT_STATUS, PAYMENT_FILE_DIRECTION, BANK_RETURN_STATUS, PAYEE_TYPE, RUN_KIND, ACCESS_SCOPE,
     ALLOCATION_RULE, ALLOCATION_PER, CASH_CLASS, LIQUIDATION_CLAIM, LIQUIDATION_RANK, LIQUIDATION_HOLDER, ENGINE_WARNING,
     ROLE, RECORD_KIND,
 )}

@@ -53,8 +53,11 @@ def install(app: FastAPI, render_page_error: Callable[..., Response]) -> None:
     async def _daipin(request: Request, exc: DaipinError) -> Response:
         headers = getattr(exc, "headers", None)  # Retry-After, on a throttled answer
         if wants_json(request):
-            return JSONResponse(error_body(exc.code, exc.message_zh, exc.message_en, exc.field), status_code=exc.status,
-                                headers=headers)
+            body = error_body(exc.code, exc.message_zh, exc.message_en, exc.field)
+            details = getattr(exc, "details", None)  # every problem of a file refused whole (row, column, why)
+            if details:
+                body["error"]["details"] = details
+            return JSONResponse(body, status_code=exc.status, headers=headers)
         return render_error(request, exc.status, exc.message_zh, exc.message_en, exc.field, headers=headers)
 
     @app.exception_handler(RequestValidationError)

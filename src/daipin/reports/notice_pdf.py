@@ -145,8 +145,14 @@ def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, st
         if result.get("announced_at"):
             story.append(_p(f"公告时间：{for_people(result['announced_at'])}", base))
         pay = result.get("payments") or {}
-        if isinstance(pay, dict) and "total_fen" in pay:
-            story.append(_p(f"已支付合计：{_fen(pay['total_fen'])} 元", base))
+        if isinstance(pay, dict) and "paid_fen" in pay:
+            story.append(_p(f"已支付 {pay['paid_count']} 笔，合计 {_fen(pay['paid_fen'])} 元", base))
+            for w in pay.get("written_off") or []:
+                story.append(_p(f"已核销：{w.get('name', '')} {_fen(w.get('amount_fen'))} 元，{w.get('reason', '')}"
+                                f"（{w.get('decision', '')}）", base))
+        elif isinstance(pay, dict) and "lines" in pay:  # announced before the exact figures were kept
+            paid = sum(int(ln.get("amount_fen", 0)) for ln in pay["lines"] if ln.get("status") == "paid")
+            story.append(_p(f"已支付合计：{_fen(paid)} 元", base))
     story.append(_p("异议与监督渠道", h2))
     story.append(_p("公示期内，任何人均可实名或匿名提出异议，可向以下渠道反映：", base))
     for ch in content.get("complaint_channels") or []:

@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daipin.db.base import Base, BigInt
@@ -222,16 +233,49 @@ class PaymentBatch(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     total_fen: Mapped[int] = mapped_column(BigInt, comment="批次合计（分），等于运行结果的分配合计 / batch total in fen")
-    status: Mapped[str] = mapped_column(String(16))  # pending | partly_paid | paid
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | partly_paid | paid | settled
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+class PaymentFile(Base):
+    """A file exchanged with the bank for a batch: the agent-payment file sent (`out`) or its return (`in`).
+
+    Only the file's SHA-256 digest and its counts are kept (the file itself holds full account numbers); the
+    same digest is on the ledger entry that recorded it."""
+
+    __tablename__ = "payment_files"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    direction: Mapped[str] = mapped_column(String(8))  # out | in
+    format: Mapped[str] = mapped_column(String(8))  # xlsx | csv
+    sha256: Mapped[str] = mapped_column(String(64))
+    line_count: Mapped[int] = mapped_column(Integer)
+    total_fen: Mapped[int] = mapped_column(BigInt)
+    paid_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    with_id_number: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(120))
 
 
 class PaymentLine(Base):
-    """One payee's amount in a batch; the bank account is kept only masked."""
+    """One payee's amount in a batch; the line keeps the account only masked (the registry holds it in full).
+
+    States: pending → sent → paid | failed; a failed line is requeued (a new line, `retry_of` naming it, with the
+    corrected account) or written off with a reason and the decision that allowed it. Columns added by migration
+    0013 are NULL on lines recorded before (their row state is what it was)."""
 
     __tablename__ = "payment_lines"
-    __table_args__ = (UniqueConstraint("batch_id", "payee_type", "payee_ref"),)
+    __table_args__ = (
+        UniqueConstraint("batch_id", "payee_type", "payee_ref", "attempt", name="uq_payment_lines_payee_attempt"),
+        UniqueConstraint("batch_id", "seq", name="uq_payment_lines_batch_seq"),
+        # A bank's serial number (回单号/流水号) settles one line only.
+        Index("uq_payment_lines_county_ref", "county_code", "payment_ref", unique=True,
+              postgresql_where=text("payment_ref <> ''"), sqlite_where=text("payment_ref <> ''")),
+    )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
@@ -242,7 +286,19 @@ class PaymentLine(Base):
     payee_name: Mapped[str] = mapped_column(String(100), default="")
     amount_fen: Mapped[int] = mapped_column(BigInt, comment="应付金额（分） / amount in fen")
     bank_account_masked: Mapped[str] = mapped_column(String(40), default="")
-    status: Mapped[str] = mapped_column(String(16))  # pending | paid | failed
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | paid | failed | requeued | written_off
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     payment_ref: Mapped[str] = mapped_column(String(100), default="")
     failure_reason: Mapped[str] = mapped_column(String(400), default="")
+    # Since 0013 (NULL on older lines):
+    seq: Mapped[int | None] = mapped_column(Integer)  # 序号 in the batch and in its bank files
+    attempt: Mapped[int | None] = mapped_column(Integer)  # 1, then 2 for the line that retries a failed one...
+    retry_of: Mapped[int | None] = mapped_column(BigInt, ForeignKey("payment_lines.id"), unique=True)
+    account_digest: Mapped[str | None] = mapped_column(String(64))  # salted digest of the account paid to
+    sent_file_id: Mapped[int | None] = mapped_column(BigInt, ForeignKey("payment_files.id"))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    return_file_id: Mapped[int | None] = mapped_column(BigInt, ForeignKey("payment_files.id"))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    written_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    write_off_reason: Mapped[str | None] = mapped_column(String(400))
+    write_off_ref: Mapped[str | None] = mapped_column(String(200))  # the decision (文号) that allowed it

@@ -78,7 +78,7 @@ def _income(session: Session, in_scope: Any) -> list[tuple[str, int]]:
     stmt = (select(PaymentBatch.created_at, PaymentLine.household_id, PaymentLine.amount_fen)
             .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
             .join(Household, Household.id == PaymentLine.household_id)
-            .where(in_scope))
+            .where(in_scope, PaymentLine.status == "paid"))  # money paid only: pending money is not income yet
     totals: dict[str, int] = defaultdict(int)
     paid: dict[str, set[int]] = defaultdict(set)
     for at, hid, amount in session.execute(stmt):

@@ -32,6 +32,7 @@ from daipin.db.models.workflow import (
     Matter,
     MatterEvent,
     PaymentBatch,
+    PaymentFile,
     PaymentLine,
 )
 from daipin.domain import access
@@ -77,7 +78,8 @@ def documents(session: Session, m: Matter) -> dict[str, Any]:
     if by_table.get("runs"):
         docs["run.json"] = by_table["runs"][0]
     if by_table.get("payment_batches"):
-        docs["payments.json"] = {"batch": by_table["payment_batches"][0], "lines": by_table.get("payment_lines", [])}
+        docs["payments.json"] = {"batch": by_table["payment_batches"][0], "lines": by_table.get("payment_lines", []),
+                                 "files": by_table.get("payment_files", [])}
     return docs
 
 
@@ -91,6 +93,8 @@ def ledger_indices(session: Session, m: Matter) -> list[int]:
         subjects.append(f"payment_batch:{batch.id}")
         line_ids = session.scalars(select(PaymentLine.id).where(PaymentLine.batch_id == batch.id)).all()
         subjects.extend(f"payment_line:{i}" for i in line_ids)
+        file_ids = session.scalars(select(PaymentFile.id).where(PaymentFile.batch_id == batch.id)).all()
+        subjects.extend(f"payment_file:{i}" for i in file_ids)
     stmt = select(LedgerEntry.idx).where(or_(*(LedgerEntry.subject == s for s in subjects))).order_by(LedgerEntry.idx)
     return [int(i) for i in session.scalars(stmt)]
 
@@ -159,6 +163,7 @@ ROW_DOCUMENTS: tuple[tuple[str, str, str], ...] = (
     ("run.json", "runs", ""),
     ("payments.json", "payment_batches", "batch"),
     ("payments.json", "payment_lines", "lines[]"),
+    ("payments.json", "payment_files", "files[]"),
 )
 DOSSIER_TABLES = frozenset(t for _, t, _ in ROW_DOCUMENTS)
 

@@ -265,17 +265,25 @@ def _unreadable(reader: Any, exc: csv.Error) -> InputError:
                       f"({exc})", field="file")
 
 
-def map_headers(headers: list[str]) -> dict[str, int]:
-    """Canonical column → index; unknown columns are ignored; a missing required column is an error."""
+def match_headers(headers: list[str], columns: dict[str, tuple[str, ...]],
+                  required: tuple[str, ...]) -> tuple[dict[str, int], list[str]]:
+    """Canonical column → index for Chinese headers in any order (each column's accepted names, the first one
+    found wins; unknown columns are ignored), and the required columns that are missing. Shared with the other
+    files people bring in (the bank's return file)."""
     index: dict[str, int] = {}
     for i, h in enumerate(headers):
-        for key, names in COLUMNS.items():
+        for key, names in columns.items():
             if h in names and key not in index:
                 index[key] = i
-    for key in REQUIRED:
-        if key not in index:
-            raise InputError(f"缺少必需的列 {HEADER_OF[key]}", f"missing required column {HEADER_OF[key]}",
-                             field=HEADER_OF[key])
+    return index, [key for key in required if key not in index]
+
+
+def map_headers(headers: list[str]) -> dict[str, int]:
+    """Canonical column → index; unknown columns are ignored; a missing required column is an error."""
+    index, missing = match_headers(headers, COLUMNS, REQUIRED)
+    for key in missing:
+        raise InputError(f"缺少必需的列 {HEADER_OF[key]}", f"missing required column {HEADER_OF[key]}",
+                         field=HEADER_OF[key])
     return index
 
 

@@ -26,6 +26,7 @@ from daipin.db.models.workflow import (
     Notice,
     Objection,
     PaymentBatch,
+    PaymentFile,
     PaymentLine,
     Review,
 )
@@ -1372,8 +1373,10 @@ def announce_result(session: Session, actor: Actor, matter_id: int, *, at: datet
     if m.announced_at is not None:
         raise Conflict("结果已公告", "the result is already announced", "matter_id", code="already_announced")
     at = utc(at)
-    _, cp = _checkpoint_text(session)
     batch = session.scalar(select(PaymentBatch).where(PaymentBatch.matter_id == m.id))
+    # The result is announced as it happened: every line paid or written off, none pending, sent or failed.
+    payments.require_settled(session, batch, ("公告执行结果", "the announcement"))
+    _, cp = _checkpoint_text(session)
     content: dict[str, Any] = {
         "title": f"关于“{m.title}”执行结果的公告",
         "matter": {"id": m.id, "kind": m.kind, "title": m.title, "year": m.year},
@@ -1399,6 +1402,10 @@ def archive(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
     wf.next_state(m.kind, m.state, wf.Action.ARCHIVE)
     if m.announced_at is None:
         raise Conflict("须先公告执行结果", "announce the result first", "announcement", code="not_announced")
+    from daipin.services.payments import service as payments
+
+    payments.require_settled(session, session.scalar(select(PaymentBatch).where(PaymentBatch.matter_id == m.id)),
+                             ("归档", "the archive"))
     at = utc(at)
     rows = path_rows(session, m)
     m.archived_at = at
@@ -1458,4 +1465,6 @@ def path_rows(session: Session, m: Matter) -> list[Any]:
         rows.append(batch)
         rows.extend(session.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch.id)
                                     .order_by(PaymentLine.id)))
+        rows.extend(session.scalars(select(PaymentFile).where(PaymentFile.batch_id == batch.id)
+                                    .order_by(PaymentFile.id)))
     return rows

@@ -169,15 +169,14 @@ def household_income(session: Session, household_id: int) -> list[dict[str, Any]
 
 
 def payment_summary(session: Session, batch: Any) -> dict[str, Any]:
-    """How far a batch has got: lines and amounts paid, failed and still pending."""
+    """How far a batch has got: lines and amounts paid, pending (or sent), failed and written off; a requeued
+    line is counted once, in the line that retries it."""
+    from daipin.domain.vocabulary import PAYMENT_LIVE
     from daipin.services.payments import service as payments
 
-    rows = payments.lines(session, batch)
+    rows = [r for r in payments.lines(session, batch) if r.status in PAYMENT_LIVE]
     out: dict[str, Any] = {"batch": batch.id, "status": batch.status, "total_fen": batch.total_fen,
-                           "count": len(rows)}
-    for st in ("paid", "failed", "pending"):
-        out[f"{st}_count"] = sum(1 for r in rows if r.status == st)
-        out[f"{st}_fen"] = sum(r.amount_fen for r in rows if r.status == st)
+                           "count": len(rows), **payments.sums((r.status, r.amount_fen) for r in rows)}
     return out
 
 

@@ -272,6 +272,27 @@ def check_bank(value: Any, field: str = "bank_account") -> str | None:
     return v
 
 
+def set_bank_account(session: Session, actor: Actor, household_id: int, bank_account: str, at: datetime) -> Household:
+    """Correct a household's bank account (after the bank returned a payment to it as failed, say): 12-30 digits,
+    required. The ledger keeps only its salted digest; pages show it masked."""
+    account = check_bank(bank_account)
+    if account is None:
+        raise InputError("请填写银行账号", "the bank account is required", field="bank_account")
+    hh = session.get(Household, household_id, with_for_update=True, populate_existing=True)
+    if hh is None or not access.allowed(actor, "household.read", region=hh.village_code):
+        raise NotFound(f"农户 {household_id} 不存在", f"household {household_id} not found", field="household_id")
+    access.require(actor, "household.write", region=hh.village_code, field="actor")
+    if hh.bank_account == account:
+        raise Conflict("新账号与登记的账号相同", "the account is the one on record already", field="bank_account",
+                       code="unchanged")
+    hh.bank_account = account
+    session.flush()
+    _record(session, actor, "household.bank_account", f"household:{hh.household_no}", hh.village_code,
+            {"household_no": hh.household_no, "bank_account": trace.pii(session, account),
+             "row": row_fact(session, hh)}, at)
+    return hh
+
+
 def labor_summary(labors: list[str]) -> str:
     """none if no member can work, weak if the best is weak, full otherwise."""
     if "full" in labors:

@@ -254,7 +254,9 @@ def household_page(session: Session, actor: Actor, household_id: int, *, income:
         "income": [{"matter": ln.matter_id, "at": beijing_date(ln.created_at).isoformat() if ln.created_at else "",
                     "amount_fen": ln.amount_fen, "status": ln.status,
                     "status_label": vocabulary.PAYMENT_LINE_STATUS.zh(ln.status)} for ln in paid],
-        "income_total_fen": sum(ln.amount_fen for ln in paid),
+        # Paid money only; what is still to come (pending, sent, failed awaiting retry) apart.
+        "income_total_fen": sum(ln.amount_fen for ln in paid if ln.status == "paid"),
+        "income_pending_fen": sum(ln.amount_fen for ln in paid if ln.status in ("pending", "sent", "failed")),
         "history": [{"status": h.status, "status_label": STATUS_LABELS.zh(h.status),
                      "from": h.from_date.isoformat(), "reason": h.reason} for h in history],
     }

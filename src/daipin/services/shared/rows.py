@@ -21,6 +21,7 @@ from daipin.db.models.workflow import (
     Notice,
     Objection,
     PaymentBatch,
+    PaymentFile,
     PaymentLine,
     Review,
 )
@@ -84,7 +85,7 @@ def utc(at: datetime) -> datetime:
 
 ROW_MODELS: dict[str, type[Any]] = {
     model.__tablename__: model
-    for model in (Matter, MatterEvent, Meeting, Review, Notice, Objection, PaymentBatch, PaymentLine,
+    for model in (Matter, MatterEvent, Meeting, Review, Notice, Objection, PaymentBatch, PaymentLine, PaymentFile,
                   CountyWorkflowRules)
 }
 # Personal data: only its salted digest enters a row state (and so the dossier and the ledger).
@@ -104,7 +105,10 @@ WORKFLOW_MASKED_COLUMNS = frozenset({("payment_lines", "payment_ref")})
 # (and so the digests) they were recorded with; a set one is part of the state.
 WORKFLOW_LATER_COLUMNS = frozenset(("objections", c) for c in (
     "private_text", "receipt_no", "check_digest", "public_text", "public_answer", "redaction_reason", "redacted_at",
-    "redacted_by", "notified_via", "notified_at", "merged_into"))
+    "redacted_by", "notified_via", "notified_at", "merged_into")) | frozenset(("payment_lines", c) for c in (
+    # Added to payment lines by migration 0013, likewise NULL on older lines.
+    "seq", "attempt", "retry_of", "account_digest", "sent_file_id", "sent_at", "return_file_id", "failed_at",
+    "written_off_at", "write_off_reason", "write_off_ref"))
 
 
 def _plain(value: Any) -> Any:

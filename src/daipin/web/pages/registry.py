@@ -56,7 +56,10 @@ async def household_page(request: Request, household_id: Id) -> Response:
         ctx = rv.household_page(session, auth.actor, household_id, income=False)
         # The page lists income by matter name, with its payment state: one statement of its own.
         ctx["income"] = matter_views.household_income(session, household_id)
-        ctx["income_total_fen"] = sum(int(i["amount_fen"]) for i in ctx["income"])
+        # Paid money and money still to come apart (a requeued line is counted in the line that retries it).
+        ctx["income_total_fen"] = sum(int(i["amount_fen"]) for i in ctx["income"] if i["status"] == "paid")
+        ctx["income_pending_fen"] = sum(int(i["amount_fen"]) for i in ctx["income"]
+                                        if i["status"] in ("pending", "sent", "failed"))
         return render(request, "registry/household.html", ctx)
 
     return await read_only(request, work)

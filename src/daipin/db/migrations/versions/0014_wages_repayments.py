@@ -5,7 +5,7 @@ revolving fund-support contract against its schedule) and `retained_dividends` (
 the days it waited for reassignment, in its village's retained pool until a later allocation distributes it).
 
 Revision ID: 0014_wages_repayments
-Revises: 0011_ledger_trust
+Revises: 0013_payment_files
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_wages_repayments"
-down_revision = "0011_ledger_trust"
+down_revision = "0013_payment_files"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,573 @@
+"""The files the bank sees (PAYMENTS.md "Files the bank sees").
+
+Out: a batch's pending lines in the usual agent-payment (代发) layout — 序号, 户名, 账号, 开户行, 金额（元）,
+用途, and 身份证号 only where the county's setting says its bank requires it — as xlsx or csv (UTF-8 with a
+byte-order mark), ending with a control line `笔数, n, 总金额, yuan`. Producing the file for sending marks its
+lines `sent`, records the account each was sent to (as a salted digest) and puts the file's SHA-256 on the ledger.
+This is the one place a full account (and an ID number) leaves the system; only roles that record payments get it.
+
+In: the bank's return file — the same layout plus 状态 (成功/失败), 失败原因, 流水号, Chinese headers in any
+order (the household import's header matching), xlsx or csv. CSV text is read as UTF-8 (with or without a
+byte-order mark) or UTF-16 (with its byte-order mark); anything else is read as GB 18030, the superset of GBK that
+Chinese banks' systems write, and a file that is not valid GB 18030 either is refused. Every row is matched by
+序号, account and amount against a line sent to the bank; every problem found is listed with its row and column
+and the file is refused whole, or applied whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Household, Person, Setting
+from daipin.db.models.workflow import Matter, PaymentBatch, PaymentFile, PaymentLine
+from daipin.domain.actors import Actor
+from daipin.domain.errors import Conflict, InputError
+from daipin.domain.money import format_yuan
+from daipin.domain.privacy import mask_free_text
+from daipin.domain.vocabulary import BANK_RETURN_STATUS, PAYMENT_LINE_STATUS
+from daipin.ledger import store
+from daipin.services.imports.service import match_headers
+from daipin.services.payments import service as payments
+from daipin.services.shared import sheets
+from daipin.services.shared import trace as trace
+from daipin.services.shared.rows import workflow_row_fact as row_fact
+
+OUT_HEADERS = ("序号", "户名", "账号", "开户行", "金额（元）", "用途")
+ID_HEADER = "身份证号"
+CONTROL = ("笔数", "总金额")
+FORMATS = ("xlsx", "csv")
+# County settings (`daipin registry record setting` / settings): the bank's name for the 开户行 column, and whether
+# the bank requires the payee's ID number in the file.
+BANK_NAME_SETTING = "payment_bank_name:{county}"
+ID_SETTING = "payment_bank_requires_id:{county}"
+DEFAULT_BANK_NAME = "代发银行"
+YES = frozenset({"1", "true", "yes", "y", "是", "要", "需要"})
+
+# Return file: canonical column → accepted headers (the first is what the out file writes).
+RETURN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "seq": ("序号", "行号", "顺序号"),
+    "name": ("户名", "收款人", "姓名", "收款人姓名"),
+    "account": ("账号", "收款账号", "银行账号", "卡号", "银行卡号"),
+    "bank": ("开户行", "开户银行"),
+    "amount": ("金额（元）", "金额(元)", "金额", "交易金额", "金额（元)", "金额(元）"),
+    "purpose": ("用途", "摘要"),
+    "id_number": ("身份证号", "证件号码", "身份证号码"),
+    "status": ("状态", "处理状态", "交易状态", "处理结果"),
+    "reason": ("失败原因", "原因", "备注"),
+    "serial": ("流水号", "银行流水号", "回单号", "交易流水号"),
+}
+RETURN_REQUIRED = ("seq", "account", "amount", "status", "reason", "serial")
+RETURN_HEADER_OF = {k: v[0] for k, v in RETURN_COLUMNS.items()}
+_AMOUNT = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{1,15}(\.\d{1,2})?$")
+_SEQ = re.compile(r"^\d{1,9}$")
+_PROBLEMS_SHOWN = 50
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def setting(session: Session, key: str) -> str | None:
+    row = session.get(Setting, key)
+    return row.value.strip() if row is not None else None
+
+
+def requires_id(session: Session, county: str) -> bool:
+    return (setting(session, ID_SETTING.format(county=county)) or "").lower() in YES
+
+
+def bank_name(session: Session, county: str) -> str:
+    return setting(session, BANK_NAME_SETTING.format(county=county)) or DEFAULT_BANK_NAME
+
+
+def yuan(fen: int) -> str:
+    return format_yuan(fen, grouping=False)
+
+
+# ---------------------------------------------------------------- out
+
+
+@dataclass
+class BankFile:
+    name: str
+    data: bytes
+    sha256: str
+    file: PaymentFile
+    lines: int
+    total_fen: int
+    skipped: list[int] = field(default_factory=list)  # line ids left pending: no account on record
+
+    @property
+    def media_type(self) -> str:
+        return ("text/csv; charset=utf-8" if self.file.format == "csv"
+                else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def render(rows: Sequence[Sequence[str]], fmt: str, *, with_id: bool) -> bytes:
+    """The file's bytes: header, one row per line, the control line. Every cell is text (accounts keep every digit;
+    a cell that starts like a formula is written as text, never run)."""
+    headers = [*OUT_HEADERS, ID_HEADER] if with_id else list(OUT_HEADERS)
+    total = sum(int(Decimal(r[4]) * 100) for r in rows)
+    control = [CONTROL[0], str(len(rows)), CONTROL[1], yuan(total)]
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = sheets.csv_writer(buf, lineterminator="\r\n")
+        w.writerow(headers)
+        w.writerows(rows)
+        w.writerow(control)
+        return buf.getvalue().encode("utf-8-sig")
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("代发明细")
+    sheets.append(ws, headers)
+    for r in rows:
+        sheets.append(ws, r)
+    sheets.append(ws, control)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: datetime) -> BankFile:
+    """The batch's pending lines as the file for the bank, which marks them `sent` (one ledger entry with the
+    file's digest and every line's row). Lines of payees without an account on record stay pending (listed in
+    `skipped`: paid by slip, `mark_paid`). No pending line with an account: refused."""
+    if fmt not in FORMATS:
+        raise InputError("文件格式应为 xlsx 或 csv", "format must be xlsx or csv", "format")
+    batch, matter = payments.lock_batch(session, actor, batch_id)
+    at = _utc(at)
+    with_id = requires_id(session, batch.county_code)
+    # The lines, locked, with the full account (and the head's ID number when the bank requires it).
+    q = (select(PaymentLine.__table__, Household.bank_account)
+         .join(Household, Household.id == PaymentLine.household_id, isouter=True)
+         .where(PaymentLine.batch_id == batch.id, PaymentLine.status == "pending")
+         .order_by(PaymentLine.seq, PaymentLine.id).with_for_update(of=PaymentLine.__table__))
+    found = session.execute(q).mappings().all()
+    sendable = [r for r in found if r["bank_account"]]
+    skipped = [int(r["id"]) for r in found if not r["bank_account"]]
+    if not sendable:
+        raise Conflict("没有可发送银行的待支付明细" + ("（待支付的明细均无登记账号，请逐笔登记）" if skipped else ""),
+                       "no pending line with an account to send to the bank", "batch_id", code="nothing_to_send")
+    ids: dict[int, str] = {}
+    if with_id:
+        hids = [r["household_id"] for r in sendable if r["household_id"] is not None]
+        for i in range(0, len(hids), 10_000):  # at most 65,535 parameters in one statement
+            ids.update((int(h), str(n)) for h, n in session.execute(select(Person.household_id, Person.id_number)
+                                                                    .where(Person.household_id.in_(hids[i:i + 10_000]),
+                                                                           Person.relation == "户主")))
+    bank = bank_name(session, batch.county_code)
+    purpose = matter.title[:60]
+    rows = []
+    for r in sendable:
+        row = [str(r["seq"] or r["id"]), r["payee_name"], str(r["bank_account"]).strip(), bank,
+               yuan(int(r["amount_fen"])), purpose]
+        if with_id:
+            row.append(ids.get(int(r["household_id"] or 0), ""))
+        rows.append(row)
+    data = render(rows, fmt, with_id=with_id)
+    sha = hashlib.sha256(data).hexdigest()
+    total = sum(int(r["amount_fen"]) for r in sendable)
+    f = PaymentFile(batch_id=batch.id, county_code=batch.county_code, direction="out", format=fmt, sha256=sha,
+                    line_count=len(sendable), total_fen=total, paid_count=0, failed_count=0, with_id_number=with_id,
+                    created_at=at, created_by=f"{actor.role.value}:{actor.id}")
+    session.add(f)
+    session.flush()
+    pii = _account_digest(session)
+    changes = [{"id": int(r["id"]), "status": "sent", "sent_at": at, "sent_file_id": f.id,
+                "account_digest": pii(str(r["bank_account"]).strip())} for r in sendable]
+    _bulk_update(session, changes)
+    states = [{**{k: v for k, v in r.items() if k != "bank_account"}, **c} for r, c in zip(sendable, changes,
+                                                                                         strict=True)]
+    payments.refresh_status(session, batch)
+    trace.record(session, actor=actor, type="payment.file_out", subject=f"payment_file:{f.id}",
+                 region=matter.region_code,
+                 facts={"batch": batch.id, "file": f.id, "format": fmt, "sha256": sha, "lines": len(sendable),
+                        "total_fen": total, "with_id_number": with_id, "skipped": skipped,
+                        "batch_status": batch.status, "row": row_fact(session, f),
+                        "rows": [row_fact(session, batch), *line_facts(states)]},
+                 at=at)
+    name = f"代发-批次{batch.id}-文件{f.id}.{fmt}"
+    return BankFile(name, data, sha, f, len(sendable), total, skipped)
+
+
+def _bulk_update(session: Session, changes: list[dict[str, Any]]) -> None:
+    """Many lines changed by primary key at once (on PostgreSQL: COPY into a temporary table, then one UPDATE …
+    FROM; elsewhere one executemany); the session's copies of the lines are expired (read again)."""
+    if not changes:
+        return
+    session.flush()
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for c in changes:
+        by_keys.setdefault(tuple(k for k in c if k != "id"), []).append(c)
+    t: Any = PaymentLine.__table__
+    conn = session.connection()
+    from sqlalchemy import bindparam, text
+
+    for ks, group in by_keys.items():
+        if conn.dialect.name == "postgresql":
+            cols = ", ".join(ks)
+            conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS payment_line_changes ON COMMIT DROP AS "
+                              f"SELECT id, {cols} FROM payment_lines WITH NO DATA"))
+            raw: Any = conn.connection.driver_connection
+            with raw.cursor() as cur, cur.copy(f"COPY payment_line_changes (id, {cols}) FROM STDIN") as cp:
+                for c in group:
+                    cp.write_row((c["id"], *(c[k] for k in ks)))
+            sets = ", ".join(f"{k} = c.{k}" for k in ks)
+            conn.execute(text(f"UPDATE payment_lines AS p SET {sets} FROM payment_line_changes AS c WHERE p.id = c.id"))
+            conn.execute(text("DROP TABLE payment_line_changes"))
+        else:
+            stmt = update(t).where(t.c.id == bindparam("_id")).values({k: bindparam(k) for k in ks})
+            conn.execute(stmt, [{"_id": c["id"], **{k: c[k] for k in ks}} for c in group])
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, PaymentLine):
+            session.expire(obj)
+
+
+_LINE_COLUMNS = tuple(c.key for c in PaymentLine.__table__.columns)
+
+
+def line_facts(states: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """Row facts of payment lines from their full column values (as `workflow_row_state` reads them back), without
+    loading each line as an object: what a file of 100,000 lines needs. The values are text, whole numbers and
+    NULL only (times as UTC ISO text), whose canonical JSON is `json.dumps` with sorted keys: the same digest
+    `store.row_fact` gives, computed directly."""
+    import hashlib
+    import json
+
+    from daipin.services.shared.rows import WORKFLOW_LATER_COLUMNS, _plain
+
+    later = frozenset(k for t, k in WORKFLOW_LATER_COLUMNS if t == "payment_lines")
+    dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+    out = []
+    for s in states:
+        state: dict[str, Any] = {}
+        for k in _LINE_COLUMNS:
+            v = s[k]
+            if v is None:
+                if k in later:
+                    continue
+            elif isinstance(v, datetime):
+                v = _plain(v)
+            elif not isinstance(v, (str, int)):
+                return [store.row_fact("payment_lines", x["id"], _state(x, later)) for x in states]
+            state[k] = v
+        out.append({"table": "payment_lines", "id": str(s["id"]),
+                    "digest": hashlib.sha256(dumps(state).encode("utf-8")).hexdigest()})
+    return out
+
+
+def _state(s: dict[str, Any], later: frozenset[str]) -> dict[str, Any]:
+    from daipin.services.shared.rows import _plain
+
+    return {k: _plain(s[k]) for k in _LINE_COLUMNS if not (s[k] is None and k in later)}
+
+
+def _account_digest(session: Session) -> Any:
+    """The salted digest of accounts (`trace.pii`), the salt read once for a whole file."""
+    from daipin.domain.privacy import salted_digest
+    from daipin.ledger import keys
+
+    salt = keys.load_salt()
+    return lambda value: salted_digest(salt, value)
+
+
+# ---------------------------------------------------------------- in
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # the row in the file (the header is row 1)
+    column: str  # the header as written in the file ("" for the whole row or file)
+    message_zh: str
+    message_en: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message_zh": self.message_zh, "message": self.message_en}
+
+    def text(self) -> str:
+        where = f"第{self.row}行" + (f" {self.column}" if self.column else "") if self.row else "文件"
+        return f"{where}：{self.message_zh} / {self.message_en}"
+
+
+class ReturnRefused(InputError):
+    """A return file refused whole: every problem found, each with its row and column; nothing applied."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        first = "；".join(p.text() for p in problems[:3])
+        more = f"（另有 {len(problems) - 3} 处）" if len(problems) > 3 else ""
+        super().__init__(f"银行回盘文件有 {len(problems)} 处问题，未登记任何结果：{first}{more}",
+                         f"the bank return file has {len(problems)} problems; nothing was applied", "file",
+                         code="return_refused")
+
+    @property
+    def details(self) -> list[dict[str, Any]]:
+        return [p.as_dict() for p in self.problems[:_PROBLEMS_SHOWN * 10]]
+
+
+@dataclass
+class ReturnResult:
+    file: PaymentFile
+    paid: int
+    failed: int
+    paid_fen: int
+    failed_fen: int
+    sha256: str
+
+
+def decode_text(data: bytes) -> str:
+    """CSV text: UTF-8 (with or without BOM), UTF-16 with its BOM, else GB 18030; else refused."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("文件以 UTF-16 标记开头但无法按 UTF-16 读取", "the file starts like UTF-16 but is not "
+                             "valid UTF-16", "file", code="bad_encoding") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InputError("无法识别文件编码（应为 UTF-8、UTF-16 或 GB 18030/GBK）",
+                         "the file's encoding is not UTF-8, UTF-16 or GB 18030/GBK", "file",
+                         code="bad_encoding") from None
+
+
+def _cell(v: Any) -> tuple[str, bool]:
+    """A cell as text, and whether it is (or would run as) a formula."""
+    if v is None:
+        return "", False
+    if isinstance(v, bool):
+        return str(v), False
+    if isinstance(v, float):
+        if v.is_integer():
+            return str(int(v)), False
+        return str(Decimal(repr(v))), False
+    if isinstance(v, int):
+        return str(v), False
+    text = str(v)
+    if text.startswith("'"):  # a spreadsheet's "this is text" mark, as our own files write it
+        return text[1:], False
+    if text.startswith(("=", "+", "@", "\t", "\r")) or (text.startswith("-") and not _AMOUNT.match(text[1:])):
+        return text, True
+    return text, False
+
+
+def read_rows(name: str, data: bytes) -> list[list[Any]]:
+    """The first sheet's (or the csv's) rows as read, header first."""
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    if not data:
+        raise ReturnRefused([Problem(0, "", "文件为空", "the file is empty")])
+    if suffix in ("xlsx", "xlsm"):
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        except Exception:  # noqa: BLE001 - any unreadable workbook is one refusal
+            raise InputError("无法读取 xlsx 文件", "the xlsx file cannot be read", "file", code="unreadable") from None
+        ws = wb.worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        wb.close()
+        return rows
+    if suffix in ("csv", "txt"):
+        text = decode_text(data)
+        try:
+            return [list(r) for r in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:
+            raise InputError(f"无法按 csv 读取（{exc}）", f"not readable as csv ({exc})", "file",
+                             code="unreadable") from None
+    raise InputError(f"不支持的文件类型 .{suffix}（应为 xlsx 或 csv）", f"unsupported file type .{suffix}", "file")
+
+
+def _fen(text: str) -> int | None:
+    t = text.strip()
+    if not _AMOUNT.match(t):
+        return None
+    try:
+        return int(Decimal(t.replace(",", "")) * 100)
+    except InvalidOperation:
+        return None
+
+
+def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data: bytes, *,
+                 at: datetime) -> ReturnResult:
+    """Read the bank's return file and settle every line it answers (`paid` with its serial, `failed` with its
+    reason), all at once — or refuse it whole, listing every problem with row and column."""
+    fmt = "xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else "csv"
+    batch, matter = payments.lock_batch(session, actor, batch_id)
+    raw = read_rows(name, data)
+    at = _utc(at)
+    problems: list[Problem] = []
+    while raw and all(_cell(c)[0].strip() == "" for c in raw[0]):
+        raw.pop(0)
+    if not raw:
+        raise ReturnRefused([Problem(0, "", "文件为空", "the file is empty")])
+    headers = [_cell(h)[0].strip() for h in raw[0]]
+    index, missing = match_headers(headers, RETURN_COLUMNS, RETURN_REQUIRED)
+    for key in missing:
+        problems.append(Problem(1, RETURN_HEADER_OF[key], f"缺少必需的列 {RETURN_HEADER_OF[key]}",
+                                f"missing required column {RETURN_HEADER_OF[key]}"))
+    if problems:
+        raise ReturnRefused(problems)
+    col = {k: headers[i] for k, i in index.items()}
+    pii = _account_digest(session)
+    sent = {int(r["seq"]): r for r in session.execute(
+        select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id, PaymentLine.seq.is_not(None))
+        .with_for_update()).mappings().all()}
+    answers: list[tuple[int, dict[str, Any], str, str]] = []  # (row, line, outcome, serial or reason)
+    seen_seq: dict[int, int] = {}
+    seen_serial: dict[str, int] = {}
+    control: tuple[int, list[str]] | None = None
+    data_rows = 0
+    stated_fen = 0
+    for n, row in enumerate(raw[1:], start=2):
+        cells = [_cell(c) for c in row]
+        texts = [t.strip() for t, _ in cells]
+        if not any(texts):
+            continue
+        if texts[0] == CONTROL[0]:
+            control = (n, texts)
+            continue
+        data_rows += 1
+        for j, (_t, formula) in enumerate(cells):
+            if formula:
+                problems.append(Problem(n, headers[j] if j < len(headers) else f"第{j + 1}列",
+                                        "单元格是公式，银行回盘应为数值或文字", "a formula cell; the return must hold values"))
+
+        def get(key: str, texts: list[str] = texts) -> str:
+            i = index.get(key)
+            return texts[i] if i is not None and i < len(texts) else ""
+
+        before = len(problems)
+        seq_text, amount_text, account = get("seq"), get("amount"), re.sub(r"\s", "", get("account"))
+        status_text, reason, serial = get("status"), get("reason"), get("serial")
+        line = None
+        if not _SEQ.match(seq_text):
+            problems.append(Problem(n, col["seq"], f"序号“{seq_text}”不是正整数", "the line number is not a whole number"))
+        else:
+            seq = int(seq_text)
+            line = sent.get(seq)
+            if line is None:
+                problems.append(Problem(n, col["seq"], f"序号 {seq} 不是本批次的支付明细",
+                                        f"line {seq} is not a line of this batch"))
+            elif seq in seen_seq:
+                problems.append(Problem(n, col["seq"], f"序号 {seq} 与第{seen_seq[seq]}行重复",
+                                        f"line {seq} is answered twice (also row {seen_seq[seq]})"))
+                line = None
+            else:
+                seen_seq[seq] = n
+                if line["status"] != "sent":
+                    settled = line["status"] in ("paid", "failed", "requeued", "written_off")
+                    problems.append(Problem(n, col["seq"], f"序号 {seq} 的明细{PAYMENT_LINE_STATUS.zh(line['status'])}，"
+                                            + ("已结算，不能再登记" if settled else "尚未发送银行"),
+                                            f"line {seq} is {line['status']}: " + ("already settled" if settled
+                                                                                   else "not sent to the bank")))
+                    line = None
+        fen = _fen(amount_text)
+        stated_fen += fen or 0
+        if fen is None:
+            problems.append(Problem(n, col["amount"], f"金额“{amount_text}”不是以元为单位、至多两位小数的数",
+                                    "the amount is not a number of yuan with at most two decimals"))
+        elif line is not None and fen != int(line["amount_fen"]):
+            problems.append(Problem(n, col["amount"], f"金额 {yuan(fen)} 元与明细金额 {yuan(int(line['amount_fen']))} 元不符",
+                                    f"amount {yuan(fen)} differs from the line's {yuan(int(line['amount_fen']))}"))
+        if line is not None and (not account or pii(account) != line["account_digest"]):
+            problems.append(Problem(n, col["account"], "账号与发送银行的账号不符", "the account differs from the one sent"))
+        outcome = BANK_RETURN_STATUS.read(status_text) if status_text else None
+        if outcome is None:
+            problems.append(Problem(n, col["status"], f"状态“{status_text}”应为 成功 或 失败",
+                                    "the status must be 成功 (succeeded) or 失败 (failed)"))
+        elif outcome == "paid":
+            if not serial:
+                problems.append(Problem(n, col["serial"], "成功的明细须有流水号", "a succeeded line needs its serial number"))
+            elif len(serial) > payments.REF_LIMIT:
+                problems.append(Problem(n, col["serial"], "流水号过长（最多 100 字）", "serial number too long"))
+            elif serial in seen_serial:
+                problems.append(Problem(n, col["serial"], f"流水号 {serial} 与第{seen_serial[serial]}行重复",
+                                        f"serial {serial} repeats row {seen_serial[serial]}"))
+            else:
+                seen_serial[serial] = n
+        elif not reason:
+            problems.append(Problem(n, col["reason"], "失败的明细须有失败原因", "a failed line needs the bank's reason"))
+        elif len(reason) > payments.REASON_LIMIT:
+            problems.append(Problem(n, col["reason"], "失败原因过长（最多 400 字）", "reason too long"))
+        if len(problems) == before and line is not None and outcome is not None:
+            answers.append((n, dict(line), outcome, serial if outcome == "paid" else mask_free_text(reason)))
+    serials = list(seen_serial)
+    used: dict[str, int] = {}
+    for i in range(0, len(serials), 10_000):  # a database takes at most 65,535 parameters in one statement
+        used.update((str(ref), int(lid)) for ref, lid in session.execute(select(
+            PaymentLine.payment_ref, PaymentLine.id).where(PaymentLine.county_code == batch.county_code,
+                                                           PaymentLine.payment_ref.in_(serials[i:i + 10_000]))))
+    if used:
+        for serial, line_id in used.items():
+            problems.append(Problem(seen_serial[serial], col["serial"], f"流水号 {serial} 已用于支付明细 {line_id}",
+                                    f"serial {serial} already settles line {line_id}"))
+    if control is not None:  # the control line, when the bank returns it, must agree with the rows
+        n, texts = control
+        stated = texts[1] if len(texts) > 1 else ""
+        if stated and stated != str(data_rows):
+            problems.append(Problem(n, CONTROL[0], f"控制行笔数 {stated} 与明细行数 {data_rows} 不符",
+                                    f"the control line's count {stated} differs from the {data_rows} rows"))
+        total_text = texts[3] if len(texts) > 3 and texts[2] == CONTROL[1] else ""
+        if total_text and _fen(total_text) != stated_fen:
+            problems.append(Problem(n, CONTROL[1], f"控制行总金额 {total_text} 元与明细合计 {yuan(stated_fen)} 元不符",
+                                    f"the control line's total {total_text} differs from the rows' {yuan(stated_fen)}"))
+    if not answers and not problems:
+        problems.append(Problem(0, "", "文件没有明细行", "the file has no lines"))
+    if problems:
+        problems.sort(key=lambda p: (p.row, p.column))
+        raise ReturnRefused(problems)
+    sha = hashlib.sha256(data).hexdigest()
+    paid = [a for a in answers if a[2] == "paid"]
+    failed = [a for a in answers if a[2] == "failed"]
+    f = PaymentFile(batch_id=batch.id, county_code=batch.county_code, direction="in", format=fmt, sha256=sha,
+                    line_count=len(answers), total_fen=sum(int(a[1]["amount_fen"]) for a in answers),
+                    paid_count=len(paid), failed_count=len(failed), with_id_number=False, created_at=at,
+                    created_by=f"{actor.role.value}:{actor.id}")
+    session.add(f)
+    session.flush()
+    changes = []
+    for _n, answered, outcome, text in answers:
+        if outcome == "paid":
+            changes.append({"id": int(answered["id"]), "status": "paid", "paid_at": at, "payment_ref": text,
+                            "return_file_id": f.id})
+        else:
+            changes.append({"id": int(answered["id"]), "status": "failed", "failed_at": at, "failure_reason": text,
+                            "return_file_id": f.id})
+    _bulk_update(session, changes)
+    states = [{**line, **c} for (_n, line, _o, _t), c in zip(answers, changes, strict=True)]
+    payments.refresh_status(session, batch)
+    paid_fen = sum(int(a[1]["amount_fen"]) for a in paid)
+    failed_fen = sum(int(a[1]["amount_fen"]) for a in failed)
+    trace.record(session, actor=actor, type="payment.file_in", subject=f"payment_file:{f.id}",
+                 region=matter.region_code,
+                 facts={"batch": batch.id, "file": f.id, "format": fmt, "sha256": sha, "lines": len(answers),
+                        "paid": len(paid), "paid_fen": paid_fen, "failed": len(failed), "failed_fen": failed_fen,
+                        "failures": [{"line": int(a[1]["id"]), "seq": int(a[1]["seq"]), "reason": a[3]}
+                                     for a in failed],
+                        "batch_status": batch.status, "row": row_fact(session, f),
+                        "rows": [row_fact(session, batch), *line_facts(states)]},
+                 at=at)
+    return ReturnResult(f, len(paid), len(failed), paid_fen, failed_fen, sha)
+
+
+def files(session: Session, batch: PaymentBatch) -> list[PaymentFile]:
+    return list(session.scalars(select(PaymentFile).where(PaymentFile.batch_id == batch.id).order_by(PaymentFile.id)))
+
+
+__all__ = ["BankFile", "Matter", "Problem", "ReturnRefused", "ReturnResult", "apply_return", "bank_file", "files"]

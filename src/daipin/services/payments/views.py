@@ -1,0 +1,151 @@
+"""Reads of payments: reconciliation per batch and per pool, the district's pools of a year, 到户清单 per village
+and a household's slip. Every read asks the access policy (`payment.read` in the batch's region)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Household, Region, Run
+from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine
+from daipin.domain import access
+from daipin.domain.actors import Actor
+from daipin.domain.errors import InputError, NotFound
+from daipin.domain.money import format_yuan
+from daipin.domain.vocabulary import PAYMENT_BATCH_STATUS, PAYMENT_LINE_STATUS
+from daipin.services.payments import bankfiles
+from daipin.services.payments import service as payments
+from daipin.services.shared import scope, sheets
+
+# The parts a pool is reconciled into, in the order reports show them.
+PARTS = (("paid_fen", "已支付", "paid"), ("open_fen", "待支付（含已发银行）", "pending or sent"),
+         ("failed_fen", "支付失败待重发", "failed, awaiting retry"), ("written_off_fen", "已核销", "written off"),
+         ("retained_fen", "留存（未分配）", "retained"), ("undistributed_fen", "未分配余额", "undistributed"))
+
+
+def reconcile(session: Session, batch: PaymentBatch, matter: Matter) -> dict[str, Any]:
+    """Batch and pool to the fen: batch total = paid + open + failed + written off; pool = that + retained +
+    undistributed. `balanced` says both hold."""
+    rows = session.execute(select(PaymentLine.status, PaymentLine.amount_fen)
+                           .where(PaymentLine.batch_id == batch.id)).all()
+    s = payments.sums((str(st), int(a)) for st, a in rows)
+    run = session.get(Run, batch.run_id)
+    parts = payments.pool_parts(run) if run is not None else {
+        "pool_fen": batch.total_fen, "distributed_fen": batch.total_fen, "retained_fen": 0, "undistributed_fen": 0}
+    lines_sum = s["paid_fen"] + s["open_fen"] + s["failed_fen"] + s["written_off_fen"]
+    pool_sum = lines_sum + parts["retained_fen"] + parts["undistributed_fen"]
+    region = session.scalar(select(Region.name).where(Region.code == matter.region_code)) or matter.region_code
+    return {"batch": batch.id, "matter": matter.id, "title": matter.title, "year": matter.year,
+            "region": matter.region_code, "region_name": region, "pool_key": batch.pool_key,
+            "status": batch.status, "status_label": PAYMENT_BATCH_STATUS.zh(batch.status),
+            "total_fen": batch.total_fen, **parts, **s,
+            "lines_sum_fen": lines_sum, "pool_sum_fen": pool_sum,
+            "batch_balanced": lines_sum == batch.total_fen, "pool_balanced": pool_sum == parts["pool_fen"],
+            "balanced": lines_sum == batch.total_fen and pool_sum == parts["pool_fen"]}
+
+
+def batch_report(session: Session, actor: Actor, batch_id: int) -> dict[str, Any]:
+    batch, matter = payments.readable_batch(session, actor, batch_id)
+    out = reconcile(session, batch, matter)
+    out["lines"] = payments.lines(session, batch)
+    out["files"] = bankfiles.files(session, batch)
+    out["can_record"] = access.allowed(actor, "payment.record", region=matter.region_code)
+    out["villages"] = villages_of(session, batch)
+    return out
+
+
+def district_pools(session: Session, actor: Actor, year: int) -> dict[str, Any]:
+    """Every pool of a year the actor reads (its batch), with paid / open / failed / written-off / retained sums."""
+    if not 2000 <= year <= 2100:
+        raise InputError("年度应在 2000 至 2100 之间", "year must be between 2000 and 2100", "year")
+    access.require(actor, "payment.read", field="actor")
+    in_reach = scope.where(access.reach(actor, "payment.read"), region=Matter.region_code)
+    pairs = session.execute(select(PaymentBatch, Matter).join(Matter, Matter.id == PaymentBatch.matter_id)
+                            .where(Matter.year == year, in_reach).order_by(Matter.region_code, PaymentBatch.id)).all()
+    pools = [reconcile(session, b, m) for b, m in pairs]
+    keys = ("pool_fen", "total_fen", "paid_fen", "open_fen", "failed_fen", "written_off_fen", "retained_fen",
+            "undistributed_fen")
+    totals = {k: sum(int(p[k]) for p in pools) for k in keys}
+    return {"year": year, "pools": pools, "totals": totals, "balanced": all(p["balanced"] for p in pools)}
+
+
+def reconcile_xlsx(report: dict[str, Any]) -> bytes:
+    """The reconciliation as a spreadsheet: the parts, then every line (account masked)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("对账")
+    sheets.append(ws, ["事项", report["title"]])
+    sheets.append(ws, ["资金池", report["pool_key"]])
+    sheets.append(ws, ["资金池合计（元）", format_yuan(report["pool_fen"], grouping=False)])
+    sheets.append(ws, ["批次合计（元）", format_yuan(report["total_fen"], grouping=False)])
+    for key, zh, _en in PARTS:
+        sheets.append(ws, [zh + "（元）", format_yuan(int(report[key]), grouping=False)])
+    sheets.append(ws, ["平衡", "是" if report["balanced"] else "否"])
+    lines = wb.create_sheet("明细")
+    sheets.append(lines, ["序号", "户名", "账号（遮蔽）", "金额（元）", "状态", "回单号", "失败原因", "核销原因", "核销决定"])
+    for ln in report["lines"]:
+        sheets.append(lines, [ln.seq or ln.id, ln.payee_name, ln.bank_account_masked,
+                              format_yuan(ln.amount_fen, grouping=False), PAYMENT_LINE_STATUS.zh(ln.status),
+                              ln.payment_ref, ln.failure_reason, ln.write_off_reason or "", ln.write_off_ref or ""])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def pools_xlsx(report: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(f"{report['year']}年度资金池")
+    sheets.append(ws, ["资金池", "事项", "辖区", "资金池合计", "已支付", "待支付", "支付失败", "已核销", "留存", "未分配",
+                       "平衡"])
+    for p in report["pools"]:
+        sheets.append(ws, [p["pool_key"], p["title"], p["region_name"],
+                           *(format_yuan(int(p[k]), grouping=False) for k in (
+                               "pool_fen", "paid_fen", "open_fen", "failed_fen", "written_off_fen", "retained_fen",
+                               "undistributed_fen")), "是" if p["balanced"] else "否"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def villages_of(session: Session, batch: PaymentBatch) -> list[tuple[str, str]]:
+    """(code, name) of the villages whose households the batch pays."""
+    codes = sorted({str(c) for c in session.scalars(
+        select(Household.village_code).join(PaymentLine, PaymentLine.household_id == Household.id)
+        .where(PaymentLine.batch_id == batch.id).distinct())})
+    names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+    return [(c, names.get(c, c)) for c in codes]
+
+
+def village_list(session: Session, actor: Actor, batch_id: int, village: str) -> dict[str, Any]:
+    """到户清单: a village's lines of a batch (not the requeued ones), account masked, for printing."""
+    batch, matter = payments.readable_batch(session, actor, batch_id)
+    if not access.allowed(actor, "payment.read", region=village):
+        raise NotFound(f"村 {village} 不存在", f"village {village} not found", "village")
+    rows = list(session.scalars(
+        select(PaymentLine).join(Household, Household.id == PaymentLine.household_id)
+        .where(PaymentLine.batch_id == batch.id, Household.village_code == village,
+               PaymentLine.status != "requeued").order_by(PaymentLine.seq, PaymentLine.id)))
+    if not rows:
+        raise NotFound(f"该批次没有村 {village} 的明细", f"the batch pays no household of village {village}", "village")
+    name = session.scalar(select(Region.name).where(Region.code == village)) or village
+    return {"batch": batch, "matter": matter, "village": village, "village_name": name, "lines": rows,
+            "total_fen": sum(r.amount_fen for r in rows)}
+
+
+def slip(session: Session, actor: Actor, line_id: int) -> dict[str, Any]:
+    """A household's payment slip: one line, its matter, amount (figures and capitals), account masked."""
+    line = session.get(PaymentLine, line_id)
+    if line is None:
+        raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id")
+    try:
+        batch, matter = payments.readable_batch(session, actor, line.batch_id)
+    except NotFound:
+        raise NotFound(f"支付明细 {line_id} 不存在", f"payment line {line_id} not found", "line_id") from None
+    region = session.scalar(select(Region.name).where(Region.code == matter.region_code)) or matter.region_code
+    return {"line": line, "batch": batch, "matter": matter, "region_name": region}
