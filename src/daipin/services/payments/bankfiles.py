@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, any_, cast, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person, Setting
@@ -253,7 +254,7 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
 
     later = frozenset(k for t, k in WORKFLOW_LATER_COLUMNS if t == "payment_lines")
     masked = frozenset(k for t, k in WORKFLOW_MASKED_COLUMNS if t == "payment_lines")
-    enc: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]  # json.dumps(ensure_ascii=False)'s
+    enc: Any = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
     # (key, its JSON text with the colon, whether a NULL is left out, whether the value is masked), in the sorted
     # order of the state's keys (a masked column's `<key>_digest` follows it directly: no column sorts between).
     keys = [(k, enc(k) + ":", k in later, k in masked) for k in sorted(_LINE_COLUMNS)]
@@ -309,11 +310,10 @@ def _general_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str,
 
 def _account_digest(session: Session) -> Any:
     """The salted digest of accounts (`trace.pii`), the salt read once for a whole file."""
-    from daipin.domain.privacy import salted_digest
+    from daipin.domain.privacy import salted_digester
     from daipin.ledger import keys
 
-    salt = keys.load_salt()
-    return lambda value: salted_digest(salt, value)
+    return salted_digester(keys.load_salt())
 
 
 # ---------------------------------------------------------------- in
@@ -544,6 +544,11 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
             answers.append((n, dict(line), outcome, serial if outcome == "paid" else mask_free_text(reason)))
     serials = list(seen_serial)
     used: dict[str, int] = {}
+    if serials and session.get_bind().dialect.name == "postgresql":  # one array parameter, however many serials
+        used.update((str(ref), int(lid)) for ref, lid in session.execute(select(
+            PaymentLine.payment_ref, PaymentLine.id).where(PaymentLine.county_code == batch.county_code,
+                                                           PaymentLine.payment_ref == any_(cast(serials, ARRAY(String))))))
+        serials = []
     for i in range(0, len(serials), 10_000):  # a database takes at most 65,535 parameters in one statement
         used.update((str(ref), int(lid)) for ref, lid in session.execute(select(
             PaymentLine.payment_ref, PaymentLine.id).where(PaymentLine.county_code == batch.county_code,
