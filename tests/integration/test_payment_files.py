@@ -129,6 +129,39 @@ def test_a_return_file_settles_every_line_it_answers_at_once(session: Session, b
     assert f.direction == "in" and f.sha256 == hashlib.sha256(back).hexdigest()
 
 
+def test_every_line_of_a_bank_file_and_its_return_is_stated_and_an_edited_line_is_caught(
+        session: Session, batch: PaymentBatch) -> None:
+    """The entries of a file out and a return state each line's row exactly as `daipin ledger verify` reads it (the
+    bank reference masked with its salted digest beside it), so an edit of any of their columns is caught."""
+    from daipin.ledger import store
+    from daipin.ledger.verify import verify_log
+    from daipin.services.shared.rows import workflow_row_facts
+
+    out = bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)
+    second = _lines(session, batch)[1].seq
+    back = answer(out.data, {second: ("失败", "账户已冻结")})
+    bankfiles.apply_return(session, TOWNSHIP, batch.id, "return.csv", back, at=AT + timedelta(days=1))
+    lines = _lines(session, batch)
+    entry = session.scalars(select(LedgerEntry).where(LedgerEntry.type == "payment.file_in")).one()
+    stated = {r["id"]: r["digest"] for r in store.body_json(entry.body)["facts"]["rows"]
+              if r["table"] == "payment_lines"}
+    assert stated == {r["id"]: r["digest"] for r in workflow_row_facts(session, lines)}
+    assert verify_log(session).ok
+    for column, value in (("payment_ref", f"YX{lines[0].seq:08d}"), ("amount_fen", 1),
+                          ("failure_reason", "改"), ("status", "sent")):
+        line = lines[0] if column != "failure_reason" else next(ln for ln in lines if ln.status == "failed")
+        kept = getattr(line, column)
+        setattr(line, column, value)
+        session.flush()
+        session.expire_all()
+        assert not verify_log(session).ok, column
+        line = session.get_one(PaymentLine, line.id)
+        setattr(line, column, kept)
+        session.flush()
+        session.expire_all()
+        assert verify_log(session).ok, column
+
+
 def _refused(session: Session, batch: PaymentBatch, name: str, data: bytes) -> list[bankfiles.Problem]:
     before = [(ln.id, ln.status, ln.payment_ref) for ln in _lines(session, batch)]
     entries = session.scalar(select(func.count()).select_from(LedgerEntry))

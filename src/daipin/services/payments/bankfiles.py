@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, any_, cast, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person, Setting
@@ -72,6 +73,8 @@ RETURN_HEADER_OF = {k: v[0] for k, v in RETURN_COLUMNS.items()}
 _AMOUNT = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{1,15}(\.\d{1,2})?$")
 _SEQ = re.compile(r"^\d{1,9}$")
 _PROBLEMS_SHOWN = 50
+# First characters of a text cell that `_cell` looks at more closely (the text mark, formulas, a minus sign).
+_MAYBE_FORMULA = frozenset("'=+@\t\r-")
 
 
 def _utc(at: datetime) -> datetime:
@@ -196,7 +199,7 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
                  facts={"batch": batch.id, "file": f.id, "format": fmt, "sha256": sha, "lines": len(sendable),
                         "total_fen": total, "with_id_number": with_id, "skipped": skipped,
                         "batch_status": batch.status, "row": row_fact(session, f),
-                        "rows": [row_fact(session, batch), *line_facts(states)]},
+                        "rows": [row_fact(session, batch), *line_facts(states, pii)]},
                  at=at)
     name = f"代发-批次{batch.id}-文件{f.id}.{fmt}"
     return BankFile(name, data, sha, f, len(sendable), total, skipped)
@@ -238,49 +241,79 @@ def _bulk_update(session: Session, changes: list[dict[str, Any]]) -> None:
 _LINE_COLUMNS = tuple(c.key for c in PaymentLine.__table__.columns)
 
 
-def line_facts(states: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
-    """Row facts of payment lines from their full column values (as `workflow_row_state` reads them back), without
-    loading each line as an object: what a file of 100,000 lines needs. The values are text, whole numbers and
-    NULL only (times as UTC ISO text), whose canonical JSON is `json.dumps` with sorted keys: the same digest
-    `store.row_fact` gives, computed directly."""
-    import hashlib
+def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str]]:
+    """Row facts of payment lines from their full column values, exactly as `workflow_row_state` and
+    `store.row_fact` give them (the bank reference masked with its salted digest beside it, `pii` giving that
+    digest), without loading each line as an object: what a file of 100,000 lines needs. The values are text, whole
+    numbers, times and NULL, whose canonical JSON (sorted keys, no spaces, UTF-8) is written here directly from a
+    fixed key order, one string per line, then hashed; any other value falls back to the general path."""
     import json
 
-    from daipin.services.shared.rows import WORKFLOW_LATER_COLUMNS, _plain
+    from daipin.domain.privacy import mask_reference
+    from daipin.services.shared.rows import WORKFLOW_LATER_COLUMNS, WORKFLOW_MASKED_COLUMNS
 
     later = frozenset(k for t, k in WORKFLOW_LATER_COLUMNS if t == "payment_lines")
-    dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+    masked = frozenset(k for t, k in WORKFLOW_MASKED_COLUMNS if t == "payment_lines")
+    enc: Any = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
+    # (key, its JSON text with the colon, whether a NULL is left out, whether the value is masked), in the sorted
+    # order of the state's keys (a masked column's `<key>_digest` follows it directly: no column sorts between).
+    keys = [(k, enc(k) + ":", k in later, k in masked) for k in sorted(_LINE_COLUMNS)]
+    times: dict[datetime, str] = {}
+    sha = hashlib.sha256
+    out = []
+    for s in states:
+        parts = []
+        for k, head, optional, mask in keys:
+            v = s[k]
+            t = type(v)
+            if t is str:
+                if mask and v:
+                    parts.append(head + enc(mask_reference(v)))
+                    parts.append(enc(k + "_digest") + ":" + enc(pii(v)))
+                else:
+                    parts.append(head + enc(v))
+            elif t is int:
+                parts.append(head + str(v))
+            elif v is None:
+                if not optional:
+                    parts.append(head + "null")
+            elif isinstance(v, datetime):
+                iso = times.get(v)
+                if iso is None:
+                    iso = times[v] = enc(_utc(v).isoformat())
+                parts.append(head + iso)
+            else:
+                return _general_facts(states, pii)
+        text = "{" + ",".join(parts) + "}"
+        out.append({"table": "payment_lines", "id": str(s["id"]), "digest": sha(text.encode("utf-8")).hexdigest()})
+    return out
+
+
+def _general_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str]]:
+    """`line_facts` the long way: each line's state built as `workflow_row_state` builds it, then `store.row_fact`."""
+    from daipin.domain.privacy import mask_reference
+    from daipin.services.shared.rows import WORKFLOW_LATER_COLUMNS, WORKFLOW_MASKED_COLUMNS, _plain
+
     out = []
     for s in states:
         state: dict[str, Any] = {}
         for k in _LINE_COLUMNS:
             v = s[k]
-            if v is None:
-                if k in later:
-                    continue
-            elif isinstance(v, datetime):
-                v = _plain(v)
-            elif not isinstance(v, (str, int)):
-                return [store.row_fact("payment_lines", x["id"], _state(x, later)) for x in states]
-            state[k] = v
-        out.append({"table": "payment_lines", "id": str(s["id"]),
-                    "digest": hashlib.sha256(dumps(state).encode("utf-8")).hexdigest()})
+            if v and ("payment_lines", k) in WORKFLOW_MASKED_COLUMNS:
+                state[k] = mask_reference(str(v))
+                state[f"{k}_digest"] = pii(str(v))
+            elif not (v is None and ("payment_lines", k) in WORKFLOW_LATER_COLUMNS):
+                state[k] = _plain(v)
+        out.append(store.row_fact("payment_lines", s["id"], state))
     return out
-
-
-def _state(s: dict[str, Any], later: frozenset[str]) -> dict[str, Any]:
-    from daipin.services.shared.rows import _plain
-
-    return {k: _plain(s[k]) for k in _LINE_COLUMNS if not (s[k] is None and k in later)}
 
 
 def _account_digest(session: Session) -> Any:
     """The salted digest of accounts (`trace.pii`), the salt read once for a whole file."""
-    from daipin.domain.privacy import salted_digest
+    from daipin.domain.privacy import salted_digester
     from daipin.ledger import keys
 
-    salt = keys.load_salt()
-    return lambda value: salted_digest(salt, value)
+    return salted_digester(keys.load_salt())
 
 
 # ---------------------------------------------------------------- in
@@ -349,6 +382,8 @@ def decode_text(data: bytes) -> str:
 
 def _cell(v: Any) -> tuple[str, bool]:
     """A cell as text, and whether it is (or would run as) a formula."""
+    if type(v) is str and (not v or v[0] not in _MAYBE_FORMULA):  # most cells: plain text
+        return v, False
     if v is None:
         return "", False
     if isinstance(v, bool):
@@ -509,6 +544,11 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
             answers.append((n, dict(line), outcome, serial if outcome == "paid" else mask_free_text(reason)))
     serials = list(seen_serial)
     used: dict[str, int] = {}
+    if serials and session.get_bind().dialect.name == "postgresql":  # one array parameter, however many serials
+        used.update((str(ref), int(lid)) for ref, lid in session.execute(select(
+            PaymentLine.payment_ref, PaymentLine.id).where(PaymentLine.county_code == batch.county_code,
+                                                           PaymentLine.payment_ref == any_(cast(serials, ARRAY(String))))))
+        serials = []
     for i in range(0, len(serials), 10_000):  # a database takes at most 65,535 parameters in one statement
         used.update((str(ref), int(lid)) for ref, lid in session.execute(select(
             PaymentLine.payment_ref, PaymentLine.id).where(PaymentLine.county_code == batch.county_code,
@@ -561,7 +601,7 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
                         "failures": [{"line": int(a[1]["id"]), "seq": int(a[1]["seq"]), "reason": a[3]}
                                      for a in failed],
                         "batch_status": batch.status, "row": row_fact(session, f),
-                        "rows": [row_fact(session, batch), *line_facts(states)]},
+                        "rows": [row_fact(session, batch), *line_facts(states, pii)]},
                  at=at)
     return ReturnResult(f, len(paid), len(failed), paid_fen, failed_fen, sha)
 
