@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from daipin.commands import now, unit_of_work
+from daipin.commands import now, unit_of_work, workflow
 from daipin.commands.workflow import AsOpt, _dump, parse_actor
 
 payment_app = typer.Typer(help="支付：代发文件、银行回盘、对账、重发与核销 / payments: bank files, returns, reconciliation")
@@ -73,23 +73,8 @@ def bank_return(
                f"{_fen(r.failed_fen)}; sha256 {r.sha256}")
 
 
-@payment_app.command("pay")
-def pay(
-    line_id: int = typer.Argument(..., help="支付明细 id"),
-    ref: str = typer.Option("", "--ref", help="银行回单号（已支付时必填）"),
-    failed: bool = typer.Option(False, "--failed", help="支付失败"),
-    reason: str = typer.Option("", "--reason", help="失败原因"),
-    as_: str = AsOpt,
-) -> None:
-    """按回单逐笔登记：已支付（须回单号）或支付失败（须原因）/ record one line paid (receipt) or failed (reason)."""
-    from daipin.services.payments import commands
-    from daipin.services.payments import service as payments
-
-    with unit_of_work() as s:
-        command = commands.RecordPayment.parse({"outcome": "failed" if failed else "paid", "payment_ref": ref,
-                                                "reason": reason})
-        line = commands.record(s, parse_actor(as_), line_id, command, at=now(s))
-        typer.echo(_dump(payments.line_view(line)))
+# One step, two names: `daipin payment pay` beside the batch's other steps, `daipin matter pay` where it began.
+payment_app.command("pay")(workflow.pay)
 
 
 @payment_app.command("requeue")

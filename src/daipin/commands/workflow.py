@@ -389,12 +389,12 @@ def execute(matter_id: int = typer.Argument(...), as_: str = AsOpt) -> None:
 @matter_app.command("pay")
 def pay(
     line_id: int = typer.Argument(..., help="支付明细 id"),
-    ref: str = typer.Option("", "--ref", help="银行流水号"),
+    ref: str = typer.Option("", "--ref", help="银行回单号（已支付时必填）"),
     failed: bool = typer.Option(False, "--failed", help="支付失败"),
     reason: str = typer.Option("", "--reason", help="失败原因"),
     as_: str = AsOpt,
 ) -> None:
-    """登记支付结果 / record a payment line as paid (or failed)."""
+    """按回单逐笔登记：已支付（须回单号）或支付失败（须原因）/ record one line paid (receipt) or failed (reason)."""
     from daipin.services.payments import commands
     from daipin.services.payments import service as payments
 
