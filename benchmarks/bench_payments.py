@@ -76,6 +76,7 @@ def _reset(url: str, batch_id: int) -> None:
                        "return_file_id = NULL, account_digest = NULL, paid_at = NULL, failed_at = NULL, "
                        "payment_ref = '', failure_reason = '' WHERE batch_id = :b"), {"b": batch_id})
         c.execute(text("UPDATE payment_batches SET status = 'pending' WHERE id = :b"), {"b": batch_id})
+        c.execute(text("DELETE FROM payment_receipts"))
     engine.dispose()
 
 

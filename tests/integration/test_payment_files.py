@@ -203,6 +203,7 @@ def test_a_return_for_lines_already_settled_is_refused(session: Session, batch: 
 
 
 def test_a_serial_used_before_is_refused(session: Session, batch: PaymentBatch) -> None:
+    """By a slip or an earlier return: `payment_receipts` holds each serial once in its county."""
     lines = _lines(session, batch)
     payments.mark_paid(session, TOWNSHIP, lines[0].id, payment_ref="YH00000002", at=AT)
     out = bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)

@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -272,13 +271,14 @@ class PaymentLine(Base):
     __table_args__ = (
         UniqueConstraint("batch_id", "payee_type", "payee_ref", "attempt", name="uq_payment_lines_payee_attempt"),
         UniqueConstraint("batch_id", "seq", name="uq_payment_lines_batch_seq"),
-        # A bank's serial number (回单号/流水号) settles one line only.
-        Index("uq_payment_lines_county_ref", "county_code", "payment_ref", unique=True,
-              postgresql_where=text("payment_ref <> ''"), sqlite_where=text("payment_ref <> ''")),
+        # Room in each page for a line's later versions, so that marking lines sent, paid or failed (columns no
+        # index covers: a serial's uniqueness is `payment_receipts`') rewrites them in place (migration 0020).
+        {"postgresql_with": {"fillfactor": 30}},
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
+    # Looked up by the unique keys that lead with it (no index of its own: migration 0020).
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"))
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     payee_type: Mapped[str] = mapped_column(String(16))  # household | village
     payee_ref: Mapped[str] = mapped_column(String(40))  # household_no or village code, as in the engine document
@@ -302,3 +302,17 @@ class PaymentLine(Base):
     written_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     write_off_reason: Mapped[str | None] = mapped_column(String(400))
     write_off_ref: Mapped[str | None] = mapped_column(String(200))  # the decision (文号) that allowed it
+
+
+class PaymentReceipt(Base):
+    """A bank's receipt or serial number (回单号/流水号) and the one line it settles: a serial settles one line only
+    in its county (the primary key), and a line has one serial (the unique `line_id`). Written with the line's
+    `payment_ref` by the same step (a slip or a return file), and kept apart from `payment_lines` so that settling
+    a line changes no column an index of that table covers (migration 0020). The line's ledger row states the
+    serial; this table only holds it unique."""
+
+    __tablename__ = "payment_receipts"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    payment_ref: Mapped[str] = mapped_column(String(100), primary_key=True)
+    line_id: Mapped[int] = mapped_column(BigInt, unique=True)

@@ -26,12 +26,14 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import String, any_, cast, select, update
+from psycopg import IntegrityError as DBAPIIntegrityError
+from sqlalchemy import String, any_, cast, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person, Setting
-from daipin.db.models.workflow import Matter, PaymentBatch, PaymentFile, PaymentLine
+from daipin.db.models.workflow import Matter, PaymentBatch, PaymentFile, PaymentLine, PaymentReceipt
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError
 from daipin.domain.money import format_yuan
@@ -157,7 +159,9 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
          .join(Household, Household.id == PaymentLine.household_id, isouter=True)
          .where(PaymentLine.batch_id == batch.id, PaymentLine.status == "pending")
          .order_by(PaymentLine.seq, PaymentLine.id).with_for_update(of=PaymentLine.__table__))
-    found = session.execute(q).mappings().all()
+    res = session.connection().execute(q)  # plain rows: no ORM result processing of 100,000 rows
+    names = list(res.keys())
+    found = [dict(zip(names, r, strict=True)) for r in res]
     sendable = [r for r in found if r["bank_account"]]
     skipped = [int(r["id"]) for r in found if not r["bank_account"]]
     if not sendable:
@@ -188,11 +192,14 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     session.add(f)
     session.flush()
     pii = _account_digest(session)
-    changes = [{"id": int(r["id"]), "status": "sent", "sent_at": at, "sent_file_id": f.id,
-                "account_digest": pii(str(r["bank_account"]).strip())} for r in sendable]
+    changes = []
+    for r in sendable:  # each line's state after this step, in place of the row read (no copies of 100,000 dicts)
+        c = {"id": r["id"], "status": "sent", "sent_at": at, "sent_file_id": f.id,
+             "account_digest": pii(str(r.pop("bank_account")).strip())}
+        changes.append(c)
+        r.update(c)
     _bulk_update(session, changes)
-    states = [{**{k: v for k, v in r.items() if k != "bank_account"}, **c} for r, c in zip(sendable, changes,
-                                                                                         strict=True)]
+    states = sendable
     payments.refresh_status(session, batch)
     trace.record(session, actor=actor, type="payment.file_out", subject=f"payment_file:{f.id}",
                  region=matter.region_code,
@@ -236,6 +243,29 @@ def _bulk_update(session: Session, changes: list[dict[str, Any]]) -> None:
     for obj in list(session.identity_map.values()):
         if isinstance(obj, PaymentLine):
             session.expire(obj)
+
+
+def _add_receipts(session: Session, county: str, receipts: list[tuple[str, int]]) -> None:
+    """The serials of lines just paid, each held unique in its county by `payment_receipts`' primary key (on
+    PostgreSQL written with COPY). A serial another transaction took since the file was checked: refused whole."""
+    if not receipts:
+        return
+    conn = session.connection()
+    try:
+        with session.begin_nested():
+            if conn.dialect.name == "postgresql":
+                raw: Any = conn.connection.driver_connection
+                with raw.cursor() as cur, cur.copy("COPY payment_receipts (county_code, payment_ref, line_id) "
+                                                   "FROM STDIN") as cp:
+                    for ref, line_id in receipts:
+                        cp.write_row((county, ref, line_id))
+            else:
+                conn.execute(insert(PaymentReceipt),
+                             [{"county_code": county, "payment_ref": ref, "line_id": i} for ref, i in receipts])
+    except (IntegrityError, DBAPIIntegrityError):
+        raise Conflict("回盘中的流水号已被另一笔支付使用（另一回盘同时登记），请重新导入",
+                       "a serial of the return was taken by another payment meanwhile; import the return again",
+                       "serial", code="duplicate_ref") from None
 
 
 _LINE_COLUMNS = tuple(c.key for c in PaymentLine.__table__.columns)
@@ -460,9 +490,11 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
         raise ReturnRefused(problems)
     col = {k: headers[i] for k, i in index.items()}
     pii = _account_digest(session)
-    sent = {int(r["seq"]): r for r in session.execute(
-        select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id, PaymentLine.seq.is_not(None))
-        .with_for_update()).mappings().all()}
+    session.flush()
+    res = session.connection().execute(select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id,
+                                                              PaymentLine.seq.is_not(None)).with_for_update())
+    names = list(res.keys())
+    sent = {int(d["seq"]): d for d in (dict(zip(names, r, strict=True)) for r in res)}
     answers: list[tuple[int, dict[str, Any], str, str]] = []  # (row, line, outcome, serial or reason)
     seen_seq: dict[int, int] = {}
     seen_serial: dict[str, int] = {}
@@ -541,18 +573,18 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
         elif len(reason) > payments.REASON_LIMIT:
             problems.append(Problem(n, col["reason"], "失败原因过长（最多 400 字）", "reason too long"))
         if len(problems) == before and line is not None and outcome is not None:
-            answers.append((n, dict(line), outcome, serial if outcome == "paid" else mask_free_text(reason)))
+            answers.append((n, line, outcome, serial if outcome == "paid" else mask_free_text(reason)))
     serials = list(seen_serial)
     used: dict[str, int] = {}
+    receipt = select(PaymentReceipt.payment_ref, PaymentReceipt.line_id).where(
+        PaymentReceipt.county_code == batch.county_code)
     if serials and session.get_bind().dialect.name == "postgresql":  # one array parameter, however many serials
-        used.update((str(ref), int(lid)) for ref, lid in session.execute(select(
-            PaymentLine.payment_ref, PaymentLine.id).where(PaymentLine.county_code == batch.county_code,
-                                                           PaymentLine.payment_ref == any_(cast(serials, ARRAY(String))))))
+        used.update((str(ref), int(lid)) for ref, lid in session.execute(receipt.where(
+            PaymentReceipt.payment_ref == any_(cast(serials, ARRAY(String))))))
         serials = []
     for i in range(0, len(serials), 10_000):  # a database takes at most 65,535 parameters in one statement
-        used.update((str(ref), int(lid)) for ref, lid in session.execute(select(
-            PaymentLine.payment_ref, PaymentLine.id).where(PaymentLine.county_code == batch.county_code,
-                                                           PaymentLine.payment_ref.in_(serials[i:i + 10_000]))))
+        used.update((str(ref), int(lid)) for ref, lid in session.execute(receipt.where(
+            PaymentReceipt.payment_ref.in_(serials[i:i + 10_000]))))
     if used:
         for serial, line_id in used.items():
             problems.append(Problem(seen_serial[serial], col["serial"], f"流水号 {serial} 已用于支付明细 {line_id}",
@@ -590,7 +622,12 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
             changes.append({"id": int(answered["id"]), "status": "failed", "failed_at": at, "failure_reason": text,
                             "return_file_id": f.id})
     _bulk_update(session, changes)
-    states = [{**line, **c} for (_n, line, _o, _t), c in zip(answers, changes, strict=True)]
+    _add_receipts(session, batch.county_code,
+                  [(str(c["payment_ref"]), int(c["id"])) for c in changes if "payment_ref" in c])
+    states = []
+    for (_n, line, _o, _t), c in zip(answers, changes, strict=True):
+        line.update(c)
+        states.append(line)
     payments.refresh_status(session, batch)
     paid_fen = sum(int(a[1]["amount_fen"]) for a in paid)
     failed_fen = sum(int(a[1]["amount_fen"]) for a in failed)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person, Region, Run
-from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine
+from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine, PaymentReceipt
 from daipin.domain import access
 from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
@@ -241,8 +241,8 @@ def check_ref(session: Session, county: str, ref: str, *, field: str = "payment_
         raise InputError("已支付须填写银行回单号（流水号）", "a paid line needs the bank's receipt or serial number", field)
     if len(ref) > REF_LIMIT:
         raise InputError("回单号过长（最多 100 字）", "receipt number too long (100 characters at most)", field)
-    taken = session.scalar(select(PaymentLine.id).where(PaymentLine.county_code == county,
-                                                        PaymentLine.payment_ref == ref))
+    taken = session.scalar(select(PaymentReceipt.line_id).where(PaymentReceipt.county_code == county,
+                                                                PaymentReceipt.payment_ref == ref))
     if taken is not None:
         raise Conflict(f"回单号 {ref} 已用于支付明细 {taken}", f"receipt number {ref} already settles line {taken}", field,
                        code="duplicate_ref")
@@ -302,6 +302,8 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
     line.payment_ref, line.failure_reason = ref, why
     try:
         with session.begin_nested():  # the unique serial number, held by the database too
+            if ref:
+                session.add(PaymentReceipt(county_code=line.county_code, payment_ref=ref, line_id=line.id))
             session.flush()
     except IntegrityError:
         raise Conflict(f"回单号 {ref} 已用于另一笔支付", f"receipt number {ref} already settles another line",
