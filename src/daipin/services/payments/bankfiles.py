@@ -192,7 +192,7 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     session.add(f)
     session.flush()
     pii = _account_digest(session)
-    changes = []
+    changes: list[dict[str, Any]] = []
     for r in sendable:  # each line's state after this step, in place of the row read (no copies of 100,000 dicts)
         c = {"id": r["id"], "status": "sent", "sent_at": at, "sent_file_id": f.id,
              "account_digest": pii(str(r.pop("bank_account")).strip())}
@@ -613,7 +613,7 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
                     created_by=f"{actor.role.value}:{actor.id}")
     session.add(f)
     session.flush()
-    changes = []
+    changes: list[dict[str, Any]] = []
     for _n, answered, outcome, text in answers:
         if outcome == "paid":
             changes.append({"id": int(answered["id"]), "status": "paid", "paid_at": at, "payment_ref": text,
