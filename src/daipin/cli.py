@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from daipin.commands import calc, clock, db, ledger, obligations, payments, registry, villages, web, workflow
+from daipin.commands import (
+    calc,
+    clock,
+    config,
+    db,
+    ledger,
+    obligations,
+    payments,
+    registry,
+    villages,
+    web,
+    workflow,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -13,23 +25,42 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations):
+for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config):
     module.register(app)
 
 
-@app.callback()
-def _wire() -> None:
-    """Wire the process before any command runs (the composition root), as the server does."""
-    from daipin import bootstrap
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
 
+        typer.echo(f"daipin {version('daipin')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _wire(
+    _show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="显示版本 / show the version and exit"),
+) -> None:
+    """Wire the process before any command runs (the composition root), as the server does: the settings are
+    read first, so that a bad value stops every command naming its variable."""
+    from daipin import bootstrap
+    from daipin.config import settings
+
+    settings()
     bootstrap.configure()
 
 
 def main() -> None:
     from sqlalchemy.exc import StatementError
 
+    from daipin.config import SettingError
+
     try:
         app()
+    except SettingError as exc:
+        typer.echo(f"设置错误 / setting error: {exc}", err=True)
+        raise SystemExit(2) from None
     except StatementError as exc:  # a database error, or a value the driver refused
         # A database that is not there or not migrated is the commonest first-run mistake: say so in one line
         # (the URL without its password), not with a traceback, and exit 2 like every refused command.

@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from daipin.http.middleware import Admission, Headers
+from daipin.http.observe import RequestLog
+from daipin.http.observe import router as observe_router
 from daipin.http.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -67,9 +69,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
     for module in (auth, public, registry, villages, workflow, payments, ledger, dashboard, obligations):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(pages_router)
+    app.include_router(observe_router)  # /healthz, /readyz, /metrics
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     app.add_middleware(Headers, cookie_secure=settings.cookie_secure)
     if settings.concurrency:
         app.add_middleware(Admission, limit=settings.concurrency)
+    app.add_middleware(RequestLog)  # outermost: its time and status are the whole request's
     return app

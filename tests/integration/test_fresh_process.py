@@ -25,8 +25,8 @@ def _env(url: str, keys: Path) -> dict[str, str]:
     return {**os.environ, "DAIPIN_DATABASE_URL": url, "DAIPIN_KEYS_DIR": str(keys), "DAIPIN_SECRET_KEY": "test-secret"}
 
 
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([DAIPIN, *args], capture_output=True, text=True, env=env, timeout=300)
+def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DAIPIN, *args], capture_output=True, text=True, env=env, timeout=300, input=stdin)
 
 
 def _free_port() -> int:
@@ -66,11 +66,15 @@ def _edit_behind_the_ledger(url: str) -> None:
 
 def test_a_fresh_server_checks_every_row_the_command_line_checks(fresh_db_url: str, tmp_path: Path) -> None:
     env = _env(fresh_db_url, tmp_path / "keys")
-    for args in (("init",), ("sample", "load"),
-                 ("user", "add", "verifier", "--role", "auditor", "--region", "231002", "--password",
-                  "Verify-the-ledger-7")):
+    for args in (("init",), ("sample", "load")):
         done = _cli(env, *args)
         assert done.returncode == 0, done.stderr
+    # The password never on the command line: read from standard input (a script) or typed at a prompt.
+    assert _cli(env, "user", "add", "verifier", "--role", "auditor", "--region", "231002", "--password",
+                "Verify-the-ledger-7").returncode == 2
+    done = _cli(env, "user", "add", "verifier", "--role", "auditor", "--region", "231002", "--password-stdin",
+                stdin="Verify-the-ledger-7\n")
+    assert done.returncode == 0, done.stderr
     clean = json.loads(_cli(env, "ledger", "verify", "--json").stdout)
     assert clean["ok"] and clean["rows_checked"] > 100
 

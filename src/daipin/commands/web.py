@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from daipin.config import settings
 from daipin.domain.vocabulary import ROLE
 
 if TYPE_CHECKING:
@@ -59,13 +60,12 @@ def server_app() -> Any:
     the threadpool's 40 threads: a pool smaller than the concurrency would open and close a PostgreSQL
     connection (a server process) for most requests.
     """
-    import os
 
     from daipin.db.session import database_url, make_engine
     from daipin.server import create_app
 
     url = database_url()
-    pool = max(1, int(os.environ.get(POOL_ENV) or 10))
+    pool = settings().db_pool
     # No parallel query for page requests: starting worker processes costs more (tens of milliseconds)
     # than the index scans these requests make, and the cores are already busy serving other requests.
     engine = make_engine(url) if url.startswith("sqlite") else make_engine(
@@ -89,8 +89,6 @@ def run_server(host: str, port: int, *, workers: int = 0, db_pool: int = 10, con
     import os
     import socket
 
-    import uvicorn
-
     from daipin.http.settings import _secret_from_env
 
     refuse_demo_off_loopback(host)
@@ -100,15 +98,24 @@ def run_server(host: str, port: int, *, workers: int = 0, db_pool: int = 10, con
     # The notices' printed links and QR codes point at this server unless a public address is configured.
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     os.environ.setdefault(BASE_URL_ENV, f"http://{f'[{shown}]' if ':' in shown else shown}:{port}")
+    settings()  # a bad setting stops the start here, naming its variable, before any worker is made
     _secret_from_env()  # made once here, before the workers start, so that they all read the same key
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": False}
+    _log_setup()
     typer.echo(f"{workers} 个工作进程 / worker processes")
-    if workers == 1:
-        uvicorn.run(server_app(), **options)
-    elif hasattr(socket, "SO_REUSEPORT"):
-        _run_reuseport_workers(host, port, workers)
-    else:
-        uvicorn.run("daipin.commands.web:server_app", factory=True, workers=workers, **options)
+    if hasattr(socket, "SO_REUSEPORT"):
+        Supervisor(host, port, workers).run()
+    else:  # (no SO_REUSEPORT: uvicorn's own workers on one shared socket, which it also restarts)
+        import uvicorn
+
+        uvicorn.run("daipin.commands.web:server_app", factory=True, workers=workers, host=host, port=port,
+                    log_config=None, access_log=False)
+
+
+def _log_setup() -> None:
+    from daipin.http.observe import configure_logging
+
+    config = settings()
+    configure_logging(config.log_level, config.log_format)
 
 
 def _reuseport_worker(host: str, port: int) -> None:
@@ -117,42 +124,102 @@ def _reuseport_worker(host: str, port: int) -> None:
 
     import uvicorn
 
+    _log_setup()  # (a spawned process starts with no logging set up)
+    app = server_app()  # before listening: the kernel hands a listening socket connections at once
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host.strip("[]"), port))
     sock.listen(2048)
-    config = uvicorn.Config(server_app(), host=host, port=port, log_level="info", access_log=False)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _run_reuseport_workers(host: str, port: int, workers: int) -> None:
-    """Worker processes that each listen on the port themselves, so that the kernel spreads new connections
-    over them. With one shared socket (uvicorn's own workers) the first worker to wake accepts a whole burst,
-    and a few long-lived keep-alive connections (a proxy's, or a load test's) can all land on one process
-    while the other cores idle. Ctrl-C or SIGTERM stops them all, and so does the end of any one of them."""
-    import multiprocessing
-    import multiprocessing.connection
-    import signal
+class Supervisor:
+    """Worker processes that each listen on the port themselves (SO_REUSEPORT), so that the kernel spreads new
+    connections over them: with one shared socket the first worker to wake accepts a whole burst, and a few
+    long-lived keep-alive connections can all land on one process while the other cores idle.
 
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_reuseport_worker, args=(host, port), name=f"daipin-worker-{i}")
-             for i in range(workers)]
-    for proc in procs:
+    The supervisor keeps `workers` of them running: a worker that dies (killed, out of memory) is replaced at
+    once, but if workers die more than `max_restarts` times in a minute the server stops rather than loop.
+    SIGHUP reloads gracefully (a new worker is started for each old one, then the old one is asked to finish its
+    requests and stop); SIGTERM or Ctrl-C stops them all, each finishing the requests it holds. With several
+    workers, request metrics are kept in files that /metrics adds up (PROMETHEUS_MULTIPROC_DIR)."""
+
+    def __init__(self, host: str, port: int, workers: int, *, max_restarts: int = 10) -> None:
+        self.host, self.port, self.workers, self.max_restarts = host, port, workers, max_restarts
+        self.procs: list[Any] = []
+        self.restarts: list[float] = []
+        self.stopping = False
+        self.reload = False
+
+    def _start(self, i: int) -> Any:
+        import multiprocessing
+
+        proc = multiprocessing.get_context("spawn").Process(target=_reuseport_worker, args=(self.host, self.port),
+                                                            name=f"daipin-worker-{i}")
         proc.start()
+        return proc
 
-    def stop(*_: Any) -> None:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
+    def run(self) -> None:
+        import logging
+        import multiprocessing.connection
+        import os
+        import shutil
+        import signal
+        import tempfile
+        import time
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    multiprocessing.connection.wait([proc.sentinel for proc in procs])
-    stop()
-    for proc in procs:
-        proc.join()
+        log = logging.getLogger("daipin.server")
+        metrics_dir = tempfile.mkdtemp(prefix="daipin-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
+        def stop(*_: Any) -> None:
+            self.stopping = True
+
+        def hup(*_: Any) -> None:
+            self.reload = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, hup)
+        try:
+            self.procs = [self._start(i) for i in range(self.workers)]
+            log.info("started %d workers: %s", self.workers, [p.pid for p in self.procs])
+            while not self.stopping:
+                multiprocessing.connection.wait([p.sentinel for p in self.procs], timeout=0.5)
+                if self.reload:
+                    self.reload = False
+                    log.info("reloading: new workers first, then the old ones finish their requests")
+                    for i, old in enumerate(list(self.procs)):
+                        self.procs[i] = self._start(i)
+                        time.sleep(1.0)  # the new one listens before the old one stops taking connections
+                        old.terminate()
+                        old.join(30)
+                    continue
+                for i, proc in enumerate(self.procs):
+                    if proc.is_alive() or self.stopping:
+                        continue
+                    now = time.monotonic()
+                    self.restarts = [t for t in self.restarts if now - t < 60] + [now]
+                    if len(self.restarts) > self.max_restarts:
+                        log.error("workers died %d times within a minute; stopping", len(self.restarts))
+                        self.stopping = True
+                        break
+                    from prometheus_client import multiprocess
+
+                    multiprocess.mark_process_dead(proc.pid)  # type: ignore[no-untyped-call]
+                    self.procs[i] = self._start(i)
+                    log.warning("worker %s (pid %s) ended with code %s; replaced by pid %s", i, proc.pid,
+                                proc.exitcode, self.procs[i].pid)
+        finally:
+            for proc in self.procs:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in self.procs:
+                proc.join(30)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def serve(
@@ -328,10 +395,20 @@ def user_add(
     region: str = typer.Option(..., help="区域代码 region code (6/9/12 digits)"),
     entity_id: int | None = typer.Option(None, help="实施主体编号 (entity users)"),
     name: str = typer.Option("", help="显示名称 display name"),
-    password: str = typer.Option(..., prompt="密码 password", hide_input=True, confirmation_prompt=True),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="从标准输入读取密码（一行），用于脚本 / read the password from standard "
+                                             "input (one line), for scripts"),
 ) -> None:
-    """新建账户 / create an account."""
+    """新建账户；密码在提示时输入（不回显），或由 --password-stdin 读入，从不写在命令行上 / create an account; the
+    password is typed at a prompt (not echoed) or read with --password-stdin, never given on the command line
+    (where `ps` and the shell's history would show it)."""
+    import sys
     from datetime import UTC, datetime
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
 
     from daipin.db.session import session_scope
     from daipin.domain.actors import SYSTEM_ACTOR

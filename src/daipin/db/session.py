@@ -14,7 +14,9 @@ DEFAULT_SQLITE = "sqlite:///var/daipin.db"
 
 
 def database_url() -> str:
-    return os.environ.get("DAIPIN_DATABASE_URL") or DEFAULT_SQLITE
+    from daipin.config import settings
+
+    return settings().database_url or DEFAULT_SQLITE
 
 
 def normalise_url(url: str) -> str:
@@ -40,8 +42,11 @@ def make_engine(url: str | None = None, **kw: object) -> Engine:
     kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # The file holds personal data: made readable by its owner only (SQLite gives its -wal and -shm files
+            # the database file's mode).
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         # Transactions are begun explicitly (BEGIN IMMEDIATE for ledger writers),
         # so pysqlite's own implicit BEGIN handling is switched off.
         engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None}, **kw)
@@ -49,7 +54,10 @@ def make_engine(url: str | None = None, **kw: object) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate", True) else "BEGIN")
+            # A reader that never writes (a readiness check, a metrics scrape) asks for a deferred transaction with
+            # the `read_only` execution option, so that it never waits behind a writer.
+            deferred = conn.get_execution_options().get("read_only") or not conn.info.get("immediate", True)
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kw)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from daipin.config import settings
 from daipin.domain.localtime import beijing_date
 
 
@@ -18,16 +19,17 @@ def utc_now() -> datetime:
 
 def _secret_from_env() -> str:
     """DAIPIN_SECRET_KEY, else a key kept next to the database in var/ (made once)."""
-    env = os.environ.get("DAIPIN_SECRET_KEY")
-    if env:
-        return env
-    path = Path(os.environ.get("DAIPIN_VAR_DIR", "var")) / "secret_key"
+    config = settings()
+    if config.secret_key is not None:
+        return config.secret_key.get_secret_value()
+    path = Path(config.var_dir) / "secret_key"
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not even briefly
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
     return key
 
 
@@ -57,10 +59,11 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        config = settings()
         return cls(
             secret_key=_secret_from_env(),
-            base_url=os.environ.get("DAIPIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-            cookie_secure=os.environ.get("DAIPIN_COOKIE_SECURE", "") in ("1", "true", "yes"),
-            county_code=os.environ.get("DAIPIN_COUNTY", "231002"),
-            concurrency=int(os.environ.get("DAIPIN_CONCURRENCY") or 0),
+            base_url=config.base_url.rstrip("/"),
+            cookie_secure=config.cookie_secure,
+            county_code=config.county,
+            concurrency=config.concurrency,
         )

@@ -15,6 +15,7 @@ import os
 import secrets
 from pathlib import Path
 
+from daipin.config import settings
 from daipin.domain.errors import Conflict
 from daipin.ledger.note import NoteError, Signer, Verifier
 
@@ -38,11 +39,11 @@ def _file_key(f: str | Path) -> tuple[str, int, int, int]:
 
 
 def keys_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    return Path(path or os.environ.get(KEYS_DIR_ENV) or DEFAULT_KEYS_DIR)
+    return Path(path or settings().keys_dir or DEFAULT_KEYS_DIR)
 
 
 def default_county() -> str:
-    return os.environ.get(COUNTY_ENV) or DEFAULT_COUNTY
+    return settings().county or DEFAULT_COUNTY
 
 
 def default_origin(county: str | None = None) -> str:
@@ -134,7 +135,7 @@ def _missing(d: Path, what: str) -> Conflict:
 
 def load_signer(path: str | os.PathLike[str] | None = None) -> Signer:
     # Runs on every commit that appended entries: string paths and one stat on the cached path.
-    d = os.fspath(path) if path else os.environ.get(KEYS_DIR_ENV) or DEFAULT_KEYS_DIR
+    d = os.fspath(path) if path else settings().keys_dir or DEFAULT_KEYS_DIR
     f = os.path.join(d, SIGNER_FILE)
     try:
         key = _file_key(f)

@@ -21,12 +21,13 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from daipin.config import settings
 from daipin.domain.localtime import for_people
 from daipin.domain.money import format_yuan
 
 FONT_NAME = "DaipinCJK"
 FONT_CANDIDATES = (
-    os.environ.get("DAIPIN_CJK_FONT", ""),
+    settings().cjk_font,
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",

@@ -43,3 +43,15 @@ def inclusion(session: Session, actor: Actor, index: int, size: int | None = Non
 
     _check(actor)
     return store.inclusion_proof(session, index, size)
+
+
+def signing_key_problem() -> str | None:
+    """Why this process could not sign the ledger's next checkpoint (the key missing or unreadable), or None: what
+    a readiness check asks. It reads no ledger content, so it needs no actor."""
+    from daipin.ledger import keys
+
+    try:
+        keys.load_signer()
+    except Exception as exc:  # noqa: BLE001 - the reason is the answer
+        return type(exc).__name__
+    return None
