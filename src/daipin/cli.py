@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from daipin.commands import (
+    backup,
     calc,
     clock,
     config,
@@ -25,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config):
+for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config, backup):
     module.register(app)
 
 
