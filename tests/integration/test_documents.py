@@ -1,0 +1,168 @@
+"""Every paper prints: the notice with its meeting, tally, review, 落款, complaint numbers and signed note (which
+can be checked again from the paper), and each document of a matter, read back from the PDF."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daipin.db.models.registry import Household, Person
+from daipin.db.models.workflow import Notice
+from daipin.domain.errors import InputError
+from daipin.domain.actors import SYSTEM_ACTOR
+from tests.integration.api_support import World, app_rolling_back, build_world, client, executed_allocation
+
+OWN_VILLAGE = "231002001001"
+OWN_TOWNSHIP = "231002001"
+ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+PHONE_RE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+VILLAGE_PHONE, TOWNSHIP_PHONE = "0452-2345678", "0452-2876543"
+
+
+@pytest.fixture
+def world(session: Session, tmp_path: Any) -> World:
+    return build_world(session, str(tmp_path / "keys"))
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    assert data.startswith(b"%PDF")
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def rendered_png(data: bytes, tmp_path: Any) -> bytes:
+    """The first page rendered by poppler (when installed): a real rasteriser reads the file."""
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils (pdftoppm) is not installed: scripts/ensure-system-packages")
+    src = tmp_path / "doc.pdf"
+    src.write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(src), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    png = next(tmp_path.glob("page*.png")).read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 2000
+    return png
+
+
+def secrets_of(session: Session) -> list[str]:
+    out: list[str] = []
+    for id_number, health in session.execute(select(Person.id_number, Person.health_note)):
+        out += [id_number] + ([health] if health else [])
+    for phone, bank in session.execute(select(Household.phone, Household.bank_account)):
+        out += [v for v in (phone, bank) if v]
+    return out
+
+
+def assert_no_personal_data(text: str, secrets: list[str], where: str) -> None:
+    digits = re.sub(r"[\s,]", "", text)
+    assert not ID_RE.search(text), f"{where}: an ID number"
+    assert not PHONE_RE.search(text), f"{where}: a mobile phone number"
+    for s in secrets:
+        assert s not in text and s not in digits, f"{where}: personal data {s[:3]}…"
+
+
+def set_phones(session: Session) -> None:
+    from daipin.services.matters import service as wfs
+
+    wfs.set_county_rules(session, SYSTEM_ACTOR, "231002", {"complaint_phones": {
+        OWN_VILLAGE: VILLAGE_PHONE, OWN_TOWNSHIP: TOWNSHIP_PHONE}}, at=_at())
+
+
+def _at() -> Any:
+    from tests.integration.api_support import START
+
+    return START - timedelta_days(40)
+
+
+def timedelta_days(n: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(days=n)
+
+
+def test_complaint_numbers_are_office_lines_of_the_county(session: Session, world: World) -> None:
+    from daipin.services.matters import service as wfs
+
+    with pytest.raises(InputError) as mobile:
+        wfs.set_county_rules(session, SYSTEM_ACTOR, "231002", {"complaint_phones": {OWN_VILLAGE: "13912345678"}},
+                             at=_at())
+    assert mobile.value.field == f"complaint_phones.{OWN_VILLAGE}"
+    with pytest.raises(InputError) as foreign:
+        wfs.set_county_rules(session, SYSTEM_ACTOR, "231002", {"complaint_phones": {"231005001": "0452-2345678"}},
+                             at=_at())
+    assert foreign.value.field == "complaint_phones.231005001"
+    set_phones(session)
+    assert wfs.county_rules(session, "231002").complaint_phone(OWN_VILLAGE) == VILLAGE_PHONE
+
+
+def test_the_notice_tells_the_meeting_tally_review_issuer_and_numbers(session: Session, world: World,
+                                                                       tmp_path: Any) -> None:
+    from daipin.ledger import store
+    from daipin.services.ledger import views as ledger_views
+
+    set_phones(session)
+    m = executed_allocation(session, OWN_VILLAGE)
+    notice = session.scalar(select(Notice).where(Notice.matter_id == m.id))
+    assert notice is not None
+    app, _ = app_rolling_back(session)
+    c = client(app)
+    page = c.get(f"/public/notices/{notice.id}").text
+    pdf = c.get(f"/public/notices/{notice.id}.pdf").content
+    text = pdf_text(pdf)
+    rendered_png(pdf, tmp_path)
+    mt = notice.content["meeting"]
+    n = mt["eligible"]["representatives"]
+    tally = f"赞成 {n - 1} 票，反对 1 票，弃权 0 票，通过"
+    assert tally in text
+    assert f"村民代表应到 {n} 人、实到 {n} 人" in text
+    assert "北京时间" in text and "村委会" in text
+    assert "审核通过" in text and "同意" in text and "人民政府" in text
+    issuer = notice.content["issuer"]
+    assert issuer["name"].endswith("村民委员会") and re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", issuer["date"])
+    assert issuer["name"] in text and issuer["date"] in text
+    assert VILLAGE_PHONE in text and TOWNSHIP_PHONE in text and "电话来源" in text and "complaint_phones" in text
+    for where in (page,):
+        assert VILLAGE_PHONE in where and TOWNSHIP_PHONE in where and issuer["date"] in where
+        assert f"{n - 1}" in where and 'id="notice-tally"' in where and 'id="notice-review"' in where
+    # One way to write the root: base64, as in the signed note, on the notice, its PDF, the ledger page and API.
+    root = notice.content["ledger_checkpoint"]["root"]
+    assert root in notice.checkpoint.split("\n")[2] and root in page and root in text.replace("\n", "")
+    status = ledger_views.status(session, SYSTEM_ACTOR)
+    latest = store.latest_checkpoint(session)
+    assert latest is not None and status["root"] == latest.note.split("\n")[2]
+    # The signed note printed whole: its lines read back from the paper and verify, signature and root.
+    for line in notice.checkpoint.rstrip("\n").split("\n"):
+        if line:
+            assert line in text, line
+    typed = "\n\n".join(line.replace("\u2014", "--") for line in notice.checkpoint.split("\n"))  # retyped loosely
+    checked = ledger_views.check_note(session, typed)
+    assert checked["ok"] and checked["size"] == notice.content["ledger_checkpoint"]["size"]
+    wrong = notice.checkpoint.replace(root, root[:-6] + ("A" if root[-6] != "A" else "B") + root[-5:])
+    with pytest.raises(InputError) as bad:
+        ledger_views.check_note(session, wrong)
+    assert bad.value.field == "note"
+    assert_no_personal_data(text, secrets_of(session), "notice pdf")
+
+
+def test_daipin_ledger_check_note_reads_a_note_off_paper(cli_db: str, tmp_path: Any) -> None:
+    from tests.integration.api_support import cli
+
+    printed = cli("ledger", "checkpoint").output
+    assert printed.count("\n") >= 4
+    typed = tmp_path / "typed.txt"
+    # As typed from the paper: the blank line lost, the em dash typed as "--", spaces around lines.
+    typed.write_text("\n".join("  " + ln.replace("\u2014", "--") + " " for ln in printed.split("\n") if ln),
+                     encoding="utf-8")
+    out = cli("ledger", "check-note", str(typed)).output
+    assert "检查点核验通过" in out
+    lines = printed.split("\n")
+    lines[1] = str(int(lines[1]) + 1000)  # a size the signature does not cover
+    typed.write_text("\n".join(lines), encoding="utf-8")
+    assert "无法核验" in cli("ledger", "check-note", str(typed), code=2).output
