@@ -166,3 +166,91 @@ def test_daipin_ledger_check_note_reads_a_note_off_paper(cli_db: str, tmp_path: 
     lines[1] = str(int(lines[1]) + 1000)  # a size the signature does not cover
     typed.write_text("\n".join(lines), encoding="utf-8")
     assert "无法核验" in cli("ledger", "check-note", str(typed), code=2).output
+
+
+def archived_in_world(session: Session) -> Any:
+    """The sample village's allocation walked to its archive, every line paid."""
+    from datetime import timedelta
+
+    from daipin.services.matters import service as wfs
+    from daipin.services.payments import service as payments
+    from tests.integration.api_support import START
+
+    m = executed_allocation(session, OWN_VILLAGE)
+    batch = payments.batch_for_matter(session, m.id)
+    t = START - timedelta(days=5)
+    for ln in payments.lines(session, batch):
+        payments.mark_paid(session, SYSTEM_ACTOR, ln.id, payment_ref=f"HD-{ln.id}", at=t)
+    wfs.announce_result(session, SYSTEM_ACTOR, m.id, at=t + timedelta(hours=1))
+    wfs.archive(session, SYSTEM_ACTOR, m.id, at=t + timedelta(hours=2))
+    return m
+
+
+def test_every_paper_of_an_archived_matter_prints_and_reads_back(session: Session, world: World,
+                                                                 tmp_path: Any) -> None:
+    from daipin.db.models.workflow import Meeting
+    from daipin.domain.localtime import for_people
+    from daipin.domain.money import format_yuan
+    from daipin.reports.payment_pdf import capitals
+    from daipin.services.matters import service as wfs
+
+    m = archived_in_world(session)
+    meeting = session.scalar(select(Meeting).where(Meeting.matter_id == m.id))
+    assert meeting is not None
+    benef = wfs.beneficiaries(session, m)
+    total = sum(b["amount_fen"] for b in benef)
+    app, _ = app_rolling_back(session)
+    c = client(app)
+    headers = world.headers("village_cadre")
+    page = c.get(f"/matters/{m.id}", headers=headers).text
+    keys = ["meeting-notice", "sign-in", "minutes", "review", "announcement", "dossier"]
+    for key in keys:
+        assert f'id="paper-{key}"' in page, key
+    secrets = secrets_of(session)
+    texts: dict[str, str] = {}
+    for key in keys:
+        r = c.get(f"/matters/{m.id}/papers/{key}.pdf", headers=headers)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf", (key, r.text[:200])
+        texts[key] = pdf_text(r.content)
+        assert_no_personal_data(texts[key], secrets, key)
+        assert m.title in texts[key] and "北京时间" in texts[key], key
+    rendered_png(c.get(f"/matters/{m.id}/papers/minutes.pdf", headers=headers).content, tmp_path)
+    village = "村民委员会"
+    scheduled = for_people(meeting.scheduled_at)
+    # 召开会议通知: when and where, by whom, dated.
+    assert "关于召开村民代表会议的通知" in texts["meeting-notice"] and scheduled in texts["meeting-notice"]
+    assert village in texts["meeting-notice"] and re.search(r"\d{4}年\d{1,2}月\d{1,2}日", texts["meeting-notice"])
+    # 签到表: every serving representative by name, nothing but names and household numbers.
+    reps = meeting.eligible_representatives
+    assert reps > 0 and texts["sign-in"].count("村民代表") >= reps
+    # 会议记录: the tally and the amounts in 元 and 大写.
+    tally = f"赞成 {reps - 1} 票，反对 1 票，弃权 0 票"
+    assert tally in texts["minutes"] and "通过" in texts["minutes"]
+    assert format_yuan(total) in texts["minutes"] and capitals(total) in texts["minutes"].replace("\n", "")
+    for b in benef[:3]:
+        assert b["name"] in texts["minutes"]
+    # 乡镇审核意见表: the opinion and the township's seal.
+    assert "审核通过：同意" in texts["review"] and "人民政府（盖章）" in texts["review"] and tally in texts["review"]
+    # 执行结果公告: paid in 元 and 大写.
+    assert f"合计 {format_yuan(total)} 元" in texts["announcement"]
+    assert capitals(total) in texts["announcement"].replace("\n", "")
+    # 事项档案: every step with its ledger entry, the note, the payment.
+    assert "办理过程" in texts["dossier"] and "归档" in texts["dossier"] and "—" in texts["dossier"]
+    assert capitals(total) in texts["dossier"].replace("\n", "")
+    # Another village's cadre is told the matter does not exist; a paper the state lacks is not found.
+    other = c.get(f"/matters/{world.ids['matter_foreign']}/papers/minutes.pdf", headers=headers)
+    assert other.status_code == 404
+    assert c.get(f"/matters/{world.ids['matter_own']}/papers/minutes.pdf", headers=headers).status_code == 404
+    assert c.get(f"/matters/{m.id}/papers/nothing.pdf", headers=headers).status_code == 404
+
+
+def test_a_matter_shows_only_the_papers_its_state_has(session: Session, world: World) -> None:
+    app, _ = app_rolling_back(session)
+    c = client(app)
+    headers = world.headers("village_cadre")
+    draft = c.get(f"/matters/{world.ids['matter_own']}", headers=headers).text
+    assert 'id="paper-' not in draft
+    in_notice = c.get(f"/matters/{world.ids['matter_in_notice']}", headers=headers).text
+    for key in ("meeting-notice", "sign-in", "minutes", "review", "notice"):
+        assert f'id="paper-{key}"' in in_notice, key
+    assert 'id="paper-announcement"' not in in_notice and 'id="paper-dossier"' not in in_notice
