@@ -254,3 +254,27 @@ def test_a_matter_shows_only_the_papers_its_state_has(session: Session, world: W
     for key in ("meeting-notice", "sign-in", "minutes", "review", "notice"):
         assert f'id="paper-{key}"' in in_notice, key
     assert 'id="paper-announcement"' not in in_notice and 'id="paper-dossier"' not in in_notice
+
+
+def test_a_contract_prints_with_its_terms_in_yuan_and_capitals(session: Session, world: World) -> None:
+    from daipin.db.models.registry import Contract
+
+    c = session.get(Contract, world.ids["contract_own"])
+    assert c is not None
+    app, _ = app_rolling_back(session)
+    cl = client(app)
+    headers = world.headers("village_cadre")
+    assert f'href="/contracts/{c.id}.pdf"' in cl.get(f"/contracts/{c.id}", headers=headers).text
+    r = cl.get(f"/contracts/{c.id}.pdf", headers=headers)
+    assert r.status_code == 200, r.text[:300]
+    text = pdf_text(r.content)
+    assert "利益联结协议" in text and c.code in text and "甲方" in text and "乙方" in text
+    money = [v for k, v in c.terms.items() if k.endswith("_fen") and isinstance(v, int) and v > 0]
+    from daipin.domain.money import format_yuan
+    from daipin.reports.payment_pdf import capitals
+
+    for v in money:
+        assert format_yuan(v) in text and capitals(v) in text.replace("\n", "")
+    assert_no_personal_data(text, secrets_of(session), "contract pdf")
+    foreign = world.ids["contract_foreign"]
+    assert cl.get(f"/contracts/{foreign}.pdf", headers=headers).status_code == 404

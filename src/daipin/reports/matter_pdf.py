@@ -280,3 +280,32 @@ def dossier(ctx: dict[str, Any], *, printed_at: Any, training: bool = False,
     story += _seal(st, ctx["issuer"], ctx.get("archived_day", ""), stamp=True)
     story.append(_p(f"打印于 {for_people(printed_at)}", st["small"]))
     return _build(title, story, training=training)
+
+
+def contract(ctx: dict[str, Any], *, printed_at: Any, training: bool = False) -> bytes:
+    """利益联结协议: the parties, the term, every term in force by its name, the versions, places to sign."""
+    st = _styles()
+    c = ctx["contract"]
+    title = f"利益联结协议（{c['model_label']}）"
+    story: Story = [_p(title, st["title"]), _p(f"协议编号 {c['code']} · 第 {c['version']} 版 · {c['status_label']}",
+                                                 st["small"])]
+    story.append(_grid([["甲方（实施主体）", c["entity"]], ["乙方（受益方）", c["payee"] or "—"],
+                        ["项目", f"{c['project']}（{c['project_code']}）"],
+                        ["务工人员", c["person"] or "—"], ["签订日期", c["signed_on"] or "—"],
+                        ["协议期限", f"{c['start']} 至 {c['end']}"]], [40 * mm, 140 * mm], st["base"], header=False))
+    story.append(_p("协议条款（现行）", st["h2"]))
+    story.append(_grid([[t["label"], t["value"]] for t in ctx["terms"]] or [["—", "—"]], [50 * mm, 130 * mm],
+                       st["base"], header=False))
+    if len(ctx["history"]) > 1:
+        story.append(_p("版本记录", st["h2"]))
+        rows: list[list[Any]] = [["版本", "变更原因", "生效日期", "操作人", "时间"]]
+        for v in ctx["history"]:
+            rows.append([f"第 {v['version']} 版", v["reason"] or "—", v["effective_from"] or "—", v["actor"],
+                         for_people(v["at"])])
+        story.append(_grid(rows, [18 * mm, 60 * mm, 26 * mm, 36 * mm, 40 * mm], st["small"]))
+    story.append(Spacer(1, 10 * mm))
+    story.append(_p("甲方（盖章）：　　　　　　　　　　乙方（签字或盖章）：", st["base"]))
+    story.append(_p("日期：　　年　　月　　日　　　　　日期：　　年　　月　　日", st["base"]))
+    story.append(_p(f"本协议文本由系统按登记的现行版本生成，不含身份证号、电话、银行账号。打印于 {for_people(printed_at)}",
+                    st["small"]))
+    return _build(title, story, training=training)

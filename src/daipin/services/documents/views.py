@@ -21,6 +21,7 @@ from daipin.domain import workflow as wf
 from daipin.domain.actors import Actor
 from daipin.domain.errors import NotFound
 from daipin.domain.localtime import beijing_date
+from daipin.domain.money import format_yuan
 from daipin.domain.privacy import mask_free_text
 from daipin.domain.vocabulary import MATTER_STATE
 from daipin.services.matters import service as wfs
@@ -268,3 +269,48 @@ def render(session: Session, actor: Actor, matter_id: int, paper: str, *, at: da
         raise NotFound(f"没有文书“{paper}”", f"no paper {paper!r}", "paper")
     return f"matter-{matter_id}-{paper}.pdf", pdf
 
+
+
+def contract(session: Session, actor: Actor, contract_id: int) -> dict[str, Any]:
+    """利益联结协议 as printed for signing and filing: the parties, the term in force, each term by its name with
+    money in 元 and capitals, and the versions; read as the contract page reads it (`contract.read` scope; the
+    payee by name only)."""
+    from daipin.domain.vocabulary import TERM_CHOICE, TERM_ITEM
+    from daipin.services.registry import views as registry_views
+
+    ctx = registry_views.contract_page(session, actor, contract_id)
+
+    def shown(kind: str, value: Any) -> str:
+        if value is None or value == "":
+            return "—"
+        if kind == "money":
+            return f"{format_yuan(int(value))} 元（大写：{capitals_text(int(value))}）"
+        if kind == "rate":
+            from decimal import Decimal
+
+            return f"{value}（{format(Decimal(str(value)) * 100, 'f').rstrip('0').rstrip('.')}%）"
+        if kind == "choice":
+            return TERM_CHOICE.zh(value)
+        if kind == "list" and isinstance(value, list):
+            return "；".join("，".join(f"{TERM_ITEM.zh(k)} {format_yuan(int(v)) + ' 元' if k.endswith('_fen') else v}"
+                                      for k, v in x.items()) if isinstance(x, dict) else str(x) for x in value)
+        return str(value)
+
+    return {"contract": ctx["contract"],
+            "terms": [{"label": t["label"], "value": shown(t["type"], t["value"])} for t in ctx["terms"]],
+            "history": [{"version": v["version"], "reason": v["reason"], "at": v["at"], "actor": v["actor_name"],
+                         "effective_from": v.get("effective_from", "")} for v in ctx["history"]]}
+
+
+def capitals_text(fen: int) -> str:
+    from daipin.reports.payment_pdf import capitals
+
+    return capitals(fen)
+
+
+def render_contract(session: Session, actor: Actor, contract_id: int, *, at: datetime,
+                    training: bool = False) -> tuple[str, bytes]:
+    from daipin.reports import matter_pdf
+
+    ctx = contract(session, actor, contract_id)
+    return f"contract-{ctx['contract']['code']}.pdf", matter_pdf.contract(ctx, printed_at=at, training=training)

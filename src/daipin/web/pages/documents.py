@@ -27,3 +27,10 @@ def matter_paper(request: Request, matter_id: Id, paper: str, actor: CurrentActo
     name, pdf = documents.render(session, actor, matter_id, paper, at=now,
                                  training=database_kind(request, session) == TRAINING)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.get("/contracts/{contract_id}.pdf")
+def contract_pdf(request: Request, contract_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    name, pdf = documents.render_contract(session, actor, contract_id, at=now,
+                                          training=database_kind(request, session) == TRAINING)
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
