@@ -17,7 +17,14 @@ from daipin.db.models.registry import Household, Person
 from daipin.db.models.workflow import Notice
 from daipin.domain.errors import InputError
 from daipin.domain.actors import SYSTEM_ACTOR
-from tests.integration.api_support import World, app_rolling_back, build_world, client, executed_allocation
+from tests.integration.api_support import (
+    FOREIGN_VILLAGE,
+    World,
+    app_rolling_back,
+    build_world,
+    client,
+    executed_allocation,
+)
 
 OWN_VILLAGE = "231002001001"
 OWN_TOWNSHIP = "231002001"
@@ -278,3 +285,63 @@ def test_a_contract_prints_with_its_terms_in_yuan_and_capitals(session: Session,
     assert_no_personal_data(text, secrets_of(session), "contract pdf")
     foreign = world.ids["contract_foreign"]
     assert cl.get(f"/contracts/{foreign}.pdf", headers=headers).status_code == 404
+
+
+def test_the_annual_report_adds_up_pools_paid_and_households(session: Session, world: World, tmp_path: Any) -> None:
+    from openpyxl import load_workbook
+
+    from daipin.db.models.workflow import PaymentBatch, PaymentLine
+    from daipin.domain.money import format_yuan
+    from daipin.reports.payment_pdf import capitals
+    from daipin.services.documents import annual
+    from daipin.services.payments import service as payments
+    from daipin.services.sample import service as sample
+    from tests.integration.api_support import START
+
+    m = executed_allocation(session, OWN_VILLAGE)
+    batch = payments.batch_for_matter(session, m.id)
+    assert batch is not None
+    lines = [ln for ln in payments.lines(session, batch) if ln.payee_type == "household"]
+    assert len(lines) >= 3
+    paid = lines[:-1]  # the last is left unpaid: it counts in the pool, not in what was paid or who was reached
+    for ln in paid:
+        payments.mark_paid(session, SYSTEM_ACTOR, ln.id, payment_ref=f"HD-{ln.id}", at=START)
+    paid_fen = sum(ln.amount_fen for ln in paid)
+    households = len({ln.household_id for ln in paid})
+    district = annual.annual(session, SYSTEM_ACTOR, "231002", sample.YEAR)
+    t = district["totals"]
+    assert t["paid_household_fen"] == paid_fen and t["households"] == households
+    assert t["per_household_fen"] == (2 * paid_fen + households) // (2 * households)
+    pools = session.scalars(select(PaymentBatch).where(PaymentBatch.id == batch.id)).all()
+    assert t["pool_fen"] >= sum(b.total_fen for b in pools) > 0
+    township_row = next(r for r in district["rows"] if r["code"] == OWN_TOWNSHIP)
+    assert township_row["paid_fen"] == paid_fen and township_row["households"] == households
+    assert sum(r["pool_fen"] for r in district["rows"]) == t["pool_fen"]
+    village = annual.annual(session, SYSTEM_ACTOR, OWN_VILLAGE, sample.YEAR)
+    assert village["totals"]["paid_fen"] == paid_fen and village["rows"][0]["name"] == m.title
+    assert district["findings"] == [] and "暂无" in district["findings_note"]
+    unpaid = session.scalar(select(PaymentLine.amount_fen).where(PaymentLine.id == lines[-1].id))
+    assert unpaid and t["paid_fen"] == paid_fen  # no other line of the year was paid
+
+    app, _ = app_rolling_back(session)
+    c = client(app)
+    headers = world.headers("district_admin")
+    page = c.get(f"/reports/annual?region=231002&year={sample.YEAR}", headers=headers)
+    assert page.status_code == 200 and 'id="chart-pools"' in page.text and format_yuan(paid_fen) in page.text
+    pdf = c.get(f"/reports/annual.pdf?region=231002&year={sample.YEAR}", headers=headers)
+    text = pdf_text(pdf.content)
+    rendered_png(pdf.content, tmp_path)
+    assert "年度报告" in text and format_yuan(t["pool_fen"]) in text and capitals(t["paid_fen"]) in text.replace("\n", "")
+    assert f"{households} 户" in text and "暂无监督检查发现" in text
+    assert_no_personal_data(text, secrets_of(session), "annual pdf")
+    xlsx = c.get(f"/reports/annual.xlsx?region=231002&year={sample.YEAR}", headers=headers)
+    wb = load_workbook(io.BytesIO(xlsx.content))
+    assert wb.sheetnames == ["汇总", "分区域", "督查发现"]
+    total_row = [cell.value for cell in wb["汇总"][3]]
+    assert total_row[0] == "合计" and total_row[2] == format_yuan(t["paid_fen"], grouping=False)
+    assert total_row[4] == households
+    # A village cadre reads its own village's report, not the district's or another village's.
+    cadre = world.headers("village_cadre")
+    assert c.get(f"/reports/annual?region={OWN_VILLAGE}&year={sample.YEAR}", headers=cadre).status_code == 200
+    assert c.get(f"/reports/annual?region=231002&year={sample.YEAR}", headers=cadre).status_code == 404
+    assert c.get(f"/reports/annual.pdf?region={FOREIGN_VILLAGE}&year={sample.YEAR}", headers=cadre).status_code == 404

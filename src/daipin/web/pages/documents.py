@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from daipin.domain.actors import Actor
 from daipin.http.deps import TRAINING, CurrentActor, Id, NowDep, SessionDep, database_kind
 from daipin.services.documents import views as documents
+from daipin.web import render
 
 router = APIRouter()
 
@@ -34,3 +35,52 @@ def contract_pdf(request: Request, contract_id: Id, actor: CurrentActor, session
     name, pdf = documents.render_contract(session, actor, contract_id, at=now,
                                           training=database_kind(request, session) == TRAINING)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _annual(session: Session, actor: Actor, region: str | None, year: int | None, now: Any) -> dict[str, Any]:
+    from daipin.domain.localtime import beijing_date
+    from daipin.services.documents import annual
+
+    return annual.annual(session, actor, region or actor.region, year or beijing_date(now).year)
+
+
+@router.get("/reports/annual", response_class=HTMLResponse)
+def annual_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep, region: str | None = None,
+                year: int | None = None) -> Response:
+    """The annual report of a village, township or district with its charts (ECharts), and its PDF and xlsx."""
+    report = _annual(session, actor, region, year, now)
+    rows = report["rows"]
+    axis = {"type": "category", "data": [x["name"] for x in rows], "axisLabel": {"rotate": 40 if len(rows) > 8 else 0}}
+    charts = {
+        "pools": {"tooltip": {"trigger": "axis"}, "legend": {"data": ["资金池", "已支付"]}, "grid": {"bottom": 80},
+                  "xAxis": axis, "yAxis": {"type": "value"},
+                  "series": [{"name": "资金池", "type": "bar", "data": [x["pool_fen"] / 100 for x in rows]},
+                             {"name": "已支付", "type": "bar", "data": [x["paid_fen"] / 100 for x in rows]}]},
+        "household": {"tooltip": {"trigger": "axis"}, "grid": {"bottom": 80}, "xAxis": axis, "yAxis": {"type": "value"},
+                      "series": [{"name": "户均收入", "type": "bar",
+                                  "data": [x["per_household_fen"] / 100 for x in rows]}]},
+    }
+    return render(request, "reports/annual.html", {"r": report, "charts": charts})
+
+
+@router.get("/reports/annual.pdf")
+def annual_pdf(actor: CurrentActor, session: SessionDep, now: NowDep, region: str | None = None,
+               year: int | None = None) -> Response:
+    from daipin.reports import annual_pdf as pdf
+
+    report = _annual(session, actor, region, year, now)
+    name = f"annual-{report['region']['code']}-{report['year']}.pdf"
+    return Response(pdf.render(report, printed_at=now), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.get("/reports/annual.xlsx")
+def annual_xlsx(actor: CurrentActor, session: SessionDep, now: NowDep, region: str | None = None,
+                year: int | None = None) -> Response:
+    from daipin.services.documents import annual
+
+    report = _annual(session, actor, region, year, now)
+    name = f"annual-{report['region']['code']}-{report['year']}.xlsx"
+    return Response(annual.annual_xlsx(report),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
