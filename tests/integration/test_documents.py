@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Person
 from daipin.db.models.workflow import Notice
-from daipin.domain.errors import InputError
 from daipin.domain.actors import SYSTEM_ACTOR
+from daipin.domain.errors import InputError
 from tests.integration.api_support import (
     FOREIGN_VILLAGE,
     World,

@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 
 from daipin.domain.localtime import for_people
 from daipin.domain.money import format_yuan
-from daipin.reports.notice_pdf import cjk_font
+from daipin.reports.notice_pdf import _training_mark, cjk_font
 from daipin.reports.payment_pdf import _doc, _grid, _p, _styles, capitals
 
 CHART_ROWS = 40  # regions drawn in a chart; the table lists them all
@@ -55,7 +55,7 @@ def _bars(title: str, labels: list[str], series: list[tuple[str, list[float], An
     return d
 
 
-def render(report: dict[str, Any], *, printed_at: Any) -> bytes:
+def render(report: dict[str, Any], *, printed_at: Any, training: bool = False) -> bytes:
     st = _styles()
     r, t = report["region"], report["totals"]
     title = f"{r['name']}{report['year']}年度带贫益贫年度报告"
@@ -97,5 +97,10 @@ def render(report: dict[str, Any], *, printed_at: Any) -> bytes:
     if report["findings_note"]:
         story.append(_p(report["findings_note"], st["base"]))
     story.append(_p("户均收入 = 已支付到户金额 ÷ 获得支付的户数（未支付、支付失败、已核销的不计）。不含个人信息。", st["small"]))
-    _doc(buf, title, A4).build(story)
+    doc = _doc(buf, title, A4)
+    if training:
+        mark = _training_mark(cjk_font())
+        doc.build(story, onFirstPage=mark, onLaterPages=mark)
+    else:
+        doc.build(story)
     return buf.getvalue()

@@ -55,6 +55,12 @@ def _pool_of(run: Run | None, batch_total: int) -> int:
     return payments.pool_parts(run)["pool_fen"] if run is not None else batch_total
 
 
+def latest_year(session: Session, region_code: str) -> int | None:
+    """The latest year with a pool (a payment batch) in the region: what the report opens on by default."""
+    return session.scalar(select(func.max(Matter.year)).join(PaymentBatch, PaymentBatch.matter_id == Matter.id)
+                          .where(Matter.region_code.startswith(region_code)))
+
+
 def annual(session: Session, actor: Actor, region_code: str, year: int) -> dict[str, Any]:
     """The report of `region_code` (a district, township or village) for `year`: totals, one row per region a
     level below (townships of a district, villages of a township; a village's own pools), and figures by matter
@@ -78,7 +84,8 @@ def annual(session: Session, actor: Actor, region_code: str, year: int) -> dict[
         for code, name in session.execute(select(Region.code, Region.name).where(
                 Region.parent_code == region_code).order_by(Region.code)):
             children[code], names[code] = Figures(), name
-    total, by_kind = Figures(), {}
+    total = Figures()
+    by_kind: dict[str, Figures] = {}
 
     def child_of(code: str) -> str:
         return code[:child_len] if len(code) >= child_len else code

@@ -23,7 +23,7 @@ from daipin.domain.errors import NotFound
 from daipin.domain.localtime import beijing_date
 from daipin.domain.money import format_yuan
 from daipin.domain.privacy import mask_free_text
-from daipin.domain.vocabulary import MATTER_STATE
+from daipin.domain.vocabulary import MATTER_STATE, MEETING_TYPE
 from daipin.services.matters import service as wfs
 from daipin.services.villages import service as villages
 
@@ -107,7 +107,7 @@ def _head(session: Session, m: Matter) -> dict[str, Any]:
 
 
 def _meeting_facts(mt: Meeting) -> dict[str, Any]:
-    return {"type": mt.type, "type_label": wf.MEETING_TYPE.zh(mt.type), "called_at": mt.called_at,
+    return {"type": mt.type, "type_label": MEETING_TYPE.zh(mt.type), "called_at": mt.called_at,
             "scheduled_at": mt.scheduled_at, "place": mt.place,
             "eligible": {"representatives": mt.eligible_representatives, "adults": mt.eligible_adults,
                          "households": mt.eligible_households, "members": mt.eligible_members},

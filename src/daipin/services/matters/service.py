@@ -37,7 +37,13 @@ from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import beijing_date, for_people
 from daipin.domain.privacy import mask_free_text
-from daipin.domain.vocabulary import OBJECTION_NOTIFIED_VIA, OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
+from daipin.domain.vocabulary import (
+    MEETING_TYPE,
+    OBJECTION_NOTIFIED_VIA,
+    OBJECTION_OUTCOMES,
+    REVIEW_DECISION,
+    RUN_KIND,
+)
 from daipin.ledger import store as ledger_store
 from daipin.services.decisions import service as decisions
 from daipin.services.shared import clock as shared_clock
@@ -966,7 +972,7 @@ def meeting_facts(session: Session, m: Matter) -> dict[str, Any] | None:
     present = next((v for v in (mt.present_representatives, mt.present_adults, mt.present_households,
                                 mt.present_members) if v), 0)
     out: dict[str, Any] = {
-        "type": mt.type, "type_label": wf.MEETING_TYPE.zh(mt.type),
+        "type": mt.type, "type_label": MEETING_TYPE.zh(mt.type),
         "scheduled_at": utc(mt.scheduled_at).isoformat(), "place": mt.place,
         "eligible": {"adults": mt.eligible_adults, "households": mt.eligible_households,
                      "representatives": mt.eligible_representatives, "members": mt.eligible_members},

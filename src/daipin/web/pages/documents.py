@@ -41,7 +41,8 @@ def _annual(session: Session, actor: Actor, region: str | None, year: int | None
     from daipin.domain.localtime import beijing_date
     from daipin.services.documents import annual
 
-    return annual.annual(session, actor, region or actor.region, year or beijing_date(now).year)
+    region = region or actor.region
+    return annual.annual(session, actor, region, year or annual.latest_year(session, region) or beijing_date(now).year)
 
 
 @router.get("/reports/annual", response_class=HTMLResponse)
@@ -64,13 +65,14 @@ def annual_page(request: Request, actor: CurrentActor, session: SessionDep, now:
 
 
 @router.get("/reports/annual.pdf")
-def annual_pdf(actor: CurrentActor, session: SessionDep, now: NowDep, region: str | None = None,
+def annual_pdf(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep, region: str | None = None,
                year: int | None = None) -> Response:
     from daipin.reports import annual_pdf as pdf
 
     report = _annual(session, actor, region, year, now)
     name = f"annual-{report['region']['code']}-{report['year']}.pdf"
-    return Response(pdf.render(report, printed_at=now), media_type="application/pdf",
+    training = database_kind(request, session) == TRAINING
+    return Response(pdf.render(report, printed_at=now, training=training), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
