@@ -19,7 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Image, Paragraph, Preformatted, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, KeepTogether, Paragraph, Preformatted, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from daipin.domain.localtime import for_people
 from daipin.domain.money import format_yuan
@@ -159,13 +159,15 @@ def checkpoint_block(cp: dict[str, Any], note: str, url: str, base: ParagraphSty
     t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)]))
     out: list[Any] = [t]
     if note:
-        pre = ParagraphStyle("note", parent=mono, fontSize=6.5, leading=8.5)
+        pre = ParagraphStyle("note", parent=mono, fontSize=7.5, leading=9.5)
         qr_note = Image(io.BytesIO(qr_png(note)), width=38 * mm, height=38 * mm)
         text = Preformatted("\n".join(note_lines(note)), pre)
-        nt = Table([[text, qr_note]], colWidths=[134 * mm, 40 * mm])
-        nt.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)]))
-        out += [Spacer(1, 2 * mm), _p("签名检查点注记（全文；右侧二维码为同一注记，可用 daipin ledger check-note 核验签名）",
-                                      small), nt]
+        # The note on the whole width (a signature line is long: nothing may cover it), its QR code below.
+        nt = Table([[text], [qr_note]], colWidths=[174 * mm])
+        nt.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 1), (0, 1), "LEFT"),
+                                ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)]))
+        out.append(KeepTogether([Spacer(1, 2 * mm), _p("签名检查点注记（全文；下方二维码为同一注记，可用 daipin ledger "
+                                                       "check-note 核验签名）", small), nt]))
     return out
 
 
