@@ -63,3 +63,18 @@ def test_the_annual_report_draws_its_charts(browser: Any, server: Server, shots:
         page.click("#annual-xlsx")
     assert got.value.suggested_filename.endswith(".xlsx")
     assert page.js_errors == []
+
+
+def test_anyone_checks_a_notice_s_signed_note_on_the_public_check_page(browser: Any, server: Server,
+                                                                       shots: Shots) -> None:
+    page = new_page(browser, server, width=375, height=812)
+    page.goto("/public")
+    page.locator("a[href^='/public/notices/']").first.click()
+    page.wait_for_selector("#cp-note")
+    note = page.inner_text("#cp-note")
+    page.click("#checkpoint-link")
+    page.fill("textarea[name=note]", note.replace("\u2014", "--"))  # as typed on a keyboard without an em dash
+    page.click("#checkpoint-form button[type=submit]")
+    page.wait_for_selector("#checkpoint-ok")
+    shots(page, "checkpoint-ok")
+    assert page.js_errors == []

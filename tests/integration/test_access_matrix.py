@@ -738,6 +738,8 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     # An objection's status, by its receipt number and check code: no row of any region.
     ("POST", "/api/v1/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
     ("POST", "/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
+    # A checkpoint note read off paper: checked against the ledger's roots, no row of any region.
+    ("POST", "/public/checkpoint"): _no_row({"note": "daipin.231002/ledger\n1\nAAAA\n\n— daipin.231002/ledger AAAA\n"}),
     # Not a row of any region: computing a preview, verifying the ledger, one's own account and session.
     ("POST", "/api/v1/preview"): _no_row(),
     ("POST", "/matters/preview"): _no_row(),

@@ -345,3 +345,21 @@ def test_the_annual_report_adds_up_pools_paid_and_households(session: Session, w
     assert c.get(f"/reports/annual?region={OWN_VILLAGE}&year={sample.YEAR}", headers=cadre).status_code == 200
     assert c.get(f"/reports/annual?region=231002&year={sample.YEAR}", headers=cadre).status_code == 404
     assert c.get(f"/reports/annual.pdf?region={FOREIGN_VILLAGE}&year={sample.YEAR}", headers=cadre).status_code == 404
+
+
+def test_the_public_check_page_verifies_a_note_typed_off_the_notice(session: Session, world: World) -> None:
+    notice = session.get(Notice, world.ids["notice_open"])
+    assert notice is not None and notice.checkpoint
+    app, _ = app_rolling_back(session)
+    c = client(app)
+    form = c.get("/public/checkpoint").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    typed = "\n".join(" " + ln.replace("\u2014", "--") for ln in notice.checkpoint.split("\n") if ln)
+    ok = c.post("/public/checkpoint", data={"csrf_token": token.group(1), "note": typed})
+    assert ok.status_code == 200 and 'id="checkpoint-ok"' in ok.text
+    assert notice.content["ledger_checkpoint"]["root"] in ok.text
+    root = notice.content["ledger_checkpoint"]["root"]
+    bad = c.post("/public/checkpoint", data={"csrf_token": token.group(1),
+                                             "note": typed.replace(root, root[::-1])})
+    assert bad.status_code == 422 and 'id="checkpoint-ok"' not in bad.text

@@ -3,14 +3,15 @@ the archive dossier; the annual report of a village, township or district."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from daipin.domain.actors import Actor
-from daipin.http.deps import TRAINING, CurrentActor, Id, NowDep, SessionDep, database_kind
+from daipin.domain.errors import DaipinError
+from daipin.http.deps import TRAINING, CsrfDep, CurrentActor, Id, NowDep, SessionDep, database_kind
 from daipin.services.documents import views as documents
 from daipin.web import render
 
@@ -86,3 +87,22 @@ def annual_xlsx(actor: CurrentActor, session: SessionDep, now: NowDep, region: s
     return Response(annual.annual_xlsx(report),
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/public/checkpoint", response_class=HTMLResponse)
+def checkpoint_form(request: Request) -> Response:
+    """The public check of a checkpoint note read off a printed notice (typed, or scanned from its QR code)."""
+    return render(request, "public/checkpoint.html", {"result": None, "error": None, "note": ""})
+
+
+@router.post("/public/checkpoint", response_class=HTMLResponse, dependencies=[CsrfDep])
+def checkpoint_check(request: Request, session: SessionDep,
+                     note: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    from daipin.services.ledger import views as ledger_views
+
+    try:
+        result = ledger_views.check_note(session, note)
+    except DaipinError as exc:
+        return render(request, "public/checkpoint.html", {"result": None, "error": exc, "note": note},
+                      status_code=exc.status)
+    return render(request, "public/checkpoint.html", {"result": result, "error": None, "note": note})
