@@ -49,11 +49,14 @@ def rendered_png(data: bytes, tmp_path: Any) -> bytes:
     """The first page rendered by poppler (when installed): a real rasteriser reads the file."""
     if shutil.which("pdftoppm") is None:
         pytest.skip("poppler-utils (pdftoppm) is not installed: scripts/ensure-system-packages")
-    src = tmp_path / "doc.pdf"
+    import uuid
+
+    name = uuid.uuid4().hex[:8]
+    src = tmp_path / f"{name}.pdf"
     src.write_bytes(data)
-    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(src), str(tmp_path / "page")],
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(src), str(tmp_path / name)],
                    check=True, timeout=60)
-    png = next(tmp_path.glob("page*.png")).read_bytes()
+    png = next(tmp_path.glob(f"{name}*.png")).read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 2000
     return png
 
@@ -219,9 +222,9 @@ def test_every_paper_of_an_archived_matter_prints_and_reads_back(session: Sessio
         r = c.get(f"/matters/{m.id}/papers/{key}.pdf", headers=headers)
         assert r.status_code == 200 and r.headers["content-type"] == "application/pdf", (key, r.text[:200])
         texts[key] = pdf_text(r.content)
+        rendered_png(r.content, tmp_path)
         assert_no_personal_data(texts[key], secrets, key)
         assert m.title in texts[key] and "北京时间" in texts[key], key
-    rendered_png(c.get(f"/matters/{m.id}/papers/minutes.pdf", headers=headers).content, tmp_path)
     village = "村民委员会"
     scheduled = for_people(meeting.scheduled_at)
     # 召开会议通知: when and where, by whom, dated.
@@ -263,7 +266,7 @@ def test_a_matter_shows_only_the_papers_its_state_has(session: Session, world: W
     assert 'id="paper-announcement"' not in in_notice and 'id="paper-dossier"' not in in_notice
 
 
-def test_a_contract_prints_with_its_terms_in_yuan_and_capitals(session: Session, world: World) -> None:
+def test_a_contract_prints_with_its_terms_in_yuan_and_capitals(session: Session, world: World, tmp_path: Any) -> None:
     from daipin.db.models.registry import Contract
 
     c = session.get(Contract, world.ids["contract_own"])
@@ -275,6 +278,7 @@ def test_a_contract_prints_with_its_terms_in_yuan_and_capitals(session: Session,
     r = cl.get(f"/contracts/{c.id}.pdf", headers=headers)
     assert r.status_code == 200, r.text[:300]
     text = pdf_text(r.content)
+    rendered_png(r.content, tmp_path)
     assert "利益联结协议" in text and c.code in text and "甲方" in text and "乙方" in text
     money = [v for k, v in c.terms.items() if k.endswith("_fen") and isinstance(v, int) and v > 0]
     from daipin.domain.money import format_yuan

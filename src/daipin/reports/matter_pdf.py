@@ -10,11 +10,12 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Preformatted, Spacer
+from reportlab.platypus import Preformatted, Spacer, Table, TableStyle
 
 from daipin.domain.localtime import for_people
 from daipin.domain.money import format_yuan
@@ -117,7 +118,12 @@ def sign_in(ctx: dict[str, Any], *, printed_at: Any, training: bool = False) -> 
     rows: list[list[Any]] = [["序号", "姓名", "户编号", "身份", "签名", "备注"]]
     for i, r in enumerate(ctx["rows"], 1):
         rows.append([i, r["name"], r["ref"], r["role"], "", ""])
-    story.append(_grid(rows, [12 * mm, 30 * mm, 46 * mm, 22 * mm, 40 * mm, 32 * mm], st["base"]))
+    sheet = Table([[_p(c, st["base"]) for c in r] for r in rows], colWidths=[12 * mm, 30 * mm, 46 * mm, 22 * mm,
+                                                                            40 * mm, 32 * mm],
+                  rowHeights=[None] + [10 * mm] * (len(rows) - 1), repeatRows=1)  # room to sign by hand
+    sheet.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f2f6"))]))
+    story.append(sheet)
     story.append(_p(f"应到 {len(ctx['rows'])} 人，实到＿＿＿人。列席：第一书记（驻村工作队）＿＿＿＿＿＿", st["base"]))
     story += _seal(st, ctx["issuer"], ctx["day"])
     story.append(_p(f"本表只列姓名和户编号，不含身份证号、电话。打印于 {for_people(printed_at)}", st["small"]))

@@ -941,8 +941,8 @@ def complaint_channels(session: Session, m: Matter, region: Region | None,
         channel("village", f"{region.name}村民委员会", region.code)
     if township is not None:
         channel("township", f"{township.name}人民政府", township.code, m.county_code)
-    channels.append({"level": "hotline", **COMPLAINT_HOTLINE, "source": "国务院扶贫办（国家乡村振兴局）公布",
-                     "source_en": "published nationally"})
+    channels.append({"level": "hotline", **COMPLAINT_HOTLINE, "source": "全国统一的监督举报电话",
+                     "source_en": "the national hotline"})
     return channels
 
 
