@@ -216,6 +216,7 @@ def test_every_paper_of_an_archived_matter_prints_and_reads_back(session: Sessio
     keys = ["meeting-notice", "sign-in", "minutes", "review", "announcement", "dossier"]
     for key in keys:
         assert f'id="paper-{key}"' in page, key
+    assert f'id="dossier-pdf-link" href="/matters/{m.id}/papers/dossier.pdf"' in page  # beside dossier.zip
     secrets = secrets_of(session)
     texts: dict[str, str] = {}
     for key in keys:
