@@ -500,6 +500,22 @@ def _notice_targets(mx: Mx) -> list[Target]:
     return [Target(label, {"notice_id": str(n)}, lambda a, r: True) for label, n in mx.rows["notices"].items()]
 
 
+def _paper_targets(mx: Mx) -> list[Target]:
+    """A paper of each matter: the minutes and review form exist once a matter has met, voted and been reviewed
+    (in notice, executed), the result announcement only once announced (none here); read as the matter is."""
+    out = []
+    for label, (m, posted, has_batch) in mx.rows["matters"].items():
+        for paper in ("meeting-notice", "minutes", "review", "announcement"):
+            exists = (posted or has_batch) and paper != "announcement"
+            out.append(Target(f"{label}, {paper}", {"matter_id": str(m.id), "paper": paper},
+                              lambda a, r, m=m, exists=exists: exists and _allowed("matter.detail", m.region_code)(a)))
+    return out
+
+
+# GET routes with more than one path parameter, each by its route.
+ROUTE_FILL: dict[str, Callable[[Mx], list[Target]]] = {
+    "/matters/{matter_id}/papers/{paper}.pdf": _paper_targets,
+}
 # GET routes: each path parameter by its name.
 PARAM_FILL: dict[str, Callable[[Mx], list[Target]]] = {
     "household_id": _household_targets,
@@ -522,6 +538,9 @@ QUERY_FILL: dict[str, list[str]] = {
     "/households": ["village=231002001001", f"village={SAME_TOWNSHIP_VILLAGE}", f"village={FAR_VILLAGE}"],
     "/api/v1/public/notices": ["region=231002001", "region=231002003"],
     "/matters/new": [f"village={SAME_TOWNSHIP_VILLAGE}"],
+    **{route: [f"region={OWN_VILLAGE}&year=2025", f"region={SAME_TOWNSHIP_VILLAGE}&year=2025",
+               f"region={FAR_VILLAGE[:9]}&year=2025", "region=231002&year=2025", "region=231005&year=2025"]
+       for route in ("/reports/annual", "/reports/annual.pdf", "/reports/annual.xlsx")},
 }
 
 
@@ -719,6 +738,8 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     # An objection's status, by its receipt number and check code: no row of any region.
     ("POST", "/api/v1/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
     ("POST", "/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
+    # A checkpoint note read off paper: checked against the ledger's roots, no row of any region.
+    ("POST", "/public/checkpoint"): _no_row({"note": "daipin.231002/ledger\n1\nAAAA\n\n— daipin.231002/ledger AAAA\n"}),
     # Not a row of any region: computing a preview, verifying the ledger, one's own account and session.
     ("POST", "/api/v1/preview"): _no_row(),
     ("POST", "/matters/preview"): _no_row(),
@@ -766,6 +787,8 @@ def targets_for(mx: Mx, method: str, route: str) -> list[Target] | None:
     if method != "GET":
         fill = WRITE_FILL.get((method, route))
         return fill(mx) if fill else None
+    if route in ROUTE_FILL:
+        return ROUTE_FILL[route](mx)
     names = _params(route)
     if not names:
         return [Target("-", {}, None)] + [Target(q, {}, None, query=q) for q in QUERY_FILL.get(route, [])]

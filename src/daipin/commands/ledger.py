@@ -240,6 +240,31 @@ def verify_bundle(
     raise typer.Exit(1)
 
 
+@ledger_app.command("check-note")
+def check_note(
+    note_file: str = typer.Argument(..., help="从纸质公示抄录或扫描（二维码）得到的检查点注记文件；- 为标准输入"),
+    key: str = typer.Option(None, "--key", help="信任的公钥（或存放它的文件）；默认本机公布的公钥"),
+) -> None:
+    """核验纸质公示上的检查点注记：签名是否有效，账本在该条目数时的根是否仍与之相同 / check a checkpoint note read
+    off a printed notice: its signature, and that the ledger still has its root at its size; exit 1 if not."""
+    from daipin.db.session import session_scope
+    from daipin.domain.errors import DaipinError
+    from daipin.services.ledger import views as ledger_views
+
+    try:
+        typed = sys.stdin.read() if note_file == "-" else Path(note_file).read_text(encoding="utf-8")
+        with session_scope() as session:
+            out = ledger_views.check_note(session, typed, trusted_key=_trusted(key))
+    except (DaipinError, OSError, UnicodeDecodeError) as exc:
+        raise _fail(exc) from exc
+    if not out["ok"]:
+        typer.echo(f"签名有效，但账本在条目数 {out['size']} 时的根已不是 {out['root']}：记录已被改写 / the signature "
+                   f"verifies but the ledger's root at size {out['size']} is no longer {out['root']}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"检查点核验通过 / checkpoint verified: {out['origin']} size {out['size']} root {out['root']}; "
+               f"签名有效，账本现有 {out['ledger_size']} 条目，与之一致 / signature valid, consistent with the ledger")
+
+
 @ledger_app.command("witness")
 def witness(
     note_file: Path = typer.Argument(..., help="检查点注记文件（公告、档案或他处见到的签名检查点）"),

@@ -317,15 +317,25 @@ class CountyRules:
     declared_time_days: int = DECLARED_TIME_DAYS
     # The notice days of a roster of monitoring households alone (5 at least).
     monitoring_roster_notice_days: int = MONITORING_ROSTER_NOTICE_DAYS
+    # Office complaint numbers printed on notices (监督举报电话): region code (the county, a township or a
+    # village) → a landline or hotline; never a personal mobile number.
+    complaint_phones: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "quorum": {name: getattr(self.quorum, name).text() for name in _QUORUM_FIELDS},
             "meeting_notice_days": self.meeting_notice_days,
             "notice_days": {k.value: v for k, v in sorted(self.notice_days.items())},
             "declared_time_days": self.declared_time_days,
             "monitoring_roster_notice_days": self.monitoring_roster_notice_days,
         }
+        if self.complaint_phones:
+            out["complaint_phones"] = dict(sorted(self.complaint_phones.items()))
+        return out
+
+    def complaint_phone(self, region_code: str) -> str | None:
+        """The complaint number set for exactly this region (county, township or village), if any."""
+        return self.complaint_phones.get(region_code)
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any] | None) -> CountyRules:
@@ -346,7 +356,7 @@ class CountyRules:
         """Read settings; anything looser than the law or policy default is refused, naming the field."""
         data = dict(data or {})
         unknown = set(data) - {"quorum", "meeting_notice_days", "notice_days", "declared_time_days",
-                               "monitoring_roster_notice_days"}
+                               "monitoring_roster_notice_days", "complaint_phones"}
         if unknown:
             name = sorted(unknown)[0]
             raise InputError(f"未知的设置项“{name}”", f"unknown setting {name!r}", name)
@@ -374,7 +384,33 @@ class CountyRules:
                              "declared_time_days")
         mrd = _int_at_least(data.get("monitoring_roster_notice_days", MONITORING_ROSTER_NOTICE_DAYS),
                             MONITORING_ROSTER_NOTICE_DAYS, "monitoring_roster_notice_days")
-        return cls(QuorumRules(**q), mnd, nd, dtd, mrd)
+        return cls(QuorumRules(**q), mnd, nd, dtd, mrd, _complaint_phones(data.get("complaint_phones")))
+
+
+# An office number: a landline with or without its area code and extension (0452-2345678, 0452-2345678-801)
+# or a short public hotline (12317, 12345).
+_OFFICE_PHONE_RE = re.compile(r"(?:0\d{2,3}-?)?[2-9]\d{6,7}(?:-\d{1,6})?|1\d{4}")
+
+
+def _complaint_phones(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError("应为“区划代码: 电话”的对照", "must map region codes to phone numbers", "complaint_phones")
+    out: dict[str, str] = {}
+    for code, number in value.items():
+        field_name = f"complaint_phones.{code}"
+        if not isinstance(code, str) or not code.isdigit() or len(code) not in (6, 9, 12):
+            raise InputError("区划代码应为 6、9 或 12 位数字", "region codes must be 6, 9 or 12 digits", field_name)
+        text = str(number).strip() if isinstance(number, (str, int)) and not isinstance(number, bool) else ""
+        if _PHONE_RE.search(text):
+            raise InputError("监督电话应为办公电话或热线，不得填写个人手机号", "a complaint number must be an office "
+                             "line or a hotline, never a personal mobile number", field_name)
+        if not _OFFICE_PHONE_RE.fullmatch(text):
+            raise InputError("应为固定电话（如 0452-2345678）或热线（如 12317）",
+                             "must be a landline (0452-2345678) or a hotline (12317)", field_name)
+        out[code] = text
+    return out
 
 
 _QUORUM_FIELDS = ("villagers_adults", "villagers_households", "representatives", "passing", "leading_group")

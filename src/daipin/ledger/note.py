@@ -259,3 +259,24 @@ def open_checkpoint(note: str, verifier: Verifier, origin: str | None = None) ->
     if origin is not None and cp.origin != origin:
         raise NoteError(f"checkpoint origin {cp.origin!r} is not {origin!r}")
     return cp
+
+
+def from_paper(typed: str) -> str:
+    """A signed note as typed or scanned from paper, back in its exact form: line ends and blank lines may be
+    lost or doubled and spaces added around lines; a signature line may start with "--" or "-" for the em dash.
+    The text is the first three lines (origin, size, root); every later line is a signature. Nothing is
+    corrected inside a line: a wrong character still fails the signature."""
+    lines = [" ".join(line.split()) for line in typed.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [line for line in lines if line]
+    if len(lines) < 4:
+        raise NoteError("a checkpoint note has an origin, a size, a root and at least one signature line")
+    sigs = []
+    for line in lines[3:]:
+        for dash in (SIG_PREFIX.strip(), "--", "-", "\u2015", "\u2013"):
+            if line.startswith(dash):
+                line = line[len(dash):].strip()
+                break
+        else:
+            raise NoteError("a signature line starts with an em dash (—)")
+        sigs.append(f"{SIG_PREFIX}{line}\n")
+    return "\n".join(lines[:3]) + "\n\n" + "".join(sigs)

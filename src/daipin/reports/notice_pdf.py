@@ -13,13 +13,22 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Image,
+    KeepTogether,
+    Paragraph,
+    Preformatted,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from daipin.config import settings
 from daipin.domain.localtime import for_people
@@ -52,11 +61,12 @@ def _fen(v: Any) -> str:
     return format_yuan(int(v or 0))
 
 
-def qr_png(url: str) -> bytes:
+def qr_png(data: str) -> bytes:
+    """A QR code of `data` (an address, or a whole signed note) as PNG bytes."""
     import segno
 
     buf = io.BytesIO()
-    segno.make(url, error="m").save(buf, kind="png", scale=4, border=2)
+    segno.make(data, error="m" if len(data) < 200 else "l").save(buf, kind="png", scale=4, border=2)
     return buf.getvalue()
 
 
@@ -82,6 +92,93 @@ def _training_mark(font: str) -> Any:
         canvas.setFont(font, 9)
         canvas.drawString(18 * mm, height - 10 * mm, f"{TRAINING_MARK}（非正式公示）")
     return draw
+
+
+def channel_line(ch: dict[str, Any]) -> str:
+    """A complaint channel as printed: its name, its number, and where the number comes from."""
+    line = str(ch.get("name", ""))
+    if ch.get("number"):
+        line += f"：{ch['number']}"
+        if ch.get("source"):
+            line += f"（电话来源：{ch['source']}）"
+    else:
+        line += "（未设置电话，请到办公地点反映）"
+    return line
+
+
+def meeting_and_review(content: dict[str, Any], base: ParagraphStyle, h2: ParagraphStyle) -> list[Any]:
+    """The meeting that decided the matter (time, place, attendance, tally, outcome) and the township's opinion."""
+    out: list[Any] = []
+    mt = content.get("meeting")
+    if mt:
+        out.append(_p("会议与表决", h2))
+        out.append(_p(f"{mt.get('type_label', '')}：{for_people(mt.get('scheduled_at'))}，地点：{mt.get('place', '')}", base))
+        out.append(_p(attendance_line(mt), base))
+        if mt.get("votes"):
+            out.append(_p(tally_line(mt), base))
+    rv = content.get("review")
+    if rv:
+        out.append(_p("乡镇审核意见", h2))
+        verdict = "审核通过" if rv.get("decision") == "approve" else "退回修改"
+        out.append(_p(f"{rv.get('body', '')} {verdict}（{for_people(rv.get('at'))}）：{rv.get('comments') or '同意。'}",
+                      base))
+    return out
+
+
+def attendance_line(mt: dict[str, Any]) -> str:
+    el, pr = mt.get("eligible") or {}, mt.get("present") or {}
+    parts = []
+    for key, zh in (("representatives", "村民代表"), ("adults", "成年村民"), ("households", "户代表"), ("members", "成员")):
+        if el.get(key) or pr.get(key):
+            parts.append(f"{zh}应到 {el.get(key) or 0} 人、实到 {pr.get(key) or 0} 人")
+    return "到会情况：" + ("；".join(parts) if parts else "未登记")
+
+
+def tally_line(mt: dict[str, Any]) -> str:
+    v = mt.get("votes") or {}
+    line = f"表决结果：赞成 {v.get('for', 0)} 票，反对 {v.get('against', 0)} 票，弃权 {v.get('abstain', 0)} 票"
+    if "passed" in mt:
+        line += "，通过" if mt["passed"] else "，未通过"
+    return line
+
+
+def issuer_block(issuer: dict[str, Any] | None, base: ParagraphStyle) -> list[Any]:
+    """落款: the issuing body and the date, right-aligned as on a posted notice."""
+    if not issuer:
+        return []
+    right = ParagraphStyle("right", parent=base, alignment=TA_RIGHT)
+    return [Spacer(1, 5 * mm), _p(issuer.get("name", ""), right), _p(issuer.get("date", ""), right)]
+
+
+def note_lines(note: str) -> list[str]:
+    """The signed note's lines as printed (the blank line between text and signatures kept)."""
+    return note.rstrip("\n").split("\n")
+
+
+def checkpoint_block(cp: dict[str, Any], note: str, url: str, base: ParagraphStyle, small: ParagraphStyle,
+                     mono: ParagraphStyle) -> list[Any]:
+    """The ledger checkpoint: size, root (base64, as in the note) and the signed note printed whole, line by line,
+    with a QR code of the note itself (so its signature can be re-checked from paper:
+    `daipin ledger check-note`) and one of the page's address."""
+    qr_url = Image(io.BytesIO(qr_png(url)), width=30 * mm, height=30 * mm)
+    lines: list[Any] = [_p("账本检查点（发布时）", base), _p(f"条目数 size：{cp.get('size', '')}", small),
+                        _p(f"根 root（base64）：{cp.get('root', '')}", mono)]
+    if cp.get("key_id"):
+        lines.append(_p(f"签名公钥编号 key id：{cp['key_id']}", small))
+    t = Table([[qr_url, lines]], colWidths=[34 * mm, 140 * mm])
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)]))
+    out: list[Any] = [t]
+    if note:
+        pre = ParagraphStyle("note", parent=mono, fontSize=7.5, leading=9.5)
+        qr_note = Image(io.BytesIO(qr_png(note)), width=38 * mm, height=38 * mm)
+        text = Preformatted("\n".join(note_lines(note)), pre)
+        # The note on the whole width (a signature line is long: nothing may cover it), its QR code below.
+        nt = Table([[text], [qr_note]], colWidths=[174 * mm])
+        nt.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 1), (0, 1), "LEFT"),
+                                ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)]))
+        out.append(KeepTogether([Spacer(1, 2 * mm), _p("签名检查点注记（全文；下方二维码为同一注记，可用 daipin ledger "
+                                                       "check-note 核验签名）", small), nt]))
+    return out
 
 
 def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, status_label: str = "",
@@ -154,25 +251,15 @@ def render_notice(content: dict[str, Any], *, url: str, checkpoint_note: str, st
         elif isinstance(pay, dict) and "lines" in pay:  # announced before the exact figures were kept
             paid = sum(int(ln.get("amount_fen", 0)) for ln in pay["lines"] if ln.get("status") == "paid")
             story.append(_p(f"已支付合计：{_fen(paid)} 元", base))
+    story += meeting_and_review(content, base, h2)
     story.append(_p("异议与监督渠道", h2))
     story.append(_p("公示期内，任何人均可实名或匿名提出异议，可向以下渠道反映：", base))
     for ch in content.get("complaint_channels") or []:
-        line = ch.get("name", "")
-        if ch.get("number"):
-            line += f"：{ch['number']}"
-        story.append(_p(f"· {line}", base))
+        story.append(_p(f"· {channel_line(ch)}", base))
     story.append(_p(f"网上查看与提出异议：{url}", base))
+    story += issuer_block(content.get("issuer"), base)
     story.append(Spacer(1, 4 * mm))
-    cp = content.get("ledger_checkpoint") or {}
-    qr = Image(io.BytesIO(qr_png(url)), width=32 * mm, height=32 * mm)
-    cp_lines = [_p("账本检查点（发布时）", base),
-                _p(f"树大小 size: {cp.get('size', '')}", small),
-                _p(f"根 root: {cp.get('root', '')}", mono)]
-    if checkpoint_note:
-        cp_lines.append(_p(checkpoint_note.replace("\n", " / "), mono))
-    ft = Table([[qr, cp_lines]], colWidths=[36 * mm, 138 * mm])
-    ft.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)]))
-    story.append(ft)
+    story += checkpoint_block(content.get("ledger_checkpoint") or {}, checkpoint_note, url, base, small, mono)
     story.append(_p("本公示不含身份证号、电话、银行账号、健康状况等个人信息。扫描二维码可核对网上版本。", small))
     if training:
         mark = _training_mark(font)

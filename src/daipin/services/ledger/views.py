@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from daipin.domain import access
 from daipin.domain.actors import Actor
+from daipin.domain.errors import InputError
 from daipin.domain.localtime import as_utc
+from daipin.domain.roots import root_from_hex, root_text
 
 
 def _check(actor: Actor) -> None:
@@ -21,7 +23,7 @@ def status(session: Session, actor: Actor) -> dict[str, Any]:
     _check(actor)
     info = store.info(session)
     cp = store.latest_checkpoint(session)
-    return {**info, "checkpoint": cp.note if cp else "", "checkpoint_at": as_utc(cp.at).isoformat() if cp else ""}
+    return {**info, "root": root_from_hex(info["root"]), "checkpoint": cp.note if cp else "", "checkpoint_at": as_utc(cp.at).isoformat() if cp else ""}
 
 
 def verify(session: Session, actor: Actor) -> dict[str, Any]:
@@ -31,7 +33,7 @@ def verify(session: Session, actor: Actor) -> dict[str, Any]:
     _check(actor)
     report = ledger_verify.verify_log(session)
     first = report.first_bad
-    return {"ok": report.ok, "size": report.size, "root": report.root.hex(), "hash": report.hash_name,
+    return {"ok": report.ok, "size": report.size, "root": root_text(report.root), "hash": report.hash_name,
             "checkpoints": report.checkpoints, "rows_checked": report.rows_checked,
             "first_bad": None if first is None else {"index": first.index, "reason_zh": first.reason_zh,
                                                     "reason_en": first.reason_en},
@@ -55,3 +57,26 @@ def signing_key_problem() -> str | None:
     except Exception as exc:  # noqa: BLE001 - the reason is the answer
         return type(exc).__name__
     return None
+
+
+def check_note(session: Session, typed: str, *, trusted_key: str | None = None) -> dict[str, Any]:
+    """A checkpoint note read off paper (typed, or scanned from its QR code), checked two ways: its signature with
+    the published key (or `trusted_key`), and its root against the ledger as it stands now at the note's size —
+    a history rewritten since the paper was printed no longer has that root. Anyone may check: nothing private
+    is read, only roots."""
+    from daipin.ledger import keys, note, store
+
+    try:
+        text = note.from_paper(typed)
+        log = store.require_log(session)
+        key = trusted_key or keys.published_key() or log.verifier_key
+        cp = note.open_checkpoint(text, note.Verifier.parse(key), origin=log.origin)
+    except note.NoteError as exc:
+        raise InputError(f"检查点注记无法核验：{exc}", f"the checkpoint note does not verify: {exc}", "note") from exc
+    size = store.tree_size(session)
+    if cp.size > size:
+        raise InputError(f"检查点的条目数 {cp.size} 大于账本现有条目数 {size}",
+                         f"the checkpoint's size {cp.size} is beyond the ledger's {size}", "note")
+    matches = cp.size == 0 or store.root_at(session, cp.size) == cp.root
+    return {"ok": matches, "signature_ok": True, "origin": cp.origin, "size": cp.size, "root": root_text(cp.root),
+            "ledger_size": size, "note": text}

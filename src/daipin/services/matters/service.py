@@ -37,7 +37,13 @@ from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import beijing_date, for_people
 from daipin.domain.privacy import mask_free_text
-from daipin.domain.vocabulary import OBJECTION_NOTIFIED_VIA, OBJECTION_OUTCOMES, REVIEW_DECISION, RUN_KIND
+from daipin.domain.vocabulary import (
+    MEETING_TYPE,
+    OBJECTION_NOTIFIED_VIA,
+    OBJECTION_OUTCOMES,
+    REVIEW_DECISION,
+    RUN_KIND,
+)
 from daipin.ledger import store as ledger_store
 from daipin.services.decisions import service as decisions
 from daipin.services.shared import clock as shared_clock
@@ -199,6 +205,10 @@ def set_county_rules(session: Session, actor: Actor, county_code: str, rules: di
     """A county configures stricter quorum, meeting notice or notice windows (never looser than the law)."""
     access.require(actor, "workflow.rules", region=county_code[:6], field="actor")
     parsed = wf.CountyRules.from_dict(rules)
+    for code in parsed.complaint_phones:
+        if not code.startswith(county_code[:6]):
+            raise InputError(f"区划 {code} 不在本区（{county_code[:6]}）", f"region {code} is not in county "
+                             f"{county_code[:6]}", f"complaint_phones.{code}")
     row = session.get(CountyWorkflowRules, county_code[:6])
     if row is None:
         row = CountyWorkflowRules(county_code=county_code[:6])
@@ -905,6 +915,91 @@ def beneficiaries(session: Session, m: Matter) -> list[dict[str, Any]]:
     return out
 
 
+COMPLAINT_PHONE_SOURCE = "本区议事规则设置的监督电话（daipin matter rules 区代码 规则文件：complaint_phones）"
+COMPLAINT_PHONE_SOURCE_EN = "complaint numbers set in the county's rules (daipin matter rules COUNTY FILE: complaint_phones)"
+
+
+def complaint_channels(session: Session, m: Matter, region: Region | None,
+                       township: Region | None) -> list[dict[str, str]]:
+    """Where to complain: the village committee and the township government with the office numbers the county
+    set for them (`complaint_phones` of its rules; the county's own number stands in for a township without
+    one), each naming where its number comes from, then the national hotline."""
+    rules = county_rules(session, m.county_code)
+    channels: list[dict[str, str]] = []
+
+    def channel(level: str, name: str, *codes: str) -> None:
+        item = {"level": level, "name": name}
+        for code in codes:
+            number = rules.complaint_phone(code)
+            if number:
+                item.update({"number": number, "source": COMPLAINT_PHONE_SOURCE, "source_en": COMPLAINT_PHONE_SOURCE_EN,
+                             "source_region": code})
+                break
+        channels.append(item)
+
+    if region is not None and len(region.code) == 12:
+        channel("village", f"{region.name}村民委员会", region.code)
+    if township is not None:
+        channel("township", f"{township.name}人民政府", township.code, m.county_code)
+    channels.append({"level": "hotline", **COMPLAINT_HOTLINE, "source": "全国统一的监督举报电话",
+                     "source_en": "the national hotline"})
+    return channels
+
+
+def issuer_of(m: Matter, region: Region | None, township: Region | None, posted_at: datetime) -> dict[str, str]:
+    """落款: the body that issues the notice (the village committee, or the township government, or the county's
+    leading group) and the day it is issued, in Beijing time."""
+    if region is not None and len(region.code) == 12:
+        name = f"{region.name}村民委员会"
+    elif region is not None and len(region.code) == 9:
+        name = f"{region.name}人民政府"
+    elif region is not None:
+        name = f"{region.name}巩固拓展脱贫攻坚成果领导小组"
+    else:
+        name = m.region_code
+    day = beijing_date(posted_at)
+    return {"name": name, "date": f"{day.year}年{day.month}月{day.day}日", "date_iso": day.isoformat()}
+
+
+def meeting_facts(session: Session, m: Matter) -> dict[str, Any] | None:
+    """The meeting that decided the matter as the notice tells it: type, time, place, who could and who did
+    attend, the tally and the outcome (counts only, no names)."""
+    if not wf.has_meeting(m.kind):
+        return None
+    mt = current_meeting(session, m)
+    if mt is None:
+        return None
+    present = next((v for v in (mt.present_representatives, mt.present_adults, mt.present_households,
+                                mt.present_members) if v), 0)
+    out: dict[str, Any] = {
+        "type": mt.type, "type_label": MEETING_TYPE.zh(mt.type),
+        "scheduled_at": utc(mt.scheduled_at).isoformat(), "place": mt.place,
+        "eligible": {"adults": mt.eligible_adults, "households": mt.eligible_households,
+                     "representatives": mt.eligible_representatives, "members": mt.eligible_members},
+        "present": {"adults": mt.present_adults, "households": mt.present_households,
+                    "representatives": mt.present_representatives, "members": mt.present_members, "count": present},
+    }
+    if mt.votes_at is not None:
+        out["votes"] = {"for": mt.votes_for or 0, "against": mt.votes_against or 0, "abstain": mt.votes_abstain or 0,
+                        "at": utc(mt.votes_at).isoformat()}
+    if mt.decided_at is not None:
+        out["passed"] = bool(mt.passed)
+        out["quorum_met"] = bool(mt.quorum_met)
+    return out
+
+
+def review_facts(session: Session, m: Matter) -> dict[str, Any] | None:
+    """The township's latest review of this round: its decision, opinion, reviewing body and time."""
+    r = session.scalar(select(Review).where(Review.matter_id == m.id, Review.round == m.round)
+                       .order_by(Review.id.desc()).limit(1))
+    if r is None:
+        return None
+    body = session.scalar(select(Region.name).where(Region.code == m.region_code[:9])) if len(m.region_code) >= 9 \
+        else None
+    return {"decision": r.decision, "comments": r.comments or "", "at": utc(r.at).isoformat(),
+            "body": f"{body}人民政府" if body else ""}
+
+
 def notice_content(session: Session, m: Matter, *, posted_at: datetime, ends_at: datetime, days: int,
                    checkpoint: dict[str, Any]) -> dict[str, Any]:
     """What is posted on the village board and the portal; built from named fields only."""
@@ -924,12 +1019,7 @@ def notice_content(session: Session, m: Matter, *, posted_at: datetime, ends_at:
     for k in ("retained_fen", "undistributed_fen"):
         if isinstance(preview.get(k), int):
             amounts[k] = preview[k]
-    channels: list[dict[str, str]] = []
-    if region is not None and len(region.code) == 12:
-        channels.append({"level": "village", "name": f"{region.name}村民委员会"})
-    if township is not None:
-        channels.append({"level": "township", "name": f"{township.name}人民政府"})
-    channels.append({"level": "hotline", **COMPLAINT_HOTLINE})
+    channels = complaint_channels(session, m, region, township)
     content: dict[str, Any] = {
         "title": f"关于“{m.title}”的公示",
         "matter": {"id": m.id, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)],
@@ -946,7 +1036,14 @@ def notice_content(session: Session, m: Matter, *, posted_at: datetime, ends_at:
         "complaint_channels": channels,
         "ledger_checkpoint": checkpoint,
         "document_digest": m.document_digest,
+        "issuer": issuer_of(m, region, township, posted_at),
     }
+    meeting = meeting_facts(session, m)
+    if meeting is not None:
+        content["meeting"] = meeting
+    review = review_facts(session, m)
+    if review is not None:
+        content["review"] = review
     if m.kind in decisions.GATED_KINDS:
         content["decided"] = {k: v for k, v in preview.items() if k != "payees"}
     found = wf.personal_data_in(content, known_ids=_household_numbers(session, [b["ref"] for b in benef]))

@@ -13,6 +13,7 @@ from daipin.services.matters import commands
 from daipin.services.matters import views as matter_views
 from daipin.services.payments import commands as payment_commands
 from daipin.web import render
+from daipin.web.pages.documents import with_papers
 
 router = APIRouter()
 
@@ -68,7 +69,7 @@ async def matter_create(request: Request, actor: CurrentActor, session: SessionD
 
 @router.get("/matters/{matter_id}", response_class=HTMLResponse)
 def matter_page(request: Request, matter_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
-    ctx = matter_views.detail(session, actor, matter_id, at=now)
+    ctx = with_papers(session, actor, matter_views.detail(session, actor, matter_id, at=now))
     return render(request, "matters/detail.html", {**ctx, "error": None})
 
 
@@ -106,7 +107,7 @@ async def matter_action(request: Request, matter_id: Id, action: str, actor: Cur
         with session.begin_nested():
             commands.run(session, actor, matter_id, step, at=now)
     except DaipinError as exc:
-        ctx = matter_views.detail(session, actor, matter_id, at=now)
+        ctx = with_papers(session, actor, matter_views.detail(session, actor, matter_id, at=now))
         return render(request, "matters/detail.html", {**ctx, "error": exc, "failed_action": action},
                       status_code=exc.status)
     return RedirectResponse(f"/matters/{matter_id}#{action}", status_code=303)
