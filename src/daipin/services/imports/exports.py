@@ -6,7 +6,8 @@ keeps the import's headers under a title row that says so, and the import refuse
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract, Entity, FundingSource, Household, Person, Project, Region
-from daipin.domain import vocabulary
+from daipin.domain import access, vocabulary
+from daipin.domain.actors import Actor
 from daipin.domain.errors import InputError
 from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_bank, mask_free_text, mask_id, mask_phone
@@ -109,7 +111,7 @@ def export_projects(session: Session, out: Path | str, at: datetime | None = Non
     entities = {e.id: mask_free_text(e.name) for e in session.scalars(select(Entity))}
     names = dict(session.execute(select(Region.code, Region.name)).all())
     rows = [[p.code, mask_free_text(p.name), p.category, entities.get(p.entity_id, ""),
-             names.get(p.township_code, p.township_code), names.get(p.village_code, p.village_code or "") or "",
+             names.get(p.township_code, p.township_code), names.get(p.village_code or "", p.village_code or ""),
              total.get(p.id, 0), p.expected_return, vocabulary.PROJECT_STATUS.zh(p.status)] for p in projects]
     columns = [Column("项目编号", "id"), Column("项目名称"), Column("产业类别"), Column("实施主体"), Column("乡镇"),
                Column("村"), Column("资金合计", "money"), Column("预期年收益率", "rate"), Column("状态")]
@@ -127,3 +129,99 @@ def export_contracts(session: Session, out: Path | str, at: datetime | None = No
     columns = [Column("协议编号", "id"), Column("联结模式"), Column("项目编号", "id"), Column("受益方", "id"),
                Column("起始日期", "date"), Column("终止日期", "date"), Column("状态"), Column("版本", "int")]
     return _save(session, out, "利益联结协议", [Table("协议", columns, rows)], at, masked=False)
+
+
+# ---------------------------------------------------------------- the lists the pages and the API export
+
+DOWNLOADS = ("matters", "payments", "dues", "dashboard", "households")
+
+
+@dataclass(frozen=True)
+class Download:
+    name: str  # the file's name (Chinese), with its suffix
+    data: bytes
+    media_type: str
+
+
+def _download(fmt: str, stem: str, title: str, tables: list[Table]) -> Download:
+    fmt = sheets.export_format(f"x.{fmt}")
+    return Download(f"{stem}.{fmt}", sheets.export_bytes(fmt, title, tables), sheets.MEDIA_TYPES[fmt])
+
+
+def _reach_name(session: Session, actor: Actor, action: access.Action) -> str:
+    """The name of the region an actor's list covers (its reach of `action`; the district's for a district-wide
+    reach)."""
+    prefix = access.reach(actor, action).prefix or actor.region[:6]
+    return _region(session, prefix) if prefix else _region(session)
+
+
+def matters_download(session: Session, actor: Actor, fmt: str, today: date, state: str | None = None) -> Download:
+    """The matters the actor reads (一事一议), one row each."""
+    from daipin.services.matters import views as matters
+
+    rows = [[m["id"], m["title"], m["kind_label"], m["state_label"], m["region_name"], m["year"], m["updated"]]
+            for m in matters.list_for(session, actor, state=state)]
+    columns = [Column("编号", "int"), Column("事项"), Column("类别"), Column("状态"), Column("辖区"),
+               Column("年度", "int"), Column("最近更新（北京时间）")]
+    title = sheets.title_line("事项清单", _reach_name(session, actor, "matter.detail"), today, masked=False)
+    return _download(fmt, "事项清单", title, [Table("事项", columns, rows)])
+
+
+def payments_download(session: Session, actor: Actor, fmt: str, today: date, year: int) -> Download:
+    """A year's pools and payment batches in the actor's reach, with their sums."""
+    from daipin.services.payments import views as payments
+
+    report = payments.district_pools(session, actor, year)
+    data = payments.pools_xlsx(report, sheets.export_format(f"x.{fmt}"), today,
+                               _reach_name(session, actor, "payment.read"))
+    return Download(f"{year}年度支付批次.{fmt}", data, sheets.MEDIA_TYPES[fmt])
+
+
+def dues_download(session: Session, actor: Actor, fmt: str, today: date, entity_id: int) -> Download:
+    """An entity's dues, payments and arrears per contract (the lines in the actor's reach, as its page shows)."""
+    from daipin.services.dashboard import views as dashboard
+    from daipin.services.registry import views as registry
+
+    e = registry.entity(session, actor, entity_id)
+    report = dashboard.entity_dues(session, actor, entity_id)
+    rows: list[list[Any]] = [[d["year"], d["project_code"], d["project"], d["contract"], d["payee"], d["payee_name"],
+                              d["due_fen"], d["paid_fen"], d["arrears_fen"], d["basis"]] for d in report["dues"]]
+    rows.append(["合计", "", "", "", "", "", report["due_total_fen"], report["paid_total_fen"],
+                 report["arrears_total_fen"], f"另有 {report['dues_outside']} 笔不在本人查看范围内"
+                 if report["dues_outside"] else ""])
+    columns = [Column("年度", "int"), Column("项目编号", "id"), Column("项目"), Column("协议编号", "id"),
+               Column("受益方", "id"), Column("受益方名称"), Column("应付", "money"), Column("已付", "money"),
+               Column("拖欠", "money"), Column("计算依据")]
+    name = mask_free_text(e.name)
+    title = sheets.title_line(f"{name} 应付与拖欠", _reach_name(session, actor, "entity.read"), today, masked=False)
+    return _download(fmt, f"应付与拖欠-{entity_id}", title, [Table("应付与拖欠", columns, rows)])
+
+
+def dashboard_download(session: Session, actor: Actor, fmt: str, today: date) -> Download:
+    """The dashboard's figures: the counts, linked households by model, income per household by year, arrears by
+    entity (csv: the counts)."""
+    from daipin.services.dashboard import views as dashboard
+
+    d = dashboard.overview(session, actor=actor, today=today)
+    counts = Table("概况", [Column("指标"), Column("数值", "int")], [
+        ["农户", d.households], ["贫困户与监测户", d.poor_households], ["联结农户", d.linked_households],
+        ["已结算项目", d.settled_projects]])
+    arrears_total = Table("拖欠", [Column("实施主体"), Column("拖欠", "money")],
+                          [[name, fen] for name, fen in d.arrears_by_entity] + [["合计", d.arrears_total_fen]])
+    tables = [counts,
+              Table("联结农户", [Column("利益联结模式"), Column("联结农户", "int")], [list(r) for r in d.by_model]),
+              Table("户均收益", [Column("支付年度", "id"), Column("户均收益", "money")],
+                    [list(r) for r in d.income_by_year]),
+              arrears_total]
+    title = sheets.title_line("工作台数据", d.region_name, today, masked=False)
+    return _download(fmt, "工作台数据", title, tables)
+
+
+def households_download(session: Session, actor: Actor, fmt: str, today: date, *, q: str = "",
+                        status: str | None = None, village: str | None = None) -> Download:
+    """The household search's result (personal data masked)."""
+    from daipin.services.registry import views as registry
+
+    fmt = sheets.export_format(f"x.{fmt}")
+    data = registry.households_xlsx(session, actor, q=q, status=status, village=village, fmt=fmt, today=today)
+    return Download(f"农户.{fmt}", data, sheets.MEDIA_TYPES[fmt])
