@@ -70,7 +70,7 @@ def test_each_list_downloads_as_xlsx_with_numbers_and_a_print_layout_and_as_csv(
         assert r.status_code == 200, r.text
         wb = load_workbook(io.BytesIO(r.content))
         assert wb.sheetnames == ["概况", "联结农户", "户均收益", "拖欠"]
-        counts = {k: v for k, v in wb["概况"].iter_rows(min_row=3, values_only=True)}
+        counts: dict[Any, Any] = dict(wb["概况"].iter_rows(min_row=3, values_only=True))  # type: ignore[arg-type]
         assert counts["农户"] > 0 and all(isinstance(v, int) for v in counts.values())
 
         r = c.get(f"{prefix}/entities/{world.ids['entity_own']}/dues?format=csv", headers=h)

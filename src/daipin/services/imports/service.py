@@ -204,7 +204,7 @@ def _read(path: Path) -> tuple[list[str], Iterable[list[Any]], bool]:
         if not rows:
             raise InputError("文件为空", "the file is empty", field="file")
         headers = [_text(h).strip() for h in rows[0]]
-        _refuse_masked_export(headers, rows[1] if len(rows) > 1 else [])
+        _refuse_masked_export(headers)
         _refuse_formulas(path, headers)
         _refuse_long_numbers(rows, headers)
         return headers, _sheet_rows(rows), False
@@ -349,7 +349,7 @@ def _formula_cells(path: Path) -> list[str]:
     return cells
 
 
-def _refuse_masked_export(headers: list[str], second: list[Any]) -> None:
+def _refuse_masked_export(headers: list[str]) -> None:
     """A daipin export (its title row says 已脱敏; ID numbers, phones and accounts masked) is not an import file:
     one line says so instead of an error for every masked cell."""
     if any(sheets.MASKED in h for h in headers if h):
@@ -394,7 +394,7 @@ def match_headers(headers: list[str], columns: dict[str, tuple[str, ...]],
 def map_headers(headers: list[str]) -> dict[str, int]:
     """Canonical column → index; unknown columns are ignored; a missing required column is an error (a masked
     daipin export, told by its title row, is refused as such)."""
-    _refuse_masked_export(headers, [])
+    _refuse_masked_export(headers)
     index, missing = match_headers(headers, COLUMNS, REQUIRED)
     for key in missing:
         raise InputError(f"缺少必需的列 {HEADER_OF[key]}", f"missing required column {HEADER_OF[key]}",
