@@ -24,6 +24,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
     from daipin.api.routers import (
         auth,
         dashboard,
+        exports,
         ledger,
         obligations,
         payments,
@@ -66,7 +67,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
 
     errors.install(app, render_page_error=render_error)
 
-    for module in (auth, public, registry, villages, workflow, payments, ledger, dashboard, obligations):
+    for module in (auth, public, registry, villages, workflow, payments, ledger, dashboard, obligations, exports):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(pages_router)
     app.include_router(observe_router)  # /healthz, /readyz, /metrics

@@ -81,7 +81,8 @@ def test_the_household_export_is_a_spreadsheet_of_the_actors_region_only(session
     c.cookies.set("daipin_session", world.tokens["village_cadre"])
     r = c.get("/households/export.xlsx")
     assert r.status_code == 200
-    rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    title, *rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert "兴隆村" in title[0] and "已脱敏" in title[0]
     assert rows[0][0] == "户编号"
     assert len(rows) > 1 and {row[2] for row in rows[1:]} == {"兴隆村"}
     # Every column a person reads is in Chinese: 状态 is 在册 (not `alive`), 户类型 and 劳动能力 their labels.

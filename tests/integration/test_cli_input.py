@@ -76,6 +76,18 @@ def test_an_export_to_a_folder_that_is_not_there_is_refused(cli: CliRunner, tmp_
     assert _ok(cli, "export", "households", "h.xlsx").startswith("0 rows")
 
 
+def test_an_export_s_format_follows_its_name_and_other_names_are_refused(cli: CliRunner, tmp_path: Path) -> None:
+    for kind in ("households", "entities", "projects", "contracts"):
+        _ok(cli, "export", kind, f"{kind}.csv")
+        raw = (tmp_path / f"{kind}.csv").read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and not raw.startswith(b"PK")  # csv text, UTF-8 with BOM
+        _ok(cli, "export", kind, f"{kind}.xlsx")
+        assert (tmp_path / f"{kind}.xlsx").read_bytes().startswith(b"PK")
+        for name in (f"{kind}.txt", kind, f"{kind}.xls"):
+            _refused(cli, "export", kind, name, says=".xlsx 或 .csv")
+            assert not (tmp_path / name).exists()
+
+
 def test_a_settlement_or_allocation_year_out_of_range_is_refused(cli: CliRunner) -> None:
     """Refused for the year, before the project or village is looked up."""
     for year in ("0", "-1", "99999", "1999"):
@@ -92,7 +104,8 @@ def test_the_template_is_csv_when_asked_for_csv_and_other_suffixes_are_refused(c
         rows = list(csv.reader(f))
     sheet = [["" if v is None else str(v) for v in row]
              for row in load_workbook(tmp_path / "tpl.xlsx").worksheets[0].iter_rows(values_only=True)]
-    assert rows == sheet and rows[0][: len(HEADERS)] == HEADERS
+    # The csv (for other systems): the xlsx's header row alone; no example row to delete (or to be rounded).
+    assert rows == sheet[:1] and rows[0][: len(HEADERS)] == HEADERS and not any(map(any, sheet[1:]))
     for name in ("tpl.txt", "tpl", "tpl.xls"):
         _refused(cli, "import", "template", "households", name, says=".xlsx 或 .csv")
         assert not (tmp_path / name).exists()

@@ -72,11 +72,12 @@ def test_names_that_start_like_formulas_are_imported_and_exported_by_the_cli_as_
     _ok(cli, "export", "households", "out.xlsx", "--village", "兴隆村")
     rows, cells = _cells(tmp_path / "out.xlsx")
     _no_formula(rows, cells)
-    by_no = {r[0]: r for r in rows[1:]}
+    rows = rows[2:]  # below the title and header rows
+    by_no = {r[0]: r for r in rows}
     for i, typed in enumerate(TYPED):
         row = by_no[f"H-{i}"]
         assert (row[1], row[2], row[12]) == (typed, typed, typed)  # read back exactly as typed
-    years = [r[7] for r in rows[1:] if r[7] not in ("", None)]
+    years = [r[7] for r in rows if r[7] not in ("", None)]
     assert years and all(isinstance(y, int) for y in years)  # exit years the system writes: numbers
 
 
@@ -103,7 +104,7 @@ def test_every_export_writes_typed_text_as_text(rs: Session, tmp_path: Path) -> 
     texts = {v for name in "epch" for r in _cells(tmp_path / f"{name}.xlsx")[0] for v in r}
     assert {'=HYPERLINK("http://x","合作社")', "@法人", "-P-1", "+项目", "=C-1", "=1+1", "-因病"} <= texts
     contract_rows = _cells(tmp_path / "c.xlsx")[0]
-    assert contract_rows[1][7] == 1 and isinstance(contract_rows[1][7], int)  # the version: a number
+    assert contract_rows[2][7] == 1 and isinstance(contract_rows[2][7], int)  # the version: a number
 
 
 def test_the_page_export_writes_a_typed_head_name_as_text(rs: Session) -> None:
@@ -123,4 +124,4 @@ def test_the_page_export_writes_a_typed_head_name_as_text(rs: Session) -> None:
     assert r.status_code == 200, r.text
     rows, cells = _cells(r.content)
     _no_formula(rows, cells)
-    assert sorted(r[1] for r in rows[1:]) == sorted(TYPED)
+    assert sorted(r[1] for r in rows[2:]) == sorted(TYPED)  # below the title and header rows

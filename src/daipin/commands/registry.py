@@ -16,7 +16,7 @@ from daipin.domain.vocabulary import PROJECT_STATUS, RUN_KIND
 runs_app = typer.Typer(help="计算记录 stored runs", no_args_is_help=True)
 import_app = typer.Typer(help="导入 import", no_args_is_help=True)
 template_app = typer.Typer(help="导入模板 import templates", no_args_is_help=True)
-export_app = typer.Typer(help="导出 export (xlsx, 个人信息脱敏)", no_args_is_help=True)
+export_app = typer.Typer(help="导出 export（.xlsx 或 .csv，按文件名；个人信息脱敏）/ export (.xlsx or .csv by the name, masked)", no_args_is_help=True)
 sample_app = typer.Typer(help="示例区 the sample district", no_args_is_help=True)
 households_app = typer.Typer(help="农户 households", no_args_is_help=True)
 projects_app = typer.Typer(help="项目 projects", no_args_is_help=True)
@@ -69,8 +69,10 @@ def _written(out: Path, write: Callable[[], int]) -> int:
     """Run an export to `out`; a folder that is not there or may not be written is refused (InputError), before
     the export reads anything."""
     from daipin.domain.errors import InputError
+    from daipin.services.shared import sheets
 
     _target(out)
+    sheets.export_format(out)  # .xlsx or .csv, refused before anything is read
     try:
         return write()
     except OSError as exc:
@@ -81,23 +83,14 @@ def _written(out: Path, write: Callable[[], int]) -> int:
 
 
 def write_csv_template(out: Path) -> None:
-    """The household import template as csv: the xlsx template's first sheet (headers and example row), UTF-8 with
-    a byte order mark so that Excel opens it as UTF-8."""
-    import tempfile
-
-    from openpyxl import load_workbook
-
+    """The household import template as csv, for other systems: the header row only (UTF-8 with a byte order
+    mark, so that Excel opens it as UTF-8). People fill the xlsx template: a spreadsheet that opens a csv turns
+    long numbers into numbers and keeps 15 of their digits."""
     import daipin.services.imports.service as imports
     from daipin.services.shared import sheets
 
-    with tempfile.TemporaryDirectory() as tmp:
-        sheet = Path(tmp) / "template.xlsx"
-        imports.write_template(sheet)
-        wb = load_workbook(sheet, read_only=True)
-        rows = [["" if v is None else str(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
-        wb.close()
     with out.open("w", encoding="utf-8-sig", newline="") as f:
-        sheets.csv_writer(f).writerows(rows)
+        sheets.csv_writer(f).writerow([imports.HEADER_OF[k] for k in imports.TEMPLATE_KEYS])
 
 
 def _actor() -> Any:
@@ -282,7 +275,8 @@ def import_households(file: Path, skip_bad: bool = typer.Option(False, "--skip-b
 
 @template_app.command("households")
 def template_households(out: Path = typer.Argument(Path("农户导入模板.xlsx"))) -> None:
-    """生成农户导入模板（.xlsx 或 .csv）/ write the household import template (.xlsx, or .csv in UTF-8)."""
+    """生成农户导入模板：xlsx 供人工填写，csv 供系统对接 / write the household import template: .xlsx for people, .csv
+    (UTF-8, the header row) for other systems."""
     import daipin.services.imports.service as imports
     from daipin.domain.errors import DaipinError, InputError
 
@@ -295,20 +289,25 @@ def template_households(out: Path = typer.Argument(Path("农户导入模板.xlsx
         if suffix == ".csv":
             write_csv_template(out)
         else:
-            imports.write_template(out)
+            with unit_of_work() as session:
+                villages = imports.template_villages(session)
+            imports.write_template(out, villages)
     except DaipinError as exc:
         typer.echo(f"错误 / error: {exc.text()}", err=True)
         raise typer.Exit(2) from None
     typer.echo(str(out))
+    if suffix == ".csv":
+        typer.echo("csv 模板供其他系统对接使用；人工填写请用 xlsx 模板（证件号码等列已设为文本格式） / the csv template is for "
+                   "other systems; people fill the xlsx template")
 
 
 @export_app.command("households")
 def export_households(out: Path, village: str = typer.Option(None, "--village", help="村代码或村名 / village code or name")) -> None:
-    """导出农户（脱敏）/ export households to xlsx, masked."""
+    """导出农户（脱敏）/ export households to .xlsx or .csv, masked."""
     import daipin.services.imports.exports as exports
 
     with unit_of_work() as session:
-        n = _written(out, lambda: exports.export_households(session, out, village=village))
+        n = _written(out, lambda: exports.export_households(session, out, village=village, at=now(session)))
     typer.echo(f"{n} rows → {out}")
 
 
@@ -317,7 +316,7 @@ def export_entities(out: Path) -> None:
     import daipin.services.imports.exports as exports
 
     with unit_of_work() as session:
-        n = _written(out, lambda: exports.export_entities(session, out))
+        n = _written(out, lambda: exports.export_entities(session, out, at=now(session)))
     typer.echo(f"{n} rows → {out}")
 
 
@@ -326,7 +325,7 @@ def export_projects(out: Path) -> None:
     import daipin.services.imports.exports as exports
 
     with unit_of_work() as session:
-        n = _written(out, lambda: exports.export_projects(session, out))
+        n = _written(out, lambda: exports.export_projects(session, out, at=now(session)))
     typer.echo(f"{n} rows → {out}")
 
 
@@ -335,7 +334,7 @@ def export_contracts(out: Path) -> None:
     import daipin.services.imports.exports as exports
 
     with unit_of_work() as session:
-        n = _written(out, lambda: exports.export_contracts(session, out))
+        n = _written(out, lambda: exports.export_contracts(session, out, at=now(session)))
     typer.echo(f"{n} rows → {out}")
 
 

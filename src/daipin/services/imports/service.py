@@ -78,6 +78,7 @@ import io
 import marshal
 import os
 import queue
+import re
 import sys
 import threading
 from collections import defaultdict
@@ -203,8 +204,11 @@ def _read(path: Path) -> tuple[list[str], Iterable[list[Any]], bool]:
         if not rows:
             raise InputError("文件为空", "the file is empty", field="file")
         headers = [_text(h).strip() for h in rows[0]]
-        return headers, _sheet_rows(rows, headers), False
-    if suffix in (".csv", ".txt"):
+        _refuse_masked_export(headers)
+        _refuse_formulas(path, headers)
+        _refuse_long_numbers(rows, headers)
+        return headers, _sheet_rows(rows), False
+    if suffix in (".csv", ".txt", ".tsv"):
         raw = path.read_bytes()
         # Without quotes a csv field cannot hold a line break; without tabs and backslashes nothing needs escaping.
         # (Looked for in the bytes: in GB 18030 a backslash byte can also be half of a character, which only
@@ -216,6 +220,16 @@ def _read(path: Path) -> tuple[list[str], Iterable[list[Any]], bool]:
         except UnicodeDecodeError:
             body = raw.decode("gb18030")
         del raw
+        first_line = body[:body.find("\n")] if "\n" in body else body
+        if "\t" in first_line and "," not in first_line:
+            # Tab-separated text (a spreadsheet's "text (tab delimited)", a .txt or .tsv): read with tabs.
+            reader = csv.reader(io.StringIO(body), delimiter="\t")
+            try:
+                header = next(reader)
+            except csv.Error as exc:
+                raise _unreadable(reader, exc) from None
+            headers = [h.strip() for h in header]
+            return headers, _csv_rows(reader), False
         if simple:
             # No quotes, no NUL, no bare carriage return: csv's reading is a split on line ends and commas.
             lines = (body.replace("\r\n", "\n") if "\r" in body else body).split("\n")
@@ -236,19 +250,118 @@ def _read(path: Path) -> tuple[list[str], Iterable[list[Any]], bool]:
     raise InputError(f"不支持的文件类型 {suffix}（应为 xlsx 或 csv）", f"unsupported file type {suffix}", field="file")
 
 
-def _sheet_rows(rows: list[list[Any]], headers: list[str]) -> Iterator[list[str]]:
-    """A spreadsheet's data rows as text. A number of 16 digits or more in a numeric cell is refused: spreadsheets
-    keep 15 significant digits, so a bank account or ID number stored as a number has already changed."""
+def _cell_name(row: int, column: int) -> str:
+    """A cell's name as a spreadsheet shows it (row and column counted from 1): `D3`."""
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(column)}{row}"
+
+
+def _cells_listed(cells: list[str], limit: int = 30) -> str:
+    shown = "、".join(cells[:limit])
+    return shown + (f" 等 {len(cells)} 处" if len(cells) > limit else "")
+
+
+def _refuse_long_numbers(rows: list[list[Any]], headers: list[str]) -> None:
+    """Every numeric cell of 16 digits or more, listed at once: spreadsheets keep 15 significant digits, so a
+    household number, ID number or bank account stored as a number has already changed."""
+    found: list[str] = []
+    columns: list[str] = []
     for n, row in enumerate(rows[1:], start=2):
         for j, cell in enumerate(row):
             if isinstance(cell, int | float) and not isinstance(cell, bool) and abs(cell) >= 10 ** 15:
-                column = headers[j] if j < len(headers) else f"第{j + 1}列"
-                raise InputError(
-                    f"第{n}行 {column}：单元格是16位以上的数字，表格只保留15位有效数字，已可能失真；请把该列设为文本格式"
-                    "重新填写后再导入",
-                    f"row {n}, {column}: a number of 16 digits or more in a numeric cell; spreadsheets keep 15 "
-                    "significant digits, so it may have changed: format the column as text and enter it again",
-                    field=column)
+                column = headers[j] if j < len(headers) and headers[j] else f"第{j + 1}列"
+                found.append(f"{_cell_name(n, j + 1)}（第{n}行 {column}）")
+                if column not in columns:
+                    columns.append(column)
+    if found:
+        raise InputError(
+            f"{len(found)} 个单元格是16位以上的数字，已被表格软件改写（表格只保留15位有效数字，末位变为0或显示为科学计数法）："
+            f"{_cells_listed(found)}。请把 {'、'.join(columns)} 列整列设为文本格式（或使用 xlsx 导入模板），按原件重新"
+            "填写后再导入",
+            f"{len(found)} cells hold a number of 16 digits or more, which a spreadsheet has rewritten (it keeps 15 "
+            f"significant digits): {', '.join(c.split('（')[0] for c in found[:30])}; format the columns "
+            "as text (or use the xlsx template) and enter them again", field=columns[0])
+
+
+def _refuse_formulas(path: Path, headers: list[str]) -> None:
+    """A cell of the first sheet that holds a formula is refused, naming the cell: the import reads what was
+    typed, never a formula's cached result (`=1+1` typed as a name would otherwise become a person named 2)."""
+    cells = _formula_cells(path)
+    if not cells:
+        return
+    column = next((headers[j] for j in (_column_index(c) for c in cells) if j < len(headers) and headers[j]),
+                  "file")
+    raise InputError(
+        f"单元格 {_cells_listed(cells)} 含公式：导入只读取键入的文字，不采用公式的计算结果。请把这些单元格改为要导入的"
+        "文字（以 = + - @ 开头的文字请在前面加一个英文单引号 '）后再导入",
+        f"cells {', '.join(cells[:30])} hold formulas: the import reads typed text, never a formula's result; "
+        "replace them by the text to import", field=column)
+
+
+def _column_index(cell: str) -> int:
+    """`D3` → 3 (the column, counted from 0)."""
+    from openpyxl.utils import column_index_from_string
+
+    letters = cell.rstrip("0123456789")
+    return column_index_from_string(letters) - 1 if letters else 0
+
+
+def _formula_cells(path: Path) -> list[str]:
+    """The cells of the first sheet that hold a formula (xlsx: `<c r="B3"><f>…`; ods: a table:formula attribute,
+    named by the sheet only). A file that cannot be read so gives none (calamine reports it)."""
+    import re
+    import zipfile
+
+    suffix = path.suffix.lower()
+    try:
+        with zipfile.ZipFile(path) as z:
+            if suffix == ".ods":
+                content = z.read("content.xml")
+                start = content.find(b"<table:table ")
+                end = content.find(b"</table:table>", start)
+                return ["第一张工作表"] if start >= 0 and b"table:formula=" in content[start:end] else []
+            if suffix not in (".xlsx", ".xlsm"):
+                return []
+            book = z.read("xl/workbook.xml")
+            rels = z.read("xl/_rels/workbook.xml.rels")
+            first = re.search(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"', book)
+            if first is None:
+                return []
+            target = re.search(rb'<Relationship\b[^>]*?Id="' + re.escape(first.group(1)) + rb'"[^>]*?Target="([^"]+)"'
+                               rb'|<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="' + re.escape(first.group(1)) + rb'"',
+                               rels)
+            if target is None:
+                return []
+            name = (target.group(1) or target.group(2)).decode()
+            name = name.lstrip("/") if name.startswith("/") else "xl/" + name
+            sheet = z.read(name)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return []
+    if b"<f" not in sheet and b":f" not in sheet:
+        return []
+    found = re.finditer(rb'<(?:\w+:)?c\b([^>]*?)(?<!/)>\s*(?:<(?:\w+:)?is>.*?</(?:\w+:)?is>\s*)?<(?:\w+:)?f\b', sheet)
+    cells = []
+    for m in found:
+        ref = re.search(rb'\br="([A-Z]+[0-9]+)"', m.group(1))
+        if ref is not None:
+            cells.append(ref.group(1).decode())
+    return cells
+
+
+def _refuse_masked_export(headers: list[str]) -> None:
+    """A daipin export (its title row says 已脱敏; ID numbers, phones and accounts masked) is not an import file:
+    one line says so instead of an error for every masked cell."""
+    if any(sheets.MASKED in h for h in headers if h):
+        raise InputError(
+            "这是本系统导出的脱敏文件（证件号码、联系电话、银行账号已打码），不能作为导入文件；请在导入模板中填写原始信息后导入",
+            "this is a masked daipin export (ID numbers, phones and bank accounts are masked): it cannot be "
+            "imported; fill in the import template instead", field="file")
+
+
+def _sheet_rows(rows: list[list[Any]]) -> Iterator[list[str]]:
+    """A spreadsheet's data rows as text (long numbers refused before, by `_refuse_long_numbers`)."""
+    for row in rows[1:]:
         yield [_text(c) for c in row]
 
 
@@ -279,7 +392,9 @@ def match_headers(headers: list[str], columns: dict[str, tuple[str, ...]],
 
 
 def map_headers(headers: list[str]) -> dict[str, int]:
-    """Canonical column → index; unknown columns are ignored; a missing required column is an error."""
+    """Canonical column → index; unknown columns are ignored; a missing required column is an error (a masked
+    daipin export, told by its title row, is refused as such)."""
+    _refuse_masked_export(headers)
     index, missing = match_headers(headers, COLUMNS, REQUIRED)
     for key in missing:
         raise InputError(f"缺少必需的列 {HEADER_OF[key]}", f"missing required column {HEADER_OF[key]}",
@@ -407,6 +522,8 @@ def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]
         finally:
             bar.close()
     households, errors, last = checked
+    _masked_cells(errors, col)
+    _rounded_identifiers(households, errors, col)
     _household_checks(session, households, errors, col)
     errors.sort(key=lambda e: (e.row, e.column))
     return households, errors, max(last - 1, 0)
@@ -541,10 +658,12 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
         elif len(hno) > hno_max:
             row_errors = [_too_long("household_no", "户编号", "household number", hno_max)]
             hno = ""  # not a household of the file
-        elif (rewritten := reg.scientific_household_no(hno)) is not None:
+        elif (rewritten := _rewritten_cell(hno, "户编号", "household number")) is not None:
             row_errors = [("household_no", *rewritten)]
             hno = ""  # one such number stands for many households
         name = row[i_name].strip()
+        if name[:1] in _FORMULA_START and name != row[i_name].rstrip():
+            name = _as_typed(row[i_name])
         if not name:
             (row_errors := row_errors or []).append(("name", "缺少姓名", "missing name"))
         elif len(name) > name_max:
@@ -562,6 +681,8 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
             ok = known
         if not ok:
             number, zh, en = check_resident_id_fast(row[i_id], today)
+            if zh is not None:
+                zh, en = _id_refusal(number, zh, en or "")
         if ok or zh is None:
             first = seen_ids.setdefault(number, n)
             if first != n:
@@ -620,13 +741,16 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
             try:
                 phone = reg.check_phone(cell)
             except DaipinError as exc:
-                (row_errors := row_errors or []).append(("phone", exc.message_zh, exc.message_en))
+                rewritten = _rewritten_cell(cell, "联系电话", "phone")
+                (row_errors := row_errors or []).append(("phone", *(rewritten or (exc.message_zh, exc.message_en))))
         cell = row[i_bank] if i_bank is not None else ""
         if cell and (cell := cell.strip()):
             try:
                 bank = reg.check_bank(cell)
             except DaipinError as exc:
-                (row_errors := row_errors or []).append(("bank_account", exc.message_zh, exc.message_en))
+                rewritten = _rewritten_cell(cell, "银行账号", "bank account")
+                (row_errors := row_errors or []).append(("bank_account",
+                                                         *(rewritten or (exc.message_zh, exc.message_en))))
         if i_cause is not None and len(cell := row[i_cause]) > cause_max and len(cell.strip()) > cause_max:
             (row_errors := row_errors or []).append(_too_long("poverty_cause", "致贫原因", "poverty cause", cause_max))
 
@@ -649,10 +773,10 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
                 hh.heads += 1
                 hh.status = status
                 hh.exit_year, hh.phone, hh.bank_account = exit_year, phone, bank
-                hh.poverty_cause = (row[i_cause].strip() if i_cause is not None else "") or None
+                hh.poverty_cause = (_typed(row[i_cause]) if i_cause is not None else "") or None
             elif not hh.status:
                 hh.status = status
-            if i_head is not None and (cell := row[i_head]) and (cell := cell.strip()):
+            if i_head is not None and (cell := row[i_head]) and (cell := _typed(cell)):
                 if hh.head_name is None:
                     hh.head_name = cell
                 elif cell != hh.head_name:
@@ -660,6 +784,102 @@ def _check_rows(rows: Iterable[list[Any]], index: dict[str, int], col: dict[str,
             hh.people.append((n, name, number, relation, labor))
     bar.update(pending)
     return households, errors, n, seen_ids
+
+
+# ---------------------------------------------------------------- what a spreadsheet did to a cell
+
+REWRITTEN = "已被表格软件改写"  # the words every such error carries (all four identifier columns alike)
+MASKED_CELL = "已打码"
+_FORMULA_START = frozenset(sheets.FORMULA_STARTS)
+_SCIENTIFIC = frozenset("0123456789.eE+-")
+
+
+def _typed(cell: str) -> str:
+    """A typed text cell trimmed at both ends, unless its first visible character starts a formula (`_as_typed`)."""
+    value = cell.strip()
+    return _as_typed(cell) if value[:1] in _FORMULA_START and value != cell.rstrip() else value
+
+
+def _as_typed(cell: str) -> str:
+    """Typed text whose first visible character starts a formula keeps what was typed before it (a space or tab
+    a clerk put there so that the spreadsheet would not evaluate it); only the end is trimmed."""
+    return cell.rstrip()
+
+
+def _scientific(value: str) -> bool:
+    """2.31002199305211E+17 or 2.31E+017: a number a spreadsheet showed (and saved) in scientific notation."""
+    return ("E" in value or "e" in value) and set(value) <= _SCIENTIFIC and re.match(reg.SCIENTIFIC, value) is not None
+
+
+def _rounded(value: str) -> bool:
+    """A digit string of 16 or more digits whose digits after the 15th are all 0: what a spreadsheet keeps of a
+    longer number (15 significant digits) — for an ID number or bank account, a sign the file went through one
+    as numbers."""
+    return len(value) >= 16 and value.isdigit() and value.isascii() and value[15:].strip("0") == ""
+
+
+def _rewritten_message(zh: str, en: str, cell: str, how_zh: str, how_en: str) -> tuple[str, str]:
+    return (f"{zh} {_shown(cell)} {REWRITTEN}（{how_zh}）：表格软件只保留15位有效数字，原号码已丢失。请把 {zh} 列整列设为"
+            "文本格式（或使用 xlsx 导入模板），按原件重新填写后再导入",
+            f"{en} {_shown(cell)} was rewritten by a spreadsheet ({how_en}): spreadsheets keep 15 significant "
+            f"digits, so the number is lost; format the {en} column as text (or use the xlsx template) and enter it "
+            "again")
+
+
+def _rewritten_cell(cell: str, zh: str, en: str) -> tuple[str, str] | None:
+    """Why an identifier cell in scientific notation is refused; None for any other."""
+    value = cell.strip()
+    if _scientific(value):
+        return _rewritten_message(zh, en, value, "科学计数法", "scientific notation")
+    return None
+
+
+def _id_refusal(number: str, zh: str, en: str) -> tuple[str, str]:
+    """The error for an ID number the check refused, told apart when a spreadsheet rewrote it or an export
+    masked it."""
+    if "*" in number:
+        return (f"证件号码 {number} {MASKED_CELL}（这是导出的脱敏文件？）", f"resident ID {number} is masked")
+    if _scientific(number):
+        return _rewritten_message("证件号码", "resident ID", number, "科学计数法", "scientific notation")
+    if len(number) == 18 and _rounded(number):
+        return _rewritten_message("证件号码", "resident ID", number, "末尾几位被改为0", "its last digits became 0")
+    return zh, en
+
+
+def _masked_cells(errors: list[RowError], col: dict[str, str]) -> None:
+    """A file whose ID numbers are masked is a daipin export (one saved without its title row): said in one line."""
+    column = col["id_number"]
+    masked = sum(1 for e in errors if e.column == column and MASKED_CELL in e.message)
+    if masked:
+        raise InputError(
+            f"证件号码有 {masked} 处已打码（如 2310**********1234）：这是本系统导出的脱敏文件，不能作为导入文件；"
+            "请在导入模板中填写原始信息后导入",
+            f"{masked} resident IDs are masked: this is a masked daipin export and cannot be imported; fill in the "
+            "import template instead", field=column)
+
+
+def _rounded_identifiers(households: dict[str, HouseholdRows], errors: list[RowError], col: dict[str, str]) -> None:
+    """Once a file shows that a spreadsheet rewrote its numbers (an identifier in scientific notation, an ID
+    number whose last digits became 0), the household numbers and bank accounts of 16 digits or more that end
+    in zeros after the 15th digit were rounded too: they look ordinary (…9001 saved as …9000), so each is
+    listed, instead of being imported as another household's number."""
+    columns = {col.get(k, HEADER_OF[k]) for k in ("household_no", "id_number", "phone", "bank_account")}
+    if not any(e.column in columns and REWRITTEN in e.message for e in errors):
+        return
+    for hh in households.values():
+        if _rounded(hh.household_no):
+            zh, en = _rewritten_message("户编号", "household number", hh.household_no, "末尾几位被改为0",
+                                        "its last digits became 0")
+            for r in hh.rows:
+                errors.append(RowError(r, col["household_no"], f"{zh} / {en}", hh.household_no))
+            hh.bad = True
+        elif hh.bank_account is not None and _rounded(hh.bank_account):
+            zh, en = _rewritten_message("银行账号", "bank account", hh.bank_account, "末尾几位被改为0",
+                                        "its last digits became 0")
+            head_row = next((p[0] for p in hh.people if p[3] == "户主"), hh.rows[0])
+            errors.append(RowError(head_row, col.get("bank_account", HEADER_OF["bank_account"]), f"{zh} / {en}",
+                                   hh.household_no))
+            hh.bad = True
 
 
 def _exit_year(value: str, latest: int | None = None) -> int | None:
@@ -694,9 +914,13 @@ def _household_checks(session: Session, households: dict[str, HouseholdRows], er
     it under their own); an ID number already registered in another household is refused."""
     for hh in households.values():
         if not hh.bad and hh.heads != 1:
+            hint = ("；户编号末尾是0，可能是表格软件把不同的户编号改成了同一个（请把该列设为文本格式后按原件重新填写）",
+                    "; the household number ends in 0: a spreadsheet may have rounded different numbers to this one") \
+                if hh.heads > 1 and _rounded(hh.household_no) else ("", "")
             for r in hh.rows:
                 errors.append(RowError(r, col["relation"], f"户 {hh.household_no} 应有且只有一名户主（现有 {hh.heads} 名）"
-                                       f" / household needs exactly one head (has {hh.heads})", hh.household_no))
+                                       f"{hint[0]} / household needs exactly one head (has {hh.heads}){hint[1]}",
+                                       hh.household_no))
             hh.bad = True
         if not hh.bad and hh.status == "exited" and hh.exit_year is None:
             head_row = next(p[0] for p in hh.people if p[3] == "户主")
@@ -1678,30 +1902,107 @@ def _update(session: Session, actor: Actor, hh: Household, rows: HouseholdRows, 
 # ---------------------------------------------------------------- template
 
 
-def write_template(out: Path | str) -> None:
-    """An empty import sheet with the Chinese headers and one example row (fictitious)."""
+TEMPLATE_KEYS = ("household_no", "head_name", "name", "id_number", "relation", "labor", "status", "exit_year",
+                 "township", "village", "phone", "bank_account", "poverty_cause")
+# Identifier columns formatted as text for the whole column: typed digits stay the digits typed.
+TEXT_KEYS = ("household_no", "id_number", "phone", "bank_account")
+TEMPLATE_ROWS = 5000  # rows the template's checks (lists) cover
+EXAMPLE = ("示例-0001", "张示例", "张示例", "（18位身份证号，如 11010519491231002X）", "户主", "有劳动能力", "贫困户", "",
+           "（乡镇名）", "（村名或12位村代码）", "（11位手机号）", "（12至30位银行账号）", "因病")
+
+
+def template_villages(session: Session) -> list[tuple[str, str, str]]:
+    """(township name, village name, village code) of every village, for the template's lists."""
+    town = dict(session.execute(select(Region.code, Region.name).where(Region.level == "township")).all())
+    return [(town.get(code[:9], ""), name, code) for code, name in session.execute(
+        select(Region.code, Region.name).where(Region.level == "village").order_by(Region.code))]
+
+
+def write_template(out: Path | str, villages: list[tuple[str, str, str]] | None = None) -> None:
+    """The household import sheet for people: the headers only (no row to delete), 户编号, 证件号码, 联系电话 and
+    银行账号 formatted as text for the whole column (a spreadsheet then keeps every digit typed), lists for
+    与户主关系, 劳动能力, 户类型 and (given the registry's villages) 所属乡镇 and 所属村, the header frozen; a sheet
+    of instructions in Chinese with an example row that is marked as one (not a registered household)."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter, quote_sheetname
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "农户导入"
-    keys = ["household_no", "head_name", "name", "id_number", "relation", "labor", "status", "exit_year",
-            "township", "village", "phone", "bank_account", "poverty_cause"]
-    sheets.append(ws, [HEADER_OF[k] for k in keys])
-    sheets.append(ws, ["2310020010010001", "（户主姓名）", "（姓名）", "（18位身份证号）", "户主", "有劳动能力", "贫困户",
-                       "", "兴隆镇", "兴隆村", "", "", "因病"])
-    for column in ("D", "K", "L", "A"):
-        for cell in ws[column]:
-            cell.number_format = "@"  # keep ID numbers and accounts as text
-    ws.column_dimensions["A"].width = 20
-    ws.column_dimensions["D"].width = 22
-    notes = wb.create_sheet("填写说明")
+    sheets.append(ws, [HEADER_OF[k] for k in TEMPLATE_KEYS])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    widths = {"household_no": 20, "id_number": 22, "bank_account": 24, "phone": 14, "poverty_cause": 16,
+              "village": 16, "township": 12}
+    letter = {k: get_column_letter(i) for i, k in enumerate(TEMPLATE_KEYS, start=1)}
+    for key, col in letter.items():
+        ws.column_dimensions[col].width = widths.get(key, 11)
+    for key in TEXT_KEYS:
+        ws.column_dimensions[letter[key]].number_format = "@"
+        for (cell,) in ws.iter_rows(min_row=2, max_row=TEMPLATE_ROWS + 1, min_col=TEMPLATE_KEYS.index(key) + 1,
+                                    max_col=TEMPLATE_KEYS.index(key) + 1):
+            cell.number_format = "@"
+    ws.freeze_panes = "A2"
+
+    def listed(key: str, formula: str, title: str, prompt: str, strict: bool = True) -> None:
+        dv = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
+                            errorStyle="stop" if strict else "warning", errorTitle=title,
+                            error=prompt, promptTitle=title, prompt=prompt, showInputMessage=True)
+        dv.add(f"{letter[key]}2:{letter[key]}{TEMPLATE_ROWS + 1}")
+        ws.add_data_validation(dv)
+
+    listed("relation", '"' + ",".join(reg.RELATIONS) + '"', "与户主关系", "请从列表中选择")
+    listed("labor", '"' + ",".join(vocabulary.LABOR.labels().values()) + '"', "劳动能力", "请从列表中选择")
+    listed("status", '"' + ",".join(vocabulary.HOUSEHOLD_STATUS.labels().values()) + '"', "户类型", "请从列表中选择")
+    if villages:
+        lists = wb.create_sheet("村名单")
+        sheets.append(lists, ["所属乡镇", "所属村", "村代码"])
+        for row in villages:
+            sheets.append(lists, list(row))
+        towns = sorted({t for t, _v, _c in villages if t})
+        for i, town in enumerate(towns, start=2):
+            lists.cell(row=i, column=5, value=town).data_type = "s"
+        ref = quote_sheetname("村名单")
+        listed("village", f"{ref}!$B$2:$B${len(villages) + 1}", "所属村",
+               "请从列表中选择村名，或填写12位村代码（见“村名单”）", strict=False)
+        if towns:
+            listed("township", f"{ref}!$E$2:$E${len(towns) + 1}", "所属乡镇", "请从列表中选择", strict=False)
+        lists.column_dimensions["A"].width = 14
+        lists.column_dimensions["B"].width = 14
+        lists.column_dimensions["C"].width = 16
+
+    notes = wb.create_sheet("填写说明", 1)
     sheets.append(notes, ["列", "说明"])
-    sheets.append(notes, ["劳动能力", "有劳动能力 / 弱劳动力 / 无劳动能力"])
-    sheets.append(notes, ["户类型", "贫困户 / 监测户 / 脱贫户 / 一般户"])
-    sheets.append(notes, ["与户主关系", "、".join(reg.RELATIONS)])
-    sheets.append(notes, ["所属村", "村名（同名村请同时填写所属乡镇）或12位村代码；填写了所属乡镇的，须为该乡镇的村"])
-    sheets.append(notes, ["户主姓名", "可不填；填写的须与户主本人一行的姓名一致"])
-    sheets.append(notes, ["脱贫年度", "不晚于导入当年"])
+    for key, note in (
+            ("household_no", "必填。同一户的每名成员填写同一户编号。整列为文本格式，请勿改为数字或常规格式"),
+            ("head_name", "可不填；填写的须与户主本人一行的姓名一致"),
+            ("name", "必填。每行一人"),
+            ("id_number", "必填。18位居民身份证号；整列为文本格式，请直接键入或粘贴为“仅文本”"),
+            ("relation", "必填：" + "、".join(reg.RELATIONS) + "；每户有且只有一名户主"),
+            ("labor", "必填：" + " / ".join(vocabulary.LABOR.labels().values())),
+            ("status", "必填（以户主一行为准）：" + " / ".join(vocabulary.HOUSEHOLD_STATUS.labels().values())),
+            ("exit_year", "脱贫户必填，不晚于导入当年"),
+            ("township", "可不填；填写的，所属村须为该乡镇的村"),
+            ("village", "必填：村名（同名村请同时填写所属乡镇）或12位村代码，见“村名单”"),
+            ("phone", "可不填（以户主一行为准）；整列为文本格式"),
+            ("bank_account", "可不填（以户主一行为准）：12至30位数字；整列为文本格式"),
+            ("poverty_cause", "可不填")):
+        sheets.append(notes, [HEADER_OF[key], note])
+    for line in ("", "注意事项",
+                 "1. 在“农户导入”表第2行起逐行填写，每行一名成员；不要改动第1行的列名，也不要合并单元格。",
+                 "2. 户编号、证件号码、联系电话、银行账号四列已设为文本格式：表格软件只保留15位有效数字，设为数字格式会把"
+                 "16位以上的号码改写（末位变0或显示为科学计数法），导入会列出每一个被改写的单元格。",
+                 "3. 单元格请填写文字，不要填写公式：含公式的单元格导入时会被拒绝并指出位置。",
+                 "4. 用 LibreOffice 或 WPS 编辑后，请保存为 xlsx；另存为 csv 时须选择 UTF-8 或 GB 18030 编码。",
+                 "5. csv 模板供其他系统对接使用；人工填写请使用本 xlsx 模板。",
+                 "6. 本系统导出的农户表已脱敏（证件号码等已打码），不能作为导入文件。",
+                 "", "示例（仅为示意，不是登记的农户，请勿填入“农户导入”表）："):
+        sheets.append(notes, [line])
+    sheets.append(notes, [HEADER_OF[k] for k in TEMPLATE_KEYS])
+    sheets.append(notes, list(EXAMPLE))
+    notes.column_dimensions["A"].width = 14
+    notes.column_dimensions["B"].width = 90
     wb.save(str(out))

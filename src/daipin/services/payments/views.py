@@ -3,7 +3,7 @@ and a household's slip. Every read asks the access policy (`payment.read` in the
 
 from __future__ import annotations
 
-import io
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,11 +14,12 @@ from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine
 from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.errors import InputError, NotFound
-from daipin.domain.money import format_yuan
+from daipin.domain.localtime import beijing_date
 from daipin.domain.vocabulary import PAYMENT_BATCH_STATUS, PAYMENT_LINE_STATUS
 from daipin.services.payments import bankfiles
 from daipin.services.payments import service as payments
 from daipin.services.shared import scope, sheets
+from daipin.services.shared.sheets import Column, Table
 
 # The parts a pool is reconciled into, in the order reports show them.
 PARTS = (("paid_fen", "已支付", "paid"), ("open_fen", "待支付（含已发银行）", "pending or sent"),
@@ -72,45 +73,37 @@ def district_pools(session: Session, actor: Actor, year: int) -> dict[str, Any]:
     return {"year": year, "pools": pools, "totals": totals, "balanced": all(p["balanced"] for p in pools)}
 
 
-def reconcile_xlsx(report: dict[str, Any]) -> bytes:
-    """The reconciliation as a spreadsheet: the parts, then every line (account masked)."""
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("对账")
-    sheets.append(ws, ["事项", report["title"]])
-    sheets.append(ws, ["资金池", report["pool_key"]])
-    sheets.append(ws, ["资金池合计（元）", format_yuan(report["pool_fen"], grouping=False)])
-    sheets.append(ws, ["批次合计（元）", format_yuan(report["total_fen"], grouping=False)])
-    for key, zh, _en in PARTS:
-        sheets.append(ws, [zh + "（元）", format_yuan(int(report[key]), grouping=False)])
-    sheets.append(ws, ["平衡", "是" if report["balanced"] else "否"])
-    lines = wb.create_sheet("明细")
-    sheets.append(lines, ["序号", "户名", "账号（遮蔽）", "金额（元）", "状态", "回单号", "失败原因", "核销原因", "核销决定"])
-    for ln in report["lines"]:
-        sheets.append(lines, [ln.seq or ln.id, ln.payee_name, ln.bank_account_masked,
-                              format_yuan(ln.amount_fen, grouping=False), PAYMENT_LINE_STATUS.zh(ln.status),
-                              ln.payment_ref, ln.failure_reason, ln.write_off_reason or "", ln.write_off_ref or ""])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+def reconcile_xlsx(report: dict[str, Any], fmt: str = "xlsx", today: date | None = None) -> bytes:
+    """The reconciliation as a spreadsheet: every line (account masked), then (xlsx) the parts on a sheet of
+    their own; amounts numbers of yuan, under a title row (`sheets.write_export`)."""
+    lines = Table("明细", [Column("序号", "int"), Column("户名"), Column("账号（遮蔽）", "id"), Column("金额", "money"),
+                           Column("状态"), Column("回单号", "id"), Column("失败原因"), Column("核销原因"),
+                           Column("核销决定")],
+                  [[ln.seq or ln.id, ln.payee_name, ln.bank_account_masked, ln.amount_fen,
+                    PAYMENT_LINE_STATUS.zh(ln.status), ln.payment_ref, ln.failure_reason, ln.write_off_reason or "",
+                    ln.write_off_ref or ""] for ln in report["lines"]])
+    parts = Table("对账", [Column("项目"), Column("金额", "money")],
+                  [["资金池合计", report["pool_fen"]], ["批次合计", report["total_fen"]],
+                   *([zh, int(report[key])] for key, zh, _en in PARTS)])
+    title = sheets.title_line(f"对账　{report['title']}　资金池 {report['pool_key']}"
+                              f"　{'平衡' if report['balanced'] else '不平衡'}", str(report.get("region_name", "")),
+                              today or beijing_date(datetime.now(UTC)), masked=True)
+    return sheets.export_bytes(fmt, title, [lines, parts])
 
 
-def pools_xlsx(report: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(f"{report['year']}年度资金池")
-    sheets.append(ws, ["资金池", "事项", "辖区", "资金池合计", "已支付", "待支付", "支付失败", "已核销", "留存", "未分配",
-                       "平衡"])
-    for p in report["pools"]:
-        sheets.append(ws, [p["pool_key"], p["title"], p["region_name"],
-                           *(format_yuan(int(p[k]), grouping=False) for k in (
-                               "pool_fen", "paid_fen", "open_fen", "failed_fen", "written_off_fen", "retained_fen",
-                               "undistributed_fen")), "是" if p["balanced"] else "否"])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+def pools_xlsx(report: dict[str, Any], fmt: str = "xlsx", today: date | None = None, region: str = "") -> bytes:
+    """A year's pools and batches as a spreadsheet: one row per pool, amounts numbers of yuan, a total row."""
+    keys = ("pool_fen", "paid_fen", "open_fen", "failed_fen", "written_off_fen", "retained_fen", "undistributed_fen")
+    rows: list[list[Any]] = [[p["pool_key"], p["title"], p["region_name"], p["batch"], p["status_label"],
+                              *(int(p[k]) for k in keys), "是" if p["balanced"] else "否"] for p in report["pools"]]
+    rows.append(["合计", "", "", None, "", *(int(report["totals"][k]) for k in keys),
+                 "是" if report["balanced"] else "否"])
+    columns = [Column("资金池", "id"), Column("事项"), Column("辖区"), Column("批次", "int"), Column("批次状态"),
+               *(Column(h, "money") for h in ("资金池合计", "已支付", "待支付", "支付失败", "已核销", "留存", "未分配")),
+               Column("平衡")]
+    title = sheets.title_line(f"{report['year']}年度资金池与支付批次", region, today or beijing_date(datetime.now(UTC)),
+                              masked=False)
+    return sheets.export_bytes(fmt, title, [Table(f"{report['year']}年度资金池", columns, rows)])
 
 
 def villages_of(session: Session, batch: PaymentBatch) -> list[tuple[str, str]]:

@@ -6,7 +6,6 @@ not exist; an implementing-entity user sees only its own entity, its contracts, 
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from functools import cache
 from typing import Any
@@ -593,28 +592,31 @@ def _shown_type(t: Any) -> str:
 
 
 def households_xlsx(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
-                    village: str | None = None) -> bytes:
-    """The search result as a spreadsheet (personal data masked; at most 50,000 rows); codes as their labels."""
-    from openpyxl import Workbook
+                    village: str | None = None, fmt: str = "xlsx", today: date | None = None) -> bytes:
+    """The search result as a spreadsheet (.xlsx or .csv; personal data masked; at most 50,000 rows); codes as
+    their labels, under a title row naming the region, the day and 已脱敏 (`sheets.write_export`)."""
+    from datetime import UTC, datetime
 
     from daipin.services.shared import sheets
+    from daipin.services.shared.sheets import Column, Table
 
-    scope_prefix(actor)  # refuse before building anything
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("农户")
-    sheets.append(ws, ["户编号", "户主", "村", "户类型", "劳动能力", "状态"])
+    prefix = scope_prefix(actor)  # refuse before building anything
+    rows: list[list[Any]] = []
     offset = 0
     while offset < 50_000:
         page = search_households(session, actor, q=q, status=status, village=village, offset=offset, limit=200)
         for r in page["items"]:
-            sheets.append(ws, [r["household_no"], r["head"], r["village"], r["status_label"], r["labor"],
-                               r["life_state_label"]])
+            rows.append([r["household_no"], r["head"], r["village"], r["status_label"], r["labor"],
+                         r["life_state_label"]])
         if not page["more"]:
             break
         offset += 200
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    code = village or prefix
+    region = (session.scalar(select(Region.name).where(Region.code == code)) or code) if code else \
+        "、".join(session.scalars(select(Region.name).where(Region.level == "district")).all())
+    columns = [Column("户编号", "id"), Column("户主"), Column("村"), Column("户类型"), Column("劳动能力"), Column("状态")]
+    title = sheets.title_line("农户查询结果", region, today or beijing_date(datetime.now(UTC)), masked=True)
+    return sheets.export_bytes(fmt, title, [Table("农户", columns, rows)])
 
 
 def household_count(session: Session, actor: Actor) -> int:

@@ -8,6 +8,7 @@ from daipin.web.pages import (
     account,
     dashboard,
     documents,
+    exports,
     ledger,
     payments,
     public,
@@ -17,5 +18,6 @@ from daipin.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (account, public, dashboard, documents, registry, villages, workflow, payments, ledger):
+# (documents before registry: /contracts/N.pdf before /contracts/{id})
+for _module in (account, public, dashboard, documents, registry, villages, workflow, payments, ledger, exports):
     router.include_router(_module.router)
