@@ -218,3 +218,23 @@ class PvIncomeUse(Base):
     year: Mapped[int] = mapped_column(Integer)
     purpose: Mapped[str] = mapped_column(String(24))  # post_wages | labour | public_works | rewards | other
     amount_fen: Mapped[int] = mapped_column(BigInt, comment="光伏收益用于该用途的金额（分） / amount in fen")
+
+
+class Due(Base):
+    """A due of an entity with its due date (应付日): a dividend, rent, interest, wage or repayment it owes, what it
+    has paid against it and when (ARREARS)."""
+
+    __tablename__ = "entity_dues"
+    __table_args__ = (Index("ix_entity_dues_county_due_on", "county_code", "due_on"),)
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(12))  # the payee's village (or the township)
+    kind: Mapped[str] = mapped_column(String(24))  # dividend | rent | interest | wage | repayment | other
+    due_on: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInt, comment="应付金额（分） / amount due in fen")
+    paid_fen: Mapped[int] = mapped_column(BigInt, default=0, comment="已付金额（分） / amount paid in fen")
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(String(200), default="")
