@@ -5,6 +5,7 @@ the caller's transaction; nothing here commits."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -255,6 +256,22 @@ def _region(session: Session, code: Any, field: str = "region") -> str:
     return text
 
 
+SUBJECT_KINDS = ("region", "village", "entity", "project", "household", "asset", "contract", "matter",
+                 "payment_batch", "payment_line")
+_SUBJECT = re.compile(r"^([a-z_]+):([0-9A-Za-z@_\-]{1,60})$")
+
+
+def _subject(value: Any, field: str) -> str:
+    """What a finding is about, named as the ledger names it (`entity:<USCC>`, `project:P-001`, `region:<code>`):
+    an identifier, not free text."""
+    text = str(value or "").strip()
+    m = _SUBJECT.match(text)
+    if m is None or m.group(1) not in SUBJECT_KINDS:
+        raise InputError("问题对象应写作“类别:编号”，如 entity:统一社会信用代码、project:项目编号",
+                         "subject must be kind:reference, e.g. entity:<USCC> or project:<code>", field=field)
+    return text
+
+
 def record_inspection(session: Session, actor: Actor, *, region: str, inspected_on: Any, inspectors: str,
                       place: str, checked: str, result: str = "", findings: Sequence[dict[str, Any]] = (),
                       at: datetime) -> tuple[Inspection, list[Finding]]:
@@ -279,8 +296,7 @@ def record_inspection(session: Session, actor: Actor, *, region: str, inspected_
         if not f_region.startswith(code[:6]):
             raise InputError("问题所在区划不在本区", "the finding's region is outside the district",
                              field=f"findings[{i}].region")
-        subject = freetext.text(f.get("subject") or f"region:{f_region}", f"findings[{i}].subject", "问题对象",
-                                "subject", 80) or ""
+        subject = _subject(f.get("subject") or f"region:{f_region}", f"findings[{i}].subject")
         items.append((summary, severity, f_region, subject))
     access.require(actor, "finding.manage", region=code)
     for _, _, f_region, _ in items:
