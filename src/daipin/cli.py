@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from daipin.commands import calc, clock, db, ledger, obligations, payments, registry, villages, web, workflow
+from daipin.commands import (
+    calc,
+    clock,
+    db,
+    ledger,
+    obligations,
+    payments,
+    registry,
+    supervision,
+    villages,
+    web,
+    workflow,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -13,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations):
+for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, supervision):
     module.register(app)
 
 
