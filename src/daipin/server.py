@@ -27,6 +27,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
         payments,
         public,
         registry,
+        supervision,
         villages,
         workflow,
     )
@@ -64,7 +65,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
 
     errors.install(app, render_page_error=render_error)
 
-    for module in (auth, public, registry, villages, workflow, payments, ledger, dashboard, obligations):
+    for module in (auth, public, registry, villages, workflow, payments, ledger, dashboard, obligations, supervision):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import Conflict, Forbidden, InputError
+from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.services.supervision import service as sup
 from daipin.services.supervision import views
 from tests.integration.registry_support import (
@@ -119,7 +119,7 @@ def test_findings_are_read_within_reach_and_auditors_read_the_whole_district(rs:
     detail = views.finding(rs, AUDITOR, every[-1]["id"])
     assert detail["steps"] == [] and detail["evidence"]["rows"]
     assert [s["step"] for s in views.finding(rs, TOWNSHIP, every[-1]["id"])["steps"]] == ["assign", "dismiss"]
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another village's finding reads as absent
         views.finding(rs, OTHER_CADRE, [r for r in every if r["region"] == VILLAGE][0]["id"])
     with pytest.raises(Forbidden):
         views.findings(rs, Actor(id="e", role=Role.ENTITY_USER, region="231002", entity_id=1))

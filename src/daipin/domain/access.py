@@ -303,7 +303,12 @@ def require(actor: Actor, action: Action, *, region: str | None = None, entity_i
         raise refusal(actor, action, region=region, what=what, field=field)
 
 
+# Objections are a party's answer, not a write of its own: to a public notice (anyone) or to its own credit listing.
+OBJECTIONS = frozenset({"matter.object", "credit.object"})
+
+
 def may_write(actor: Actor) -> bool:
-    """Whether the actor holds any write of its own (objecting to a public notice, which anyone may, aside)."""
-    return any(rule.writes and reach(actor, action).scope not in (Scope.NONE, Scope.PUBLIC)
+    """Whether the actor holds any write of its own (objecting to a public notice, which anyone may, or an entity to
+    its own credit listing, aside)."""
+    return any(rule.writes and action not in OBJECTIONS and reach(actor, action).scope not in (Scope.NONE, Scope.PUBLIC)
                for action, rule in POLICY.items())

@@ -15,7 +15,7 @@ from daipin.domain import access
 from daipin.domain import supervision as rules_def
 from daipin.domain.access import Scope
 from daipin.domain.actors import Actor
-from daipin.domain.errors import InputError
+from daipin.domain.errors import InputError, NotFound
 from daipin.domain.localtime import for_people
 from daipin.services.shared import scope
 from daipin.services.supervision.service import county_thresholds, get_finding
@@ -73,8 +73,10 @@ def findings(session: Session, actor: Actor, *, status: str | None = None, rule:
 
 def finding(session: Session, actor: Actor, finding_id: Any, *, today: date | None = None) -> dict[str, Any]:
     """One finding with its evidence and the steps the actor may take on it now."""
+    access.require(actor, "supervision.read")
     f = get_finding(session, finding_id)
-    access.require(actor, "supervision.read", region=f.region_code)
+    if not access.allowed(actor, "supervision.read", region=f.region_code):
+        raise NotFound(f"问题线索 {f.id} 不存在", f"finding {f.id} not found", field="finding")  # as if absent
     names = _names(session, {f.region_code, f.responsible_unit or ""})
     out = _row(f, names, today)
     out["evidence"] = f.evidence
