@@ -11,11 +11,10 @@ from daipin.db.models.registry import Entity
 from daipin.db.models.supervision import CreditListing, CreditRecord
 from daipin.domain import access
 from daipin.domain.actors import Actor
-from daipin.domain.errors import NotFound
 from daipin.domain.localtime import for_people
 from daipin.domain.vocabulary import CREDIT_STATUS
 from daipin.services.credit.service import LISTING_EVENT_LABELS, RECORD_KINDS
-from daipin.services.registry.service import get_entity
+from daipin.services.registry import views as registry_views
 from daipin.services.shared import scope
 
 LISTING_STATUS_LABELS = {"notified": "已告知，异议期中", "objected": "已提出异议，待答复", "answered": "异议已答复，待生效",
@@ -29,9 +28,8 @@ def _kind_label(kind: str) -> str:
 def history(session: Session, actor: Actor, entity_id: int) -> dict[str, Any]:
     """The whole credit history of an entity: events oldest first, listings newest first."""
     access.require(actor, "credit.read")
-    e = get_entity(session, entity_id)
-    if not access.allowed(actor, "credit.read", region=e.region_code or e.county_code, entity_id=e.id):
-        raise NotFound(f"实施主体 {e.id} 不存在", f"entity {e.id} not found", field="entity_id")  # as if absent
+    # Whoever reads the entity's page reads its credit history there (its region, its entity, or one of its projects).
+    e = registry_views.entity(session, actor, entity_id)
     events = session.scalars(select(CreditRecord).where(CreditRecord.entity_id == e.id)
                              .order_by(CreditRecord.recorded_at, CreditRecord.id)).all()
     listings = session.scalars(select(CreditListing).where(CreditListing.entity_id == e.id)
