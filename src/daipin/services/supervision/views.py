@@ -24,6 +24,20 @@ STATUS_LABELS = {"open": "待处理", "assigned": "整改中", "rectified": "已
                  "dismissed": "已排除"}
 SEVERITY_LABELS = {"high": "高", "medium": "中", "low": "低"}
 ESCALATION_LABELS = {"township": "已提请乡镇督办", "district": "已提请区级督办"}
+# What a finding is about and the rows of its evidence, by their names (people read labels, never codes).
+SUBJECT_LABELS = {"region": "区划", "village": "村", "entity": "实施主体", "project": "项目", "household": "农户",
+                  "asset": "资产", "contract": "协议", "matter": "事项", "payment_batch": "支付批次",
+                  "payment_line": "支付明细", "finding": "问题线索"}
+TABLE_LABELS = {"projects": "项目", "entities": "实施主体", "assets": "资产", "matters": "事项",
+                "payment_lines": "支付明细", "payment_batches": "支付批次", "inspections": "检查记录",
+                "retained_dividends": "留存分红", "entity_dues": "应付款", "village_cadres": "村干部任职",
+                "cadre_kin": "亲属申报", "account_holders": "开户人登记", "asset_status_changes": "资产状态登记",
+                "household_splits": "分户登记", "pv_income_uses": "光伏收益用途"}
+
+
+def subject_label(subject: str) -> str:
+    kind, _, ref = subject.partition(":")
+    return f"{SUBJECT_LABELS.get(kind, kind)} {ref}".strip()
 
 
 def rule_label(rule: str) -> str:
@@ -42,7 +56,8 @@ def _row(f: Finding, names: dict[str, str], today: date | None = None) -> dict[s
     return {
         "id": f.id, "rule": f.rule, "rule_label": rule_label(f.rule), "severity": f.severity,
         "severity_label": SEVERITY_LABELS.get(f.severity, f.severity), "region": f.region_code,
-        "region_name": names.get(f.region_code, f.region_code), "subject": f.subject, "summary": f.summary,
+        "region_name": names.get(f.region_code, f.region_code), "subject": f.subject,
+        "subject_label": subject_label(f.subject), "summary": f.summary,
         "status": f.status, "status_label": STATUS_LABELS.get(f.status, f.status), "source": f.source,
         "responsible_unit": f.responsible_unit or "",
         "responsible_unit_name": names.get(f.responsible_unit or "", f.responsible_unit or ""),
@@ -80,6 +95,7 @@ def finding(session: Session, actor: Actor, finding_id: Any, *, today: date | No
     names = _names(session, {f.region_code, f.responsible_unit or ""})
     out = _row(f, names, today)
     out["evidence"] = f.evidence
+    out["evidence_rows"] = [f"{TABLE_LABELS.get(r['table'], r['table'])} {r['id']}" for r in f.evidence.get("rows", [])]
     manage = access.allowed(actor, "finding.manage", region=f.region_code)
     rectify = access.allowed(actor, "finding.rectify", region=f.responsible_unit or f.region_code)
     steps = []
