@@ -329,9 +329,10 @@ def pv_use(ctx: Context) -> Select[Any]:
     labour = func.sum(case((PvIncomeUse.purpose.in_(PV_LABOUR_USES), PvIncomeUse.amount_fen), else_=0))
     total = func.sum(PvIncomeUse.amount_fen)
     subject = (literal("village:") + PvIncomeUse.village_code + literal("@") + cast(PvIncomeUse.year, String))
-    return (select(subject.label("subject"), PvIncomeUse.village_code.label("region"),
-                   literal("pv_income_uses").label("ev_table"), func.min(PvIncomeUse.id).label("ev_id"),
-                   (cast(labour, String) + literal("/") + cast(total, String)).label("detail"))
+    columns: list[Any] = [subject.label("subject"), PvIncomeUse.village_code.label("region"),
+                          literal("pv_income_uses").label("ev_table"), func.min(PvIncomeUse.id).label("ev_id"),
+                          (cast(labour, String) + literal("/") + cast(total, String)).label("detail")]
+    return (select(*columns)
             .where(PvIncomeUse.county_code == ctx.county)
             .group_by(PvIncomeUse.village_code, PvIncomeUse.year)
             .having(total > 0, labour * 10000 < total * ctx.share_bp("pv_use_share")))
