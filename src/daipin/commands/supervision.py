@@ -313,6 +313,45 @@ def record_due_paid(due: int = typer.Argument(...), amount_fen: int = typer.Opti
         typer.echo(f"应付 {d.id}：已付 {d.paid_fen} / {d.amount_fen} 分")
 
 
+subsidy_app = typer.Typer(help="保费补贴 premium subsidies: 申请、审批、支付", no_args_is_help=True)
+
+
+@subsidy_app.command("apply")
+def subsidy_apply(policy: int = typer.Argument(..., help="保单ID"), year: int = typer.Option(..., "--year"),
+                  premium_fen: int = typer.Option(..., "--premium-fen"),
+                  subsidy_fen: int = typer.Option(..., "--subsidy-fen"), as_: str = AsOpt) -> None:
+    """申请保费补贴 / apply for a premium subsidy."""
+    from daipin.services.insurance import service
+
+    with unit_of_work() as s:
+        row = service.apply(s, parse_actor(as_), policy=policy, year=year, premium_fen=premium_fen,
+                            subsidy_fen=subsidy_fen, at=now(s))
+        typer.echo(f"保费补贴申请 {row.id}：{row.status}")
+
+
+@subsidy_app.command("decide")
+def subsidy_decide(subsidy: int = typer.Argument(...), approve: bool = typer.Option(..., "--approve/--refuse"),
+                   reason: str = typer.Option("", "--reason"), as_: str = AsOpt) -> None:
+    """审批保费补贴（不予补贴须说明理由）/ approve or refuse."""
+    from daipin.services.insurance import service
+
+    with unit_of_work() as s:
+        row = service.decide(s, parse_actor(as_), subsidy, approve=approve, reason=reason, at=now(s))
+        typer.echo(f"保费补贴 {row.id}：{row.status}")
+
+
+@subsidy_app.command("pay")
+def subsidy_pay(subsidy: int = typer.Argument(...), on: str = typer.Option(..., "--on"),
+                ref: str = typer.Option(..., "--ref", help="支付凭证号"), as_: str = AsOpt) -> None:
+    """登记保费补贴支付 / record the payment."""
+    from daipin.services.insurance import service
+
+    with unit_of_work() as s:
+        row = service.pay(s, parse_actor(as_), subsidy, paid_on=on, payment_ref=ref, at=now(s))
+        typer.echo(f"保费补贴 {row.id}：{row.status}")
+
+
+supervise_app.add_typer(subsidy_app, name="subsidy")
 supervise_app.add_typer(credit_app, name="credit")
 supervise_app.add_typer(record_app, name="record")
 

@@ -238,3 +238,25 @@ class Due(Base):
     paid_fen: Mapped[int] = mapped_column(BigInt, default=0, comment="已付金额（分） / amount paid in fen")
     paid_on: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PremiumSubsidy(Base):
+    """A premium subsidy (保费补贴) an entity applies for on an insurance policy: applied → approved → paid, or refused
+    with reasons. An entity on the credit blacklist, or being listed, receives none (国办发〔2020〕49号)."""
+
+    __tablename__ = "premium_subsidies"
+    __table_args__ = (UniqueConstraint("policy_id", "year"),)
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("insurance_policies.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int] = mapped_column(Integer)
+    premium_fen: Mapped[int] = mapped_column(BigInt, comment="保费（分） / premium in fen")
+    subsidy_fen: Mapped[int] = mapped_column(BigInt, comment="申请补贴（分） / subsidy applied for in fen")
+    status: Mapped[str] = mapped_column(String(16))  # applied | approved | refused | paid
+    reason: Mapped[str] = mapped_column(Text, default="")
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    payment_ref: Mapped[str] = mapped_column(String(100), default="")

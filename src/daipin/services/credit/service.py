@@ -85,6 +85,14 @@ def record_event(session: Session, actor: Actor, *, entity: Any, kind: str, occu
     return r
 
 
+def require_creditworthy(session: Session, e: Entity, zh: str, en: str, field: str = "entity") -> None:
+    """Refuse a benefit to an entity on the credit blacklist (a listing in effect): it is party to no new contract and
+    receives no subsidy."""
+    if e.credit_status == "blacklisted":
+        raise Conflict(f"实施主体 {e.name} 已列入失信黑名单，不能{zh}", f"the entity is blacklisted: no {en}",
+                       field=field, code="blacklisted")
+
+
 def get_listing(session: Session, listing_id: Any, *, lock: bool = False) -> CreditListing:
     try:
         lid = int(listing_id)
