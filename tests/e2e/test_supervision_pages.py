@@ -67,6 +67,12 @@ def test_a_finding_walks_from_the_scan_to_its_verification_and_the_auditor_only_
     assert auditor.locator("form[id^=step-]").count() == 0 and "已验收销号" in auditor.inner_text("#status")
     auditor.goto("/supervision/inspections")
     assert auditor.locator("#add-inspection").count() == 0
+    auditor.goto("/supervision/indicators?year=2025")
+    auditor.wait_for_selector("#villages-chart[data-chart-ready]")
+    assert auditor.locator("#villages tbody tr").count() >= 1 and auditor.locator("#projects tbody tr").count() >= 1
+    fits_the_phone(auditor)
+    no_raw_codes(auditor)
+    shots(auditor, "supervision-indicators")
     for p in (village, district, township, auditor):
         p.close()
 

@@ -256,6 +256,8 @@ CASES = [
          body=lambda w, s: {"county": "231002" if s == "own" else "231005"}),
     Case("GET", "/api/v1/supervision/findings", const("/api/v1/supervision/findings"),
          const("/api/v1/supervision/findings?status=open"), {**everyone(200), E: same(403)}),
+    Case("GET", "/api/v1/supervision/indicators", const("/api/v1/supervision/indicators"),
+         const("/api/v1/supervision/indicators?year=2025"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/supervision/overdue", const("/api/v1/supervision/overdue"),
          const("/api/v1/supervision/overdue"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/supervision/findings/{finding_id}",

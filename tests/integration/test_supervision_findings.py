@@ -123,3 +123,26 @@ def test_findings_are_read_within_reach_and_auditors_read_the_whole_district(rs:
         views.finding(rs, OTHER_CADRE, [r for r in every if r["region"] == VILLAGE][0]["id"])
     with pytest.raises(Forbidden):
         views.findings(rs, Actor(id="e", role=Role.ENTITY_USER, region="231002", entity_id=1))
+
+
+def test_indicators_count_linked_households_dues_on_time_and_open_findings(rs: Session) -> None:
+    from daipin.services.supervision import indicators, records
+    from tests.integration.registry_support import household, sign
+
+    p = project(rs)
+    land = {"contribution_kind": "land_rights", "contribution_value_fen": 800000, "shares": "8000",
+            "profit_share": "0.01"}
+    for n in (1, 2):
+        sign(rs, ACTOR, code=f"C-{n}", model="shareholding", project_id=p.id, start_date=date(2025, 1, 1),
+             end_date=date(2027, 12, 31), terms=land, payee_household_id=household(rs, f"H-{n}", n).id, at=AT)
+    for due_on, paid_on in ((date(2025, 2, 1), date(2025, 1, 30)), (date(2025, 3, 1), date(2025, 4, 1))):
+        d = records.record_due(rs, ACTOR, entity=p.entity_id, kind="dividend", due_on=due_on, amount_fen=1000,
+                               region=VILLAGE, contract="C-1", at=AT)
+        records.pay_due(rs, ACTOR, due=d.id, amount_fen=1000, paid_on=paid_on, at=AT)
+    sup.record_inspection(rs, ACTOR, region=VILLAGE, inspected_on=date(2025, 5, 1), inspectors="检查组", place="村委会",
+                          checked="项目台账", findings=[{"summary": "台账缺页", "subject": f"project:{p.code}"}], at=AT)
+    row = indicators.projects(rs, AUDITOR, year=2025, today=date(2025, 6, 1))[0]
+    assert (row["households"], row["dues"], row["dues_on_time"], row["on_time_share"], row["open_findings"]) == (
+        2, 2, 1, "50.0", 1)
+    village = {v["village"]: v for v in indicators.villages(rs, CADRE, year=2025)}
+    assert set(village) == {VILLAGE} and village[VILLAGE]["open_findings"] == 1

@@ -101,6 +101,26 @@ def overdue(as_: str = AsOpt, format: str = FormatOpt) -> None:
                        f"{r['summary']}")
 
 
+@supervise_app.command("indicators")
+def performance(year: int = typer.Option(..., "--year"), as_: str = AsOpt, format: str = FormatOpt) -> None:
+    """项目和村的绩效指标 / performance indicators per project and village."""
+    from daipin.domain.localtime import beijing_date
+    from daipin.domain.money import format_yuan
+    from daipin.services.supervision import indicators
+
+    with unit_of_work() as s:
+        actor = parse_actor(as_)
+        out = {"projects": indicators.projects(s, actor, year=year, today=beijing_date(now(s))),
+               "villages": indicators.villages(s, actor, year=year)}
+    if not _echo(out, format):
+        for p in out["projects"]:
+            typer.echo(f"项目 {p['project']}\t受益户 {p['households']}\t按期兑付 {p['dues_on_time']}/{p['dues']}\t"
+                       f"未销号问题 {p['open_findings']}")
+        for v in out["villages"]:
+            typer.echo(f"村 {v['name']}\t受益户 {v['households']}\t户均 {format_yuan(v['per_household_fen'])} 元\t"
+                       f"未销号问题 {v['open_findings']}")
+
+
 @supervise_app.command("escalate")
 def escalate(county: str = CountyArg, as_: str = AsOpt) -> None:
     """逾期整改逐级提请督办（乡镇→区级）/ flag overdue rectifications upward."""

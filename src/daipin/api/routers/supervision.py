@@ -12,7 +12,7 @@ from daipin.api.schemas import Strict
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep
 from daipin.services.credit import commands as credit_commands
 from daipin.services.credit import views as credit_views
-from daipin.services.supervision import commands, service, views
+from daipin.services.supervision import commands, indicators, service, views
 
 router = APIRouter(tags=["supervision 监督"])
 
@@ -118,6 +118,14 @@ def inspection(body: commands.RecordInspection, actor: CurrentActor, session: Se
 def overdue(actor: CurrentActor, session: SessionDep, today: TodayDep) -> list[FindingOut]:
     """逾期未整改（待我处理）/ overdue rectifications the actor follows up."""
     return [FindingOut.model_validate(r) for r in views.overdue(session, actor, today)]
+
+
+@router.get("/supervision/indicators")
+def performance(actor: CurrentActor, session: SessionDep, today: TodayDep, year: int | None = None) -> dict[str, Any]:
+    """项目和村的绩效指标：受益户数、户均收益、按期兑付、未销号问题 / indicators per project and village."""
+    y = year if year and 2000 <= year <= 2100 else today.year
+    return {"year": y, "projects": indicators.projects(session, actor, year=y, today=today),
+            "villages": indicators.villages(session, actor, year=y)}
 
 
 @router.get("/entities/{entity_id}/credit")

@@ -19,7 +19,7 @@ from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
 from daipin.services.credit import commands as credit_commands
 from daipin.services.credit import service as credit
 from daipin.services.credit import views as credit_views
-from daipin.services.supervision import commands, service, views
+from daipin.services.supervision import commands, indicators, service, views
 from daipin.web import render
 
 router = APIRouter()
@@ -55,6 +55,17 @@ async def scan(request: Request, actor: CurrentActor, session: SessionDep, now: 
         return render(request, "supervision/findings.html", _list_ctx(session, actor, now, error=exc),
                       status_code=exc.status)
     return render(request, "supervision/findings.html", _list_ctx(session, actor, now, result=result))
+
+
+@router.get("/supervision/indicators", response_class=HTMLResponse)
+def indicators_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep,
+                    year: int | None = None) -> Response:
+    today = beijing_date(now)
+    y = year if year and 2000 <= year <= 2100 else today.year
+    villages = indicators.villages(session, actor, year=y)
+    return render(request, "supervision/indicators.html", {
+        "year": y, "villages": villages, "projects": indicators.projects(session, actor, year=y, today=today),
+        "chart": indicators.chart(villages)})
 
 
 def _finding_ctx(session: Session, actor: Actor, finding_id: int, now: Any, **extra: Any) -> dict[str, Any]:
