@@ -126,19 +126,29 @@ def flat(ctx: Context) -> Select[Any]:
 
 
 def ineligible(ctx: Context) -> Select[Any]:
-    """INELIGIBLE: a line paid to a household whose status on the payment day was not eligible, or whose members
-    had all died by then (违规发放)."""
+    """INELIGIBLE: a line paid to a household whose status on the payment day was not eligible (or that had no
+    status yet), or whose members had all died by then (违规发放). The status history is read as intervals (each
+    status until the next one's day), joined to the lines once."""
     day = _paid_day(ctx)
-    h = aliased(HouseholdStatus)
-    status_then = (select(h.status).where(h.household_id == PaymentLine.household_id, h.from_date <= day)
-                   .order_by(h.from_date.desc(), h.id.desc()).limit(1).scalar_subquery())
-    alive = exists().where(Person.household_id == PaymentLine.household_id,
-                           or_(Person.life_state != "deceased", Person.life_state_date.is_(None),
-                               Person.life_state_date > day))
+    h = HouseholdStatus
+    intervals = (select(h.household_id, h.status, h.from_date,
+                        func.lead(h.from_date).over(partition_by=h.household_id,
+                                                    order_by=(h.from_date, h.id)).label("until"))
+                 .where(h.county_code == ctx.county).subquery())
+    dead = (select(Person.household_id, func.max(Person.life_state_date).label("since"))
+            .where(Person.county_code == ctx.county).group_by(Person.household_id)
+            .having(func.sum(case((and_(Person.life_state == "deceased", Person.life_state_date.is_not(None)), 0),
+                                  else_=1)) == 0).subquery())
+    status_then = func.coalesce(intervals.c.status, "unregistered")
     return (select(*_cols(_s("payment_line:", PaymentLine.id), Household.village_code, "payment_lines",
-                          PaymentLine.id, func.coalesce(status_then, "unregistered")))
+                          PaymentLine.id, status_then))
             .join(Household, Household.id == PaymentLine.household_id)
-            .where(*_paid_lines(ctx), or_(status_then.is_(None), status_then.not_in(ELIGIBLE_STATUSES), not_(alive))))
+            .outerjoin(intervals, and_(intervals.c.household_id == PaymentLine.household_id,
+                                       intervals.c.from_date <= day,
+                                       or_(intervals.c.until.is_(None), intervals.c.until > day)))
+            .outerjoin(dead, dead.c.household_id == PaymentLine.household_id)
+            .where(*_paid_lines(ctx), or_(intervals.c.status.is_(None), intervals.c.status.not_in(ELIGIBLE_STATUSES),
+                                          and_(dead.c.since.is_not(None), dead.c.since <= day))))
 
 
 def duplicate(ctx: Context) -> Select[Any]:
@@ -159,9 +169,16 @@ def duplicate(ctx: Context) -> Select[Any]:
               .join(Household, Household.id == HouseholdSplit.household_id)
               .join(roster, roster.c.village == Household.village_code)
               .where(HouseholdSplit.county_code == ctx.county, split_day <= roster.c.on, window <= days))
-    twice = (select(PaymentLine.batch_id, PaymentLine.household_id)
-             .where(*_paid_lines(ctx), PaymentLine.payee_type == "household")
-             .group_by(PaymentLine.batch_id, PaymentLine.household_id).having(func.count() > 1).subquery())
+    # A household paid twice in one batch: the batch's unique key lets a payee in twice only as a retry (a later
+    # attempt) or on lines older than attempts (NULL); only those lines are looked at, each against the others.
+    other = aliased(PaymentLine)
+    twice = (select(PaymentLine.batch_id.label("batch_id"), PaymentLine.household_id.label("household_id"))
+             .join(other, and_(other.batch_id == PaymentLine.batch_id, other.payee_type == PaymentLine.payee_type,
+                               other.payee_ref == PaymentLine.payee_ref, other.id != PaymentLine.id,
+                               other.status == "paid"))
+             .where(*_paid_lines(ctx), PaymentLine.payee_type == "household",
+                    or_(PaymentLine.attempt > 1, PaymentLine.attempt.is_(None)))
+             .distinct().subquery())
     paid_twice = (select(*_cols(_s("household:", Household.household_no), Household.village_code, "payment_batches",
                                 twice.c.batch_id, literal("paid_twice")))
                   .join(Household, Household.id == twice.c.household_id))
