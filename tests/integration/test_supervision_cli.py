@@ -63,3 +63,13 @@ def test_an_inspection_from_a_file_and_a_listing_from_notice_to_effect(cli_db: s
     history = json.loads(run("supervise", "credit", "history", str(entity_id), "--format", "json"))
     assert history["entity"]["credit_status"] == "blacklisted"
     assert [e["kind"] for e in history["events"]] == ["listing_notified", "listing_listed"]
+    out_file = tmp_path / "credit.xlsx"
+    assert "已导出 3 行" in run("supervise", "credit", "history", str(entity_id), "--xlsx", str(out_file))  # 2 events, 1 listing
+    from openpyxl import load_workbook
+
+    book = load_workbook(out_file)
+    assert book.sheetnames == ["信用记录", "失信认定"]
+    assert [r[1] for r in book["信用记录"].iter_rows(min_row=2, values_only=True)] == ["告知拟列入失信名单",
+                                                                                   "列入失信名单"]
+    findings_file = tmp_path / "findings.xlsx"
+    assert "已导出 1 行" in run("supervise", "findings", "--xlsx", str(findings_file))

@@ -43,11 +43,16 @@ def scan(county: str = CountyArg, as_: str = AsOpt, format: str = FormatOpt) -> 
 @supervise_app.command("findings")
 def findings(status: str = typer.Option(None, "--status", help="open | assigned | rectified | verified | dismissed"),
              rule: str = typer.Option(None, "--rule", help="规则编号，如 NO_LINK"), as_: str = AsOpt,
-             format: str = FormatOpt) -> None:
-    """问题线索列表 / the findings in reach."""
+             format: str = FormatOpt, xlsx: str = typer.Option(None, "--xlsx", help="导出到 xlsx 文件")) -> None:
+    """问题线索列表（或导出）/ the findings in reach (or their export)."""
     from daipin.domain.localtime import beijing_date
-    from daipin.services.supervision import views
+    from daipin.services.supervision import exports, views
 
+    if xlsx:
+        with unit_of_work() as s:
+            n = exports.export_findings(s, parse_actor(as_), xlsx)
+        typer.echo(f"已导出 {n} 行到 {xlsx}")
+        return
     with unit_of_work() as s:
         rows = views.findings(s, parse_actor(as_), status=status, rule=rule, today=beijing_date(now(s)))
     if not _echo(rows, format):
@@ -214,11 +219,15 @@ def credit_repair(listing: int = typer.Argument(...),
 
 @credit_app.command("history")
 def credit_history(entity: int = typer.Argument(..., help="实施主体ID"), as_: str = AsOpt,
-                   format: str = FormatOpt) -> None:
-    """主体信用记录全部历史 / an entity's whole credit history."""
-    from daipin.services.credit import views
+                   format: str = FormatOpt, xlsx: str = typer.Option(None, "--xlsx", help="导出到 xlsx 文件")) -> None:
+    """主体信用记录全部历史 / an entity's whole credit history (or its export)."""
+    from daipin.services.credit import exports, views
 
     with unit_of_work() as s:
+        if xlsx:
+            n = exports.export_credit_history(s, parse_actor(as_), entity, xlsx)
+            typer.echo(f"已导出 {n} 行到 {xlsx}")
+            return
         out = views.history(s, parse_actor(as_), entity)
     if not _echo(out, format):
         typer.echo(f"{out['entity']['name']}（{out['entity']['uscc']}）信用状态：{out['entity']['credit']}")
