@@ -31,6 +31,7 @@ def test_the_scan_runs_in_one_command_and_a_second_run_adds_nothing(cli_db: str,
     assert first["opened"] and first["causes_by_rule"]["ARREARS"] == 1
     second = json.loads(run("supervise", "scan", "231002", "--format", "json"))
     assert (second["opened"], second["gone"], second["came_back"]) == ([], [], [])
+    assert "231002：新发现 0，原因消除 0，原因复现 0，提请督办 0" in run("supervise", "watch", "--once")
     listed = json.loads(run("supervise", "findings", "--format", "json", "--as", TOWN_AS))
     assert {r["id"] for r in listed} == set(first["opened"])
     fid = str(first["opened"][0])

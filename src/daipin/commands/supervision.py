@@ -40,6 +40,25 @@ def scan(county: str = CountyArg, as_: str = AsOpt, format: str = FormatOpt) -> 
             typer.echo(f"  {rule}\t{n}")
 
 
+@supervise_app.command("watch")
+def watch(every_hours: float = typer.Option(24.0, "--every-hours", help="间隔小时数"),
+          once: bool = typer.Option(False, "--once", help="只运行一次"), as_: str = AsOpt) -> None:
+    """按计划扫描各区并逐级提请督办，与网站同时运行（如由 systemd 启动）/ the scheduled scan beside the server."""
+    import time as _time
+
+    from daipin.services.supervision import service
+
+    while True:
+        with unit_of_work() as s:
+            out = service.scheduled_run(s, parse_actor(as_), now(s))
+        for county, n in out.items():
+            typer.echo(f"{county}：新发现 {n['opened']}，原因消除 {n['gone']}，原因复现 {n['came_back']}，"
+                       f"提请督办 {n['escalated']}")
+        if once:
+            return
+        _time.sleep(max(60.0, every_hours * 3600))
+
+
 @supervise_app.command("findings")
 def findings(status: str = typer.Option(None, "--status", help="open | assigned | rectified | verified | dismissed"),
              rule: str = typer.Option(None, "--rule", help="规则编号，如 NO_LINK"), as_: str = AsOpt,

@@ -388,3 +388,17 @@ def escalate_overdue(session: Session, actor: Actor, county: str, at: datetime) 
                {"to": level, "deadline": f.deadline.isoformat() if f.deadline else None}, [f], at)
         changed.append(f)
     return changed
+
+
+def scheduled_run(session: Session, actor: Actor, at: datetime) -> dict[str, dict[str, int]]:
+    """What the schedule runs for every district of the database: the scan, then the escalation of overdue
+    rectifications. Both are idempotent, so a run repeated (or overlapping a manual one) changes nothing more."""
+    from daipin.db.models.registry import Region
+
+    out = {}
+    for county in session.scalars(select(Region.code).where(Region.level == "district").order_by(Region.code)):
+        r = scan(session, actor, county, at)
+        escalated = escalate_overdue(session, actor, county, at)
+        out[county] = {"opened": len(r.opened), "gone": len(r.gone), "came_back": len(r.came_back),
+                       "escalated": len(escalated)}
+    return out
