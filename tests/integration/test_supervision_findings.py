@@ -146,3 +146,31 @@ def test_indicators_count_linked_households_dues_on_time_and_open_findings(rs: S
         2, 2, 1, "50.0", 1)
     village = {v["village"]: v for v in indicators.villages(rs, CADRE, year=2025)}
     assert set(village) == {VILLAGE} and village[VILLAGE]["open_findings"] == 1
+
+
+def test_the_risk_register_shows_debts_owed_and_overdue_and_the_entitys_red_flags(rs: Session) -> None:
+    from daipin.services.registry import service as reg
+    from daipin.services.supervision import indicators, records
+
+    p = project(rs)
+    quiet = project(rs, 2)
+    before = ledger_size(rs)
+    with pytest.raises(InputError) as err:
+        records.record_debt(rs, ACTOR, project=p.code, kind="loan", creditor="农村信用社", principal_fen=100,
+                            outstanding_fen=200, recorded_on=date(2025, 5, 1), at=AT)
+    assert err.value.field == "outstanding_fen" and ledger_size(rs) == before
+    with pytest.raises(Forbidden):
+        records.record_debt(rs, OTHER_CADRE, project=p.code, kind="loan", creditor="农村信用社", principal_fen=100,
+                            outstanding_fen=100, recorded_on=date(2025, 5, 1), at=AT)
+    records.record_debt(rs, ACTOR, project=p.code, kind="loan", creditor="农村信用社", principal_fen=500_000,
+                        outstanding_fen=300_000, recorded_on=date(2025, 5, 1), due_on=date(2025, 5, 20), at=AT)
+    records.record_debt(rs, ACTOR, project=p.code, kind="payable", creditor="饲料公司", principal_fen=80_000,
+                        outstanding_fen=80_000, recorded_on=date(2025, 5, 1), due_on=date(2025, 12, 31), at=AT)
+    e = reg.get_entity(rs, quiet.entity_id)
+    records.record_due(rs, ACTOR, entity=e.id, kind="rent", due_on=date(2025, 1, 1), amount_fen=1000,
+                       region=VILLAGE, at=AT)
+    sup.scan(rs, ACTOR, "231002", AT)  # ARREARS for the second project's entity
+    rows = {r["project"]: r for r in indicators.risk_register(rs, AUDITOR, today=date(2025, 6, 1))}
+    assert (rows[p.code]["owed_fen"], rows[p.code]["overdue_fen"]) == (380_000, 300_000)
+    assert rows[quiet.code]["owed_fen"] == 0 and rows[quiet.code]["entity_flags"] >= 1
+    assert indicators.risk_register(rs, OTHER_CADRE, today=date(2025, 6, 1)) == []

@@ -399,6 +399,37 @@ def subsidy_pay(subsidy: int = typer.Argument(...), on: str = typer.Option(..., 
         typer.echo(f"保费补贴 {row.id}：{row.status}")
 
 
+@record_app.command("debt")
+def record_debt(project: str = typer.Argument(..., help="项目编号"), kind: str = typer.Option(..., "--kind",
+                help="loan | payable | guarantee | other"), creditor: str = typer.Option(..., "--creditor"),
+                principal_fen: int = typer.Option(..., "--principal-fen"),
+                outstanding_fen: int = typer.Option(..., "--outstanding-fen"), on: str = typer.Option(..., "--on"),
+                due_on: str = typer.Option(None, "--due-on"), as_: str = AsOpt) -> None:
+    """登记项目债务（风险台账）/ a project's debt in the risk register."""
+    from daipin.services.supervision import records
+
+    with unit_of_work() as s:
+        d = records.record_debt(s, parse_actor(as_), project=project, kind=kind, creditor=creditor,
+                                principal_fen=principal_fen, outstanding_fen=outstanding_fen, recorded_on=on,
+                                due_on=due_on, at=now(s))
+        typer.echo(f"已登记项目债务 {d.id}")
+
+
+@supervise_app.command("risks")
+def risks(as_: str = AsOpt, format: str = FormatOpt) -> None:
+    """风险台账：项目债务与主体的拖欠、无保险、集中度预警 / the risk register."""
+    from daipin.domain.localtime import beijing_date
+    from daipin.domain.money import format_yuan
+    from daipin.services.supervision import indicators
+
+    with unit_of_work() as s:
+        rows = indicators.risk_register(s, parse_actor(as_), today=beijing_date(now(s)))
+    if not _echo(rows, format):
+        for r in rows:
+            typer.echo(f"{r['project']}\t{r['entity']}\t未偿 {format_yuan(r['owed_fen'])}\t"
+                       f"逾期 {format_yuan(r['overdue_fen'])}\t主体预警 {r['entity_flags']}")
+
+
 supervise_app.add_typer(subsidy_app, name="subsidy")
 supervise_app.add_typer(credit_app, name="credit")
 supervise_app.add_typer(record_app, name="record")

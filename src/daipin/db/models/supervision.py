@@ -260,3 +260,20 @@ class PremiumSubsidy(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paid_on: Mapped[date | None] = mapped_column(Date)
     payment_ref: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ProjectDebt(Base):
+    """A project's debt in the risk register (R3.3): a loan, a payable or a guarantee, its creditor, the principal,
+    what is still owed and when it falls due."""
+
+    __tablename__ = "project_debts"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(16))  # loan | payable | guarantee | other
+    creditor: Mapped[str] = mapped_column(String(200))
+    principal_fen: Mapped[int] = mapped_column(BigInt, comment="本金（分） / principal in fen")
+    outstanding_fen: Mapped[int] = mapped_column(BigInt, comment="未偿余额（分） / still owed in fen")
+    due_on: Mapped[date | None] = mapped_column(Date)
+    recorded_on: Mapped[date] = mapped_column(Date)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract, Household, Project, Region
-from daipin.db.models.supervision import Due, Finding
+from daipin.db.models.supervision import Due, Finding, ProjectDebt
 from daipin.db.models.workflow import PaymentLine
 from daipin.domain import access
 from daipin.domain import supervision as rules_def
@@ -83,6 +83,36 @@ def villages(session: Session, actor: Actor, *, year: int) -> list[dict[str, Any
         out.append({"village": code, "name": name, "households": h, "paid_fen": total,
                     "per_household_fen": (total * 2 + h) // (h * 2) if h else 0, "open_findings": int(findings)})
     return out
+
+
+def risk_register(session: Session, actor: Actor, *, today: date) -> list[dict[str, Any]]:
+    """The risk register (R3.3): each project in reach with debts still owed, what is owed and overdue, and the
+    red flags still open about it or its entity (arrears, missing insurance, concentration)."""
+    from daipin.db.models.registry import Entity
+
+    access.require(actor, "supervision.read")
+    reach = access.reach(actor, "supervision.read")
+    region = func.coalesce(Project.village_code, Project.township_code)
+    debts = (select(ProjectDebt.project_id, func.sum(ProjectDebt.outstanding_fen).label("owed"),
+                    func.sum(case((ProjectDebt.due_on < today, ProjectDebt.outstanding_fen), else_=0)).label("late"))
+             .where(ProjectDebt.outstanding_fen > 0).group_by(ProjectDebt.project_id).subquery())
+    live = and_(Finding.status.not_in(rules_def.CLOSED), Finding.cause_gone_at.is_(None))
+    entity_flags = (select(Finding.subject, func.count(Finding.id).label("n"))
+                    .where(live, Finding.rule.in_(("ARREARS", "NO_INSURANCE", "CONCENTRATION")))
+                    .group_by(Finding.subject).subquery())
+    rows = session.execute(
+        select(Project.code, Project.name, Entity.name, region.label("region"), func.coalesce(debts.c.owed, 0),
+               func.coalesce(debts.c.late, 0), func.coalesce(func.sum(entity_flags.c.n), 0))
+        .join(Entity, Entity.id == Project.entity_id)
+        .outerjoin(debts, debts.c.project_id == Project.id)
+        .outerjoin(entity_flags, or_(entity_flags.c.subject == "entity:" + Entity.uscc,
+                                     entity_flags.c.subject.like("entity:" + Entity.uscc + "@%")))
+        .where(scope.where(reach, region=region))
+        .group_by(Project.code, Project.name, Entity.name, region, debts.c.owed, debts.c.late)
+        .having(or_(func.coalesce(debts.c.owed, 0) > 0, func.coalesce(func.sum(entity_flags.c.n), 0) > 0))
+        .order_by(Project.code)).all()
+    return [{"project": code, "name": name, "entity": entity, "region": reg, "owed_fen": int(owed),
+             "overdue_fen": int(late), "entity_flags": int(flags)} for code, name, entity, reg, owed, late, flags in rows]
 
 
 def chart(rows: list[dict[str, Any]]) -> dict[str, Any]:

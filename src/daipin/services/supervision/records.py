@@ -18,6 +18,7 @@ from daipin.db.models.supervision import (
     CadreKin,
     Due,
     HouseholdSplit,
+    ProjectDebt,
     PvIncomeUse,
     VillageCadre,
 )
@@ -33,6 +34,7 @@ from daipin.services.supervision.rules import PV_PURPOSES
 from daipin.services.supervision.service import record
 
 DUE_KINDS = ("dividend", "rent", "interest", "wage", "repayment", "other")
+DEBT_KINDS = ("loan", "payable", "guarantee", "other")
 
 
 def _household(session: Session, ref: Any, field: str = "household") -> Household:
@@ -266,4 +268,36 @@ def pay_due(session: Session, actor: Actor, *, due: Any, amount_fen: Any, paid_o
     e = get_entity(session, d.entity_id)
     record(session, actor, "entity.due_paid", f"entity:{e.uscc}", d.region_code,
            {"due": d.id, "amount_fen": amount, "paid_on": day.isoformat()}, [d], at)
+    return d
+
+
+def record_debt(session: Session, actor: Actor, *, project: Any, kind: str, creditor: str, principal_fen: Any,
+                outstanding_fen: Any, recorded_on: Any, at: datetime, due_on: Any = None) -> ProjectDebt:
+    """A project's debt in the risk register: what is still owed may not exceed the principal."""
+    from daipin.db.models.registry import Project
+
+    p = session.scalar(select(Project).where(Project.code == str(project or "").strip()))
+    if p is None:
+        raise InputError(f"项目 {project} 不存在", f"project {project} not found", field="project")
+    if kind not in DEBT_KINDS:
+        raise InputError("债务类别应为：" + "、".join(DEBT_KINDS), "unknown kind of debt", field="kind")
+    who = freetext.text(creditor, "creditor", "债权人", "creditor", 200) or ""
+    principal = money(principal_fen, "principal_fen", "本金")
+    owed = money(outstanding_fen, "outstanding_fen", "未偿余额")
+    if principal <= 0:
+        raise InputError("本金应大于零", "principal must be positive", field="principal_fen")
+    if not 0 <= owed <= principal:
+        raise InputError("未偿余额应在零与本金之间", "what is owed must be between 0 and the principal",
+                         field="outstanding_fen")
+    day = not_future(as_date(recorded_on, "recorded_on", "登记日期"), at, "recorded_on", "登记日期")
+    due = as_date(due_on, "due_on", "到期日") if due_on not in (None, "") else None
+    region = p.village_code or p.township_code
+    access.require(actor, "project.write", region=region)
+    d = ProjectDebt(project_id=p.id, county_code=p.county_code, kind=kind, creditor=who, principal_fen=principal,
+                    outstanding_fen=owed, due_on=due, recorded_on=day)
+    session.add(d)
+    session.flush()
+    record(session, actor, "project.debt", f"project:{p.code}", region,
+           {"kind": kind, "principal_fen": principal, "outstanding_fen": owed,
+            "due_on": due.isoformat() if due else None}, [d], at)
     return d
