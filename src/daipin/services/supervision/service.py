@@ -218,6 +218,7 @@ def scan(session: Session, actor: Actor, county: str, at: datetime) -> ScanResul
         select(Finding).where(Finding.county_code == county, Finding.source == "scan").with_for_update())}
     new_keys = [k for k in found if k not in existing]
     ledger = _ledger_evidence(session, sorted({found[k]["subject"] for k in new_keys}))
+    opened: dict[str, list[Finding]] = {}
     for key in new_keys:
         f = found[key]
         rule = rules_def.RULE_BY_ID[f["rule"]]
@@ -225,22 +226,28 @@ def scan(session: Session, actor: Actor, county: str, at: datetime) -> ScanResul
                           region_code=f["region"], subject=f["subject"], summary=_summary(rule.id, f["details"]),
                           evidence={"rows": f["rows"], "ledger": ledger.get(f["subject"], [])}, status="open",
                           source="scan", opened_at=at, updated_at=at, status_note="")
-        session.add(finding)
-        session.flush()
-        record(session, actor, "finding.opened", f"finding:{finding.id}", finding.region_code,
-               {"rule": rule.id, "subject": finding.subject, "evidence": finding.evidence}, [finding], at)
-        result.opened.append(finding.id)
+        opened.setdefault(rule.id, []).append(finding)
+    session.add_all([f for fs in opened.values() for f in fs])
+    session.flush()
+    # One entry per rule states every finding the scan opened for it (each one's row), as a bank file's entry
+    # states every line it sent: a district-wide scan stays one transaction of a few entries.
+    for rule_id, fs in sorted(opened.items()):
+        record(session, actor, "finding.opened", f"scan:{county}:{rule_id}", county,
+               {"rule": rule_id, "findings": [f.id for f in fs]}, fs, at)
+        result.opened.extend(f.id for f in fs)
+    back, gone = [], []
     for key, finding in existing.items():
         if key in found and finding.cause_gone_at is not None:
             finding.cause_gone_at, finding.updated_at = None, at
-            record(session, actor, "finding.cause_back", f"finding:{finding.id}", finding.region_code,
-                   {"rule": finding.rule}, [finding], at)
-            result.came_back.append(finding.id)
+            back.append(finding)
         elif key not in found and finding.cause_gone_at is None and finding.status not in rules_def.CLOSED:
             finding.cause_gone_at, finding.updated_at = at, at
-            record(session, actor, "finding.cause_gone", f"finding:{finding.id}", finding.region_code,
-                   {"rule": finding.rule}, [finding], at)
-            result.gone.append(finding.id)
+            gone.append(finding)
+    for type, changed in (("finding.cause_back", back), ("finding.cause_gone", gone)):
+        if changed:
+            record(session, actor, type, f"scan:{county}", county, {"findings": [f.id for f in changed]}, changed, at)
+    result.came_back = [f.id for f in back]
+    result.gone = [f.id for f in gone]
     return result
 
 
