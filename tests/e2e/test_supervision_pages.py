@@ -93,7 +93,9 @@ def test_an_entity_is_told_objects_and_the_district_upholds_the_objection(
     assert "已告知，异议期中" in district.inner_text("main") and "异议" in district.inner_text("main")
     assert "正常" in district.inner_text("#credit-status")  # told, not listed
 
-    entity.goto(f"{own}/credit")
+    entity.goto(own)
+    entity.click("#credit-history")  # the entity's page leads to its whole credit history
+    entity.wait_for_selector("#credit-events")
     entity.fill("form[id^=object-] textarea[name=text]", "分红已于上月补付，附银行回单")
     entity.click("form[id^=object-] button[type=submit]")
     entity.wait_for_selector("section[id^=listing-]")
