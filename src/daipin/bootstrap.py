@@ -19,8 +19,10 @@ def configure() -> None:
         return
     from daipin.services.imports import service as imports
     from daipin.services.shared import rows
+    from daipin.services.supervision import service as supervision
 
     rows.register_ledger_checks()  # every registry and workflow table
     imports.register_ledger_checks()  # the import's batches
+    supervision.register_ledger_checks()  # findings, inspections, credit, and what the rules read
     store.mark_wired()
     _configured = True

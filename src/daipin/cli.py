@@ -8,13 +8,12 @@ from daipin.commands import (
     backup,
     calc,
     clock,
-    config,
-    db,
+    config,    db,
     ledger,
     obligations,
     payments,
     registry,
-    villages,
+    supervision,    villages,
     web,
     workflow,
 )
@@ -26,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config, backup):
+for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config, backup,
+               supervision):
     module.register(app)
 
 

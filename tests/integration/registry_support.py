@@ -150,3 +150,15 @@ def walk_matter(session: Session, actor: Actor, kind: str, village: str, documen
     wf.close_notice(session, actor, m.id, at=sits + 10 * day)
     wf.execute(session, actor, m.id, at=sits + 10 * day)
     return m
+
+
+def blacklist(session: Session, entity_id: int, *, reasons: str = "恶意拖欠", at: datetime = AT) -> Any:
+    """List an entity the way it takes effect: told the reasons, basis and rights, the objection window over with
+    no objection, then in effect (services/credit)."""
+    from datetime import timedelta
+
+    from daipin.services.credit import service as credit
+
+    listing = credit.propose_listing(session, ACTOR, entity=entity_id, reasons=reasons,
+                                     basis="国办发〔2020〕49号", at=at - timedelta(days=30))
+    return credit.take_effect(session, ACTOR, listing.id, at=at)

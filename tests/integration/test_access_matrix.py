@@ -262,6 +262,42 @@ CASES = [
     Case("POST", "/api/v1/villages/{village}/representatives", *representatives(""),
          {D: same(201), T: (201, 404), V: (201, 404), E: same(403), A: same(403), P: same(401)},
          body=representative_body),
+    # Supervision: the district scans; findings are read in reach (auditors the whole district) and handled by the
+    # township and the district; an entity's credit history is read as its page is; only the district lists.
+    Case("POST", "/api/v1/supervision/scan", const("/api/v1/supervision/scan"), const("/api/v1/supervision/scan"),
+         {**everyone(403), D: (200, 403), P: same(401)},
+         body=lambda w, s: {"county": "231002" if s == "own" else "231005"}),
+    Case("GET", "/api/v1/supervision/findings", const("/api/v1/supervision/findings"),
+         const("/api/v1/supervision/findings?status=open"), {**everyone(200), E: same(403)}),
+    Case("GET", "/api/v1/supervision/indicators", const("/api/v1/supervision/indicators"),
+         const("/api/v1/supervision/indicators?year=2025"), {**everyone(200), E: same(403)}),
+    Case("GET", "/api/v1/supervision/overdue", const("/api/v1/supervision/overdue"),
+         const("/api/v1/supervision/overdue"), {**everyone(200), E: same(403)}),
+    Case("GET", "/api/v1/supervision/findings/{finding_id}",
+         lambda w: f"/api/v1/supervision/findings/{w.ids['finding_own']}",
+         lambda w: f"/api/v1/supervision/findings/{w.ids['finding_foreign']}", {**scoped_read, E: same(403)}),
+    Case("POST", "/api/v1/supervision/findings/{finding_id}/steps",
+         lambda w: f"/api/v1/supervision/findings/{w.ids['finding_own']}/steps",
+         lambda w: f"/api/v1/supervision/findings/{w.ids['finding_foreign']}/steps",
+         {D: same(200), T: (200, 404), V: (403, 404), E: same(403), A: same(403), P: same(401)},
+         body=lambda w, s: {"step": "assign", "unit": OWN_VILLAGE if s == "own" else FOREIGN_VILLAGE,
+                            "deadline": "2099-12-31"}),
+    Case("POST", "/api/v1/supervision/inspections", const("/api/v1/supervision/inspections"),
+         const("/api/v1/supervision/inspections"),
+         {D: same(201), T: (201, 403), V: same(403), E: same(403), A: same(403), P: same(401)},
+         body=lambda w, s: {"region": OWN_VILLAGE if s == "own" else FOREIGN_VILLAGE, "inspected_on": "2026-03-01",
+                            "inspectors": "检查组", "place": "村委会", "checked": "台账"}),
+    Case("GET", "/api/v1/entities/{entity_id}/credit", lambda w: f"/api/v1/entities/{w.ids['entity_own']}/credit",
+         lambda w: f"/api/v1/entities/{w.ids['entity_foreign']}/credit",
+         {D: same(200), T: (200, 404), V: (200, 404), E: (200, 404), A: same(200), P: same(401)}),
+    Case("POST", "/api/v1/credit/listings", const("/api/v1/credit/listings"), const("/api/v1/credit/listings"),
+         {**everyone(403), D: same(201), P: same(401)},
+         body=lambda w, s: {"entity": w.ids[f"entity_{s}"], "reasons": "拖欠分红", "basis": "国办发〔2020〕49号"}),
+    Case("POST", "/api/v1/credit/listings/{listing_id}/steps",
+         lambda w: f"/api/v1/credit/listings/{w.ids['listing_own']}/steps",
+         lambda w: f"/api/v1/credit/listings/{w.ids['listing_foreign']}/steps",
+         {D: same(200), T: (403, 404), V: (403, 404), E: same(404), A: same(403), P: same(401)},
+         body=lambda w, s: {"step": "object", "text": "已补付分红"}),
     Case("POST", "/api/v1/villages/{village}/representatives/{representative_id}/end",
          lambda w: f"/api/v1/villages/{OWN_VILLAGE}/representatives/{w.ids['rep_term_own']}/end",
          lambda w: f"/api/v1/villages/{FOREIGN_VILLAGE}/representatives/{w.ids['rep_term_foreign']}/end",
@@ -543,6 +579,8 @@ PARAM_FILL: dict[str, Callable[[Mx], list[Target]]] = {
     "batch_id": lambda mx: _batch_targets(mx),
     "line_id": lambda mx: [Target(label, {"line_id": str(line)}, lambda a, r, v=v: _allowed("payment.read", v)(a))
                            for label, (_m, line, v) in mx.rows["lines"].items()],
+    "finding_id": lambda mx: [Target(label, {"finding_id": str(f)}, lambda a, r, v=v: _allowed(
+        "supervision.read", v)(a)) for label, (f, v) in mx.rows["findings"].items()],
 }
 # GET routes without parameters, asked again with a foreign region in their query (the list must not widen).
 QUERY_FILL: dict[str, list[str]] = {
@@ -706,6 +744,50 @@ def _representative_end_targets(mx: Mx) -> list[Target]:
                    body=lambda route: {"to_date": "2026-02-01", "reason": "换届"}) for label, scope, v in VILLAGES]
 
 
+def _scan_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {}, lambda a, r, c=c: _allowed("supervision.scan", c)(a), body=lambda route, c=c: {
+        "county": c}) for label, c in (("own", "231002"), ("other county", "231005"))]
+
+
+def _finding_step_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"finding_id": str(f)}, lambda a, r, v=v: _allowed("finding.manage", v)(a),
+                   body=lambda route, v=v: {"step": "assign", "unit": v, "deadline": "2099-12-31"})
+            for label, (f, v) in mx.rows["findings"].items()]
+
+
+def _inspection_targets(mx: Mx) -> list[Target]:
+    def body(route: str, v: str) -> Any:
+        fields = {"region": v, "inspected_on": "2026-03-01", "inspectors": "检查组", "place": "村委会", "checked": "台账"}
+        if route.startswith("/api/"):
+            return {**fields, "findings": [{"summary": "账实不符"}]}
+        return {**fields, "finding_summary": "账实不符"}
+    return [Target(label, {}, lambda a, r, v=v: _allowed("finding.manage", v)(a), body=lambda route, v=v: body(route, v))
+            for label, v in (("own", OWN_VILLAGE), ("same township", SAME_TOWNSHIP_VILLAGE),
+                             ("other township", FAR_VILLAGE), ("other county", FOREIGN_COUNTY_VILLAGE))]
+
+
+def _propose_targets(mx: Mx) -> list[Target]:
+    out = []
+    for label, (e, projects) in mx.rows["entities"].items():
+        def may(a: Any, r: str, e: Any = e, projects: list[Any] = projects) -> bool:
+            seen = _allowed("entity.read", e.region_code or e.county_code, e.id)(a) or any(
+                _project_may(p)(a) for p in projects)
+            return seen and _allowed("entity.credit", e.region_code or e.county_code)(a)
+
+        def body(route: str, e: Any = e) -> Any:
+            fields = {"reasons": "连续两年拖欠分红", "basis": "国办发〔2020〕49号"}
+            return {**fields, "entity": e.id} if route.startswith("/api/") else fields
+        out.append(Target(label, {"entity_id": str(e.id)}, may, body=body))
+    return out
+
+
+def _listing_step_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"listing_id": str(li)}, lambda a, r, e=e: _allowed(
+        "entity.read", e.region_code, e.id)(a) and _allowed("credit.object", e.region_code, e.id)(a),
+        body=lambda route: {"step": "object", "text": "已补付分红，附银行回单"})
+        for label, (li, e) in mx.rows["listings"].items()]
+
+
 def _no_row(body: Any = None) -> Callable[[Mx], list[Target]]:
     return lambda mx: [Target("-", {}, None, body=(lambda route: body) if body is not None else None)]
 
@@ -740,6 +822,17 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
         {"reason": "户已销户", "decision": "某乡政发〔2026〕1号"}),
     ("POST", "/payments/lines/{line_id}/write-off"): _failed_targets(
         {"reason": "户已销户", "decision": "某乡政发〔2026〕1号"}),
+    ("POST", "/api/v1/supervision/scan"): _scan_targets,
+    ("POST", "/supervision/scan"): _scan_targets,
+    ("POST", "/api/v1/supervision/findings/{finding_id}/steps"): _finding_step_targets,
+    ("POST", "/supervision/findings/{finding_id}/step"): _finding_step_targets,
+    ("POST", "/api/v1/supervision/inspections"): _inspection_targets,
+    ("POST", "/supervision/inspections"): _inspection_targets,
+    ("POST", "/api/v1/credit/listings"): lambda mx: [Target(t.label, {}, t.may, body=t.body)
+                                                     for t in _propose_targets(mx)],
+    ("POST", "/entities/{entity_id}/credit/listings"): _propose_targets,
+    ("POST", "/api/v1/credit/listings/{listing_id}/steps"): _listing_step_targets,
+    ("POST", "/credit/listings/{listing_id}/step"): _listing_step_targets,
     ("POST", "/api/v1/users"): _user_targets,
     ("POST", "/admin/users"): _user_targets,
     ("POST", "/api/v1/public/notices/{notice_id}/objections"): _objection_targets,
@@ -933,7 +1026,29 @@ def _build_mx(session: Session, keys: str) -> Mx:
         assert m is not None
         posted = session.scalar(select(Notice.id).where(Notice.matter_id == m.id).limit(1)) is not None
         matters[label] = (m, posted, key.startswith("executed"))
+    # Supervision: a finding an inspection opened in the own village and one in another township; a credit listing
+    # notified (its objection window open) to an entity of the own village and to one of another township.
+    from daipin.domain.identity import make_uscc
+    from daipin.services.credit import service as credit
+    from daipin.services.supervision import service as supervision
+
+    findings, listings = {}, {}
+    for (label, scope, village), n in zip(VILLAGES, (1, 2), strict=True):
+        _, (finding,) = supervision.record_inspection(
+            session, SYSTEM_ACTOR, region=village, inspected_on=date(2026, 3, 1), inspectors="区纪委检查组",
+            place="村委会", checked="收益分配台账", findings=[{"summary": "台账未按月登记"}], at=START)
+        w.ids[f"finding_{scope}"] = finding.id
+        findings[label] = (finding.id, village)
+        listed = reg.register_entity(session, SYSTEM_ACTOR, name=f"监督矩阵合作社{n}", kind="cooperative",
+                                     uscc=make_uscc(f"93{village[:6]}MA0MX{n}000"[:17]), legal_representative="法人代表",
+                                     county_code=village[:6], region_code=village, at=at)
+        w.ids[f"listed_entity_{scope}"] = listed.id
+        w.ids[f"listing_{scope}"] = credit.propose_listing(session, SYSTEM_ACTOR, entity=listed.id, reasons="拖欠分红",
+                                                           basis="国办发〔2020〕49号", at=START).id
+        listings[label] = (w.ids[f"listing_{scope}"], listed)
     rows: dict[str, Any] = {
+        "findings": findings,
+        "listings": listings,
         "households": households,
         "entities": entity_rows,
         "projects": {"own": own_project, "township-level": township_level, "other township": foreign_project,

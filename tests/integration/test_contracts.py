@@ -15,6 +15,7 @@ from tests.integration.registry_support import (
     ACTOR,
     AT,
     VILLAGE,
+    blacklist,
     household,
     ledger_bodies,
     ledger_size,
@@ -110,7 +111,7 @@ def test_history_marks_the_version_in_force_and_which_version_replaced_each_olde
 
 def test_a_blacklisted_entity_signs_no_new_contract(rs: Session) -> None:
     p = project(rs)
-    reg.set_credit_status(rs, ACTOR, p.entity_id, "blacklisted", date(2025, 5, 1), "恶意拖欠", AT)
+    blacklist(rs, p.entity_id)
     with pytest.raises(Conflict):
         _sign(rs, "C-1", "asset_lease", {"annual_rent_fen": 100}, project_obj=p, payee_village_code=VILLAGE)
 

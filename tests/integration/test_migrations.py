@@ -31,9 +31,9 @@ def test_serials_paid_before_0020_stay_unique_after_it(fresh_db_url: str) -> Non
 
     engine = make_engine(fresh_db_url)
     try:
-        migrate.downgrade(engine, "0014_wages_repayments")
+        migrate.downgrade(engine, "0015_supervision")
         at = datetime(2026, 3, 1, tzinfo=UTC)
-        with Session(engine) as s, s.begin():  # the rows a line belongs to, as they stood at 0014
+        with Session(engine) as s, s.begin():  # the rows a line belongs to, as they stood before 0020
             m = Matter(kind="village_allocation", state="executed", round=1, county_code="231002",
                        region_code="231002001001", title="2025年度村集体收益分配", year=2025, document={},
                        document_digest="x", warnings=[], created_at=at, created_by="system:0", updated_at=at)

@@ -222,8 +222,8 @@ def test_only_the_district_changes_an_entity_s_credit_status(rs: Session) -> Non
     for actor in (CADRE, TOWNSHIP, AUDITOR):
         _refused(rs, Forbidden, lambda a=actor: reg.set_credit_status(rs, a, e.id, "normal", date(2025, 5, 1),
                                                                        "整改完成", AT))
-    reg.set_credit_status(rs, ADMIN, e.id, "blacklisted", date(2025, 5, 1), "恶意拖欠", AT)
-    assert e.credit_status == "blacklisted"
+    reg.set_credit_status(rs, ADMIN, e.id, "warned", date(2025, 5, 1), "逾期未兑现分红", AT)
+    assert e.credit_status == "warned"
 
 
 def test_an_account_without_its_own_region_reaches_nothing(rs: Session) -> None:

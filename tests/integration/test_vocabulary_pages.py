@@ -4,7 +4,7 @@ blacklisted entity reads the same word on every page, export and message that sh
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +76,17 @@ def test_a_blacklisted_entity_reads_the_same_word_on_every_page_export_and_messa
     entity_id = world.ids["entity_own"]
     entity = session.get(Entity, entity_id)
     assert entity is not None
-    # Set by the word an older record wrote (黑名单): it is read as the code, and shown by the one word.
-    reg.set_credit_status(session, SYSTEM_ACTOR, entity_id, "黑名单", since=date(2026, 1, 5), reason="拖欠租金",
-                          at=START)
+    # Asked by the word an older record wrote (黑名单): it is read as the code, and that direct path is refused (a
+    # listing follows due process); listed by the credit listing, it is shown by the one word.
+    with pytest.raises(Conflict) as direct:
+        reg.set_credit_status(session, SYSTEM_ACTOR, entity_id, "黑名单", since=date(2026, 1, 5), reason="拖欠租金",
+                              at=START)
+    assert direct.value.code == "listing_required"
+    from daipin.services.credit import service as credit
+
+    listing = credit.propose_listing(session, SYSTEM_ACTOR, entity=entity_id, reasons="拖欠租金",
+                                     basis="国办发〔2020〕49号", at=START - timedelta(days=30))
+    credit.take_effect(session, SYSTEM_ACTOR, listing.id, at=START)
     session.flush()
     assert entity.credit_status == "blacklisted"
     app, _ = app_on_session(session)

@@ -100,7 +100,7 @@ def test_the_operator_does_everything_and_the_public_writes_only_objections() ->
     assert all(rule.scopes[Role.SYSTEM] is Scope.ALL for rule in POLICY.values())
     public = {a for a, rule in POLICY.items() if rule.scopes[Role.PUBLIC] is not Scope.NONE}
     assert public == {"matter.read", "matter.object"}
-    assert {r for r in Role if access.may_write(ACTORS[r])} == {
+    assert {r for r in Role if access.may_write(ACTORS[r])} == {  # an entity objecting to its listing writes nothing else
         Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE, Role.SYSTEM}
     reads_only = [a for a, rule in POLICY.items() if rule.writes and rule.scopes[Role.AUDITOR] not in
                   (Scope.NONE, Scope.PUBLIC)]

@@ -73,4 +73,4 @@ def test_every_line_of_every_example_carries_a_chinese_basis(case: Path) -> None
 def test_the_packaged_examples_are_the_documented_ones() -> None:
     docs = {p.name: p.read_bytes() for p in DOCS.glob("*.json")}
     packaged = {p.name: p.read_bytes() for p in PACKAGED.glob("*.json")}
-    assert docs == packaged and len(docs) == 12
+    assert docs == packaged and len(docs) == 14

@@ -54,6 +54,12 @@ decided by the township and reviewed by the district; a district allocation is t
 | setting.write          | W | county   | -        | -        | -      | -       | -      | all    |
 | user.manage            | W | county   | -        | -        | -      | -       | -      | all    |
 | dashboard.read         |   | county   | township | village  | entity | county  | -      | all    |
+| supervision.read       |   | county   | township | village  | -      | county  | -      | all    |
+| supervision.scan       | W | county   | -        | -        | -      | -       | -      | all    |
+| finding.manage         | W | county   | township | -        | -      | -       | -      | all    |
+| finding.rectify        | W | county   | township | village  | -      | -       | -      | all    |
+| credit.read            |   | county   | township | village  | entity | county  | -      | all    |
+| credit.object          | W | county   | -        | -        | entity | -       | -      | all    |
 
 Contracts are signed and changed inside the actor's reach on both sides: the project's region (and so the
 entity it binds) and the region of every payee (old and new). A contract committing a village's funds,
@@ -118,6 +124,7 @@ Action = Literal[
     "matter.district.decide", "matter.district.review", "matter.district.keep",
     "workflow.rules", "payment.read", "payment.record", "dossier.export",
     "ledger.verify", "setting.write", "user.manage", "dashboard.read",
+    "supervision.read", "supervision.scan", "finding.manage", "finding.rectify", "credit.read", "credit.object",
 ]
 
 # The roles in the order of the table's columns (the operator's column is `all` throughout).
@@ -193,6 +200,14 @@ POLICY: dict[Action, Rule] = {
     "setting.write": _rule("修改系统设置", "change settings", _W, _CTY, _N, _N, _N, _N, _N),
     "user.manage": _rule("管理账户", "manage accounts", _W, _CTY, _N, _N, _N, _N, _N),
     "dashboard.read": _rule("查看工作台", "read the dashboard", _R, _CTY, _TWN, _VIL, _ENT, _CTY, _N),
+    "supervision.read": _rule("查看监督问题线索和检查", "read findings and inspections", _R, _CTY, _TWN, _VIL, _N, _CTY, _N),
+    "supervision.scan": _rule("运行风险预警扫描或设置预警阈值", "run the red-flag scan or set its thresholds", _W,
+                              _CTY, _N, _N, _N, _N, _N),
+    "finding.manage": _rule("登记检查、交办、验收或排除问题线索", "record inspections, assign, verify or dismiss "
+                            "findings", _W, _CTY, _TWN, _N, _N, _N, _N),
+    "finding.rectify": _rule("报告问题整改情况", "report a rectification", _W, _CTY, _TWN, _VIL, _N, _N, _N),
+    "credit.read": _rule("查看实施主体信用记录", "read credit records", _R, _CTY, _TWN, _VIL, _ENT, _CTY, _N),
+    "credit.object": _rule("对失信认定提出异议", "object to a credit listing", _W, _CTY, _N, _N, _ENT, _N, _N),
 }
 
 
@@ -288,7 +303,12 @@ def require(actor: Actor, action: Action, *, region: str | None = None, entity_i
         raise refusal(actor, action, region=region, what=what, field=field)
 
 
+# Objections are a party's answer, not a write of its own: to a public notice (anyone) or to its own credit listing.
+OBJECTIONS = frozenset({"matter.object", "credit.object"})
+
+
 def may_write(actor: Actor) -> bool:
-    """Whether the actor holds any write of its own (objecting to a public notice, which anyone may, aside)."""
-    return any(rule.writes and reach(actor, action).scope not in (Scope.NONE, Scope.PUBLIC)
+    """Whether the actor holds any write of its own (objecting to a public notice, which anyone may, or an entity to
+    its own credit listing, aside)."""
+    return any(rule.writes and action not in OBJECTIONS and reach(actor, action).scope not in (Scope.NONE, Scope.PUBLIC)
                for action, rule in POLICY.items())

@@ -47,8 +47,9 @@ def liquidation(doc: Mapping[str, Any]) -> dict[str, Any]:
                 required += ("status",)
             elif holder == "village":
                 required += ("poor_village",)
+                optional += ("runs_project",)
         elif isinstance(c, Mapping):
-            misplaced = tuple(key for key in ("holder", "status", "poor_village") if key in c)
+            misplaced = tuple(key for key in ("holder", "status", "poor_village", "runs_project") if key in c)
             for key in misplaced:
                 issues.add(join(path, key), "仅适用于股权类（equity）债权", "only applies to equity claims")
             optional += misplaced  # reported once, above
@@ -71,7 +72,10 @@ def liquidation(doc: Mapping[str, Any]) -> dict[str, Any]:
                 rank = 5 if status in ("poor", "monitored") else 8
             elif holder == "village":
                 poor = issues.flag(c["poor_village"], join(path, "poor_village"))
-                rank = 6 if poor else 7
+                # A poor village bears no operating risk unless its own collective runs the project (R3.3): then its
+                # equity is the operator's and is paid with the other holders', after every other village.
+                runs = issues.flag(c["runs_project"], join(path, "runs_project")) if "runs_project" in c else False
+                rank = 8 if runs else (6 if poor else 7)
             else:
                 rank = 8
         else:

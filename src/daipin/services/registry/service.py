@@ -517,6 +517,14 @@ def set_credit_status(session: Session, actor: Actor, entity_id: int, status: st
     since = _date(since, "since", "起始日期")
     reason = freetext.text(reason, "reason", "原因", "reason") or ""
     access.require(actor, "entity.credit", region=e.region_code or e.county_code)
+    # Listing and repair follow due process (国办发〔2020〕49号): services/credit, never this direct path.
+    if status == "blacklisted":
+        raise Conflict("列入失信名单须先告知理由、依据和权利，异议期满或异议答复后生效（信用认定）",
+                       "blacklisting goes through the credit listing (notice, objection, answer)", field="status",
+                       code="listing_required")
+    if e.credit_status == "blacklisted":
+        raise Conflict("失信名单只能在规定期限届满并完成整改后经信用修复移出",
+                       "a blacklisting is lifted only by credit repair", field="status", code="repair_required")
     e.credit_status, e.credit_since, e.credit_reason = status, since, reason
     _record(session, actor, "entity.credit", f"entity:{e.uscc}", e.region_code or e.county_code,
             {"credit_status": status, "since": since.isoformat(), "reason": reason, "row": row_fact(session, e)}, at)

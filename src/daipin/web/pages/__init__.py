@@ -8,16 +8,16 @@ from daipin.web.pages import (
     account,
     dashboard,
     documents,
-    exports,
-    ledger,
+    exports,    ledger,
     payments,
     public,
     registry,
-    villages,
+    supervision,    villages,
     workflow,
 )
 
 router = APIRouter(include_in_schema=False)
 # (documents before registry: /contracts/N.pdf before /contracts/{id})
-for _module in (account, public, dashboard, documents, registry, villages, workflow, payments, ledger, exports):
+for _module in (account, public, dashboard, documents, registry, villages, workflow, payments, ledger, exports,
+                supervision):
     router.include_router(_module.router)

@@ -13,7 +13,7 @@ Only lines written after this migration are spread out (existing pages are not r
 payment_lines` does that in a maintenance window).
 
 Revision ID: 0020_payment_lines_hot
-Revises: 0014_wages_repayments
+Revises: 0015_supervision
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_payment_lines_hot"
-down_revision = "0014_wages_repayments"
+down_revision = "0015_supervision"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,163 @@
+"""Supervision over the API (SUPERVISION.md): the district scan, findings and their steps, inspections, overdue
+rectifications, and an entity's credit record with its listing's steps."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from daipin.api.schemas import Strict
+from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep
+from daipin.services.credit import commands as credit_commands
+from daipin.services.credit import views as credit_views
+from daipin.services.supervision import commands, indicators, service, views
+
+router = APIRouter(tags=["supervision 监督"])
+
+
+class ScanIn(Strict):
+    county: str = Field(min_length=6, max_length=6, description="区县代码 / the district's code")
+
+
+class ScanOut(BaseModel):
+    county: str
+    opened: list[int]
+    came_back: list[int]
+    gone: list[int]
+    causes_by_rule: dict[str, int]
+
+
+class FindingOut(BaseModel):
+    id: int
+    rule: str
+    rule_label: str
+    severity: str
+    severity_label: str
+    region: str
+    region_name: str
+    subject: str
+    summary: str
+    status: str
+    status_label: str
+    source: str
+    responsible_unit: str
+    deadline: str
+    overdue: bool
+    escalated_to: str
+    cause_gone: bool
+    opened_at: str
+    note: str
+
+
+class FindingDetailOut(FindingOut):
+    evidence: dict[str, Any]
+    steps: list[dict[str, str]]
+
+
+class InspectionOut(BaseModel):
+    id: int
+    findings: list[int]
+
+
+class ListingStepIn(Strict):
+    """One step of a listing: object (text), answer (upheld, answer), effect, repair (rectification)."""
+
+    step: Literal["object", "answer", "effect", "repair"]
+    text: str | None = Field(default=None, max_length=4000)
+    upheld: bool | None = None
+    answer: str | None = Field(default=None, max_length=4000)
+    rectification: str | None = Field(default=None, max_length=4000)
+
+
+class ListingOut(BaseModel):
+    id: int
+    entity_id: int
+    status: str
+
+
+@router.post("/supervision/scan", response_model=ScanOut, dependencies=[CsrfDep])
+def scan(body: ScanIn, actor: CurrentActor, session: SessionDep, now: NowDep) -> ScanOut:
+    """扫描全区风险预警（幂等）/ scan a district for red flags (idempotent)."""
+    r = service.scan(session, actor, body.county, now)
+    return ScanOut(county=r.county, opened=r.opened, came_back=r.came_back, gone=r.gone, causes_by_rule=r.by_rule)
+
+
+@router.get("/supervision/findings", response_model=list[FindingOut])
+def findings(actor: CurrentActor, session: SessionDep, today: TodayDep, status: str | None = None,
+             rule: str | None = None) -> list[FindingOut]:
+    """辖区内的问题线索 / the findings in the actor's reach."""
+    return [FindingOut.model_validate(r) for r in views.findings(session, actor, status=status, rule=rule,
+                                                                 today=today)]
+
+
+@router.get("/supervision/findings/{finding_id}", response_model=FindingDetailOut)
+def finding(finding_id: Id, actor: CurrentActor, session: SessionDep, today: TodayDep) -> FindingDetailOut:
+    """问题线索详情：证据与可办理的步骤 / a finding, its evidence and the steps open to the actor."""
+    return FindingDetailOut.model_validate(views.finding(session, actor, finding_id, today=today))
+
+
+@router.post("/supervision/findings/{finding_id}/steps", response_model=FindingOut, dependencies=[CsrfDep])
+def finding_step(finding_id: Id, body: commands.FindingStep, actor: CurrentActor, session: SessionDep,
+                 now: NowDep, today: TodayDep) -> FindingOut:
+    """交办、报告整改、验收、退回或排除 / assign, rectify, verify, reject or dismiss a finding."""
+    views.finding(session, actor, finding_id)  # 404 outside the actor's view
+    commands.take_step(session, actor, finding_id, body, at=now)
+    return FindingOut.model_validate(views.finding(session, actor, finding_id, today=today))
+
+
+@router.post("/supervision/inspections", status_code=201, response_model=InspectionOut, dependencies=[CsrfDep])
+def inspection(body: commands.RecordInspection, actor: CurrentActor, session: SessionDep, now: NowDep) -> InspectionOut:
+    """登记检查记录，可同时提出问题线索 / record an inspection and the findings it opens by hand."""
+    ins, opened = commands.record_inspection(session, actor, body, at=now)
+    return InspectionOut(id=ins.id, findings=[f.id for f in opened])
+
+
+@router.get("/supervision/overdue", response_model=list[FindingOut])
+def overdue(actor: CurrentActor, session: SessionDep, today: TodayDep) -> list[FindingOut]:
+    """逾期未整改（待我处理）/ overdue rectifications the actor follows up."""
+    return [FindingOut.model_validate(r) for r in views.overdue(session, actor, today)]
+
+
+@router.get("/supervision/indicators")
+def performance(actor: CurrentActor, session: SessionDep, today: TodayDep, year: int | None = None) -> dict[str, Any]:
+    """项目和村的绩效指标：受益户数、户均收益、按期兑付、未销号问题 / indicators per project and village."""
+    y = year if year and 2000 <= year <= 2100 else today.year
+    return {"year": y, "projects": indicators.projects(session, actor, year=y, today=today),
+            "villages": indicators.villages(session, actor, year=y)}
+
+
+@router.get("/entities/{entity_id}/credit")
+def entity_credit(entity_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
+    """主体信用记录与失信认定的全部历史 / an entity's whole credit history."""
+    return credit_views.history(session, actor, entity_id)
+
+
+@router.post("/credit/listings", status_code=201, response_model=ListingOut, dependencies=[CsrfDep])
+def propose_listing(body: credit_commands.ProposeListing, actor: CurrentActor, session: SessionDep,
+                    now: NowDep) -> ListingOut:
+    """告知拟列入失信名单（理由、依据、权利）/ notify an entity of a proposed listing."""
+    row = credit_commands.listing_step(session, actor, None, body, at=now)
+    return ListingOut(id=row.id, entity_id=row.entity_id, status=row.status)
+
+
+@router.post("/credit/listings/{listing_id}/steps", response_model=ListingOut, dependencies=[CsrfDep])
+def listing_step(listing_id: Id, body: ListingStepIn, actor: CurrentActor, session: SessionDep,
+                 now: NowDep) -> ListingOut:
+    """异议、答复、生效、修复 / object, answer, take effect, repair."""
+    from daipin.services.credit import service as credit
+
+    row = credit.get_listing(session, listing_id)
+    credit_views.history(session, actor, row.entity_id)  # 404/403 outside the actor's view
+    cmd: Any
+    if body.step == "object":
+        cmd = credit_commands.ObjectToListing.parse({"text": body.text or ""})
+    elif body.step == "answer":
+        cmd = credit_commands.AnswerObjection.parse({"upheld": body.upheld, "answer": body.answer or ""})
+    elif body.step == "repair":
+        cmd = credit_commands.RepairListing.parse({"rectification": body.rectification or ""})
+    else:
+        cmd = credit_commands.TakeEffect.parse({})
+    row = credit_commands.listing_step(session, actor, listing_id, cmd, at=now)
+    return ListingOut(id=row.id, entity_id=row.entity_id, status=row.status)

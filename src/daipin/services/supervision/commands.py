@@ -1,0 +1,61 @@
+"""The typed inputs of supervision's steps, shared by the API (its bodies), the pages (their forms) and the command
+line (its options): a step on a finding, an inspection with the findings it opens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from daipin.db.models.supervision import Finding, Inspection
+from daipin.domain.actors import Actor
+from daipin.services.shared.commands import Command
+from daipin.services.supervision import service
+
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
+Text = Annotated[str, Field(max_length=4000)]
+
+
+class FindingStep(Command):
+    """问题线索处理: assign (单位、期限), rectify (整改情况), verify, reject or dismiss (理由)."""
+
+    step: Literal["assign", "rectify", "verify", "reject", "dismiss"]
+    note: Text = ""
+    unit: str | None = Field(default=None, max_length=12)
+    deadline: Day | None = None
+
+
+class HandFinding(Command):
+    """A finding an inspection opens by hand."""
+
+    summary: str = Field(min_length=1, max_length=1000)
+    severity: Literal["high", "medium", "low"] = "medium"
+    region: str | None = Field(default=None, max_length=12)
+    subject: str | None = Field(default=None, max_length=80)
+
+
+class RecordInspection(Command):
+    """检查记录: where (the region), when, who, the place, what was checked, what was found."""
+
+    region: str = Field(min_length=6, max_length=12)
+    inspected_on: Day
+    inspectors: str = Field(min_length=1, max_length=200)
+    place: str = Field(min_length=1, max_length=200)
+    checked: str = Field(min_length=1, max_length=2000)
+    result: Text = ""
+    findings: list[HandFinding] = Field(default_factory=list, max_length=50)
+
+
+def take_step(session: Session, actor: Actor, finding_id: int, command: FindingStep, *, at: datetime) -> Finding:
+    return service.take_step(session, actor, finding_id, command.step, at=at, note=command.note, unit=command.unit,
+                             deadline=command.deadline)
+
+
+def record_inspection(session: Session, actor: Actor, command: RecordInspection, *,
+                      at: datetime) -> tuple[Inspection, list[Finding]]:
+    return service.record_inspection(session, actor, region=command.region, inspected_on=command.inspected_on,
+                                     inspectors=command.inspectors, place=command.place, checked=command.checked,
+                                     result=command.result, findings=[f.model_dump() for f in command.findings],
+                                     at=at)

@@ -1,0 +1,411 @@
+"""Supervision's writes (SUPERVISION.md): the county's thresholds, the district scan that opens red-flag findings
+and marks those whose cause is gone, inspections that open findings by hand, each finding's path (assign, rectify,
+verify, reject, dismiss) and the escalation of overdue rectifications. Every change is a row and its ledger entry in
+the caller's transaction; nothing here commits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from daipin.db.models import supervision as models
+from daipin.db.models.ledger import LedgerEntry
+from daipin.db.models.supervision import Finding, Inspection, SupervisionSettings
+from daipin.domain import access
+from daipin.domain import supervision as rules_def
+from daipin.domain.actors import Actor
+from daipin.domain.errors import InputError, NotFound
+from daipin.domain.localtime import beijing_date
+from daipin.services.shared import freetext, trace
+from daipin.services.shared.inputs import as_date
+from daipin.services.shared.rows import workflow_row_state
+from daipin.services.supervision import rules
+
+# ---------------------------------------------------------------- rows behind ledger entries
+
+# Personal data among these tables' columns: only a salted digest enters a row state (and so the ledger).
+PII_COLUMNS = frozenset({("account_holders", "holder_name")})
+ROW_MODELS: tuple[type[Any], ...] = (
+    models.SupervisionSettings, models.Finding, models.Inspection, models.CreditRecord, models.CreditListing,
+    models.VillageCadre, models.CadreKin, models.AccountHolder, models.AssetStatusChange, models.HouseholdSplit,
+    models.PvIncomeUse, models.Due, models.PremiumSubsidy, models.ProjectDebt,
+)
+
+
+def row_state(session: Session, obj: Any) -> dict[str, Any]:
+    """A supervision row's canonical state: every column JSON-native, personal data as salted digests."""
+    out = workflow_row_state(session, obj)
+    table = obj.__table__.name
+    for t, col in PII_COLUMNS:
+        if t == table and out.get(col) is not None:
+            out[col] = trace.pii(session, str(out[col]))
+    return out
+
+
+def row_facts(session: Session, objs: Sequence[Any]) -> list[dict[str, str]]:
+    """`{"table", "id", "digest"}` of each row as it stands now, flushing once."""
+    from daipin.ledger import store
+
+    session.flush()
+    out = []
+    for obj in objs:
+        pk = obj.__mapper__.primary_key[0].key
+        out.append(store.row_fact(obj.__table__.name, getattr(obj, pk), row_state(session, obj)))
+    return out
+
+
+def row_fact(session: Session, obj: Any) -> dict[str, str]:
+    return row_facts(session, [obj])[0]
+
+
+def register_ledger_checks() -> None:
+    """Tell the ledger how to read the current state of every supervision row it records (every table whole)."""
+    from daipin.ledger import store
+
+    for model in ROW_MODELS:
+        pk = model.__mapper__.primary_key[0]
+        key_is_int = pk.type.python_type is int
+
+        def state(session: Session, id: str, model: Any = model, key_is_int: bool = key_is_int) -> dict[str, Any] | None:
+            obj = session.get(model, int(id) if key_is_int else id)
+            return None if obj is None else row_state(session, obj)
+
+        def ids(session: Session, pk: Any = pk) -> Any:
+            return session.execute(select(pk)).scalars()
+
+        store.register_row_check(model.__tablename__, state, ids)
+
+
+def record(session: Session, actor: Actor, type: str, subject: str, region: str, facts: dict[str, Any],
+           rows: Sequence[Any], at: datetime) -> int:
+    """One ledger entry stating `facts` and the rows it changed."""
+    body = dict(facts)
+    facts_rows = row_facts(session, rows)
+    if len(facts_rows) == 1:
+        body["row"] = facts_rows[0]
+    else:
+        body["rows"] = facts_rows
+    return trace.record(session, actor=actor, type=type, subject=subject, region=region, facts=body, at=at)
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def county_thresholds(session: Session, county: str) -> dict[str, str]:
+    row = session.get(SupervisionSettings, county)
+    return rules_def.thresholds(row.thresholds if row else None)
+
+
+def set_thresholds(session: Session, actor: Actor, county: str, values: dict[str, Any], at: datetime) -> dict[str, str]:
+    """Set some of a county's thresholds (the rest keep their values); each is checked before any is kept."""
+    county = _county(session, county)
+    if not values:
+        raise InputError("没有要修改的设置", "no setting given", field="key")
+    checked = {k: rules_def.check_threshold(k, v) for k, v in values.items()}
+    access.require(actor, "supervision.scan", region=county)
+    row = session.get(SupervisionSettings, county, with_for_update=True)
+    actor_name = f"{actor.role.value}:{actor.id}"
+    if row is None:
+        row = SupervisionSettings(county_code=county, thresholds=checked, updated_at=at, updated_by=actor_name)
+        session.add(row)
+    else:
+        row.thresholds = {**row.thresholds, **checked}
+        row.updated_at, row.updated_by = at, actor_name
+    record(session, actor, "supervision.thresholds", f"county:{county}", county, {"set": checked}, [row], at)
+    return rules_def.thresholds(row.thresholds)
+
+
+def _county(session: Session, county: Any) -> str:
+    from daipin.db.models.registry import Region
+
+    code = str(county or "").strip()
+    if len(code) != 6 or session.scalar(select(Region.id).where(Region.code == code, Region.level == "district")) \
+            is None:
+        raise InputError(f"区县 {code} 不存在", f"unknown district {code}", field="county")
+    return code
+
+
+# ---------------------------------------------------------------- the scan
+
+
+@dataclass
+class ScanResult:
+    """What a scan changed: findings opened, findings whose cause came back, findings whose cause is gone."""
+
+    county: str
+    opened: list[int] = field(default_factory=list)
+    came_back: list[int] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+    by_rule: dict[str, int] = field(default_factory=dict)  # causes found per rule
+
+    @property
+    def changed(self) -> int:
+        return len(self.opened) + len(self.came_back) + len(self.gone)
+
+
+DETAIL_LABELS = {"no_notice": "未经公示", "short_notice": "公示期不足", "open_objection": "异议未结",
+                 "split": "分户后不久即列入名单", "paid_twice": "同一批次重复发放", "own": "村干部本户",
+                 "unregistered": "无身份记录"}
+
+
+def _summary(rule: str, details: Iterable[str]) -> str:
+    words = sorted({DETAIL_LABELS.get(d, d) for d in details if d})
+    head = rules_def.RULE_BY_ID[rule].zh
+    return f"{head}：{'，'.join(words)}" if words else head
+
+
+def _context(session: Session, county: str, today: date) -> rules.Context:
+    from daipin.services.matters.service import county_rules
+    from daipin.services.registry.service import get_setting
+
+    th = county_thresholds(session, county)
+    notice_days = county_rules(session, county).notice_days
+    dialect = session.get_bind().dialect.name
+    return rules.Context(county=county, today=today, thresholds=th,
+                         reference_rate=Decimal(get_setting(session, "market_reference_rate")),
+                         min_notice_days=min(notice_days.values()) if notice_days else 0, dialect=dialect)
+
+
+def find_causes(session: Session, county: str, today: date) -> dict[str, dict[str, Any]]:
+    """Every cause the rules find in the district today, by finding key: rule, subject, region, evidence rows."""
+    ctx = _context(session, county, today)
+    found: dict[str, dict[str, Any]] = {}
+    for rule_id, query in rules.QUERIES.items():
+        for r in session.execute(query(ctx)):
+            key = f"{rule_id}:{r.subject}"
+            f = found.setdefault(key, {"rule": rule_id, "subject": r.subject, "region": r.region, "rows": [],
+                                       "details": []})
+            ev = {"table": r.ev_table, "id": int(r.ev_id)}
+            if ev not in f["rows"]:
+                f["rows"].append(ev)
+            f["details"].append(r.detail or "")
+    return found
+
+
+def _ledger_evidence(session: Session, subjects: Sequence[str]) -> dict[str, list[int]]:
+    """The latest ledger entries (up to five) about each subject, found in one query per thousand subjects."""
+    out: dict[str, list[int]] = {}
+    for i in range(0, len(subjects), 1000):
+        chunk = list(subjects[i:i + 1000])
+        ranked = (select(LedgerEntry.subject, LedgerEntry.idx,
+                         func.row_number().over(partition_by=LedgerEntry.subject,
+                                                order_by=LedgerEntry.idx.desc()).label("n"))
+                  .where(LedgerEntry.subject.in_(chunk)).subquery())
+        for subject, idx in session.execute(select(ranked.c.subject, ranked.c.idx).where(ranked.c.n <= 5)
+                                            .order_by(ranked.c.subject, ranked.c.idx)):
+            out.setdefault(subject, []).append(int(idx))
+    return out
+
+
+def scan(session: Session, actor: Actor, county: str, at: datetime) -> ScanResult:
+    """Run every rule over the district: open a finding for each new cause, mark the findings whose cause is gone
+    (kept, never deleted) and those whose cause came back. A second run finds the same causes and changes nothing."""
+    county = _county(session, county)
+    access.require(actor, "supervision.scan", region=county)
+    today = beijing_date(at)
+    found = find_causes(session, county, today)
+    result = ScanResult(county=county)
+    for f in found.values():
+        result.by_rule[f["rule"]] = result.by_rule.get(f["rule"], 0) + 1
+    existing = {f.finding_key: f for f in session.scalars(
+        select(Finding).where(Finding.county_code == county, Finding.source == "scan").with_for_update())}
+    new_keys = [k for k in found if k not in existing]
+    ledger = _ledger_evidence(session, sorted({found[k]["subject"] for k in new_keys}))
+    opened: dict[str, list[Finding]] = {}
+    for key in new_keys:
+        f = found[key]
+        rule = rules_def.RULE_BY_ID[f["rule"]]
+        finding = Finding(county_code=county, finding_key=key, rule=rule.id, severity=rule.severity,
+                          region_code=f["region"], subject=f["subject"], summary=_summary(rule.id, f["details"]),
+                          evidence={"rows": f["rows"], "ledger": ledger.get(f["subject"], [])}, status="open",
+                          source="scan", opened_at=at, updated_at=at, status_note="")
+        opened.setdefault(rule.id, []).append(finding)
+    session.add_all([f for fs in opened.values() for f in fs])
+    session.flush()
+    # One entry per rule states every finding the scan opened for it (each one's row), as a bank file's entry
+    # states every line it sent: a district-wide scan stays one transaction of a few entries.
+    for rule_id, fs in sorted(opened.items()):
+        record(session, actor, "finding.opened", f"scan:{county}:{rule_id}", county,
+               {"rule": rule_id, "findings": [f.id for f in fs]}, fs, at)
+        result.opened.extend(f.id for f in fs)
+    back, gone = [], []
+    for key, finding in existing.items():
+        if key in found and finding.cause_gone_at is not None:
+            finding.cause_gone_at, finding.updated_at = None, at
+            back.append(finding)
+        elif key not in found and finding.cause_gone_at is None and finding.status not in rules_def.CLOSED:
+            finding.cause_gone_at, finding.updated_at = at, at
+            gone.append(finding)
+    for type, changed in (("finding.cause_back", back), ("finding.cause_gone", gone)):
+        if changed:
+            record(session, actor, type, f"scan:{county}", county, {"findings": [f.id for f in changed]}, changed, at)
+    result.came_back = [f.id for f in back]
+    result.gone = [f.id for f in gone]
+    return result
+
+
+# ---------------------------------------------------------------- inspections and findings by hand
+
+
+def _region(session: Session, code: Any, field: str = "region") -> str:
+    from daipin.db.models.registry import Region
+
+    text = str(code or "").strip()
+    if not text or session.scalar(select(Region.id).where(Region.code == text)) is None:
+        raise InputError(f"行政区划 {text} 不存在", f"unknown region {text}", field=field)
+    return text
+
+
+SUBJECT_KINDS = ("region", "village", "entity", "project", "household", "asset", "contract", "matter",
+                 "payment_batch", "payment_line")
+_SUBJECT = re.compile(r"^([a-z_]+):([0-9A-Za-z@_\-]{1,60})$")
+
+
+def _subject(value: Any, field: str) -> str:
+    """What a finding is about, named as the ledger names it (`entity:<USCC>`, `project:P-001`, `region:<code>`):
+    an identifier, not free text."""
+    text = str(value or "").strip()
+    m = _SUBJECT.match(text)
+    if m is None or m.group(1) not in SUBJECT_KINDS:
+        raise InputError("问题对象应写作“类别:编号”，如 entity:统一社会信用代码、project:项目编号",
+                         "subject must be kind:reference, e.g. entity:<USCC> or project:<code>", field=field)
+    return text
+
+
+def record_inspection(session: Session, actor: Actor, *, region: str, inspected_on: Any, inspectors: str,
+                      place: str, checked: str, result: str = "", findings: Sequence[dict[str, Any]] = (),
+                      at: datetime) -> tuple[Inspection, list[Finding]]:
+    """An inspection record (who, when, where, what was checked, what was found) and the findings it opens by hand
+    (`findings`: each a `summary`, a `severity` and optionally its own `region` and `subject`)."""
+    code = _region(session, region)
+    day = as_date(inspected_on, "inspected_on", "检查日期")
+    if day > beijing_date(at):
+        raise InputError("检查日期不能晚于今天", "the inspection date is in the future", field="inspected_on")
+    who = freetext.text(inspectors, "inspectors", "检查人员", "inspectors", 200) or ""
+    where = freetext.text(place, "place", "检查地点", "place", 200) or ""
+    what = freetext.text(checked, "checked", "检查内容", "what was checked", 2000) or ""
+    found = freetext.text(result, "result", "检查结果", "result", 2000, required=False) or ""
+    items = []
+    for i, f in enumerate(findings):
+        summary = freetext.text(f.get("summary"), f"findings[{i}].summary", "问题描述", "summary", 1000) or ""
+        severity = str(f.get("severity") or "medium")
+        if severity not in rules_def.SEVERITIES:
+            raise InputError("严重程度应为 high、medium 或 low", "severity must be high, medium or low",
+                             field=f"findings[{i}].severity")
+        f_region = _region(session, f.get("region") or code, f"findings[{i}].region")
+        if not f_region.startswith(code[:6]):
+            raise InputError("问题所在区划不在本区", "the finding's region is outside the district",
+                             field=f"findings[{i}].region")
+        subject = _subject(f.get("subject") or f"region:{f_region}", f"findings[{i}].subject")
+        items.append((summary, severity, f_region, subject))
+    access.require(actor, "finding.manage", region=code)
+    for _, _, f_region, _ in items:
+        access.require(actor, "finding.manage", region=f_region, field="findings")
+    actor_name = f"{actor.role.value}:{actor.id}"
+    ins = Inspection(county_code=code[:6], region_code=code, inspected_on=day, inspectors=who, place=where,
+                     checked=what, result=found, recorded_at=at, actor=actor_name)
+    session.add(ins)
+    session.flush()
+    record(session, actor, "inspection.recorded", f"inspection:{ins.id}", code,
+           {"inspected_on": day.isoformat(), "findings": len(items)}, [ins], at)
+    opened = []
+    for n, (summary, severity, f_region, subject) in enumerate(items, start=1):
+        finding = Finding(county_code=code[:6], finding_key=f"{rules_def.MANUAL_RULE}:inspection:{ins.id}:{n}",
+                          rule=rules_def.MANUAL_RULE, severity=severity, region_code=f_region, subject=subject,
+                          summary=summary, evidence={"rows": [{"table": "inspections", "id": ins.id}], "ledger": []},
+                          status="open", source="inspection", inspection_id=ins.id, opened_at=at, updated_at=at,
+                          status_note="")
+        session.add(finding)
+        session.flush()
+        record(session, actor, "finding.opened", f"finding:{finding.id}", f_region,
+               {"rule": finding.rule, "subject": subject, "inspection": ins.id}, [finding], at)
+        opened.append(finding)
+    return ins, opened
+
+
+def get_finding(session: Session, finding_id: Any, *, lock: bool = False) -> Finding:
+    try:
+        fid = int(finding_id)
+    except (TypeError, ValueError) as exc:
+        raise InputError("问题线索编号应为数字", "finding id must be a number", field="finding") from exc
+    f = session.get(Finding, fid, with_for_update=lock or None, populate_existing=lock)
+    if f is None:
+        raise NotFound(f"问题线索 {fid} 不存在", f"finding {fid} not found", field="finding")
+    return f
+
+
+def take_step(session: Session, actor: Actor, finding_id: Any, step: str, *, at: datetime, note: str = "",
+              unit: str | None = None, deadline: Any = None) -> Finding:
+    """One step on a finding's path: `assign` (a responsible unit and a deadline), `rectify` (what was done),
+    `verify`, `reject` (the rectification is not accepted), `dismiss` (with reasons). The finding's row is locked
+    and its status read again inside the lock."""
+    f = get_finding(session, finding_id)
+    action: access.Action = "finding.rectify" if step == "rectify" else "finding.manage"
+    if action == "finding.rectify":
+        access.require(actor, "finding.rectify", region=f.responsible_unit or f.region_code)
+    else:
+        access.require(actor, "finding.manage", region=f.region_code)
+    text = freetext.text(note, "note", "说明", "note", 2000, required=step in ("rectify", "dismiss", "reject")) or ""
+    due: date | None = None
+    unit_code: str | None = None
+    if step == "assign":
+        unit_code = _region(session, unit, "unit")
+        if not unit_code.startswith(f.county_code):
+            raise InputError("责任单位不在本区", "the responsible unit is outside the district", field="unit")
+        due = as_date(deadline, "deadline", "整改期限")
+        if due < beijing_date(at):
+            raise InputError("整改期限不能早于今天", "the deadline is in the past", field="deadline")
+    f = get_finding(session, f.id, lock=True)
+    before = f.status
+    f.status = rules_def.next_status(f.status, step)
+    if step == "assign":
+        f.responsible_unit, f.deadline, f.escalated_to = unit_code, due, None
+    f.status_note, f.updated_at = text, at
+    facts: dict[str, Any] = {"step": step, "from": before, "to": f.status, "note": text}
+    if step == "assign":
+        facts |= {"unit": unit_code, "deadline": due.isoformat() if due else None}
+    record(session, actor, f"finding.{step}", f"finding:{f.id}", f.region_code, facts, [f], at)
+    return f
+
+
+def escalate_overdue(session: Session, actor: Actor, county: str, at: datetime) -> list[Finding]:
+    """Flag every overdue rectification upward (township once overdue, the district after the set days); a finding
+    already flagged at its level is left as it is, so running this twice changes nothing."""
+    county = _county(session, county)
+    access.require(actor, "supervision.scan", region=county)
+    today = beijing_date(at)
+    after = int(county_thresholds(session, county)["escalate_after_days"])
+    overdue = session.scalars(select(Finding).where(
+        Finding.county_code == county, Finding.status.in_(("open", "assigned")), Finding.deadline < today)
+        .with_for_update()).all()
+    changed = []
+    for f in overdue:
+        level = rules_def.escalation(f.deadline, f.status, today, after)
+        if level is None or level == f.escalated_to:
+            continue
+        f.escalated_to, f.updated_at = level, at
+        record(session, actor, "finding.escalated", f"finding:{f.id}", f.region_code,
+               {"to": level, "deadline": f.deadline.isoformat() if f.deadline else None}, [f], at)
+        changed.append(f)
+    return changed
+
+
+def scheduled_run(session: Session, actor: Actor, at: datetime) -> dict[str, dict[str, int]]:
+    """What the schedule runs for every district of the database: the scan, then the escalation of overdue
+    rectifications. Both are idempotent, so a run repeated (or overlapping a manual one) changes nothing more."""
+    from daipin.db.models.registry import Region
+
+    out = {}
+    for county in session.scalars(select(Region.code).where(Region.level == "district").order_by(Region.code)):
+        r = scan(session, actor, county, at)
+        escalated = escalate_overdue(session, actor, county, at)
+        out[county] = {"opened": len(r.opened), "gone": len(r.gone), "came_back": len(r.came_back),
+                       "escalated": len(escalated)}
+    return out

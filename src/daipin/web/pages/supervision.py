@@ -1,0 +1,171 @@
+"""Supervision's pages (SUPERVISION.md): findings with the steps each role may take, the district scan, inspections,
+overdue rectifications, and credit records with a listing's steps. Auditors read all of the district, change
+nothing. Every form goes through the same typed command as the API and the command line; a refused form changes
+nothing and shows the page again with the reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from daipin.domain import access
+from daipin.domain.actors import Actor
+from daipin.domain.errors import DaipinError
+from daipin.domain.localtime import beijing_date
+from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
+from daipin.services.credit import commands as credit_commands
+from daipin.services.credit import service as credit
+from daipin.services.credit import views as credit_views
+from daipin.services.supervision import commands, indicators, service, views
+from daipin.web import render
+
+router = APIRouter()
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+def _list_ctx(session: Session, actor: Actor, now: Any, **extra: Any) -> dict[str, Any]:
+    today = beijing_date(now)
+    county = actor.region[:6] if len(actor.region) >= 6 else ""
+    return {"findings": views.findings(session, actor, today=today),
+            "overdue": views.overdue(session, actor, today),
+            "may_scan": access.may(actor, "supervision.scan") and bool(county), "county": county,
+            "thresholds": views.thresholds(session, actor, county) if county else [],
+            "error": None, "result": None, **extra}
+
+
+@router.get("/supervision", response_class=HTMLResponse)
+def findings_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    return render(request, "supervision/findings.html", _list_ctx(session, actor, now))
+
+
+@router.post("/supervision/scan", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def scan(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    fields = await _fields(request)
+    try:
+        with session.begin_nested():
+            result = service.scan(session, actor, fields.get("county", ""), now)
+    except DaipinError as exc:
+        return render(request, "supervision/findings.html", _list_ctx(session, actor, now, error=exc),
+                      status_code=exc.status)
+    return render(request, "supervision/findings.html", _list_ctx(session, actor, now, result=result))
+
+
+@router.get("/supervision/indicators", response_class=HTMLResponse)
+def indicators_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep,
+                    year: int | None = None) -> Response:
+    today = beijing_date(now)
+    y = year if year and 2000 <= year <= 2100 else today.year
+    villages = indicators.villages(session, actor, year=y)
+    return render(request, "supervision/indicators.html", {
+        "year": y, "villages": villages, "projects": indicators.projects(session, actor, year=y, today=today),
+        "chart": indicators.chart(villages)})
+
+
+def _finding_ctx(session: Session, actor: Actor, finding_id: int, now: Any, **extra: Any) -> dict[str, Any]:
+    today = beijing_date(now)
+    return {"f": views.finding(session, actor, finding_id, today=today), "today": today.isoformat(),
+            "error": None, "fields": {}, **extra}
+
+
+@router.get("/supervision/findings/{finding_id}", response_class=HTMLResponse)
+def finding_page(request: Request, finding_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    return render(request, "supervision/finding.html", _finding_ctx(session, actor, finding_id, now))
+
+
+@router.post("/supervision/findings/{finding_id}/step", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def finding_step(request: Request, finding_id: Id, actor: CurrentActor, session: SessionDep,
+                       now: NowDep) -> Response:
+    fields = await _fields(request)
+    views.finding(session, actor, finding_id)  # 404 outside the actor's view
+    try:
+        with session.begin_nested():
+            commands.take_step(session, actor, finding_id, commands.FindingStep.from_form(fields), at=now)
+    except DaipinError as exc:
+        ctx = _finding_ctx(session, actor, finding_id, now, error=exc, fields=fields)
+        return render(request, "supervision/finding.html", ctx, status_code=exc.status)
+    return RedirectResponse(f"/supervision/findings/{finding_id}", status_code=303)
+
+
+def _inspections_ctx(session: Session, actor: Actor, now: Any, **extra: Any) -> dict[str, Any]:
+    return {"inspections": views.inspections(session, actor), "may_inspect": access.may(actor, "finding.manage"),
+            "today": beijing_date(now).isoformat(), "error": None, "fields": {}, **extra}
+
+
+@router.get("/supervision/inspections", response_class=HTMLResponse)
+def inspections_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    return render(request, "supervision/inspections.html", _inspections_ctx(session, actor, now))
+
+
+@router.post("/supervision/inspections", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def inspection_add(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    fields = await _fields(request)
+    views.inspections(session, actor)  # 403 for whoever reads no findings
+    values: dict[str, Any] = commands.RecordInspection.form_values(fields)
+    summary = fields.get("finding_summary", "").strip()
+    if summary:
+        values["findings"] = [{"summary": summary, "severity": fields.get("finding_severity") or "medium"}]
+    try:
+        with session.begin_nested():
+            commands.record_inspection(session, actor, commands.RecordInspection.parse(values), at=now)
+    except DaipinError as exc:
+        ctx = _inspections_ctx(session, actor, now, error=exc, fields=fields)
+        return render(request, "supervision/inspections.html", ctx, status_code=exc.status)
+    return RedirectResponse("/supervision/inspections", status_code=303)
+
+
+def _credit_ctx(session: Session, actor: Actor, entity_id: int, **extra: Any) -> dict[str, Any]:
+    history = credit_views.history(session, actor, entity_id)
+    return {**history, "may_list": access.may(actor, "entity.credit"),
+            "may_object": access.may(actor, "credit.object"), "error": None, "fields": {}, **extra}
+
+
+@router.get("/entities/{entity_id}/credit", response_class=HTMLResponse)
+def entity_credit_page(request: Request, entity_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    return render(request, "supervision/entity_credit.html", _credit_ctx(session, actor, entity_id))
+
+
+@router.post("/entities/{entity_id}/credit/listings", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def listing_propose(request: Request, entity_id: Id, actor: CurrentActor, session: SessionDep,
+                          now: NowDep) -> Response:
+    fields = await _fields(request)
+    credit_views.history(session, actor, entity_id)  # 404 outside the actor's view
+    try:
+        with session.begin_nested():
+            cmd = credit_commands.ProposeListing.from_form({**fields, "entity": str(entity_id)})
+            credit_commands.listing_step(session, actor, None, cmd, at=now)
+    except DaipinError as exc:
+        ctx = _credit_ctx(session, actor, entity_id, error=exc, fields=fields)
+        return render(request, "supervision/entity_credit.html", ctx, status_code=exc.status)
+    return RedirectResponse(f"/entities/{entity_id}/credit", status_code=303)
+
+
+@router.post("/credit/listings/{listing_id}/step", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def listing_step(request: Request, listing_id: Id, actor: CurrentActor, session: SessionDep,
+                       now: NowDep) -> Response:
+    fields = await _fields(request)
+    row = credit.get_listing(session, listing_id)
+    credit_views.history(session, actor, row.entity_id)  # 404 outside the actor's view
+    step = fields.get("step", "")
+    cmd: Any
+    try:
+        with session.begin_nested():
+            if step == "object":
+                cmd = credit_commands.ObjectToListing.from_form(fields)
+            elif step == "answer":
+                cmd = credit_commands.AnswerObjection.from_form(fields)
+            elif step == "repair":
+                cmd = credit_commands.RepairListing.from_form(fields)
+            else:
+                cmd = credit_commands.TakeEffect.from_form({})
+            credit_commands.listing_step(session, actor, listing_id, cmd, at=now)
+    except DaipinError as exc:
+        ctx = _credit_ctx(session, actor, row.entity_id, error=exc, fields=fields)
+        return render(request, "supervision/entity_credit.html", ctx, status_code=exc.status)
+    return RedirectResponse(f"/entities/{row.entity_id}/credit", status_code=303)
