@@ -8,11 +8,13 @@ from daipin.web.pages import (
     account,
     dashboard,
     documents,
-    exports,    ledger,
+    exports,
+    ledger,
     payments,
     public,
     registry,
-    supervision,    villages,
+    supervision,
+    villages,
     workflow,
 )
 
