@@ -97,12 +97,14 @@ def papers() -> None:
             print(f"papers of one archived village allocation (sample district, {HOUSEHOLDS_NOTE(s, mid)}), "
                   "median of 5, goal ≤ 300 ms each:")
             for key in documents.PAPERS:
-                ms = _median_ms(lambda key=key: documents.render(s, SYS, mid, key, at=AT))
+                def paper(key: str = key) -> Any:
+                    return documents.render(s, SYS, mid, key, at=AT)
+                ms = _median_ms(paper)
                 print(f"  {documents.PAPERS[key]:<10} {key:<15} {ms:8.1f} ms", flush=True)
             nid = s.scalar(select(Notice.id).where(Notice.matter_id == mid))
             assert nid is not None
 
-            def notice() -> bytes:
+            def notice() -> Any:
                 view = portal.get_notice(s, nid)
                 return render_notice(view.content, url=f"http://x/public/notices/{nid}",
                                      checkpoint_note=view.notice.checkpoint, status_label="已结束", result=view.result)
