@@ -108,6 +108,10 @@ def test_every_answer_carries_the_security_headers_and_a_first_page_sets_the_ano
     assert missing.status_code == 401 and missing.headers["x-frame-options"] == "DENY"
     vendor = c.get("/static/vendor/htmx.min.js")
     assert vendor.status_code == 200 and vendor.headers["cache-control"] == "public, max-age=86400"
+    # what may hold personal data is never kept by a browser or a proxy; the public portal may be
+    assert missing.headers["cache-control"] == "no-store"
+    assert c.get("/households").headers["cache-control"] == "no-store"
+    assert "no-store" not in first.headers.get("cache-control", "")
 
 
 def test_serve_runs_one_worker_on_sqlite_and_one_per_core_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:

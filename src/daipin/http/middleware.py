@@ -29,7 +29,12 @@ class Headers:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        vendor = scope["path"].startswith("/static/vendor/")
+        path = scope["path"]
+        vendor = path.startswith("/static/vendor/")
+        # Signed-in pages and the API may hold personal data: no copy kept by the browser or a proxy. The public
+        # portal, the health checks and the static files hold none.
+        private = not (path.startswith(("/static/", "/public")) or path in ("/healthz", "/readyz", "/metrics",
+                                                                            "/favicon.ico", "/login"))
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -41,6 +46,8 @@ class Headers:
                         headers[key] = value
                 if vendor:
                     headers["Cache-Control"] = "public, max-age=86400"
+                elif private and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
                 new_anon = (scope.get("state") or {}).get("new_anon")
                 if new_anon:
                     from daipin.http.deps import ANON_COOKIE

@@ -155,6 +155,13 @@ def load_verifier(path: str | os.PathLike[str] | None = None) -> Verifier:
     return load_signer(path).verifier()
 
 
+def salt_id(salt: bytes) -> str:
+    """A check value naming a salt without revealing it (the salt's digest under a fixed tag)."""
+    import hashlib
+
+    return hashlib.sha256(b"daipin personal-data salt id\x00" + salt).hexdigest()[:32]
+
+
 def load_salt(path: str | os.PathLike[str] | None = None) -> bytes:
     d = keys_dir(path)
     f = d / SALT_FILE

@@ -191,7 +191,8 @@ def ensure_log(
     at = min(_utc_naive(at or datetime.now(UTC)), _utc_naive(ledger_clock.system_time()))  # never ahead of the clock
     conn = _conn(session)
     conn.execute(insert(L), {"id": 1, "origin": origin, "hash_name": hasher.name,
-                             "verifier_key": str(signer.verifier()), "county_code": county, "created_at": at})
+                             "verifier_key": str(signer.verifier()), "county_code": county, "created_at": at,
+                             "salt_id": keystore.salt_id(keystore.load_salt(keys_dir))})
     empty = note.Checkpoint(origin, 0, hasher.empty_root)
     conn.execute(insert(C), {"size": 0, "root": empty.root, "note": note.sign_checkpoint(empty, signer), "at": at})
     info = LogInfo(origin, hasher.name, str(signer.verifier()), county)
@@ -700,10 +701,37 @@ def info(session: Session) -> dict[str, Any]:
 # --------------------------------------------------------------------------- personal data
 
 
+_pinned: dict[tuple[str, str], bool] = {}
+
+
+def pinned_salt(session: Session) -> bytes:
+    """The personal-data salt from DAIPIN_KEYS_DIR, once it is known to be the one this ledger's digests were made
+    with (`ledger_log.salt_id`, pinned by the first write that needs it). Another salt — a replaced or mixed-up
+    file — is refused: digests made with it would never match the earlier ones."""
+    salt = keystore.load_salt()
+    sid = keystore.salt_id(salt)
+    conn = _conn(session)
+    key = (_db_key(conn), sid)
+    if key in _pinned:
+        return salt
+    pinned = conn.execute(select(L.c.salt_id).where(L.c.id == 1)).scalar()
+    if pinned is None:
+        conn.execute(L.update().where(L.c.id == 1, L.c.salt_id.is_(None)).values(salt_id=sid))
+        pinned = conn.execute(select(L.c.salt_id).where(L.c.id == 1)).scalar()
+    if pinned is not None and pinned != sid:
+        raise Conflict("密钥目录中的个人信息摘要盐值不是本账本使用的盐值（文件被替换？），已拒绝写入；请恢复原盐值文件",
+                       "the personal-data salt in the keys directory is not the one this ledger uses (was the file "
+                       "replaced?); writes are refused until the original salt is restored",
+                       field=keystore.KEYS_DIR_ENV, code="salt_replaced")
+    if pinned == sid:
+        _pinned[key] = True
+    return salt
+
+
 def pii_digest(session: Session, value: str) -> str:
-    """Salted digest of a piece of personal data for ledger bodies; the salt lives beside the signing key."""
-    del session  # one salt per deployment; the session is kept in the signature for a per-log salt later
-    return privacy.salted_digest(keystore.load_salt(), value)
+    """Salted digest of a piece of personal data for ledger bodies; the salt lives beside the signing key and is
+    pinned to the ledger (`pinned_salt`)."""
+    return privacy.salted_digest(pinned_salt(session), value)
 
 
 # --------------------------------------------------------------------------- rows behind entries

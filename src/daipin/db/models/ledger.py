@@ -22,6 +22,8 @@ class LedgerLog(Base):
     verifier_key: Mapped[str] = mapped_column(String(300), doc="note verifier key <name>+<hash>+<base64 key>")
     county_code: Mapped[str] = mapped_column(String(6))
     created_at: Mapped[datetime] = mapped_column(DateTime, doc="UTC")
+    # A keyed check value of the personal-data salt (never the salt): writes refuse another salt (migration 0021).
+    salt_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class LedgerEntry(Base):

@@ -341,9 +341,8 @@ def _general_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str,
 def _account_digest(session: Session) -> Any:
     """The salted digest of accounts (`trace.pii`), the salt read once for a whole file."""
     from daipin.domain.privacy import salted_digester
-    from daipin.ledger import keys
 
-    return salted_digester(keys.load_salt())
+    return salted_digester(store.pinned_salt(session))
 
 
 # ---------------------------------------------------------------- in
