@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from daipin.api.docs import docs_router
 from daipin.http.middleware import Admission, Headers
 from daipin.http.observe import RequestLog
 from daipin.http.observe import router as observe_router
@@ -51,7 +52,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
         '`{"error": {"code", "message", "field"}}`。登录：`POST /api/v1/auth/login` 取得令牌，'
         "以 `Authorization: Bearer <token>` 调用。",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from the vendored files below (`api.docs`), not a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -73,6 +74,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(pages_router)
     app.include_router(observe_router)  # /healthz, /readyz, /metrics
+    app.include_router(docs_router(API_PREFIX))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     app.add_middleware(Headers, cookie_secure=settings.cookie_secure)
