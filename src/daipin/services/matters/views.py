@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from datetime import datetime
 from functools import cache
@@ -20,6 +19,7 @@ from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
 from daipin.domain.localtime import beijing_input, for_people
 from daipin.domain.vocabulary import MATTER_EVENT
+from daipin.services.matters import commands, drafting
 from daipin.services.matters import service as wfs
 from daipin.services.payments import service as payments
 from daipin.services.shared import scope
@@ -55,33 +55,83 @@ def villages_for(session: Session, actor: Actor) -> list[Region]:
     return list(session.scalars(select(Region).where(Region.level == "village", in_reach).order_by(Region.code)))
 
 
-def allocation_document(session: Session, actor: Actor, *, village: str, year: int) -> dict[str, Any]:
-    """The village allocation document from the registry and the plan, for a village the actor sees."""
-    from daipin.services.runs import service as runs
-
-    if not access.allowed(actor, "household.read", region=village):
-        raise NotFound(f"村 {village} 不存在", f"village {village} not found", "region")
-    return runs.build_village_allocation_document(session, village, year)
-
-
-def new_form(session: Session, actor: Actor, *, village: str | None, year: int | None, at: datetime) -> dict[str, Any]:
-    if not wfs.may_draft(actor):
+def _kind_for(actor: Actor, kind: str | None) -> wf.MatterKind:
+    """The kind asked for if the actor drafts it, else the first kind it drafts; Forbidden for no kind at all."""
+    offered = drafting.kinds_for(actor)
+    if not offered:
         raise Forbidden("此角色不能起草事项", "this role cannot draft matters")
-    villages = villages_for(session, actor)
-    village = village if village and any(v.code == village for v in villages) else (
-        villages[0].code if villages else "")
-    year = year or at.year - 1
-    text = ""
+    codes = [k for k, _ in offered]
+    return wf.MatterKind(kind if kind in codes else codes[0])
+
+
+def registry_document(session: Session, actor: Actor, *, kind: str, region: str, year: int,
+                      at: datetime) -> dict[str, Any]:
+    """The document of a kind drafted from the registry (an allocation, a roster), read in Chinese, with the
+    reason when it cannot be built (no plan, no confirmed roster…)."""
+    mk = _kind_for(actor, kind)
+    if mk not in drafting.FROM_REGISTRY:
+        raise NotFound(f"{wf.KIND_LABELS[mk]}不按登记数据生成", f"{mk.value} is not proposed from the registry",
+                       "kind")
+    doc: dict[str, Any] | None = None
     problem: DaipinError | None = None
-    if village:
+    try:
+        doc = drafting.registry_document(session, actor, mk, region, year, at)
+    except NotFound:
+        raise
+    except DaipinError as exc:
+        problem = exc
+    return {"document_text": drafting.document_text(doc), "readable": drafting.readable(session, doc),
+            "document_problem": problem, "kind": mk.value}
+
+
+def new_form(session: Session, actor: Actor, *, kind: str | None, region: str | None, year: int | None,
+             at: datetime, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """The draft form of one kind: the kinds the role drafts, the regions it drafts it in, the document."""
+    mk = _kind_for(actor, kind)
+    regions = drafting.regions_for(session, actor, mk)
+    region = region if region and any(r.code == region for r in regions) else (regions[0].code if regions else "")
+    year = year or at.year - 1
+    fields = dict(fields or {})
+    ctx: dict[str, Any] = {"kinds": drafting.kinds_for(actor), "kind": mk.value, "kind_label": wf.KIND_LABELS[mk],
+                           "regions": regions, "region": region, "year": year, "fields": fields,
+                           "document_text": fields.get("document", ""), "readable": None, "document_problem": None,
+                           "mode": ("registry" if mk in drafting.FROM_REGISTRY else
+                                    "fields" if mk in drafting.FROM_FIELDS else "typed"),
+                           "needs_year": mk is not wf.MatterKind.TOWNSHIP_PROJECT and mk not in drafting.TYPED,
+                           "assets": [], "asset_actions": drafting.ASSET_ACTIONS, "error_field": None}
+    if mk in drafting.FROM_REGISTRY and region and "document" not in fields:
+        ctx.update(registry_document(session, actor, kind=mk.value, region=region, year=year, at=at))
+    elif mk in drafting.FROM_REGISTRY and fields.get("document"):
         try:
-            text = json.dumps(allocation_document(session, actor, village=village, year=year), ensure_ascii=False,
-                              indent=1)
-        except DaipinError as exc:
-            # Say why (no plan, no confirmed roster…) instead of leaving an empty document to fail as bad JSON.
-            text, problem = "", exc
-    return {"villages": villages, "village": village, "year": year, "document_text": text, "fields": {},
-            "document_problem": problem}
+            ctx["readable"] = drafting.readable(session, commands.parse_document(fields["document"]))
+        except DaipinError:
+            pass
+    if mk in drafting.TYPED and not ctx["document_text"]:
+        ctx["document_text"] = drafting.document_text(drafting.TEMPLATES[mk])
+    if mk is wf.MatterKind.ASSET_DISPOSAL:
+        ctx["assets"] = [(a.code, f"{a.name}（{a.code}，{drafting.asset_status_label(a)}）")
+                         for a in drafting.assets_for(session, region)]
+    if mk is wf.MatterKind.DISTRICT_ALLOCATION and "d_villages" not in fields and region:
+        fields["d_villages"] = drafting.district_villages(session, region)
+    return ctx
+
+
+def draft_command(fields: dict[str, str]) -> commands.DraftMatter:
+    """The one typed draft command from the form: its document built from the kind's own fields."""
+    try:
+        kind = wf.MatterKind(fields.get("kind", "village_allocation"))
+    except ValueError:
+        raise InputError("事项类型无效", "unknown matter kind", "kind") from None
+    values = commands.DraftMatter.form_values({k: v for k, v in fields.items() if k != "document"})
+    if kind in drafting.FROM_REGISTRY:
+        values["document"] = commands.parse_document(fields.get("document", ""))
+    else:
+        values["document"] = drafting.document_from_form(kind, fields)
+    return commands.DraftMatter.parse(values)
+
+
+def form_field(error: DaipinError) -> str | None:
+    return drafting.form_field(error)
 
 
 def preview(doc: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +180,7 @@ def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> d
     return {
         "m": m, "s": s, "allowed": allowed_names, "meeting": meeting, "notice": notice, "objections": objections,
         "reviews": reviews, "events": events, "beneficiaries": wfs.beneficiaries(session, m),
+        "readable": drafting.readable(session, m.document),
         "blockers": wfs.review_blockers(session, m) if m.state == wf.State.UNDER_REVIEW.value else [],
         "batch": payments.batch_view(session, batch) if batch is not None else None,
         "path": [(st, wf.STATE_LABELS[wf.State(st)], i < reached, i == reached) for i, st in enumerate(PATH_STATES)],
