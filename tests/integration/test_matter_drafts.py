@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Asset
 from daipin.db.models.workflow import Matter
-from tests.integration.api_support import OWN_TOWNSHIP, OWN_VILLAGE, World, app_on_session, build_world, client
+from tests.integration.api_support import (
+    OWN_TOWNSHIP,
+    OWN_VILLAGE,
+    World,
+    app_on_session,
+    build_world,
+    client,
+)
 from tests.integration.registry_support import ledger_bodies, ledger_size
 from tests.integration.test_contract_page import csrf_of, form_of, section
 

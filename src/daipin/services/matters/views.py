@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from datetime import datetime
 from functools import cache
@@ -102,10 +103,8 @@ def new_form(session: Session, actor: Actor, *, kind: str | None, region: str | 
     if mk in drafting.FROM_REGISTRY and region and "document" not in fields:
         ctx.update(registry_document(session, actor, kind=mk.value, region=region, year=year, at=at))
     elif mk in drafting.FROM_REGISTRY and fields.get("document"):
-        try:
+        with contextlib.suppress(DaipinError):
             ctx["readable"] = drafting.readable(session, commands.parse_document(fields["document"]))
-        except DaipinError:
-            pass
     if mk in drafting.TYPED and not ctx["document_text"]:
         ctx["document_text"] = drafting.document_text(drafting.TEMPLATES[mk])
     if mk is wf.MatterKind.ASSET_DISPOSAL:
