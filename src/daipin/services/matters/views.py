@@ -26,6 +26,7 @@ from daipin.services.payments import service as payments
 from daipin.services.shared import scope
 
 STATE_CHOICES = [(s.value, wf.STATE_LABELS[s]) for s in wf.State]
+KIND_CHOICES = [(k.value, wf.KIND_LABELS[k]) for k in wf.MatterKind]
 ACTION_LABELS = MATTER_EVENT  # a step's name, and the drafting that opened the matter
 MEETING_TYPES = [(t.value, wf.MEETING_LABELS[t]) for t in wf.MEETING_TYPES_OF_PATH[wf.Path.VILLAGE]]
 # The steps shown as a progress bar on a matter page, in order.
@@ -33,15 +34,74 @@ PATH_STATES = ["draft", "meeting_called", "decided", "under_review", "approved",
                "executed", "archived"]
 
 
+PER_PAGE = 50
+
+
 def list_for(session: Session, actor: Actor, *, state: str | None = None) -> list[dict[str, Any]]:
+    return list_page(session, actor, state=state)["rows"]
+
+
+def list_page(session: Session, actor: Actor, *, state: str | None = None, kind: str | None = None,
+              village: str | None = None, township: str | None = None, year: int | None = None,
+              q: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> dict[str, Any]:
+    """One page of the matters the actor reads, the filters as given, the total, and the page numbers to offer;
+    each row with its deadline (the meeting's time, the notice's end) and who takes its next step."""
+    from sqlalchemy import func
+
+    from daipin.db.models.workflow import Meeting, Notice
+    from daipin.domain.actors import ROLE_LABELS
+
     access.require(actor, "matter.detail")
-    rows = wfs.list_matters(session, actor, state=state)
+    state = state if state in {s.value for s in wf.State} else None
+    kind = kind if kind in {k.value for k in wf.MatterKind} else None
+    region = (village if village and village.isdigit() else None) or (
+        township if township and township.isdigit() else None)
+    where = wfs.matters_in_reach(actor, state=state, kind=kind, region=region, year=year, q=q)
+    total = int(session.scalar(select(func.count()).select_from(Matter).where(where)) or 0)
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = list(session.scalars(select(Matter).where(where).order_by(Matter.id.desc())
+                                .offset((page - 1) * per_page).limit(per_page)))
     names = _region_names(session, {m.region_code for m in rows})
-    return [{"id": m.id, "title": m.title, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)],
-             "state": m.state,
-             "state_label": wf.STATE_LABELS[wf.State(m.state)], "region": m.region_code,
-             "region_name": names.get(m.region_code, m.region_code), "year": m.year, "updated": for_people(m.updated_at)}
-            for m in rows]
+    ids = [m.id for m in rows]
+    meetings: dict[int, Any] = {}
+    notices: dict[int, Any] = {}
+    if ids:
+        for mt in session.scalars(select(Meeting).where(Meeting.matter_id.in_(ids)).order_by(Meeting.id)):
+            meetings[mt.matter_id] = mt  # the last one called
+        for n in session.scalars(select(Notice).where(Notice.matter_id.in_(ids), Notice.status != "withdrawn")
+                                 .order_by(Notice.id)):
+            notices[n.matter_id] = n
+    out = []
+    for m in rows:
+        due, due_label = None, ""
+        mt, n = meetings.get(m.id), notices.get(m.id)
+        if m.state == wf.State.MEETING_CALLED.value and mt is not None and mt.round == m.round:
+            due, due_label = mt.scheduled_at, "会议"
+        elif m.state == wf.State.IN_NOTICE.value and n is not None and n.round == m.round:
+            due, due_label = n.ends_at, "公示截止"
+        takers = wfs.next_takers(m.kind, m.state)
+        out.append({"id": m.id, "title": m.title, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)],
+                    "state": m.state, "state_label": wf.STATE_LABELS[wf.State(m.state)], "region": m.region_code,
+                    "region_name": names.get(m.region_code, m.region_code), "year": m.year,
+                    "updated": for_people(m.updated_at), "due": for_people(due) if due else "", "due_label": due_label,
+                    "takers": [r.value for r in takers], "taker_labels": [ROLE_LABELS[r] for r in takers]})
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    filters = {"q": (q or "").strip(), "township": township or "", "village": village or "", "year": year or "",
+               "kind": kind or "", "state": state or ""}
+    from urllib.parse import urlencode
+
+    return {"rows": out, "total": total, "page": page, "pages": pages, "page_numbers": shown, "per_page": per_page,
+            "filters": filters, "query": urlencode({k: v for k, v in filters.items() if v})}
+
+
+def filter_regions(session: Session, actor: Actor) -> dict[str, list[tuple[str, str]]]:
+    """The townships and villages whose matters the actor reads, for the list's filters."""
+    in_reach = scope.where(access.reach(actor, "matter.detail"), region=Region.code)
+    rows = session.execute(select(Region.code, Region.name, Region.level).where(
+        Region.level.in_(("township", "village")), in_reach).order_by(Region.code)).all()
+    return {"townships": [(c, n) for c, n, lv in rows if lv == "township"],
+            "villages": [(c, n) for c, n, lv in rows if lv == "village"]}
 
 
 def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
@@ -113,6 +173,11 @@ def new_form(session: Session, actor: Actor, *, kind: str | None, region: str | 
     if mk is wf.MatterKind.DISTRICT_ALLOCATION and "d_villages" not in fields and region:
         fields["d_villages"] = drafting.district_villages(session, region)
     return ctx
+
+
+def draft_kinds(actor: Actor) -> list[tuple[str, str]]:
+    """The kinds the actor drafts, for the list's 起草 buttons (none for a role that drafts nothing)."""
+    return drafting.kinds_for(actor)
 
 
 def draft_command(fields: dict[str, str]) -> commands.DraftMatter:

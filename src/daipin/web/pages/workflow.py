@@ -16,10 +16,15 @@ router = APIRouter()
 
 
 @router.get("/matters", response_class=HTMLResponse)
-def matter_list(request: Request, actor: CurrentActor, session: SessionDep, state: str | None = None) -> Response:
-    rows = matter_views.list_for(session, actor, state=state or None)
-    return render(request, "matters/list.html", {"rows": rows, "state": state or "",
-                                                 "states": matter_views.STATE_CHOICES})
+def matter_list(request: Request, actor: CurrentActor, session: SessionDep, state: str | None = None,
+                kind: str | None = None, village: str | None = None, township: str | None = None,
+                year: str | None = None, q: str | None = None, page: int = 1) -> Response:
+    listing = matter_views.list_page(session, actor, state=state, kind=kind, village=village, township=township,
+                                     year=_int(year), q=q, page=page)
+    return render(request, "matters/list.html", {**listing, "states": matter_views.STATE_CHOICES,
+                                                 "kinds": matter_views.KIND_CHOICES,
+                                                 **matter_views.filter_regions(session, actor),
+                                                 "draft_kinds": matter_views.draft_kinds(actor)})
 
 
 @router.get("/matters/new", response_class=HTMLResponse)
