@@ -38,7 +38,8 @@ PER_PAGE = 50
 
 
 def list_for(session: Session, actor: Actor, *, state: str | None = None) -> list[dict[str, Any]]:
-    return list_page(session, actor, state=state)["rows"]
+    rows: list[dict[str, Any]] = list_page(session, actor, state=state)["rows"]
+    return rows
 
 
 def list_page(session: Session, actor: Actor, *, state: str | None = None, kind: str | None = None,
@@ -67,11 +68,11 @@ def list_page(session: Session, actor: Actor, *, state: str | None = None, kind:
     meetings: dict[int, Any] = {}
     notices: dict[int, Any] = {}
     if ids:
-        for mt in session.scalars(select(Meeting).where(Meeting.matter_id.in_(ids)).order_by(Meeting.id)):
-            meetings[mt.matter_id] = mt  # the last one called
-        for n in session.scalars(select(Notice).where(Notice.matter_id.in_(ids), Notice.status != "withdrawn")
-                                 .order_by(Notice.id)):
-            notices[n.matter_id] = n
+        for meeting in session.scalars(select(Meeting).where(Meeting.matter_id.in_(ids)).order_by(Meeting.id)):
+            meetings[meeting.matter_id] = meeting  # the last one called
+        for notice in session.scalars(select(Notice).where(Notice.matter_id.in_(ids), Notice.status != "withdrawn")
+                                      .order_by(Notice.id)):
+            notices[notice.matter_id] = notice
     out = []
     for m in rows:
         due, due_label = None, ""
