@@ -38,7 +38,7 @@ PER_PAGE = 50
 
 
 def list_for(session: Session, actor: Actor, *, state: str | None = None) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = list_page(session, actor, state=state)["rows"]
+    rows: list[dict[str, Any]] = list_page(session, actor, state=state, per_page=200)["rows"]
     return rows
 
 
@@ -53,8 +53,7 @@ def list_page(session: Session, actor: Actor, *, state: str | None = None, kind:
     from daipin.domain.actors import ROLE_LABELS
 
     access.require(actor, "matter.detail")
-    state = state if state in {s.value for s in wf.State} else None
-    kind = kind if kind in {k.value for k in wf.MatterKind} else None
+    # An unknown state or kind matches nothing (as the API has always answered it), never everything.
     region = (village if village and village.isdigit() else None) or (
         township if township and township.isdigit() else None)
     where = wfs.matters_in_reach(actor, state=state, kind=kind, region=region, year=year, q=q)
