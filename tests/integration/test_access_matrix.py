@@ -730,6 +730,9 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/logout"): _no_row(),
     ("POST", "/api/v1/auth/password"): _no_row(),
     ("POST", "/account/password"): _no_row(),
+    # The training clock: no row of any region; this world's database is a production one, so it is refused to
+    # everyone (403 without `setting.write`, 409 for the district administrator) and writes nothing.
+    ("POST", "/training/clock"): _no_row({"by": "11d"}),
 }
 # Routes that need no login (the public portal); every other one needs an account.
 PUBLIC_ROUTES = ("/public", "/api/v1/public")
