@@ -168,3 +168,51 @@ def test_a_new_user_walks_the_demo_s_draft_to_the_archive_with_the_training_cloc
     assert village.inner_text("#matter-state") == STATE_LABELS[State.ARCHIVED]
     no_raw_codes(village)
     shots(village, "archived")
+
+
+@pytest.mark.parametrize("width", [1200, 375])
+def test_a_district_admin_disables_an_account_and_resets_a_password(browser: Any, demo: Server, shots: Shots,
+                                                                    width: int) -> None:
+    admin = new_page(browser, demo, width=width, height=850)
+    login(admin, "district")
+    name = f"cadre-{width}"
+    admin.goto("/admin/users")
+    admin.fill("form.form input[name=username]", name)
+    admin.fill("form.form input[name=password]", "first-pass-2026")
+    admin.select_option("form.form select[name=role]", "village_cadre")
+    admin.select_option("form.form select[name=region]", "231002001002")
+    admin.click("form.form button[type=submit]")
+    admin.wait_for_load_state("networkidle")
+    admin.click(f"a:text-is('{name}')")
+    admin.wait_for_selector("#manage")
+    account = admin.url
+    _step(admin, "form-active")
+    assert admin.inner_text("#account-state") == "停用"
+    assert "停用账户" in admin.inner_text("#activity")
+    user = new_page(browser, demo, width=width, height=850)
+    user.goto("/login")
+    user.fill("input[name=username]", name)
+    user.fill("input[name=password]", "first-pass-2026")
+    user.click("form.form button[type=submit]")
+    user.wait_for_load_state("networkidle")
+    assert "/login" in user.url  # a disabled account does not sign in
+    admin.goto(account)
+    _step(admin, "form-active")
+    assert admin.inner_text("#account-state") == "启用"
+    admin.fill("#form-password input[name=new_password]", "short")
+    admin.click("#form-password button[type=submit]")
+    admin.wait_for_selector("#error-new_password")
+    admin.fill("#form-password input[name=new_password]", "second-pass-2026")
+    _step(admin, "form-password")
+    assert "管理员重置密码" in admin.inner_text("#activity")
+    if width < 400:
+        fits_the_phone(admin)
+    no_raw_codes(admin)
+    shots(admin, f"account-{width}")
+    user.goto("/login")
+    user.fill("input[name=username]", name)
+    user.fill("input[name=password]", "second-pass-2026")
+    user.click("form.form button[type=submit]")
+    user.wait_for_url(lambda u: "/login" not in u)
+    user.goto("/account/activity")
+    assert "管理员重置密码" in user.inner_text("#activity")
