@@ -333,7 +333,8 @@ def _managed_user(session: Session, actor: Actor, user_id: int) -> User:
 
 
 def _is_self(actor: Actor, user: User) -> bool:
-    return actor.id == str(user.id) and actor.role.value == user.role
+    """Whether the account is the actor's own (its id under its current role)."""
+    return f"{actor.role.value}:{actor.id}" == f"{user.role}:{user.id}"
 
 
 def set_active_by_id(session: Session, *, actor: Actor, user_id: int, active: bool, at: datetime) -> User:

@@ -27,7 +27,7 @@ LIMIT = 100
 def account_for(session: Session, actor: Actor, user_id: int) -> User:
     """One's own account, or an account the district administrator manages; NotFound otherwise."""
     user = session.get(User, user_id)
-    own = user is not None and actor.id == str(user.id) and actor.role.value == user.role
+    own = user is not None and f"{actor.role.value}:{actor.id}" == f"{user.role}:{user.id}"
     if user is None or not (own or access.allowed(actor, "user.manage", region=user.region_code)):
         raise NotFound("账户不存在", "no such account", "user_id")
     return user

@@ -174,7 +174,7 @@ def _account_ctx(session: SessionDep, actor: Actor, user_id: int) -> dict[str, A
     user = account_views.account_for(session, actor, user_id)
     ctx = {"u": user, "activity": account_views.activity(session, actor, user_id), "error": None,
            "failed": None, "managed": False}
-    if str(user.id) != actor.id or user.role != actor.role.value:
+    if f"{user.role}:{user.id}" != f"{actor.role.value}:{actor.id}":
         ctx.update(_users_ctx(session, actor), managed=True)
     return ctx
 
