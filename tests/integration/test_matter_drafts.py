@@ -69,6 +69,13 @@ def test_the_regenerate_button_sends_the_region_it_reads_and_the_document_is_rea
     readable = section(r.text, "document-readable")
     assert "户编号" in readable and "户类别" in readable and ("贫困户" in readable or "监测户" in readable)
     assert "households" not in readable and "status" not in readable
+    # Each household by its head's name beside its number, as the registry has it.
+    from daipin.db.models.registry import Household, Person
+
+    no, head = session.execute(select(Household.household_no, Person.name).join(Person).where(
+        Household.village_code == OWN_VILLAGE, Household.status == "poor", Household.life_state == "alive",
+        Person.relation == "户主").order_by(Household.household_no).limit(1)).one()
+    assert no in readable and head in readable
     alloc = cadre.get(f"/matters/new/document?kind=village_allocation&region={OWN_VILLAGE}&year=2025")
     assert alloc.status_code == 200
     text = section(alloc.text, "document-readable") if "document-readable" in alloc.text else alloc.text

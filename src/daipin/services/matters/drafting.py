@@ -262,8 +262,9 @@ def readable(session: Session, doc: dict[str, Any] | None) -> dict[str, Any] | N
         facts.append(("可分配收益", _fen(doc.get("pool_fen")), True))
         names = _village_names(session, [str(doc.get("village", ""))])
         facts.insert(0, ("村", names.get(str(doc.get("village")), doc.get("village")), False))
-        tables.append({"title": "参与分配的农户", "head": ["户编号", "户类别", "劳动力", "人数"],
-                       "rows": [[h.get("id"), HOUSEHOLD_STATUS.zh(h["status"]) if h.get("status") in
+        heads = _heads(session, doc.get("households", []))
+        tables.append({"title": "参与分配的农户", "head": ["户编号", "户主", "户类别", "劳动力", "人数"],
+                       "rows": [[h.get("id"), heads.get(str(h.get("id")), ""), HOUSEHOLD_STATUS.zh(h["status"]) if h.get("status") in
                                  HOUSEHOLD_STATUS.codes else h.get("status"),
                                  LABOR.zh(h["labor"]) if h.get("labor") in LABOR.codes else h.get("labor"),
                                  h.get("members")] for h in doc.get("households", []) if isinstance(h, dict)]})
@@ -284,8 +285,9 @@ def readable(session: Session, doc: dict[str, Any] | None) -> dict[str, Any] | N
         facts += [("村", _village_names(session, [str(doc.get("village"))]).get(str(doc.get("village")),
                                                                               doc.get("village")), False),
                   ("年度", doc.get("year"), False), ("户数", len(doc.get("households", [])), False)]
-        tables.append({"title": "收益扶贫对象", "head": ["户编号", "户类别"],
-                       "rows": [[h.get("id"), HOUSEHOLD_STATUS.zh(h["status"]) if h.get("status") in
+        heads = _heads(session, doc.get("households", []))
+        tables.append({"title": "收益扶贫对象", "head": ["户编号", "户主", "户类别"],
+                       "rows": [[h.get("id"), heads.get(str(h.get("id")), ""), HOUSEHOLD_STATUS.zh(h["status"]) if h.get("status") in
                                  HOUSEHOLD_STATUS.codes else h.get("status")]
                                 for h in doc.get("households", []) if isinstance(h, dict)]})
     elif kind == "district_allocation":
@@ -321,8 +323,23 @@ def readable(session: Session, doc: dict[str, Any] | None) -> dict[str, Any] | N
         households = doc.get("households", [])
         facts.append(("到户户数", len(households) if isinstance(households, list) else 0, False))
         if isinstance(households, list) and households:
-            tables.append({"title": "到户名单", "head": ["户编号"], "rows": [[h] for h in households]})
+            heads = _heads(session, [{"id": h} for h in households])
+            tables.append({"title": "到户名单", "head": ["户编号", "户主"],
+                           "rows": [[h, heads.get(str(h), "")] for h in households]})
     return {"facts": facts, "tables": tables}
+
+
+def _heads(session: Session, households: Any) -> dict[str, str]:
+    """Each listed household's head by name (the officials drafting and reading a matter see its households)."""
+    from daipin.db.models.registry import Household, Person
+
+    refs = [str(h.get("id")) for h in households if isinstance(h, dict) and h.get("id")] \
+        if isinstance(households, list) else []
+    if not refs:
+        return {}
+    rows = session.execute(select(Household.household_no, Person.name).join(Person, Person.household_id == Household.id)
+                           .where(Household.household_no.in_(refs[:5000]), Person.relation == "户主")).all()
+    return {str(no): str(name) for no, name in rows}
 
 
 def _yuan_text(v: Any) -> str:
