@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+_RUNNING: list[Path] = []
+
+
+@contextmanager
+def running_server(tmp: Path) -> Iterator[Server]:
+    """A server of its own over a fresh demo database in `tmp` (the session's `server`, or a test's own)."""
     import uvicorn
 
     from daipin.commands.web import setup_demo
@@ -63,9 +68,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from daipin.server import create_app
     from daipin.services.portal import views as portal  # noqa: F401  (import before threads start)
 
-    tmp = tmp_path_factory.mktemp("e2e")
     old_keys = os.environ.get("DAIPIN_KEYS_DIR")
-    os.environ["DAIPIN_KEYS_DIR"] = str(tmp / "keys")
+    if not _RUNNING:  # a second server at once signs with the first one's keys (the one county's)
+        os.environ["DAIPIN_KEYS_DIR"] = str(tmp / "keys")
+    _RUNNING.append(tmp)
     engine = make_engine(f"sqlite:///{tmp}/e2e.db")
     migrate.upgrade(engine)
     from sqlalchemy.orm import Session
@@ -90,10 +96,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
+    _RUNNING.remove(tmp)
+    if _RUNNING:
+        return
     if old_keys is None:
         os.environ.pop("DAIPIN_KEYS_DIR", None)
     else:
         os.environ["DAIPIN_KEYS_DIR"] = old_keys
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("e2e")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")

@@ -577,6 +577,7 @@ PARAM_FILL: dict[str, Callable[[Mx], list[Target]]] = {
     "code": lambda mx: [Target(code, {"code": code}, None) for code in ("en", "zh_CN")],
     "village": lambda mx: _village_targets(mx),
     "batch_id": lambda mx: _batch_targets(mx),
+    "user_id": lambda mx: _account_targets(mx),
     "line_id": lambda mx: [Target(label, {"line_id": str(line)}, lambda a, r, v=v: _allowed("payment.read", v)(a))
                            for label, (_m, line, v) in mx.rows["lines"].items()],
     "finding_id": lambda mx: [Target(label, {"finding_id": str(f)}, lambda a, r, v=v: _allowed(
@@ -715,6 +716,41 @@ def _user_targets(mx: Mx) -> list[Target]:
             for label, v in (("own", SAME_TOWNSHIP_VILLAGE), ("other county", FOREIGN_COUNTY_VILLAGE))]
 
 
+def _accounts(mx: Mx) -> list[tuple[str, int, str]]:
+    """Two accounts none of the matrix's roles holds: one of a village of the own county, one of another county."""
+    from daipin.db.models.auth import User
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.services.auth import service as auth_service
+    from tests.integration.api_support import START
+
+    out = []
+    for label, name, region in (("own county", "mx-account", SAME_TOWNSHIP_VILLAGE),
+                                ("other county", "mx-far-account", FOREIGN_COUNTY_VILLAGE)):
+        user = mx.session.scalar(select(User).where(User.username == name))
+        if user is None:
+            user = auth_service.create_user(mx.session, actor=SYSTEM_ACTOR, username=name, password="matrix-pass-1",
+                                            role="village_cadre", region=region, at=START)
+        out.append((label, user.id, region))
+    return out
+
+
+def _account_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {"user_id": str(uid)}, lambda a, r, v=v: _allowed("user.manage", v)(a))
+            for label, uid, v in _accounts(mx)]
+
+
+def _account_change_targets(mx: Mx) -> list[Target]:
+    out = []
+    for label, uid, v in _accounts(mx):
+        for change, body in (("active", {"active": "0"}), ("password", {"new_password": "a-new-pass-2026"}),
+                             ("role", {"role": "village_cadre", "region": OWN_VILLAGE})):
+            out.append(Target(f"{label}, {change}", {"user_id": str(uid), "change": change},
+                              lambda a, r, v=v: _allowed("user.manage", v)(a) and _allowed("user.manage",
+                                                                                           OWN_VILLAGE)(a),
+                              body=lambda route, body=body: body))
+    return out
+
+
 def _objection_targets(mx: Mx) -> list[Target]:
     # Anyone objects to a posted notice (matter.object is public): nothing to refuse by region.
     return [Target(label, {"notice_id": str(n)}, None, body=lambda route: {"text": "名单有误，请核实"})
@@ -835,6 +871,7 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/credit/listings/{listing_id}/step"): _listing_step_targets,
     ("POST", "/api/v1/users"): _user_targets,
     ("POST", "/admin/users"): _user_targets,
+    ("POST", "/admin/users/{user_id}/{change}"): _account_change_targets,
     ("POST", "/api/v1/public/notices/{notice_id}/objections"): _objection_targets,
     ("POST", "/public/notices/{notice_id}/objections"): _objection_targets,
     ("POST", "/api/v1/villages/{village}/representatives"): _representative_add_targets,
@@ -857,6 +894,9 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/logout"): _no_row(),
     ("POST", "/api/v1/auth/password"): _no_row(),
     ("POST", "/account/password"): _no_row(),
+    # The training clock: no row of any region; this world's database is a production one, so it is refused to
+    # everyone (403 without `setting.write`, 409 for the district administrator) and writes nothing.
+    ("POST", "/training/clock"): _no_row({"by": "11d"}),
 }
 # Routes that need no login (the public portal); every other one needs an account.
 PUBLIC_ROUTES = ("/public", "/api/v1/public")

@@ -294,6 +294,14 @@ def setup_demo(session: Session, at: datetime, *, roster_villages: int = 3) -> l
         # The demo still works without them: the roster matter can be walked by hand first.
         typer.echo(f"未能预先确认收益扶贫对象名单 / rosters not pre-confirmed: {exc}", err=True)
     settle_projects(session, at)
+    from daipin.services.sample import walk
+
+    try:
+        with session.begin_nested():
+            walk.walk_demo_matters(session, _operator(), at)
+    except DaipinError as exc:
+        # The demo still works without them: each step can be reached from a new draft.
+        typer.echo(f"未能预置各步骤的演示事项 / demo matters not set up: {exc}", err=True)
     return auth_service.create_demo_accounts(session, at=at, **places)
 
 

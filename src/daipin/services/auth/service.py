@@ -18,7 +18,7 @@ from daipin.db.models.auth import LoginAttempt, LoginSession, User
 from daipin.domain import access
 from daipin.domain.access import REGION_LENGTHS
 from daipin.domain.actors import ROLE_LABELS, Actor, Role
-from daipin.domain.errors import InputError, NotFound
+from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.services.auth import passwords
 from daipin.services.shared import rows, scope, throttle, trace
 
@@ -109,34 +109,7 @@ def create_user(
             "username",
         )
     _check_password_rules(password, "password", username=username, display_name=display_name or "", demo=demo)
-    try:
-        role_v = Role(role)
-    except ValueError:
-        raise InputError(
-            f"未知角色 {role!r}", f"unknown role {role!r}; one of {', '.join(r.value for r in REGION_LENGTHS)}", "role"
-        ) from None
-    if role_v not in REGION_LENGTHS:
-        raise InputError("该角色不能登录", "this role cannot have an account", "role")
-    region = (region or "").strip()
-    if not region.isdigit() or len(region) not in REGION_LENGTHS[role_v]:
-        lengths = "/".join(str(n) for n in REGION_LENGTHS[role_v])
-        raise InputError(
-            f"{ROLE_LABELS[role_v]}的区域代码应为 {lengths} 位数字",
-            f"region code for {role_v.value} must be {lengths} digits",
-            "region",
-        )
-    access.require(actor, "user.manage", region=region, field="region")
-    if role_v is Role.ENTITY_USER and entity_id is None:
-        raise InputError("实施主体账户必须指定实施主体", "an entity user needs an entity id", "entity_id")
-    if role_v is not Role.ENTITY_USER and entity_id is not None:
-        raise InputError("只有实施主体账户可以指定实施主体", "only entity users have an entity id", "entity_id")
-    if entity_id is not None:
-        from daipin.db.models.registry import Entity
-
-        entity = session.get(Entity, entity_id) if isinstance(entity_id, int) else None
-        if entity is None or entity.county_code != region[:6]:
-            raise InputError(f"本区没有实施主体 {entity_id}", f"no entity {entity_id} in the account's county",
-                             "entity_id")
+    role_v, region, entity_id = _role_region(session, actor, role, region, entity_id)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InputError("用户名已存在", "username already taken", "username")
     user = User(
@@ -347,6 +320,103 @@ def set_active(session: Session, *, actor: Actor, username: str, active: bool, a
         from datetime import UTC
 
         _record_user(session, actor, "user.enabled" if active else "user.disabled", user, at or datetime.now(UTC), {})
+    return user
+
+
+def _managed_user(session: Session, actor: Actor, user_id: int) -> User:
+    """The account, row-locked, if it lies in the actor's reach of `user.manage`; NotFound otherwise."""
+    access.require(actor, "user.manage")
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None or not access.allowed(actor, "user.manage", region=user.region_code):
+        raise NotFound("账户不存在", "no such account", "user_id")
+    return user
+
+
+def _is_self(actor: Actor, user: User) -> bool:
+    """Whether the account is the actor's own (its id under its current role)."""
+    return f"{actor.role.value}:{actor.id}" == f"{user.role}:{user.id}"
+
+
+def set_active_by_id(session: Session, *, actor: Actor, user_id: int, active: bool, at: datetime) -> User:
+    """停用/启用 an account in the administrator's county: a disabled one's sessions end. One's own account is
+    not disabled (nobody would be left to enable it)."""
+    user = _managed_user(session, actor, user_id)
+    if not active and _is_self(actor, user):
+        raise Conflict("不能停用自己的账户", "you cannot disable your own account", "user_id", code="own_account")
+    if user.active == active:
+        return user
+    user.active = active
+    if not active:
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    session.flush()
+    _record_user(session, actor, "user.enabled" if active else "user.disabled", user, at, {})
+    return user
+
+
+def reset_password(session: Session, *, actor: Actor, user_id: int, new_password: str, at: datetime) -> User:
+    """重置密码 by the administrator: the new password follows the rules; every session of the account ends."""
+    user = _managed_user(session, actor, user_id)
+    _check_password_rules(new_password, "new_password", username=user.username, display_name=user.display_name)
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = at
+    user.failed_logins = 0
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    session.flush()
+    _record_user(session, actor, "user.password_reset", user, at, {})
+    return user
+
+
+def _role_region(session: Session, actor: Actor, role: str, region: str,
+                 entity_id: int | None) -> tuple[Role, str, int | None]:
+    """A role, its region (of the role's length, in the actor's reach) and entity, as an account holds them."""
+    try:
+        role_v = Role(role)
+    except ValueError:
+        raise InputError(
+            f"未知角色 {role!r}", f"unknown role {role!r}; one of {', '.join(r.value for r in REGION_LENGTHS)}", "role"
+        ) from None
+    if role_v not in REGION_LENGTHS:
+        raise InputError("该角色不能登录", "this role cannot have an account", "role")
+    region = (region or "").strip()
+    if not region.isdigit() or len(region) not in REGION_LENGTHS[role_v]:
+        lengths = "/".join(str(n) for n in REGION_LENGTHS[role_v])
+        raise InputError(
+            f"{ROLE_LABELS[role_v]}的区域代码应为 {lengths} 位数字",
+            f"region code for {role_v.value} must be {lengths} digits",
+            "region",
+        )
+    access.require(actor, "user.manage", region=region, field="region")
+    if role_v is Role.ENTITY_USER and entity_id is None:
+        raise InputError("实施主体账户必须指定实施主体", "an entity user needs an entity id", "entity_id")
+    if role_v is not Role.ENTITY_USER and entity_id is not None:
+        raise InputError("只有实施主体账户可以指定实施主体", "only entity users have an entity id", "entity_id")
+    if entity_id is not None:
+        from daipin.db.models.registry import Entity
+
+        entity = session.get(Entity, entity_id) if isinstance(entity_id, int) else None
+        if entity is None or entity.county_code != region[:6]:
+            raise InputError(f"本区没有实施主体 {entity_id}", f"no entity {entity_id} in the account's county",
+                             "entity_id")
+    return role_v, region, entity_id
+
+
+def set_role(session: Session, *, actor: Actor, user_id: int, role: str, region: str, entity_id: int | None,
+             at: datetime) -> User:
+    """设置角色和区域: both the account's old and new region in the administrator's reach; its sessions end (the
+    next sign-in carries the new role). One's own role is not changed here."""
+    user = _managed_user(session, actor, user_id)
+    role_v, region, entity_id = _role_region(session, actor, role, region, entity_id)
+    if _is_self(actor, user):
+        raise Conflict("不能修改自己的角色和区域", "you cannot change your own role or region", "user_id",
+                       code="own_account")
+    before = {"role": user.role, "region": user.region_code, "entity": user.entity_id}
+    if before == {"role": role_v.value, "region": region, "entity": entity_id}:
+        return user
+    user.role, user.region_code, user.county_code, user.entity_id = role_v.value, region, region[:6], entity_id
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    session.flush()
+    _record_user(session, actor, "user.role_changed", user, at,
+                 {"role": user.role, "entity": user.entity_id, "before": before})
     return user
 
 

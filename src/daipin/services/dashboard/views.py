@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import distinct, func, select
@@ -36,7 +37,6 @@ class Overview:
     arrears_total_fen: int = 0
     settled_projects: int = 0
     region_name: str = ""
-    waiting: list[dict[str, Any]] = field(default_factory=list)
 
 
 def overview(session: Session, *, actor: Actor, today: date) -> Overview:
@@ -64,8 +64,6 @@ def overview(session: Session, *, actor: Actor, today: date) -> Overview:
     out.arrears_total_fen = sum(v for _, v in ranked)
     out.arrears_by_entity = ranked[:10]
     out.region_name = _region_name(session, actor, reach)
-    if wfs.takes_steps(actor):
-        out.waiting = _waiting(session, actor)
     return out
 
 
@@ -191,24 +189,125 @@ def contract_payees(session: Session, contracts: list[dict[str, Any]]) -> dict[i
     return out
 
 
-def _waiting(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    done = (wf.State.ARCHIVED.value, wf.State.REJECTED.value)
+# 待我处理 from features built later (supervision's overdue rectifications): each source gives the actor's items
+# as dicts with `title`, `url`, `detail` and `due` (a datetime or None), and its section's heading.
+TodoSource = Callable[[Session, Actor, datetime], list[dict[str, Any]]]
+TODO_SOURCES: dict[str, tuple[str, TodoSource]] = {}
+
+
+def register_todo(key: str, heading: str, source: TodoSource) -> None:
+    """A later feature's part of 待我处理 (for example `overdue_rectifications`, "逾期未整改")."""
+    TODO_SOURCES[key] = (heading, source)
+
+
+_DONE = (wf.State.ARCHIVED.value, wf.State.REJECTED.value, wf.State.WITHDRAWN.value)
+# Steps shown in their own sections (a notice to close, an objection to answer), or not waiting on anyone.
+_APART = (wf.Action.FILE_OBJECTION, wf.Action.UPDATE_DRAFT, wf.Action.CLOSE_NOTICE, wf.Action.ANSWER_OBJECTION,
+          wf.Action.WITHDRAW)
+TODO_LIMIT = 20
+
+
+def _step_pairs(actor: Actor) -> list[tuple[str, str]]:
+    """The (kind, state) pairs in which the actor's role takes a next step somewhere."""
     out = []
-    matters = wfs.list_matters(session, actor, limit=200)
-    # Several villages' matters often share a title (每村一份名单): name the village beside each.
-    names = dict(session.execute(select(Region.code, Region.name).where(
-        Region.code.in_({m.region_code for m in matters}))).all()) if matters else {}
-    for m in matters:
-        if m.state in done:
-            continue
-        acts = [a for a in wf.allowed_actions(m.kind, m.state)
-                if a not in (wf.Action.FILE_OBJECTION, wf.Action.UPDATE_DRAFT) and wfs.may_act(actor, m, a)]
-        if acts:
-            out.append({"id": m.id, "title": m.title, "url": f"/matters/{m.id}",
-                        "region_name": names.get(m.region_code, m.region_code),
-                        "state": m.state, "state_label": wf.STATE_LABELS[wf.State(m.state)],
-                        "next_actions": [a.value for a in acts], "next": [wf.ACTION_LABELS[a] for a in acts]})
-    return out[:20]
+    for kind in wf.MatterKind:
+        for state in wf.State:
+            if state.value in _DONE:
+                continue
+            acts = [a for a in wf.allowed_actions(kind.value, state.value) if a not in _APART]
+            if any(access.may(actor, wfs.step_action(kind.value, a)) for a in acts):
+                out.append((kind.value, state.value))
+    return out
+
+
+def todo(session: Session, actor: Actor, *, now: datetime) -> dict[str, Any]:
+    """待我处理: the steps waiting for the actor, the notices it may close (and when), the payments pending or
+    failed, the objections it answers with their deadlines; later features' sections (TODO_SOURCES) after them."""
+    from sqlalchemy import and_, or_
+
+    from daipin.db.models.workflow import Matter, Notice, Objection
+    from daipin.domain.localtime import for_people
+    from daipin.domain.vocabulary import PAYMENT_OPEN
+
+    out: dict[str, Any] = {"steps": [], "steps_total": 0, "notices": [], "payments": [], "objections": [],
+                           "extra": []}
+    read = wfs.matters_in_reach(actor)
+    names: dict[str, str] = {}
+    pairs = _step_pairs(actor)
+    if pairs:
+        waiting = and_(read, or_(*(and_(Matter.kind == k, Matter.state == st) for k, st in pairs)))
+        out["steps_total"] = int(session.scalar(select(func.count()).select_from(Matter).where(waiting)) or 0)
+        for m in session.scalars(select(Matter).where(waiting).order_by(Matter.updated_at, Matter.id)
+                                 .limit(TODO_LIMIT * 5)):
+            acts = [a for a in wf.allowed_actions(m.kind, m.state) if a not in _APART and wfs.may_act(actor, m, a)]
+            if acts and len(out["steps"]) < TODO_LIMIT:
+                out["steps"].append({"id": m.id, "title": m.title, "url": f"/matters/{m.id}", "region": m.region_code,
+                                     "state": m.state, "next_actions": [a.value for a in acts],
+                                     "since": for_people(m.updated_at)})
+    # Open notices: when each may close, and what still holds it.
+    open_notices = session.execute(
+        select(Notice, Matter).join(Matter, Matter.id == Notice.matter_id)
+        .where(read, Notice.status == "open", Matter.state == wf.State.IN_NOTICE.value, Notice.round == Matter.round)
+        .order_by(Notice.ends_at).limit(200)).all()
+    open_objections: dict[int, list[Objection]] = defaultdict(list)
+    if open_notices:
+        for o in session.scalars(select(Objection).where(
+                Objection.notice_id.in_([n.id for n, _ in open_notices]), Objection.status == "open")
+                .order_by(Objection.filed_at)):
+            open_objections[o.notice_id].append(o)
+    for n, m in open_notices:
+        pending = open_objections.get(n.id, [])
+        if wfs.may_act(actor, m, wf.Action.CLOSE_NOTICE) and len(out["notices"]) < TODO_LIMIT:
+            ended = utc_of(n.ends_at) <= utc_of(now)
+            out["notices"].append({"id": m.id, "title": m.title, "url": f"/matters/{m.id}#close_notice",
+                                   "region": m.region_code, "ends_at": for_people(n.ends_at),
+                                   "can_close": ended and not pending, "ended": ended,
+                                   "open_objections": len(pending)})
+        if wfs.may_act(actor, m, wf.Action.ANSWER_OBJECTION):
+            for o in pending:
+                if len(out["objections"]) < TODO_LIMIT:
+                    out["objections"].append({"id": o.id, "matter": m.id, "title": m.title,
+                                              "url": f"/matters/{m.id}#objection-{o.id}", "region": m.region_code,
+                                              "filed_at": for_people(o.filed_at), "due": for_people(n.ends_at),
+                                              "overdue": utc_of(n.ends_at) <= utc_of(now)})
+    # Payments not yet paid (pending or sent to the bank) or failed, by matter.
+    if not access.reach(actor, "payment.read").nothing:
+        in_pay = scope.where(access.reach(actor, "payment.read"), region=Matter.region_code)
+        rows = session.execute(
+            select(Matter.id, Matter.title, Matter.region_code, PaymentLine.status, func.count(),
+                   func.coalesce(func.sum(PaymentLine.amount_fen), 0))
+            .join(PaymentBatch, PaymentBatch.matter_id == Matter.id)
+            .join(PaymentLine, PaymentLine.batch_id == PaymentBatch.id)
+            .where(in_pay, PaymentLine.status.in_(PAYMENT_OPEN))
+            .group_by(Matter.id, Matter.title, Matter.region_code, PaymentLine.status)
+            .order_by(Matter.id)).all()
+        by_matter: dict[int, dict[str, Any]] = {}
+        for mid, title, region, status, count, amount in rows:
+            item = by_matter.setdefault(mid, {"id": mid, "title": title, "url": f"/matters/{mid}/payments",
+                                              "region": region, "pending": 0, "pending_fen": 0, "failed": 0,
+                                              "failed_fen": 0})
+            key = "failed" if status == "failed" else "pending"
+            item[key] += int(count)
+            item[f"{key}_fen"] += int(amount)
+        out["payments"] = sorted(by_matter.values(), key=lambda i: (-i["failed"], i["id"]))[:TODO_LIMIT]
+    for key, (heading, source) in TODO_SOURCES.items():
+        items = source(session, actor, now)
+        if items:
+            out["extra"].append({"key": key, "heading": heading, "entries": items})
+    codes = {i["region"] for part in ("steps", "notices", "payments", "objections") for i in out[part]}
+    if codes:
+        names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+    for part in ("steps", "notices", "payments", "objections"):
+        for i in out[part]:
+            i["region_name"] = names.get(i["region"], i["region"])
+    out["empty"] = not any(out[p] for p in ("steps", "notices", "payments", "objections", "extra"))
+    return out
+
+
+def utc_of(at: datetime) -> datetime:
+    from datetime import UTC
+
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def chart_options(data: Overview) -> dict[str, dict[str, Any]]:

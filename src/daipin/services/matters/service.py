@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from daipin.db.models.workflow import (
 )
 from daipin.domain import access
 from daipin.domain import workflow as wf
-from daipin.domain.actors import Actor
+from daipin.domain.actors import Actor, Role
 from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.domain.localtime import beijing_date, for_people
@@ -1524,6 +1524,40 @@ def list_matters(session: Session, actor: Actor, *, state: str | None = None, ki
     if region:
         stmt = stmt.where(Matter.region_code.startswith(region))
     return list(session.scalars(stmt))
+
+
+def matters_in_reach(actor: Actor, *, state: str | None = None, kind: str | None = None, region: str | None = None,
+                     year: int | None = None, q: str | None = None) -> Any:
+    """The condition of the matters the actor reads (`matter.read`), filtered: state, kind, region (a village,
+    township or county code: the matters in it), year, and a search of the title or the matter's number."""
+    conds: list[Any] = [scope.where(access.reach(actor, "matter.read"), region=Matter.region_code,
+                                    posted=Matter.id.in_(select(Notice.matter_id)))]
+    if state:
+        conds.append(Matter.state == state)
+    if kind:
+        conds.append(Matter.kind == kind)
+    if region:
+        conds.append(Matter.region_code.startswith(region))
+    if year:
+        conds.append(Matter.year == year)
+    text = (q or "").strip()
+    if text:
+        number = text.lstrip("#")
+        by_title = Matter.title.contains(text, autoescape=True)
+        conds.append(or_(by_title, Matter.id == int(number)) if number.isdigit() and len(number) < 18 else by_title)
+    return and_(*conds)
+
+
+def next_takers(kind: str, state: str) -> list[Role]:
+    """The roles that take the matter's next step (the objection anyone files and a draft's edits aside)."""
+    roles: list[Role] = []
+    for a in wf.allowed_actions(kind, state):
+        if a in (wf.Action.FILE_OBJECTION, wf.Action.UPDATE_DRAFT):
+            continue
+        for role in access.holders(step_action(kind, a)):
+            if role not in roles and role not in (Role.SYSTEM, Role.PUBLIC):
+                roles.append(role)
+    return roles
 
 
 def events(session: Session, m: Matter) -> list[MatterEvent]:

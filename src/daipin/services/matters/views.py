@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import tempfile
 from datetime import datetime
 from functools import cache
@@ -20,11 +20,13 @@ from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import DaipinError, Forbidden, InputError, NotFound
 from daipin.domain.localtime import beijing_input, for_people
 from daipin.domain.vocabulary import MATTER_EVENT
+from daipin.services.matters import commands, drafting
 from daipin.services.matters import service as wfs
 from daipin.services.payments import service as payments
 from daipin.services.shared import scope
 
 STATE_CHOICES = [(s.value, wf.STATE_LABELS[s]) for s in wf.State]
+KIND_CHOICES = [(k.value, wf.KIND_LABELS[k]) for k in wf.MatterKind]
 ACTION_LABELS = MATTER_EVENT  # a step's name, and the drafting that opened the matter
 MEETING_TYPES = [(t.value, wf.MEETING_LABELS[t]) for t in wf.MEETING_TYPES_OF_PATH[wf.Path.VILLAGE]]
 # The steps shown as a progress bar on a matter page, in order.
@@ -32,15 +34,74 @@ PATH_STATES = ["draft", "meeting_called", "decided", "under_review", "approved",
                "executed", "archived"]
 
 
+PER_PAGE = 50
+
+
 def list_for(session: Session, actor: Actor, *, state: str | None = None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = list_page(session, actor, state=state, per_page=200)["rows"]
+    return rows
+
+
+def list_page(session: Session, actor: Actor, *, state: str | None = None, kind: str | None = None,
+              village: str | None = None, township: str | None = None, year: int | None = None,
+              q: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> dict[str, Any]:
+    """One page of the matters the actor reads, the filters as given, the total, and the page numbers to offer;
+    each row with its deadline (the meeting's time, the notice's end) and who takes its next step."""
+    from sqlalchemy import func
+
+    from daipin.db.models.workflow import Meeting, Notice
+    from daipin.domain.actors import ROLE_LABELS
+
     access.require(actor, "matter.detail")
-    rows = wfs.list_matters(session, actor, state=state)
+    # An unknown state or kind matches nothing (as the API has always answered it), never everything.
+    region = (village if village and village.isdigit() else None) or (
+        township if township and township.isdigit() else None)
+    where = wfs.matters_in_reach(actor, state=state, kind=kind, region=region, year=year, q=q)
+    total = int(session.scalar(select(func.count()).select_from(Matter).where(where)) or 0)
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = list(session.scalars(select(Matter).where(where).order_by(Matter.id.desc())
+                                .offset((page - 1) * per_page).limit(per_page)))
     names = _region_names(session, {m.region_code for m in rows})
-    return [{"id": m.id, "title": m.title, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)],
-             "state": m.state,
-             "state_label": wf.STATE_LABELS[wf.State(m.state)], "region": m.region_code,
-             "region_name": names.get(m.region_code, m.region_code), "year": m.year, "updated": for_people(m.updated_at)}
-            for m in rows]
+    ids = [m.id for m in rows]
+    meetings: dict[int, Any] = {}
+    notices: dict[int, Any] = {}
+    if ids:
+        for meeting in session.scalars(select(Meeting).where(Meeting.matter_id.in_(ids)).order_by(Meeting.id)):
+            meetings[meeting.matter_id] = meeting  # the last one called
+        for notice in session.scalars(select(Notice).where(Notice.matter_id.in_(ids), Notice.status != "withdrawn")
+                                      .order_by(Notice.id)):
+            notices[notice.matter_id] = notice
+    out = []
+    for m in rows:
+        due, due_label = None, ""
+        mt, n = meetings.get(m.id), notices.get(m.id)
+        if m.state == wf.State.MEETING_CALLED.value and mt is not None and mt.round == m.round:
+            due, due_label = mt.scheduled_at, "会议"
+        elif m.state == wf.State.IN_NOTICE.value and n is not None and n.round == m.round:
+            due, due_label = n.ends_at, "公示截止"
+        takers = wfs.next_takers(m.kind, m.state)
+        out.append({"id": m.id, "title": m.title, "kind": m.kind, "kind_label": wf.KIND_LABELS[wf.MatterKind(m.kind)],
+                    "state": m.state, "state_label": wf.STATE_LABELS[wf.State(m.state)], "region": m.region_code,
+                    "region_name": names.get(m.region_code, m.region_code), "year": m.year,
+                    "updated": for_people(m.updated_at), "due": for_people(due) if due else "", "due_label": due_label,
+                    "takers": [r.value for r in takers], "taker_labels": [ROLE_LABELS[r] for r in takers]})
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    filters = {"q": (q or "").strip(), "township": township or "", "village": village or "", "year": year or "",
+               "kind": kind or "", "state": state or ""}
+    from urllib.parse import urlencode
+
+    return {"rows": out, "total": total, "page": page, "pages": pages, "page_numbers": shown, "per_page": per_page,
+            "filters": filters, "query": urlencode({k: v for k, v in filters.items() if v})}
+
+
+def filter_regions(session: Session, actor: Actor) -> dict[str, list[tuple[str, str]]]:
+    """The townships and villages whose matters the actor reads, for the list's filters."""
+    in_reach = scope.where(access.reach(actor, "matter.detail"), region=Region.code)
+    rows = session.execute(select(Region.code, Region.name, Region.level).where(
+        Region.level.in_(("township", "village")), in_reach).order_by(Region.code)).all()
+    return {"townships": [(c, n) for c, n, lv in rows if lv == "township"],
+            "villages": [(c, n) for c, n, lv in rows if lv == "village"]}
 
 
 def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
@@ -55,33 +116,86 @@ def villages_for(session: Session, actor: Actor) -> list[Region]:
     return list(session.scalars(select(Region).where(Region.level == "village", in_reach).order_by(Region.code)))
 
 
-def allocation_document(session: Session, actor: Actor, *, village: str, year: int) -> dict[str, Any]:
-    """The village allocation document from the registry and the plan, for a village the actor sees."""
-    from daipin.services.runs import service as runs
-
-    if not access.allowed(actor, "household.read", region=village):
-        raise NotFound(f"村 {village} 不存在", f"village {village} not found", "region")
-    return runs.build_village_allocation_document(session, village, year)
-
-
-def new_form(session: Session, actor: Actor, *, village: str | None, year: int | None, at: datetime) -> dict[str, Any]:
-    if not wfs.may_draft(actor):
+def _kind_for(actor: Actor, kind: str | None) -> wf.MatterKind:
+    """The kind asked for if the actor drafts it, else the first kind it drafts; Forbidden for no kind at all."""
+    offered = drafting.kinds_for(actor)
+    if not offered:
         raise Forbidden("此角色不能起草事项", "this role cannot draft matters")
-    villages = villages_for(session, actor)
-    village = village if village and any(v.code == village for v in villages) else (
-        villages[0].code if villages else "")
-    year = year or at.year - 1
-    text = ""
+    codes = [k for k, _ in offered]
+    return wf.MatterKind(kind if kind in codes else codes[0])
+
+
+def registry_document(session: Session, actor: Actor, *, kind: str, region: str, year: int,
+                      at: datetime) -> dict[str, Any]:
+    """The document of a kind drafted from the registry (an allocation, a roster), read in Chinese, with the
+    reason when it cannot be built (no plan, no confirmed roster…)."""
+    mk = _kind_for(actor, kind)
+    if mk not in drafting.FROM_REGISTRY:
+        raise NotFound(f"{wf.KIND_LABELS[mk]}不按登记数据生成", f"{mk.value} is not proposed from the registry",
+                       "kind")
+    doc: dict[str, Any] | None = None
     problem: DaipinError | None = None
-    if village:
-        try:
-            text = json.dumps(allocation_document(session, actor, village=village, year=year), ensure_ascii=False,
-                              indent=1)
-        except DaipinError as exc:
-            # Say why (no plan, no confirmed roster…) instead of leaving an empty document to fail as bad JSON.
-            text, problem = "", exc
-    return {"villages": villages, "village": village, "year": year, "document_text": text, "fields": {},
-            "document_problem": problem}
+    try:
+        doc = drafting.registry_document(session, actor, mk, region, year, at)
+    except NotFound:
+        raise
+    except DaipinError as exc:
+        problem = exc
+    return {"document_text": drafting.document_text(doc), "readable": drafting.readable(session, doc),
+            "document_problem": problem, "kind": mk.value}
+
+
+def new_form(session: Session, actor: Actor, *, kind: str | None, region: str | None, year: int | None,
+             at: datetime, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """The draft form of one kind: the kinds the role drafts, the regions it drafts it in, the document."""
+    mk = _kind_for(actor, kind)
+    regions = drafting.regions_for(session, actor, mk)
+    region = region if region and any(r.code == region for r in regions) else (regions[0].code if regions else "")
+    year = year or at.year - 1
+    fields = dict(fields or {})
+    ctx: dict[str, Any] = {"kinds": drafting.kinds_for(actor), "kind": mk.value, "kind_label": wf.KIND_LABELS[mk],
+                           "regions": regions, "region": region, "year": year, "fields": fields,
+                           "document_text": fields.get("document", ""), "readable": None, "document_problem": None,
+                           "mode": ("registry" if mk in drafting.FROM_REGISTRY else
+                                    "fields" if mk in drafting.FROM_FIELDS else "typed"),
+                           "needs_year": mk is not wf.MatterKind.TOWNSHIP_PROJECT and mk not in drafting.TYPED,
+                           "assets": [], "asset_actions": drafting.ASSET_ACTIONS, "error_field": None}
+    if mk in drafting.FROM_REGISTRY and region and "document" not in fields:
+        ctx.update(registry_document(session, actor, kind=mk.value, region=region, year=year, at=at))
+    elif mk in drafting.FROM_REGISTRY and fields.get("document"):
+        with contextlib.suppress(DaipinError):
+            ctx["readable"] = drafting.readable(session, commands.parse_document(fields["document"]))
+    if mk in drafting.TYPED and not ctx["document_text"]:
+        ctx["document_text"] = drafting.document_text(drafting.TEMPLATES[mk])
+    if mk is wf.MatterKind.ASSET_DISPOSAL:
+        ctx["assets"] = [(a.code, f"{a.name}（{a.code}，{drafting.asset_status_label(a)}）")
+                         for a in drafting.assets_for(session, region)]
+    if mk is wf.MatterKind.DISTRICT_ALLOCATION and "d_villages" not in fields and region:
+        fields["d_villages"] = drafting.district_villages(session, region)
+    return ctx
+
+
+def draft_kinds(actor: Actor) -> list[tuple[str, str]]:
+    """The kinds the actor drafts, for the list's 起草 buttons (none for a role that drafts nothing)."""
+    return drafting.kinds_for(actor)
+
+
+def draft_command(fields: dict[str, str]) -> commands.DraftMatter:
+    """The one typed draft command from the form: its document built from the kind's own fields."""
+    try:
+        kind = wf.MatterKind(fields.get("kind", "village_allocation"))
+    except ValueError:
+        raise InputError("事项类型无效", "unknown matter kind", "kind") from None
+    values = commands.DraftMatter.form_values({k: v for k, v in fields.items() if k != "document"})
+    if kind in drafting.FROM_REGISTRY:
+        values["document"] = commands.parse_document(fields.get("document", ""))
+    else:
+        values["document"] = drafting.document_from_form(kind, fields)
+    return commands.DraftMatter.parse(values)
+
+
+def form_field(error: DaipinError) -> str | None:
+    return drafting.form_field(error)
 
 
 def preview(doc: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +244,7 @@ def detail(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> d
     return {
         "m": m, "s": s, "allowed": allowed_names, "meeting": meeting, "notice": notice, "objections": objections,
         "reviews": reviews, "events": events, "beneficiaries": wfs.beneficiaries(session, m),
+        "readable": drafting.readable(session, m.document),
         "blockers": wfs.review_blockers(session, m) if m.state == wf.State.UNDER_REVIEW.value else [],
         "batch": payments.batch_view(session, batch) if batch is not None else None,
         "path": [(st, wf.STATE_LABELS[wf.State(st)], i < reached, i == reached) for i, st in enumerate(PATH_STATES)],

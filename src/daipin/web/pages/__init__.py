@@ -14,6 +14,7 @@ from daipin.web.pages import (
     public,
     registry,
     supervision,
+    training,
     villages,
     workflow,
 )
@@ -21,5 +22,5 @@ from daipin.web.pages import (
 router = APIRouter(include_in_schema=False)
 # (documents before registry: /contracts/N.pdf before /contracts/{id})
 for _module in (account, public, dashboard, documents, registry, villages, workflow, payments, ledger, exports,
-                supervision):
+                supervision, training):
     router.include_router(_module.router)

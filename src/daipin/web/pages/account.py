@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError
-from daipin.http.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, RealNowDep, SessionDep
+from daipin.http.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, Id, RealNowDep, SessionDep
 from daipin.services.auth import service as auth_service
 from daipin.web import render
 from daipin.web.i18n import LANG_COOKIE, LOCALES
@@ -163,3 +163,62 @@ def users_create(
         error = exc
     return render(request, "users.html", {**_users_ctx(session, actor), "error": error},
                   status_code=error.status if error else 200)
+
+
+# ---------------------------------------------------------------- one account: its activity, and its administration
+
+
+def _account_ctx(session: SessionDep, actor: Actor, user_id: int) -> dict[str, Any]:
+    from daipin.services.auth import views as account_views
+
+    user = account_views.account_for(session, actor, user_id)
+    ctx = {"u": user, "activity": account_views.activity(session, actor, user_id), "error": None,
+           "failed": None, "managed": False}
+    if f"{user.role}:{user.id}" != f"{actor.role.value}:{actor.id}":
+        ctx.update(_users_ctx(session, actor), managed=True)
+    return ctx
+
+
+@router.get("/account/activity", response_class=HTMLResponse)
+def own_activity(request: Request, actor: CurrentActor, session: SessionDep) -> Response:
+    """One's own activity: the steps taken on matters, the changes made to the account."""
+    if not actor.id.isdigit():
+        from daipin.domain.errors import NotFound
+
+        raise NotFound("账户不存在", "no such account", "user_id")
+    return render(request, "account.html", _account_ctx(session, actor, int(actor.id)))
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+def user_page(request: Request, user_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    return render(request, "account.html", _account_ctx(session, actor, user_id))
+
+
+@router.post("/admin/users/{user_id}/{change}", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def user_change(request: Request, user_id: Id, change: str, actor: CurrentActor, session: SessionDep,
+                      now: RealNowDep) -> Response:
+    """停用/启用 (`active`), 重置密码 (`password`), 角色和区域 (`role`): each a ledger entry."""
+    from daipin.domain.errors import InputError, NotFound
+
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        with session.begin_nested():
+            if change == "active":
+                auth_service.set_active_by_id(session, actor=actor, user_id=user_id,
+                                              active=fields.get("active") == "1", at=now)
+            elif change == "password":
+                auth_service.reset_password(session, actor=actor, user_id=user_id,
+                                            new_password=fields.get("new_password", ""), at=now)
+            elif change == "role":
+                ent = fields.get("entity_id", "").strip()
+                if ent and not ent.isdigit():
+                    raise InputError("实施主体编号应为数字", "entity id must be a number", "entity_id")
+                auth_service.set_role(session, actor=actor, user_id=user_id, role=fields.get("role", ""),
+                                      region=fields.get("region", ""), entity_id=int(ent) if ent else None, at=now)
+            else:
+                raise NotFound(f"未知操作 {change}", f"unknown change {change}", "change")
+    except DaipinError as exc:
+        ctx = _account_ctx(session, actor, user_id)
+        return render(request, "account.html", {**ctx, "error": exc, "failed": change}, status_code=exc.status)
+    return RedirectResponse(f"/admin/users/{user_id}?done={change}", status_code=303)

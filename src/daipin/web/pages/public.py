@@ -180,3 +180,12 @@ def check_objection(
         return render(request, "public/check.html", {"found": None, "error": exc, "receipt_no": receipt_no},
                       status_code=exc.status)
     return render(request, "public/check.html", {"found": found, "error": None, "receipt_no": receipt_no})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The site's icon (vendored under static/), where browsers ask for it without a link."""
+    from daipin.web import STATIC
+
+    return Response((STATIC / "favicon.ico").read_bytes(), media_type="image/x-icon",
+                    headers={"Cache-Control": "public, max-age=86400"})

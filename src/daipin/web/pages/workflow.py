@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -19,25 +17,31 @@ router = APIRouter()
 
 
 @router.get("/matters", response_class=HTMLResponse)
-def matter_list(request: Request, actor: CurrentActor, session: SessionDep, state: str | None = None) -> Response:
-    rows = matter_views.list_for(session, actor, state=state or None)
-    return render(request, "matters/list.html", {"rows": rows, "state": state or "",
-                                                 "states": matter_views.STATE_CHOICES})
+def matter_list(request: Request, actor: CurrentActor, session: SessionDep, state: str | None = None,
+                kind: str | None = None, village: str | None = None, township: str | None = None,
+                year: str | None = None, q: str | None = None, page: int = 1) -> Response:
+    listing = matter_views.list_page(session, actor, state=state, kind=kind, village=village, township=township,
+                                     year=_int(year), q=q, page=page)
+    return render(request, "matters/list.html", {**listing, "states": matter_views.STATE_CHOICES,
+                                                 "kinds": matter_views.KIND_CHOICES,
+                                                 **matter_views.filter_regions(session, actor),
+                                                 "draft_kinds": matter_views.draft_kinds(actor)})
 
 
 @router.get("/matters/new", response_class=HTMLResponse)
-def matter_new(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep,
-               village: str | None = None, year: int | None = None) -> Response:
-    ctx = matter_views.new_form(session, actor, village=village, year=year, at=now)
+def matter_new(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep, kind: str | None = None,
+               region: str | None = None, village: str | None = None, year: int | None = None) -> Response:
+    ctx = matter_views.new_form(session, actor, kind=kind, region=region or village, year=year, at=now)
     return render(request, "matters/new.html", {**ctx, "error": None})
 
 
 @router.get("/matters/new/document", response_class=HTMLResponse)
-def matter_new_document(request: Request, actor: CurrentActor, session: SessionDep, village: str = "",
+def matter_new_document(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep,
+                        kind: str = "village_allocation", region: str = "", village: str = "",
                         year: int = 0) -> Response:
-    """htmx: the engine document built from the registry and the village's plan, for the textarea."""
-    doc = matter_views.allocation_document(session, actor, village=village, year=year)
-    return render(request, "matters/_document.html", {"document_text": json.dumps(doc, ensure_ascii=False, indent=1)})
+    """htmx: the document proposed from the registry (and the village's plan) for the chosen region and year."""
+    ctx = matter_views.registry_document(session, actor, kind=kind, region=region or village, year=year, at=now)
+    return render(request, "matters/_document.html", ctx)
 
 
 @router.post("/matters/preview", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -57,14 +61,20 @@ async def matter_create(request: Request, actor: CurrentActor, session: SessionD
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
-        command = commands.DraftMatter.from_form(fields)
+        command = matter_views.draft_command(fields)
         with session.begin_nested():
             m = commands.draft(session, actor, command, at=now)
     except DaipinError as exc:
-        ctx = matter_views.new_form(session, actor, village=fields.get("region"), year=None, at=now)
-        ctx.update({"document_text": fields.get("document", ""), "fields": fields})
-        return render(request, "matters/new.html", {**ctx, "error": exc}, status_code=exc.status)
+        ctx = matter_views.new_form(session, actor, kind=fields.get("kind"), region=fields.get("region"),
+                                    year=_int(fields.get("year")), at=now, fields=fields)
+        return render(request, "matters/new.html", {**ctx, "error": exc,
+                                                    "error_field": matter_views.form_field(exc)},
+                      status_code=exc.status)
     return RedirectResponse(f"/matters/{m.id}", status_code=303)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() and len(value.strip()) <= 4 else None
 
 
 @router.get("/matters/{matter_id}", response_class=HTMLResponse)
