@@ -435,7 +435,7 @@ def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
                       "kind_label": vocabulary.ASSET_KIND.zh(a.kind), "value_fen": a.value_fen, "status": a.status,
                       "status_label": vocabulary.ASSET_STATUS.zh(a.status), "project_id": a.project_id,
                       "project": p.name if p else "",
-                      "owner_region_code": a.owner_region_code or ""},
+                      "owner_region_code": a.owner_region_code or "", "county_code": a.county_code},
             "valuations": [{"valuer": v.valuer, "on": v.valued_on.isoformat(), "value_fen": v.value_fen,
                             "report_ref": v.report_ref} for v in vals]}
 
@@ -621,3 +621,18 @@ def household_count(session: Session, actor: Actor) -> int:
     access.require(actor, "household.read")
     in_reach = scope.where(access.reach(actor, "household.read"), region=Household.village_code)
     return int(session.scalar(select(func.count()).select_from(Household).where(in_reach)) or 0)
+
+
+def regions_in_reach(session: Session, actor: Actor, action: access.Action, level: str) -> list[dict[str, str]]:
+    """The regions of one level (village, township) where the actor may do `action`: the choices a form offers
+    (the service checks the one chosen again)."""
+    r = access.reach(actor, action)
+    if r.nothing or r.scope not in (*access.LEVEL_DIGITS, access.Scope.ALL):
+        return []
+    stmt = select(Region.code, Region.name, Region.parent_code).where(Region.level == level)
+    if r.prefix:
+        stmt = stmt.where(in_region(Region.code, r.prefix) if len(r.prefix) < 12 or level == "village"
+                          else Region.code == r.prefix[:9])
+    rows = session.execute(stmt.order_by(Region.code)).all()
+    return [{"code": c, "name": n, "parent": p or ""} for c, n, p in rows
+            if access.allowed(actor, action, region=c) or (level == "township" and r.prefix.startswith(c))]

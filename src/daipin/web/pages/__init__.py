@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from daipin.web.pages import account, dashboard, ledger, payments, public, registry, villages, workflow
+from daipin.web.pages import (
+    account,
+    dashboard,
+    ledger,
+    payments,
+    public,
+    registry,
+    registry_forms,
+    villages,
+    workflow,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (account, public, dashboard, registry, villages, workflow, payments, ledger):
+# The registry's forms before its pages: /households/new is not a household's id.
+for _module in (account, public, dashboard, registry_forms, registry, villages, workflow, payments, ledger):
     router.include_router(_module.router)

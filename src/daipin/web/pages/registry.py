@@ -50,17 +50,13 @@ def households_export(actor: CurrentActor, session: SessionDep, q: str = "", sta
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
 async def household_page(request: Request, household_id: Id) -> Response:
-    from daipin.services.matters import views as matter_views
+    from daipin.domain.localtime import beijing_date
+    from daipin.web.pages.registry_forms import household_context
 
     def work(session: Session, auth: Auth) -> Response:
-        ctx = rv.household_page(session, auth.actor, household_id, income=False)
-        # The page lists income by matter name, with its payment state: one statement of its own.
-        ctx["income"] = matter_views.household_income(session, household_id)
-        # Paid money and money still to come apart (a requeued line is counted in the line that retries it).
-        ctx["income_total_fen"] = sum(int(i["amount_fen"]) for i in ctx["income"] if i["status"] == "paid")
-        ctx["income_pending_fen"] = sum(int(i["amount_fen"]) for i in ctx["income"]
-                                        if i["status"] in ("pending", "sent", "failed"))
-        return render(request, "registry/household.html", ctx)
+        today = beijing_date(request.state.now) if getattr(request.state, "now", None) else \
+            request.app.state.settings.today()
+        return render(request, "registry/household.html", household_context(session, auth.actor, household_id, today))
 
     return await read_only(request, work)
 
@@ -93,12 +89,16 @@ def project_list(request: Request, actor: CurrentActor, session: SessionDep) -> 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project_page(request: Request, project_id: Id, actor: CurrentActor, session: SessionDep,
                  today: TodayDep) -> Response:
-    return render(request, "registry/project.html", rv.project_page(session, actor, project_id, today))
+    from daipin.web.pages.registry_forms import project_context
+
+    return render(request, "registry/project.html", project_context(session, actor, project_id, today))
 
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse)
 def asset_page(request: Request, asset_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
-    return render(request, "registry/asset.html", rv.asset_page(session, actor, asset_id))
+    from daipin.web.pages.registry_forms import asset_context
+
+    return render(request, "registry/asset.html", asset_context(session, actor, asset_id))
 
 
 # ------------------------------------------------------------------ contracts
