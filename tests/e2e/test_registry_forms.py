@@ -49,7 +49,7 @@ def test_a_village_cadre_registers_a_household_adds_a_member_and_records_a_statu
     # A mistyped ID number: refused beside its field, what was typed kept, nothing saved.
     error = page.locator("small.field-err[data-field='members[0].id_number']")
     error.wait_for()
-    assert "身份证" in error.inner_text()
+    assert "身份证" in error.inner_text() and page.locator("small.field-err").count() == 1
     assert "members[0]" not in page.inner_text("main")
     assert page.input_value("input[name='members[0].name']") == "林国庆"
     _check(page, size == "phone")
