@@ -153,3 +153,70 @@ def test_a_township_official_registers_an_entity_a_project_an_asset_with_a_valua
     page.wait_for_selector("#valuation-list li:has-text('175,000.00')")
     _check(page, size == "phone")
     shots(page, "asset-valued")
+
+
+def _import_csv(server: Server, n: int, *, bad: bool) -> bytes:
+    import csv
+    import io
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from daipin.db.models.registry import Region
+
+    with Session(server.engine) as s:
+        village = s.scalars(select(Region).where(Region.level == "village").order_by(Region.code)).first()
+        assert village is not None
+        town = s.scalar(select(Region.name).where(Region.code == village.parent_code))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["序号", "所属乡镇", "所属村", "户编号", "户主姓名", "姓名", "身份证号", "家庭关系", "劳动能力", "户类型",
+                "脱贫年度", "联系电话", "银行账号"])
+    for i in range(4):
+        idn = make_resident_id(village.code[:6], date(1966, 1 + i, 9), 850 + 10 * n + i, "M")
+        if bad and i == 2:
+            idn = idn[:-1] + ("0" if idn[-1] != "0" else "1")
+        w.writerow([str(i + 1), town, village.name, f"{village.code}6{n}{i}", "张庆余", "张庆余", idn, "户主",
+                    "有劳动能力", "贫困户", "", "", ""])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_village_cadre_uploads_a_bad_import_downloads_its_errors_then_uploads_a_good_one(
+        browser: Any, server: Server, shots: Shots, size: str, tmp_path: Any) -> None:
+    from openpyxl import load_workbook
+
+    n = list(SIZES).index(size)
+    width, height = SIZES[size]
+    page = new_page(browser, server, width=width, height=height)
+    login(page, "village")
+    page.goto("/households")
+    page.click("#import-households")
+    page.wait_for_selector("#import-form")
+    page.set_input_files("input[name=file]", files=[{"name": "农户.csv", "mimeType": "text/csv",
+                                                       "buffer": _import_csv(server, n, bad=True)}])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-summary")
+    assert "发现 1 处错误，未导入任何数据" in page.inner_text("#import-summary")
+    assert page.locator("#import-done").is_visible()
+    row = page.locator("#import-errors tbody tr").first.inner_text()
+    assert "4" in row and "身份证号" in row
+    _check(page, size == "phone")
+    shots(page, "import-refused")
+    with page.expect_download() as got:
+        page.click("#errors-download")
+    path = tmp_path / "errors.xlsx"
+    got.value.save_as(str(path))
+    ws = load_workbook(path).active
+    assert ws is not None
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == ("行号", "列", "户编号", "错误原因") and rows[1][0] == 4 and rows[1][1] == "身份证号"
+
+    page.goto("/households/import")
+    page.set_input_files("input[name=file]", files=[{"name": "农户.csv", "mimeType": "text/csv",
+                                                       "buffer": _import_csv(server, n, bad=False)}])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-summary")
+    assert "新增 4 户 4 人" in page.inner_text("#import-summary")
+    _check(page, size == "phone")
+    shots(page, "import-done")

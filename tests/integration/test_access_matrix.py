@@ -325,6 +325,7 @@ PAGE_GUARDS: dict[str, tuple[Action, ...]] = {
     "/matters/new": ("matter.village.decide", "matter.township.decide", "matter.district.decide"),
     "/contracts/new": ("contract.sign",),
     "/households/new": ("household.write",),
+    "/households/import": ("household.write",),
     "/entities/new": ("entity.write",),
     "/projects/new": ("project.write",),
     "/assets/new": ("asset.write",),
@@ -835,6 +836,9 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/projects/{project_id}/profits"): _profit_targets,
     ("POST", "/assets"): _asset_register_targets,
     ("POST", "/assets/{asset_id}/valuations"): _valuation_targets,
+    # An upload (a file, not a form's fields) and its error report (the page's own rows): their tests cover them.
+    ("POST", "/households/import"): _no_row(),
+    ("POST", "/households/import/errors.xlsx"): _no_row(),
     # An objection's status, by its receipt number and check code: no row of any region.
     ("POST", "/api/v1/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
     ("POST", "/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
