@@ -255,3 +255,52 @@ def test_a_village_cadre_may_not_register_a_project_in_another_village(session: 
                                       "category": "特色种养业", "entity_id": str(entity),
                                       "township_code": FOREIGN_VILLAGE[:9], "village_code": FOREIGN_VILLAGE})
     assert r.status_code == 403 and ledger_size(session) == entries
+
+
+def test_the_household_list_counts_pages_and_filters_by_township_and_village(session: Session,
+                                                                            world: World) -> None:
+    from sqlalchemy import func
+
+    from daipin.services.registry import views as rv
+
+    def count(prefix: str, status: str | None = None) -> int:
+        stmt = select(func.count()).select_from(Household).where(Household.village_code.startswith(prefix))
+        if status:
+            stmt = stmt.where(Household.status == status)
+        return int(session.scalar(stmt) or 0)
+
+    app, _ = app_on_session(session)
+    district = as_role(app, world, "district_admin")
+    page = district.get("/households").text
+    total = count("231002")
+    assert f"共 {total:,} 户" in page
+    # Page numbers: the first, around the current one, and the last.
+    last = -(-total // rv.PAGE)
+    assert last > 1 and f'offset={(last - 1) * rv.PAGE}">{last}</a>' in page and 'aria-current="page">1<' in page
+    # The region filter lists the county's townships and villages; a township or a village narrows the list.
+    assert f'value="{OWN_TOWNSHIP}"' in page and f'value="{FOREIGN_VILLAGE}"' in page
+    assert f"共 {count(OWN_TOWNSHIP):,} 户" in district.get(f"/households?village={OWN_TOWNSHIP}").text
+    narrowed = district.get(f"/households?village={OWN_VILLAGE}&status=poor").text
+    assert f"共 {count(OWN_VILLAGE, 'poor'):,} 户" in narrowed
+    assert f"&village={OWN_VILLAGE}" in narrowed
+    # A village cadre: its own village's count, no region filter, and another village's code finds nothing.
+    cadre = as_role(app, world, "village_cadre")
+    mine = cadre.get("/households").text
+    assert f"共 {count(OWN_VILLAGE):,} 户" in mine and 'id="region"' not in mine
+    assert "共 0 户" in cadre.get(f"/households?village={FOREIGN_VILLAGE}").text
+
+
+def test_a_count_past_its_cap_says_more_than(session: Session, world: World, monkeypatch: Any) -> None:
+    from daipin.services.registry import views as rv
+
+    monkeypatch.setattr(rv, "COUNT_CAP", 5)
+    out = rv.search_households(session, _district(world), count=True, limit=2)
+    assert out["total"] == 5 and out["capped"] is True
+    out = rv.search_households(session, _district(world), count=True, limit=2, village=OWN_VILLAGE, q="zzzz")
+    assert out["total"] == 0 and out["capped"] is False
+
+
+def _district(world: World) -> Any:
+    from daipin.domain.actors import Actor, Role
+
+    return Actor(id="d", role=Role.DISTRICT_ADMIN, region="231002")

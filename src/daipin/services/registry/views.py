@@ -78,8 +78,14 @@ def _row(hid: int, household_no: str, village_code: str, status: str, labor: str
             "life_state_label": vocabulary.LIFE_STATE.zh(life_state)}
 
 
+# A list's total is counted up to this many rows (a bounded index walk, cheap on a province's registry); past it
+# the page says "more than" and asks for a narrower filter.
+COUNT_CAP = 10_000
+
+
 def search_households(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
-                      village: str | None = None, offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
+                      village: str | None = None, offset: int = 0, limit: int = PAGE,
+                      count: bool = False) -> dict[str, Any]:
     """Households in scope, ordered by household number, matching what `q` looks like:
 
     - letters only (`wxm`, `WXM`): the head's name starts with these pinyin initials (王小明);
@@ -89,7 +95,8 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
 
     Each form is a prefix search the database answers from an index (`text_pattern_ops`, or the "C"
     collation of household numbers, on PostgreSQL, so it holds under any locale) instead of scanning a
-    province's registry.
+    province's registry. `village` narrows to a village (12 digits) or a township (9). With `count`, the
+    matches are counted too, up to `COUNT_CAP` (`total`, and `capped` when there are more).
     """
     prefix = scope_prefix(actor)
     q = _search_text(q)
@@ -111,7 +118,15 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
     stmt = _search_statement(scope_shape, village_shape, bool(status), kind)
     found = session.execute(stmt, params).all()
     items = [_row(*r) for r in found[:limit]]
-    return {"items": items, "offset": offset, "limit": limit, "more": len(found) > limit, "q": q}
+    out = {"items": items, "offset": offset, "limit": limit, "more": len(found) > limit, "q": q}
+    if count:
+        if not offset and len(found) <= limit:
+            total = len(items)  # all on the first page: nothing more to count
+        else:
+            params["cap"] = COUNT_CAP + 1
+            total = int(session.scalar(_count_statement(scope_shape, village_shape, bool(status), kind), params) or 0)
+        out["total"], out["capped"] = min(total, COUNT_CAP), total > COUNT_CAP
+    return out
 
 
 def _search_text(q: str | None) -> str:
@@ -148,14 +163,8 @@ def _region_condition(column: Any, name: str, shape: str) -> Any:
     return (column >= bindparam(name + "_lo")) & (column < bindparam(name + "_hi"))
 
 
-@cache
-def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
-    """The search statement of one shape (which filters apply), built once: only the values are bound per
-    request, so SQLAlchemy neither rebuilds it nor recomputes its cache key. Plain columns, no ORM objects.
-
-    The page is chosen first (an index walk in household-number order); only its rows then look up their
-    head and village, all in one statement.
-    """
+def _search_conditions(scope: str, village: str, status: bool, kind: str) -> list[Any]:
+    """The search's conditions of one shape, its values bound by name."""
     h = Household.__table__
     cond: list[Any] = []
     if scope:
@@ -172,6 +181,27 @@ def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
         cond.append(h.c.id.in_(select(Person.household_id).where(Person.name.like(bindparam("pattern"), escape="/"))))
     elif kind == "number":
         cond.append(h.c.household_no.like(bindparam("pattern"), escape="/"))
+    return cond
+
+
+@cache
+def _count_statement(scope: str, village: str, status: bool, kind: str) -> Any:
+    """How many households match, counted up to `cap` rows: a bounded walk of the same index the page uses."""
+    h = Household.__table__
+    matches = select(h.c.id).where(*_search_conditions(scope, village, status, kind)).limit(bindparam("cap"))
+    return select(func.count()).select_from(matches.subquery())
+
+
+@cache
+def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
+    """The search statement of one shape (which filters apply), built once: only the values are bound per
+    request, so SQLAlchemy neither rebuilds it nor recomputes its cache key. Plain columns, no ORM objects.
+
+    The page is chosen first (an index walk in household-number order); only its rows then look up their
+    head and village, all in one statement.
+    """
+    h = Household.__table__
+    cond = _search_conditions(scope, village, status, kind)
     page = (select(h.c.id, h.c.household_no, h.c.village_code, h.c.status, h.c.labor, h.c.life_state)
             .where(*cond).order_by(h.c.household_no).offset(bindparam("off")).limit(bindparam("lim")).subquery())
     head = (select(Person.name).where(Person.household_id == page.c.id, Person.relation == "户主")

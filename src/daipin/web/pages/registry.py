@@ -31,13 +31,36 @@ router = APIRouter()
 async def households(request: Request, q: str = "", status: str = "", village: str = "", offset: int = 0) -> Response:
     def work(session: Session, auth: Auth) -> Response:
         page = rv.search_households(session, auth.actor, q=q, status=status or None, village=village or None,
-                                    offset=offset)
-        ctx = {"page": page, "q": q, "status": status, "village": village, "statuses": rv.STATUS_LABELS}
+                                    offset=offset, count=True)
+        ctx = {"page": page, "q": q, "status": status, "village": village, "statuses": rv.STATUS_LABELS,
+               "pages": page_numbers(page["offset"], page["limit"], page["total"])}
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
             return render(request, "registry/_household_rows.html", ctx)
+        ctx["regions"] = region_choices(session, auth.actor)
         return render(request, "registry/households.html", ctx)
 
     return await read_only(request, work)
+
+
+def page_numbers(offset: int, limit: int, total: int, around: int = 3) -> list[dict[str, int]]:
+    """The page links of a list: the first, the last, and those around the current one (number, offset, and
+    whether it is the current one); none when it all fits on one page."""
+    last = max(1, -(-total // limit))
+    current = offset // limit + 1
+    shown = sorted({1, last, *range(max(1, current - around), min(last, current + around) + 1)})
+    if last == 1 and current == 1:
+        return []
+    return [{"n": n, "offset": (n - 1) * limit, "current": int(n == current)} for n in shown]
+
+
+def region_choices(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The townships in the actor's reach of households, each with its villages: the list's region filter."""
+    townships = rv.regions_in_reach(session, actor, "household.read", "township")
+    villages = rv.regions_in_reach(session, actor, "household.read", "village")
+    if len(villages) <= 1:
+        return []
+    return [{**t, "villages": [v for v in villages if v["parent"] == t["code"]],
+             "whole": access.allowed(actor, "household.read", region=t["code"])} for t in townships]
 
 
 @router.get("/households/export.xlsx")
