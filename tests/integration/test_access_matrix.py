@@ -326,6 +326,7 @@ PAGE_GUARDS: dict[str, tuple[Action, ...]] = {
     "/contracts/new": ("contract.sign",),
     "/households/new": ("household.write",),
     "/households/import": ("household.write",),
+    "/contracts": ("contract.read",),
     "/entities/new": ("entity.write",),
     "/projects/new": ("project.write",),
     "/assets/new": ("asset.write",),
@@ -527,6 +528,8 @@ QUERY_FILL: dict[str, list[str]] = {
     "/households": ["village=231002001001", f"village={SAME_TOWNSHIP_VILLAGE}", f"village={FAR_VILLAGE}"],
     "/api/v1/public/notices": ["region=231002001", "region=231002003"],
     "/matters/new": [f"village={SAME_TOWNSHIP_VILLAGE}"],
+    "/contracts": [f"region={OWN_VILLAGE}", f"region={SAME_TOWNSHIP_VILLAGE}", f"region={FAR_VILLAGE}",
+                   f"region={FAR_VILLAGE[:9]}&year=2026"],
 }
 
 

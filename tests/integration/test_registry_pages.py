@@ -304,3 +304,31 @@ def _district(world: World) -> Any:
     from daipin.domain.actors import Actor, Role
 
     return Actor(id="d", role=Role.DISTRICT_ADMIN, region="231002")
+
+
+def test_the_contract_list_counts_filters_and_keeps_to_the_viewer_s_reach(session: Session, world: World) -> None:
+    from daipin.db.models.registry import Contract
+    from daipin.services.contracts.service import payee_region
+
+    contracts = session.scalars(select(Contract)).all()
+    regions = {c.id: payee_region(session, c) for c in contracts}
+    app, _ = app_on_session(session)
+    district = as_role(app, world, "district_admin")
+    page = district.get("/contracts").text
+    in_county = [c for c in contracts if regions[c.id].startswith("231002")]
+    assert f"共 {len(in_county):,} 份" in page
+    own = [c for c in contracts if regions[c.id] == OWN_VILLAGE]
+    assert own and f"共 {len(own):,} 份" in district.get(f"/contracts?region={OWN_VILLAGE}").text
+    leases = [c for c in own if c.model == "asset_lease"]
+    assert f"共 {len(leases):,} 份" in district.get(f"/contracts?region={OWN_VILLAGE}&model=asset_lease").text
+    in_2026 = [c for c in own if c.start_date <= date(2026, 12, 31) and c.end_date >= date(2026, 1, 1)]
+    assert f"共 {len(in_2026):,} 份" in district.get(f"/contracts?region={OWN_VILLAGE}&year=2026").text
+    first = sorted(own, key=lambda c: c.code)[0]
+    assert f'href="/contracts/{first.id}"' in district.get(f"/contracts?q={first.code}").text
+    # A village cadre: its own village's contracts only, whatever region it asks for.
+    cadre = as_role(app, world, "village_cadre")
+    assert f"共 {len(own):,} 份" in cadre.get("/contracts").text
+    foreign = [c for c in contracts if regions[c.id] == FOREIGN_VILLAGE]
+    assert foreign and "共 0 份" in cadre.get(f"/contracts?region={FOREIGN_VILLAGE}").text
+    assert all(f'href="/contracts/{c.id}"' not in cadre.get("/contracts").text for c in foreign)
+    assert cadre.get("/contracts?model=nonsense").status_code == 422

@@ -666,3 +666,59 @@ def regions_in_reach(session: Session, actor: Actor, action: access.Action, leve
     rows = session.execute(stmt.order_by(Region.code)).all()
     return [{"code": c, "name": n, "parent": p or ""} for c, n, p in rows
             if access.allowed(actor, action, region=c) or (level == "township" and r.prefix.startswith(c))]
+
+
+def search_contracts(session: Session, actor: Actor, *, q: str = "", model: str | None = None,
+                     status: str | None = None, region: str | None = None, year: int | None = None,
+                     offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
+    """Contracts in the actor's own reach (`contract.read`: its payee's region, or its entity's users), by code:
+    `q` a code prefix, `model`, `status`, `region` (the payee's township or village), `year` (in force for some
+    day of it). Counted up to `COUNT_CAP`; payees named as `payee_shown` allows."""
+    access.require(actor, "contract.read")
+    q = _search_text(q)
+    if model and model not in MODEL_LABELS:
+        raise InputError("联结模式无效", "unknown benefit model", "model")
+    if status and status not in vocabulary.CONTRACT_STATUS:
+        raise InputError("协议状态无效", "unknown contract status", "status")
+    if region and not (region.isdigit() and len(region) in (9, 12)):
+        raise InputError("区划代码应为 9 或 12 位数字", "region must be 9 or 12 digits", "region")
+    if year is not None and not 2000 <= year <= 2100:
+        raise InputError("年度无效", "year out of range", "year")
+    limit = max(1, min(int(limit), 200))
+    offset = max(0, int(offset))
+    payee = func.coalesce(Household.village_code, Contract.payee_village_code, Contract.county_code)
+    cond: list[Any] = [scope.where(access.reach(actor, "contract.read"), region=payee, entity=Contract.entity_id)]
+    if region:
+        cond.append(or_(in_region(Household.village_code, region), in_region(Contract.payee_village_code, region)))
+    if q:
+        cond.append(Contract.code.like(q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%", escape="/"))
+    if model:
+        cond.append(Contract.model == model)
+    if status:
+        cond.append(Contract.status == status)
+    if year is not None:
+        cond.append((Contract.start_date <= date(year, 12, 31)) & (Contract.end_date >= date(year, 1, 1)))
+    base = select(Contract).outerjoin(Household, Household.id == Contract.payee_household_id).where(*cond)
+    rows = list(session.scalars(base.order_by(Contract.code).offset(offset).limit(limit + 1)))
+    if not offset and len(rows) <= limit:
+        total = len(rows)
+    else:
+        counted = base.with_only_columns(Contract.id).limit(COUNT_CAP + 1).subquery()
+        total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    entities = _entity_names(session, {c.entity_id for c in rows})
+    projects = dict(session.execute(select(Project.id, Project.name).where(
+        Project.id.in_({c.project_id for c in rows}))).all()) if rows else {}
+
+    def ref(c: Contract) -> str:
+        return f"household:{c.payee_household_id}" if c.payee_household_id is not None else \
+            f"village:{c.payee_village_code}"
+
+    # How a payee is named depends on the contract's entity (`payee_shown`): one look-up per entity on the page.
+    payees = {eid: _payees(session, actor, {ref(c) for c in rows if c.entity_id == eid}, eid)
+              for eid in {c.entity_id for c in rows}}
+    items = [{**_contract_row(c, entities), "project": projects.get(c.project_id, ""),
+              "payee": payees[c.entity_id].get(ref(c), {"name": "", "viewable": False})} for c in rows]
+    return {"items": items, "offset": offset, "limit": limit, "more": more, "q": q,
+            "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP}

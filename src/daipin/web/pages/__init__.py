@@ -13,12 +13,13 @@ from daipin.web.pages import (
     registry,
     registry_forms,
     registry_import,
+    registry_lists,
     villages,
     workflow,
 )
 
 router = APIRouter(include_in_schema=False)
 # The registry's forms before its pages: /households/new is not a household's id.
-for _module in (account, public, dashboard, registry_import, registry_forms, registry, villages, workflow, payments,
-                ledger):
+for _module in (account, public, dashboard, registry_import, registry_forms, registry_lists, registry, villages,
+                workflow, payments, ledger):
     router.include_router(_module.router)
