@@ -13,9 +13,25 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daipin.db.models.registry import Asset, AssetValuation, Entity, Household, HouseholdStatus, Person, ProfitRecord, Project
+from daipin.db.models.registry import (
+    Asset,
+    AssetValuation,
+    Entity,
+    Household,
+    HouseholdStatus,
+    Person,
+    ProfitRecord,
+    Project,
+)
 from daipin.domain.identity import make_resident_id, make_uscc
-from tests.integration.api_support import FOREIGN_VILLAGE, OWN_TOWNSHIP, OWN_VILLAGE, World, app_on_session, build_world
+from tests.integration.api_support import (
+    FOREIGN_VILLAGE,
+    OWN_TOWNSHIP,
+    OWN_VILLAGE,
+    World,
+    app_on_session,
+    build_world,
+)
 from tests.integration.registry_support import ledger_bodies, ledger_size
 from tests.integration.test_contract_page import as_role, csrf_of, form_of
 
