@@ -348,3 +348,12 @@ def test_the_contract_list_counts_filters_and_keeps_to_the_viewer_s_reach(sessio
     assert foreign and "共 0 份" in cadre.get(f"/contracts?region={FOREIGN_VILLAGE}").text
     assert all(f'href="/contracts/{c.id}"' not in cadre.get("/contracts").text for c in foreign)
     assert cadre.get("/contracts?model=nonsense").status_code == 422
+
+
+def test_an_error_page_names_its_field_by_its_label(session: Session, world: World) -> None:
+    app, _ = app_on_session(session)
+    cadre = as_role(app, world, "village_cadre")
+    page = cadre.get(f"/households/{world.ids['hh_foreign']}")
+    assert page.status_code == 404 and "（农户）" in page.text and "household_id" not in page.text
+    api = cadre.get(f"/api/v1/households/{world.ids['hh_foreign']}")
+    assert api.json()["error"]["field"] == "household_id"  # the API keeps the machine's name

@@ -139,6 +139,38 @@ LABELS: dict[str, tuple[str, str]] = {
     "votes_for": ("赞成票", "votes for"),
     "window_days": ("公示天数", "notice days"),
     "year": ("年度", "year"),
+    "at": ("时间", "time"),
+    "attendance": ("出席情况", "attendance"),
+    "ballots": ("表决票", "ballots"),
+    "by": ("操作人", "by"),
+    "errors": ("错误清单", "errors"),
+    "facts": ("记录内容", "facts"),
+    "format": ("文件格式", "format"),
+    "from": ("起始", "from"),
+    "hash": ("摘要", "digest"),
+    "heir_household_id": ("继承户", "heir household"),
+    "households_per_village": ("每村户数", "households per village"),
+    "index": ("序号", "index"),
+    "indices": ("序号", "indices"),
+    "into": ("目标", "into"),
+    "line_id": ("支付明细", "payment line"),
+    "matter_id": ("事项", "matter"),
+    "meeting": ("会议", "meeting"),
+    "new_household_id": ("新受益户", "new household"),
+    "new_password": ("新密码", "new password"),
+    "notice": ("公示", "notice"),
+    "objection_id": ("异议", "objection"),
+    "old_password": ("原密码", "old password"),
+    "out": ("输出文件", "output file"),
+    "outcome": ("结果", "outcome"),
+    "part": ("部分", "part"),
+    "q": ("检索内容", "search"),
+    "reasons": ("理由", "reasons"),
+    "run_id": ("测算记录", "run"),
+    "sample": ("示例数据", "sample data"),
+    "size": ("规模", "size"),
+    "user": ("账户", "account"),
+    "votes": ("表决", "votes"),
 }
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
@@ -159,3 +191,19 @@ def field_label(field: str | None, locale: str = "zh") -> str:
             parts.append(LABELS[key][1 if en else 0])
             named = True
     return " · ".join(parts) if named else ""
+
+
+def page_message(message: str, field: str | None, locale: str = "zh") -> str:
+    """An error's message as a page shows it: the machine's field name, where the message quotes it ("输入有误：
+    members.0.name 缺少此项"), written as its label ("输入有误：家庭成员 · 第1项 · 名称 缺少此项")."""
+    if not field or field not in message:
+        return message
+    label = field_label(field, locale)
+    return message.replace(field, label) if label else message
+
+
+def error_text(error: object, locale: str = "zh") -> str:
+    """A `DaipinError`'s message in the page's language, its field named by its label."""
+    zh = str(getattr(error, "message_zh", "") or error)
+    en = str(getattr(error, "message_en", "") or zh)
+    return page_message(en if locale == "en" else zh, getattr(error, "field", None), locale)
