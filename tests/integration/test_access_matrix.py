@@ -784,6 +784,13 @@ def _valuation_targets(mx: Mx) -> list[Target]:
                    body=lambda route: body) for label, (a, _p) in mx.rows["assets"].items()]
 
 
+def _plan_targets(mx: Mx) -> list[Target]:
+    body = {"year": "2027", "pool_fen": "10000.00", "eligible_statuses[0]": "poor", "buckets[0].name": "兜底保障",
+            "buckets[0].share": "1", "buckets[0].rule": "direct_support", "buckets[0].per": "person"}
+    return [Target(label, {"village": v}, lambda a, r, v=v: _allowed("plan.write", v)(a), body=lambda route: body)
+            for label, _, v in (*VILLAGES, ("same township", "", SAME_TOWNSHIP_VILLAGE))]
+
+
 def _no_row(body: Any = None) -> Callable[[Mx], list[Target]]:
     return lambda mx: [Target("-", {}, None, body=(lambda route: body) if body is not None else None)]
 
@@ -840,6 +847,7 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/assets"): _asset_register_targets,
     ("POST", "/assets/{asset_id}/valuations"): _valuation_targets,
     # An upload (a file, not a form's fields) and its error report (the page's own rows): their tests cover them.
+    ("POST", "/villages/{village}/plan"): _plan_targets,
     ("POST", "/households/import"): _no_row(),
     ("POST", "/households/import/errors.xlsx"): _no_row(),
     # An objection's status, by its receipt number and check code: no row of any region.

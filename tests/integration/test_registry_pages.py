@@ -357,3 +357,39 @@ def test_an_error_page_names_its_field_by_its_label(session: Session, world: Wor
     assert page.status_code == 404 and "（农户）" in page.text and "household_id" not in page.text
     api = cadre.get(f"/api/v1/households/{world.ids['hh_foreign']}")
     assert api.json()["error"]["field"] == "household_id"  # the API keeps the machine's name
+
+
+def test_a_village_cadre_saves_the_village_s_yearly_plan_and_a_bad_share_is_refused_beside_it(
+        session: Session, world: World) -> None:
+    from daipin.db.models.registry import AllocationPlan
+
+    app, _ = app_on_session(session)
+    cadre = as_role(app, world, "village_cadre")
+    page = cadre.get(f"/villages/{OWN_VILLAGE}/plan?year=2027").text
+    assert 'id="no-plan"' in page
+    # A browser sends the ticked boxes only (the parser reads every box).
+    shown_fields = {k: v for k, v in form_of(page, "plan-form").items() if not k.startswith("eligible_statuses")}
+    fields = {**shown_fields, "year": "2027", "pool_fen": "120,000.00", "cap_per_household_fen": "",
+              "eligible_statuses[0]": "poor", "eligible_statuses[1]": "monitored",
+              "buckets[0].name": "公益岗位", "buckets[0].share": "0.6", "buckets[0].rule": "wages",
+              "buckets[1].name": "奖励补助", "buckets[1].share": "0.5", "buckets[1].rule": "tiered",
+              "buckets[1].per": "household", "buckets[1].tiers": "0:0, 30:1, 100:2"}
+    entries = ledger_size(session)
+    r = cadre.post(f"/villages/{OWN_VILLAGE}/plan", data=fields)
+    assert r.status_code == 422 and "应为 1" in _field_error(r.text, "buckets") and ledger_size(session) == entries
+    assert 'value="奖励补助"' in r.text  # what was typed comes back
+    r = cadre.post(f"/villages/{OWN_VILLAGE}/plan", data={**fields, "buckets[1].share": "0.4"},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    plan = session.scalar(select(AllocationPlan).where(AllocationPlan.village_code == OWN_VILLAGE,
+                                                      AllocationPlan.year == 2027))
+    assert plan is not None and plan.pool_fen == 12_000_000 and plan.eligible_statuses == ["poor", "monitored"]
+    assert plan.buckets[1]["tiers"] == [{"min_points": 0, "weight": "0"}, {"min_points": 30, "weight": "1"},
+                                        {"min_points": 100, "weight": "2"}]
+    shown = cadre.get(f"/villages/{OWN_VILLAGE}/plan?year=2027").text
+    assert "120,000.00" in shown and "按贡献分档" in shown
+    assert form_of(shown, "plan-form")["buckets[1].tiers"] == "0:0, 30:1, 100:2"  # comes back as typed
+    # Another village: not found; an auditor reads it but gets no form.
+    assert cadre.get(f"/villages/{FOREIGN_VILLAGE}/plan").status_code == 404
+    auditor = as_role(app, world, "auditor").get(f"/villages/{OWN_VILLAGE}/plan?year=2027")
+    assert auditor.status_code == 200 and 'id="plan-form"' not in auditor.text

@@ -38,6 +38,7 @@ LongText = Annotated[str, Field(max_length=2000)]
 
 _ITEM = re.compile(r"^(\w+)\[(\d{1,2})\]\.(\w+)$")
 _PART = re.compile(r"^(\w+)\.(\w+)$")
+_SCALAR_ITEM = re.compile(r"^(\w+)\[(\d{1,2})\]$")
 MAX_ITEMS = 20
 
 
@@ -66,6 +67,7 @@ class FormCommand(Command):
     def form_values(cls, form: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         items: dict[str, dict[int, dict[str, Any]]] = {}
+        scalars: dict[str, dict[int, Any]] = {}
         for key, raw in form.items():
             if not isinstance(raw, str) or not raw.strip():
                 continue
@@ -75,12 +77,16 @@ class FormCommand(Command):
                 value = yuan_to_fen(value, key, negative=leaf in cls.NEGATIVE_MONEY)
             if (m := _ITEM.match(key)) and m.group(1) in cls.model_fields and int(m.group(2)) < MAX_ITEMS:
                 items.setdefault(m.group(1), {}).setdefault(int(m.group(2)), {})[m.group(3)] = value
+            elif (m := _SCALAR_ITEM.match(key)) and m.group(1) in cls.model_fields and int(m.group(2)) < MAX_ITEMS:
+                scalars.setdefault(m.group(1), {})[int(m.group(2))] = value
             elif (p := _PART.match(key)) and p.group(1) in cls.model_fields:
                 out.setdefault(p.group(1), {})[p.group(2)] = value
             elif key in cls.model_fields:
                 out[key] = value
         for name, rows in items.items():
             out[name] = [rows[i] for i in sorted(rows)]
+        for name, values in scalars.items():
+            out[name] = [values[i] for i in sorted(values)]
         return out
 
     @classmethod

@@ -7,9 +7,9 @@ refusal shows the page again with what was typed and the error beside the field 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from daipin.domain import access, vocabulary
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError
 from daipin.domain.localtime import beijing_date
+from daipin.domain.money import format_yuan
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep
 from daipin.services.registry import commands
 from daipin.services.registry import views as rv
@@ -295,3 +296,64 @@ async def valuation_add(request: Request, asset_id: Id, actor: CurrentActor, ses
         ctx.update(_form_ctx(error, fields, "valuation"))
         return render(request, "registry/asset.html", ctx, status_code=error.status)
     return RedirectResponse(f"/assets/{asset_id}#valuations", status_code=303)
+
+
+# ---------------------------------------------------------------- a village's yearly allocation plan
+
+VillagePath = Annotated[str, Path(pattern=r"^\d{12}$")]
+
+
+def _plan_ctx(session: Session, actor: Actor, village: str, year: int) -> dict[str, Any]:
+    from daipin.services.runs import commands as plan_commands
+    from daipin.services.runs import views as run_views
+
+    ctx = run_views.allocation_plan(session, actor, village, year)
+    plan = ctx["plan"] or {"pool_fen": None, "cap_per_household_fen": None, "buckets": [],
+                           "eligible_statuses": list(vocabulary.ELIGIBLE_STATUSES)}
+    fields: dict[str, str] = {"year": str(year)}
+    for key in ("pool_fen", "cap_per_household_fen"):
+        if plan[key] is not None:
+            fields[key] = format_yuan(int(plan[key]), grouping=False)
+    for i, b in enumerate(plan["buckets"]):
+        for k in ("name", "share", "rule", "per"):
+            if b.get(k) is not None:
+                fields[f"buckets[{i}].{k}"] = str(b[k])
+        if b.get("tiers"):
+            fields[f"buckets[{i}].tiers"] = plan_commands.tiers_text(b["tiers"])
+    for i, s in enumerate(plan["eligible_statuses"]):
+        fields[f"eligible_statuses[{i}]"] = str(s)
+    return {**ctx, "rules": vocabulary.ALLOCATION_RULE.codes, "pers": vocabulary.ALLOCATION_PER.codes,
+            "statuses": vocabulary.HOUSEHOLD_STATUS.codes, "rows": max(5, len(plan["buckets"]) + 1),
+            "checked": _checked(fields), **_form_ctx(None, fields)}
+
+
+def _checked(fields: dict[str, str]) -> set[str]:
+    """The statuses ticked on the plan's form."""
+    return {v for k, v in fields.items() if k.startswith("eligible_statuses[")}
+
+
+@router.get("/villages/{village}/plan", response_class=HTMLResponse)
+def plan_page(request: Request, village: VillagePath, actor: CurrentActor, session: SessionDep, today: TodayDep,
+              year: int | None = None) -> Response:
+    year = year if year is not None and 2000 <= year <= 2100 else today.year
+    return render(request, "registry/plan.html", _plan_ctx(session, actor, village, year))
+
+
+@router.post("/villages/{village}/plan", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def plan_save(request: Request, village: VillagePath, actor: CurrentActor, session: SessionDep, now: NowDep,
+                    today: TodayDep) -> Response:
+    from daipin.services.runs import commands as plan_commands
+    from daipin.services.runs import views as run_views
+
+    fields = await _fields(request)
+    run_views.allocation_plan(session, actor, village, today.year)  # 404 outside the actor's view
+    access.require(actor, "plan.write")
+    plan, error = _try(session, lambda: plan_commands.save(
+        session, actor, village, plan_commands.SavePlan.from_form(fields), at=now))
+    if error is not None:
+        year = int(fields["year"]) if fields.get("year", "").isdigit() and 2000 <= int(fields["year"]) <= 2100 \
+            else today.year
+        ctx = _plan_ctx(session, actor, village, year)
+        ctx.update({**_form_ctx(error, fields), "checked": _checked(fields)})
+        return render(request, "registry/plan.html", ctx, status_code=error.status)
+    return RedirectResponse(f"/villages/{village}/plan?year={plan.year}&done=1", status_code=303)
