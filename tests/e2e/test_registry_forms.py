@@ -220,3 +220,64 @@ def test_a_village_cadre_uploads_a_bad_import_downloads_its_errors_then_uploads_
     assert "新增 4 户 4 人" in page.inner_text("#import-summary")
     _check(page, size == "phone")
     shots(page, "import-done")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_an_official_pages_and_filters_the_household_and_contract_lists(browser: Any, server: Server, shots: Shots,
+                                                                       size: str) -> None:
+    width, height = SIZES[size]
+    page = new_page(browser, server, width=width, height=height)
+    login(page, "district")
+    page.goto("/households")
+    total = page.inner_text("#household-total")
+    assert total.startswith("共 ") and total.endswith(" 户")
+    page.click("#pager a:text-is('2')")
+    page.wait_for_selector("#pager strong:text-is('2')")
+    # A township of the filter narrows the list (htmx swaps the results in, the address follows).
+    township = page.locator("#region optgroup option").first
+    value = township.get_attribute("value")
+    assert value and len(value) == 9
+    page.select_option("#region", value)
+    page.wait_for_url(f"**village={value}**")
+    page.wait_for_function(f"document.querySelector('#household-total').innerText !== {total!r}")
+    _check(page, size == "phone")
+    shots(page, "households-filtered")
+
+    page.goto("/projects")
+    page.click("#contract-list")
+    page.wait_for_selector("#contract-table")
+    assert page.inner_text("#contract-total").startswith("共 ")
+    page.select_option("#model", "asset_lease")
+    page.wait_for_url("**model=asset_lease**")
+    page.wait_for_selector("#contract-table")
+    models = page.locator("#contract-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert models and set(models) == {"资产租赁"}
+    _check(page, size == "phone")
+    shots(page, "contracts-filtered")
+
+
+def test_a_village_cadre_saves_the_village_s_yearly_plan(browser: Any, server: Server, shots: Shots) -> None:
+    page = new_page(browser, server, width=375, height=812)
+    login(page, "village")
+    page.goto("/households")
+    page.locator("#household-table a").first.click()
+    page.click("main dl a:text-is('年度分配方案')")
+    page.wait_for_selector("#plan-form")
+    page.fill("#plan-form input[name=year]", "2027")
+    page.fill("input[name=pool_fen]", "80000")
+    page.check("input[name='eligible_statuses[0]']")
+    page.fill("input[name='buckets[0].name']", "兜底保障")
+    page.fill("input[name='buckets[0].share']", "0.7")
+    page.select_option("select[name='buckets[0].rule']", "direct_support")
+    page.select_option("select[name='buckets[0].per']", "person")
+    page.fill("input[name='buckets[1].name']", "村集体留存")
+    page.fill("input[name='buckets[1].share']", "0.2")
+    page.select_option("select[name='buckets[1].rule']", "retain")
+    page.click("#plan-form button[type=submit]")
+    page.locator("small.field-err[data-field='buckets']").wait_for()  # 0.7 + 0.2 is not 1
+    page.fill("input[name='buckets[1].share']", "0.3")
+    page.click("#plan-form button[type=submit]")
+    page.wait_for_selector("#saved")
+    assert "80,000.00" in page.inner_text("#plan") and "兜底保障" in page.inner_text("#buckets")
+    _check(page, True)
+    shots(page, "plan-saved")
