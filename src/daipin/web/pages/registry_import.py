@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from daipin.domain import access
 from daipin.domain.actors import Actor
@@ -188,4 +189,6 @@ async def import_upload(request: Request, actor: CurrentActor, now: NowDep) -> R
             break
         yield tail
 
-    return StreamingResponse(stream(), media_type="text/html; charset=utf-8")
+    # The file is removed once the answer ends, whether or not the import ran (a client gone before it started).
+    return StreamingResponse(stream(), media_type="text/html; charset=utf-8",
+                             background=BackgroundTask(path.unlink, missing_ok=True))
