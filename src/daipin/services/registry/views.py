@@ -81,6 +81,8 @@ def _row(hid: int, household_no: str, village_code: str, status: str, labor: str
 # A list's total is counted up to this many rows (a bounded index walk, cheap on a province's registry); past it
 # the page says "more than" and asks for a narrower filter.
 COUNT_CAP = 10_000
+# A name or initials search is counted to fewer (each match is a look-up among the members): 20 pages.
+SEARCH_COUNT_CAP = 1_000
 
 
 def search_households(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
@@ -96,7 +98,8 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
     Each form is a prefix search the database answers from an index (`text_pattern_ops`, or the "C"
     collation of household numbers, on PostgreSQL, so it holds under any locale) instead of scanning a
     province's registry. `village` narrows to a village (12 digits) or a township (9). With `count`, the
-    matches are counted too, up to `COUNT_CAP` (`total`, and `capped` when there are more).
+    matches are counted too, up to `COUNT_CAP` (`SEARCH_COUNT_CAP` for a name or initials search): `total`, and
+    `capped` when there are more.
     """
     prefix = scope_prefix(actor)
     q = _search_text(q)
@@ -120,12 +123,12 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
     items = [_row(*r) for r in found[:limit]]
     out = {"items": items, "offset": offset, "limit": limit, "more": len(found) > limit, "q": q}
     if count:
-        if not offset and len(found) <= limit:
-            total = len(items)  # all on the first page: nothing more to count
-        else:
-            params["cap"] = COUNT_CAP + 1
+        total = len(items)  # all on the first page: nothing more to count
+        cap = SEARCH_COUNT_CAP if kind in ("initials", "name") else COUNT_CAP
+        if offset or len(found) > limit:
+            params["cap"] = cap + 1
             total = int(session.scalar(_count_statement(scope_shape, village_shape, bool(status), kind), params) or 0)
-        out["total"], out["capped"] = min(total, COUNT_CAP), total > COUNT_CAP
+        out["total"], out["capped"] = min(total, cap), total > cap
     return out
 
 
