@@ -18,7 +18,8 @@ def test_the_field_paths_of_the_issue_read_as_labels() -> None:
     assert field_label("members[0].id_number") == "家庭成员 · 第1项 · 身份证号"
     assert field_label("members[0].id_number", "en") == "members · #1 · ID number"
     assert field_label("funding[1].amount_fen") == "资金来源 · 第2项 · 金额"
-    assert field_label("terms.t_annual_rent_fen") == "协议条款"  # a term's own name is the contract page's
+    assert field_label("terms.annual_rent_fen") == "协议条款 · 年租金"  # a term by its name in the contract rules
+    assert field_label("t_annual_rent_fen") == "年租金"
     assert field_label("no_such_field") == "" and field_label("[3]") == "" and field_label(None) == ""
 
 

@@ -175,6 +175,16 @@ LABELS: dict[str, tuple[str, str]] = {
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
+def _term_labels() -> dict[str, tuple[str, str]]:
+    """A contract's terms by their names in the contract rules (`terms.annual_rent_fen` is 年租金)."""
+    from daipin.domain.contracts import TERMS
+
+    return {t.name: (t.zh, t.en) for specs in TERMS.values() for t in specs}
+
+
+TERM_LABELS = _term_labels()
+
+
 def field_label(field: str | None, locale: str = "zh") -> str:
     """The field path's label: its named parts' labels joined (a list item as 第N项), the parts that have none
     left out; "" when no part has a label."""
@@ -187,8 +197,14 @@ def field_label(field: str | None, locale: str = "zh") -> str:
         if index:
             n = int(index) + 1
             parts.append(f"#{n}" if en else f"第{n}项")
-        elif (key := name[2:] if name.startswith("t_") and name[2:] in LABELS else name) in LABELS:
+        elif parts[-1:] == [LABELS["terms"][1 if en else 0]] and (key := name.removeprefix("t_")) in TERM_LABELS:
+            parts.append(TERM_LABELS[key][1 if en else 0])
+            named = True
+        elif (key := name[2:] if name.startswith("t_") and name[2:] in TERM_LABELS else name) in LABELS:
             parts.append(LABELS[key][1 if en else 0])
+            named = True
+        elif key in TERM_LABELS:
+            parts.append(TERM_LABELS[key][1 if en else 0])
             named = True
     return " · ".join(parts) if named else ""
 
