@@ -373,6 +373,12 @@ PAGE_GUARDS: dict[str, tuple[Action, ...]] = {
     "/matters": ("matter.detail",),
     "/matters/new": ("matter.village.decide", "matter.township.decide", "matter.district.decide"),
     "/contracts/new": ("contract.sign",),
+    "/households/new": ("household.write",),
+    "/households/import": ("household.write",),
+    "/contracts": ("contract.read",),
+    "/entities/new": ("entity.write",),
+    "/projects/new": ("project.write",),
+    "/assets/new": ("asset.write",),
     "/ledger": ("ledger.verify",),
     "/admin/users": ("user.manage",),
 }
@@ -593,6 +599,8 @@ QUERY_FILL: dict[str, list[str]] = {
     **{route: [f"region={OWN_VILLAGE}&year=2025", f"region={SAME_TOWNSHIP_VILLAGE}&year=2025",
                f"region={FAR_VILLAGE[:9]}&year=2025", "region=231002&year=2025", "region=231005&year=2025"]
        for route in ("/reports/annual", "/reports/annual.pdf", "/reports/annual.xlsx")},
+    "/contracts": [f"region={OWN_VILLAGE}", f"region={SAME_TOWNSHIP_VILLAGE}", f"region={FAR_VILLAGE}",
+                   f"region={FAR_VILLAGE[:9]}&year=2026"],
 }
 
 
@@ -824,6 +832,115 @@ def _listing_step_targets(mx: Mx) -> list[Target]:
         for label, (li, e) in mx.rows["listings"].items()]
 
 
+def _registry_ids(n: int) -> str:
+    from datetime import date
+
+    from daipin.domain.identity import make_resident_id
+
+    return make_resident_id("231002", date(1981, 1 + n % 12, 1 + n % 28), 700 + n, "M")
+
+
+def _household_register_targets(mx: Mx) -> list[Target]:
+    """Register a household in each village of the world (own, same township, other township, other county)."""
+    out = []
+    for n, (label, h) in enumerate(mx.rows["households"].items()):
+        body = {"household_no": f"{h.village_code}9{n:03d}", "village_code": h.village_code, "status": "poor",
+                "members[0].name": "林国庆", "members[0].id_number": _registry_ids(n), "members[0].relation": "户主",
+                "members[0].labor": "full"}
+        out.append(Target(label, {}, lambda a, r, v=h.village_code: _allowed("household.write", v)(a),
+                          body=lambda route, body=body: body))
+    return out
+
+
+def _household_step_targets(step: str) -> Callable[[Mx], list[Target]]:
+    """One step on each household of the world, with a body its service accepts."""
+    def fill(mx: Mx) -> list[Target]:
+        out = []
+        for n, (label, h) in enumerate(mx.rows["households"].items()):
+            alive = mx.session.scalars(select(Person).where(Person.household_id == h.id, Person.life_state == "alive")
+                                       .order_by(Person.id)).all()
+            params = {"household_id": str(h.id)}
+            if step == "edit":
+                body: dict[str, str] = {"poverty_cause": f"更正致贫原因{n}"}
+            elif step == "member":
+                body = {"member.name": "王秀兰", "member.id_number": _registry_ids(10 + n), "member.relation": "子",
+                        "member.labor": "none"}
+            elif step == "person":
+                p = alive[-1]
+                params["person_id"] = str(p.id)
+                body = {"labor": "none" if p.labor != "none" else "full"}
+            elif step == "status":
+                body = {"status": "monitored" if h.status != "monitored" else "poor", "from_date": "2026-03-02",
+                        "reason": "动态调整"}
+            elif step == "death":
+                body = {"person_id": str(alive[-1].id), "on": "2026-03-01"}
+            else:
+                body = {"on": "2026-03-01", "destination": "哈尔滨市"}
+            out.append(Target(label, params, lambda a, r, v=h.village_code: _allowed("household.write", v)(a),
+                              body=lambda route, body=body: body))
+        return out
+    return fill
+
+
+def _entity_register_targets(mx: Mx) -> list[Target]:
+    from daipin.domain.identity import make_uscc
+
+    out = []
+    for n, (label, region) in enumerate((("own", OWN_TOWNSHIP), ("other township", FAR_VILLAGE[:9]),
+                                         ("own village", OWN_VILLAGE), ("other county", FOREIGN_COUNTY_VILLAGE[:9]))):
+        body = {"name": f"矩阵合作社{n}", "kind": "cooperative", "uscc": make_uscc(f"93231002MA00{n:05d}"),
+                "legal_representative": "赵大勇", "region_code": region}
+        out.append(Target(label, {}, lambda a, r, region=region: _allowed("entity.write", region)(a),
+                          body=lambda route, body=body: body))
+    return out
+
+
+def _project_register_targets(mx: Mx) -> list[Target]:
+    entity = mx.rows["projects"]["own"].entity_id
+    out = []
+    for n, (label, village) in enumerate((("own", OWN_VILLAGE), ("same township", SAME_TOWNSHIP_VILLAGE),
+                                          ("other township", FAR_VILLAGE), ("township-level", ""))):
+        body = {"code": f"XM-MX-{n}", "name": f"矩阵项目{n}", "category": "特色种养业", "entity_id": str(entity),
+                "township_code": (village or OWN_VILLAGE)[:9], "village_code": village,
+                "funding[0].source": "财政扶贫资金", "funding[0].amount_fen": "1000.00"}
+        region = village or OWN_TOWNSHIP
+        out.append(Target(label, {}, lambda a, r, region=region: _allowed("project.write", region)(a),
+                          body=lambda route, body=body: body))
+    return out
+
+
+def _profit_targets(mx: Mx) -> list[Target]:
+    body = {"period_start": "2023-02-01", "period_end": "2023-02-28", "profit_fen": "1000.00"}
+    return [Target(label, {"project_id": str(p.id)},
+                   lambda a, r, p=p: _allowed("project.write", p.village_code or p.township_code)(a),
+                   body=lambda route: body) for label, p in mx.rows["projects"].items()]
+
+
+def _asset_register_targets(mx: Mx) -> list[Target]:
+    out = []
+    for n, (label, region) in enumerate((("own", OWN_VILLAGE), ("same township", SAME_TOWNSHIP_VILLAGE),
+                                         ("other township", FAR_VILLAGE), ("own township", OWN_TOWNSHIP))):
+        body = {"code": f"ZC-MX-{n}", "name": f"矩阵资产{n}", "kind": "operating", "value_fen": "5000.00",
+                "owner_region_code": region}
+        out.append(Target(label, {}, lambda a, r, region=region: _allowed("asset.write", region)(a),
+                          body=lambda route, body=body: body))
+    return out
+
+
+def _valuation_targets(mx: Mx) -> list[Target]:
+    body = {"valuer": "正信资产评估", "valued_on": "2026-01-10", "value_fen": "6000.00", "report_ref": "评报字1号"}
+    return [Target(label, {"asset_id": str(a.id)},
+                   lambda a_, r, a=a: _allowed("asset.write", a.owner_region_code or a.county_code)(a_),
+                   body=lambda route: body) for label, (a, _p) in mx.rows["assets"].items()]
+
+
+def _plan_targets(mx: Mx) -> list[Target]:
+    body = {"year": "2027", "pool_fen": "10000.00", "eligible_statuses[0]": "poor", "buckets[0].name": "兜底保障",
+            "buckets[0].share": "1", "buckets[0].rule": "direct_support", "buckets[0].per": "person"}
+    return [Target(label, {"village": v}, lambda a, r, v=v: _allowed("plan.write", v)(a), body=lambda route: body)
+            for label, _, v in (*VILLAGES, ("same township", "", SAME_TOWNSHIP_VILLAGE))]
+
+
 def _no_row(body: Any = None) -> Callable[[Mx], list[Target]]:
     return lambda mx: [Target("-", {}, None, body=(lambda route: body) if body is not None else None)]
 
@@ -878,6 +995,23 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/villages/{village}/representatives"): _representative_add_targets,
     ("POST", "/api/v1/villages/{village}/representatives/{representative_id}/end"): _representative_end_targets,
     ("POST", "/villages/{village}/representatives/{representative_id}/end"): _representative_end_targets,
+    # The registry's forms (pages only): each in every region of the world.
+    ("POST", "/households"): _household_register_targets,
+    ("POST", "/households/{household_id}/edit"): _household_step_targets("edit"),
+    ("POST", "/households/{household_id}/members"): _household_step_targets("member"),
+    ("POST", "/households/{household_id}/members/{person_id}"): _household_step_targets("person"),
+    ("POST", "/households/{household_id}/status"): _household_step_targets("status"),
+    ("POST", "/households/{household_id}/death"): _household_step_targets("death"),
+    ("POST", "/households/{household_id}/move"): _household_step_targets("move"),
+    ("POST", "/entities"): _entity_register_targets,
+    ("POST", "/projects"): _project_register_targets,
+    ("POST", "/projects/{project_id}/profits"): _profit_targets,
+    ("POST", "/assets"): _asset_register_targets,
+    ("POST", "/assets/{asset_id}/valuations"): _valuation_targets,
+    # An upload (a file, not a form's fields) and its error report (the page's own rows): their tests cover them.
+    ("POST", "/villages/{village}/plan"): _plan_targets,
+    ("POST", "/households/import"): _no_row(),
+    ("POST", "/households/import/errors.xlsx"): _no_row(),
     # An objection's status, by its receipt number and check code: no row of any region.
     ("POST", "/api/v1/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),
     ("POST", "/public/objections/check"): _no_row({"receipt_no": "YY-0000", "check_code": "WRONG123"}),

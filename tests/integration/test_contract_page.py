@@ -16,6 +16,7 @@ from daipin.db.models.registry import Contract, ContractVersion, Household, Pers
 from daipin.domain.actors import SYSTEM_ACTOR
 from daipin.domain.privacy import mask_name
 from daipin.services.contracts import service as svc
+from daipin.web.fields import field_label
 from tests.integration.api_support import (
     FOREIGN_VILLAGE,
     START,
@@ -182,7 +183,9 @@ def test_bad_input_on_the_page_changes_nothing_and_names_the_field(session: Sess
         r = cadre.post(f"/contracts/{cid}/{form}", data=data, follow_redirects=False)
         assert r.status_code == 422, (form, change, r.status_code)
         error = section(r.text, "action-error")
-        assert message in error and f"({field})" in error, (form, change, error)
+        # The field by its label (the API keeps the machine's name), never the raw name.
+        assert message in error and f"（{field_label(field)}）" in error and f"({field})" not in error, (
+            form, change, error)
         assert f'<details id="{form}" open>' in r.text  # the form that failed is open, with what was typed
         assert form_of(r.text, f"{form}-form")["reason"] == data["reason"]
         assert (c.version, c.terms, c.status, c.end_date, versions(session, cid), ledger_size(session)) == state
@@ -483,7 +486,7 @@ def test_the_form_and_the_api_refuse_to_change_a_shares_contribution_kind(sessio
                    follow_redirects=False)
     assert r.status_code == 422
     error = section(r.text, "action-error")
-    assert "入股方式不能通过变更修改" in error and "(terms.contribution_kind)" in error
+    assert "入股方式不能通过变更修改" in error and "（协议条款 · 入股方式）" in error
     api = client(app).post(f"/api/v1/contracts/{c.id}/amend", headers=world.headers("district_admin"),
                            json={"reason": "改", "terms": {**c.terms, "contribution_kind": "own_money"}})
     assert api.status_code == 422 and api.json()["error"]["field"] == "terms.contribution_kind"

@@ -15,6 +15,7 @@ from daipin.domain.actors import Role
 from daipin.domain.localtime import beijing_date, for_people
 from daipin.domain.money import format_yuan
 from daipin.domain.vocabulary import ROLE
+from daipin.web.fields import error_text, field_label, page_message
 from daipin.web.i18n import LANG_COOKIE, LOCALES, label, pick_locale, translations
 
 HERE = Path(__file__).parent
@@ -65,6 +66,9 @@ def environment(locale: str) -> Environment:
     # (`… 北京时间`, `… Beijing time` on English pages); {{ at|bjt(date_only=True) }} for its day in Beijing.
     env.filters["bjt"] = partial(for_people, lang=locale)
     env.filters["label"] = lambda code, group: label(locale, code, group)
+    # A refused field by its label in the page's language, never its machine name (the API keeps that).
+    env.filters["field_label"] = lambda field: field_label(field, locale)
+    env.filters["error_text"] = lambda error: error_text(error, locale)
     # Kept for templates that index it by role: the vocabulary's names in the page's language.
     env.globals["ROLE_LABELS"] = ROLE.labels("en" if locale == "en" else "zh")
     env.globals["Role"] = Role
@@ -130,7 +134,7 @@ def render_error(request: Request, status: int, message_zh: str, message_en: str
 
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(nxt)}", status_code=303)
-    message = message_en if locale_of(request) == "en" else message_zh
+    message = page_message(message_en if locale_of(request) == "en" else message_zh, field, locale_of(request))
     if request.headers.get("hx-request"):
         # htmx swaps this fragment into the page's error slot.
         return render(request, "_error_fragment.html", {"status": status, "message": message, "field": field},

@@ -82,7 +82,7 @@ import re
 import sys
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -504,7 +504,7 @@ class HouseholdRows:
     head_name_other: str | None = None  # another one given on them
 
 
-def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]], progress: bool = False,
+def validate_rows(session: Session, headers: list[str], rows: Iterable[list[Any]], progress: Progress = False,
                   today: date | None = None) -> tuple[dict[str, HouseholdRows], list[RowError], int]:
     """Check every row as of `today` (the import's date: nobody born, no household exited, after it; the actual
     date unless given); returns the households by number, the errors, and the number of rows read."""
@@ -548,7 +548,7 @@ def _can_fork() -> bool:
 
 
 def _check_rows_in_two(lines: list[str], index: dict[str, int], col: dict[str, str],
-                       villages: dict[tuple[str, str], str], today: date, progress: bool) -> Checked | None:
+                       villages: dict[tuple[str, str], str], today: date, progress: Progress) -> Checked | None:
     """`_check_rows` over a large file with two processes: a forked child checks the last part of the lines
     while this process checks the first. The halves are joined only when neither has an error and no household
     number or ID number appears in both; otherwise (or if the child fails) None: the caller checks the whole
@@ -1044,7 +1044,14 @@ class _NoBar:
         pass
 
 
-def _progress(on: bool, desc: str, unit: str, total: int | None = None) -> Any:
+# How an import reports its progress: not at all, a bar on the terminal (True), or a callable that makes the bar
+# of each stage from its description, unit and total (the web page's), with `update(n)` and `close()`.
+Progress = bool | Callable[[str, str, int | None], Any]
+
+
+def _progress(on: Progress, desc: str, unit: str, total: int | None = None) -> Any:
+    if callable(on):
+        return on(desc, unit, total)
     if not on:
         return _NoBar()
     from tqdm import tqdm
@@ -1056,7 +1063,7 @@ def _progress(on: bool, desc: str, unit: str, total: int | None = None) -> Any:
 
 
 def import_households(session: Session, actor: Actor, path: Path | str, at: datetime, *, skip_bad: bool = False,
-                      progress: bool = False) -> ImportResult:
+                      progress: Progress = False) -> ImportResult:
     """Validate the whole file, then (if clean, or `skip_bad`) write new and changed households. An error
     raised on the way leaves nothing of the import behind (it runs in a savepoint), whatever the caller does."""
     with _gc_paused(), session.begin_nested():
@@ -1078,7 +1085,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _import(session: Session, actor: Actor, path: Path, at: datetime, skip_bad: bool,
-            progress: bool) -> ImportResult:
+            progress: Progress) -> ImportResult:
     if session.get_bind().dialect.name == "postgresql" and path.suffix.lower() in (".csv", ".txt"):
         done = _import_columnar(session, actor, path, at, progress)
         if done is not None:
@@ -1196,7 +1203,7 @@ def _digest_key(session: Session) -> bytes:
 
 
 def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: datetime, plain: bool,
-               progress: bool) -> list[Deferred]:
+               progress: Progress) -> list[Deferred]:
     """Write the new households with their members and first status; one ledger entry per batch. Returns what
     a bulk load deferred (see `_drop_deferred`): the caller passes it to `_restore_deferred` before anything
     else touches the roster."""
@@ -1340,7 +1347,7 @@ def _bulk_start(session: Session, households: int, people: int) -> BulkStart:
     return BulkStart(ids, status_ids, person_ids, deferred, freeze)
 
 
-def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, progress: bool) -> ImportResult | None:
+def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, progress: Progress) -> ImportResult | None:
     """A large csv into PostgreSQL by `import_columns` (see its docstring): the result, or None when that path
     is not certain of the file (or the file is small, or some of its households or ID numbers are registered
     already), and the row-by-row path is to import it.

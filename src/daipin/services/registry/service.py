@@ -397,6 +397,63 @@ def _refresh_labor(session: Session, hh: Household) -> None:
     hh.labor = labor_summary(list(labors))
 
 
+def _writable_household(session: Session, actor: Actor, household_id: int) -> Household:
+    """The household, its row locked; NotFound outside the actor's reach, as if it did not exist."""
+    hh = session.get(Household, household_id, with_for_update=True, populate_existing=True)
+    if hh is None or not access.allowed(actor, "household.read", region=hh.village_code):
+        raise NotFound(f"农户 {household_id} 不存在", f"household {household_id} not found", field="household_id")
+    return hh
+
+
+def edit_household(session: Session, actor: Actor, household_id: int, *, poverty_cause: str | None,
+                   phone: str | None, at: datetime) -> Household:
+    """Correct a household's poverty cause (blank: cleared) and phone (none given: kept, as pages never show it
+    whole). Its status changes by dynamic management, its bank account by `set_bank_account`; the ledger keeps
+    the phone only as a salted digest."""
+    cause = freetext.text(poverty_cause, "poverty_cause", "致贫原因", "poverty cause", POVERTY_CAUSE_MAX,
+                          required=False) or None
+    number = check_phone(phone)
+    hh = _writable_household(session, actor, household_id)
+    access.require(actor, "household.write", region=hh.village_code)
+    number = number or hh.phone
+    if (hh.poverty_cause or None, hh.phone or None) == (cause, number or None):
+        raise Conflict("未作任何修改", "nothing was changed", field="poverty_cause", code="unchanged")
+    hh.poverty_cause, hh.phone = cause, number
+    session.flush()
+    _record(session, actor, "household.edit", f"household:{hh.household_no}", hh.village_code,
+            {"household_no": hh.household_no, "poverty_cause": cause,
+             "phone": trace.pii(session, number) if number else None, "row": row_fact(session, hh)}, at)
+    return hh
+
+
+def edit_member(session: Session, actor: Actor, household_id: int, person_id: int, *, labor: str,
+                health_note: str | None, at: datetime) -> Person:
+    """Correct a living member's labor ability and health note (none given: kept, as pages never show it; the
+    name, ID number, birth date and sex are the ID card's and are not edited here); the household's labor
+    summary follows."""
+    hh = _writable_household(session, actor, household_id)
+    p = session.get(Person, person_id, with_for_update=True, populate_existing=True)
+    if p is None or p.household_id != hh.id:
+        raise NotFound(f"成员 {person_id} 不在本户", f"person {person_id} is not a member of this household",
+                       field="person_id")
+    labor = _choice(labor, LABOR, "labor", "劳动能力")
+    note = _optional_text(health_note, "health_note", "健康状况", "health note", 2000)
+    access.require(actor, "household.write", region=hh.village_code)
+    if p.life_state != "alive":
+        raise Conflict("该成员已不在册", "the person is no longer a living member", field="person_id")
+    note = note or p.health_note
+    if (p.labor, p.health_note or None) == (labor, note or None):
+        raise Conflict("未作任何修改", "nothing was changed", field="labor", code="unchanged")
+    p.labor, p.health_note = labor, note
+    session.flush()
+    _refresh_labor(session, hh)
+    session.flush()
+    _record(session, actor, "household.member_edit", f"household:{hh.household_no}", hh.village_code,
+            {"person": trace.pii(session, p.id_number), "labor": labor, "row": row_fact(session, p),
+             "household": row_fact(session, hh)}, at)
+    return p
+
+
 def get_household(session: Session, household_id: int) -> Household:
     hh = session.get(Household, household_id)
     if hh is None:

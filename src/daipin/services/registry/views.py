@@ -77,8 +77,16 @@ def _row(hid: int, household_no: str, village_code: str, status: str, labor: str
             "life_state_label": vocabulary.LIFE_STATE.zh(life_state)}
 
 
+# A list's total is counted up to this many rows (a bounded index walk, cheap on a province's registry); past it
+# the page says "more than" and asks for a narrower filter.
+COUNT_CAP = 10_000
+# A name or initials search is counted to fewer (each match is a look-up among the members): 20 pages.
+SEARCH_COUNT_CAP = 1_000
+
+
 def search_households(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
-                      village: str | None = None, offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
+                      village: str | None = None, offset: int = 0, limit: int = PAGE,
+                      count: bool = False) -> dict[str, Any]:
     """Households in scope, ordered by household number, matching what `q` looks like:
 
     - letters only (`wxm`, `WXM`): the head's name starts with these pinyin initials (王小明);
@@ -88,7 +96,9 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
 
     Each form is a prefix search the database answers from an index (`text_pattern_ops`, or the "C"
     collation of household numbers, on PostgreSQL, so it holds under any locale) instead of scanning a
-    province's registry.
+    province's registry. `village` narrows to a village (12 digits) or a township (9). With `count`, the
+    matches are counted too, up to `COUNT_CAP` (`SEARCH_COUNT_CAP` for a name or initials search): `total`, and
+    `capped` when there are more.
     """
     prefix = scope_prefix(actor)
     q = _search_text(q)
@@ -110,7 +120,15 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
     stmt = _search_statement(scope_shape, village_shape, bool(status), kind)
     found = session.execute(stmt, params).all()
     items = [_row(*r) for r in found[:limit]]
-    return {"items": items, "offset": offset, "limit": limit, "more": len(found) > limit, "q": q}
+    out = {"items": items, "offset": offset, "limit": limit, "more": len(found) > limit, "q": q}
+    if count:
+        total = len(items)  # all on the first page: nothing more to count
+        cap = SEARCH_COUNT_CAP if kind in ("initials", "name") else COUNT_CAP
+        if offset or len(found) > limit:
+            params["cap"] = cap + 1
+            total = int(session.scalar(_count_statement(scope_shape, village_shape, bool(status), kind), params) or 0)
+        out["total"], out["capped"] = min(total, cap), total > cap
+    return out
 
 
 def _search_text(q: str | None) -> str:
@@ -147,14 +165,8 @@ def _region_condition(column: Any, name: str, shape: str) -> Any:
     return (column >= bindparam(name + "_lo")) & (column < bindparam(name + "_hi"))
 
 
-@cache
-def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
-    """The search statement of one shape (which filters apply), built once: only the values are bound per
-    request, so SQLAlchemy neither rebuilds it nor recomputes its cache key. Plain columns, no ORM objects.
-
-    The page is chosen first (an index walk in household-number order); only its rows then look up their
-    head and village, all in one statement.
-    """
+def _search_conditions(scope: str, village: str, status: bool, kind: str) -> list[Any]:
+    """The search's conditions of one shape, its values bound by name."""
     h = Household.__table__
     cond: list[Any] = []
     if scope:
@@ -171,6 +183,27 @@ def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
         cond.append(h.c.id.in_(select(Person.household_id).where(Person.name.like(bindparam("pattern"), escape="/"))))
     elif kind == "number":
         cond.append(h.c.household_no.like(bindparam("pattern"), escape="/"))
+    return cond
+
+
+@cache
+def _count_statement(scope: str, village: str, status: bool, kind: str) -> Any:
+    """How many households match, counted up to `cap` rows: a bounded walk of the same index the page uses."""
+    h = Household.__table__
+    matches = select(h.c.id).where(*_search_conditions(scope, village, status, kind)).limit(bindparam("cap"))
+    return select(func.count()).select_from(matches.subquery())
+
+
+@cache
+def _search_statement(scope: str, village: str, status: bool, kind: str) -> Any:
+    """The search statement of one shape (which filters apply), built once: only the values are bound per
+    request, so SQLAlchemy neither rebuilds it nor recomputes its cache key. Plain columns, no ORM objects.
+
+    The page is chosen first (an index walk in household-number order); only its rows then look up their
+    head and village, all in one statement.
+    """
+    h = Household.__table__
+    cond = _search_conditions(scope, village, status, kind)
     page = (select(h.c.id, h.c.household_no, h.c.village_code, h.c.status, h.c.labor, h.c.life_state)
             .where(*cond).order_by(h.c.household_no).offset(bindparam("off")).limit(bindparam("lim")).subquery())
     head = (select(Person.name).where(Person.household_id == page.c.id, Person.relation == "户主")
@@ -434,7 +467,7 @@ def asset_page(session: Session, actor: Actor, asset_id: int) -> dict[str, Any]:
                       "kind_label": vocabulary.ASSET_KIND.zh(a.kind), "value_fen": a.value_fen, "status": a.status,
                       "status_label": vocabulary.ASSET_STATUS.zh(a.status), "project_id": a.project_id,
                       "project": p.name if p else "",
-                      "owner_region_code": a.owner_region_code or ""},
+                      "owner_region_code": a.owner_region_code or "", "county_code": a.county_code},
             "valuations": [{"valuer": v.valuer, "on": v.valued_on.isoformat(), "value_fen": v.value_fen,
                             "report_ref": v.report_ref} for v in vals]}
 
@@ -623,3 +656,74 @@ def household_count(session: Session, actor: Actor) -> int:
     access.require(actor, "household.read")
     in_reach = scope.where(access.reach(actor, "household.read"), region=Household.village_code)
     return int(session.scalar(select(func.count()).select_from(Household).where(in_reach)) or 0)
+
+
+def regions_in_reach(session: Session, actor: Actor, action: access.Action, level: str) -> list[dict[str, str]]:
+    """The regions of one level (village, township) where the actor may do `action`: the choices a form offers
+    (the service checks the one chosen again)."""
+    r = access.reach(actor, action)
+    if r.nothing or r.scope not in (*access.LEVEL_DIGITS, access.Scope.ALL):
+        return []
+    stmt = select(Region.code, Region.name, Region.parent_code).where(Region.level == level)
+    if r.prefix:
+        stmt = stmt.where(in_region(Region.code, r.prefix) if len(r.prefix) < 12 or level == "village"
+                          else Region.code == r.prefix[:9])
+    rows = session.execute(stmt.order_by(Region.code)).all()
+    return [{"code": c, "name": n, "parent": p or ""} for c, n, p in rows
+            if access.allowed(actor, action, region=c) or (level == "township" and r.prefix.startswith(c))]
+
+
+def search_contracts(session: Session, actor: Actor, *, q: str = "", model: str | None = None,
+                     status: str | None = None, region: str | None = None, year: int | None = None,
+                     offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
+    """Contracts in the actor's own reach (`contract.read`: its payee's region, or its entity's users), by code:
+    `q` a code prefix, `model`, `status`, `region` (the payee's township or village), `year` (in force for some
+    day of it). Counted up to `COUNT_CAP`; payees named as `payee_shown` allows."""
+    access.require(actor, "contract.read")
+    q = _search_text(q)
+    if model and model not in MODEL_LABELS:
+        raise InputError("联结模式无效", "unknown benefit model", "model")
+    if status and status not in vocabulary.CONTRACT_STATUS:
+        raise InputError("协议状态无效", "unknown contract status", "status")
+    if region and not (region.isdigit() and len(region) in (9, 12)):
+        raise InputError("区划代码应为 9 或 12 位数字", "region must be 9 or 12 digits", "region")
+    if year is not None and not 2000 <= year <= 2100:
+        raise InputError("年度无效", "year out of range", "year")
+    limit = max(1, min(int(limit), 200))
+    offset = max(0, int(offset))
+    payee = func.coalesce(Household.village_code, Contract.payee_village_code, Contract.county_code)
+    cond: list[Any] = [scope.where(access.reach(actor, "contract.read"), region=payee, entity=Contract.entity_id)]
+    if region:
+        cond.append(or_(in_region(Household.village_code, region), in_region(Contract.payee_village_code, region)))
+    if q:
+        cond.append(Contract.code.like(q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%", escape="/"))
+    if model:
+        cond.append(Contract.model == model)
+    if status:
+        cond.append(Contract.status == status)
+    if year is not None:
+        cond.append((Contract.start_date <= date(year, 12, 31)) & (Contract.end_date >= date(year, 1, 1)))
+    base = select(Contract).outerjoin(Household, Household.id == Contract.payee_household_id).where(*cond)
+    rows = list(session.scalars(base.order_by(Contract.code).offset(offset).limit(limit + 1)))
+    if not offset and len(rows) <= limit:
+        total = len(rows)
+    else:
+        counted = base.with_only_columns(Contract.id).limit(COUNT_CAP + 1).subquery()
+        total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    entities = _entity_names(session, {c.entity_id for c in rows})
+    projects = dict(session.execute(select(Project.id, Project.name).where(
+        Project.id.in_({c.project_id for c in rows}))).all()) if rows else {}
+
+    def ref(c: Contract) -> str:
+        return f"household:{c.payee_household_id}" if c.payee_household_id is not None else \
+            f"village:{c.payee_village_code}"
+
+    # How a payee is named depends on the contract's entity (`payee_shown`): one look-up per entity on the page.
+    payees = {eid: _payees(session, actor, {ref(c) for c in rows if c.entity_id == eid}, eid)
+              for eid in {c.entity_id for c in rows}}
+    items = [{**_contract_row(c, entities), "project": projects.get(c.project_id, ""),
+              "payee": payees[c.entity_id].get(ref(c), {"name": "", "viewable": False})} for c in rows]
+    return {"items": items, "offset": offset, "limit": limit, "more": more, "q": q,
+            "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP}

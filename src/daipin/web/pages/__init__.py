@@ -13,6 +13,9 @@ from daipin.web.pages import (
     payments,
     public,
     registry,
+    registry_forms,
+    registry_import,
+    registry_lists,
     supervision,
     training,
     villages,
@@ -20,7 +23,8 @@ from daipin.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-# (documents before registry: /contracts/N.pdf before /contracts/{id})
-for _module in (account, public, dashboard, documents, registry, villages, workflow, payments, ledger, exports,
-                supervision, training):
+# documents before registry (/contracts/N.pdf before /contracts/{id}); the registry's forms before its pages
+# (/households/new is not a household's id)
+for _module in (account, public, dashboard, documents, registry_import, registry_forms, registry_lists, registry,
+                villages, workflow, payments, ledger, exports, supervision, training):
     router.include_router(_module.router)

@@ -31,13 +31,36 @@ router = APIRouter()
 async def households(request: Request, q: str = "", status: str = "", village: str = "", offset: int = 0) -> Response:
     def work(session: Session, auth: Auth) -> Response:
         page = rv.search_households(session, auth.actor, q=q, status=status or None, village=village or None,
-                                    offset=offset)
-        ctx = {"page": page, "q": q, "status": status, "village": village, "statuses": rv.STATUS_LABELS}
+                                    offset=offset, count=True)
+        ctx = {"page": page, "q": q, "status": status, "village": village, "statuses": rv.STATUS_LABELS,
+               "pages": page_numbers(page["offset"], page["limit"], page["total"])}
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
             return render(request, "registry/_household_rows.html", ctx)
+        ctx["regions"] = region_choices(session, auth.actor)
         return render(request, "registry/households.html", ctx)
 
     return await read_only(request, work)
+
+
+def page_numbers(offset: int, limit: int, total: int, around: int = 3) -> list[dict[str, int]]:
+    """The page links of a list: the first, the last, and those around the current one (number, offset, and
+    whether it is the current one); none when it all fits on one page."""
+    last = max(1, -(-total // limit))
+    current = offset // limit + 1
+    shown = sorted({1, last, *range(max(1, current - around), min(last, current + around) + 1)})
+    if last == 1 and current == 1:
+        return []
+    return [{"n": n, "offset": (n - 1) * limit, "current": int(n == current)} for n in shown]
+
+
+def region_choices(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The townships in the actor's reach of households, each with its villages: the list's region filter."""
+    townships = rv.regions_in_reach(session, actor, "household.read", "township")
+    villages = rv.regions_in_reach(session, actor, "household.read", "village")
+    if len(villages) <= 1:
+        return []
+    return [{**t, "villages": [v for v in villages if v["parent"] == t["code"]],
+             "whole": access.allowed(actor, "household.read", region=t["code"])} for t in townships]
 
 
 @router.get("/households/export.xlsx")
@@ -50,17 +73,13 @@ def households_export(actor: CurrentActor, session: SessionDep, q: str = "", sta
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
 async def household_page(request: Request, household_id: Id) -> Response:
-    from daipin.services.matters import views as matter_views
+    from daipin.domain.localtime import beijing_date
+    from daipin.web.pages.registry_forms import household_context
 
     def work(session: Session, auth: Auth) -> Response:
-        ctx = rv.household_page(session, auth.actor, household_id, income=False)
-        # The page lists income by matter name, with its payment state: one statement of its own.
-        ctx["income"] = matter_views.household_income(session, household_id)
-        # Paid money and money still to come apart (a requeued line is counted in the line that retries it).
-        ctx["income_total_fen"] = sum(int(i["amount_fen"]) for i in ctx["income"] if i["status"] == "paid")
-        ctx["income_pending_fen"] = sum(int(i["amount_fen"]) for i in ctx["income"]
-                                        if i["status"] in ("pending", "sent", "failed"))
-        return render(request, "registry/household.html", ctx)
+        today = beijing_date(request.state.now) if getattr(request.state, "now", None) else \
+            request.app.state.settings.today()
+        return render(request, "registry/household.html", household_context(session, auth.actor, household_id, today))
 
     return await read_only(request, work)
 
@@ -93,12 +112,16 @@ def project_list(request: Request, actor: CurrentActor, session: SessionDep) -> 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project_page(request: Request, project_id: Id, actor: CurrentActor, session: SessionDep,
                  today: TodayDep) -> Response:
-    return render(request, "registry/project.html", rv.project_page(session, actor, project_id, today))
+    from daipin.web.pages.registry_forms import project_context
+
+    return render(request, "registry/project.html", project_context(session, actor, project_id, today))
 
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse)
 def asset_page(request: Request, asset_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
-    return render(request, "registry/asset.html", rv.asset_page(session, actor, asset_id))
+    from daipin.web.pages.registry_forms import asset_context
+
+    return render(request, "registry/asset.html", asset_context(session, actor, asset_id))
 
 
 # ------------------------------------------------------------------ contracts
