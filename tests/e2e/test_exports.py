@@ -45,3 +45,22 @@ def test_a_district_official_downloads_every_list_as_xlsx_and_csv(browser: Any, 
     assert csv_file.suffix == ".csv"
     rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))))
     assert "已脱敏" in rows[0][0] and rows[1][0] == "户编号" and len(rows) > 10
+
+
+def test_each_list_page_links_its_download(browser: Any, server: Server, tmp_path: Path) -> None:
+    page = new_page(browser, server)
+    login(page, "district")
+    for url, link, title in (("/matters", "#export-link", "事项清单"), ("/", "#export-link", "工作台数据"),
+                             (f"/payments/pools?year={YEAR}", "#export-batches", None)):
+        page.goto(url)
+        with page.expect_download() as dl:
+            page.click(link)
+        path = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(path)
+        ws = load_workbook(path).worksheets[0]
+        assert path.suffix == ".xlsx" and (title is None or title in str(ws["A1"].value))
+    page.goto("/entities")
+    page.click("main table a[href^='/entities/']")
+    with page.expect_download() as dl:
+        page.click("#export-dues")
+    assert dl.value.suggested_filename.endswith(".xlsx")
