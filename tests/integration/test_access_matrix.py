@@ -379,7 +379,8 @@ CASES = [
          body=lambda w, s: registered_json(w, s, "asset")),
     Case("POST", "/api/v1/assets/{asset_id}/valuations", *registry_write("/valuations", "asset"),
          {**registry_add, E: (403, 404)},
-         body=lambda w, s: {"valuer": "正信资产评估", "valued_on": "2026-01-10", "value_fen": 600000}),
+         body=lambda w, s: {"valuer": "正信资产评估", "valued_on": "2026-01-10", "value_fen": 600000,
+                           "report_ref": "评报字1号"}),
     Case("GET", "/api/v1/villages/{village}/plan", *plan_path(), scoped_read),
     Case("PUT", "/api/v1/villages/{village}/plan", *plan_path(), registry_step, body=plan_json),
 ]
