@@ -129,7 +129,8 @@ def register_household(body: commands.RegisterHousehold, actor: CurrentActor, se
 @router.patch("/households/{household_id}", dependencies=[CsrfDep])
 def edit_household(household_id: Id, body: commands.EditHousehold, actor: CurrentActor, session: SessionDep,
                    now: NowDep) -> HouseholdOut:
-    """更正农户联系电话、致贫原因（留空即清除）/ correct a household's phone and poverty cause (left out: cleared)."""
+    """更正农户致贫原因（不填即清除）和联系电话（不填则保留）/ correct a household's poverty cause (left out:
+    cleared) and phone (left out: kept)."""
     _seen_household(session, actor, household_id)
     return _household(commands.edit_household(session, actor, household_id, body, at=now))
 
