@@ -31,6 +31,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
         payments,
         public,
         registry,
+        registry_writes,
         supervision,
         villages,
         workflow,
@@ -69,7 +70,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
 
     errors.install(app, render_page_error=render_error)
 
-    for module in (auth, public, registry, villages, workflow, payments, ledger, dashboard, obligations, exports,
+    for module in (auth, public, registry, registry_writes, villages, workflow, payments, ledger, dashboard, obligations, exports,
                    supervision):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(pages_router)

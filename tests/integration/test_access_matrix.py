@@ -124,6 +124,53 @@ def pay_path(kind: str, key: str, tail: str = "") -> tuple[Callable[[World], str
             (lambda w: f"/api/v1/payments/{kind}/{w.ids[key + '_foreign']}{tail}"))
 
 
+def registry_write(tail: str = "", key: str = "hh") -> tuple[Callable[[World], str], Callable[[World], str]]:
+    """The own and the foreign sample row's path for a registry write over the API."""
+    base = {"hh": "households", "project": "projects", "asset": "assets"}[key]
+    return ((lambda w: f"/api/v1/{base}/{w.ids[key + '_own']}{tail}"),
+            (lambda w: f"/api/v1/{base}/{w.ids[key + '_foreign']}{tail}"))
+
+
+def household_json(w: World, scope: str) -> dict[str, Any]:
+    from datetime import date
+
+    from daipin.domain.identity import make_resident_id
+
+    village = OWN_VILLAGE if scope == "own" else FOREIGN_VILLAGE
+    return {"household_no": f"{village}9101", "village_code": village, "status": "poor",
+            "members": [{"name": "林国庆", "id_number": make_resident_id("231002", date(1980, 2, 3), 811, "M"),
+                         "relation": "户主", "labor": "full"}]}
+
+
+def registered_json(w: World, scope: str, kind: str) -> dict[str, Any]:
+    from daipin.domain.identity import make_uscc
+
+    village = OWN_VILLAGE if scope == "own" else FOREIGN_VILLAGE
+    if kind == "entity":
+        return {"name": f"矩阵合作社{scope}", "kind": "cooperative", "uscc": make_uscc("93231002MA0099999"),
+                "legal_representative": "赵大勇", "region_code": village}
+    if kind == "project":
+        return {"code": f"XM-API-{scope}", "name": "矩阵项目", "category": "特色种养业", "entity_id": w.ids["entity_own"],
+                "township_code": village[:9], "village_code": village,
+                "funding": [{"source": "财政扶贫资金", "amount_fen": 100000}]}
+    return {"code": f"ZC-API-{scope}", "name": "矩阵资产", "kind": "operating", "value_fen": 500000,
+            "owner_region_code": village}
+
+
+def plan_json(w: World, scope: str) -> dict[str, Any]:
+    return {"year": 2027, "pool_fen": 1000000, "eligible_statuses": ["poor"],
+            "buckets": [{"name": "兜底保障", "share": "1", "rule": "direct_support", "per": "person"}]}
+
+
+def plan_path(tail: str = "") -> tuple[Callable[[World], str], Callable[[World], str]]:
+    return (const(f"/api/v1/villages/{OWN_VILLAGE}/plan{tail}"), const(f"/api/v1/villages/{FOREIGN_VILLAGE}/plan{tail}"))
+
+
+registry_create = {D: same(201), T: (201, 403), V: (201, 403), E: same(403), A: same(403), P: same(401)}
+registry_step = {D: same(200), T: (200, 404), V: (200, 404), E: same(403), A: same(403), P: same(401)}
+registry_add = {D: same(201), T: (201, 404), V: (201, 404), E: same(403), A: same(403), P: same(401)}
+
+
 pay_write = {D: same(200), T: (200, 404), V: same(403), E: same(403), A: same(403), P: same(401)}
 
 
@@ -303,6 +350,39 @@ CASES = [
          lambda w: f"/api/v1/villages/{FOREIGN_VILLAGE}/representatives/{w.ids['rep_term_foreign']}/end",
          {D: same(200), T: (200, 404), V: (200, 404), E: same(403), A: same(403), P: same(401)},
          body=lambda w, s: {"to_date": "2026-03-01", "reason": "换届"}),
+    # The registry's writes over the API: each the page's typed command as its body.
+    Case("POST", "/api/v1/households", const("/api/v1/households"), const("/api/v1/households"), registry_create,
+         body=household_json),
+    Case("PATCH", "/api/v1/households/{household_id}", *registry_write(), registry_step,
+         body=lambda w, s: {"poverty_cause": "因学"}),
+    Case("POST", "/api/v1/households/{household_id}/members", *registry_write("/members"), registry_add,
+         body=lambda w, s: {"member": {"name": "王秀兰", "id_number": _registry_ids(40), "relation": "子",
+                                       "labor": "none"}}),
+    Case("PATCH", "/api/v1/households/{household_id}/members/{person_id}",
+         lambda w: f"/api/v1/households/{w.ids['hh_own']}/members/{w.ids['member_own']}",
+         lambda w: f"/api/v1/households/{w.ids['hh_foreign']}/members/{w.ids['member_foreign']}", registry_step,
+         body=lambda w, s: {"labor": "weak", "health_note": "更正"}),
+    Case("POST", "/api/v1/households/{household_id}/status", *registry_write("/status"), registry_step,
+         body=lambda w, s: {"status": "monitored", "from_date": "2026-03-02", "reason": "动态调整"}),
+    Case("POST", "/api/v1/households/{household_id}/death", *registry_write("/death"), registry_step,
+         body=lambda w, s: {"person_id": w.ids[f"member_{s}"], "on": "2026-03-01"}),
+    Case("POST", "/api/v1/households/{household_id}/move", *registry_write("/move"), registry_step,
+         body=lambda w, s: {"on": "2026-03-01", "destination": "哈尔滨市"}),
+    Case("POST", "/api/v1/entities", const("/api/v1/entities"), const("/api/v1/entities"), registry_create,
+         body=lambda w, s: registered_json(w, s, "entity")),
+    Case("POST", "/api/v1/projects", const("/api/v1/projects"), const("/api/v1/projects"), registry_create,
+         body=lambda w, s: registered_json(w, s, "project")),
+    Case("POST", "/api/v1/projects/{project_id}/profits", *registry_write("/profits", "project"),
+         {**registry_add, E: (403, 404)},
+         body=lambda w, s: {"period_start": "2023-02-01", "period_end": "2023-02-28", "profit_fen": 100000}),
+    Case("POST", "/api/v1/assets", const("/api/v1/assets"), const("/api/v1/assets"), registry_create,
+         body=lambda w, s: registered_json(w, s, "asset")),
+    Case("POST", "/api/v1/assets/{asset_id}/valuations", *registry_write("/valuations", "asset"),
+         {**registry_add, E: (403, 404)},
+         body=lambda w, s: {"valuer": "正信资产评估", "valued_on": "2026-01-10", "value_fen": 600000,
+                           "report_ref": "评报字1号"}),
+    Case("GET", "/api/v1/villages/{village}/plan", *plan_path(), scoped_read),
+    Case("PUT", "/api/v1/villages/{village}/plan", *plan_path(), registry_step, body=plan_json),
 ]
 # Logging in is tested on its own (test_api_auth.py): it is the one route that takes no token.
 UNMATRIXED = {("POST", "/api/v1/auth/login")}
@@ -945,6 +1025,18 @@ def _no_row(body: Any = None) -> Callable[[Mx], list[Target]]:
     return lambda mx: [Target("-", {}, None, body=(lambda route: body) if body is not None else None)]
 
 
+def _as_json(command: str, fill: Callable[[Mx], list[Target]]) -> Callable[[Mx], list[Target]]:
+    """A page's form targets as the API's: the same command read from the form's fields, sent as JSON."""
+    from daipin.services.registry import commands
+    from daipin.services.runs import commands as plan_commands
+
+    cls = getattr(commands, command, None) or getattr(plan_commands, command)
+
+    def json_of(body: Any) -> Callable[[str], Any]:
+        return lambda route: cls.form_values(body(route)) if body is not None else None
+
+    return lambda mx: [Target(t.label, t.params, t.may, t.query, json_of(t.body)) for t in fill(mx)]
+
 # Unsafe routes: each by (method, route), with the body it is sent; a refused one must write nothing.
 WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/api/v1/contracts"): _contract_sign_targets,
@@ -1008,6 +1100,21 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/projects/{project_id}/profits"): _profit_targets,
     ("POST", "/assets"): _asset_register_targets,
     ("POST", "/assets/{asset_id}/valuations"): _valuation_targets,
+    # The same writes over the API: the forms' fields as the command's JSON (money in fen).
+    ("POST", "/api/v1/households"): _as_json("RegisterHousehold", _household_register_targets),
+    ("PATCH", "/api/v1/households/{household_id}"): _as_json("EditHousehold", _household_step_targets("edit")),
+    ("POST", "/api/v1/households/{household_id}/members"): _as_json("AddMember", _household_step_targets("member")),
+    ("PATCH", "/api/v1/households/{household_id}/members/{person_id}"): _as_json(
+        "EditMember", _household_step_targets("person")),
+    ("POST", "/api/v1/households/{household_id}/status"): _as_json("ChangeStatus", _household_step_targets("status")),
+    ("POST", "/api/v1/households/{household_id}/death"): _as_json("RecordDeath", _household_step_targets("death")),
+    ("POST", "/api/v1/households/{household_id}/move"): _as_json("RecordMove", _household_step_targets("move")),
+    ("POST", "/api/v1/entities"): _as_json("RegisterEntity", _entity_register_targets),
+    ("POST", "/api/v1/projects"): _as_json("RegisterProject", _project_register_targets),
+    ("POST", "/api/v1/projects/{project_id}/profits"): _as_json("RecordProfit", _profit_targets),
+    ("POST", "/api/v1/assets"): _as_json("RegisterAsset", _asset_register_targets),
+    ("POST", "/api/v1/assets/{asset_id}/valuations"): _as_json("AddValuation", _valuation_targets),
+    ("PUT", "/api/v1/villages/{village}/plan"): _as_json("SavePlan", _plan_targets),
     # An upload (a file, not a form's fields) and its error report (the page's own rows): their tests cover them.
     ("POST", "/villages/{village}/plan"): _plan_targets,
     ("POST", "/households/import"): _no_row(),
@@ -1135,6 +1242,9 @@ def _build_mx(session: Session, keys: str) -> Mx:
             VillageRepresentative.village_code == village).order_by(VillageRepresentative.id)).first()
         w.ids[f"rep_person_{scope}"] = session.scalars(select(Person.id).join(Household).where(
             Household.village_code == village, Person.relation == "配偶").order_by(Person.id)).first()
+        # A living member of the sample household (the registry's writes over the API correct or end one).
+        w.ids[f"member_{scope}"] = session.scalars(select(Person.id).where(
+            Person.household_id == w.ids[f"hh_{scope}"], Person.life_state == "alive").order_by(Person.id.desc())).first()
 
     def first_household(village: str) -> Household:
         h = session.scalar(select(Household).where(Household.village_code == village, Household.life_state == "alive")
