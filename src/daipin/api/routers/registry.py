@@ -7,9 +7,9 @@ from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from daipin.api.schemas import Strict
+from daipin.api.schemas import Cursor, Limit, Page, Strict, make_cursor, read_cursor
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep, read_only
 from daipin.services.registry import views as rv
 
@@ -18,14 +18,32 @@ router = APIRouter(tags=["registry 登记"])
 Status = Literal["poor", "monitored", "exited", "non_poor"]
 
 
-@router.get("/households")
+class HouseholdRow(BaseModel):
+    id: int
+    household_no: str
+    head: str
+    village_code: str
+    village: str
+    status: str
+    status_label: str
+    labor: str
+    labor_code: str
+    life_state: str
+    life_state_label: str
+
+
+@router.get("/households", response_model=Page[HouseholdRow])
 async def search_households(request: Request, q: str = Query("", max_length=40), status: Status | None = None,
                             village: str | None = Query(None, pattern=r"^\d{9}(\d{3})?$"),
-                            offset: int = Query(0, ge=0, le=1_000_000),
-                            limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
-    """农户检索（户编号、户主姓名、拼音首字母）/ search households in your region."""
-    return await read_only(request, lambda session, auth: rv.search_households(
-        session, auth.actor, q=q, status=status, village=village, offset=offset, limit=limit))
+                            limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    """农户检索（户编号、户主姓名、拼音首字母；按户编号排序，分页）/ search households in your region, by household
+    number; one page of `limit`, the next asked for with `cursor`; `total` is null past the counting cap."""
+    at = read_cursor("households", cursor, "offset")
+    offset = at["offset"] if at else 0
+    got = await read_only(request, lambda session, auth: rv.search_households(
+        session, auth.actor, q=q, status=status, village=village, offset=offset, limit=limit, count=True))
+    return {"items": got["items"], "limit": limit, "total": None if got["capped"] else got["total"],
+            "next_cursor": make_cursor("households", offset=offset + limit) if got["more"] else None}
 
 
 @router.get("/households/{household_id}")

@@ -10,7 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from daipin.api.schemas import Strict
+from pydantic import BaseModel
+
+from daipin.api.schemas import Cursor, Limit, Page, Strict, make_cursor, read_cursor
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
 from daipin.services.matters import commands
 from daipin.services.matters import service as wfs
@@ -31,11 +33,33 @@ def matter_out(session: Any, m: Any) -> dict[str, Any]:
     return out
 
 
-@router.get("/matters")
-def list_matters(actor: CurrentActor, session: SessionDep,
-                 state: str | None = Query(None, max_length=24)) -> list[dict[str, Any]]:
-    """事项列表（本辖区）/ matters in your region."""
-    return matter_views.list_for(session, actor, state=state)
+class MatterRow(BaseModel):
+    id: int
+    title: str
+    kind: str
+    kind_label: str
+    state: str
+    state_label: str
+    region: str
+    region_name: str
+    year: int | None
+    updated: str
+    due: str
+    due_label: str
+    takers: list[str]
+    taker_labels: list[str]
+
+
+@router.get("/matters", response_model=Page[MatterRow])
+def list_matters(actor: CurrentActor, session: SessionDep, state: str | None = Query(None, max_length=24),
+                 limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    """事项列表（本辖区，新建的在前，分页）/ matters in your region, newest first; one page of `limit`, the next
+    asked for with `cursor`."""
+    at = read_cursor("matters", cursor, "before")
+    got = matter_views.list_for(session, actor, state=state, limit=limit, before_id=at["before"] if at else None)
+    rows = got["rows"]
+    return {"items": rows, "limit": limit, "total": got["total"],
+            "next_cursor": make_cursor("matters", before=rows[-1]["id"]) if got["more"] else None}
 
 
 @router.post("/matters", status_code=201, dependencies=[CsrfDep])
