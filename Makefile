@@ -6,25 +6,36 @@ BIN := $(VENV)/bin
 export DAIPIN_DATABASE_URL ?= sqlite:///var/daipin.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test demo serve test test-unit test-integration test-e2e lint bench clean
+.PHONY: help install install-test lock demo serve test test-unit test-integration test-e2e lint bench clean
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml
+# The exact releases, each checked against its hash (requirements.lock; with the tests' tools
+# requirements-test.lock), then daipin itself without resolving anything again. `make lock` rewrites both.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(BIN)/.installed-test: $(BIN)/.installed
-	$(BIN)/pip install -q -e '.[test]'
+$(BIN)/.installed-test: $(BIN)/.installed requirements-test.lock
+	$(BIN)/pip install -q --require-hashes -r requirements-test.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed ## create .venv and install daipin
 
 install-test: $(BIN)/.installed-test ## install what the tests need (and Chromium, fonts)
 	@bash scripts/ensure-system-packages
+
+PIP_COMPILE := pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+	--no-emit-find-links
+lock: ## rewrite requirements.lock and requirements-test.lock from pyproject.toml (pip-tools, with hashes)
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q pip-tools
+	.venv-lock/bin/$(PIP_COMPILE) --upgrade -o requirements.lock pyproject.toml
+	.venv-lock/bin/$(PIP_COMPILE) --upgrade --extra test -c requirements.lock -o requirements-test.lock pyproject.toml
 
 demo: install ## set up, load the sample district into SQLite and start the app
 	@bash scripts/ensure-system-packages --demo
@@ -52,4 +63,4 @@ bench: install-test ## benchmarks (figures, not pass/fail)
 	$(BIN)/python -m benchmarks
 
 clean: ## remove the virtualenv and local data
-	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-lock var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache

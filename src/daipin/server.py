@@ -49,8 +49,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
     app = FastAPI(
         title="带贫益贫 daipin API",
         version="1",
-        description="扶贫产业项目带贫益贫管理系统的 JSON 接口。错误统一为 "
-        '`{"error": {"code", "message", "field"}}`。登录：`POST /api/v1/auth/login` 取得令牌，'
+        description="扶贫产业项目带贫益贫管理系统的 JSON 接口。错误统一为 RFC 9457 "
+        "`application/problem+json`（`type`、`title`、`status`、`detail`、`code`、字段列表 `errors`）。"
+        "列表统一分页：`limit` 与 `cursor`，回答带 `next_cursor`（及 `total`）。登录：`POST /api/v1/auth/login` 取得令牌，"
         "以 `Authorization: Bearer <token>` 调用。",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,  # served from the vendored files below (`api.docs`), not a CDN
@@ -72,7 +73,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None, *
 
     for module in (auth, public, registry, registry_writes, villages, workflow, payments, ledger, dashboard, obligations, exports,
                    supervision):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=errors.PROBLEM_RESPONSES)
     app.include_router(pages_router)
     app.include_router(observe_router)  # /healthz, /readyz, /metrics
     app.include_router(docs_router(API_PREFIX))

@@ -109,7 +109,7 @@ def test_the_api_and_the_pages_show_beijing_time_in_messages_and_text(session: S
     # The API's text for people (the list's last change) is Beijing time; its timestamps stay ISO UTC.
     listed = c.get("/api/v1/matters", headers=bearer)
     assert listed.status_code == 200
-    row = next(x for x in listed.json() if x["id"] == posted.id)
+    row = next(x for x in listed.json()["items"] if x["id"] == posted.id)
     assert row["updated"] == POSTED_TEXT
     shown = c.get(f"/api/v1/matters/{posted.id}", headers=bearer).json()
     assert shown["notice"]["ends_at"] == iso(ENDS) and shown["notice"]["posted_at"] == iso(POSTED)

@@ -57,7 +57,7 @@ def _unzoned(value: Any) -> list[str]:
 def test_every_time_of_the_public_notice_api_names_its_zone(session: Session, world: World) -> None:
     app, _ = app_on_session(session)
     c = client(app)
-    listed = c.get("/api/v1/public/notices").json()
+    listed = c.get("/api/v1/public/notices").json()["items"]
     assert listed and _unzoned(listed) == []
     for item in listed:
         one = c.get(f"/api/v1/public/notices/{item['id']}").json()

@@ -19,7 +19,7 @@ from daipin.http.deps import (
     UserInfo,
     unit_of_work,
 )
-from daipin.http.errors import error_body
+from daipin.http.errors import daipin_problem
 from daipin.services.auth import service as auth_service
 
 router = APIRouter(tags=["auth 账户"])
@@ -45,8 +45,7 @@ async def login(body: LoginIn, request: Request, now: RealNowDep) -> LoginOut | 
                                      client=client_of(request), at=now)
         except DaipinError as exc:
             # Answer without raising so the transaction commits: the failed attempt must count.
-            return JSONResponse(error_body(exc.code, exc.message_zh, exc.message_en, exc.field),
-                                status_code=exc.status, headers=getattr(exc, "headers", None))
+            return daipin_problem(request, exc)
         expires = now + request.app.state.settings.session_ttl
         return LoginOut(token=got.token, csrf_token=got.csrf_token, expires_at=expires.isoformat(),
                         user=user_out(got.user))

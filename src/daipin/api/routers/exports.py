@@ -14,8 +14,9 @@ from daipin.http.deps import CurrentActor, Id, SessionDep, TodayDep
 from daipin.services.imports import exports
 
 router = APIRouter(tags=["exports 导出"])
-_FILES: dict[int | str, dict[str, object]] = {200: {"content": {
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}, "text/csv": {}}}}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_FILES: dict[int | str, dict[str, object]] = {200: {"description": "表格文件 / the spreadsheet", "content": {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _BINARY, "text/csv": _BINARY}}}
 
 
 def _file(d: exports.Download) -> Response:

@@ -19,6 +19,7 @@ from daipin.services.payments import bankfiles, commands, views
 from daipin.services.payments import service as payments
 
 router = APIRouter(tags=["payments 支付"])
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 class LineOut(BaseModel):
@@ -107,8 +108,8 @@ def batch(batch_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, A
 
 
 @router.post("/payments/batches/{batch_id}/bank-file", dependencies=[CsrfDep], response_class=Response,
-             responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument."
-                                          "spreadsheetml.sheet": {}}}})
+             responses={200: {"description": "代发文件 / the agent-payment file", "content": {
+                 "text/csv": _BINARY, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _BINARY}}})
 def bank_file(batch_id: Id, body: commands.BankFileFormat, actor: CurrentActor, session: SessionDep,
               now: NowDep) -> Response:
     """生成代发文件（标记为已发银行；文件摘要记入账本）/ the agent-payment file of the batch's pending lines; they are

@@ -7,9 +7,10 @@ from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from daipin.api.schemas import Strict
+from daipin.api import models as m
+from daipin.api.schemas import Cursor, Limit, Page, Strict, make_cursor, read_cursor
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep, read_only
 from daipin.services.registry import views as rv
 
@@ -18,48 +19,66 @@ router = APIRouter(tags=["registry 登记"])
 Status = Literal["poor", "monitored", "exited", "non_poor"]
 
 
-@router.get("/households")
+class HouseholdRow(BaseModel):
+    id: int
+    household_no: str
+    head: str
+    village_code: str
+    village: str
+    status: str
+    status_label: str
+    labor: str
+    labor_code: str
+    life_state: str
+    life_state_label: str
+
+
+@router.get("/households", response_model=Page[HouseholdRow])
 async def search_households(request: Request, q: str = Query("", max_length=40), status: Status | None = None,
                             village: str | None = Query(None, pattern=r"^\d{9}(\d{3})?$"),
-                            offset: int = Query(0, ge=0, le=1_000_000),
-                            limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
-    """农户检索（户编号、户主姓名、拼音首字母）/ search households in your region."""
-    return await read_only(request, lambda session, auth: rv.search_households(
-        session, auth.actor, q=q, status=status, village=village, offset=offset, limit=limit))
+                            limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    """农户检索（户编号、户主姓名、拼音首字母；按户编号排序，分页）/ search households in your region, by household
+    number; one page of `limit`, the next asked for with `cursor`; `total` is null past the counting cap."""
+    at = read_cursor("households", cursor, "offset")
+    offset = at["offset"] if at else 0
+    got = await read_only(request, lambda session, auth: rv.search_households(
+        session, auth.actor, q=q, status=status, village=village, offset=offset, limit=limit, count=True))
+    return {"items": got["items"], "limit": limit, "total": None if got["capped"] else got["total"],
+            "next_cursor": make_cursor("households", offset=offset + limit) if got["more"] else None}
 
 
-@router.get("/households/{household_id}")
+@router.get("/households/{household_id}", response_model=m.HouseholdPageOut)
 async def household(request: Request, household_id: Id) -> dict[str, Any]:
     """农户详情（个人信息已遮蔽）/ a household: members (masked), contracts, income, status history."""
     return await read_only(request, lambda session, auth: rv.household_page(session, auth.actor, household_id))
 
 
-@router.get("/entities")
+@router.get("/entities", response_model=list[m.EntityRowOut])
 def entities(actor: CurrentActor, session: SessionDep, q: str = Query("", max_length=40)) -> list[dict[str, Any]]:
     """实施主体列表 / entities you may see."""
     return rv.entities(session, actor, q=q)
 
 
-@router.get("/entities/{entity_id}")
+@router.get("/entities/{entity_id}", response_model=m.EntityPageOut)
 def entity(entity_id: Id, actor: CurrentActor, session: SessionDep, today: TodayDep) -> dict[str, Any]:
     """实施主体：协议、应付、拖欠（含欠薪）、工资、扶持资金还款、信用 / an entity: contracts, dues, arrears (wages in
     arrears included), wages, fund-support repayments, credit record."""
     return rv.entity_page(session, actor, entity_id, today)
 
 
-@router.get("/projects")
+@router.get("/projects", response_model=list[m.ProjectRowOut])
 def projects(actor: CurrentActor, session: SessionDep) -> list[dict[str, Any]]:
     """项目列表 / projects."""
     return rv.projects(session, actor)
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", response_model=m.ProjectPageOut)
 def project(project_id: Id, actor: CurrentActor, session: SessionDep, today: TodayDep) -> dict[str, Any]:
     """项目详情 / a project: funding, assets, profits, contracts, wages, fund-support repayments."""
     return rv.project_page(session, actor, project_id, today)
 
 
-@router.get("/assets/{asset_id}")
+@router.get("/assets/{asset_id}", response_model=m.AssetPageOut)
 def asset(asset_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
     """资产详情 / an asset and its valuations."""
     return rv.asset_page(session, actor, asset_id)
@@ -77,7 +96,7 @@ class ContractIn(Strict):
     person_id: int | None = Field(None, ge=1, le=2**62)
 
 
-@router.post("/contracts", status_code=201, dependencies=[CsrfDep])
+@router.post("/contracts", status_code=201, dependencies=[CsrfDep], response_model=m.ContractSignedOut)
 def sign_contract(body: ContractIn, actor: CurrentActor, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """签订利益联结协议（条款按模式校验）/ sign a benefit-linkage contract; terms checked per model."""
     from daipin.services.contracts import service as contracts
@@ -91,7 +110,7 @@ def sign_contract(body: ContractIn, actor: CurrentActor, session: SessionDep, no
     return {"id": c.id, "code": c.code, "model": c.model, "status": c.status, "version": c.version}
 
 
-@router.get("/contracts/{contract_id}")
+@router.get("/contracts/{contract_id}", response_model=m.ContractPageOut)
 async def contract(request: Request, contract_id: Id) -> dict[str, Any]:
     """协议详情：受益方、现行条款、版本记录（现行或已被取代，各版变更内容）/ a contract: payee, the terms in force,
     every version (in force or superseded by which, what each changed)."""
@@ -120,7 +139,7 @@ def _version_out(c: Any, v: Any) -> dict[str, Any]:
     return {"id": c.id, "code": c.code, "status": c.status, "version": v.version}
 
 
-@router.post("/contracts/{contract_id}/amend", dependencies=[CsrfDep])
+@router.post("/contracts/{contract_id}/amend", dependencies=[CsrfDep], response_model=m.ContractVersionOut)
 def amend_contract(contract_id: Id, body: AmendIn, actor: CurrentActor, session: SessionDep,
                    now: NowDep) -> dict[str, Any]:
     """变更协议（生成新版本，旧版本保留）/ amend a contract as a new version, older versions kept: `terms`, when
@@ -134,7 +153,7 @@ def amend_contract(contract_id: Id, body: AmendIn, actor: CurrentActor, session:
     return _version_out(c, v)
 
 
-@router.post("/contracts/{contract_id}/terminate", dependencies=[CsrfDep])
+@router.post("/contracts/{contract_id}/terminate", dependencies=[CsrfDep], response_model=m.ContractVersionOut)
 def terminate_contract(contract_id: Id, body: TerminateIn, actor: CurrentActor, session: SessionDep,
                        now: NowDep) -> dict[str, Any]:
     """终止协议 / terminate a contract from a date (a last version, terminated)."""

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from daipin.api import models as m
 from daipin.api.schemas import Strict
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep
 from daipin.services.credit import commands as credit_commands
@@ -120,7 +121,7 @@ def overdue(actor: CurrentActor, session: SessionDep, today: TodayDep) -> list[F
     return [FindingOut.model_validate(r) for r in views.overdue(session, actor, today)]
 
 
-@router.get("/supervision/indicators")
+@router.get("/supervision/indicators", response_model=m.IndicatorsOut)
 def performance(actor: CurrentActor, session: SessionDep, today: TodayDep, year: int | None = None) -> dict[str, Any]:
     """项目和村的绩效指标：受益户数、户均收益、按期兑付、未销号问题 / indicators per project and village."""
     y = year if year and 2000 <= year <= 2100 else today.year
@@ -128,7 +129,7 @@ def performance(actor: CurrentActor, session: SessionDep, today: TodayDep, year:
             "villages": indicators.villages(session, actor, year=y)}
 
 
-@router.get("/entities/{entity_id}/credit")
+@router.get("/entities/{entity_id}/credit", response_model=m.CreditHistoryOut)
 def entity_credit(entity_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
     """主体信用记录与失信认定的全部历史 / an entity's whole credit history."""
     return credit_views.history(session, actor, entity_id)

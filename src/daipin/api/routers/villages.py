@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from daipin.api import models as m
 from daipin.domain.localtime import beijing_date
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
 from daipin.services.villages import commands, views
@@ -23,7 +24,7 @@ def _term(rep: Any) -> dict[str, Any]:
             "end_reason": rep.end_reason}
 
 
-@router.get("/villages/{village}/representatives")
+@router.get("/villages/{village}/representatives", response_model=m.RepresentativesOut)
 def representatives(village: VillageCode, actor: CurrentActor, session: SessionDep, now: NowDep,
                     on: Annotated[date | None, Query()] = None) -> dict[str, Any]:
     """村民代表名单：各任期，及某日在任人数（村民代表会议的应到人数）/ the village's representatives and how many
@@ -31,14 +32,16 @@ def representatives(village: VillageCode, actor: CurrentActor, session: SessionD
     return views.representatives(session, actor, village, on=on or beijing_date(now))
 
 
-@router.post("/villages/{village}/representatives", status_code=201, dependencies=[CsrfDep])
+@router.post("/villages/{village}/representatives", status_code=201, dependencies=[CsrfDep],
+             response_model=m.TermOut)
 def add_representative(village: VillageCode, body: commands.AddRepresentative, actor: CurrentActor,
                        session: SessionDep, now: NowDep) -> dict[str, Any]:
     """登记村民代表 / record a registered person of the village as its representative from a day."""
     return _term(commands.add(session, actor, village, body, at=now))
 
 
-@router.post("/villages/{village}/representatives/{representative_id}/end", dependencies=[CsrfDep])
+@router.post("/villages/{village}/representatives/{representative_id}/end", dependencies=[CsrfDep],
+             response_model=m.TermOut)
 def end_representative(village: VillageCode, representative_id: Id, body: commands.EndRepresentative,
                        actor: CurrentActor, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """村民代表卸任 / end a representative's term (the last day served, and why)."""

@@ -8,9 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from daipin.api.schemas import Strict
+from daipin.api import models as m
+from daipin.api.routers.payments import LineOut
+from daipin.api.schemas import Cursor, Limit, Page, Strict, make_cursor, read_cursor
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep
 from daipin.services.matters import commands
 from daipin.services.matters import service as wfs
@@ -31,14 +33,36 @@ def matter_out(session: Any, m: Any) -> dict[str, Any]:
     return out
 
 
-@router.get("/matters")
-def list_matters(actor: CurrentActor, session: SessionDep,
-                 state: str | None = Query(None, max_length=24)) -> list[dict[str, Any]]:
-    """事项列表（本辖区）/ matters in your region."""
-    return matter_views.list_for(session, actor, state=state)
+class MatterRow(BaseModel):
+    id: int
+    title: str
+    kind: str
+    kind_label: str
+    state: str
+    state_label: str
+    region: str
+    region_name: str
+    year: int | None
+    updated: str
+    due: str
+    due_label: str
+    takers: list[str]
+    taker_labels: list[str]
 
 
-@router.post("/matters", status_code=201, dependencies=[CsrfDep])
+@router.get("/matters", response_model=Page[MatterRow])
+def list_matters(actor: CurrentActor, session: SessionDep, state: str | None = Query(None, max_length=24),
+                 limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    """事项列表（本辖区，新建的在前，分页）/ matters in your region, newest first; one page of `limit`, the next
+    asked for with `cursor`."""
+    at = read_cursor("matters", cursor, "before")
+    got = matter_views.list_for(session, actor, state=state, limit=limit, before_id=at["before"] if at else None)
+    rows = got["rows"]
+    return {"items": rows, "limit": limit, "total": got["total"],
+            "next_cursor": make_cursor("matters", before=rows[-1]["id"]) if got["more"] else None}
+
+
+@router.post("/matters", status_code=201, dependencies=[CsrfDep], response_model=m.MatterOut)
 def draft(body: commands.DraftMatter, actor: CurrentActor, session: SessionDep, now: NowDep) -> dict[str, Any]:
     """起草事项（附计算文件，返回预览与警示）/ draft a matter with its engine document; returns the preview."""
     m = commands.draft(session, actor, body, at=now)
@@ -49,14 +73,14 @@ class PreviewIn(Strict):
     document: dict[str, Any]
 
 
-@router.post("/preview", dependencies=[CsrfDep])
+@router.post("/preview", dependencies=[CsrfDep], response_model=m.PreviewOut)
 def preview(body: PreviewIn, actor: CurrentActor) -> dict[str, Any]:
     """计算预览（不保存）/ run the engine on a document and return the result and warnings; writes nothing."""
     result: dict[str, Any] = matter_views.preview(body.document)["result"]
     return result
 
 
-@router.get("/matters/{matter_id}")
+@router.get("/matters/{matter_id}", response_model=m.MatterOut)
 def get_matter(matter_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
     """事项详情 / a matter: state, next steps, meeting, notice, beneficiaries and amounts."""
     m = wfs.get_matter(session, actor, matter_id)
@@ -101,7 +125,8 @@ async def step_body(action: Action, request: Request) -> commands.Step:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-@router.post("/matters/{matter_id}/actions/{action}", dependencies=[CsrfDep], openapi_extra=_STEP_BODIES)
+@router.post("/matters/{matter_id}/actions/{action}", dependencies=[CsrfDep], openapi_extra=_STEP_BODIES,
+             response_model=m.MatterOut)
 def act(matter_id: Id, action: Action, actor: CurrentActor, session: SessionDep, now: NowDep,
         command: Annotated[commands.Step, Depends(step_body)]) -> dict[str, Any]:
     """办理一步（召集会议、登记到会、表决、审核、公示、答复异议、执行、公告、归档）/ take one step on a matter;
@@ -111,14 +136,15 @@ def act(matter_id: Id, action: Action, actor: CurrentActor, session: SessionDep,
 
 
 @router.get("/matters/{matter_id}/dossier", response_class=Response,
-            responses={200: {"content": {"application/zip": {}}}})
+            responses={200: {"description": "档案 zip / the dossier zip", "content": {
+                "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
 def dossier(matter_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
     """导出档案（含账本证明，可离线核验）/ the dossier zip with ledger proofs, verifiable offline."""
     name, data = matter_views.dossier_zip(session, actor, matter_id, at=now)
     return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/matters/{matter_id}/payments")
+@router.get("/matters/{matter_id}/payments", response_model=m.PaymentBatchOut)
 def payment_batch(matter_id: Id, actor: CurrentActor, session: SessionDep) -> dict[str, Any]:
     """支付批次（银行账号已遮蔽）/ an executed matter's payment batch, line by line, bank accounts masked."""
     from daipin.services.payments import service as payments
@@ -127,7 +153,7 @@ def payment_batch(matter_id: Id, actor: CurrentActor, session: SessionDep) -> di
     return payments.batch_view(session, batch)
 
 
-@router.post("/matters/{matter_id}/payments/{line_id}", dependencies=[CsrfDep])
+@router.post("/matters/{matter_id}/payments/{line_id}", dependencies=[CsrfDep], response_model=LineOut)
 def record_payment(matter_id: Id, line_id: Id, body: RecordPayment, actor: CurrentActor, session: SessionDep,
                    now: NowDep) -> dict[str, Any]:
     """登记支付结果（乡镇干部、区级管理员）/ mark a payment line paid (bank reference) or failed (reason);

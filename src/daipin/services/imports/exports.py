@@ -160,7 +160,7 @@ def matters_download(session: Session, actor: Actor, fmt: str, today: date, stat
     from daipin.services.matters import views as matters
 
     rows = [[m["id"], m["title"], m["kind_label"], m["state_label"], m["region_name"], m["year"], m["updated"]]
-            for m in matters.list_for(session, actor, state=state)]
+            for m in matters.list_for(session, actor, state=state, limit=200)["rows"]]
     columns = [Column("编号", "int"), Column("事项"), Column("类别"), Column("状态"), Column("辖区"),
                Column("年度", "int"), Column("最近更新（北京时间）")]
     title = sheets.title_line("事项清单", _reach_name(session, actor, "matter.detail"), today, masked=False)

@@ -37,14 +37,19 @@ PATH_STATES = ["draft", "meeting_called", "decided", "under_review", "approved",
 PER_PAGE = 50
 
 
-def list_for(session: Session, actor: Actor, *, state: str | None = None) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = list_page(session, actor, state=state, per_page=200)["rows"]
-    return rows
+def list_for(session: Session, actor: Actor, *, state: str | None = None, limit: int = 50,
+             before_id: int | None = None) -> dict[str, Any]:
+    """Up to `limit` matters the actor reads, newest first, those with an id below `before_id` when given (the
+    API's cursor); `more` when there are others after them, `total` counting every match of the filter."""
+    got = list_page(session, actor, state=state, per_page=limit + 1, before_id=before_id)
+    rows: list[dict[str, Any]] = got["rows"]
+    return {"rows": rows[:limit], "more": len(rows) > limit, "total": got["total"]}
 
 
 def list_page(session: Session, actor: Actor, *, state: str | None = None, kind: str | None = None,
               village: str | None = None, township: str | None = None, year: int | None = None,
-              q: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> dict[str, Any]:
+              q: str | None = None, page: int = 1, per_page: int = PER_PAGE,
+              before_id: int | None = None) -> dict[str, Any]:
     """One page of the matters the actor reads, the filters as given, the total, and the page numbers to offer;
     each row with its deadline (the meeting's time, the notice's end) and who takes its next step."""
     from sqlalchemy import func
@@ -60,8 +65,12 @@ def list_page(session: Session, actor: Actor, *, state: str | None = None, kind:
     total = int(session.scalar(select(func.count()).select_from(Matter).where(where)) or 0)
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    rows = list(session.scalars(select(Matter).where(where).order_by(Matter.id.desc())
-                                .offset((page - 1) * per_page).limit(per_page)))
+    listed = select(Matter).where(where).order_by(Matter.id.desc()).limit(per_page)
+    if before_id is None:
+        listed = listed.offset((page - 1) * per_page)
+    else:
+        listed = listed.where(Matter.id < before_id)
+    rows = list(session.scalars(listed))
     names = _region_names(session, {m.region_code for m in rows})
     ids = [m.id for m in rows]
     meetings: dict[int, Any] = {}

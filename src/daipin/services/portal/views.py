@@ -76,6 +76,14 @@ def list_notices(session: Session, *, region: str | None = None, limit: int = 10
             for n, m in rows]
 
 
+def count_notices(session: Session, *, region: str | None = None) -> int:
+    """How many notices `list_notices` pages through (the same filter)."""
+    stmt = select(func.count()).select_from(Notice).join(Matter, Matter.id == Notice.matter_id)
+    if region:
+        stmt = stmt.where(Notice.region_code.startswith(region))
+    return int(session.scalar(stmt) or 0)
+
+
 def _names(session: Session, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
