@@ -98,7 +98,6 @@ def check_every_page(browser: Any, server: Server, user: str | None, start: list
             for v in axe_violations(page):
                 found.setdefault(f"{path} [{name}]", []).append(v)
         queue.extend(p for p in same_site_links(page, server.url) if p not in seen)
-    print(user, checked, sorted(per_route))
     assert checked >= len(start), f"only {checked} pages reached"
     assert page.js_errors == [], page.js_errors
     page.context.close()
@@ -130,3 +129,168 @@ def test_every_portal_page_has_no_wcag_violation(browser: Any, server: Server) -
     found = check_every_page(browser, server, None, ["/public", "/login", "/public/objections/check", "/nowhere"])
     assert not found, f"{len(found)} page views with WCAG 2.1 A/AA violations:\n{report(found)}"
 
+
+
+# What a finger taps on its own; a link inside a sentence (display inline) is exempt, as WCAG's target rules allow.
+SIZES_JS = """() => {
+  const shown = el => { const r = el.getBoundingClientRect(); const st = getComputedStyle(el);
+                        return r.width > 0 && r.height > 0 && st.visibility !== 'hidden'; };
+  const small = [], targets = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let chars = 0;
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const t = n.textContent.trim(), el = n.parentElement;
+    if (!t || !el || !shown(el) || el.closest('script, style, svg, [aria-hidden=true]')) continue;
+    chars += t.length;
+    const px = parseFloat(getComputedStyle(el).fontSize);
+    small.push([px, el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + el.className : ''),
+                t.slice(0, 20), t.length]);
+  }
+  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+    if (!shown(el) || getComputedStyle(el).display === 'inline') continue;
+    const r = el.getBoundingClientRect();
+    targets.push([Math.round(r.width), Math.round(r.height),
+                  el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' + (el.textContent || el.name || '').trim().slice(0, 16)]);
+  }
+  return {text: small, chars: chars, targets: targets};
+}"""
+
+
+def sizes(page: Any, min_text: float, min_target: float) -> tuple[list[Any], list[Any], int]:
+    """Text under `min_text` px and tap targets under `min_target` px tall (or under 44 px wide)."""
+    got = page.evaluate(SIZES_JS)
+    small = [t for t in got["text"] if t[0] < min_text - 0.01]
+    tiny = [t for t in got["targets"] if t[1] < min_target - 0.5 or t[0] < 44]
+    assert got["targets"] and got["chars"] > 50, "nothing measured"
+    return small, tiny, len(got["targets"])
+
+
+def enhanced_contrast(page: Any) -> list[str]:
+    """WCAG's 7:1 contrast (AAA 1.4.6), checked by axe on the page as shown."""
+    result = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'rule',
+                                values: ['color-contrast-enhanced']}})).violations.flatMap(v => v.nodes.map(
+                                n => n.target.join(' ') + ' ' + (n.any[0] ? n.any[0].message : '')))""")
+    return list(result)
+
+
+def open_notice(page: Any) -> str:
+    """The first notice still taking objections, as an anonymous visitor finds it on the portal."""
+    page.goto("/public")
+    hrefs = [str(a.get_attribute("href")) for a in page.locator("main h2 a[href^='/public/notices/']").all()]
+    for href in hrefs:
+        page.goto(href)
+        if page.locator("#objection-form").count():
+            return href
+    raise AssertionError("no notice open for objections in the demo")
+
+
+def test_the_large_text_mode_is_one_tap_away_remembered_and_big_enough_on_a_phone(
+        browser: Any, server: Server) -> None:
+    page = axe_page(browser, server, None)
+    page.set_viewport_size(PHONE)
+    notice = open_notice(page)
+    for path in ("/public", notice):  # the normal mode first: text 16 px and up, targets 44 px
+        page.goto(path)
+        small, tiny, n = sizes(page, 16, 44)
+        assert not small, f"{path}: text under 16 px: {small[:8]}"
+        assert not tiny, f"{path}: of {n} tap targets, under 44 px: {tiny[:8]}"
+    page.goto("/public")
+    toggle = page.locator("#elder-toggle")
+    assert toggle.get_attribute("aria-pressed") == "false" and toggle.inner_text() == "长辈版"
+    toggle.click()
+    assert page.evaluate("document.documentElement.classList.contains('elder')")
+    assert toggle.get_attribute("aria-pressed") == "true"
+    for path in ("/public", notice):  # remembered on the next page and the next visit, without a script inline
+        page.goto(path)
+        assert page.evaluate("document.documentElement.classList.contains('elder')"), path
+        assert page.get_attribute("#elder-toggle", "aria-pressed") == "true"
+        body = float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('main p, main li')).fontSize)"))
+        assert body >= 18, body
+        small, tiny, n = sizes(page, 18, 60)
+        assert not small, f"{path}: text under 18 px in the 长辈版: {small[:8]}"
+        assert not tiny, f"{path}: of {n} tap targets, under 60 px in the 长辈版: {tiny[:8]}"
+        assert enhanced_contrast(page) == [], f"{path}: under 7:1 in the 长辈版: {enhanced_contrast(page)[:6]}"
+        assert axe_violations(page) == []
+    page.set_viewport_size(DESKTOP)  # the desktop keeps the large text; the size of targets is a phone's rule
+    small, _, _ = sizes(page, 18, 0)
+    assert not small, small[:8]
+    page.click("#elder-toggle")  # and back, also remembered
+    page.goto("/public")
+    assert not page.evaluate("document.documentElement.classList.contains('elder')")
+    assert page.js_errors == [], page.js_errors
+    page.context.close()
+
+
+def test_a_refused_objection_keeps_what_was_typed_and_takes_the_focus_to_its_error(
+        browser: Any, server: Server) -> None:
+    page = axe_page(browser, server, None)
+    page.set_viewport_size(PHONE)
+    notice = open_notice(page)
+    page.goto(notice)
+    assert page.get_attribute("#objection-contact", "type") == "tel"
+    assert page.get_attribute("#objection-contact", "autocomplete") == "tel"
+    assert page.get_attribute("#objection-name", "autocomplete") == "name"
+    page.fill("#objection-text", "   ")  # blank: the browser's own check passes it, the server refuses it
+    page.fill("#objection-name", "村民甲")
+    page.fill("#objection-contact", "0452-1234567")
+    page.click("#objection-form button[type=submit]")
+    page.wait_for_selector("#objection-error")
+    assert page.evaluate("document.activeElement.id") == "objection-error"  # read out and scrolled to first
+    box = page.locator("#objection-error").bounding_box()
+    assert box and 0 <= box["y"] < PHONE["height"], "the error is off the screen"
+    assert page.input_value("#objection-name") == "村民甲"
+    assert page.input_value("#objection-contact") == "0452-1234567"
+    assert page.get_attribute("#objection-text", "aria-describedby") == "objection-error"
+    assert page.get_attribute("#objection-text", "aria-invalid") == "true"
+    assert axe_violations(page) == []
+    assert page.js_errors == [], page.js_errors
+    page.context.close()
+
+
+def tab_to(page: Any, selector: str, limit: int = 120) -> None:
+    """Presses Tab until the focus is on `selector` (only the keyboard moves it)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector):
+            box = page.evaluate("() => { const r = document.activeElement.getBoundingClientRect(); "
+                                "return r.width > 0 && r.height > 0; }")
+            assert box, f"{selector} has the focus but is not shown"
+            return
+    raise AssertionError(f"Tab never reached {selector} on {page.url}")
+
+
+def test_a_keyboard_user_on_a_phone_signs_in_files_an_objection_and_logs_out(browser: Any, server: Server) -> None:
+    page = axe_page(browser, server, None)
+    page.set_viewport_size(PHONE)
+    notice = open_notice(page)
+    page.goto("/login")
+    assert page.evaluate("document.activeElement.name") == "username"
+    page.keyboard.type("village")
+    page.keyboard.press("Tab")
+    page.keyboard.type("daipin-demo")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: "/login" not in u)
+    assert not page.is_visible("#mainnav a[href='/public']")  # the menu is folded on a phone
+    tab_to(page, "#navbtn")
+    assert page.get_attribute("#navbtn", "aria-expanded") == "false"
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#navbtn", "aria-expanded") == "true"
+    tab_to(page, "#mainnav a[href='/public']")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/public$"))
+    tab_to(page, f"main a[href='{notice}']")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(re.escape(notice) + "$"))
+    tab_to(page, "#objection-text")
+    page.keyboard.type("公示名单里的金额与村务公开栏不一致，请核实。")
+    tab_to(page, "#objection-form button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#objection-filed")
+    tab_to(page, "#navbtn")
+    page.keyboard.press("Enter")
+    tab_to(page, "#mainnav form[action='/logout'] button")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/login"))
+    assert page.locator("#mainnav a[href='/login']").count() == 1
+    assert page.js_errors == [], page.js_errors
+    page.context.close()
