@@ -116,6 +116,37 @@ def test_axe_is_vendored_and_finds_a_violation(browser: Any, server: Server) -> 
     assert axe_violations(page) == []
     page.evaluate("() => document.querySelector('main').append(document.createElement('input'))")
     assert any(v.startswith("label ") for v in axe_violations(page))
+    page.evaluate("""() => { const d = document.createElement('div'); d.style.cssText = 'overflow:auto;width:100px';
+                             d.innerHTML = '<p style="width:900px">' + 'x '.repeat(400) + '</p>';
+                             document.querySelector('main').append(d); }""")
+    assert any(v.startswith("scrollable-region-focusable ") for v in axe_violations(page))  # the issue's 17
+    page.context.close()
+
+
+def test_charts_tables_and_steps_speak_text_not_only_colour_or_pictures(browser: Any, server: Server) -> None:
+    page = axe_page(browser, server, "district")
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    page.wait_for_selector("[data-chart-ready]")
+    charts = page.locator("[data-chart]")
+    assert charts.count() >= 1
+    for i in range(charts.count()):  # each chart named, and its figures as a table folded under it
+        chart = charts.nth(i)
+        assert chart.get_attribute("role") == "img" and chart.get_attribute("aria-label")
+        table = page.locator(f"#{chart.get_attribute('id')} + details.chart-data table")
+        assert table.locator("tbody tr").count() >= 1 and table.locator("caption").text_content()
+    page.goto("/households")
+    page.goto(str(page.locator("main table a[href^='/households/']").first.get_attribute("href")))
+    wrap = page.locator("#members").locator("xpath=ancestor::div[contains(@class,'table-wrap')]")
+    assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("role") == "region"
+    assert wrap.get_attribute("aria-label")
+    page.goto("/matters")
+    page.goto(str(page.locator("main table a[href^='/matters/']").first.get_attribute("href")))
+    now = page.locator(".steps [aria-current=step]")
+    assert now.count() == 1 and "当前步骤" in now.inner_text()
+    page.goto("/public")
+    assert page.get_attribute("footer a[href^='tel:']", "href") == "tel:12317"
+    assert page.js_errors == [], page.js_errors
     page.context.close()
 
 
