@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import Server, login, new_page
+from tests.e2e.conftest import Server, Shots, login, new_page
 
 pytestmark = pytest.mark.e2e
 
@@ -216,7 +216,7 @@ def open_notice(page: Any) -> str:
 
 
 def test_the_large_text_mode_is_one_tap_away_remembered_and_big_enough_on_a_phone(
-        browser: Any, server: Server) -> None:
+        browser: Any, server: Server, shots: Shots) -> None:
     page = axe_page(browser, server, None)
     page.set_viewport_size(PHONE)
     notice = open_notice(page)
@@ -225,6 +225,7 @@ def test_the_large_text_mode_is_one_tap_away_remembered_and_big_enough_on_a_phon
         small, tiny, n = sizes(page, 16, 44)
         assert not small, f"{path}: text under 16 px: {small[:8]}"
         assert not tiny, f"{path}: of {n} tap targets, under 44 px: {tiny[:8]}"
+        shots(page, "normal")
     page.goto("/public")
     toggle = page.locator("#elder-toggle")
     assert toggle.get_attribute("aria-pressed") == "false" and toggle.inner_text() == "长辈版"
@@ -242,7 +243,9 @@ def test_the_large_text_mode_is_one_tap_away_remembered_and_big_enough_on_a_phon
         assert not tiny, f"{path}: of {n} tap targets, under 60 px in the 长辈版: {tiny[:8]}"
         assert enhanced_contrast(page) == [], f"{path}: under 7:1 in the 长辈版: {enhanced_contrast(page)[:6]}"
         assert axe_violations(page) == []
-    page.set_viewport_size(DESKTOP)  # the desktop keeps the large text; the size of targets is a phone's rule
+        shots(page, "elder")
+    page.set_viewport_size(DESKTOP)
+    shots(page, "elder-desktop")  # the desktop keeps the large text; the size of targets is a phone's rule
     small, _, _ = sizes(page, 18, 0)
     assert not small, small[:8]
     page.click("#elder-toggle")  # and back, also remembered
