@@ -307,6 +307,13 @@ def keyboard_story(browser: Any, server: Server) -> None:
     assert page.evaluate("document.activeElement.name") == "username"
     page.keyboard.type("village")
     page.keyboard.press("Tab")
+    page.keyboard.type("wrong-password")
+    page.keyboard.press("Enter")  # refused: the name typed stays, the focus is on the error at the top
+    page.wait_for_selector("#form-error")
+    assert page.evaluate("document.activeElement.id") == "form-error"
+    assert page.input_value("input[name=username]") == "village"
+    assert page.get_attribute("input[name=username]", "aria-describedby") == "form-error"
+    tab_to(page, "input[name=password]")
     page.keyboard.type("daipin-demo")
     page.keyboard.press("Enter")
     page.wait_for_url(lambda u: "/login" not in u)
