@@ -113,7 +113,7 @@ def test_a_user_changes_their_password_and_logs_out(browser: Any, server: Server
     page.click("form.form button[type=submit]")
     page.wait_for_selector("p.ok")
     shots(page, "password-changed")
-    page.click("label.navbtn")  # the phone menu
+    page.click("button.navbtn")  # the phone menu
     page.click("nav form button")  # log out
     page.wait_for_url(re.compile(r"/login"))
     page.fill("input[name=username]", "entity")

@@ -83,17 +83,20 @@ def portal_index(request: Request, session: SessionDep, region: str | None = Non
 
 
 def _notice_context(request: Request, session: Session, notice_id: int, *, error: DaipinError | None = None,
-                    filed: int | None = None, receipt: dict[str, str] | None = None) -> dict[str, object]:
+                    filed: int | None = None, receipt: dict[str, str] | None = None,
+                    typed: dict[str, str] | None = None) -> dict[str, object]:
     view = portal.get_notice(session, notice_id)
     return {"v": view, "c": view.content, "cp": portal.checkpoint_summary(view),
             "answered": portal.answered_objections(session, notice_id), "error": error, "filed": filed,
-            "receipt": receipt, "url": notice_url(request, notice_id)}
+            "receipt": receipt, "url": notice_url(request, notice_id), "typed": typed or {}}
 
 
 def _notice_page(request: Request, session: Session, notice_id: int, *, error: DaipinError | None = None,
-                 filed: int | None = None, status: int = 200, receipt: dict[str, str] | None = None) -> Response:
+                 filed: int | None = None, status: int = 200, receipt: dict[str, str] | None = None,
+                 typed: dict[str, str] | None = None) -> Response:
     return render(request, "public/notice.html",
-                  _notice_context(request, session, notice_id, error=error, filed=filed, receipt=receipt),
+                  _notice_context(request, session, notice_id, error=error, filed=filed, receipt=receipt,
+                                  typed=typed),
                   status_code=status, headers=getattr(error, "headers", None))
 
 
@@ -154,7 +157,9 @@ def object_to_notice(
             o = portal.object_to(session, notice_id, command, at=now, cookie=request.cookies.get(ANON_COOKIE),
                                  address=request.client.host if request.client else "unknown")
     except DaipinError as exc:
-        return _notice_page(request, session, notice_id, error=exc, status=exc.status)
+        # A refused objection keeps what was typed: the visitor corrects it instead of typing it again.
+        return _notice_page(request, session, notice_id, error=exc, status=exc.status,
+                            typed={"text": text, "name": name, "contact": contact})
     if o.receipt_no is None or o.check_code is None:
         return RedirectResponse(f"/public/notices/{notice_id}?filed={o.id}#objection", status_code=303)
     # The check code is shown this once (only its digest is kept): the page is the answer, not a redirect.
