@@ -116,8 +116,9 @@ def test_a_blacklisted_entity_reads_the_same_word_on_every_page_export_and_messa
     out = tmp_path / "entities.xlsx"
     exports.export_entities(session, out)
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
-    column = rows[0].index("信用状态")
-    assert {r[column] for r in rows[1:] if r[0] == entity.name} == {BLACKLISTED}
+    header = next(r for r in rows if "信用状态" in r)  # (under the export's title row)
+    column = header.index("信用状态")
+    assert {r[column] for r in rows if r[0] == entity.name} == {BLACKLISTED}
     from daipin.services.contracts import service as contracts
 
     with pytest.raises(Conflict) as refused:

@@ -136,7 +136,8 @@ def test_the_matter_page_s_form_calls_the_meeting_through_the_same_command(sessi
     # A number typed for the representatives (as the form once asked) is refused: it comes from the registry.
     refused = c.post(f"/matters/{mid}/call_meeting", data={**form, "eligible_representatives": "30"},
                      follow_redirects=False)
-    assert refused.status_code == 422 and "eligible_representatives" in refused.text and "登记册" in refused.text
+    # (the field named by its label, as people read it)
+    assert refused.status_code == 422 and "应到代表人数" in refused.text and "登记册" in refused.text
     assert _entries(session) == before and _meetings(session, mid) == []
     assert 'name="eligible_representatives"' not in page.text and "eligible-from-registry" in page.text
     done = c.post(f"/matters/{mid}/call_meeting", data=form, follow_redirects=False)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
+from daipin.api.models import Open
 from daipin.domain import access
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep
 from daipin.services.registry import commands
@@ -231,7 +232,12 @@ def add_valuation(asset_id: Id, body: commands.AddValuation, actor: CurrentActor
 # ---------------------------------------------------------------- a village's yearly allocation plan
 
 
-@router.get("/villages/{village}/plan")
+class PlanViewOut(Open):
+    """A village's plan for a year as the page shows it (the plan, or the defaults when none is saved) and whether
+    the reader may change it; further fields pass through."""
+
+
+@router.get("/villages/{village}/plan", response_model=PlanViewOut)
 def allocation_plan(village: VillageCode, actor: CurrentActor, session: SessionDep, today: TodayDep,
                     year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:
     """村年度收益分配方案（测算参数）及本人可否修改 / a village's allocation plan for a year (default: this year)."""
