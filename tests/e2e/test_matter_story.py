@@ -82,7 +82,7 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     village.fill("#votes-held-at", f"{held - timedelta(hours=2):%Y-%m-%dT%H:%M}")
     village.click("#form-record_votes button[type=submit]")
     village.wait_for_load_state("networkidle")
-    assert "held_at" in village.inner_text("#action-error")
+    assert "召开时间" in village.inner_text("#action-error")  # the field named by its label
     village.fill("#form-record_votes input[name=votes_for]", str(representatives - 1))
     village.fill("#form-record_votes input[name=against]", "1")
     village.fill("#form-record_votes input[name=abstain]", "0")
