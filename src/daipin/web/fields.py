@@ -8,6 +8,25 @@ import re
 
 # Each part of a field path by its name: (Chinese, English).
 LABELS: dict[str, tuple[str, str]] = {
+    # supervision and credit (SUPERVISION.md)
+    "cadre": ("村干部", "village cadre"),
+    "deadline": ("整改期限", "deadline"),
+    "due": ("应付款项", "due"),
+    "finding": ("风险预警", "finding"),
+    "findings": ("风险预警", "findings"),
+    "from_household": ("原户", "household split from"),
+    "holder_name": ("账户户名", "account holder"),
+    "inspected_on": ("检查日期", "inspection date"),
+    "listing": ("失信认定", "listing"),
+    "matter": ("议事事项", "matter"),
+    "outstanding_fen": ("未付金额", "amount outstanding"),
+    "person": ("人员", "person"),
+    "policy": ("保单", "insurance policy"),
+    "rectification": ("整改情况", "rectification"),
+    "subsidy": ("保费补贴", "premium subsidy"),
+    "subsidy_fen": ("补贴金额", "subsidy amount"),
+    "step": ("处理步骤", "step"),
+    "set": ("设置项", "setting"),
     "actor": ("操作人权限", "your permissions"),
     "adults": ("成年人数", "adults"),
     "against": ("反对票", "votes against"),
