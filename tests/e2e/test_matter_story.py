@@ -112,7 +112,7 @@ def test_a_village_allocation_goes_from_draft_to_archive_through_every_role(
     township.fill("#publish-posted-at", f"{approved_at + timedelta(hours=8, minutes=-30):%Y-%m-%dT%H:%M}")
     township.click("#form-publish button[type=submit]")  # before the approval: refused, naming the field
     township.wait_for_load_state("networkidle")
-    assert "posted_at" in township.inner_text("#action-error")
+    assert "张贴时间" in township.inner_text("#action-error")  # the field named by its label
     township.fill("#publish-posted-at", f"{approved_at + timedelta(hours=9):%Y-%m-%dT%H:%M}")
     _step(township, "form-publish")
     assert township.inner_text("#matter-state") == STATE_LABELS[State.IN_NOTICE]

@@ -4,13 +4,22 @@ listing, objects, and the district upholds the objection."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Server, Shots, fits_the_phone, login, new_page, no_raw_codes
+from tests.e2e.conftest import Server, Shots, fits_the_phone, login, new_page, no_raw_codes, running_server
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A demo database of this module's own: a scan's findings and a credit listing touch no other test's pages,
+    and other tests' refused sign-ins (counted per client) do not hold back this module's."""
+    with running_server(tmp_path_factory.mktemp("supervision")) as srv:
+        yield srv
 
 
 def test_a_finding_walks_from_the_scan_to_its_verification_and_the_auditor_only_reads(
