@@ -162,7 +162,8 @@ try:
                                at=at)
         else:
             from daipin.services.payments import service as payments
-            payments.mark_paid(s, SYSTEM_ACTOR, arg["line"], at=at, payment_ref="银行流水-" + name)
+            line = arg["lines"][int(name)] if "lines" in arg else arg["line"]
+            payments.mark_paid(s, SYSTEM_ACTOR, line, at=at, payment_ref=arg.get("ref") or "银行流水-" + name)
     print("ok")
 except DaipinError as exc:
     print("refused:" + exc.code)
@@ -189,11 +190,11 @@ def pg_district(tmp_path: Path) -> Any:
             sample.load_sample(s, SYSTEM_ACTOR, at)
             confirm_rosters(s, START, limit=2)
             m = executed_allocation(s, CADRE_REGION)
-            line = s.scalars(select(PaymentLine).join(PaymentBatch).where(PaymentBatch.matter_id == m.id)
-                             .order_by(PaymentLine.id)).first()
-            assert line is not None
+            lines = list(s.scalars(select(PaymentLine.id).join(PaymentBatch).where(PaymentBatch.matter_id == m.id)
+                                   .order_by(PaymentLine.id)))
+            assert len(lines) >= 4
             doc = runs.build_village_allocation_document(s, "231002001002", sample.YEAR)
-        yield {"url": url, "keys": keys, "line": line.id, "document": doc}
+        yield {"url": url, "keys": keys, "line": lines[0], "lines": lines[:4], "document": doc}
     finally:
         reset_engine(None)
         engine.dispose()
@@ -235,6 +236,27 @@ def test_of_four_processes_recording_one_payment_line_at_once_one_wins(pg_distri
         paid = s.scalars(select(LedgerEntry).where(LedgerEntry.type == "payment.paid",
                                                    LedgerEntry.subject == f"payment_line:{pg_district['line']}"))
         assert len(list(paid)) == 1
+        assert verify_log(s).ok
+
+
+def test_of_four_processes_recording_one_serial_on_four_lines_at_once_one_keeps_it(
+        pg_district: dict[str, Any]) -> None:
+    """A bank serial names one payment: four processes recording the same serial on four different lines at
+    once leave it on exactly one line, the others refused by name; the receipts table holds it once."""
+    from daipin.db.models.workflow import PaymentReceipt
+    from daipin.db.session import session_scope
+    from daipin.ledger.verify import verify_log
+
+    outs = _race(pg_district, "pay", {"lines": pg_district["lines"], "ref": "NX-2026-000731",
+                                      "at": (START + timedelta(hours=2)).isoformat()})
+    assert outs == ["ok"] + ["refused:duplicate_ref"] * 3
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(PaymentReceipt)
+                        .where(PaymentReceipt.payment_ref == "NX-2026-000731")) == 1
+        statuses = [s.get_one(PaymentLine, i).status for i in pg_district["lines"]]
+        assert sorted(statuses) == ["paid", "pending", "pending", "pending"]
+        paid = list(s.scalars(select(LedgerEntry).where(LedgerEntry.type == "payment.paid")))
+        assert len(paid) == 1
         assert verify_log(s).ok
 
 
