@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Entity
@@ -125,8 +126,13 @@ def propose_listing(session: Session, actor: Actor, *, entity: Any, reasons: str
     row = CreditListing(entity_id=e.id, county_code=e.county_code, status="notified", live_key=e.id, reasons=why,
                         basis=law, rights=told, notified_at=at, objection_until=until, repair_after_days=repair_days,
                         created_by=f"{actor.role.value}:{actor.id}")
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # the unique live key: another process's listing of the entity meanwhile
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("该主体已有进行中的失信认定", "the entity already has a live listing", field="entity",
+                       code="listing_live") from None
     ev = _event(session, e, "listing_notified", why, at, actor, listing=row)
     _record(session, actor, "credit.listing_notified", e,
             {"listing": row.id, "objection_until": until.isoformat()}, [row, ev], at)
