@@ -160,7 +160,7 @@ def _resign_everything(session: Session, attacker: note.Signer) -> None:
         leaf = hasher.leaf(bytes(body))
         session.execute(update(LedgerEntry).where(LedgerEntry.idx == idx).values(leaf_hash=leaf))
         for lv, i, h in frontier.append(leaf):
-            session.add(LedgerNode(level=lv, idx=i, hash=h))
+            session.add(LedgerNode(county_code=log.county_code, level=lv, idx=i, hash=h))
         if frontier.size in sizes:
             roots[frontier.size] = frontier.root()
     for size in sizes:

@@ -24,6 +24,7 @@ ACTORS = {
     Role.ENTITY_USER: Actor(id="e", role=Role.ENTITY_USER, region="231002", entity_id=7),
     Role.AUDITOR: Actor(id="a", role=Role.AUDITOR, region="231002"),
     Role.PUBLIC: Actor(id="p", role=Role.PUBLIC, region=""),
+    Role.PROVINCE: Actor(id="g", role=Role.PROVINCE, region="23"),
     Role.SYSTEM: Actor(id="s", role=Role.SYSTEM, region=""),
 }
 # Rows of every region a row can have, as seen from the actors above.
@@ -35,13 +36,15 @@ REGIONS = {
     "another township": "231002002",
     "the county itself (a county-level row)": "231002",
     "a village of another county": "231005001001",
+    "a village of another province": "441302001001",
 }
 # Which of those rows each region scope admits, written out by hand (not computed as the function does).
 ADMITS = {
     Scope.VILLAGE: {"own village"},
     Scope.VILLAGE_UP: {"own village", "the township itself (a township-level row)"},
     Scope.TOWNSHIP: {"own village", "a neighbouring village of the township", "the township itself (a township-level row)"},
-    Scope.COUNTY: set(REGIONS) - {"a village of another county"},
+    Scope.COUNTY: set(REGIONS) - {"a village of another county", "a village of another province"},
+    Scope.PROVINCE: set(REGIONS) - {"a village of another province"},
     Scope.ALL: set(REGIONS),
 }
 
@@ -84,9 +87,9 @@ def test_the_table_a_reader_checks_is_the_policy() -> None:
             if line.startswith("| ") and not line.startswith("| action")]
     header = [c.strip() for c in next(line for line in doc.splitlines() if line.startswith("| action"))
               .strip().strip("|").split("|")]
-    assert header[2:] == ["district", "township", "village", "entity", "auditor", "public", "system"]
+    assert header[2:] == ["district", "township", "village", "entity", "auditor", "public", "province", "system"]
     assert [r.value for r in COLUMNS] == ["district_admin", "township_official", "village_cadre", "entity_user",
-                                          "auditor", "public"]
+                                          "auditor", "public", "province"]
     read = {r[0]: r for r in rows}
     assert list(read) == list(POLICY)
     for action, rule in POLICY.items():
@@ -101,7 +104,7 @@ def test_the_operator_does_everything_and_the_public_writes_only_objections() ->
     public = {a for a, rule in POLICY.items() if rule.scopes[Role.PUBLIC] is not Scope.NONE}
     assert public == {"matter.read", "matter.object"}
     assert {r for r in Role if access.may_write(ACTORS[r])} == {  # an entity objecting to its listing writes nothing else
-        Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE, Role.SYSTEM}
+        Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE, Role.PROVINCE, Role.SYSTEM}
     reads_only = [a for a, rule in POLICY.items() if rule.writes and rule.scopes[Role.AUDITOR] not in
                   (Scope.NONE, Scope.PUBLIC)]
     assert reads_only == []  # the auditors read and verify, never write

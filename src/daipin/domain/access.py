@@ -6,60 +6,65 @@ operator, `system`, reaches everything; spec/POLICY.md R3.1, R3.4, spec/WORKFLOW
 is posted); a list read asks `reach` for the filter its SQL applies. Given no row at all, the question
 is whether the role may do it anywhere (a page asks this before it shows a form).
 
-Scopes: county 本区（县）, township 本乡镇, village 本村, village+ 本村及本乡镇的乡镇级记录 (township-level
-projects of the cadre's township), entity 本实施主体, public 已公示的, all 全部, - 不可.
+Scopes: province 本省, county 本区（县）, township 本乡镇, village 本村, village+ 本村及本乡镇的乡镇级记录
+(township-level projects of the cadre's township), entity 本实施主体, public 已公示的, all 全部, - 不可.
+Every region scope is a prefix of the actor's own region code, so no role below the province crosses its
+county: a district user of one county reaches nothing of another (tests/integration/test_access_matrix). The
+province role (省级) reads every county of its province and witnesses each county's checkpoints (LEDGER.md);
+it writes nothing else.
 W marks a write. Matter steps go by the matter's path (WORKFLOW.md): a village matter is drafted,
 met on, voted and submitted by its village (decide), reviewed by its township (review), then
 posted, answered, executed, announced and archived by either (keep); a township project is
 decided by the township and reviewed by the district; a district allocation is the district's.
 
-| action                 | W | district | township | village  | entity | auditor | public | system |
-|------------------------|---|----------|----------|----------|--------|---------|--------|--------|
-| household.read         |   | county   | township | village  | -      | county  | -      | all    |
-| household.write        | W | county   | township | village  | -      | -       | -      | all    |
-| region.write           | W | county   | township | village  | -      | -       | -      | all    |
-| representative.write   | W | county   | township | village  | -      | -       | -      | all    |
-| work.write             | W | county   | township | village  | -      | -       | -      | all    |
-| wage.record            | W | county   | township | village  | -      | -       | -      | all    |
-| repayment.record       | W | county   | township | village  | -      | -       | -      | all    |
-| entity.read            |   | county   | township | village  | entity | county  | -      | all    |
-| entity.write           | W | county   | township | village  | -      | -       | -      | all    |
-| entity.credit          | W | county   | -        | -        | -      | -       | -      | all    |
-| project.read           |   | county   | township | village+ | entity | county  | -      | all    |
-| project.write          | W | county   | township | village  | -      | -       | -      | all    |
-| asset.read             |   | county   | township | village  | -      | county  | -      | all    |
-| asset.write            | W | county   | township | village  | -      | -       | -      | all    |
-| contract.read          |   | county   | township | village  | entity | county  | -      | all    |
-| contract.sign          | W | county   | township | village+ | -      | -       | -      | all    |
-| contract.change        | W | county   | township | village+ | -      | -       | -      | all    |
-| plan.write             | W | county   | township | village  | -      | -       | -      | all    |
-| run.write              | W | county   | township | village  | -      | -       | -      | all    |
-| matter.read            |   | county   | township | village  | public | county  | public | all    |
-| matter.detail          |   | county   | township | village  | -      | county  | -      | all    |
-| matter.object          | W | public   | public   | public   | public | public  | public | all    |
-| matter.village.decide  | W | -        | -        | village  | -      | -       | -      | all    |
-| matter.village.review  | W | -        | township | -        | -      | -       | -      | all    |
-| matter.village.keep    | W | -        | township | village  | -      | -       | -      | all    |
-| matter.township.decide | W | -        | township | -        | -      | -       | -      | all    |
-| matter.township.review | W | county   | -        | -        | -      | -       | -      | all    |
-| matter.township.keep   | W | county   | township | -        | -      | -       | -      | all    |
-| matter.district.decide | W | county   | -        | -        | -      | -       | -      | all    |
-| matter.district.review | W | -        | -        | -        | -      | -       | -      | all    |
-| matter.district.keep   | W | county   | -        | -        | -      | -       | -      | all    |
-| workflow.rules         | W | county   | -        | -        | -      | -       | -      | all    |
-| payment.read           |   | county   | township | village  | -      | county  | -      | all    |
-| payment.record         | W | county   | township | -        | -      | -       | -      | all    |
-| dossier.export         |   | county   | township | village  | -      | county  | -      | all    |
-| ledger.verify          |   | county   | -        | -        | -      | county  | -      | all    |
-| setting.write          | W | county   | -        | -        | -      | -       | -      | all    |
-| user.manage            | W | county   | -        | -        | -      | -       | -      | all    |
-| dashboard.read         |   | county   | township | village  | entity | county  | -      | all    |
-| supervision.read       |   | county   | township | village  | -      | county  | -      | all    |
-| supervision.scan       | W | county   | -        | -        | -      | -       | -      | all    |
-| finding.manage         | W | county   | township | -        | -      | -       | -      | all    |
-| finding.rectify        | W | county   | township | village  | -      | -       | -      | all    |
-| credit.read            |   | county   | township | village  | entity | county  | -      | all    |
-| credit.object          | W | county   | -        | -        | entity | -       | -      | all    |
+| action                 | W | district | township | village  | entity | auditor | public | province | system |
+|------------------------|---|----------|----------|----------|--------|---------|--------|----------|--------|
+| household.read         |   | county   | township | village  | -      | county  | -      | province | all    |
+| household.write        | W | county   | township | village  | -      | -       | -      | -        | all    |
+| region.write           | W | county   | township | village  | -      | -       | -      | -        | all    |
+| representative.write   | W | county   | township | village  | -      | -       | -      | -        | all    |
+| work.write             | W | county   | township | village  | -      | -       | -      | -        | all    |
+| wage.record            | W | county   | township | village  | -      | -       | -      | -        | all    |
+| repayment.record       | W | county   | township | village  | -      | -       | -      | -        | all    |
+| entity.read            |   | county   | township | village  | entity | county  | -      | province | all    |
+| entity.write           | W | county   | township | village  | -      | -       | -      | -        | all    |
+| entity.credit          | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| project.read           |   | county   | township | village+ | entity | county  | -      | province | all    |
+| project.write          | W | county   | township | village  | -      | -       | -      | -        | all    |
+| asset.read             |   | county   | township | village  | -      | county  | -      | province | all    |
+| asset.write            | W | county   | township | village  | -      | -       | -      | -        | all    |
+| contract.read          |   | county   | township | village  | entity | county  | -      | province | all    |
+| contract.sign          | W | county   | township | village+ | -      | -       | -      | -        | all    |
+| contract.change        | W | county   | township | village+ | -      | -       | -      | -        | all    |
+| plan.write             | W | county   | township | village  | -      | -       | -      | -        | all    |
+| run.write              | W | county   | township | village  | -      | -       | -      | -        | all    |
+| matter.read            |   | county   | township | village  | public | county  | public | province | all    |
+| matter.detail          |   | county   | township | village  | -      | county  | -      | province | all    |
+| matter.object          | W | public   | public   | public   | public | public  | public | public   | all    |
+| matter.village.decide  | W | -        | -        | village  | -      | -       | -      | -        | all    |
+| matter.village.review  | W | -        | township | -        | -      | -       | -      | -        | all    |
+| matter.village.keep    | W | -        | township | village  | -      | -       | -      | -        | all    |
+| matter.township.decide | W | -        | township | -        | -      | -       | -      | -        | all    |
+| matter.township.review | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| matter.township.keep   | W | county   | township | -        | -      | -       | -      | -        | all    |
+| matter.district.decide | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| matter.district.review | W | -        | -        | -        | -      | -       | -      | -        | all    |
+| matter.district.keep   | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| workflow.rules         | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| payment.read           |   | county   | township | village  | -      | county  | -      | province | all    |
+| payment.record         | W | county   | township | -        | -      | -       | -      | -        | all    |
+| dossier.export         |   | county   | township | village  | -      | county  | -      | province | all    |
+| ledger.verify          |   | county   | -        | -        | -      | county  | -      | province | all    |
+| setting.write          | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| user.manage            | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| dashboard.read         |   | county   | township | village  | entity | county  | -      | province | all    |
+| supervision.read       |   | county   | township | village  | -      | county  | -      | province | all    |
+| supervision.scan       | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| finding.manage         | W | county   | township | -        | -      | -       | -      | -        | all    |
+| finding.rectify        | W | county   | township | village  | -      | -       | -      | -        | all    |
+| credit.read            |   | county   | township | village  | entity | county  | -      | province | all    |
+| credit.object          | W | county   | -        | -        | entity | -       | -      | -        | all    |
+| ledger.witness         | W | -        | -        | -        | -      | -       | -      | province | all    |
 
 Contracts are signed and changed inside the actor's reach on both sides: the project's region (and so the
 entity it binds) and the region of every payee (old and new). A contract committing a village's funds,
@@ -93,6 +98,7 @@ class Scope(StrEnum):
     COUNTY = "county"
     ENTITY = "entity"  # rows of the actor's implementing entity
     PUBLIC = "public"  # posted rows only (public notices)
+    PROVINCE = "province"  # rows of every county of the actor's province
     ALL = "all"
 
 
@@ -100,7 +106,8 @@ ACCESS_SCOPE.require(Scope)
 SCOPE_LABELS: dict[Scope, str] = {s: ACCESS_SCOPE.zh(s.value) for s in Scope}
 
 # The digits of the actor's own region each region scope reads (GB/T 2260-style prefixes).
-LEVEL_DIGITS: dict[Scope, int] = {Scope.VILLAGE: 12, Scope.VILLAGE_UP: 12, Scope.TOWNSHIP: 9, Scope.COUNTY: 6}
+LEVEL_DIGITS: dict[Scope, int] = {Scope.VILLAGE: 12, Scope.VILLAGE_UP: 12, Scope.TOWNSHIP: 9, Scope.COUNTY: 6,
+                                  Scope.PROVINCE: 2}
 
 # The lengths of region code an account of each role is given (roles not listed have no account).
 REGION_LENGTHS: dict[Role, tuple[int, ...]] = {
@@ -109,6 +116,7 @@ REGION_LENGTHS: dict[Role, tuple[int, ...]] = {
     Role.TOWNSHIP_OFFICIAL: (9,),
     Role.VILLAGE_CADRE: (12,),
     Role.ENTITY_USER: (6, 9, 12),
+    Role.PROVINCE: (2,),
 }
 
 Action = Literal[
@@ -125,11 +133,12 @@ Action = Literal[
     "workflow.rules", "payment.read", "payment.record", "dossier.export",
     "ledger.verify", "setting.write", "user.manage", "dashboard.read",
     "supervision.read", "supervision.scan", "finding.manage", "finding.rectify", "credit.read", "credit.object",
+    "ledger.witness",
 ]
 
 # The roles in the order of the table's columns (the operator's column is `all` throughout).
 COLUMNS: tuple[Role, ...] = (Role.DISTRICT_ADMIN, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_CADRE, Role.ENTITY_USER,
-                             Role.AUDITOR, Role.PUBLIC)
+                             Role.AUDITOR, Role.PUBLIC, Role.PROVINCE)
 
 
 @dataclass(frozen=True)
@@ -142,8 +151,16 @@ class Rule:
     scopes: Mapping[Role, Scope]
 
 
-def _rule(zh: str, en: str, writes: bool, *scopes: Scope) -> Rule:
-    return Rule(zh, en, writes, {**dict(zip(COLUMNS, scopes, strict=True)), Role.SYSTEM: Scope.ALL})
+def _rule(zh: str, en: str, writes: bool, *scopes: Scope, province: Scope | None = None) -> Rule:
+    """`scopes` in the order of the columns up to `public`; the province reads what the auditors read, across the
+    province, and objects to a public notice as anyone may (unless `province` says otherwise)."""
+    by_role = dict(zip(COLUMNS[:-1], scopes, strict=True))
+    if province is None:
+        auditor = by_role[Role.AUDITOR]
+        province = (Scope.PROVINCE if not writes and auditor is Scope.COUNTY
+                    else Scope.PUBLIC if by_role[Role.PUBLIC] is Scope.PUBLIC and auditor is Scope.PUBLIC
+                    else Scope.NONE)
+    return Rule(zh, en, writes, {**by_role, Role.PROVINCE: province, Role.SYSTEM: Scope.ALL})
 
 
 _N, _VIL, _VUP, _TWN, _CTY, _ENT, _PUB = (Scope.NONE, Scope.VILLAGE, Scope.VILLAGE_UP, Scope.TOWNSHIP, Scope.COUNTY,
@@ -208,6 +225,9 @@ POLICY: dict[Action, Rule] = {
     "finding.rectify": _rule("报告问题整改情况", "report a rectification", _W, _CTY, _TWN, _VIL, _N, _N, _N),
     "credit.read": _rule("查看实施主体信用记录", "read credit records", _R, _CTY, _TWN, _VIL, _ENT, _CTY, _N),
     "credit.object": _rule("对失信认定提出异议", "object to a credit listing", _W, _CTY, _N, _N, _ENT, _N, _N),
+    # The province records each county's checkpoints as witnessed, after proving them consistent (LEDGER.md).
+    "ledger.witness": _rule("见证县级账本检查点", "witness county ledger checkpoints", _W, _N, _N, _N, _N, _N, _N,
+                            province=Scope.PROVINCE),
 }
 
 

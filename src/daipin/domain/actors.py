@@ -15,6 +15,7 @@ class Role(StrEnum):
     ENTITY_USER = "entity_user"  # 实施主体
     AUDITOR = "auditor"  # 纪委 / 审计局 (read-only)
     PUBLIC = "public"  # 群众, no login
+    PROVINCE = "province"  # 省级: reads every county, witnesses their checkpoints
     SYSTEM = "system"  # CLI and batch jobs run by the operator
 
 

@@ -529,6 +529,7 @@ ROLE = Vocab("role", (
     ("entity_user", "实施主体", "Implementing entity"),
     ("auditor", "审计监督", "Auditor"),
     ("public", "公众", "Public"),
+    ("province", "省级", "Province"),
     ("system", "系统", "System"),
 ))
 
@@ -541,6 +542,7 @@ ACCESS_SCOPE = Vocab("access_scope", (
     ("county", "本区（县）", "Own county"),
     ("entity", "本实施主体", "Own implementing entity"),
     ("public", "已公示的", "Posted rows only"),
+    ("province", "本省", "Own province"),
     ("all", "全部", "All"),
 ))
 

@@ -41,8 +41,9 @@ def is_training_origin(origin: str | None) -> bool:
 
 
 def origin(session: Session) -> str | None:
-    """The ledger's origin, None while the database has no ledger."""
-    value = session.execute(select(LedgerLog.origin).where(LedgerLog.id == 1)).scalar()
+    """The origin of the deployment's first ledger, None while the database has no ledger."""
+    value = session.execute(select(LedgerLog.origin).order_by(LedgerLog.created_at, LedgerLog.county_code)
+                            .limit(1)).scalar()
     return None if value is None else str(value)
 
 

@@ -7,6 +7,10 @@ key the database names), `ledger.anchor` (the verifier key the log was created w
 then and never rewritten; a later key is trusted only through rotation entries signed by
 the key before it) and `pii.salt` (32 random bytes, hex, mode 0600). The salt is kept here and never in the database, so a published log
 does not let anyone brute-force ID numbers from their digests.
+
+One deployment may hold several counties' logs (ledger/store.py): the first log created signs with the files above;
+each later county has its own `ledger.key`, `ledger.pub` and `ledger.anchor` under `counties/<county code>/`. The salt
+is the deployment's one `pii.salt`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ SIGNER_FILE = "ledger.key"
 VERIFIER_FILE = "ledger.pub"
 ANCHOR_FILE = "ledger.anchor"
 SALT_FILE = "pii.salt"
+COUNTIES_DIR = "counties"
+PROVINCE_DIR = "province"  # the province server's own keys: its witness key and its cross-county digest key
+WITNESS_FILE = "witness.key"
+PROVINCE_DIGEST_FILE = "id-digest.key"
 
 _signers: dict[tuple[str, int, int, int], Signer] = {}
 _salts: dict[tuple[str, int, int, int], bytes] = {}
@@ -50,6 +58,62 @@ def default_origin(county: str | None = None) -> str:
     return f"daipin.{county or default_county()}/ledger"
 
 
+def county_dir(county: str, path: str | os.PathLike[str] | None = None, *, first: bool) -> Path:
+    """Where `county`'s signing key lives: the keys directory itself for the deployment's first log (`first`),
+    `counties/<county>/` under it for every other county."""
+    d = keys_dir(path)
+    sub = d / COUNTIES_DIR / county
+    if not first or (sub / SIGNER_FILE).is_file():
+        return sub
+    return d
+
+
+def province_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    return keys_dir(path) / PROVINCE_DIR
+
+
+def province_witness(path: str | os.PathLike[str] | None = None, name: str = "daipin.province/witness") -> Signer:
+    """The province's witness key (cosigns the county checkpoints it has proved consistent), created if missing."""
+    d = province_dir(path)
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    f = d / WITNESS_FILE
+    if not f.exists():
+        _write_new(f, str(Signer.generate(name)) + "\n", 0o600)
+    return load_signer_file(f)
+
+
+def province_digest_key(path: str | os.PathLike[str] | None = None, *, create: bool = False) -> bytes:
+    """The province's key for digests of resident ID numbers across counties (32 random bytes, hex, mode 0600).
+    It lives only in the province server's keys directory: no county database or county server holds it."""
+    d = province_dir(path)
+    f = d / PROVINCE_DIGEST_FILE
+    if create and not f.exists():
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write_new(f, secrets.token_hex(32) + "\n", 0o600)
+    try:
+        key = bytes.fromhex(f.read_text(encoding="utf-8").strip())
+    except FileNotFoundError:
+        raise Conflict(f"省级比对密钥不存在于 {d}", f"the province digest key is missing from {d}",
+                       field=KEYS_DIR_ENV, code="province_key_missing") from None
+    except ValueError as exc:
+        raise Conflict(f"省级比对密钥文件损坏: {f}", f"the province digest key file is damaged: {f}",
+                       field=KEYS_DIR_ENV) from exc
+    if len(key) < 32:
+        raise Conflict(f"省级比对密钥太短: {f}", f"the province digest key is too short: {f}", field=KEYS_DIR_ENV)
+    return key
+
+
+def load_signer_file(f: Path) -> Signer:
+    try:
+        return Signer.parse(f.read_text(encoding="utf-8"))
+    except NoteError as exc:
+        raise Conflict(f"签名密钥文件损坏: {f}", f"signing key file is damaged: {f} ({exc})", field=KEYS_DIR_ENV) from exc
+
+
+def have_signer(path: str | os.PathLike[str] | None = None) -> bool:
+    return (keys_dir(path) / SIGNER_FILE).is_file()
+
+
 def _write_new(path: Path, data: str, mode: int) -> bool:
     """Create `path` atomically with `data`; False if it already exists (another process won)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
@@ -68,15 +132,17 @@ def _write_new(path: Path, data: str, mode: int) -> bool:
         tmp.unlink(missing_ok=True)
 
 
-def init_keys(path: str | os.PathLike[str] | None = None, name: str | None = None) -> tuple[Signer, bool]:
-    """Create the signing key and salt if missing (idempotent). Returns the signer and whether it was created."""
+def init_keys(path: str | os.PathLike[str] | None = None, name: str | None = None, *, salt: bool = True
+              ) -> tuple[Signer, bool]:
+    """Create the signing key and (with `salt`) the salt if missing (idempotent). Returns the signer and whether it
+    was created."""
     d = keys_dir(path)
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     created = False
     if not (d / SIGNER_FILE).exists():
         signer = Signer.generate(name or default_origin())
         created = _write_new(d / SIGNER_FILE, str(signer) + "\n", 0o600)
-    if not (d / SALT_FILE).exists():
+    if salt and not (d / SALT_FILE).exists():
         _write_new(d / SALT_FILE, secrets.token_hex(32) + "\n", 0o600)
     signer = load_signer(d)
     if not (d / VERIFIER_FILE).exists():

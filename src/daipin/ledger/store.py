@@ -26,14 +26,27 @@ records many rows at once by one digest (an import batch) registers a `BatchChec
 for its type: verify recomputes the digest from the rows, and names the entry when
 they changed without a later entry recording any of them.
 
+Counties
+--------
+A deployment holds one log per county (`ledger_log` keyed by `county_code`): each has its
+own origin, signing key, hash, entries numbered from 0, nodes, checkpoints, witnesses and
+writer lock. An entry goes to the log of its region's county (the first six digits of
+`region`) when that county has a log, else to the deployment's home log (the county of
+`DAIPIN_COUNTY` if it has a log, else the first log created): so a deployment with one
+county behaves exactly as before, and a county's entries go to its own log from the moment
+`ensure_log(county=C)` (`daipin ledger init --county C`) created it. `county=` on the
+readers names a log; left out, they read the home log.
+
 Transactions
 ------------
-`append` takes the writer lock (SQLite: the `BEGIN IMMEDIATE` every transaction of
-this project starts with; PostgreSQL: `pg_advisory_xact_lock`), assigns the next
-index and writes the entry and the full-subtree nodes it completes, all in the
-caller's transaction. When that transaction commits, a `before_commit` hook signs a
-checkpoint for the new size and stores it in the same commit: a crash anywhere before
-the commit leaves the log at the previous checkpoint.
+`append` takes its county's writer lock (SQLite: the `BEGIN IMMEDIATE` every transaction
+of this project starts with, which is one lock for the whole file; PostgreSQL:
+`pg_advisory_xact_lock(PG_LOCK_KEY, county)`, so two counties never wait on each other),
+assigns the next index and writes the entry and the full-subtree nodes it completes, all
+in the caller's transaction. When that transaction commits, a `before_commit` hook signs
+a checkpoint for the new size of each county it appended to and stores it in the same
+commit: a crash anywhere before the commit leaves every log at its previous checkpoint.
+A transaction that appends to several counties takes their locks in county order.
 """
 
 from __future__ import annotations
@@ -56,7 +69,7 @@ from daipin.ledger import clock as ledger_clock
 from daipin.ledger import keys as keystore
 from daipin.ledger import merkle, note
 
-PG_LOCK_KEY = 0x6461697069_6E  # "daipin": one writer at a time, across processes
+PG_LOCK_KEY = 0x64616970  # "daip": with the county's code, one writer per county at a time, across processes
 _STATE = "daipin.ledger.writer"
 _DIRTY = "daipin.ledger.dirty"
 _LOG = "daipin.ledger.log"
@@ -117,43 +130,99 @@ def _hasher(name: str) -> merkle.Hasher:
     return h
 
 
-# --------------------------------------------------------------------------- the log row
+# --------------------------------------------------------------------------- the log rows
 
 
 def _conn(session: Session) -> Connection:
     return session.connection()
 
 
-def _lock(session: Session) -> None:
-    conn = _conn(session)
-    if conn.dialect.name == "postgresql":
-        cur = _raw(conn).cursor()
+def lock_county(dialect: Dialect, raw: Any, county: str) -> None:
+    """Take `county`'s writer lock for the rest of the transaction on the DBAPI connection `raw`: the one place
+    that knows each dialect's lock."""
+    if dialect.name == "postgresql":
+        cur = raw.cursor()
         try:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PG_LOCK_KEY, int(county)))
         finally:
             cur.close()
-    # SQLite: the transaction already began with BEGIN IMMEDIATE, which is the writer lock.
+    # SQLite: the transaction already began with BEGIN IMMEDIATE, which is the writer lock (for every county).
 
 
-def log_info(session: Session) -> LogInfo | None:
+def _lock(session: Session, county: str) -> None:
+    conn = _conn(session)
+    lock_county(conn.dialect, _raw(conn), county)
+
+
+def _check_county(county: str) -> str:
+    if not (isinstance(county, str) and len(county) == 6 and county.isdigit()):
+        raise InputError("县级区划代码应为6位数字", "county code must be 6 digits", field="county")
+    return county
+
+
+def _logs(session: Session, *, fresh: bool = False) -> dict[str, LogInfo]:
+    """Every county's log, in the order they were created (cached for the session; logs are never removed)."""
     cached = session.info.get(_LOG)
-    if cached is not None:
+    if cached is not None and not fresh:
         return cached  # type: ignore[no-any-return]
-    row = _conn(session).execute(select(L.c.origin, L.c.hash_name, L.c.verifier_key, L.c.county_code)).first()
-    if row is None:
-        return None
-    info = LogInfo(*row)
-    _hasher(info.hash_name)
-    session.info[_LOG] = info
+    rows = _conn(session).execute(select(L.c.origin, L.c.hash_name, L.c.verifier_key, L.c.county_code)
+                                  .order_by(L.c.created_at, L.c.county_code))
+    logs = {row[3]: LogInfo(*row) for row in rows}
+    for info in logs.values():
+        _hasher(info.hash_name)
+    if logs:
+        session.info[_LOG] = logs
+    return logs
+
+
+def counties(session: Session) -> list[str]:
+    """The counties that have a log here, in the order their logs were created."""
+    return list(_logs(session, fresh=True))
+
+
+def home_county(session: Session) -> str:
+    """The county whose log the readers use when not told one: `DAIPIN_COUNTY`'s if it has a log, else the first
+    log created (else `DAIPIN_COUNTY`, for the log not yet created)."""
+    logs = _logs(session)
+    county = keystore.default_county()
+    if county in logs or not logs:
+        return county
+    return next(iter(logs))
+
+
+def _county_of(session: Session, county: str | None) -> str:
+    return home_county(session) if county is None else _check_county(county)
+
+
+def log_info(session: Session, county: str | None = None) -> LogInfo | None:
+    county = _county_of(session, county)
+    logs = _logs(session)
+    info = logs.get(county)
+    if info is None:
+        info = _logs(session, fresh=True).get(county)  # created since (by another process?)
     return info
 
 
-def require_log(session: Session) -> LogInfo:
-    info = log_info(session)
+def require_log(session: Session, county: str | None = None) -> LogInfo:
+    info = log_info(session, county)
     if info is None:
+        if county is not None and _logs(session):
+            raise NotFound(f"县 {county} 的账本尚未建立，请先运行 `daipin ledger init --county {county}`",
+                           f"county {county} has no ledger yet; run `daipin ledger init --county {county}`",
+                           field="county")
         raise Conflict("账本尚未建立，请先运行 `daipin init`", "the ledger does not exist yet; run `daipin init`",
                        code="ledger_not_initialised")
     return info
+
+
+def route(session: Session, region: str) -> str:
+    """The county whose log takes an entry of `region`: its own county's when that has a log, else the home log."""
+    county = region[:6]
+    if county and county in _logs(session):
+        return county
+    if county and len(county) == 6 and log_info(session, county) is not None:
+        return county
+    return home_county(session)
 
 
 def ensure_log(
@@ -165,43 +234,49 @@ def ensure_log(
     county: str | None = None,
     at: datetime | None = None,
 ) -> LogInfo:
-    """Create the log (and the keys, if missing) unless it exists; idempotent.
+    """Create `county`'s log (and its keys, if missing) unless it exists; idempotent.
 
     The hash is fixed here for the life of the log. `at` is the creation time for the
-    record (now, when not given). A signed checkpoint of the empty tree is stored.
+    record (now, when not given). A signed checkpoint of the empty tree is stored. The
+    first log of a deployment signs with the keys directory's own key; each later county
+    with a key of its own (`keys.county_dir`).
     """
-    _lock(session)
-    existing = log_info(session)
+    county = _check_county(county or home_county(session))
+    _lock(session, county)
+    logs = _logs(session, fresh=True)
+    existing = logs.get(county)
     if existing is not None:
         if hash_name is not None and hash_name != existing.hash_name:
             raise Conflict(f"账本已使用 {existing.hash_name} 哈希，不能改为 {hash_name}",
                            f"the ledger already uses {existing.hash_name}; its hash cannot change to {hash_name}",
                            field="hash")
-        signer = keystore.load_signer(keys_dir) if keystore.have_keys(keys_dir) else None
+        kd = keystore.county_dir(county, keys_dir, first=next(iter(logs)) == county)
+        signer = keystore.load_signer(kd) if keystore.have_signer(kd) else None
         if signer is not None and str(signer.verifier()) != existing.verifier_key:
             raise Conflict("密钥目录中的签名密钥与账本不符", "the signing key in the keys directory is not this ledger's key",
                            field=keystore.KEYS_DIR_ENV)
         return existing
-    county = county or keystore.default_county()
-    if not (len(county) == 6 and county.isdigit()):
-        raise InputError("县级区划代码应为6位数字", "county code must be 6 digits", field="county")
     origin = origin or keystore.default_origin(county)
     hasher = _hasher(hash_name or merkle.DEFAULT_HASH)
-    signer, _ = keystore.init_keys(keys_dir, origin)
+    kd = keystore.county_dir(county, keys_dir, first=not logs)
+    signer, _ = keystore.init_keys(kd, origin, salt=not logs)
     at = min(_utc_naive(at or datetime.now(UTC)), _utc_naive(ledger_clock.system_time()))  # never ahead of the clock
     conn = _conn(session)
-    conn.execute(insert(L), {"id": 1, "origin": origin, "hash_name": hasher.name,
+    conn.execute(insert(L), {"origin": origin, "hash_name": hasher.name,
                              "verifier_key": str(signer.verifier()), "county_code": county, "created_at": at,
                              "salt_id": keystore.salt_id(keystore.load_salt(keys_dir))})
     empty = note.Checkpoint(origin, 0, hasher.empty_root)
-    conn.execute(insert(C), {"size": 0, "root": empty.root, "note": note.sign_checkpoint(empty, signer), "at": at})
+    conn.execute(insert(C), {"county_code": county, "size": 0, "root": empty.root,
+                             "note": note.sign_checkpoint(empty, signer), "at": at})
     info = LogInfo(origin, hasher.name, str(signer.verifier()), county)
-    session.info[_LOG] = info
+    session.info[_LOG] = {**logs, county: info}
     return info
 
 
-def _signer_for(info: LogInfo) -> note.Signer:
-    signer = keystore.load_signer()  # cached per key file version
+def _signer_for(session: Session, info: LogInfo) -> note.Signer:
+    logs = _logs(session)
+    first = not logs or next(iter(logs)) == info.county_code
+    signer = keystore.load_signer(keystore.county_dir(info.county_code, first=first))  # cached per key file version
     if str(signer.verifier()) != info.verifier_key:
         raise Conflict("密钥目录中的签名密钥与账本不符，无法签发检查点",
                        "the signing key in the keys directory is not this ledger's key; refusing to sign a checkpoint",
@@ -212,9 +287,10 @@ def _signer_for(info: LogInfo) -> note.Signer:
 # --------------------------------------------------------------------------- nodes
 
 
-def tree_size(session: Session) -> int:
-    """Entries stored (committed or in this transaction)."""
-    top = _conn(session).execute(select(func.max(E.c.idx))).scalar()
+def tree_size(session: Session, county: str | None = None) -> int:
+    """Entries stored in `county`'s log (committed or in this transaction)."""
+    county = _county_of(session, county)
+    top = _conn(session).execute(select(func.max(E.c.idx)).where(E.c.county_code == county)).scalar()
     return 0 if top is None else int(top) + 1
 
 
@@ -233,13 +309,14 @@ class _Sql:
         self.ph = ph
         cols = ("idx", "body", "leaf_hash", "type", "subject", "region", "county_code", "at")
         self.insert_entries = f"INSERT INTO ledger_entry ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
-        self.insert_nodes = f"INSERT INTO ledger_node (level, idx, hash) VALUES ({ph}, {ph}, {ph})"
-        self.insert_checkpoint = f"INSERT INTO ledger_checkpoint (size, root, note, at) VALUES ({ph}, {ph}, {ph}, {ph})"
-        self.lock = f"SELECT pg_advisory_xact_lock({ph})" if self.pg else ""
-        # Stored size and the latest signed checkpoint, in one round trip.
-        self.state = ("SELECT (SELECT max(idx) FROM ledger_entry), c.size, c.root FROM (SELECT 1 AS one) o"
-                      " LEFT JOIN (SELECT size, root FROM ledger_checkpoint ORDER BY size DESC LIMIT 1) c ON 1 = 1")
-        self.max_checkpoint = "SELECT max(size) FROM ledger_checkpoint"
+        self.insert_nodes = f"INSERT INTO ledger_node (county_code, level, idx, hash) VALUES ({ph}, {ph}, {ph}, {ph})"
+        self.insert_checkpoint = (f"INSERT INTO ledger_checkpoint (county_code, size, root, note, at)"
+                                  f" VALUES ({ph}, {ph}, {ph}, {ph}, {ph})")
+        # One county's stored size and latest signed checkpoint, in one round trip.
+        self.state = (f"SELECT (SELECT max(idx) FROM ledger_entry WHERE county_code = {ph}), c.size, c.root"
+                      " FROM (SELECT 1 AS one) o LEFT JOIN (SELECT size, root FROM ledger_checkpoint"
+                      f" WHERE county_code = {ph} ORDER BY size DESC LIMIT 1) c ON 1 = 1")
+        self.max_checkpoint = f"SELECT max(size) FROM ledger_checkpoint WHERE county_code = {ph}"
         at_type = E.c.at.type.dialect_impl(dialect)
         self.bind_at: Callable[[Any], Any] | None = at_type.bind_processor(dialect)
         if self.bind_at is not None:
@@ -255,11 +332,12 @@ class _Sql:
         # the UNION ALL form below varies with the node counts and psycopg binds each small int as the
         # narrowest integer type, so its statements were rarely reused (measured at 1,000,000 entries:
         # ~1,000 proofs/s that way, ~5,000 this way).
-        self.pg_nodes = ("SELECT 0, idx, leaf_hash FROM ledger_entry WHERE idx = ANY(%s::bigint[]) UNION ALL "
-                         "SELECT n.level, n.idx, n.hash FROM ledger_node AS n "
-                         "JOIN unnest(%s::int[], %s::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx")
+        self.pg_nodes = ("SELECT 0, idx, leaf_hash FROM ledger_entry WHERE county_code = %s AND idx = ANY(%s::bigint[])"
+                         " UNION ALL SELECT n.level, n.idx, n.hash FROM ledger_node AS n"
+                         " JOIN unnest(%s::int[], %s::bigint[]) AS w(level, idx)"
+                         " ON n.county_code = %s AND n.level = w.level AND n.idx = w.idx")
 
-    def nodes_query(self, leaves: list[int], inner: list[merkle.NodeRef]) -> tuple[str, list[int]]:
+    def nodes_query(self, county: str, leaves: list[int], inner: list[merkle.NodeRef]) -> tuple[str, list[Any]]:
         """One statement that returns (level, idx, hash) for the leaves and the inner nodes."""
         key = (len(leaves), len(inner))
         sql = self._node_sql.get(key)
@@ -269,12 +347,15 @@ class _Sql:
             # text depends only on the counts, so the driver keeps it compiled (SQLite's
             # statement cache, psycopg's prepared statements).
             ph = self.ph
-            parts = [f"SELECT 0, idx, leaf_hash FROM ledger_entry WHERE idx = {ph}"] * len(leaves)
-            parts += [f"SELECT level, idx, hash FROM ledger_node WHERE level = {ph} AND idx = {ph}"] * len(inner)
+            parts = [f"SELECT 0, idx, leaf_hash FROM ledger_entry WHERE county_code = {ph} AND idx = {ph}"] * len(leaves)
+            parts += [f"SELECT level, idx, hash FROM ledger_node WHERE county_code = {ph} AND level = {ph} AND idx = {ph}"
+                      ] * len(inner)
             sql = self._node_sql[key] = " UNION ALL ".join(parts)
-        params = leaves[:]
-        for ref in inner:
-            params += ref
+        params: list[Any] = []
+        for i in leaves:
+            params += (county, i)
+        for lv, i in inner:
+            params += (county, lv, i)
         return sql, params
 
 
@@ -300,7 +381,7 @@ def _raw(conn: Connection) -> Any:
 _MAX_TERMS = 400
 
 
-def _fetch(raw: Any, q: _Sql, refs: Iterable[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
+def _fetch(raw: Any, q: _Sql, county: str, refs: Iterable[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
     wanted = set(refs)
     leaves = [i for lv, i in wanted if lv == 0]
     inner = [ref for ref in wanted if ref[0] > 0]
@@ -308,7 +389,8 @@ def _fetch(raw: Any, q: _Sql, refs: Iterable[merkle.NodeRef]) -> dict[merkle.Nod
     cur = raw.cursor()
     try:
         if q.pg:
-            cur.execute(q.pg_nodes, (leaves, [lv for lv, _ in inner], [i for _, i in inner]), prepare=True)
+            cur.execute(q.pg_nodes, (county, leaves, [lv for lv, _ in inner], [i for _, i in inner], county),
+                        prepare=True)
             rows = cur.fetchall()
         else:
             # A proof names at most a few dozen nodes: one statement. The chunks only keep a
@@ -316,7 +398,7 @@ def _fetch(raw: Any, q: _Sql, refs: Iterable[merkle.NodeRef]) -> dict[merkle.Nod
             rows = []
             for start in range(0, len(leaves) + len(inner), _MAX_TERMS):
                 stop = start + _MAX_TERMS
-                sql, params = q.nodes_query(leaves[start:stop],
+                sql, params = q.nodes_query(county, leaves[start:stop],
                                             inner[max(0, start - len(leaves)):max(0, stop - len(leaves))])
                 cur.execute(sql, params)
                 rows += cur.fetchall()
@@ -331,15 +413,20 @@ def _fetch(raw: Any, q: _Sql, refs: Iterable[merkle.NodeRef]) -> dict[merkle.Nod
     return out
 
 
-def fetch_nodes(conn: Connection, refs: Iterable[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
-    """Hashes of full nodes in one query: leaves from the entries, higher levels from the node table."""
-    return _fetch(_raw(conn), _sql(conn.dialect), refs)
+def fetch_nodes(conn: Connection, refs: Iterable[merkle.NodeRef], county: str | None = None
+                ) -> dict[merkle.NodeRef, bytes]:
+    """Hashes of `county`'s full nodes (the home log's by default) in one query: leaves from the entries, higher
+    levels from the node table."""
+    if county is None:
+        have = [c for (c,) in conn.execute(select(L.c.county_code).order_by(L.c.created_at, L.c.county_code))]
+        county = keystore.default_county() if keystore.default_county() in have or not have else have[0]
+    return _fetch(_raw(conn), _sql(conn.dialect), county, refs)
 
 
 _READER = "daipin.ledger.reader"
 
 
-def _session_nodes(session: Session, refs: Iterable[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
+def _session_nodes(session: Session, county: str, refs: Iterable[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
     """`fetch_nodes` on the session's connection, remembered for the session's current transaction
     (asking the session for its connection costs more than a proof's query on SQLite)."""
     tx = session.get_transaction()
@@ -347,56 +434,59 @@ def _session_nodes(session: Session, refs: Iterable[merkle.NodeRef]) -> dict[mer
     if tx is None or cached is None or cached[0] is not tx:
         conn = _conn(session)
         cached = session.info[_READER] = (session.get_transaction(), _raw(conn), _sql(conn.dialect))
-    return _fetch(cached[1], cached[2], refs)
+    return _fetch(cached[1], cached[2], county, refs)
 
 
 # The right edge after this process's last commit, per database: the next transaction
 # checks it against the stored size and the latest signed root in one query instead of
 # rereading nodes. Equal size and root mean the same tree (the root commits to every
 # leaf), so a stale edge (another writer, a rollback) can never pass the check.
-_edges: dict[str, tuple[int, bytes, list[bytes]]] = {}
+_edges: dict[tuple[str, str], tuple[int, bytes, list[bytes]]] = {}
 
 
 def _db_key(conn: Connection) -> str:
     return conn.engine.url.render_as_string(hide_password=True)
 
 
-def _load_writer(session: Session, at: datetime | None) -> _Writer:
+def _load_writer(session: Session, at: datetime | None, county: str | None = None) -> _Writer:
     # Always ask the session for its connection: that is what begins a pending savepoint
     # (`begin_nested`) before anything is written, so rolling it back takes our rows too.
     conn = _conn(session)
-    st: _Writer | None = session.info.get(_STATE)
+    states: dict[str, _Writer] | None = session.info.get(_STATE)
+    if states is None:
+        states = session.info[_STATE] = {}
+    if county is None:
+        county = home_county(session)
+    st = states.get(county)
     if st is not None:
         return st
     q = _sql(conn.dialect)
     raw = _raw(conn)
+    lock_county(conn.dialect, raw, county)
+    info = log_info(session, county)
+    if info is None:
+        if not keystore.have_keys() or _logs(session):
+            require_log(session, county if _logs(session) else None)  # raises the "run daipin init" error
+        info = ensure_log(session, at=at, county=county)
     cur = raw.cursor()
     try:
-        if q.pg:
-            cur.execute(q.lock, (PG_LOCK_KEY,))
-        # SQLite: the transaction already began with BEGIN IMMEDIATE, which is the writer lock.
-        info = log_info(session)
-        if info is None:
-            if not keystore.have_keys():
-                require_log(session)  # raises the "run daipin init" error
-            info = ensure_log(session, at=at)
-        cur.execute(q.state)
+        cur.execute(q.state, (county, county))
         top, cp_size, cp_root = cur.fetchone()
     finally:
         cur.close()
     hasher = info.hasher
     size = 0 if top is None else int(top) + 1
     key = _db_key(conn)
-    cached = _edges.get(key)
+    cached = _edges.get((key, county))
     if cached is not None and cached[0] == size and cp_size == size and cp_root is not None \
             and bytes(cp_root) == cached[1] and len(cached[2]) == bin(size).count("1"):
         frontier = merkle.Frontier(hasher, size, cached[2])
     else:
         refs = merkle.frontier_refs(size)
-        nodes = _fetch(raw, q, refs)
+        nodes = _fetch(raw, q, county, refs)
         frontier = merkle.Frontier(hasher, size, [nodes[r] for r in refs])
     st = _Writer(info, hasher, frontier, size, raw=raw, sql=q, db_key=key)
-    session.info[_STATE] = st
+    states[county] = st
     return st
 
 
@@ -426,8 +516,8 @@ def _text_field(value: Any, name: str, max_len: int, *, allow_empty: bool = Fals
     return value
 
 
-def _prepare(item: Mapping[str, Any], county: str) -> tuple[dict[str, Any], datetime, str]:
-    """Validate one entry; returns (envelope for the body, naive UTC time, county code)."""
+def _prepare(item: Mapping[str, Any]) -> tuple[dict[str, Any], datetime]:
+    """Validate one entry; returns (envelope for the body, naive UTC time)."""
     type_ = _text_field(item.get("type"), "type", 64)
     actor = _text_field(item.get("actor"), "actor", 200)
     subject = _text_field(item.get("subject"), "subject", 200)
@@ -446,7 +536,7 @@ def _prepare(item: Mapping[str, Any], county: str) -> tuple[dict[str, Any], date
     _refuse_floats(facts)
     envelope = {"type": type_, "at": _iso_z(at), "actor": actor, "region": region, "subject": subject,
                 "facts": facts}
-    return envelope, at, region[:6] if region else county
+    return envelope, at
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
@@ -494,34 +584,65 @@ def append(
     subject: str,
     facts: Mapping[str, Any],
     at: datetime,
+    county: str | None = None,
 ) -> int:
-    """Append one entry in the caller's transaction; returns its index."""
+    """Append one entry in the caller's transaction; returns its index in its county's log."""
     return append_many(
-        session, [{"type": type, "actor": actor, "region": region, "subject": subject, "facts": facts, "at": at}]
+        session, [{"type": type, "actor": actor, "region": region, "subject": subject, "facts": facts, "at": at}],
+        county=county,
     )[0]
 
 
-def append_many(session: Session, items: Iterable[Mapping[str, Any]]) -> list[int]:
-    """Append several entries (each a mapping with append's keywords) in one go; returns their indices.
+def append_many(session: Session, items: Iterable[Mapping[str, Any]], *, county: str | None = None) -> list[int]:
+    """Append several entries (each a mapping with append's keywords) in one go; returns their indices, each in
+    its county's log.
 
+    Each entry goes to the log of its region's county (`route`), or to `county`'s log for every entry when given.
     Every item is validated before anything is written: one bad item writes nothing.
     """
     items = list(items)
     if not items:
         return []
-    first_at = items[0].get("at")
-    st = _load_writer(session, first_at if isinstance(first_at, datetime) else None)
-    prepared = [_prepare(it, st.log.county_code) for it in items]
+    prepared = [_prepare(it) for it in items]
+    first_at = prepared[0][1]
+    if county is not None:
+        _check_county(county)
+        if not _logs(session):
+            _load_writer(session, first_at)  # a deployment's first log, as before (needs the keys)
+        groups = {county: list(range(len(prepared)))}
+    else:
+        if not _logs(session):
+            _load_writer(session, first_at)  # creates the home log when the keys exist, else asks for `daipin init`
+        groups = {}
+        routes: dict[str, str] = {}
+        for i, (envelope, _) in enumerate(prepared):
+            region = envelope["region"]
+            c = routes.get(region[:6])
+            if c is None:
+                c = routes[region[:6]] = route(session, region)
+            groups.setdefault(c, []).append(i)
+    if len(groups) == 1:
+        c, _ = groups.popitem()
+        return _append_county(session, c, prepared)
+    out = [0] * len(prepared)
+    for c in sorted(groups):  # locks in county order: two such transactions never wait on each other in a circle
+        for i, idx in zip(groups[c], _append_county(session, c, [prepared[i] for i in groups[c]]), strict=True):
+            out[i] = idx
+    return out
+
+
+def _append_county(session: Session, county: str, prepared: list[tuple[dict[str, Any], datetime]]) -> list[int]:
+    st = _load_writer(session, prepared[0][1], county)
     frontier = st.frontier.copy()
     append_leaf = frontier.append
     new_hash = st.hasher.new
     q: _Sql = st.sql
     bind_at = q.bind_at
     rows: list[tuple[Any, ...]] = []
-    nodes: list[tuple[int, int, bytes]] = []
+    nodes: list[tuple[str, int, int, bytes]] = []
     last_at = st.last_at
     first = frontier.size
-    for idx, (envelope, at, county) in enumerate(prepared, first):
+    for idx, (envelope, at) in enumerate(prepared, first):
         envelope["index"] = idx
         body = _body(envelope)
         h = new_hash()
@@ -529,7 +650,7 @@ def append_many(session: Session, items: Iterable[Mapping[str, Any]]) -> list[in
         lh = h.digest()
         done = append_leaf(lh)
         if done:
-            nodes.extend(done)
+            nodes.extend((county, lv, i, nh) for lv, i, nh in done)
         rows.append((idx, body, lh, envelope["type"], envelope["subject"], envelope["region"], county,
                      bind_at(at) if bind_at is not None else at))
         if last_at is None or at > last_at:
@@ -551,54 +672,66 @@ def append_many(session: Session, items: Iterable[Mapping[str, Any]]) -> list[in
         cur.close()
     st.frontier = frontier
     st.last_at = last_at
-    session.info[_DIRTY] = True
+    dirty = session.info.get(_DIRTY)
+    if dirty is None:
+        dirty = session.info[_DIRTY] = set()
+    dirty.add(county)
     return list(range(first, first + len(rows)))
 
 
-def issue_checkpoint(session: Session, at: datetime | None = None) -> CheckpointRecord | None:
-    """Sign and store a checkpoint for the current size unless one exists; called on commit."""
-    st = _load_writer(session, at)
+def issue_checkpoint(session: Session, at: datetime | None = None, county: str | None = None
+                     ) -> CheckpointRecord | None:
+    """Sign and store a checkpoint for `county`'s current size unless one exists; called on commit."""
+    county = _county_of(session, county)
+    st = _load_writer(session, at, county)
     size = st.frontier.size
     q: _Sql = st.sql
     cur = st.raw.cursor()
     try:
         if size == st.start_size:  # nothing appended through this state: maybe someone else checkpointed already
-            cur.execute(q.max_checkpoint)
+            cur.execute(q.max_checkpoint, (county,))
             latest = cur.fetchone()[0]
             if latest is not None and int(latest) >= size:
                 return None
         when = at or st.last_at
         if when is None and size:
             # Read through SQLAlchemy: the column type turns the stored value back into a datetime.
-            when = _conn(session).execute(select(E.c.at).where(E.c.idx == size - 1)).scalar()
+            when = _conn(session).execute(select(E.c.at).where(E.c.county_code == county,
+                                                               E.c.idx == size - 1)).scalar()
         when = _utc_naive(when) if when is not None else datetime(1970, 1, 1)
         if when > _utc_naive(ledger_clock.system_time()):
             # Dated by the clock: never after the real time (plus a training database's recorded offset).
             when = min(when, ledger_clock.latest_checkpoint_time(session))
         root = st.frontier.root()
         if st.signer is None:
-            st.signer = _signer_for(st.log)
+            st.signer = _signer_for(session, st.log)
         signed = note.sign_checkpoint(note.Checkpoint(st.log.origin, size, root), st.signer)
-        cur.execute(q.insert_checkpoint, (size, root, signed, q.bind_at(when) if q.bind_at is not None else when))
+        cur.execute(q.insert_checkpoint, (county, size, root, signed,
+                                          q.bind_at(when) if q.bind_at is not None else when))
     finally:
         cur.close()
     st.start_size = size
-    session.info[_EDGE] = (st.db_key, size, root, list(st.frontier.hashes))
+    edges = session.info.get(_EDGE)
+    if edges is None:
+        edges = session.info[_EDGE] = {}
+    edges[(st.db_key, county)] = (size, root, list(st.frontier.hashes))
     return CheckpointRecord(size, root, signed, when)
 
 
 @event.listens_for(Session, "before_commit")
 def _checkpoint_on_commit(session: Session) -> None:
-    if session.info.get(_DIRTY):
-        issue_checkpoint(session)
+    dirty = session.info.get(_DIRTY)
+    if dirty:
+        for county in sorted(dirty):
+            issue_checkpoint(session, county=county)
         session.info.pop(_DIRTY, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _remember_edge(session: Session) -> None:
-    edge = session.info.pop(_EDGE, None)
-    if edge is not None:
-        _edges[edge[0]] = (edge[1], edge[2], edge[3])
+    edges = session.info.pop(_EDGE, None)
+    if edges:
+        _edges.update(edges)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -620,45 +753,51 @@ def _forget_log_on_rollback(session: Session) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def latest_checkpoint(session: Session) -> CheckpointRecord | None:
+def latest_checkpoint(session: Session, county: str | None = None) -> CheckpointRecord | None:
+    county = _county_of(session, county)
     row = _conn(session).execute(
-        select(C.c.size, C.c.root, C.c.note, C.c.at).order_by(C.c.size.desc()).limit(1)
+        select(C.c.size, C.c.root, C.c.note, C.c.at).where(C.c.county_code == county)
+        .order_by(C.c.size.desc()).limit(1)
     ).first()
     return None if row is None else CheckpointRecord(int(row[0]), bytes(row[1]), row[2], row[3])
 
 
-def checkpoint_at(session: Session, size: int) -> CheckpointRecord | None:
-    row = _conn(session).execute(select(C.c.size, C.c.root, C.c.note, C.c.at).where(C.c.size == size)).first()
+def checkpoint_at(session: Session, size: int, county: str | None = None) -> CheckpointRecord | None:
+    county = _county_of(session, county)
+    row = _conn(session).execute(select(C.c.size, C.c.root, C.c.note, C.c.at)
+                                 .where(C.c.county_code == county, C.c.size == size)).first()
     return None if row is None else CheckpointRecord(int(row[0]), bytes(row[1]), row[2], row[3])
 
 
-def _default_size(session: Session, size: int | None) -> int:
+def _default_size(session: Session, size: int | None, county: str) -> int:
     if size is not None:
         return size
-    cp = latest_checkpoint(session)
+    cp = latest_checkpoint(session, county)
     if cp is None:
-        require_log(session)
+        require_log(session, county)
         return 0
     return cp.size
 
 
-def entry_body(session: Session, index: int) -> bytes:
-    """Entry `index`'s body, exactly the bytes that were hashed."""
-    body = _conn(session).execute(select(E.c.body).where(E.c.idx == index)).scalar()
+def entry_body(session: Session, index: int, county: str | None = None) -> bytes:
+    """Entry `index`'s body in `county`'s log, exactly the bytes that were hashed."""
+    county = _county_of(session, county)
+    body = _conn(session).execute(select(E.c.body).where(E.c.county_code == county, E.c.idx == index)).scalar()
     if body is None:
         raise NotFound(f"账本条目 {index} 不存在", f"ledger entry {index} does not exist", field="index")
     return bytes(body)
 
 
-def root_at(session: Session, size: int) -> bytes:
-    info = require_log(session)
-    return merkle.root_at(info.hasher, size, lambda refs: _session_nodes(session, refs))
+def root_at(session: Session, size: int, county: str | None = None) -> bytes:
+    info = require_log(session, county)
+    return merkle.root_at(info.hasher, size, lambda refs: _session_nodes(session, info.county_code, refs))
 
 
-def inclusion_proof(session: Session, index: int, size: int | None = None) -> dict[str, Any]:
+def inclusion_proof(session: Session, index: int, size: int | None = None, county: str | None = None
+                    ) -> dict[str, Any]:
     """`{"index", "size", "leaf_hash", "path": [hex…], "root"}` (RFC 9162), at the latest checkpoint by default."""
-    info = require_log(session)
-    size = _default_size(session, size)
+    info = require_log(session, county)
+    size = _default_size(session, size, info.county_code)
     if size <= 0:
         raise InputError("空账本没有包含证明", "an empty tree has no inclusion proofs", field="size")
     if not 0 <= index < size:
@@ -666,35 +805,37 @@ def inclusion_proof(session: Session, index: int, size: int | None = None) -> di
                          field="index")
     hasher = info.hasher
     need = merkle.inclusion_nodes(index, size)
-    nodes = _session_nodes(session, need.refs())
+    nodes = _session_nodes(session, info.county_code, need.refs())
     path, root = need.path_and_root(hasher, nodes)
     return {"index": index, "size": size, "leaf_hash": nodes[(0, index)].hex(), "path": [p.hex() for p in path],
             "root": root.hex()}
 
 
-def consistency_proof(session: Session, first: int, second: int | None = None) -> dict[str, Any]:
+def consistency_proof(session: Session, first: int, second: int | None = None, county: str | None = None
+                      ) -> dict[str, Any]:
     """`{"from", "to", "path": [hex…], "root_from", "root_to"}` (RFC 9162), to the latest checkpoint by default."""
-    info = require_log(session)
-    second = _default_size(session, second)
+    info = require_log(session, county)
+    second = _default_size(session, second, info.county_code)
     if not 0 < first <= second:
         raise InputError(f"一致性证明需要 0 < from ≤ to (from={first}, to={second})",
                          f"a consistency proof needs 0 < from <= to (from={first}, to={second})", field="from")
     hasher = info.hasher
     plan = merkle.consistency_plan(first, second)
     top1, top2 = merkle.frontier_refs(first), merkle.frontier_refs(second)
-    nodes = _session_nodes(session, merkle.plan_nodes(plan) | set(top1) | set(top2))
+    nodes = _session_nodes(session, info.county_code, merkle.plan_nodes(plan) | set(top1) | set(top2))
     return {"from": first, "to": second, "path": [p.hex() for p in merkle.fold_plan(hasher, plan, nodes)],
             "root_from": merkle.fold(hasher, [nodes[r] for r in top1]).hex(),
             "root_to": merkle.fold(hasher, [nodes[r] for r in top2]).hex()}
 
 
-def info(session: Session) -> dict[str, Any]:
-    """Hash name, size and root of the latest checkpoint, and who signs it."""
-    log = require_log(session)
-    cp = latest_checkpoint(session)
+def info(session: Session, county: str | None = None) -> dict[str, Any]:
+    """Hash name, size and root of `county`'s latest checkpoint, and who signs it."""
+    log = require_log(session, county)
+    county = log.county_code
+    cp = latest_checkpoint(session, county)
     v = log.verifier
-    return {"hash": log.hash_name, "origin": log.origin, "size": cp.size if cp else 0,
-            "root": (cp.root if cp else log.hasher.empty_root).hex(), "entries": tree_size(session),
+    return {"county": county, "hash": log.hash_name, "origin": log.origin, "size": cp.size if cp else 0,
+            "root": (cp.root if cp else log.hasher.empty_root).hex(), "entries": tree_size(session, county),
             "key": log.verifier_key, "key_id": v.key_id}
 
 
@@ -714,16 +855,17 @@ def pinned_salt(session: Session) -> bytes:
     key = (_db_key(conn), sid)
     if key in _pinned:
         return salt
-    pinned = conn.execute(select(L.c.salt_id).where(L.c.id == 1)).scalar()
-    if pinned is None:
-        conn.execute(L.update().where(L.c.id == 1, L.c.salt_id.is_(None)).values(salt_id=sid))
-        pinned = conn.execute(select(L.c.salt_id).where(L.c.id == 1)).scalar()
-    if pinned is not None and pinned != sid:
+    # One salt for the deployment: every county's log pins it (a county created later takes the pinned one).
+    pinned_ids = {p for (p,) in conn.execute(select(L.c.salt_id).distinct())}
+    if None in pinned_ids:
+        conn.execute(L.update().where(L.c.salt_id.is_(None)).values(salt_id=sid))
+        pinned_ids = {p for (p,) in conn.execute(select(L.c.salt_id).distinct())}
+    if pinned_ids - {sid}:
         raise Conflict("密钥目录中的个人信息摘要盐值不是本账本使用的盐值（文件被替换？），已拒绝写入；请恢复原盐值文件",
                        "the personal-data salt in the keys directory is not the one this ledger uses (was the file "
                        "replaced?); writes are refused until the original salt is restored",
                        field=keystore.KEYS_DIR_ENV, code="salt_replaced")
-    if pinned == sid:
+    if pinned_ids == {sid}:
         _pinned[key] = True
     return salt
 
@@ -902,16 +1044,18 @@ def rotation_message(origin: str, old_key: str, new_key: str) -> bytes:
     return f"daipin ledger key rotation\n{origin}\n{old_key}\n{new_key}\n".encode()
 
 
-def next_index(session: Session) -> int:
-    """The index the next `append` in this transaction will get (takes the writer lock, so it holds)."""
-    return _load_writer(session, None).frontier.size
+def next_index(session: Session, county: str | None = None) -> int:
+    """The index the next `append` to `county`'s log in this transaction will get (takes the writer lock, so it
+    holds)."""
+    return _load_writer(session, None, county).frontier.size
 
 
-def rotate_key(session: Session, new: note.Signer, *, actor: str, at: datetime) -> int:
-    """Hand the log to a new key: an entry carrying the new key, signed by the old one, and a checkpoint signed by
-    the new key. The caller installs the new key files after the commit (`keys.install_rotated`)."""
-    info = require_log(session)
-    old = _signer_for(info)
+def rotate_key(session: Session, new: note.Signer, *, actor: str, at: datetime, county: str | None = None) -> int:
+    """Hand `county`'s log to a new key: an entry carrying the new key, signed by the old one, and a checkpoint
+    signed by the new key. The caller installs the new key files after the commit (`keys.install_rotated`)."""
+    info = require_log(session, county)
+    county = info.county_code
+    old = _signer_for(session, info)
     new_key = str(new.verifier())
     if new_key == info.verifier_key:
         raise InputError("新密钥与当前密钥相同", "the new key is the current key", field="key")
@@ -921,13 +1065,14 @@ def rotate_key(session: Session, new: note.Signer, *, actor: str, at: datetime) 
 
     signature = base64.b64encode(old.sign(rotation_message(info.origin, info.verifier_key, new_key))).decode()
     idx = append(session, type=ROTATION_TYPE, actor=actor, region=info.county_code, subject="ledger:key",
-                 facts={"old_key": info.verifier_key, "new_key": new_key, "signature": signature}, at=at)
-    _conn(session).execute(update(L).where(L.c.id == 1).values(verifier_key=new_key))
+                 facts={"old_key": info.verifier_key, "new_key": new_key, "signature": signature}, at=at,
+                 county=county)
+    _conn(session).execute(update(L).where(L.c.county_code == county).values(verifier_key=new_key))
     rotated = LogInfo(info.origin, info.hash_name, new_key, info.county_code)
-    session.info[_LOG] = rotated
-    st = _load_writer(session, at)
+    session.info[_LOG] = {**_logs(session), county: rotated}
+    st = _load_writer(session, at, county)
     st.log, st.signer = rotated, new
-    issue_checkpoint(session, at)
+    issue_checkpoint(session, at, county)
     return idx
 
 
@@ -940,11 +1085,13 @@ class Witness:
     at: datetime
 
 
-def record_witness(session: Session, signed_note: str, source: str, at: datetime) -> Witness:
+def record_witness(session: Session, signed_note: str, source: str, at: datetime, county: str | None = None
+                   ) -> Witness:
     """Record a checkpoint seen outside the database (a notice, a dossier, an auditor's copy); `verify` proves the
-    log consistent with it. The note must name this log; its signature is checked by `verify` with the key of its
-    time."""
-    info = require_log(session)
+    log consistent with it. The note must name `county`'s log; its signature is checked by `verify` with the key of
+    its time."""
+    info = require_log(session, county)
+    county = info.county_code
     try:
         cp = note.Checkpoint.parse(note.parse(signed_note).text)
     except note.NoteError as exc:
@@ -952,14 +1099,16 @@ def record_witness(session: Session, signed_note: str, source: str, at: datetime
     if cp.origin != info.origin:
         raise InputError(f"检查点属于另一账本 {cp.origin}", f"the checkpoint is of another log ({cp.origin})", field="note")
     w = Witness(cp.size, cp.root, signed_note, source[:200], _utc_naive(at))
-    seen = _conn(session).execute(select(W.c.id).where(W.c.size == w.size, W.c.root == w.root,
-                                                       W.c.source == w.source).limit(1)).first()
+    seen = _conn(session).execute(select(W.c.id).where(W.c.county_code == county, W.c.size == w.size,
+                                                       W.c.root == w.root, W.c.source == w.source).limit(1)).first()
     if seen is None:
-        _conn(session).execute(insert(W), {"size": w.size, "root": w.root, "note": w.note, "source": w.source,
+        _conn(session).execute(insert(W), {"county_code": county, "size": w.size, "root": w.root, "note": w.note, "source": w.source,
                                            "at": w.at})
     return w
 
 
-def witnesses(session: Session) -> list[Witness]:
-    rows = _conn(session).execute(select(W.c.size, W.c.root, W.c.note, W.c.source, W.c.at).order_by(W.c.size, W.c.id))
+def witnesses(session: Session, county: str | None = None) -> list[Witness]:
+    county = _county_of(session, county)
+    rows = _conn(session).execute(select(W.c.size, W.c.root, W.c.note, W.c.source, W.c.at)
+                                  .where(W.c.county_code == county).order_by(W.c.size, W.c.id))
     return [Witness(int(size), bytes(root), text, source, at) for size, root, text, source, at in rows]

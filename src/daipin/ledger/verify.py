@@ -53,6 +53,7 @@ class Report:
     witnesses: int = 0
     key_id: str = ""
     problems: list[Problem] = field(default_factory=list)
+    counties: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # each county's log: size and root
 
     @property
     def ok(self) -> bool:
@@ -123,7 +124,8 @@ def key_schedule(session: Session, log: store.LogInfo, report: Report, trusted_k
         return KeySchedule(None)
     report.key_id = trusted.key_id
     rows = session.connection().execute(
-        select(E.c.idx, E.c.body).where(E.c.type == store.ROTATION_TYPE).order_by(E.c.idx)).all()
+        select(E.c.idx, E.c.body).where(E.c.county_code == log.county_code, E.c.type == store.ROTATION_TYPE)
+        .order_by(E.c.idx)).all()
     anchor = _parse_key(anchor_key)
     rotations: list[tuple[int, dict[str, Any]]] = []
     for idx, body in rows:
@@ -171,34 +173,107 @@ def verify_log(
     progress: Callable[[int, int], None] | None = None,
     trusted_key: str | None = None,
     anchor_key: str | None = None,
+    county: str | None = None,
 ) -> Report:
     """Check everything; never raises on a bad log, the report says what is wrong.
 
-    Signatures are checked with the published key (`trusted_key`, by default `ledger.pub` in DAIPIN_KEYS_DIR)
-    and the key the log was created with (`anchor_key`, by default `ledger.anchor` there), never with the key
-    the database names; every witnessed checkpoint must be a root of this log."""
+    Signatures are checked with the published key (`trusted_key`, by default `ledger.pub` in DAIPIN_KEYS_DIR, or
+    the county's own under `counties/<county>/`) and the key the log was created with (`anchor_key`, by default
+    `ledger.anchor` there), never with the key the database names; every witnessed checkpoint must be a root of
+    this log.
+
+    `county` names the log whose tree is checked (the home log when not given, and then every other county's log
+    too, each problem naming its county). The rows behind entries are checked against every county's entries."""
     report = Report()
-    log = store.log_info(session)
+    logs = store.counties(session)
+    log = store.log_info(session, county) if logs else None
     if log is None:
-        report.add(0, "账本不存在", "there is no ledger")
+        report.add(0, f"县 {county} 的账本不存在" if county and logs else "账本不存在",
+                   f"county {county} has no ledger" if county and logs else "there is no ledger")
         return report
+    first = logs[0]
+
+    def keys_of(c: str) -> tuple[str | None, str | None]:
+        d = keystore.county_dir(c, first=c == first)
+        return keystore.published_key(d), keystore.anchor_key(d)
+
+    if trusted_key is None:
+        published, anchored = keys_of(log.county_code)
+        trusted_key = published
+        if anchor_key is None:
+            anchor_key = anchored
+    latest_rows: dict[tuple[str, str], tuple[int, str]] = {}
+    batches: list[tuple[int, str, dict[str, Any]]] = []  # entries recording rows as a batch digest
+    size = _verify_tree(session, log, report, latest_rows, batches, trusted_key, anchor_key, chunk=chunk,
+                        max_problems=max_problems, progress=progress)
+    for other in logs:
+        if other == log.county_code:
+            continue
+        other_log = store.log_info(session, other)
+        assert other_log is not None
+        if county is not None:
+            _collect_rows(session, other, latest_rows, batches)
+            continue
+        sub = Report()
+        _verify_tree(session, other_log, sub, latest_rows, batches, *keys_of(other), chunk=chunk,
+                     max_problems=max_problems)
+        report.checkpoints += sub.checkpoints
+        report.witnesses += sub.witnesses
+        report.counties[other] = (sub.size, sub.root)
+        for p in sub.problems:
+            report.problems.append(Problem(p.index, f"县 {other} 账本: {p.reason_zh}",
+                                           f"county {other}'s ledger: {p.reason_en}", p.kind, p.end))
+    report.counties[log.county_code] = (report.size, report.root)
+    if len(report.problems) < max_problems:
+        _check_rows(session, latest_rows, report)
+        covered = _check_batches(session, batches, latest_rows, report)
+        _check_coverage(session, latest_rows, covered, size, report)
+    return report
+
+
+def _collect_rows(session: Session, county: str, latest_rows: dict[tuple[str, str], tuple[int, str]],
+                  batches: list[tuple[int, str, dict[str, Any]]]) -> None:
+    """The row facts and batches of another county's entries (so rows of that county are not taken as unstated)."""
+    batch_types = store.batch_checks()
+    rows = session.connection().execute(select(E.c.idx, E.c.body, E.c.type).where(E.c.county_code == county)
+                                        .order_by(E.c.idx))
+    for idx, body, type_ in rows:
+        try:
+            data = store.body_json(bytes(body))
+        except ValueError:
+            continue
+        for ref in _row_refs(data.get("facts")):
+            latest_rows[(str(ref["table"]), str(ref["id"]))] = (int(idx), str(ref["digest"]))
+        if type_ in batch_types and isinstance(data.get("facts"), dict):
+            batches.append((int(idx), str(type_), data["facts"]))
+
+
+def _verify_tree(
+    session: Session,
+    log: store.LogInfo,
+    report: Report,
+    latest_rows: dict[tuple[str, str], tuple[int, str]],
+    batches: list[tuple[int, str, dict[str, Any]]],
+    trusted_key: str | None,
+    anchor_key: str | None,
+    *,
+    chunk: int,
+    max_problems: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """One county's log: every leaf, node, checkpoint, signature and witness. Returns the size checked."""
+    county = log.county_code
     report.hash_name = log.hash_name
     hasher = log.hasher
-    if trusted_key is None:
-        trusted_key = keystore.published_key()
-        if anchor_key is None:
-            anchor_key = keystore.anchor_key()
     schedule = key_schedule(session, log, report, trusted_key, anchor_key)
     conn = session.connection()
-    witnessed = store.witnesses(session)
+    witnessed = store.witnesses(session, county)
     witness_sizes = {w.size for w in witnessed}
     witness_roots: dict[int, bytes] = {0: hasher.empty_root} if 0 in witness_sizes else {}
-    total = store.tree_size(session)
-    stored_count = conn.execute(select(func.count()).select_from(E)).scalar() or 0
+    total = store.tree_size(session, county)
+    stored_count = conn.execute(select(func.count()).select_from(E).where(E.c.county_code == county)).scalar() or 0
     frontier = merkle.Frontier(hasher)
-    latest_rows: dict[tuple[str, str], tuple[int, str]] = {}
     batch_types = store.batch_checks()
-    batches: list[tuple[int, str, dict[str, Any]]] = []  # entries recording rows as a batch digest
     good_size = 0  # the largest signed size known to match
     node_bad: dict[int, int] = {}  # level -> first leaf of the first stored node that disagrees
     expected = 0
@@ -230,7 +305,8 @@ def verify_log(
             good_size = size
 
     def checkpoints_in(lo: int, hi: int) -> dict[int, tuple[bytes, str]]:
-        rows = conn.execute(select(C.c.size, C.c.root, C.c.note).where(C.c.size >= lo, C.c.size <= hi))
+        rows = conn.execute(select(C.c.size, C.c.root, C.c.note).where(C.c.county_code == county, C.c.size >= lo,
+                                                                        C.c.size <= hi))
         return {int(size): (bytes(root), text) for size, root, text in rows}
 
     for size, (root, text) in checkpoints_in(0, 0).items():
@@ -240,7 +316,7 @@ def verify_log(
         end = min(start + chunk, total)
         rows = conn.execute(
             select(E.c.idx, E.c.body, E.c.leaf_hash, E.c.type, E.c.subject, E.c.region)
-            .where(E.c.idx >= start, E.c.idx < end)
+            .where(E.c.county_code == county, E.c.idx >= start, E.c.idx < end)
             .order_by(E.c.idx)
         ).all()
         completed: list[tuple[int, int, bytes]] = []
@@ -287,7 +363,7 @@ def verify_log(
             cp = pending_cps.get(frontier.size)
             if cp is not None:
                 check_checkpoint(frontier.size, *cp)
-        for lv, first_leaf in _check_nodes(conn, completed):
+        for lv, first_leaf in _check_nodes(conn, county, completed):
             node_bad[lv] = min(node_bad.get(lv, first_leaf), first_leaf)
         if progress:
             progress(end, total)
@@ -301,28 +377,26 @@ def verify_log(
                    f"a stored tree node disagrees with the entries; the first changed entry lies in "
                    f"[{worst}, {worst + (1 << level)})", "node", worst + (1 << level))
     if not full():
-        beyond = conn.execute(select(C.c.size).where(C.c.size > frontier.size).order_by(C.c.size).limit(1)).scalar()
+        beyond = conn.execute(select(C.c.size).where(C.c.county_code == county, C.c.size > frontier.size)
+                              .order_by(C.c.size).limit(1)).scalar()
         if beyond is not None:
             report.add(frontier.size, f"已签名的检查点 {beyond} 大于账本的 {frontier.size} 条，末尾条目被删除",
                        f"a signed checkpoint covers {beyond} entries but the log has {frontier.size}: "
                        "entries were dropped from the end")
         want_nodes = sum(frontier.size >> lv for lv in range(1, frontier.size.bit_length() + 1))
-        have_nodes = conn.execute(select(func.count()).select_from(N)).scalar() or 0
+        have_nodes = conn.execute(select(func.count()).select_from(N).where(N.c.county_code == county)).scalar() or 0
         if have_nodes != want_nodes:
             report.add(frontier.size, f"树节点数 {have_nodes} 不应为 {want_nodes}",
                        f"the node table holds {have_nodes} nodes, a tree of this size has {want_nodes}")
         if stored_count != frontier.size:
             report.add(frontier.size, "条目数与序号不符", "entry count and numbering disagree")
         _check_witnesses(witnessed, witness_roots, schedule, log.origin, report)
-        _check_rows(session, latest_rows, report)
-        covered = _check_batches(session, batches, latest_rows, report)
-        _check_coverage(session, latest_rows, covered, frontier.size, report)
     report.size = frontier.size
     report.root = frontier.root()
-    return report
+    return frontier.size
 
 
-def _check_nodes(conn: Any, completed: list[tuple[int, int, bytes]]) -> list[tuple[int, int]]:
+def _check_nodes(conn: Any, county: str, completed: list[tuple[int, int, bytes]]) -> list[tuple[int, int]]:
     """(level, first leaf) of the first stored node per level that differs from the recomputed one."""
     by_level: dict[int, list[tuple[int, bytes]]] = {}
     for lv, i, h in completed:
@@ -333,7 +407,8 @@ def _check_nodes(conn: Any, completed: list[tuple[int, int, bytes]]) -> list[tup
         stored = {
             int(i): bytes(h)
             for i, h in conn.execute(
-                select(N.c.idx, N.c.hash).where(N.c.level == lv, N.c.idx >= lo, N.c.idx <= hi)
+                select(N.c.idx, N.c.hash).where(N.c.county_code == county, N.c.level == lv, N.c.idx >= lo,
+                                                N.c.idx <= hi)
             )
         }
         for i, h in items:
@@ -466,7 +541,7 @@ def stated_rows(session: Session) -> tuple[dict[tuple[str, str], tuple[int, str]
     batch_types = store.batch_checks()
     checks = store.batch_checks()
     covered: set[tuple[str, str]] = set()
-    for idx, body, type_ in session.connection().execute(select(E.c.idx, E.c.body, E.c.type).order_by(E.c.idx)):
+    for idx, body, type_ in session.connection().execute(select(E.c.idx, E.c.body, E.c.type).order_by(E.c.county_code, E.c.idx)):
         try:
             data = store.body_json(bytes(body))
         except ValueError:
