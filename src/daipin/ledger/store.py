@@ -126,13 +126,29 @@ def _conn(session: Session) -> Connection:
 
 def _lock(session: Session) -> None:
     conn = _conn(session)
-    if conn.dialect.name == "postgresql":
+    q = _sql(conn.dialect)
+    if q.lock:
         cur = _raw(conn).cursor()
         try:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+            _take_lock(cur, q)
         finally:
             cur.close()
     # SQLite: the transaction already began with BEGIN IMMEDIATE, which is the writer lock.
+
+
+def _take_lock(cur: Any, q: _Sql) -> None:
+    """The single-writer lock, held until the transaction ends, through each dialect's own mechanism.
+
+    PostgreSQL: a transaction-level advisory lock. The MySQL-compatible engines (MariaDB, MySQL, OceanBase,
+    TiDB): `GET_LOCK` would be held by the connection past the transaction (and OceanBase and TiDB treat it
+    differently), so the writer locks the log's own row with `SELECT … FOR UPDATE`, which every one of them
+    releases at commit or rollback. Before the log exists there is no row to lock: the first writers then
+    race on inserting it, and the loser's duplicate key rolls it back."""
+    if q.pg:
+        cur.execute(q.lock, (PG_LOCK_KEY,))
+    elif q.lock:
+        cur.execute(q.lock)
+        cur.fetchall()
 
 
 def log_info(session: Session) -> LogInfo | None:
@@ -235,7 +251,9 @@ class _Sql:
         self.insert_entries = f"INSERT INTO ledger_entry ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
         self.insert_nodes = f"INSERT INTO ledger_node (level, idx, hash) VALUES ({ph}, {ph}, {ph})"
         self.insert_checkpoint = f"INSERT INTO ledger_checkpoint (size, root, note, at) VALUES ({ph}, {ph}, {ph}, {ph})"
-        self.lock = f"SELECT pg_advisory_xact_lock({ph})" if self.pg else ""
+        self.mysql = dialect.name in ("mysql", "mariadb")
+        self.lock = f"SELECT pg_advisory_xact_lock({ph})" if self.pg else (
+            "SELECT id FROM ledger_log WHERE id = 1 FOR UPDATE" if self.mysql else "")
         # Stored size and the latest signed checkpoint, in one round trip.
         self.state = ("SELECT (SELECT max(idx) FROM ledger_entry), c.size, c.root FROM (SELECT 1 AS one) o"
                       " LEFT JOIN (SELECT size, root FROM ledger_checkpoint ORDER BY size DESC LIMIT 1) c ON 1 = 1")
@@ -372,8 +390,7 @@ def _load_writer(session: Session, at: datetime | None) -> _Writer:
     raw = _raw(conn)
     cur = raw.cursor()
     try:
-        if q.pg:
-            cur.execute(q.lock, (PG_LOCK_KEY,))
+        _take_lock(cur, q)
         # SQLite: the transaction already began with BEGIN IMMEDIATE, which is the writer lock.
         info = log_info(session)
         if info is None:
