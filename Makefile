@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export DAIPIN_DATABASE_URL ?= sqlite:///var/daipin.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test lock demo serve test test-unit test-integration test-e2e lint bench clean
+.PHONY: help install install-test lock demo serve test test-unit test-integration test-engines test-e2e lint bench clean
 
 help: ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,8 +41,9 @@ demo: install ## set up, load the sample district into SQLite and start the app
 	@bash scripts/ensure-system-packages --demo
 	$(BIN)/daipin demo
 
-test: install-test lint ## run every test: unit, integration (SQLite and PostgreSQL), browser
+test: install-test lint ## run every test: unit, integration (SQLite and PostgreSQL), engines (MariaDB, seekdb), browser
 	$(BIN)/pytest -q -n 2 tests/unit tests/integration
+	$(MAKE) --no-print-directory test-engines
 	$(BIN)/pytest -q tests/e2e
 
 test-unit: install-test ## domain core and ledger unit tests
@@ -50,6 +51,14 @@ test-unit: install-test ## domain core and ledger unit tests
 
 test-integration: install-test ## services on SQLite and PostgreSQL
 	$(BIN)/pytest -q -n 2 tests/integration
+
+# The engine-compatibility subset: migrations, ledger, registry, contracts, runs, payments, workflow, on the
+# MySQL-compatible engines (MariaDB at 127.0.0.1:3306; OceanBase seekdb started by the tests themselves).
+ENGINE_TESTS := $(addprefix tests/integration/,test_migrations.py test_ledger_store.py test_ledger_verify.py \
+	test_ledger_processes.py test_registry.py test_contracts.py test_runs.py test_runs_ledger.py \
+	test_api_payments.py test_payment_cli.py test_payment_files.py test_workflow.py test_workflow_ledger.py)
+test-engines: install-test ## the engine-compatibility subset on MariaDB and OceanBase seekdb
+	DAIPIN_TEST_ENGINES=mariadb,seekdb $(BIN)/pytest -q -n 2 $(ENGINE_TESTS)
 
 test-e2e: install-test ## the pages in a real browser
 	$(BIN)/pytest -q tests/e2e

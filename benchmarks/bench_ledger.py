@@ -1,6 +1,8 @@
 """Ledger speed on SQLite and PostgreSQL with SM3: appends, recompute, proofs at a million entries (LEDGER.md goals).
 
-`python -m benchmarks ledger [--quick]`; figures are medians of several runs.
+`python -m benchmarks ledger [--quick] [--url URL]`; figures are medians of several runs. With `--url` (a database
+URL of a PostgreSQL or MySQL-compatible server: MariaDB, OceanBase seekdb) the same figures are taken on that
+server instead, beside SQLite's in the same run as the baseline.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
-from benchmarks.pgdb import drop_database, new_database
+from benchmarks.pgdb import drop_database, engine_label, new_database, url_option
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 GOALS = {"batched": 10_000, "single": 1_000, "recompute": 100_000, "proofs": 5_000, "verify": 10_000}
@@ -63,11 +65,12 @@ def _line(label: str, value: Rate, goal_key: str | None = None, unit: str = "/s"
 
 
 @contextmanager
-def _database(backend: str, tmp: str) -> Iterator[Engine]:
+def _database(backend: str, tmp: str, admin_url: str | None = None) -> Iterator[Engine]:
     from daipin.db import migrate
     from daipin.db.session import make_engine
 
-    url = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db" if backend == "sqlite" else new_database()
+    url = f"sqlite:///{tmp}/bench-{uuid.uuid4().hex[:8]}.db" if backend == "sqlite" else new_database(
+        admin_url=admin_url)
     engine = make_engine(url)
     migrate.upgrade(engine)
     try:
@@ -158,7 +161,8 @@ def _bench_body(n: int) -> bytes:
 
 def build_big_log(engine: Engine, size: int) -> bytes:
     """Fast path for the proof benchmark: leaves and every full node computed level by level in memory,
-    bulk-loaded through the driver (COPY on PostgreSQL, one executemany per table on SQLite), one signed checkpoint."""
+    bulk-loaded through the driver (COPY on PostgreSQL, multi-row INSERTs on the MySQL-compatible engines, one
+    executemany per table on SQLite), one signed checkpoint."""
     from daipin.domain.canonical import canonical_json
     from daipin.ledger import keys, merkle, note, store
 
@@ -184,6 +188,22 @@ def build_big_log(engine: Engine, size: int) -> bytes:
                     for lv in range(1, len(levels)):
                         for i, h in enumerate(levels[lv]):
                             cp.write_row((lv, i, h))
+        elif engine.dialect.name in ("mysql", "mariadb"):
+            # PyMySQL sends an executemany of `INSERT … VALUES` as multi-row INSERTs; chunks of 10,000 rows stay
+            # well under the servers' default max_allowed_packet.
+            cur = raw.cursor()
+            entries = [(n, body, lh, f"household:{n}", at) for n, (body, lh) in enumerate(zip(bodies, levels[0],
+                                                                                              strict=True))]
+            nodes = [(lv, i, h) for lv in range(1, len(levels)) for i, h in enumerate(levels[lv])]
+            for start in range(0, len(entries), 10_000):
+                cur.executemany(
+                    "INSERT INTO ledger_entry (idx, body, leaf_hash, type, subject, region, county_code, at) "
+                    "VALUES (%s, %s, %s, 'bench.event', %s, '231002001001', '231002', %s)",
+                    entries[start:start + 10_000])
+            for start in range(0, len(nodes), 10_000):
+                cur.executemany("INSERT INTO ledger_node (level, idx, hash) VALUES (%s, %s, %s)",
+                                nodes[start:start + 10_000])
+            cur.close()
         else:
             at_text = at.isoformat(" ", "microseconds")  # how the DateTime column stores it on SQLite
             cur = raw.cursor()
@@ -245,10 +265,12 @@ def main() -> None:
         from daipin.ledger import keys
 
         keys.init_keys()
-        for backend in ("sqlite", "postgresql"):
+        admin_url = url_option()
+        backends = ["sqlite", engine_label(admin_url)] if admin_url else ["sqlite", "postgresql"]
+        for backend in backends:
             print(f"\n[{backend}]", flush=True)
             try:
-                db = _database(backend, tmp)
+                db = _database(backend, tmp, admin_url if backend != "sqlite" else None)
                 engine = db.__enter__()
             except Exception as exc:  # e.g. no PostgreSQL server on this machine
                 print(f"  skipped: {exc}")

@@ -1,29 +1,52 @@
-"""Shared fixtures: databases for the integration suite, on SQLite and on PostgreSQL.
+"""Shared fixtures: databases for the integration suite, on SQLite, PostgreSQL, MariaDB and OceanBase seekdb.
 
 Every integration test that asks for `session` runs once per backend. The schema is
 built by `alembic upgrade head` (the migrations are what is tested, not `create_all`),
 and each test runs inside an outer transaction that is rolled back.
-PostgreSQL is not optional: if it is unreachable the PostgreSQL runs fail, loudly.
+
+The backends are named by DAIPIN_TEST_ENGINES (comma-separated; default `sqlite,postgresql`): `make test` runs
+the whole integration suite on SQLite and PostgreSQL, and the engine-compatibility subset (`make test-engines`)
+on `mariadb,seekdb`. A backend that is named is not optional: if its server is unreachable its runs fail,
+loudly, never skip. MariaDB is the server at DAIPIN_TEST_MARIADB_ADMIN; seekdb is the server at
+DAIPIN_TEST_SEEKDB_URL, or, when that is not set, one this test run starts (embedded from PyPI, pylibseekdb)
+and stops at its end.
+
+On the MySQL-compatible engines DDL is slow (seekdb: about half a second a table), so each test worker migrates
+one template database per engine once and every further database is a copy of it (seekdb: `FORK DATABASE`;
+MariaDB: each table's `SHOW CREATE TABLE` replayed, then its rows copied).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from daipin import bootstrap
 from daipin.db import migrate
+from daipin.db import mysql as mysql_dialect
 from daipin.db.session import make_engine
 
 bootstrap.configure()  # as every process does before it serves or runs a command
 
 PG_ADMIN_URL = os.environ.get("DAIPIN_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKENDS = ["sqlite", "postgresql"]
+MARIADB_ADMIN_URL = os.environ.get("DAIPIN_TEST_MARIADB_ADMIN", "mysql+pymysql://root@127.0.0.1:3306/test")
+SEEKDB_URL_ENV = "DAIPIN_TEST_SEEKDB_URL"
+KNOWN_BACKENDS = ("sqlite", "postgresql", "mariadb", "seekdb")
+MYSQL_BACKENDS = ("mariadb", "seekdb")
+BACKENDS = [b.strip() for b in os.environ.get("DAIPIN_TEST_ENGINES", "sqlite,postgresql").split(",") if b.strip()]
+if unknown := sorted(set(BACKENDS) - set(KNOWN_BACKENDS)):
+    raise RuntimeError(f"DAIPIN_TEST_ENGINES names unknown engines {unknown}; known: {', '.join(KNOWN_BACKENDS)}")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _pg_url(dbname: str) -> str:
@@ -31,10 +54,68 @@ def _pg_url(dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
+def _admin_url(backend: str) -> str:
+    if backend == "postgresql":
+        return PG_ADMIN_URL
+    if backend == "mariadb":
+        return MARIADB_ADMIN_URL
+    url = os.environ.get(SEEKDB_URL_ENV)
+    if not url:
+        raise RuntimeError(f"seekdb is not running: {SEEKDB_URL_ENV} is not set (the test run starts it when "
+                           "DAIPIN_TEST_ENGINES names seekdb)")
+    return url
+
+
+def _with_database(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+_templates: dict[str, str] = {}  # MySQL-compatible engine -> this worker's migrated template database
+
+
+def _mysql_template(backend: str) -> str:
+    name = _templates.get(backend)
+    if name is None:
+        name = f"daipin_tpl_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(_admin_url(backend), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(mysql_dialect.create_database_sql(name)))
+        admin.dispose()
+        engine = make_engine(_with_database(_admin_url(backend), name))
+        migrate.upgrade(engine)
+        engine.dispose()
+        _templates[backend] = name
+    return name
+
+
+def _mysql_copy(backend: str, template: str, name: str) -> None:
+    """A new database `name` with the template's tables, keys and rows."""
+    admin = create_engine(_admin_url(backend), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if backend == "seekdb":
+            conn.execute(text(f"FORK DATABASE `{template}` TO `{name}`"))
+        else:
+            conn.execute(text(mysql_dialect.create_database_sql(name)))
+            tables = [r[0] for r in conn.execute(text(f"SHOW FULL TABLES FROM `{template}` "
+                                                      "WHERE Table_type = 'BASE TABLE'"))]
+            conn.execute(text(f"USE `{name}`"))
+            conn.execute(text("SET SESSION foreign_key_checks = 0"))
+            for table in tables:
+                ddl = conn.execute(text(f"SHOW CREATE TABLE `{template}`.`{table}`")).one()[1]
+                conn.exec_driver_sql(ddl.replace("%", "%%"))
+            for table in tables:
+                conn.execute(text(f"INSERT INTO `{name}`.`{table}` SELECT * FROM `{template}`.`{table}`"))
+    admin.dispose()
+
+
 def create_database(backend: str, tmp_dir: str) -> str:
     """A brand-new, migrated database; returns its URL."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_dir}/daipin-{uuid.uuid4().hex[:8]}.db"
+    elif backend in MYSQL_BACKENDS:
+        name = f"daipin_t_{uuid.uuid4().hex[:12]}"
+        _mysql_copy(backend, _mysql_template(backend), name)
+        return _with_database(_admin_url(backend), name)
     else:
         name = f"daipin_t_{uuid.uuid4().hex[:12]}"
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -55,6 +136,55 @@ def drop_database(url: str) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+    elif url.startswith(("mysql", "mariadb")):
+        _drop_mysql(url, make_url(url).database or "")
+
+
+def _drop_mysql(url: str, name: str) -> None:
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller (or a run without workers) starts seekdb when a run asks for it and none is given; the
+    workers inherit its URL."""
+    if "seekdb" not in BACKENDS or os.environ.get(SEEKDB_URL_ENV) or hasattr(config, "workerinput"):
+        return
+    base = Path(os.environ.get("DAIPIN_TEST_SEEKDB_DIR") or f"/tmp/daipin-seekdb-{os.getpid()}")
+    url_file = base / "url"
+    url_file.unlink(missing_ok=True)
+    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "seekdb_server.py"), str(base / "db"),
+                             "--url-file", str(url_file)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while not url_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("seekdb did not start (scripts/seekdb_server.py); is pylibseekdb installed?")
+        time.sleep(0.2)
+    os.environ[SEEKDB_URL_ENV] = url_file.read_text().strip()
+    config.stash[_SEEKDB] = (proc, base)
+
+
+_SEEKDB = pytest.StashKey[tuple[subprocess.Popen[bytes], Path]]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    started = config.stash.get(_SEEKDB, None)
+    if started is not None:
+        proc, base = started
+        proc.terminate()
+        proc.wait(timeout=120)
+        os.environ.pop(SEEKDB_URL_ENV, None)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_templates() -> Iterator[None]:
+    yield
+    for backend, name in _templates.items():
+        _drop_mysql(_admin_url(backend), name)
 
 
 @pytest.hookimpl(wrapper=True)

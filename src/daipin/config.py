@@ -36,7 +36,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         "sqlite:///var/daipin.db",
-        description="数据库地址（SQLAlchemy URL）；`postgresql://…` 使用 psycopg 3 / the database, any SQLAlchemy URL")
+        description="数据库地址（SQLAlchemy URL）；`postgresql://…` 使用 psycopg 3，`mysql://…` 使用 PyMySQL "
+                    "/ the database, any SQLAlchemy URL")
     keys_dir: str = Field(
         "var/keys",
         description="账本签名密钥与个人信息摘要盐所在目录（不在数据库中） / the ledger's signing key and the "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from daipin.db import mysql as _mysql  # noqa: F401  (the MySQL dialect's column types)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -20,9 +20,15 @@ def database_url() -> str:
 
 
 def normalise_url(url: str) -> str:
-    """Use psycopg 3 for plain `postgresql://` URLs."""
+    """Use psycopg 3 for plain `postgresql://` URLs and PyMySQL for plain `mysql://` and `mariadb://` ones
+    (MariaDB, MySQL, OceanBase/seekdb, TiDB), always with the utf8mb4 character set."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("mysql", "mariadb"):
+        url = f"{scheme}+pymysql://{rest}"
+    if sep and scheme.split("+", 1)[0] in ("mysql", "mariadb") and "charset=" not in url:
+        url += ("&" if "?" in url else "?") + "charset=utf8mb4"
     return url
 
 
@@ -60,6 +66,10 @@ def make_engine(url: str | None = None, **kw: object) -> Engine:
             conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
+    if url.startswith(("mysql", "mariadb")):
+        # READ COMMITTED as on PostgreSQL: a ledger writer that waited for the lock reads the entries committed
+        # meanwhile (under MySQL's REPEATABLE READ it would read its transaction's first snapshot).
+        kw.setdefault("isolation_level", "READ COMMITTED")
     return create_engine(url, pool_pre_ping=True, **kw)
 
 

@@ -139,11 +139,24 @@ def _conn(session: Session) -> Connection:
 
 def lock_county(dialect: Dialect, raw: Any, county: str) -> None:
     """Take `county`'s writer lock for the rest of the transaction on the DBAPI connection `raw`: the one place
-    that knows each dialect's lock."""
+    that knows each dialect's lock.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the county. The MySQL-compatible engines (MariaDB,
+    MySQL, OceanBase, TiDB): `GET_LOCK` would be held by the connection past the transaction (and OceanBase and
+    TiDB treat it differently), so the writer locks its county's log row with `SELECT … FOR UPDATE`, which every
+    one of them releases at commit or rollback. Before the county's log exists there is no row to lock: the first
+    writers then race on inserting it, and the loser's duplicate key rolls it back."""
     if dialect.name == "postgresql":
         cur = raw.cursor()
         try:
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (PG_LOCK_KEY, int(county)))
+        finally:
+            cur.close()
+    elif dialect.name in ("mysql", "mariadb"):
+        cur = raw.cursor()
+        try:
+            cur.execute("SELECT county_code FROM ledger_log WHERE county_code = %s FOR UPDATE", (county,))
+            cur.fetchall()
         finally:
             cur.close()
     # SQLite: the transaction already began with BEGIN IMMEDIATE, which is the writer lock (for every county).

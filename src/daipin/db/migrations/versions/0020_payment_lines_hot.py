@@ -41,7 +41,13 @@ def upgrade() -> None:
     op.execute("INSERT INTO payment_receipts (county_code, payment_ref, line_id) "
                "SELECT county_code, payment_ref, id FROM payment_lines WHERE payment_ref <> ''")
     op.drop_index("uq_payment_lines_county_ref", table_name="payment_lines")
+    mysql = op.get_bind().dialect.name in ("mysql", "mariadb")
+    if mysql:  # OceanBase keeps the index a foreign key was created with: the key is recreated without it
+        op.drop_constraint("fk_payment_lines_batch_id_payment_batches", "payment_lines", type_="foreignkey")
     op.drop_index("ix_payment_lines_batch_id", table_name="payment_lines")
+    if mysql:
+        op.create_foreign_key("fk_payment_lines_batch_id_payment_batches", "payment_lines", "payment_batches",
+                              ["batch_id"], ["id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE payment_lines SET (fillfactor = 30)")
 
