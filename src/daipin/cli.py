@@ -10,6 +10,7 @@ from daipin.commands import (
     clock,
     config,
     db,
+    keys,
     ledger,
     obligations,
     payments,
@@ -28,7 +29,7 @@ app = typer.Typer(
 )
 
 for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config, backup,
-               supervision):
+               supervision, keys):
     module.register(app)
 
 

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     cjk_font: str = Field(
         "", description="打印 PDF 用的中文字体文件；空则查找系统字体 / the CJK font file for PDFs; empty = look "
                         "for the system's")
+    cipher: Literal["aes-256-gcm", "sm4-gcm"] = Field(
+        "aes-256-gcm",
+        description="新建个人信息数据密钥所用的算法：AES-256-GCM，或 SM4-GCM（密评） / the cipher of a new personal-data "
+                    "key: AES-256-GCM, or SM4-GCM for 密评")
+    data_key: SecretStr | None = Field(
+        None,
+        description="个人信息数据密钥（`aes-256-gcm:<64 位十六进制>` 或 `sm4-gcm:<32 位十六进制>`）；未设置时用密钥目录中的 "
+                    "`pii-data-*.key` / the personal-data key; when unset, the key files in DAIPIN_KEYS_DIR")
+    index_key: SecretStr | None = Field(
+        None,
+        description="个人信息盲索引密钥（64 位十六进制）；未设置时用密钥目录中的 `pii-index.key` / the blind-index key "
+                    "(64 hex digits); when unset, `pii-index.key` in DAIPIN_KEYS_DIR")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="日志级别 / log level")
     log_format: Literal["json", "text"] = Field(

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from daipin.db.base import Base, BigInt
+from daipin.db.sealing import Sealed, install
 
 FEN = "金额（分） / amount in fen"
 
@@ -87,8 +88,10 @@ class Household(Base):
     exit_year: Mapped[int | None] = mapped_column(Integer)
     poverty_cause: Mapped[str | None] = mapped_column(String(100))
     labor: Mapped[str] = mapped_column(String(8), default="none")  # derived summary: full | weak | none
-    phone: Mapped[str | None] = mapped_column(String(32))
-    bank_account: Mapped[str | None] = mapped_column(String(40))
+    # Sealed at rest (db/sealing.py): opened on load; searched by `phone_bidx`, the phone's blind index.
+    phone: Mapped[str | None] = mapped_column(Sealed("households", "phone"))
+    bank_account: Mapped[str | None] = mapped_column(Sealed("households", "bank_account"))
+    phone_bidx: Mapped[str | None] = mapped_column(String(32), index=True)
     life_state: Mapped[str] = mapped_column(String(16), default="alive")  # alive | died_out | moved
     life_state_date: Mapped[date | None] = mapped_column(Date)
 
@@ -123,9 +126,10 @@ class Person(Base):
         # Initials are searched among household heads only (registry_views.search_households).
         Index("ix_people_name_initials", "name_initials", postgresql_ops={"name_initials": "text_pattern_ops"},
               postgresql_where=text("relation = '户主'"), sqlite_where=text("relation = '户主'")),
-        # Unique ID numbers. text_pattern_ops compares bytes: the same equality, and a build (bulk imports
-        # rebuild it) that does not go through the collation.
-        Index("uq_people_id_number", "id_number", unique=True, postgresql_ops={"id_number": "text_pattern_ops"}),
+        # Unique ID numbers, by their blind index (the number itself is sealed). text_pattern_ops compares bytes:
+        # the same equality, and a build (bulk imports rebuild it) that does not go through the collation.
+        Index("uq_people_id_number_bidx", "id_number_bidx", unique=True,
+              postgresql_ops={"id_number_bidx": "text_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
@@ -134,7 +138,9 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(60))
     # Pinyin initials of `name` (王小明 → wxm), kept by the registry services for search from a phone keyboard.
     name_initials: Mapped[str] = mapped_column(String(60), default="", server_default="")
-    id_number: Mapped[str] = mapped_column(String(18))  # unique: see uq_people_id_number
+    # Sealed at rest (db/sealing.py), opened on load; unique and searched by its blind index.
+    id_number: Mapped[str] = mapped_column(Sealed("people", "id_number"))
+    id_number_bidx: Mapped[str] = mapped_column(String(32))  # unique: see uq_people_id_number_bidx
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))  # M | F, derived from the ID number
     relation: Mapped[str] = mapped_column(String(16))  # 户主, 配偶, 子, 女, ...
@@ -413,3 +419,6 @@ class Run(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ledger_index: Mapped[int | None] = mapped_column(BigInt)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
+
+
+install(Household, Person)  # seal ID numbers, phones and bank accounts on flush

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from daipin.db import sealing
 from daipin.services.registry import service as reg
 
 # What `str.strip` removes: every character `str.isspace` calls whitespace (29 of them), read off Python itself.
@@ -426,6 +427,22 @@ def people_batches(p: Prepared, households: pl.DataFrame, person_ids: range, bat
         for k in range(b, end):
             yield frame.slice(starts[k] - lo, starts[k + 1] - starts[k])
         b, step = end, step * 2
+
+
+def sealed(conn: Any, frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """`household_copy` or `people_copy` rows as written: the personal data sealed for each row's county and the
+    blind index after the row (`sealing.seal_many`)."""
+    counties = frame["county_code"].to_list()
+    replaced: list[pl.Series] = []
+    added: list[pl.Series] = []
+    for (t, column), bidx in sealing.SEALED.items():
+        if t != table:
+            continue
+        values, index = sealing.seal_many(conn, t, column, frame[column].to_list(), counties)
+        replaced.append(pl.Series(column, values, dtype=pl.String))
+        if bidx is not None and index is not None:
+            added.append(pl.Series(bidx, index, dtype=pl.String))
+    return frame.with_columns(replaced).with_columns(added)
 
 
 def copy_bytes(frame: pl.DataFrame) -> bytes:

@@ -93,6 +93,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ARRAY, Text, any_, bindparam, cast, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
+from daipin.db import sealing
 from daipin.db.models.registry import Household, HouseholdStatus, Person, Region
 from daipin.domain import access, vocabulary
 from daipin.domain.actors import Actor
@@ -989,12 +990,14 @@ def _owners(session: Session, numbers: list[str]) -> dict[str, str]:
     """ID number → household number of those among `numbers` that are registered."""
     owner: dict[str, str] = {}
     if numbers and _any_rows(session, Person):
+        conn = session.connection()
         for i in range(0, len(numbers), QUERY_CHUNK):
             chunk = numbers[i:i + QUERY_CHUNK]
-            for number, hno in session.execute(select(Person.id_number, Household.household_no)
-                                               .join(Household, Person.household_id == Household.id)
-                                               .where(_in(session, Person.id_number, chunk))):
-                owner[number] = hno
+            number_of = dict(zip(sealing.indexes_of(conn, chunk), chunk, strict=True))
+            for index, hno in session.execute(select(Person.id_number_bidx, Household.household_no)
+                                              .join(Household, Person.household_id == Household.id)
+                                              .where(_in(session, Person.id_number_bidx, list(number_of)))):
+                owner[number_of[index]] = hno
     return owner
 
 
@@ -1224,6 +1227,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     else:
         ids = _new_household_ids(session, len(new), pg)
     key = _digest_key(session)
+    conn = session.connection()
     esc = (lambda s: s) if plain else _esc
     writer = _CopyWriter(session, with_ids=bulk, freeze=freeze) if pg else None
     # Initials are ASCII letters and digits only: nothing to escape. `reg.name_initials` inline for a
@@ -1242,25 +1246,32 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
         st_batches: list[list[str]] = []
         for start in batches:
             hh_lines: list[str] = []
+            hh_sealed: list[str] = []
             st_lines: list[str] = []
-            for hh, hid in zip(new[start:start + BATCH], ids[start:start + BATCH], strict=True):
-                county = hh.village_code[:6]
+            part = new[start:start + BATCH]
+            counties = [hh.village_code[:6] for hh in part]
+            phones, phone_index = sealing.seal_many(conn, "households", "phone", [hh.phone for hh in part], counties)
+            banks, _ = sealing.seal_many(conn, "households", "bank_account", [hh.bank_account for hh in part],
+                                         counties)
+            assert phone_index is not None
+            for hh, hid, county, phone, bank, pidx in zip(part, ids[start:start + BATCH], counties, phones, banks,
+                                                          phone_index, strict=True):
                 labors = [p[4] for p in hh.people]
                 summary = "full" if "full" in labors else ("weak" if "weak" in labors else "none")
-                hh_lines.append(
-                    f"{hid}\t{esc(hh.household_no)}\t{hh.village_code}\t{county}\t{hh.status}\t{today}\t"
-                    f"{null if hh.exit_year is None else hh.exit_year}\t"
-                    f"{null if hh.poverty_cause is None else esc(hh.poverty_cause)}\t{summary}\t"
-                    f"{null if hh.phone is None else hh.phone}\t"
-                    f"{null if hh.bank_account is None else hh.bank_account}\talive\t\\N\n")
+                pre = (f"{hid}\t{esc(hh.household_no)}\t{hh.village_code}\t{county}\t{hh.status}\t{today}\t"
+                       f"{null if hh.exit_year is None else hh.exit_year}\t"
+                       f"{null if hh.poverty_cause is None else esc(hh.poverty_cause)}\t{summary}\t")
+                hh_lines.append(f"{pre}{null if hh.phone is None else hh.phone}\t"
+                                f"{null if hh.bank_account is None else hh.bank_account}\talive\t\\N\n")
+                hh_sealed.append(f"{pre}{phone or null}\t{bank or null}\talive\t\\N\t{pidx or null}\n")
                 st_lines.append(f"{hid}\t{county}\t{hh.status}\t{today}\t{IMPORT_REASON}\n")
             hh_parts.append("".join(hh_lines).encode())
             st_parts.append("".join(st_lines).encode())
             st_batches.append(st_lines)
             if writer is not None:
-                writer.put("households", hh_parts[-1])
+                writer.put("households", "".join(hh_sealed).encode())
             else:
-                _sqlite_insert(session, "households", hh_lines)
+                _sqlite_insert(session, "households", hh_sealed)
                 _sqlite_insert(session, "household_status_history", st_lines)
             bar.update(len(hh_lines))
         if writer is not None:
@@ -1274,25 +1285,34 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
         for b, start in enumerate(batches):
             batch = new[start:start + BATCH]
             pp_lines: list[str] = []
+            pp_sealed: list[str] = []
+            numbers, index = sealing.seal_many(
+                conn, "people", "id_number", [p[2] for hh in batch for p in hh.people],
+                [hh.village_code[:6] for hh in batch for _ in hh.people])
+            assert index is not None
+            k = 0
             for hh, hid in zip(batch, ids[start:start + BATCH], strict=True):
                 pre = f"{hid}\t{hh.village_code[:6]}\t"
                 for _row, name, number, relation, labor in hh.people:
                     ini = (surname_initials.get(name[0], name[0]) + name[1:]).translate(table)
-                    pp_lines.append(
-                        f"{pre}{esc(name)}\t{number}\t{number[6:10]}-{number[10:12]}-{number[12:14]}\t"
-                        f"{'M' if number[16] in '13579' else 'F'}\t{relation}\t{labor}\talive\t\\N\t\\N\t"
-                        f"{ini if ini.isascii() else initials(name)}\n")
+                    rest = (f"\t{number[6:10]}-{number[10:12]}-{number[12:14]}\t"
+                            f"{'M' if number[16] in '13579' else 'F'}\t{relation}\t{labor}\talive\t\\N\t\\N\t"
+                            f"{ini if ini.isascii() else initials(name)}")
+                    head = f"{pre}{esc(name)}\t"
+                    pp_lines.append(f"{head}{number}{rest}\n")
+                    pp_sealed.append(f"{head}{numbers[k]}{rest}\t{index[k]}\n")
+                    k += 1
             pp_bytes = "".join(pp_lines).encode()
             digest = hashlib.sha256(key)
             for chunk in (hh_parts[b], st_parts[b], pp_bytes):
                 digest.update(chunk)
             if writer is None:
-                _sqlite_insert(session, "people", pp_lines)
+                _sqlite_insert(session, "people", pp_sealed)
             elif person_ids is None:
-                writer.put("people", pp_bytes)
+                writer.put("people", "".join(pp_sealed).encode())
             else:  # the same rows led by their ids (which are not part of the digest's form)
                 writer.put("people", "".join(map("{}\t{}".format, range(next_person, next_person + len(pp_lines)),
-                                                  pp_lines)).encode())
+                                                  pp_sealed)).encode())
                 next_person += len(pp_lines)
             first, last = ids[start], ids[start + len(batch) - 1]
             entries.append((batch[0].village_code[:6], {
@@ -1391,6 +1411,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         return None
     n, people_total, rows = p.households.height, p.table.height, p.rows
     key = _digest_key(session)
+    conn = session.connection()
     savepoint = session.begin_nested()
     bar = _progress(progress, "写入 writing", "行", n + people_total)  # households, then people
     entries: list[tuple[str, dict[str, Any]]] = []
@@ -1415,13 +1436,14 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         hh_parts = []
         for start in range(0, n, BATCH):
             hh_parts.append(columns.copy_bytes(households.slice(start, BATCH)))
-            writer.put("households", hh_parts[-1])
+            writer.put("households", columns.copy_bytes(columns.sealed(conn, households.slice(start, BATCH),
+                                                                       "households")))
             bar.update(min(BATCH, n - start))
         writer.put("households", None)
         batches = []
         for batch in columns.people_batches(p, households, person_ids, BATCH):
             batches.append(batch)
-            writer.put("people", columns.copy_bytes(batch))
+            writer.put("people", columns.copy_bytes(columns.sealed(conn, batch, "people")))
             bar.update(batch.height)
         writer.put("people", None)
         # While the database stores the people and rebuilds their indexes: the checks, then the digests.
@@ -1472,6 +1494,10 @@ def _unchanged(session: Session, p: Any, columns: Any) -> bool:
                        f"poverty_cause FROM households WHERE village_code IN ({villages})",
                        {"hno": pl.String, "s_vcode": pl.String, "s_status": pl.String, "s_exit": pl.Int32,
                         "s_phone": pl.String, "s_bank": pl.String, "s_cause": pl.String})
+    stored = stored.with_columns(  # read sealed: compared opened
+        pl.Series("s_phone", sealing.open_many("households", "phone", stored["s_phone"].to_list()), dtype=pl.String),
+        pl.Series("s_bank", sealing.open_many("households", "bank_account", stored["s_bank"].to_list()),
+                  dtype=pl.String))
     f = columns.household_rows(p).join(stored, on="hno", how="left")
 
     def differs(file: str, kept: str) -> Any:  # given in the file and not as stored
@@ -1482,12 +1508,14 @@ def _unchanged(session: Session, p: Any, columns: Any) -> bool:
                  | (pl.col("status") != pl.col("s_status")) | differs("exit_year", "s_exit")
                  | differs("phone", "s_phone") | differs("bank", "s_bank") | differs("cause", "s_cause")).any()).item():
         return False
-    members = _copy_out(session, "SELECT p.id_number, h.household_no, p.name, p.relation, p.labor FROM people p "
+    members = _copy_out(session, "SELECT p.id_number_bidx, h.household_no, p.name, p.relation, p.labor FROM people p "
                         f"JOIN households h ON h.id = p.household_id WHERE h.village_code IN ({villages})",
-                        {"number": pl.String, "s_hno": pl.String, "s_name": pl.String, "s_relation": pl.String,
+                        {"bidx": pl.String, "s_hno": pl.String, "s_name": pl.String, "s_relation": pl.String,
                          "s_labor": pl.String})
     file_people = p.table.select("hno", "number", "name", "relation", labor=pl.col("labor").replace_strict(p.labor))
-    m = file_people.join(members, on="number", how="left")
+    file_people = file_people.with_columns(  # matched by the numbers' blind index
+        pl.Series("bidx", sealing.indexes_of(session.connection(), file_people["number"].to_list()), dtype=pl.String))
+    m = file_people.join(members, on="bidx", how="left")
     return not m.select((pl.col("s_hno").is_null() | (pl.col("hno") != pl.col("s_hno"))
                          | (pl.col("name") != pl.col("s_name")) | (pl.col("relation") != pl.col("s_relation"))
                          | (pl.col("labor") != pl.col("s_labor"))).any()).item()
@@ -1679,7 +1707,9 @@ class _CopyWriter:
     the rest run after the last COPY (the caller checks the file meanwhile; `join` waits for them). Once
     abandoned, the thread starts no further statement."""
 
-    COLUMNS = {"households": HOUSEHOLD_COLUMNS, "household_status_history": STATUS_COLUMNS, "people": PERSON_COLUMNS}
+    # As written: the canonical forms with their personal data sealed and the blind index after them.
+    COLUMNS = {"households": (*HOUSEHOLD_COLUMNS, "phone_bidx"), "household_status_history": STATUS_COLUMNS,
+               "people": (*PERSON_COLUMNS, "id_number_bidx")}
 
     def __init__(self, session: Session, with_ids: bool = False, deferred: list[Deferred] | None = None,
                  status_first: bool = False, freeze: bool = False) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daipin.db import sealing
 from daipin.db.models.registry import Asset, Contract, ContractVersion, Entity, Household, Person, Project
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError, NotFound
@@ -94,7 +95,8 @@ def _by_code(model: Any, zh: str, en: str) -> Callable[[Session, Any, str], int]
 
 
 def _person(session: Session, key: Any, field: str) -> int:
-    found = session.scalar(select(Person.id).where(Person.id_number == str(key).strip().upper()))
+    found = session.scalar(select(Person.id).where(
+        Person.id_number_bidx == sealing.index_of(session.connection(), str(key).strip().upper())))
     if found is None:
         # The number itself is personal data: the message names the field, not the number.
         raise NotFound("该身份证号不在档", "no person with that resident ID number", field=field)

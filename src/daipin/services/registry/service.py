@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from daipin.db import sealing
 from daipin.db.models.registry import (
     Asset,
     AssetValuation,
@@ -363,7 +364,8 @@ def register_household(session: Session, actor: Actor, *, household_no: str, vil
 
 def _refuse_known_ids(session: Session, members: list[MemberIn], household_id: int | None = None) -> None:
     ids = [m.id_number for m in members]
-    rows = session.execute(select(Person.id_number, Person.household_id).where(Person.id_number.in_(ids))).all()
+    rows = session.execute(select(Person.id_number, Person.household_id).where(
+        Person.id_number_bidx.in_(sealing.indexes_of(session.connection(), ids)))).all()
     for number, hid in rows:
         if hid != household_id:
             i = ids.index(number)
