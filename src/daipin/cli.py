@@ -13,6 +13,7 @@ from daipin.commands import (
     ledger,
     obligations,
     payments,
+    province,
     registry,
     supervision,
     villages,
@@ -28,7 +29,7 @@ app = typer.Typer(
 )
 
 for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config, backup,
-               supervision):
+               supervision, province):
     module.register(app)
 
 
