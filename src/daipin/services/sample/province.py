@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import random
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -319,8 +320,8 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
     say(f"农户 {result.households_new:,}，人员 {result.people_new:,}")
 
     # Each village's households (id, eligible) and each household's head, for the contracts.
-    hh_rows = session.execute(select(m.Household.id, m.Household.village_code, m.Household.status)
-                              .order_by(m.Household.id)).all()
+    hh_rows: list[Any] = list(session.execute(select(m.Household.id, m.Household.village_code, m.Household.status)
+                              .order_by(m.Household.id)))
     by_village: dict[str, list[tuple[int, bool]]] = {}
     for hid, vcode, status in hh_rows:
         by_village.setdefault(vcode, []).append((hid, status in ("poor", "monitored")))
@@ -365,10 +366,10 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
                                   owner_entity_id=None, operator_entity_id=ent.id, status="in_use",
                                   county_code=county))
             e += 1
-    for model, objs, what in ((m.Entity, entities, "entities"), (m.Project, projects, "projects"),
+    for table, objs, what in ((m.Entity, entities, "entities"), (m.Project, projects, "projects"),
                               (m.FundingSource, funding, "funding"), (m.ProfitRecord, profits, "profits"),
                               (m.Asset, assets, "assets")):
-        _load(session, model, objs, actor, at, what)
+        _load(session, table, objs, actor, at, what)
         out.counts[what] = len(objs)
     say(f"实施主体和项目 {len(projects):,}")
 
@@ -525,11 +526,10 @@ def _rows(session: Session, sql: str) -> Iterator[Any]:
 
 
 def _plain(v: Any) -> Any:
-    if isinstance(v, str) and v.startswith("{"):
-        return v.replace(" ", "")
-    if isinstance(v, dict):
-        import json
-
+    """One form for what SQLite and PostgreSQL give back differently: JSON (text or objects), booleans, dates."""
+    if isinstance(v, str) and v[:1] in ("{", "["):
+        v = json.loads(v)
+    if isinstance(v, (dict, list)):
         return json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     if isinstance(v, bool):
         return int(v)

@@ -155,8 +155,13 @@ def close_year(url: str, actor: Actor, year: int, at: datetime, county_codes: li
     """Close `year` for each county, `workers` counties at a time in worker processes (one county in this process's
     own worker when `workers` is 1 too, so a kill of the close leaves the same state). `wait` is called about twice a
     second while they run (the caller's progress bar)."""
+    from daipin.db.session import get_engine
+
     results: dict[str, dict[str, int]] = {}
-    ctx = multiprocessing.get_context("spawn")
+    # Forked workers start at once; none may share a connection of this process's pool, so it is emptied first
+    # (this process opens new ones for its progress reads).
+    get_engine().dispose()
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
         futures = {c: pool.submit(_worker, url, actor, c, year, at) for c in county_codes}
         pending = set(futures.values())
