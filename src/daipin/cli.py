@@ -14,6 +14,7 @@ from daipin.commands import (
     ledger,
     obligations,
     payments,
+    province,
     registry,
     supervision,
     villages,
@@ -29,7 +30,7 @@ app = typer.Typer(
 )
 
 for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config, backup,
-               supervision, keys):
+               supervision, keys, province):
     module.register(app)
 
 

@@ -1069,6 +1069,8 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
         {"reason": "户已销户", "decision": "某乡政发〔2026〕1号"}),
     ("POST", "/api/v1/supervision/scan"): _scan_targets,
     ("POST", "/supervision/scan"): _scan_targets,
+    ("POST", "/year-close"): lambda mx: [Target("own county", {}, lambda a, r: _allowed("year.close")(a),
+                                                body=lambda route: {"year": "2025"})],
     ("POST", "/api/v1/supervision/findings/{finding_id}/steps"): _finding_step_targets,
     ("POST", "/supervision/findings/{finding_id}/step"): _finding_step_targets,
     ("POST", "/api/v1/supervision/inspections"): _inspection_targets,

@@ -60,6 +60,7 @@ decided by the township and reviewed by the district; a district allocation is t
 | dashboard.read         |   | county   | township | village  | entity | county  | -      | province | all    |
 | supervision.read       |   | county   | township | village  | -      | county  | -      | province | all    |
 | supervision.scan       | W | county   | -        | -        | -      | -       | -      | -        | all    |
+| year.close             | W | county   | -        | -        | -      | -       | -      | -        | all    |
 | finding.manage         | W | county   | township | -        | -      | -       | -      | -        | all    |
 | finding.rectify        | W | county   | township | village  | -      | -       | -      | -        | all    |
 | credit.read            |   | county   | township | village  | entity | county  | -      | province | all    |
@@ -132,8 +133,8 @@ Action = Literal[
     "matter.district.decide", "matter.district.review", "matter.district.keep",
     "workflow.rules", "payment.read", "payment.record", "dossier.export",
     "ledger.verify", "setting.write", "user.manage", "dashboard.read",
-    "supervision.read", "supervision.scan", "finding.manage", "finding.rectify", "credit.read", "credit.object",
-    "ledger.witness",
+    "supervision.read", "supervision.scan", "year.close", "finding.manage", "finding.rectify", "credit.read",
+    "credit.object", "ledger.witness",
 ]
 
 # The roles in the order of the table's columns (the operator's column is `all` throughout).
@@ -220,6 +221,8 @@ POLICY: dict[Action, Rule] = {
     "supervision.read": _rule("查看监督问题线索和检查", "read findings and inspections", _R, _CTY, _TWN, _VIL, _N, _CTY, _N),
     "supervision.scan": _rule("运行风险预警扫描或设置预警阈值", "run the red-flag scan or set its thresholds", _W,
                               _CTY, _N, _N, _N, _N, _N),
+    "year.close": _rule("年度结账（全部项目结算、全部村分配）", "close a year (settle every project, allocate every "
+                        "village)", _W, _CTY, _N, _N, _N, _N, _N),
     "finding.manage": _rule("登记检查、交办、验收或排除问题线索", "record inspections, assign, verify or dismiss "
                             "findings", _W, _CTY, _TWN, _N, _N, _N, _N),
     "finding.rectify": _rule("报告问题整改情况", "report a rectification", _W, _CTY, _TWN, _VIL, _N, _N, _N),

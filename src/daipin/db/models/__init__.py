@@ -1,3 +1,3 @@
 """All models, imported so that `Base.metadata` knows every table (Alembic, tests)."""
 
-from daipin.db.models import auth, keys, ledger, obligations, registry, supervision, workflow  # noqa: F401
+from daipin.db.models import auth, keys, ledger, obligations, registry, supervision, workflow, yearclose  # noqa: F401

@@ -20,11 +20,12 @@ from daipin.web.pages import (
     training,
     villages,
     workflow,
+    yearclose,
 )
 
 router = APIRouter(include_in_schema=False)
 # documents before registry (/contracts/N.pdf before /contracts/{id}); the registry's forms before its pages
 # (/households/new is not a household's id)
 for _module in (account, public, dashboard, documents, registry_import, registry_forms, registry_lists, registry,
-                villages, workflow, payments, ledger, exports, supervision, training):
+                villages, workflow, payments, ledger, exports, supervision, training, yearclose):
     router.include_router(_module.router)

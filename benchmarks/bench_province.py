@@ -1,0 +1,159 @@
+"""The synthetic province on PostgreSQL: `daipin sample province` generated and loaded (regions, the roster through
+the import's bulk path, entities, projects, contracts, plans, events, every row stated in the ledger), then
+`daipin year close` for the whole province (every project settled, every village allocated, parallel by county),
+beside a same-run baseline: COPY of the same number of run rows and ledger rows. Goals on the default province:
+load ≤ 5 min; close ≤ 60 s wall, peak RSS of any process ≤ 2 GB.
+
+`python -m benchmarks province` runs both; `python -m benchmarks yearclose` (bench_yearclose) the close alone.
+Knobs (environment): BENCH_PROVINCE_HOUSEHOLDS (300000; the other sizes scale with it as `daipin sample province`'s
+defaults: 10 counties, a village per 100 households, 10/3 people and contracts per household, an entity per 30
+households), BENCH_PROVINCE_COUNTIES (10), BENCH_PROVINCE_WORKERS (2), BENCH_PROVINCE_KEEP=1 (keep the database and
+print its address), BENCH_PROVINCE_DATABASE=<url> (close a year on a database kept earlier; it is left in place).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+YEAR = 2025
+
+
+def size() -> Any:
+    from daipin.services.sample.province import ProvinceSize
+
+    households = int(os.environ.get("BENCH_PROVINCE_HOUSEHOLDS", "300000"))
+    counties = int(os.environ.get("BENCH_PROVINCE_COUNTIES", "10"))
+    villages = max(15 * counties, households // 100)
+    return ProvinceSize(counties=counties, townships=15 * counties, villages=villages, households=households,
+                        people=households * 10 // 3, entities=max(counties, households // 30),
+                        contracts=households * 10 // 3, events=households // 100)
+
+
+def _rss_mb() -> tuple[float, float]:
+    """Peak RSS of this process and of the largest child waited for, in MB (Linux reports kB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, kids
+
+
+def load(url: str) -> float:
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from daipin.db import migrate
+    from daipin.db.session import make_engine
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.ledger import store
+    from daipin.services.sample import province as prov
+
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    at = datetime(2026, 3, 1, 2, tzinfo=UTC)
+    sz = size()
+    t0 = time.perf_counter()
+    with Session(engine) as s:
+        store.ensure_log(s, at=at)
+        loaded = prov.load_province(s, SYSTEM_ACTOR, at, seed=2026, year=YEAR, size=sz,
+                                    progress=lambda msg: print(f"    {msg}  ({time.perf_counter() - t0:.0f} s)",
+                                                               flush=True))
+        s.commit()
+    elapsed = time.perf_counter() - t0
+    with engine.begin() as c:
+        c.execute(text("ANALYZE"))
+    engine.dispose()
+    print("  loaded: " + ", ".join(f"{k} {v:,}" for k, v in loaded.counts.items()), flush=True)
+    print(f"  generate + load: {elapsed:,.1f} s (goal ≤ 300 s at the default size)", flush=True)
+    return elapsed
+
+
+def close(url: str) -> None:
+    from sqlalchemy import func, select, text
+    from sqlalchemy.orm import Session
+
+    from daipin.db.models.registry import Run
+    from daipin.db.session import make_engine, reset_engine
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.ledger import store
+    from daipin.services.yearclose import service as yc
+
+    workers = int(os.environ.get("BENCH_PROVINCE_WORKERS", "2"))
+    engine = make_engine(url)
+    reset_engine(engine)
+    with Session(engine) as s:
+        counties = [r.code for r in yc.counties(s, SYSTEM_ACTOR)]
+        before = store.tree_size(s)
+        runs_before = s.scalar(select(func.count()).select_from(Run)) or 0
+    at = datetime(2026, 3, 2, 2, tzinfo=UTC)
+    t0 = time.perf_counter()
+    yc.close_year(url, SYSTEM_ACTOR, YEAR, at, counties, workers)
+    wall = time.perf_counter() - t0
+    own, kids = _rss_mb()
+    with Session(engine) as s:
+        entries = store.tree_size(s) - before
+        runs = (s.scalar(select(func.count()).select_from(Run)) or 0) - runs_before
+    print(f"  year close, {len(counties)} counties, {workers} workers: {wall:,.1f} s wall, {runs:,} runs, "
+          f"{entries:,} ledger entries; peak RSS {own:,.0f} MB (this process), {kids:,.0f} MB (largest worker) "
+          "(goals ≤ 60 s, ≤ 2048 MB)", flush=True)
+    # Baseline: the same number of run rows (their own input and output documents) and ledger rows, with COPY.
+    with engine.begin() as c:
+        raw: Any = c.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE copy_runs (LIKE runs INCLUDING DEFAULTS)")
+            cur.execute("CREATE TEMP TABLE copy_entries (LIKE ledger_entry INCLUDING DEFAULTS)")
+            run_rows = list(c.execute(text("SELECT id, kind, subject, year, input_json::text, output_json::text, "
+                                           "input_digest, output_digest, actor, at, ledger_index, county_code "
+                                           "FROM runs ORDER BY id DESC LIMIT :n"), {"n": runs}))
+            entry_rows = list(c.execute(text("SELECT * FROM ledger_entry ORDER BY idx DESC LIMIT :n"),
+                                        {"n": entries}))
+            cols = ", ".join(c.execute(text("SELECT * FROM ledger_entry LIMIT 0")).keys())
+            t1 = time.perf_counter()
+            with cur.copy("COPY copy_runs (id, kind, subject, year, input_json, output_json, input_digest, "
+                          "output_digest, actor, at, ledger_index, county_code) FROM STDIN") as cp:
+                for r in run_rows:
+                    cp.write_row(tuple(r))
+            with cur.copy(f"COPY copy_entries ({cols}) FROM STDIN") as cp:
+                for r in entry_rows:
+                    cp.write_row(tuple(r))
+            base = time.perf_counter() - t1
+    reset_engine(None)
+    engine.dispose()
+    print(f"  baseline: COPY of the same {len(run_rows):,} run rows and {len(entry_rows):,} ledger rows: {base:,.2f} s; "
+          f"ratio {wall / base if base else float('inf'):,.1f}×", flush=True)
+
+
+def main() -> None:
+    from benchmarks.pgdb import drop_database, new_database
+
+    keep = os.environ.get("BENCH_PROVINCE_KEEP", "") in ("1", "true", "yes")
+    reuse = os.environ.get("BENCH_PROVINCE_DATABASE", "")
+    sz = size()
+    print(f"province benchmark, PostgreSQL: {sz.counties} counties, {sz.villages:,} villages, {sz.households:,} "
+          f"households, {sz.people:,} people, {sz.contracts:,} contracts (load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs at start)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("DAIPIN_KEYS_DIR", os.path.join(tmp, "keys"))
+        if reuse:
+            close(reuse)
+            return
+        try:
+            url = new_database("daipin_bench_province")
+        except Exception as exc:  # noqa: BLE001 - no PostgreSQL server here
+            print(f"  skipped: {exc}")
+            return
+        try:
+            load(url)
+            close(url)
+        finally:
+            if keep:
+                print(f"  kept: {url} (keys in {os.environ['DAIPIN_KEYS_DIR']})")
+            else:
+                drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,536 @@
+"""The synthetic province: counties, townships, villages, households and people, entities, projects, contracts and
+plans, deterministic from a seed, loaded through the bulk paths, every row stated in the ledger.
+
+Sizes are options (`ProvinceSize`); the defaults are a province: 10 counties, 150 townships, 3,000 villages,
+300,000 households, 1,000,000 people, 10,000 entities each with one project, 1,000,000 contracts. Small sizes
+(tests) run the same code.
+
+How each part is loaded:
+- regions, entities, projects, funding, profit records, assets, contracts and their first versions, allocation
+  plans: rows formed here with ids drawn up front, inserted in bulk (`_insert`), and stated in the ledger by
+  `province.rows` entries of up to `ROWS_PER_ENTRY` row facts each (`facts["rows"]`, the row states the
+  registry's own entries digest), region the county, so `daipin ledger verify` checks every row;
+- households and people: one roster file in the import's template, loaded by `imports.import_households` (the
+  import's bulk path: COPY on PostgreSQL, its batch entries in the ledger). Every person row is written there, by
+  the import's one row writer, so what the import does to an ID number at rest applies here too;
+- history (three years, `YEARS` ending at `year`): a profit record per project and year and a plan per village
+  and year; status changes, exits and deaths through the dynamic-management services (their own entries); the
+  earlier years closed by `services/yearclose` (their runs and matters) when `close_history` is set.
+
+Resident ID numbers carry the county's own code, a birth date, a sequence with the sex digit and a GB 11643
+check digit; credit codes (GB 32100) the county's code and a GB 32100 check character. Every value comes from one
+`random.Random(seed)` drawn in a fixed order, so the same seed and sizes give the same rows (`data_digest`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from daipin.db.models import registry as m
+from daipin.domain import access
+from daipin.domain.actors import Actor
+from daipin.domain.errors import Conflict, InputError
+from daipin.domain.identity import make_resident_id, make_uscc
+from daipin.ledger import store
+from daipin.services.imports import service as imports
+from daipin.services.shared import rows as shared_rows
+
+# Counties of one province (黑龙江省: 牡丹江市 and 佳木斯市), GB/T 2260 codes in force today.
+COUNTIES: tuple[tuple[str, str], ...] = (
+    ("231002", "东安区"), ("231003", "阳明区"), ("231004", "爱民区"), ("231005", "西安区"), ("231025", "林口县"),
+    ("231081", "绥芬河市"), ("231083", "海林市"), ("231084", "宁安市"), ("231085", "穆棱市"), ("231086", "东宁市"),
+    ("230803", "向阳区"), ("230804", "前进区"), ("230805", "东风区"), ("230811", "郊区"), ("230822", "桦南县"),
+    ("230826", "桦川县"), ("230828", "汤原县"), ("230881", "同江市"), ("230882", "富锦市"), ("230883", "抚远市"),
+)
+PLACE = "安平兴隆福寿长乐永和新民太平红星胜利东升前进光明幸福团结丰收育才朝阳建设富强民主"
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢姜崔"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅建国志文海林春凤云飞宏宇新波德福生永昌学成"
+CAUSES = ("因病", "因残", "因学", "缺技术", "缺劳力", "缺资金", "自身发展动力不足")
+KINDS = (("cooperative", "93", "专业合作社"), ("enterprise", "91", "有限公司"), ("family_farm", "92", "家庭农场"),
+         ("village_collective", "59", "股份经济合作社"))
+PRODUCTS = (("黑木耳", "特色种养业"), ("肉牛", "特色种养业"), ("食品", "农副产品加工业"), ("光伏", "光伏"),
+            ("蔬菜大棚", "设施农业"), ("民俗旅游", "乡村旅游"), ("农机服务", "农业生产社会化服务"), ("蜂业", "特色种养业"))
+STATUS_LABEL = {"poor": "贫困户", "monitored": "监测户", "exited": "脱贫户", "non_poor": "一般户"}
+LABOR_LABEL = {"full": "有劳动能力", "weak": "弱劳动力", "none": "无劳动能力"}
+ROWS_PER_ENTRY = 1000  # row facts per `province.rows` ledger entry
+INSERT_CHUNK = 5000  # rows per bulk insert
+YEARS = 3  # years of history, the last one `year`
+HOUSEHOLD_MODELS = ("fixed_interest", "trusteeship", "order_purchase", "employment", "shareholding", "fund_support")
+BUCKETS: list[dict[str, Any]] = [
+    {"name": "公益岗位", "share": "0.6", "rule": "wages"},
+    {"name": "兜底保障", "share": "0.15", "rule": "direct_support", "per": "person"},
+    {"name": "奖励补助", "share": "0.15", "rule": "tiered", "per": "household",
+     "tiers": [{"min_points": 0, "weight": "0"}, {"min_points": 30, "weight": "1"}, {"min_points": 100, "weight": "2"},
+               {"min_points": 200, "weight": "3"}]},
+    {"name": "小型公益事业", "share": "0.1", "rule": "retain"},
+]
+
+
+@dataclass(frozen=True)
+class ProvinceSize:
+    counties: int = 10
+    townships: int = 150
+    villages: int = 3000
+    households: int = 300_000
+    people: int = 1_000_000
+    entities: int = 10_000  # one project each
+    contracts: int = 1_000_000
+    events: int = 3000  # status changes, exits and deaths through the dynamic-management services
+
+    def check(self) -> None:
+        def bad(name: str, zh: str, en: str) -> InputError:
+            return InputError(zh, en, field=name)
+
+        if not 1 <= self.counties <= len(COUNTIES):
+            raise bad("counties", f"县数应在 1 至 {len(COUNTIES)} 之间", f"counties must be 1 to {len(COUNTIES)}")
+        if not self.counties <= self.townships <= 999 * self.counties:
+            raise bad("townships", "乡镇数应不少于县数（每县至多999个）", "townships must be at least the counties (999 each)")
+        if not self.townships <= self.villages <= 999 * self.townships:
+            raise bad("villages", "村数应不少于乡镇数（每乡镇至多999个）", "villages must be at least the townships")
+        if not self.villages <= self.households <= 9999 * self.villages:
+            raise bad("households", "户数应不少于村数（每村至多9999户）", "households must be at least the villages")
+        if not self.households <= self.people <= 6 * self.households:
+            raise bad("people", "人数应在户数的1至6倍之间", "people must be 1 to 6 times the households")
+        if not self.counties <= self.entities <= self.households:
+            raise bad("entities", "实施主体数应不少于县数、不多于户数", "entities must be at least the counties")
+        if not 2 * self.entities <= self.contracts <= 1000 * self.entities:
+            raise bad("contracts", "协议数应在实施主体数的2至1000倍之间", "contracts must be 2 to 1000 per entity")
+        if not 0 <= self.events <= self.households:
+            raise bad("events", "变动事件数应在0至户数之间", "events must be 0 to the households")
+
+
+@dataclass
+class Loaded:
+    counts: dict[str, int] = field(default_factory=dict)
+    counties: list[str] = field(default_factory=list)
+
+
+def _spread(total: int, parts: int) -> list[int]:
+    """`total` items over `parts` parts, as even as can be (the first parts take one more)."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _place(rng: random.Random) -> str:
+    return rng.choice(PLACE) + rng.choice(PLACE)
+
+
+class _Ids:
+    """Ids drawn up front per table (so a row's state, its id included, is digested before it is inserted)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.next: dict[str, int] = {}
+
+    def take(self, table: Any) -> int:
+        name = table.name
+        if name not in self.next:
+            self.next[name] = int(self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+        value = self.next[name]
+        self.next[name] = value + 1
+        return value
+
+
+def _insert(session: Session, model: Any, objs: list[Any]) -> None:
+    """Insert ORM objects (every column set, ids included) in bulk, without the unit of work."""
+    table = model.__table__
+    keys = [c.key for c in table.columns]
+    for start in range(0, len(objs), INSERT_CHUNK):
+        session.execute(insert(table), [{k: getattr(o, k) for k in keys} for o in objs[start:start + INSERT_CHUNK]])
+
+
+def _fix_sequences(session: Session, tables: Iterable[str]) -> None:
+    """After rows were inserted with their own ids, PostgreSQL's sequences continue after them."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for t in tables:
+        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
+                             f"(SELECT coalesce(max(id), 1) FROM {t}))"))
+
+
+def _state(session: Session, objs: list[Any], actor: Actor, at: datetime, what: str) -> int:
+    """The ledger entries stating `objs` (row facts as the registry digests them), grouped by county."""
+    by_county: dict[str, list[dict[str, str]]] = {}
+    for o in objs:
+        state = shared_rows.row_state(session, o)
+        by_county.setdefault(o.county_code, []).append(store.row_fact(o.__table__.name, o.id, state))
+    items = []
+    for county, facts in sorted(by_county.items()):
+        for start in range(0, len(facts), ROWS_PER_ENTRY):
+            part = facts[start:start + ROWS_PER_ENTRY]
+            items.append({"type": "province.rows", "actor": f"{actor.role.value}:{actor.id}", "region": county,
+                          "subject": f"{objs[0].__table__.name}:{part[0]['id']}-{part[-1]['id']}",
+                          "facts": {"what": what, "count": len(part), "rows": part}, "at": at})
+    store.append_many(session, items)
+    return len(items)
+
+
+def _load(session: Session, model: Any, objs: list[Any], actor: Actor, at: datetime, what: str) -> None:
+    _insert(session, model, objs)
+    _state(session, objs, actor, at, what)
+
+
+# The sequences `make_resident_id` takes, none ending in 0: no number ends in zeros a spreadsheet could have made.
+SEQUENCES = tuple(s for s in range(500) if s % 10)
+
+
+def person_id_number(county: str, birth: date, sex: str, used: dict[tuple[str, date, str], int]) -> str:
+    """The next free resident ID number of the county, birth date and sex (`SEQUENCES` each; a full day moves the
+    birth to the next day)."""
+    while True:
+        n = used.get((county, birth, sex), 0)
+        if n < len(SEQUENCES):
+            used[(county, birth, sex)] = n + 1
+            return make_resident_id(county, birth, SEQUENCES[n], sex)
+        birth = date.fromordinal(birth.toordinal() + 1)
+
+
+def _members(rng: random.Random, size: int, county: str, year: int,
+             used: dict[tuple[str, date, str], int]) -> list[tuple[str, str, str, str]]:
+    """(name, ID number, relation, labour) of a household's members, its head first."""
+    head_birth = date(year - 85 + rng.randrange(55), 1 + rng.randrange(12), 1 + rng.randrange(28))
+    surname = rng.choice(SURNAMES)
+    head_sex = rng.choice("MF")
+    plan = [("户主", head_birth, head_sex)]
+    if size >= 2:
+        plan.append(("配偶", date(head_birth.year + rng.randrange(-3, 4), 1 + rng.randrange(12), 1 + rng.randrange(28)),
+                     "F" if head_sex == "M" else "M"))
+    for _ in range(size - len(plan)):
+        sex = rng.choice("MF")
+        plan.append(("子" if sex == "M" else "女", date(min(head_birth.year + 20 + rng.randrange(15), year - YEARS),
+                                                         1 + rng.randrange(12), 1 + rng.randrange(28)), sex))
+    out = []
+    for relation, birth, sex in plan:
+        age = year - birth.year
+        labor = "none" if age >= 70 or age < 16 else ("weak" if age >= 60 or rng.random() < 0.15 else "full")
+        name = (surname if relation != "配偶" else rng.choice(SURNAMES)) + "".join(
+            rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        out.append((name, person_id_number(county, birth, sex, used), relation, labor))
+    return out
+
+
+def is_loaded(session: Session) -> bool:
+    return session.scalar(select(m.Region.id).limit(1)) is not None
+
+
+def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2026, year: int | None = None,
+                  size: ProvinceSize | None = None, progress: Callable[[str], None] | None = None,
+                  workdir: Path | None = None) -> Loaded:
+    """Generate the province and load it into an empty registry (a registry holding regions is refused). `year` is
+    the last year of its history (default: the year before `at`'s). The caller commits."""
+    size = size or ProvinceSize()
+    size.check()
+    year = year or at.year - 1
+    if not 2003 <= year <= at.year:
+        raise InputError(f"年度 {year} 无效", f"year {year} is invalid", field="year")
+    access.require(actor, "region.write")
+    if is_loaded(session):
+        raise Conflict("区划已存在：合成省份只能载入空库", "regions exist: the synthetic province loads into an empty "
+                       "registry only", field="sample")
+    say = progress or (lambda _msg: None)
+    rng = random.Random(seed)
+    ids = _Ids(session)
+    out = Loaded()
+    years = list(range(year - YEARS + 1, year + 1))
+
+    # ---- regions
+    counties = list(COUNTIES[:size.counties])
+    regions: list[m.Region] = []
+    towns: list[tuple[str, str, str]] = []  # (code, name, county)
+    villages: list[tuple[str, str, str, bool]] = []  # (code, name, township name, poor)
+    town_counts = _spread(size.townships, size.counties)
+    village_counts = _spread(size.villages, size.townships)
+    t = 0
+    for (ccode, cname), nt in zip(counties, town_counts, strict=True):
+        regions.append(m.Region(id=ids.take(m.Region.__table__), code=ccode, name=cname, level="district",
+                                parent_code=None, poor_village=False, key_village=False, county_code=ccode))
+        out.counties.append(ccode)
+        for ti in range(nt):
+            tcode, tname = f"{ccode}{ti + 1:03d}", f"{_place(rng)}{'镇' if ti % 3 else '乡'}"
+            regions.append(m.Region(id=ids.take(m.Region.__table__), code=tcode, name=tname, level="township",
+                                    parent_code=ccode, poor_village=False, key_village=False, county_code=ccode))
+            towns.append((tcode, tname, ccode))
+            for vi in range(village_counts[t]):
+                vcode, vname = f"{tcode}{vi + 1:03d}", f"{_place(rng)}{vi + 1}村"
+                poor = rng.random() < 0.4
+                regions.append(m.Region(id=ids.take(m.Region.__table__), code=vcode, name=vname, level="village",
+                                        parent_code=tcode, poor_village=poor, key_village=poor and rng.random() < 0.3,
+                                        county_code=ccode))
+                villages.append((vcode, vname, tname, poor))
+            t += 1
+    _load(session, m.Region, regions, actor, at, "regions")
+    out.counts["regions"] = len(regions)
+    say(f"区划 {len(regions):,}")
+
+    # ---- households and people: one roster through the import's bulk path
+    hh_counts = _spread(size.households, size.villages)
+    sizes = [size.people // size.households] * size.households
+    for i in rng.sample(range(size.households), size.people % size.households):
+        sizes[i] += 1
+    # Households of more than one member give one to a household of fewer, at random: sizes vary, total stays.
+    for _ in range(size.households // 3):
+        a, b = rng.randrange(size.households), rng.randrange(size.households)
+        if sizes[a] > 1 and sizes[b] < 6:
+            sizes[a] -= 1
+            sizes[b] += 1
+    used: dict[tuple[str, date, str], int] = {}
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        roster = Path(tmp) / "province.csv"
+        h = 0
+        with roster.open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["户编号", "姓名", "证件号码", "与户主关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村",
+                        "联系电话", "银行账号", "主要致贫原因"])
+            for (vcode, _vname, _tname, poor), n in zip(villages, hh_counts, strict=True):
+                for k in range(n):
+                    status = rng.choices(("poor", "monitored", "exited", "non_poor"),
+                                         weights=(4, 2, 3, 1) if poor else (2, 2, 4, 2))[0]
+                    exit_year = str(2016 + rng.randrange(5)) if status == "exited" else ""
+                    phone = f"139{rng.randrange(10 ** 8):08d}"
+                    bank = f"6217{rng.randrange(10 ** 14):014d}{1 + rng.randrange(9)}"
+                    cause = rng.choice(CAUSES)
+                    for name, number, relation, labor in _members(rng, sizes[h], vcode[:6], year, used):
+                        w.writerow([f"{vcode}{k + 1:04d}", name, number, relation, LABOR_LABEL[labor],
+                                    STATUS_LABEL[status], exit_year, vcode[:9], vcode, phone, bank, cause])
+                    h += 1
+        say(f"花名册 {size.households:,} 户 {size.people:,} 人，导入中")
+        # Registered on the first day of the history (their first status holds from then), so the events can follow.
+        result = imports.import_households(session, actor, roster, datetime(years[0], 1, 1, 2, tzinfo=UTC))
+    if not result.imported:
+        first = result.errors[0] if result.errors else None
+        raise InputError(f"合成花名册未能导入：{first}", f"the synthetic roster did not import: {first}", field="sample")
+    out.counts["households"] = result.households_new
+    out.counts["people"] = result.people_new
+    say(f"农户 {result.households_new:,}，人员 {result.people_new:,}")
+
+    # Each village's households (id, eligible) and each household's head, for the contracts.
+    hh_rows: list[Any] = list(session.execute(select(m.Household.id, m.Household.village_code, m.Household.status)
+                              .order_by(m.Household.id)))
+    by_village: dict[str, list[tuple[int, bool]]] = {}
+    for hid, vcode, status in hh_rows:
+        by_village.setdefault(vcode, []).append((hid, status in ("poor", "monitored")))
+    heads = dict(session.execute(select(m.Person.household_id, m.Person.id).where(m.Person.relation == "户主")).all())
+
+    # ---- entities, projects, funding, profits, assets
+    entities: list[m.Entity] = []
+    projects: list[m.Project] = []
+    funding: list[m.FundingSource] = []
+    profits: list[m.ProfitRecord] = []
+    assets: list[m.Asset] = []
+    per_village = _spread(size.entities, size.villages)
+    e = 0
+    for (vcode, vname, _tname, _poor), n in zip(villages, per_village, strict=True):
+        county = vcode[:6]
+        for _ in range(n):
+            kind, prefix, suffix = KINDS[e % len(KINDS)]
+            product, category = PRODUCTS[rng.randrange(len(PRODUCTS))]
+            ent = m.Entity(id=ids.take(m.Entity.__table__), name=f"{vname}{product}{suffix}", kind=kind,
+                           uscc=make_uscc(f"{prefix}{county}MA{e:07d}"), legal_representative=_name(rng),
+                           region_code=vcode[:9], county_code=county, credit_status="normal", credit_since=None,
+                           credit_reason=None)
+            entities.append(ent)
+            grant = 500_000_00 + rng.randrange(20) * 10_000_00
+            start_year = year - 3 + rng.randrange(3)
+            pcode = f"P{county}-{e + 1:06d}"
+            proj = m.Project(id=ids.take(m.Project.__table__), code=pcode, name=f"{ent.name}带贫项目",
+                             category=category, entity_id=ent.id, township_code=vcode[:9], village_code=vcode,
+                             county_code=county, expected_return=("0.06", "0.08", "0.025", "0.12")[e % 4],
+                             status="operating", start_year=start_year)
+            projects.append(proj)
+            funding.append(m.FundingSource(id=ids.take(m.FundingSource.__table__), project_id=proj.id,
+                                           county_code=county, source="财政扶贫资金", amount_fen=grant))
+            for y in years:
+                profits.append(m.ProfitRecord(
+                    id=ids.take(m.ProfitRecord.__table__), project_id=proj.id, county_code=county,
+                    period_start=date(y, 1, 1), period_end=date(y, 12, 31),
+                    profit_fen=rng.choice((-30_000_00, 40_000_00, 120_000_00, 260_000_00)),
+                    cash_available_fen=None, audit_ref=f"审字〔{y + 1}〕{e + 1}号"))
+            assets.append(m.Asset(id=ids.take(m.Asset.__table__), code=f"ZC-{pcode}", name=f"{proj.name}资产",
+                                  kind="operating", project_id=proj.id, value_fen=grant, owner_region_code=vcode,
+                                  owner_entity_id=None, operator_entity_id=ent.id, status="in_use",
+                                  county_code=county))
+            e += 1
+    for table, objs, what in ((m.Entity, entities, "entities"), (m.Project, projects, "projects"),
+                              (m.FundingSource, funding, "funding"), (m.ProfitRecord, profits, "profits"),
+                              (m.Asset, assets, "assets")):
+        _load(session, table, objs, actor, at, what)
+        out.counts[what] = len(objs)
+    say(f"实施主体和项目 {len(projects):,}")
+
+    # ---- contracts over every benefit model, and their first versions
+    per_project = _spread(size.contracts, len(projects))
+    start, end = date(years[0], 1, 1), date(year + 2, 12, 31)
+    stamp = at.astimezone(UTC)
+    n_contracts = 0
+    batch_c: list[m.Contract] = []
+    batch_v: list[m.ContractVersion] = []
+
+    def flush() -> None:
+        _insert(session, m.Contract, batch_c)
+        _insert(session, m.ContractVersion, batch_v)
+        _state(session, batch_c + batch_v, actor, at, "contracts")
+        batch_c.clear()
+        batch_v.clear()
+
+    for proj, asset, ent, n in zip(projects, assets, entities, per_project, strict=True):
+        vcode = proj.village_code or ""
+        households = by_village.get(vcode, [])
+        eligible = [hid for hid, ok in households if ok] or [hid for hid, _ in households]
+        grant = asset.value_fen
+        for j in range(n):
+            payee_hh: int | None = None
+            person: int | None = None
+            if j == 0:
+                model, terms = "asset_lease", {"asset_code": asset.code, "annual_rent_fen": grant * 6 // 100}
+            elif j == 1:
+                model, terms = "equity_dividend", {"profit_share": "0.1", "annual_floor_fen": grant * 3 // 100}
+            else:
+                model = HOUSEHOLD_MODELS[(j - 2) % len(HOUSEHOLD_MODELS)]
+                payee_hh = eligible[(j - 2) % len(eligible)]
+                terms = _terms(rng, model, ent.name, year)
+                if model == "employment":
+                    person = heads.get(payee_hh)
+            n_contracts += 1
+            cid = ids.take(m.Contract.__table__)
+            c = m.Contract(id=cid, code=f"HT-{proj.code}-{j + 1:04d}", model=model, project_id=proj.id,
+                           entity_id=ent.id, payee_household_id=payee_hh,
+                           payee_village_code=None if payee_hh else vcode, person_id=person, start_date=start,
+                           end_date=end, status="active", version=1, terms=terms, signed_on=start,
+                           county_code=proj.county_code)
+            batch_c.append(c)
+            batch_v.append(m.ContractVersion(
+                id=ids.take(m.ContractVersion.__table__), contract_id=cid, county_code=proj.county_code, version=1,
+                terms=terms, start_date=start, end_date=end, status="active", payee_household_id=payee_hh,
+                payee_village_code=c.payee_village_code, effective_from=start, reason="签订",
+                actor=f"{actor.role.value}:{actor.id}", at=stamp))
+            if len(batch_c) >= INSERT_CHUNK:
+                flush()
+    flush()
+    out.counts["contracts"] = n_contracts
+    say(f"利益联结协议 {n_contracts:,}")
+
+    # ---- a plan for every village and year
+    plans = []
+    for y in years:
+        for vcode, _vname, _tname, poor in villages:
+            plans.append(m.AllocationPlan(
+                id=ids.take(m.AllocationPlan.__table__), village_code=vcode, year=y,
+                pool_fen=(300_000_00 if poor else 150_000_00) + rng.randrange(100) * 1_000_00, buckets=BUCKETS,
+                cap_per_household_fen=20_000_00, eligible_statuses=["poor", "monitored"], status="draft",
+                county_code=vcode[:6]))
+    _load(session, m.AllocationPlan, plans, actor, at, "plans")
+    out.counts["plans"] = len(plans)
+    _fix_sequences(session, ("regions", "entities", "projects", "funding_sources", "profit_records", "assets",
+                             "contracts", "contract_versions", "allocation_plans"))
+    session.flush()
+
+    # ---- history: status changes, exits and deaths through the services
+    out.counts.update(_events(session, actor, at, rng, size.events, hh_rows, years))
+    say(f"变动事件 {size.events:,}")
+    return out
+
+
+def _terms(rng: random.Random, model: str, buyer: str, year: int) -> dict[str, Any]:
+    if model == "fixed_interest":
+        return {"basis": "capital", "principal_fen": 10_000_00 * (1 + rng.randrange(5)), "annual_rate": "0.06"}
+    if model == "trusteeship":
+        return {"asset_kind": "land", "unit": "mu", "units": f"{5 + rng.randrange(20)}.5", "annual_fen_per_unit": 450_00,
+                "duties": ["购买农业保险", "灾害损失按约补偿"]}
+    if model == "order_purchase":
+        return {"buyer": buyer, "product": "黑木耳干品", "quantity": str(500 + rng.randrange(2000)), "unit": "斤",
+                "price_rule": "market_with_floor", "floor_price_fen": 3_00, "market_price_fen": 2_60 + rng.randrange(80),
+                "delivery_schedule": ["每年9月底前交货"]}
+    if model == "employment":
+        return {"position": "生产工人", "hours": "每日8小时", "wage_basis": "day", "wage_fen": 150_00,
+                "pay_cycle": "monthly"}
+    if model == "shareholding":
+        return {"contribution_kind": "land_rights", "contribution_value_fen": 8_000_00, "shares": "8000",
+                "profit_share": "0.012"}
+    return {"amount_fen": 20_000_00, "purpose": "购买种牛", "support_type": "revolving",
+            "repayment_schedule": [{"due": f"{year + 1}-12-31", "amount_fen": 10_000_00},
+                                   {"due": f"{year + 2}-12-31", "amount_fen": 10_000_00}]}
+
+
+def _events(session: Session, actor: Actor, at: datetime, rng: random.Random, n: int,
+            households: list[Any], years: list[int]) -> dict[str, int]:
+    """`n` events over the history's years, each through the dynamic-management service: a poor household exits,
+    a household becomes monitored, a member dies."""
+    from daipin.services.dynamic import service as dynamic
+
+    counts = {"status_changes": 0, "exits": 0, "deaths": 0}
+    if n == 0:
+        return counts
+    picked = sorted(rng.sample(range(len(households)), n))
+    for k, i in enumerate(picked):
+        hid, _vcode, status = households[i]
+        y = years[k * len(years) // n]
+        on = date(y, 1 + rng.randrange(12), 1 + rng.randrange(28))
+        what = k % 3
+        if what == 0 and status in ("poor", "monitored"):
+            dynamic.change_household_status(session, actor, hid, "exited", on, "年度脱贫验收", at, exit_year=y)
+            counts["exits"] += 1
+        elif what == 1 and status in ("exited", "non_poor"):
+            dynamic.change_household_status(session, actor, hid, "monitored", on, "纳入防返贫监测", at)
+            counts["status_changes"] += 1
+        else:
+            person = session.scalar(select(m.Person.id).where(m.Person.household_id == hid)
+                                    .order_by(m.Person.birth_date, m.Person.id).limit(1))
+            if person is not None:
+                dynamic.record_death(session, actor, person, on, at)
+                counts["deaths"] += 1
+    return counts
+
+
+DIGEST_TABLES: tuple[tuple[str, str], ...] = (
+    ("regions", "code, name, level, parent_code, poor_village, key_village, county_code"),
+    ("households", "household_no, village_code, status, exit_year, poverty_cause, labor, phone, bank_account, "
+                   "life_state"),
+    ("people", "id_number, name, relation, labor, birth_date, sex, life_state"),
+    ("entities", "uscc, name, kind, legal_representative, region_code"),
+    ("projects", "code, name, category, village_code, expected_return, start_year"),
+    ("profit_records", "project_id, period_start, profit_fen"),
+    ("contracts", "code, model, project_id, payee_household_id, payee_village_code, person_id, terms"),
+    ("allocation_plans", "village_code, year, pool_fen, buckets"),
+)
+
+
+def data_digest(session: Session) -> str:
+    """sha256 over the generated rows (not their ids' sequences nor the ledger's times): what the same seed and sizes
+    must give again."""
+    h = hashlib.sha256()
+    for table, cols in DIGEST_TABLES:
+        order = cols.split(",")[0]
+        for row in _rows(session, f"SELECT {cols} FROM {table} ORDER BY {order}, id"):
+            h.update(repr(tuple(_plain(v) for v in row)).encode())
+    return h.hexdigest()
+
+
+def _rows(session: Session, sql: str) -> Iterator[Any]:
+    yield from session.execute(text(sql))
+
+
+def _plain(v: Any) -> Any:
+    """One form for what SQLite and PostgreSQL give back differently: JSON (text or objects), booleans, dates."""
+    if isinstance(v, str) and v[:1] in ("{", "["):
+        v = json.loads(v)
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(v, bool):
+        return int(v)
+    return str(v) if isinstance(v, date) else v
