@@ -5,6 +5,8 @@ the caller's transaction; nothing here commits."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from daipin.db.models import supervision as models
@@ -25,6 +27,7 @@ from daipin.domain.errors import InputError, NotFound
 from daipin.domain.localtime import beijing_date
 from daipin.services.shared import freetext, trace
 from daipin.services.shared.inputs import as_date
+from daipin.services.shared.rows import utc as trace_utc
 from daipin.services.shared.rows import workflow_row_state
 from daipin.services.supervision import rules
 
@@ -133,6 +136,15 @@ def _county(session: Session, county: Any) -> str:
 
 
 # ---------------------------------------------------------------- the scan
+#
+# A first scan of a large district opens tens of thousands of findings: they are written as rows in one multi-row
+# statement per thousand (ids drawn up front, no ORM object per finding), their canonical states digested straight
+# from the values written, and their entries appended in one `append_many` (one entry per rule and per
+# `ENTRY_ROWS` findings). Existing findings are read as four columns, not loaded as objects; only those whose cause
+# went or came back are locked and changed.
+
+ENTRY_ROWS = 5000  # findings stated by one `finding.opened` entry at most (an entry stays a few hundred kilobytes)
+FINDING_COLUMNS = tuple(c.key for c in Finding.__table__.columns)
 
 
 @dataclass
@@ -152,7 +164,7 @@ class ScanResult:
 
 DETAIL_LABELS = {"no_notice": "未经公示", "short_notice": "公示期不足", "open_objection": "异议未结",
                  "split": "分户后不久即列入名单", "paid_twice": "同一批次重复发放", "own": "村干部本户",
-                 "unregistered": "无身份记录"}
+                 "unregistered": "无身份记录", "not_on_roster": "不在已确认的年度收益扶贫对象名单上"}
 
 
 def _summary(rule: str, details: Iterable[str]) -> str:
@@ -178,14 +190,15 @@ def find_causes(session: Session, county: str, today: date) -> dict[str, dict[st
     ctx = _context(session, county, today)
     found: dict[str, dict[str, Any]] = {}
     for rule_id, query in rules.QUERIES.items():
-        for r in session.execute(query(ctx)):
-            key = f"{rule_id}:{r.subject}"
-            f = found.setdefault(key, {"rule": rule_id, "subject": r.subject, "region": r.region, "rows": [],
-                                       "details": []})
-            ev = {"table": r.ev_table, "id": int(r.ev_id)}
+        for subject, region, ev_table, ev_id, detail in session.execute(query(ctx)):
+            key = f"{rule_id}:{subject}"
+            f = found.get(key)
+            if f is None:
+                f = found[key] = {"rule": rule_id, "subject": subject, "region": region, "rows": [], "details": []}
+            ev = {"table": ev_table, "id": int(ev_id)}
             if ev not in f["rows"]:
                 f["rows"].append(ev)
-            f["details"].append(r.detail or "")
+            f["details"].append(detail or "")
     return found
 
 
@@ -204,50 +217,120 @@ def _ledger_evidence(session: Session, subjects: Sequence[str]) -> dict[str, lis
     return out
 
 
+def _lock_scan(session: Session, county: str) -> None:
+    """One scan of a district at a time: on PostgreSQL a transaction-scoped advisory lock named after the district
+    (SQLite's writer lock, taken by `BEGIN IMMEDIATE`, already serialises every writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"daipin.supervision.scan:{county}"})
+
+
+def _new_finding_ids(session: Session, n: int) -> list[int]:
+    """Ids for `n` new findings, drawn up front: from the id sequence on PostgreSQL; after the largest on SQLite
+    (whose writer holds the database lock for the whole transaction)."""
+    if n == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return [int(v) for v in session.execute(text(
+            "SELECT nextval(pg_get_serial_sequence('findings', 'id')) FROM generate_series(1, :n)"), {"n": n})
+            .scalars()]
+    top = int(session.execute(select(func.coalesce(func.max(Finding.id), 0))).scalar_one())
+    return list(range(top + 1, top + n + 1))
+
+
+def _state_digest(values: dict[str, Any]) -> str:
+    """The row digest `row_state` gives a finding read back from the database, computed from the values written
+    (every one already JSON-native: times as UTC ISO text, the evidence plain lists and numbers)."""
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                                     allow_nan=False).encode("utf-8")).hexdigest()
+
+
+def _open_findings(session: Session, actor: Actor, county: str, found: dict[str, dict[str, Any]],
+                   new_keys: list[str], at: datetime) -> list[int]:
+    """Write the findings of `new_keys` in bulk and the entries stating them; returns their ids."""
+    from daipin.ledger import store
+
+    if not new_keys:
+        return []
+    ledger = _ledger_evidence(session, sorted({found[k]["subject"] for k in new_keys}))
+    new_keys = sorted(new_keys, key=lambda k: (found[k]["rule"], k))
+    ids = _new_finding_ids(session, len(new_keys))
+    at_text = trace_utc(at).isoformat()
+    rows: list[dict[str, Any]] = []
+    by_rule: dict[str, list[tuple[int, str]]] = {}
+    for fid, key in zip(ids, new_keys, strict=True):
+        f = found[key]
+        rule = rules_def.RULE_BY_ID[f["rule"]]
+        state = {"id": fid, "county_code": county, "finding_key": key, "rule": rule.id, "severity": rule.severity,
+                 "region_code": f["region"], "subject": f["subject"], "summary": _summary(rule.id, f["details"]),
+                 "evidence": {"rows": f["rows"], "ledger": ledger.get(f["subject"], [])}, "status": "open",
+                 "source": "scan", "inspection_id": None, "responsible_unit": None, "deadline": None,
+                 "escalated_to": None, "status_note": "", "opened_at": at_text, "updated_at": at_text,
+                 "cause_gone_at": None}
+        by_rule.setdefault(rule.id, []).append((fid, _state_digest(state)))
+        rows.append(state | {"opened_at": at, "updated_at": at})
+    assert set(rows[0]) == set(FINDING_COLUMNS), "a finding's columns changed: the scan's rows must follow"
+    session.flush()  # anything pending goes first: the rows below are written behind the unit of work
+    conn = session.connection()
+    table = Finding.__table__
+    for i in range(0, len(rows), 1000):
+        conn.execute(table.insert(), rows[i:i + 1000])
+    # One entry per rule and per ENTRY_ROWS findings states the findings the scan opened (each one's row digest),
+    # as a bank file's entry states every line it sent: a district-wide scan stays one transaction of a few entries.
+    actor_name = f"{actor.role.value}:{actor.id}"
+    items = []
+    for rule_id, made in sorted(by_rule.items()):
+        for start in range(0, len(made), ENTRY_ROWS):
+            part = made[start:start + ENTRY_ROWS]
+            facts: dict[str, Any] = {"rule": rule_id, "findings": [fid for fid, _ in part]}
+            row_facts_ = [{"table": "findings", "id": str(fid), "digest": d} for fid, d in part]
+            if len(row_facts_) == 1:
+                facts["row"] = row_facts_[0]
+            else:
+                facts["rows"] = row_facts_
+            items.append({"type": "finding.opened", "actor": actor_name, "region": county,
+                          "subject": f"scan:{county}:{rule_id}", "facts": facts, "at": at})
+    store.append_many(session, items)
+    return [fid for _, made in sorted(by_rule.items()) for fid, _ in made]
+
+
 def scan(session: Session, actor: Actor, county: str, at: datetime) -> ScanResult:
     """Run every rule over the district: open a finding for each new cause, mark the findings whose cause is gone
     (kept, never deleted) and those whose cause came back. A second run finds the same causes and changes nothing."""
     county = _county(session, county)
     access.require(actor, "supervision.scan", region=county)
+    _lock_scan(session, county)
     today = beijing_date(at)
     found = find_causes(session, county, today)
     result = ScanResult(county=county)
     for f in found.values():
         result.by_rule[f["rule"]] = result.by_rule.get(f["rule"], 0) + 1
-    existing = {f.finding_key: f for f in session.scalars(
-        select(Finding).where(Finding.county_code == county, Finding.source == "scan").with_for_update())}
+    existing = {key: (fid, status, gone_at) for fid, key, status, gone_at in session.execute(
+        select(Finding.id, Finding.finding_key, Finding.status, Finding.cause_gone_at)
+        .where(Finding.county_code == county, Finding.source == "scan"))}
     new_keys = [k for k in found if k not in existing]
-    ledger = _ledger_evidence(session, sorted({found[k]["subject"] for k in new_keys}))
-    opened: dict[str, list[Finding]] = {}
-    for key in new_keys:
-        f = found[key]
-        rule = rules_def.RULE_BY_ID[f["rule"]]
-        finding = Finding(county_code=county, finding_key=key, rule=rule.id, severity=rule.severity,
-                          region_code=f["region"], subject=f["subject"], summary=_summary(rule.id, f["details"]),
-                          evidence={"rows": f["rows"], "ledger": ledger.get(f["subject"], [])}, status="open",
-                          source="scan", opened_at=at, updated_at=at, status_note="")
-        opened.setdefault(rule.id, []).append(finding)
-    session.add_all([f for fs in opened.values() for f in fs])
-    session.flush()
-    # One entry per rule states every finding the scan opened for it (each one's row), as a bank file's entry
-    # states every line it sent: a district-wide scan stays one transaction of a few entries.
-    for rule_id, fs in sorted(opened.items()):
-        record(session, actor, "finding.opened", f"scan:{county}:{rule_id}", county,
-               {"rule": rule_id, "findings": [f.id for f in fs]}, fs, at)
-        result.opened.extend(f.id for f in fs)
-    back, gone = [], []
-    for key, finding in existing.items():
-        if key in found and finding.cause_gone_at is not None:
-            finding.cause_gone_at, finding.updated_at = None, at
-            back.append(finding)
-        elif key not in found and finding.cause_gone_at is None and finding.status not in rules_def.CLOSED:
-            finding.cause_gone_at, finding.updated_at = at, at
-            gone.append(finding)
-    for type, changed in (("finding.cause_back", back), ("finding.cause_gone", gone)):
+    result.opened = _open_findings(session, actor, county, found, new_keys, at)
+    back_ids = [fid for key, (fid, _, gone_at) in existing.items() if key in found and gone_at is not None]
+    gone_ids = [fid for key, (fid, status, gone_at) in existing.items()
+                if key not in found and gone_at is None and status not in rules_def.CLOSED]
+    for type, ids, came_back in (("finding.cause_back", back_ids, True), ("finding.cause_gone", gone_ids, False)):
+        changed = []
+        for i in range(0, len(ids), 1000):
+            # Locked and read again: a step taken on a finding meanwhile is seen before it is marked.
+            for finding in session.scalars(select(Finding).where(Finding.id.in_(ids[i:i + 1000]))
+                                           .order_by(Finding.id).with_for_update().execution_options(
+                                               populate_existing=True)):
+                if came_back and finding.cause_gone_at is not None:
+                    finding.cause_gone_at, finding.updated_at = None, at
+                    changed.append(finding)
+                elif not came_back and finding.cause_gone_at is None and finding.status not in rules_def.CLOSED:
+                    finding.cause_gone_at, finding.updated_at = at, at
+                    changed.append(finding)
         if changed:
             record(session, actor, type, f"scan:{county}", county, {"findings": [f.id for f in changed]}, changed, at)
-    result.came_back = [f.id for f in back]
-    result.gone = [f.id for f in gone]
+        if came_back:
+            result.came_back = [f.id for f in changed]
+        else:
+            result.gone = [f.id for f in changed]
     return result
 
 
