@@ -237,6 +237,11 @@ CASES = [
          lambda w: f"/api/v1/contracts/{w.ids['fund_foreign']}/repayments",
          {D: same(201), T: (201, 404), V: (201, 404), E: (403, 404), A: same(403), P: same(401)},
          body=lambda w, s: {"paid_on": "2026-01-10", "amount_fen": 100}),
+    Case("POST", "/api/v1/contracts/{contract_id}/work-records",
+         lambda w: f"/api/v1/contracts/{w.ids['employment_own']}/work-records",
+         lambda w: f"/api/v1/contracts/{w.ids['employment_foreign']}/work-records",
+         {D: same(201), T: (201, 404), V: (201, 404), E: (403, 404), A: same(403), P: same(401)},
+         body=lambda w, s: {"period_start": "2026-01-01", "period_end": "2026-01-10", "days": "8"}),
     Case("GET", "/api/v1/matters", const("/api/v1/matters"), const("/api/v1/matters"),
          {**everyone(200), E: same(403)}),
     Case("POST", "/api/v1/matters", const("/api/v1/matters"), const("/api/v1/matters"),
@@ -304,6 +309,12 @@ CASES = [
          const("/api/v1/exports/dashboard?format=csv"), everyone(200)),
     Case("GET", "/api/v1/exports/households", const("/api/v1/exports/households?village=231002001001"),
          const("/api/v1/exports/households?village=231002002001&format=csv"), {**everyone(200), E: same(403)}),
+    Case("GET", "/api/v1/exports/entities", const("/api/v1/exports/entities?region=231002001001"),
+         const("/api/v1/exports/entities?region=231002002001&format=csv"), everyone(200)),
+    Case("GET", "/api/v1/exports/projects", const("/api/v1/exports/projects?region=231002001001"),
+         const("/api/v1/exports/projects?region=231002002001&format=csv"), everyone(200)),
+    Case("GET", "/api/v1/exports/contracts", const("/api/v1/exports/contracts?region=231002001001"),
+         const("/api/v1/exports/contracts?region=231002002001&format=csv"), everyone(200)),
     Case("GET", "/api/v1/villages/{village}/representatives", *representatives(""), scoped_read),
     # The village's cadre, its township and the district keep the list of representatives.
     Case("POST", "/api/v1/villages/{village}/representatives", *representatives(""),
@@ -730,10 +741,15 @@ def _contract_change_targets(kind: str) -> Callable[[Mx], list[Target]]:
     return fill
 
 
-def _obligation_targets(mx: Mx, model: str, action: Action) -> list[Target]:
-    """A wage payment or a repayment on the first contract of `model` paying each village of the world."""
+def _obligation_targets(mx: Mx, model: str, action: Action, *, form: bool = False) -> list[Target]:
+    """A wage payment, a repayment or a work record on the first contract of `model` paying each village of the
+    world (`form`: the page's fields, money in yuan)."""
     from daipin.db.models.registry import Contract, Household, Project
 
+    if action == "work.write":
+        body: dict[str, Any] = {"period_start": "2026-01-01", "period_end": "2026-01-10", "days": "8"}
+    else:
+        body = {"paid_on": "2026-01-10", "amount_fen": "1.00" if form else 100}
     out = []
     for label, village in (("own", OWN_VILLAGE), ("same township", SAME_TOWNSHIP_VILLAGE),
                            ("other township", FAR_VILLAGE)):
@@ -743,7 +759,7 @@ def _obligation_targets(mx: Mx, model: str, action: Action) -> list[Target]:
             continue
         p = mx.session.get(Project, c.project_id)
         out.append(Target(label, {"contract_id": str(c.id)}, lambda a, r, c=c, v=village, p=p: _contract_read(
-            c, v, p)(a) and _allowed(action, v)(a), body=lambda route: {"paid_on": "2026-01-10", "amount_fen": 100}))
+            c, v, p)(a) and _allowed(action, v)(a), body=lambda route: body))
     assert out
     return out
 
@@ -1049,6 +1065,14 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
                                                                                               "wage.record"),
     ("POST", "/api/v1/contracts/{contract_id}/repayments"): lambda mx: _obligation_targets(mx, "fund_support",
                                                                                           "repayment.record"),
+    ("POST", "/contracts/{contract_id}/wage-payments"): lambda mx: _obligation_targets(mx, "employment",
+                                                                                       "wage.record", form=True),
+    ("POST", "/contracts/{contract_id}/repayments"): lambda mx: _obligation_targets(mx, "fund_support",
+                                                                                   "repayment.record", form=True),
+    ("POST", "/api/v1/contracts/{contract_id}/work-records"): lambda mx: _obligation_targets(mx, "employment",
+                                                                                             "work.write"),
+    ("POST", "/contracts/{contract_id}/work-records"): lambda mx: _obligation_targets(mx, "employment",
+                                                                                      "work.write", form=True),
     ("POST", "/api/v1/matters"): _draft_targets,
     ("POST", "/matters"): _draft_targets,
     ("POST", "/api/v1/matters/{matter_id}/actions/{action}"): _step_targets,

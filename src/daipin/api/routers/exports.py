@@ -1,13 +1,14 @@
 """Spreadsheet downloads over the API of the lists the pages show (.xlsx for people, .csv for other systems; `format`): the
-matters, a year's payment batches, an entity's dues, the dashboard's figures and the household search — each
+matters, a year's payment batches, an entity's dues, the dashboard's figures, the household search and the entity, project and contract lists — each
 under a title row (region, day, 已脱敏 where personal data is masked), money as numbers of yuan, the header
 frozen and printed on every page (`services/imports/exports.py`)."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from daipin.http.deps import CurrentActor, Id, SessionDep, TodayDep
@@ -51,3 +52,26 @@ def households(actor: CurrentActor, session: SessionDep, today: TodayDep, format
                status: str = "", village: str = "") -> Response:
     return _file(exports.households_download(session, actor, format, today, q=q, status=status or None,
                                              village=village or None))
+
+
+@router.get("/exports/entities", response_class=Response, responses=_FILES)
+def entities(actor: CurrentActor, session: SessionDep, today: TodayDep, format: str = "xlsx", q: str = "",
+             kind: str = "", credit: str = "", region: str = "") -> Response:
+    return _file(exports.entities_download(session, actor, format, today, q=q, kind=kind or None,
+                                           credit=credit or None, region=region or None))
+
+
+@router.get("/exports/projects", response_class=Response, responses=_FILES)
+def projects(actor: CurrentActor, session: SessionDep, today: TodayDep, format: str = "xlsx", q: str = "",
+             status: str = "", category: str = "", region: str = "",
+             year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+    return _file(exports.projects_download(session, actor, format, today, q=q, status=status or None,
+                                           category=category or None, region=region or None, year=year))
+
+
+@router.get("/exports/contracts", response_class=Response, responses=_FILES)
+def contracts(actor: CurrentActor, session: SessionDep, today: TodayDep, format: str = "xlsx", q: str = "",
+              model: str = "", status: str = "", region: str = "",
+              year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+    return _file(exports.contracts_download(session, actor, format, today, q=q, model=model or None,
+                                            status=status or None, region=region or None, year=year))

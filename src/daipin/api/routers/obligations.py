@@ -8,9 +8,8 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from daipin.api.schemas import Strict
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep
-from daipin.services.obligations import service as obligations
+from daipin.services.obligations import commands
 from daipin.services.obligations import views as ov
 from daipin.services.registry import views as rv
 
@@ -112,17 +111,19 @@ class RepaymentsOut(BaseModel):
     totals: RepaymentTotals
 
 
-class PaymentIn(Strict):
-    paid_on: date
-    amount_fen: int = Field(gt=0, le=10**15)
-    note: str = Field("", max_length=200)
-
-
 class RecordedOut(BaseModel):
     id: int
     contract: str
     paid_on: date
     amount_fen: int
+
+
+class WorkOut(BaseModel):
+    id: int
+    contract: str
+    period_start: date
+    period_end: date
+    days: str = Field(description="数量（协议的计酬单位：天、月或件）/ worked, in the contract's unit")
 
 
 @router.get("/entities/{entity_id}/wages", response_model=WagesOut)
@@ -155,21 +156,30 @@ def project_repayments(project_id: Id, actor: CurrentActor, session: SessionDep,
 
 @router.post("/contracts/{contract_id}/wage-payments", status_code=201, response_model=RecordedOut,
              dependencies=[CsrfDep])
-def record_wage_payment(contract_id: Id, body: PaymentIn, actor: CurrentActor, session: SessionDep,
+def record_wage_payment(contract_id: Id, body: commands.RecordPayment, actor: CurrentActor, session: SessionDep,
                         now: NowDep) -> RecordedOut:
     """登记实发工资 / record wages the entity paid under an employment contract."""
     c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
-    w = obligations.record_wage_payment(session, actor, contract=c.id, paid_on=body.paid_on,
-                                        amount_fen=body.amount_fen, note=body.note, at=now)
+    w = commands.record_wage_payment(session, actor, c.id, body, at=now)
     return RecordedOut(id=w.id, contract=c.code, paid_on=w.paid_on, amount_fen=w.amount_fen)
 
 
 @router.post("/contracts/{contract_id}/repayments", status_code=201, response_model=RecordedOut,
              dependencies=[CsrfDep])
-def record_repayment(contract_id: Id, body: PaymentIn, actor: CurrentActor, session: SessionDep,
+def record_repayment(contract_id: Id, body: commands.RecordPayment, actor: CurrentActor, session: SessionDep,
                      now: NowDep) -> RecordedOut:
     """登记周转扶持资金还款 / record a repayment of a revolving fund-support contract."""
     c = rv.contract(session, actor, contract_id)
-    r = obligations.record_repayment(session, actor, contract=c.id, paid_on=body.paid_on,
-                                     amount_fen=body.amount_fen, note=body.note, at=now)
+    r = commands.record_repayment(session, actor, c.id, body, at=now)
     return RecordedOut(id=r.id, contract=c.code, paid_on=r.paid_on, amount_fen=r.amount_fen)
+
+
+@router.post("/contracts/{contract_id}/work-records", status_code=201, response_model=WorkOut,
+             dependencies=[CsrfDep])
+def record_work(contract_id: Id, body: commands.RecordWork, actor: CurrentActor, session: SessionDep,
+                now: NowDep) -> WorkOut:
+    """登记务工协议的务工记录：期间与数量（天、月或件）/ record work done under an employment contract: the period
+    and the quantity in the contract's unit."""
+    c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
+    w = commands.record_work(session, actor, c.id, body, at=now)
+    return WorkOut(id=w.id, contract=c.code, period_start=w.period_start, period_end=w.period_end, days=w.days)

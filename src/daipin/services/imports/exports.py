@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract, Entity, FundingSource, Household, Person, Project, Region
@@ -133,7 +133,7 @@ def export_contracts(session: Session, out: Path | str, at: datetime | None = No
 
 # ---------------------------------------------------------------- the lists the pages and the API export
 
-DOWNLOADS = ("matters", "payments", "dues", "dashboard", "households")
+DOWNLOADS = ("matters", "payments", "dues", "dashboard", "households", "entities", "projects", "contracts")
 
 
 @dataclass(frozen=True)
@@ -225,3 +225,79 @@ def households_download(session: Session, actor: Actor, fmt: str, today: date, *
     fmt = sheets.export_format(f"x.{fmt}")
     data = registry.households_xlsx(session, actor, q=q, status=status, village=village, fmt=fmt, today=today)
     return Download(f"农户.{fmt}", data, sheets.MEDIA_TYPES[fmt])
+
+
+# A list's export holds at most this many rows (a page of the list at a time, as the page reads it).
+LIST_EXPORT_ROWS = 50_000
+
+
+def _all_pages(search: Any) -> list[dict[str, Any]]:
+    """Every row of a list the actor reads, page by page (`search(offset, limit)`), up to `LIST_EXPORT_ROWS`."""
+    rows: list[dict[str, Any]] = []
+    offset = 0
+    while offset < LIST_EXPORT_ROWS:
+        page = search(offset, 200)
+        rows += page["items"]
+        if not page["more"]:
+            break
+        offset += 200
+    return rows
+
+
+def entities_download(session: Session, actor: Actor, fmt: str, today: date, *, q: str = "",
+                      kind: str | None = None, credit: str | None = None, region: str | None = None) -> Download:
+    """The entity list as filtered on its page (names with any number typed into them masked)."""
+    from daipin.services.registry import views as registry
+
+    found = _all_pages(lambda off, lim: registry.search_entities(session, actor, q=q, kind=kind, credit=credit,
+                                                                 region=region, offset=off, limit=lim))
+    rows = [[mask_free_text(e["name"]), e["kind"], e["uscc"], e["region"], e["credit"]] for e in found]
+    columns = [Column("主体名称"), Column("主体类型"), Column("统一社会信用代码", "id"), Column("所在区划"),
+               Column("信用状态")]
+    title = sheets.title_line("实施主体", _region(session, region) if region else
+                              _reach_name(session, actor, "entity.read"), today, masked=False)
+    return _download(fmt, "实施主体", title, [Table("实施主体", columns, rows)])
+
+
+def projects_download(session: Session, actor: Actor, fmt: str, today: date, *, q: str = "",
+                      status: str | None = None, category: str | None = None, region: str | None = None,
+                      year: int | None = None) -> Download:
+    """The project list as filtered on its page, with each project's funding total."""
+    from daipin.services.registry import views as registry
+
+    found = _all_pages(lambda off, lim: registry.search_projects(
+        session, actor, q=q, status=status, category=category, region=region, year=year, offset=off, limit=lim))
+    funding: dict[int, int] = {}
+    ids = [p["id"] for p in found]
+    for i in range(0, len(ids), 1000):
+        for pid, amount in session.execute(select(FundingSource.project_id, func.sum(FundingSource.amount_fen))
+                                           .where(FundingSource.project_id.in_(ids[i:i + 1000]))
+                                           .group_by(FundingSource.project_id)):
+            funding[int(pid)] = int(amount or 0)
+    rows = [[p["code"], mask_free_text(p["name"]), vocabulary.PROJECT_CATEGORY.zh(p["category"]),
+             mask_free_text(p["entity"]), p["township"], p["village"], p["start_year"], funding.get(p["id"], 0),
+             p["status_label"]] for p in found]
+    columns = [Column("项目编号", "id"), Column("项目名称"), Column("产业类别"), Column("实施主体"), Column("乡镇"),
+               Column("村"), Column("开始年度", "int"), Column("资金合计", "money"), Column("状态")]
+    title = sheets.title_line("扶贫产业项目", _region(session, region) if region else
+                              _reach_name(session, actor, "project.read"), today, masked=False)
+    return _download(fmt, "扶贫产业项目", title, [Table("项目", columns, rows)])
+
+
+def contracts_download(session: Session, actor: Actor, fmt: str, today: date, *, q: str = "",
+                       model: str | None = None, status: str | None = None, region: str | None = None,
+                       year: int | None = None) -> Download:
+    """The contract list as filtered on its page; each payee named as the page names it for this actor (masked
+    outside the payee's region), never an ID number, phone or account."""
+    from daipin.services.registry import views as registry
+
+    found = _all_pages(lambda off, lim: registry.search_contracts(
+        session, actor, q=q, model=model, status=status, region=region, year=year, offset=off, limit=lim))
+    rows = [[c["code"], c["model_label"], mask_free_text(c["payee"]["name"]), mask_free_text(c["project"]),
+             mask_free_text(c["entity"]), date.fromisoformat(c["start"]), date.fromisoformat(c["end"]),
+             c["status_label"], c["version"]] for c in found]
+    columns = [Column("协议编号", "id"), Column("联结模式"), Column("受益方"), Column("项目"), Column("实施主体"),
+               Column("起始日期", "date"), Column("终止日期", "date"), Column("状态"), Column("版本", "int")]
+    title = sheets.title_line("利益联结协议", _region(session, region) if region else
+                              _reach_name(session, actor, "contract.read"), today, masked=True)
+    return _download(fmt, "利益联结协议", title, [Table("协议", columns, rows)])

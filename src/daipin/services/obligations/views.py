@@ -16,7 +16,7 @@ from daipin.db.models.registry import Contract, Household, Person, Project, Work
 from daipin.domain import access, vocabulary
 from daipin.domain.actors import Actor
 from daipin.domain.obligations import repayments_owed, wages_owed
-from daipin.domain.privacy import mask_name
+from daipin.domain.privacy import mask_free_text, mask_name
 from daipin.services.contracts.service import payee_region
 
 
@@ -61,11 +61,12 @@ def _worker(session: Session, actor: Actor, c: Contract) -> dict[str, Any]:
 
 
 def wages(session: Session, actor: Actor, *, today: date, entity_id: int | None = None,
-          project_id: int | None = None) -> dict[str, Any]:
+          project_id: int | None = None, contract: str | None = None) -> dict[str, Any]:
     """Per employment contract: what the work records make due at the contract's rate up to `today`, what was paid,
     the arrears and days overdue; totals by project and in all."""
     rows = []
-    for c, p in _contracts(session, actor, "employment", entity_id=entity_id, project_id=project_id):
+    for c, p in _contracts(session, actor, "employment", entity_id=entity_id, project_id=project_id,
+                           contract=contract):
         records = session.execute(select(WorkRecord.period_end, WorkRecord.days).where(
             WorkRecord.contract_id == c.id, WorkRecord.kind == "employment")).all()
         work = [(end, Fraction(Decimal(q))) for end, q in records]
@@ -159,3 +160,26 @@ def _by_project(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             got[k] += r[k]
         got["workers"] += 1
     return list(out.values())
+
+
+def contract_obligations(session: Session, actor: Actor, c: Contract, today: date) -> dict[str, Any]:
+    """One contract's wages or repayments as its page shows them: for an employment contract its wage line (due,
+    paid, arrears), its work records and the wages paid; for a revolving fund-support contract its repayment line
+    (schedule, repaid, overdue, outstanding). The caller has found the contract in the actor's view."""
+    out: dict[str, Any] = {"wage": None, "work_records": [], "wage_payments": [], "repayment": None}
+    if c.model == "employment":
+        rows = wages(session, actor, today=today, contract=c.code)["rows"]
+        out["wage"] = rows[0] if rows else None
+        out["work_records"] = [
+            {"start": w.period_start.isoformat(), "end": w.period_end.isoformat(), "days": w.days}
+            for w in session.scalars(select(WorkRecord).where(
+                WorkRecord.contract_id == c.id, WorkRecord.kind == "employment")
+                .order_by(WorkRecord.period_start.desc(), WorkRecord.id.desc()).limit(100))]
+        out["wage_payments"] = [
+            {"on": w.paid_on.isoformat(), "amount_fen": w.amount_fen, "note": mask_free_text(w.note)}
+            for w in session.scalars(select(WagePayment).where(WagePayment.contract_id == c.id)
+                                     .order_by(WagePayment.paid_on.desc(), WagePayment.id.desc()).limit(100))]
+    elif c.model == "fund_support" and c.terms.get("support_type") == "revolving":
+        rows = repayments(session, actor, today=today, contract=c.code)["rows"]
+        out["repayment"] = rows[0] if rows else None
+    return out

@@ -344,6 +344,75 @@ def entities(session: Session, actor: Actor, *, q: str = "") -> list[dict[str, A
             for e in session.scalars(stmt.limit(500))]
 
 
+def _page_of(session: Session, base: Any, id_column: Any, order: Any, offset: int,
+             limit: int) -> tuple[list[Any], dict[str, Any]]:
+    """One page of a list's rows and its paging: offset, limit, whether more follow, and the total counted up to
+    `COUNT_CAP` (`capped` past it)."""
+    limit = max(1, min(int(limit), 200))
+    offset = max(0, int(offset))
+    rows = list(session.scalars(base.order_by(order).offset(offset).limit(limit + 1)))
+    if not offset and len(rows) <= limit:
+        total = len(rows)
+    else:
+        counted = base.with_only_columns(id_column).limit(COUNT_CAP + 1).subquery()
+        total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
+    return rows[:limit], {"offset": offset, "limit": limit, "more": len(rows) > limit,
+                          "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP}
+
+
+def _region_filter(region: str | None) -> str | None:
+    if region and not (region.isdigit() and len(region) in (9, 12)):
+        raise InputError("区划代码应为 9 或 12 位数字", "region must be 9 or 12 digits", "region")
+    return region or None
+
+
+def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return {str(c): str(n) for c, n in session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))}
+
+
+def search_entities(session: Session, actor: Actor, *, q: str = "", kind: str | None = None,
+                    credit: str | None = None, region: str | None = None, offset: int = 0,
+                    limit: int = PAGE) -> dict[str, Any]:
+    """Entities in the actor's view (as `entities`), by id: `q` part of the name or a credit-code prefix, `kind`,
+    `credit` (its credit status), `region` (a township or village: registered there, or running a project there).
+    Counted up to `COUNT_CAP`."""
+    access.require(actor, "entity.read")
+    q = _search_text(q)
+    if kind and kind not in ENTITY_KINDS:
+        raise InputError("主体类型无效", "unknown entity kind", "kind")
+    if credit and credit not in CREDIT_LABELS:
+        raise InputError("信用状态无效", "unknown credit status", "credit")
+    region = _region_filter(region)
+    reach = access.reach(actor, "entity.read")
+    in_reach = scope.where(reach, region=func.coalesce(Entity.region_code, Entity.county_code), entity=Entity.id)
+    if reach.scope in access.LEVEL_DIGITS:
+        projects = access.reach(actor, "project.read")
+        in_reach = or_(in_reach, Entity.id.in_(select(Project.entity_id).where(
+            scope.where(projects, region=_PROJECT_REGION))))
+    cond: list[Any] = [in_reach]
+    if q:
+        cond.append(or_(Entity.name.like(f"%{_like(q[:40])}%", escape="/"), Entity.uscc.startswith(q[:18])))
+    if kind:
+        cond.append(Entity.kind == kind)
+    if credit:
+        cond.append(Entity.credit_status == credit)
+    if region:
+        cond.append(or_(in_region(Entity.region_code, region), Entity.id.in_(
+            select(Project.entity_id).where(in_region(_PROJECT_REGION, region)))))
+    rows, paging = _page_of(session, select(Entity).where(*cond), Entity.id, Entity.id, offset, limit)
+    names = _region_names(session, {e.region_code or e.county_code for e in rows})
+    items = [{"id": e.id, "name": e.name, "kind": ENTITY_KINDS.zh(e.kind), "kind_code": e.kind, "uscc": e.uscc,
+              "region": names.get(e.region_code or e.county_code, e.region_code or e.county_code),
+              "credit": CREDIT_LABELS.zh(e.credit_status), "credit_status": e.credit_status} for e in rows]
+    return {"items": items, "q": q, **paging}
+
+
+def _like(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
 def entity(session: Session, actor: Actor, entity_id: int) -> Entity:
     e = session.get(Entity, entity_id)
     if e is None or not _entity_visible(actor, e, session):
@@ -422,6 +491,44 @@ def projects(session: Session, actor: Actor) -> list[dict[str, Any]]:
     return [{"id": p.id, "code": p.code, "name": p.name, "category": p.category, "entity": ents.get(p.entity_id, ""),
              "village_code": p.village_code or p.township_code, "status": p.status,
              "status_label": vocabulary.PROJECT_STATUS.zh(p.status)} for p in rows]
+
+
+def search_projects(session: Session, actor: Actor, *, q: str = "", status: str | None = None,
+                    category: str | None = None, region: str | None = None, year: int | None = None,
+                    offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
+    """Projects in the actor's view, by code: `q` a code prefix or part of the name, `status`, `category`,
+    `region` (its township or village), `year` (the year it started). Counted up to `COUNT_CAP`."""
+    access.require(actor, "project.read")
+    q = _search_text(q)
+    if status and status not in vocabulary.PROJECT_STATUS:
+        raise InputError("项目状态无效", "unknown project status", "status")
+    if category and category not in vocabulary.PROJECT_CATEGORY:
+        raise InputError("产业类别无效", "unknown project category", "category")
+    region = _region_filter(region)
+    if year is not None and not 2000 <= year <= 2100:
+        raise InputError("年度无效", "year out of range", "year")
+    cond: list[Any] = [scope.where(access.reach(actor, "project.read"), region=_PROJECT_REGION,
+                                   entity=Project.entity_id)]
+    if q:
+        pattern = _like(q[:40])
+        cond.append(or_(Project.code.like(f"{pattern}%", escape="/"), Project.name.like(f"%{pattern}%", escape="/")))
+    if status:
+        cond.append(Project.status == status)
+    if category:
+        cond.append(Project.category == category)
+    if region:
+        cond.append(in_region(_PROJECT_REGION, region))
+    if year is not None:
+        cond.append(Project.start_year == year)
+    rows, paging = _page_of(session, select(Project).where(*cond), Project.id, Project.code, offset, limit)
+    ents = _entity_names(session, {p.entity_id for p in rows})
+    names = _region_names(session, {p.township_code for p in rows} | {p.village_code for p in rows if p.village_code})
+    items = [{"id": p.id, "code": p.code, "name": p.name, "category": p.category, "entity": ents.get(p.entity_id, ""),
+              "entity_id": p.entity_id, "township": names.get(p.township_code, p.township_code),
+              "village": names.get(p.village_code, p.village_code) if p.village_code else "",
+              "start_year": p.start_year, "status": p.status, "status_label": vocabulary.PROJECT_STATUS.zh(p.status)}
+             for p in rows]
+    return {"items": items, "q": q, **paging}
 
 
 def project_page(session: Session, actor: Actor, project_id: int, today: date | None = None) -> dict[str, Any]:

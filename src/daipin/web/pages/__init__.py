@@ -10,6 +10,7 @@ from daipin.web.pages import (
     documents,
     exports,
     ledger,
+    obligations,
     payments,
     public,
     registry,
@@ -27,5 +28,5 @@ router = APIRouter(include_in_schema=False)
 # documents before registry (/contracts/N.pdf before /contracts/{id}); the registry's forms before its pages
 # (/households/new is not a household's id)
 for _module in (account, public, dashboard, documents, registry_import, registry_forms, registry_lists, registry,
-                villages, workflow, payments, ledger, exports, supervision, training, yearclose):
+                villages, workflow, payments, ledger, exports, supervision, training, yearclose, obligations):
     router.include_router(_module.router)

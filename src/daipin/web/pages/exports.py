@@ -1,5 +1,5 @@
 """Spreadsheet downloads of the lists the pages show (.xlsx for people, .csv for other systems; `format`): the
-matters, a year's payment batches, an entity's dues, the dashboard's figures and the household search — each
+matters, a year's payment batches, an entity's dues, the dashboard's figures, the household search and the entity, project and contract lists — each
 under a title row (region, day, 已脱敏 where personal data is masked), money as numbers of yuan, the header
 frozen and printed on every page (`services/imports/exports.py`)."""
 
@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from daipin.domain.errors import InputError
 from daipin.http.deps import CurrentActor, Id, SessionDep, TodayDep
 from daipin.services.imports import exports
 
@@ -48,3 +49,33 @@ def households(actor: CurrentActor, session: SessionDep, today: TodayDep, format
                status: str = "", village: str = "") -> Response:
     return _file(exports.households_download(session, actor, format, today, q=q, status=status or None,
                                              village=village or None))
+
+
+@router.get("/exports/entities")
+def entities(actor: CurrentActor, session: SessionDep, today: TodayDep, format: str = "xlsx", q: str = "",
+             kind: str = "", credit: str = "", region: str = "") -> Response:
+    return _file(exports.entities_download(session, actor, format, today, q=q, kind=kind or None,
+                                           credit=credit or None, region=region or None))
+
+
+@router.get("/exports/projects")
+def projects(actor: CurrentActor, session: SessionDep, today: TodayDep, format: str = "xlsx", q: str = "",
+             status: str = "", category: str = "", region: str = "",
+             year: str = "") -> Response:
+    return _file(exports.projects_download(session, actor, format, today, q=q, status=status or None,
+                                           category=category or None, region=region or None, year=_year(year)))
+
+
+@router.get("/exports/contracts")
+def contracts(actor: CurrentActor, session: SessionDep, today: TodayDep, format: str = "xlsx", q: str = "",
+              model: str = "", status: str = "", region: str = "",
+              year: str = "") -> Response:
+    return _file(exports.contracts_download(session, actor, format, today, q=q, model=model or None,
+                                            status=status or None, region=region or None, year=_year(year)))
+
+
+def _year(year: str) -> int | None:
+    """A list's year filter as typed (blank: every year)."""
+    if year and not (year.isdigit() and len(year) == 4):
+        raise InputError("年度应为四位数字", "year must be four digits", "year")
+    return int(year) if year else None

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Contract
-from daipin.domain import access
+from daipin.domain import access, vocabulary
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.domain.money import MAX_FEN, format_yuan
@@ -84,9 +84,39 @@ async def household_page(request: Request, household_id: Id) -> Response:
     return await read_only(request, work)
 
 
+def _year(year: str) -> int | None:
+    if year and not (year.isdigit() and len(year) == 4):
+        raise InputError("年度应为四位数字", "year must be four digits", "year")
+    return int(year) if year else None
+
+
+def _list_regions(session: Session, actor: Actor, action: access.Action) -> list[dict[str, Any]]:
+    """The townships in the actor's reach of `action`, each with its villages: a list's region filter (none for
+    a single village)."""
+    townships = rv.regions_in_reach(session, actor, action, "township")
+    villages = rv.regions_in_reach(session, actor, action, "village")
+    if len(villages) <= 1:
+        return []
+    return [{**t, "villages": [v for v in villages if v["parent"] == t["code"]],
+             "whole": access.allowed(actor, action, region=t["code"])} for t in townships]
+
+
 @router.get("/entities", response_class=HTMLResponse)
-def entity_list(request: Request, actor: CurrentActor, session: SessionDep, q: str = "") -> Response:
-    return render(request, "registry/entities.html", {"rows": rv.entities(session, actor, q=q), "q": q})
+async def entity_list(request: Request, q: str = "", kind: str = "", credit: str = "", region: str = "",
+                      offset: int = 0) -> Response:
+    """Entities with their total, page numbers, filters (kind, credit status, township or village) and search."""
+    def work(session: Session, auth: Auth) -> Response:
+        page = rv.search_entities(session, auth.actor, q=q, kind=kind or None, credit=credit or None,
+                                  region=region or None, offset=offset)
+        ctx = {"page": page, "q": q, "kind": kind, "credit": credit, "region": region,
+               "pages": page_numbers(page["offset"], page["limit"], page["total"]),
+               "kinds": vocabulary.ENTITY_KIND.codes, "credits": vocabulary.CREDIT_STATUS.codes}
+        if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
+            return render(request, "registry/_entity_rows.html", ctx)
+        ctx["regions"] = _list_regions(session, auth.actor, "entity.read")
+        return render(request, "registry/entities.html", ctx)
+
+    return await read_only(request, work)
 
 
 @router.get("/entities/{entity_id}", response_class=HTMLResponse)
@@ -105,8 +135,22 @@ def entity_page(request: Request, entity_id: Id, actor: CurrentActor, session: S
 
 
 @router.get("/projects", response_class=HTMLResponse)
-def project_list(request: Request, actor: CurrentActor, session: SessionDep) -> Response:
-    return render(request, "registry/projects.html", {"rows": rv.projects(session, actor)})
+async def project_list(request: Request, q: str = "", status: str = "", category: str = "", region: str = "",
+                       year: str = "", offset: int = 0) -> Response:
+    """Projects with their total, page numbers, filters (status, category, township or village, starting year)
+    and search."""
+    def work(session: Session, auth: Auth) -> Response:
+        page = rv.search_projects(session, auth.actor, q=q, status=status or None, category=category or None,
+                                  region=region or None, year=_year(year), offset=offset)
+        ctx = {"page": page, "q": q, "status": status, "category": category, "region": region, "year": year,
+               "pages": page_numbers(page["offset"], page["limit"], page["total"]),
+               "statuses": vocabulary.PROJECT_STATUS.codes, "categories": vocabulary.PROJECT_CATEGORY.codes}
+        if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
+            return render(request, "registry/_project_rows.html", ctx)
+        ctx["regions"] = _list_regions(session, auth.actor, "project.read")
+        return render(request, "registry/projects.html", ctx)
+
+    return await read_only(request, work)
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
@@ -296,13 +340,16 @@ async def contract_create(request: Request, actor: CurrentActor, session: Sessio
 
 
 def _contract_page_ctx(session: Session, actor: Actor, contract_id: int, *, error: DaipinError | None = None,
-                       failed_form: str = "", fields: dict[str, str] | None = None) -> dict[str, Any]:
-    """The contract page: its data, and its forms filled with the contract in force (or, after a refused
-    submission, with what was typed, beside the error)."""
+                       failed_form: str = "", fields: dict[str, str] | None = None,
+                       today: date | None = None) -> dict[str, Any]:
+    """The contract page: its data, its wages or repayments, and its forms filled with the contract in force (or,
+    after a refused submission, with what was typed, beside the error)."""
     from daipin.domain.contracts import MODELS
+    from daipin.web.pages.obligations import obligations_context
 
     ctx = rv.contract_page(session, actor, contract_id)
     c = ctx["contract"]
+    ctx.update(obligations_context(session, actor, contract_id, today, failed_form, fields))
     amend = {**form_fields(c["model"], {t["name"]: t["value"] for t in ctx["terms"]}), "start_date": c["start"],
              "end_date": c["end"], "version": str(c["version"])}
     return {**ctx, "models": MODELS, "model": c["model"], "term_specs": _terms_for(c["model"]),
@@ -317,7 +364,18 @@ async def contract_page(request: Request, contract_id: Id) -> Response:
     """One contract: payee, project, entity, the terms in force, every version (in force or superseded, what
     each changed), and for those who may change it the forms to amend or terminate it."""
     return await read_only(request, lambda session, auth: render(
-        request, "registry/contract.html", _contract_page_ctx(session, auth.actor, contract_id)))
+        request, "registry/contract.html", _contract_page_ctx(session, auth.actor, contract_id,
+                                                              today=request_today(request))))
+
+
+def request_today(request: Request) -> date:
+    """Today in Beijing as the request sees it (the training clock's day on the demo)."""
+    from daipin.domain.localtime import beijing_date
+
+    if getattr(request.state, "now", None):
+        return beijing_date(request.state.now)
+    today: date = request.app.state.settings.today()
+    return today
 
 
 async def _change_contract(request: Request, contract_id: int, actor: Actor, session: Session, form_name: str,
@@ -334,7 +392,8 @@ async def _change_contract(request: Request, contract_id: int, actor: Actor, ses
         with session.begin_nested():
             change(c, fields)
     except DaipinError as exc:
-        ctx = _contract_page_ctx(session, actor, contract_id, error=exc, failed_form=form_name, fields=fields)
+        ctx = _contract_page_ctx(session, actor, contract_id, error=exc, failed_form=form_name, fields=fields,
+                                 today=request_today(request))
         return render(request, "registry/contract.html", ctx, status_code=exc.status)
     return RedirectResponse(f"/contracts/{contract_id}#history", status_code=303)
 
