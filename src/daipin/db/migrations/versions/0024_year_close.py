@@ -1,7 +1,7 @@
 """a year's close: what it has done, one row per county, year, step and subject
 
-Revision ID: 0022_year_close
-Revises: 0021_salt_pin
+Revision ID: 0024_year_close
+Revises: 0023_pii_sealed
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022_year_close"
-down_revision = "0021_salt_pin"
+revision = "0024_year_close"
+down_revision = "0023_pii_sealed"
 branch_labels = None
 depends_on = None
 

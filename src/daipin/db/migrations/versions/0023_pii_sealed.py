@@ -6,8 +6,8 @@ sealed values, adds the blind-index columns `people.id_number_bidx` (unique, rep
 clear number) and `households.phone_bidx`, and seals every existing row in batches of 5,000 with the keys in
 DAIPIN_KEYS_DIR (or DAIPIN_DATA_KEY / DAIPIN_INDEX_KEY; created there when there are none). See db/sealing.py.
 
-Revision ID: 0022_pii_sealed
-Revises: 0021_salt_pin
+Revision ID: 0023_pii_sealed
+Revises: 0022_county_ledgers
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022_pii_sealed"
-down_revision = "0021_salt_pin"
+revision = "0023_pii_sealed"
+down_revision = "0022_county_ledgers"
 branch_labels = None
 depends_on = None
 
