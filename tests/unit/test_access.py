@@ -67,7 +67,7 @@ def test_every_role_and_action_answers_as_the_table_says(action: access.Action, 
     for entity_id, own in ((7, True), (8, False)):
         want = scope is Scope.ALL or (scope is Scope.ENTITY and own)
         assert access.allowed(actor, action, entity_id=entity_id) is want, (entity_id, scope)
-        assert access.allowed(actor, action, region=REGIONS["a village of another county"], entity_id=entity_id) \
+        assert access.allowed(actor, action, region=REGIONS["a village of another province"], entity_id=entity_id) \
             is want
     assert access.allowed(actor, action, posted=True) is (scope in (Scope.PUBLIC, Scope.ALL))
     # A row's region never stands in for its posting, nor its posting for its region.
@@ -144,7 +144,7 @@ def test_a_refusal_names_what_was_refused_whom_and_where() -> None:
     assert exc.value.message_zh == "村干部无权审核通过（须由乡镇干部办理）" and exc.value.field == "actor"
     with pytest.raises(Forbidden) as exc:
         access.require(ACTORS[Role.ENTITY_USER], "household.read")
-    assert exc.value.message_zh == "实施主体无权查看农户（仅限区级管理员、乡镇干部、村干部、审计监督）"
+    assert exc.value.message_zh == "实施主体无权查看农户（仅限区级管理员、乡镇干部、村干部、审计监督、省级）"
     with pytest.raises(Forbidden) as exc:
         access.require(ACTORS[Role.ENTITY_USER], "contract.read", entity_id=8)
     assert exc.value.message_zh == "无权查看利益联结协议：不在本实施主体范围内"

@@ -267,23 +267,48 @@ def check_note(
 
 @ledger_app.command("witness")
 def witness(
-    note_file: Path = typer.Argument(..., help="检查点注记文件（公告、档案或他处见到的签名检查点）"),
+    note_file: Path = typer.Argument(None, help="检查点注记文件（公告、档案或他处见到的签名检查点）"),
     source: str = typer.Option(None, "--source", help="在何处见到, 默认 file:<文件名>"),
+    county: list[str] = typer.Option(None, "--county", help="省级见证：证明该县最新检查点与上次见证的一致后加签登记（可重复）"),
+    all_counties: bool = typer.Option(False, "--all", help="省级见证本库中每个县的账本"),
 ) -> None:
-    """登记一个在外部见到的检查点；之后每次核验都证明账本与之一致 / record a checkpoint seen outside."""
+    """登记一个在外部见到的检查点；或以省级身份见证各县检查点（--county C / --all）/ record a checkpoint seen outside,
+    or, as the province, prove each county's latest checkpoint consistent with the last one witnessed and cosign it."""
     from datetime import UTC, datetime
 
     from daipin.db.session import session_scope
+    from daipin.domain.actors import SYSTEM_ACTOR
     from daipin.domain.errors import DaipinError
     from daipin.ledger import store
+    from daipin.services.ledger import service as ledger_service
 
+    if note_file is None and not county and not all_counties:
+        raise _fail(ValueError("请给出检查点文件，或 --county / --all / give a checkpoint file, or --county or --all"))
     try:
-        text = note_file.read_text(encoding="utf-8")
+        if note_file is not None:
+            text = note_file.read_text(encoding="utf-8")
+            with session_scope() as session:
+                w = store.record_witness(session, text, source or f"file:{note_file.name}", datetime.now(UTC),
+                                         county=county[0] if county else None)
+            typer.echo(f"已登记见证 / witness recorded: size {w.size} from {w.source}")
+            return
         with session_scope() as session:
-            w = store.record_witness(session, text, source or f"file:{note_file.name}", datetime.now(UTC))
+            targets = store.counties(session) if all_counties else list(county)
+        failed = 0
+        for c in targets:
+            try:
+                with session_scope() as session:
+                    done = ledger_service.witness_county(session, SYSTEM_ACTOR, c, at=datetime.now(UTC))
+            except DaipinError as exc:
+                failed += 1
+                typer.echo(f"拒绝见证 / refused: {exc}", err=True)
+                continue
+            typer.echo(f"已见证 / witnessed: county {c} size {done.size} root {done.root.hex()} "
+                       f"(consistent with size {done.since})")
     except (DaipinError, OSError, UnicodeDecodeError) as exc:
         raise _fail(exc) from exc
-    typer.echo(f"已登记见证 / witness recorded: size {w.size} from {w.source}")
+    if failed:
+        raise typer.Exit(1)
 
 
 @ledger_app.command("rotate-key")
