@@ -36,7 +36,11 @@ from sqlalchemy import create_engine, text
 from stdnum.cn import ric
 
 from benchmarks.pgdb import drop_database, new_database
+from daipin.db import sealing
 from daipin.services.imports.service import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, STATUS_COLUMNS
+
+SEALED_EXTRA = {t: tuple(b for (table, _c), b in sealing.SEALED.items() if table == t and b) for t in ("households",
+                                                                                                      "people")}
 
 HEADERS = ["户编号", "户主姓名", "姓名", "证件号码", "与户主关系", "劳动能力", "户类型", "脱贫年度", "所属乡镇", "所属村",
            "联系电话", "银行账号"]
@@ -85,8 +89,10 @@ def _server_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-ROSTER = {"households": ("id", *HOUSEHOLD_COLUMNS[1:]), "household_status_history": ("id", *STATUS_COLUMNS),
-          "people": ("id", *PERSON_COLUMNS)}
+# As the import writes them: personal data sealed, with the blind indexes after the canonical columns.
+ROSTER = {"households": ("id", *HOUSEHOLD_COLUMNS[1:], *SEALED_EXTRA["households"]),
+          "household_status_history": ("id", *STATUS_COLUMNS),
+          "people": ("id", *PERSON_COLUMNS, *SEALED_EXTRA["people"])}
 
 
 def _setup(engine: Any) -> None:

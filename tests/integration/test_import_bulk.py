@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from daipin.db import sealing
 from daipin.db.models.registry import Household, Person
 from daipin.domain.errors import InputError
 from daipin.domain.identity import parse_resident_id
@@ -214,8 +215,8 @@ def test_a_large_import_checks_foreign_keys_in_bulk_and_restores_them(
                                            ("fk_people_household_id_households", True)]
         # The restored constraint still refuses a person of a household that does not exist.
         with pytest.raises(IntegrityError, match="fk_people_household_id_households"), rs.begin_nested():
-            rs.execute(text("INSERT INTO people (household_id, county_code, name, id_number, relation, labor, "
-                            "life_state) VALUES (-1, '231002', 'x', 'x', '户主', 'full', 'alive')"))
+            rs.execute(text("INSERT INTO people (household_id, county_code, name, id_number, id_number_bidx, relation, "
+                            "labor, life_state) VALUES (-1, '231002', 'x', 'x', 'x', '户主', 'full', 'alive')"))
     assert rs.scalar(select(Household.labor).where(Household.household_no == "B-0001")) == "weak"
 
 
@@ -235,7 +236,8 @@ def test_birth_dates_derived_on_the_bulk_path_match_the_registry_check(rs: Sessi
     born = date(2000, 2, 29)
     rows[0][2] = _with_check(f"231002{born:%Y%m%d}452")
     imports.import_households(rs, ACTOR, _csv(tmp_path / "a.csv", rows), AT)
-    p = rs.scalars(select(Person).where(Person.id_number == rows[0][2])).one()
+    p = rs.scalars(select(Person).where(
+        Person.id_number_bidx == sealing.index_of(rs.connection(), rows[0][2]))).one()
     assert (p.birth_date, p.sex) == (born, "F")
 
 
@@ -284,7 +286,7 @@ def test_a_bulk_import_rebuilds_the_roster_indexes_and_leaves_every_index_and_co
         person_id=reg.members(rs, worker.id)[0].id)
     before = _roster_schema(rs)
     names = {r[0] for r in before} | {r[1] for r in before}
-    assert {"uq_people_id_number", "ix_people_name_pattern", "fk_people_household_id_households", "pk_people",
+    assert {"uq_people_id_number_bidx", "ix_people_name_pattern", "fk_people_household_id_households", "pk_people",
             "pk_households", "uq_households_household_no", "ix_household_status_history_household_id",
             "fk_contracts_person_id_people", "fk_contracts_payee_household_id_households"} <= names
     monkeypatch.setattr(imports, "BULK_FK_THRESHOLD", 1)
@@ -306,10 +308,10 @@ def test_a_bulk_import_rebuilds_the_roster_indexes_and_leaves_every_index_and_co
         assert imports.batch_digest_now(rs, facts) == facts["digest"]
     # The rebuilt unique index refuses a repeated ID number; the next person gets an id after the drawn range.
     hid = reg.household_by_no(rs, "B-0000").id
-    with pytest.raises(IntegrityError, match="uq_people_id_number"), rs.begin_nested():
-        rs.execute(text("INSERT INTO people (household_id, county_code, name, id_number, relation, labor, "
-                        "life_state) VALUES (:h, '231002', 'x', :n, '子', 'full', 'alive')"),
-                   {"h": hid, "n": rows[0][2]})
+    with pytest.raises(IntegrityError, match="uq_people_id_number_bidx"), rs.begin_nested():
+        rs.execute(text("INSERT INTO people (household_id, county_code, name, id_number, id_number_bidx, relation, "
+                        "labor, life_state) VALUES (:h, '231002', 'x', 'x', :n, '子', 'full', 'alive')"),
+                   {"h": hid, "n": sealing.index_of(rs.connection(), rows[0][2])})
     added = reg.add_member(rs, ACTOR, hid, {"name": "新成员", "id_number": person_id(4999), "relation": "子",
                                             "labor": "full"}, AT)
     assert added.id > people[-1][2]
@@ -351,7 +353,7 @@ def test_a_bulk_import_that_fails_on_a_rebuilt_index_rolls_back_its_rows_and_kee
         monkeypatch.setattr(imports, "PARALLEL_ROWS", 1)
         monkeypatch.setattr(imports, "_owners", lambda session, numbers: {})
     used = _spy_columnar(monkeypatch)
-    with pytest.raises(IntegrityError, match="uq_households_household_no|uq_people_id_number"), rs.begin_nested():
+    with pytest.raises(IntegrityError, match="uq_households_household_no|uq_people_id_number_bidx"), rs.begin_nested():
         imports.import_households(rs, ACTOR, _csv(tmp_path / "b.csv", _rows(3)), AT)
     assert used == ([] if columnar else [None])  # the columnar path raised (or declined: a small file)
     assert (_roster_schema(rs), rs.scalar(select(func.count()).select_from(Person)), ledger_size(rs)) == before

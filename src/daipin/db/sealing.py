@@ -38,7 +38,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import String, event, inspect, select
+from sqlalchemy import String, event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, attributes
 from sqlalchemy.types import TypeDecorator
@@ -253,7 +253,7 @@ def _pin_first(conn: Connection, ring: Keyring) -> Keyring:
                            "present and none is pinned yet", field=KEYS_ENV, code="pii_key_ambiguous")
     assert ring.index is not None
     (k,) = ring.data.values()
-    conn.execute(PiiKey.__table__.insert(), [
+    conn.execute(insert(PiiKey), [
         {"kid": k.kid, "purpose": "data", "cipher": k.cipher, "check_value": k.check_value(), "state": "active"},
         {"kid": "index", "purpose": "index", "cipher": "hmac-sha256", "check_value": index_check_value(ring.index),
          "state": "active"}])
@@ -369,12 +369,15 @@ def indexes_of(conn: Connection, values: Sequence[str]) -> list[str]:
     return [hmac.digest(key, v.encode(), "sha256")[:16].hex() for v in values]
 
 
-def seal_many(conn: Connection, table: str, column: str, values: Sequence[str | None],
+def seal_many(keys: Connection | tuple[DataKey, bytes], table: str, column: str, values: Sequence[str | None],
               counties: Sequence[str] | str) -> tuple[list[str | None], list[str | None] | None]:
     """THE bulk function: each value sealed for its row's county (one county for all, or one per value), and
     its blind index (None for a column without one); None stays None. Bulk writers (the import's COPY, data
-    generators) put both into the row: `SEALED[(table, column)]` names the blind-index column."""
-    k, index_key = active(conn)
+    generators) put both into the row: `SEALED[(table, column)]` names the blind-index column.
+
+    `keys`: the connection (the pinned keys are read through it), or what `active(conn)` returned before — a
+    writer whose connection is busy with a COPY must pass the latter."""
+    k, index_key = keys if isinstance(keys, tuple) else active(keys)
     aad_of: dict[str, bytes] = {}
     urandom, b64 = os.urandom, base64.b64encode
     head = f"{VERSION}:{k.kid}:"

@@ -429,7 +429,7 @@ def people_batches(p: Prepared, households: pl.DataFrame, person_ids: range, bat
         b, step = end, step * 2
 
 
-def sealed(conn: Any, frame: pl.DataFrame, table: str) -> pl.DataFrame:
+def sealed(keys: Any, frame: pl.DataFrame, table: str) -> pl.DataFrame:
     """`household_copy` or `people_copy` rows as written: the personal data sealed for each row's county and the
     blind index after the row (`sealing.seal_many`)."""
     counties = frame["county_code"].to_list()
@@ -438,7 +438,7 @@ def sealed(conn: Any, frame: pl.DataFrame, table: str) -> pl.DataFrame:
     for (t, column), bidx in sealing.SEALED.items():
         if t != table:
             continue
-        values, index = sealing.seal_many(conn, t, column, frame[column].to_list(), counties)
+        values, index = sealing.seal_many(keys, t, column, frame[column].to_list(), counties)
         replaced.append(pl.Series(column, values, dtype=pl.String))
         if bidx is not None and index is not None:
             added.append(pl.Series(bidx, index, dtype=pl.String))

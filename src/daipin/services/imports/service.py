@@ -1227,7 +1227,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
     else:
         ids = _new_household_ids(session, len(new), pg)
     key = _digest_key(session)
-    conn = session.connection()
+    pinned = sealing.active(session.connection())  # read before the COPY thread holds the connection
     esc = (lambda s: s) if plain else _esc
     writer = _CopyWriter(session, with_ids=bulk, freeze=freeze) if pg else None
     # Initials are ASCII letters and digits only: nothing to escape. `reg.name_initials` inline for a
@@ -1250,8 +1250,8 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
             st_lines: list[str] = []
             part = new[start:start + BATCH]
             counties = [hh.village_code[:6] for hh in part]
-            phones, phone_index = sealing.seal_many(conn, "households", "phone", [hh.phone for hh in part], counties)
-            banks, _ = sealing.seal_many(conn, "households", "bank_account", [hh.bank_account for hh in part],
+            phones, phone_index = sealing.seal_many(pinned, "households", "phone", [hh.phone for hh in part], counties)
+            banks, _ = sealing.seal_many(pinned, "households", "bank_account", [hh.bank_account for hh in part],
                                          counties)
             assert phone_index is not None
             for hh, hid, county, phone, bank, pidx in zip(part, ids[start:start + BATCH], counties, phones, banks,
@@ -1287,7 +1287,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
             pp_lines: list[str] = []
             pp_sealed: list[str] = []
             numbers, index = sealing.seal_many(
-                conn, "people", "id_number", [p[2] for hh in batch for p in hh.people],
+                pinned, "people", "id_number", [p[2] for hh in batch for p in hh.people],
                 [hh.village_code[:6] for hh in batch for _ in hh.people])
             assert index is not None
             k = 0
@@ -1411,7 +1411,7 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         return None
     n, people_total, rows = p.households.height, p.table.height, p.rows
     key = _digest_key(session)
-    conn = session.connection()
+    pinned = sealing.active(session.connection())  # read before the COPY thread holds the connection
     savepoint = session.begin_nested()
     bar = _progress(progress, "写入 writing", "行", n + people_total)  # households, then people
     entries: list[tuple[str, dict[str, Any]]] = []
@@ -1436,14 +1436,14 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         hh_parts = []
         for start in range(0, n, BATCH):
             hh_parts.append(columns.copy_bytes(households.slice(start, BATCH)))
-            writer.put("households", columns.copy_bytes(columns.sealed(conn, households.slice(start, BATCH),
+            writer.put("households", columns.copy_bytes(columns.sealed(pinned, households.slice(start, BATCH),
                                                                        "households")))
             bar.update(min(BATCH, n - start))
         writer.put("households", None)
         batches = []
         for batch in columns.people_batches(p, households, person_ids, BATCH):
             batches.append(batch)
-            writer.put("people", columns.copy_bytes(columns.sealed(conn, batch, "people")))
+            writer.put("people", columns.copy_bytes(columns.sealed(pinned, batch, "people")))
             bar.update(batch.height)
         writer.put("people", None)
         # While the database stores the people and rebuilds their indexes: the checks, then the digests.

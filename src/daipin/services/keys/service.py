@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -42,7 +43,7 @@ class RotationResult:
 
 
 def _table(name: str) -> sa.TableClause:
-    cols = [sa.column("id", sa.BigInteger), sa.column("county_code", sa.String)]
+    cols: list[sa.ColumnClause[Any]] = [sa.column("id", sa.BigInteger), sa.column("county_code", sa.String)]
     return sa.table(name, *cols, *(sa.column(c, sa.String) for c in TABLES[name]))
 
 
@@ -54,13 +55,12 @@ def _start(conn: Connection, at: datetime, cipher: str | None) -> PiiRotation | 
         return PiiRotation(**running._mapping)
     old = conn.execute(sa.select(PiiKey.kid).where(PiiKey.purpose == "data", PiiKey.state == "active")).scalar_one()
     new = sealing.add_data_key(cipher)
-    keys = PiiKey.__table__
-    conn.execute(keys.update().where(keys.c.kid == old).values(state="old"))
-    conn.execute(keys.insert().values(kid=new.kid, purpose="data", cipher=new.cipher, check_value=new.check_value(),
+    conn.execute(sa.update(PiiKey).where(PiiKey.kid == old).values(state="old"))
+    conn.execute(sa.insert(PiiKey).values(kid=new.kid, purpose="data", cipher=new.cipher, check_value=new.check_value(),
                                       state="active"))
     row = {"from_kid": old, "to_kid": new.kid, "state": "running", "people_done": 0, "households_done": 0,
            "resealed": 0, "started_at": at}
-    rid = conn.execute(PiiRotation.__table__.insert().values(**row)).inserted_primary_key
+    rid = conn.execute(sa.insert(PiiRotation).values(**row)).inserted_primary_key
     assert rid is not None
     return PiiRotation(id=rid[0], **row)
 
@@ -109,7 +109,7 @@ def rotate(engine: Engine, at: Callable[[], datetime], *, batch: int = 1000, cip
                     break
                 n = _reseal(conn, name, list(rows), to)
                 last = int(rows[-1]._mapping["id"])
-                conn.execute(PiiRotation.__table__.update().where(PiiRotation.id == rot.id)
+                conn.execute(sa.update(PiiRotation).where(PiiRotation.id == rot.id)
                              .values({marker.key: last, "resealed": PiiRotation.resealed + n}))
             if progress is not None:
                 progress(name, last, n)
@@ -121,13 +121,13 @@ def rotate(engine: Engine, at: Callable[[], datetime], *, batch: int = 1000, cip
                              for c in TABLES[name]))
             extra = _reseal(conn, name, list(conn.execute(sa.select(t).where(stale)).all()), to)
             if extra:
-                conn.execute(PiiRotation.__table__.update().where(PiiRotation.id == rot.id)
+                conn.execute(sa.update(PiiRotation).where(PiiRotation.id == rot.id)
                              .values(resealed=PiiRotation.resealed + extra))
         total = conn.execute(sa.select(PiiRotation.resealed).where(PiiRotation.id == rot.id)).scalar_one()
         when = at()
-        conn.execute(PiiRotation.__table__.update().where(PiiRotation.id == rot.id)
+        conn.execute(sa.update(PiiRotation).where(PiiRotation.id == rot.id)
                      .values(state="done", finished_at=when))
-        conn.execute(PiiKey.__table__.update().where(PiiKey.kid == rot.from_kid).values(state="retired"))
+        conn.execute(sa.update(PiiKey).where(PiiKey.kid == rot.from_kid).values(state="retired"))
         trace.record(session, actor=SYSTEM_ACTOR, type="keys.rotate", subject=f"pii-key:{to.kid}",
                      region=settings().county,
                      facts={"from_kid": rot.from_kid, "to_kid": to.kid, "cipher": to.cipher, "resealed": int(total)},
