@@ -17,7 +17,7 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -82,8 +82,8 @@ def subjects(session: Session, county: str, year: int, step: str) -> list[str]:
     villages with a plan for the year."""
     if step == "settle":
         q = (select(Project.code).join(ProfitRecord, ProfitRecord.project_id == Project.id)
-             .where(Project.county_code == county, ProfitRecord.period_end >= f"{year}-01-01",
-                    ProfitRecord.period_end <= f"{year}-12-31").distinct().order_by(Project.code))
+             .where(Project.county_code == county, ProfitRecord.period_end >= date(year, 1, 1),
+                    ProfitRecord.period_end <= date(year, 12, 31)).distinct().order_by(Project.code))
     else:
         q = (select(AllocationPlan.village_code).where(AllocationPlan.county_code == county, AllocationPlan.year == year)
              .order_by(AllocationPlan.village_code))
