@@ -1,7 +1,8 @@
 """The red-flag scan of a province-sized district on PostgreSQL (issue 17): 300,000 households, 1,000,000 people,
 1,000,000 contracts and 3,000,000 payment lines, generated deterministically inside the database; the rules' queries
 and the whole scan (findings written with their ledger entries) timed beside a same-run baseline, one sequential
-read of the payment lines; peak memory of this process printed. Goal: the scan in ≤ 30 s. `--quick`: one twentieth.
+read of the payment lines; peak memory of this process printed. Each village's allocations are paid by their own
+batches and checked against its confirmed roster of the year (one household in 499 left off it). Goal: the scan in ≤ 30 s. `--quick`: one twentieth.
 `--scale 0.01`: any fraction."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 HOUSEHOLDS, PEOPLE, CONTRACTS, LINES = 300_000, 1_000_000, 1_000_000, 3_000_000
 COUNTY = "231002"
+FIRST_YEAR = 2021
 
 
 def _generate(conn: Any, scale: float) -> dict[str, int]:
@@ -22,7 +24,8 @@ def _generate(conn: Any, scale: float) -> dict[str, int]:
 
     h, p, c, n = (max(10, int(x * scale)) for x in (HOUSEHOLDS, PEOPLE, CONTRACTS, LINES))
     villages, entities = max(3, h // 1000), max(3, h // 300)
-    projects, batches = entities * 3, max(1, n // h)
+    projects, rounds = entities * 3, max(1, n // h)
+    batches = rounds * villages
     sql = [
         f"""INSERT INTO regions (code, name, level, parent_code, poor_village, key_village, county_code)
             VALUES ('{COUNTY}', '基准区', 'district', NULL, false, false, '{COUNTY}')""",
@@ -64,16 +67,28 @@ def _generate(conn: Any, scale: float) -> dict[str, int]:
                    (i % {h}) + 1, DATE '2024-01-01', DATE '2028-12-31', 'active', 1,
                    '{{"contribution_kind": "land_rights"}}'::json, '{COUNTY}'
             FROM generate_series(1, {c}) i""",
-        f"""INSERT INTO matters (kind, state, round, county_code, region_code, title, proposer, funding_source,
+        # One village allocation a village a round (two rounds a year, 2021–2025), each paid by its own batch.
+        f"""INSERT INTO matters (kind, state, round, county_code, region_code, title, year, proposer, funding_source,
                                  responsible_person, justification, document, document_digest,
                                  warnings, created_at, created_by, updated_at)
-            SELECT 'village_allocation', 'executed', 1, '{COUNTY}', '{COUNTY}', '分配' || b, '', '', '', '',
-                   '{{}}'::json, 'x',
+            SELECT 'village_allocation', 'executed', 1, '{COUNTY}', v.code, '分配' || b,
+                   {FIRST_YEAR} + ((b - 1) / {villages}) / 2, '', '', '', '', '{{}}'::json, 'x',
                    '[]'::json, TIMESTAMPTZ '2025-05-01', 'system:0', TIMESTAMPTZ '2025-05-01'
-            FROM generate_series(1, {batches}) b""",
+            FROM generate_series(1, {batches}) b JOIN bench_village v ON v.k = (b - 1) % {villages}""",
+        # Each village's confirmed beneficiary roster of each year: every household but one in 499.
+        f"""INSERT INTO matters (kind, state, round, county_code, region_code, title, year, proposer, funding_source,
+                                 responsible_person, justification, document, document_digest,
+                                 warnings, created_at, created_by, updated_at)
+            SELECT 'beneficiary_roster', 'executed', 1, '{COUNTY}', h.village_code, '名单', y, '', '', '', '',
+                   json_build_object('version', 1, 'kind', 'beneficiary_roster', 'village', h.village_code,
+                                     'year', y, 'households', json_agg(json_build_object('id', h.household_no,
+                                                                                       'status', 'poor'))), 'x',
+                   '[]'::json, TIMESTAMPTZ '2021-01-01', 'system:0', TIMESTAMPTZ '2021-01-01'
+            FROM households h CROSS JOIN generate_series({FIRST_YEAR}, {FIRST_YEAR + (rounds - 1) // 2}) y
+            WHERE h.id % 499 <> 7 GROUP BY h.village_code, y""",
         f"""INSERT INTO notices (matter_id, round, county_code, region_code, posted_at, window_days, ends_at, content,
                                  content_digest, checkpoint, status, posted_by)
-            SELECT id, 1, '{COUNTY}', '{COUNTY}', TIMESTAMPTZ '2025-04-01', 10, TIMESTAMPTZ '2025-04-11',
+            SELECT id, 1, '{COUNTY}', region_code, TIMESTAMPTZ '2025-04-01', 10, TIMESTAMPTZ '2025-04-11',
                    '{{}}'::json, 'x', '', 'closed', 'system:0' FROM matters""",
         f"""INSERT INTO runs (kind, subject, year, input_json, output_json, input_digest, output_digest, actor, at,
                               county_code)
@@ -81,19 +96,21 @@ def _generate(conn: Any, scale: float) -> dict[str, int]:
                    TIMESTAMPTZ '2025-05-01', '{COUNTY}' FROM generate_series(1, {batches}) b""",
         f"""INSERT INTO payment_batches (matter_id, pool_key, run_id, county_code, total_fen, status, created_at,
                                          created_by)
-            SELECT b, 'bench:' || b, b, '{COUNTY}', 0, 'paid', TIMESTAMPTZ '2025-05-01', 'system:0'
-            FROM generate_series(1, {batches}) b""",
+            SELECT m.id, 'bench:' || b, b, '{COUNTY}', 0, 'paid', TIMESTAMPTZ '2025-05-01', 'system:0'
+            FROM generate_series(1, {batches}) b JOIN matters m ON m.title = '分配' || b ORDER BY b""",
+        # Every household paid once a round, by its village's batch of the round.
         f"""INSERT INTO payment_lines (batch_id, county_code, payee_type, payee_ref, household_id, payee_name,
                                        amount_fen, bank_account_masked, status, paid_at, payment_ref, failure_reason,
                                        seq, attempt)
-            SELECT ((i - 1) / {h}) + 1, '{COUNTY}', 'household', 'H' || (((i - 1) % {h}) + 1),
-                   ((i - 1) % {h}) + 1, '户主', 12345, '', 'paid', TIMESTAMPTZ '2025-05-10', '', '', i, 1
-            FROM generate_series(1, {batches * h}) i""",
+            SELECT ((i - 1) / {h}) * {villages} + v.k + 1, '{COUNTY}', 'household', hh.household_no, hh.id, '户主',
+                   12345, '', 'paid', TIMESTAMPTZ '2025-05-10', '', '', i, 1
+            FROM generate_series(1, {rounds * h}) i JOIN households hh ON hh.id = ((i - 1) % {h}) + 1
+            JOIN bench_village v ON v.code = hh.village_code""",
         "ANALYZE",
     ]
     for statement in sql:
         conn.execute(text(statement))
-    return {"households": h, "people": p, "contracts": c, "payment_lines": batches * h, "villages": villages,
+    return {"households": h, "people": p, "contracts": c, "payment_lines": rounds * h, "villages": villages,
             "projects": projects}
 
 

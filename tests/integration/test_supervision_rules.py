@@ -53,11 +53,12 @@ def link(session: Session, p: Any, hh: Any, code: str) -> Any:
 
 
 def batch(session: Session, *, kind: str = "village_allocation", state: str = "executed", warnings: Any = (),
-          created: datetime = AT, notice_days: int | None = 10, objection_open: bool = False) -> PaymentBatch:
+          created: datetime = AT, notice_days: int | None = 10, objection_open: bool = False,
+          year: int | None = None) -> PaymentBatch:
     """A matter paid by a batch, made as rows (the matter path is tested elsewhere; here only the rules read)."""
     m = Matter(kind=kind, state=state, round=1, county_code=COUNTY, region_code=VILLAGE, title="2025年收益分配",
-               document={}, document_digest="0" * 64, warnings=list(warnings), created_at=created, created_by="t",
-               updated_at=created)
+               year=year, document={}, document_digest="0" * 64, warnings=list(warnings), created_at=created,
+               created_by="t", updated_at=created)
     session.add(m)
     session.flush()
     session.add(MatterEvent(matter_id=m.id, county_code=COUNTY, action="execute", from_state="notice_closed",
@@ -209,6 +210,39 @@ def test_ineligible_finds_a_line_paid_after_the_household_exited_or_died_out(rs:
     dead = pay(rs, b, gone)
     assert set(causes(rs, "INELIGIBLE")) == {f"INELIGIBLE:payment_line:{bad.id}", f"INELIGIBLE:payment_line:{dead.id}"}
     assert early.id not in {int(k.rsplit(":", 1)[1]) for k in causes(rs, "INELIGIBLE")}
+
+
+def roster(session: Session, year: int, households: list[str], *, state: str = "executed") -> Matter:
+    """A village's beneficiary roster of a year, made as a row (its path through the workflow is tested elsewhere)."""
+    doc = {"version": 1, "kind": "beneficiary_roster", "village": VILLAGE, "year": year,
+           "households": [{"id": h, "status": "poor"} for h in households]}
+    m = Matter(kind="beneficiary_roster", state=state, round=1, county_code=COUNTY, region_code=VILLAGE,
+               title=f"{year}年收益扶贫对象名单", year=year, document=doc, document_digest="0" * 64, warnings=[],
+               created_at=AT, created_by="t", updated_at=AT)
+    session.add(m)
+    session.flush()
+    return m
+
+
+@ROWS_MADE_DIRECTLY
+def test_ineligible_finds_a_line_of_a_years_allocation_paid_to_a_household_off_that_years_confirmed_roster(
+        rs: Session) -> None:
+    on, dropped, other = household(rs, "H-1", 1), household(rs, "H-2", 2), household(rs, "H-3", 3)
+    roster(rs, 2025, ["H-1", "H-2"])
+    roster(rs, 2025, ["H-1", "H-3"])  # the latest confirmed roster of the year is the one that counts
+    roster(rs, 2024, ["H-1", "H-2", "H-3"], state="approved")  # not confirmed: as if there were none
+    roster(rs, 2026, ["H-2"], state="archived")  # archived still counts as confirmed
+    this_year, last_year, next_year = batch(rs, year=2025), batch(rs, year=2024), batch(rs, year=2026)
+    fine = [pay(rs, this_year, on), pay(rs, this_year, other), pay(rs, next_year, dropped)]
+    off = pay(rs, this_year, dropped)
+    unconfirmed = pay(rs, last_year, on)
+    no_year = pay(rs, batch(rs), dropped)  # an allocation without a year is judged by the status history alone
+    shares = pay(rs, batch(rs, kind="township_project", year=2024), dropped)  # no roster for other kinds
+    found = causes(rs, "INELIGIBLE")
+    assert set(found) == {f"INELIGIBLE:payment_line:{off.id}", f"INELIGIBLE:payment_line:{unconfirmed.id}"}
+    assert {line.id for line in (*fine, no_year, shares)}.isdisjoint(int(k.rsplit(":", 1)[1]) for k in found)
+    assert found[f"INELIGIBLE:payment_line:{off.id}"]["details"] == ["not_on_roster"]
+    assert "不在本村已确认的年度收益扶贫对象名单上" in sup._summary("INELIGIBLE", ["not_on_roster"])
 
 
 @ROWS_MADE_DIRECTLY

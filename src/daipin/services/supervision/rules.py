@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    DateTime,
     Integer,
     Numeric,
     String,
@@ -28,10 +29,11 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.obligations import RetainedDividend
@@ -125,30 +127,75 @@ def flat(ctx: Context) -> Select[Any]:
         cast(Matter.warnings, String).like('%"flat_distribution"%'))
 
 
+def _day_begins(ctx: Context, day: Any) -> Any:
+    """The instant Beijing day `day` begins, in the form the lines' payment times are compared with: on PostgreSQL a
+    time (worked out once per day row, so the lines' times are not converted one by one); on SQLite the day."""
+    return func.timezone("Asia/Shanghai", cast(day, DateTime)) if ctx.dialect == "postgresql" else day
+
+
+def _paid_key(ctx: Context) -> Any:
+    """A payment line's time of payment, as `_day_begins` values are compared with."""
+    return PaymentLine.paid_at if ctx.dialect == "postgresql" else _paid_day(ctx)
+
+
+def confirmed_roster_entries(ctx: Context) -> Subquery:
+    """Every household number on the district's confirmed beneficiary rosters (收益扶贫对象名单), by village and year:
+    the latest executed or archived roster matter of each village and year, its document's households read by the
+    database (`json_array_elements` on PostgreSQL, `json_each` on SQLite)."""
+    pg = ctx.dialect == "postgresql"
+    explode = ("json_to_recordset(m.document -> 'households') AS e(id text)" if pg
+               else "json_each(m.document, '$.households') AS e")
+    number = "e.id" if pg else "json_extract(e.value, '$.id')"
+    states = ", ".join(f"'{s}'" for s in EXECUTED_STATES)
+    sql = (f"SELECT m.region_code AS village, m.year AS year, {number} AS household_no FROM ("
+           "SELECT region_code, year, document, row_number() OVER (PARTITION BY region_code, year ORDER BY id DESC)"
+           " AS n FROM matters WHERE county_code = :county AND kind = 'beneficiary_roster'"
+           f" AND state IN ({states}) AND year IS NOT NULL) AS m, {explode} WHERE m.n = 1")
+    return (text(sql).bindparams(county=ctx.county)
+            .columns(village=String, year=Integer, household_no=String).subquery("roster"))
+
+
 def ineligible(ctx: Context) -> Select[Any]:
     """INELIGIBLE: a line paid to a household whose status on the payment day was not eligible (or that had no
-    status yet), or whose members had all died by then (违规发放). The status history is read as intervals (each
-    status until the next one's day), joined to the lines once."""
-    day = _paid_day(ctx)
+    status yet), whose members had all died by then, or, for a village allocation of a year, that is not on the
+    village's confirmed beneficiary roster of that year (违规发放). The status history is read as intervals (each
+    status until the next one's day) and the rosters as their households, each joined to the lines once."""
     h = HouseholdStatus
-    intervals = (select(h.household_id, h.status, h.from_date,
-                        func.lead(h.from_date).over(partition_by=h.household_id,
-                                                    order_by=(h.from_date, h.id)).label("until"))
+    until = func.lead(h.from_date).over(partition_by=h.household_id, order_by=(h.from_date, h.id))
+    intervals = (select(h.household_id, h.status, _day_begins(ctx, h.from_date).label("since"),
+                        _day_begins(ctx, until).label("until"))
                  .where(h.county_code == ctx.county).subquery())
-    dead = (select(Person.household_id, func.max(Person.life_state_date).label("since"))
-            .where(Person.county_code == ctx.county).group_by(Person.household_id)
+    # Households whose members have all died, and the day the last one did (only households with a death are read).
+    died = (select(Person.household_id).where(Person.county_code == ctx.county, Person.life_state == "deceased")
+            .distinct().subquery())
+    dead = (select(Person.household_id, _day_begins(ctx, func.max(Person.life_state_date)).label("since"))
+            .join(died, died.c.household_id == Person.household_id)
+            .group_by(Person.household_id)
             .having(func.sum(case((and_(Person.life_state == "deceased", Person.life_state_date.is_not(None)), 0),
                                   else_=1)) == 0).subquery())
-    status_then = func.coalesce(intervals.c.status, "unregistered")
+    # The village allocations of a year among the district's payment batches (a handful of rows, joined once).
+    allocations = (select(PaymentBatch.id.label("batch_id"), Matter.region_code.label("village"),
+                          Matter.year.label("year"))
+                   .join(Matter, Matter.id == PaymentBatch.matter_id)
+                   .where(PaymentBatch.county_code == ctx.county, Matter.kind == "village_allocation",
+                          Matter.year.is_not(None)).subquery())
+    roster = confirmed_roster_entries(ctx)
+    paid = _paid_key(ctx)
+    not_eligible = or_(intervals.c.status.is_(None), intervals.c.status.not_in(ELIGIBLE_STATUSES))
+    died_out = and_(dead.c.since.is_not(None), paid >= dead.c.since)
+    off_roster = and_(allocations.c.batch_id.is_not(None), roster.c.household_no.is_(None))
+    why = case((not_eligible, func.coalesce(intervals.c.status, "unregistered")), (died_out, "died_out"),
+               else_="not_on_roster")
     return (select(*_cols(_s("payment_line:", PaymentLine.id), Household.village_code, "payment_lines",
-                          PaymentLine.id, status_then))
+                          PaymentLine.id, why))
             .join(Household, Household.id == PaymentLine.household_id)
-            .outerjoin(intervals, and_(intervals.c.household_id == PaymentLine.household_id,
-                                       intervals.c.from_date <= day,
-                                       or_(intervals.c.until.is_(None), intervals.c.until > day)))
+            .outerjoin(intervals, and_(intervals.c.household_id == PaymentLine.household_id, paid >= intervals.c.since,
+                                       or_(intervals.c.until.is_(None), paid < intervals.c.until)))
             .outerjoin(dead, dead.c.household_id == PaymentLine.household_id)
-            .where(*_paid_lines(ctx), or_(intervals.c.status.is_(None), intervals.c.status.not_in(ELIGIBLE_STATUSES),
-                                          and_(dead.c.since.is_not(None), dead.c.since <= day))))
+            .outerjoin(allocations, allocations.c.batch_id == PaymentLine.batch_id)
+            .outerjoin(roster, and_(roster.c.village == allocations.c.village, roster.c.year == allocations.c.year,
+                                    roster.c.household_no == PaymentLine.payee_ref))
+            .where(*_paid_lines(ctx), or_(not_eligible, died_out, off_roster)))
 
 
 def duplicate(ctx: Context) -> Select[Any]:
@@ -245,18 +292,21 @@ def no_link(ctx: Context) -> Select[Any]:
 
 def concentration(ctx: Context) -> Select[Any]:
     """CONCENTRATION: one entity carrying more than the set share of a township's households linked by contracts in
-    force today."""
+    force today. The contracts in force are read once, as distinct (entity, household) pairs with the household's
+    township; both counts are taken from those pairs (no COUNT DISTINCT, which sorts)."""
     township = func.substr(Household.village_code, 1, 9)
-    in_force = and_(Contract.county_code == ctx.county, Contract.status == "active", Contract.start_date <= ctx.today,
-                    Contract.end_date >= ctx.today)
-    per_entity = (select(Contract.entity_id.label("entity_id"), township.label("township"),
-                         func.count(func.distinct(Contract.payee_household_id)).label("n"))
-                  .join(Household, Household.id == Contract.payee_household_id).where(in_force)
-                  .group_by(Contract.entity_id, township).subquery())
-    per_township = (select(township.label("township"), func.count(func.distinct(Contract.payee_household_id))
-                           .label("n"))
-                    .join(Household, Household.id == Contract.payee_household_id).where(in_force)
-                    .group_by(township).subquery())
+    pairs = (select(Contract.entity_id.label("entity_id"), Contract.payee_household_id.label("household_id"))
+             .where(Contract.county_code == ctx.county, Contract.status == "active", Contract.start_date <= ctx.today,
+                    Contract.end_date >= ctx.today, Contract.payee_household_id.is_not(None))
+             .group_by(Contract.entity_id, Contract.payee_household_id).subquery())
+    linked = (select(pairs.c.entity_id, pairs.c.household_id, township.label("township"))
+              .join(Household, Household.id == pairs.c.household_id).cte("linked"))
+    per_entity = (select(linked.c.entity_id, linked.c.township, func.count().label("n"))
+                  .group_by(linked.c.entity_id, linked.c.township).subquery())
+    households = select(linked.c.household_id, linked.c.township).group_by(linked.c.household_id,
+                                                                          linked.c.township).subquery()
+    per_township = (select(households.c.township, func.count().label("n"))
+                    .group_by(households.c.township).subquery())
     subject = (literal("entity:") + Entity.uscc + literal("@") + per_entity.c.township).label("subject")
     return (select(*_cols(subject, per_entity.c.township, "entities", Entity.id,
                           cast(per_entity.c.n, String) + literal("/") + cast(per_township.c.n, String)))

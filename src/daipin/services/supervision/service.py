@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from daipin.db.models import supervision as models
@@ -25,6 +25,7 @@ from daipin.domain import supervision as rules_def
 from daipin.domain.actors import Actor
 from daipin.domain.errors import InputError, NotFound
 from daipin.domain.localtime import beijing_date
+from daipin.domain.vocabulary import HOUSEHOLD_STATUS
 from daipin.services.shared import freetext, trace
 from daipin.services.shared.inputs import as_date
 from daipin.services.shared.rows import utc as trace_utc
@@ -143,6 +144,7 @@ def _county(session: Session, county: Any) -> str:
 # `ENTRY_ROWS` findings). Existing findings are read as four columns, not loaded as objects; only those whose cause
 # went or came back are locked and changed.
 
+SCAN_WORK_MEM = "128MB"  # PostgreSQL's memory per hash or sort of the rules' queries, for the scan's transaction
 ENTRY_ROWS = 5000  # findings stated by one `finding.opened` entry at most (an entry stays a few hundred kilobytes)
 FINDING_COLUMNS = tuple(c.key for c in Finding.__table__.columns)
 
@@ -164,11 +166,13 @@ class ScanResult:
 
 DETAIL_LABELS = {"no_notice": "未经公示", "short_notice": "公示期不足", "open_objection": "异议未结",
                  "split": "分户后不久即列入名单", "paid_twice": "同一批次重复发放", "own": "村干部本户",
-                 "unregistered": "无身份记录", "not_on_roster": "不在已确认的年度收益扶贫对象名单上"}
+                 "unregistered": "付款日无身份记录", "died_out": "付款日户内成员均已去世",
+                 "not_on_roster": "不在本村已确认的年度收益扶贫对象名单上"}
 
 
 def _summary(rule: str, details: Iterable[str]) -> str:
-    words = sorted({DETAIL_LABELS.get(d, d) for d in details if d})
+    words = sorted({DETAIL_LABELS.get(d) or (f"付款日为{HOUSEHOLD_STATUS.zh(d)}" if d in HOUSEHOLD_STATUS.codes else d)
+                    for d in details if d})
     head = rules_def.RULE_BY_ID[rule].zh
     return f"{head}：{'，'.join(words)}" if words else head
 
@@ -188,6 +192,11 @@ def _context(session: Session, county: str, today: date) -> rules.Context:
 def find_causes(session: Session, county: str, today: date) -> dict[str, dict[str, Any]]:
     """Every cause the rules find in the district today, by finding key: rule, subject, region, evidence rows."""
     ctx = _context(session, county, today)
+    if ctx.dialect == "postgresql":
+        # For this transaction: the rules' joins hash in memory, and no JIT compilation (seconds per query, for
+        # queries that read each row once).
+        for setting, value in (("jit", "off"), ("work_mem", SCAN_WORK_MEM)):
+            session.execute(text("SELECT set_config(:s, :v, true)"), {"s": setting, "v": value})
     found: dict[str, dict[str, Any]] = {}
     for rule_id, query in rules.QUERIES.items():
         for subject, region, ev_table, ev_id, detail in session.execute(query(ctx)):
@@ -271,9 +280,8 @@ def _open_findings(session: Session, actor: Actor, county: str, found: dict[str,
     assert set(rows[0]) == set(FINDING_COLUMNS), "a finding's columns changed: the scan's rows must follow"
     session.flush()  # anything pending goes first: the rows below are written behind the unit of work
     conn = session.connection()
-    table = Finding.__table__
     for i in range(0, len(rows), 1000):
-        conn.execute(table.insert(), rows[i:i + 1000])
+        conn.execute(insert(Finding), rows[i:i + 1000])
     # One entry per rule and per ENTRY_ROWS findings states the findings the scan opened (each one's row digest),
     # as a bank file's entry states every line it sent: a district-wide scan stays one transaction of a few entries.
     actor_name = f"{actor.role.value}:{actor.id}"
