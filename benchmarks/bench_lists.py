@@ -1,6 +1,6 @@
 """List benchmark: the household list's page and its capped count on the 300,000-household PostgreSQL database that
 `bench_web` builds, each filter shape read by the views the pages call (no HTTP: the statements alone), and the
-contract list. Prints the median and p95 of each, in milliseconds, over BENCH_LISTS_REPEAT runs (30).
+contract, project and entity lists. Prints the median and p95 of each, in milliseconds, over BENCH_LISTS_REPEAT runs (30).
 
 Knobs (environment): BENCH_WEB_HOUSEHOLDS (300000), BENCH_WEB_DATABASE=<url> (a database kept by `bench_web` with
 BENCH_WEB_KEEP=1, read instead of building one), BENCH_LISTS_REPEAT (30).
@@ -64,6 +64,14 @@ def main() -> None:
             for label, kw in (("all", {}), ("model + year", {"model": "asset_lease", "year": 2025})):
                 med, p95 = _time(lambda k=kw: rv.search_contracts(s, district, **k))
                 print(f"  contracts  district, {label:<18} median {med:6.1f} ms  p95 {p95:6.1f} ms", flush=True)
+            for label, kw in (("all", {}), ("township", {"region": "231002001"}), ("status", {"status": "operating"}),
+                              ("code or name", {"q": "XM"})):
+                med, p95 = _time(lambda k=kw: rv.search_projects(s, district, **k))
+                print(f"  projects   district, {label:<18} median {med:6.1f} ms  p95 {p95:6.1f} ms", flush=True)
+            for label, kw in (("all", {}), ("village", {"region": "231002001001"}), ("kind", {"kind": "cooperative"}),
+                              ("name", {"q": "合作"})):
+                med, p95 = _time(lambda k=kw: rv.search_entities(s, district, **k))
+                print(f"  entities   district, {label:<18} median {med:6.1f} ms  p95 {p95:6.1f} ms", flush=True)
         engine.dispose()
     finally:
         if not REUSE:

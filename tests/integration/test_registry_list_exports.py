@@ -144,3 +144,32 @@ def test_the_contract_list_exports_what_it_shows(session: Session, world: World)
     assert rows[2:] == []
     total = int(session.scalar(select(func.count()).select_from(Contract)) or 0)
     assert total > len(own)
+
+
+def test_the_pools_page_counts_and_filters_by_region_and_exports_what_it_shows(session: Session,
+                                                                              world: World) -> None:
+    from daipin.db.models.workflow import Matter, PaymentBatch
+    from tests.integration.api_support import executed_allocation
+
+    year = executed_allocation(session, OWN_VILLAGE).year
+    app, _ = app_on_session(session)
+    district = as_role(app, world, "district_admin")
+
+    def batches(prefix: str) -> int:
+        return int(session.scalar(select(func.count()).select_from(PaymentBatch).join(
+            Matter, Matter.id == PaymentBatch.matter_id).where(Matter.year == year,
+                                                               Matter.region_code.startswith(prefix))) or 0)
+
+    assert batches(OWN_VILLAGE) >= 1
+    page = district.get(f"/payments/pools?year={year}").text
+    assert f"共 {batches('231002'):,} 个支付批次" in section(page, "pool-total")
+    assert f'value="{OWN_TOWNSHIP}"' in page  # the region filter
+    page = district.get(f"/payments/pools?year={year}&region={OWN_VILLAGE}").text
+    assert f"共 {batches(OWN_VILLAGE):,} 个支付批次" in section(page, "pool-total")
+    assert "共 0 个支付批次" in district.get(f"/payments/pools?year={year}&region={FOREIGN_VILLAGE}").text
+    assert f'href="/exports/payments?year={year}&region={OWN_VILLAGE}"' in page
+    rows = _rows(district.get(f"/exports/payments?year={year}&region={FOREIGN_VILLAGE}").content)
+    assert [r[0] for r in rows[2:]] == ["合计"]  # no pool of that village, only the total row
+    rows = _rows(district.get(f"/exports/payments?year={year}&region={OWN_VILLAGE}").content)
+    assert len(rows[2:]) == batches(OWN_VILLAGE) + 1
+    assert district.get(f"/payments/pools?year={year}&region=12").status_code == 422

@@ -33,8 +33,8 @@ def matters(actor: CurrentActor, session: SessionDep, today: TodayDep, format: s
 
 @router.get("/exports/payments", response_class=Response, responses=_FILES)
 def payments(actor: CurrentActor, session: SessionDep, today: TodayDep, format: str = "xlsx",
-             year: int | None = None) -> Response:
-    return _file(exports.payments_download(session, actor, format, today, year or today.year))
+             year: int | None = None, region: str = "") -> Response:
+    return _file(exports.payments_download(session, actor, format, today, year or today.year, region or None))
 
 
 @router.get("/exports/entities/{entity_id}/dues", response_class=Response, responses=_FILES)

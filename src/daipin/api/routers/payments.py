@@ -156,6 +156,8 @@ def write_off(line_id: Id, body: commands.WriteOff, actor: CurrentActor, session
 
 @router.get("/payments/pools", response_model=PoolsOut)
 def pools(actor: CurrentActor, session: SessionDep, now: NowDep,
-          year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:
-    """全区资金池对账（某年度）/ every pool of a year in your reach: paid, pending, failed, written off, retained."""
-    return views.district_pools(session, actor, year or now.year - 1)
+          year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+          region: Annotated[str | None, Query(pattern=r"^\d{9}(\d{3})?$")] = None) -> dict[str, Any]:
+    """全区资金池对账（某年度，可按乡镇或村筛选）/ every pool of a year in your reach (of a township or village, if
+    given): paid, pending, failed, written off, retained."""
+    return views.district_pools(session, actor, year or now.year - 1, region)

@@ -167,13 +167,14 @@ def matters_download(session: Session, actor: Actor, fmt: str, today: date, stat
     return _download(fmt, "事项清单", title, [Table("事项", columns, rows)])
 
 
-def payments_download(session: Session, actor: Actor, fmt: str, today: date, year: int) -> Download:
-    """A year's pools and payment batches in the actor's reach, with their sums."""
+def payments_download(session: Session, actor: Actor, fmt: str, today: date, year: int,
+                      region: str | None = None) -> Download:
+    """A year's pools and payment batches in the actor's reach (of `region`, if given), with their sums."""
     from daipin.services.payments import views as payments
 
-    report = payments.district_pools(session, actor, year)
+    report = payments.district_pools(session, actor, year, region)
     data = payments.pools_xlsx(report, sheets.export_format(f"x.{fmt}"), today,
-                               _reach_name(session, actor, "payment.read"))
+                               _region(session, region) if region else _reach_name(session, actor, "payment.read"))
     return Download(f"{year}年度支付批次.{fmt}", data, sheets.MEDIA_TYPES[fmt])
 
 

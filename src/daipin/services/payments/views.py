@@ -58,19 +58,26 @@ def batch_report(session: Session, actor: Actor, batch_id: int) -> dict[str, Any
     return out
 
 
-def district_pools(session: Session, actor: Actor, year: int) -> dict[str, Any]:
-    """Every pool of a year the actor reads (its batch), with paid / open / failed / written-off / retained sums."""
+def district_pools(session: Session, actor: Actor, year: int, region: str | None = None) -> dict[str, Any]:
+    """Every pool of a year the actor reads (its batch), with paid / open / failed / written-off / retained sums;
+    `region` (a township's 9 digits or a village's 12) narrows them to its batches."""
     if not 2000 <= year <= 2100:
         raise InputError("年度应在 2000 至 2100 之间", "year must be between 2000 and 2100", "year")
+    if region and not (region.isdigit() and len(region) in (9, 12)):
+        raise InputError("区划代码应为 9 或 12 位数字", "region must be 9 or 12 digits", "region")
     access.require(actor, "payment.read", field="actor")
     in_reach = scope.where(access.reach(actor, "payment.read"), region=Matter.region_code)
-    pairs = session.execute(select(PaymentBatch, Matter).join(Matter, Matter.id == PaymentBatch.matter_id)
-                            .where(Matter.year == year, in_reach).order_by(Matter.region_code, PaymentBatch.id)).all()
+    stmt = select(PaymentBatch, Matter).join(Matter, Matter.id == PaymentBatch.matter_id).where(
+        Matter.year == year, in_reach)
+    if region:
+        stmt = stmt.where(Matter.region_code.startswith(region))
+    pairs = session.execute(stmt.order_by(Matter.region_code, PaymentBatch.id)).all()
     pools = [reconcile(session, b, m) for b, m in pairs]
     keys = ("pool_fen", "total_fen", "paid_fen", "open_fen", "failed_fen", "written_off_fen", "retained_fen",
             "undistributed_fen")
     totals = {k: sum(int(p[k]) for p in pools) for k in keys}
-    return {"year": year, "pools": pools, "totals": totals, "balanced": all(p["balanced"] for p in pools)}
+    return {"year": year, "region": region or "", "pools": pools, "totals": totals,
+            "balanced": all(p["balanced"] for p in pools)}
 
 
 def reconcile_xlsx(report: dict[str, Any], fmt: str = "xlsx", today: date | None = None) -> bytes:

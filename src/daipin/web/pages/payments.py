@@ -146,6 +146,9 @@ def slip_pdf(line_id: Id, actor: CurrentActor, session: SessionDep, now: NowDep)
 
 @router.get("/payments/pools", response_class=HTMLResponse)
 def pools_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep,
-               year: int | None = None) -> Response:
-    ctx = views.district_pools(session, actor, year or now.year - 1)
-    return render(request, "payments/pools.html", {**ctx, "parts": views.PARTS})
+               year: int | None = None, region: str = "") -> Response:
+    from daipin.web.pages.registry import _list_regions
+
+    ctx = views.district_pools(session, actor, year or now.year - 1, region or None)
+    return render(request, "payments/pools.html", {**ctx, "parts": views.PARTS,
+                                                   "regions": _list_regions(session, actor, "payment.read")})
