@@ -152,3 +152,20 @@ def test_two_counties_do_not_block_each_other_and_one_county_serializes(fresh_db
         assert store.tree_size(s, HOME) == 2 and store.tree_size(s, OTHER) == 1
         assert verify_log(s).ok
     engine.dispose()
+
+
+def test_the_keys_backup_carries_every_county_s_key_and_the_province_s(tmp_path: Path) -> None:
+    from daipin.services.backups import service as backups
+
+    src = tmp_path / "keys"
+    keys.init_keys(str(src))
+    keys.init_keys(str(keys.county_dir(OTHER, str(src), first=False)), f"daipin.{OTHER}/ledger", salt=False)
+    keys.province_digest_key(str(src), create=True)
+    keys.province_witness(str(src))
+    sealed = tmp_path / "keys.enc"
+    assert backups.export_keys(src, sealed, "a long passphrase") == 9
+    dest = tmp_path / "restored"
+    assert backups.import_keys(sealed, dest, "a long passphrase") == 9
+    for f in ("counties/231005/ledger.key", "counties/231005/ledger.pub", "province/witness.key",
+              "province/id-digest.key", "ledger.key", "pii.salt"):
+        assert (dest / f).read_bytes() == (src / f).read_bytes(), f
