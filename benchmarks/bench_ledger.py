@@ -180,10 +180,10 @@ def build_big_log(engine: Engine, size: int) -> bytes:
                               "FROM STDIN") as cp:
                     for n, (body, lh) in enumerate(zip(bodies, levels[0], strict=True)):
                         cp.write_row((n, body, lh, "bench.event", f"household:{n}", "231002001001", "231002", at))
-                with cur.copy("COPY ledger_node (level, idx, hash) FROM STDIN") as cp:
+                with cur.copy("COPY ledger_node (county_code, level, idx, hash) FROM STDIN") as cp:
                     for lv in range(1, len(levels)):
                         for i, h in enumerate(levels[lv]):
-                            cp.write_row((lv, i, h))
+                            cp.write_row(("231002", lv, i, h))
         else:
             at_text = at.isoformat(" ", "microseconds")  # how the DateTime column stores it on SQLite
             cur = raw.cursor()
@@ -191,12 +191,12 @@ def build_big_log(engine: Engine, size: int) -> bytes:
                 "INSERT INTO ledger_entry (idx, body, leaf_hash, type, subject, region, county_code, at) "
                 "VALUES (?, ?, ?, 'bench.event', ?, '231002001001', '231002', ?)",
                 ((n, body, lh, f"household:{n}", at_text) for n, (body, lh) in enumerate(zip(bodies, levels[0], strict=True))))
-            cur.executemany("INSERT INTO ledger_node (level, idx, hash) VALUES (?, ?, ?)",
+            cur.executemany("INSERT INTO ledger_node (county_code, level, idx, hash) VALUES ('231002', ?, ?, ?)",
                             ((lv, i, h) for lv in range(1, len(levels)) for i, h in enumerate(levels[lv])))
             cur.close()
         log = conn.execute(text("SELECT origin FROM ledger_log")).scalar()
         signed = note.sign_checkpoint(note.Checkpoint(str(log), size, root), keys.load_signer())
-        conn.execute(insert(store.C), {"size": size, "root": root, "note": signed, "at": at})
+        conn.execute(insert(store.C), {"county_code": "231002", "size": size, "root": root, "note": signed, "at": at})
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(text("ANALYZE ledger_entry"))
