@@ -184,24 +184,24 @@ def build_big_log(engine: Engine, size: int) -> bytes:
                               "FROM STDIN") as cp:
                     for n, (body, lh) in enumerate(zip(bodies, levels[0], strict=True)):
                         cp.write_row((n, body, lh, "bench.event", f"household:{n}", "231002001001", "231002", at))
-                with cur.copy("COPY ledger_node (level, idx, hash) FROM STDIN") as cp:
+                with cur.copy("COPY ledger_node (county_code, level, idx, hash) FROM STDIN") as cp:
                     for lv in range(1, len(levels)):
                         for i, h in enumerate(levels[lv]):
-                            cp.write_row((lv, i, h))
+                            cp.write_row(("231002", lv, i, h))
         elif engine.dialect.name in ("mysql", "mariadb"):
             # PyMySQL sends an executemany of `INSERT … VALUES` as multi-row INSERTs; chunks of 10,000 rows stay
             # well under the servers' default max_allowed_packet.
             cur = raw.cursor()
             entries = [(n, body, lh, f"household:{n}", at) for n, (body, lh) in enumerate(zip(bodies, levels[0],
                                                                                               strict=True))]
-            nodes = [(lv, i, h) for lv in range(1, len(levels)) for i, h in enumerate(levels[lv])]
+            nodes = [("231002", lv, i, h) for lv in range(1, len(levels)) for i, h in enumerate(levels[lv])]
             for start in range(0, len(entries), 10_000):
                 cur.executemany(
                     "INSERT INTO ledger_entry (idx, body, leaf_hash, type, subject, region, county_code, at) "
                     "VALUES (%s, %s, %s, 'bench.event', %s, '231002001001', '231002', %s)",
                     entries[start:start + 10_000])
             for start in range(0, len(nodes), 10_000):
-                cur.executemany("INSERT INTO ledger_node (level, idx, hash) VALUES (%s, %s, %s)",
+                cur.executemany("INSERT INTO ledger_node (county_code, level, idx, hash) VALUES (%s, %s, %s, %s)",
                                 nodes[start:start + 10_000])
             cur.close()
         else:
@@ -211,12 +211,12 @@ def build_big_log(engine: Engine, size: int) -> bytes:
                 "INSERT INTO ledger_entry (idx, body, leaf_hash, type, subject, region, county_code, at) "
                 "VALUES (?, ?, ?, 'bench.event', ?, '231002001001', '231002', ?)",
                 ((n, body, lh, f"household:{n}", at_text) for n, (body, lh) in enumerate(zip(bodies, levels[0], strict=True))))
-            cur.executemany("INSERT INTO ledger_node (level, idx, hash) VALUES (?, ?, ?)",
+            cur.executemany("INSERT INTO ledger_node (county_code, level, idx, hash) VALUES ('231002', ?, ?, ?)",
                             ((lv, i, h) for lv in range(1, len(levels)) for i, h in enumerate(levels[lv])))
             cur.close()
         log = conn.execute(text("SELECT origin FROM ledger_log")).scalar()
         signed = note.sign_checkpoint(note.Checkpoint(str(log), size, root), keys.load_signer())
-        conn.execute(insert(store.C), {"size": size, "root": root, "note": signed, "at": at})
+        conn.execute(insert(store.C), {"county_code": "231002", "size": size, "root": root, "note": signed, "at": at})
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(text("ANALYZE ledger_entry"))

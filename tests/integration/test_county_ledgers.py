@@ -152,3 +152,54 @@ def test_two_counties_do_not_block_each_other_and_one_county_serializes(fresh_db
         assert store.tree_size(s, HOME) == 2 and store.tree_size(s, OTHER) == 1
         assert verify_log(s).ok
     engine.dispose()
+
+
+def test_the_keys_backup_carries_every_county_s_key_and_the_province_s(tmp_path: Path) -> None:
+    from daipin.services.backups import service as backups
+
+    src = tmp_path / "keys"
+    keys.init_keys(str(src))
+    keys.init_keys(str(keys.county_dir(OTHER, str(src), first=False)), f"daipin.{OTHER}/ledger", salt=False)
+    keys.province_digest_key(str(src), create=True)
+    keys.province_witness(str(src))
+    sealed = tmp_path / "keys.enc"
+    assert backups.export_keys(src, sealed, "a long passphrase") == 9
+    dest = tmp_path / "restored"
+    assert backups.import_keys(sealed, dest, "a long passphrase") == 9
+    for f in ("counties/231005/ledger.key", "counties/231005/ledger.pub", "province/witness.key",
+              "province/id-digest.key", "ledger.key", "pii.salt"):
+        assert (dest / f).read_bytes() == (src / f).read_bytes(), f
+
+
+def test_the_single_log_of_before_becomes_its_county_s_log_with_its_indices_and_signatures(fresh_db_url: str) -> None:
+    from sqlalchemy import inspect, text
+
+    from daipin.db import migrate
+
+    engine = create_engine(fresh_db_url)
+    with Session(engine) as s, s.begin():
+        store.ensure_log(s, county=HOME, at=T0)
+    with Session(engine) as s, s.begin():
+        store.append_many(s, [_item(f"{HOME}001001", n) for n in range(5)])
+    with Session(engine) as s:
+        before = [(r.idx, bytes(r.body), bytes(r.leaf_hash)) for r in s.execute(
+            select(LedgerEntry.idx, LedgerEntry.body, LedgerEntry.leaf_hash).order_by(LedgerEntry.idx))]
+        notes = list(s.scalars(select(LedgerCheckpoint.note).order_by(LedgerCheckpoint.size)))
+    migrate.downgrade(engine, "0021_salt_pin")  # the one-log layout, as deployments have it today
+    with engine.connect() as conn:
+        assert "id" in {c["name"] for c in inspect(conn).get_columns("ledger_log")}
+        assert "county_code" not in {c["name"] for c in inspect(conn).get_columns("ledger_node")}
+        conn.execute(text("UPDATE ledger_entry SET county_code = '231084'"))  # regions of another county, too
+        conn.commit()
+    migrate.upgrade(engine)
+    with Session(engine) as s:
+        after = [(r.idx, bytes(r.body), bytes(r.leaf_hash)) for r in s.execute(
+            select(LedgerEntry.idx, LedgerEntry.body, LedgerEntry.leaf_hash).where(LedgerEntry.county_code == HOME)
+            .order_by(LedgerEntry.idx))]
+        assert after == before
+        assert list(s.scalars(select(LedgerCheckpoint.note).where(LedgerCheckpoint.county_code == HOME)
+                              .order_by(LedgerCheckpoint.size))) == notes
+        assert verify_log(s).ok
+    with Session(engine) as s, s.begin():
+        assert store.append(s, **_item(f"{HOME}001001", 9)) == 5  # type: ignore[arg-type]  # goes on from there
+    engine.dispose()

@@ -66,6 +66,7 @@ decided by the township and reviewed by the district; a district allocation is t
 | credit.read            |   | county   | township | village  | entity | county  | -      | province | all    |
 | credit.object          | W | county   | -        | -        | entity | -       | -      | -        | all    |
 | ledger.witness         | W | -        | -        | -        | -      | -       | -      | province | all    |
+| crosscheck.run         |   | -        | -        | -        | -      | -       | -      | province | all    |
 
 Contracts are signed and changed inside the actor's reach on both sides: the project's region (and so the
 entity it binds) and the region of every payee (old and new). A contract committing a village's funds,
@@ -134,7 +135,7 @@ Action = Literal[
     "workflow.rules", "payment.read", "payment.record", "dossier.export",
     "ledger.verify", "setting.write", "user.manage", "dashboard.read",
     "supervision.read", "supervision.scan", "year.close", "finding.manage", "finding.rectify", "credit.read",
-    "credit.object", "ledger.witness",
+    "credit.object", "ledger.witness", "crosscheck.run",
 ]
 
 # The roles in the order of the table's columns (the operator's column is `all` throughout).
@@ -231,6 +232,8 @@ POLICY: dict[Action, Rule] = {
     # The province records each county's checkpoints as witnessed, after proving them consistent (LEDGER.md).
     "ledger.witness": _rule("见证县级账本检查点", "witness county ledger checkpoints", _W, _N, _N, _N, _N, _N, _N,
                             province=Scope.PROVINCE),
+    # The province's digest key answers counties' blinded ID digests and compares them (docs/scale.md 跨县比对).
+    "crosscheck.run": _rule("跨县比对", "run cross-county checks", _R, _N, _N, _N, _N, _N, _N, province=Scope.PROVINCE),
 }
 
 

@@ -32,14 +32,17 @@ FORMAT = "daipin-ledger-bundle/1"
 MEMBER_NAMES = ("ledger-bundle.json", "bundle.json")
 
 
-def export_bundle(session: Session, indices: Iterable[int] | None = None, *, size: int | None = None) -> dict[str, Any]:
-    """The bundle of entries `indices` (every entry when None), proven against the latest checkpoint.
+def export_bundle(session: Session, indices: Iterable[int] | None = None, *, size: int | None = None,
+                  county: str | None = None) -> dict[str, Any]:
+    """The bundle of entries `indices` of `county`'s log (the home log by default; every entry when None), proven
+    against the latest checkpoint.
 
     `size` picks an earlier checkpoint instead. Indices must lie below the checkpoint's
     size. This is what a dossier embeds.
     """
-    log = store.require_log(session)
-    cp = store.latest_checkpoint(session) if size is None else store.checkpoint_at(session, size)
+    log = store.require_log(session, county)
+    county = log.county_code
+    cp = store.latest_checkpoint(session, county) if size is None else store.checkpoint_at(session, size, county)
     if cp is None:
         raise NotFound(f"没有大小为 {size} 的检查点", f"there is no checkpoint of size {size}", field="size")
     wanted = sorted(set(range(cp.size) if indices is None else indices))
@@ -51,11 +54,12 @@ def export_bundle(session: Session, indices: Iterable[int] | None = None, *, siz
     conn = session.connection()
     for start in range(0, len(wanted), 500):
         part = wanted[start : start + 500]
-        for idx, body in conn.execute(select(store.E.c.idx, store.E.c.body).where(store.E.c.idx.in_(part))):
+        for idx, body in conn.execute(select(store.E.c.idx, store.E.c.body).where(store.E.c.county_code == county,
+                                                                                store.E.c.idx.in_(part))):
             bodies[int(idx)] = bytes(body)
     entries = []
     for i in wanted:
-        proof = store.inclusion_proof(session, i, cp.size)
+        proof = store.inclusion_proof(session, i, cp.size, county)
         entries.append({"index": i, "body": bodies[i].decode("utf-8"), "leaf_hash": proof["leaf_hash"],
                         "path": proof["path"]})
     verifier = log.verifier

@@ -535,8 +535,8 @@ def _prepare(item: Mapping[str, Any]) -> tuple[dict[str, Any], datetime]:
     actor = _text_field(item.get("actor"), "actor", 200)
     subject = _text_field(item.get("subject"), "subject", 200)
     region = _text_field(item.get("region", ""), "region", 12, allow_empty=True)
-    if region and not (region.isdigit() and len(region) in (6, 9, 12)):
-        raise InputError("区划代码应为6、9或12位数字", "region must be a 6, 9 or 12 digit code", field="region")
+    if region and not (region.isdigit() and len(region) in (2, 6, 9, 12)):  # 2: a province-level row (an account)
+        raise InputError("区划代码应为2、6、9或12位数字", "region must be a 2, 6, 9 or 12 digit code", field="region")
     facts = item.get("facts", {})
     if type(facts) is not dict and not isinstance(facts, Mapping):
         raise InputError("facts 应为字典", "facts must be a mapping", field="facts")

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -264,17 +265,23 @@ def export_keys(keys_dir: str | os.PathLike[str], out: str | os.PathLike[str], p
     files = sorted(p for p in src.iterdir() if p.is_file()) if src.is_dir() else []
     if not files:
         raise InputError(f"{src} 中没有密钥文件", f"no key files in {src}", "DAIPIN_KEYS_DIR")
+    # Each later county's own key (counties/<code>/) and the province server's keys (province/) go along.
+    nested = sorted(p for p in [*src.glob("counties/*/*"), *src.glob("province/*")]
+                    if p.is_file() and _KEY_MEMBER.fullmatch(p.relative_to(src).as_posix()))
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for p in files:
-            tar.add(p, arcname=p.name)
+        for p in files + nested:
+            tar.add(p, arcname=p.relative_to(src).as_posix())
     salt, nonce = os.urandom(16), os.urandom(12)
     sealed = AESGCM(_key(passphrase, salt)).encrypt(nonce, buf.getvalue(), KEYS_MAGIC)
     out = Path(out)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(KEYS_MAGIC + salt + nonce + sealed)
-    return len(files)
+    return len(files) + len(nested)
+
+
+_KEY_MEMBER = re.compile(r"(?:counties/\d{6}/|province/)?[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
 def import_keys(sealed_file: str | os.PathLike[str], keys_dir: str | os.PathLike[str], passphrase: str) -> int:
@@ -297,10 +304,13 @@ def import_keys(sealed_file: str | os.PathLike[str], keys_dir: str | os.PathLike
     os.chmod(dest, 0o700)
     count = 0
     with tarfile.open(fileobj=io.BytesIO(plain), mode="r") as tar:
-        members = [m for m in tar.getmembers() if m.isfile() and "/" not in m.name and not m.name.startswith(".")]
+        members = [m for m in tar.getmembers() if m.isfile() and _KEY_MEMBER.fullmatch(m.name)
+                   and ".." not in m.name]
         for m in members:
             data = tar.extractfile(m).read()  # type: ignore[union-attr]
             target = dest / m.name
+            if target.parent != dest:
+                target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if target.exists():
                 if target.read_bytes() != data:
                     raise Conflict(f"{target} 已存在且不同；请恢复到空的密钥目录",

@@ -95,7 +95,12 @@ def ledger_indices(session: Session, m: Matter) -> list[int]:
         subjects.extend(f"payment_line:{i}" for i in line_ids)
         file_ids = session.scalars(select(PaymentFile.id).where(PaymentFile.batch_id == batch.id)).all()
         subjects.extend(f"payment_file:{i}" for i in file_ids)
-    stmt = select(LedgerEntry.idx).where(or_(*(LedgerEntry.subject == s for s in subjects))).order_by(LedgerEntry.idx)
+    from daipin.ledger import store
+
+    county = store.route(session, m.region_code)  # the matter's entries are in its county's log
+    stmt = (select(LedgerEntry.idx).where(LedgerEntry.county_code == county,
+                                          or_(*(LedgerEntry.subject == s for s in subjects)))
+            .order_by(LedgerEntry.idx))
     return [int(i) for i in session.scalars(stmt)]
 
 
@@ -121,15 +126,17 @@ def export(session: Session, actor: Actor, matter_id: int, out: str | Path) -> d
         raise Conflict("该事项没有账本记录", "the matter has no ledger entries", "matter_id")
     docs = documents(session, m)
     files: dict[str, bytes] = {f"dossier/{name}": _dump(body) for name, body in sorted(docs.items())}
-    cp = store.latest_checkpoint(session)
+    county = store.route(session, m.region_code)
+    cp = store.latest_checkpoint(session, county)
     if cp is None or cp.size <= indices[-1]:
         # Steps taken in this same transaction are not under a checkpoint yet: sign one now
         # (it commits or rolls back with them).
-        store.issue_checkpoint(session)
-    proofs = bundle.export_bundle(session, indices)
-    signed = store.latest_checkpoint(session)
+        store.issue_checkpoint(session, county=county)
+    proofs = bundle.export_bundle(session, indices, county=county)
+    signed = store.latest_checkpoint(session, county)
     assert signed is not None
-    store.record_witness(session, proofs["checkpoint"], f"dossier:matter:{m.id}", signed.at)  # seen outside now
+    store.record_witness(session, proofs["checkpoint"], f"dossier:matter:{m.id}", signed.at,
+                         county=county)  # seen outside now
     files[BUNDLE_NAME] = json.dumps(proofs, ensure_ascii=False, indent=1).encode("utf-8")
     for render in RENDERERS:
         files.update(render(session, m, docs))

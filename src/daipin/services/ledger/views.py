@@ -14,15 +14,23 @@ from daipin.domain.roots import root_from_hex, root_text
 
 
 def _check(actor: Actor) -> None:
-    access.require(actor, "ledger.verify")  # the whole ledger: one log for every county
+    access.require(actor, "ledger.verify")
+
+
+def _county(session: Session, actor: Actor) -> str | None:
+    """The log an actor reads: its own county's (each county's ledger stands alone); the home log for the province
+    and the operator."""
+    from daipin.ledger import store
+
+    return store.route(session, actor.region) if len(actor.region) >= 6 else None
 
 
 def status(session: Session, actor: Actor) -> dict[str, Any]:
     from daipin.ledger import store
 
     _check(actor)
-    info = store.info(session)
-    cp = store.latest_checkpoint(session)
+    info = store.info(session, _county(session, actor))
+    cp = store.latest_checkpoint(session, info["county"])
     return {**info, "root": root_from_hex(info["root"]), "checkpoint": cp.note if cp else "", "checkpoint_at": as_utc(cp.at).isoformat() if cp else ""}
 
 
@@ -31,7 +39,7 @@ def verify(session: Session, actor: Actor) -> dict[str, Any]:
     from daipin.ledger import verify as ledger_verify
 
     _check(actor)
-    report = ledger_verify.verify_log(session)
+    report = ledger_verify.verify_log(session, county=_county(session, actor))
     first = report.first_bad
     return {"ok": report.ok, "size": report.size, "root": root_text(report.root), "hash": report.hash_name,
             "checkpoints": report.checkpoints, "rows_checked": report.rows_checked,
@@ -44,7 +52,7 @@ def inclusion(session: Session, actor: Actor, index: int, size: int | None = Non
     from daipin.ledger import store
 
     _check(actor)
-    return store.inclusion_proof(session, index, size)
+    return store.inclusion_proof(session, index, size, _county(session, actor))
 
 
 def signing_key_problem() -> str | None:
@@ -68,15 +76,19 @@ def check_note(session: Session, typed: str, *, trusted_key: str | None = None) 
 
     try:
         text = note.from_paper(typed)
-        log = store.require_log(session)
-        key = trusted_key or keys.published_key() or log.verifier_key
+        origin = note.Checkpoint.parse(note.parse(text).text).origin
+        counties = store.counties(session)
+        named = [c for c in counties if store.require_log(session, c).origin == origin]
+        log = store.require_log(session, named[0] if named else None)  # the county whose paper it is
+        first = not counties or counties[0] == log.county_code
+        key = trusted_key or keys.published_key(keys.county_dir(log.county_code, first=first)) or log.verifier_key
         cp = note.open_checkpoint(text, note.Verifier.parse(key), origin=log.origin)
     except note.NoteError as exc:
         raise InputError(f"检查点注记无法核验：{exc}", f"the checkpoint note does not verify: {exc}", "note") from exc
-    size = store.tree_size(session)
+    size = store.tree_size(session, log.county_code)
     if cp.size > size:
         raise InputError(f"检查点的条目数 {cp.size} 大于账本现有条目数 {size}",
                          f"the checkpoint's size {cp.size} is beyond the ledger's {size}", "note")
-    matches = cp.size == 0 or store.root_at(session, cp.size) == cp.root
+    matches = cp.size == 0 or store.root_at(session, cp.size, log.county_code) == cp.root
     return {"ok": matches, "signature_ok": True, "origin": cp.origin, "size": cp.size, "root": root_text(cp.root),
             "ledger_size": size, "note": text}

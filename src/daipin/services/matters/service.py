@@ -243,7 +243,7 @@ def _step(session: Session, actor: Actor, m: Matter, action: wf.Action, at: date
     # The event row points at the entry that states it (the index it is about to get).
     ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action=action.value, from_state=before.value,
                      to_state=after.value, actor=_actor_label(actor), at=at,
-                     ledger_index=ledger_store.next_index(session), details=facts)
+                     ledger_index=ledger_store.next_index(session, ledger_store.route(session, m.region_code)), details=facts)
     session.add(ev)
     facts_of_rows = row_facts(session, [m, *rows, ev])
     body["row"] = facts_of_rows[0]
@@ -397,7 +397,7 @@ def draft_matter(
              "document_digest": m.document_digest, "preview_digest": m.preview_digest,
              "warnings": [w.get("code") for w in warnings], "justification": bool(m.justification.strip())}
     ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action="draft", from_state="", to_state=m.state,
-                     actor=_actor_label(actor), at=at, ledger_index=ledger_store.next_index(session), details=facts)
+                     actor=_actor_label(actor), at=at, ledger_index=ledger_store.next_index(session, ledger_store.route(session, m.region_code)), details=facts)
     session.add(ev)
     index = trace.record(session, actor=actor, type="matter.draft", subject=f"matter:{m.id}", region=m.region_code,
                          facts={"matter": m.id, "kind": m.kind, "round": 1, "action": "draft", "to": "draft",
@@ -844,17 +844,19 @@ def current_notice(session: Session, m: Matter) -> Notice | None:
                                                Notice.status != "withdrawn").order_by(Notice.id.desc()).limit(1))
 
 
-def _checkpoint_text(session: Session) -> tuple[str, dict[str, Any]]:
-    """The ledger checkpoint current now: the signed note, and size, root and key id for the posted text."""
+def _checkpoint_text(session: Session, region: str) -> tuple[str, dict[str, Any]]:
+    """The checkpoint of the ledger of `region`'s county current now: the signed note, and size, root and key id
+    for the posted text."""
     import base64
 
     from daipin.ledger import store
 
-    cp = store.latest_checkpoint(session)
+    county = store.route(session, region)
+    cp = store.latest_checkpoint(session, county)
     if cp is None:
         return "", {}
-    store.record_witness(session, cp.note, "notice", cp.at)  # printed on the notice: seen outside from now on
-    key_id = store.info(session)["key_id"]
+    store.record_witness(session, cp.note, "notice", cp.at, county=county)  # printed: seen outside from now on
+    key_id = store.info(session, county)["key_id"]
     return cp.note, {"size": cp.size, "root": base64.b64encode(cp.root).decode("ascii"), "key_id": key_id}
 
 
@@ -1081,7 +1083,7 @@ def publish_notice(session: Session, actor: Actor, matter_id: int, *, at: dateti
     days = least.days if window_days is None else window_days
     wf.check_notice_days(m.kind, days, rules, monitoring_only=least.monitoring_roster)
     ends = wf.notice_window(at, days)
-    cp_note, cp_summary = _checkpoint_text(session)
+    cp_note, cp_summary = _checkpoint_text(session, m.region_code)
     content = notice_content(session, m, posted_at=at, ends_at=ends, days=days, checkpoint=cp_summary)
     content["window"]["basis"] = least.basis("zh", days)
     content["window"]["basis_en"] = least.basis("en", days)
@@ -1204,7 +1206,7 @@ def _objection_step(session: Session, actor: Actor, m: Matter, action: wf.Action
     # The event row points at the entry that states it (the index it is about to get), as in `_step`.
     ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action=action.value, from_state=m.state,
                      to_state=m.state, actor=_actor_label(actor), at=at,
-                     ledger_index=ledger_store.next_index(session), details=facts)
+                     ledger_index=ledger_store.next_index(session, ledger_store.route(session, m.region_code)), details=facts)
     session.add(ev)
     facts_of_rows = row_facts(session, [*rows, ev])
     body["rows"] = facts_of_rows[:-1]
@@ -1473,7 +1475,7 @@ def announce_result(session: Session, actor: Actor, matter_id: int, *, at: datet
     batch = session.scalar(select(PaymentBatch).where(PaymentBatch.matter_id == m.id))
     # The result is announced as it happened: every line paid or written off, none pending, sent or failed.
     payments.require_settled(session, batch, ("公告执行结果", "the announcement"))
-    _, cp = _checkpoint_text(session)
+    _, cp = _checkpoint_text(session, m.region_code)
     content: dict[str, Any] = {
         "title": f"关于“{m.title}”执行结果的公告",
         "matter": {"id": m.id, "kind": m.kind, "title": m.title, "year": m.year},

@@ -51,7 +51,8 @@ def content_version(session: Session) -> int:
     """
     from daipin.ledger import store
 
-    return store.tree_size(session)
+    counties = store.counties(session)  # every county's log: the portal's pages may show any of them
+    return sum(store.tree_size(session, county) for county in counties) if counties else store.tree_size(session)
 
 
 def regions(session: Session, county: str | None = None) -> list[Region]:

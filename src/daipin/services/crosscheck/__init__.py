@@ -1,0 +1,1 @@
+"""Cross-county checks at province level, without clear ID numbers (docs/scale.md 跨县比对)."""
