@@ -22,7 +22,7 @@ def test_times_keep_microseconds_and_blobs_and_text_pass_64_kib_on_mysql_and_mar
     for dialect in (mysql.dialect(), mysql.dialect(is_mariadb=True)):
         ddl = _ddl(dialect)
         assert "at DATETIME(6)" in ddl
-        assert "`body` LONGBLOB" in ddl  # (BODY is a reserved word there)
+        assert "body LONGBLOB" in ddl.replace("`", "")  # (MariaDB quotes BODY, one of its reserved words)
         assert "note LONGTEXT" in ddl
         assert "code VARCHAR(12)" in ddl
 
