@@ -52,11 +52,13 @@ test-unit: install-test ## domain core and ledger unit tests
 test-integration: install-test ## services on SQLite and PostgreSQL
 	$(BIN)/pytest -q -n 2 tests/integration
 
-# The engine-compatibility subset: migrations, ledger, registry, contracts, runs, payments, workflow, on the
+# The engine-compatibility subset: migrations, ledger, registry, contracts, runs, payments, workflow, supervision's
+# rules (their date arithmetic is per dialect), on the
 # MySQL-compatible engines (MariaDB at 127.0.0.1:3306; OceanBase seekdb started by the tests themselves).
 ENGINE_TESTS := $(addprefix tests/integration/,test_migrations.py test_ledger_store.py test_ledger_verify.py \
 	test_ledger_processes.py test_registry.py test_contracts.py test_runs.py test_runs_ledger.py \
-	test_api_payments.py test_payment_cli.py test_payment_files.py test_workflow.py test_workflow_ledger.py)
+	test_api_payments.py test_payment_cli.py test_payment_files.py test_workflow.py test_workflow_ledger.py \
+	test_supervision_rules.py)
 test-engines: install-test ## the engine-compatibility subset on MariaDB and OceanBase seekdb
 	DAIPIN_TEST_ENGINES=mariadb,seekdb $(BIN)/pytest -q -n 2 $(ENGINE_TESTS)
 

@@ -1684,8 +1684,9 @@ def _sqlite_insert(session: Session, table: str, lines: list[str]) -> None:
         rows = [(int(r[0] or 0), *r[1:6], None if r[6] is None else int(r[6]), *r[7:]) for r in text_rows]
     else:
         rows = [(int(r[0] or 0), *r[1:]) for r in text_rows]
-    session.connection().exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+    conn = session.connection()
+    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"  # SQLite; PyMySQL (MariaDB, OceanBase, TiDB)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})", rows)
 
 
 def ready_now(pending: list[Deferred], loaded: set[str]) -> int | None:

@@ -104,6 +104,8 @@ def _paid_day(ctx: Context) -> ColumnElement[Any]:
     """A payment line's day of payment in Beijing (the day eligibility is judged on)."""
     if ctx.dialect == "postgresql":
         return cast(func.timezone("Asia/Shanghai", PaymentLine.paid_at), Date)
+    if ctx.dialect in ("mysql", "mariadb"):  # MariaDB, OceanBase, TiDB: times stored as UTC DATETIME(6)
+        return func.date(func.timestampadd(text("HOUR"), 8, PaymentLine.paid_at))
     return func.date(PaymentLine.paid_at, "+8 hours")
 
 
@@ -209,6 +211,8 @@ def duplicate(ctx: Context) -> Select[Any]:
     days = ctx.days("duplicate_split_days")
     if ctx.dialect == "postgresql":
         window = roster.c.on - split_day
+    elif ctx.dialect in ("mysql", "mariadb"):
+        window = func.datediff(roster.c.on, split_day)
     else:
         window = cast(func.julianday(roster.c.on) - func.julianday(split_day), Integer)
     splits = (select(*_cols(_s("household:", Household.household_no), Household.village_code, "household_splits",

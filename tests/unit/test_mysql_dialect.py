@@ -1,0 +1,52 @@
+"""The MySQL-compatible engines (MariaDB, OceanBase/seekdb, TiDB) get the column types that keep the data, and
+`mysql://` URLs reach them through PyMySQL in utf8mb4; the other dialects' DDL is unchanged."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.schema import CreateTable
+
+from daipin.db import mysql as mysql_types  # noqa: F401  (registers the rules, as db/base.py does)
+from daipin.db.base import Base
+from daipin.db.session import normalise_url
+
+
+def _ddl(dialect: object) -> str:
+    t = Table("t", MetaData(), Column("at", DateTime(timezone=True)), Column("body", LargeBinary()),
+              Column("note", Text()), Column("code", String(12)))
+    return str(CreateTable(t).compile(dialect=dialect))  # type: ignore[arg-type]
+
+
+def test_times_keep_microseconds_and_blobs_and_text_pass_64_kib_on_mysql_and_mariadb() -> None:
+    for dialect in (mysql.dialect(), mysql.dialect(is_mariadb=True)):
+        ddl = _ddl(dialect)
+        assert "at DATETIME(6)" in ddl
+        assert "body LONGBLOB" in ddl.replace("`", "")  # (MariaDB quotes BODY, one of its reserved words)
+        assert "note LONGTEXT" in ddl
+        assert "code VARCHAR(12)" in ddl
+
+
+def test_other_dialects_are_unchanged() -> None:
+    pg = _ddl(postgresql.dialect())
+    assert "at TIMESTAMP WITH TIME ZONE" in pg and "body BYTEA" in pg and "note TEXT" in pg
+    lite = _ddl(sqlite.dialect())
+    assert "at DATETIME" in lite and "body BLOB" in lite and "note TEXT" in lite
+
+
+def test_every_model_table_compiles_for_mysql_without_a_plain_datetime_or_blob() -> None:
+    for table in Base.metadata.sorted_tables:
+        ddl = str(CreateTable(table).compile(dialect=mysql.dialect()))
+        assert " DATETIME," not in ddl and " DATETIME\n" not in ddl and " DATETIME NOT" not in ddl, table.name
+        assert " BLOB" not in ddl.replace("LONGBLOB", ""), table.name
+
+
+def test_mysql_urls_use_pymysql_in_utf8mb4() -> None:
+    assert normalise_url("mysql://root@127.0.0.1:3306/daipin") == \
+        "mysql+pymysql://root@127.0.0.1:3306/daipin?charset=utf8mb4"
+    assert normalise_url("mariadb://root@db/daipin") == "mariadb+pymysql://root@db/daipin?charset=utf8mb4"
+    sock = "mysql+pymysql://root@/test?unix_socket=/tmp/s/sql.sock"
+    assert normalise_url(sock) == sock + "&charset=utf8mb4"
+    assert normalise_url("mysql+pymysql://u@h/d?charset=utf8mb4") == "mysql+pymysql://u@h/d?charset=utf8mb4"
+    assert normalise_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_url("sqlite:///var/daipin.db") == "sqlite:///var/daipin.db"
