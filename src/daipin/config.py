@@ -40,8 +40,8 @@ class Settings(BaseSettings):
                     "/ the database, any SQLAlchemy URL")
     keys_dir: str = Field(
         "var/keys",
-        description="账本签名密钥与个人信息摘要盐所在目录（不在数据库中） / the ledger's signing key and the "
-                    "personal-data salt (never in the database)")
+        description="账本签名密钥、个人信息摘要盐与个人信息加密密钥所在目录（不在数据库中） / the ledger's signing key, "
+                    "the personal-data salt and the personal-data keys (never in the database)")
     county: str = Field(
         "231002", pattern=r"^\d{6}$",
         description="本部署的区县代码（GB/T 2260，6 位） / this deployment's county code (GB/T 2260, 6 digits)")

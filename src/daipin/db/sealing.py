@@ -215,9 +215,13 @@ def active(conn: Connection) -> tuple[DataKey, bytes]:
     (`pii_keys`). An empty database pins the keys found, creating key files first when there are none."""
     from daipin.db.models.keys import PiiKey
 
-    ring = keyring()
-    cache_key = (_db_key(conn), tuple(sorted(ring.data)), ring.index)
     now = time.monotonic()
+    db = _db_key(conn)
+    fast = _recent.get(db)
+    if fast is not None and now - fast[2] < RECHECK:
+        return fast[0], fast[1]
+    ring = keyring()
+    cache_key = (db, tuple(sorted(ring.data)), ring.index)
     found = _pinned.get(cache_key)
     if found is None or now - found[1] > PIN_TTL:
         cols = select(PiiKey.kid, PiiKey.purpose, PiiKey.check_value, PiiKey.state)
@@ -231,12 +235,19 @@ def active(conn: Connection) -> tuple[DataKey, bytes]:
         kid = next(r.kid for r in rows if r.purpose == "data" and r.state == "active")
         found = _pinned[cache_key] = (kid, now)
     assert ring.index is not None
+    _recent[db] = (ring.seal_key(found[0]), ring.index, now)
     return ring.seal_key(found[0]), ring.index
+
+
+# The keys a database's writes used in the last `RECHECK` seconds: a flush of many rows reads the key folder once.
+_recent: dict[str, tuple[DataKey, bytes, float]] = {}
+RECHECK = 2.0
 
 
 def forget_pins() -> None:
     """Read the pins again on the next write (after a rotation changed the active key)."""
     _pinned.clear()
+    _recent.clear()
 
 
 def _pin_first(conn: Connection, ring: Keyring) -> Keyring:
@@ -347,12 +358,18 @@ def open_value(table: str, column: str, value: str, county: str | None = None, r
     if county is not None and county != sealed_for:
         raise SealingError(f"{table}.{column} 中的密文不属于本行", f"a sealed value in {table}.{column} belongs to "
                            "another row's county", field=column, code="pii_moved")
-    k = (ring or keyring()).seal_key(kid)
+    k = _opening.get(kid)
+    if k is None:  # a key id names one key: once found, it opens without reading the folder again
+        k = (ring or keyring()).seal_key(kid)
+        _opening[kid] = k
     try:
         return _decrypt(k, raw_nonce, raw_body, _aad(table, column, sealed_for)).decode()
     except InvalidTag:
         raise SealingError(f"{table}.{column} 中的密文无法验证（被移动或篡改）", f"a sealed value in {table}.{column} "
                            "does not verify (moved or altered)", field=column, code="pii_moved") from None
+
+
+_opening: dict[str, DataKey] = {}
 
 
 def blind_index(index_key: bytes, value: str) -> str:

@@ -1317,7 +1317,7 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
             first, last = ids[start], ids[start + len(batch) - 1]
             entries.append((batch[0].village_code[:6], {
                 "batch": b, "households": len(batch), "people": len(pp_lines), "household_ids": [first, last],
-                "digest": digest.hexdigest()}))
+                "digest": digest.hexdigest(), "parts": _parts_of(key, hh_parts[b], st_parts[b], pp_bytes)}))
             bar.update(len(pp_lines))
         if writer is not None:
             writer.put("people", None)
@@ -1329,7 +1329,6 @@ def _write_new(session: Session, actor: Actor, new: list[HouseholdRows], at: dat
             writer.abandon()
     for region, facts in entries:
         first, last = facts["household_ids"]
-        facts["parts"] = household_digests(session, first, last)
         trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
                      region=region, facts=facts, at=at)
     return deferred
@@ -1452,11 +1451,13 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         verified = True
         for b, (start, batch) in enumerate(zip(range(0, n, BATCH), batches, strict=True)):
             digest = hashlib.sha256(key)
-            for chunk in (hh_parts[b], st_parts[b], columns.copy_bytes(batch.drop("id"))):
+            pp_bytes = columns.copy_bytes(batch.drop("id"))
+            for chunk in (hh_parts[b], st_parts[b], pp_bytes):
                 digest.update(chunk)
             entries.append((households["county_code"][start], {
                 "batch": b, "households": min(BATCH, n - start), "people": batch.height,
-                "household_ids": [ids[start], ids[min(start + BATCH, n) - 1]], "digest": digest.hexdigest()}))
+                "household_ids": [ids[start], ids[min(start + BATCH, n) - 1]], "digest": digest.hexdigest(),
+                "parts": _parts_of(key, hh_parts[b], st_parts[b], pp_bytes)}))
         writer.join()  # the people's COPY, then their indexes and foreign keys rebuilt
     except Exception as exc:
         # Rows not yet verified may be ones the database refuses: whatever failed, a file `form` or `verify`
@@ -1472,7 +1473,6 @@ def _import_columnar(session: Session, actor: Actor, path: Path, at: datetime, p
         writer.abandon()
     for region, facts in entries:
         first, last = facts["household_ids"]
-        facts["parts"] = household_digests(session, first, last)
         trace.record(session, actor=actor, type="household.import", subject=f"import:{first}-{last}",
                      region=region, facts=facts, at=at)
     savepoint.commit()
@@ -1822,6 +1822,19 @@ def _batch_touched(session: Session, facts: Mapping[str, Any], refs: set[tuple[s
 
 
 PART_HEX = 16  # a household's part of a batch: 64 bits of its keyed digest
+
+
+def _parts_of(key: bytes, households: bytes, status: bytes, people: bytes) -> dict[str, str]:
+    """`household_digests` of a batch as written, from its rows in canonical form (each line led by its household's
+    id), without reading them back (and opening their sealed personal data) from the database."""
+    parts: dict[int, Any] = {}
+    for line in households.split(b"\n")[:-1]:
+        h = parts[int(line[:line.index(b"\t")])] = hashlib.sha256(key)
+        h.update(line + b"\n")
+    for chunk in (status, people):
+        for line in chunk.split(b"\n")[:-1]:
+            parts[int(line[:line.index(b"\t")])].update(line + b"\n")
+    return {str(hid): h.hexdigest()[:PART_HEX] for hid, h in sorted(parts.items())}
 
 
 def household_digests(session: Session, first: int, last: int) -> dict[str, str]:
