@@ -472,9 +472,10 @@ PAGE_GUARDS: dict[str, tuple[Action, ...]] = {
     "/assets/new": ("asset.write",),
     "/ledger": ("ledger.verify",),
     "/admin/users": ("user.manage",),
+    "/year-close": ("year.close",),
 }
 NAV_LINKS: dict[str, Action] = {"/households": "household.read", "/matters": "matter.detail", "/ledger": "ledger.verify",
-             "/admin/users": "user.manage"}
+             "/admin/users": "user.manage", "/year-close": "year.close"}
 
 
 def _actor_of(role: str, w: World) -> Any:

@@ -109,16 +109,19 @@ def status(session: Session, actor: Actor, year: int, county: str | None = None)
 
 
 def close_county(session: Session, actor: Actor, county: str, year: int, at: datetime,
-                 progress: Callable[[int], None] | None = None) -> dict[str, int]:
+                 progress: Callable[[int], None] | None = None,
+                 commit: Callable[[], None] | None = None) -> dict[str, int]:
     """Close `year` for one county, committing every `BATCH` subjects (this function owns the session's
-    transactions: it is the whole job of a worker or a command). Returns the subjects run now per step."""
+    transactions: it is the whole job of a worker or a command; `commit` replaces `session.commit` where the caller
+    owns them). Returns the subjects run now per step."""
+    commit = commit or session.commit
     check_year(year)
     counties(session, actor, county)  # the county exists and the actor may close it
     at = utc(at)
     ran = dict.fromkeys(STEPS, 0)
     for step in STEPS:
         todo = [s for s in subjects(session, county, year, step) if s not in done(session, county, year, step)]
-        session.commit()
+        commit()
         for start in range(0, len(todo), BATCH):
             for subject in todo[start:start + BATCH]:
                 if step == "settle":
@@ -128,7 +131,7 @@ def close_county(session: Session, actor: Actor, county: str, year: int, at: dat
                 session.add(YearCloseProgress(county_code=county, year=year, step=step, subject=subject,
                                               run_id=run.id, at=at))
                 ran[step] += 1
-            session.commit()
+            commit()
             if progress is not None:
                 progress(len(todo[start:start + BATCH]))
     return ran

@@ -23,7 +23,7 @@ from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError, InputError
 from daipin.domain.localtime import beijing_date
-from daipin.http.deps import CsrfDep, CurrentActor, NowDep, SessionDep, _own_session
+from daipin.http.deps import CsrfDep, CurrentActor, NowDep, SessionDep, _own_session, get_session
 from daipin.services.yearclose import service as yc
 from daipin.web import render, render_text
 
@@ -72,6 +72,8 @@ def progress(request: Request, actor: CurrentActor, session: SessionDep, now: No
 def _run(request: Request, actor: Actor, counties: list[str], year: int, at: datetime,
          out: queue.Queue[tuple[str, Any]]) -> None:
     """The close, county after county, in a session of its own that commits as it goes."""
+    # A session the application's tests lend (`get_session` overridden) is theirs to commit or roll back.
+    lent = get_session in request.app.dependency_overrides
     try:
         with _own_session(request, request.app.state.session_factory, commit=True) as session:
             for county in counties:
@@ -81,7 +83,8 @@ def _run(request: Request, actor: Actor, counties: list[str], year: int, at: dat
                     done[0] += n
                     out.put(("progress", (county, done[0])))
 
-                yc.close_county(session, actor, county, year, at, progress=step)
+                yc.close_county(session, actor, county, year, at, progress=step,
+                                commit=session.flush if lent else None)
         out.put(("done", None))
     except DaipinError as exc:
         out.put(("refused", exc))

@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("step", sa.String(length=16), nullable=False),
         sa.Column("subject", sa.String(length=40), nullable=False),
-        sa.Column("run_id", sa.BigInteger(), nullable=True),
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_year_close_progress"),
         sa.UniqueConstraint("county_code", "year", "step", "subject", name="uq_year_close_progress"),
