@@ -27,6 +27,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "subsidy_fen": ("补贴金额", "subsidy amount"),
     "step": ("处理步骤", "step"),
     "set": ("设置项", "setting"),
+    "acknowledge_warning": ("确认知悉信用警示", "acknowledge the credit warning"),
     "actor": ("操作人权限", "your permissions"),
     "adults": ("成年人数", "adults"),
     "against": ("反对票", "votes against"),

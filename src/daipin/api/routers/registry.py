@@ -94,6 +94,8 @@ class ContractIn(Strict):
     payee_household_id: int | None = Field(None, ge=1, le=2**62)
     payee_village_code: str | None = Field(None, max_length=12)
     person_id: int | None = Field(None, ge=1, le=2**62)
+    acknowledge_warning: bool = Field(False, description="实施主体处于信用警示状态时，确认已知悉该警示 / the signer "
+                                      "acknowledges the entity's credit warning (required to sign with a warned entity)")
 
 
 @router.post("/contracts", status_code=201, dependencies=[CsrfDep], response_model=m.ContractSignedOut)
@@ -106,7 +108,8 @@ def sign_contract(body: ContractIn, actor: CurrentActor, session: SessionDep, no
     c = contracts.sign_contract(session, actor, code=body.code, model=body.model, project_id=body.project_id,
                                 start_date=body.start_date, end_date=body.end_date, terms=body.terms, at=now,
                                 payee_household_id=body.payee_household_id,
-                                payee_village_code=body.payee_village_code, person_id=body.person_id)
+                                payee_village_code=body.payee_village_code, person_id=body.person_id,
+                                acknowledge_warning=body.acknowledge_warning)
     return {"id": c.id, "code": c.code, "model": c.model, "status": c.status, "version": c.version}
 
 

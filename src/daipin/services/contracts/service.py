@@ -130,14 +130,24 @@ class PreparedContract:
     payee_household_id: int | None
     payee_village_code: str | None
     person_id: int | None
+    # The entity was under a credit warning (警示) when the contract was signed, and the signer acknowledged it.
+    credit_warning: bool = False
+
+
+def credit_warning_text(entity: Entity) -> str:
+    """What a signer is shown of an entity under a credit warning (警示): since when and why."""
+    since = f"自 {entity.credit_since.isoformat()} 起" if entity.credit_since else ""
+    why = f"（{entity.credit_reason}）" if entity.credit_reason else ""
+    return f"实施主体 {entity.name} {since}处于信用警示状态{why}"
 
 
 def prepare_contract(session: Session, actor: Actor, *, code: Any, model: Any, project_id: Any,
                      start_date: Any, end_date: Any, terms: Any, payee_household_id: int | None = None,
                      payee_village_code: str | None = None, person_id: int | None = None,
-                     signed_on: date | None = None) -> PreparedContract:
+                     signed_on: date | None = None, acknowledge_warning: bool = False) -> PreparedContract:
     """Check a contract to be signed (terms per model, dates, project, payee, entity's credit, code, reach);
-    writes nothing. A missing required term is refused with the term named."""
+    writes nothing. A missing required term is refused with the term named. An entity under a credit warning
+    (警示) signs only when the signer acknowledges the warning (`acknowledge_warning`); a blacklisted one never."""
     code = _need(code, "code", "协议编号", "contract code", limit=40)
     model = check_model(model)
     checked = validate_terms(model, terms)
@@ -169,6 +179,11 @@ def prepare_contract(session: Session, actor: Actor, *, code: Any, model: Any, p
     if entity.credit_status == "blacklisted":
         raise Conflict(f"实施主体 {entity.name} 已列入失信黑名单，不能签订新协议", "the entity is blacklisted and may not "
                        "sign new contracts", field="project_id")
+    warned = entity.credit_status == "warned"
+    if warned and not acknowledge_warning:
+        raise Conflict(f"{credit_warning_text(entity)}，签订新协议须确认已知悉该警示",
+                       "the entity is under a credit warning: acknowledge it to sign a new contract",
+                       field="acknowledge_warning", code="credit_warning")
     if session.scalar(select(Contract.id).where(Contract.code == code)) is not None:
         raise Conflict(f"协议编号 {code} 已存在", f"contract {code} already exists", field="code")
     if region[:6] != project.county_code:
@@ -178,14 +193,15 @@ def prepare_contract(session: Session, actor: Actor, *, code: Any, model: Any, p
     return PreparedContract(code=code, model=model, project=project, start=sd, end=ed, signed=signed,
                             terms=checked, region=region, payee_label=payee_label,
                             payee_household_id=payee_household_id, payee_village_code=payee_village_code,
-                            person_id=person_id)
+                            person_id=person_id, credit_warning=warned)
 
 
 def sign_contract(session: Session, actor: Actor, *, code: str, model: str, project_id: int, start_date: date,
                   end_date: date, terms: dict[str, Any], at: datetime, payee_household_id: int | None = None,
                   payee_village_code: str | None = None, person_id: int | None = None,
-                  signed_on: date | None = None) -> Contract:
-    """Sign a benefit-linkage contract; a missing required term is refused with the term named.
+                  signed_on: date | None = None, acknowledge_warning: bool = False) -> Contract:
+    """Sign a benefit-linkage contract; a missing required term is refused with the term named; an entity under a
+    credit warning only with `acknowledge_warning` (the entry says it was acknowledged).
 
     A contract committing quantified poverty funds or collective assets (`domain.contracts.needs_decision`)
     is not signed here: it takes effect only by executing the approved contract or share-quantification
@@ -193,7 +209,8 @@ def sign_contract(session: Session, actor: Actor, *, code: str, model: str, proj
     prepared = prepare_contract(session, actor, code=code, model=model, project_id=project_id,
                                 start_date=start_date, end_date=end_date, terms=terms,
                                 payee_household_id=payee_household_id, payee_village_code=payee_village_code,
-                                person_id=person_id, signed_on=signed_on)
+                                person_id=person_id, signed_on=signed_on,
+                                acknowledge_warning=acknowledge_warning)
     if needs_decision(prepared.model, prepared.terms):
         raise Conflict(f"{MODELS[prepared.model]}协议动用扶贫量化资金或集体资产，须经村民（代表）会议决议、乡镇审核并公示后，"
                        "由执行「签订利益联结协议」或「资产折股量化」事项签订，不能直接签订",
@@ -219,6 +236,8 @@ def create_contract(session: Session, actor: Actor, prepared: PreparedContract, 
                              "start": p.start.isoformat(), "end": p.end.isoformat(), "version": v.version}
     if matter_id is not None:
         facts["matter"] = matter_id
+    if p.credit_warning:
+        facts["credit_warning_acknowledged"] = True
     _record_contract(session, actor, "contract.sign", c, p.region, facts, at)
     return c
 

@@ -123,7 +123,7 @@ def _prepare_contracts(session: Session, actor: Actor, document: dict[str, Any],
                 session, actor, code=item.get("code"), model=item.get("model"), project_id=item.get("project"),
                 start_date=item.get("start_date"), end_date=item.get("end_date"), terms=item.get("terms"),
                 payee_household_id=hh.id if hh else None, payee_village_code=item.get("payee_village_code"),
-                person_id=item.get("person_id"), signed_on=signed_on)
+                person_id=item.get("person_id"), signed_on=signed_on, acknowledge_warning=True)
         except DaipinError as exc:
             raise _prefixed(field, exc) from None
         if p.code in seen:
@@ -189,7 +189,7 @@ def _prepare_shares(session: Session, actor: Actor, document: dict[str, Any], re
                 p = contracts.prepare_contract(
                     session, actor, code=h.get("code"), model="shareholding", project_id=document.get("project"),
                     start_date=document.get("start_date"), end_date=document.get("end_date"), terms=terms,
-                    payee_household_id=hh.id, signed_on=signed_on)
+                    payee_household_id=hh.id, signed_on=signed_on, acknowledge_warning=True)
             except DaipinError as exc:
                 raise _prefixed(field, exc) from None
             if p.code in seen:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import ARRAY, String, bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from daipin.db.models import supervision as models
@@ -212,14 +212,19 @@ def find_causes(session: Session, county: str, today: date) -> dict[str, dict[st
 
 
 def _ledger_evidence(session: Session, subjects: Sequence[str]) -> dict[str, list[int]]:
-    """The latest ledger entries (up to five) about each subject, found in one query per thousand subjects."""
+    """The latest ledger entries (up to five) about each subject: on PostgreSQL in one query (the subjects as one
+    array parameter), elsewhere in one query per thousand subjects."""
     out: dict[str, list[int]] = {}
-    for i in range(0, len(subjects), 1000):
-        chunk = list(subjects[i:i + 1000])
+    pg = session.get_bind().dialect.name == "postgresql"
+    step = max(len(subjects), 1) if pg else 1000
+    for i in range(0, len(subjects), step):
+        chunk = list(subjects[i:i + step])
+        among = (LedgerEntry.subject == func.any(bindparam("subjects", chunk, type_=ARRAY(String))) if pg
+                 else LedgerEntry.subject.in_(chunk))
         ranked = (select(LedgerEntry.subject, LedgerEntry.idx,
                          func.row_number().over(partition_by=LedgerEntry.subject,
                                                 order_by=LedgerEntry.idx.desc()).label("n"))
-                  .where(LedgerEntry.subject.in_(chunk)).subquery())
+                  .where(among).subquery())
         for subject, idx in session.execute(select(ranked.c.subject, ranked.c.idx).where(ranked.c.n <= 5)
                                             .order_by(ranked.c.subject, ranked.c.idx)):
             out.setdefault(subject, []).append(int(idx))
@@ -253,6 +258,22 @@ def _state_digest(values: dict[str, Any]) -> str:
                                      allow_nan=False).encode("utf-8")).hexdigest()
 
 
+def _insert_findings(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write finding rows: by COPY on PostgreSQL, as a multi-row insert per thousand elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        for i in range(0, len(rows), 1000):
+            conn.execute(insert(Finding), rows[i:i + 1000])
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(FINDING_COLUMNS)
+    with raw.cursor() as cur, cur.copy(f"COPY findings ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c], ensure_ascii=False) if c == "evidence" else row[c]
+                            for c in FINDING_COLUMNS])
+
+
 def _open_findings(session: Session, actor: Actor, county: str, found: dict[str, dict[str, Any]],
                    new_keys: list[str], at: datetime) -> list[int]:
     """Write the findings of `new_keys` in bulk and the entries stating them; returns their ids."""
@@ -279,9 +300,7 @@ def _open_findings(session: Session, actor: Actor, county: str, found: dict[str,
         rows.append(state | {"opened_at": at, "updated_at": at})
     assert set(rows[0]) == set(FINDING_COLUMNS), "a finding's columns changed: the scan's rows must follow"
     session.flush()  # anything pending goes first: the rows below are written behind the unit of work
-    conn = session.connection()
-    for i in range(0, len(rows), 1000):
-        conn.execute(insert(Finding), rows[i:i + 1000])
+    _insert_findings(session, rows)
     # One entry per rule and per ENTRY_ROWS findings states the findings the scan opened (each one's row digest),
     # as a bank file's entry states every line it sent: a district-wide scan stays one transaction of a few entries.
     actor_name = f"{actor.role.value}:{actor.id}"

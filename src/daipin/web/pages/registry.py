@@ -332,7 +332,8 @@ async def contract_create(request: Request, actor: CurrentActor, session: Sessio
                 end_date=_date(fields.get("end_date", ""), "end_date"), terms=terms_from_form(model, fields),
                 at=now, payee_household_id=payee_hh,
                 payee_village_code=fields.get("payee_village_code", "").strip() or None,
-                person_id=int(fields["person_id"]) if fields.get("person_id", "").isdigit() else None)
+                person_id=int(fields["person_id"]) if fields.get("person_id", "").isdigit() else None,
+                acknowledge_warning=fields.get("acknowledge_warning") == "1")
     except DaipinError as exc:
         ctx = _contract_ctx(session, actor, model, fields)
         return render(request, "registry/contract_new.html", {**ctx, "error": exc}, status_code=exc.status)
