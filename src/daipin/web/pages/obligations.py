@@ -14,53 +14,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from daipin.db.models.registry import Contract
 from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep
 from daipin.services.contracts.service import payee_region
 from daipin.services.obligations import commands
-from daipin.services.obligations import views as ov
 from daipin.services.registry import views as rv
 from daipin.web import render
+from daipin.web.pages.registry import FORMS, _contract_page_ctx
 from daipin.web.pages.registry_forms import _fields, _form_ctx, _try
 
 router = APIRouter()
 
-# The forms of a contract's page that record money or work, by the action the access policy names for each.
-FORMS: dict[str, access.Action] = {"work": "work.write", "wage": "wage.record", "repayment": "repayment.record"}
-
-
-def _allowed_forms(session: Session, actor: Actor, c: Contract, repayment: dict[str, Any] | None) -> set[str]:
-    """The forms this actor is shown on this contract: the role and region allow them, and the state does — an
-    employment contract's work and wages while it is not void of a worker, a revolving fund's repayments while
-    something is outstanding."""
-    region = payee_region(session, c)
-    forms: set[str] = set()
-    if c.model == "employment" and c.payee_household_id is not None:
-        forms |= {f for f in ("work", "wage") if access.allowed(actor, FORMS[f], region=region)}
-    if repayment is not None and repayment["outstanding_fen"] > 0 \
-            and access.allowed(actor, FORMS["repayment"], region=region):
-        forms.add("repayment")
-    return forms
-
-
-def obligations_context(session: Session, actor: Actor, contract_id: int, today: date | None, failed_form: str = "",
-                        fields: dict[str, str] | None = None) -> dict[str, Any]:
-    """The contract page's wages or repayments and their forms (filled with what was typed after a refusal)."""
-    c = rv.contract(session, actor, contract_id)
-    day = today or date.today()
-    out = ov.contract_obligations(session, actor, c, day)
-    out["record_forms"] = _allowed_forms(session, actor, c, out["repayment"])
-    # What was typed, shown again after a refusal of one of these forms (the macros of _fields.html read `fields`).
-    out["fields"] = fields if failed_form in FORMS and fields is not None else {}
-    return out
-
-
 async def _record(request: Request, contract_id: int, actor: Actor, session: Session, now: Any, today: date,
                   form_name: str, step: Callable[[dict[str, str]], Any]) -> Response:
-    from daipin.web.pages.registry import _contract_page_ctx
-
     fields = await _fields(request)
     c = rv.contract(session, actor, contract_id)  # 404 outside the actor's view
     access.require(actor, FORMS[form_name], region=payee_region(session, c))  # 403 before what was typed

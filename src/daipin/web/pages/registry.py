@@ -346,7 +346,6 @@ def _contract_page_ctx(session: Session, actor: Actor, contract_id: int, *, erro
     """The contract page: its data, its wages or repayments, and its forms filled with the contract in force (or,
     after a refused submission, with what was typed, beside the error)."""
     from daipin.domain.contracts import MODELS
-    from daipin.web.pages.obligations import obligations_context
 
     ctx = rv.contract_page(session, actor, contract_id)
     c = ctx["contract"]
@@ -358,6 +357,40 @@ def _contract_page_ctx(session: Session, actor: Actor, contract_id: int, *, erro
             "terminate_fields": fields if failed_form == "terminate" and fields is not None else
             {"version": str(c["version"])},
             "error": error, "failed_form": failed_form}
+
+
+# The forms of a contract's page that record money or work, by the action the access policy names for each.
+FORMS: dict[str, access.Action] = {"work": "work.write", "wage": "wage.record", "repayment": "repayment.record"}
+
+
+def _allowed_forms(session: Session, actor: Actor, c: Contract, repayment: dict[str, Any] | None) -> set[str]:
+    """The forms this actor is shown on this contract: the role and region allow them, and the state does — an
+    employment contract's work and wages while it is not void of a worker, a revolving fund's repayments while
+    something is outstanding."""
+    from daipin.services.contracts.service import payee_region
+
+    region = payee_region(session, c)
+    forms: set[str] = set()
+    if c.model == "employment" and c.payee_household_id is not None:
+        forms |= {f for f in ("work", "wage") if access.allowed(actor, FORMS[f], region=region)}
+    if repayment is not None and repayment["outstanding_fen"] > 0 \
+            and access.allowed(actor, FORMS["repayment"], region=region):
+        forms.add("repayment")
+    return forms
+
+
+def obligations_context(session: Session, actor: Actor, contract_id: int, today: date | None, failed_form: str = "",
+                        fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """The contract page's wages or repayments and their forms (filled with what was typed after a refusal)."""
+    from daipin.services.obligations import views as ov
+
+    c = rv.contract(session, actor, contract_id)
+    day = today or date.today()
+    out = ov.contract_obligations(session, actor, c, day)
+    out["record_forms"] = _allowed_forms(session, actor, c, out["repayment"])
+    # What was typed, shown again after a refusal of one of these forms (the macros of _fields.html read `fields`).
+    out["fields"] = fields if failed_form in FORMS and fields is not None else {}
+    return out
 
 
 @router.get("/contracts/{contract_id}", response_class=HTMLResponse)
