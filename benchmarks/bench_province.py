@@ -90,7 +90,9 @@ def close(url: str) -> None:
         runs_before = s.scalar(select(func.count()).select_from(Run)) or 0
     at = datetime(2026, 3, 2, 2, tzinfo=UTC)
     t0 = time.perf_counter()
-    yc.close_year(url, SYSTEM_ACTOR, YEAR, at, counties, workers)
+    from daipin.commands.province import close_year
+
+    close_year(url, SYSTEM_ACTOR, YEAR, at, counties, workers)
     wall = time.perf_counter() - t0
     own, kids = _rss_mb()
     with Session(engine) as s:

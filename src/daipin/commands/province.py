@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
 
 import typer
 
@@ -76,13 +81,63 @@ def close(
         sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {d:,}/{total:,}  {time.perf_counter() - t0:.0f} s")
         sys.stderr.flush()
 
-    yc.close_year(database_url(), actor, year, at, codes, workers, wait=bar)
+    close_year(database_url(), actor, year, at, codes, workers, wait=bar)
     bar()
     sys.stderr.write("\n")
     with unit_of_work() as s:
         after = yc.summary(s, actor, year)
     typer.echo(f"{year} 年度结账完成 / year closed: {after['done']:,}/{after['total']:,} 项（本次 {after['done'] - start:,}），"
                f"{len(codes)} 个县，用时 {time.perf_counter() - t0:.1f} s")
+
+
+def _worker(url: str, actor: Any, county: str, year: int, at: datetime) -> dict[str, int]:
+    """One county in a worker process: its own engine, wired as every process is."""
+    from sqlalchemy.orm import sessionmaker
+
+    from daipin import bootstrap
+    from daipin.db.session import make_engine
+    from daipin.services.yearclose import service as yc
+
+    bootstrap.configure()
+    engine = make_engine(url)
+    try:
+        with sessionmaker(engine, expire_on_commit=False)() as session:
+            return yc.close_county(session, actor, county, year, at)
+    finally:
+        engine.dispose()
+
+
+def close_year(url: str, actor: Any, year: int, at: datetime, county_codes: list[str], workers: int,
+               wait: Callable[[], None] | None = None) -> dict[str, dict[str, int]]:
+    """Close `year` for each county, `workers` counties at a time in worker processes (one county in this process's
+    own worker when `workers` is 1 too, so a kill of the close leaves the same state). `wait` is called about twice a
+    second while they run (the caller's progress bar)."""
+    from daipin.db.session import get_engine
+
+    results: dict[str, dict[str, int]] = {}
+    # Forked workers start at once; none may share a connection of this process's pool, so it is emptied first
+    # (this process opens new ones for its progress reads).
+    get_engine().dispose()
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
+        futures = {c: pool.submit(_worker, url, actor, c, year, at) for c in county_codes}
+        pending = set(futures.values())
+        while pending:
+            from concurrent.futures import FIRST_EXCEPTION
+            from concurrent.futures import wait as wait_futures
+
+            finished, pending = wait_futures(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+            for f in finished:
+                if f.exception() is not None:
+                    for p in pending:
+                        p.cancel()
+                    raise f.exception()  # type: ignore[misc]
+            if wait is not None:
+                wait()
+        for c, f in futures.items():
+            results[c] = f.result()
+    return results
+
 
 
 def register(app: typer.Typer) -> None:

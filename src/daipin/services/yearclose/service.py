@@ -6,16 +6,14 @@ Resumable: each subject done writes a `year_close_progress` row (county, year, s
 transaction of its run, committed every `BATCH` subjects. A close killed midway and started again reads what is done
 and continues; a subject is never run twice (the unique key would refuse a second row, and the run with it).
 
-Parallel by county: `close_year` hands each county to a worker process (`ProcessPoolExecutor`, one engine per
-process); the caller follows the progress rows (`status`) for its bar or page. Each county's entries carry its own
+Parallel by county: the command line (`commands/province.close_year`) hands each county to a worker process
+(`ProcessPoolExecutor`, one engine per process); the caller follows the progress rows (`status`) for its bar or page. Each county's entries carry its own
 regions (villages, townships), so a ledger per county takes them as they come.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -135,54 +133,6 @@ def close_county(session: Session, actor: Actor, county: str, year: int, at: dat
             if progress is not None:
                 progress(len(todo[start:start + BATCH]))
     return ran
-
-
-def _worker(url: str, actor: Actor, county: str, year: int, at: datetime) -> dict[str, int]:
-    """One county in a worker process: its own engine, wired as every process is."""
-    from sqlalchemy.orm import sessionmaker
-
-    from daipin import bootstrap
-    from daipin.db.session import make_engine
-
-    bootstrap.configure()
-    engine = make_engine(url)
-    try:
-        with sessionmaker(engine, expire_on_commit=False)() as session:
-            return close_county(session, actor, county, year, at)
-    finally:
-        engine.dispose()
-
-
-def close_year(url: str, actor: Actor, year: int, at: datetime, county_codes: list[str], workers: int,
-               wait: Callable[[], None] | None = None) -> dict[str, dict[str, int]]:
-    """Close `year` for each county, `workers` counties at a time in worker processes (one county in this process's
-    own worker when `workers` is 1 too, so a kill of the close leaves the same state). `wait` is called about twice a
-    second while they run (the caller's progress bar)."""
-    from daipin.db.session import get_engine
-
-    results: dict[str, dict[str, int]] = {}
-    # Forked workers start at once; none may share a connection of this process's pool, so it is emptied first
-    # (this process opens new ones for its progress reads).
-    get_engine().dispose()
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
-        futures = {c: pool.submit(_worker, url, actor, c, year, at) for c in county_codes}
-        pending = set(futures.values())
-        while pending:
-            from concurrent.futures import FIRST_EXCEPTION
-            from concurrent.futures import wait as wait_futures
-
-            finished, pending = wait_futures(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
-            for f in finished:
-                if f.exception() is not None:
-                    for p in pending:
-                        p.cancel()
-                    raise f.exception()  # type: ignore[misc]
-            if wait is not None:
-                wait()
-        for c, f in futures.items():
-            results[c] = f.result()
-    return results
 
 
 def summary(session: Session, actor: Actor, year: int) -> dict[str, Any]:
