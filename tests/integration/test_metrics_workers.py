@@ -66,4 +66,4 @@ def test_request_counters_add_up_across_workers_and_stored_counts_come_from_the_
     text = _worker(fresh_db_url, metrics_dir, keys, 0, "metrics")
     assert _value(text, "daipin_http_requests_total{", 'route="/public"', 'status="200"') == 7
     assert _value(text, "daipin_http_request_duration_seconds_count{", 'route="/public"') == 7
-    assert _value(text, "daipin_ledger_entries ") == entries
+    assert _value(text, "daipin_ledger_entries{", 'county="231002"') == entries

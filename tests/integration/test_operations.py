@@ -103,9 +103,12 @@ def test_metrics_count_requests_by_route_and_read_the_ledger(fresh_db_url: str, 
                and 'status="200"' in line]
     assert count >= 2
     assert "daipin_http_request_duration_seconds_bucket" in text
-    [entries] = [float(line.split(" ")[1]) for line in text.splitlines() if line.startswith("daipin_ledger_entries ")]
+    # one ledger per county: the home county's size and checkpoint age, labelled with its code
+    [entries] = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                 if line.startswith('daipin_ledger_entries{county="231002"}')]
     assert entries >= 1
-    assert "daipin_ledger_last_checkpoint_age_seconds" in text and "daipin_db_pool_connections" in text
+    assert 'daipin_ledger_last_checkpoint_age_seconds{county="231002"}' in text
+    assert "daipin_db_pool_connections" in text
     engine.dispose()
 
 

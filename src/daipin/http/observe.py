@@ -218,7 +218,7 @@ def metrics(request: Request) -> Response:
         def collect(self) -> Any:
             from sqlalchemy import func, select
 
-            from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry
+            from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerLog
             from daipin.db.models.workflow import PaymentBatch
 
             pool = engine.pool
@@ -231,20 +231,30 @@ def metrics(request: Request) -> Response:
             yield g
             with engine.connect() as conn:  # each a key lookup or a scan of an index's range: cheap at any size
                 conn.execution_options(read_only=True)
-                size = conn.execute(select(func.max(LedgerEntry.idx))).scalar()
-                last = conn.execute(select(LedgerCheckpoint.at).order_by(LedgerCheckpoint.size.desc())
-                                    .limit(1)).scalar()
+                # One ledger per county (docs/scale.md): its size and its last checkpoint's age, each county read
+                # by its own key range.
+                logs = []
+                for county in conn.execute(select(LedgerLog.county_code).order_by(LedgerLog.county_code)).scalars():
+                    size = conn.execute(select(func.max(LedgerEntry.idx))
+                                        .where(LedgerEntry.county_code == county)).scalar()
+                    last = conn.execute(select(LedgerCheckpoint.at).where(LedgerCheckpoint.county_code == county)
+                                        .order_by(LedgerCheckpoint.size.desc()).limit(1)).scalar()
+                    logs.append((county, size, last))
                 batches = conn.execute(select(PaymentBatch.status, func.count()).group_by(PaymentBatch.status)).all()
                 counted = conn.execute(select(LedgerEntry.type, func.count()).where(
                     LedgerEntry.type.like("payment.%") | LedgerEntry.type.like("household.import%"))
                     .group_by(LedgerEntry.type)).all()
-            yield GaugeMetricFamily("daipin_ledger_entries", "Entries in the ledger",
-                                    value=float(0 if size is None else size + 1))
-            if last is not None:
-                at = last if last.tzinfo else last.replace(tzinfo=UTC)
-                yield GaugeMetricFamily("daipin_ledger_last_checkpoint_age_seconds",
-                                        "Seconds since the ledger's last signed checkpoint",
-                                        value=max(0.0, (now - at).total_seconds()))
+            entries = GaugeMetricFamily("daipin_ledger_entries", "Entries in each county's ledger",
+                                        labels=["county"])
+            age = GaugeMetricFamily("daipin_ledger_last_checkpoint_age_seconds",
+                                    "Seconds since each county's ledger's last signed checkpoint", labels=["county"])
+            for county, size, last in logs:
+                entries.add_metric([county], float(0 if size is None else size + 1))
+                if last is not None:
+                    at = last if last.tzinfo else last.replace(tzinfo=UTC)
+                    age.add_metric([county], max(0.0, (now - at).total_seconds()))
+            yield entries
+            yield age
             b = GaugeMetricFamily("daipin_payment_batches", "Payment batches by status", labels=["status"])
             for status, n in batches:
                 b.add_metric([str(status)], float(n))
