@@ -82,6 +82,11 @@ def test_small_province_loads_valid_and_verifies(fresh_db_url: str) -> None:
             # Every entry is in the region of one county (a ledger per county takes them as they are).
             regions = set(s.scalars(text("SELECT DISTINCT substr(region, 1, 6) FROM ledger_entry WHERE region <> ''")))
             assert regions <= {"231002", "231003"}
+            # ... and each county's rows are stated in that county's own log, never in another's.
+            assert store.counties(s) == ["231002", "231003"]
+            placed = s.execute(text("SELECT county_code, substr(region, 1, 6), count(*) FROM ledger_entry "
+                                    "WHERE type = 'province.rows' GROUP BY county_code, substr(region, 1, 6)")).all()
+            assert {(c, r) for c, r, _ in placed} == {("231002", "231002"), ("231003", "231003")}
             report = verify_log(s)
             assert report.ok, [str(p) for p in report.problems]
             assert report.rows_checked > 160 and report.rows_unchecked == 0

@@ -251,6 +251,8 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
 
     # ---- regions
     counties = list(COUNTIES[:size.counties])
+    for ccode, _cname in counties:  # each county its own ledger (origin, key, lock): its rows are stated in it
+        store.ensure_log(session, county=ccode, at=at)
     regions: list[m.Region] = []
     towns: list[tuple[str, str, str]] = []  # (code, name, county)
     villages: list[tuple[str, str, str, bool]] = []  # (code, name, township name, poor)
@@ -513,11 +515,18 @@ DIGEST_TABLES: tuple[tuple[str, str], ...] = (
 def data_digest(session: Session) -> str:
     """sha256 over the generated rows (not their ids' sequences nor the ledger's times): what the same seed and sizes
     must give again."""
+    from daipin.db import sealing
+
     h = hashlib.sha256()
     for table, cols in DIGEST_TABLES:
-        order = cols.split(",")[0]
+        names = [c.strip() for c in cols.split(",")]
+        order = names[0]
+        # Sealed personal data is digested in clear: its ciphertext differs on every run (a fresh nonce each time).
+        sealed = [(table, n) in sealing.SEALED for n in names]
         for row in _rows(session, f"SELECT {cols} FROM {table} ORDER BY {order}, id"):
-            h.update(repr(tuple(_plain(v) for v in row)).encode())
+            values = [sealing.open_value(table, n, v) if seal and isinstance(v, str) and sealing.is_sealed(v) else v
+                      for n, seal, v in zip(names, sealed, row, strict=True)]
+            h.update(repr(tuple(_plain(v) for v in values)).encode())
     return h.hexdigest()
 
 
