@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from daipin.db import sealing
+
 from daipin.db.models.auth import User
 from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerLog, LedgerNode
 from daipin.db.models.registry import ContractVersion, Household
@@ -96,7 +98,11 @@ def test_a_household_of_an_import_batch_a_later_entry_touched_is_still_checked(r
                                     "返贫风险", AT)
     assert _verify(rs).ok
     other = reg.household_by_no(rs, "H-102").id
-    rs.execute(update(Household).where(Household.id == other).values(bank_account="6217000099998888"))
+    # The tamperer holds the data key (or copies another row's sealed value): a sealed account the ledger never saw.
+    county = rs.scalar(select(Household.county_code).where(Household.id == other))
+    [[forged], _index] = sealing.seal_many(rs.connection(), "households", "bank_account", ["6217000099998888"],
+                                           [county])
+    rs.execute(update(Household).where(Household.id == other).values(bank_account=forged))
     report = _verify(rs)
     assert not report.ok and report.first_bad is not None and report.first_bad.index == batch, _text(report)
 

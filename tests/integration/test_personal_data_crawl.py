@@ -357,7 +357,8 @@ def test_no_planted_number_in_registry_contract_or_plan_text_reaches_the_ledger_
     order = {"buyer": "某某公司", "product": "木耳", "quantity": "100", "price_rule": "market_with_floor",
              "floor_price_fen": 500, "delivery_schedule": ["9月"]}
     sign = {"code": "C-1", "model": "order_purchase", "project_id": p.id, "start_date": date(2025, 1, 1),
-            "end_date": date(2026, 12, 31), "payee_household_id": hh.id, "at": AT}
+            "end_date": date(2026, 12, 31), "payee_household_id": hh.id, "at": AT,
+            "acknowledge_warning": True}  # the entity carries the credit warning planted above
     for term in ("buyer", "product"):
         refused_each(f"terms.{term}", lambda v, term=term: contracts.sign_contract(
             rs, ACTOR, terms={**order, term: v}, **sign))

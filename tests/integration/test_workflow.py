@@ -600,7 +600,7 @@ def test_every_event_points_at_its_own_ledger_entry(session: Session, ctx: dict)
     m = confirm_roster(session)
     events = session.scalars(select(MatterEvent).where(MatterEvent.matter_id == m.id)).all()
     for e in events:
-        entry = session.get(LedgerEntry, e.ledger_index)
+        entry = session.get(LedgerEntry, (m.county_code, e.ledger_index))  # the index within the matter's county
         assert entry is not None and entry.subject == f"matter:{m.id}"
         body = json.loads(entry.body)
         assert body["facts"]["action"] == e.action and body["facts"]["to"] == e.to_state

@@ -13,9 +13,9 @@ from typing import Any
 import typer
 
 from daipin.commands import now, unit_of_work
+from daipin.commands.registry import sample_app  # `daipin sample load` and `daipin sample province`: one group
 from daipin.commands.workflow import parse_actor
 
-sample_app = typer.Typer(help="示例数据 sample data: 合成省份", no_args_is_help=True)
 year_app = typer.Typer(help="年度结账 closing a year", no_args_is_help=True)
 
 
@@ -141,5 +141,4 @@ def close_year(url: str, actor: Any, year: int, at: datetime, county_codes: list
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(sample_app, name="sample")
-    app.add_typer(year_app, name="year")
+    app.add_typer(year_app, name="year")  # the `province` command joins the registry's `sample` group

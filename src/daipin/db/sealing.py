@@ -216,7 +216,8 @@ def active(conn: Connection) -> tuple[DataKey, bytes]:
     from daipin.db.models.keys import PiiKey
 
     now = time.monotonic()
-    db = _db_key(conn)
+    # The database and the key folder: a process that is pointed at another folder (a test, a restore) reads it.
+    db = f"{_db_key(conn)}|{keys_folder()}"
     fast = _recent.get(db)
     if fast is not None and now - fast[2] < RECHECK:
         return fast[0], fast[1]
