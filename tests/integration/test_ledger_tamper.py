@@ -18,7 +18,6 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from daipin.db import sealing
-
 from daipin.db.models.auth import User
 from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerLog, LedgerNode
 from daipin.db.models.registry import ContractVersion, Household

@@ -13,7 +13,9 @@ from typing import Any
 import typer
 
 from daipin.commands import now, unit_of_work
-from daipin.commands.registry import sample_app  # `daipin sample load` and `daipin sample province`: one group
+from daipin.commands.registry import (
+    sample_app,  # `daipin sample load` and `daipin sample province`: one group
+)
 from daipin.commands.workflow import parse_actor
 
 year_app = typer.Typer(help="年度结账 closing a year", no_args_is_help=True)
