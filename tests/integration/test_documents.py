@@ -28,8 +28,9 @@ from tests.integration.api_support import (
 
 OWN_VILLAGE = "231002001001"
 OWN_TOWNSHIP = "231002001"
-ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-PHONE_RE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+# Not inside a longer word: a hex digest or a base64 token may hold a run of 18 digits by chance.
+ID_RE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+PHONE_RE = re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])")
 VILLAGE_PHONE, TOWNSHIP_PHONE = "0452-2345678", "0452-2876543"
 
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Household, Person
 from tests.integration.api_support import World, app_rolling_back, build_world, client
 
-ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-PHONE_RE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+# Not inside a longer word: a hex digest or a base64 token may hold a run of 18 digits by chance.
+ID_RE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+PHONE_RE = re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])")
 
 
 @pytest.fixture
