@@ -63,6 +63,74 @@ def _profit_record(session: Session, project_id: int, year: int) -> ProfitRecord
     return max(rows, key=lambda r: (r.period_end - r.period_start, r.period_start))
 
 
+class Registry:
+    """The registry reads a settlement or an allocation document is built from, one subject at a time (a query per
+    read). `services/yearclose/bulk.py` holds the same reads for a whole county, loaded in a few queries; both feed
+    the one builder below, so a document is the same whichever way it was read."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def contracts(self, project_id: int) -> list[Any]:
+        """The project's contracts (id, code, model) by code."""
+        return list(self.session.scalars(select(Contract).where(Contract.project_id == project_id)
+                                         .order_by(Contract.code)))
+
+    def versions_in_force(self, project_id: int, day: date) -> dict[int, Any]:
+        return _versions_in_force(self.session, project_id, day)
+
+    def versions(self, contract_id: int, day: date) -> list[Any]:
+        """A contract's versions in force from `day` or before, by (effective_from, version)."""
+        return list(self.session.scalars(select(ContractVersion).where(ContractVersion.contract_id == contract_id,
+                                                                       ContractVersion.effective_from <= day)
+                                         .order_by(ContractVersion.effective_from, ContractVersion.version)))
+
+    def household(self, household_id: int) -> Any:
+        """(household_no, village_code) of a household, as attributes."""
+        hh = self.session.get(Household, household_id)
+        assert hh is not None
+        return hh
+
+    def status(self, household_id: int, day: date) -> str:
+        return status_as_of(self.session, household_id, day)
+
+    def village(self, code: str) -> Any:
+        """(code, poor_village, name) of a region, as attributes; NotFound when there is none."""
+        return get_region(self.session, code)
+
+    def employment_days(self, contract_id: int, ps: date, pe: date) -> list[str]:
+        return list(self.session.scalars(select(WorkRecord.days).where(
+            WorkRecord.contract_id == contract_id, WorkRecord.kind == "employment", WorkRecord.period_start >= ps,
+            WorkRecord.period_end <= pe)))
+
+    def village_households(self, village_code: str) -> list[Any]:
+        """(id, household_no, life_state, life_state_date) of the village's households, by household_no."""
+        return list(self.session.execute(select(Household.id, Household.household_no, Household.life_state,
+                                                Household.life_state_date)
+                                         .where(Household.village_code == village_code)
+                                         .order_by(Household.household_no)))
+
+    def village_people(self, village_code: str) -> list[Any]:
+        """(household_id, life_state, life_state_date, labor) of the village's people."""
+        return list(self.session.execute(select(Person.household_id, Person.life_state, Person.life_state_date,
+                                                Person.labor).join(Household, Person.household_id == Household.id)
+                                         .where(Household.village_code == village_code)))
+
+    def welfare_work(self, village_code: str, year: int) -> list[Any]:
+        return list(self.session.scalars(select(WorkRecord).where(
+            WorkRecord.village_code == village_code, WorkRecord.kind == "public_welfare_post",
+            WorkRecord.period_start >= date(year, 1, 1), WorkRecord.period_start <= date(year, 12, 31))
+            .order_by(WorkRecord.id)))
+
+    def contributions(self, village_code: str, year: int) -> list[Any]:
+        return list(self.session.scalars(select(ContributionRecord).where(
+            ContributionRecord.village_code == village_code, ContributionRecord.year == year)
+            .order_by(ContributionRecord.id)))
+
+    def retained(self, village_code: str, year: int) -> list[RetainedDividend]:
+        return retained_for(self.session, village_code, year)
+
+
 def build_settlement_document(session: Session, project_id: int | str, year: int) -> dict[str, Any]:
     """The ENGINE.md settlement document for a project and year, from the registry.
 
@@ -75,17 +143,22 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
     entity = session.get(Entity, project.entity_id)
     assert entity is not None
     profit = _profit_record(session, project.id, year)
+    return settlement_document(Registry(session), project.id, entity, profit)
+
+
+def settlement_document(reg: Any, project_id: int, entity: Any, profit: Any) -> dict[str, Any]:
+    """The settlement document of a project from `reg`'s reads (a `Registry` or the year close's county-wide
+    one), its entity (uscc, kind, name) and its profit record of the year."""
     ps, pe = profit.period_start, profit.period_end
-    contracts = session.scalars(select(Contract).where(Contract.project_id == project.id)
-                                .order_by(Contract.code)).all()
-    in_force = _versions_in_force(session, project.id, pe)
+    contracts = reg.contracts(project_id)
+    in_force = reg.versions_in_force(project_id, pe)
     payees: dict[str, dict[str, Any]] = {}
     docs: list[dict[str, Any]] = []
     for c in contracts:
         v = in_force.get(c.id)
         if v is None or v.start_date > pe or v.end_date < ps:
             continue
-        held = _holdings(session, c, v, ps, pe) if c.model == "shareholding" else None
+        held = _holdings(reg, c, v, ps, pe) if c.model == "shareholding" else None
         if held is None and v.status == "pending_reassignment":
             continue
         mapped = engine_terms(c.model, v.terms)
@@ -96,16 +169,15 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
             # Held in turn, or pending for a while: each holder paid by its days, the pending days to the village's
             # retained pool (the contract's payee in the document).
             pool, holders = held
+            numbers: dict[int, str] = {}
             for hid, _, _ in holders:
-                hh = session.get(Household, hid)
-                assert hh is not None
+                hh = reg.household(hid)
+                numbers[hid] = hh.household_no
                 payees.setdefault(hh.household_no, {"id": hh.household_no, "type": "household",
-                                                    "status": status_as_of(session, hh.id, pe)})
-            village = get_region(session, pool)
+                                                    "status": reg.status(hid, pe)})
+            village = reg.village(pool)
             payees.setdefault(village.code, {"id": village.code, "type": "village",
                                              "poor_village": village.poor_village, "name": village.name})
-            numbers = dict(session.execute(select(Household.id, Household.household_no)
-                                           .where(Household.id.in_({h for h, _, _ in holders}))).all())
             held_line: dict[str, Any] = {
                 "id": c.code, "kind": kind, "payee": village.code, **terms,
                 "holders": [{"payee": numbers[h], "start": a.isoformat(), "end": b.isoformat()} for h, a, b in holders]}
@@ -116,12 +188,11 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
             docs.append(held_line)
             continue
         if v.payee_household_id is not None:
-            hh = session.get(Household, v.payee_household_id)
-            assert hh is not None
+            hh = reg.household(v.payee_household_id)
             pid = hh.household_no
-            payees.setdefault(pid, {"id": pid, "type": "household", "status": status_as_of(session, hh.id, pe)})
+            payees.setdefault(pid, {"id": pid, "type": "household", "status": reg.status(v.payee_household_id, pe)})
         else:
-            village = get_region(session, v.payee_village_code or "")
+            village = reg.village(v.payee_village_code or "")
             pid = village.code
             payees.setdefault(pid, {"id": pid, "type": "village", "poor_village": village.poor_village,
                                     "name": village.name})
@@ -131,7 +202,7 @@ def build_settlement_document(session: Session, project_id: int | str, year: int
         if v.end_date < pe:
             line["end"] = v.end_date.isoformat()
         if kind == "employment":
-            line.update(_employment(session, c, v.terms, ps, pe))
+            line.update(_employment(reg.employment_days(c.id, ps, pe), v.terms))
         docs.append(line)
     doc: dict[str, Any] = {
         "version": 1,
@@ -156,17 +227,14 @@ def _versions_in_force(session: Session, project_id: int, day: date) -> dict[int
     return {v.contract_id: v for v in rows}  # the last one of each contract wins
 
 
-def _holdings(session: Session, c: Contract, in_force: ContractVersion, ps: date,
-              pe: date) -> tuple[str, list[tuple[int, date, date]]] | None:
+def _holdings(reg: Any, c: Any, in_force: Any, ps: date, pe: date) -> tuple[str, list[tuple[int, date, date]]] | None:
     """A share's holders during [ps, pe] from its versions, each in force from its `effective_from` until the next
     one's: (the village whose retained pool takes the pending days, [(household id, from, to), ...]); None when
     one household held it on every day of the contract in the period (the document is written as before).
 
     A version pending reassignment holds no one (its days go to the village of the household it was freed
     from); any other version with a payee household is held by that household."""
-    rows = session.scalars(select(ContractVersion).where(ContractVersion.contract_id == c.id,
-                                                         ContractVersion.effective_from <= pe)
-                           .order_by(ContractVersion.effective_from, ContractVersion.version)).all()
+    rows = reg.versions(c.id, pe)
     lo, hi = max(in_force.start_date, ps), min(in_force.end_date, pe)
     if lo > hi:
         return None
@@ -195,20 +263,14 @@ def _holdings(session: Session, c: Contract, in_force: ContractVersion, ps: date
     source = pool if pool is not None else (holders[0][0] if holders else in_force.payee_household_id)
     if source is None:
         return None
-    hh = session.get(Household, source)
-    assert hh is not None
-    return hh.village_code, holders
+    return str(reg.household(source).village_code), holders
 
 
-def _employment(session: Session, c: Contract, terms: dict[str, Any], ps: date, pe: date) -> dict[str, Any]:
-    records = session.scalars(select(WorkRecord).where(WorkRecord.contract_id == c.id,
-                                                       WorkRecord.kind == "employment",
-                                                       WorkRecord.period_start >= ps,
-                                                       WorkRecord.period_end <= pe)).all()
+def _employment(days_worked: list[str], terms: dict[str, Any]) -> dict[str, Any]:
     # The contract's rate, whatever its basis: a work record of an employment contract states what was worked in
     # the contract's unit (days by the day, months by the month, pieces at a piece rate), so due = rate × quantity;
     # a daily wage written on a record never replaces the agreed rate (services/obligations wages, R1.3).
-    days = sum((Decimal(r.days) for r in records), Decimal(0))
+    days = sum((Decimal(d) for d in days_worked), Decimal(0))
     return {"wage_fen_per_day": int(terms["wage_fen"]), "days_worked": _dec(days)}
 
 
@@ -219,13 +281,17 @@ def build_village_allocation_document(session: Session, village_code: str, year:
     if plan is None:
         raise NotFound(f"村 {village_code} 没有 {year} 年度收益分配方案", f"no allocation plan for {village_code} "
                        f"in {year}", field="village")
+    return village_allocation_document(Registry(session), plan, year)
+
+
+def village_allocation_document(reg: Any, plan: Any, year: int) -> dict[str, Any]:
+    """The village_allocation document of `plan` (village_code, pool_fen, buckets, eligible_statuses,
+    cap_per_household_fen) from `reg`'s reads."""
+    village_code = plan.village_code
     year_end = date(year, 12, 31)
-    households = session.scalars(select(Household).where(Household.village_code == village_code)
-                                 .order_by(Household.household_no)).all()
-    people = session.scalars(select(Person).join(Household, Person.household_id == Household.id)
-                             .where(Household.village_code == village_code)).all()
-    by_household: dict[int, list[Person]] = defaultdict(list)
-    for p in people:
+    households = reg.village_households(village_code)
+    by_household: dict[int, list[Any]] = defaultdict(list)
+    for p in reg.village_people(village_code):
         if p.life_state == "alive" or (p.life_state_date is not None and p.life_state_date > year_end):
             by_household[p.household_id].append(p)
     hh_docs = []
@@ -237,18 +303,13 @@ def build_village_allocation_document(session: Session, village_code: str, year:
         if hh.life_state != "alive" and hh.life_state_date is not None and hh.life_state_date <= year_end:
             continue
         listed[hh.id] = hh.household_no
-        hh_docs.append({"id": hh.household_no, "status": status_as_of(session, hh.id, year_end),
+        hh_docs.append({"id": hh.household_no, "status": reg.status(hh.id, year_end),
                         "labor": labor_summary([p.labor for p in living]), "members": len(living)})
-    work = session.scalars(select(WorkRecord).where(
-        WorkRecord.village_code == village_code, WorkRecord.kind == "public_welfare_post",
-        WorkRecord.period_start >= date(year, 1, 1), WorkRecord.period_start <= year_end)
-        .order_by(WorkRecord.id)).all()
-    contributions = session.scalars(select(ContributionRecord).where(
-        ContributionRecord.village_code == village_code, ContributionRecord.year == year)
-        .order_by(ContributionRecord.id)).all()
+    work = reg.welfare_work(village_code, year)
+    contributions = reg.contributions(village_code, year)
     # The village's retained pool (留存待分配): dividends of quantified shares for the days they waited for
     # reassignment, retained by earlier years' settlements, are distributed with this plan's pool.
-    retained = sum(r.amount_fen for r in retained_for(session, village_code, year))
+    retained = sum(r.amount_fen for r in reg.retained(village_code, year))
     doc: dict[str, Any] = {
         "version": 1,
         "kind": "village_allocation",

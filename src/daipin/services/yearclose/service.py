@@ -108,10 +108,14 @@ def status(session: Session, actor: Actor, year: int, county: str | None = None)
 
 def close_county(session: Session, actor: Actor, county: str, year: int, at: datetime,
                  progress: Callable[[int], None] | None = None,
-                 commit: Callable[[], None] | None = None) -> dict[str, int]:
-    """Close `year` for one county, committing every `BATCH` subjects (this function owns the session's
+                 commit: Callable[[], None] | None = None, bulk: bool = True) -> dict[str, int]:
+    """Close `year` for one county, committing every batch of subjects (this function owns the session's
     transactions: it is the whole job of a worker or a command; `commit` replaces `session.commit` where the caller
-    owns them). Returns the subjects run now per step."""
+    owns them). Returns the subjects run now per step.
+
+    `bulk` (the default): each step read for the whole county in a few queries and written in bulk
+    (`yearclose.bulk`); without it, one subject at a time through `runs.run_settlement` and
+    `runs.run_village_allocation`, `BATCH` subjects per transaction. Both give the same runs and ledger entries."""
     commit = commit or session.commit
     check_year(year)
     counties(session, actor, county)  # the county exists and the actor may close it
@@ -120,6 +124,11 @@ def close_county(session: Session, actor: Actor, county: str, year: int, at: dat
     for step in STEPS:
         todo = [s for s in subjects(session, county, year, step) if s not in done(session, county, year, step)]
         commit()
+        if bulk:
+            from daipin.services.yearclose import bulk as set_based
+
+            ran[step] = set_based.close_step(session, actor, county, year, step, todo, at, commit, progress)
+            continue
         for start in range(0, len(todo), BATCH):
             for subject in todo[start:start + BATCH]:
                 if step == "settle":
