@@ -1,0 +1,51 @@
+"""A row's digest (`store.row_digest`) is the SHA-256 of the canonical JSON of its state, whatever path computes it:
+the fast path for plain values gives the same bytes as the canonical form of every kind of value a row holds."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from daipin.domain.canonical import canonical_json
+from daipin.ledger import store
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 2
+
+
+STATES = [
+    {},
+    {"id": 1, "name": "张三", "flag": True, "none": None},
+    {"terms": {"share": "0.1", "floor_fen": 300, "nested": {"b": [1, "二", None], "a": (2, 3)}}},
+    {"at": datetime(2026, 3, 1, 2, 3, 4, 5, tzinfo=UTC), "naive": datetime(2026, 3, 1, 2), "day": date(2025, 12, 31)},
+    {"rate": Decimal("0.060"), "blob": b"\x00\xff", "ratio": 0.5, "colour": Colour.RED, "level": Level.HIGH},
+    {"keys": {1: "one", "2": Decimal("2.50")}, "list": [{"z": 1, "a": date(2020, 1, 1)}]},
+]
+
+
+def _reference(state: dict[str, object]) -> str:
+    return hashlib.sha256(canonical_json(store._jsonable(state))).hexdigest()
+
+
+def test_row_digest_is_the_canonical_digest_of_the_state() -> None:
+    for state in STATES:
+        assert store.row_digest(state) == _reference(state), state
+    # Values that differ give different digests (the fast path drops nothing).
+    assert store.row_digest({"a": 1}) != store.row_digest({"a": "1"})
+    assert store.row_digest({"a": True}) != store.row_digest({"a": 1})
+    assert store.row_digest({"a": {"b": None}}) != store.row_digest({"a": {}})
+
+
+def test_jsonable_forms() -> None:
+    out = store._jsonable(STATES[4] | STATES[3])
+    assert out["rate"] == "0.060" and out["blob"] == "00ff" and out["ratio"] == "0.5"
+    assert out["colour"] == "red" and out["level"] == 2 and out["day"] == "2025-12-31"
+    assert out["at"].startswith("2026-03-01T02:03:04.000005")
+    assert store._jsonable({1: {2: (3,)}}) == {"1": {"2": [3]}}
