@@ -86,17 +86,22 @@ def close(url: str) -> None:
     reset_engine(engine)
     with Session(engine) as s:
         counties = [r.code for r in yc.counties(s, SYSTEM_ACTOR)]
-        before = store.tree_size(s)
+        before = sum(store.tree_size(s, county=c) for c in store.counties(s))  # every county's own log
         runs_before = s.scalar(select(func.count()).select_from(Run)) or 0
     at = datetime(2026, 3, 2, 2, tzinfo=UTC)
-    t0 = time.perf_counter()
     from daipin.commands.province import close_year
 
+    load_avg = os.getloadavg()[0]
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
     close_year(url, SYSTEM_ACTOR, YEAR, at, counties, workers)
     wall = time.perf_counter() - t0
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
+    print(f"  year close: workers' CPU {cpu:,.1f} s in all (load average {load_avg:.1f} at its start)", flush=True)
     own, kids = _rss_mb()
     with Session(engine) as s:
-        entries = store.tree_size(s) - before
+        entries = sum(store.tree_size(s, county=c) for c in store.counties(s)) - before
         runs = (s.scalar(select(func.count()).select_from(Run)) or 0) - runs_before
     print(f"  year close, {len(counties)} counties, {workers} workers: {wall:,.1f} s wall, {runs:,} runs, "
           f"{entries:,} ledger entries; peak RSS {own:,.0f} MB (this process), {kids:,.0f} MB (largest worker) "

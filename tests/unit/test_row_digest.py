@@ -49,3 +49,14 @@ def test_jsonable_forms() -> None:
     assert out["colour"] == "red" and out["level"] == 2 and out["day"] == "2025-12-31"
     assert out["at"].startswith("2026-03-01T02:03:04.000005")
     assert store._jsonable({1: {2: (3,)}}) == {"1": {"2": [3]}}
+
+
+def test_canonical_form_refuses_floats_and_other_keys_wherever_they_are() -> None:
+    import pytest
+
+    assert canonical_json({"b": [1, {"c": None, "a": True}], "a": "二"}) == '{"a":"二","b":[1,{"a":true,"c":null}]}'.encode()
+    for bad, where in (({"a": [1, {"b": 0.5}]}, "$.a[1].b"), ([(1, 2.0)], "$[0][1]"), ({"a": {3: "x"}}, "$.a"),
+                       (1.5, "$")):
+        with pytest.raises(ValueError) as e:
+            canonical_json(bad)
+        assert where in str(e.value), (bad, str(e.value))

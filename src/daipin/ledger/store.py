@@ -64,7 +64,6 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerLog, LedgerNode, LedgerWitness
 from daipin.domain import privacy
-from daipin.domain.canonical import digest
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.ledger import clock as ledger_clock
 from daipin.ledger import keys as keystore
