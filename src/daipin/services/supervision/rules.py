@@ -332,12 +332,16 @@ def concentration(ctx: Context) -> Select[Any]:
 
 
 def no_insurance(ctx: Context) -> Select[Any]:
-    """NO_INSURANCE: an entity operating a poverty project's operating asset with no policy valid today."""
-    insured = exists().where(InsurancePolicy.entity_id == Entity.id, InsurancePolicy.valid_from <= ctx.today,
-                             InsurancePolicy.valid_to >= ctx.today)
-    return (select(*_cols(_s("entity:", Entity.uscc), func.coalesce(Entity.region_code, Entity.county_code),
-                          "assets", Asset.id, Asset.code))
-            .join(Asset, Asset.operator_entity_id == Entity.id)
+    """NO_INSURANCE, per asset: an operating asset of a poverty project, operated by an entity, with no policy in
+    force today that covers it: one naming the asset, or one of its operator's naming no asset (a policy for all
+    it operates). A policy naming another asset does not cover this one."""
+    insured = exists().where(InsurancePolicy.entity_id == Asset.operator_entity_id,
+                             or_(InsurancePolicy.asset_id == Asset.id, InsurancePolicy.asset_id.is_(None)),
+                             InsurancePolicy.valid_from <= ctx.today, InsurancePolicy.valid_to >= ctx.today)
+    return (select(*_cols(_s("asset:", Asset.code), func.coalesce(Asset.owner_region_code, Entity.region_code,
+                                                                   Asset.county_code),
+                          "assets", Asset.id, Entity.uscc))
+            .join(Entity, Asset.operator_entity_id == Entity.id)
             .where(Asset.county_code == ctx.county, Asset.kind == "operating", Asset.status != "disposed",
                    not_(insured)))
 
