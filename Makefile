@@ -55,12 +55,11 @@ test-integration: install-test ## services on SQLite and PostgreSQL
 # The engine-compatibility subset: migrations, ledger, registry, contracts, runs, payments, workflow, on the
 # MySQL-compatible engines (MariaDB at 127.0.0.1:3306; OceanBase seekdb started by the tests themselves).
 # `make test` runs it on MariaDB; `make test-engines` on both. Left out for now (docs/scale.md, "What is tested"):
-# seekdb from `make test` (its embedded server stopped answering in a long run on a loaded machine), and the
-# supervision rules from the subset (the roster check of INELIGIBLE reads a roster's JSON with SQL the MySQL
-# dialects lack).
+# seekdb from `make test` (its embedded server stopped answering in a long run on a loaded machine).
 ENGINE_TESTS := $(addprefix tests/integration/,test_migrations.py test_ledger_store.py test_ledger_verify.py \
 	test_ledger_processes.py test_registry.py test_contracts.py test_runs.py test_runs_ledger.py \
-	test_api_payments.py test_payment_cli.py test_payment_files.py test_workflow.py test_workflow_ledger.py)
+	test_api_payments.py test_payment_cli.py test_payment_files.py test_workflow.py test_workflow_ledger.py \
+	test_supervision_rules.py)
 ENGINES ?= mariadb,seekdb
 test-engines: install-test ## the engine-compatibility subset on MariaDB and OceanBase seekdb (ENGINES=… to choose)
 	DAIPIN_TEST_ENGINES=$(ENGINES) $(BIN)/pytest -q -n 2 $(ENGINE_TESTS)

@@ -47,8 +47,11 @@ def _generate(conn: Any, scale: float) -> dict[str, int]:
             SELECT id, '{COUNTY}', 'poor', DATE '2015-01-01', '' FROM households""",
         f"""INSERT INTO household_status_history (household_id, county_code, status, from_date, reason)
             SELECT id, '{COUNTY}', 'exited', DATE '2025-03-01', '稳定脱贫' FROM households WHERE status = 'exited'""",
-        f"""INSERT INTO people (household_id, county_code, name, name_initials, id_number, relation, labor, life_state)
-            SELECT (i % {h}) + 1, '{COUNTY}', '成员' || i, '', lpad(i::text, 18, '0'),
+        # The ID number's blind index (migration 0023) is unique and required: one per person, as the registry
+        # writes it (the sealed number itself is never read by the rules).
+        f"""INSERT INTO people (household_id, county_code, name, name_initials, id_number, id_number_bidx, relation,
+                                labor, life_state)
+            SELECT (i % {h}) + 1, '{COUNTY}', '成员' || i, '', lpad(i::text, 18, '0'), md5(i::text),
                    CASE WHEN i <= {h} THEN '户主' ELSE '子' END, 'full', 'alive'
             FROM generate_series(1, {p}) i""",
         f"""INSERT INTO entities (name, kind, uscc, legal_representative, region_code, county_code, credit_status)

@@ -329,6 +329,8 @@ CASES = [
          const("/api/v1/supervision/findings?status=open"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/supervision/indicators", const("/api/v1/supervision/indicators"),
          const("/api/v1/supervision/indicators?year=2025"), {**everyone(200), E: same(403)}),
+    Case("GET", "/api/v1/supervision/insurance", const("/api/v1/supervision/insurance"),
+         const("/api/v1/supervision/insurance"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/supervision/overdue", const("/api/v1/supervision/overdue"),
          const("/api/v1/supervision/overdue"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/supervision/findings/{finding_id}",

@@ -174,3 +174,21 @@ def test_the_risk_register_shows_debts_owed_and_overdue_and_the_entitys_red_flag
     assert (rows[p.code]["owed_fen"], rows[p.code]["overdue_fen"]) == (380_000, 300_000)
     assert rows[quiet.code]["owed_fen"] == 0 and rows[quiet.code]["entity_flags"] >= 1
     assert indicators.risk_register(rs, OTHER_CADRE, today=date(2025, 6, 1)) == []
+
+
+def test_the_risk_register_counts_a_projects_uninsured_operating_assets(rs: Session) -> None:
+    from daipin.services.registry import service as reg
+    from daipin.services.supervision import indicators
+
+    p = project(rs)
+    e = reg.get_entity(rs, p.entity_id)
+    bare = reg.register_asset(rs, ACTOR, code="A-BARE", name="冷库", kind="operating", value_fen=2_000_000,
+                              project_id=p.id, owner_region_code=VILLAGE, operator_entity_id=e.id, at=AT)
+    rs.flush()
+    sup.scan(rs, ACTOR, "231002", AT)
+    rows = {r["project"]: r for r in indicators.risk_register(rs, AUDITOR, today=date(2025, 6, 1))}
+    assert rows[p.code]["owed_fen"] == 0 and rows[p.code]["entity_flags"] == 1
+    reg.add_insurance_policy(rs, ACTOR, e.id, insurer="人保财险", policy_no="P-9", valid_from=date(2025, 1, 1),
+                             valid_to=date(2026, 12, 31), asset_id=bare.id, kind="property", at=AT)
+    sup.scan(rs, ACTOR, "231002", AT)  # the cause is gone: the finding is marked so and no longer counted
+    assert p.code not in {r["project"] for r in indicators.risk_register(rs, AUDITOR, today=date(2025, 6, 1))}

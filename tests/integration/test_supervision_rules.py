@@ -16,7 +16,7 @@ from daipin.db.models.registry import Person, Run
 from daipin.db.models.supervision import Finding
 from daipin.db.models.workflow import Matter, MatterEvent, Notice, Objection, PaymentBatch, PaymentLine
 from daipin.domain.actors import Actor, Role
-from daipin.domain.errors import Forbidden, InputError
+from daipin.domain.errors import Forbidden, InputError, NotFound
 from daipin.services.dynamic import service as dynamic
 from daipin.services.registry import service as reg
 from daipin.services.supervision import records
@@ -119,7 +119,7 @@ def test_concentration_finds_an_entity_over_the_share_of_its_townships_linked_ho
     assert causes(rs, "CONCENTRATION") == {}
 
 
-def test_no_insurance_finds_an_operator_without_a_valid_policy(rs: Session) -> None:
+def test_no_insurance_finds_an_operating_asset_without_a_policy_in_force(rs: Session) -> None:
     p = project(rs, 1)
     bare, covered = entity(rs, 5), entity(rs, 6)
     for n, e in ((1, bare), (2, covered)):
@@ -127,7 +127,56 @@ def test_no_insurance_finds_an_operator_without_a_valid_policy(rs: Session) -> N
                            project_id=p.id, owner_region_code=VILLAGE, operator_entity_id=e.id, at=AT)
     reg.add_insurance_policy(rs, ACTOR, covered.id, insurer="人保财险", policy_no="P-1",
                              valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31), at=AT)
-    assert set(causes(rs, "NO_INSURANCE")) == {f"NO_INSURANCE:entity:{bare.uscc}"}
+    found = causes(rs, "NO_INSURANCE")
+    assert set(found) == {"NO_INSURANCE:asset:A-1"}  # a policy naming no asset covers all its entity operates
+    assert found["NO_INSURANCE:asset:A-1"]["details"] == [bare.uscc]
+
+
+def test_no_insurance_is_judged_per_asset_by_the_policies_naming_it(rs: Session) -> None:
+    p = project(rs, 1)
+    e = entity(rs, 5)
+    a1, a2, a3 = (reg.register_asset(rs, ACTOR, code=f"A-{n}", name="大棚", kind="operating", value_fen=1_000_000,
+                                     project_id=p.id, owner_region_code=VILLAGE, operator_entity_id=e.id, at=AT)
+                  for n in (1, 2, 3))
+    reg.register_asset(rs, ACTOR, code="A-9", name="村道", kind="public", value_fen=1_000_000, project_id=p.id,
+                       owner_region_code=VILLAGE, operator_entity_id=e.id, at=AT)  # not an operating asset
+    rs.flush()
+    reg.add_insurance_policy(rs, ACTOR, e.id, insurer="人保财险", policy_no="P-1", valid_from=date(2025, 1, 1),
+                             valid_to=date(2025, 12, 31), asset_id=a1.id, kind="property",
+                             insured_sum_fen=1_000_000, at=AT)
+    reg.add_insurance_policy(rs, ACTOR, e.id, insurer="人保财险", policy_no="P-2", valid_from=date(2024, 1, 1),
+                             valid_to=date(2024, 12, 31), asset_id=a2.id, kind="property", at=AT)  # expired
+    assert set(causes(rs, "NO_INSURANCE")) == {"NO_INSURANCE:asset:A-2", "NO_INSURANCE:asset:A-3"}
+    reg.add_insurance_policy(rs, ACTOR, e.id, insurer="中华联合", policy_no="P-3", valid_from=date(2025, 6, 1),
+                             valid_to=date(2026, 5, 31), asset_id=a3.id, kind="crop", at=AT)
+    assert set(causes(rs, "NO_INSURANCE")) == {"NO_INSURANCE:asset:A-2"}
+
+
+def test_an_asset_policy_refuses_bad_input_and_changes_nothing(rs: Session) -> None:
+    p = project(rs, 1)
+    e, other = entity(rs, 5), entity(rs, 6)
+    mine = reg.register_asset(rs, ACTOR, code="A-1", name="大棚", kind="operating", value_fen=1_000_000,
+                              project_id=p.id, owner_region_code=VILLAGE, operator_entity_id=e.id, at=AT)
+    theirs = reg.register_asset(rs, ACTOR, code="A-2", name="大棚", kind="operating", value_fen=1_000_000,
+                                project_id=p.id, owner_region_code=VILLAGE, operator_entity_id=other.id, at=AT)
+    rs.flush()
+    before = ledger_size(rs)
+    base = {"insurer": "人保财险", "policy_no": "P-1", "valid_from": date(2025, 1, 1),
+            "valid_to": date(2025, 12, 31), "at": AT}
+    for bad, field, words in (({"asset_id": theirs.id}, "asset_id", "不由该主体经营"),
+                              ({"asset_id": 999_999}, "asset_id", "不存在"),
+                              ({"kind": "fire"}, "kind", "险种"),
+                              ({"insured_sum_fen": 0}, "insured_sum_fen", "保险金额"),
+                              ({"insured_sum_fen": "100"}, "insured_sum_fen", "保险金额")):
+        with pytest.raises((InputError, NotFound)) as err:
+            reg.add_insurance_policy(rs, ACTOR, e.id, **base, **bad)  # type: ignore[arg-type]
+        assert err.value.field == field and words in err.value.message_zh, (bad, err.value.message_zh)
+    assert ledger_size(rs) == before
+    policy = reg.add_insurance_policy(rs, ACTOR, e.id, **base, asset_id=mine.id, kind="property",  # type: ignore[arg-type]
+                                      insured_sum_fen=800_000)
+    assert (policy.asset_id, policy.kind, policy.insured_sum_fen) == (mine.id, "property", 800_000)
+    facts = ledger_bodies(rs)[-1]["facts"]
+    assert (facts["asset"], facts["kind"], facts["insured_sum_fen"]) == ("A-1", "property", 800_000)
 
 
 def test_return_finds_a_project_below_the_reference_rate_or_above_the_ceiling(rs: Session) -> None:

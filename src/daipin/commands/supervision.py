@@ -430,6 +430,32 @@ def risks(as_: str = AsOpt, format: str = FormatOpt) -> None:
                        f"逾期 {format_yuan(r['overdue_fen'])}\t主体预警 {r['entity_flags']}")
 
 
+@supervise_app.command("insurance")
+def insurance(as_: str = AsOpt, format: str = FormatOpt,
+              xlsx: str = typer.Option(None, "--xlsx", help="导出到 xlsx 文件")) -> None:
+    """资产保险台账：经营性资产的有效保单与保费补贴（或导出）/ each operating asset's policy in force, and the
+    premium subsidies (or their export)."""
+    from daipin.domain.localtime import beijing_date
+    from daipin.domain.money import format_yuan
+    from daipin.services.insurance import exports, views
+
+    if xlsx:
+        with unit_of_work() as s:
+            n = exports.export_insurance(s, parse_actor(as_), xlsx, today=beijing_date(now(s)))
+        typer.echo(f"已导出 {n} 行到 {xlsx}")
+        return
+    with unit_of_work() as s:
+        actor, today = parse_actor(as_), beijing_date(now(s))
+        rows = {"assets": views.assets(s, actor, today=today), "subsidies": views.subsidies(s, actor)}
+    if not _echo(rows, format):
+        for r in rows["assets"]:
+            policy = f"{r['insurer']} {r['policy_no']} 至 {r['valid_to']}" if r["insured"] else ""
+            typer.echo(f"{r['asset']}\t{r['name']}\t{r['entity']}\t{r['insured_label']}\t{policy}")
+        for r in rows["subsidies"]:
+            typer.echo(f"补贴 {r['id']}\t{r['year']}\t{r['entity']}\t{r['policy_no']}\t"
+                       f"{format_yuan(r['subsidy_fen'])}\t{r['status_label']}")
+
+
 supervise_app.add_typer(subsidy_app, name="subsidy")
 supervise_app.add_typer(credit_app, name="credit")
 supervise_app.add_typer(record_app, name="record")

@@ -30,7 +30,7 @@ RULES: tuple[RuleDef, ...] = (
     RuleDef("ARREARS", "high", "实施主体拖欠", "an entity's dues unpaid past the due date"),
     RuleDef("NO_LINK", "high", "无利益联结", "poverty funds or assets with no benefit linkage"),
     RuleDef("CONCENTRATION", "medium", "单一主体集中度过高（系统性风险）", "one entity carries a large share"),
-    RuleDef("NO_INSURANCE", "medium", "经营扶贫资产的主体无有效保险", "an entity operating assets has no insurance"),
+    RuleDef("NO_INSURANCE", "medium", "经营性扶贫资产无有效保险", "an operating asset has no policy in force"),
     RuleDef("NO_VALUATION", "high", "资产折股量化未经评估或决议", "shares issued without valuation or decision"),
     RuleDef("DISPOSAL", "high", "资产出租、抵押或处置未经批准（非法处置）", "an asset disposed of without approval"),
     RuleDef("RETURN", "low", "约定年收益率偏离市场区间", "a return outside the market band"),

@@ -228,6 +228,15 @@ ASSET_STATUS = Vocab("asset_status", (
     ("disposed", "已处置", "Disposed of"),
 ))
 
+# The kinds of insurance policy a poverty asset is covered by (R3.3: 财产保险、种植业和养殖业保险、责任保险).
+INSURANCE_KIND = Vocab("insurance_kind", (
+    Entry("property", "财产保险", "Property insurance", ("财产险",)),
+    Entry("crop", "种植业保险", "Crop insurance", ("种植险",)),
+    Entry("livestock", "养殖业保险", "Livestock insurance", ("养殖险",)),
+    Entry("liability", "责任保险", "Liability insurance", ("责任险",)),
+    Entry("other", "其他保险", "Other insurance", ("其他",)),
+))
+
 # The public-welfare posts the policy lists (保洁、治安、护路、管水、扶残助残、养老护理).
 PUBLIC_WELFARE_POST = Vocab("public_welfare_post", (
     ("保洁", "保洁", "Cleaning"),
@@ -576,7 +585,7 @@ RECORD_KIND = Vocab("record_kind", (
 VOCABULARY: dict[str, Vocab] = {v.kind: v for v in (
     HOUSEHOLD_STATUS, LABOR, LIFE_STATE, RELATION, SEX, REGION_LEVEL,
     ENTITY_KIND, CREDIT_STATUS, PROJECT_CATEGORY, FUNDING_SOURCE, PROJECT_STATUS, ASSET_KIND, ASSET_STATUS,
-    PUBLIC_WELFARE_POST, WORK_KIND,
+    PUBLIC_WELFARE_POST, WORK_KIND, INSURANCE_KIND,
     BENEFIT_MODEL, CONTRACT_STATUS, CONTRIBUTION_KIND, PRICE_RULE, SUPPORT_TYPE, TRUSTEESHIP_ASSET,
     TRUSTEESHIP_UNIT, WAGE_BASIS, PAY_CYCLE, INTEREST_BASIS, TERM_CHOICE, TERM_ITEM,
     MATTER_KIND, DECISION_PATH, MATTER_STATE, MATTER_ACTION, MATTER_EVENT, MEETING_TYPE, VOTE, REVIEW_DECISION,

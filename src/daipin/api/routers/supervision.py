@@ -72,6 +72,48 @@ class ListingStepIn(Strict):
     rectification: str | None = Field(default=None, max_length=4000)
 
 
+class InsuredAssetOut(BaseModel):
+    asset: str
+    name: str
+    value_fen: int
+    region: str
+    region_name: str
+    project: str
+    project_name: str
+    entity: str
+    uscc: str
+    insured: bool
+    insured_label: str
+    policy_no: str
+    insurer: str
+    kind: str
+    for_all_assets: bool
+    insured_sum_fen: int | None
+    valid_to: str
+
+
+class PremiumSubsidyOut(BaseModel):
+    id: int
+    year: int
+    entity: str
+    uscc: str
+    policy_no: str
+    insurer: str
+    asset: str
+    premium_fen: int
+    subsidy_fen: int
+    status: str
+    status_label: str
+    reason: str
+    paid_on: str
+
+
+class InsuranceOut(BaseModel):
+    summary: dict[str, int]
+    assets: list[InsuredAssetOut]
+    subsidies: list[PremiumSubsidyOut]
+
+
 class ListingOut(BaseModel):
     id: int
     entity_id: int
@@ -127,6 +169,17 @@ def performance(actor: CurrentActor, session: SessionDep, today: TodayDep, year:
     y = year if year and 2000 <= year <= 2100 else today.year
     return {"year": y, "projects": indicators.projects(session, actor, year=y, today=today),
             "villages": indicators.villages(session, actor, year=y)}
+
+
+@router.get("/supervision/insurance", response_model=InsuranceOut)
+def insurance(actor: CurrentActor, session: SessionDep, today: TodayDep) -> dict[str, Any]:
+    """资产保险台账：每项经营性资产的有效保单（或无），及保费补贴 / each operating asset's policy in force, and the
+    premium subsidies, in reach."""
+    from daipin.services.insurance import views as insurance_views
+
+    rows = insurance_views.assets(session, actor, today=today)
+    return {"summary": insurance_views.summary(rows), "assets": rows,
+            "subsidies": insurance_views.subsidies(session, actor)}
 
 
 @router.get("/entities/{entity_id}/credit", response_model=m.CreditHistoryOut)

@@ -188,7 +188,8 @@ class Entity(Base):
 
 
 class InsurancePolicy(Base):
-    """A commercial insurance policy an entity holds (R3.3)."""
+    """A commercial insurance policy an entity holds (R3.3): for one asset it names, or (no asset) for all it
+    operates, with its kind and insured sum (both empty on policies recorded before they were asked)."""
 
     __tablename__ = "insurance_policies"
 
@@ -200,6 +201,9 @@ class InsurancePolicy(Base):
     coverage: Mapped[str] = mapped_column(String(200), default="")
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date] = mapped_column(Date)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16))  # vocabulary INSURANCE_KIND
+    insured_sum_fen: Mapped[int | None] = mapped_column(BigInt, comment="保险金额（分） / insured sum in fen")
 
     entity: Mapped[Entity] = relationship(back_populates="policies", lazy="raise")
 

@@ -545,7 +545,11 @@ def get_entity(session: Session, entity_id: int) -> Entity:
 
 
 def add_insurance_policy(session: Session, actor: Actor, entity_id: int, *, insurer: str, policy_no: str,
-                         valid_from: date, valid_to: date, at: datetime, coverage: str = "") -> InsurancePolicy:
+                         valid_from: date, valid_to: date, at: datetime, coverage: str = "",
+                         asset_id: int | None = None, kind: str | None = None,
+                         insured_sum_fen: int | None = None) -> InsurancePolicy:
+    """An insurance policy of an entity: for the one asset it names (an asset the entity operates), or, naming
+    none, for every asset it operates; with its kind (INSURANCE_KIND) and insured sum in fen when given."""
     e = get_entity(session, entity_id)
     insurer = freetext.text(insurer, "insurer", "保险机构", "insurer") or ""
     freetext.check(coverage, "coverage", "保险范围")
@@ -553,13 +557,35 @@ def add_insurance_policy(session: Session, actor: Actor, entity_id: int, *, insu
     vf, vt = _date(valid_from, "valid_from", "保险起期"), _date(valid_to, "valid_to", "保险止期")
     if vf > vt:
         raise InputError("保险起期晚于止期", "valid_from is after valid_to", field="valid_from")
+    code = None if kind is None or kind == "" else _choice(kind, vocabulary.INSURANCE_KIND, "kind", "险种")
+    if insured_sum_fen is not None:
+        insured_sum_fen = _money(insured_sum_fen, "insured_sum_fen", "保险金额")
+        if insured_sum_fen <= 0:
+            raise InputError("保险金额应大于零", "insured_sum_fen must be positive", field="insured_sum_fen")
+    asset = None
+    if asset_id is not None:
+        asset = session.get(Asset, asset_id) if isinstance(asset_id, int) and not isinstance(asset_id, bool) \
+            else None
+        if asset is None:
+            raise NotFound(f"资产 {asset_id} 不存在", f"asset {asset_id} not found", field="asset_id")
+        if asset.operator_entity_id != e.id:
+            raise InputError(f"资产 {asset.code} 不由该主体经营，不能由其投保",
+                             f"asset {asset.code} is not operated by this entity", field="asset_id")
     access.require(actor, "entity.write", region=e.region_code or e.county_code)
     p = InsurancePolicy(entity_id=e.id, county_code=e.county_code, insurer=insurer, policy_no=policy_no,
-                        coverage=coverage, valid_from=vf, valid_to=vt)
+                        coverage=coverage, valid_from=vf, valid_to=vt, asset_id=asset.id if asset else None,
+                        kind=code, insured_sum_fen=insured_sum_fen)
     session.add(p)
+    fact: dict[str, Any] = {"insurer": insurer, "policy_no": policy_no, "valid_from": vf.isoformat(),
+                            "valid_to": vt.isoformat()}
+    if asset is not None:
+        fact["asset"] = asset.code
+    if code is not None:
+        fact["kind"] = code
+    if insured_sum_fen is not None:
+        fact["insured_sum_fen"] = insured_sum_fen
     _record(session, actor, "entity.insurance", f"entity:{e.uscc}", e.region_code or e.county_code,
-            {"insurer": insurer, "policy_no": policy_no, "valid_from": vf.isoformat(), "valid_to": vt.isoformat(),
-             "row": row_fact(session, p)}, at)
+            {**fact, "row": row_fact(session, p)}, at)
     return p
 
 

@@ -443,8 +443,9 @@ def entity_page(session: Session, actor: Actor, entity_id: int, today: date | No
         dues.append({"run": r.id, "project": r.subject, "year": r.year, "due_fen": due, "paid_fen": paid,
                      "arrears_fen": max(due - paid, 0)})
     owed = _obligations(session, actor, today, entity_id=e.id)
-    policies = list(session.scalars(select(InsurancePolicy).where(InsurancePolicy.entity_id == e.id)
-                                    .order_by(InsurancePolicy.valid_from)))
+    policies = session.execute(select(InsurancePolicy, Asset.code).outerjoin(Asset, Asset.id == InsurancePolicy.asset_id)
+                               .where(InsurancePolicy.entity_id == e.id)
+                               .order_by(InsurancePolicy.valid_from, InsurancePolicy.id)).all()
     return {
         "entity": {"id": e.id, "name": e.name, "kind": ENTITY_KINDS.zh(e.kind), "kind_code": e.kind, "uscc": e.uscc,
                    "legal_representative": e.legal_representative, "region_code": e.region_code or "",
@@ -463,7 +464,9 @@ def entity_page(session: Session, actor: Actor, entity_id: int, today: date | No
         "arrears_total_fen": sum(int(d["arrears_fen"]) for d in dues) + (
             int(owed["wages"]["totals"]["arrears_fen"]) if owed else 0),
         "policies": [{"insurer": p.insurer, "policy_no": p.policy_no, "from": p.valid_from.isoformat(),
-                      "to": p.valid_to.isoformat()} for p in policies],
+                      "to": p.valid_to.isoformat(), "asset": asset or "",
+                      "kind": vocabulary.INSURANCE_KIND.zh(p.kind) if p.kind else "",
+                      "insured_sum_fen": p.insured_sum_fen} for p, asset in policies],
     }
 
 

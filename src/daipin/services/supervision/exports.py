@@ -4,7 +4,7 @@ formulas (`shared/sheets.py`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from daipin.services.shared import sheets
 from daipin.services.supervision import views
 
 
-def save_sheets(path: Path | str, sheets_rows: list[tuple[str, list[str], list[list[Any]]]]) -> int:
+def save_sheets(path: Path | str | IO[bytes], sheets_rows: list[tuple[str, list[str], list[list[Any]]]]) -> int:
     wb = Workbook(write_only=True)
     n = 0
     for title, header, rows in sheets_rows:
@@ -23,7 +23,7 @@ def save_sheets(path: Path | str, sheets_rows: list[tuple[str, list[str], list[l
         for r in rows:
             sheets.append(ws, r)
             n += 1
-    wb.save(str(path))
+    wb.save(path if not isinstance(path, str | Path) else str(path))
     return n
 
 

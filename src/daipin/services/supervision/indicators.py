@@ -87,8 +87,9 @@ def villages(session: Session, actor: Actor, *, year: int) -> list[dict[str, Any
 
 def risk_register(session: Session, actor: Actor, *, today: date) -> list[dict[str, Any]]:
     """The risk register (R3.3): each project in reach with debts still owed, what is owed and overdue, and the
-    red flags still open about it or its entity (arrears, missing insurance, concentration)."""
-    from daipin.db.models.registry import Entity
+    red flags still open about it or its entity (arrears, missing insurance, concentration), and about its
+    assets (an operating asset without insurance)."""
+    from daipin.db.models.registry import Asset, Entity
 
     access.require(actor, "supervision.read")
     reach = access.reach(actor, "supervision.read")
@@ -100,16 +101,20 @@ def risk_register(session: Session, actor: Actor, *, today: date) -> list[dict[s
     entity_flags = (select(Finding.subject, func.count(Finding.id).label("n"))
                     .where(live, Finding.rule.in_(("ARREARS", "NO_INSURANCE", "CONCENTRATION")))
                     .group_by(Finding.subject).subquery())
+    asset_flags = (select(func.count(Finding.id)).join(Asset, Finding.subject == "asset:" + Asset.code)
+                   .where(live, Finding.rule == "NO_INSURANCE", Asset.project_id == Project.id)
+                   .correlate(Project).scalar_subquery())
+    flags = func.coalesce(func.sum(entity_flags.c.n), 0) + asset_flags
     rows = session.execute(
         select(Project.code, Project.name, Entity.name, region.label("region"), func.coalesce(debts.c.owed, 0),
-               func.coalesce(debts.c.late, 0), func.coalesce(func.sum(entity_flags.c.n), 0))
+               func.coalesce(debts.c.late, 0), flags)
         .join(Entity, Entity.id == Project.entity_id)
         .outerjoin(debts, debts.c.project_id == Project.id)
         .outerjoin(entity_flags, or_(entity_flags.c.subject == "entity:" + Entity.uscc,
                                      entity_flags.c.subject.like("entity:" + Entity.uscc + "@%")))
         .where(scope.where(reach, region=region))
-        .group_by(Project.code, Project.name, Entity.name, region, debts.c.owed, debts.c.late)
-        .having(or_(func.coalesce(debts.c.owed, 0) > 0, func.coalesce(func.sum(entity_flags.c.n), 0) > 0))
+        .group_by(Project.id, Project.code, Project.name, Entity.name, region, debts.c.owed, debts.c.late)
+        .having(or_(func.coalesce(debts.c.owed, 0) > 0, flags > 0))
         .order_by(Project.code)).all()
     return [{"project": code, "name": name, "entity": entity, "region": reg, "owed_fen": int(owed),
              "overdue_fen": int(late), "entity_flags": int(flags)} for code, name, entity, reg, owed, late, flags in rows]

@@ -143,11 +143,16 @@ def _paid_key(ctx: Context) -> Any:
 def confirmed_roster_entries(ctx: Context) -> Subquery:
     """Every household number on the district's confirmed beneficiary rosters (收益扶贫对象名单), by village and year:
     the latest executed or archived roster matter of each village and year, its document's households read by the
-    database (`json_array_elements` on PostgreSQL, `json_each` on SQLite)."""
-    pg = ctx.dialect == "postgresql"
-    explode = ("json_to_recordset(m.document -> 'households') AS e(id text)" if pg
-               else "json_each(m.document, '$.households') AS e")
-    number = "e.id" if pg else "json_extract(e.value, '$.id')"
+    database (`json_to_recordset` on PostgreSQL, `JSON_TABLE` on MariaDB, MySQL and OceanBase, `json_each` on
+    SQLite). A household number is compared as text whether the document holds it as a string or a number."""
+    if ctx.dialect == "postgresql":
+        explode, number = "json_to_recordset(m.document -> 'households') AS e(id text)", "e.id"
+    elif ctx.dialect in ("mysql", "mariadb"):
+        # JSON_TABLE reads the columns of the tables before it in the FROM list (an implicit LATERAL).
+        explode = ("JSON_TABLE(m.document, '$.households[*]' COLUMNS (id VARCHAR(64) PATH '$.id')) AS e")
+        number = "e.id"
+    else:
+        explode, number = "json_each(m.document, '$.households') AS e", "json_extract(e.value, '$.id')"
     states = ", ".join(f"'{s}'" for s in EXECUTED_STATES)
     sql = (f"SELECT m.region_code AS village, m.year AS year, {number} AS household_no FROM ("
            "SELECT region_code, year, document, row_number() OVER (PARTITION BY region_code, year ORDER BY id DESC)"
@@ -185,19 +190,26 @@ def ineligible(ctx: Context) -> Select[Any]:
     paid = _paid_key(ctx)
     not_eligible = or_(intervals.c.status.is_(None), intervals.c.status.not_in(ELIGIBLE_STATUSES))
     died_out = and_(dead.c.since.is_not(None), paid >= dead.c.since)
-    off_roster = and_(allocations.c.batch_id.is_not(None), roster.c.household_no.is_(None))
+    on_roster = and_(roster.c.village == allocations.c.village, roster.c.year == allocations.c.year,
+                     roster.c.household_no == PaymentLine.payee_ref)
+    # On the MySQL dialects the roster is asked as NOT EXISTS: OceanBase returns no row of the roster's JSON_TABLE
+    # through the outer join among the others here (alone it does), so every line would look off the roster.
+    mysql = ctx.dialect in ("mysql", "mariadb")
+    missing = (not_(exists().select_from(roster).where(on_roster)) if mysql else roster.c.household_no.is_(None))
+    off_roster = and_(allocations.c.batch_id.is_not(None), missing)
     why = case((not_eligible, func.coalesce(intervals.c.status, "unregistered")), (died_out, "died_out"),
                else_="not_on_roster")
-    return (select(*_cols(_s("payment_line:", PaymentLine.id), Household.village_code, "payment_lines",
-                          PaymentLine.id, why))
-            .join(Household, Household.id == PaymentLine.household_id)
-            .outerjoin(intervals, and_(intervals.c.household_id == PaymentLine.household_id, paid >= intervals.c.since,
-                                       or_(intervals.c.until.is_(None), paid < intervals.c.until)))
-            .outerjoin(dead, dead.c.household_id == PaymentLine.household_id)
-            .outerjoin(allocations, allocations.c.batch_id == PaymentLine.batch_id)
-            .outerjoin(roster, and_(roster.c.village == allocations.c.village, roster.c.year == allocations.c.year,
-                                    roster.c.household_no == PaymentLine.payee_ref))
-            .where(*_paid_lines(ctx), or_(not_eligible, died_out, off_roster)))
+    query = (select(*_cols(_s("payment_line:", PaymentLine.id), Household.village_code, "payment_lines",
+                           PaymentLine.id, why))
+             .join(Household, Household.id == PaymentLine.household_id)
+             .outerjoin(intervals, and_(intervals.c.household_id == PaymentLine.household_id,
+                                        paid >= intervals.c.since,
+                                        or_(intervals.c.until.is_(None), paid < intervals.c.until)))
+             .outerjoin(dead, dead.c.household_id == PaymentLine.household_id)
+             .outerjoin(allocations, allocations.c.batch_id == PaymentLine.batch_id))
+    if not mysql:
+        query = query.outerjoin(roster, on_roster)
+    return query.where(*_paid_lines(ctx), or_(not_eligible, died_out, off_roster))
 
 
 def duplicate(ctx: Context) -> Select[Any]:
@@ -320,12 +332,16 @@ def concentration(ctx: Context) -> Select[Any]:
 
 
 def no_insurance(ctx: Context) -> Select[Any]:
-    """NO_INSURANCE: an entity operating a poverty project's operating asset with no policy valid today."""
-    insured = exists().where(InsurancePolicy.entity_id == Entity.id, InsurancePolicy.valid_from <= ctx.today,
-                             InsurancePolicy.valid_to >= ctx.today)
-    return (select(*_cols(_s("entity:", Entity.uscc), func.coalesce(Entity.region_code, Entity.county_code),
-                          "assets", Asset.id, Asset.code))
-            .join(Asset, Asset.operator_entity_id == Entity.id)
+    """NO_INSURANCE, per asset: an operating asset of a poverty project, operated by an entity, with no policy in
+    force today that covers it: one naming the asset, or one of its operator's naming no asset (a policy for all
+    it operates). A policy naming another asset does not cover this one."""
+    insured = exists().where(InsurancePolicy.entity_id == Asset.operator_entity_id,
+                             or_(InsurancePolicy.asset_id == Asset.id, InsurancePolicy.asset_id.is_(None)),
+                             InsurancePolicy.valid_from <= ctx.today, InsurancePolicy.valid_to >= ctx.today)
+    return (select(*_cols(_s("asset:", Asset.code), func.coalesce(Asset.owner_region_code, Entity.region_code,
+                                                                   Asset.county_code),
+                          "assets", Asset.id, Entity.uscc))
+            .join(Entity, Asset.operator_entity_id == Entity.id)
             .where(Asset.county_code == ctx.county, Asset.kind == "operating", Asset.status != "disposed",
                    not_(insured)))
 

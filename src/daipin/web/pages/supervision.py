@@ -5,6 +5,7 @@ nothing and shows the page again with the reason."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +24,7 @@ from daipin.services.supervision import commands, indicators, service, views
 from daipin.web import render
 
 router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -66,6 +68,26 @@ def indicators_page(request: Request, actor: CurrentActor, session: SessionDep, 
     return render(request, "supervision/indicators.html", {
         "year": y, "villages": villages, "projects": indicators.projects(session, actor, year=y, today=today),
         "chart": indicators.chart(villages)})
+
+
+@router.get("/supervision/insurance", response_class=HTMLResponse)
+def insurance_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    from daipin.services.insurance import views as insurance_views
+
+    rows = insurance_views.assets(session, actor, today=beijing_date(now))
+    return render(request, "supervision/insurance.html", {
+        "assets": rows, "summary": insurance_views.summary(rows),
+        "subsidies": insurance_views.subsidies(session, actor)})
+
+
+@router.get("/supervision/insurance.xlsx")
+def insurance_xlsx(actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    from daipin.services.insurance import exports as insurance_exports
+
+    buf = io.BytesIO()
+    insurance_exports.export_insurance(session, actor, buf, today=beijing_date(now))
+    return Response(buf.getvalue(), media_type=XLSX, headers={
+        "Content-Disposition": "attachment; filename=\"insurance.xlsx\"; filename*=UTF-8''%E8%B5%84%E4%BA%A7%E4%BF%9D%E9%99%A9.xlsx"})
 
 
 def _finding_ctx(session: Session, actor: Actor, finding_id: int, now: Any, **extra: Any) -> dict[str, Any]:
