@@ -27,11 +27,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from psycopg import IntegrityError as DBAPIIntegrityError
-from sqlalchemy import String, any_, cast, insert, select, update
+from sqlalchemy import String, any_, bindparam, cast, insert, select, type_coerce, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from daipin.db import sealing
 from daipin.db.models.registry import Household, Person, Setting
 from daipin.db.models.workflow import Matter, PaymentBatch, PaymentFile, PaymentLine, PaymentReceipt
 from daipin.domain.actors import Actor
@@ -154,14 +156,22 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     batch, matter = payments.lock_batch(session, actor, batch_id)
     at = _utc(at)
     with_id = requires_id(session, batch.county_code)
-    # The lines, locked, with the full account (and the head's ID number when the bank requires it).
-    q = (select(PaymentLine.__table__, Household.bank_account)
+    # The lines with the full account (and the head's ID number when the bank requires it). On PostgreSQL the
+    # rows are read without a lock: every payment step holds the batch's lock, and the one UPDATE below locks each
+    # line and re-checks that it is still pending (any line taken meanwhile refuses the file whole).
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    account = type_coerce(Household.__table__.c.bank_account, String)  # as stored: opened below, all at once
+    q = (select(PaymentLine.__table__, account.label("bank_account"))
          .join(Household, Household.id == PaymentLine.household_id, isouter=True)
          .where(PaymentLine.batch_id == batch.id, PaymentLine.status == "pending")
-         .order_by(PaymentLine.seq, PaymentLine.id).with_for_update(of=PaymentLine.__table__))
-    res = session.connection().execute(q)  # plain rows: no ORM result processing of 100,000 rows
+         .order_by(PaymentLine.seq, PaymentLine.id))
+    res = conn.execute(q if pg else q.with_for_update(of=PaymentLine.__table__))  # plain rows, no ORM processing
     names = list(res.keys())
-    found = [dict(zip(names, r, strict=True)) for r in res]
+    found = [dict(zip(names, r, strict=True)) for r in res.all()]
+    for r, clear in zip(found, sealing.open_loaded("households", "bank_account", [r["bank_account"] for r in found]),
+                        strict=True):
+        r["bank_account"] = clear
     sendable = [r for r in found if r["bank_account"]]
     skipped = [int(r["id"]) for r in found if not r["bank_account"]]
     if not sendable:
@@ -176,10 +186,14 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
                                                                            Person.relation == "户主")))
     bank = bank_name(session, batch.county_code)
     purpose = matter.title[:60]
+    amounts: dict[int, str] = {}  # amounts repeat: each formatted once
     rows = []
     for r in sendable:
-        row = [str(r["seq"] or r["id"]), r["payee_name"], str(r["bank_account"]).strip(), bank,
-               yuan(int(r["amount_fen"])), purpose]
+        fen = r["amount_fen"]
+        amount = amounts.get(fen)
+        if amount is None:
+            amount = amounts[fen] = yuan(int(fen))
+        row = [str(r["seq"] or r["id"]), r["payee_name"], str(r["bank_account"]).strip(), bank, amount, purpose]
         if with_id:
             row.append(ids.get(int(r["household_id"] or 0), ""))
         rows.append(row)
@@ -192,13 +206,11 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     session.add(f)
     session.flush()
     pii = _account_digest(session)
-    changes: list[dict[str, Any]] = []
-    for r in sendable:  # each line's state after this step, in place of the row read (no copies of 100,000 dicts)
-        c = {"id": r["id"], "status": "sent", "sent_at": at, "sent_file_id": f.id,
-             "account_digest": pii(str(r.pop("bank_account")).strip())}
-        changes.append(c)
-        r.update(c)
-    _bulk_update(session, changes)
+    digests = [pii(str(r.pop("bank_account")).strip()) for r in sendable]
+    _mark(session, "pending", {"status": "sent", "sent_at": at, "sent_file_id": f.id},
+          [int(r["id"]) for r in sendable], {"account_digest": digests})
+    for r, d in zip(sendable, digests, strict=True):  # each line's state after this step, in place of the row read
+        r["status"], r["sent_at"], r["sent_file_id"], r["account_digest"] = "sent", at, f.id, d
     states = sendable
     payments.refresh_status(session, batch)
     trace.record(session, actor=actor, type="payment.file_out", subject=f"payment_file:{f.id}",
@@ -212,37 +224,43 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     return BankFile(name, data, sha, f, len(sendable), total, skipped)
 
 
-def _bulk_update(session: Session, changes: list[dict[str, Any]]) -> None:
-    """Many lines changed by primary key at once (on PostgreSQL: COPY into a temporary table, then one UPDATE …
-    FROM; elsewhere one executemany); the session's copies of the lines are expired (read again)."""
-    if not changes:
+def _mark(session: Session, expect: str, same: dict[str, Any], ids: list[int], each: dict[str, list[Any]]) -> None:
+    """Lines `ids`, each still `expect`ed in that state, changed at once: the columns of `same` to one value, those of
+    `each` to the value at the line's position. One UPDATE on PostgreSQL (the values as arrays: no temporary table),
+    which locks every line and re-checks its state; elsewhere one executemany over lines the caller locked. A line
+    found in another state (another official's step took it meanwhile) refuses the whole step. The session's copies
+    of the lines are expired (read again)."""
+    if not ids:
         return
     session.flush()
-    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for c in changes:
-        by_keys.setdefault(tuple(k for k in c if k != "id"), []).append(c)
-    t: Any = PaymentLine.__table__
     conn = session.connection()
-    from sqlalchemy import bindparam, text
-
-    for ks, group in by_keys.items():
-        if conn.dialect.name == "postgresql":
-            cols = ", ".join(ks)
-            conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS payment_line_changes ON COMMIT DROP AS "
-                              f"SELECT id, {cols} FROM payment_lines WITH NO DATA"))
-            raw: Any = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(f"COPY payment_line_changes (id, {cols}) FROM STDIN") as cp:
-                for c in group:
-                    cp.write_row((c["id"], *(c[k] for k in ks)))
-            sets = ", ".join(f"{k} = c.{k}" for k in ks)
-            conn.execute(text(f"UPDATE payment_lines AS p SET {sets} FROM payment_line_changes AS c WHERE p.id = c.id"))
-            conn.execute(text("DROP TABLE payment_line_changes"))
-        else:
-            stmt = update(t).where(t.c.id == bindparam("_id")).values({k: bindparam(k) for k in ks})
-            conn.execute(stmt, [{"_id": c["id"], **{k: c[k] for k in ks}} for c in group])
+    t: Any = PaymentLine.__table__
+    cols = list(each)
+    if conn.dialect.name == "postgresql":
+        sets = [f"{k} = :{k}" for k in same] + [f"{k} = u.c{i}" for i, k in enumerate(cols)]
+        arrays = ", ".join(["CAST(:ids AS BIGINT[])"] + [f"CAST(:c{i} AS {_PG_ARRAY[k]})" for i, k in enumerate(cols)])
+        names = ", ".join(["id"] + [f"c{i}" for i in range(len(cols))])
+        stmt = sql_text(f"UPDATE payment_lines AS p SET {', '.join(sets)} FROM unnest({arrays}) AS u({names}) "
+                    "WHERE p.id = u.id AND p.status = :expect")
+        params = {**same, "ids": ids, "expect": expect, **{f"c{i}": each[k] for i, k in enumerate(cols)}}
+        done = conn.execute(stmt, params).rowcount
+    else:
+        stmt = (update(t).where(t.c.id == bindparam("_id"), t.c.status == expect)
+                .values({k: bindparam(k) for k in [*same, *cols]}))
+        done = conn.execute(stmt, [{"_id": i, **same, **{k: each[k][n] for k in cols}}
+                                   for n, i in enumerate(ids)]).rowcount
+    if done is not None and done >= 0 and done != len(ids):
+        raise Conflict(f"有 {len(ids) - done} 笔明细已不是{PAYMENT_LINE_STATUS.zh(expect)}状态（另一操作同时处理了它们），"
+                       "未做任何改动，请刷新后重试",
+                       f"{len(ids) - done} lines are no longer {expect} (another step took them meanwhile); nothing "
+                       "was changed, try again", "batch_id", code="lines_changed")
     for obj in list(session.identity_map.values()):
         if isinstance(obj, PaymentLine):
             session.expire(obj)
+
+
+# The PostgreSQL array type of each column `_mark` sets line by line.
+_PG_ARRAY = {"account_digest": "VARCHAR[]", "payment_ref": "VARCHAR[]", "failure_reason": "VARCHAR[]"}
 
 
 def _add_receipts(session: Session, county: str, receipts: list[tuple[str, int]]) -> None:
@@ -285,38 +303,42 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
     later = frozenset(k for t, k in WORKFLOW_LATER_COLUMNS if t == "payment_lines")
     masked = frozenset(k for t, k in WORKFLOW_MASKED_COLUMNS if t == "payment_lines")
     enc: Any = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
-    # (key, its JSON text with the colon, whether a NULL is left out, whether the value is masked), in the sorted
-    # order of the state's keys (a masked column's `<key>_digest` follows it directly: no column sorts between).
-    keys = [(k, enc(k) + ":", k in later, k in masked) for k in sorted(_LINE_COLUMNS)]
-    times: dict[datetime, str] = {}
-    sha = hashlib.sha256
-    out = []
-    for s in states:
-        parts = []
-        for k, head, optional, mask in keys:
-            v = s[k]
+    # Column by column: each column's part of every line's JSON text (`"key":value,`, or "" for a NULL left out), a
+    # value met before taken from a cache (most columns hold a few values over a whole file), then every line's
+    # parts joined and hashed. Keys in sorted order; a masked column's `<key>_digest` follows it directly (no column
+    # sorts between them).
+    columns: list[list[str]] = []
+    for k in sorted(_LINE_COLUMNS):
+        head, optional, mask = enc(k) + ":", k in later, k in masked
+        seen: dict[Any, str] = {}
+        part: list[str] = []
+        add = part.append
+        for v in [s[k] for s in states]:
             t = type(v)
+            got = seen.get(v) if t is not bool else None
+            if got is not None:
+                add(got)
+                continue
             if t is str:
-                if mask and v:
-                    parts.append(head + enc(mask_reference(v)))
-                    parts.append(enc(k + "_digest") + ":" + enc(pii(v)))
-                else:
-                    parts.append(head + enc(v))
+                got = (head + enc(mask_reference(v)) + "," + enc(k + "_digest") + ":" + enc(pii(v)) + ","
+                       if mask and v else head + enc(v) + ",")
             elif t is int:
-                parts.append(head + str(v))
+                got = head + str(v) + ","
             elif v is None:
-                if not optional:
-                    parts.append(head + "null")
+                got = "" if optional else head + "null,"
             elif isinstance(v, datetime):
-                iso = times.get(v)
-                if iso is None:
-                    iso = times[v] = enc(_utc(v).isoformat())
-                parts.append(head + iso)
+                got = head + enc(_utc(v).isoformat()) + ","
             else:
                 return _general_facts(states, pii)
-        text = "{" + ",".join(parts) + "}"
-        out.append({"table": "payment_lines", "id": str(s["id"]), "digest": sha(text.encode("utf-8")).hexdigest()})
-    return out
+            if len(seen) < 4096:  # a column of ids and the like stops being kept
+                seen[v] = got
+            add(got)
+        columns.append(part)
+    sha = hashlib.sha256
+    join = "".join
+    ids = [str(s["id"]) for s in states]
+    digests = [sha(("{" + join(parts)[:-1] + "}").encode("utf-8")).hexdigest() for parts in zip(*columns)]
+    return [{"table": "payment_lines", "id": i, "digest": d} for i, d in zip(ids, digests, strict=True)]
 
 
 def _general_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str]]:
@@ -490,10 +512,13 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
     col = {k: headers[i] for k, i in index.items()}
     pii = _account_digest(session)
     session.flush()
-    res = session.connection().execute(select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id,
-                                                              PaymentLine.seq.is_not(None)).with_for_update())
+    # The batch's lines by 序号. On PostgreSQL read without a lock (every payment step holds the batch's lock; the
+    # UPDATEs below lock each line and re-check that it is still sent); elsewhere locked here.
+    conn = session.connection()
+    q = select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id, PaymentLine.seq.is_not(None))
+    res = conn.execute(q if conn.dialect.name == "postgresql" else q.with_for_update())
     names = list(res.keys())
-    sent = {int(d["seq"]): d for d in (dict(zip(names, r, strict=True)) for r in res)}
+    sent = {int(d["seq"]): d for d in (dict(zip(names, r, strict=True)) for r in res.all())}
     answers: list[tuple[int, dict[str, Any], str, str]] = []  # (row, line, outcome, serial or reason)
     seen_seq: dict[int, int] = {}
     seen_serial: dict[str, int] = {}
@@ -612,20 +637,20 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
                     created_by=f"{actor.role.value}:{actor.id}")
     session.add(f)
     session.flush()
-    changes: list[dict[str, Any]] = []
-    for _n, answered, outcome, text in answers:
-        if outcome == "paid":
-            changes.append({"id": int(answered["id"]), "status": "paid", "paid_at": at, "payment_ref": text,
-                            "return_file_id": f.id})
-        else:
-            changes.append({"id": int(answered["id"]), "status": "failed", "failed_at": at, "failure_reason": text,
-                            "return_file_id": f.id})
-    _bulk_update(session, changes)
-    _add_receipts(session, batch.county_code,
-                  [(str(c["payment_ref"]), int(c["id"])) for c in changes if "payment_ref" in c])
+    paid_ids = [int(a[1]["id"]) for a in paid]
+    failed_ids = [int(a[1]["id"]) for a in failed]
+    _mark(session, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
+          {"payment_ref": [a[3] for a in paid]})
+    _mark(session, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
+          {"failure_reason": [a[3] for a in failed]})
+    _add_receipts(session, batch.county_code, [(a[3], i) for a, i in zip(paid, paid_ids, strict=True)])
     states = []
-    for (_n, line, _o, _t), c in zip(answers, changes, strict=True):
-        line.update(c)
+    for _n, line, outcome, value in answers:  # each line's state after this step, in place of the row read
+        if outcome == "paid":
+            line["status"], line["paid_at"], line["payment_ref"] = "paid", at, value
+        else:
+            line["status"], line["failed_at"], line["failure_reason"] = "failed", at, value
+        line["return_file_id"] = f.id
         states.append(line)
     payments.refresh_status(session, batch)
     paid_fen = sum(int(a[1]["amount_fen"]) for a in paid)
