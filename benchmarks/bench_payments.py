@@ -158,7 +158,7 @@ def main() -> None:
             copies: list[float] = []
             at = datetime(2026, 3, 2, tzinfo=UTC)
             hour = 0
-            for run in range(RUNS):
+            for _run in range(RUNS):
                 for fmt in formats:
                     hour += 1
                     _reset(url, batch_id)

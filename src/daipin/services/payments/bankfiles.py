@@ -73,6 +73,8 @@ RETURN_COLUMNS: dict[str, tuple[str, ...]] = {
     "serial": ("流水号", "银行流水号", "回单号", "交易流水号"),
 }
 RETURN_REQUIRED = ("seq", "account", "amount", "status", "reason", "serial")
+RETURN_REQUIRED_ORDER = ("seq", "amount", "account", "status", "reason", "serial")
+_SPACE = re.compile(r"\s")
 RETURN_HEADER_OF = {k: v[0] for k, v in RETURN_COLUMNS.items()}
 _AMOUNT = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{1,15}(\.\d{1,2})?$")
 _SEQ = re.compile(r"^\d{1,9}$")
@@ -131,7 +133,13 @@ def render(rows: Sequence[Sequence[str]], fmt: str, *, with_id: bool) -> bytes:
         buf = io.StringIO()
         w = sheets.csv_writer(buf, lineterminator="\r\n")
         w.writerow(headers)
-        w.writerows(rows)
+        plain = csv.writer(buf, lineterminator="\r\n").writerow
+        risky = frozenset(sheets.FORMULA_STARTS)
+        for r in rows:  # most rows hold no cell that starts like a formula: written as they are
+            if any(c[:1] in risky for c in r):
+                w.writerow(r)
+            else:
+                plain(r)
         w.writerow(control)
         return buf.getvalue().encode("utf-8-sig")
     from openpyxl import Workbook
@@ -245,9 +253,9 @@ def _mark(session: Session, expect: str, same: dict[str, Any], ids: list[int], e
         params = {**same, "ids": ids, "expect": expect, **{f"c{i}": each[k] for i, k in enumerate(cols)}}
         done = conn.execute(stmt, params).rowcount
     else:
-        stmt = (update(t).where(t.c.id == bindparam("_id"), t.c.status == expect)
+        many = (update(t).where(t.c.id == bindparam("_id"), t.c.status == expect)
                 .values({k: bindparam(k) for k in [*same, *cols]}))
-        done = conn.execute(stmt, [{"_id": i, **same, **{k: each[k][n] for k in cols}}
+        done = conn.execute(many, [{"_id": i, **same, **{k: each[k][n] for k in cols}}
                                    for n, i in enumerate(ids)]).rowcount
     if done is not None and done >= 0 and done != len(ids):
         raise Conflict(f"有 {len(ids) - done} 笔明细已不是{PAYMENT_LINE_STATUS.zh(expect)}状态（另一操作同时处理了它们），"
@@ -310,10 +318,18 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
     columns: list[list[str]] = []
     for k in sorted(_LINE_COLUMNS):
         head, optional, mask = enc(k) + ":", k in later, k in masked
+        values = [s[k] for s in states]
+        kinds = set(map(type, values))
+        if kinds == {int}:  # whole numbers (ids, amounts): written as they are
+            columns.append([f"{head}{v}," for v in values])
+            continue
+        if kinds == {str} and not mask:
+            columns.append([head + enc(v) + "," for v in values])
+            continue
         seen: dict[Any, str] = {}
         part: list[str] = []
         add = part.append
-        for v in [s[k] for s in states]:
+        for v in values:
             t = type(v)
             got = seen.get(v) if t is not bool else None
             if got is not None:
@@ -337,7 +353,7 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
     sha = hashlib.sha256
     join = "".join
     ids = [str(s["id"]) for s in states]
-    digests = [sha(("{" + join(parts)[:-1] + "}").encode("utf-8")).hexdigest() for parts in zip(*columns)]
+    digests = [sha(("{" + join(parts)[:-1] + "}").encode("utf-8")).hexdigest() for parts in zip(*columns, strict=True)]
     return [{"table": "payment_lines", "id": i, "digest": d} for i, d in zip(ids, digests, strict=True)]
 
 
@@ -525,27 +541,34 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
     control: tuple[int, list[str]] | None = None
     data_rows = 0
     stated_fen = 0
+    # Where each required column is (all are present, or the file was refused above); short rows are padded.
+    i_seq, i_amount, i_account, i_status, i_reason, i_serial = (index[k] for k in RETURN_REQUIRED_ORDER)
+    width = max(index.values()) + 1
+    fens: dict[str, int | None] = {}  # amounts repeat: each read once
     for n, row in enumerate(raw[1:], start=2):
-        cells = [_cell(c) for c in row]
-        texts = [t.strip() for t, _ in cells]
+        if any(type(c) is not str or c[:1] in _MAYBE_FORMULA for c in row):
+            cells = [_cell(c) for c in row]
+            texts = [t.strip() for t, _ in cells]
+            formulas = [j for j, (_t, formula) in enumerate(cells) if formula]
+        else:  # a row of plain text (every csv row, most xlsx rows): no cell to look at more closely
+            texts = [c.strip() for c in row]
+            formulas = []
         if not any(texts):
             continue
         if texts[0] == CONTROL[0]:
             control = (n, texts)
             continue
         data_rows += 1
-        for j, (_t, formula) in enumerate(cells):
-            if formula:
-                problems.append(Problem(n, headers[j] if j < len(headers) else f"第{j + 1}列",
-                                        "单元格是公式，银行回盘应为数值或文字", "a formula cell; the return must hold values"))
-
-        def get(key: str, texts: list[str] = texts) -> str:
-            i = index.get(key)
-            return texts[i] if i is not None and i < len(texts) else ""
-
+        for j in formulas:
+            problems.append(Problem(n, headers[j] if j < len(headers) else f"第{j + 1}列",
+                                    "单元格是公式，银行回盘应为数值或文字", "a formula cell; the return must hold values"))
+        if len(texts) < width:
+            texts = texts + [""] * (width - len(texts))
         before = len(problems)
-        seq_text, amount_text, account = get("seq"), get("amount"), re.sub(r"\s", "", get("account"))
-        status_text, reason, serial = get("status"), get("reason"), get("serial")
+        seq_text, amount_text, account = texts[i_seq], texts[i_amount], texts[i_account]
+        if not account.isdigit():
+            account = _SPACE.sub("", account)
+        status_text, reason, serial = texts[i_status], texts[i_reason], texts[i_serial]
         line = None
         if not _SEQ.match(seq_text):
             problems.append(Problem(n, col["seq"], f"序号“{seq_text}”不是正整数", "the line number is not a whole number"))
@@ -568,7 +591,9 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
                                             f"line {seq} is {line['status']}: " + ("already settled" if settled
                                                                                    else "not sent to the bank")))
                     line = None
-        fen = _fen(amount_text)
+        fen = fens.get(amount_text, -1)
+        if fen == -1:
+            fen = fens[amount_text] = _fen(amount_text)
         stated_fen += fen or 0
         if fen is None:
             problems.append(Problem(n, col["amount"], f"金额“{amount_text}”不是以元为单位、至多两位小数的数",

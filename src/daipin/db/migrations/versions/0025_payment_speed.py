@@ -29,8 +29,7 @@ depends_on = None
 def _lz4() -> bool:
     """Whether this PostgreSQL server can compress values with lz4."""
     row = op.get_bind().execute(text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"))
-    vals = row.scalar()
-    return bool(vals) and "lz4" in vals
+    return "lz4" in (row.scalar() or [])
 
 
 def upgrade() -> None:
