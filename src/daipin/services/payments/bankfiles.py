@@ -234,8 +234,9 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
 
 def _mark(session: Session, expect: str, same: dict[str, Any], ids: list[int], each: dict[str, list[Any]]) -> None:
     """Lines `ids`, each still `expect`ed in that state, changed at once: the columns of `same` to one value, those of
-    `each` to the value at the line's position. One UPDATE on PostgreSQL (the values as arrays: no temporary table),
-    which locks every line and re-checks its state; elsewhere one executemany over lines the caller locked. A line
+    `each` to the value at the line's position. On PostgreSQL the ids and the values of `each` go by COPY into a
+    temporary table and one UPDATE … FROM it locks every line and re-checks its state (measured faster than passing
+    them as arrays); elsewhere one executemany over lines the caller locked. A line
     found in another state (another official's step took it meanwhile) refuses the whole step. The session's copies
     of the lines are expired (read again)."""
     if not ids:
@@ -245,13 +246,16 @@ def _mark(session: Session, expect: str, same: dict[str, Any], ids: list[int], e
     t: Any = PaymentLine.__table__
     cols = list(each)
     if conn.dialect.name == "postgresql":
-        sets = [f"{k} = :{k}" for k in same] + [f"{k} = u.c{i}" for i, k in enumerate(cols)]
-        arrays = ", ".join(["CAST(:ids AS BIGINT[])"] + [f"CAST(:c{i} AS {_PG_ARRAY[k]})" for i, k in enumerate(cols)])
-        names = ", ".join(["id"] + [f"c{i}" for i in range(len(cols))])
-        stmt = sql_text(f"UPDATE payment_lines AS p SET {', '.join(sets)} FROM unnest({arrays}) AS u({names}) "
-                    "WHERE p.id = u.id AND p.status = :expect")
-        params = {**same, "ids": ids, "expect": expect, **{f"c{i}": each[k] for i, k in enumerate(cols)}}
-        done = conn.execute(stmt, params).rowcount
+        conn.execute(sql_text("CREATE TEMP TABLE payment_line_changes ON COMMIT DROP AS SELECT "
+                              f"{', '.join(['id', *cols])} FROM payment_lines WITH NO DATA"))
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY payment_line_changes ({', '.join(['id', *cols])}) FROM STDIN") as cp:
+            for row in zip(ids, *(each[k] for k in cols), strict=True):
+                cp.write_row(row)
+        sets = ", ".join([f"{k} = :{k}" for k in same] + [f"{k} = c.{k}" for k in cols])
+        done = conn.execute(sql_text(f"UPDATE payment_lines AS p SET {sets} FROM payment_line_changes AS c "
+                                     "WHERE p.id = c.id AND p.status = :expect"), {**same, "expect": expect}).rowcount
+        conn.execute(sql_text("DROP TABLE payment_line_changes"))
     else:
         many = (update(t).where(t.c.id == bindparam("_id"), t.c.status == expect)
                 .values({k: bindparam(k) for k in [*same, *cols]}))
@@ -265,10 +269,6 @@ def _mark(session: Session, expect: str, same: dict[str, Any], ids: list[int], e
     for obj in list(session.identity_map.values()):
         if isinstance(obj, PaymentLine):
             session.expire(obj)
-
-
-# The PostgreSQL array type of each column `_mark` sets line by line.
-_PG_ARRAY = {"account_digest": "VARCHAR[]", "payment_ref": "VARCHAR[]", "failure_reason": "VARCHAR[]"}
 
 
 def _add_receipts(session: Session, county: str, receipts: list[tuple[str, int]]) -> None:
