@@ -434,6 +434,40 @@ def open_many(table: str, column: str, values: Sequence[str | None]) -> list[str
     return [None if v is None else open_value(table, column, v, ring=ring) for v in values]
 
 
+def open_loaded(table: str, column: str, values: Sequence[str | None]) -> list[str | None]:
+    """What loading `values` of a sealed column gives (`Sealed.process_result_value`: a sealed value opened, a clear
+    one as it is, None as None), for many rows at once: a bank file's 100,000 accounts. Each value's key and
+    associated data are looked up once per key and county; a value that does not open raises as `open_value` does."""
+    b64d = base64.b64decode
+    prefix = VERSION + ":"
+    openers: dict[tuple[str, str], Any] = {}  # (kid, county) -> a function of (nonce, body) giving the clear bytes
+    out: list[str | None] = []
+    append = out.append
+    for v in values:
+        if v is None or not v.startswith(prefix) or v.count(":") != 4:
+            append(v)
+            continue
+        _version, kid, county, nonce, body = v.split(":")
+        fn = openers.get((kid, county))
+        if fn is None:
+            k = _opening.get(kid)
+            if k is None or k.cipher != "aes-256-gcm":
+                append(open_value(table, column, v))  # the general path: finds the key, SM4, its errors
+                continue
+            aead = _aead_cache.get(kid) or _aead_cache.setdefault(kid, AESGCM(k.key))
+            aad = _aad(table, column, county)
+
+            def fn(nonce: bytes, body: bytes, dec: Any = aead.decrypt, aad: bytes = aad) -> bytes:
+                return dec(nonce, body, aad)  # type: ignore[no-any-return]
+
+            openers[(kid, county)] = fn
+        try:
+            append(fn(b64d(nonce), b64d(body)).decode())
+        except (ValueError, InvalidTag):
+            append(open_value(table, column, v))  # raises the named error
+    return out
+
+
 # --------------------------------------------------------------------------- the column type and the ORM
 
 

@@ -27,11 +27,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from psycopg import IntegrityError as DBAPIIntegrityError
-from sqlalchemy import String, any_, cast, insert, select, update
+from sqlalchemy import String, any_, bindparam, cast, insert, select, type_coerce, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from daipin.db import sealing
 from daipin.db.models.registry import Household, Person, Setting
 from daipin.db.models.workflow import Matter, PaymentBatch, PaymentFile, PaymentLine, PaymentReceipt
 from daipin.domain.actors import Actor
@@ -71,6 +73,8 @@ RETURN_COLUMNS: dict[str, tuple[str, ...]] = {
     "serial": ("流水号", "银行流水号", "回单号", "交易流水号"),
 }
 RETURN_REQUIRED = ("seq", "account", "amount", "status", "reason", "serial")
+RETURN_REQUIRED_ORDER = ("seq", "amount", "account", "status", "reason", "serial")
+_SPACE = re.compile(r"\s")
 RETURN_HEADER_OF = {k: v[0] for k, v in RETURN_COLUMNS.items()}
 _AMOUNT = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$|^\d{1,15}(\.\d{1,2})?$")
 _SEQ = re.compile(r"^\d{1,9}$")
@@ -129,7 +133,13 @@ def render(rows: Sequence[Sequence[str]], fmt: str, *, with_id: bool) -> bytes:
         buf = io.StringIO()
         w = sheets.csv_writer(buf, lineterminator="\r\n")
         w.writerow(headers)
-        w.writerows(rows)
+        plain = csv.writer(buf, lineterminator="\r\n").writerow
+        risky = frozenset(sheets.FORMULA_STARTS)
+        for r in rows:  # most rows hold no cell that starts like a formula: written as they are
+            if any(c[:1] in risky for c in r):
+                w.writerow(r)
+            else:
+                plain(r)
         w.writerow(control)
         return buf.getvalue().encode("utf-8-sig")
     from openpyxl import Workbook
@@ -154,14 +164,22 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     batch, matter = payments.lock_batch(session, actor, batch_id)
     at = _utc(at)
     with_id = requires_id(session, batch.county_code)
-    # The lines, locked, with the full account (and the head's ID number when the bank requires it).
-    q = (select(PaymentLine.__table__, Household.bank_account)
+    # The lines with the full account (and the head's ID number when the bank requires it). On PostgreSQL the
+    # rows are read without a lock: every payment step holds the batch's lock, and the one UPDATE below locks each
+    # line and re-checks that it is still pending (any line taken meanwhile refuses the file whole).
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    account = type_coerce(Household.__table__.c.bank_account, String)  # as stored: opened below, all at once
+    q = (select(PaymentLine.__table__, account.label("bank_account"))
          .join(Household, Household.id == PaymentLine.household_id, isouter=True)
          .where(PaymentLine.batch_id == batch.id, PaymentLine.status == "pending")
-         .order_by(PaymentLine.seq, PaymentLine.id).with_for_update(of=PaymentLine.__table__))
-    res = session.connection().execute(q)  # plain rows: no ORM result processing of 100,000 rows
+         .order_by(PaymentLine.seq, PaymentLine.id))
+    res = conn.execute(q if pg else q.with_for_update(of=PaymentLine.__table__))  # plain rows, no ORM processing
     names = list(res.keys())
-    found = [dict(zip(names, r, strict=True)) for r in res]
+    found = [dict(zip(names, r, strict=True)) for r in res.all()]
+    for r, clear in zip(found, sealing.open_loaded("households", "bank_account", [r["bank_account"] for r in found]),
+                        strict=True):
+        r["bank_account"] = clear
     sendable = [r for r in found if r["bank_account"]]
     skipped = [int(r["id"]) for r in found if not r["bank_account"]]
     if not sendable:
@@ -176,10 +194,14 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
                                                                            Person.relation == "户主")))
     bank = bank_name(session, batch.county_code)
     purpose = matter.title[:60]
+    amounts: dict[int, str] = {}  # amounts repeat: each formatted once
     rows = []
     for r in sendable:
-        row = [str(r["seq"] or r["id"]), r["payee_name"], str(r["bank_account"]).strip(), bank,
-               yuan(int(r["amount_fen"])), purpose]
+        fen = r["amount_fen"]
+        amount = amounts.get(fen)
+        if amount is None:
+            amount = amounts[fen] = yuan(int(fen))
+        row = [str(r["seq"] or r["id"]), r["payee_name"], str(r["bank_account"]).strip(), bank, amount, purpose]
         if with_id:
             row.append(ids.get(int(r["household_id"] or 0), ""))
         rows.append(row)
@@ -192,13 +214,11 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     session.add(f)
     session.flush()
     pii = _account_digest(session)
-    changes: list[dict[str, Any]] = []
-    for r in sendable:  # each line's state after this step, in place of the row read (no copies of 100,000 dicts)
-        c = {"id": r["id"], "status": "sent", "sent_at": at, "sent_file_id": f.id,
-             "account_digest": pii(str(r.pop("bank_account")).strip())}
-        changes.append(c)
-        r.update(c)
-    _bulk_update(session, changes)
+    digests = [pii(str(r.pop("bank_account")).strip()) for r in sendable]
+    _mark(session, "pending", {"status": "sent", "sent_at": at, "sent_file_id": f.id},
+          [int(r["id"]) for r in sendable], {"account_digest": digests})
+    for r, d in zip(sendable, digests, strict=True):  # each line's state after this step, in place of the row read
+        r["status"], r["sent_at"], r["sent_file_id"], r["account_digest"] = "sent", at, f.id, d
     states = sendable
     payments.refresh_status(session, batch)
     trace.record(session, actor=actor, type="payment.file_out", subject=f"payment_file:{f.id}",
@@ -212,34 +232,40 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     return BankFile(name, data, sha, f, len(sendable), total, skipped)
 
 
-def _bulk_update(session: Session, changes: list[dict[str, Any]]) -> None:
-    """Many lines changed by primary key at once (on PostgreSQL: COPY into a temporary table, then one UPDATE …
-    FROM; elsewhere one executemany); the session's copies of the lines are expired (read again)."""
-    if not changes:
+def _mark(session: Session, expect: str, same: dict[str, Any], ids: list[int], each: dict[str, list[Any]]) -> None:
+    """Lines `ids`, each still `expect`ed in that state, changed at once: the columns of `same` to one value, those of
+    `each` to the value at the line's position. On PostgreSQL the ids and the values of `each` go by COPY into a
+    temporary table and one UPDATE … FROM it locks every line and re-checks its state (measured faster than passing
+    them as arrays); elsewhere one executemany over lines the caller locked. A line
+    found in another state (another official's step took it meanwhile) refuses the whole step. The session's copies
+    of the lines are expired (read again)."""
+    if not ids:
         return
     session.flush()
-    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for c in changes:
-        by_keys.setdefault(tuple(k for k in c if k != "id"), []).append(c)
-    t: Any = PaymentLine.__table__
     conn = session.connection()
-    from sqlalchemy import bindparam, text
-
-    for ks, group in by_keys.items():
-        if conn.dialect.name == "postgresql":
-            cols = ", ".join(ks)
-            conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS payment_line_changes ON COMMIT DROP AS "
-                              f"SELECT id, {cols} FROM payment_lines WITH NO DATA"))
-            raw: Any = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(f"COPY payment_line_changes (id, {cols}) FROM STDIN") as cp:
-                for c in group:
-                    cp.write_row((c["id"], *(c[k] for k in ks)))
-            sets = ", ".join(f"{k} = c.{k}" for k in ks)
-            conn.execute(text(f"UPDATE payment_lines AS p SET {sets} FROM payment_line_changes AS c WHERE p.id = c.id"))
-            conn.execute(text("DROP TABLE payment_line_changes"))
-        else:
-            stmt = update(t).where(t.c.id == bindparam("_id")).values({k: bindparam(k) for k in ks})
-            conn.execute(stmt, [{"_id": c["id"], **{k: c[k] for k in ks}} for c in group])
+    t: Any = PaymentLine.__table__
+    cols = list(each)
+    if conn.dialect.name == "postgresql":
+        conn.execute(sql_text("CREATE TEMP TABLE payment_line_changes ON COMMIT DROP AS SELECT "
+                              f"{', '.join(['id', *cols])} FROM payment_lines WITH NO DATA"))
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY payment_line_changes ({', '.join(['id', *cols])}) FROM STDIN") as cp:
+            for row in zip(ids, *(each[k] for k in cols), strict=True):
+                cp.write_row(row)
+        sets = ", ".join([f"{k} = :{k}" for k in same] + [f"{k} = c.{k}" for k in cols])
+        done = conn.execute(sql_text(f"UPDATE payment_lines AS p SET {sets} FROM payment_line_changes AS c "
+                                     "WHERE p.id = c.id AND p.status = :expect"), {**same, "expect": expect}).rowcount
+        conn.execute(sql_text("DROP TABLE payment_line_changes"))
+    else:
+        many = (update(t).where(t.c.id == bindparam("_id"), t.c.status == expect)
+                .values({k: bindparam(k) for k in [*same, *cols]}))
+        done = conn.execute(many, [{"_id": i, **same, **{k: each[k][n] for k in cols}}
+                                   for n, i in enumerate(ids)]).rowcount
+    if done is not None and done >= 0 and done != len(ids):
+        raise Conflict(f"有 {len(ids) - done} 笔明细已不是{PAYMENT_LINE_STATUS.zh(expect)}状态（另一操作同时处理了它们），"
+                       "未做任何改动，请刷新后重试",
+                       f"{len(ids) - done} lines are no longer {expect} (another step took them meanwhile); nothing "
+                       "was changed, try again", "batch_id", code="lines_changed")
     for obj in list(session.identity_map.values()):
         if isinstance(obj, PaymentLine):
             session.expire(obj)
@@ -285,38 +311,50 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
     later = frozenset(k for t, k in WORKFLOW_LATER_COLUMNS if t == "payment_lines")
     masked = frozenset(k for t, k in WORKFLOW_MASKED_COLUMNS if t == "payment_lines")
     enc: Any = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
-    # (key, its JSON text with the colon, whether a NULL is left out, whether the value is masked), in the sorted
-    # order of the state's keys (a masked column's `<key>_digest` follows it directly: no column sorts between).
-    keys = [(k, enc(k) + ":", k in later, k in masked) for k in sorted(_LINE_COLUMNS)]
-    times: dict[datetime, str] = {}
-    sha = hashlib.sha256
-    out = []
-    for s in states:
-        parts = []
-        for k, head, optional, mask in keys:
-            v = s[k]
+    # Column by column: each column's part of every line's JSON text (`"key":value,`, or "" for a NULL left out), a
+    # value met before taken from a cache (most columns hold a few values over a whole file), then every line's
+    # parts joined and hashed. Keys in sorted order; a masked column's `<key>_digest` follows it directly (no column
+    # sorts between them).
+    columns: list[list[str]] = []
+    for k in sorted(_LINE_COLUMNS):
+        head, optional, mask = enc(k) + ":", k in later, k in masked
+        values = [s[k] for s in states]
+        kinds = set(map(type, values))
+        if kinds == {int}:  # whole numbers (ids, amounts): written as they are
+            columns.append([f"{head}{v}," for v in values])
+            continue
+        if kinds == {str} and not mask:
+            columns.append([head + enc(v) + "," for v in values])
+            continue
+        seen: dict[Any, str] = {}
+        part: list[str] = []
+        add = part.append
+        for v in values:
             t = type(v)
+            got = seen.get(v) if t is not bool else None
+            if got is not None:
+                add(got)
+                continue
             if t is str:
-                if mask and v:
-                    parts.append(head + enc(mask_reference(v)))
-                    parts.append(enc(k + "_digest") + ":" + enc(pii(v)))
-                else:
-                    parts.append(head + enc(v))
+                got = (head + enc(mask_reference(v)) + "," + enc(k + "_digest") + ":" + enc(pii(v)) + ","
+                       if mask and v else head + enc(v) + ",")
             elif t is int:
-                parts.append(head + str(v))
+                got = head + str(v) + ","
             elif v is None:
-                if not optional:
-                    parts.append(head + "null")
+                got = "" if optional else head + "null,"
             elif isinstance(v, datetime):
-                iso = times.get(v)
-                if iso is None:
-                    iso = times[v] = enc(_utc(v).isoformat())
-                parts.append(head + iso)
+                got = head + enc(_utc(v).isoformat()) + ","
             else:
                 return _general_facts(states, pii)
-        text = "{" + ",".join(parts) + "}"
-        out.append({"table": "payment_lines", "id": str(s["id"]), "digest": sha(text.encode("utf-8")).hexdigest()})
-    return out
+            if len(seen) < 4096:  # a column of ids and the like stops being kept
+                seen[v] = got
+            add(got)
+        columns.append(part)
+    sha = hashlib.sha256
+    join = "".join
+    ids = [str(s["id"]) for s in states]
+    digests = [sha(("{" + join(parts)[:-1] + "}").encode("utf-8")).hexdigest() for parts in zip(*columns, strict=True)]
+    return [{"table": "payment_lines", "id": i, "digest": d} for i, d in zip(ids, digests, strict=True)]
 
 
 def _general_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str]]:
@@ -490,37 +528,47 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
     col = {k: headers[i] for k, i in index.items()}
     pii = _account_digest(session)
     session.flush()
-    res = session.connection().execute(select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id,
-                                                              PaymentLine.seq.is_not(None)).with_for_update())
+    # The batch's lines by 序号. On PostgreSQL read without a lock (every payment step holds the batch's lock; the
+    # UPDATEs below lock each line and re-check that it is still sent); elsewhere locked here.
+    conn = session.connection()
+    q = select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id, PaymentLine.seq.is_not(None))
+    res = conn.execute(q if conn.dialect.name == "postgresql" else q.with_for_update())
     names = list(res.keys())
-    sent = {int(d["seq"]): d for d in (dict(zip(names, r, strict=True)) for r in res)}
+    sent = {int(d["seq"]): d for d in (dict(zip(names, r, strict=True)) for r in res.all())}
     answers: list[tuple[int, dict[str, Any], str, str]] = []  # (row, line, outcome, serial or reason)
     seen_seq: dict[int, int] = {}
     seen_serial: dict[str, int] = {}
     control: tuple[int, list[str]] | None = None
     data_rows = 0
     stated_fen = 0
+    # Where each required column is (all are present, or the file was refused above); short rows are padded.
+    i_seq, i_amount, i_account, i_status, i_reason, i_serial = (index[k] for k in RETURN_REQUIRED_ORDER)
+    width = max(index.values()) + 1
+    fens: dict[str, int | None] = {}  # amounts repeat: each read once
     for n, row in enumerate(raw[1:], start=2):
-        cells = [_cell(c) for c in row]
-        texts = [t.strip() for t, _ in cells]
+        if any(type(c) is not str or c[:1] in _MAYBE_FORMULA for c in row):
+            cells = [_cell(c) for c in row]
+            texts = [t.strip() for t, _ in cells]
+            formulas = [j for j, (_t, formula) in enumerate(cells) if formula]
+        else:  # a row of plain text (every csv row, most xlsx rows): no cell to look at more closely
+            texts = [c.strip() for c in row]
+            formulas = []
         if not any(texts):
             continue
         if texts[0] == CONTROL[0]:
             control = (n, texts)
             continue
         data_rows += 1
-        for j, (_t, formula) in enumerate(cells):
-            if formula:
-                problems.append(Problem(n, headers[j] if j < len(headers) else f"第{j + 1}列",
-                                        "单元格是公式，银行回盘应为数值或文字", "a formula cell; the return must hold values"))
-
-        def get(key: str, texts: list[str] = texts) -> str:
-            i = index.get(key)
-            return texts[i] if i is not None and i < len(texts) else ""
-
+        for j in formulas:
+            problems.append(Problem(n, headers[j] if j < len(headers) else f"第{j + 1}列",
+                                    "单元格是公式，银行回盘应为数值或文字", "a formula cell; the return must hold values"))
+        if len(texts) < width:
+            texts = texts + [""] * (width - len(texts))
         before = len(problems)
-        seq_text, amount_text, account = get("seq"), get("amount"), re.sub(r"\s", "", get("account"))
-        status_text, reason, serial = get("status"), get("reason"), get("serial")
+        seq_text, amount_text, account = texts[i_seq], texts[i_amount], texts[i_account]
+        if not account.isdigit():
+            account = _SPACE.sub("", account)
+        status_text, reason, serial = texts[i_status], texts[i_reason], texts[i_serial]
         line = None
         if not _SEQ.match(seq_text):
             problems.append(Problem(n, col["seq"], f"序号“{seq_text}”不是正整数", "the line number is not a whole number"))
@@ -543,7 +591,9 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
                                             f"line {seq} is {line['status']}: " + ("already settled" if settled
                                                                                    else "not sent to the bank")))
                     line = None
-        fen = _fen(amount_text)
+        fen = fens.get(amount_text, -1)
+        if fen == -1:
+            fen = fens[amount_text] = _fen(amount_text)
         stated_fen += fen or 0
         if fen is None:
             problems.append(Problem(n, col["amount"], f"金额“{amount_text}”不是以元为单位、至多两位小数的数",
@@ -612,20 +662,20 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
                     created_by=f"{actor.role.value}:{actor.id}")
     session.add(f)
     session.flush()
-    changes: list[dict[str, Any]] = []
-    for _n, answered, outcome, text in answers:
-        if outcome == "paid":
-            changes.append({"id": int(answered["id"]), "status": "paid", "paid_at": at, "payment_ref": text,
-                            "return_file_id": f.id})
-        else:
-            changes.append({"id": int(answered["id"]), "status": "failed", "failed_at": at, "failure_reason": text,
-                            "return_file_id": f.id})
-    _bulk_update(session, changes)
-    _add_receipts(session, batch.county_code,
-                  [(str(c["payment_ref"]), int(c["id"])) for c in changes if "payment_ref" in c])
+    paid_ids = [int(a[1]["id"]) for a in paid]
+    failed_ids = [int(a[1]["id"]) for a in failed]
+    _mark(session, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
+          {"payment_ref": [a[3] for a in paid]})
+    _mark(session, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
+          {"failure_reason": [a[3] for a in failed]})
+    _add_receipts(session, batch.county_code, [(a[3], i) for a, i in zip(paid, paid_ids, strict=True)])
     states = []
-    for (_n, line, _o, _t), c in zip(answers, changes, strict=True):
-        line.update(c)
+    for _n, line, outcome, value in answers:  # each line's state after this step, in place of the row read
+        if outcome == "paid":
+            line["status"], line["paid_at"], line["payment_ref"] = "paid", at, value
+        else:
+            line["status"], line["failed_at"], line["failure_reason"] = "failed", at, value
+        line["return_file_id"] = f.id
         states.append(line)
     payments.refresh_status(session, batch)
     paid_fen = sum(int(a[1]["amount_fen"]) for a in paid)
