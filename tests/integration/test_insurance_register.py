@@ -124,3 +124,27 @@ def test_the_command_lists_and_exports_the_register(cli_db: str, monkeypatch: An
     assert load_workbook(path).sheetnames == ["资产保险", "保费补贴"]
     refused = cli("supervise", "insurance", "--as", "entity_user:u1@231002", code=2)
     assert "无权" in refused.output
+
+
+def test_the_entity_page_shows_each_policy_with_its_asset_kind_and_insured_sum(session: Session,
+                                                                               tmp_path: Path) -> None:
+    from tests.integration.api_support import OWN_VILLAGE, app_on_session, build_world
+    from tests.integration.test_contract_page import as_role
+
+    world = build_world(session, str(tmp_path / "keys"))
+    e = reg.get_entity(session, world.ids["entity_own"])
+    p = project(session, 7, entity_obj=e)
+    a = reg.register_asset(session, ACTOR, code="ZC-PAGE-1", name="冷库", kind="operating", value_fen=500_000,
+                           project_id=p.id, owner_region_code=OWN_VILLAGE, operator_entity_id=e.id, at=AT)
+    session.flush()
+    reg.add_insurance_policy(session, ACTOR, e.id, insurer="人保财险", policy_no="P-PAGE", valid_from=date(2025, 1, 1),
+                             valid_to=date(2099, 12, 31), asset_id=a.id, kind="property", insured_sum_fen=450_000,
+                             at=AT)
+    reg.add_insurance_policy(session, ACTOR, e.id, insurer="中华联合", policy_no="P-ALL", valid_from=date(2025, 1, 1),
+                             valid_to=date(2099, 12, 31), at=AT)
+    session.flush()
+    app, _ = app_on_session(session)
+    page = as_role(app, world, "district_admin").get(f"/entities/{e.id}").text
+    named = page.split("P-PAGE", 1)[1].split("</li>", 1)[0]
+    assert "财产保险" in named and "ZC-PAGE-1" in named and "4,500.00" in named
+    assert "所经营的全部资产" in page.split("P-ALL", 1)[1].split("</li>", 1)[0]
