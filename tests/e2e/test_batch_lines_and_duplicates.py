@@ -156,3 +156,53 @@ def test_the_province_checks_the_counties_digest_files_for_people_registered_twi
     login(village, "village")
     assert village.locator("#mainnav a[href='/province/duplicates']").count() == 0
     assert village.goto("/province/duplicates").status == 403
+
+
+def _cells_fit(page: Any, selector: str) -> None:
+    """Every cell of the tables inside the screen: on a phone the table stacks, each cell under its label."""
+    cells = page.locator(selector)
+    assert cells.count() > 0, selector
+    width = page.evaluate("window.innerWidth")
+    beyond = page.evaluate("""(sel) => [...document.querySelectorAll(sel)]
+        .filter(td => td.getBoundingClientRect().right > window.innerWidth + 1).length""", selector)
+    assert beyond == 0, f"{page.url}: {beyond} cells of {selector} beyond the {width}px screen"
+    label = page.evaluate("(sel) => getComputedStyle(document.querySelector(sel), '::before').content", selector)
+    assert label not in ("none", "normal", '""'), f"{selector} shows no label before its value"
+
+
+def _label(page: Any, selector: str) -> str:
+    return str(page.evaluate("(sel) => getComputedStyle(document.querySelector(sel), '::before').content", selector))
+
+
+def test_a_matter_s_tables_and_the_findings_stack_on_a_phone(browser: Any, server: Server, shots: Shots) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from daipin.db.models.auth import User
+    from daipin.db.models.workflow import Matter
+
+    with Session(server.engine) as s:  # a matter of the demo village cadre's own village
+        region = s.scalars(select(User.region_code).where(User.username == "village")).one()
+        matter = s.scalars(select(Matter.id).where(Matter.region_code == region).order_by(Matter.id)).first()
+    assert matter is not None
+    village = new_page(browser, server, width=375, height=812)
+    login(village, "village")
+    village.goto("/matters/new")
+    village.wait_for_selector("#document-readable")
+    _cells_fit(village, "#document-readable td")
+    fits_the_phone(village)
+    shots(village, "draft-phone")
+    village.goto(f"/matters/{matter}")
+    _cells_fit(village, "#events td")
+    assert "办理人" in _label(village, "#events td:nth-child(4)")
+    fits_the_phone(village)
+    shots(village, "matter-phone")
+    district = new_page(browser, server, width=375, height=812)
+    login(district, "district")
+    district.goto("/supervision")
+    district.click("#scan button[type=submit]")
+    district.wait_for_selector("#scan-result")
+    _cells_fit(district, "#findings td")
+    assert "状态" in _label(district, "#findings td:nth-child(6)")
+    fits_the_phone(district)
+    shots(district, "findings-phone")
