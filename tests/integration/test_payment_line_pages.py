@@ -118,6 +118,7 @@ def test_status_and_payee_filters_count_what_they_match_and_a_line_opens_its_own
     name = a.payee_name[1:] or a.payee_name
     by_name = views.batch_page(session, VILLAGE, batch.id, q=name, per_page=200)
     assert a.id in _ids(by_name) and all(name in ln.payee_name for ln in by_name["lines"])
+    assert views.batch_page(session, VILLAGE, batch.id, q="²")["listing"]["total"] == 0  # a digit, not a number
     nobody = views.batch_page(session, VILLAGE, batch.id, q="无此人%_")
     assert nobody["lines"] == [] and nobody["listing"]["total"] == 0 and nobody["line_count"] == len(lines)
     # The last line's page, whatever page and filter were asked (after a retry, the new line is last).

@@ -82,7 +82,7 @@ def batch_page(session: Session, actor: Actor, batch_id: int, *, status: str | N
     if status:
         where.append(PaymentLine.status == status)
     if q:
-        where.append(PaymentLine.seq == int(q) if q.isdigit() and len(q) <= 9
+        where.append(PaymentLine.seq == int(q) if q.isascii() and q.isdigit() and len(q) <= 9
                      else PaymentLine.payee_name.contains(q, autoescape=True))
     order = (PaymentLine.seq.is_(None), PaymentLine.seq, PaymentLine.id)
     total = int(session.scalar(select(func.count()).select_from(PaymentLine).where(*where)) or 0)
