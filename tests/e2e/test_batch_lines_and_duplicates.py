@@ -23,6 +23,22 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 
 
+def _new(browser: Any, server: Server, width: int) -> Any:
+    """A page with axe loaded before the page's own scripts (the CSP stays on)."""
+    from tests.e2e.test_accessibility import AXE
+
+    page = new_page(browser, server, width=width, height=900)
+    page.context.add_init_script(path=str(AXE))
+    return page
+
+
+def _accessible(page: Any) -> None:
+    from tests.e2e.test_accessibility import axe_violations
+
+    found = axe_violations(page)
+    assert found == [], f"{page.url}:\n" + "\n".join(found)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A demo database of this module's own: the province account it adds is on no other test's pages."""
@@ -51,7 +67,7 @@ def _batch(server: Server) -> tuple[int, list[tuple[int, str]]]:
 def test_a_batch_s_lines_are_found_by_status_and_payee_and_counted(browser: Any, server: Server, shots: Shots,
                                                                     width: int) -> None:
     batch_id, lines = _batch(server)
-    page = new_page(browser, server, width=width, height=900)
+    page = _new(browser, server, width)
     login(page, "district")
     page.goto(f"/payments/batches/{batch_id}")
     assert page.inner_text("#line-count") == f"共 {len(lines)} 笔"
@@ -81,6 +97,7 @@ def test_a_batch_s_lines_are_found_by_status_and_payee_and_counted(browser: Any,
     assert page.locator("#line-filter select[name=status] option:checked").inner_text() == "待支付"
     fits_the_phone(page)
     no_raw_codes(page)
+    _accessible(page)
     shots(page, f"batch-filtered-{width}")
     # A bad page size typed into the address: a Chinese error naming the field by its label.
     r = page.goto(f"/payments/batches/{batch_id}?per_page=7")
@@ -114,7 +131,7 @@ def test_the_province_checks_the_counties_digest_files_for_people_registered_twi
                                  region="23", entity_id=None, at=START, display_name="省级（演示）")
         s.commit()
     for width in (1200, 375):
-        page = new_page(browser, server, width=width, height=900)
+        page = _new(browser, server, width)
         page.goto("/login")
         page.fill("input[name=username]", "province-e2e")
         page.fill("input[name=password]", PROVINCE_PASSWORD)
@@ -137,6 +154,7 @@ def test_the_province_checks_the_counties_digest_files_for_people_registered_twi
         assert "东安区（231002）" in row and "person:3" in row and "w-9" in row and "person:1" not in row
         fits_the_phone(page)
         no_raw_codes(page)
+        _accessible(page)
         shots(page, f"duplicates-{width}")
         page.set_input_files("#duplicates-form input[type=file]", files=files)
         with page.expect_download() as dl:
@@ -150,6 +168,7 @@ def test_the_province_checks_the_counties_digest_files_for_people_registered_twi
         assert "bad.csv 第2行 编号" in page.inner_text("#problems")
         assert "231002199005050987" not in page.content()
         fits_the_phone(page)
+        _accessible(page)
         shots(page, f"duplicates-refused-{width}")
         assert page.js_errors == []
     village = new_page(browser, server)
