@@ -47,7 +47,9 @@ def test_a_village_cadre_drafts_a_roster_and_an_allocation(browser: Any, demo: S
     page.fill("#year", year)
     page.click("#regenerate")
     page.wait_for_selector(f"#document-readable dd:text-is('{year}')")
-    readable = page.inner_text("#document-readable")
+    # The columns' names: the table's head on a desktop, each cell's label on a phone (where the table stacks).
+    labels = page.eval_on_selector_all("#document-readable td", "tds => tds.map(td => td.dataset.label || '')")
+    readable = page.inner_text("#document-readable") + " ".join(labels if width < 400 else [])
     assert "户编号" in readable and "households" not in readable
     if width < 400:
         fits_the_phone(page)

@@ -19,7 +19,7 @@ from tests.e2e.conftest import ARTIFACTS, Server, login, new_page
 pytestmark = pytest.mark.e2e
 
 MANUAL = Path(__file__).resolve().parents[2] / "docs" / "manual"
-ROLE_PAGES = ("index.md", "village.md", "township.md", "district.md", "auditor.md")
+ROLE_PAGES = ("index.md", "village.md", "township.md", "district.md", "auditor.md", "province.md")
 WIDTH, HEIGHT = 1000, 720
 
 

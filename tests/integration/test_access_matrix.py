@@ -1167,6 +1167,9 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     # The training clock: no row of any region; this world's database is a production one, so it is refused to
     # everyone (403 without `setting.write`, 409 for the district administrator) and writes nothing.
     ("POST", "/training/clock"): _no_row({"by": "11d"}),
+    # The province's duplicate check: no row of any region (nothing stored); the province role alone, in its own
+    # province's counties (tests/integration/test_province_duplicates.py asks each role, own and foreign county).
+    ("POST", "/province/duplicates"): _no_row(),
 }
 # Routes that need no login (the public portal); every other one needs an account.
 PUBLIC_ROUTES = ("/public", "/api/v1/public")

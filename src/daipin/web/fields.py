@@ -184,6 +184,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "out": ("输出文件", "output file"),
     "outcome": ("结果", "outcome"),
     "part": ("部分", "part"),
+    "per_page": ("每页条数", "lines per page"),
     "q": ("检索内容", "search"),
     "reasons": ("理由", "reasons"),
     "run_id": ("测算记录", "run"),

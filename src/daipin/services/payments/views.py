@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Household, Region, Run
@@ -55,6 +55,53 @@ def batch_report(session: Session, actor: Actor, batch_id: int) -> dict[str, Any
     out["files"] = bankfiles.files(session, batch)
     out["can_record"] = access.allowed(actor, "payment.record", region=matter.region_code)
     out["villages"] = villages_of(session, batch)
+    return out
+
+
+LINE_PAGE_SIZES = (20, 50, 100, 200)  # lines per page the batch page offers
+LINES_PER_PAGE = 50
+
+
+def batch_page(session: Session, actor: Actor, batch_id: int, *, status: str | None = None, q: str | None = None,
+               page: int = 1, per_page: int = LINES_PER_PAGE, line: int | None = None) -> dict[str, Any]:
+    """The batch page's report: the reconciliation of the whole batch, and one page of its lines, narrowed by
+    status and by the payee's name (or its 序号 when `q` is a number), with the total they match. `line` opens the
+    page that holds that line (after a retry or a refused step), filters aside."""
+    batch, matter = payments.readable_batch(session, actor, batch_id)
+    if status and status not in PAYMENT_LINE_STATUS:
+        raise InputError("支付状态不存在，请从列表中选择", "unknown payment status: choose one from the list", "status")
+    q = (q or "").strip()
+    if len(q) > 50:
+        raise InputError("查找内容最多 50 个字", "search text is 50 characters at most", "q")
+    if per_page not in LINE_PAGE_SIZES:
+        raise InputError("每页条数应为 20、50、100 或 200", "lines per page must be 20, 50, 100 or 200", "per_page")
+    out = reconcile(session, batch, matter)
+    where = [PaymentLine.batch_id == batch.id]
+    if line is not None:
+        status, q = None, ""
+    if status:
+        where.append(PaymentLine.status == status)
+    if q:
+        where.append(PaymentLine.seq == int(q) if q.isascii() and q.isdigit() and len(q) <= 9
+                     else PaymentLine.payee_name.contains(q, autoescape=True))
+    order = (PaymentLine.seq.is_(None), PaymentLine.seq, PaymentLine.id)
+    total = int(session.scalar(select(func.count()).select_from(PaymentLine).where(*where)) or 0)
+    pages = max(1, -(-total // per_page))
+    if line is not None:
+        ids = list(session.scalars(select(PaymentLine.id).where(*where).order_by(*order)))
+        if line in ids:
+            page = ids.index(line) // per_page + 1
+    page = min(max(1, page), pages)
+    out["lines"] = list(session.scalars(select(PaymentLine).where(*where).order_by(*order)
+                                        .offset((page - 1) * per_page).limit(per_page)))
+    out["files"] = bankfiles.files(session, batch)
+    out["can_record"] = access.allowed(actor, "payment.record", region=matter.region_code)
+    out["villages"] = villages_of(session, batch)
+    out["line_count"] = int(session.scalar(select(func.count()).select_from(PaymentLine)
+                                            .where(PaymentLine.batch_id == batch.id)) or 0)
+    out["listing"] = {"status": status or "", "q": q, "page": page, "pages": pages, "total": total,
+                      "per_page": per_page, "sizes": LINE_PAGE_SIZES,
+                      "page_numbers": sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})}
     return out
 
 

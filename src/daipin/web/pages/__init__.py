@@ -12,6 +12,7 @@ from daipin.web.pages import (
     ledger,
     obligations,
     payments,
+    province,
     public,
     registry,
     registry_forms,
@@ -28,5 +29,6 @@ router = APIRouter(include_in_schema=False)
 # documents before registry (/contracts/N.pdf before /contracts/{id}); the registry's forms before its pages
 # (/households/new is not a household's id)
 for _module in (account, public, dashboard, documents, registry_import, registry_forms, registry_lists, registry,
-                villages, workflow, payments, ledger, exports, supervision, training, yearclose, obligations):
+                villages, workflow, payments, ledger, exports, supervision, training, yearclose, obligations,
+                province):
     router.include_router(_module.router)

@@ -25,9 +25,13 @@ def _download(data: bytes, name: str, media: str, extra: dict[str, str] | None =
                                                      **(extra or {})})
 
 
-def _page(request: Request, session: Any, actor: Any, batch_id: int, **extra: Any) -> Response:
-    ctx = views.batch_report(session, actor, batch_id)
-    ctx.update({"parts": views.PARTS, "error": None, "problems": [], "failed_line": None, "done": None})
+def _page(request: Request, session: Any, actor: Any, batch_id: int, listing: dict[str, Any] | None = None,
+          **extra: Any) -> Response:
+    args = dict(listing or {})
+    if extra.get("failed_line"):
+        args["line"] = extra["failed_line"]  # the page that holds the line whose step was refused
+    ctx = views.batch_page(session, actor, batch_id, **args)
+    ctx.update({"parts": views.PARTS, "line_statuses": PAYMENT_LINE_STATUS.codes, "error": None, "problems": [], "failed_line": None, "done": None})
     ctx.update(extra)
     error = extra.get("error")
     status = error.status if error is not None else 200
@@ -35,9 +39,16 @@ def _page(request: Request, session: Any, actor: Any, batch_id: int, **extra: An
 
 
 @router.get("/payments/batches/{batch_id}", response_class=HTMLResponse)
-def batch_page(request: Request, batch_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+def batch_page(request: Request, batch_id: Id, actor: CurrentActor, session: SessionDep, status: str = "",
+               q: str = "", page: int = 1, per_page: int = views.LINES_PER_PAGE,
+               line: int | None = None) -> Response:
+    """The reconciliation and one page of the batch's lines (status and payee filters; `line` opens its page)."""
     done = request.query_params.get("done")
-    return _page(request, session, actor, batch_id, done=done if done in ("return", "requeue", "write_off") else None)
+    listing = {"status": status or None, "q": q, "page": page, "per_page": per_page}
+    if line is not None:
+        listing["line"] = line
+    return _page(request, session, actor, batch_id, listing,
+                 done=done if done in ("return", "requeue", "write_off") else None)
 
 
 @router.post("/payments/batches/{batch_id}/bank-file", dependencies=[CsrfDep])
@@ -89,7 +100,8 @@ async def _line_step(request: Request, line_id: int, actor: Any, session: Any, n
                 anchor = f"line-{line_id}"
     except DaipinError as exc:
         return _page(request, session, actor, line.batch_id, error=exc, failed_line=line_id)
-    return RedirectResponse(f"/payments/batches/{line.batch_id}?done={step}#{anchor}", status_code=303)
+    return RedirectResponse(f"/payments/batches/{line.batch_id}?done={step}&line={anchor[5:]}#{anchor}",
+                            status_code=303)
 
 
 @router.post("/payments/lines/{line_id}/requeue", response_class=HTMLResponse, dependencies=[CsrfDep])
