@@ -22,7 +22,8 @@ from tests.integration.api_support import START, World, app_rolling_back, build_
 def _contents(session: Session) -> dict[str, int]:
     conn = session.connection()
     names = sorted(set(inspect(conn).get_table_names()) - {"alembic_version"})
-    return {t: int(conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()) for t in names}
+    q = session.get_bind().dialect.identifier_preparer.quote_identifier
+    return {t: int(conn.execute(text(f"SELECT COUNT(*) FROM {q(t)}")).scalar_one()) for t in names}
 
 
 def _world_in_savepoint(session: Session, keys: Path, monkeypatch: pytest.MonkeyPatch, *, cache: bool,
@@ -58,8 +59,7 @@ def test_world_replay_equals_a_build(session: Session, tmp_path: Path, monkeypat
     # With nothing recorded yet, the first call builds through the services (and records what it wrote) ...
     monkeypatch.setattr(world_cache, "_snapshots", {})
     built = _world_in_savepoint(session, tmp_path / "k1", monkeypatch, cache=True, check=_observe(session))
-    engine = session.get_bind().dialect.name
-    assert engine in world_cache._snapshots
+    assert world_cache._key(session.get_bind().dialect.name) in world_cache._snapshots
     # ... and the next one replays that record.
     replays: list[str] = []
     real = world_cache._replay
@@ -84,7 +84,7 @@ def test_a_database_with_rows_or_a_key_folder_with_files_is_never_replayed_into(
     from daipin.services.registry import service as reg
 
     _world_in_savepoint(session, tmp_path / "k0", monkeypatch, cache=True, check=lambda w: None)  # a snapshot
-    assert session.get_bind().dialect.name in world_cache._snapshots
+    assert world_cache._key(session.get_bind().dialect.name) in world_cache._snapshots
     built: list[str] = []
 
     def fake_build(s: Session, keys: str) -> World:

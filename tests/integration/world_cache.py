@@ -7,7 +7,8 @@ database engine) builds the world for real and records what it wrote; every late
 
 - the rows, byte for byte: on PostgreSQL each table's `COPY ... TO STDOUT` text written back with
   `COPY ... FROM STDIN`, on SQLite each table's stored values inserted again as they were read (no type
-  conversion either way), tables in foreign-key order, inside the caller's transaction (so a test that rolls
+  conversion either way), on MariaDB and seekdb the driver's values of each row inserted again; tables in
+  foreign-key order, inside the caller's transaction (so a test that rolls
   back, rolls the world back too), then each PostgreSQL sequence moved past the replayed ids;
 - the key folder the build wrote (ledger signing key, salt, personal-data keys), copied to the caller's
   `keys_dir`, which becomes DAIPIN_KEYS_DIR as it did for the real build; the signatures and sealed values in
@@ -19,12 +20,13 @@ database engine) builds the world for real and records what it wrote; every late
 
 A replay only happens when it is exactly equivalent: the database holds no rows at all (outside
 `alembic_version`), the session has nothing pending and `keys_dir` holds no files; otherwise the world is
-built for real. The engines without a replay (MariaDB, seekdb) always build. DAIPIN_TEST_WORLD_CACHE=0 turns
-replays off (every call builds), which is how `test_world_replay_equals_a_build` compares the two.
+built for real; so is a world asked for under other DAIPIN_* settings than the recorded one. DAIPIN_TEST_WORLD_CACHE=0
+turns replays off (every call builds). tests/integration/test_world_replay.py compares a replay with a build.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
 import os
 import shutil
@@ -39,7 +41,7 @@ from sqlalchemy.orm import Session
 
 W = TypeVar("W")
 ENV = "DAIPIN_TEST_WORLD_CACHE"
-REPLAYING_ENGINES = ("sqlite", "postgresql")
+REPLAYING_ENGINES = ("sqlite", "postgresql", "mysql")  # (MariaDB and seekdb are "mysql")
 
 
 @dataclass
@@ -51,7 +53,7 @@ class Snapshot:
     sequences: list[str] = field(default_factory=list)  # PostgreSQL: statements that move sequences past the ids
 
 
-_snapshots: dict[str, Snapshot] = {}  # engine name -> what this process's build wrote
+_snapshots: dict[str, Snapshot] = {}  # engine name and settings (`_key`) -> what this process's build wrote
 _tables: dict[str, list[str]] = {}  # engine name -> every table, parents before children
 
 
@@ -75,12 +77,14 @@ def _table_order(session: Session) -> list[str]:
     return found
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _quoter(session: Session) -> Callable[[str], str]:
+    prep = session.get_bind().dialect.identifier_preparer
+    return lambda name: str(prep.quote_identifier(name))
 
 
 def _database_is_empty(session: Session) -> bool:
     tables = _table_order(session)
+    _q = _quoter(session)
     sql = "SELECT " + " OR ".join(f"EXISTS (SELECT 1 FROM {_q(t)})" for t in tables)
     return not _conn(session).exec_driver_sql(sql).scalar()
 
@@ -96,12 +100,21 @@ def build(session: Session, keys_dir: str, build_world: Callable[[Session, str],
     if (not enabled() or engine not in REPLAYING_ENGINES or session.new or session.dirty or session.deleted
             or _has_files(keys_dir) or not _database_is_empty(session)):
         return build_world(session, keys_dir)
-    snap = _snapshots.get(engine)
+    key = _key(engine)
+    snap = _snapshots.get(key)
     if snap is None:
         world = build_world(session, keys_dir)
-        _snapshots[engine] = _capture(session, keys_dir, world)
+        _snapshots[key] = _capture(session, keys_dir, world)
         return world
     return _replay(session, keys_dir, snap)
+
+
+def _key(engine: str) -> str:
+    """The engine and every DAIPIN_* setting but the key folder's: a test that sets one (a cipher, a data key)
+    before it asks for the world gets a world built under it, not one recorded under other settings."""
+    settings = sorted((k, v) for k, v in os.environ.items()
+                      if k.startswith("DAIPIN_") and k not in ("DAIPIN_KEYS_DIR", ENV) and not k.startswith("DAIPIN_TEST"))
+    return repr((engine, settings))
 
 
 def _capture(session: Session, keys_dir: str, world: Any) -> Snapshot:
@@ -109,6 +122,7 @@ def _capture(session: Session, keys_dir: str, world: Any) -> Snapshot:
 
     session.flush()
     conn = _conn(session)
+    _q = _quoter(session)
     engine = session.get_bind().dialect.name
     tables: list[tuple[str, list[str], Any]] = []
     sequences: list[str] = []
@@ -136,6 +150,7 @@ def _capture(session: Session, keys_dir: str, world: Any) -> Snapshot:
             if rows:
                 tables.append((t, columns, rows))
     keys = Path(tempfile.mkdtemp(prefix="daipin-world-keys-"))
+    atexit.register(shutil.rmtree, keys, True)
     shutil.copytree(keys_dir, keys, dirs_exist_ok=True)
     dirty = session.info.get(store._DIRTY)
     return Snapshot(tables, keys, copy.deepcopy(world), set(dirty) if dirty is not None else None, sequences)
@@ -146,7 +161,9 @@ def _replay(session: Session, keys_dir: str, snap: Snapshot) -> Any:
     from daipin.ledger import store
 
     conn = _conn(session)
-    if session.get_bind().dialect.name == "postgresql":
+    _q = _quoter(session)
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
             for t, _, data in snap.tables:
@@ -155,9 +172,10 @@ def _replay(session: Session, keys_dir: str, snap: Snapshot) -> Any:
             for sql in snap.sequences:
                 cur.execute(sql)
     else:
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
         for t, columns, rows in snap.tables:
             sql = (f"INSERT INTO {_q(t)} ({', '.join(_q(c) for c in columns)}) "
-                   f"VALUES ({', '.join('?' for _ in columns)})")
+                   f"VALUES ({', '.join(mark for _ in columns)})")
             conn.exec_driver_sql(sql, rows)
     Path(keys_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
     shutil.copytree(snap.keys, keys_dir, dirs_exist_ok=True)
