@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -70,7 +72,7 @@ def _with_database(admin_url: str, name: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
-_templates: dict[str, str] = {}  # MySQL-compatible engine -> this worker's migrated template database
+_templates: dict[str, str] = {}  # engine -> this worker's migrated template database (SQLite: its file)
 
 
 def _mysql_template(backend: str) -> str:
@@ -108,21 +110,70 @@ def _mysql_copy(backend: str, template: str, name: str) -> None:
     admin.dispose()
 
 
-def create_database(backend: str, tmp_dir: str) -> str:
-    """A brand-new, migrated database; returns its URL."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_dir}/daipin-{uuid.uuid4().hex[:8]}.db"
-    elif backend in MYSQL_BACKENDS:
-        name = f"daipin_t_{uuid.uuid4().hex[:12]}"
-        _mysql_copy(backend, _mysql_template(backend), name)
-        return _with_database(_admin_url(backend), name)
-    else:
-        name = f"daipin_t_{uuid.uuid4().hex[:12]}"
+def _migrated_sqlite_template() -> str:
+    """This worker's migrated SQLite file, every WAL page written back into it (so a copy of the file alone is
+    the whole database)."""
+    path = _templates.get("sqlite")
+    if path is None:
+        folder = Path(tempfile.mkdtemp(prefix="daipin-tpl-"))
+        path = str(folder / "template.db")
+        engine = make_engine(f"sqlite:///{path}")
+        migrate.upgrade(engine)
+        engine.dispose()
+        con = sqlite3.connect(path)
+        try:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            con.close()
+        _templates["sqlite"] = path
+    return path
+
+
+def _pg_template() -> str:
+    """This worker's migrated PostgreSQL database; no connection stays open to it, so it can be a TEMPLATE."""
+    name = _templates.get("postgresql")
+    if name is None:
+        name = f"daipin_tpl_{uuid.uuid4().hex[:12]}"
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
+        engine = make_engine(_pg_url(name))
+        migrate.upgrade(engine)
+        engine.dispose()
+        _templates["postgresql"] = name
+    return name
+
+
+def create_database(backend: str, tmp_dir: str) -> str:
+    """A brand-new, migrated database; returns its URL.
+
+    The schema is built by `alembic upgrade head` once per test worker and engine (a template); every database
+    after is a copy of that template (SQLite: the file; PostgreSQL: `CREATE DATABASE ... TEMPLATE`; MariaDB and
+    seekdb: `_mysql_copy`). DAIPIN_TEST_MIGRATE_EACH=1 migrates every database itself instead."""
+    name = f"daipin_t_{uuid.uuid4().hex[:12]}"
+    each = os.environ.get("DAIPIN_TEST_MIGRATE_EACH") == "1"
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_dir}/daipin-{uuid.uuid4().hex[:8]}.db"
+        if not each:
+            target = url.split("///", 1)[1]
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(_migrated_sqlite_template(), target)
+            os.chmod(target, 0o600)
+            return url
+    elif backend in MYSQL_BACKENDS:
+        _mysql_copy(backend, _mysql_template(backend), name)
+        return _with_database(_admin_url(backend), name)
+    else:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            template = "" if each else f' TEMPLATE "{_pg_template()}"'
+            conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
+        admin.dispose()
         url = _pg_url(name)
+        if not each:
+            return url
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
@@ -184,7 +235,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _drop_templates() -> Iterator[None]:
     yield
     for backend, name in _templates.items():
-        _drop_mysql(_admin_url(backend), name)
+        if backend in MYSQL_BACKENDS:
+            _drop_mysql(_admin_url(backend), name)
+        elif backend == "postgresql":
+            drop_database(_pg_url(name))
+        else:
+            shutil.rmtree(Path(name).parent, ignore_errors=True)
 
 
 @pytest.hookimpl(wrapper=True)

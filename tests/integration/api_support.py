@@ -87,6 +87,18 @@ class World:
 
 
 def build_world(session: Session, keys_dir: str) -> World:
+    """The world in `session` with its ledger keys in `keys_dir` (which becomes DAIPIN_KEYS_DIR).
+
+    Built by the services once per database engine per test process; every later call on an empty database
+    replays the rows that build wrote and copies its keys (tests/integration/world_cache.py), which gives the
+    same rows, signatures and sealed data in a fraction of the time. DAIPIN_TEST_WORLD_CACHE=0 builds every time.
+    """
+    from tests.integration import world_cache
+
+    return world_cache.build(session, keys_dir, _build_world, World)
+
+
+def _build_world(session: Session, keys_dir: str) -> World:
     import os
     from datetime import date
 
