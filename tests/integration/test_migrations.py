@@ -97,7 +97,7 @@ def test_serials_paid_before_0020_stay_unique_after_it(fresh_db_url: str) -> Non
         with engine.connect() as c:
             if c.dialect.name == "postgresql":
                 opts = c.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'payment_lines'")).scalar()
-                assert "fillfactor=20" in opts  # 0020 made it 30, 0025 20: room for a line's sent and paid versions
+                assert "fillfactor=20" in opts  # 0020 made it 30, 0026 20: room for a line's sent and paid versions
                 lz4 = c.execute(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
                                      "WHERE name = 'default_toast_compression'")).scalar()
                 comp = c.execute(text("SELECT attcompression FROM pg_attribute WHERE attrelid = "

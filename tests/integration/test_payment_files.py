@@ -173,6 +173,21 @@ def _refused(session: Session, batch: PaymentBatch, name: str, data: bytes) -> l
     return refused.value.problems
 
 
+def test_lines_taken_by_another_step_meanwhile_refuse_the_whole_change(session: Session, batch: PaymentBatch) -> None:
+    """The one statement that marks many lines re-checks each line's state under its row lock: a line another
+    official's step settled after the lines were read makes it change nothing and say so."""
+    bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)
+    lines = _lines(session, batch)
+    ids = [ln.id for ln in lines]
+    payments.mark_paid(session, TOWNSHIP, ids[0], payment_ref="HD-0001", at=AT)  # another step, after the read
+    with pytest.raises(Conflict) as caught, session.begin_nested():  # the step's transaction, rolled back
+        bankfiles._mark(session, "sent", {"status": "failed", "failed_at": AT}, ids,
+                        {"failure_reason": ["户名不符"] * len(ids)})
+    assert caught.value.code == "lines_changed" and "1 笔" in str(caught.value)
+    session.expire_all()
+    assert [ln.status for ln in _lines(session, batch)] == ["paid"] + ["sent"] * (len(ids) - 1)
+
+
 def test_a_return_that_does_not_match_is_refused_whole_with_every_problem_listed(session: Session,
                                                                                    batch: PaymentBatch) -> None:
     out = bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)

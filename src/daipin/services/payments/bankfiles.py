@@ -311,50 +311,38 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
     later = frozenset(k for t, k in WORKFLOW_LATER_COLUMNS if t == "payment_lines")
     masked = frozenset(k for t, k in WORKFLOW_MASKED_COLUMNS if t == "payment_lines")
     enc: Any = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
-    # Column by column: each column's part of every line's JSON text (`"key":value,`, or "" for a NULL left out), a
-    # value met before taken from a cache (most columns hold a few values over a whole file), then every line's
-    # parts joined and hashed. Keys in sorted order; a masked column's `<key>_digest` follows it directly (no column
-    # sorts between them).
-    columns: list[list[str]] = []
-    for k in sorted(_LINE_COLUMNS):
-        head, optional, mask = enc(k) + ":", k in later, k in masked
-        values = [s[k] for s in states]
-        kinds = set(map(type, values))
-        if kinds == {int}:  # whole numbers (ids, amounts): written as they are
-            columns.append([f"{head}{v}," for v in values])
-            continue
-        if kinds == {str} and not mask:
-            columns.append([head + enc(v) + "," for v in values])
-            continue
-        seen: dict[Any, str] = {}
-        part: list[str] = []
-        add = part.append
-        for v in values:
+    # (key, its JSON text with the colon, whether a NULL is left out, whether the value is masked), in the sorted
+    # order of the state's keys (a masked column's `<key>_digest` follows it directly: no column sorts between).
+    keys = [(k, enc(k) + ":", k in later, k in masked) for k in sorted(_LINE_COLUMNS)]
+    times: dict[datetime, str] = {}
+    sha = hashlib.sha256
+    out = []
+    for s in states:
+        parts = []
+        for k, head, optional, mask in keys:
+            v = s[k]
             t = type(v)
-            got = seen.get(v) if t is not bool else None
-            if got is not None:
-                add(got)
-                continue
             if t is str:
-                got = (head + enc(mask_reference(v)) + "," + enc(k + "_digest") + ":" + enc(pii(v)) + ","
-                       if mask and v else head + enc(v) + ",")
+                if mask and v:
+                    parts.append(head + enc(mask_reference(v)))
+                    parts.append(enc(k + "_digest") + ":" + enc(pii(v)))
+                else:
+                    parts.append(head + enc(v))
             elif t is int:
-                got = head + str(v) + ","
+                parts.append(head + str(v))
             elif v is None:
-                got = "" if optional else head + "null,"
+                if not optional:
+                    parts.append(head + "null")
             elif isinstance(v, datetime):
-                got = head + enc(_utc(v).isoformat()) + ","
+                iso = times.get(v)
+                if iso is None:
+                    iso = times[v] = enc(_utc(v).isoformat())
+                parts.append(head + iso)
             else:
                 return _general_facts(states, pii)
-            if len(seen) < 4096:  # a column of ids and the like stops being kept
-                seen[v] = got
-            add(got)
-        columns.append(part)
-    sha = hashlib.sha256
-    join = "".join
-    ids = [str(s["id"]) for s in states]
-    digests = [sha(("{" + join(parts)[:-1] + "}").encode("utf-8")).hexdigest() for parts in zip(*columns, strict=True)]
-    return [{"table": "payment_lines", "id": i, "digest": d} for i, d in zip(ids, digests, strict=True)]
+        text = "{" + ",".join(parts) + "}"
+        out.append({"table": "payment_lines", "id": str(s["id"]), "digest": sha(text.encode("utf-8")).hexdigest()})
+    return out
 
 
 def _general_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str]]:

@@ -11,8 +11,8 @@ compression of large values (pglz) took seconds over it, lz4 (PostgreSQL 14 and 
 with it) a tenth of that. The stored bytes read back the same either way: nothing hashed changes.
 Only rows written after this migration are affected.
 
-Revision ID: 0025_payment_speed
-Revises: 0024_year_close
+Revision ID: 0026_payment_speed
+Revises: 0025_asset_insurance
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import text
 
-revision = "0025_payment_speed"
-down_revision = "0024_year_close"
+revision = "0026_payment_speed"
+down_revision = "0025_asset_insurance"
 branch_labels = None
 depends_on = None
 
