@@ -272,7 +272,7 @@ class PaymentLine(Base):
         UniqueConstraint("batch_id", "payee_type", "payee_ref", "attempt", name="uq_payment_lines_payee_attempt"),
         UniqueConstraint("batch_id", "seq", name="uq_payment_lines_batch_seq"),
         # Room in each page for a line's later versions, so that marking lines sent, paid or failed (columns no
-        # index covers: a serial's uniqueness is `payment_receipts`') rewrites them in place (migrations 0020, 0025).
+        # index covers: a serial's uniqueness is `payment_receipts`') rewrites them in place (migrations 0020, 0026).
         {"postgresql_with": {"fillfactor": 20}},
     )
 
