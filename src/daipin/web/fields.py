@@ -25,6 +25,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rectification": ("整改情况", "rectification"),
     "subsidy": ("保费补贴", "premium subsidy"),
     "subsidy_fen": ("补贴金额", "subsidy amount"),
+    "insured_sum_fen": ("保险金额", "insured sum"),
     "step": ("处理步骤", "step"),
     "set": ("设置项", "setting"),
     "acknowledge_warning": ("确认知悉信用警示", "acknowledge the credit warning"),

@@ -10,12 +10,13 @@ from typing import IO
 from sqlalchemy.orm import Session
 
 from daipin.domain.actors import Actor
+from daipin.domain.money import format_yuan
 from daipin.services.insurance import views
 from daipin.services.supervision.exports import save_sheets
 
 
 def _yuan(fen: int | None) -> str:
-    return "" if fen is None else f"{fen // 100}.{fen % 100:02d}"
+    return "" if fen is None else format_yuan(fen, grouping=False)
 
 
 def export_insurance(session: Session, actor: Actor, path: Path | str | IO[bytes], *, today: date) -> int:
