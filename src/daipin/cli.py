@@ -9,6 +9,7 @@ from daipin.commands import (
     calc,
     clock,
     config,
+    crosscheck,
     db,
     keys,
     ledger,
@@ -30,7 +31,7 @@ app = typer.Typer(
 )
 
 for module in (calc, db, registry, ledger, workflow, payments, villages, web, clock, obligations, config, backup,
-               supervision, keys, province):
+               supervision, keys, province, crosscheck):
     module.register(app)
 
 
