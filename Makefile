@@ -44,7 +44,7 @@ demo: install ## set up, load the sample district into SQLite and start the app
 test: install-test lint ## run every test: unit, integration (SQLite and PostgreSQL), engines (MariaDB), browser
 	$(BIN)/pytest -q -n 2 tests/unit tests/integration
 	$(MAKE) --no-print-directory test-engines ENGINES=mariadb
-	$(BIN)/pytest -q -n 2 --dist loadfile tests/e2e
+	$(BIN)/pytest -q tests/e2e
 
 test-unit: install-test ## domain core and ledger unit tests
 	$(BIN)/pytest -q -n 2 tests/unit
@@ -65,7 +65,7 @@ test-engines: install-test ## the engine-compatibility subset on MariaDB and Oce
 	DAIPIN_TEST_ENGINES=$(ENGINES) $(BIN)/pytest -q -n 2 $(ENGINE_TESTS)
 
 test-e2e: install-test ## the pages in a real browser
-	$(BIN)/pytest -q -n 2 --dist loadfile tests/e2e
+	$(BIN)/pytest -q tests/e2e
 
 lint: install-test ## ruff and mypy (strict on the domain core)
 	$(BIN)/ruff check src tests benchmarks
