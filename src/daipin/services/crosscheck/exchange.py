@@ -175,7 +175,7 @@ def finish(answers_file: Path, kept_file: Path, public_value: str, out: Path) ->
         raise InputError("省级公开值应为十六进制数", "the province's public value must be hexadecimal", "public_value")
     y = int(public_value.strip(), 16)
     answers = _read(answers_file, ANSWERS, (_COUNTY, _REF, _HEX))
-    factors: dict[str, str] = {ref: r for ref, r in _read(kept_file, KEPT, (_REF, _HEX))}
+    factors: dict[str, str] = {row[0]: row[1] for row in _read(kept_file, KEPT, (_REF, _HEX))}
     problems = [f"{answers_file.name}: 编号 {ref} 不在本县保存的文件中 / reference {ref} is not in the kept file"
                 for _, ref, _ in answers if ref not in factors]
     if problems:
