@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -13,18 +15,26 @@ from daipin.domain.errors import DaipinError
 crosscheck_app = typer.Typer(help="跨县比对 cross-county checks without clear ID numbers", no_args_is_help=True)
 
 
-def _refused(exc: DaipinError) -> None:
-    """The error, then every problem of a file refused whole (file, row, column); exit 2."""
+@contextmanager
+def _refusing() -> Iterator[None]:
+    """A missing file, or the error and every problem of a file refused whole (file, row, column): exit 2."""
     from daipin.services.crosscheck.exchange import ExchangeFileRefused
     from daipin.services.crosscheck.files import FilesRefused
 
-    typer.echo(f"错误 / error: {exc.text()}", err=True)
-    if isinstance(exc, ExchangeFileRefused):
-        for p in exc.problems:
-            typer.echo(f"  {p}", err=True)
-    if isinstance(exc, FilesRefused):
-        for fp in exc.problems:
-            typer.echo(f"  {fp.file} 第{fp.row}行“{fp.column}”: {fp.message_zh} / {fp.message_en}", err=True)
+    try:
+        yield
+    except FileNotFoundError as exc:
+        typer.echo(f"错误 / error: 文件不存在 / no such file: {exc.filename}", err=True)
+        raise typer.Exit(2) from None
+    except DaipinError as exc:
+        typer.echo(f"错误 / error: {exc.text()}", err=True)
+        if isinstance(exc, ExchangeFileRefused):
+            for p in exc.problems:
+                typer.echo(f"  {p}", err=True)
+        if isinstance(exc, FilesRefused):
+            for fp in exc.problems:
+                typer.echo(f"  {fp.file} 第{fp.row}行“{fp.column}”: {fp.message_zh} / {fp.message_en}", err=True)
+        raise typer.Exit(2) from None
 
 
 @crosscheck_app.command("key")
@@ -69,11 +79,8 @@ def evaluate(
     """省级服务器：应答各县的盲化值 / province server: answer a county's blinded values."""
     from daipin.services.crosscheck import exchange
 
-    try:
+    with _refusing():
         n = exchange.evaluate(parse_actor(as_), file, out, keys_dir)
-    except DaipinError as exc:
-        _refused(exc)
-        raise typer.Exit(2) from None
     typer.echo(f"已应答 {n:,} 行 / {n:,} rows answered: {out}")
 
 
@@ -87,14 +94,8 @@ def finish(
     """县级：把应答还原为摘要文件 / county: unblind the answers into the digest file the province compares."""
     from daipin.services.crosscheck import exchange
 
-    try:
+    with _refusing():
         n = exchange.finish(answers, keep, public_value.read_text(encoding="utf-8"), out)
-    except FileNotFoundError as exc:
-        typer.echo(f"错误 / error: 文件不存在 / no such file: {exc.filename}", err=True)
-        raise typer.Exit(2) from None
-    except DaipinError as exc:
-        _refused(exc)
-        raise typer.Exit(2) from None
     typer.echo(f"摘要 {n:,} 行 / {n:,} digests: {out}")
 
 
@@ -106,16 +107,10 @@ def duplicates(
     """省级：比对各县摘要，列出在两个及以上县登记的人（只列县和县内编号） / province: one person in two counties."""
     from daipin.services.crosscheck import files as cfiles
 
-    try:
+    with _refusing():
         got = cfiles.read([(f.name, f.read_bytes()) for f in files])
-        with unit_of_work() as s:
-            found = cfiles.findings(s, parse_actor(as_), got)
-    except FileNotFoundError as exc:
-        typer.echo(f"错误 / error: 文件不存在 / no such file: {exc.filename}", err=True)
-        raise typer.Exit(2) from None
-    except DaipinError as exc:
-        _refused(exc)
-        raise typer.Exit(2) from None
+    with unit_of_work() as s:
+        found = cfiles.findings(s, parse_actor(as_), got)
     typer.echo(f"{found['files']} 个文件，{found['rows']:,} 行 / files, rows")
     for d in found["duplicates"]:
         typer.echo("  " + "；".join(f"{c} {name} {ref}" for c, name, ref in d["places"]))
