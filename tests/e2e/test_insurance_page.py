@@ -30,6 +30,10 @@ def test_the_auditor_reads_the_insurance_register_and_downloads_it(browser: Any,
                 for i in range(rows.count())}
     assert statuses <= {"有效", "无有效保单"} and statuses
     fits_the_phone(page)
+    # On a phone each asset stacks under its labels: the insurance status is on the screen, not scrolled away.
+    beyond = page.evaluate("""() => [...document.querySelectorAll('#insured-assets td')]
+        .filter(td => td.getBoundingClientRect().right > window.innerWidth + 1).length""")
+    assert beyond == 0
     no_raw_codes(page)
     shots(page, "supervision-insurance")
     with page.expect_download() as dl:
