@@ -11,8 +11,8 @@ shares the machine). Goal p95 ≤ 100 ms and p99 ≤ 200 ms.
 
 Knobs (environment): BENCH_WEB_HOUSEHOLDS (300000), BENCH_WEB_SECONDS (60), BENCH_WEB_CLIENTS (50),
 DAIPIN_BENCH_PG_ADMIN (postgresql+psycopg://postgres@127.0.0.1:5432/postgres), BENCH_WEB_WORKERS (2),
-BENCH_WEB_KEEP=1 (keep the built database and print its address), BENCH_WEB_DATABASE=<url> (drive a database
-kept earlier instead of building one; it is left in place).
+BENCH_WEB_KEEP=1 (keep the built database and print its address and key folder), BENCH_WEB_DATABASE=<url> and
+BENCH_WEB_KEYS=<folder> (drive a database kept earlier instead of building one; it is left in place).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from benchmarks.pgdb import drop_database, new_database
 
@@ -89,13 +91,18 @@ def build(url: str, keys: str) -> dict[str, object]:
     with engine.begin() as conn:
         villages = [r[0] for r in conn.execute(text("SELECT code FROM regions WHERE level = 'village' ORDER BY code"))]
         start = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM households")).scalar() or 0)
+        # Phones, bank accounts and ID numbers are sealed at rest (db/sealing.py) with their blind indexes, as the
+        # registry writes them: sealed here in bulk and copied into a temporary table the INSERTs join.
+        sealed = _sealed_columns(conn, HOUSEHOLDS)
         conn.execute(text("""
             INSERT INTO households (id, household_no, village_code, county_code, status, labor, life_state,
-                                    phone, bank_account)
+                                    phone, phone_bidx, bank_account)
             SELECT :start + g, 'B' || lpad(g::text, 9, '0'), (CAST(:villages AS text[]))[1 + g % cardinality(CAST(:villages AS text[]))], '231002',
                    (ARRAY['poor','monitored','exited','non_poor'])[1 + g % 4], 'full', 'alive',
-                   '1390000' || lpad((g % 10000)::text, 4, '0'), '62170000' || lpad(g::text, 11, '0')
-            FROM generate_series(1, :n) AS g"""), {"start": start, "villages": villages, "n": HOUSEHOLDS})
+                   b.phone, b.phone_bidx, b.bank_account
+            FROM generate_series(1, :n) AS g JOIN bench_sealed AS b ON b.k = g"""),
+            {"start": start, "villages": villages, "n": HOUSEHOLDS})
+        del sealed
         # Household g lies in village g % 10; its head's surname is taken from g / 10 so that every village
         # holds every surname (taken from g itself, each village had three: a search for a surname absent
         # from the cadre's village then walked all its 30,000 households).
@@ -105,14 +112,16 @@ def build(url: str, keys: str) -> dict[str, object]:
         conn.execute(text("INSERT INTO bench_initials VALUES (:name, :initials)"),
                      [{"name": n, "initials": name_initials(n)} for n in names])
         conn.execute(text("""
-            INSERT INTO people (household_id, county_code, name, name_initials, id_number, relation, labor, life_state)
-            SELECT p.household_id, '231002', p.name, i.initials, p.id_number, '户主', 'full', 'alive'
-            FROM (SELECT :start + g AS household_id, 'B' || lpad(g::text, 17, '0') AS id_number,
+            INSERT INTO people (household_id, county_code, name, name_initials, id_number, id_number_bidx, relation,
+                                labor, life_state)
+            SELECT p.household_id, '231002', p.name, i.initials, b.id_number, b.id_number_bidx, '户主', 'full', 'alive'
+            FROM (SELECT :start + g AS household_id, g,
                          substr(:surnames, 1 + (g / 10) % length(:surnames), 1)
                          || substr(:given, 1 + (g / 7) % length(:given), 1)
                          || substr(:given, 1 + (g / 13) % length(:given), 1) AS name
                   FROM generate_series(1, :n) AS g) AS p
             JOIN bench_initials AS i ON i.name = p.name
+            JOIN bench_sealed AS b ON b.k = p.g
             ORDER BY p.household_id"""),
             {"start": start, "n": HOUSEHOLDS, "surnames": NAMES, "given": GIVEN})
         conn.execute(text("SELECT setval(pg_get_serial_sequence('households', 'id'), (SELECT max(id) FROM households))"))
@@ -121,6 +130,28 @@ def build(url: str, keys: str) -> dict[str, object]:
     print(f"  bulk registry: {HOUSEHOLDS:,} households in {time.perf_counter() - t0:.1f} s", flush=True)
     engine.dispose()
     return targets(url)
+
+
+def _sealed_columns(conn: Any, n: int) -> int:
+    """Household g's phone, bank account and head's ID number, sealed with their blind indexes, into the temporary
+    table bench_sealed(k, …) by COPY."""
+    from sqlalchemy import text
+
+    from daipin.db import sealing
+
+    keys = sealing.active(conn)
+    g = range(1, n + 1)
+    phones, phone_idx = sealing.seal_many(keys, "households", "phone",
+                                          [f"1390000{i % 10000:04d}" for i in g], "231002")
+    banks, _ = sealing.seal_many(keys, "households", "bank_account", [f"62170000{i:011d}" for i in g], "231002")
+    ids, id_idx = sealing.seal_many(keys, "people", "id_number", [f"B{i:017d}" for i in g], "231002")
+    conn.execute(text("""CREATE TEMPORARY TABLE bench_sealed (k int PRIMARY KEY, phone text, phone_bidx text,
+                         bank_account text, id_number text, id_number_bidx text)"""))
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy("COPY bench_sealed FROM STDIN") as cp:
+        for i, row in enumerate(zip(phones, phone_idx or [], banks, ids, id_idx or [], strict=True), start=1):
+            cp.write_row((i, *row))
+    return n
 
 
 def targets(url: str) -> dict[str, object]:
@@ -302,7 +333,9 @@ def _pct(values: list[float], p: float) -> float:
 
 def main() -> None:
     url = REUSE or new_database()
-    keys = tempfile.mkdtemp(prefix="daipin-bench-keys-")
+    # The database's keys: a kept database is driven again with the same folder (BENCH_WEB_KEYS), or its sealed
+    # phones, accounts and ID numbers would not open.
+    keys = os.environ.get("BENCH_WEB_KEYS") or tempfile.mkdtemp(prefix="daipin-bench-keys-")
     proc = None
     try:
         data = targets(url) if REUSE else build(url, keys)
@@ -344,9 +377,10 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=20)
         if KEEP or REUSE:
-            print(f"  database kept: BENCH_WEB_DATABASE={url}")
+            print(f"  database kept: BENCH_WEB_DATABASE={url} BENCH_WEB_KEYS={keys}")
         else:
             drop_database(url)
+            shutil.rmtree(keys, ignore_errors=True)
 
 
 if __name__ == "__main__":
