@@ -74,7 +74,7 @@ def build(url: str, keys: str) -> dict[str, object]:
     at = datetime.now(UTC) - timedelta(days=1)
     with Session(engine) as s:
         try:
-            setup_demo(s, at, roster_villages=1)
+            setup_demo(s, at)
         except Exception as exc:  # the notices need the whole workflow; the registry figures stand without them
             print(f"  (notices not built: {exc})", flush=True)
             s.rollback()
