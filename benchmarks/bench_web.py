@@ -12,7 +12,9 @@ shares the machine). Goal p95 ≤ 100 ms and p99 ≤ 200 ms.
 Knobs (environment): BENCH_WEB_HOUSEHOLDS (300000), BENCH_WEB_SECONDS (60), BENCH_WEB_CLIENTS (50),
 DAIPIN_BENCH_PG_ADMIN (postgresql+psycopg://postgres@127.0.0.1:5432/postgres), BENCH_WEB_WORKERS (2),
 BENCH_WEB_KEEP=1 (keep the built database and print its address and key folder), BENCH_WEB_DATABASE=<url> and
-BENCH_WEB_KEYS=<folder> (drive a database kept earlier instead of building one; it is left in place).
+BENCH_WEB_KEYS=<folder> (drive a database kept earlier instead of building one; it is left in place; the two bench
+accounts are added if it has none: the province benchmark's database, kept with BENCH_PROVINCE_KEEP=1, is driven
+this way).
 """
 
 from __future__ import annotations
@@ -152,6 +154,30 @@ def _sealed_columns(conn: Any, n: int) -> int:
         for i, row in enumerate(zip(phones, phone_idx or [], banks, ids, id_idx or [], strict=True), start=1):
             cp.write_row((i, *row))
     return n
+
+
+def _ensure_accounts(url: str, keys: str) -> None:
+    """The two bench accounts on a database kept earlier or built elsewhere (the province benchmark's, which has no
+    accounts): a district administrator of 231002 and a village cadre of its first village."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from daipin.db.models.auth import User
+    from daipin.db.session import make_engine
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.services.auth import service as auth_service
+
+    os.environ["DAIPIN_KEYS_DIR"] = keys
+    engine = make_engine(url)
+    at = datetime.now(UTC) - timedelta(days=1)
+    with Session(engine) as s:
+        for role, region in (("district_admin", "231002"), ("village_cadre", "231002001001")):
+            name = f"bench-{role.replace('_', '-')}"
+            if s.scalar(select(User.id).where(User.username == name)) is None:
+                auth_service.create_user(s, actor=SYSTEM_ACTOR, username=name, password=PASSWORD, role=role,
+                                         region=region, at=at)
+        s.commit()
+    engine.dispose()
 
 
 def targets(url: str) -> dict[str, object]:
@@ -338,6 +364,8 @@ def main() -> None:
     keys = os.environ.get("BENCH_WEB_KEYS") or tempfile.mkdtemp(prefix="daipin-bench-keys-")
     proc = None
     try:
+        if REUSE:
+            _ensure_accounts(url, keys)
         data = targets(url) if REUSE else build(url, keys)
         port = _port()
         env = {**os.environ, "DAIPIN_DATABASE_URL": url, "DAIPIN_KEYS_DIR": keys,
