@@ -312,7 +312,8 @@ class Contract(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
     payee_household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
-    payee_village_code: Mapped[str | None] = mapped_column(String(12))
+    # Indexed (migration 0031): a township's or village's contracts are found by their payees.
+    payee_village_code: Mapped[str | None] = mapped_column(String(12), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)

@@ -10,8 +10,8 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal_column, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, literal_column, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from daipin.db.models.registry import (
     Asset,
@@ -783,6 +783,18 @@ def regions_in_reach(session: Session, actor: Actor, action: access.Action, leve
             if access.allowed(actor, action, region=c) or (level == "township" and r.prefix.startswith(c))]
 
 
+def _payee_within(prefix: str, *, or_village: str = "") -> Any:
+    """A contract's payee lies in the township or village `prefix` (or is the village or township `or_village`):
+    the ids of the contracts of its households (the households' village index, then the contracts' payee index)
+    and of its villages (the contracts' payee-village index), as one list the database reads by index."""
+    c, h = aliased(Contract), aliased(Household)
+    parts = [select(c.id).join(h, h.id == c.payee_household_id).where(in_region(h.village_code, prefix)),
+             select(c.id).where(in_region(c.payee_village_code, prefix))]
+    if or_village:
+        parts.append(select(c.id).where(c.payee_village_code == or_village))
+    return Contract.id.in_(union_all(*parts))
+
+
 def search_contracts(session: Session, actor: Actor, *, q: str = "", model: str | None = None,
                      status: str | None = None, region: str | None = None, year: int | None = None,
                      offset: int = 0, limit: int = PAGE) -> dict[str, Any]:
@@ -802,9 +814,24 @@ def search_contracts(session: Session, actor: Actor, *, q: str = "", model: str 
     limit = max(1, min(int(limit), 200))
     offset = max(0, int(offset))
     payee = func.coalesce(Household.village_code, Contract.payee_village_code, Contract.county_code)
-    cond: list[Any] = [scope.where(access.reach(actor, "contract.read"), region=payee, entity=Contract.entity_id)]
+    reach = access.reach(actor, "contract.read")
+    # The payee's region is an expression no index serves, so a reach bound to a region is written on indexed
+    # columns, to the same effect: a county's contracts are those of its county (a contract's county is its
+    # payee's: contracts.service refuses a payee in another county); a township's or village's are those paid to
+    # its households (the households' village index) or its villages (the contracts' payee-village index), and a
+    # village cadre's also those paid to its township itself (`VILLAGE_UP`, as scope.where admits).
+    digits = access.LEVEL_DIGITS.get(reach.scope, 0)
+    cond: list[Any]
+    if reach.scope is access.Scope.COUNTY:
+        cond = [Contract.county_code == reach.prefix]
+    elif digits >= 9 and len(reach.prefix) == digits:
+        cond = [Contract.county_code == reach.prefix[:6],
+                _payee_within(reach.prefix, or_village=reach.prefix[:9]
+                              if reach.scope is access.Scope.VILLAGE_UP else "")]
+    else:
+        cond = [scope.where(reach, region=payee, entity=Contract.entity_id)]
     if region:
-        cond.append(or_(in_region(Household.village_code, region), in_region(Contract.payee_village_code, region)))
+        cond.append(_payee_within(region))
     if q:
         cond.append(Contract.code.like(q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%", escape="/"))
     if model:
