@@ -49,7 +49,7 @@ def test_the_district_sets_performance_from_indicators_and_its_draft_form_shows_
     assert "按绩效指标计算" in township.inner_text("#performance-settings")
     assert township.locator("#performance-form").count() == 0
 
-    district.goto("/matters/new?kind=district_allocation")
+    district.goto("/matters/new?kind=district_allocation&year=2026")  # the demo has allocated 2025
     district.wait_for_selector("#performance-table")
     rows = district.locator("#performance-table tbody tr")
     assert rows.count() >= 2
@@ -74,6 +74,8 @@ def test_the_district_sets_performance_from_indicators_and_its_draft_form_shows_
     district.fill("textarea[name=d_villages]", "\n".join(lines))
     district.fill("input[name=d_fund]", "100000")
     district.click("#save-draft")
+    district.wait_for_load_state()
+    assert district.locator(".err").count() == 0, district.inner_text("main")[:600]
     district.wait_for_url(lambda u: "/matters/new" not in u and "/matters/" in u)
     district.click("#matter-document summary")
     document = district.inner_text("#matter-document")
