@@ -457,13 +457,13 @@ def record_inspection(session: Session, actor: Actor, *, region: str, inspected_
                      checked=what, result=found, recorded_at=at, actor=actor_name)
     session.add(ins)
     session.flush()
-    record(session, actor, "inspection.recorded", f"inspection:{ins.id}", code,
-           {"inspected_on": day.isoformat(), "findings": len(items)}, [ins], at)
+    entry = record(session, actor, "inspection.recorded", f"inspection:{ins.id}", code,
+                   {"inspected_on": day.isoformat(), "findings": len(items)}, [ins], at)
     opened = []
     for n, (summary, severity, f_region, subject) in enumerate(items, start=1):
         finding = Finding(county_code=code[:6], finding_key=f"{rules_def.MANUAL_RULE}:inspection:{ins.id}:{n}",
                           rule=rules_def.MANUAL_RULE, severity=severity, region_code=f_region, subject=subject,
-                          summary=summary, evidence={"rows": [{"table": "inspections", "id": ins.id}], "ledger": []},
+                          summary=summary, evidence={"rows": [{"table": "inspections", "id": ins.id}], "ledger": [entry]},
                           status="open", source="inspection", inspection_id=ins.id, opened_at=at, updated_at=at,
                           status_note="")
         session.add(finding)
