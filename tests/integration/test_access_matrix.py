@@ -329,6 +329,14 @@ CASES = [
          const("/api/v1/supervision/findings?status=open"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/supervision/indicators", const("/api/v1/supervision/indicators"),
          const("/api/v1/supervision/indicators?year=2025"), {**everyone(200), E: same(403)}),
+    # The district allocation's performance setting: read inside the county by whoever reads findings, set by the
+    # district administrator of that county only.
+    Case("GET", "/api/v1/supervision/performance", const("/api/v1/supervision/performance?county=231002"),
+         const("/api/v1/supervision/performance?county=231005"), {**everyone(200), D: (200, 403), T: (200, 403),
+                                                                  V: (200, 403), A: (200, 403), E: same(403)}),
+    Case("PUT", "/api/v1/supervision/performance", const("/api/v1/supervision/performance"),
+         const("/api/v1/supervision/performance"), {**everyone(403), D: (200, 403), P: same(401)},
+         body=lambda w, s: {"county": "231002" if s == "own" else "231005", "performance_mode": "indicators"}),
     Case("GET", "/api/v1/supervision/insurance", const("/api/v1/supervision/insurance"),
          const("/api/v1/supervision/insurance"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/supervision/overdue", const("/api/v1/supervision/overdue"),
@@ -892,6 +900,12 @@ def _scan_targets(mx: Mx) -> list[Target]:
         "county": c}) for label, c in (("own", "231002"), ("other county", "231005"))]
 
 
+def _performance_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {}, lambda a, r, c=c: _allowed("setting.write", c)(a), body=lambda route, c=c: {
+        "county": c, "performance_mode": "indicators", "performance_min": "0.85"})
+        for label, c in (("own", "231002"), ("other county", "231005"))]
+
+
 def _finding_step_targets(mx: Mx) -> list[Target]:
     return [Target(label, {"finding_id": str(f)}, lambda a, r, v=v: _allowed("finding.manage", v)(a),
                    body=lambda route, v=v: {"step": "assign", "unit": v, "deadline": "2099-12-31"})
@@ -1096,6 +1110,8 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
         {"reason": "户已销户", "decision": "某乡政发〔2026〕1号"}),
     ("POST", "/api/v1/supervision/scan"): _scan_targets,
     ("POST", "/supervision/scan"): _scan_targets,
+    ("PUT", "/api/v1/supervision/performance"): _performance_targets,
+    ("POST", "/supervision/performance"): _performance_targets,
     ("POST", "/year-close"): lambda mx: [Target("own county", {}, lambda a, r: _allowed("year.close")(a),
                                                 body=lambda route: {"year": "2025"})],
     ("POST", "/api/v1/supervision/findings/{finding_id}/steps"): _finding_step_targets,

@@ -54,6 +54,8 @@ ROWS: list[tuple[str, str, str, dict[str, tuple[int, int]]]] = [
      {"district_admin": (200, 404), "district_b": (404, 200), "province": (200, 200)}),
     ("GET", "/api/v1/households?village=231002001001", "/api/v1/households?village=" + FOREIGN_COUNTY_VILLAGE,
      {"district_admin": (200, 200), "district_b": (200, 200), "province": (200, 200)}),
+    ("GET", "/api/v1/supervision/performance?county=231002", "/api/v1/supervision/performance?county=231005",
+     {"district_admin": (200, 403), "district_b": (403, 200), "auditor_b": (403, 200), "province": (200, 200)}),
 ]
 
 

@@ -74,3 +74,18 @@ def test_an_inspection_from_a_file_and_a_listing_from_notice_to_effect(cli_db: s
                                                                                    "列入失信名单"]
     findings_file = tmp_path / "findings.xlsx"
     assert "已导出 1 行" in run("supervise", "findings", "--xlsx", str(findings_file))
+
+
+def test_the_performance_setting_is_shown_and_set_by_the_district_alone(cli_db: str, monkeypatch: Any) -> None:
+    command_line_clock(monkeypatch)
+    shown = run("supervise", "performance", "231002")
+    assert "performance_mode\t人工填写" in shown and "绩效系数下限" in shown
+    DISTRICT_AS = "district_admin:d1@231002"
+    out = run("supervise", "performance", "231002", "--mode", "indicators", "--set", "performance_max=1.30",
+              "--as", DISTRICT_AS)
+    assert "performance_mode\t按绩效指标计算" in out and "performance_max\t1.3\t" in out
+    bad = cli("supervise", "performance", "231002", "--set", "performance_min=2", "--as", DISTRICT_AS, code=2)
+    assert "performance_min" in bad.output and "下限" in bad.output
+    refused = cli("supervise", "performance", "231002", "--mode", "manual", "--as", TOWN_AS, code=2)
+    assert "无权" in refused.output
+    assert "performance_mode\t按绩效指标计算" in run("supervise", "performance", "231002", "--as", TOWN_AS)

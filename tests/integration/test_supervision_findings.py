@@ -4,9 +4,11 @@ the township, then the district, and listed for whoever has to act on them (å¾…æ
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daipin.domain.actors import Actor, Role
@@ -44,6 +46,13 @@ def _inspect(rs: Session, actor: Actor = TOWNSHIP, **kw):
 def test_an_inspection_opens_findings_by_hand_and_each_walks_its_path(rs: Session) -> None:
     ins, opened = _inspect(rs)
     assert [f.status for f in opened] == ["open", "open"] and all(f.inspection_id == ins.id for f in opened)
+    # the evidence of a finding opened by hand names the inspection's row and its ledger entry (SUPERVISION.md)
+    from daipin.db.models.ledger import LedgerEntry
+
+    (entry,) = opened[0].evidence["ledger"]
+    body = rs.scalar(select(LedgerEntry.body).where(LedgerEntry.idx == entry))
+    assert body is not None and json.loads(body)["subject"] == f"inspection:{ins.id}"
+    assert all(f.evidence == {"rows": [{"table": "inspections", "id": ins.id}], "ledger": [entry]} for f in opened)
     f = opened[0]
     sup.take_step(rs, TOWNSHIP, f.id, "assign", unit=VILLAGE, deadline="2025-06-30", at=AT)
     assert (f.status, f.responsible_unit, f.deadline) == ("assigned", VILLAGE, date(2025, 6, 30))

@@ -176,6 +176,33 @@ def thresholds(county: str = CountyArg, set_: list[str] = typer.Option([], "--se
             typer.echo(f"{t['key']}\t{t['value']}\t（默认 {t['default']}）\t{t['label']}")
 
 
+@supervise_app.command("performance")
+def performance_setting(county: str = CountyArg,
+                        mode: str | None = typer.Option(None, "--mode", help="manual 人工填写 | indicators 按绩效指标计算"),
+                        set_: list[str] = typer.Option([], "--set", help="参数 key=value，可重复：performance_on_time_weight"
+                                                       "、performance_income_weight、performance_finding_penalty、"
+                                                       "performance_min、performance_max"),
+                        as_: str = AsOpt) -> None:
+    """查看或设置区级资金分配的绩效系数来源和公式参数 / show or set how performance coefficients are derived."""
+    from daipin.domain.errors import InputError
+    from daipin.services.supervision import commands, performance, service
+
+    with unit_of_work() as s:
+        actor = parse_actor(as_)
+        values: dict[str, str] = {"county": county}
+        if mode is not None:
+            values["performance_mode"] = mode
+        for item in set_:
+            if "=" not in item:
+                raise InputError("--set 应写作 key=value", "--set takes key=value", field="set")
+            k, v = item.split("=", 1)
+            values[k.strip()] = v.strip()
+        if len(values) > 1:
+            commands.set_performance(s, actor, commands.PerformanceSetting.parse(values), at=now(s))
+        for r in performance.settings_rows(service.read_performance(s, actor, county)):
+            typer.echo(f"{r['key']}\t{r['value']}\t（默认 {r['default']}）\t{r['label']}")
+
+
 # ---------------------------------------------------------------- credit listings
 
 

@@ -193,6 +193,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "size": ("规模", "size"),
     "user": ("账户", "account"),
     "votes": ("表决", "votes"),
+    "performance_mode": ("绩效系数来源", "source of the performance coefficient"),
+    "performance_on_time_weight": ("按期兑付率权重", "weight of dues paid on time"),
+    "performance_income_weight": ("户均收益权重", "weight of income per household"),
+    "performance_finding_penalty": ("每个未销号问题扣减", "deduction per open finding"),
+    "performance_min": ("绩效系数下限", "least coefficient"),
+    "performance_max": ("绩效系数上限", "greatest coefficient"),
+    "performance_basis": ("绩效系数计算依据", "basis of the performance coefficients"),
 }
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 

@@ -168,7 +168,26 @@ def performance(actor: CurrentActor, session: SessionDep, today: TodayDep, year:
     """项目和村的绩效指标：受益户数、户均收益、按期兑付、未销号问题 / indicators per project and village."""
     y = year if year and 2000 <= year <= 2100 else today.year
     return {"year": y, "projects": indicators.projects(session, actor, year=y, today=today),
-            "villages": indicators.villages(session, actor, year=y)}
+            "villages": indicators.villages(session, actor, year=y, today=today)}
+
+
+class PerformanceOut(BaseModel):
+    county: str
+    settings: dict[str, str]
+
+
+@router.get("/supervision/performance", response_model=PerformanceOut)
+def performance_setting(county: str, actor: CurrentActor, session: SessionDep) -> PerformanceOut:
+    """区级资金分配绩效系数的来源和公式参数 / how the district allocation's performance coefficients are derived."""
+
+    return PerformanceOut(county=county, settings=service.read_performance(session, actor, county))
+
+
+@router.put("/supervision/performance", response_model=PerformanceOut, dependencies=[CsrfDep])
+def set_performance_setting(body: commands.PerformanceSetting, actor: CurrentActor, session: SessionDep,
+                            now: NowDep) -> PerformanceOut:
+    """设置绩效系数来源（manual 人工填写 / indicators 按绩效指标计算）和公式参数（区级管理员）/ set it."""
+    return PerformanceOut(county=body.county, settings=commands.set_performance(session, actor, body, at=now))
 
 
 @router.get("/supervision/insurance", response_model=InsuranceOut)

@@ -20,7 +20,16 @@ def district_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
     issues = Issues()
     if not issues.header(doc, KIND):
         issues.check()
-    issues.fields(doc, "", ("version", "kind", "fund_fen", "villages"), ("key_village_weight",))
+    issues.fields(doc, "", ("version", "kind", "fund_fen", "villages"), ("key_village_weight", "performance_basis"))
+    # Informative: how each village's performance arose (the district's indicators, or typed by hand); not read by
+    # the calculation beyond naming the source in each line's basis.
+    perf_basis = doc.get("performance_basis")
+    sources: Mapping[str, Any] = {}
+    if perf_basis is not None:
+        if not isinstance(perf_basis, Mapping):
+            issues.add("performance_basis", "应为对象", "must be an object")
+        elif isinstance(perf_basis.get("villages"), Mapping):
+            sources = perf_basis["villages"]
     fund = issues.fen(doc["fund_fen"], "fund_fen") if "fund_fen" in doc else None
     key_weight: tuple[int, int] | None = _ONE
     if doc.get("key_village_weight") is not None:
@@ -73,7 +82,13 @@ def district_allocation(doc: Mapping[str, Any]) -> dict[str, Any]:
         if key:
             parts.append(f"重点村系数 {format_decimal(kn, kd)}")
         if perf_given:
-            parts.append(f"绩效 {format_decimal(*perf)}")
+            source = sources.get(vid)
+            how = ""
+            if isinstance(source, Mapping):
+                how = (f"（人工调整，按指标计算为 {source.get('computed')}）" if source.get("overridden")
+                       else f"（按 {perf_basis.get('indicator_year')} 年绩效指标计算）"
+                       if isinstance(perf_basis, Mapping) else "")
+            parts.append(f"绩效 {format_decimal(*perf)}{how}")
         weight_text = format_decimal(w, scale)
         basis = f"权重 = {' × '.join(parts)} = {weight_text}"
         basis += f"；资金 {format_yuan(fund)} 元 × {weight_text}/{whole_text} → {format_yuan(amt)} 元（最大余数法取整到分）"

@@ -299,6 +299,11 @@ def readable(session: Session, doc: dict[str, Any] | None) -> dict[str, Any] | N
                        "rows": [[names.get(str(v.get("id")), v.get("id")), v.get("poor_people"),
                                  "是" if v.get("key_village") else "否", v.get("performance", "1")]
                                 for v in villages]})
+        basis = doc.get("performance_basis")
+        if isinstance(basis, dict):
+            f, t = performance_basis(basis, names)
+            facts += f
+            tables.append(t)
     elif kind == "asset_disposal":
         facts += [("资产", doc.get("asset"), False),
                   ("处置方式", ASSET_ACTIONS.get(str(doc.get("action")), doc.get("action")), False),
@@ -327,6 +332,41 @@ def readable(session: Session, doc: dict[str, Any] | None) -> dict[str, Any] | N
             tables.append({"title": "到户名单", "head": ["户编号", "户主"],
                            "rows": [[h, heads.get(str(h), "")] for h in households]})
     return {"facts": facts, "tables": tables}
+
+
+def performance_basis(basis: dict[str, Any], names: dict[str, str]) -> tuple[list[tuple[str, Any, bool]],
+                                                                            dict[str, Any]]:
+    """How the villages' performance coefficients arose (facts and a table), from a district allocation's basis."""
+    from daipin.domain import performance as perf
+
+    raw = basis.get("parameters")
+    p: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    median_income = basis.get("median_per_household_fen")
+    facts: list[tuple[str, Any, bool]] = [
+        ("绩效系数来源", perf.MODE_LABELS.get(str(basis.get("mode")), basis.get("mode")), False),
+        ("绩效指标年度", basis.get("indicator_year"), False),
+        ("指标统计截至", basis.get("as_of"), False),
+        ("绩效系数计算公式", f"1 + {p.get('a')} ×（按期兑付率 − 全区中位数）+ {p.get('b')} ×（户均收益 − 全区中位数）"
+                        f"÷ 全区中位数 − {p.get('c')} × 未销号问题数，限定在 {p.get('min')} 至 {p.get('max')} 之间，"
+                        "四舍五入保留两位小数", False),
+        ("全区按期兑付率中位数", _percent(basis.get("median_on_time_share")) if basis.get("median_on_time_share")
+         else "—", False),
+        ("全区户均收益中位数", _fen(median_income), True) if _fen(median_income) is not None
+        else ("全区户均收益中位数", "—", False),
+    ]
+    rows = []
+    for vid, v in (basis.get("villages") or {}).items():
+        if not isinstance(v, dict):
+            continue
+        share = f"{v.get('dues_on_time')}/{v.get('dues')}（{_percent(v.get('on_time_share'))}）" \
+            if v.get("dues") else "—"
+        rows.append([names.get(str(vid), vid), share,
+                     _yuan_text(v.get("per_household_fen")) if v.get("households") else "—",
+                     v.get("open_findings"), v.get("computed"), v.get("performance"),
+                     "人工调整" if v.get("overridden") else "按指标计算"])
+    return facts, {"title": "绩效系数计算依据",
+                   "head": ["村", "按期兑付", "户均收益（元）", "未销号问题", "按指标计算", "采用的绩效系数", "说明"],
+                   "rows": rows}
 
 
 def _heads(session: Session, households: Any) -> dict[str, str]:

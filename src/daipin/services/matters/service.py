@@ -369,6 +369,7 @@ def draft_matter(
     key = wf.pool_key(mk, reg.code, year)
     if key is not None:
         _refuse_second_matter(session, key, reg, mk, year)
+    document = _with_performance(session, actor, mk, reg.code, document, year, at)
     preview, warnings = _preview(session, actor, mk, document, reg.code, year)
     if mk is wf.MatterKind.VILLAGE_ALLOCATION:
         from daipin.services.rosters import rules as rosters
@@ -405,6 +406,17 @@ def draft_matter(
     assert index == ev.ledger_index
     session.flush()
     return m
+
+
+def _with_performance(session: Session, actor: Actor, kind: wf.MatterKind, region: str, document: Any,
+                      year: int | None, at: datetime) -> Any:
+    """A district allocation's document with the villages' performance coefficients from their indicators, when the
+    county derives them so (its supervision setting), and the basis of each."""
+    if kind is not wf.MatterKind.DISTRICT_ALLOCATION:
+        return document
+    from daipin.services.supervision import performance
+
+    return performance.fill(session, actor, region[:6], document, year, at)
 
 
 def _refuse_second_matter(session: Session, key: str, reg: Region, kind: wf.MatterKind, year: int | None) -> None:
@@ -457,6 +469,7 @@ def update_draft(session: Session, actor: Actor, matter_id: int, *, at: datetime
     changed: list[str] = []
     if document is not None:
         mk = wf.MatterKind(m.kind)
+        document = _with_performance(session, actor, mk, m.region_code, document, m.year, at)
         preview, warnings = _preview(session, actor, mk, document, m.region_code, m.year)
         if mk is wf.MatterKind.VILLAGE_ALLOCATION:
             from daipin.services.rosters import rules as rosters

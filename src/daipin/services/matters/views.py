@@ -168,7 +168,8 @@ def new_form(session: Session, actor: Actor, *, kind: str | None, region: str | 
                            "mode": ("registry" if mk in drafting.FROM_REGISTRY else
                                     "fields" if mk in drafting.FROM_FIELDS else "typed"),
                            "needs_year": mk is not wf.MatterKind.TOWNSHIP_PROJECT and mk not in drafting.TYPED,
-                           "assets": [], "asset_actions": drafting.ASSET_ACTIONS, "error_field": None}
+                           "assets": [], "asset_actions": drafting.ASSET_ACTIONS, "error_field": None,
+                           "performance": None}
     if mk in drafting.FROM_REGISTRY and region and "document" not in fields:
         ctx.update(registry_document(session, actor, kind=mk.value, region=region, year=year, at=at))
     elif mk in drafting.FROM_REGISTRY and fields.get("document"):
@@ -179,8 +180,19 @@ def new_form(session: Session, actor: Actor, *, kind: str | None, region: str | 
     if mk is wf.MatterKind.ASSET_DISPOSAL:
         ctx["assets"] = [(a.code, f"{a.name}（{a.code}，{drafting.asset_status_label(a)}）")
                          for a in drafting.assets_for(session, region)]
-    if mk is wf.MatterKind.DISTRICT_ALLOCATION and "d_villages" not in fields and region:
-        fields["d_villages"] = drafting.district_villages(session, region)
+    if mk is wf.MatterKind.DISTRICT_ALLOCATION and region:
+        from daipin.services.supervision import performance
+
+        lines = drafting.district_villages(session, region) if "d_villages" not in fields else fields["d_villages"]
+        allocation_year = int(fields["year"]) if str(fields.get("year", "")).isdigit() else year
+        filled, basis = performance.form_lines(session, actor, region, lines, allocation_year, at)
+        if "d_villages" not in fields:
+            fields["d_villages"] = filled
+        if basis is not None:
+            names = {r.code: f"{r.name}（{r.code}）" for r in session.scalars(
+                select(Region).where(Region.level == "village", Region.code.startswith(region)))}
+            facts, table = drafting.performance_basis(basis, names)
+            ctx["performance"] = {"facts": facts, "table": table}
     return ctx
 
 

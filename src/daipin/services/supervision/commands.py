@@ -48,6 +48,26 @@ class RecordInspection(Command):
     findings: list[HandFinding] = Field(default_factory=list, max_length=50)
 
 
+Setting = Annotated[str, Field(max_length=20)]
+
+
+class PerformanceSetting(Command):
+    """区级资金分配的绩效系数：来源（manual 人工填写 / indicators 按绩效指标计算）和公式参数（精确小数）."""
+
+    county: str = Field(min_length=6, max_length=6)
+    performance_mode: Setting | None = None
+    performance_on_time_weight: Setting | None = None
+    performance_income_weight: Setting | None = None
+    performance_finding_penalty: Setting | None = None
+    performance_min: Setting | None = None
+    performance_max: Setting | None = None
+
+
+def set_performance(session: Session, actor: Actor, command: PerformanceSetting, *, at: datetime) -> dict[str, str]:
+    return service.set_performance(session, actor, command.county,
+                                   command.model_dump(exclude={"county"}, exclude_none=True), at)
+
+
 def take_step(session: Session, actor: Actor, finding_id: int, command: FindingStep, *, at: datetime) -> Finding:
     return service.take_step(session, actor, finding_id, command.step, at=at, note=command.note, unit=command.unit,
                              deadline=command.deadline)

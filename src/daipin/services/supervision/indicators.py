@@ -3,7 +3,7 @@ benefiting, income paid per household in the year, dues paid on time, findings s
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -56,32 +56,42 @@ def projects(session: Session, actor: Actor, *, year: int, today: date) -> list[
              "open_findings": int(f)} for pid, code, name, reg, n, due, ok, f in rows]
 
 
-def villages(session: Session, actor: Actor, *, year: int) -> list[dict[str, Any]]:
-    """Each village in reach: households paid in the year, what they were paid in all and per household, findings in
-    the village still open."""
+def villages(session: Session, actor: Actor, *, year: int, today: date | None = None) -> list[dict[str, Any]]:
+    """Each village in reach: households paid in the year, what they were paid in all and per household, dues to the
+    village's households and collective that fell due in the year (up to `today`) and those paid in full by their
+    due date, findings in the village still open."""
     access.require(actor, "supervision.read")
     reach = access.reach(actor, "supervision.read")
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
+    if today is not None:
+        end = min(end, today + timedelta(days=1))
     paid = (select(Household.village_code.label("village"),
                    func.count(func.distinct(PaymentLine.household_id)).label("households"),
                    func.sum(PaymentLine.amount_fen).label("paid_fen"))
             .join(Household, Household.id == PaymentLine.household_id)
             .where(PaymentLine.status == "paid", PaymentLine.paid_at >= start, PaymentLine.paid_at < end)
             .group_by(Household.village_code).subquery())
+    last_day = end - timedelta(days=1)
+    on_time = and_(Due.paid_fen >= Due.amount_fen, Due.paid_on <= Due.due_on, Due.paid_on <= last_day)
+    dues = (select(Due.region_code.label("village"), func.count(Due.id).label("due"),
+                   func.sum(case((on_time, 1), else_=0)).label("on_time"))
+            .where(Due.due_on >= start, Due.due_on <= last_day).group_by(Due.region_code).subquery())
     open_findings = (select(Finding.region_code, func.count(Finding.id).label("n"))
                      .where(Finding.status.not_in(rules_def.CLOSED), Finding.cause_gone_at.is_(None))
                      .group_by(Finding.region_code).subquery())
     rows = session.execute(
         select(Region.code, Region.name, func.coalesce(paid.c.households, 0), func.coalesce(paid.c.paid_fen, 0),
-               func.coalesce(open_findings.c.n, 0))
+               func.coalesce(open_findings.c.n, 0), func.coalesce(dues.c.due, 0), func.coalesce(dues.c.on_time, 0))
         .outerjoin(paid, paid.c.village == Region.code)
+        .outerjoin(dues, dues.c.village == Region.code)
         .outerjoin(open_findings, open_findings.c.region_code == Region.code)
         .where(Region.level == "village", scope.where(reach, region=Region.code)).order_by(Region.code)).all()
     out = []
-    for code, name, households, paid_fen, findings in rows:
+    for code, name, households, paid_fen, findings, due, ok in rows:
         h, total = int(households), int(paid_fen)
         out.append({"village": code, "name": name, "households": h, "paid_fen": total,
-                    "per_household_fen": (total * 2 + h) // (h * 2) if h else 0, "open_findings": int(findings)})
+                    "per_household_fen": (total * 2 + h) // (h * 2) if h else 0, "open_findings": int(findings),
+                    "dues": int(due), "dues_on_time": int(ok), "on_time_share": _share(int(ok), int(due))})
     return out
 
 

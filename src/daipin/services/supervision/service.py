@@ -21,6 +21,7 @@ from daipin.db.models import supervision as models
 from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.supervision import Finding, Inspection, SupervisionSettings
 from daipin.domain import access
+from daipin.domain import performance as perf
 from daipin.domain import supervision as rules_def
 from daipin.domain.actors import Actor
 from daipin.domain.errors import InputError, NotFound
@@ -30,6 +31,7 @@ from daipin.services.shared import freetext, trace
 from daipin.services.shared.inputs import as_date
 from daipin.services.shared.rows import utc as trace_utc
 from daipin.services.shared.rows import workflow_row_state
+from daipin.services.supervision import performance as perf_settings
 from daipin.services.supervision import rules
 
 # ---------------------------------------------------------------- rows behind ledger entries
@@ -134,6 +136,38 @@ def _county(session: Session, county: Any) -> str:
             is None:
         raise InputError(f"区县 {code} 不存在", f"unknown district {code}", field="county")
     return code
+
+
+# ---------------------------------------------------------------- the district allocation's performance setting
+
+
+def read_performance(session: Session, actor: Actor, county: str) -> dict[str, str]:
+    """The county's setting for whoever reads the district's allocations or its supervision."""
+    access.require(actor, "supervision.read")  # the district's settings are no secret inside it (as its thresholds)
+    if not (access.allowed(actor, "supervision.read", region=county) or actor.region[:6] == county):
+        access.require(actor, "supervision.read", region=county)
+    county = _county(session, county)
+    return perf_settings.county_settings(session, county)
+
+
+def set_performance(session: Session, actor: Actor, county: str, values: dict[str, Any], at: datetime) -> dict[str, str]:
+    """Set some of the county's performance settings (the rest keep theirs); all are checked before any is kept."""
+    access.require(actor, "setting.write", region=str(county))
+    county = _county(session, county)
+    values = {k: v for k, v in values.items() if v is not None}
+    if not values:
+        raise InputError("没有要修改的设置", "no setting given", field="key")
+    row = session.get(SupervisionSettings, county, with_for_update=True)
+    checked = perf.check(values, row.thresholds if row else None)
+    actor_name = f"{actor.role.value}:{actor.id}"
+    if row is None:
+        row = SupervisionSettings(county_code=county, thresholds=checked, updated_at=at, updated_by=actor_name)
+        session.add(row)
+    else:
+        row.thresholds = {**row.thresholds, **checked}
+        row.updated_at, row.updated_by = at, actor_name
+    record(session, actor, "supervision.performance", f"county:{county}", county, {"set": checked}, [row], at)
+    return perf.settings(row.thresholds)
 
 
 # ---------------------------------------------------------------- the scan
@@ -423,13 +457,13 @@ def record_inspection(session: Session, actor: Actor, *, region: str, inspected_
                      checked=what, result=found, recorded_at=at, actor=actor_name)
     session.add(ins)
     session.flush()
-    record(session, actor, "inspection.recorded", f"inspection:{ins.id}", code,
-           {"inspected_on": day.isoformat(), "findings": len(items)}, [ins], at)
+    entry = record(session, actor, "inspection.recorded", f"inspection:{ins.id}", code,
+                   {"inspected_on": day.isoformat(), "findings": len(items)}, [ins], at)
     opened = []
     for n, (summary, severity, f_region, subject) in enumerate(items, start=1):
         finding = Finding(county_code=code[:6], finding_key=f"{rules_def.MANUAL_RULE}:inspection:{ins.id}:{n}",
                           rule=rules_def.MANUAL_RULE, severity=severity, region_code=f_region, subject=subject,
-                          summary=summary, evidence={"rows": [{"table": "inspections", "id": ins.id}], "ledger": []},
+                          summary=summary, evidence={"rows": [{"table": "inspections", "id": ins.id}], "ledger": [entry]},
                           status="open", source="inspection", inspection_id=ins.id, opened_at=at, updated_at=at,
                           status_note="")
         session.add(finding)

@@ -64,10 +64,44 @@ def indicators_page(request: Request, actor: CurrentActor, session: SessionDep, 
                     year: int | None = None) -> Response:
     today = beijing_date(now)
     y = year if year and 2000 <= year <= 2100 else today.year
-    villages = indicators.villages(session, actor, year=y)
+    villages = indicators.villages(session, actor, year=y, today=today)
     return render(request, "supervision/indicators.html", {
         "year": y, "villages": villages, "projects": indicators.projects(session, actor, year=y, today=today),
-        "chart": indicators.chart(villages)})
+        "chart": indicators.chart(villages), "county": actor.region[:6] if len(actor.region) >= 6 else ""})
+
+
+def _performance_ctx(session: Session, actor: Actor, county: str, **extra: Any) -> dict[str, Any]:
+    from daipin.services.supervision import performance
+
+    values = service.read_performance(session, actor, county)
+    return {"county": county, "rows": performance.settings_rows(values), "values": values,
+            "may_set": access.allowed(actor, "setting.write", region=county), "error": None, "fields": {},
+            "saved": False, **extra}
+
+
+def _county_of(actor: Actor, county: str | None) -> str:
+    return (county or "").strip() or (actor.region[:6] if len(actor.region) >= 6 else "")
+
+
+@router.get("/supervision/performance", response_class=HTMLResponse)
+def performance_page(request: Request, actor: CurrentActor, session: SessionDep, county: str | None = None,
+                     saved: int = 0) -> Response:
+    ctx = _performance_ctx(session, actor, _county_of(actor, county), saved=bool(saved))
+    return render(request, "supervision/performance.html", ctx)
+
+
+@router.post("/supervision/performance", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def performance_set(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    fields = await _fields(request)
+    county = _county_of(actor, fields.get("county"))
+    try:
+        with session.begin_nested():
+            commands.set_performance(session, actor, commands.PerformanceSetting.from_form(
+                {**fields, "county": county}), at=now)
+    except DaipinError as exc:
+        ctx = _performance_ctx(session, actor, county, error=exc, fields=fields)
+        return render(request, "supervision/performance.html", ctx, status_code=exc.status)
+    return RedirectResponse(f"/supervision/performance?county={county}&saved=1", status_code=303)
 
 
 @router.get("/supervision/insurance", response_class=HTMLResponse)
