@@ -104,10 +104,15 @@ def _walks(village: str) -> dict[str, list[tuple[str, Any]]]:
             ("auditor-supervision", "/supervision"),
             ("auditor-activity", "/account/activity"),
         ],
+        "province": [
+            ("province-matters", "/matters"),
+            ("province-duplicates", "/province/duplicates"),
+        ],
     }
 
 
-PUBLIC = [("public-portal", "/public")]
+# Pages without signing in: the portal, and the demo's sign-in page that names its accounts.
+PUBLIC = [("public-portal", "/public"), ("demo-login", "/login")]
 
 
 def _names() -> set[str]:

@@ -31,8 +31,10 @@ def test_an_official_sees_wage_arrears_on_the_entity_page_and_repayments_on_the_
     row = page.locator("#wages tbody tr.arrears-row").first
     assert "逾期" in row.inner_text() and "按日" in row.inner_text()
     assert "含欠薪" in page.inner_text("#credit")
-    box = page.locator("#wages thead th").last.bounding_box()
-    assert box and box["x"] + box["width"] <= 375, "the arrears column is off the phone's screen"
+    box = page.locator("#wages tbody tr td:last-child").first.bounding_box()  # the row stacks, arrears last
+    assert box and box["x"] + box["width"] <= 375, "the arrears are off the phone's screen"
+    assert "欠薪" in page.evaluate("getComputedStyle(document.querySelector('#wages tbody td:last-child'), "
+                                  "'::before').content")
     assert page.locator("#repayments tbody tr").count() >= 1
     fits_the_phone(page)
     no_raw_codes(page)

@@ -55,8 +55,10 @@ def test_the_district_administrator_reaches_every_page_on_a_phone(browser: Any, 
     # Dues and arrears per contract from the sample year's settlement; payees by name, not row ids.
     assert page.locator("#dues tbody tr").count() >= 1
     assert page.inner_text("#arrears") != "0.00"
-    box = page.locator("#dues thead th").last.bounding_box()
-    assert box and box["x"] + box["width"] <= 375, "the arrears column is off the phone's screen"
+    box = page.locator("#dues tbody tr td:last-child").first.bounding_box()  # the row stacks, arrears last
+    assert box and box["x"] + box["width"] <= 375, "the arrears are off the phone's screen"
+    assert "拖欠" in page.evaluate("getComputedStyle(document.querySelector('#dues tbody td:last-child'), "
+                                  "'::before').content")
     assert "#" not in page.inner_text("#contracts")
     _fits_the_phone(page)
     no_raw_codes(page)

@@ -430,6 +430,18 @@ def has_demo_accounts(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(User).where(User.is_demo.is_(True))) != 0
 
 
+# The demo database's accounts (`daipin demo`), one per role: user name, role, display name. The sign-in page of a
+# training database lists them.
+DEMO_ACCOUNTS: tuple[tuple[str, Role, str], ...] = (
+    ("district", Role.DISTRICT_ADMIN, "区级管理员（演示）"),
+    ("township", Role.TOWNSHIP_OFFICIAL, "乡镇干部（演示）"),
+    ("village", Role.VILLAGE_CADRE, "村干部（演示）"),
+    ("auditor", Role.AUDITOR, "审计监督（演示）"),
+    ("province", Role.PROVINCE, "省级（演示）"),
+    ("entity", Role.ENTITY_USER, "实施主体（演示）"),
+)
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     username: str
@@ -443,15 +455,13 @@ class DemoAccount:
 def create_demo_accounts(
     session: Session, *, county: str, township: str, village: str, entity_id: int | None, at: datetime
 ) -> list[DemoAccount]:
-    """One account per role, for the demo database only (`daipin demo`); all share DEMO_PASSWORD."""
+    """One account per role, for the demo database only (`daipin demo`); all share DEMO_PASSWORD. The province's
+    reads every county of the county's province (its code's first two digits) and writes nothing there."""
+    regions = {Role.DISTRICT_ADMIN: county, Role.TOWNSHIP_OFFICIAL: township, Role.VILLAGE_CADRE: village,
+               Role.AUDITOR: county, Role.PROVINCE: county[:2], Role.ENTITY_USER: county}
     plan: list[tuple[str, Role, str, int | None, str]] = [
-        ("district", Role.DISTRICT_ADMIN, county, None, "区级管理员（演示）"),
-        ("township", Role.TOWNSHIP_OFFICIAL, township, None, "乡镇干部（演示）"),
-        ("village", Role.VILLAGE_CADRE, village, None, "村干部（演示）"),
-        ("auditor", Role.AUDITOR, county, None, "审计监督（演示）"),
-    ]
-    if entity_id is not None:
-        plan.append(("entity", Role.ENTITY_USER, county, entity_id, "实施主体（演示）"))
+        (username, role, regions[role], entity_id if role is Role.ENTITY_USER else None, label)
+        for username, role, label in DEMO_ACCOUNTS if role is not Role.ENTITY_USER or entity_id is not None]
     out = []
     from daipin.domain.actors import SYSTEM_ACTOR
 

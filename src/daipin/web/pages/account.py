@@ -7,10 +7,21 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from daipin.domain.actors import Actor
 from daipin.domain.errors import DaipinError
-from daipin.http.deps import SESSION_COOKIE, AuthDep, CsrfDep, CurrentActor, Id, RealNowDep, SessionDep
+from daipin.http.deps import (
+    SESSION_COOKIE,
+    TRAINING,
+    AuthDep,
+    CsrfDep,
+    CurrentActor,
+    Id,
+    RealNowDep,
+    SessionDep,
+    database_kind,
+)
 from daipin.services.auth import service as auth_service
 from daipin.web import render
 from daipin.web.i18n import LANG_COOKIE, LOCALES
@@ -28,11 +39,20 @@ def _safe_next(nxt: str | None) -> str:
     return nxt
 
 
+def _demo_accounts(request: Request, session: Session) -> list[tuple[str, str]]:
+    """A training database's sign-in hints: the demo accounts (user name, role), when the demo made them."""
+    if database_kind(request, session) != TRAINING or not auth_service.has_demo_accounts(session):
+        return []
+    return [(username, role.value) for username, role, _ in auth_service.DEMO_ACCOUNTS]
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, auth: AuthDep, next: str | None = None) -> Response:
+def login_page(request: Request, auth: AuthDep, session: SessionDep, next: str | None = None) -> Response:
     if auth.logged_in:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
+    return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": "",
+                                          "demo_accounts": _demo_accounts(request, session),
+                                          "demo_password": auth_service.DEMO_PASSWORD})
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[CsrfDep])
@@ -49,7 +69,9 @@ def login_submit(
         got = auth_service.login(session, username=username, password=password, client=client, at=now)
     except DaipinError as exc:
         # returned, not raised, so the request commits and the failure counts
-        return render(request, "login.html", {"next": _safe_next(next), "error": exc, "username": username},
+        return render(request, "login.html", {"next": _safe_next(next), "error": exc, "username": username,
+                                              "demo_accounts": _demo_accounts(request, session),
+                                              "demo_password": auth_service.DEMO_PASSWORD},
                       status_code=exc.status, headers=getattr(exc, "headers", None))
     settings = request.app.state.settings
     resp = RedirectResponse(_safe_next(next), status_code=303)

@@ -49,9 +49,10 @@
     }
     var d = document.createElement("details"); d.className = "chart-data";
     var sm = document.createElement("summary"); sm.textContent = (title ? title + "：" : "") + word; d.appendChild(sm);
-    var wrap = document.createElement("div"); wrap.className = "table-wrap"; wrap.setAttribute("tabindex", "0");
+    var wrap = document.createElement("div"); wrap.className = "table-wrap stack-wrap"; wrap.setAttribute("tabindex", "0");
     wrap.setAttribute("role", "region"); wrap.setAttribute("aria-label", title || word);
     var t = document.createElement("table"), cap = document.createElement("caption"); cap.textContent = title || word;
+    t.className = "stack";  /* on a phone each row stacks: its name, then each figure under its series' name */
     t.appendChild(cap);
     var tr = document.createElement("tr");
     head.forEach(function (x) { var th = document.createElement("th"); th.scope = "col"; th.textContent = x == null ? "" : x; tr.appendChild(th); });
@@ -59,7 +60,7 @@
     var tb = document.createElement("tbody");
     rows.forEach(function (r) {
       var row = document.createElement("tr");
-      r.forEach(function (x, i) { var c = document.createElement(i ? "td" : "th"); if (!i) c.scope = "row"; else c.className = "num";
+      r.forEach(function (x, i) { var c = document.createElement(i ? "td" : "th"); if (!i) c.scope = "row"; else { c.className = "num"; c.dataset.label = head[i] == null ? "" : String(head[i]); }
         c.textContent = x == null ? "" : (typeof x === "number" ? x.toLocaleString("zh-CN") : x); row.appendChild(c); });
       tb.appendChild(row);
     });
