@@ -76,7 +76,7 @@ class Household(Base):
         # LIKE 'prefix%' alike. Below, a village's households in household-number order: a cadre's list and
         # searches walk only their village, a page at a time, instead of the whole registry's number order
         # filtered by village. On PostgreSQL the index also carries the ids, so counting a village's search hits
-        # reads the index alone (migration 0031); other engines' secondary indexes hold the primary key anyway.
+        # reads the index alone (migration 0027); other engines' secondary indexes hold the primary key anyway.
         Index("ix_households_village_code_household_no", "village_code", "household_no", postgresql_include=["id"]),
     )
 
@@ -312,7 +312,7 @@ class Contract(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), index=True)
     payee_household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
-    # Indexed (migration 0031): a township's or village's contracts are found by their payees.
+    # Indexed (migration 0027): a township's or village's contracts are found by their payees.
     payee_village_code: Mapped[str | None] = mapped_column(String(12), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     start_date: Mapped[date] = mapped_column(Date)

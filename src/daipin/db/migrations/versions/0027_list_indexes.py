@@ -11,7 +11,7 @@ The contract list of a township or village finds its contracts through their pay
 (the households' village index) and villages of it (this new index on `contracts.payee_village_code`, on every
 engine), instead of reading every contract of the deployment.
 
-Revision ID: 0031_list_indexes
+Revision ID: 0027_list_indexes
 Revises: 0026_payment_speed
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0031_list_indexes"
+revision = "0027_list_indexes"
 down_revision = "0026_payment_speed"
 branch_labels = None
 depends_on = None
