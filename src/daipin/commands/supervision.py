@@ -361,7 +361,7 @@ def record_due_paid(due: int = typer.Argument(...), amount_fen: int = typer.Opti
         typer.echo(f"应付 {d.id}：已付 {d.paid_fen} / {d.amount_fen} 分")
 
 
-subsidy_app = typer.Typer(help="保费补贴 premium subsidies: 申请、审批、支付", no_args_is_help=True)
+subsidy_app = typer.Typer(help="保费补贴 premium subsidies: 申请、审批（支付经区级保费补贴事项的支付批次）", no_args_is_help=True)
 
 
 @subsidy_app.command("apply")
@@ -385,17 +385,6 @@ def subsidy_decide(subsidy: int = typer.Argument(...), approve: bool = typer.Opt
 
     with unit_of_work() as s:
         row = service.decide(s, parse_actor(as_), subsidy, approve=approve, reason=reason, at=now(s))
-        typer.echo(f"保费补贴 {row.id}：{row.status}")
-
-
-@subsidy_app.command("pay")
-def subsidy_pay(subsidy: int = typer.Argument(...), on: str = typer.Option(..., "--on"),
-                ref: str = typer.Option(..., "--ref", help="支付凭证号"), as_: str = AsOpt) -> None:
-    """登记保费补贴支付 / record the payment."""
-    from daipin.services.insurance import service
-
-    with unit_of_work() as s:
-        row = service.pay(s, parse_actor(as_), subsidy, paid_on=on, payment_ref=ref, at=now(s))
         typer.echo(f"保费补贴 {row.id}：{row.status}")
 
 

@@ -30,7 +30,8 @@ from daipin.services.shared import trace
 
 # Columns whose values are personal data: digested with the salt before they enter a row digest.
 PII_COLUMNS = {("people", "name"), ("people", "id_number"), ("people", "health_note"), ("households", "phone"),
-               ("households", "bank_account"), ("users", "password_hash")}
+               ("households", "bank_account"), ("users", "password_hash"),
+               ("entities", "bank_account")}
 
 # Sign-in bookkeeping of an account changes at every login without a decision about it: kept out of its state
 # (the account's role, region, entity, password and whether it is active are in).
