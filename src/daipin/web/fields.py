@@ -193,6 +193,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "size": ("规模", "size"),
     "user": ("账户", "account"),
     "votes": ("表决", "votes"),
+    # premium subsidies paid through a payment batch (issue 17)
+    "premium_fen": ("保费", "premium"),
+    "subsidies": ("保费补贴清单", "premium subsidies"),
 }
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
