@@ -6,7 +6,9 @@ draft and stops the execution; a subsidy is in one batch at most, held by the da
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Entity
 from daipin.db.models.supervision import PremiumSubsidy, PremiumSubsidyPayout
-from daipin.db.models.workflow import PaymentLine
+from daipin.db.models.workflow import Matter, PaymentLine
+from daipin.db.session import session_scope
 from daipin.domain.actors import Actor, Role
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.services.insurance import batches, drafting
@@ -24,6 +27,7 @@ from daipin.services.matters import service as wf
 from daipin.services.payments import bankfiles
 from daipin.services.payments import service as payments
 from daipin.services.registry import service as reg
+from tests.integration.api_support import cli, command_line_clock
 from tests.integration.registry_support import ACTOR, AT, TOWN, blacklist, entity, ledger_bodies, rs_fixture
 from tests.integration.test_payment_files import answer
 
@@ -180,3 +184,32 @@ def test_only_the_district_drafts_and_an_entitys_account_is_checked(rs: Session)
     assert bad.value.field == "bank_account"
     with pytest.raises(Forbidden):
         insurance.set_entity_account(rs, AUDITOR, e.id, bank_account="6228480012345678", at=AT)
+
+
+def test_the_command_line_records_a_policy_and_account_applies_decides_and_drafts(cli_db: str,
+                                                                                  monkeypatch: Any) -> None:
+    clock = command_line_clock(monkeypatch)
+    year = clock.at.year
+    with session_scope() as s:
+        e = s.scalars(select(Entity).where(Entity.credit_status != "blacklisted").order_by(Entity.id)).first()
+        assert e is not None
+        eid, name = e.id, e.name
+    out = cli("supervise", "subsidy", "policy", str(eid), "--insurer", "人保财险", "--policy-no", "CLI-PS-1",
+              "--from", f"{year}-01-01", "--to", f"{year}-12-31", "--kind", "property").output
+    found = re.search(r"保单 (\d+)", out)
+    assert found is not None
+    shown = cli("supervise", "subsidy", "account", str(eid), "--bank-account", "6217000012345678").output
+    assert "5678" in shown and "6217" not in shown  # masked
+    out = cli("supervise", "subsidy", "apply", found.group(1), "--year", str(year), "--premium-fen", "20000",
+              "--subsidy-fen", "12345").output
+    applied = re.search(r"保费补贴申请 (\d+)", out)
+    assert applied is not None
+    cli("supervise", "subsidy", "decide", applied.group(1), "--approve")
+    out = cli("supervise", "subsidy", "draft", "231002", "--year", str(year)).output
+    matter = re.search(r"事项 #(\d+)", out)
+    assert matter is not None and "123.45" in out
+    with session_scope() as s:
+        m = s.get(Matter, int(matter.group(1)))
+        assert m is not None and m.kind == "premium_subsidy"
+        assert int(applied.group(1)) in [it["id"] for it in m.document["subsidies"]]
+        assert name in [ln["name"] for ln in (m.preview or {})["lines"]]

@@ -59,6 +59,8 @@ def apply(session: Session, actor: Actor, *, policy: Any, year: Any, premium_fen
     if subsidy > premium:
         raise InputError("补贴不能超过保费", "the subsidy exceeds the premium", field="subsidy_fen")
     e = get_entity(session, p.entity_id)
+    if not access.allowed(actor, "entity.read", region=_region(e), entity_id=e.id):  # another region's: not found
+        raise NotFound(f"保单 {policy} 不存在", f"policy {policy} not found", field="policy")
     access.require(actor, "entity.write", region=_region(e))
     require_creditworthy(session, e, "申请保费补贴", "premium subsidy")
     if session.scalar(select(PremiumSubsidy.id).where(PremiumSubsidy.policy_id == p.id, PremiumSubsidy.year == y)):
@@ -88,6 +90,8 @@ def decide(session: Session, actor: Actor, subsidy: Any, *, approve: bool, reaso
     row = _get(session, subsidy)
     text = freetext.text(reason, "reason", "理由", "reason", 2000, required=not approve) or ""
     e = get_entity(session, row.entity_id)
+    if not access.allowed(actor, "entity.read", region=_region(e), entity_id=e.id):  # another region's: not found
+        raise NotFound(f"保费补贴 {subsidy} 不存在", f"premium subsidy {subsidy} not found", field="subsidy")
     access.require(actor, "entity.credit", region=_region(e))
     if row.status != "applied":
         raise Conflict("该申请已审批", "the application is already decided", field="subsidy", code="subsidy_state")
@@ -110,7 +114,7 @@ def set_entity_account(session: Session, actor: Actor, entity: Any, *, bank_acco
         e = session.get(Entity, int(entity), with_for_update=True, populate_existing=True)
     except (TypeError, ValueError) as exc:
         raise InputError("主体编号应为数字", "entity must be an id", field="entity") from exc
-    if e is None or not access.allowed(actor, "entity.read", region=_region(e)):
+    if e is None or not access.allowed(actor, "entity.read", region=_region(e), entity_id=e.id):
         raise NotFound(f"实施主体 {entity} 不存在", f"entity {entity} not found", field="entity")
     access.require(actor, "entity.write", region=_region(e), field="actor")
     if e.bank_account == account:
