@@ -213,3 +213,13 @@ def test_the_command_line_records_a_policy_and_account_applies_decides_and_draft
         assert m is not None and m.kind == "premium_subsidy"
         assert int(applied.group(1)) in [it["id"] for it in m.document["subsidies"]]
         assert name in [ln["name"] for ln in (m.preview or {})["lines"]]
+
+
+def test_an_entitys_account_enters_its_row_state_only_as_a_digest_and_only_once_set(rs: Session) -> None:
+    from daipin.services.shared import rows
+
+    e = entity(rs, 1)
+    assert "bank_account" not in rows.row_state(rs, e)  # entities recorded before migration 0028 keep their digests
+    insurance.set_entity_account(rs, DISTRICT, e.id, bank_account="6217000012345678", at=AT)
+    state = rows.row_state(rs, e)
+    assert state["bank_account"] and "6217000012345678" not in str(state)
