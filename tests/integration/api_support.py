@@ -179,6 +179,20 @@ def _build_world(session: Session, keys_dir: str) -> World:
     n = wfs.publish_notice(session, SYSTEM_ACTOR, m.id, at=START - timedelta(days=1))
     w.ids["notice_open"] = n.id
     w.ids["matter_in_notice"] = m.id
+    # Insurance (issue 17): each sample entity holds policies of 2026 — one to apply on, one applied on (to decide),
+    # one approved (the own county's premium-subsidy matter lists it).
+    from daipin.services.insurance import service as insurance
+
+    for scope in ("own", "foreign"):
+        for key in ("apply", "decide", "approved"):
+            w.ids[f"policy_{key}_{scope}"] = reg.add_insurance_policy(
+                session, SYSTEM_ACTOR, w.ids[f"entity_{scope}"], insurer="人保财险", policy_no=f"MX-{key}-{scope}",
+                valid_from=date(2026, 1, 1), valid_to=date(2026, 12, 31), at=at).id
+        w.ids[f"subsidy_{scope}"] = insurance.apply(session, SYSTEM_ACTOR, policy=w.ids[f"policy_decide_{scope}"],
+                                                    year=2026, premium_fen=20_000, subsidy_fen=10_000, at=at).id
+        approved = insurance.apply(session, SYSTEM_ACTOR, policy=w.ids[f"policy_approved_{scope}"], year=2026,
+                                   premium_fen=30_000, subsidy_fen=15_000, at=at)
+        insurance.decide(session, SYSTEM_ACTOR, approved.id, approve=True, reason="", at=at)
     plan = {
         "district_admin": ("231002", None),
         "township_official": (OWN_TOWNSHIP, None),

@@ -181,6 +181,12 @@ ledger_read = {D: same(200), T: same(403), V: same(403), E: same(403), A: same(2
 # An entity's users and auditors read their contracts but change none; a foreign one is not found.
 contract_change = {D: same(200), T: (200, 404), V: (200, 404), E: (403, 404), A: same(403), P: same(401)}
 
+# Recording an entity's policy, its account, applying for its subsidy: officials of its region (`entity.write`).
+INSURANCE_WRITE = {D: same(201), T: (201, 403), V: same(403), E: same(403), A: same(403), P: same(401)}
+# A step on an entity's account or subsidy: one who does not see the entity (another region's, a village's cadre
+# for a township's entity) finds nothing; one who sees it but may not take the step is refused.
+INSURANCE_SEEN = {V: same(404), E: (403, 404), A: same(403), P: same(401)}
+
 CASES = [
     Case("GET", "/api/v1/health", const("/api/v1/health"), const("/api/v1/health"), everyone(200, 200)),
     Case("GET", "/api/v1/auth/me", const("/api/v1/auth/me"), const("/api/v1/auth/me"), everyone(200)),
@@ -402,6 +408,27 @@ CASES = [
          {**registry_add, E: (403, 404)},
          body=lambda w, s: {"valuer": "正信资产评估", "valued_on": "2026-01-10", "value_fen": 600000,
                            "report_ref": "评报字1号"}),
+    # Insurance and premium subsidies (issue 17): officials record policies and accounts of the entities in their
+    # region and apply; the district alone decides and drafts the year's matter (another county's: not found).
+    Case("POST", "/api/v1/insurance/policies", const("/api/v1/insurance/policies"),
+         const("/api/v1/insurance/policies"), INSURANCE_WRITE,
+         body=lambda w, s: {"entity": w.ids[f"entity_{s}"], "insurer": "人保财险", "policy_no": f"MX-NEW-{s}",
+                            "kind": "property", "insured_sum_fen": 5_000_000, "valid_from": "2026-01-01",
+                            "valid_to": "2026-12-31"}),
+    Case("POST", "/api/v1/insurance/entity-accounts", const("/api/v1/insurance/entity-accounts"),
+         const("/api/v1/insurance/entity-accounts"), {**INSURANCE_SEEN, D: same(200), T: (200, 404)},
+         body=lambda w, s: {"entity": w.ids[f"entity_{s}"], "bank_account": "6217000099998888777"}),
+    Case("POST", "/api/v1/insurance/subsidies", const("/api/v1/insurance/subsidies"),
+         const("/api/v1/insurance/subsidies"), {**INSURANCE_SEEN, D: same(201), T: (201, 404)},
+         body=lambda w, s: {"policy": w.ids[f"policy_apply_{s}"], "year": 2026, "premium_fen": 20_000,
+                            "subsidy_fen": 8_000}),
+    Case("POST", "/api/v1/insurance/subsidies/{subsidy_id}/decision",
+         lambda w: f"/api/v1/insurance/subsidies/{w.ids['subsidy_own']}/decision",
+         lambda w: f"/api/v1/insurance/subsidies/{w.ids['subsidy_foreign']}/decision",
+         {**INSURANCE_SEEN, D: same(200), T: (403, 404)}, body=lambda w, s: {"approve": True}),
+    Case("POST", "/api/v1/insurance/subsidy-matters", const("/api/v1/insurance/subsidy-matters"),
+         const("/api/v1/insurance/subsidy-matters"), {**everyone(403), D: (201, 404), P: same(401)},
+         body=lambda w, s: {"county": "231002" if s == "own" else "231005", "year": 2026}),
     Case("GET", "/api/v1/villages/{village}/plan", *plan_path(), scoped_read),
     Case("PUT", "/api/v1/villages/{village}/plan", *plan_path(), registry_step, body=plan_json),
 ]
@@ -945,6 +972,56 @@ def _listing_step_targets(mx: Mx) -> list[Target]:
         for label, (li, e) in mx.rows["listings"].items()]
 
 
+def _insurance_entity_targets(extra: dict[str, str]) -> Callable[[Mx], list[Target]]:
+    """A policy or an account of the own and the foreign sample entity: officials of its region."""
+    from daipin.db.models.registry import Entity
+
+    def fill(mx: Mx) -> list[Target]:
+        out = []
+        for scope in ("own", "foreign"):
+            e = mx.session.get(Entity, mx.world.ids[f"entity_{scope}"])
+            region = e.region_code or e.county_code
+
+            def body(route: str, e: Any = e) -> Any:
+                return {**extra, "entity": e.id} if route.startswith("/api/") else {**extra, "entity": str(e.id)}
+            out.append(Target(scope, {}, lambda a, r, v=region: _allowed("entity.write", v)(a), body=body))
+        return out
+    return fill
+
+
+def _apply_targets(mx: Mx) -> list[Target]:
+    from daipin.db.models.registry import Entity
+
+    out = []
+    for scope in ("own", "foreign"):
+        e = mx.session.get(Entity, mx.world.ids[f"entity_{scope}"])
+        policy = mx.world.ids[f"policy_apply_{scope}"]
+        out.append(Target(scope, {}, lambda a, r, v=e.region_code or e.county_code: _allowed("entity.write", v)(a),
+                          body=lambda route, p=policy: {"policy": p, "year": 2026, "premium_fen": 20_000,
+                                                        "subsidy_fen": 8_000} if route.startswith("/api/") else {
+                              "policy": str(p), "year": "2026", "premium_fen": "200", "subsidy_fen": "80"}))
+    return out
+
+
+def _decide_subsidy_targets(mx: Mx) -> list[Target]:
+    from daipin.db.models.registry import Entity
+
+    out = []
+    for scope in ("own", "foreign"):
+        e = mx.session.get(Entity, mx.world.ids[f"entity_{scope}"])
+        out.append(Target(scope, {"subsidy_id": str(mx.world.ids[f"subsidy_{scope}"])},
+                          lambda a, r, v=e.region_code or e.county_code: _allowed("entity.credit", v)(a),
+                          body=lambda route: {"approve": True} if route.startswith("/api/") else {
+                              "decision": "approve"}))
+    return out
+
+
+def _subsidy_matter_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {}, lambda a, r, c=c: _allowed("matter.district.decide", c)(a),
+                   body=lambda route, c=c: {"county": c, "year": 2026 if route.startswith("/api/") else "2026"})
+            for label, c in (("own", "231002"), ("other county", "231005"))]
+
+
 def _registry_ids(n: int) -> str:
     from datetime import date
 
@@ -1123,6 +1200,18 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/entities/{entity_id}/credit/listings"): _propose_targets,
     ("POST", "/api/v1/credit/listings/{listing_id}/steps"): _listing_step_targets,
     ("POST", "/credit/listings/{listing_id}/step"): _listing_step_targets,
+    ("POST", "/api/v1/insurance/policies"): _insurance_entity_targets(
+        {"insurer": "人保财险", "policy_no": "MX-W-1", "valid_from": "2026-01-01", "valid_to": "2026-12-31"}),
+    ("POST", "/supervision/insurance/policies"): _insurance_entity_targets(
+        {"insurer": "人保财险", "policy_no": "MX-W-1", "valid_from": "2026-01-01", "valid_to": "2026-12-31"}),
+    ("POST", "/api/v1/insurance/entity-accounts"): _insurance_entity_targets({"bank_account": "6217000099998888777"}),
+    ("POST", "/supervision/insurance/accounts"): _insurance_entity_targets({"bank_account": "6217000099998888777"}),
+    ("POST", "/api/v1/insurance/subsidies"): _apply_targets,
+    ("POST", "/supervision/insurance/subsidies"): _apply_targets,
+    ("POST", "/api/v1/insurance/subsidies/{subsidy_id}/decision"): _decide_subsidy_targets,
+    ("POST", "/supervision/insurance/subsidies/{subsidy_id}/decision"): _decide_subsidy_targets,
+    ("POST", "/api/v1/insurance/subsidy-matters"): _subsidy_matter_targets,
+    ("POST", "/supervision/insurance/subsidy-matter"): _subsidy_matter_targets,
     ("POST", "/api/v1/users"): _user_targets,
     ("POST", "/admin/users"): _user_targets,
     ("POST", "/admin/users/{user_id}/{change}"): _account_change_targets,

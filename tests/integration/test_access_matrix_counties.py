@@ -110,3 +110,28 @@ def test_the_province_writes_nothing_in_any_county(cw: tuple[Session, World]) ->
                                                               else "district_b"), json=body).status_code == 201
     assert c.get("/api/v1/ledger/status", headers=w.headers("province")).status_code == 200
     assert c.get("/api/v1/ledger/status", headers=w.headers("district_b")).status_code == 200
+
+
+def test_another_county_s_insurance_steps_are_not_found(cw: tuple[Session, World]) -> None:
+    """A district administrator of county B neither decides county A's premium subsidy, applies on its policy, sets
+    its entity's account nor drafts its premium-subsidy matter: each is not found, nothing written."""
+    s, w = cw
+    app, _ = app_rolling_back(s)
+    c = client(app)
+    from daipin.ledger import store
+
+    asks = [("/api/v1/insurance/subsidies/{subsidy_own}/decision", {"approve": True}),
+            ("/api/v1/insurance/subsidies", {"policy": w.ids["policy_apply_own"], "year": 2026,
+                                              "premium_fen": 20_000, "subsidy_fen": 8_000}),
+            ("/api/v1/insurance/entity-accounts", {"entity": w.ids["entity_own"], "bank_account": "6217000099998888"}),
+            ("/api/v1/insurance/subsidy-matters", {"county": "231002", "year": 2026})]
+    before = store.tree_size(s)
+    for path, body in asks:
+        r = c.post(_path(w, path), headers=w.headers("district_b"), json=body)
+        assert r.status_code == 404, (path, r.status_code, r.text[:200])
+        assert r.json()["error"]["field"]
+    assert store.tree_size(s) == before
+    # County A's own administrator drafts it: the approved subsidy is listed.
+    r = c.post("/api/v1/insurance/subsidy-matters", headers=w.headers("district_admin"),
+               json={"county": "231002", "year": 2026})
+    assert r.status_code == 201, r.text[:200]

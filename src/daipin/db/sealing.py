@@ -58,6 +58,7 @@ SEALED: dict[tuple[str, str], str | None] = {
     ("people", "id_number"): "id_number_bidx",
     ("households", "phone"): "phone_bidx",
     ("households", "bank_account"): None,
+    ("entities", "bank_account"): None,
 }
 SEALED_LENGTH = 160  # the longest sealed value (a 30-digit account) is 103 characters
 

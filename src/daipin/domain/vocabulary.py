@@ -341,6 +341,7 @@ MATTER_KIND = Vocab("matter_kind", (
     ("beneficiary_roster", "收益扶贫对象确认", "Confirming the beneficiaries"),
     ("district_allocation", "区级收益资金分配", "District income allocation"),
     ("township_project", "乡镇（部门）项目", "Township (department) project"),
+    ("premium_subsidy", "区级保费补贴", "District premium subsidies"),
 ))
 
 DECISION_PATH = Vocab("decision_path", (
@@ -463,13 +464,15 @@ BANK_RETURN_STATUS = Vocab("bank_return_status", (
 # A payment's status, of a line or of a batch (the two agree on the codes they share).
 PAYMENT_STATUS = _merged("payment_status", PAYMENT_LINE_STATUS, PAYMENT_BATCH_STATUS)
 
-PAYEE_TYPE = Vocab("payee_type", (("household", "农户", "Household"), ("village", "村集体", "Village collective")))
+PAYEE_TYPE = Vocab("payee_type", (("household", "农户", "Household"), ("village", "村集体", "Village collective"),
+                                  ("entity", "实施主体", "Implementing entity")))
 
 RUN_KIND = Vocab("run_kind", (
     ("settlement", "收益结算", "Settlement"),
     ("village_allocation", "村级收益分配", "Village income allocation"),
     ("district_allocation", "区级资金分配", "District fund allocation"),
     ("liquidation", "清算分配", "Liquidation"),
+    ("premium_subsidy", "保费补贴支付", "Premium subsidy payment"),
 ))
 
 # ---------------------------------------------------------------- the calculations' own codes (ENGINE.md)

@@ -30,6 +30,7 @@ class MatterKind(StrEnum):
     BENEFICIARY_ROSTER = "beneficiary_roster"  # 年度收益扶贫对象确认
     DISTRICT_ALLOCATION = "district_allocation"  # 区级收益资金分配 (领导小组)
     TOWNSHIP_PROJECT = "township_project"  # 乡镇/部门项目, 因户施策
+    PREMIUM_SUBSIDY = "premium_subsidy"  # 区级保费补贴: the year's approved premium subsidies paid to the entities
 
 
 MATTER_KIND.require(MatterKind)
@@ -55,6 +56,7 @@ PATH_OF_KIND: dict[MatterKind, Path] = {
     MatterKind.BENEFICIARY_ROSTER: Path.VILLAGE,
     MatterKind.DISTRICT_ALLOCATION: Path.DISTRICT,
     MatterKind.TOWNSHIP_PROJECT: Path.TOWNSHIP,
+    MatterKind.PREMIUM_SUBSIDY: Path.DISTRICT,
 }
 
 # Length of the region code a matter of each path belongs to.

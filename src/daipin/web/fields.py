@@ -200,6 +200,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "performance_min": ("绩效系数下限", "least coefficient"),
     "performance_max": ("绩效系数上限", "greatest coefficient"),
     "performance_basis": ("绩效系数计算依据", "basis of the performance coefficients"),
+    # premium subsidies paid through a payment batch (issue 17)
+    "premium_fen": ("保费", "premium"),
+    "subsidies": ("保费补贴清单", "premium subsidies"),
 }
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 

@@ -13,6 +13,7 @@ from daipin.api.schemas import Strict
 from daipin.http.deps import CsrfDep, CurrentActor, Id, NowDep, SessionDep, TodayDep
 from daipin.services.credit import commands as credit_commands
 from daipin.services.credit import views as credit_views
+from daipin.services.insurance import commands as insurance_commands
 from daipin.services.supervision import commands, indicators, service, views
 
 router = APIRouter(tags=["supervision 监督"])
@@ -234,3 +235,54 @@ def listing_step(listing_id: Id, body: ListingStepIn, actor: CurrentActor, sessi
         cmd = credit_commands.TakeEffect.parse({})
     row = credit_commands.listing_step(session, actor, listing_id, cmd, at=now)
     return ListingOut(id=row.id, entity_id=row.entity_id, status=row.status)
+
+
+# ---------------------------------------------------------------- insurance and premium subsidies
+
+
+class InsuranceStepOut(BaseModel):
+    id: int
+    status: str = ""
+
+
+@router.post("/insurance/policies", status_code=201, response_model=InsuranceStepOut, dependencies=[CsrfDep])
+def record_policy(body: insurance_commands.RecordPolicy, actor: CurrentActor, session: SessionDep,
+                  now: NowDep) -> InsuranceStepOut:
+    """登记保单（主体及其资产、保险机构、险种、保险金额〔分〕、保险期间）/ record an entity's policy."""
+    p = insurance_commands.record_policy(session, actor, body, at=now)
+    return InsuranceStepOut(id=p.id)
+
+
+@router.post("/insurance/entity-accounts", response_model=InsuranceStepOut, dependencies=[CsrfDep])
+def set_entity_account(body: insurance_commands.SetEntityAccount, actor: CurrentActor, session: SessionDep,
+                       now: NowDep) -> InsuranceStepOut:
+    """主体收款账户（保费补贴支付到此账户；加密保存，只显示掩码）/ the account an entity is paid into."""
+    e = insurance_commands.set_entity_account(session, actor, body, at=now)
+    return InsuranceStepOut(id=e.id)
+
+
+@router.post("/insurance/subsidies", status_code=201, response_model=InsuranceStepOut, dependencies=[CsrfDep])
+def apply_subsidy(body: insurance_commands.ApplySubsidy, actor: CurrentActor, session: SessionDep,
+                  now: NowDep) -> InsuranceStepOut:
+    """申请保费补贴（保费、补贴以分计）/ apply for a premium subsidy (fen)."""
+    s = insurance_commands.apply_subsidy(session, actor, body, at=now)
+    return InsuranceStepOut(id=s.id, status=s.status)
+
+
+@router.post("/insurance/subsidies/{subsidy_id}/decision", response_model=InsuranceStepOut,
+             dependencies=[CsrfDep])
+def decide_subsidy(subsidy_id: Id, body: insurance_commands.DecideSubsidy, actor: CurrentActor,
+                   session: SessionDep, now: NowDep) -> InsuranceStepOut:
+    """区级审批保费补贴（不予补贴须说明理由）/ the district approves or refuses a subsidy."""
+    s = insurance_commands.decide_subsidy(session, actor, subsidy_id, body, at=now)
+    return InsuranceStepOut(id=s.id, status=s.status)
+
+
+@router.post("/insurance/subsidy-matters", status_code=201, response_model=InsuranceStepOut,
+             dependencies=[CsrfDep])
+def draft_subsidy_matter(body: insurance_commands.DraftSubsidyMatter, actor: CurrentActor, session: SessionDep,
+                         now: NowDep) -> InsuranceStepOut:
+    """起草本年度区级保费补贴事项（列出已批准待支付的补贴；执行后经支付批次付款）/ draft the year's premium-subsidy
+    matter, paid through a payment batch once executed."""
+    m = insurance_commands.draft_subsidy_matter(session, actor, body, at=now)
+    return InsuranceStepOut(id=m.id, status=m.state)

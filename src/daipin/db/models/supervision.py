@@ -262,6 +262,24 @@ class PremiumSubsidy(Base):
     payment_ref: Mapped[str] = mapped_column(String(100), default="")
 
 
+class PremiumSubsidyPayout(Base):
+    """An approved premium subsidy put into the payment batch of the district's premium-subsidy matter that paid it
+    (migration 0028): `subsidy_id` is unique, so the database itself keeps a subsidy in one batch at most. The
+    batch's line to the entity (`payee_ref`, its credit code) pays all its subsidies in the batch; `line_id` is the
+    line whose bank receipt settled it."""
+
+    __tablename__ = "premium_subsidy_payouts"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    subsidy_id: Mapped[int] = mapped_column(ForeignKey("premium_subsidies.id"), unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    payee_ref: Mapped[str] = mapped_column(String(40))
+    line_id: Mapped[int | None] = mapped_column(BigInt, ForeignKey("payment_lines.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ProjectDebt(Base):
     """A project's debt in the risk register (R3.3): a loan, a payable or a guarantee, its creditor, the principal,
     what is still owed and when it falls due."""

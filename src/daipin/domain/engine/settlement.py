@@ -24,7 +24,8 @@ KIND = "settlement"
 CONTRACT_KINDS = BENEFIT_MODEL.subset("settlement_kind", (
     "asset_lease", "fixed_interest", "trusteeship", "equity_dividend", "employment", "order_purchase")).labels()
 ENTITY_KINDS = ENTITY_KIND.labels()
-PAYEE_TYPES = PAYEE_TYPE.labels()
+# A settlement pays households and villages (an entity is paid only its premium subsidies, services/insurance).
+PAYEE_TYPES = {k: v for k, v in PAYEE_TYPE.labels().items() if k != "entity"}
 STATUSES = HOUSEHOLD_STATUS.labels()
 UNITS = TRUSTEESHIP_UNIT.labels()
 CLASS_LABELS = {int(cls): name for cls, name in CASH_CLASS.labels().items()}

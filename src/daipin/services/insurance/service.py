@@ -1,6 +1,10 @@
 """Premium subsidies (保费补贴, R3.3): an entity that carries poverty assets applies on one of its insurance policies for
-a year; the district approves or refuses with reasons, then records the payment. An entity on the credit blacklist
-receives none: its application is refused, and one applied for before it was listed is not approved or paid."""
+a year; the district approves or refuses with reasons, and pays the year's approved subsidies through a payment
+batch like every other money out (PAYMENTS.md): a premium-subsidy matter (区级保费补贴) on the district's decision
+path lists them, its execution makes the batch (one line per entity, to the account on record), and the bank's
+receipt for a line marks that entity's subsidies in the batch paid (`batches.py`, `drafting.py`). An entity on the credit blacklist receives
+none: its application is refused, one applied for before it was listed is not approved, drafted or paid (checked
+again when the matter executes, in its transaction), and a subsidy is in one batch at most (a unique key)."""
 
 from __future__ import annotations
 
@@ -16,9 +20,10 @@ from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError, NotFound
 from daipin.services.credit.service import require_creditworthy
-from daipin.services.registry.service import get_entity
-from daipin.services.shared import freetext
-from daipin.services.shared.inputs import as_date, money, not_future
+from daipin.services.registry.service import check_bank, get_entity
+from daipin.services.shared import freetext, trace
+from daipin.services.shared.inputs import money
+from daipin.services.shared.rows import row_fact
 from daipin.services.supervision.service import record
 
 
@@ -54,6 +59,8 @@ def apply(session: Session, actor: Actor, *, policy: Any, year: Any, premium_fen
     if subsidy > premium:
         raise InputError("补贴不能超过保费", "the subsidy exceeds the premium", field="subsidy_fen")
     e = get_entity(session, p.entity_id)
+    if not access.allowed(actor, "entity.read", region=_region(e), entity_id=e.id):  # another region's: not found
+        raise NotFound(f"保单 {policy} 不存在", f"policy {policy} not found", field="policy")
     access.require(actor, "entity.write", region=_region(e))
     require_creditworthy(session, e, "申请保费补贴", "premium subsidy")
     if session.scalar(select(PremiumSubsidy.id).where(PremiumSubsidy.policy_id == p.id, PremiumSubsidy.year == y)):
@@ -83,6 +90,8 @@ def decide(session: Session, actor: Actor, subsidy: Any, *, approve: bool, reaso
     row = _get(session, subsidy)
     text = freetext.text(reason, "reason", "理由", "reason", 2000, required=not approve) or ""
     e = get_entity(session, row.entity_id)
+    if not access.allowed(actor, "entity.read", region=_region(e), entity_id=e.id):  # another region's: not found
+        raise NotFound(f"保费补贴 {subsidy} 不存在", f"premium subsidy {subsidy} not found", field="subsidy")
     access.require(actor, "entity.credit", region=_region(e))
     if row.status != "applied":
         raise Conflict("该申请已审批", "the application is already decided", field="subsidy", code="subsidy_state")
@@ -94,20 +103,26 @@ def decide(session: Session, actor: Actor, subsidy: Any, *, approve: bool, reaso
     return row
 
 
-def pay(session: Session, actor: Actor, subsidy: Any, *, paid_on: Any, payment_ref: str, at: datetime) -> PremiumSubsidy:
-    """The payment of an approved subsidy, with the bank's reference; none to a blacklisted entity."""
-    row = _get(session, subsidy)
-    day = not_future(as_date(paid_on, "paid_on", "支付日期"), at, "paid_on", "支付日期")
-    ref = str(payment_ref or "").strip()
-    if not ref or len(ref) > 100:
-        raise InputError("缺少支付凭证号", "missing payment reference", field="payment_ref")
-    e = get_entity(session, row.entity_id)
-    access.require(actor, "payment.record", region=_region(e))
-    if row.status != "approved":
-        raise Conflict("只有已批准的补贴才能支付", "only an approved subsidy is paid", field="subsidy",
-                       code="subsidy_state")
-    require_creditworthy(session, e, "获得保费补贴", "premium subsidy")
-    row.status, row.paid_on, row.payment_ref = "paid", day, ref
-    record(session, actor, "premium_subsidy.paid", f"entity:{e.uscc}", _region(e),
-           {"subsidy": row.id, "paid_on": day.isoformat()}, [row], at)
-    return row
+def set_entity_account(session: Session, actor: Actor, entity: Any, *, bank_account: Any,
+                       at: datetime) -> Entity:
+    """The account the district pays an entity's premium subsidies into (12-30 digits): sealed at rest, shown
+    masked; the ledger keeps only its salted digest."""
+    account = check_bank(bank_account)
+    if account is None:
+        raise InputError("请填写银行账号", "the bank account is required", field="bank_account")
+    try:
+        e = session.get(Entity, int(entity), with_for_update=True, populate_existing=True)
+    except (TypeError, ValueError) as exc:
+        raise InputError("主体编号应为数字", "entity must be an id", field="entity") from exc
+    if e is None or not access.allowed(actor, "entity.read", region=_region(e), entity_id=e.id):
+        raise NotFound(f"实施主体 {entity} 不存在", f"entity {entity} not found", field="entity")
+    access.require(actor, "entity.write", region=_region(e), field="actor")
+    if e.bank_account == account:
+        raise Conflict("新账号与登记的账号相同", "the account is the one on record already", field="bank_account",
+                       code="unchanged")
+    e.bank_account = account
+    session.flush()
+    trace.record(session, actor=actor, type="entity.bank_account", subject=f"entity:{e.uscc}", region=_region(e),
+                 facts={"entity": e.id, "bank_account": trace.pii(session, account), "row": row_fact(session, e)},
+                 at=at)
+    return e

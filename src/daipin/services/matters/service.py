@@ -54,7 +54,8 @@ from daipin.services.shared.rows import workflow_row_fact as row_fact
 from daipin.services.shared.rows import workflow_row_facts as row_facts
 from daipin.services.villages import service as villages
 
-ENGINE_KINDS = frozenset(RUN_KIND.codes)
+# The engine's calculations (a premium-subsidy run is the listed subsidies as checked, not a calculation).
+ENGINE_KINDS = frozenset(RUN_KIND.codes) - {"premium_subsidy"}
 
 # Which engine document kind a matter of each kind carries (None: any engine document or a free description).
 DOCUMENT_KIND: dict[wf.MatterKind, str | None] = {
@@ -66,6 +67,8 @@ DOCUMENT_KIND: dict[wf.MatterKind, str | None] = {
     wf.MatterKind.SHARE_QUANTIFICATION: "share_quantification",
     wf.MatterKind.ASSET_DISPOSAL: "asset_disposal",
     wf.MatterKind.TOWNSHIP_PROJECT: None,
+    # The year's approved premium subsidies the district pays (services/insurance).
+    wf.MatterKind.PREMIUM_SUBSIDY: "premium_subsidy",
 }
 
 # Who takes each step is the access policy's (`matter.<path>.decide|review|keep`): the step's group on the
@@ -271,7 +274,7 @@ def _check_region(session: Session, kind: wf.MatterKind, region: str) -> Region:
 
 
 def _preview(session: Session, actor: Actor, kind: wf.MatterKind, document: Any, region: str,
-             year: int | None) -> tuple[
+             year: int | None, matter_id: int | None = None) -> tuple[
         dict[str, Any] | None, list[Any]]:
     """Check the document and compute its preview result and warnings (the engine's own errors name fields)."""
     if not isinstance(document, dict):
@@ -286,6 +289,10 @@ def _preview(session: Session, actor: Actor, kind: wf.MatterKind, document: Any,
         raise InputError(f"此类事项的文件类型应为 {want}", f"document kind must be {want}", "document.kind")
     if doc_kind in decisions.GATED_KINDS:
         return decisions.check(session, actor, str(doc_kind), document, region), []
+    if doc_kind == "premium_subsidy":
+        from daipin.services.insurance import batches as insurance
+
+        return insurance.check_document(session, document, region, year, matter_id=matter_id), []
     if doc_kind == "beneficiary_roster":
         from daipin.services.rosters import rules as rosters
 
@@ -358,6 +365,8 @@ def draft_matter(
             raise InputError("须填写年度（对应当年确认的收益扶贫对象名单）", "the year is required", "year")
     if mk is wf.MatterKind.DISTRICT_ALLOCATION and year is None:
         raise InputError("须填写年度（区级收益资金分配按年度办理）", "the year is required (one allocation a year)", "year")
+    if mk is wf.MatterKind.PREMIUM_SUBSIDY and year is None:
+        raise InputError("须填写年度（保费补贴按年度支付）", "the year is required (subsidies are paid by year)", "year")
     if source is not None and (not isinstance(source, dict) or source.get("type") not in DOCUMENT_SOURCES):
         raise InputError("未知的文件来源", "unknown document source", "source")
     _no_personal_numbers(title=title, justification=justification, proposer=proposer, funding_source=funding_source,
@@ -470,7 +479,7 @@ def update_draft(session: Session, actor: Actor, matter_id: int, *, at: datetime
     if document is not None:
         mk = wf.MatterKind(m.kind)
         document = _with_performance(session, actor, mk, m.region_code, document, m.year, at)
-        preview, warnings = _preview(session, actor, mk, document, m.region_code, m.year)
+        preview, warnings = _preview(session, actor, mk, document, m.region_code, m.year, m.id)
         if mk is wf.MatterKind.VILLAGE_ALLOCATION:
             from daipin.services.rosters import rules as rosters
 
@@ -795,6 +804,10 @@ def blacklisted_parties(session: Session, m: Matter) -> list[str]:
         named = session.scalar(select(Entity).where(Entity.uscc == str(doc_entity["id"])))
         if named is not None and named.credit_status == "blacklisted" and named.name not in names:
             names.append(named.name)
+    if m.kind == wf.MatterKind.PREMIUM_SUBSIDY.value:  # the entities its subsidies are paid to
+        from daipin.services.insurance import batches as insurance
+
+        names.extend(n for n in insurance.blacklisted_in(session, m.document or {}) if n not in names)
     return names
 
 
@@ -918,6 +931,9 @@ def beneficiaries(session: Session, m: Matter) -> list[dict[str, Any]]:
         rows = [(str(h["id"]), "household", None) for h in doc.get("households", [])]
     elif kind in decisions.GATED_KINDS:
         rows = [(str(p["ref"]), str(p["type"]), None) for p in preview.get("payees", [])]
+    elif kind == "premium_subsidy":
+        doc_names.update({str(line["payee"]): str(line["name"]) for line in preview.get("lines", [])})
+        rows = [(str(line["payee"]), "entity", int(line["amount_fen"])) for line in preview.get("lines", [])]
     hh_names = _household_names(session, [r for r, t, _ in rows if t != "village"])
     reg_names = _region_names(session, [r for r, t, _ in rows if t == "village"])
     out = []
@@ -1453,6 +1469,19 @@ def execute(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
         run = store_run(session, actor, kind=str(m.document["kind"]), subject=m.region_code, region=m.region_code,
                         year=m.year or at.year, doc=m.document, at=at, out=result, extra={"matter": m.id})
         m.run_id = run.id
+    elif m.kind == wf.MatterKind.PREMIUM_SUBSIDY.value:
+        # Each subsidy checked again (locked) against the register as it is now: still approved, in no batch, its
+        # entity not listed since; the run is the checked list, its lines what the batch pays.
+        from daipin.services.insurance import batches as insurance
+        from daipin.services.runs.service import store_run
+
+        result = insurance.check_document(session, m.document, m.region_code, m.year, matter_id=m.id, lock=True)
+        if digest(result) != m.approved_preview_digest:
+            raise Conflict("登记数据已变化，保费补贴清单与批准时不一致，已停止执行",
+                           "the premium subsidies no longer read as approved", "document", code="inputs_changed")
+        run = store_run(session, actor, kind="premium_subsidy", subject=m.region_code, region=m.region_code,
+                        year=m.year or at.year, doc=m.document, at=at, out=result, extra={"matter": m.id})
+        m.run_id = run.id
     elif m.kind in decisions.GATED_KINDS:
         # What was decided is checked again against the registry as it is now, by the executing official.
         if digest(decisions.check(session, actor, m.kind, m.document, m.region_code)) != m.approved_preview_digest:
@@ -1466,6 +1495,10 @@ def execute(session: Session, actor: Actor, matter_id: int, *, at: datetime) -> 
            "output_digest": run.output_digest if run else m.preview_digest}, rows=[run] if run else [])
     if run is not None:
         batch = payments.create_batch(session, actor, m, run, at=at)
+    if batch is not None and m.kind == wf.MatterKind.PREMIUM_SUBSIDY.value:
+        from daipin.services.insurance import batches as insurance
+
+        insurance.put_in_batch(session, actor, m, batch, at)
     if m.kind in decisions.GATED_KINDS:
         decisions.apply(session, actor, m, at)
     return Execution(m, run, batch, created=True)

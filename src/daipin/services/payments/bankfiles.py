@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daipin.db import sealing
-from daipin.db.models.registry import Household, Person, Setting
+from daipin.db.models.registry import Entity, Household, Person, Setting
 from daipin.db.models.workflow import Matter, PaymentBatch, PaymentFile, PaymentLine, PaymentReceipt
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError
@@ -180,6 +180,12 @@ def bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: da
     for r, clear in zip(found, sealing.open_loaded("households", "bank_account", [r["bank_account"] for r in found]),
                         strict=True):
         r["bank_account"] = clear
+    to_entities = [r for r in found if r["payee_type"] == "entity"]
+    if to_entities:  # an entity's account, on its own row (premium subsidies)
+        accounts = {e.uscc: e.bank_account for e in session.scalars(select(Entity).where(
+            Entity.uscc.in_([r["payee_ref"] for r in to_entities])))}
+        for r in to_entities:
+            r["bank_account"] = accounts.get(r["payee_ref"])
     sendable = [r for r in found if r["bank_account"]]
     skipped = [int(r["id"]) for r in found if not r["bank_account"]]
     if not sendable:
@@ -657,6 +663,8 @@ def apply_return(session: Session, actor: Actor, batch_id: int, name: str, data:
     _mark(session, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
           {"failure_reason": [a[3] for a in failed]})
     _add_receipts(session, batch.county_code, [(a[3], i) for a, i in zip(paid, paid_ids, strict=True)])
+    payments.settle_entities(session, actor, batch, [(int(a[1]["id"]), str(a[1]["payee_ref"]), a[3])
+                                                     for a in paid if a[1]["payee_type"] == "entity"], at)
     states = []
     for _n, line, outcome, value in answers:  # each line's state after this step, in place of the row read
         if outcome == "paid":

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from daipin.db.models.registry import Household, Person, Region, Run
+from daipin.db.models.registry import Entity, Household, Person, Region, Run
 from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine, PaymentReceipt
 from daipin.domain import access
 from daipin.domain import workflow as wf
@@ -56,6 +56,9 @@ def payable_lines(run: Run) -> list[tuple[str, str, int]]:
         return [("household", str(h), int(v)) for h, v in sorted(out.get("households", {}).items()) if v]
     if kind == "district_allocation":
         return [("village", str(line["village"]), int(line["amount_fen"]))
+                for line in out.get("lines", []) if line["amount_fen"]]
+    if kind == "premium_subsidy":  # one line per entity, its credit code as payee (services/insurance)
+        return [("entity", str(line["payee"]), int(line["amount_fen"]))
                 for line in out.get("lines", []) if line["amount_fen"]]
     if kind == "settlement":
         types = {str(p["id"]): p.get("type", "household") for p in run.input_json.get("payees", [])}
@@ -126,15 +129,20 @@ def create_batch(session: Session, actor: Actor, matter: Matter, run: Run, *, at
         Person.household_id.in_([h.id for h in households.values()]), Person.relation == "户主")).all())
     regions = dict(session.execute(select(Region.code, Region.name).where(
         Region.code.in_([r for t, r, _ in lines if t == "village"]))).all())
+    entities = {e.uscc: e for e in session.scalars(
+        select(Entity).where(Entity.uscc.in_([r for t, r, _ in lines if t == "entity"])))}
     names = {str(h.get("id")): str(h.get("name")) for key in ("households", "villages", "payees")
              for h in run.input_json.get(key, []) if isinstance(h, dict) and h.get("name")}
     rows = []
     for seq, (typ, ref, amount) in enumerate(lines, start=1):
         hh = households.get(ref) if typ == "household" else None
-        name = (heads.get(hh.id) if hh else None) or regions.get(ref) or names.get(ref) or ref
+        ent = entities.get(ref) if typ == "entity" else None
+        name = (heads.get(hh.id) if hh else None) or (ent.name if ent else None) or regions.get(ref) \
+            or names.get(ref) or ref
+        account = hh.bank_account if hh else ent.bank_account if ent else None
         rows.append(PaymentLine(batch_id=batch.id, county_code=matter.county_code, payee_type=typ, payee_ref=ref,
                                 household_id=hh.id if hh else None, payee_name=name, amount_fen=amount,
-                                bank_account_masked=mask_bank(hh.bank_account) if hh else "", status="pending",
+                                bank_account_masked=mask_bank(account) if account else "", status="pending",
                                 payment_ref="", failure_reason="", seq=seq, attempt=1))
     session.add_all(rows)
     session.flush()
@@ -262,7 +270,10 @@ def check_reason(reason: str, *, field: str = "reason", what: tuple[str, str] = 
 
 
 def account_of(session: Session, line: PaymentLine) -> str | None:
-    """The account the registry holds for the line's household now (in full: never shown, never logged)."""
+    """The account the registry holds for the line's household (or entity) now (in full: never shown, never logged)."""
+    if line.payee_type == "entity":
+        ent = session.scalar(select(Entity).where(Entity.uscc == line.payee_ref))
+        return ent.bank_account if ent is not None else None
     if line.household_id is None:
         return None
     return session.scalar(select(Household.bank_account).where(Household.id == line.household_id))
@@ -293,7 +304,7 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
         why = ""
     at = _utc(at)
     was = line.status
-    if line.account_digest is None and line.household_id is not None:
+    if line.account_digest is None and (line.household_id is not None or line.payee_type == "entity"):
         account = account_of(session, line)
         line.account_digest = trace.pii(session, account) if account else None
     line.status = "failed" if failed else "paid"
@@ -309,6 +320,8 @@ def mark_paid(session: Session, actor: Actor, line_id: int, *, at: datetime, pay
         raise Conflict(f"回单号 {ref} 已用于另一笔支付", f"receipt number {ref} already settles another line",
                        "payment_ref", code="duplicate_ref") from None
     refresh_status(session, batch)
+    if not failed and line.payee_type == "entity":
+        settle_entities(session, actor, batch, [(line.id, line.payee_ref, ref)], at)
     trace.record(session, actor=actor, type="payment.failed" if failed else "payment.paid",
                  subject=f"payment_line:{line.id}", region=matter.region_code,
                  facts={"batch": batch.id, "line": line.id, "seq": line.seq, "payee": line.payee_ref,
@@ -330,9 +343,9 @@ def requeue(session: Session, actor: Actor, line_id: int, *, at: datetime,
                        code="not_failed")
     account = account_of(session, line)
     digest = trace.pii(session, account) if account else None
-    if line.payee_type == "household":
+    if line.payee_type in ("household", "entity"):
         if not account:
-            raise Conflict("登记的银行账号为空，请先在农户档案中补录账号", "the household has no bank account on record",
+            raise Conflict("登记的银行账号为空，请先在农户档案（或实施主体）中补录账号", "the payee has no bank account on record",
                            "bank_account", code="no_account")
         if line.account_digest is not None and digest == line.account_digest:
             raise Conflict("银行账号尚未更正：请先在农户档案中更正账号，再重新发起支付",
@@ -388,6 +401,15 @@ def write_off(session: Session, actor: Actor, line_id: int, *, reason: str, deci
                         "rows": [row_fact(session, batch)]},
                  at=at)
     return line
+
+
+def settle_entities(session: Session, actor: Actor, batch: PaymentBatch, paid: list[tuple[int, str, str]],
+                    at: datetime) -> None:
+    """Lines paid to entities (line, credit code, receipt): what they pay (premium subsidies) is marked paid."""
+    if paid:
+        from daipin.services.insurance import batches as insurance
+
+        insurance.settle(session, actor, batch, paid, at)
 
 
 def open_lines(session: Session, batch: PaymentBatch) -> list[PaymentLine]:

@@ -30,7 +30,12 @@ from daipin.services.shared import trace
 
 # Columns whose values are personal data: digested with the salt before they enter a row digest.
 PII_COLUMNS = {("people", "name"), ("people", "id_number"), ("people", "health_note"), ("households", "phone"),
-               ("households", "bank_account"), ("users", "password_hash")}
+               ("households", "bank_account"), ("users", "password_hash"),
+               ("entities", "bank_account")}
+
+# Columns added to a registry table later, NULL on the rows recorded before: left out of the state while NULL, so
+# those rows keep the digests their entries recorded (an entity's account, migration 0028).
+LATER_COLUMNS = {("entities", "bank_account")}
 
 # Sign-in bookkeeping of an account changes at every login without a decision about it: kept out of its state
 # (the account's role, region, entity, password and whether it is active are in).
@@ -49,6 +54,8 @@ def row_state(session: Session, obj: Any) -> dict[str, Any]:
         if col.key in BACK_POINTERS or (table.name, col.key) in UNRECORDED_COLUMNS:
             continue
         value = getattr(obj, col.key)
+        if value is None and (table.name, col.key) in LATER_COLUMNS:
+            continue
         if isinstance(value, datetime):
             # SQLite gives back naive UTC, PostgreSQL an aware time: digest both the same way.
             if value.tzinfo is not None:

@@ -41,7 +41,7 @@ PII_COLUMNS = frozenset({("account_holders", "holder_name")})
 ROW_MODELS: tuple[type[Any], ...] = (
     models.SupervisionSettings, models.Finding, models.Inspection, models.CreditRecord, models.CreditListing,
     models.VillageCadre, models.CadreKin, models.AccountHolder, models.AssetStatusChange, models.HouseholdSplit,
-    models.PvIncomeUse, models.Due, models.PremiumSubsidy, models.ProjectDebt,
+    models.PvIncomeUse, models.Due, models.PremiumSubsidy, models.ProjectDebt, models.PremiumSubsidyPayout,
 )
 
 

@@ -104,14 +104,119 @@ async def performance_set(request: Request, actor: CurrentActor, session: Sessio
     return RedirectResponse(f"/supervision/performance?county={county}&saved=1", status_code=303)
 
 
+def _insurance_ctx(session: Session, actor: Actor, now: Any, error: DaipinError | None = None,
+                   fields: dict[str, str] | None = None, form: str = "") -> dict[str, Any]:
+    """The insurance register, and the forms this role may use: a policy and an entity's account (`entity.write`,
+    the entities in its reach), an application on one of their policies, the district's decision on each
+    application in its region (`entity.credit`), and the district's draft of a year's premium-subsidy matter."""
+    from sqlalchemy import func, select
+
+    from daipin.db.models.registry import Asset, Entity, InsurancePolicy
+    from daipin.domain import vocabulary
+    from daipin.domain.privacy import mask_bank
+    from daipin.services.insurance import views as insurance_views
+    from daipin.services.shared import scope
+
+    today = beijing_date(now)
+    rows = insurance_views.assets(session, actor, today=today)
+    subsidies = insurance_views.subsidies(session, actor)
+    entities: list[Entity] = []
+    policies: list[tuple[InsurancePolicy, str]] = []
+    assets: list[tuple[Asset, str]] = []
+    if access.may(actor, "entity.write"):
+        region = func.coalesce(Entity.region_code, Entity.county_code)
+        entities = list(session.scalars(select(Entity).where(scope.where(access.reach(actor, "entity.write"),
+                                                                          region=region)).order_by(Entity.name)))
+        ids = [e.id for e in entities]
+        names = {e.id: e.name for e in entities}
+        policies = [(p, names[p.entity_id]) for p in session.scalars(select(InsurancePolicy).where(
+            InsurancePolicy.entity_id.in_(ids)).order_by(InsurancePolicy.entity_id, InsurancePolicy.id))]
+        assets = [(a, names[a.operator_entity_id or 0]) for a in session.scalars(select(Asset).where(
+            Asset.operator_entity_id.in_(ids), Asset.status != "disposed").order_by(Asset.code))]
+    regions = dict(session.execute(select(Entity.uscc, func.coalesce(Entity.region_code, Entity.county_code))
+                                   .where(Entity.uscc.in_([r["uscc"] for r in subsidies]))).all())
+    for r in subsidies:
+        r["may_decide"] = r["status"] == "applied" and access.allowed(actor, "entity.credit",
+                                                                       region=regions.get(r["uscc"]))
+    county = actor.region[:6] if len(actor.region) >= 6 else ""
+    from daipin.web.pages.registry_forms import _form_ctx
+
+    return {"assets": rows, "summary": insurance_views.summary(rows), "subsidies": subsidies,
+            "entities": [(e.id, f"{e.name}" + (f"（收款账户 {mask_bank(e.bank_account)}）" if e.bank_account else ""))
+                         for e in entities],
+            "policies": [(p.id, f"{name} · {p.insurer} · {p.policy_no}（{p.valid_from} 至 {p.valid_to}）")
+                         for p, name in policies],
+            "policy_assets": [(a.id, f"{a.name}（{a.code}） · {name}") for a, name in assets],
+            "kinds": vocabulary.INSURANCE_KIND, "year": today.year,
+            "may_write": bool(entities), "may_draft": bool(county) and access.allowed(
+                actor, "matter.district.decide", region=county), "county": county,
+            **_form_ctx(error, fields or {}, form)}
+
+
 @router.get("/supervision/insurance", response_class=HTMLResponse)
 def insurance_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
-    from daipin.services.insurance import views as insurance_views
+    access.require(actor, "supervision.read")
+    return render(request, "supervision/insurance.html", _insurance_ctx(session, actor, now))
 
-    rows = insurance_views.assets(session, actor, today=beijing_date(now))
-    return render(request, "supervision/insurance.html", {
-        "assets": rows, "summary": insurance_views.summary(rows),
-        "subsidies": insurance_views.subsidies(session, actor)})
+
+async def _insurance_step(request: Request, actor: Actor, session: Session, now: Any, form: str,
+                          step: Any, done: Any) -> Response:
+    """One insurance form: its typed command handed to its service in a savepoint; refused, the page again with
+    what was typed and the error beside its field, nothing written."""
+    access.require(actor, "supervision.read")
+    fields = await _fields(request)
+    try:
+        with session.begin_nested():
+            result = step(fields)
+    except DaipinError as exc:
+        return render(request, "supervision/insurance.html", _insurance_ctx(session, actor, now, exc, fields, form),
+                      status_code=exc.status)
+    return RedirectResponse(done(result), status_code=303)
+
+
+@router.post("/supervision/insurance/policies", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def insurance_policy(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    from daipin.services.insurance import commands as ic
+
+    return await _insurance_step(request, actor, session, now, "policy", lambda f: ic.record_policy(
+        session, actor, ic.RecordPolicy.from_form(f), at=now), lambda p: "/supervision/insurance#policy-form")
+
+
+@router.post("/supervision/insurance/accounts", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def insurance_account(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    from daipin.services.insurance import commands as ic
+
+    return await _insurance_step(request, actor, session, now, "account", lambda f: ic.set_entity_account(
+        session, actor, ic.SetEntityAccount.from_form(f), at=now), lambda e: "/supervision/insurance#account-form")
+
+
+@router.post("/supervision/insurance/subsidies", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def insurance_apply(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    from daipin.services.insurance import commands as ic
+
+    return await _insurance_step(request, actor, session, now, "apply", lambda f: ic.apply_subsidy(
+        session, actor, ic.ApplySubsidy.from_form(f), at=now), lambda s: "/supervision/insurance#subsidies")
+
+
+@router.post("/supervision/insurance/subsidies/{subsidy_id}/decision", response_class=HTMLResponse,
+             dependencies=[CsrfDep])
+async def insurance_decide(request: Request, subsidy_id: Id, actor: CurrentActor, session: SessionDep,
+                           now: NowDep) -> Response:
+    from daipin.services.insurance import commands as ic
+
+    def step(f: dict[str, str]) -> Any:
+        values = {"approve": f.get("decision") == "approve", "reason": f.get("reason", "")}
+        return ic.decide_subsidy(session, actor, subsidy_id, ic.DecideSubsidy.parse(values), at=now)
+    return await _insurance_step(request, actor, session, now, f"decide-{subsidy_id}", step,
+                                 lambda s: "/supervision/insurance#subsidies")
+
+
+@router.post("/supervision/insurance/subsidy-matter", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def insurance_draft(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    from daipin.services.insurance import commands as ic
+
+    return await _insurance_step(request, actor, session, now, "draft", lambda f: ic.draft_subsidy_matter(
+        session, actor, ic.DraftSubsidyMatter.from_form(f), at=now), lambda m: f"/matters/{m.id}")
 
 
 @router.get("/supervision/insurance.xlsx")
