@@ -17,15 +17,18 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from daipin.db import sealing
-from daipin.db.models.registry import Household, Person
+from daipin.db.models.registry import Entity, Household, Person
 from daipin.db.session import make_engine
 from daipin.ledger import store
 from daipin.services.imports import service as imports
+from daipin.services.insurance import service as insurance
 from daipin.services.registry import service as reg
+from tests.integration import registry_support as support
 from tests.integration.registry_support import ACTOR, AT, TOWN, VILLAGE, person_id
 
 PHONE = "13912345678"
 BANK = "6217000012345678901"
+ENTITY_BANK = "6228480012345678"
 HEADERS = ["序号", "所属乡镇", "所属村", "户编号", "户主姓名", "姓名", "身份证号", "家庭关系", "劳动能力", "户类型",
            "脱贫年度", "联系电话", "银行账号"]
 
@@ -186,10 +189,13 @@ def test_a_rotation_killed_midway_continues_when_run_again_and_seals_nothing_twi
         _district(s)
         for n in range(1, 121):
             _household(s, n, bank=None if n % 3 == 0 else BANK)
+        # An entity's account (premium subsidies are paid into it) is sealed too, and rotated with the rest.
+        firm = insurance.set_entity_account(s, ACTOR, support.entity(s).id, bank_account=ENTITY_BANK, at=AT)
+        firm_id = firm.id
     with engine.connect() as conn:
         before = {r[0]: r[1] for r in conn.execute(select(Person.id, Person.id_number))}
         old_kid = conn.execute(text("SELECT kid FROM pii_keys WHERE purpose = 'data'")).scalar_one()
-    expected = 120 + 120 + 80  # ID numbers, phones, bank accounts
+    expected = 120 + 120 + 80 + 1  # ID numbers, phones, bank accounts, the entity's account
     first = _daipin(fresh_db_url, keys_dir, "keys", "rotate", "--batch", "2")
     assert first.stdout is not None
     lines = [first.stdout.readline() for _ in range(5)]
@@ -216,7 +222,8 @@ def test_a_rotation_killed_midway_continues_when_run_again_and_seals_nothing_twi
     sealing.forget_pins()
     with engine.connect() as conn:
         sealed = [v for row in conn.execute(text("SELECT id_number FROM people UNION ALL SELECT phone FROM households "
-                                                 "UNION ALL SELECT bank_account FROM households")) for v in row
+                                                 "UNION ALL SELECT bank_account FROM households "
+                                                 "UNION ALL SELECT bank_account FROM entities")) for v in row
                   if v is not None]
         assert sealed and all(sealing.kid_in(v) == rot.to_kid for v in sealed)
         final = conn.execute(text("SELECT state, resealed FROM pii_rotations")).one()
@@ -226,6 +233,8 @@ def test_a_rotation_killed_midway_continues_when_run_again_and_seals_nothing_twi
         after = {r[0]: r[1] for r in conn.execute(select(Person.id, Person.id_number))}
         entries = conn.execute(text("SELECT body FROM ledger_entry WHERE type = 'keys.rotate'")).all()
     assert {k: after[k] for k in before} == before
+    with Session(engine) as s:
+        assert s.get(Entity, firm_id).bank_account == ENTITY_BANK  # type: ignore[union-attr]
     assert len(entries) == 1 and rot.to_kid.encode() in bytes(entries[0][0])
     verify = _daipin(fresh_db_url, keys_dir, "ledger", "verify")
     v_out, v_err = verify.communicate(timeout=300)

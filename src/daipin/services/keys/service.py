@@ -30,7 +30,10 @@ from daipin.db.models.keys import PiiKey, PiiRotation
 from daipin.domain.actors import SYSTEM_ACTOR
 from daipin.services.shared import trace
 
-TABLES = {"people": ("id_number",), "households": ("phone", "bank_account")}
+# Every sealed column, by table, as sealing.SEALED names them: a column sealed later is rotated with the rest.
+TABLES: dict[str, tuple[str, ...]] = {}
+for _t, _c in sealing.SEALED:
+    TABLES[_t] = (*TABLES.get(_t, ()), _c)
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,9 @@ def rotate(engine: Engine, at: Callable[[], datetime], *, batch: int = 1000, cip
     to = sealing.keyring().seal_key(rot.to_kid)
     for name in TABLES:
         t = _table(name)
-        marker = getattr(PiiRotation, f"{name}_done")
+        marker = getattr(PiiRotation, f"{name}_done", None)
+        if marker is None:  # a small table (the entities' accounts): re-sealed whole by the final pass below
+            continue
         while True:
             with engine.begin() as conn:
                 done = conn.execute(sa.select(marker).where(PiiRotation.id == rot.id)).scalar_one()
@@ -115,7 +120,8 @@ def rotate(engine: Engine, at: Callable[[], datetime], *, batch: int = 1000, cip
                 progress(name, last, n)
     with Session(engine) as session, session.begin():
         conn = session.connection()
-        for name in TABLES:  # values a process sealed under the old key after the pass went by
+        # Values a process sealed under the old key after the pass went by, and the small tables the pass leaves here.
+        for name in TABLES:
             t = _table(name)
             stale = sa.or_(*(sa.and_(t.c[c].is_not(None), t.c[c].not_like(f"{sealing.VERSION}:{to.kid}:%"))
                              for c in TABLES[name]))
