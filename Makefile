@@ -44,7 +44,7 @@ demo: install ## set up, load the sample district into SQLite and start the app
 test: install-test lint ## run every test: unit, integration (SQLite and PostgreSQL), engines (MariaDB), browser
 	$(BIN)/pytest -q -n 2 tests/unit tests/integration
 	$(MAKE) --no-print-directory test-engines ENGINES=mariadb
-	$(BIN)/pytest -q tests/e2e
+	$(BIN)/pytest -q $(E2E_WORKERS) tests/e2e
 
 test-unit: install-test ## domain core and ledger unit tests
 	$(BIN)/pytest -q -n 2 tests/unit
@@ -64,8 +64,11 @@ ENGINES ?= mariadb,seekdb
 test-engines: install-test ## the engine-compatibility subset on MariaDB and OceanBase seekdb (ENGINES=… to choose)
 	DAIPIN_TEST_ENGINES=$(ENGINES) $(BIN)/pytest -q -n 2 $(ENGINE_TESTS)
 
+# The browser tests on two workers, a whole file to one (each worker has its own demo server; a file that
+# changes the demo beyond what its own tests read, or moves its clock, starts a server of its own).
+E2E_WORKERS := -n 2 --dist loadfile
 test-e2e: install-test ## the pages in a real browser
-	$(BIN)/pytest -q tests/e2e
+	$(BIN)/pytest -q $(E2E_WORKERS) tests/e2e
 
 lint: install-test ## ruff and mypy (strict on the domain core)
 	$(BIN)/ruff check src tests benchmarks

@@ -6,15 +6,24 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from daipin.domain.workflow import STATE_LABELS, State
-from tests.e2e.conftest import Server, Shots, fits_the_phone, login, new_page, no_raw_codes
+from tests.e2e.conftest import Server, Shots, fits_the_phone, login, new_page, no_raw_codes, running_server
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A demo database of this module's own: the clock it moves three weeks on moves no other test's, whichever
+    test worker runs them and in whatever order."""
+    with running_server(tmp_path_factory.mktemp("matter-story")) as srv:
+        yield srv
 
 
 def _matter_id(page: Any) -> int:

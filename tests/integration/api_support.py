@@ -98,6 +98,22 @@ def build_world(session: Session, keys_dir: str) -> World:
     return world_cache.build(session, keys_dir, _build_world, World)
 
 
+def world_with_executed_allocation(session: Session, keys_dir: str) -> World:
+    """`build_world`, then the own village's allocation walked to `executed` (`executed_allocation`), its matter
+    as `ids["executed"]`. Recorded and replayed as the world is (tests/integration/world_cache.py), under its own
+    name: the allocation's rows, ledger entries and checkpoint are replayed with the world's."""
+    from tests.integration import world_cache
+
+    return world_cache.build(session, keys_dir, _build_world_with_executed_allocation, World,
+                             name="executed_allocation")
+
+
+def _build_world_with_executed_allocation(session: Session, keys_dir: str) -> World:
+    w = build_world(session, keys_dir)
+    w.ids["executed"] = executed_allocation(session, OWN_VILLAGE).id
+    return w
+
+
 def _build_world(session: Session, keys_dir: str) -> World:
     import os
     from datetime import date

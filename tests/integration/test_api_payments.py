@@ -13,20 +13,16 @@ from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.registry import Household
 from daipin.db.models.workflow import PaymentLine
 from tests.integration.api_support import (
-    OWN_VILLAGE,
     World,
     app_on_session,
-    build_world,
     client,
-    executed_allocation,
+    world_with_executed_allocation,
 )
 
 
 @pytest.fixture
 def world(session: Session, tmp_path: Any) -> World:
-    w = build_world(session, str(tmp_path / "keys"))
-    w.ids["executed"] = executed_allocation(session, OWN_VILLAGE).id
-    return w
+    return world_with_executed_allocation(session, str(tmp_path / "keys"))
 
 
 def _batch(c: Any, w: World, role: str = "township_official") -> dict[str, Any]:

@@ -17,9 +17,8 @@ from tests.integration.api_support import (
     OWN_VILLAGE,
     World,
     app_rolling_back,
-    build_world,
     client,
-    executed_allocation,
+    world_with_executed_allocation,
 )
 
 T, E = "township_official", "entity_user"
@@ -27,9 +26,7 @@ T, E = "township_official", "entity_user"
 
 @pytest.fixture
 def world(session: Session, tmp_path: Any) -> World:
-    w = build_world(session, str(tmp_path / "keys"))
-    w.ids["executed"] = executed_allocation(session, OWN_VILLAGE).id
-    return w
+    return world_with_executed_allocation(session, str(tmp_path / "keys"))
 
 
 def _layout(ws: Any) -> None:

@@ -22,7 +22,7 @@ from daipin.services.matters import service as wfs
 from daipin.services.payments import bankfiles
 from daipin.services.payments import service as payments
 from daipin.services.registry import service as reg
-from tests.integration.api_support import OWN_TOWNSHIP, OWN_VILLAGE, START, build_world, executed_allocation
+from tests.integration.api_support import OWN_TOWNSHIP, OWN_VILLAGE, START, world_with_executed_allocation
 
 TOWNSHIP = Actor(7, Role.TOWNSHIP_OFFICIAL, OWN_TOWNSHIP)
 VILLAGE = Actor(8, Role.VILLAGE_CADRE, OWN_VILLAGE)
@@ -31,9 +31,8 @@ AT = START + timedelta(days=1)
 
 @pytest.fixture
 def batch(session: Session, tmp_path: Any) -> PaymentBatch:
-    build_world(session, str(tmp_path / "keys"))
-    m = executed_allocation(session, OWN_VILLAGE)
-    b = payments.batch_for_matter(session, m.id)
+    w = world_with_executed_allocation(session, str(tmp_path / "keys"))
+    b = payments.batch_for_matter(session, w.ids["executed"])
     assert b is not None
     return b
 

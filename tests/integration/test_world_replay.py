@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from daipin.db.models.registry import Person
 from daipin.ledger.verify import verify_log
 from tests.integration import world_cache
-from tests.integration.api_support import START, World, app_rolling_back, build_world, client
+from tests.integration.api_support import (
+    START,
+    World,
+    app_rolling_back,
+    build_world,
+    client,
+    world_with_executed_allocation,
+)
 
 
 def _contents(session: Session) -> dict[str, int]:
@@ -27,11 +34,11 @@ def _contents(session: Session) -> dict[str, int]:
 
 
 def _world_in_savepoint(session: Session, keys: Path, monkeypatch: pytest.MonkeyPatch, *, cache: bool,
-                        check: Any) -> Any:
+                        check: Any, builder: Any = build_world) -> Any:
     monkeypatch.setenv(world_cache.ENV, "1" if cache else "0")
     sp = session.begin_nested()
     try:
-        w = build_world(session, str(keys))
+        w = builder(session, str(keys))
         return check(w)
     finally:
         sp.rollback()
@@ -71,6 +78,41 @@ def test_world_replay_equals_a_build(session: Session, tmp_path: Path, monkeypat
     assert replayed[2] == built[2]
     assert replayed[3][:6] == built[3][:6]  # the same household's first member: same place of birth
     assert _key_files(tmp_path / "k3") == _key_files(tmp_path / "k1")  # the same key files (each world's own keys)
+
+
+def test_the_world_with_an_executed_allocation_replays_as_its_build(session: Session, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from daipin.db.models.workflow import Matter, PaymentLine
+    from daipin.services.payments import service as payments
+
+    def check(w: World) -> tuple[Any, ...]:
+        observed = _observe(session)(w)
+        m = session.get(Matter, w.ids["executed"])
+        assert m is not None and m.state == "executed"
+        b = payments.batch_for_matter(session, m.id)
+        assert b is not None
+        lines = [(x.seq, x.payee_name, x.amount_fen, x.status) for x in session.scalars(
+            select(PaymentLine).where(PaymentLine.batch_id == b.id).order_by(PaymentLine.seq))]
+        assert lines
+        return (*observed, w.ids["executed"], b.status, lines)
+
+    # Recorded under its own name beside the plain world's, which the build itself starts from ...
+    monkeypatch.setattr(world_cache, "_snapshots", {})
+    built = _world_in_savepoint(session, tmp_path / "k1", monkeypatch, cache=True, check=check,
+                                builder=world_with_executed_allocation)
+    engine = session.get_bind().dialect.name
+    assert {world_cache._key(engine), world_cache._key(engine, "executed_allocation")} <= set(world_cache._snapshots)
+    # ... and replayed after: the same rows, ledger, matter, batch and lines.
+    replays: list[str] = []
+    real = world_cache._replay
+    monkeypatch.setattr(world_cache, "_replay", lambda s, k, snap: replays.append(k) or real(s, k, snap))
+    replayed = _world_in_savepoint(session, tmp_path / "k2", monkeypatch, cache=True, check=check,
+                                   builder=world_with_executed_allocation)
+    assert replays == [str(tmp_path / "k2")]  # one replay, the allocation's (not the world's, then a build)
+    assert replayed[0] == built[0] and replayed[1] == built[1] and replayed[2] == built[2]
+    assert replayed[3][:6] == built[3][:6]
+    assert replayed[4:] == built[4:]
+    assert _key_files(tmp_path / "k2") == _key_files(tmp_path / "k1")
 
 
 def _key_files(folder: Path) -> list[str]:

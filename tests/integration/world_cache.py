@@ -94,13 +94,17 @@ def _has_files(keys_dir: str) -> bool:
     return p.exists() and any(p.iterdir())
 
 
-def build(session: Session, keys_dir: str, build_world: Callable[[Session, str], W], world_type: type) -> W:
-    """`build_world(session, keys_dir)`, or the replay of this process's first build of it (see the module)."""
+def build(session: Session, keys_dir: str, build_world: Callable[[Session, str], W], world_type: type, *,
+          name: str = "world") -> W:
+    """`build_world(session, keys_dir)`, or the replay of this process's first build of it (see the module).
+
+    `name` tells worlds apart: a builder that starts from the sample world and adds to it (`build_world` then an
+    executed allocation) records its own snapshot under its own name."""
     engine = session.get_bind().dialect.name
     if (not enabled() or engine not in REPLAYING_ENGINES or session.new or session.dirty or session.deleted
             or _has_files(keys_dir) or not _database_is_empty(session)):
         return build_world(session, keys_dir)
-    key = _key(engine)
+    key = _key(engine, name)
     snap = _snapshots.get(key)
     if snap is None:
         world = build_world(session, keys_dir)
@@ -109,12 +113,13 @@ def build(session: Session, keys_dir: str, build_world: Callable[[Session, str],
     return _replay(session, keys_dir, snap)
 
 
-def _key(engine: str) -> str:
-    """The engine and every DAIPIN_* setting but the key folder's: a test that sets one (a cipher, a data key)
-    before it asks for the world gets a world built under it, not one recorded under other settings."""
+def _key(engine: str, name: str = "world") -> str:
+    """The world's name, the engine and every DAIPIN_* setting but the key folder's: a test that sets one (a
+    cipher, a data key) before it asks for the world gets a world built under it, not one recorded under other
+    settings."""
     settings = sorted((k, v) for k, v in os.environ.items()
                       if k.startswith("DAIPIN_") and k not in ("DAIPIN_KEYS_DIR", ENV) and not k.startswith("DAIPIN_TEST"))
-    return repr((engine, settings))
+    return repr((engine, settings)) if name == "world" else repr((name, engine, settings))
 
 
 def _capture(session: Session, keys_dir: str, world: Any) -> Snapshot:
