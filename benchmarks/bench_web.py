@@ -128,7 +128,10 @@ def build(url: str, keys: str) -> dict[str, object]:
             {"start": start, "n": HOUSEHOLDS, "surnames": NAMES, "given": GIVEN})
         conn.execute(text("SELECT setval(pg_get_serial_sequence('households', 'id'), (SELECT max(id) FROM households))"))
         conn.execute(text("SELECT setval(pg_get_serial_sequence('people', 'id'), (SELECT max(id) FROM people))"))
-        conn.execute(text("ANALYZE"))
+    # VACUUM as autovacuum would soon after a bulk load, so the database is in the state it serves in: the
+    # visibility map set, so a count reads an index alone (ANALYZE alone leaves it unset).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
     print(f"  bulk registry: {HOUSEHOLDS:,} households in {time.perf_counter() - t0:.1f} s", flush=True)
     engine.dispose()
     return targets(url)
@@ -195,6 +198,16 @@ def targets(url: str) -> dict[str, object]:
             "SELECT id FROM households WHERE village_code = '231002001001' ORDER BY random() LIMIT 500"))]
     engine.dispose()
     return {"notices": notices, "households": hh_ids}
+
+
+def _listening(port: int) -> int:
+    """How many sockets listen on `port` (IPv4, from /proc/net/tcp; 0 where there is none)."""
+    try:
+        with open("/proc/net/tcp") as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return WORKERS
+    return sum(1 for r in rows if (cols := r.split()) and cols[3] == "0A" and int(cols[1].split(":")[1], 16) == port)
 
 
 def _port() -> int:
@@ -380,6 +393,13 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 pass
+            time.sleep(0.1)
+        # Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections over the
+        # sockets listening at that moment: the clients connect once, so they wait until every worker listens
+        # (a worker still importing at that moment would get no connection for the whole run).
+        for _ in range(300):
+            if _listening(port) >= WORKERS:
+                break
             time.sleep(0.1)
         cpu_before = _cpu(proc.pid)
         timings = asyncio.run(drive(f"http://127.0.0.1:{port}", data))
