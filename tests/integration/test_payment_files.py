@@ -358,3 +358,38 @@ def test_the_archive_also_waits_for_every_line(session: Session, batch: PaymentB
     with pytest.raises(Conflict) as refused:
         payments.require_settled(session, batch, ("归档", "the archive"))
     assert refused.value.code == "payments_open"
+
+
+def test_a_line_can_name_only_a_bank_file_that_exists_and_a_named_file_stays(session: Session,
+                                                                              batch: PaymentBatch) -> None:
+    """The lines' references to their files hold in the database itself (foreign keys): a file that does not exist
+    is refused, in one row or among many, and a file that lines name can be neither deleted nor given another
+    id."""
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import IntegrityError
+
+    sent = bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)
+    session.commit()
+    ids = [ln.id for ln in _lines(session, batch)]
+    missing = sent.file.id + 1000
+    t = PaymentLine.__table__
+    for column in ("sent_file_id", "return_file_id"):
+        for where in (t.c.id == ids[0], t.c.id.in_(ids)):  # one line, and every line of the batch in one statement
+            with pytest.raises(IntegrityError), session.begin_nested():
+                session.execute(update(t).where(where).values({column: missing}))
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(delete(PaymentFile.__table__).where(PaymentFile.id == sent.file.id))
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(update(PaymentFile.__table__).where(PaymentFile.id == sent.file.id).values(id=missing))
+    session.rollback()
+    assert {ln.sent_file_id for ln in _lines(session, batch)} == {sent.file.id}
+    # a line naming a file that exists, and a file no line names, are fine (edits behind the ledger: rolled back)
+    session.execute(update(t).where(t.c.id == ids[0]).values(return_file_id=sent.file.id))
+    spare = PaymentFile(batch_id=batch.id, county_code=batch.county_code, direction="in", format="csv", sha256="0" * 64,
+                        line_count=0, total_fen=0, paid_count=0, failed_count=0, with_id_number=False, created_at=AT,
+                        created_by="system:0")
+    session.add(spare)
+    session.flush()
+    session.execute(delete(PaymentFile.__table__).where(PaymentFile.id == spare.id))
+    session.flush()
+    session.rollback()

@@ -79,3 +79,23 @@ def test_sealed_accounts_open_all_at_once_as_one_by_one(tmp_path: Any, monkeypat
         sealing.open_loaded("households", "bank_account", [values[1], moved])
     with pytest.raises(sealing.SealingError):  # nor in another column
         sealing.open_loaded("households", "phone", values[:1])
+
+
+def test_a_csv_return_is_read_as_plain_text_only_when_no_cell_starts_like_a_formula() -> None:
+    """The return's rows skip the closer look at each cell only when the csv text has no cell that starts like a
+    formula (or the text mark, or a minus): wherever such a cell is, first in the file or in a line, quoted or not."""
+    clean = [["序号", "账号", "金额（元）", "状态", "流水号"], ["1", "6217000000012345", "123.45", "成功", "R1-1"],
+             ["2", "6217 0000 0001 2346", "1,234.00", "失败", ""]]
+    for starts in ("=", "+", "@", "-", "'", "\t", "\r"):
+        for r in range(len(clean)):
+            for c in range(len(clean[r])):
+                for lineterminator in ("\r\n", "\n") if starts != "\r" else ("\r\n",):  # (a bare CR is quoted)
+                    rows = [list(row) for row in clean]
+                    rows[r][c] = starts + rows[r][c]
+                    buf = io.StringIO()
+                    csv.writer(buf, lineterminator=lineterminator).writerows(rows)
+                    read, plain = bankfiles._read_rows("back.csv", buf.getvalue().encode("utf-8"))
+                    assert read == rows and not plain, (starts, r, c)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(clean)
+    assert bankfiles._read_rows("back.csv", buf.getvalue().encode("utf-8-sig")) == (clean, True)

@@ -34,3 +34,12 @@ def test_the_masks_keep_the_ends_of_the_number() -> None:
     assert mask_free_text("231002199001011234") == "2310**********1234"
     assert mask_free_text("电话138 1234 5678") == "电话138****5678"
     assert mask_free_text("卡号6222021234567890123").endswith("0123")
+
+
+def test_the_digester_for_many_values_gives_salted_digest_of_each() -> None:
+    from daipin.domain.privacy import salted_digest, salted_digester
+
+    digest = salted_digester(b"k" * 32)
+    for value in ("6217000000012345", " 6217 0000 0001 2345 ", "23100219900101123x", "王小明", ""):
+        assert digest(value) == salted_digest(b"k" * 32, value)
+    assert digest("6217000000012345") != salted_digester(b"j" * 32)("6217000000012345")

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable
+from typing import Any
 
 _LONG_NUMBER = re.compile(r"\d{7,}[0-9Xx]?")
 
@@ -75,13 +76,20 @@ def salted_digest(salt: bytes, value: str) -> str:
 
 def salted_digester(salt: bytes) -> Callable[[str], str]:
     """`salted_digest` with `salt` fixed, for many values in a row (a bank file's accounts): the keyed hash is set up
-    once and copied for each value, which gives the same digest as `salted_digest(salt, value)`."""
-    keyed = hmac.new(salt, digestmod=hashlib.sha256)
+    once and copied for each value, which gives the same digest as `salted_digest(salt, value)`. OpenSSL's HMAC
+    object is copied directly where Python has it (`hmac.HMAC` wraps it in Python code at every copy)."""
+    try:
+        from _hashlib import hmac_new
+    except ImportError:  # a Python without OpenSSL's HMAC: the standard wrapper
+        keyed: Any = hmac.new(salt, digestmod=hashlib.sha256)
+    else:
+        keyed = hmac_new(salt, digestmod="sha256")
+    copy = keyed.copy
 
     def digest(value: str) -> str:
-        h = keyed.copy()
+        h = copy()
         h.update(value.strip().upper().encode("utf-8"))
-        return h.hexdigest()
+        return h.hexdigest()  # type: ignore[no-any-return]
 
     return digest
 
