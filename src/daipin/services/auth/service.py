@@ -449,6 +449,7 @@ def create_demo_accounts(
         ("township", Role.TOWNSHIP_OFFICIAL, township, None, "乡镇干部（演示）"),
         ("village", Role.VILLAGE_CADRE, village, None, "村干部（演示）"),
         ("auditor", Role.AUDITOR, county, None, "审计监督（演示）"),
+        ("discipline", Role.DISCIPLINE, county, None, "纪检监察（演示）"),
     ]
     if entity_id is not None:
         plan.append(("entity", Role.ENTITY_USER, county, entity_id, "实施主体（演示）"))
