@@ -72,7 +72,7 @@ OWN_VILLAGE = "231002001001"
 OWN_TOWNSHIP = "231002001"
 FOREIGN_VILLAGE = "231002002001"  # same county, another township
 FOREIGN_COUNTY_VILLAGE = "231005001001"
-ROLES = ["district_admin", "township_official", "village_cadre", "entity_user", "auditor", "public"]
+ROLES = ["district_admin", "township_official", "village_cadre", "entity_user", "auditor", "public", "discipline"]
 
 
 class World:
@@ -215,6 +215,7 @@ def _build_world(session: Session, keys_dir: str) -> World:
         "village_cadre": (OWN_VILLAGE, None),
         "entity_user": ("231002", w.ids["entity_own"]),
         "auditor": ("231002", None),
+        "discipline": ("231002", None),
     }
     for role, (region, entity_id) in plan.items():
         user = auth_service.create_user(session, actor=SYSTEM_ACTOR, username=role.replace("_", "-"),

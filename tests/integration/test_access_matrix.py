@@ -29,7 +29,8 @@ from tests.integration.api_support import (
     executed_allocation,
 )
 
-D, T, V, E, A, P = ROLES  # district_admin, township_official, village_cadre, entity_user, auditor, public
+# district_admin, township_official, village_cadre, entity_user, auditor, public, discipline (纪检监察)
+D, T, V, E, A, P, K = ROLES
 
 
 @dataclass
@@ -343,6 +344,22 @@ CASES = [
     Case("PUT", "/api/v1/supervision/performance", const("/api/v1/supervision/performance"),
          const("/api/v1/supervision/performance"), {**everyone(403), D: (200, 403), P: same(401)},
          body=lambda w, s: {"county": "231002" if s == "own" else "231005", "performance_mode": "indicators"}),
+    # The red-flag thresholds: read as the performance setting is, set by the district administrator of the county.
+    Case("GET", "/api/v1/supervision/thresholds", const("/api/v1/supervision/thresholds?county=231002"),
+         const("/api/v1/supervision/thresholds?county=231005"), {**everyone(200), D: (200, 403), T: (200, 403),
+                                                                 V: (200, 403), A: (200, 403), E: same(403)}),
+    Case("PUT", "/api/v1/supervision/thresholds", const("/api/v1/supervision/thresholds"),
+         const("/api/v1/supervision/thresholds"), {**everyone(403), D: (200, 403), P: same(401)},
+         body=lambda w, s: {"county": "231002" if s == "own" else "231005", "idle_days": "60"}),
+    # Downloads of the findings, the inspections (in reach) and an entity's credit history (as its page is read).
+    Case("GET", "/api/v1/exports/findings", const("/api/v1/exports/findings"), const("/api/v1/exports/findings"),
+         {**everyone(200), E: same(403)}),
+    Case("GET", "/api/v1/exports/inspections", const("/api/v1/exports/inspections"),
+         const("/api/v1/exports/inspections"), {**everyone(200), E: same(403)}),
+    Case("GET", "/api/v1/exports/entities/{entity_id}/credit",
+         lambda w: f"/api/v1/exports/entities/{w.ids['entity_own']}/credit",
+         lambda w: f"/api/v1/exports/entities/{w.ids['entity_foreign']}/credit",
+         {D: same(200), T: (200, 404), V: (200, 404), E: (200, 404), A: same(200), P: same(401)}),
     Case("GET", "/api/v1/supervision/insurance", const("/api/v1/supervision/insurance"),
          const("/api/v1/supervision/insurance"), {**everyone(200), E: same(403)}),
     Case("GET", "/api/v1/supervision/overdue", const("/api/v1/supervision/overdue"),
@@ -433,6 +450,10 @@ CASES = [
     Case("PUT", "/api/v1/villages/{village}/plan", *plan_path(), registry_step, body=plan_json),
 ]
 # Logging in is tested on its own (test_api_auth.py): it is the one route that takes no token.
+# The discipline commission is answered as the auditors are, route by route (reads in its county, no write).
+for _case in CASES:
+    _case.expect[K] = _case.expect[A]
+
 UNMATRIXED = {("POST", "/api/v1/auth/login")}
 
 
@@ -445,6 +466,18 @@ def world(mx: Mx) -> World:
 def ws(mx: Mx) -> Session:
     """The tests below read the module's world (one per backend), each request rolled back."""
     return mx.session
+
+
+# Unsafe methods that write nothing of the district's: signing out, a calculation's preview, a verification of the
+# ledger; and an objection to a public notice, which anyone may file.
+NOT_WRITES = {"/api/v1/auth/logout", "/api/v1/preview", "/api/v1/ledger/verify",
+              "/api/v1/public/notices/{notice_id}/objections"}
+
+
+def test_the_discipline_commission_is_refused_every_write_the_matrix_asks() -> None:
+    writes = [c for c in CASES if c.method != "GET" and c.route not in NOT_WRITES]
+    assert len(writes) > 20
+    assert [c.route for c in writes if min(c.expect[K]) < 400] == []
 
 
 def test_every_api_route_is_in_the_access_matrix(ws: Session) -> None:
@@ -529,7 +562,7 @@ def test_each_role_is_shown_and_let_into_exactly_the_pages_the_policy_gives_it(w
 
     app, _ = app_rolling_back(ws)
     wrong = []
-    for role in (D, T, V, E, A):
+    for role in (D, T, V, E, A, K):
         c = client(app)
         c.cookies.set("daipin_session", world.tokens[role])
         actor = _actor_of(role, world)
@@ -558,9 +591,9 @@ def test_the_dashboard_counts_the_households_of_the_actor_s_own_region_only(ws: 
 
     app, _ = app_rolling_back(ws)
     c = client(app)
-    got = {role: c.get("/api/v1/dashboard", headers=world.headers(role)).json() for role in (D, T, V, E, A)}
+    got = {role: c.get("/api/v1/dashboard", headers=world.headers(role)).json() for role in (D, T, V, E, A, K)}
     assert got[V]["households"] == count(OWN_VILLAGE) < got[T]["households"] == count("231002001")
-    assert got[T]["households"] < got[D]["households"] == got[A]["households"] == count("231002")
+    assert got[T]["households"] < got[D]["households"] == got[A]["households"] == got[K]["households"] == count("231002")
     assert count("231005") > 0 and got[D]["households"] < count("2310")  # the neighbouring county is not counted
     assert got[E]["households"] == 0 and got[E]["linked_households"] <= got[D]["linked_households"]
     assert c.get("/api/v1/dashboard", headers=world.headers(P)).status_code == 401
@@ -933,6 +966,12 @@ def _performance_targets(mx: Mx) -> list[Target]:
         for label, c in (("own", "231002"), ("other county", "231005"))]
 
 
+def _threshold_targets(mx: Mx) -> list[Target]:
+    return [Target(label, {}, lambda a, r, c=c: _allowed("supervision.scan", c)(a), body=lambda route, c=c: {
+        "county": c, "idle_days": "60", "concentration_share": "0.25"})
+        for label, c in (("own", "231002"), ("other county", "231005"))]
+
+
 def _finding_step_targets(mx: Mx) -> list[Target]:
     return [Target(label, {"finding_id": str(f)}, lambda a, r, v=v: _allowed("finding.manage", v)(a),
                    body=lambda route, v=v: {"step": "assign", "unit": v, "deadline": "2099-12-31"})
@@ -1189,6 +1228,8 @@ WRITE_FILL: dict[tuple[str, str], Callable[[Mx], list[Target]]] = {
     ("POST", "/supervision/scan"): _scan_targets,
     ("PUT", "/api/v1/supervision/performance"): _performance_targets,
     ("POST", "/supervision/performance"): _performance_targets,
+    ("PUT", "/api/v1/supervision/thresholds"): _threshold_targets,
+    ("POST", "/supervision/thresholds"): _threshold_targets,
     ("POST", "/year-close"): lambda mx: [Target("own county", {}, lambda a, r: _allowed("year.close")(a),
                                                 body=lambda route: {"year": "2025"})],
     ("POST", "/api/v1/supervision/findings/{finding_id}/steps"): _finding_step_targets,

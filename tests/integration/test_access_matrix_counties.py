@@ -32,7 +32,8 @@ def cw(db_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     try:
         w = build_world(s, str(tmp_path_factory.mktemp("cty-keys")))
         for name, role, region in (("province", "province", "23"), ("district_b", "district_admin", OTHER_COUNTY),
-                                   ("auditor_b", "auditor", OTHER_COUNTY)):
+                                   ("auditor_b", "auditor", OTHER_COUNTY),
+                                   ("discipline_b", "discipline", OTHER_COUNTY)):
             user = auth_service.create_user(s, actor=SYSTEM_ACTOR, username=f"cty-{name}", password="matrix-pass-1",
                                             role=role, region=region, entity_id=None, at=START)
             w.tokens[name] = auth_service.start_session(s, user, at=START).token
@@ -56,7 +57,17 @@ ROWS: list[tuple[str, str, str, dict[str, tuple[int, int]]]] = [
      {"district_admin": (200, 200), "district_b": (200, 200), "province": (200, 200)}),
     ("GET", "/api/v1/supervision/performance?county=231002", "/api/v1/supervision/performance?county=231005",
      {"district_admin": (200, 403), "district_b": (403, 200), "auditor_b": (403, 200), "province": (200, 200)}),
+    ("GET", "/api/v1/supervision/thresholds?county=231002", "/api/v1/supervision/thresholds?county=231005",
+     {"district_admin": (200, 403), "auditor": (200, 403), "district_b": (403, 200), "auditor_b": (403, 200),
+      "province": (200, 200)}),
 ]
+
+
+# The discipline commission (纪检监察) of each county is answered as that county's auditors are.
+for _row in ROWS:
+    for _auditor, _discipline in (("auditor", "discipline"), ("auditor_b", "discipline_b")):
+        if _auditor in _row[3]:
+            _row[3][_discipline] = _row[3][_auditor]
 
 
 def _path(w: World, template: str) -> str:
@@ -109,6 +120,15 @@ def test_the_province_writes_nothing_in_any_county(cw: tuple[Session, World]) ->
         assert c.post("/api/v1/households", headers=w.headers("district_admin" if village.startswith("231002")
                                                               else "district_b"), json=body).status_code == 201
     assert c.get("/api/v1/ledger/status", headers=w.headers("province")).status_code == 200
+    # The thresholds are set in the own county by its district administrator alone; its auditors and discipline
+    # commission read them, the province reads every county's and sets none.
+    for role, county, want in (("district_admin", "231002", 200), ("district_admin", OTHER_COUNTY, 403),
+                               ("district_b", OTHER_COUNTY, 200), ("district_b", "231002", 403),
+                               ("auditor", "231002", 403), ("discipline", "231002", 403),
+                               ("discipline_b", OTHER_COUNTY, 403), ("province", "231002", 403)):
+        r = c.put("/api/v1/supervision/thresholds", headers=w.headers(role),
+                  json={"county": county, "arrears_days": "45"})
+        assert r.status_code == want, (role, county, r.text[:200])
     assert c.get("/api/v1/ledger/status", headers=w.headers("district_b")).status_code == 200
 
 

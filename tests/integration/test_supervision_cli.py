@@ -89,3 +89,24 @@ def test_the_performance_setting_is_shown_and_set_by_the_district_alone(cli_db: 
     refused = cli("supervise", "performance", "231002", "--mode", "manual", "--as", TOWN_AS, code=2)
     assert "无权" in refused.output
     assert "performance_mode\t按绩效指标计算" in run("supervise", "performance", "231002", "--as", TOWN_AS)
+
+
+def test_the_discipline_commission_reads_and_exports_the_inspections_and_runs_nothing(
+        cli_db: str, monkeypatch: Any, tmp_path: Path) -> None:
+    clock = command_line_clock(monkeypatch)
+    DISCIPLINE_AS = "discipline:k1@231002"
+    file = tmp_path / "inspection.json"
+    file.write_text(json.dumps({"region": "231002001001", "inspected_on": clock.at.date().isoformat(),
+                                "inspectors": "区纪委监委", "place": "新立村", "checked": "公益岗位台账",
+                                "result": "会计电话 8123456", "findings": []}, ensure_ascii=False), encoding="utf-8")
+    run("supervise", "inspect", str(file), "--as", TOWN_AS)
+    listed = json.loads(run("supervise", "inspections", "--format", "json", "--as", DISCIPLINE_AS))
+    assert [r["checked"] for r in listed] == ["公益岗位台账"]
+    out = tmp_path / "inspections.xlsx"
+    assert "已导出 1 行" in run("supervise", "inspections", "--xlsx", str(out), "--as", DISCIPLINE_AS)
+    from openpyxl import load_workbook
+
+    (row,) = load_workbook(out).worksheets[0].iter_rows(min_row=2, values_only=True)
+    assert row[1] and row[1] != "231002001001" and row[6] == "会计电话 *******" and str(row[7]).endswith("北京时间")
+    for args in (("scan", "231002"), ("thresholds", "231002", "--set", "idle_days=60")):
+        assert "无权" in cli("supervise", *args, "--as", DISCIPLINE_AS, code=2).output

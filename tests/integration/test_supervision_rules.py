@@ -332,6 +332,47 @@ def test_duplicate_finds_a_split_shortly_before_a_roster_and_a_household_paid_tw
                                            f"DUPLICATE:household:{old.household_no}"}
 
 
+def settled(session: Session, period: tuple[str, str], lines: list[tuple[str, str, int]]) -> PaymentBatch:
+    """A batch paying a settlement run of `period` whose output pays each (contract, payee, paid_fen)."""
+    b = batch(session, kind="township_project")
+    run = session.get(Run, b.run_id)
+    assert run is not None
+    run.kind = "settlement"
+    run.input_json = {"kind": "settlement", "period": {"start": period[0], "end": period[1]}}
+    run.output_json = {"kind": "settlement", "lines": [
+        {"contract": c, "payee": p, "kind": "equity_dividend", "class": 2, "due_fen": paid, "paid_fen": paid,
+         "arrears_fen": 0, "basis": {}} for c, p, paid in lines]}
+    session.flush()
+    return b
+
+
+@ROWS_MADE_DIRECTLY
+def test_duplicate_finds_a_contract_period_paid_by_two_batches_whose_periods_overlap(rs: Session) -> None:
+    p = project(rs, 1)
+    twice, once, apart = household(rs, "H-1", 1), household(rs, "H-2", 2), household(rs, "H-3", 3)
+    for hh, code in ((twice, "C-T"), (once, "C-O"), (apart, "C-A")):
+        link(rs, p, hh, code)
+    first = settled(rs, ("2025-01-01", "2025-12-31"), [("C-T", "H-1", 5000), ("C-O", "H-2", 5000),
+                                                       ("C-A", "H-3", 5000)])
+    a = pay(rs, first, twice)
+    pay(rs, first, once)
+    pay(rs, first, apart)
+    # A second settlement of part of the same year: it pays C-T again (pending), and C-O only on a line that failed.
+    second = settled(rs, ("2025-07-01", "2025-12-31"), [("C-T", "H-1", 2500), ("C-O", "H-2", 2500)])
+    b = pay(rs, second, twice, status="pending")
+    pay(rs, second, once, status="failed")
+    # The next year pays C-A for a period that does not overlap the first; nor does a zero line pay anything.
+    pay(rs, settled(rs, ("2026-01-01", "2026-12-31"), [("C-A", "H-3", 5000), ("C-T", "H-1", 0)]), apart)
+    found = {k: v for k, v in causes(rs, "DUPLICATE").items() if k.startswith("DUPLICATE:contract:")}
+    assert set(found) == {"DUPLICATE:contract:C-T"}
+    rows = found["DUPLICATE:contract:C-T"]["rows"]
+    assert sorted((r["table"], r["id"]) for r in rows) == sorted(("payment_lines", x.id) for x in (a, b))
+    assert found["DUPLICATE:contract:C-T"]["region"] == VILLAGE
+    b.status = "written_off"
+    rs.flush()
+    assert not any(k.startswith("DUPLICATE:contract:") for k in causes(rs, "DUPLICATE"))
+
+
 @ROWS_MADE_DIRECTLY
 def test_notice_finds_money_moved_without_a_notice_with_a_short_one_or_with_an_open_objection(rs: Session) -> None:
     good = batch(rs)

@@ -23,6 +23,7 @@ ACTORS = {
     Role.VILLAGE_CADRE: Actor(id="v", role=Role.VILLAGE_CADRE, region="231002001001"),
     Role.ENTITY_USER: Actor(id="e", role=Role.ENTITY_USER, region="231002", entity_id=7),
     Role.AUDITOR: Actor(id="a", role=Role.AUDITOR, region="231002"),
+    Role.DISCIPLINE: Actor(id="k", role=Role.DISCIPLINE, region="231002"),
     Role.PUBLIC: Actor(id="p", role=Role.PUBLIC, region=""),
     Role.PROVINCE: Actor(id="g", role=Role.PROVINCE, region="23"),
     Role.SYSTEM: Actor(id="s", role=Role.SYSTEM, region=""),
@@ -108,6 +109,22 @@ def test_the_operator_does_everything_and_the_public_writes_only_objections() ->
     reads_only = [a for a, rule in POLICY.items() if rule.writes and rule.scopes[Role.AUDITOR] not in
                   (Scope.NONE, Scope.PUBLIC)]
     assert reads_only == []  # the auditors read and verify, never write
+
+
+def test_the_discipline_commission_reaches_what_the_auditors_reach_and_writes_nothing() -> None:
+    assert {a: rule.scopes[Role.DISCIPLINE] for a, rule in POLICY.items()} == {
+        a: rule.scopes[Role.AUDITOR] for a, rule in POLICY.items()}
+    reads = {a for a, rule in POLICY.items() if rule.scopes[Role.DISCIPLINE] is Scope.COUNTY}
+    assert {"household.read", "supervision.read", "ledger.verify", "dossier.export", "payment.read"} <= reads
+    assert all(not POLICY[a].writes for a in reads)
+    assert not access.may_write(ACTORS[Role.DISCIPLINE])
+    assert access.REGION_LENGTHS[Role.DISCIPLINE] == (6,)
+    foreign = Actor(id="k2", role=Role.DISCIPLINE, region="231005")
+    assert access.allowed(ACTORS[Role.DISCIPLINE], "supervision.read", region="231002001001")
+    assert not access.allowed(foreign, "supervision.read", region="231002001001")
+    with pytest.raises(Forbidden) as exc:
+        access.require(ACTORS[Role.DISCIPLINE], "finding.manage", region="231002001001")
+    assert "纪检监察" in exc.value.message_zh
 
 
 @pytest.mark.parametrize("actor", [

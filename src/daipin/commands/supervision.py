@@ -111,6 +111,23 @@ def inspect(file: str = typer.Argument(..., help="检查记录 JSON 文件（reg
         typer.echo(f"已登记检查 {ins.id}，提出问题线索 {len(opened)} 条：{[f.id for f in opened]}")
 
 
+@supervise_app.command("inspections")
+def inspections(as_: str = AsOpt, format: str = FormatOpt,
+                xlsx: str = typer.Option(None, "--xlsx", help="导出到 xlsx 文件")) -> None:
+    """检查记录列表（或导出）/ the inspections in reach (or their export)."""
+    from daipin.services.supervision import exports, views
+
+    with unit_of_work() as s:
+        if xlsx:
+            n = exports.export_inspections(s, parse_actor(as_), xlsx)
+            typer.echo(f"已导出 {n} 行到 {xlsx}")
+            return
+        rows = views.inspections(s, parse_actor(as_))
+    if not _echo(rows, format):
+        for r in rows:
+            typer.echo(f"{r['id']}\t{r['inspected_on']}\t{r['region_name']}\t{r['inspectors']}\t{r['checked']}")
+
+
 @supervise_app.command("overdue")
 def overdue(as_: str = AsOpt, format: str = FormatOpt) -> None:
     """逾期未整改（待我处理）/ overdue rectifications the actor has to follow up."""

@@ -399,7 +399,7 @@ def sample_places(session: Session) -> dict[str, Any]:
 
 def user_add(
     username: str = typer.Argument(..., help="用户名"),
-    role: str = typer.Option(..., help="district_admin | township_official | village_cadre | entity_user | auditor"),
+    role: str = typer.Option(..., help="district_admin | township_official | village_cadre | entity_user | auditor | discipline"),
     region: str = typer.Option(..., help="区域代码 region code (6/9/12 digits)"),
     entity_id: int | None = typer.Option(None, help="实施主体编号 (entity users)"),
     name: str = typer.Option("", help="显示名称 display name"),

@@ -12,6 +12,8 @@ Every region scope is a prefix of the actor's own region code, so no role below 
 county: a district user of one county reaches nothing of another (tests/integration/test_access_matrix). The
 province role (省级) reads every county of its province and witnesses each county's checkpoints (LEDGER.md);
 it writes nothing else.
+The discipline commission (纪检监察, `discipline`) reaches exactly what the auditor column says, action by action:
+read-only and verifying in its own county (the column is derived, not written twice).
 W marks a write. Matter steps go by the matter's path (WORKFLOW.md): a village matter is drafted,
 met on, voted and submitted by its village (decide), reviewed by its township (review), then
 posted, answered, executed, announced and archived by either (keep); a township project is
@@ -115,6 +117,7 @@ LEVEL_DIGITS: dict[Scope, int] = {Scope.VILLAGE: 12, Scope.VILLAGE_UP: 12, Scope
 REGION_LENGTHS: dict[Role, tuple[int, ...]] = {
     Role.DISTRICT_ADMIN: (6,),
     Role.AUDITOR: (6,),
+    Role.DISCIPLINE: (6,),
     Role.TOWNSHIP_OFFICIAL: (9,),
     Role.VILLAGE_CADRE: (12,),
     Role.ENTITY_USER: (6, 9, 12),
@@ -162,7 +165,8 @@ def _rule(zh: str, en: str, writes: bool, *scopes: Scope, province: Scope | None
         province = (Scope.PROVINCE if not writes and auditor is Scope.COUNTY
                     else Scope.PUBLIC if by_role[Role.PUBLIC] is Scope.PUBLIC and auditor is Scope.PUBLIC
                     else Scope.NONE)
-    return Rule(zh, en, writes, {**by_role, Role.PROVINCE: province, Role.SYSTEM: Scope.ALL})
+    return Rule(zh, en, writes, {**by_role, Role.DISCIPLINE: by_role[Role.AUDITOR], Role.PROVINCE: province,
+                                 Role.SYSTEM: Scope.ALL})
 
 
 _N, _VIL, _VUP, _TWN, _CTY, _ENT, _PUB = (Scope.NONE, Scope.VILLAGE, Scope.VILLAGE_UP, Scope.TOWNSHIP, Scope.COUNTY,

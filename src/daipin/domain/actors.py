@@ -13,7 +13,8 @@ class Role(StrEnum):
     TOWNSHIP_OFFICIAL = "township_official"  # 乡镇干部
     VILLAGE_CADRE = "village_cadre"  # 村干部 / 第一书记
     ENTITY_USER = "entity_user"  # 实施主体
-    AUDITOR = "auditor"  # 纪委 / 审计局 (read-only)
+    AUDITOR = "auditor"  # 审计局 (read-only, verifying)
+    DISCIPLINE = "discipline"  # 纪委监委 (read-only, verifying: the auditor's reach)
     PUBLIC = "public"  # 群众, no login
     PROVINCE = "province"  # 省级: reads every county, witnesses their checkpoints
     SYSTEM = "system"  # CLI and batch jobs run by the operator

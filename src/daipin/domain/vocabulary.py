@@ -540,6 +540,7 @@ ROLE = Vocab("role", (
     ("village_cadre", "村干部", "Village cadre"),
     ("entity_user", "实施主体", "Implementing entity"),
     ("auditor", "审计监督", "Auditor"),
+    ("discipline", "纪检监察", "Discipline commission"),
     ("public", "公众", "Public"),
     ("province", "省级", "Province"),
     ("system", "系统", "System"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from daipin.api import models as m
@@ -189,6 +190,70 @@ def set_performance_setting(body: commands.PerformanceSetting, actor: CurrentAct
                             now: NowDep) -> PerformanceOut:
     """设置绩效系数来源（manual 人工填写 / indicators 按绩效指标计算）和公式参数（区级管理员）/ set it."""
     return PerformanceOut(county=body.county, settings=commands.set_performance(session, actor, body, at=now))
+
+
+class ThresholdOut(BaseModel):
+    key: str
+    label: str = Field(description="中文名称 / Chinese label")
+    value: str = Field(description="当前值（精确小数字符串）/ the county's value, an exact decimal string")
+    default: str = Field(description="默认值（SUPERVISION.md）/ the default")
+
+
+class ThresholdsOut(BaseModel):
+    county: str
+    thresholds: list[ThresholdOut]
+
+
+@router.get("/supervision/thresholds", response_model=ThresholdsOut)
+def thresholds(county: str, actor: CurrentActor, session: SessionDep) -> ThresholdsOut:
+    """风险预警阈值：当前值和默认值 / the county's red-flag thresholds, current and default."""
+    return ThresholdsOut(county=county, thresholds=[ThresholdOut.model_validate(t) for t in
+                                                    service.read_thresholds(session, actor, county)])
+
+
+@router.put("/supervision/thresholds", response_model=ThresholdsOut, dependencies=[CsrfDep])
+def set_thresholds(body: commands.ThresholdSetting, actor: CurrentActor, session: SessionDep,
+                   now: NowDep) -> ThresholdsOut:
+    """修改风险预警阈值（该区县的区级管理员；每次修改记入台账）/ set some of the county's thresholds."""
+    commands.set_thresholds(session, actor, body, at=now)
+    return ThresholdsOut(county=body.county, thresholds=[ThresholdOut.model_validate(t) for t in
+                                                         service.read_thresholds(session, actor, body.county)])
+
+
+_XLSX_DOWNLOAD: dict[int | str, dict[str, object]] = {200: {"description": "表格文件 / the spreadsheet", "content": {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string",
+                                                                                    "format": "binary"}}}}}
+
+
+def _xlsx(d: Any) -> Response:
+    from urllib.parse import quote
+
+    return Response(d.data, media_type=d.media_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(d.name)}"})
+
+
+@router.get("/exports/findings", response_class=Response, responses=_XLSX_DOWNLOAD)
+def findings_xlsx(actor: CurrentActor, session: SessionDep) -> Response:
+    """问题线索清单（xlsx，与命令行导出同列；手填文字中的证件号、电话、账号已脱敏）/ the findings in reach as xlsx."""
+    from daipin.services.supervision import exports
+
+    return _xlsx(exports.download("findings", session, actor))
+
+
+@router.get("/exports/inspections", response_class=Response, responses=_XLSX_DOWNLOAD)
+def inspections_xlsx(actor: CurrentActor, session: SessionDep) -> Response:
+    """检查记录清单（xlsx）/ the inspections in reach as xlsx."""
+    from daipin.services.supervision import exports
+
+    return _xlsx(exports.download("inspections", session, actor))
+
+
+@router.get("/exports/entities/{entity_id}/credit", response_class=Response, responses=_XLSX_DOWNLOAD)
+def credit_xlsx(entity_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    """实施主体信用记录全部历史（xlsx）/ an entity's whole credit history as xlsx."""
+    from daipin.services.supervision import exports
+
+    return _xlsx(exports.download("credit", session, actor, entity_id))
 
 
 @router.get("/supervision/insurance", response_model=InsuranceOut)

@@ -437,6 +437,7 @@ DEMO_ACCOUNTS: tuple[tuple[str, Role, str], ...] = (
     ("township", Role.TOWNSHIP_OFFICIAL, "乡镇干部（演示）"),
     ("village", Role.VILLAGE_CADRE, "村干部（演示）"),
     ("auditor", Role.AUDITOR, "审计监督（演示）"),
+    ("discipline", Role.DISCIPLINE, "纪检监察（演示）"),
     ("province", Role.PROVINCE, "省级（演示）"),
     ("entity", Role.ENTITY_USER, "实施主体（演示）"),
 )
@@ -458,7 +459,7 @@ def create_demo_accounts(
     """One account per role, for the demo database only (`daipin demo`); all share DEMO_PASSWORD. The province's
     reads every county of the county's province (its code's first two digits) and writes nothing there."""
     regions = {Role.DISTRICT_ADMIN: county, Role.TOWNSHIP_OFFICIAL: township, Role.VILLAGE_CADRE: village,
-               Role.AUDITOR: county, Role.PROVINCE: county[:2], Role.ENTITY_USER: county}
+               Role.AUDITOR: county, Role.DISCIPLINE: county, Role.PROVINCE: county[:2], Role.ENTITY_USER: county}
     plan: list[tuple[str, Role, str, int | None, str]] = [
         (username, role, regions[role], entity_id if role is Role.ENTITY_USER else None, label)
         for username, role, label in DEMO_ACCOUNTS if role is not Role.ENTITY_USER or entity_id is not None]

@@ -63,6 +63,26 @@ class PerformanceSetting(Command):
     performance_max: Setting | None = None
 
 
+class ThresholdSetting(Command):
+    """风险预警阈值（SUPERVISION.md）：天数为 0–3650 的整数，比例为 0 到 1 之间的精确小数；未给出的保持原值."""
+
+    county: str = Field(min_length=6, max_length=6)
+    duplicate_split_days: Setting | None = None
+    idle_days: Setting | None = None
+    arrears_days: Setting | None = None
+    concentration_share: Setting | None = None
+    return_ceiling: Setting | None = None
+    pv_use_share: Setting | None = None
+    escalate_after_days: Setting | None = None
+    credit_objection_days: Setting | None = None
+    credit_repair_after_days: Setting | None = None
+
+
+def set_thresholds(session: Session, actor: Actor, command: ThresholdSetting, *, at: datetime) -> dict[str, str]:
+    return service.set_thresholds(session, actor, command.county,
+                                  command.model_dump(exclude={"county"}, exclude_none=True), at)
+
+
 def set_performance(session: Session, actor: Actor, command: PerformanceSetting, *, at: datetime) -> dict[str, str]:
     return service.set_performance(session, actor, command.county,
                                    command.model_dump(exclude={"county"}, exclude_none=True), at)

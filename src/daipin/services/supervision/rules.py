@@ -214,7 +214,8 @@ def ineligible(ctx: Context) -> Select[Any]:
 
 def duplicate(ctx: Context) -> Select[Any]:
     """DUPLICATE: a household split off less than the set days before a beneficiary roster of its village was
-    executed (分户拆户); and one household paid twice in one batch (重复享受)."""
+    executed (分户拆户); one household paid twice in one batch, and a contract's period paid twice by two batches
+    (重复享受, `period_paid_twice`)."""
     ev = aliased(MatterEvent)
     roster = (select(Matter.region_code.label("village"), _day(ctx, ev.at).label("on"), Matter.id.label("mid"))
               .join(ev, and_(ev.matter_id == Matter.id, ev.to_state == "executed"))
@@ -245,7 +246,59 @@ def duplicate(ctx: Context) -> Select[Any]:
     paid_twice = (select(*_cols(_s("household:", Household.household_no), Household.village_code, "payment_batches",
                                 twice.c.batch_id, literal("paid_twice")))
                   .join(Household, Household.id == twice.c.household_id))
-    return union_all(splits, paid_twice)  # type: ignore[return-value]
+    return union_all(splits, paid_twice, period_paid_twice(ctx))  # type: ignore[return-value]
+
+
+# A payment line that has paid or still may pay (a failed line's retry is a line of its own; a written-off or
+# requeued one pays nothing).
+LIVE_LINE_STATUSES = ("pending", "sent", "paid")
+
+
+def settled_contract_lines(ctx: Context) -> Any:
+    """Every contract line a payment batch of the district pays: the batch, its settlement run's period (ISO dates as
+    text, which compare as the dates do) and each line of the run's output with the contract, its payee and what it
+    pays, read by the database (`json_to_recordset` on PostgreSQL, `JSON_TABLE` on MariaDB, MySQL and OceanBase,
+    `json_each` on SQLite)."""
+    if ctx.dialect == "postgresql":
+        start, end = "s.input_json -> 'period' ->> 'start'", "s.input_json -> 'period' ->> 'end'"
+        explode = "json_to_recordset(s.output_json -> 'lines') AS e(contract text, payee text, paid_fen bigint)"
+        contract, payee, paid = "e.contract", "e.payee", "e.paid_fen"
+    elif ctx.dialect in ("mysql", "mariadb"):
+        start, end = "JSON_VALUE(s.input_json, '$.period.start')", "JSON_VALUE(s.input_json, '$.period.end')"
+        explode = ("JSON_TABLE(s.output_json, '$.lines[*]' COLUMNS (contract VARCHAR(64) PATH '$.contract',"
+                   " payee VARCHAR(64) PATH '$.payee', paid_fen BIGINT PATH '$.paid_fen')) AS e")
+        contract, payee, paid = "e.contract", "e.payee", "e.paid_fen"
+    else:
+        start, end = "json_extract(s.input_json, '$.period.start')", "json_extract(s.input_json, '$.period.end')"
+        explode = "json_each(s.output_json, '$.lines') AS e"
+        contract, payee, paid = ("json_extract(e.value, '$.contract')", "json_extract(e.value, '$.payee')",
+                                 "json_extract(e.value, '$.paid_fen')")
+    sql = (f"SELECT s.batch_id AS batch_id, {start} AS period_start, {end} AS period_end, {contract} AS contract,"
+           f" {payee} AS payee FROM (SELECT b.id AS batch_id, r.input_json, r.output_json FROM payment_batches b"
+           " JOIN runs r ON r.id = b.run_id WHERE b.county_code = :county AND r.kind = 'settlement') AS s,"
+           f" {explode} WHERE {paid} > 0")
+    return (text(sql).bindparams(county=ctx.county)
+            .columns(batch_id=Integer, period_start=String, period_end=String, contract=String, payee=String))
+
+
+def period_paid_twice(ctx: Context) -> Select[Any]:
+    """DUPLICATE, a contract period paid twice (重复享受): a payee's line of a contract in one batch, paid or still
+    to be paid, while another batch pays the same payee on the same contract for a period that overlaps (two
+    settlements of one project's year, each executed and paid). Every such line is evidence, on both sides."""
+    settled = settled_contract_lines(ctx).cte("settled")
+    mine, theirs = settled.alias("mine"), settled.alias("theirs")
+    other = aliased(PaymentLine)
+    overlapping = exists().select_from(theirs).where(
+        theirs.c.contract == mine.c.contract, theirs.c.payee == mine.c.payee, theirs.c.batch_id != mine.c.batch_id,
+        theirs.c.period_start <= mine.c.period_end, mine.c.period_start <= theirs.c.period_end,
+        exists().where(other.batch_id == theirs.c.batch_id, other.payee_ref == theirs.c.payee,
+                       other.status.in_(LIVE_LINE_STATUSES)))
+    return (select(*_cols(_s("contract:", mine.c.contract), func.coalesce(Household.village_code, PaymentLine.payee_ref),
+                          "payment_lines", PaymentLine.id,
+                          literal("period_paid_twice:") + mine.c.period_start + literal("~") + mine.c.period_end))
+            .join(mine, and_(mine.c.batch_id == PaymentLine.batch_id, mine.c.payee == PaymentLine.payee_ref))
+            .outerjoin(Household, Household.id == PaymentLine.household_id)
+            .where(PaymentLine.county_code == ctx.county, PaymentLine.status.in_(LIVE_LINE_STATUSES), overlapping))
 
 
 def kin(ctx: Context) -> Select[Any]:

@@ -111,11 +111,11 @@ def county_thresholds(session: Session, county: str) -> dict[str, str]:
 
 def set_thresholds(session: Session, actor: Actor, county: str, values: dict[str, Any], at: datetime) -> dict[str, str]:
     """Set some of a county's thresholds (the rest keep their values); each is checked before any is kept."""
+    access.require(actor, "supervision.scan", region=str(county))
     county = _county(session, county)
     if not values:
         raise InputError("没有要修改的设置", "no setting given", field="key")
     checked = {k: rules_def.check_threshold(k, v) for k, v in values.items()}
-    access.require(actor, "supervision.scan", region=county)
     row = session.get(SupervisionSettings, county, with_for_update=True)
     actor_name = f"{actor.role.value}:{actor.id}"
     if row is None:
@@ -126,6 +126,17 @@ def set_thresholds(session: Session, actor: Actor, county: str, values: dict[str
         row.updated_at, row.updated_by = at, actor_name
     record(session, actor, "supervision.thresholds", f"county:{county}", county, {"set": checked}, [row], at)
     return rules_def.thresholds(row.thresholds)
+
+
+def read_thresholds(session: Session, actor: Actor, county: str) -> list[dict[str, str]]:
+    """The county's thresholds, each with its label, value and default, for whoever reads its supervision (inside
+    the county; the province across its counties)."""
+    access.require(actor, "supervision.read")  # the district's settings are no secret inside it
+    if not (access.allowed(actor, "supervision.read", region=county) or actor.region[:6] == county):
+        access.require(actor, "supervision.read", region=county)
+    county = _county(session, county)
+    return [{"key": k, "label": rules_def.THRESHOLD_LABELS[k], "value": v, "default": rules_def.DEFAULT_THRESHOLDS[k]}
+            for k, v in county_thresholds(session, county).items()]
 
 
 def _county(session: Session, county: Any) -> str:

@@ -153,6 +153,37 @@ def _insurance_ctx(session: Session, actor: Actor, now: Any, error: DaipinError 
             **_form_ctx(error, fields or {}, form)}
 
 
+def _thresholds_ctx(session: Session, actor: Actor, county: str, **extra: Any) -> dict[str, Any]:
+    return {"county": county, "rows": service.read_thresholds(session, actor, county),
+            "may_set": access.allowed(actor, "supervision.scan", region=county), "error": None, "fields": {},
+            "saved": False, **extra}
+
+
+@router.get("/supervision/thresholds", response_class=HTMLResponse)
+def thresholds_page(request: Request, actor: CurrentActor, session: SessionDep, county: str | None = None,
+                    saved: int = 0) -> Response:
+    ctx = _thresholds_ctx(session, actor, _county_of(actor, county), saved=bool(saved))
+    return render(request, "supervision/thresholds.html", ctx)
+
+
+@router.post("/supervision/thresholds", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def thresholds_set(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
+    """Only the thresholds the form changed are set (one ledger entry naming them); an unchanged form says so."""
+    fields = await _fields(request)
+    county = _county_of(actor, fields.get("county"))
+    try:
+        current = {r["key"]: r["value"] for r in service.read_thresholds(session, actor, county)}
+        changed = {k: fields[k].strip() for k in current if k in fields and fields[k].strip() != current[k]}
+        with session.begin_nested():
+            # A field emptied is a change to nothing, refused by the threshold's own check (not left as it was).
+            commands.set_thresholds(session, actor, commands.ThresholdSetting.parse({**changed, "county": county}),
+                                    at=now)
+    except DaipinError as exc:
+        ctx = _thresholds_ctx(session, actor, county, error=exc, fields=fields)
+        return render(request, "supervision/thresholds.html", ctx, status_code=exc.status)
+    return RedirectResponse(f"/supervision/thresholds?county={county}&saved=1", status_code=303)
+
+
 @router.get("/supervision/insurance", response_class=HTMLResponse)
 def insurance_page(request: Request, actor: CurrentActor, session: SessionDep, now: NowDep) -> Response:
     access.require(actor, "supervision.read")
@@ -227,6 +258,34 @@ def insurance_xlsx(actor: CurrentActor, session: SessionDep, now: NowDep) -> Res
     insurance_exports.export_insurance(session, actor, buf, today=beijing_date(now))
     return Response(buf.getvalue(), media_type=XLSX, headers={
         "Content-Disposition": "attachment; filename=\"insurance.xlsx\"; filename*=UTF-8''%E8%B5%84%E4%BA%A7%E4%BF%9D%E9%99%A9.xlsx"})
+
+
+def _xlsx(d: Any) -> Response:
+    from urllib.parse import quote
+
+    return Response(d.data, media_type=d.media_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(d.name)}"})
+
+
+@router.get("/supervision/findings.xlsx")
+def findings_xlsx(actor: CurrentActor, session: SessionDep) -> Response:
+    from daipin.services.supervision import exports
+
+    return _xlsx(exports.download("findings", session, actor))
+
+
+@router.get("/supervision/inspections.xlsx")
+def inspections_xlsx(actor: CurrentActor, session: SessionDep) -> Response:
+    from daipin.services.supervision import exports
+
+    return _xlsx(exports.download("inspections", session, actor))
+
+
+@router.get("/entities/{entity_id}/credit.xlsx")
+def credit_xlsx(entity_id: Id, actor: CurrentActor, session: SessionDep) -> Response:
+    from daipin.services.supervision import exports
+
+    return _xlsx(exports.download("credit", session, actor, entity_id))
 
 
 def _finding_ctx(session: Session, actor: Actor, finding_id: int, now: Any, **extra: Any) -> dict[str, Any]:
