@@ -22,7 +22,7 @@ PLACES = {"county": "231002", "township": "231002001", "village": "231002001001"
 
 def test_the_demo_has_a_province_account_that_reads_every_county_and_writes_nothing(session: Session) -> None:
     accounts = {a.username: a for a in auth.create_demo_accounts(session, **PLACES, entity_id=None, at=START)}
-    assert set(accounts) == {"district", "township", "village", "auditor", "province"}  # no entity: none given
+    assert set(accounts) == {"district", "township", "village", "auditor", "discipline", "province"}  # no entity given
     province = accounts["province"]
     assert province.role is Role.PROVINCE and province.region == "23" and province.password == auth.DEMO_PASSWORD
     actor = auth.actor_for(auth.authenticate(session, username="province", password=auth.DEMO_PASSWORD,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from daipin.domain.actors import Actor
 from daipin.domain.privacy import mask_free_text
 from daipin.services.credit import views as credit_views
-from daipin.services.supervision.exports import save_sheets
+from daipin.services.shared.sheets import save_sheets
 
 
 def export_credit_history(session: Session, actor: Actor, entity_id: int, path: Path | str | IO[bytes]) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from daipin.domain.actors import Actor
 from daipin.domain.money import format_yuan
 from daipin.services.insurance import views
-from daipin.services.supervision.exports import save_sheets
+from daipin.services.shared.sheets import save_sheets
 
 
 def _yuan(fen: int | None) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePath
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from daipin.domain.errors import InputError
 
@@ -266,3 +266,19 @@ def export_bytes(fmt: str, title: str, tables: list[Table]) -> bytes:
 
 MEDIA_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                "csv": "text/csv; charset=utf-8"}
+
+
+def save_sheets(path: Path | str | IO[bytes], sheets_rows: list[tuple[str, list[str], list[list[Any]]]]) -> int:
+    """Sheets of rows (title, header, rows) into one xlsx file or stream; returns the number of rows."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    n = 0
+    for title, header, rows in sheets_rows:
+        ws = wb.create_sheet(title)
+        append(ws, header)
+        for r in rows:
+            append(ws, r)
+            n += 1
+    wb.save(path if not isinstance(path, str | Path) else str(path))
+    return n

@@ -7,30 +7,15 @@ are written as text, never as formulas (`shared/sheets.py`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from daipin.domain.actors import Actor
 from daipin.domain.privacy import mask_free_text
 from daipin.services.imports.exports import Download
-from daipin.services.shared import sheets
+from daipin.services.shared.sheets import save_sheets
 from daipin.services.supervision import views
-
-
-def save_sheets(path: Path | str | IO[bytes], sheets_rows: list[tuple[str, list[str], list[list[Any]]]]) -> int:
-    wb = Workbook(write_only=True)
-    n = 0
-    for title, header, rows in sheets_rows:
-        ws = wb.create_sheet(title)
-        sheets.append(ws, header)
-        for r in rows:
-            sheets.append(ws, r)
-            n += 1
-    wb.save(path if not isinstance(path, str | Path) else str(path))
-    return n
-
 
 FINDING_HEADER = ["编号", "规则", "严重程度", "区划", "对象", "问题", "状态", "责任单位", "整改期限", "原因已消除",
                   "发现时间"]
