@@ -71,8 +71,8 @@ def test_a_bad_file_imports_nothing_lists_its_error_and_downloads_it(session: Se
     r = _post(cadre, _csv(session, bad=True))
     assert r.status_code == 200
     assert "发现 1 处错误，未导入任何数据" in r.text
-    row = re.search(r'<table id="import-errors">.*?<tbody>(.*?)</tbody>', r.text, re.S)
-    assert row and "<td class=\"num\">3</td>" in row.group(1) and "身份证号" in row.group(1)
+    row = re.search(r'<table id="import-errors"[^>]*>.*?<tbody>(.*?)</tbody>', r.text, re.S)
+    assert row and re.search(r'<td class="num"[^>]*>3</td>', row.group(1)) and "身份证号" in row.group(1)
     assert _count(session) == 0 and ledger_size(session) == entries
     assert r.text.count("<progress") >= 2  # a bar while validating, then done
     errors = re.search(r'name="errors" value="([^"]*)"', r.text)
