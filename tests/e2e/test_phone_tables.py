@@ -18,8 +18,10 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "daipin" / "web" / "te
 # Tables shown only after an action, each walked by its own browser test: the import's refused rows
 # (test_registry_forms), the province's comparison of digest files (test_batch_lines_and_duplicates); and the
 # tables of what the demo does not have: findings past their rectification deadline, an entity employing people on
-# two projects or more (its wages by project). They stack as the tables beside them do.
-AFTER_AN_ACTION = {"import-errors", "counties", "duplicates", "overdue", "wages-by-project"}
+# two projects or more (its wages by project); the performance coefficients on the district's draft form, shown once
+# the county takes them from the indicators (test_performance_setting sets that and reads them on a phone). They
+# stack as the tables beside them do.
+AFTER_AN_ACTION = {"import-errors", "counties", "duplicates", "overdue", "wages-by-project", "performance-table"}
 
 # Per table on the page: its id, and each visible cell that ends beyond the screen, or a stacked cell whose label is
 # not shown before its value, or a wide table (three columns or more) that does not stack.
@@ -94,7 +96,7 @@ def _pages(server: Server) -> dict[str, list[str]]:
         *[f"/projects/{p}" for p in projects], *[f"/contracts/{c}" for c in sorted(contracts)], f"/assets/{asset}",
         *[f"/matters/{m}" for m in sorted(paid.values())], f"/payments/batches/{batch}", "/payments/pools",
         "/reports/annual", "/supervision", "/supervision/indicators", "/supervision/inspections",
-        "/supervision/insurance", f"/villages/{plan[0]}/plan?year={plan[1]}", f"/villages/{village}/representatives", "/year-close",
+        "/supervision/insurance", "/supervision/performance", "/supervision/thresholds", f"/villages/{plan[0]}/plan?year={plan[1]}", f"/villages/{village}/representatives", "/year-close",
         "/ledger", "/admin/users", "/account/activity",
     ]
     return {"district": district, "village": ["/matters/new"], "": ["/public", f"/public/notices/{notice}"]}
