@@ -33,6 +33,7 @@ def test_the_district_records_a_policy_applies_approves_and_drafts_the_years_sub
     login(page, "district")
     page.goto("/supervision/insurance")
     page.wait_for_selector("#policy-form")
+    assert page.title() == "资产保险 · daipin"  # the tab's title, not the page's forms as text
     fits_the_phone(page)
     no_raw_codes(page)
     policy_no = f"PICC-E2E-{width}"
