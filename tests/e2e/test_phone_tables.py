@@ -113,6 +113,7 @@ def test_every_table_of_every_page_stacks_on_a_phone(browser: Any, server: Serve
         for url in urls:
             response = page.goto(url)
             assert response is not None and response.status == 200, url
+            assert "<" not in page.title() and page.title().endswith(" · daipin"), (url, page.title())  # a title
             page.wait_for_load_state("networkidle")  # htmx parts (the draft's document) are in
             problems += [f"{url} {p}" for p in page.evaluate(_CHECK)]
             seen |= set(page.evaluate(_SEEN))
