@@ -66,6 +66,8 @@ def _setup(url: str, n: int) -> int:
         s.execute(text("SELECT setval(pg_get_serial_sequence('households', 'id'), :n)"), {"n": n})
         s.commit()
         batch_id = int(b.id)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("VACUUM ANALYZE"))  # the statistics a live database has (autovacuum), not those of empty tables
     engine.dispose()
     return batch_id
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from daipin.db.models.ledger import LedgerEntry
@@ -136,10 +137,15 @@ def test_every_line_of_a_bank_file_and_its_return_is_stated_and_an_edited_line_i
     from daipin.ledger.verify import verify_log
     from daipin.services.shared.rows import workflow_row_facts
 
+    pg = session.get_bind().dialect.name == "postgresql"
+    plan = "SHOW plan_cache_mode"
+    before = session.execute(sql_text(plan)).scalar() if pg else None
     out = bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)
     second = _lines(session, batch)[1].seq
     back = answer(out.data, {second: ("失败", "账户已冻结")})
     bankfiles.apply_return(session, TOWNSHIP, batch.id, "return.csv", back, at=AT + timedelta(days=1))
+    if pg:  # the lines' statements kept their plans (`generic_plans`); the step's later statements did not
+        assert before == "force_custom_plan" and session.execute(sql_text(plan)).scalar() == before
     lines = _lines(session, batch)
     entry = session.scalars(select(LedgerEntry).where(LedgerEntry.type == "payment.file_in")).one()
     stated = {r["id"]: r["digest"] for r in store.body_json(entry.body)["facts"]["rows"]
@@ -174,15 +180,19 @@ def _refused(session: Session, batch: PaymentBatch, name: str, data: bytes) -> l
 
 def test_lines_taken_by_another_step_meanwhile_refuse_the_whole_change(session: Session, batch: PaymentBatch) -> None:
     """The one statement that marks many lines re-checks each line's state under its row lock: a line another
-    official's step settled after the lines were read makes it change nothing and say so."""
+    official's step settled after the lines were read makes it change nothing and say so — also when the statement
+    runs beside the step's Python work (`_meanwhile`: from a second thread on PostgreSQL), whose result is then
+    never used."""
     bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)
     lines = _lines(session, batch)
     ids = [ln.id for ln in lines]
     payments.mark_paid(session, TOWNSHIP, ids[0], payment_ref="HD-0001", at=AT)  # another step, after the read
+    ran: list[str] = []
     with pytest.raises(Conflict) as caught, session.begin_nested():  # the step's transaction, rolled back
-        bankfiles._mark(session, "sent", {"status": "failed", "failed_at": AT}, ids,
-                        {"failure_reason": ["户名不符"] * len(ids)})
-    assert caught.value.code == "lines_changed" and "1 笔" in str(caught.value)
+        bankfiles._meanwhile(session, lambda conn: bankfiles._mark_rows(
+            conn, "sent", {"status": "failed", "failed_at": AT}, ids, {"failure_reason": ["户名不符"] * len(ids)}),
+            lambda: ran.append("python"))
+    assert caught.value.code == "lines_changed" and "1 笔" in str(caught.value) and ran == ["python"]
     session.expire_all()
     assert [ln.status for ln in _lines(session, batch)] == ["paid"] + ["sent"] * (len(ids) - 1)
 

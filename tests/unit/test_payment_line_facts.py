@@ -46,6 +46,13 @@ def test_line_facts_equal_the_general_path_for_every_kind_of_value() -> None:
     mixed = [_line(1, attempt=None), _line(2), _line(3, seq=None)]
     assert line_facts(mixed, pii) == _general_facts(mixed, pii)
     assert line_facts([], pii) == []
+    # a text with a per cent sign in a column of one value and in a column of many, and a time in two zones
+    percent = [_line(i, payee_name="100%王", failure_reason=f"%s {i}%", sent_at=AT if i % 2 else AT.astimezone(east8))
+               for i in range(1, 4)]
+    assert line_facts(percent, pii) == _general_facts(percent, pii)
+    # a return's lines: every bank reference different, masked with its digest
+    paid = [_line(i, status="paid", paid_at=AT, payment_ref=f"R-2026-{i:06d}", return_file_id=4) for i in range(1, 5)]
+    assert line_facts(paid, pii) == _general_facts(paid, pii)
     # a value the fast path does not write falls back to the general one
     odd = [_line(1), _line(2, amount_fen=True)]
     assert line_facts(odd, pii) == _general_facts(odd, pii)
@@ -64,6 +71,12 @@ def test_the_csv_bank_file_writes_text_that_starts_like_a_formula_as_text() -> N
     assert got[2] == ["2", "'=HYPERLINK(\"http://x\")", "6217000000012346", "代发银行", "1.00", "'-收益"]
     assert got[3] == ["3", "'+李", "6217000000012347", "代发银行", "2.00", "'@用途"]
     assert got[4] == ["笔数", "3", "总金额", "126.45"]
+    # a cell that starts like a formula anywhere, the first row's first cell included, is written as text
+    for r, c in ((0, 0), (0, 1), (2, 5)):
+        edited = [list(rows[0]), list(rows[0]), list(rows[0])]
+        edited[r][c] = "-1+1"
+        got = list(csv.reader(io.StringIO(bankfiles.render(edited, "csv", with_id=False).decode("utf-8-sig"))))
+        assert got[1 + r][c] == "'-1+1" and got[2 if r != 1 else 3][c] == rows[0][c], (r, c)
 
 
 def test_sealed_accounts_open_all_at_once_as_one_by_one(tmp_path: Any, monkeypatch: Any) -> None:

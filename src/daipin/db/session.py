@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_SQLITE = "sqlite:///var/daipin.db"
@@ -81,6 +81,22 @@ def make_engine(url: str | None = None, **kw: object) -> Engine:
             args["options"] = f"{args.get('options', '')} -c plan_cache_mode=force_custom_plan".strip()
         kw["connect_args"] = args
     return create_engine(url, pool_pre_ping=True, **kw)
+
+
+@contextmanager
+def generic_plans(conn: Connection) -> Iterator[None]:
+    """Within the block, PostgreSQL may keep one plan of a prepared statement for any parameters (its own choice,
+    `plan_cache_mode = auto`), then the connection's setting again. For a statement that changes or writes many
+    rows at once under foreign keys: each key's check is a prepared statement run once per row, and planned anew
+    each time under `force_custom_plan` (100,000 lines marked sent: 1.12 s of checks, 0.37 s with the plan kept).
+    Nothing elsewhere."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    was = conn.exec_driver_sql("SHOW plan_cache_mode").scalar()
+    conn.exec_driver_sql("SELECT set_config('plan_cache_mode', 'auto', true)")
+    yield  # on an error the step's transaction (or savepoint) rolls back, and the setting with it
+    conn.exec_driver_sql("SELECT set_config('plan_cache_mode', %(v)s, true)", {"v": was})
 
 
 _engine: Engine | None = None

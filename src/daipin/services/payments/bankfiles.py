@@ -16,28 +16,33 @@ and the file is refused whole, or applied whole.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import gc
 import hashlib
 import io
+import json
 import re
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from psycopg import IntegrityError as DBAPIIntegrityError
-from sqlalchemy import String, any_, bindparam, cast, insert, select, type_coerce, update
+from sqlalchemy import JSON, String, bindparam, cast, func, insert, literal, select, type_coerce, update
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from daipin.db import sealing
 from daipin.db.models.registry import Entity, Household, Person, Setting
 from daipin.db.models.workflow import Matter, PaymentBatch, PaymentFile, PaymentLine, PaymentReceipt
+from daipin.db.session import generic_plans
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError
 from daipin.domain.money import format_yuan
@@ -147,19 +152,24 @@ def render(rows: Sequence[Sequence[str]], fmt: str, *, with_id: bool) -> bytes:
     """The file's bytes: header, one row per line, the control line. Every cell is text (accounts keep every digit;
     a cell that starts like a formula is written as text, never run)."""
     headers = [*OUT_HEADERS, ID_HEADER] if with_id else list(OUT_HEADERS)
-    total = sum(int(Decimal(r[4]) * 100) for r in rows)
+    total = sum(int(Decimal(amount) * 100) * n for amount, n in Counter(r[4] for r in rows).items())  # amounts repeat
     control = [CONTROL[0], str(len(rows)), CONTROL[1], yuan(total)]
     if fmt == "csv":
         buf = io.StringIO()
         w = sheets.csv_writer(buf, lineterminator="\r\n")
         w.writerow(headers)
-        plain = csv.writer(buf, lineterminator="\r\n").writerow
-        risky = frozenset(sheets.FORMULA_STARTS)
-        for r in rows:  # most rows hold no cell that starts like a formula: written as they are
-            if any(c[:1] in risky for c in r):
-                w.writerow(r)
-            else:
-                plain(r)
+        plain = csv.writer(buf, lineterminator="\r\n")
+        start = buf.tell()
+        plain.writerows(rows)  # the usual file: no cell starts like a formula, every row written as it is
+        if _CSV_MAYBE_FORMULA.search(buf.getvalue(), start - 1):  # (from the header's line end)  # a cell might: each row looked at more closely
+            buf.seek(start)
+            buf.truncate()
+            risky = frozenset(sheets.FORMULA_STARTS)
+            for r in rows:
+                if any(c[:1] in risky for c in r):
+                    w.writerow(r)
+                else:
+                    plain.writerow(r)
         w.writerow(control)
         return buf.getvalue().encode("utf-8-sig")
     from openpyxl import Workbook
@@ -225,55 +235,87 @@ def _bank_file(session: Session, actor: Actor, batch_id: int, fmt: str, *, at: d
                                                                            Person.relation == "户主")))
     bank = bank_name(session, batch.county_code)
     purpose = matter.title[:60]
-    amounts: dict[int, str] = {}  # amounts repeat: each formatted once
-    rows = []
-    for r in sendable:
-        fen = r["amount_fen"]
-        amount = amounts.get(fen)
-        if amount is None:
-            amount = amounts[fen] = yuan(int(fen))
-        row = [str(r["seq"] or r["id"]), r["payee_name"], str(r["bank_account"]).strip(), bank, amount, purpose]
-        if with_id:
-            row.append(ids.get(int(r["household_id"] or 0), ""))
-        rows.append(row)
-    data = render(rows, fmt, with_id=with_id)
-    sha = hashlib.sha256(data).hexdigest()
     total = sum(int(r["amount_fen"]) for r in sendable)
-    f = PaymentFile(batch_id=batch.id, county_code=batch.county_code, direction="out", format=fmt, sha256=sha,
+    # The file's row first (its id goes on every line), its digest set once the file is written below.
+    f = PaymentFile(batch_id=batch.id, county_code=batch.county_code, direction="out", format=fmt, sha256="",
                     line_count=len(sendable), total_fen=total, paid_count=0, failed_count=0, with_id_number=with_id,
                     created_at=at, created_by=f"{actor.role.value}:{actor.id}")
     session.add(f)
     session.flush()
     pii = _account_digest(session)
-    digests = [pii(str(r.pop("bank_account")).strip()) for r in sendable]
-    _mark(session, "pending", {"status": "sent", "sent_at": at, "sent_file_id": f.id},
-          [int(r["id"]) for r in sendable], {"account_digest": digests})
+    rows = []
+    amounts: dict[int, str] = {}  # amounts repeat: each formatted once
+    for r in sendable:
+        fen = r["amount_fen"]
+        amount = amounts.get(fen)
+        if amount is None:
+            amount = amounts[fen] = yuan(int(fen))
+        row = [str(r["seq"] or r["id"]), r["payee_name"], str(r.pop("bank_account")).strip(), bank, amount, purpose]
+        if with_id:
+            row.append(ids.get(int(r["household_id"] or 0), ""))
+        rows.append(row)
+    digests = [pii(row[2]) for row in rows]
     for r, d in zip(sendable, digests, strict=True):  # each line's state after this step, in place of the row read
         r["status"], r["sent_at"], r["sent_file_id"], r["account_digest"] = "sent", at, f.id, d
     states = sendable
+
+    def write_file() -> tuple[bytes, list[dict[str, str]]]:
+        return render(rows, fmt, with_id=with_id), line_facts(states, pii)
+
+    data, facts = _meanwhile(session, lambda conn: _mark_rows(
+        conn, "pending", {"status": "sent", "sent_at": at, "sent_file_id": f.id}, [int(r["id"]) for r in sendable],
+        {"account_digest": digests}), write_file)
+    sha = f.sha256 = hashlib.sha256(data).hexdigest()
     payments.refresh_status(session, batch)
     trace.record(session, actor=actor, type="payment.file_out", subject=f"payment_file:{f.id}",
                  region=matter.region_code,
                  facts={"batch": batch.id, "file": f.id, "format": fmt, "sha256": sha, "lines": len(sendable),
                         "total_fen": total, "with_id_number": with_id, "skipped": skipped,
                         "batch_status": batch.status, "row": row_fact(session, f),
-                        "rows": [row_fact(session, batch), *line_facts(states, pii)]},
+                        "rows": [row_fact(session, batch), *facts]},
                  at=at)
     name = f"代发-批次{batch.id}-文件{f.id}.{fmt}"
     return BankFile(name, data, sha, f, len(sendable), total, skipped)
 
 
-def _mark(session: Session, expect: str, same: dict[str, Any], ids: list[int], each: dict[str, list[Any]]) -> None:
+T = TypeVar("T")
+
+
+def _meanwhile(session: Session, db_work: Callable[[Any], None], py_work: Callable[[], T]) -> T:
+    """`db_work`'s statements (on the session's connection) and `py_work` (plain Python: the file's text, the row
+    facts) at the same time: on PostgreSQL the statements run from a second thread, so the server updates 100,000
+    lines on one core while this process works on the other (the thread only waits on the server, the connection
+    is used by it alone meanwhile, and the session is not touched here until it is done). Elsewhere one after the
+    other, the Python first. An error of either is raised here once both are done; the caller's transaction then rolls back."""
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        out = py_work()
+        db_work(conn)
+    else:
+        def work() -> None:
+            with generic_plans(conn):  # the foreign keys' checks of every line planned once
+                db_work(conn)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="daipin-lines") as pool:
+            done = pool.submit(contextvars.copy_context().run, work)
+            out = py_work()  # on an error here, leaving the `with` still waits for the statements to finish
+        done.result()
+    for obj in list(session.identity_map.values()):  # the session's copies of the lines are read again
+        if isinstance(obj, PaymentLine):
+            session.expire(obj)
+    return out
+
+
+def _mark_rows(conn: Any, expect: str, same: dict[str, Any], ids: list[int], each: dict[str, list[Any]]) -> None:
     """Lines `ids`, each still `expect`ed in that state, changed at once: the columns of `same` to one value, those of
     `each` to the value at the line's position. On PostgreSQL the ids and the values of `each` go by COPY into a
     temporary table and one UPDATE … FROM it locks every line and re-checks its state (measured faster than passing
     them as arrays); elsewhere one executemany over lines the caller locked. A line
-    found in another state (another official's step took it meanwhile) refuses the whole step. The session's copies
-    of the lines are expired (read again)."""
+    found in another state (another official's step took it meanwhile) refuses the whole step. Only `conn` is used
+    (see `_meanwhile`)."""
     if not ids:
         return
-    session.flush()
-    conn = session.connection()
     t: Any = PaymentLine.__table__
     cols = list(each)
     if conn.dialect.name == "postgresql":
@@ -297,19 +339,16 @@ def _mark(session: Session, expect: str, same: dict[str, Any], ids: list[int], e
                        "未做任何改动，请刷新后重试",
                        f"{len(ids) - done} lines are no longer {expect} (another step took them meanwhile); nothing "
                        "was changed, try again", "batch_id", code="lines_changed")
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, PaymentLine):
-            session.expire(obj)
 
 
-def _add_receipts(session: Session, county: str, receipts: list[tuple[str, int]]) -> None:
+def _add_receipts(conn: Any, county: str, receipts: list[tuple[str, int]]) -> None:
     """The serials of lines just paid, each held unique in its county by `payment_receipts`' primary key (on
-    PostgreSQL written with COPY). A serial another transaction took since the file was checked: refused whole."""
+    PostgreSQL written with COPY). A serial another transaction took since the file was checked: refused whole.
+    Only `conn` is used (see `_meanwhile`)."""
     if not receipts:
         return
-    conn = session.connection()
     try:
-        with session.begin_nested():
+        with conn.begin_nested():
             if conn.dialect.name == "postgresql":
                 raw: Any = conn.connection.driver_connection
                 with raw.cursor() as cur, cur.copy("COPY payment_receipts (county_code, payment_ref, line_id) "
@@ -332,48 +371,65 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
     """Row facts of payment lines from their full column values, exactly as `workflow_row_state` and
     `store.row_fact` give them (the bank reference masked with its salted digest beside it, `pii` giving that
     digest), without loading each line as an object: what a file of 100,000 lines needs. The values are text, whole
-    numbers, times and NULL, whose canonical JSON (sorted keys, no spaces, UTF-8) is written here directly from a
-    fixed key order, one string per line, then hashed; any other value falls back to the general path."""
+    numbers, times and NULL, whose canonical JSON (sorted keys, no spaces, UTF-8) is written here directly, a column
+    at a time: each part has its comma in front (a NULL left out is an empty part); a column of one value is one
+    constant text, the others a list of parts; the constant texts make one template that each line's parts fill
+    in, and the line's text is hashed. A column holding any other kind of value falls back to the general path."""
     import json
 
     from daipin.domain.privacy import mask_reference
     from daipin.services.shared.rows import WORKFLOW_LATER_COLUMNS, WORKFLOW_MASKED_COLUMNS
 
+    if not states:
+        return []
     later = frozenset(k for t, k in WORKFLOW_LATER_COLUMNS if t == "payment_lines")
     masked = frozenset(k for t, k in WORKFLOW_MASKED_COLUMNS if t == "payment_lines")
     enc: Any = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
-    # (key, its JSON text with the colon, whether a NULL is left out, whether the value is masked), in the sorted
-    # order of the state's keys (a masked column's `<key>_digest` follows it directly: no column sorts between).
-    keys = [(k, enc(k) + ":", k in later, k in masked) for k in sorted(_LINE_COLUMNS)]
-    times: dict[datetime, str] = {}
+    keys = sorted(_LINE_COLUMNS)  # the sorted order of the state's keys (a masked column's `<key>_digest`
+    # follows it directly: no column sorts between); every line's values taken at once, then column by column
+    table = list(zip(*map(itemgetter(*keys), states), strict=True))
+    constant = [""]  # the template's texts between the varying columns
+    varying: list[list[str]] = []
+    for k, values in zip(keys, table, strict=True):
+        head = "," + enc(k) + ":"
+        kinds = set(map(type, values))
+        if not kinds <= {str, int, datetime, type(None)}:
+            return _general_facts(states, pii)
+        times: dict[datetime, str] = {}
+
+        def part(v: Any, k: str = k, head: str = head, times: dict[datetime, str] = times) -> str:
+            if v is None:
+                return "" if k in later else head + "null"
+            if type(v) is int:
+                return head + str(v)
+            if type(v) is str:
+                text: str = (head + enc(mask_reference(v)) + "," + enc(k + "_digest") + ":" + enc(pii(v))
+                             if v and k in masked else head + enc(v))
+                return text
+            iso = times.get(v)  # a time: each instant written once
+            if iso is None:
+                iso = times[v] = head + enc(_utc(v).isoformat())
+            return iso
+
+        if len(set(values)) == 1:  # one value in every line (kinds as above: no True beside 1)
+            constant[-1] += part(values[0]).replace("%", "%%")
+            continue
+        if kinds == {int}:
+            varying.append([head + v for v in map(str, values)])
+        elif kinds == {str} and k not in masked:
+            varying.append([head + v for v in map(enc, values)])
+        elif kinds == {str} and all(values):  # a masked column: each value masked, its digest beside it
+            digest_head = "," + enc(k + "_digest") + ":"
+            varying.append([head + a + digest_head + b for a, b in zip(map(enc, map(mask_reference, values)),
+                                                                      map(enc, map(pii, values)), strict=True)])
+        else:
+            varying.append(list(map(part, values)))
+        constant.append("")
+    template = "%s".join(constant)
+    texts = [template % t for t in zip(*varying, strict=True)] if varying else [template % ()] * len(states)
     sha = hashlib.sha256
-    out = []
-    for s in states:
-        parts = []
-        for k, head, optional, mask in keys:
-            v = s[k]
-            t = type(v)
-            if t is str:
-                if mask and v:
-                    parts.append(head + enc(mask_reference(v)))
-                    parts.append(enc(k + "_digest") + ":" + enc(pii(v)))
-                else:
-                    parts.append(head + enc(v))
-            elif t is int:
-                parts.append(head + str(v))
-            elif v is None:
-                if not optional:
-                    parts.append(head + "null")
-            elif isinstance(v, datetime):
-                iso = times.get(v)
-                if iso is None:
-                    iso = times[v] = enc(_utc(v).isoformat())
-                parts.append(head + iso)
-            else:
-                return _general_facts(states, pii)
-        text = "{" + ",".join(parts) + "}"
-        out.append({"table": "payment_lines", "id": str(s["id"]), "digest": sha(text.encode("utf-8")).hexdigest()})
-    return out
+    return [{"table": "payment_lines", "id": str(s["id"]), "digest": sha(("{" + t[1:] + "}").encode()).hexdigest()}
+            for s, t in zip(states, texts, strict=True)]
 
 
 def _general_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str]]:
@@ -541,7 +597,16 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
                   at: datetime) -> ReturnResult:
     fmt = "xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else "csv"
     batch, matter = payments.lock_batch(session, actor, batch_id)
-    raw, plain = _read_rows(name, data)
+    # The batch's lines, read while the file is: on PostgreSQL without a lock (every payment step holds the batch's
+    # lock; the UPDATEs below lock each line and re-check that it is still sent); elsewhere locked here.
+    q = select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id, PaymentLine.seq.is_not(None))
+    read: list[Any] = []
+
+    def read_lines(conn: Any) -> None:
+        res = conn.execute(q if conn.dialect.name == "postgresql" else q.with_for_update())
+        read.extend((list(res.keys()), res.all()))
+
+    raw, plain = _meanwhile(session, read_lines, lambda: _read_rows(name, data))
     at = _utc(at)
     problems: list[Problem] = []
     while raw and all(_cell(c)[0].strip() == "" for c in raw[0]):
@@ -557,14 +622,8 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
         raise ReturnRefused(problems)
     col = {k: headers[i] for k, i in index.items()}
     pii = _account_digest(session)
-    session.flush()
-    # The batch's lines by 序号. On PostgreSQL read without a lock (every payment step holds the batch's lock; the
-    # UPDATEs below lock each line and re-check that it is still sent); elsewhere locked here.
-    conn = session.connection()
-    q = select(PaymentLine.__table__).where(PaymentLine.batch_id == batch.id, PaymentLine.seq.is_not(None))
-    res = conn.execute(q if conn.dialect.name == "postgresql" else q.with_for_update())
-    names = list(res.keys())
-    sent = {int(d["seq"]): d for d in (dict(zip(names, r, strict=True)) for r in res.all())}
+    names, found = read
+    sent = {int(d["seq"]): d for d in (dict(zip(names, r, strict=True)) for r in found)}  # by 序号
     answers: list[tuple[int, dict[str, Any], str, str]] = []  # (row, line, outcome, serial or reason)
     seen_seq: dict[int, int] = {}
     seen_serial: dict[str, int] = {}
@@ -657,9 +716,11 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
     used: dict[str, int] = {}
     receipt = select(PaymentReceipt.payment_ref, PaymentReceipt.line_id).where(
         PaymentReceipt.county_code == batch.county_code)
-    if serials and session.get_bind().dialect.name == "postgresql":  # one array parameter, however many serials
+    if serials and session.get_bind().dialect.name == "postgresql":  # one parameter, however many serials: a JSON
+        # array (written by the json module at once, where a text[] parameter is quoted serial by serial)
+        listed = select(func.json_array_elements_text(cast(literal(json.dumps(serials, ensure_ascii=False), String), JSON)))
         used.update((str(ref), int(lid)) for ref, lid in session.execute(receipt.where(
-            PaymentReceipt.payment_ref == any_(cast(serials, ARRAY(String))))))
+            PaymentReceipt.payment_ref.in_(listed.scalar_subquery()))))
         serials = []
     for i in range(0, len(serials), 10_000):  # a database takes at most 65,535 parameters in one statement
         used.update((str(ref), int(lid)) for ref, lid in session.execute(receipt.where(
@@ -694,13 +755,14 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
     session.flush()
     paid_ids = [int(a[1]["id"]) for a in paid]
     failed_ids = [int(a[1]["id"]) for a in failed]
-    _mark(session, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
-          {"payment_ref": [a[3] for a in paid]})
-    _mark(session, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
-          {"failure_reason": [a[3] for a in failed]})
-    _add_receipts(session, batch.county_code, [(a[3], i) for a, i in zip(paid, paid_ids, strict=True)])
-    payments.settle_entities(session, actor, batch, [(int(a[1]["id"]), str(a[1]["payee_ref"]), a[3])
-                                                     for a in paid if a[1]["payee_type"] == "entity"], at)
+
+    def write(conn: Any) -> None:
+        _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
+                   {"payment_ref": [a[3] for a in paid]})
+        _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
+                   {"failure_reason": [a[3] for a in failed]})
+        _add_receipts(conn, batch.county_code, [(a[3], i) for a, i in zip(paid, paid_ids, strict=True)])
+
     states = []
     for _n, line, outcome, value in answers:  # each line's state after this step, in place of the row read
         if outcome == "paid":
@@ -709,6 +771,9 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
             line["status"], line["failed_at"], line["failure_reason"] = "failed", at, value
         line["return_file_id"] = f.id
         states.append(line)
+    facts = _meanwhile(session, write, lambda: line_facts(states, pii))
+    payments.settle_entities(session, actor, batch, [(int(a[1]["id"]), str(a[1]["payee_ref"]), a[3])
+                                                     for a in paid if a[1]["payee_type"] == "entity"], at)
     payments.refresh_status(session, batch)
     paid_fen = sum(int(a[1]["amount_fen"]) for a in paid)
     failed_fen = sum(int(a[1]["amount_fen"]) for a in failed)
@@ -719,7 +784,7 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
                         "failures": [{"line": int(a[1]["id"]), "seq": int(a[1]["seq"]), "reason": a[3]}
                                      for a in failed],
                         "batch_status": batch.status, "row": row_fact(session, f),
-                        "rows": [row_fact(session, batch), *line_facts(states, pii)]},
+                        "rows": [row_fact(session, batch), *facts]},
                  at=at)
     return ReturnResult(f, len(paid), len(failed), paid_fen, failed_fen, sha)
 
