@@ -19,7 +19,7 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 RUN_ONLY = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 DESKTOP = {"width": 1200, "height": 900}
 PHONE = {"width": 375, "height": 812}
-ROLES = ["district", "township", "village", "auditor", "entity"]
+ROLES = ["district", "township", "village", "auditor", "discipline", "province", "entity"]
 # Not pages: downloads, the language switch, the API (its own docs page is tested apart), static files.
 SKIP = re.compile(r"^/(?:lang/|api/|static/|exports/|logout)|\.(?:pdf|xlsx|zip|csv|ico|json)$")
 # A matter's page differs by its step: several of them are checked, one of every other route.

@@ -128,3 +128,20 @@ def test_a_blacklisted_entity_reads_the_same_word_on_every_page_export_and_messa
                                 payee_village_code="231002001001")
     _one_word(refused.value.message_zh)
     assert CREDIT_STATUS.read(BLACKLISTED) == "blacklisted"
+
+
+def test_the_supervision_thresholds_are_named_in_the_page_s_language(session: Session, world: World) -> None:
+    """Each threshold a county may set reads by its name on the supervision (findings) page and the thresholds form: Chinese on a
+    Chinese page, English on an English one (the catalog's own translation), never the other language."""
+    from daipin.domain.supervision import THRESHOLD_LABELS
+    from daipin.web.i18n import gettext
+
+    app, _ = app_on_session(session)
+    admin = as_role(app, world, "district_admin")
+    for path in ("/supervision", "/supervision/thresholds"):
+        chinese, english = (text_of(admin.get(f"{path}?lang={lang}").text) for lang in ("zh_CN", "en"))
+        for zh in THRESHOLD_LABELS.values():
+            en = gettext("en", zh)
+            assert en != zh, f"no English for {zh}"
+            assert zh in chinese and en not in chinese, (path, zh)
+            assert en in english and zh not in english, (path, en)
