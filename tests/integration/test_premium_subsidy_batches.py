@@ -223,3 +223,108 @@ def test_an_entitys_account_enters_its_row_state_only_as_a_digest_and_only_once_
     insurance.set_entity_account(rs, DISTRICT, e.id, bank_account="6217000012345678", at=AT)
     state = rows.row_state(rs, e)
     assert state["bank_account"] and "6217000012345678" not in str(state)
+
+
+# ---------------------------------------------------------------- races between processes, on PostgreSQL
+
+RACER = """
+import json, sys, time
+from daipin import bootstrap
+bootstrap.configure()
+from daipin.db.session import make_engine, reset_engine, session_scope
+from daipin.domain.actors import Actor, Role
+from daipin.domain.errors import DaipinError
+from datetime import datetime
+url, what, arg, start, name = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+reset_engine(make_engine(url))
+district = Actor("d" + name, Role.DISTRICT_ADMIN, "231002")
+at = datetime.fromisoformat(arg["at"])
+while time.time() < start:
+    time.sleep(0.001)
+try:
+    with session_scope() as s:
+        if what == "draft":
+            from daipin.services.insurance import drafting
+            drafting.draft_matter(s, district, county="231002", year=2025, at=at)
+        else:
+            from daipin.services.matters import service as wf
+            if not wf.execute(s, district, arg["matter"], at=at).created:
+                print("ok:as executed before")  # (execution is idempotent: the first one's batch stands)
+                raise SystemExit(0)
+    print("ok")
+except DaipinError as exc:
+    print("refused:" + exc.code + ":" + (exc.field or ""))
+"""
+
+
+def _race(url: str, keys: str, what: str, arg: dict[str, Any], n: int = 4) -> list[str]:
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "DAIPIN_DATABASE_URL": url, "DAIPIN_KEYS_DIR": keys}
+    start = time.time() + 3  # every process is up and waiting before any begins
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, url, what, json.dumps(arg), str(start), str(i)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(n)]
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        outs.append(out.strip().splitlines()[-1])
+    return sorted(outs)
+
+
+def test_of_four_processes_drafting_and_then_executing_the_years_subsidies_at_once_one_wins_each_time(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four district officials draft the year's premium-subsidy matter at once: one matter; then four execute it at
+    once: one execution makes the batch and the others find it made (execution is idempotent), each subsidy paid
+    out once, one payment line per entity, and the ledger verifies."""
+    from sqlalchemy import func
+
+    from daipin.db.models.ledger import LedgerEntry
+    from daipin.db.session import make_engine, reset_engine
+    from daipin.ledger import store
+    from daipin.ledger.verify import verify_log
+    from tests.conftest import create_database, drop_database
+    from tests.integration.registry_support import TOWN, VILLAGE, VILLAGE_B
+
+    url = create_database("postgresql", str(tmp_path))
+    keys = str(tmp_path / "keys")
+    monkeypatch.setenv("DAIPIN_KEYS_DIR", keys)
+    engine = make_engine(url)
+    reset_engine(engine)
+    try:
+        with session_scope() as s:
+            store.ensure_log(s, county=COUNTY, at=AT)
+            reg.create_region(s, ACTOR, code=COUNTY, name="东安区", level="district", at=AT)
+            reg.create_region(s, ACTOR, code=TOWN, name="兴隆镇", level="township", at=AT)
+            reg.create_region(s, ACTOR, code=VILLAGE, name="兴隆村", level="village", poor_village=True, at=AT)
+            reg.create_region(s, ACTOR, code=VILLAGE_B, name="新民村", level="village", at=AT)
+            subsidies = [_approved(s, n, 10_000 * n)[1].id for n in (1, 2)]
+        outs = _race(url, keys, "draft", {"at": (AT + DAY).isoformat()})
+        # each other is refused: by the pool's unique key, or, as its reads found the first committed meanwhile, by
+        # its subsidies being listed already or none being left to list
+        assert outs[0] == "ok" and set(outs[1:]) <= {"refused:pool_taken:year", "refused:invalid_input:year",
+                                                     "refused:subsidy_listed:document.subsidies[0].id"}, outs
+        with session_scope() as s:
+            (m,) = s.scalars(select(Matter).where(Matter.kind == "premium_subsidy")).all()
+            assert sorted(it["id"] for it in m.document["subsidies"]) == sorted(subsidies)
+            _decide_and_post(s, m.id)
+            matter = m.id
+        outs = _race(url, keys, "execute", {"matter": matter, "at": EXEC.isoformat()})
+        assert outs == ["ok"] + ["ok:as executed before"] * 3, outs
+        with session_scope() as s:
+            payouts = s.scalars(select(PremiumSubsidyPayout)).all()
+            assert sorted(p.subsidy_id for p in payouts) == sorted(subsidies)
+            assert len({p.batch_id for p in payouts}) == 1
+            lines = s.scalars(select(PaymentLine)).all()
+            assert sorted(ln.amount_fen for ln in lines) == [10_000, 20_000]
+            assert s.scalar(select(func.count()).select_from(LedgerEntry).where(
+                LedgerEntry.type == "matter.execute")) == 1
+            assert verify_log(s).ok
+    finally:
+        reset_engine(None)
+        engine.dispose()
+        drop_database(url)
