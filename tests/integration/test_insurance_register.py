@@ -148,3 +148,37 @@ def test_the_entity_page_shows_each_policy_with_its_asset_kind_and_insured_sum(s
     named = page.split("P-PAGE", 1)[1].split("</li>", 1)[0]
     assert "财产保险" in named and "ZC-PAGE-1" in named and "4,500.00" in named
     assert "所经营的全部资产" in page.split("P-ALL", 1)[1].split("</li>", 1)[0]
+
+
+def test_a_policy_recorded_before_policies_had_an_asset_kind_and_sum_still_verifies_and_an_edit_is_caught(
+        rs: Session) -> None:
+    """A policy whose entry was written before migration 0025 added its asset, kind and insured sum stated the row
+    without them: `ledger verify` reads such a row in that earlier form (the added columns left out while NULL) and
+    accepts it; an edit of the policy afterwards is still caught."""
+    from daipin.db.models.registry import InsurancePolicy
+    from daipin.domain.actors import SYSTEM_ACTOR
+    from daipin.ledger import store
+    from daipin.ledger.verify import verify_log
+    from daipin.services.shared import rows, trace
+
+    e = entity(rs, 1)
+    p = reg.add_insurance_policy(rs, ACTOR, e.id, insurer="人保财险", policy_no="PICC-OLD", valid_from=date(2024, 1, 1),
+                                 valid_to=date(2024, 12, 31), at=AT)
+    assert (p.asset_id, p.kind, p.insured_sum_fen) == (None, None, None)
+    earlier = rows.row_state(rs, p, earlier=True)
+    assert not {"asset_id", "kind", "insured_sum_fen"} & set(earlier) and "asset_id" in rows.row_state(rs, p)
+    trace.record(rs, actor=SYSTEM_ACTOR, type="entity.insurance", subject=f"entity:{e.uscc}", region="231002",
+                 facts={"row": store.row_fact("insurance_policies", p.id, earlier)}, at=AT)  # as written then
+    rs.expire_all()
+    assert verify_log(rs).ok
+    policy = rs.get(InsurancePolicy, p.id)
+    assert policy is not None
+    policy.insurer = "另一家保险公司"
+    rs.flush()
+    rs.expire_all()
+    report = verify_log(rs)
+    assert not report.ok and any("insurance_policies" in pr.reason_en for pr in report.problems)
+    policy = rs.get(InsurancePolicy, p.id)
+    assert policy is not None
+    policy.insurer = "人保财险"  # as recorded again, for the fixture's own check at the end
+    rs.flush()

@@ -37,6 +37,13 @@ PII_COLUMNS = {("people", "name"), ("people", "id_number"), ("people", "health_n
 # those rows keep the digests their entries recorded (an entity's account, migration 0028).
 LATER_COLUMNS = {("entities", "bank_account")}
 
+# Columns added to a registry table after rows of it may have been recorded, whose entries then stated the row
+# without them (migration 0025: a policy's asset, kind and insured sum). The row's earlier form leaves them out
+# while NULL, and `daipin ledger verify` accepts a row in either form (`register_row_check(..., earlier=...)`); its
+# current form states them, NULL included.
+ADDED_COLUMNS = {("insurance_policies", "asset_id"), ("insurance_policies", "kind"),
+                 ("insurance_policies", "insured_sum_fen")}
+
 # Sign-in bookkeeping of an account changes at every login without a decision about it: kept out of its state
 # (the account's role, region, entity, password and whether it is active are in).
 UNRECORDED_COLUMNS = {("users", "failed_logins"), ("users", "locked_until"), ("users", "last_login_at")}
@@ -46,15 +53,17 @@ UNRECORDED_COLUMNS = {("users", "failed_logins"), ("users", "locked_until"), ("u
 BACK_POINTERS = {"ledger_index"}
 
 
-def row_state(session: Session, obj: Any) -> dict[str, Any]:
-    """A row's canonical state: every column, times as UTC ISO text, personal data as salted digests."""
+def row_state(session: Session, obj: Any, *, earlier: bool = False) -> dict[str, Any]:
+    """A row's canonical state: every column, times as UTC ISO text, personal data as salted digests (`earlier`:
+    in the form before ADDED_COLUMNS were added)."""
     table = obj.__table__
     out: dict[str, Any] = {}
     for col in table.columns:
         if col.key in BACK_POINTERS or (table.name, col.key) in UNRECORDED_COLUMNS:
             continue
         value = getattr(obj, col.key)
-        if value is None and (table.name, col.key) in LATER_COLUMNS:
+        if value is None and ((table.name, col.key) in LATER_COLUMNS
+                              or (earlier and (table.name, col.key) in ADDED_COLUMNS)):
             continue
         if isinstance(value, datetime):
             # SQLite gives back naive UTC, PostgreSQL an aware time: digest both the same way.
@@ -196,11 +205,13 @@ def register_ledger_checks() -> None:
                   models.AssetValuation, models.Contract, models.ContractVersion, models.WorkRecord,
                   models.ContributionRecord, models.AllocationPlan, models.Run, models.VillageRepresentative, User,
                   WagePayment, FundRepayment, RetainedDividend):
-        def state(session: Session, id: str, model: Any = model) -> dict[str, Any] | None:
+        def state(session: Session, id: str, model: Any = model, earlier: bool = False) -> dict[str, Any] | None:
             obj = session.get(model, int(id))
-            return None if obj is None else row_state(session, obj)
+            return None if obj is None else row_state(session, obj, earlier=earlier)
 
-        store.register_row_check(model.__tablename__, state, _ids(model))
+        added = any(t == model.__tablename__ for t, _ in ADDED_COLUMNS)
+        store.register_row_check(model.__tablename__, state, _ids(model),
+                                 earlier=partial(state, earlier=True) if added else None)
 
     for table, wmodel in ROW_MODELS.items():
         key_is_int = wmodel.__mapper__.primary_key[0].type.python_type is int
