@@ -216,6 +216,9 @@ def test_a_clients_recent_failures_are_counted_from_the_failures_index(session: 
     if dialect.name == "postgresql":
         session.execute(text("SET LOCAL enable_seqscan = off"))
         cur.execute("EXPLAIN " + str(compiled), compiled.params)
+    elif dialect.name in ("mysql", "mariadb"):
+        # No partial indexes there: the same index over every attempt's (client, at), read for the one client.
+        cur.execute("EXPLAIN " + str(compiled), compiled.params)
     else:
         cur.execute("EXPLAIN QUERY PLAN " + str(compiled), [compiled.params[k] for k in compiled.positiontup or []])
     plan = " ".join(str(r) for r in cur.fetchall())

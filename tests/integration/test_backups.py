@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from daipin.db import mysql as mysql_dialect
 from daipin.db.models.registry import Household
 from daipin.db.session import make_engine
 from daipin.domain.errors import Conflict, InputError
@@ -24,10 +26,17 @@ from tests.conftest import PG_ADMIN_URL, _pg_url, drop_database
 from tests.integration.api_support import build_world
 
 
-def _empty_database(backend: str, tmp: Path) -> str:
-    if backend == "sqlite":
+def _empty_database(source: str, tmp: Path) -> str:
+    """A new, empty database on the source's server."""
+    if source.startswith("sqlite"):
         return f"sqlite:///{tmp}/restored-{uuid.uuid4().hex[:6]}.db"
     name = f"daipin_r_{uuid.uuid4().hex[:12]}"
+    if source.startswith("mysql"):  # MariaDB or seekdb: the same server (and socket) as the source
+        admin = create_engine(source, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(mysql_dialect.create_database_sql(name)))
+        admin.dispose()
+        return make_url(source).set(database=name).render_as_string(hide_password=False)
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -47,7 +56,7 @@ def source(fresh_db_url: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def target(fresh_db_url: str, tmp_path: Path) -> Iterator[str]:
-    url = _empty_database("sqlite" if fresh_db_url.startswith("sqlite") else "postgresql", tmp_path)
+    url = _empty_database(fresh_db_url, tmp_path)
     yield url
     drop_database(url)
 
@@ -106,8 +115,9 @@ def test_a_backup_whose_ledger_does_not_verify_is_not_kept(source: str, target: 
         assert not Path(target.split("///", 1)[1]).exists() or os.path.getsize(target.split("///", 1)[1]) == 0
     else:
         probe = create_engine(target)
+        schema = "database()" if target.startswith("mysql") else "'public'"
         with probe.connect() as c:
-            assert c.execute(text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))\
+            assert c.execute(text(f"SELECT count(*) FROM information_schema.tables WHERE table_schema = {schema}"))\
                 .scalar() == 0
         probe.dispose()
 

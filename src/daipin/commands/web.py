@@ -66,11 +66,12 @@ def server_app() -> Any:
 
     url = database_url()
     pool = settings().db_pool
-    # No parallel query for page requests: starting worker processes costs more (tens of milliseconds)
-    # than the index scans these requests make, and the cores are already busy serving other requests.
+    # No parallel query for page requests on PostgreSQL: starting worker processes costs more (tens of
+    # milliseconds) than the index scans these requests make, and the cores are already busy serving other
+    # requests. `options` is libpq's; the MySQL drivers take no such argument (and run no parallel query).
+    connect_args = {"options": "-c max_parallel_workers_per_gather=0"} if url.startswith("postgresql") else {}
     engine = make_engine(url) if url.startswith("sqlite") else make_engine(
-        url, pool_size=pool, max_overflow=max(0, 40 - pool), pool_recycle=3600,
-        connect_args={"options": "-c max_parallel_workers_per_gather=0"})
+        url, pool_size=pool, max_overflow=max(0, 40 - pool), pool_recycle=3600, connect_args=connect_args)
     return create_app(engine)
 
 

@@ -3,13 +3,17 @@ kept apart and encrypted with a passphrase, and a restore that is only kept if t
 
 A backup is one tar file written under a temporary name and renamed when complete (a killed backup leaves no file
 under the name asked for): `manifest.json` (what, when, from which schema revision, the ledger's size and root,
-the data's SHA-256) and the data — SQLite's online backup of the file (gzip), or PostgreSQL's `pg_dump` custom
-format. These are whole-database operations, not steps of a request: they run outside the services' one
-transaction per step, from the command line only.
+the data's SHA-256) and the data — SQLite's online backup of the file (gzip), PostgreSQL's `pg_dump` custom
+format, or on the MySQL-compatible engines (MariaDB, MySQL, OceanBase seekdb) the SQL `mariadb-dump` (or
+`mysqldump`) writes from one consistent snapshot (`--single-transaction`: one REPEATABLE READ transaction begun
+WITH CONSISTENT SNAPSHOT, no table locked), gzip. That dump is restored by the `mariadb` (or `mysql`) client.
+These are whole-database operations, not steps of a request: they run outside the services' one transaction per
+step, from the command line only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -36,6 +40,7 @@ FORMAT = "daipin-backup/1"
 KEYS_MAGIC = b"DAIPINKEYS1\n"
 _SQLITE_MEMBER = "database.sqlite.gz"
 _PG_MEMBER = "database.pgdump"
+_MYSQL_MEMBER = "database.mysql.sql.gz"
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,91 @@ def _libpq(url: str) -> str:
     """A SQLAlchemy URL as libpq reads it (`pg_dump`, `pg_restore`)."""
     u = make_url(url)
     return u.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _family(backend: str) -> str:
+    """MariaDB, MySQL and seekdb come through SQLAlchemy's mysql dialect (named `mariadb` for a mariadb:// URL)."""
+    from daipin.db.mysql import is_mysql
+
+    return "mysql" if is_mysql(backend) else backend
+
+
+def _mysql_tool(*names: str) -> str:
+    for name in names:
+        if found := shutil.which(name):
+            return found
+    raise Conflict(f"找不到 {' 或 '.join(names)}；请安装 MariaDB 或 MySQL 客户端",
+                   f"{' or '.join(names)} not found; install the MariaDB or MySQL client programs",
+                   "DAIPIN_DATABASE_URL", code="backup_failed")
+
+
+def _mysql_client(url: str) -> tuple[list[str], dict[str, str]]:
+    """The connection options of a SQLAlchemy mysql URL as the MariaDB/MySQL client programs read them, and their
+    environment: the password goes in MYSQL_PWD, never on the command line (where `ps` shows it)."""
+    u = make_url(url)
+    args = [f"--user={u.username or 'root'}", "--default-character-set=utf8mb4"]
+    socket = u.query.get("unix_socket")
+    if socket:
+        args.append(f"--socket={socket if isinstance(socket, str) else socket[0]}")
+    else:
+        args += ["--protocol=TCP", f"--host={u.host or '127.0.0.1'}", f"--port={u.port or 3306}"]
+    env = dict(os.environ)
+    env.pop("MYSQL_PWD", None)
+    if u.password:
+        env["MYSQL_PWD"] = str(u.password)
+    return args, env
+
+
+def _mysql_dump(url: str, data: Path) -> None:
+    """The database's tables, keys and rows from one consistent snapshot, as SQL (gzip). A foreign key's dump
+    names the database it was made in on OceanBase (`REFERENCES `db`.`t``); the name is dropped, so the backup
+    restores into a database of any name. Only lines of a CREATE TABLE are changed: the rows' lines begin with
+    `INSERT` or `(`, and a value never begins a line (the dump escapes the newlines inside strings)."""
+    database = make_url(url).database or ""
+    args, env = _mysql_client(url)
+    qualified = f" REFERENCES `{database}`.".encode()
+    with tempfile.TemporaryFile() as err, gzip.open(data, "wb", compresslevel=6) as g:
+        proc = subprocess.Popen([_mysql_tool("mariadb-dump", "mysqldump"), *args, "--single-transaction",
+                                 "--skip-lock-tables", "--skip-add-locks", "--no-tablespaces", "--hex-blob",
+                                 "--skip-triggers", database], stdout=subprocess.PIPE, stderr=err, env=env)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(b"  CONSTRAINT `") and qualified in line:
+                line = line.replace(qualified, b" REFERENCES ")
+            g.write(line)
+        if proc.wait() != 0:
+            err.seek(0)
+            message = err.read().decode("utf-8", "replace").strip()[:300]
+            raise Conflict(f"数据库导出失败：{message}", f"the dump failed: {message}", "DAIPIN_DATABASE_URL",
+                           code="backup_failed")
+
+
+def _mysql_load(url: str, data: Path) -> str | None:
+    """Run the dump's SQL in the database at `url`; the client's error, or None."""
+    args, env = _mysql_client(url)
+    with tempfile.TemporaryFile() as err, gzip.open(data, "rb") as g:
+        proc = subprocess.Popen([_mysql_tool("mariadb", "mysql"), *args, "--batch", make_url(url).database or ""],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # the client stopped at an error: its message says which
+            try:
+                shutil.copyfileobj(g, proc.stdin, 1 << 20)
+            finally:
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.close()
+        if proc.wait() == 0:
+            return None
+        err.seek(0)
+        return err.read().decode("utf-8", "replace").strip()[:300] or f"exit status {proc.returncode}"
+
+
+def _mysql_empty_again(engine: Engine) -> None:
+    """Drop every table the failed restore made (the keys between them first unchecked)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+        for table in inspect(conn).get_table_names():
+            conn.exec_driver_sql(f"DROP TABLE `{table}`")
+        conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
 
 
 def _sqlite_path(url: str) -> str:
@@ -92,7 +182,7 @@ def backup(engine: Engine, out: str | os.PathLike[str], *, at: datetime | None =
     if out.exists():
         raise Conflict(f"备份文件 {out} 已存在", f"the backup file {out} exists already", "out", code="exists")
     url = engine.url.render_as_string(hide_password=False)
-    backend = engine.dialect.name
+    backend = _family(engine.dialect.name)
     size, root = _ledger_head(engine)
     revision = _revision(engine)
     with tempfile.TemporaryDirectory(prefix="daipin-backup-") as tmp:
@@ -117,6 +207,9 @@ def backup(engine: Engine, out: str | os.PathLike[str], *, at: datetime | None =
             if done.returncode != 0:
                 raise Conflict(f"pg_dump 失败：{done.stderr.strip()[:300]}", f"pg_dump failed: {done.stderr.strip()[:300]}",
                                "DAIPIN_DATABASE_URL", code="backup_failed")
+        elif backend == "mysql":
+            member = _MYSQL_MEMBER
+            _mysql_dump(url, data)
         else:
             raise InputError(f"不支持备份 {backend} 数据库", f"backing up a {backend} database is not supported",
                              "DAIPIN_DATABASE_URL")
@@ -174,7 +267,7 @@ def restore(url: str, backup_file: str | os.PathLike[str], verify: Any) -> Manif
     problems of the restored ledger (empty when it verifies). Restored data that does not verify is removed again
     and the restore refused: the database is left as empty as it was."""
     manifest = read_manifest(backup_file)
-    backend = make_url(url).get_backend_name()
+    backend = _family(make_url(url).get_backend_name())
     if backend != manifest.backend:
         raise InputError(f"备份来自 {manifest.backend} 数据库，不能恢复到 {backend}",
                          f"the backup is of a {manifest.backend} database; it cannot be restored into {backend}",
@@ -220,13 +313,20 @@ def restore(url: str, backup_file: str | os.PathLike[str], verify: Any) -> Manif
             if not _is_empty(engine):
                 raise Conflict("数据库不是空的；请恢复到新建的数据库", "the database is not empty; restore into a new one",
                                "DAIPIN_DATABASE_URL", code="not_empty")
-            done = subprocess.run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname",
-                                   _libpq(url), str(data)], capture_output=True, text=True)
-            problems = [f"pg_restore: {done.stderr.strip()[:300]}"] if done.returncode != 0 else verify(engine)
-            if problems:
-                with engine.begin() as conn:  # leave it as empty as it was
-                    conn.execute(text("DROP SCHEMA public CASCADE"))
-                    conn.execute(text("CREATE SCHEMA public"))
+            if backend == "mysql":
+                failed = _mysql_load(url, data)
+                problems = [f"mariadb: {failed}"] if failed else verify(engine)
+            else:
+                done = subprocess.run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname",
+                                       _libpq(url), str(data)], capture_output=True, text=True)
+                problems = [f"pg_restore: {done.stderr.strip()[:300]}"] if done.returncode != 0 else verify(engine)
+            if problems:  # leave it as empty as it was
+                if backend == "mysql":
+                    _mysql_empty_again(engine)
+                else:
+                    with engine.begin() as conn:
+                        conn.execute(text("DROP SCHEMA public CASCADE"))
+                        conn.execute(text("CREATE SCHEMA public"))
                 raise Conflict(f"恢复的账本未通过验证，已放弃恢复：{problems[0]}",
                                f"the restored ledger does not verify; the restore is abandoned: {problems[0]}",
                                "backup", code="restore_unverified")

@@ -62,9 +62,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Dropping a table drops its indexes on every engine; its indexes are not dropped first, as MySQL and
+    # MariaDB refuse to drop an index a foreign key of the table still needs (error 1553).
     op.drop_table("ledger_checkpoint")
     op.drop_table("ledger_node")
-    op.drop_index(op.f("ix_ledger_entry_subject"), table_name="ledger_entry")
-    op.drop_index(op.f("ix_ledger_entry_type"), table_name="ledger_entry")
     op.drop_table("ledger_entry")
     op.drop_table("ledger_log")

@@ -68,10 +68,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_login_attempts_username_at", table_name="login_attempts")
-    op.drop_index("ix_login_attempts_client_failed", table_name="login_attempts")
+    # Dropping a table drops its indexes on every engine; its indexes are not dropped first, as MySQL and
+    # MariaDB refuse to drop an index a foreign key of the table still needs (error 1553).
     op.drop_table("login_attempts")
-    op.drop_index(op.f("ix_login_sessions_user_id"), table_name="login_sessions")
     op.drop_table("login_sessions")
-    op.drop_index(op.f("ix_users_county_code"), table_name="users")
     op.drop_table("users")

@@ -37,6 +37,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_village_representatives_village_from", table_name="village_representatives")
-    op.drop_index("ix_village_representatives_person_id", table_name="village_representatives")
+    # Dropping a table drops its indexes on every engine; its indexes are not dropped first, as MySQL and
+    # MariaDB refuse to drop an index a foreign key of the table still needs (error 1553).
     op.drop_table("village_representatives")

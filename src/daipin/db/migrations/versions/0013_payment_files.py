@@ -82,5 +82,6 @@ def downgrade() -> None:
                     "sent_file_id", "account_digest", "retry_of", "attempt", "seq"):
             b.drop_column(col)
         b.create_unique_constraint("uq_payment_lines_batch_id", ["batch_id", "payee_type", "payee_ref"])
-    op.drop_index(op.f("ix_payment_files_batch_id"), table_name="payment_files")
+    # Dropping a table drops its indexes on every engine; its indexes are not dropped first, as MySQL and
+    # MariaDB refuse to drop an index a foreign key of the table still needs (error 1553).
     op.drop_table("payment_files")

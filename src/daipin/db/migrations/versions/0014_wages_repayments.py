@@ -72,9 +72,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_retained_dividends_village_code", table_name="retained_dividends")
+    # Dropping a table drops its indexes on every engine; its indexes are not dropped first, as MySQL and
+    # MariaDB refuse to drop an index a foreign key of the table still needs (error 1553).
     op.drop_table("retained_dividends")
     for table in ("fund_repayments", "wage_payments"):
-        op.drop_index(f"ix_{table}_county_code", table_name=table)
-        op.drop_index(f"ix_{table}_contract_id", table_name=table)
         op.drop_table(table)
