@@ -335,6 +335,36 @@ def _check_entity_refs(session: Session, project_id: int | None, entity_id: int 
 
 
 @dataclass
+class DraftReads:
+    """What `prepare_draft` reads for a village allocation, read for many villages of one year at once
+    (`draft_reads`): their region rows, the pools among theirs that hold a live matter, and the households on each
+    village's confirmed roster of the year (None: none confirmed)."""
+
+    regions: dict[str, Region]
+    held: set[str]
+    rosters: dict[str, set[str] | None]
+
+
+def draft_reads(session: Session, villages: Sequence[str], year: int) -> DraftReads:
+    """`DraftReads` of village allocations of `year` for `villages`, in a few queries."""
+    from daipin.services.rosters import rules as rosters
+
+    out = DraftReads({}, set(), dict.fromkeys(villages))
+    for start in range(0, len(villages), 1000):
+        part = list(villages[start:start + 1000])
+        out.regions.update((r.code, r) for r in session.scalars(select(Region).where(Region.code.in_(part))))
+        keys = [wf.pool_key(wf.MatterKind.VILLAGE_ALLOCATION, v, year) for v in part]
+        out.held.update(k for k in session.scalars(select(Matter.pool_key).where(Matter.pool_key.in_(keys))) if k)
+        # As `rosters.confirmed_roster`: the latest confirmed roster of the village and year.
+        for code, doc in session.execute(
+                select(Matter.region_code, Matter.document).where(
+                    Matter.kind == wf.MatterKind.BENEFICIARY_ROSTER.value, Matter.region_code.in_(part),
+                    Matter.year == year, Matter.state.in_(rosters.CONFIRMED)).order_by(Matter.id)):
+            out.rosters[code] = {str(h["id"]) for h in (doc or {}).get("households", [])}
+    return out
+
+
+@dataclass
 class Draft:
     """A matter checked by `prepare_draft` and not yet written: the row, its region and kind, and its draft facts."""
 
@@ -454,9 +484,11 @@ def prepare_draft(
     responsible_person: str = "",
     source: dict[str, Any] | None = None,
     by: str | None = None,
+    known: DraftReads | None = None,
 ) -> Draft:
     """`draft_matter`'s checks (its keywords) and the matter they make, not yet written: `draft_matter` writes it
-    alone, `write_drafts` several at once."""
+    alone, `write_drafts` several at once. `known`: what the checks read, read by the caller for many drafts at once
+    in the same transaction (`draft_reads`)."""
     mk = wf.parse_kind(kind)
     if not isinstance(title, str) or not title.strip():
         raise InputError("缺少事项名称", "missing title", "title")
@@ -474,7 +506,7 @@ def prepare_draft(
         raise InputError("未知的文件来源", "unknown document source", "source")
     _no_personal_numbers(title=title, justification=justification, proposer=proposer, funding_source=funding_source,
                          responsible_person=responsible_person)
-    reg = _check_region(session, mk, region)
+    reg = known.regions[region] if known is not None and region in known.regions else _check_region(session, mk, region)
     probe = Matter(kind=mk.value, region_code=reg.code, county_code=reg.code[:6], state=wf.State.DRAFT.value)
     if by is None:
         _authorize(actor, probe, wf.Action.UPDATE_DRAFT)
@@ -487,14 +519,15 @@ def prepare_draft(
                          "and only its allocation", "by")
     _check_entity_refs(session, project_id, entity_id, reg.code[:6])
     key = wf.pool_key(mk, reg.code, year)
-    if key is not None:
+    if key is not None and (known is None or key in known.held or reg.code not in known.rosters):
         _refuse_second_matter(session, key, reg, mk, year)
     document = _with_performance(session, actor, mk, reg.code, document, year, at)
     preview, warnings = _preview(session, actor, mk, document, reg.code, year)
     if mk is wf.MatterKind.VILLAGE_ALLOCATION:
         from daipin.services.rosters import rules as rosters
 
-        rosters.require_on_roster(session, reg.code, year, document, error=InputError)
+        on_roster: Any = known.rosters[reg.code] if known is not None and reg.code in known.rosters else ...
+        rosters.require_on_roster(session, reg.code, year, document, error=InputError, on_roster=on_roster)
     at = utc(at)
     m = Matter(kind=mk.value, state=wf.State.DRAFT.value, round=1, county_code=reg.code[:6], region_code=reg.code,
                title=title.strip(), year=year, proposer=proposer or "", project_id=project_id, entity_id=entity_id,

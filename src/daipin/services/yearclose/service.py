@@ -208,9 +208,10 @@ def draft_step(session: Session, actor: Actor, county: str, year: int, todo: lis
     transaction, each with its progress row. A village whose pool holds a live matter is done without a draft; one
     without a usable roster is skipped (see the module's docstring). Returns the villages done now.
 
-    `set_based`: each batch's drafts checked one by one (`matters.prepare_allocation_from_plan`) and written at once
-    (`matters.write_drafts`: the same rows and entries as drafting them one at a time, a round trip or two per
-    batch instead of some twenty per draft); else `matters.draft_allocation_from_plan` for each."""
+    `set_based`: each batch's drafts checked one by one (`matters.prepare_allocation_from_plan`, what its checks
+    read read for the county at once, `matters.draft_reads`) and written at once (`matters.write_drafts`: the same
+    rows and entries as drafting them one at a time, a few round trips per batch instead of some twenty per draft);
+    else `matters.draft_allocation_from_plan` for each."""
     from daipin.services.matters import service as matters
 
     runs_of = dict(session.execute(select(YearCloseProgress.subject, YearCloseProgress.run_id).where(
@@ -237,6 +238,7 @@ def draft_step(session: Session, actor: Actor, county: str, year: int, todo: lis
         part = todo[start:start + batch]
         finished: list[str] = []  # done, in order: drafted now or the pool held already
         drafts: list[tuple[str, Any]] = []  # prepared for one write (set_based)
+        known = matters.draft_reads(session, [v for v in part if v in documents], year) if set_based else None
         for village in part:
             if keys[village] in held:
                 finished.append(village)
@@ -247,7 +249,7 @@ def draft_step(session: Session, actor: Actor, county: str, year: int, todo: lis
                 if set_based:
                     drafts.append((village, matters.prepare_allocation_from_plan(
                         session, actor, village=village, year=year, at=at, document=documents.get(village),
-                        by=matters.BY_YEAR_CLOSE)))
+                        by=matters.BY_YEAR_CLOSE, known=known)))
                 else:
                     matters.draft_allocation_from_plan(session, actor, village=village, year=year, at=at,
                                                        document=documents.get(village), by=matters.BY_YEAR_CLOSE)
