@@ -205,3 +205,34 @@ def test_a_district_official_drafts_a_village_allocation_only_through_the_close(
     with pytest.raises(Forbidden):
         matters.call_meeting(session, DISTRICT, m.id, type="villagers_meeting", scheduled_at=AT + timedelta(days=11),
                              place="村委会议室", at=AT)
+
+
+def test_the_command_reports_each_step_and_names_the_villages_it_could_not_draft(
+        fresh_db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from daipin.cli import app
+    from daipin.db.session import reset_engine
+
+    monkeypatch.setenv("DAIPIN_DATABASE_URL", fresh_db_url)
+    monkeypatch.setenv("DAIPIN_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.chdir(tmp_path)
+    reset_engine(None)
+    runner = CliRunner()
+    try:
+        for args in (["init"], ["sample", "province", "--counties", "2", "--townships", "4", "--villages", "12",
+                                "--households", "240", "--entities", "8", "--contracts", "160", "--year", str(YEAR)]):
+            result = runner.invoke(app, args)
+            assert result.exit_code == 0, result.output
+        assert "rosters 12" in result.output
+        result = runner.invoke(app, ["year", "close", "--year", str(YEAR - 1), "--workers", "1"])
+        assert result.exit_code == 0, result.output
+        assert "起草分配事项 0/6" in result.output
+        assert f"6 个村未确认 {YEAR - 1} 年度收益扶贫对象名单，未起草分配事项" in result.output
+        assert "231002001001" in result.output and "12 个村待确认名册，未起草" in result.output
+        result = runner.invoke(app, ["year", "close", "--year", str(YEAR), "--workers", "2"])
+        assert result.exit_code == 0, result.output
+        assert "起草分配事项 6/6" in result.output and "未确认" not in result.output
+        assert "32/32" in result.output
+    finally:
+        reset_engine(None)

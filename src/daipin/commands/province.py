@@ -98,8 +98,9 @@ def close(
             more = f" 等 {len(r.unconfirmed):,} 个" if len(r.unconfirmed) > UNCONFIRMED_SHOWN else ""
             typer.echo(f"    {len(r.unconfirmed):,} 个村未确认 {year} 年度收益扶贫对象名单，未起草分配事项 / "
                        f"{len(r.unconfirmed):,} villages without a confirmed roster, not drafted: {shown}{more}")
-    typer.echo(f"{year} 年度结账完成 / year closed: {after['done']:,}/{after['total']:,} 项（本次 {after['done'] - start:,}），"
-               f"{len(codes)} 个县，用时 {time.perf_counter() - t0:.1f} s")
+    waiting = f"；{after['unconfirmed']:,} 个村待确认名册，未起草" if after["unconfirmed"] else ""
+    typer.echo(f"{year} 年度结账完成 / year closed: {after['done']:,}/{after['total']:,} 项（本次 {after['done'] - start:,}"
+               f"{waiting}），{len(codes)} 个县，用时 {time.perf_counter() - t0:.1f} s")
 
 
 def _worker(url: str, actor: Any, county: str, year: int, at: datetime) -> dict[str, int]:

@@ -290,4 +290,4 @@ def summary(session: Session, actor: Actor, year: int) -> dict[str, Any]:
     """Totals over the counties the actor may close (the page and the command's last line)."""
     rows = status(session, actor, year)
     return {"year": year, "done": sum(r.done_all for r in rows), "total": sum(r.total_all for r in rows),
-            "counties": rows}
+            "unconfirmed": sum(len(r.unconfirmed) for r in rows), "counties": rows}
