@@ -5,7 +5,8 @@ A small synthetic province (its rosters of the year confirmed) on SQLite and Pos
 the draft step continues when started again and every pool ends with exactly one matter, a village's own draft is
 kept (the close drafts no second one), a second full close drafts nothing, and the ledger verifies; in a year whose
 rosters are not confirmed nothing is drafted and the villages are reported, until a roster is confirmed and the
-close started again drafts that village. A district official drafts a village's allocation only through the close.
+close started again drafts that village; a village that drafts its own while the close is drafting keeps it. A
+district official drafts a village's allocation only through the close, and the command names what it skipped.
 """
 
 from __future__ import annotations
@@ -236,3 +237,41 @@ def test_the_command_reports_each_step_and_names_the_villages_it_could_not_draft
         assert "32/32" in result.output
     finally:
         reset_engine(None)
+
+
+def test_a_pool_a_village_takes_while_the_close_drafts_is_not_drafted_twice(fresh_db_url: str, monkeypatch: Any) -> None:
+    """The set-based close reads the pools held per batch; a village that drafts its own after that read makes the
+    batch's insert fail on the unique key, and the batch is drafted one at a time instead: that village keeps its
+    own matter, the others get theirs."""
+    monkeypatch.setattr(bulk, "BATCH", 2)
+    reads = matters.draft_reads
+
+    def stale(session: Session, villages: Any, year: int) -> matters.DraftReads:
+        found = reads(session, villages, year)
+        found.held = set()  # as read before the village's draft
+        return found
+
+    monkeypatch.setattr(matters, "draft_reads", stale)
+    engine = make_engine(fresh_db_url)
+    try:
+        with Session(engine, expire_on_commit=False) as s:
+            _load(s)
+            villages = yc.subjects(s, "231002", YEAR, "draft")
+            cadre = Actor(id="v5", role=Role.VILLAGE_CADRE, region=villages[4])
+            own: list[Matter] = []
+
+            def village_drafts_meanwhile(n: int) -> None:
+                if not own and _draft_rows(s, "231002") >= 2:
+                    own.append(matters.draft_allocation_from_plan(s, cadre, village=villages[4], year=YEAR, at=AT))
+                    s.commit()
+
+            ran = yc.close_county(s, SYSTEM_ACTOR, "231002", YEAR, CLOSE_AT, progress=village_drafts_meanwhile)
+            assert own and ran["draft"] == 6
+            found = _allocation_matters(s)
+            assert sorted(m.region_code for m in found) == villages
+            assert [m.id for m in found if m.region_code == villages[4]] == [own[0].id]
+            assert _draft_rows(s, "231002") == 6
+            report = verify_log(s)
+            assert report.ok, [str(p) for p in report.problems]
+    finally:
+        engine.dispose()
