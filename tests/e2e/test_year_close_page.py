@@ -1,6 +1,7 @@
 """年度结账 in a real browser: the district closes the sample year for its county with one button, watches each
-county's progress, and sees every project settled and every village allocated; a second click does nothing again;
-a village cadre is refused the page."""
+county's progress, and sees every project settled, every village allocated and the allocation matters drafted where
+the roster is confirmed (the villages without one named); a second click does nothing again; a village cadre is
+refused the page."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ def test_the_district_closes_the_year_and_sees_it_done(browser: Any, server: Ser
     row = district.locator("#year-close-counties tbody tr").first
     text = row.inner_text()
     assert "已完成" in text and "12 / 12" in text and "10 / 10" in text, text
+    # Drafted: the first village (its roster confirmed); the next two already hold their allocation matters (the
+    # demo's), so none is drafted twice; the other seven have no confirmed roster, and the page names them.
+    assert "3 / 10" in text and "7 个村未确认名册，未起草" in text, text
+    row.locator("details.unconfirmed summary").click()
+    assert len(row.locator("details.unconfirmed li").all()) == 7
     # Again: nothing is left to run, nothing is run twice.
     district.click("#year-close button[type=submit]")
     district.wait_for_selector("#year-close-result")

@@ -2,8 +2,9 @@
 
 A small province, the same code as the default one: it loads through the import's bulk path on SQLite and
 PostgreSQL, its ID numbers and credit codes are valid, the same seed gives the same data on either database, the
-ledger verifies; a year close runs every settlement and allocation once, a rerun adds nothing, and a close killed
-midway (PostgreSQL, worker processes) continues without doubling when started again.
+ledger verifies; a year close runs every settlement and allocation once and drafts every village's allocation matter
+once (the province's rosters are confirmed), a rerun adds nothing, and a close killed midway (PostgreSQL, worker
+processes) continues without doubling when started again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Entity, Person, Run
+from daipin.db.models.workflow import Matter
 from daipin.db.models.yearclose import YearCloseProgress
 from daipin.db.session import make_engine
 from daipin.domain.actors import SYSTEM_ACTOR, Actor, Role
@@ -117,10 +119,21 @@ def test_sizes_refused_by_name() -> None:
 
 
 def _counts(s: Session) -> tuple[int, int, int]:
+    """Runs, the progress rows of the steps that run (settle, allocate), and distinct runs."""
     runs = s.scalar(select(func.count()).select_from(Run)) or 0
-    progress = s.scalar(select(func.count()).select_from(YearCloseProgress)) or 0
+    progress = s.scalar(select(func.count()).select_from(YearCloseProgress)
+                        .where(YearCloseProgress.step != "draft")) or 0
     distinct = s.scalar(text("SELECT count(*) FROM (SELECT DISTINCT kind, subject, year FROM runs) AS d")) or 0
     return runs, progress, distinct
+
+
+def _drafts(s: Session) -> tuple[int, int, int]:
+    """Village allocation matters, distinct pools they hold, and the draft step's progress rows."""
+    matters = s.scalar(select(func.count()).select_from(Matter).where(Matter.kind == "village_allocation")) or 0
+    pools = s.scalar(select(func.count(func.distinct(Matter.pool_key))).where(Matter.kind == "village_allocation")) or 0
+    progress = s.scalar(select(func.count()).select_from(YearCloseProgress)
+                        .where(YearCloseProgress.step == "draft")) or 0
+    return matters, pools, progress
 
 
 def test_year_close_runs_each_subject_once(fresh_db_url: str) -> None:
@@ -129,14 +142,15 @@ def test_year_close_runs_each_subject_once(fresh_db_url: str) -> None:
     try:
         with Session(engine, expire_on_commit=False) as s:
             total = sum(r.total_all for r in yc.status(s, SYSTEM_ACTOR, YEAR))
-            assert total == 8 + 12  # every project settled, every village allocated
+            assert total == 8 + 12 + 12  # every project settled, every village allocated and its matter drafted
             for county in ("231002", "231003"):
                 yc.close_county(s, SYSTEM_ACTOR, county, YEAR, AT)
-            assert _counts(s) == (total, total, total)
+            assert _counts(s) == (20, 20, 20)
+            assert _drafts(s) == (12, 12, 12)  # the province's rosters are confirmed: every village drafted
             again = [yc.close_county(s, SYSTEM_ACTOR, c, YEAR, AT) for c in ("231002", "231003")]
-            assert again == [{"settle": 0, "allocate": 0}] * 2
-            assert _counts(s) == (total, total, total)
-            assert all(r.finished for r in yc.status(s, SYSTEM_ACTOR, YEAR))
+            assert again == [{"settle": 0, "allocate": 0, "draft": 0}] * 2
+            assert _counts(s) == (20, 20, 20) and _drafts(s) == (12, 12, 12)
+            assert all(r.finished and not r.unconfirmed for r in yc.status(s, SYSTEM_ACTOR, YEAR))
             report = verify_log(s)
             assert report.ok, [str(p) for p in report.problems]
     finally:
@@ -175,7 +189,7 @@ def test_killed_year_close_resumes_without_doubling(tmp_path: Path) -> None:
         engine = make_engine(url)
         with Session(engine) as s:
             total = sum(r.total_all for r in yc.status(s, SYSTEM_ACTOR, YEAR))
-        assert total == 200
+        assert total == 40 + 160 + 160
         proc = subprocess.Popen(CLOSE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         done = 0
@@ -190,13 +204,16 @@ def test_killed_year_close_resumes_without_doubling(tmp_path: Path) -> None:
         proc.wait()
         with Session(engine) as s:
             runs, progress, distinct = _counts(s)
-        assert 0 < progress < total, "killed midway"
+            matters, pools, drafted = _drafts(s)
+        assert 0 < progress + drafted < total, "killed midway"
         assert runs == progress == distinct  # a run and its progress row are committed together
+        assert matters == pools == drafted  # and a draft and its own
         out = subprocess.run(CLOSE, env=env, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
         assert f"{total}/{total}" in out.stdout
         with Session(engine) as s:
-            assert _counts(s) == (total, total, total)
+            assert _counts(s) == (200, 200, 200)
+            assert _drafts(s) == (160, 160, 160)
             report = verify_log(s)
             assert report.ok, [str(p) for p in report.problems]
         engine.dispose()

@@ -2,8 +2,9 @@
 
 Two databases of the same engine load the same small province from the same seed; one closes the year a subject at a
 time (`runs.run_settlement`, `runs.run_village_allocation`), the other set-based (a few queries per county, COPY on
-PostgreSQL). Every run (id, documents, outputs, digests, ledger index), every progress row and every run's ledger
-entry (its exact body) must be the same, and the ledger must verify.
+PostgreSQL), and both draft each village's allocation matter one at a time through the same function. Every run (id,
+documents, outputs, digests, ledger index), every progress row, every matter and every run's and draft's ledger entry
+(its exact body) must be the same, and the ledger must verify.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from daipin.db.models.registry import Run
+from daipin.db.models.workflow import Matter
 from daipin.db.models.yearclose import YearCloseProgress
 from daipin.db.session import make_engine
 from daipin.domain.actors import SYSTEM_ACTOR
@@ -46,13 +48,18 @@ def _close(url: str, *, bulk_path: bool) -> dict[str, Any]:
             progress = sorted(s.execute(select(YearCloseProgress.county_code, YearCloseProgress.step,
                                                YearCloseProgress.subject, YearCloseProgress.run_id)).all())
             entries = [tuple(r) for r in s.execute(text(
-                "SELECT county_code, idx, type, subject, region, body FROM ledger_entry WHERE type LIKE 'run.%' "
-                "ORDER BY county_code, idx"))]
+                "SELECT county_code, idx, type, subject, region, body FROM ledger_entry "
+                "WHERE type LIKE 'run.%' OR type = 'matter.draft' ORDER BY county_code, idx"))]
+            matters = [tuple(r) for r in s.execute(select(
+                Matter.id, Matter.kind, Matter.region_code, Matter.pool_key, Matter.document_digest,
+                Matter.preview_digest, Matter.created_by, Matter.source).where(Matter.kind == "village_allocation")
+                .order_by(Matter.id))]
             report = verify_log(s)
             assert report.ok, [str(p) for p in report.problems]
             again = [yc.close_county(s, SYSTEM_ACTOR, c, YEAR, CLOSE_AT, bulk=bulk_path) for c in ("231002", "231003")]
-            assert again == [{"settle": 0, "allocate": 0}] * 2
-        return {"ran": ran, "runs": runs, "progress": progress, "entries": [(*e[:5], bytes(e[5])) for e in entries]}
+            assert again == [{"settle": 0, "allocate": 0, "draft": 0}] * 2
+        return {"ran": ran, "runs": runs, "progress": progress, "matters": matters,
+                "entries": [(*e[:5], bytes(e[5])) for e in entries]}
     finally:
         engine.dispose()
 
@@ -66,11 +73,14 @@ def test_set_based_close_is_the_one_by_one_close(fresh_db_url: str, tmp_path: Pa
     finally:
         drop_database(other)
     assert one_by_one["ran"] == set_based["ran"]
-    assert sum(n for r in set_based["ran"] for n in r.values()) == 8 + 12
+    assert sum(n for r in set_based["ran"] for n in r.values()) == 8 + 12 + 12
     assert len(set_based["runs"]) == 20 and all(r[9] is not None for r in set_based["runs"])
     assert set_based["runs"] == one_by_one["runs"]
     assert set_based["progress"] == one_by_one["progress"]
-    assert len(set_based["entries"]) == 20
+    # Every village's allocation matter drafted once from its plan, the same in both.
+    assert len(set_based["matters"]) == 12 and len({m[3] for m in set_based["matters"]}) == 12
+    assert set_based["matters"] == one_by_one["matters"]
+    assert len(set_based["entries"]) == 20 + 12
     assert set_based["entries"] == one_by_one["entries"]
     # The documents are not empty: every settlement pays its contracts' payees, every allocation its households.
     settlements = [r for r in set_based["runs"] if r[1] == "settlement"]
@@ -94,7 +104,8 @@ def test_set_based_close_batches_commit_each_with_its_progress(fresh_db_url: str
                 s.commit()
                 with engine.connect() as c:
                     commits.append((c.execute(text("SELECT count(*) FROM runs")).scalar_one(),
-                                    c.execute(text("SELECT count(*) FROM year_close_progress")).scalar_one()))
+                                    c.execute(text("SELECT count(*) FROM year_close_progress WHERE step <> 'draft'"))
+                                    .scalar_one()))
 
             yc.close_county(s, SYSTEM_ACTOR, "231002", YEAR, CLOSE_AT, commit=commit)
             assert all(runs == progress for runs, progress in commits)

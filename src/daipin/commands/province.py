@@ -19,6 +19,7 @@ from daipin.commands.registry import (
 from daipin.commands.workflow import parse_actor
 
 year_app = typer.Typer(help="年度结账 closing a year", no_args_is_help=True)
+UNCONFIRMED_SHOWN = 20  # villages named per county in the close's report of those it could not draft
 
 
 @sample_app.command("province")
@@ -62,7 +63,8 @@ def close(
     workers: int = typer.Option(2, "--workers", help="并行的进程数（按县分配）"),
     as_: str = typer.Option("system", "--as", help="以谁的身份：system 或 role:id@region"),
 ) -> None:
-    """年度结账：全部项目结算、全部村按计划分配，可中断后续做 / close a year (resumable, parallel by county)."""
+    """年度结账：全部项目结算、全部村按计划分配并起草分配事项，可中断后续做 / close a year: settle, allocate, draft each
+    village's allocation matter (resumable, parallel by county)."""
     from daipin.db.session import database_url, session_scope
     from daipin.services.yearclose import service as yc
 
@@ -88,8 +90,17 @@ def close(
     sys.stderr.write("\n")
     with unit_of_work() as s:
         after = yc.summary(s, actor, year)
-    typer.echo(f"{year} 年度结账完成 / year closed: {after['done']:,}/{after['total']:,} 项（本次 {after['done'] - start:,}），"
-               f"{len(codes)} 个县，用时 {time.perf_counter() - t0:.1f} s")
+    for r in after["counties"]:
+        typer.echo(f"  {r.name}（{r.county}）：" + "，".join(
+            f"{yc.STEP_LABELS[s]} {r.done[s]:,}/{r.total[s]:,}" for s in yc.STEPS))
+        if r.unconfirmed:
+            shown = "、".join(f"{name}（{code}）" for code, name in r.unconfirmed[:UNCONFIRMED_SHOWN])
+            more = f" 等 {len(r.unconfirmed):,} 个" if len(r.unconfirmed) > UNCONFIRMED_SHOWN else ""
+            typer.echo(f"    {len(r.unconfirmed):,} 个村未确认 {year} 年度收益扶贫对象名单，未起草分配事项 / "
+                       f"{len(r.unconfirmed):,} villages without a confirmed roster, not drafted: {shown}{more}")
+    waiting = f"；{after['unconfirmed']:,} 个村待确认名册，未起草" if after["unconfirmed"] else ""
+    typer.echo(f"{year} 年度结账完成 / year closed: {after['done']:,}/{after['total']:,} 项（本次 {after['done'] - start:,}"
+               f"{waiting}），{len(codes)} 个县，用时 {time.perf_counter() - t0:.1f} s")
 
 
 def _worker(url: str, actor: Any, county: str, year: int, at: datetime) -> dict[str, int]:

@@ -226,8 +226,10 @@ POLICY: dict[Action, Rule] = {
     "supervision.read": _rule("查看监督问题线索和检查", "read findings and inspections", _R, _CTY, _TWN, _VIL, _N, _CTY, _N),
     "supervision.scan": _rule("运行风险预警扫描或设置预警阈值", "run the red-flag scan or set its thresholds", _W,
                               _CTY, _N, _N, _N, _N, _N),
-    "year.close": _rule("年度结账（全部项目结算、全部村分配）", "close a year (settle every project, allocate every "
-                        "village)", _W, _CTY, _N, _N, _N, _N, _N),
+    # Its third step drafts each village's allocation matter from the stored plan, for the village meeting to decide
+    # (services/yearclose): that draft alone, not the village path's later steps (`matter.village.decide`).
+    "year.close": _rule("年度结账（全部项目结算、全部村分配、起草村级分配事项）", "close a year (settle every project, "
+                        "allocate every village, draft its allocation matter)", _W, _CTY, _N, _N, _N, _N, _N),
     "finding.manage": _rule("登记检查、交办、验收或排除问题线索", "record inspections, assign, verify or dismiss "
                             "findings", _W, _CTY, _TWN, _N, _N, _N, _N),
     "finding.rectify": _rule("报告问题整改情况", "report a rectification", _W, _CTY, _TWN, _VIL, _N, _N, _N),

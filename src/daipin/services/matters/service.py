@@ -82,6 +82,9 @@ STEP_ACTIONS: dict[wf.Path, tuple[access.Action, access.Action, access.Action]] 
     wf.Path.DISTRICT: ("matter.district.decide", "matter.district.review", "matter.district.keep"),
 }
 
+# `draft_matter(by=...)`: a village allocation drafted by a year's close (services/yearclose), not by the village.
+BY_YEAR_CLOSE = "year_close"
+
 COMPLAINT_HOTLINE = {"name": "全国扶贫监督举报电话", "number": "12317"}
 
 # Rebuilders of a matter's engine document from the registry, by `source.type`: execution
@@ -331,6 +334,47 @@ def _check_entity_refs(session: Session, project_id: int | None, entity_id: int 
                          "entity_id")
 
 
+@dataclass
+class DraftReads:
+    """What `prepare_draft` reads for a village allocation, read for many villages of one year at once
+    (`draft_reads`): their region rows, the pools among theirs that hold a live matter, and the households on each
+    village's confirmed roster of the year (None: none confirmed)."""
+
+    regions: dict[str, Region]
+    held: set[str]
+    rosters: dict[str, set[str] | None]
+
+
+def draft_reads(session: Session, villages: Sequence[str], year: int) -> DraftReads:
+    """`DraftReads` of village allocations of `year` for `villages`, in a few queries."""
+    from daipin.services.rosters import rules as rosters
+
+    out = DraftReads({}, set(), dict.fromkeys(villages))
+    for start in range(0, len(villages), 1000):
+        part = list(villages[start:start + 1000])
+        out.regions.update((r.code, r) for r in session.scalars(select(Region).where(Region.code.in_(part))))
+        keys = [wf.pool_key(wf.MatterKind.VILLAGE_ALLOCATION, v, year) for v in part]
+        out.held.update(k for k in session.scalars(select(Matter.pool_key).where(Matter.pool_key.in_(keys))) if k)
+        # As `rosters.confirmed_roster`: the latest confirmed roster of the village and year.
+        for code, doc in session.execute(
+                select(Matter.region_code, Matter.document).where(
+                    Matter.kind == wf.MatterKind.BENEFICIARY_ROSTER.value, Matter.region_code.in_(part),
+                    Matter.year == year, Matter.state.in_(rosters.CONFIRMED)).order_by(Matter.id)):
+            out.rosters[code] = {str(h["id"]) for h in (doc or {}).get("households", [])}
+    return out
+
+
+@dataclass
+class Draft:
+    """A matter checked by `prepare_draft` and not yet written: the row, its region and kind, and its draft facts."""
+
+    matter: Matter
+    region: Region
+    kind: wf.MatterKind
+    year: int | None
+    facts: dict[str, Any]
+
+
 def draft_matter(
     session: Session,
     actor: Actor,
@@ -348,12 +392,103 @@ def draft_matter(
     funding_source: str = "",
     responsible_person: str = "",
     source: dict[str, Any] | None = None,
+    by: str | None = None,
 ) -> Matter:
     """Draft a matter with the engine document it will run; stores the preview result and its warnings.
 
     `region` is the village (12 digits) for village matters, the township (9) for township
     projects, the county (6) for district allocations.
+
+    `by="year_close"`: a village allocation drafted by a year's close (`services/yearclose`, `BY_YEAR_CLOSE`) for
+    the county's official who closes it: allowed by `year.close` over the village instead of the village's own
+    `matter.village.decide`, and said so in the draft's ledger entry and event (`"by": "year_close"`). It is a
+    draft like any other: the village calls the meeting, which decides (or the village withdraws it).
     """
+    d = prepare_draft(session, actor, kind=kind, region=region, title=title, document=document, at=at, year=year,
+                      justification=justification, proposer=proposer, project_id=project_id, entity_id=entity_id,
+                      funding_source=funding_source, responsible_person=responsible_person, source=source, by=by)
+    m, key = d.matter, d.matter.pool_key
+    try:
+        # Concurrent drafts of one pool both pass the check above; the unique key lets one in (PostgreSQL makes
+        # the second wait for the first and then refuses it; SQLite's writers take turns, so it never gets here).
+        with session.begin_nested():
+            session.add(m)
+            session.flush()
+    except IntegrityError:
+        if key is None:
+            raise
+        _refuse_second_matter(session, key, d.region, d.kind, d.year)
+        raise
+    at = m.created_at
+    ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action="draft", from_state="", to_state=m.state,
+                     actor=_actor_label(actor), at=at, ledger_index=ledger_store.next_index(session, ledger_store.route(session, m.region_code)), details=d.facts)
+    session.add(ev)
+    index = trace.record(session, actor=actor, type="matter.draft", subject=f"matter:{m.id}", region=m.region_code,
+                         facts=_draft_body(m, d.facts, row_fact(session, m), row_fact(session, ev)), at=at)
+    assert index == ev.ledger_index
+    session.flush()
+    return m
+
+
+def _draft_body(m: Matter, facts: dict[str, Any], row: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    return {"matter": m.id, "kind": m.kind, "round": 1, "action": "draft", "to": "draft", **facts, "row": row,
+            "event": event}
+
+
+def write_drafts(session: Session, actor: Actor, drafts: Sequence[Draft]) -> list[Matter]:
+    """Write several prepared drafts of one county at once, each as `draft_matter` writes it: the same matter and
+    event rows (ids in the same order) and the same `matter.draft` entries, by a batched insert per table and one
+    `append_many`. A pool taken since its draft was prepared fails the batch's insert (the unique key, IntegrityError,
+    nothing written): the caller then drafts them one at a time (`draft_matter` names the matter holding the pool).
+    """
+    if not drafts:
+        return []
+    counties = {ledger_store.route(session, d.matter.region_code) for d in drafts}
+    if len(counties) != 1:
+        raise InputError("一次批量起草的事项应属同一区县", "drafts written together must be of one county", "region")
+    ms = [d.matter for d in drafts]
+    with session.begin_nested():  # refused whole (IntegrityError) if one pool was taken meanwhile
+        session.add_all(ms)
+        session.flush()
+    first = ledger_store.next_index(session, counties.pop())
+    label = _actor_label(actor)
+    evs = [MatterEvent(matter_id=m.id, county_code=m.county_code, action="draft", from_state="", to_state=m.state,
+                       actor=label, at=m.created_at, ledger_index=first + i, details=d.facts)
+           for i, (m, d) in enumerate(zip(ms, drafts, strict=True))]
+    session.add_all(evs)
+    facts = row_facts(session, [*ms, *evs])
+    entries = [{"type": "matter.draft", "actor": label, "region": m.region_code, "subject": f"matter:{m.id}",
+                "facts": _draft_body(m, d.facts, facts[i], facts[len(ms) + i]), "at": m.created_at}
+               for i, (m, d) in enumerate(zip(ms, drafts, strict=True))]
+    indices = ledger_store.append_many(session, entries)
+    assert indices == [ev.ledger_index for ev in evs]
+    session.flush()
+    return ms
+
+
+def prepare_draft(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str,
+    region: str,
+    title: str,
+    document: dict[str, Any],
+    at: datetime,
+    year: int | None = None,
+    justification: str = "",
+    proposer: str = "村民委员会",
+    project_id: int | None = None,
+    entity_id: int | None = None,
+    funding_source: str = "",
+    responsible_person: str = "",
+    source: dict[str, Any] | None = None,
+    by: str | None = None,
+    known: DraftReads | None = None,
+) -> Draft:
+    """`draft_matter`'s checks (its keywords) and the matter they make, not yet written: `draft_matter` writes it
+    alone, `write_drafts` several at once. `known`: what the checks read, read by the caller for many drafts at once
+    in the same transaction (`draft_reads`)."""
     mk = wf.parse_kind(kind)
     if not isinstance(title, str) or not title.strip():
         raise InputError("缺少事项名称", "missing title", "title")
@@ -371,19 +506,28 @@ def draft_matter(
         raise InputError("未知的文件来源", "unknown document source", "source")
     _no_personal_numbers(title=title, justification=justification, proposer=proposer, funding_source=funding_source,
                          responsible_person=responsible_person)
-    reg = _check_region(session, mk, region)
+    reg = known.regions[region] if known is not None and region in known.regions else _check_region(session, mk, region)
     probe = Matter(kind=mk.value, region_code=reg.code, county_code=reg.code[:6], state=wf.State.DRAFT.value)
-    _authorize(actor, probe, wf.Action.UPDATE_DRAFT)
+    if by is None:
+        _authorize(actor, probe, wf.Action.UPDATE_DRAFT)
+    elif by == BY_YEAR_CLOSE and mk is wf.MatterKind.VILLAGE_ALLOCATION:
+        access.require(actor, "year.close", field="actor")
+        if not access.allowed(actor, "year.close", region=reg.code):
+            raise NotFound(f"行政区划 {reg.code} 不存在", f"unknown region {reg.code}", "region")
+    else:
+        raise InputError("只有年度结账可代为起草村级收益分配事项", "only a year's close drafts on a village's behalf, "
+                         "and only its allocation", "by")
     _check_entity_refs(session, project_id, entity_id, reg.code[:6])
     key = wf.pool_key(mk, reg.code, year)
-    if key is not None:
+    if key is not None and (known is None or key in known.held or reg.code not in known.rosters):
         _refuse_second_matter(session, key, reg, mk, year)
     document = _with_performance(session, actor, mk, reg.code, document, year, at)
     preview, warnings = _preview(session, actor, mk, document, reg.code, year)
     if mk is wf.MatterKind.VILLAGE_ALLOCATION:
         from daipin.services.rosters import rules as rosters
 
-        rosters.require_on_roster(session, reg.code, year, document, error=InputError)
+        on_roster: Any = known.rosters[reg.code] if known is not None and reg.code in known.rosters else ...
+        rosters.require_on_roster(session, reg.code, year, document, error=InputError, on_roster=on_roster)
     at = utc(at)
     m = Matter(kind=mk.value, state=wf.State.DRAFT.value, round=1, county_code=reg.code[:6], region_code=reg.code,
                title=title.strip(), year=year, proposer=proposer or "", project_id=project_id, entity_id=entity_id,
@@ -392,29 +536,12 @@ def draft_matter(
                preview=preview, preview_digest=digest(preview) if preview is not None else None,
                warnings=warnings, source=source, created_at=at, created_by=_actor_label(actor), updated_at=at,
                pool_key=key)
-    try:
-        # Concurrent drafts of one pool both pass the check above; the unique key lets one in (PostgreSQL makes
-        # the second wait for the first and then refuses it; SQLite's writers take turns, so it never gets here).
-        with session.begin_nested():
-            session.add(m)
-            session.flush()
-    except IntegrityError:
-        if key is None:
-            raise
-        _refuse_second_matter(session, key, reg, mk, year)
-        raise
     facts = {"title": m.title, "year": year, "region": m.region_code, "proposer": m.proposer,
              "document_digest": m.document_digest, "preview_digest": m.preview_digest,
              "warnings": [w.get("code") for w in warnings], "justification": bool(m.justification.strip())}
-    ev = MatterEvent(matter_id=m.id, county_code=m.county_code, action="draft", from_state="", to_state=m.state,
-                     actor=_actor_label(actor), at=at, ledger_index=ledger_store.next_index(session, ledger_store.route(session, m.region_code)), details=facts)
-    session.add(ev)
-    index = trace.record(session, actor=actor, type="matter.draft", subject=f"matter:{m.id}", region=m.region_code,
-                         facts={"matter": m.id, "kind": m.kind, "round": 1, "action": "draft", "to": "draft",
-                                **facts, "row": row_fact(session, m), "event": row_fact(session, ev)}, at=at)
-    assert index == ev.ledger_index
-    session.flush()
-    return m
+    if by is not None:
+        facts["by"] = by
+    return Draft(m, reg, mk, year, facts)
 
 
 def _with_performance(session: Session, actor: Actor, kind: wf.MatterKind, region: str, document: Any,
@@ -459,12 +586,30 @@ def withdraw(session: Session, actor: Actor, matter_id: int, *, reason: str, at:
 
 
 def draft_allocation_from_plan(session: Session, actor: Actor, *, village: str, year: int, at: datetime,
-                               title: str | None = None, **kw: Any) -> Matter:
-    """Draft a village allocation from the stored plan and the registry; execution rebuilds it and compares."""
+                               title: str | None = None, document: dict[str, Any] | None = None,
+                               **kw: Any) -> Matter:
+    """Draft a village allocation from the stored plan and the registry; execution rebuilds it and compares.
+
+    `document`: the plan's document already built by the caller from the same plan and registry (the year close
+    takes its allocation run's input, `runs.village_allocation_document`); it must be the one rebuilt here, which
+    execution checks again."""
+    return draft_matter(session, actor, **_from_plan(session, village, year, title, document), at=at, **kw)
+
+
+def prepare_allocation_from_plan(session: Session, actor: Actor, *, village: str, year: int, at: datetime,
+                                 title: str | None = None, document: dict[str, Any] | None = None,
+                                 **kw: Any) -> Draft:
+    """`draft_allocation_from_plan` checked and not yet written (`write_drafts`)."""
+    return prepare_draft(session, actor, **_from_plan(session, village, year, title, document), at=at, **kw)
+
+
+def _from_plan(session: Session, village: str, year: int, title: str | None,
+               document: dict[str, Any] | None) -> dict[str, Any]:
     source = {"type": "village_plan", "village": village, "year": year}
-    return draft_matter(session, actor, kind=wf.MatterKind.VILLAGE_ALLOCATION.value, region=village,
-                        title=title or f"{year}年度村级收益分配", document=_village_plan(session, source), year=year,
-                        at=at, source=source, **kw)
+    return {"kind": wf.MatterKind.VILLAGE_ALLOCATION.value, "region": village,
+            "title": title or f"{year}年度村级收益分配",
+            "document": document if document is not None else _village_plan(session, source), "year": year,
+            "source": source}
 
 
 def update_draft(session: Session, actor: Actor, matter_id: int, *, at: datetime, document: dict[str, Any] | None = None,

@@ -4,6 +4,7 @@ and the confirmed roster that allocations may use only."""
 from __future__ import annotations
 
 from datetime import date
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import select
@@ -106,11 +107,13 @@ def confirmed_households(session: Session, village_code: str, year: int) -> set[
 
 
 def require_on_roster(session: Session, village_code: str, year: int | None, document: dict[str, Any], *,
-                      error: type[DaipinError] = Conflict) -> None:
-    """Every household an allocation may pay (eligible status) must be on the year's confirmed roster."""
+                      error: type[DaipinError] = Conflict, on_roster: set[str] | None | EllipsisType = ...) -> None:
+    """Every household an allocation may pay (eligible status) must be on the year's confirmed roster
+    (`on_roster`: `confirmed_households` as the caller read it in this transaction)."""
     if year is None:
         raise error("须填写年度", "the year is required", "year")
-    on_roster = confirmed_households(session, village_code, year)
+    if on_roster is ...:
+        on_roster = confirmed_households(session, village_code, year)
     if on_roster is None:
         raise error(f"本村 {year} 年度收益扶贫对象名单尚未确认（须经会议、审核、公示）",
                     f"no confirmed beneficiary roster for {year}", "year", code="no_confirmed_roster")

@@ -15,7 +15,9 @@ How each part is loaded:
   the import's one row writer, so what the import does to an ID number at rest applies here too;
 - history (three years, `YEARS` ending at `year`): a profit record per project and year and a plan per village
   and year; status changes, exits and deaths through the dynamic-management services (their own entries); the
-  earlier years closed by `services/yearclose` (their runs and matters) when `close_history` is set.
+  earlier years closed by `services/yearclose` (their runs and matters) when `close_history` is set;
+- rosters: every village's beneficiary roster of the last year confirmed (`_confirm_rosters`: matter rows stated by
+  `province.rows` entries), so a close of that year drafts every village's allocation matter.
 
 Resident ID numbers carry the county's own code, a birth date, a sequence with the sex digit and a GB 11643
 check digit; credit codes (GB 32100) the county's code and a GB 32100 check character. Every value comes from one
@@ -213,6 +215,67 @@ def _state(session: Session, objs: list[Any], actor: Actor, at: datetime, what: 
 def _load(session: Session, model: Any, objs: list[Any], actor: Actor, at: datetime, what: str) -> None:
     _insert(session, model, objs)
     _state(session, objs, actor, at, what)
+
+
+def _confirm_rosters(session: Session, actor: Actor, at: datetime, year: int, villages: list[str]) -> int:
+    """Every village's beneficiary roster of `year` (收益扶贫对象确认), confirmed: a matter of the village in state
+    `executed` listing its households poor or monitored at the year's end (statuses from their history, after the
+    events), so a close of `year` drafts every village's allocation (allocations pay a confirmed roster only). The
+    rows are loaded here, not walked through meeting, review and notice (a province's 3,000 rosters would take
+    longer than the rest), and stated by `province.rows` entries (what: "rosters") with the row facts the ledger
+    checks matters by (`workflow_row_state`). The earlier years have none: their allocations cannot be drafted."""
+    from daipin.db.models.workflow import Matter
+    from daipin.domain.canonical import digest
+    from daipin.domain.workflow import MatterKind, pool_key
+
+    year_end = date(year, 12, 31)
+    history: dict[int, list[tuple[str, date]]] = {}
+    for hid, status, since in session.execute(
+            select(m.HouseholdStatus.household_id, m.HouseholdStatus.status, m.HouseholdStatus.from_date)
+            .order_by(m.HouseholdStatus.household_id, m.HouseholdStatus.from_date, m.HouseholdStatus.id)):
+        history.setdefault(hid, []).append((status, since))
+    listed: dict[str, list[dict[str, str]]] = {v: [] for v in villages}
+    for hid, number, vcode, status, life, life_date in session.execute(
+            select(m.Household.id, m.Household.household_no, m.Household.village_code, m.Household.status,
+                   m.Household.life_state, m.Household.life_state_date).order_by(m.Household.household_no)):
+        if life != "alive" and life_date is not None and life_date <= year_end:
+            continue
+        rows = history.get(hid)
+        if rows:  # as `registry.status_as_of`: the first status before the history starts
+            status = rows[0][0]
+            for st, since in rows:
+                if since <= year_end:
+                    status = st
+        if status in ("poor", "monitored") and vcode in listed:
+            listed[vcode].append({"id": number, "status": status})
+    who, stamp = f"{actor.role.value}:{actor.id}", at.astimezone(UTC)
+    kind = MatterKind.BENEFICIARY_ROSTER.value
+    first = int(session.scalar(select(func.coalesce(func.max(Matter.id), 0))) or 0) + 1
+    rosters: list[Any] = []
+    for vcode in villages:
+        doc = {"version": 1, "kind": kind, "village": vcode, "year": year, "households": listed[vcode]}
+        preview = {"kind": kind, "village": vcode, "year": year, "households": listed[vcode],
+                   "count": len(listed[vcode])}
+        rosters.append(_Plain(
+            Matter, id=first + len(rosters), kind=kind, state="executed", round=1,
+            county_code=vcode[:6], region_code=vcode, title=f"{year}年度收益扶贫对象确认", year=year,
+            proposer="村民委员会", funding_source="", responsible_person="", justification="", document=doc,
+            document_digest=digest(doc), preview=preview, preview_digest=digest(preview), warnings=[],
+            approved_document_digest=digest(doc), approved_preview_digest=digest(preview),
+            pool_key=pool_key(kind, vcode, year), created_at=stamp, created_by=who, updated_at=stamp))
+    _insert(session, Matter, rosters)
+    items = []
+    for county in sorted({r.county_code for r in rosters}):
+        facts = [store.row_fact("matters", r.id, shared_rows.workflow_row_state(session, r))
+                 for r in rosters if r.county_code == county]
+        for start in range(0, len(facts), ROWS_PER_ENTRY):
+            part = facts[start:start + ROWS_PER_ENTRY]
+            items.append({"type": "province.rows", "actor": who, "region": county,
+                          "subject": f"matters:{part[0]['id']}-{part[-1]['id']}",
+                          "facts": {"what": "rosters", "count": len(part), "rows": part}, "at": at})
+    store.append_many(session, items)
+    _fix_sequences(session, ("matters",))
+    return len(rosters)
 
 
 # The sequences `make_resident_id` takes, none ending in 0: no number ends in zeros a spreadsheet could have made.
@@ -486,6 +549,7 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
     # ---- history: status changes, exits and deaths through the services
     out.counts.update(_events(session, actor, at, rng, size.events, hh_rows, years))
     say(f"变动事件 {size.events:,}")
+    out.counts["rosters"] = _confirm_rosters(session, actor, at, year, [v[0] for v in villages])
     return out
 
 

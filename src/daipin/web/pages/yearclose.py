@@ -1,5 +1,7 @@
 """年度结账 on the web: the district's page to close a year for its county (every project settled, every village
-allocated from its plan), with the progress of each county read from the close's own progress rows and refreshed
+allocated from its plan, its allocation matter drafted for the village's meeting; the villages whose roster of the
+year is not confirmed are listed under the drafts, not drafted), with the progress of each county read from the
+close's own progress rows and refreshed
 every second while one runs. The close runs in a thread of the server with a session of its own, committing as it
 goes (`services/yearclose`): a server stopped midway leaves what is done, and the button continues it. The button's
 answer streams each county's progress as the close reports it (as the household import's does), then the table."""
