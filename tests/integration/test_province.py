@@ -99,6 +99,7 @@ def test_small_provinces_payments_add_up_to_the_fen_and_verify(fresh_db_url: str
     pays its run's distributed total to the fen, the engine gives each run's output again from its input, each paid
     line's serial is held unique, the ledger verifies, and an edited payment line is named."""
     from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine, PaymentReceipt
+    from daipin.domain.canonical import digest
     from daipin.domain.engine import calculate
     from daipin.services.payments import service as payments
 
@@ -120,6 +121,8 @@ def test_small_provinces_payments_add_up_to_the_fen_and_verify(fresh_db_url: str
                 assert run is not None and matter is not None and matter.run_id == run.id
                 assert matter.state == "archived" and matter.archived_at is not None
                 assert calculate(run.input_json) == run.output_json  # the engine's own result
+                assert (run.input_digest, run.output_digest) == (digest(run.input_json), digest(run.output_json)) == (
+                    matter.approved_document_digest, matter.approved_preview_digest)
                 live = [ln for ln in by_batch[b.id] if ln.status != "requeued"]
                 assert sum(ln.amount_fen for ln in live) == b.total_fen == payments.distributed_total(run)
                 parts = payments.pool_parts(run)

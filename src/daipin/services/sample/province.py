@@ -41,6 +41,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models import registry as m
 from daipin.db.models import workflow as wm
+from daipin.db.session import generic_plans
 from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError
@@ -579,6 +581,58 @@ def _wf_state(obj: Any) -> dict[str, Any]:
             for c in obj.__table__.columns for v in (getattr(obj, c.key),)}
 
 
+def _canonical(obj: Any) -> str:
+    """`canonical.canonical_json`'s text, without its float check: the engine's documents hold none."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _digest_with(state: dict[str, Any], texts: dict[str, str]) -> str:
+    """`store.row_digest(state)` with the canonical texts of the row's documents (`texts`, made once for their own
+    digests and for COPY) set into the canonical text of its other columns instead of made again (as
+    `yearclose.bulk._run_row_digest`)."""
+    shadow = {**state, **{k: f"\x00{k}\x00" for k in texts}}
+    text_ = _canonical(store._jsonable(shadow))
+    for k, value in texts.items():
+        quoted = _canonical(f"\x00{k}\x00")
+        assert text_.count(quoted) == 1
+        text_ = text_.replace(quoted, value)
+    return hashlib.sha256(text_.encode("utf-8")).hexdigest()
+
+
+def _insert_texts(session: Session, model: Any, objs: list[Any]) -> None:
+    """`_insert`, the JSON columns on PostgreSQL sent as the canonical texts the rows carry (`texts_`)."""
+    table = model.__table__
+    if session.get_bind().dialect.name != "postgresql" or not objs:
+        _insert(session, model, objs)
+        return
+    keys = [c.key for c in table.columns]
+    json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
+    raw: Any = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as cp:
+        for o in objs:
+            texts = o.texts_
+            cp.write_row(tuple((texts[k] if k in texts else json.dumps(getattr(o, k), ensure_ascii=False))
+                               if k in json_cols else getattr(o, k) for k in keys))
+
+
+def _insert_dicts(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """`_insert` of rows given as dicts of every column (plain types only): the payment lines and their receipts,
+    millions at the default size, without an object each."""
+    table = model.__table__
+    if not rows:
+        return
+    keys = [c.key for c in table.columns]
+    if session.get_bind().dialect.name == "postgresql":
+        get = itemgetter(*keys)
+        raw: Any = session.connection().connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(get(row))
+        return
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(insert(table), rows[start:start + INSERT_CHUNK])
+
+
 def _state_facts(session: Session, table: str, facts: list[tuple[str, dict[str, str]]], actor: Actor, at: datetime,
                  what: str) -> None:
     """`_state` for row facts made already: (county, fact) pairs, `ROWS_PER_ENTRY` to a `province.rows` entry."""
@@ -610,15 +664,25 @@ class _Chains:
         self.households = dict(session.execute(select(m.Household.household_no, m.Household.id)).all())
         self.pii = salted_digester(store.pinned_salt(session))  # `trace.pii`, the salt read once
         self.label = f"{actor.role.value}:{actor.id}"
+        self.known: dict[str, tuple[str, str, str, str, int]] = {}
         self.rows: dict[str, list[Any]] = {t: [] for t in ("runs", "matters", "payment_batches", "payment_files",
                                                           "payment_lines", "payment_receipts")}
         self.counts = {"payment_matters": 0, "payment_batches": 0, "payment_lines": 0}
+
+    def payee(self, hno: str) -> tuple[str, str, str, str, int]:
+        """(head's name, account, masked, its salted digest, household id), worked out once per household."""
+        got = self.known.get(hno)
+        if got is None:
+            from daipin.domain.privacy import mask_bank
+
+            name, account = self.payees[hno]
+            got = self.known[hno] = (name, account, mask_bank(account), self.pii(account), self.households[hno])
+        return got
 
     def add(self, *, kind: str, region: str, title: str, proposer: str, funding: str, justification: str, year: int,
             month: int, doc: dict[str, Any], out: dict[str, Any], pool_key: str | None, fail: str = "") -> int:
         """One chain; `fail` "retry" (the first payee's line failed, then paid to the corrected account) or
         "write_off" (the last payee's line failed and written off). Returns the lines made."""
-        from daipin.domain.canonical import digest
         from daipin.domain.privacy import mask_bank
         from daipin.services.matters.service import COMPLAINT_HOTLINE
 
@@ -629,9 +693,11 @@ class _Chains:
 
         created, executed, sent, returned = day(2), day(8), day(9), day(11)
         retry_sent, retry_paid, written_off, announced, archived = day(14), day(16), day(17), day(21), day(24)
+        doc_text, out_text = _canonical(doc), _canonical(out)
         run = _Plain(m.Run, id=ids.take(m.Run.__table__), kind="village_allocation", subject=region, year=year,
-                     input_json=doc, output_json=out, input_digest=digest(doc), output_digest=digest(out), actor=label,
-                     at=executed, ledger_index=None, county_code=county)
+                     input_json=doc, output_json=out, input_digest=hashlib.sha256(doc_text.encode()).hexdigest(),
+                     output_digest=hashlib.sha256(out_text.encode()).hexdigest(), actor=label, at=executed,
+                     ledger_index=None, county_code=county, texts_={"input_json": doc_text, "output_json": out_text})
         rows["runs"].append(run)
         matter_id = ids.take(wm.Matter.__table__)
         pay = [(h, int(v)) for h, v in sorted(out.get("households", {}).items()) if v]
@@ -649,13 +715,13 @@ class _Chains:
             first_file: list[str] = []
             back_file: list[str] = []
             for seq, (hno, amount) in enumerate(pay, start=1):
-                name, account = self.payees[hno]
+                name, account, masked, account_digest, household_id = self.payee(hno)
                 line: dict[str, Any] = {
                     "id": ids.take(wm.PaymentLine.__table__), "batch_id": batch_id, "county_code": county,
-                    "payee_type": "household", "payee_ref": hno, "household_id": self.households[hno],
-                    "payee_name": name, "amount_fen": amount, "bank_account_masked": mask_bank(account),
+                    "payee_type": "household", "payee_ref": hno, "household_id": household_id,
+                    "payee_name": name, "amount_fen": amount, "bank_account_masked": masked,
                     "status": "paid", "paid_at": returned, "payment_ref": "", "failure_reason": "", "seq": seq,
-                    "attempt": 1, "retry_of": None, "account_digest": self.pii(account), "sent_file_id": out1,
+                    "attempt": 1, "retry_of": None, "account_digest": account_digest, "sent_file_id": out1,
                     "sent_at": sent, "return_file_id": in1, "failed_at": None, "written_off_at": None,
                     "write_off_reason": None, "write_off_ref": None}
                 if fail == "retry" and seq == 1:
@@ -664,7 +730,7 @@ class _Chains:
                                 bank_account_masked=mask_bank(old), account_digest=self.pii(old))
                     retry = dict(line, id=ids.take(wm.PaymentLine.__table__), status="paid", paid_at=retry_paid,
                                  failure_reason="", failed_at=None, seq=len(pay) + 1, attempt=2, retry_of=line["id"],
-                                 bank_account_masked=mask_bank(account), account_digest=self.pii(account),
+                                 bank_account_masked=masked, account_digest=account_digest,
                                  sent_file_id=out2, sent_at=retry_sent, return_file_id=in2)
                 elif fail == "write_off" and seq == len(pay):
                     line.update(status="written_off", paid_at=None, failure_reason="账户已销户", failed_at=returned,
@@ -677,8 +743,8 @@ class _Chains:
             for line in lines:
                 if line["status"] == "paid":
                     line["payment_ref"] = f"LS{line['paid_at']:%Y%m%d}{line['id']:010d}"
-                    rows["payment_receipts"].append(_Plain(wm.PaymentReceipt, county_code=county,
-                                                           payment_ref=line["payment_ref"], line_id=line["id"]))
+                    rows["payment_receipts"].append({"county_code": county, "payment_ref": line["payment_ref"],
+                                                     "line_id": line["id"]})
                 back_file.append(f"{line['seq']},{line['status']},{line['payment_ref']},{line['amount_fen']}")
             first = [ln for ln in lines if ln["attempt"] == 1]
             failed = sum(1 for ln in first if ln["status"] != "paid")
@@ -701,7 +767,7 @@ class _Chains:
                 wm.PaymentBatch, id=batch_id, matter_id=matter_id, pool_key=pool_key or f"matter:{matter_id}",
                 run_id=run.id, county_code=county, total_fen=total, status=status, created_at=executed,
                 created_by=label))
-            rows["payment_lines"].extend(_Plain(wm.PaymentLine, **ln) for ln in lines)
+            rows["payment_lines"].append(lines)  # a batch's lines together: `line_facts` takes them at once
             paid = [ln for ln in live if ln["status"] == "paid"]
             off = [ln for ln in live if ln["status"] == "written_off"]
             summary = {"total_fen": total, "status": status, "paid_count": len(paid),
@@ -727,7 +793,8 @@ class _Chains:
             warnings=out.get("warnings", []), source=None, approved_document_digest=run.input_digest,
             approved_preview_digest=run.output_digest, run_id=run.id, announcement=announcement,
             announced_at=announced, archived_at=archived, pool_key=pool_key, created_at=created, created_by=label,
-            updated_at=archived))
+            updated_at=archived,
+            texts_={"document": doc_text, "preview": out_text, "announcement": _canonical(announcement)}))
         self.counts["payment_matters"] += 1
         self.counts["payment_lines"] += made
         return made
@@ -738,17 +805,25 @@ class _Chains:
 
         session, rows = self.session, self.rows
         models = {"runs": m.Run, "matters": wm.Matter, "payment_batches": wm.PaymentBatch,
-                  "payment_files": wm.PaymentFile, "payment_lines": wm.PaymentLine,
-                  "payment_receipts": wm.PaymentReceipt}
-        for table, objs in rows.items():
-            _insert(session, models[table], objs)
+                  "payment_files": wm.PaymentFile}
+        lines = [ln for batch in rows["payment_lines"] for ln in batch]
+        with generic_plans(session.connection()):  # the lines' foreign keys checked with one plan each
+            for table in ("runs", "matters"):
+                _insert_texts(session, models[table], rows[table])
+            for table in ("payment_batches", "payment_files"):
+                _insert(session, models[table], rows[table])
+            _insert_dicts(session, wm.PaymentLine, lines)
+            _insert_dicts(session, wm.PaymentReceipt, rows["payment_receipts"])
         facts: dict[str, list[tuple[str, dict[str, str]]]] = {
-            "runs": [(r.county_code, store.row_fact("runs", r.id, shared_rows.row_state(session, r)))
+            "runs": [(r.county_code, {"table": "runs", "id": str(r.id),
+                                      "digest": _digest_with(shared_rows.row_state(session, r), r.texts_)})
                      for r in rows["runs"]],
-            "payment_lines": list(zip((ln.county_code for ln in rows["payment_lines"]),
-                                      line_facts([ln.__dict__ for ln in rows["payment_lines"]], self.pii),
-                                      strict=True))}
-        for table in ("matters", "payment_batches", "payment_files"):
+            # A batch at a time: its batch, files and times are one value each, which `line_facts` writes once.
+            "payment_lines": [(batch[0]["county_code"], f) for batch in rows["payment_lines"]
+                              for f in line_facts(batch, self.pii)]}
+        facts["matters"] = [(o.county_code, {"table": "matters", "id": str(o.id),
+                                             "digest": _digest_with(_wf_state(o), o.texts_)}) for o in rows["matters"]]
+        for table in ("payment_batches", "payment_files"):
             facts[table] = [(o.county_code, store.row_fact(table, o.id, _wf_state(o))) for o in rows[table]]
         for table in ("runs", "matters", "payment_batches", "payment_files", "payment_lines"):
             _state_facts(session, table, facts[table], self.actor, self.at, "payments")
