@@ -800,31 +800,39 @@ class _Chains:
         return made
 
     def flush(self) -> None:
-        """The rows gathered, inserted in bulk (foreign keys' order) and stated in the ledger."""
-        from daipin.services.payments.bankfiles import line_facts
+        """The rows gathered, inserted in bulk (foreign keys' order) and stated in the ledger. On PostgreSQL the
+        inserts run from a second thread while this one makes the row facts (`bankfiles._meanwhile`: the server
+        takes the rows on one core while Python digests them on the other)."""
+        from daipin.services.payments.bankfiles import _meanwhile, line_facts
 
         session, rows = self.session, self.rows
-        models = {"runs": m.Run, "matters": wm.Matter, "payment_batches": wm.PaymentBatch,
-                  "payment_files": wm.PaymentFile}
         lines = [ln for batch in rows["payment_lines"] for ln in batch]
-        with generic_plans(session.connection()):  # the lines' foreign keys checked with one plan each
-            for table in ("runs", "matters"):
-                _insert_texts(session, models[table], rows[table])
+
+        def db_work(conn: Any) -> None:
+            with generic_plans(conn):  # the lines' foreign keys checked with one plan each
+                _insert_texts(session, m.Run, rows["runs"])
+                _insert_texts(session, wm.Matter, rows["matters"])
+                _insert(session, wm.PaymentBatch, rows["payment_batches"])
+                _insert(session, wm.PaymentFile, rows["payment_files"])
+                _insert_dicts(session, wm.PaymentLine, lines)
+                _insert_dicts(session, wm.PaymentReceipt, rows["payment_receipts"])
+
+        def py_work() -> dict[str, list[tuple[str, dict[str, str]]]]:
+            facts: dict[str, list[tuple[str, dict[str, str]]]] = {
+                "runs": [(r.county_code, {"table": "runs", "id": str(r.id),
+                                          "digest": _digest_with(shared_rows.row_state(session, r), r.texts_)})
+                         for r in rows["runs"]],
+                "matters": [(o.county_code, {"table": "matters", "id": str(o.id),
+                                             "digest": _digest_with(_wf_state(o), o.texts_)})
+                            for o in rows["matters"]],
+                # A batch at a time: its batch, files and times are one value each, which `line_facts` writes once.
+                "payment_lines": [(batch[0]["county_code"], f) for batch in rows["payment_lines"]
+                                  for f in line_facts(batch, self.pii)]}
             for table in ("payment_batches", "payment_files"):
-                _insert(session, models[table], rows[table])
-            _insert_dicts(session, wm.PaymentLine, lines)
-            _insert_dicts(session, wm.PaymentReceipt, rows["payment_receipts"])
-        facts: dict[str, list[tuple[str, dict[str, str]]]] = {
-            "runs": [(r.county_code, {"table": "runs", "id": str(r.id),
-                                      "digest": _digest_with(shared_rows.row_state(session, r), r.texts_)})
-                     for r in rows["runs"]],
-            # A batch at a time: its batch, files and times are one value each, which `line_facts` writes once.
-            "payment_lines": [(batch[0]["county_code"], f) for batch in rows["payment_lines"]
-                              for f in line_facts(batch, self.pii)]}
-        facts["matters"] = [(o.county_code, {"table": "matters", "id": str(o.id),
-                                             "digest": _digest_with(_wf_state(o), o.texts_)}) for o in rows["matters"]]
-        for table in ("payment_batches", "payment_files"):
-            facts[table] = [(o.county_code, store.row_fact(table, o.id, _wf_state(o))) for o in rows[table]]
+                facts[table] = [(o.county_code, store.row_fact(table, o.id, _wf_state(o))) for o in rows[table]]
+            return facts
+
+        facts = _meanwhile(session, db_work, py_work)
         for table in ("runs", "matters", "payment_batches", "payment_files", "payment_lines"):
             _state_facts(session, table, facts[table], self.actor, self.at, "payments")
         for objs in rows.values():
