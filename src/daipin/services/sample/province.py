@@ -570,6 +570,7 @@ def _events(session: Session, actor: Actor, at: datetime, rng: random.Random, n:
 # ---------------------------------------------------------------- paid history
 
 INSTALMENT_BUCKETS: list[dict[str, Any]] = [{"name": "到户补助", "share": "1", "rule": "equal", "per": "household"}]
+INSTALMENT_STATUSES = ["poor", "monitored", "exited"]  # 到户补助 reaches 脱贫户 too (衔接期 policy)
 RETRY_EVERY = 97  # every so many instalment batches, one line failed and paid again to the corrected account
 WRITE_OFF_EVERY = 211  # every so many instalment batches (offset), one line failed and written off
 
@@ -850,7 +851,7 @@ def _payment_history(session: Session, actor: Actor, at: datetime, rng: random.R
     does (`yearclose.bulk.CountyRegistry`), computed by the engine, its batch paying the run's households. One
     batch pays a household once (a line per payee and attempt), so the lines beyond those are the township's
     到户补助 paid in instalments through the year (因户施策: township_project matters, one batch each, an equal
-    amount to each of up to all of the village's eligible households, run by the engine too): each village and
+    amount to each of up to all of the village's poor, monitored and exited households, run by the engine too): each village and
     year aims at its share of `lines` (as even as can be), a shortfall carried to the next, so the lines made are
     `lines` exactly (unless the allocations alone make more). One instalment batch in `RETRY_EVERY` has a line that
     failed and was paid again to the corrected account, one in `WRITE_OFF_EVERY` a line written off."""
@@ -884,7 +885,7 @@ def _payment_history(session: Session, actor: Actor, at: datetime, rng: random.R
                                    proposer="村民委员会", funding="村集体经营性收益", justification="按年度收益分配方案分配",
                                    year=y, month=12, doc=doc, out=calculate(doc),
                                    pool_key=f"village_allocation:{vcode}:{y}")
-                eligible = [h for h in doc["households"] if h["status"] in doc["eligible_statuses"]]
+                eligible = [h for h in doc["households"] if h["status"] in INSTALMENT_STATUSES]
                 rest = want - made
                 if rest <= 0 or not eligible:
                     continue
@@ -893,11 +894,12 @@ def _payment_history(session: Session, actor: Actor, at: datetime, rng: random.R
                     instalments += 1
                     fail = ("retry" if n >= 3 and instalments % RETRY_EVERY == 0 else
                             "write_off" if n >= 2 and instalments % WRITE_OFF_EVERY == 5 else "")
-                    who = eligible[:n - 1] if fail == "retry" else eligible[:n]
+                    first = i * n % len(eligible)  # each instalment starts where the last stopped: even turns
+                    who = (eligible[first:] + eligible[:first])[:n - 1 if fail == "retry" else n]
                     each = 60_00 + rng.randrange(25) * 10_00
                     idoc = {"version": 1, "kind": "village_allocation", "village": vcode,
                             "pool_fen": each * len(who), "households": who,
-                            "eligible_statuses": list(doc["eligible_statuses"]), "work": [], "contribution": [],
+                            "eligible_statuses": list(INSTALMENT_STATUSES), "work": [], "contribution": [],
                             "buckets": INSTALMENT_BUCKETS}
                     made += chains.add(kind="township_project", region=vcode[:9],
                                        title=f"{tname}{vname}{y}年第{i + 1}批到户补助", proposer=f"{tname}人民政府",
