@@ -96,6 +96,81 @@ def test_small_province_loads_valid_and_verifies(fresh_db_url: str) -> None:
         engine.dispose()
 
 
+def test_small_provinces_payments_add_up_to_the_fen_and_verify(fresh_db_url: str) -> None:
+    """The paid history: each earlier year's allocations and instalments decided, executed and paid; every batch
+    pays its run's distributed total to the fen, the engine gives each run's output again from its input, each paid
+    line's serial is held unique, the ledger verifies, and an edited payment line is named."""
+    from daipin.db.models.workflow import Matter, PaymentBatch, PaymentLine, PaymentReceipt
+    from daipin.domain.canonical import digest
+    from daipin.domain.engine import calculate
+    from daipin.services.payments import service as payments
+
+    loaded = _load(fresh_db_url)
+    assert loaded.counts["payment_lines"] == SMALL.lines == 2400
+    engine = make_engine(fresh_db_url)
+    try:
+        with Session(engine) as s:
+            lines = list(s.scalars(select(PaymentLine)))
+            assert len(lines) == 2400
+            by_batch: dict[int, list[PaymentLine]] = {}
+            for ln in lines:
+                by_batch.setdefault(ln.batch_id, []).append(ln)
+            batches = list(s.scalars(select(PaymentBatch)))
+            assert len(batches) == len(by_batch) == loaded.counts["payment_batches"]
+            for b in batches:
+                run = s.get(Run, b.run_id)
+                matter = s.get(Matter, b.matter_id)
+                assert run is not None and matter is not None and matter.run_id == run.id
+                assert matter.state == "archived" and matter.archived_at is not None
+                assert calculate(run.input_json) == run.output_json  # the engine's own result
+                assert (run.input_digest, run.output_digest) == (digest(run.input_json), digest(run.output_json)) == (
+                    matter.approved_document_digest, matter.approved_preview_digest)
+                live = [ln for ln in by_batch[b.id] if ln.status != "requeued"]
+                assert sum(ln.amount_fen for ln in live) == b.total_fen == payments.distributed_total(run)
+                parts = payments.pool_parts(run)
+                assert parts["pool_fen"] == run.input_json["pool_fen"] == (
+                    parts["distributed_fen"] + parts["retained_fen"] + parts["undistributed_fen"])
+                assert sorted((ln.payee_ref, ln.amount_fen) for ln in live) == [
+                    (r, a) for _, r, a in payments.payable_lines(run)]
+                assert b.status == ("settled" if any(ln.status == "written_off" for ln in live) else "paid")
+                assert b.pool_key == (matter.pool_key or f"matter:{matter.id}")
+            # A village's allocation of each earlier year (the last is left to the year close), paid once.
+            kinds = s.execute(text("SELECT kind, year, count(*) FROM matters GROUP BY kind, year ORDER BY kind, year"))
+            assert [tuple(r)[:2] for r in kinds] == [("township_project", YEAR - 2), ("township_project", YEAR - 1),
+                                                     ("village_allocation", YEAR - 2), ("village_allocation", YEAR - 1)]
+            assert s.scalar(text("SELECT count(*) FROM matters WHERE kind = 'village_allocation'")) == 12 * 2
+            statuses = {ln.status for ln in lines}
+            assert statuses == {"paid", "requeued", "written_off"}
+            for ln in lines:
+                if ln.status == "requeued":
+                    retry = next(r for r in by_batch[ln.batch_id] if r.retry_of == ln.id)
+                    assert retry.status == "paid" and retry.amount_fen == ln.amount_fen and retry.attempt == 2
+                    assert retry.account_digest != ln.account_digest  # paid again to the corrected account
+            paid = {ln.id: ln.payment_ref for ln in lines if ln.status == "paid"}
+            receipts = {r.line_id: r.payment_ref for r in s.scalars(select(PaymentReceipt))}
+            assert receipts == paid and len(set(paid.values())) == len(paid)
+            # Amounts a household is paid a year: a few hundred to a few thousand yuan.
+            yearly = s.execute(text(
+                "SELECT l.household_id, m.year, sum(l.amount_fen) FROM payment_lines l "
+                "JOIN payment_batches b ON b.id = l.batch_id JOIN matters m ON m.id = b.matter_id "
+                "WHERE l.status = 'paid' GROUP BY l.household_id, m.year")).all()
+            assert all(60_00 <= total <= 30_000_00 for _, _, total in yearly)
+            assert 300_00 <= sum(t for _, _, t in yearly) // len(yearly) <= 5_000_00
+            report = verify_log(s)
+            assert report.ok, [str(p) for p in report.problems]
+            assert report.rows_unchecked == 0 and report.rows_checked > 2400
+            target = lines[len(lines) // 2]
+            s.execute(text("UPDATE payment_lines SET amount_fen = amount_fen + 1 WHERE id = :i"), {"i": target.id})
+            s.commit()
+            report = verify_log(s)
+            assert not report.ok
+            assert [p.reason_en for p in report.problems] == [
+                f"payment_lines row {target.id} was edited after entry {report.problems[0].index} recorded it, "
+                "without a new entry"]
+    finally:
+        engine.dispose()
+
+
 def test_same_seed_same_data_on_either_database(fresh_db_url: str, tmp_path: Path) -> None:
     _load(fresh_db_url, seed=5)
     other = create_database("sqlite", str(tmp_path))
@@ -119,11 +194,12 @@ def test_sizes_refused_by_name() -> None:
 
 
 def _counts(s: Session) -> tuple[int, int, int]:
-    """Runs, the progress rows of the steps that run (settle, allocate), and distinct runs."""
-    runs = s.scalar(select(func.count()).select_from(Run)) or 0
+    """Runs of the closed year, the progress rows of the steps that run (settle, allocate), and distinct runs."""
+    runs = s.scalar(select(func.count()).select_from(Run).where(Run.year == YEAR)) or 0
     progress = s.scalar(select(func.count()).select_from(YearCloseProgress)
                         .where(YearCloseProgress.step != "draft")) or 0
-    distinct = s.scalar(text("SELECT count(*) FROM (SELECT DISTINCT kind, subject, year FROM runs) AS d")) or 0
+    distinct = s.scalar(text("SELECT count(*) FROM (SELECT DISTINCT kind, subject, year FROM runs "
+                             f"WHERE year = {YEAR}) AS d")) or 0
     return runs, progress, distinct
 
 

@@ -34,6 +34,7 @@ def province(
     entities: int = typer.Option(None, "--entities", help="实施主体数，每个一个项目（默认户数的1/30）"),
     contracts: int = typer.Option(None, "--contracts", help="利益联结协议数（默认户数的10/3倍）"),
     events: int = typer.Option(None, "--events", help="动态管理变动事件数（默认户数的1%）"),
+    payment_lines: int = typer.Option(None, "--payment-lines", help="历史支付明细数（默认户数的10倍）"),
 ) -> None:
     """生成并载入合成省份 / generate and load the synthetic province into an empty database."""
     from daipin.domain.actors import SYSTEM_ACTOR
@@ -45,7 +46,8 @@ def province(
     size = prov.ProvinceSize(
         counties=counties, townships=townships, villages=villages, households=households,
         people=people or households * 10 // 3, entities=entities or max(counties, households // 30),
-        contracts=contracts or households * 10 // 3, events=households // 100 if events is None else events)
+        contracts=contracts or households * 10 // 3, events=households // 100 if events is None else events,
+        payment_lines=payment_lines)
     t0 = time.perf_counter()
     with unit_of_work() as s:
         at = now(s)

@@ -2,7 +2,8 @@
 plans, deterministic from a seed, loaded through the bulk paths, every row stated in the ledger.
 
 Sizes are options (`ProvinceSize`); the defaults are a province: 10 counties, 150 townships, 3,000 villages,
-300,000 households, 1,000,000 people, 10,000 entities each with one project, 1,000,000 contracts. Small sizes
+300,000 households, 1,000,000 people, 10,000 entities each with one project, 1,000,000 contracts, 3,000,000
+payment lines. Small sizes
 (tests) run the same code.
 
 How each part is loaded:
@@ -14,10 +15,17 @@ How each part is loaded:
   import's bulk path: COPY on PostgreSQL, its batch entries in the ledger). Every person row is written there, by
   the import's one row writer, so what the import does to an ID number at rest applies here too;
 - history (three years, `YEARS` ending at `year`): a profit record per project and year and a plan per village
-  and year; status changes, exits and deaths through the dynamic-management services (their own entries); the
-  earlier years closed by `services/yearclose` (their runs and matters) when `close_history` is set;
+  and year; status changes, exits and deaths through the dynamic-management services (their own entries);
 - rosters: every village's beneficiary roster of the last year confirmed (`_confirm_rosters`: matter rows stated by
   `province.rows` entries), so a close of that year drafts every village's allocation matter.
+- paid history (`_payment_history`, the last section of `load_province`): every year of the history before the
+  last (the last is the year `daipin year close` closes and drafts matters for), each village's allocation decided,
+  executed and paid as the system holds it: an archived village_allocation matter (its pool's key), its run (the
+  year close's document from the plan, computed by the engine), a payment batch, the bank files out and back
+  (digests and counts), the lines paid with their accounts' digests and serials (`payment_receipts`); then the
+  township's 到户补助 in instalments (township_project matters, a batch each) until the lines reach
+  `ProvinceSize.lines` (10 per household by default: 3,000,000 at the default size), a few failed and paid again
+  or written off. Rows by `_insert`, row facts in `province.rows` entries (the lines' by `bankfiles.line_facts`).
 
 Resident ID numbers carry the county's own code, a birth date, a sequence with the sex digit and a GB 11643
 check digit; credit codes (GB 32100) the county's code and a GB 32100 check character. Every value comes from one
@@ -34,6 +42,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +50,8 @@ from sqlalchemy import JSON, TypeDecorator, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from daipin.db.models import registry as m
+from daipin.db.models import workflow as wm
+from daipin.db.session import generic_plans
 from daipin.domain import access
 from daipin.domain.actors import Actor
 from daipin.domain.errors import Conflict, InputError
@@ -90,6 +101,12 @@ class ProvinceSize:
     entities: int = 10_000  # one project each
     contracts: int = 1_000_000
     events: int = 3000  # status changes, exits and deaths through the dynamic-management services
+    # Payment lines of the paid history (`_payment_history`); None: 10 per household (3,000,000 at the default size).
+    payment_lines: int | None = None
+
+    @property
+    def lines(self) -> int:
+        return 10 * self.households if self.payment_lines is None else self.payment_lines
 
     def check(self) -> None:
         def bad(name: str, zh: str, en: str) -> InputError:
@@ -111,6 +128,8 @@ class ProvinceSize:
             raise bad("contracts", "协议数应在实施主体数的2至1000倍之间", "contracts must be 2 to 1000 per entity")
         if not 0 <= self.events <= self.households:
             raise bad("events", "变动事件数应在0至户数之间", "events must be 0 to the households")
+        if not 0 <= self.lines <= 100 * self.households:
+            raise bad("payment_lines", "支付明细数应在0至户数的100倍之间", "payment lines must be 0 to 100 per household")
 
 
 @dataclass
@@ -396,6 +415,7 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
             sizes[a] -= 1
             sizes[b] += 1
     used: dict[tuple[str, date, str], int] = {}
+    payees: dict[str, tuple[str, str]] = {}  # household number: (head's name, bank account), for the payment lines
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         roster = Path(tmp) / "province.csv"
         h = 0
@@ -411,7 +431,9 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
                     phone = f"139{rng.randrange(10 ** 8):08d}"
                     bank = f"6217{rng.randrange(10 ** 14):014d}{1 + rng.randrange(9)}"
                     cause = rng.choice(CAUSES)
-                    for name, number, relation, labor in _members(rng, sizes[h], vcode[:6], year, used):
+                    members = _members(rng, sizes[h], vcode[:6], year, used)
+                    payees[f"{vcode}{k + 1:04d}"] = (members[0][0], bank)
+                    for name, number, relation, labor in members:
                         w.writerow([f"{vcode}{k + 1:04d}", name, number, relation, LABOR_LABEL[labor],
                                     STATUS_LABEL[status], exit_year, vcode[:9], vcode, phone, bank, cause])
                     h += 1
@@ -550,6 +572,10 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
     out.counts.update(_events(session, actor, at, rng, size.events, hh_rows, years))
     say(f"变动事件 {size.events:,}")
     out.counts["rosters"] = _confirm_rosters(session, actor, at, year, [v[0] for v in villages])
+
+    # ---- paid history: every earlier year's allocations decided, executed and paid (`_payment_history`)
+    out.counts.update(_payment_history(session, actor, at, rng, ids, size.lines, villages, years[:-1], payees))
+    say(f"支付明细 {out.counts['payment_lines']:,}")
     return out
 
 
@@ -604,6 +630,352 @@ def _events(session: Session, actor: Actor, at: datetime, rng: random.Random, n:
     return counts
 
 
+# ---------------------------------------------------------------- paid history
+
+INSTALMENT_BUCKETS: list[dict[str, Any]] = [{"name": "到户补助", "share": "1", "rule": "equal", "per": "household"}]
+INSTALMENT_STATUSES = ["poor", "monitored", "exited"]  # 到户补助 reaches 脱贫户 too (衔接期 policy)
+RETRY_EVERY = 97  # every so many instalment batches, one line failed and paid again to the corrected account
+WRITE_OFF_EVERY = 211  # every so many instalment batches (offset), one line failed and written off
+
+
+def _wf_state(obj: Any) -> dict[str, Any]:
+    """`rows.workflow_row_state` of a generated matter, batch or file (tables without personal, masked or later
+    columns, whose JSON holds no times), without walking its documents value by value."""
+    return {c.key: (shared_rows.utc(v).isoformat() if isinstance(v, datetime) else v)
+            for c in obj.__table__.columns for v in (getattr(obj, c.key),)}
+
+
+def _canonical(obj: Any) -> str:
+    """`canonical.canonical_json`'s text, without its float check: the engine's documents hold none."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _digest_with(state: dict[str, Any], texts: dict[str, str]) -> str:
+    """`store.row_digest(state)` with the canonical texts of the row's documents (`texts`, made once for their own
+    digests and for COPY) set into the canonical text of its other columns instead of made again (as
+    `yearclose.bulk._run_row_digest`)."""
+    shadow = {**state, **{k: f"\x00{k}\x00" for k in texts}}
+    text_ = _canonical(store._jsonable(shadow))
+    for k, value in texts.items():
+        quoted = _canonical(f"\x00{k}\x00")
+        assert text_.count(quoted) == 1
+        text_ = text_.replace(quoted, value)
+    return hashlib.sha256(text_.encode("utf-8")).hexdigest()
+
+
+def _insert_texts(session: Session, model: Any, objs: list[Any]) -> None:
+    """`_insert`, the JSON columns on PostgreSQL sent as the canonical texts the rows carry (`texts_`)."""
+    table = model.__table__
+    if session.get_bind().dialect.name != "postgresql" or not objs:
+        _insert(session, model, objs)
+        return
+    keys = [c.key for c in table.columns]
+    json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
+    raw: Any = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as cp:
+        for o in objs:
+            texts = o.texts_
+            cp.write_row(tuple((texts[k] if k in texts else json.dumps(getattr(o, k), ensure_ascii=False))
+                               if k in json_cols else getattr(o, k) for k in keys))
+
+
+def _insert_dicts(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """`_insert` of rows given as dicts of every column (plain types only): the payment lines and their receipts,
+    millions at the default size, without an object each."""
+    table = model.__table__
+    if not rows:
+        return
+    keys = [c.key for c in table.columns]
+    if session.get_bind().dialect.name == "postgresql":
+        get = itemgetter(*keys)
+        raw: Any = session.connection().connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(get(row))
+        return
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(insert(table), rows[start:start + INSERT_CHUNK])
+
+
+def _state_facts(session: Session, table: str, facts: list[tuple[str, dict[str, str]]], actor: Actor, at: datetime,
+                 what: str) -> None:
+    """`_state` for row facts made already: (county, fact) pairs, `ROWS_PER_ENTRY` to a `province.rows` entry."""
+    by_county: dict[str, list[dict[str, str]]] = {}
+    for county, fact in facts:
+        by_county.setdefault(county, []).append(fact)
+    items = []
+    for county, rows in sorted(by_county.items()):
+        for start in range(0, len(rows), ROWS_PER_ENTRY):
+            part = rows[start:start + ROWS_PER_ENTRY]
+            items.append({"type": "province.rows", "actor": f"{actor.role.value}:{actor.id}", "region": county,
+                          "subject": f"{table}:{part[0]['id']}-{part[-1]['id']}",
+                          "facts": {"what": what, "count": len(part), "rows": part}, "at": at})
+    store.append_many(session, items)
+
+
+class _Chains:
+    """Decision chains of the paid history, as executing and paying them leaves them: an archived matter (its
+    document and preview the run's input and output, the result announced), its run, the payment batch, the bank
+    files out and back (digests and counts: the files themselves are not kept), the lines paid with their accounts'
+    digests and the bank's serials (`payment_receipts`). Rows gather per county and year and go in by `flush`."""
+
+    def __init__(self, session: Session, actor: Actor, at: datetime, rng: random.Random, ids: _Ids,
+                 payees: dict[str, tuple[str, str]]) -> None:
+        from daipin.domain.privacy import salted_digester
+
+        self.session, self.actor, self.at, self.rng, self.ids = session, actor, at, rng, ids
+        self.payees = payees
+        self.households = dict(session.execute(select(m.Household.household_no, m.Household.id)).all())
+        self.pii = salted_digester(store.pinned_salt(session))  # `trace.pii`, the salt read once
+        self.label = f"{actor.role.value}:{actor.id}"
+        self.known: dict[str, tuple[str, str, str, str, int]] = {}
+        self.rows: dict[str, list[Any]] = {t: [] for t in ("runs", "matters", "payment_batches", "payment_files",
+                                                          "payment_lines", "payment_receipts")}
+        self.counts = {"payment_matters": 0, "payment_batches": 0, "payment_lines": 0}
+
+    def payee(self, hno: str) -> tuple[str, str, str, str, int]:
+        """(head's name, account, masked, its salted digest, household id), worked out once per household."""
+        got = self.known.get(hno)
+        if got is None:
+            from daipin.domain.privacy import mask_bank
+
+            name, account = self.payees[hno]
+            got = self.known[hno] = (name, account, mask_bank(account), self.pii(account), self.households[hno])
+        return got
+
+    def add(self, *, kind: str, region: str, title: str, proposer: str, funding: str, justification: str, year: int,
+            month: int, doc: dict[str, Any], out: dict[str, Any], pool_key: str | None, fail: str = "") -> int:
+        """One chain; `fail` "retry" (the first payee's line failed, then paid to the corrected account) or
+        "write_off" (the last payee's line failed and written off). Returns the lines made."""
+        from daipin.domain.privacy import mask_bank
+        from daipin.services.matters.service import COMPLAINT_HOTLINE
+
+        county = region[:6]
+        ids, label, rows = self.ids, self.label, self.rows
+        def day(d: int) -> datetime:
+            return datetime(year, month, d, 2, tzinfo=UTC)
+
+        created, executed, sent, returned = day(2), day(8), day(9), day(11)
+        retry_sent, retry_paid, written_off, announced, archived = day(14), day(16), day(17), day(21), day(24)
+        doc_text, out_text = _canonical(doc), _canonical(out)
+        run = _Plain(m.Run, id=ids.take(m.Run.__table__), kind="village_allocation", subject=region, year=year,
+                     input_json=doc, output_json=out, input_digest=hashlib.sha256(doc_text.encode()).hexdigest(),
+                     output_digest=hashlib.sha256(out_text.encode()).hexdigest(), actor=label, at=executed,
+                     ledger_index=None, county_code=county, texts_={"input_json": doc_text, "output_json": out_text})
+        rows["runs"].append(run)
+        matter_id = ids.take(wm.Matter.__table__)
+        pay = [(h, int(v)) for h, v in sorted(out.get("households", {}).items()) if v]
+        summary: dict[str, Any] | None = None
+        made = 0
+        if pay:
+            batch_id = ids.take(wm.PaymentBatch.__table__)
+            total = sum(v for _, v in pay)
+            out1, in1 = ids.take(wm.PaymentFile.__table__), ids.take(wm.PaymentFile.__table__)
+            out2 = in2 = None
+            if fail == "retry":
+                out2, in2 = ids.take(wm.PaymentFile.__table__), ids.take(wm.PaymentFile.__table__)
+            lines: list[Any] = []
+            retry: dict[str, Any] = {}
+            first_file: list[str] = []
+            back_file: list[str] = []
+            for seq, (hno, amount) in enumerate(pay, start=1):
+                name, account, masked, account_digest, household_id = self.payee(hno)
+                line: dict[str, Any] = {
+                    "id": ids.take(wm.PaymentLine.__table__), "batch_id": batch_id, "county_code": county,
+                    "payee_type": "household", "payee_ref": hno, "household_id": household_id,
+                    "payee_name": name, "amount_fen": amount, "bank_account_masked": masked,
+                    "status": "paid", "paid_at": returned, "payment_ref": "", "failure_reason": "", "seq": seq,
+                    "attempt": 1, "retry_of": None, "account_digest": account_digest, "sent_file_id": out1,
+                    "sent_at": sent, "return_file_id": in1, "failed_at": None, "written_off_at": None,
+                    "write_off_reason": None, "write_off_ref": None}
+                if fail == "retry" and seq == 1:
+                    old = account[:-4] + f"{(int(account[-4:]) + 7) % 10000:04d}"  # the account before correction
+                    line.update(status="requeued", paid_at=None, failure_reason="账户已冻结", failed_at=returned,
+                                bank_account_masked=mask_bank(old), account_digest=self.pii(old))
+                    retry = dict(line, id=ids.take(wm.PaymentLine.__table__), status="paid", paid_at=retry_paid,
+                                 failure_reason="", failed_at=None, seq=len(pay) + 1, attempt=2, retry_of=line["id"],
+                                 bank_account_masked=masked, account_digest=account_digest,
+                                 sent_file_id=out2, sent_at=retry_sent, return_file_id=in2)
+                elif fail == "write_off" and seq == len(pay):
+                    line.update(status="written_off", paid_at=None, failure_reason="账户已销户", failed_at=returned,
+                                written_off_at=written_off, write_off_reason="账户已销户，户内无人可代为领取",
+                                write_off_ref=f"{region[:9]}核销〔{year}〕{len(rows['payment_batches']) + 1}号")
+                lines.append(line)
+                first_file.append(f"{seq},{line['bank_account_masked']},{amount}")
+            if fail == "retry":
+                lines.append(retry)
+            for line in lines:
+                if line["status"] == "paid":
+                    line["payment_ref"] = f"LS{line['paid_at']:%Y%m%d}{line['id']:010d}"
+                    rows["payment_receipts"].append({"county_code": county, "payment_ref": line["payment_ref"],
+                                                     "line_id": line["id"]})
+                back_file.append(f"{line['seq']},{line['status']},{line['payment_ref']},{line['amount_fen']}")
+            first = [ln for ln in lines if ln["attempt"] == 1]
+            failed = sum(1 for ln in first if ln["status"] != "paid")
+            files: list[tuple[int | None, str, list[str], datetime, int, int, int]] = [
+                (out1, "out", first_file, sent, len(first), 0, 0),
+                (in1, "in", back_file[:len(first)], returned, len(first), len(first) - failed, failed)]
+            if fail == "retry":
+                files += [(out2, "out", back_file[-1:], retry_sent, 1, 0, 0),
+                          (in2, "in", back_file[-1:], retry_paid, 1, 1, 0)]
+            for fid, direction, text_rows, when, n, paid_n, failed_n in files:
+                sent_lines = first if fid in (out1, in1) else lines[-1:]
+                rows["payment_files"].append(_Plain(
+                    wm.PaymentFile, id=fid, batch_id=batch_id, county_code=county, direction=direction, format="csv",
+                    sha256=hashlib.sha256("\n".join(text_rows).encode()).hexdigest(), line_count=n,
+                    total_fen=sum(ln["amount_fen"] for ln in sent_lines), paid_count=paid_n, failed_count=failed_n,
+                    with_id_number=False, created_at=when, created_by=label))
+            live = [ln for ln in lines if ln["status"] != "requeued"]
+            status = "settled" if any(ln["status"] == "written_off" for ln in live) else "paid"
+            rows["payment_batches"].append(_Plain(
+                wm.PaymentBatch, id=batch_id, matter_id=matter_id, pool_key=pool_key or f"matter:{matter_id}",
+                run_id=run.id, county_code=county, total_fen=total, status=status, created_at=executed,
+                created_by=label))
+            rows["payment_lines"].append(lines)  # a batch's lines together: `line_facts` takes them at once
+            paid = [ln for ln in live if ln["status"] == "paid"]
+            off = [ln for ln in live if ln["status"] == "written_off"]
+            summary = {"total_fen": total, "status": status, "paid_count": len(paid),
+                       "paid_fen": sum(ln["amount_fen"] for ln in paid), "written_off_count": len(off),
+                       "written_off_fen": sum(ln["amount_fen"] for ln in off),
+                       "written_off": [{"seq": ln["seq"], "name": ln["payee_name"], "amount_fen": ln["amount_fen"],
+                                        "reason": ln["write_off_reason"], "decision": ln["write_off_ref"]}
+                                       for ln in off],
+                       "lines": [{"name": ln["payee_name"], "amount_fen": ln["amount_fen"], "status": ln["status"]}
+                                 for ln in live]}
+            made = len(lines)
+            self.counts["payment_batches"] += 1
+        announcement = {"title": f"关于“{title}”执行结果的公告",
+                        "matter": {"id": matter_id, "kind": kind, "title": title, "year": year},
+                        "payments": summary, "beneficiaries": None,
+                        "complaint_channels": [{"level": "hotline", **COMPLAINT_HOTLINE}],
+                        "announced_at": announced.isoformat()}
+        rows["matters"].append(_Plain(
+            wm.Matter, id=matter_id, kind=kind, state="archived", round=1, county_code=county, region_code=region,
+            title=title, year=year, proposer=proposer, project_id=None, entity_id=None, funding_source=funding,
+            responsible_person=_name(self.rng), justification=justification, document=doc,
+            document_digest=run.input_digest, preview=out, preview_digest=run.output_digest,
+            warnings=out.get("warnings", []), source=None, approved_document_digest=run.input_digest,
+            approved_preview_digest=run.output_digest, run_id=run.id, announcement=announcement,
+            announced_at=announced, archived_at=archived, pool_key=pool_key, created_at=created, created_by=label,
+            updated_at=archived,
+            texts_={"document": doc_text, "preview": out_text, "announcement": _canonical(announcement)}))
+        self.counts["payment_matters"] += 1
+        self.counts["payment_lines"] += made
+        return made
+
+    def flush(self) -> None:
+        """The rows gathered, inserted in bulk (foreign keys' order) and stated in the ledger. On PostgreSQL the
+        inserts run from a second thread while this one makes the row facts (`bankfiles._meanwhile`: the server
+        takes the rows on one core while Python digests them on the other)."""
+        from daipin.services.payments.bankfiles import _meanwhile, line_facts
+
+        session, rows = self.session, self.rows
+        lines = [ln for batch in rows["payment_lines"] for ln in batch]
+
+        def db_work(conn: Any) -> None:
+            with generic_plans(conn):  # the lines' foreign keys checked with one plan each
+                _insert_texts(session, m.Run, rows["runs"])
+                _insert_texts(session, wm.Matter, rows["matters"])
+                _insert(session, wm.PaymentBatch, rows["payment_batches"])
+                _insert(session, wm.PaymentFile, rows["payment_files"])
+                _insert_dicts(session, wm.PaymentLine, lines)
+                _insert_dicts(session, wm.PaymentReceipt, rows["payment_receipts"])
+
+        def py_work() -> dict[str, list[tuple[str, dict[str, str]]]]:
+            facts: dict[str, list[tuple[str, dict[str, str]]]] = {
+                "runs": [(r.county_code, {"table": "runs", "id": str(r.id),
+                                          "digest": _digest_with(shared_rows.row_state(session, r), r.texts_)})
+                         for r in rows["runs"]],
+                "matters": [(o.county_code, {"table": "matters", "id": str(o.id),
+                                             "digest": _digest_with(_wf_state(o), o.texts_)})
+                            for o in rows["matters"]],
+                # A batch at a time: its batch, files and times are one value each, which `line_facts` writes once.
+                "payment_lines": [(batch[0]["county_code"], f) for batch in rows["payment_lines"]
+                                  for f in line_facts(batch, self.pii)]}
+            for table in ("payment_batches", "payment_files"):
+                facts[table] = [(o.county_code, store.row_fact(table, o.id, _wf_state(o))) for o in rows[table]]
+            return facts
+
+        facts = _meanwhile(session, db_work, py_work)
+        for table in ("runs", "matters", "payment_batches", "payment_files", "payment_lines"):
+            _state_facts(session, table, facts[table], self.actor, self.at, "payments")
+        for objs in rows.values():
+            objs.clear()
+
+
+def _payment_history(session: Session, actor: Actor, at: datetime, rng: random.Random, ids: _Ids, lines: int,
+                     villages: list[tuple[str, str, str, bool]], paid_years: list[int],
+                     payees: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """The history's paid years (every year before the last: the last is the one `daipin year close` closes and
+    whose matters it drafts), each village's allocation decided, executed and paid, and `lines` payment lines in all.
+
+    Per village and year: its village_allocation matter (the pool `village_allocation:<village>:<year>`), run on the
+    document `runs.village_allocation_document` builds from the year's plan and the registry as the year close
+    does (`yearclose.bulk.CountyRegistry`), computed by the engine, its batch paying the run's households. One
+    batch pays a household once (a line per payee and attempt), so the lines beyond those are the township's
+    到户补助 paid in instalments through the year (因户施策: township_project matters, one batch each, an equal
+    amount to each of up to all of the village's poor, monitored and exited households, run by the engine too): each village and
+    year aims at its share of `lines` (as even as can be), a shortfall carried to the next, so the lines made are
+    `lines` exactly (unless the allocations alone make more). One instalment batch in `RETRY_EVERY` has a line that
+    failed and was paid again to the corrected account, one in `WRITE_OFF_EVERY` a line written off."""
+    from daipin.domain.engine import calculate
+    from daipin.services.runs import service as runs
+    from daipin.services.yearclose.bulk import CountyRegistry
+
+    chains = _Chains(session, actor, at, rng, ids, payees)
+    if not paid_years:
+        return chains.counts
+    places = {v[0]: v for v in villages}
+    by_county: dict[str, list[str]] = {}
+    for v in villages:
+        by_county.setdefault(v[0][:6], []).append(v[0])
+    targets = iter(_spread(lines, len(villages) * len(paid_years)))
+    want = made = instalments = 0
+    for county, codes in by_county.items():
+        for y in paid_years:
+            reg = CountyRegistry(session)
+            reg.load_allocations(codes, y)
+            plans = {p.village_code: p for p in session.scalars(select(m.AllocationPlan).where(
+                m.AllocationPlan.county_code == county, m.AllocationPlan.year == y))}
+            for vcode in codes:
+                want += next(targets)
+                plan = plans.get(vcode)
+                if plan is None:
+                    continue
+                _, vname, tname, _ = places[vcode]
+                doc = runs.village_allocation_document(reg, plan, y)
+                made += chains.add(kind="village_allocation", region=vcode, title=f"{vname}{y}年度村级收益分配方案",
+                                   proposer="村民委员会", funding="村集体经营性收益", justification="按年度收益分配方案分配",
+                                   year=y, month=12, doc=doc, out=calculate(doc),
+                                   pool_key=f"village_allocation:{vcode}:{y}")
+                eligible = [h for h in doc["households"] if h["status"] in INSTALMENT_STATUSES]
+                rest = want - made
+                if rest <= 0 or not eligible:
+                    continue
+                parts = _spread(rest, -(-rest // len(eligible)))
+                for i, n in enumerate(parts):
+                    instalments += 1
+                    fail = ("retry" if n >= 3 and instalments % RETRY_EVERY == 0 else
+                            "write_off" if n >= 2 and instalments % WRITE_OFF_EVERY == 5 else "")
+                    first = i * n % len(eligible)  # each instalment starts where the last stopped: even turns
+                    who = (eligible[first:] + eligible[:first])[:n - 1 if fail == "retry" else n]
+                    each = 60_00 + rng.randrange(25) * 10_00
+                    idoc = {"version": 1, "kind": "village_allocation", "village": vcode,
+                            "pool_fen": each * len(who), "households": who,
+                            "eligible_statuses": list(INSTALMENT_STATUSES), "work": [], "contribution": [],
+                            "buckets": INSTALMENT_BUCKETS}
+                    made += chains.add(kind="township_project", region=vcode[:9],
+                                       title=f"{tname}{vname}{y}年第{i + 1}批到户补助", proposer=f"{tname}人民政府",
+                                       funding="衔接推进乡村振兴补助资金",
+                                       justification="因户施策：乡镇逐户核定到户补助，分批按户等额发放",
+                                       year=y, month=1 + i * 12 // len(parts), doc=idoc, out=calculate(idoc),
+                                       pool_key=None, fail=fail)
+            chains.flush()
+    _fix_sequences(session, ("runs", "matters", "payment_batches", "payment_files", "payment_lines"))
+    session.flush()
+    return chains.counts
+
+
 DIGEST_TABLES: tuple[tuple[str, str], ...] = (
     ("regions", "code, name, level, parent_code, poor_village, key_village, county_code"),
     ("households", "household_no, village_code, status, exit_year, poverty_cause, labor, phone, bank_account, "
@@ -614,6 +986,12 @@ DIGEST_TABLES: tuple[tuple[str, str], ...] = (
     ("profit_records", "project_id, period_start, profit_fen"),
     ("contracts", "code, model, project_id, payee_household_id, payee_village_code, person_id, terms"),
     ("allocation_plans", "village_code, year, pool_fen, buckets"),
+    ("runs", "subject, kind, year, input_digest, output_digest"),
+    ("matters", "region_code, kind, year, state, title, document_digest, preview_digest, pool_key"),
+    ("payment_batches", "pool_key, total_fen, status"),
+    ("payment_files", "batch_id, direction, sha256, line_count, total_fen, paid_count, failed_count"),
+    ("payment_lines", "batch_id, seq, payee_ref, payee_name, amount_fen, bank_account_masked, status, payment_ref, "
+                      "attempt"),
 )
 
 
