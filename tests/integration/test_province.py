@@ -136,7 +136,8 @@ def test_small_provinces_payments_add_up_to_the_fen_and_verify(fresh_db_url: str
                 assert b.pool_key == (matter.pool_key or f"matter:{matter.id}")
             # A village's allocation of each earlier year (the last is left to the year close), paid once.
             kinds = s.execute(text("SELECT kind, year, count(*) FROM matters GROUP BY kind, year ORDER BY kind, year"))
-            assert [tuple(r)[:2] for r in kinds] == [("township_project", YEAR - 2), ("township_project", YEAR - 1),
+            assert [tuple(r)[:2] for r in kinds] == [("beneficiary_roster", YEAR),  # the last year's rosters
+                                                     ("township_project", YEAR - 2), ("township_project", YEAR - 1),
                                                      ("village_allocation", YEAR - 2), ("village_allocation", YEAR - 1)]
             assert s.scalar(text("SELECT count(*) FROM matters WHERE kind = 'village_allocation'")) == 12 * 2
             statuses = {ln.status for ln in lines}
@@ -204,9 +205,11 @@ def _counts(s: Session) -> tuple[int, int, int]:
 
 
 def _drafts(s: Session) -> tuple[int, int, int]:
-    """Village allocation matters, distinct pools they hold, and the draft step's progress rows."""
-    matters = s.scalar(select(func.count()).select_from(Matter).where(Matter.kind == "village_allocation")) or 0
-    pools = s.scalar(select(func.count(func.distinct(Matter.pool_key))).where(Matter.kind == "village_allocation")) or 0
+    """Village allocation matters of the closed year, distinct pools they hold, and the draft step's progress rows
+    (the earlier years' allocations are the paid history)."""
+    this_year = (Matter.kind == "village_allocation", Matter.year == YEAR)
+    matters = s.scalar(select(func.count()).select_from(Matter).where(*this_year)) or 0
+    pools = s.scalar(select(func.count(func.distinct(Matter.pool_key))).where(*this_year)) or 0
     progress = s.scalar(select(func.count()).select_from(YearCloseProgress)
                         .where(YearCloseProgress.step == "draft")) or 0
     return matters, pools, progress

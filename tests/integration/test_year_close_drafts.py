@@ -45,14 +45,16 @@ class Stop(Exception):
     """The close's process killed (as a kill would leave it: what was committed stays)."""
 
 
-def _load(s: Session, seed: int = 11) -> None:
+def _load(s: Session, seed: int = 11, *, rosters: bool = True) -> None:
     store.ensure_log(s, at=AT)
-    prov.load_province(s, SYSTEM_ACTOR, AT, seed=seed, year=YEAR, size=SIZE)
+    prov.load_province(s, SYSTEM_ACTOR, AT, seed=seed, year=YEAR, size=SIZE, confirm_rosters=rosters)
     s.commit()
 
 
 def _allocation_matters(s: Session) -> list[Matter]:
-    return list(s.scalars(select(Matter).where(Matter.kind == "village_allocation").order_by(Matter.id)))
+    """The closed year's allocation matters (the earlier years' are the province's paid history)."""
+    return list(s.scalars(select(Matter).where(Matter.kind == "village_allocation", Matter.year == YEAR)
+                          .order_by(Matter.id)))
 
 
 def _draft_rows(s: Session, county: str | None = None) -> int:
@@ -147,13 +149,14 @@ def _confirm_roster(s: Session, village: str, year: int, t: datetime) -> Matter:
 
 
 def test_villages_without_a_confirmed_roster_are_reported_and_drafted_once_it_is(fresh_db_url: str) -> None:
-    """The province confirms its last year's rosters only: a close of the year before drafts nothing, finishes, and
-    names every village; once one village's roster is confirmed, the close started again drafts that one."""
-    earlier = YEAR - 1
+    """A province loaded without its last year's rosters confirmed: a close of that year drafts nothing, finishes, and
+    names every village; once one village's roster is confirmed, the close started again drafts that one (the
+    earlier years are the province's paid history: their pools are decided)."""
+    earlier = YEAR
     engine = make_engine(fresh_db_url)
     try:
         with Session(engine, expire_on_commit=False) as s:
-            _load(s)
+            _load(s, rosters=False)
             first = yc.close_county(s, SYSTEM_ACTOR, "231002", earlier, CLOSE_AT)
             assert first["allocate"] == 6 and first["draft"] == 0
             assert _allocation_matters(s) == [] and _draft_rows(s) == 0
@@ -222,19 +225,28 @@ def test_the_command_reports_each_step_and_names_the_villages_it_could_not_draft
     runner = CliRunner()
     try:
         for args in (["init"], ["sample", "province", "--counties", "2", "--townships", "4", "--villages", "12",
-                                "--households", "240", "--entities", "8", "--contracts", "160", "--year", str(YEAR)]):
+                                "--households", "240", "--entities", "8", "--contracts", "160", "--year", str(YEAR),
+                                "--no-rosters"]):
             result = runner.invoke(app, args)
             assert result.exit_code == 0, result.output
-        assert "rosters 12" in result.output
-        result = runner.invoke(app, ["year", "close", "--year", str(YEAR - 1), "--workers", "1"])
+        assert "rosters" not in result.output
+        result = runner.invoke(app, ["year", "close", "--year", str(YEAR), "--workers", "1"])
         assert result.exit_code == 0, result.output
         assert "起草分配事项 0/6" in result.output
-        assert f"6 个村未确认 {YEAR - 1} 年度收益扶贫对象名单，未起草分配事项" in result.output
+        assert f"6 个村未确认 {YEAR} 年度收益扶贫对象名单，未起草分配事项" in result.output
         assert "231002001001" in result.output and "12 个村待确认名册，未起草" in result.output
+        engine = make_engine(fresh_db_url)
+        try:
+            with Session(engine, expire_on_commit=False) as s:
+                _confirm_roster(s, "231002001001", YEAR, AT - timedelta(days=40))
+                s.commit()
+        finally:
+            engine.dispose()
+        reset_engine(None)
         result = runner.invoke(app, ["year", "close", "--year", str(YEAR), "--workers", "2"])
         assert result.exit_code == 0, result.output
-        assert "起草分配事项 6/6" in result.output and "未确认" not in result.output
-        assert "32/32" in result.output
+        assert "东安区（231002）：项目收益结算 6/6，村级收益分配 6/6，起草分配事项 1/6" in result.output
+        assert f"5 个村未确认 {YEAR} 年度收益扶贫对象名单" in result.output and "11 个村待确认名册" in result.output
     finally:
         reset_engine(None)
 

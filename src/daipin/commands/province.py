@@ -35,6 +35,8 @@ def province(
     contracts: int = typer.Option(None, "--contracts", help="利益联结协议数（默认户数的10/3倍）"),
     events: int = typer.Option(None, "--events", help="动态管理变动事件数（默认户数的1%）"),
     payment_lines: int = typer.Option(None, "--payment-lines", help="历史支付明细数（默认户数的10倍）"),
+    rosters: bool = typer.Option(True, "--rosters/--no-rosters",
+                                 help="确认最后一年各村的收益扶贫对象名单（默认确认；不确认则结账不起草分配事项）"),
 ) -> None:
     """生成并载入合成省份 / generate and load the synthetic province into an empty database."""
     from daipin.domain.actors import SYSTEM_ACTOR
@@ -52,7 +54,7 @@ def province(
     with unit_of_work() as s:
         at = now(s)
         store.ensure_log(s, at=at)
-        loaded = prov.load_province(s, SYSTEM_ACTOR, at, seed=seed, year=year, size=size,
+        loaded = prov.load_province(s, SYSTEM_ACTOR, at, seed=seed, year=year, size=size, confirm_rosters=rosters,
                                     progress=lambda msg: typer.echo(f"  {msg}  ({time.perf_counter() - t0:.0f} s)"))
     typer.echo("已载入合成省份 / province loaded: " + ", ".join(f"{k} {v:,}" for k, v in loaded.counts.items())
                + f" in {time.perf_counter() - t0:.1f} s")

@@ -354,9 +354,10 @@ def is_loaded(session: Session) -> bool:
 
 def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2026, year: int | None = None,
                   size: ProvinceSize | None = None, progress: Callable[[str], None] | None = None,
-                  workdir: Path | None = None) -> Loaded:
+                  workdir: Path | None = None, confirm_rosters: bool = True) -> Loaded:
     """Generate the province and load it into an empty registry (a registry holding regions is refused). `year` is
-    the last year of its history (default: the year before `at`'s). The caller commits."""
+    the last year of its history (default: the year before `at`'s). `confirm_rosters=False` leaves the last year's
+    rosters unconfirmed (a close of that year then drafts no allocation). The caller commits."""
     size = size or ProvinceSize()
     size.check()
     year = year or at.year - 1
@@ -571,7 +572,8 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
     # ---- history: status changes, exits and deaths through the services
     out.counts.update(_events(session, actor, at, rng, size.events, hh_rows, years))
     say(f"变动事件 {size.events:,}")
-    out.counts["rosters"] = _confirm_rosters(session, actor, at, year, [v[0] for v in villages])
+    if confirm_rosters:
+        out.counts["rosters"] = _confirm_rosters(session, actor, at, year, [v[0] for v in villages])
 
     # ---- paid history: every earlier year's allocations decided, executed and paid (`_payment_history`)
     out.counts.update(_payment_history(session, actor, at, rng, ids, size.lines, villages, years[:-1], payees))
