@@ -150,10 +150,19 @@ def test_charts_tables_and_steps_speak_text_not_only_colour_or_pictures(browser:
     page.context.close()
 
 
-@pytest.mark.parametrize("user", ROLES)
-def test_every_page_of_a_role_has_no_wcag_violation(browser: Any, server: Server, user: str) -> None:
+# Each role's pages are walked in tests/e2e/test_accessibility_roles_{a,b}.py (two files, so the two browser-test
+# workers, which take a file each, share the walk); between them they take every role of ROLES.
+ROLES_A = ["district", "township", "discipline"]
+ROLES_B = ["village", "auditor", "province", "entity"]
+
+
+def every_page_of(browser: Any, server: Server, user: str) -> None:
     found = check_every_page(browser, server, user, ["/"])
     assert not found, f"{len(found)} page views with WCAG 2.1 A/AA violations:\n{report(found)}"
+
+
+def test_the_two_role_walks_take_every_role_once() -> None:
+    assert sorted(ROLES_A + ROLES_B) == sorted(ROLES) and not set(ROLES_A) & set(ROLES_B)
 
 
 def test_every_portal_page_has_no_wcag_violation(browser: Any, server: Server) -> None:

@@ -414,14 +414,19 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
         if len(set(values)) == 1:  # one value in every line (kinds as above: no True beside 1)
             constant[-1] += part(values[0]).replace("%", "%%")
             continue
+        null = "" if k in later else head + "null"
         if kinds == {int}:
             varying.append([head + v for v in map(str, values)])
         elif kinds == {str} and k not in masked:
             varying.append([head + v for v in map(enc, values)])
-        elif kinds == {str} and all(values):  # a masked column: each value masked, its digest beside it
+        elif kinds == {str}:  # a masked column: each value masked, its digest beside it (an empty one as it is)
             digest_head = "," + enc(k + "_digest") + ":"
-            varying.append([head + a + digest_head + b for a, b in zip(map(enc, map(mask_reference, values)),
-                                                                      map(enc, map(pii, values)), strict=True)])
+            varying.append([head + enc(mask_reference(v)) + digest_head + enc(pii(v)) if v else head + '""'
+                            for v in values])
+        elif kinds <= {int, type(None)} or kinds <= {datetime, type(None)} or (
+                kinds <= {str, type(None)} and k not in masked):  # one kind of value, NULL among them
+            written = {v: part(v) for v in set(values)}  # each value written once (times, files, batches repeat)
+            varying.append([null if v is None else written[v] for v in values])
         else:
             varying.append(list(map(part, values)))
         constant.append("")
