@@ -357,7 +357,18 @@ def load_province(session: Session, actor: Actor, at: datetime, *, seed: int = 2
                   workdir: Path | None = None, confirm_rosters: bool = True) -> Loaded:
     """Generate the province and load it into an empty registry (a registry holding regions is refused). `year` is
     the last year of its history (default: the year before `at`'s). `confirm_rosters=False` leaves the last year's
-    rosters unconfirmed (a close of that year then drafts no allocation). The caller commits."""
+    rosters unconfirmed (a close of that year then drafts no allocation). The caller commits.
+
+    On PostgreSQL the whole load keeps one plan per foreign key's check (`generic_plans`): millions of rows are
+    inserted under foreign keys, each row's check a prepared statement the connection would otherwise plan anew."""
+    with generic_plans(session.connection()):
+        return _load_province(session, actor, at, seed=seed, year=year, size=size, progress=progress,
+                              workdir=workdir, confirm_rosters=confirm_rosters)
+
+
+def _load_province(session: Session, actor: Actor, at: datetime, *, seed: int, year: int | None,
+                   size: ProvinceSize | None, progress: Callable[[str], None] | None, workdir: Path | None,
+                   confirm_rosters: bool) -> Loaded:
     size = size or ProvinceSize()
     size.check()
     year = year or at.year - 1
