@@ -295,7 +295,9 @@ def _preview(session: Session, actor: Actor, kind: wf.MatterKind, document: Any,
     if doc_kind == "premium_subsidy":
         from daipin.services.insurance import batches as insurance
 
-        return insurance.check_document(session, document, region, year, matter_id=matter_id), []
+        # Drafting or changing the matter locks the subsidies it lists (then reads which other live matter lists
+        # them): of two officials drafting at once, the second waits for the first and finds them listed.
+        return insurance.check_document(session, document, region, year, matter_id=matter_id, lock=True), []
     if doc_kind == "beneficiary_roster":
         from daipin.services.rosters import rules as rosters
 
