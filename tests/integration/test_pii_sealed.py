@@ -241,6 +241,29 @@ def test_a_rotation_killed_midway_continues_when_run_again_and_seals_nothing_twi
     assert verify.returncode == 0, v_out + v_err
 
 
+def test_ledger_verify_without_the_personal_data_key_says_so_in_one_line(
+        engine: Engine, fresh_db_url: str, keys_dir: Path, tmp_path: Path) -> None:
+    """A fresh process asked to verify a ledger whose rows hold sealed data, with the data key gone from the key
+    folder, exits 2 with one line naming the variable and the missing key: no traceback."""
+    with Session(engine) as s, s.begin():
+        _district(s)
+        _household(s, 1)
+    data_keys = list(keys_dir.glob("pii-data-*.key"))
+    assert len(data_keys) == 1
+    kid = data_keys[0].name.removeprefix("pii-data-").removesuffix(".key")
+    moved = tmp_path / data_keys[0].name
+    data_keys[0].rename(moved)
+    proc = _daipin(fresh_db_url, keys_dir, "ledger", "verify")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2, out + err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("错误 / error: DAIPIN_KEYS_DIR:") and kid in err and "cannot be read" in err, err
+    moved.rename(data_keys[0])  # with the key back, the same ledger verifies
+    again = _daipin(fresh_db_url, keys_dir, "ledger", "verify")
+    a_out, a_err = again.communicate(timeout=300)
+    assert again.returncode == 0, a_out + a_err
+
+
 def test_migration_0022_seals_the_rows_already_there(fresh_db_url: str, keys_dir: Path) -> None:
     """Rows written in clear before 0022 are sealed by it (with blind indexes), read back in clear, and found
     by number; downgrading opens them again."""

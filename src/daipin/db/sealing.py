@@ -110,12 +110,14 @@ class Keyring:
     index: bytes | None
     folder: Path
 
-    def seal_key(self, kid: str) -> DataKey:
+    def seal_key(self, kid: str, *, opening: bool = False) -> DataKey:
         found = self.data.get(kid)
         if found is None:
-            raise SealingError(f"找不到个人信息数据密钥 {kid}（{self.folder} 或 DAIPIN_DATA_KEY）；已拒绝写入",
+            zh, en = (("无法读取用它加密的个人信息", "what it sealed cannot be read") if opening
+                      else ("已拒绝写入", "writes are refused"))
+            raise SealingError(f"找不到个人信息数据密钥 {kid}（{self.folder} 或 DAIPIN_DATA_KEY）；{zh}",
                                f"the personal-data key {kid} is missing (from {self.folder} or DAIPIN_DATA_KEY); "
-                               "writes are refused", field=KEYS_ENV, code="pii_key_missing")
+                               f"{en}", field=KEYS_ENV, code="pii_key_missing")
         return found
 
 
@@ -362,7 +364,7 @@ def open_value(table: str, column: str, value: str, county: str | None = None, r
                            "another row's county", field=column, code="pii_moved")
     k = _opening.get(kid)
     if k is None:  # a key id names one key: once found, it opens without reading the folder again
-        k = (ring or keyring()).seal_key(kid)
+        k = (ring or keyring()).seal_key(kid, opening=True)
         _opening[kid] = k
     try:
         return _decrypt(k, raw_nonce, raw_body, _aad(table, column, sealed_for)).decode()
