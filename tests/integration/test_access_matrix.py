@@ -1572,6 +1572,23 @@ def _client(app: Any) -> Any:
     return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
 
 
+@pytest.fixture
+def client_of() -> Iterator[Callable[[Any], Any]]:
+    """A client kept open for the test (one event loop for all its requests, not one per request: the walks
+    below send thousands), closed after it."""
+    opened: list[Any] = []
+
+    def open_client(app: Any) -> Any:
+        c = _client(app)
+        c.__enter__()
+        opened.append(c)
+        return c
+
+    yield open_client
+    for c in opened:
+        c.__exit__(None, None, None)
+
+
 def _headers(mx: Mx, role: str) -> dict[str, str]:
     return mx.world.headers(role) if role != LOGGED_OUT else {}
 
@@ -1587,9 +1604,9 @@ def _links(html: str) -> set[str]:
     return out
 
 
-def test_no_get_route_leaks_a_foreign_row_a_name_or_a_dead_link_to_any_role(mx: Mx) -> None:
+def test_no_get_route_leaks_a_foreign_row_a_name_or_a_dead_link_to_any_role(mx: Mx, client_of: Callable[[Any], Any]) -> None:
     app, _ = app_rolling_back(mx.session)
-    c = _client(app)
+    c = client_of(app)
     wrong: list[str] = []
     seen: dict[tuple[str, str], int] = {}
     requests = 0
@@ -1633,12 +1650,12 @@ def test_no_get_route_leaks_a_foreign_row_a_name_or_a_dead_link_to_any_role(mx: 
     assert wrong == [], "\n".join(wrong[:60]) + f"\n({len(wrong)} in all)"
 
 
-def test_no_unsafe_route_lets_a_role_write_what_the_policy_refuses(mx: Mx) -> None:
+def test_no_unsafe_route_lets_a_role_write_what_the_policy_refuses(mx: Mx, client_of: Callable[[Any], Any]) -> None:
     from daipin.ledger import store
     from tests.integration.api_support import app_on_session
 
     app, _ = app_on_session(mx.session)
-    c = _client(app)
+    c = client_of(app)
     wrong: list[str] = []
     asked = 0
 
@@ -1684,12 +1701,12 @@ def test_no_unsafe_route_lets_a_role_write_what_the_policy_refuses(mx: Mx) -> No
     assert wrong == [], "\n".join(wrong[:60]) + f"\n({len(wrong)} in all)"
 
 
-def test_an_entity_page_lists_by_name_only_the_contracts_and_dues_inside_the_viewer_s_reach(mx: Mx) -> None:
+def test_an_entity_page_lists_by_name_only_the_contracts_and_dues_inside_the_viewer_s_reach(mx: Mx, client_of: Callable[[Any], Any]) -> None:
     from daipin.db.models.registry import Contract
     from daipin.services.contracts.service import payee_region
 
     app, _ = app_rolling_back(mx.session)
-    c = _client(app)
+    c = client_of(app)
     eid = mx.world.ids["entity_own"]
     api = {role: c.get(f"/api/v1/entities/{eid}", headers=_headers(mx, role)).json() for role in (D, T, V, E)}
     every = len(mx.session.query(Contract).filter(Contract.entity_id == eid).all())

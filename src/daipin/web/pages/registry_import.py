@@ -10,6 +10,7 @@ one before it by the page's style sheet."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import queue
@@ -49,16 +50,22 @@ def import_page(request: Request, actor: CurrentActor) -> Response:
 
 @router.get("/households/import/template.xlsx")
 def import_template(actor: CurrentActor) -> Response:
+    access.require(actor, "household.write")
+    return Response(_template_bytes(), media_type=XLSX,
+                    headers={"Content-Disposition": "attachment; filename*=UTF-8''%E5%86%9C%E6%88%B7%E5%AF%BC%E5%85%A5"
+                             "%E6%A8%A1%E6%9D%BF.xlsx"})
+
+
+@functools.cache
+def _template_bytes() -> bytes:
+    """The template's file, written once per process (it names no village: the same sheet for everyone; openpyxl
+    takes about 0.3 s to write it)."""
     from daipin.services.imports.service import write_template
 
-    access.require(actor, "household.write")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "template.xlsx"
         write_template(out)
-        data = out.read_bytes()
-    return Response(data, media_type=XLSX,
-                    headers={"Content-Disposition": "attachment; filename*=UTF-8''%E5%86%9C%E6%88%B7%E5%AF%BC%E5%85%A5"
-                             "%E6%A8%A1%E6%9D%BF.xlsx"})
+        return out.read_bytes()
 
 
 @router.post("/households/import/errors.xlsx", dependencies=[CsrfDep])
