@@ -35,17 +35,25 @@ from tests.integration.api_support import START, executed_allocation
 CADRE_REGION = "231002001001"
 
 
-@pytest.fixture
-def district(session: Session, tmp_path: Path) -> Session:
-    """The sample district with the first village's roster confirmed (its allocation can be drafted)."""
+def _build_district(session: Session, keys_dir: str) -> dict[str, Any]:
     from daipin.commands.web import confirm_rosters
     from daipin.ledger import store
 
-    os.environ["DAIPIN_KEYS_DIR"] = str(tmp_path / "keys")
+    os.environ["DAIPIN_KEYS_DIR"] = keys_dir
     at = START - timedelta(days=60)
     store.ensure_log(session, at=at)
     sample.load_sample(session, SYSTEM_ACTOR, at)
     confirm_rosters(session, START, limit=1)
+    return {}
+
+
+@pytest.fixture
+def district(session: Session, tmp_path: Path) -> Session:
+    """The sample district with the first village's roster confirmed (its allocation can be drafted): built by
+    the services once per engine in this process, replayed after (tests/integration/world_cache.py)."""
+    from tests.integration import world_cache
+
+    world_cache.build(session, str(tmp_path / "keys"), _build_district, dict, name="one_pool_district")
     return session
 
 
@@ -170,6 +178,23 @@ except DaipinError as exc:
 """
 
 
+def _build_pg_district(s: Session, keys_dir: str) -> dict[str, Any]:
+    from daipin.commands.web import confirm_rosters
+    from daipin.ledger import store
+
+    os.environ["DAIPIN_KEYS_DIR"] = keys_dir
+    at = START - timedelta(days=60)
+    store.ensure_log(s, at=at)
+    sample.load_sample(s, SYSTEM_ACTOR, at)
+    confirm_rosters(s, START, limit=2)
+    m = executed_allocation(s, CADRE_REGION)
+    lines = list(s.scalars(select(PaymentLine.id).join(PaymentBatch).where(PaymentBatch.matter_id == m.id)
+                           .order_by(PaymentLine.id)))
+    assert len(lines) >= 4
+    doc = runs.build_village_allocation_document(s, "231002001002", sample.YEAR)
+    return {"line": lines[0], "lines": lines[:4], "document": doc}
+
+
 @pytest.fixture
 def pg_district(tmp_path: Path) -> Any:
     """A committed PostgreSQL database holding the sample district, one village's allocation executed."""
@@ -181,20 +206,11 @@ def pg_district(tmp_path: Path) -> Any:
     engine = make_engine(url)
     reset_engine(engine)
     try:
-        from daipin.commands.web import confirm_rosters
-        from daipin.ledger import store
+        from tests.integration import world_cache
 
-        with session_scope() as s:
-            at = START - timedelta(days=60)
-            store.ensure_log(s, at=at)
-            sample.load_sample(s, SYSTEM_ACTOR, at)
-            confirm_rosters(s, START, limit=2)
-            m = executed_allocation(s, CADRE_REGION)
-            lines = list(s.scalars(select(PaymentLine.id).join(PaymentBatch).where(PaymentBatch.matter_id == m.id)
-                                   .order_by(PaymentLine.id)))
-            assert len(lines) >= 4
-            doc = runs.build_village_allocation_document(s, "231002001002", sample.YEAR)
-        yield {"url": url, "keys": keys, "line": lines[0], "lines": lines[:4], "document": doc}
+        with session_scope() as s:  # built once per process, replayed after (tests/integration/world_cache.py)
+            w = world_cache.build(s, keys, _build_pg_district, dict, name="one_pool_pg_district")
+        yield {"url": url, "keys": keys, **w}
     finally:
         reset_engine(None)
         engine.dispose()
