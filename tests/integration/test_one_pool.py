@@ -35,7 +35,8 @@ from tests.integration.api_support import START, executed_allocation
 CADRE_REGION = "231002001001"
 
 
-def _build_district(session: Session, keys_dir: str) -> dict[str, Any]:
+def _sample_district(session: Session, keys_dir: str, rosters: int) -> None:
+    """The sample district, its first `rosters` villages' rosters confirmed, with its keys in `keys_dir`."""
     from daipin.commands.web import confirm_rosters
     from daipin.ledger import store
 
@@ -43,7 +44,11 @@ def _build_district(session: Session, keys_dir: str) -> dict[str, Any]:
     at = START - timedelta(days=60)
     store.ensure_log(session, at=at)
     sample.load_sample(session, SYSTEM_ACTOR, at)
-    confirm_rosters(session, START, limit=1)
+    confirm_rosters(session, START, limit=rosters)
+
+
+def _build_district(session: Session, keys_dir: str) -> dict[str, Any]:
+    _sample_district(session, keys_dir, rosters=1)
     return {}
 
 
@@ -179,14 +184,7 @@ except DaipinError as exc:
 
 
 def _build_pg_district(s: Session, keys_dir: str) -> dict[str, Any]:
-    from daipin.commands.web import confirm_rosters
-    from daipin.ledger import store
-
-    os.environ["DAIPIN_KEYS_DIR"] = keys_dir
-    at = START - timedelta(days=60)
-    store.ensure_log(s, at=at)
-    sample.load_sample(s, SYSTEM_ACTOR, at)
-    confirm_rosters(s, START, limit=2)
+    _sample_district(s, keys_dir, rosters=2)
     m = executed_allocation(s, CADRE_REGION)
     lines = list(s.scalars(select(PaymentLine.id).join(PaymentBatch).where(PaymentBatch.matter_id == m.id)
                            .order_by(PaymentLine.id)))
