@@ -20,10 +20,14 @@ def unit_of_work() -> Iterator[Any]:
         with session_scope() as session:
             yield session
     except DaipinError as exc:
-        typer.echo(f"错误 / error: {exc.text()}", err=True)
-        for problem in getattr(exc, "problems", None) or []:  # a file refused whole: every problem, row and column
-            typer.echo(f"  {problem.text()}", err=True)
+        _say_refused(exc)
         raise typer.Exit(2) from None
+
+
+def _say_refused(exc: Any) -> None:
+    typer.echo(f"错误 / error: {exc.text()}", err=True)
+    for problem in getattr(exc, "problems", None) or []:  # a file refused whole: every problem, row and column
+        typer.echo(f"  {problem.text()}", err=True)
 
 
 def refused(run: Callable[[], None]) -> None:
@@ -34,7 +38,7 @@ def refused(run: Callable[[], None]) -> None:
     try:
         run()
     except DaipinError as exc:
-        typer.echo(f"错误 / error: {exc.text()}", err=True)
+        _say_refused(exc)
         raise SystemExit(2) from None
 
 
