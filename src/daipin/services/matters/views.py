@@ -65,20 +65,25 @@ def list_page(session: Session, actor: Actor, *, state: str | None = None, kind:
     total = int(session.scalar(select(func.count()).select_from(Matter).where(where)) or 0)
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    listed = select(Matter).where(where).order_by(Matter.id.desc()).limit(per_page)
+    # The columns the list shows, not the whole rows: a matter's documents (its calculation input, preview and
+    # announcement, each naming every household of a village) would be read and decoded only to be dropped.
+    listed = (select(Matter.id, Matter.title, Matter.kind, Matter.state, Matter.region_code, Matter.year,
+                     Matter.round, Matter.updated_at).where(where).order_by(Matter.id.desc()).limit(per_page))
     if before_id is None:
         listed = listed.offset((page - 1) * per_page)
     else:
         listed = listed.where(Matter.id < before_id)
-    rows = list(session.scalars(listed))
+    rows = session.execute(listed).all()
     names = _region_names(session, {m.region_code for m in rows})
     ids = [m.id for m in rows]
     meetings: dict[int, Any] = {}
     notices: dict[int, Any] = {}
     if ids:
-        for meeting in session.scalars(select(Meeting).where(Meeting.matter_id.in_(ids)).order_by(Meeting.id)):
+        for meeting in session.execute(select(Meeting.matter_id, Meeting.round, Meeting.scheduled_at)
+                                       .where(Meeting.matter_id.in_(ids)).order_by(Meeting.id)):
             meetings[meeting.matter_id] = meeting  # the last one called
-        for notice in session.scalars(select(Notice).where(Notice.matter_id.in_(ids), Notice.status != "withdrawn")
+        for notice in session.execute(select(Notice.matter_id, Notice.round, Notice.ends_at)
+                                      .where(Notice.matter_id.in_(ids), Notice.status != "withdrawn")
                                       .order_by(Notice.id)):
             notices[notice.matter_id] = notice
     out = []

@@ -6,6 +6,7 @@ not exist; an implementing-entity user sees only its own entity, its contracts, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from functools import cache
 from typing import Any
@@ -632,6 +633,16 @@ def _payees(session: Session, actor: Actor, refs: set[str], entity_id: int | Non
     """Payees (`household:<id>`, `village:<code>`) as people read them: a household by its head's name and its
     number (the name masked for an entity's users; masked, without its number, for an official outside the
     household's village, see `payee_shown`), a village by its name; no ID number, phone or account."""
+    return _payees_of(session, actor, [(r, entity_id) for r in refs]).get(entity_id, {})
+
+
+def _payees_of(session: Session, actor: Actor,
+               wanted: Iterable[tuple[str, int | None]]) -> dict[int | None, dict[str, dict[str, Any]]]:
+    """`_payees` of many contracts at once: for each (payee ref, contract's entity) pair, the payee as `_payees`
+    names it for that entity, grouped by entity. Two queries for a whole page (the households with their heads,
+    the villages' names), however many entities it lists."""
+    pairs = set(wanted)
+    refs = {r for r, _ in pairs}
     hh_ids = {int(r.split(":", 1)[1]) for r in refs if r.startswith("household:")}
     codes = {r.split(":", 1)[1] for r in refs if r.startswith("village:")}
     rows = session.execute(
@@ -640,23 +651,33 @@ def _payees(session: Session, actor: Actor, refs: set[str], entity_id: int | Non
         .where(Household.id.in_(hh_ids)).order_by(Household.id, Person.id)).all() if hh_ids else []
     names: dict[str, str] = dict(session.execute(
         select(Region.code, Region.name).where(Region.code.in_(codes))).all()) if codes else {}
-    out: dict[str, dict[str, Any]] = {}
+    households: dict[str, tuple[int, str, str, str | None]] = {}
     for hid, number, village, head in rows:
-        ref = f"household:{hid}"
-        if ref in out:
-            continue  # a second head: the first one names the household
-        how = payee_shown(actor, village, entity_id)
-        if how == "hidden":
-            out[ref] = {"kind": "household", "name": mask_name(head) or "辖区外农户", "household_id": None,
-                        "household_no": "", "village_code": village, "viewable": False}
-            continue
-        shown = (head or "") if how == "full" else mask_name(head)
-        out[ref] = {"kind": "household", "name": f"{shown}（{number}）" if shown else number,
-                    "household_id": hid, "household_no": number, "village_code": village,
-                    "viewable": _opens_households(actor, village)}
-    for code in codes:
-        out[f"village:{code}"] = {"kind": "village", "name": names.get(code, code), "village_code": code,
-                                  "viewable": False}
+        households.setdefault(f"household:{hid}", (hid, number, village, head))  # a second head: the first names it
+    shown_as: dict[tuple[str, int | None], str] = {}  # `payee_shown` depends on the village and entity alone
+    opens: dict[str, bool] = {}
+    out: dict[int | None, dict[str, dict[str, Any]]] = {eid: {} for _, eid in pairs}
+    for ref, eid in pairs:
+        if ref in households:
+            hid, number, village, head = households[ref]
+            how = shown_as.get((village, eid))
+            if how is None:
+                how = shown_as[(village, eid)] = payee_shown(actor, village, eid)
+            if how == "hidden":
+                out[eid][ref] = {"kind": "household", "name": mask_name(head) or "辖区外农户", "household_id": None,
+                                 "household_no": "", "village_code": village, "viewable": False}
+                continue
+            shown = (head or "") if how == "full" else mask_name(head)
+            viewable = opens.get(village)
+            if viewable is None:
+                viewable = opens[village] = _opens_households(actor, village)
+            out[eid][ref] = {"kind": "household", "name": f"{shown}（{number}）" if shown else number,
+                             "household_id": hid, "household_no": number, "village_code": village,
+                             "viewable": viewable}
+        elif ref.startswith("village:"):
+            code = ref.split(":", 1)[1]
+            out[eid][ref] = {"kind": "village", "name": names.get(code, code), "village_code": code,
+                             "viewable": False}
     return out
 
 
@@ -857,9 +878,8 @@ def search_contracts(session: Session, actor: Actor, *, q: str = "", model: str 
         return f"household:{c.payee_household_id}" if c.payee_household_id is not None else \
             f"village:{c.payee_village_code}"
 
-    # How a payee is named depends on the contract's entity (`payee_shown`): one look-up per entity on the page.
-    payees = {eid: _payees(session, actor, {ref(c) for c in rows if c.entity_id == eid}, eid)
-              for eid in {c.entity_id for c in rows}}
+    # How a payee is named depends on the contract's entity (`payee_shown`): the page's payees read at once.
+    payees = _payees_of(session, actor, [(ref(c), c.entity_id) for c in rows])
     items = [{**_contract_row(c, entities), "project": projects.get(c.project_id, ""),
               "payee": payees[c.entity_id].get(ref(c), {"name": "", "viewable": False})} for c in rows]
     return {"items": items, "offset": offset, "limit": limit, "more": more, "q": q,
