@@ -267,6 +267,10 @@ class ReadOnlySession(Session):
     """The session of a read-only request (`read_only`). Flushing one is a bug: on PostgreSQL it reads in
     autocommit mode, where the statements of a flush would commit one by one."""
 
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.info["read_only"] = True  # what it reads is all committed: lists may keep counts (`counts.count`)
+
     def flush(self, objects: Any = None) -> None:
         if self.new or self.dirty or self.deleted:
             raise RuntimeError("a read-only request tried to write")

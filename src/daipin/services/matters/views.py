@@ -23,7 +23,7 @@ from daipin.domain.vocabulary import MATTER_EVENT
 from daipin.services.matters import commands, drafting
 from daipin.services.matters import service as wfs
 from daipin.services.payments import service as payments
-from daipin.services.shared import scope
+from daipin.services.shared import counts, scope
 
 STATE_CHOICES = [(s.value, wf.STATE_LABELS[s]) for s in wf.State]
 KIND_CHOICES = [(k.value, wf.KIND_LABELS[k]) for k in wf.MatterKind]
@@ -62,7 +62,10 @@ def list_page(session: Session, actor: Actor, *, state: str | None = None, kind:
     region = (village if village and village.isdigit() else None) or (
         township if township and township.isdigit() else None)
     where = wfs.matters_in_reach(actor, state=state, kind=kind, region=region, year=year, q=q)
-    total = int(session.scalar(select(func.count()).select_from(Matter).where(where)) or 0)
+    counted = select(func.count()).select_from(Matter).where(where)
+    total = counts.count(session, counts.statement_key(counted),
+                         counts.county_of(access.reach(actor, "matter.detail").prefix),
+                         lambda: int(session.scalar(counted) or 0))
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     # The columns the list shows, not the whole rows: a matter's documents (its calculation input, preview and

@@ -34,7 +34,7 @@ from daipin.domain.actors import Actor
 from daipin.domain.errors import InputError, NotFound
 from daipin.domain.localtime import beijing_date
 from daipin.domain.privacy import mask_bank, mask_id, mask_name, mask_phone
-from daipin.services.shared import scope
+from daipin.services.shared import counts, scope
 
 # The names these reads give codes: the vocabulary's (kept under the names other modules import).
 STATUS_LABELS = vocabulary.HOUSEHOLD_STATUS
@@ -127,7 +127,10 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
         cap = SEARCH_COUNT_CAP if kind in ("initials", "name") else COUNT_CAP
         if offset or len(found) > limit:
             params["cap"] = cap + 1
-            total = int(session.scalar(_count_statement(scope_shape, village_shape, bool(status), kind), params) or 0)
+            counted = _count_statement(scope_shape, village_shape, bool(status), kind)
+            total = counts.count(session, ("households", scope_shape, village_shape, bool(status), kind,
+                                           tuple(sorted(params.items()))), counts.county_of(prefix),
+                                 lambda: int(session.scalar(counted, params) or 0))
         out["total"], out["capped"] = min(total, cap), total > cap
     return out
 
@@ -346,19 +349,26 @@ def entities(session: Session, actor: Actor, *, q: str = "") -> list[dict[str, A
 
 
 def _page_of(session: Session, base: Any, id_column: Any, order: Any, offset: int,
-             limit: int) -> tuple[list[Any], dict[str, Any]]:
-    """One page of a list's rows and its paging: offset, limit, whether more follow, and the total counted up to
-    `COUNT_CAP` (`capped` past it)."""
+             limit: int, county: str | None) -> tuple[list[Any], dict[str, Any]]:
+    """One page of a list's rows (those of `base`, a select of the columns the list shows) and its paging: offset,
+    limit, whether more follow, and the total counted up to `COUNT_CAP` (`capped` past it)."""
     limit = max(1, min(int(limit), 200))
     offset = max(0, int(offset))
-    rows = list(session.scalars(base.order_by(order).offset(offset).limit(limit + 1)))
+    rows = list(session.execute(base.order_by(order).offset(offset).limit(limit + 1)))
     if not offset and len(rows) <= limit:
         total = len(rows)
     else:
-        counted = base.with_only_columns(id_column).limit(COUNT_CAP + 1).subquery()
-        total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
+        total = _bounded_count(session, base.with_only_columns(id_column), county)
     return rows[:limit], {"offset": offset, "limit": limit, "more": len(rows) > limit,
                           "total": min(total, COUNT_CAP), "capped": total > COUNT_CAP}
+
+
+def _bounded_count(session: Session, matches: Any, county: str | None) -> int:
+    """How many rows `matches` (a select of ids) gives, counted up to `COUNT_CAP` + 1 (kept while `county`'s
+    ledger stands still, `counts.count`)."""
+    counted = select(func.count()).select_from(matches.limit(COUNT_CAP + 1).subquery())
+    return counts.count(session, counts.statement_key(counted), county,
+                        lambda: int(session.scalar(counted) or 0))
 
 
 def _region_filter(region: str | None) -> str | None:
@@ -402,7 +412,11 @@ def search_entities(session: Session, actor: Actor, *, q: str = "", kind: str | 
     if region:
         cond.append(or_(in_region(Entity.region_code, region), Entity.id.in_(
             select(Project.entity_id).where(in_region(_PROJECT_REGION, region)))))
-    rows, paging = _page_of(session, select(Entity).where(*cond), Entity.id, Entity.id, offset, limit)
+    # The columns the list shows: not the entity's sealed account, opened for nothing.
+    listed = select(Entity.id, Entity.name, Entity.kind, Entity.uscc, Entity.region_code, Entity.county_code,
+                    Entity.credit_status).where(*cond)
+    rows, paging = _page_of(session, listed, Entity.id, Entity.id, offset, limit,
+                            counts.county_of(access.reach(actor, "entity.read").prefix))
     names = _region_names(session, {e.region_code or e.county_code for e in rows})
     items = [{"id": e.id, "name": e.name, "kind": ENTITY_KINDS.zh(e.kind), "kind_code": e.kind, "uscc": e.uscc,
               "region": names.get(e.region_code or e.county_code, e.region_code or e.county_code),
@@ -524,7 +538,10 @@ def search_projects(session: Session, actor: Actor, *, q: str = "", status: str 
         cond.append(in_region(_PROJECT_REGION, region))
     if year is not None:
         cond.append(Project.start_year == year)
-    rows, paging = _page_of(session, select(Project).where(*cond), Project.id, Project.code, offset, limit)
+    listed = select(Project.id, Project.code, Project.name, Project.category, Project.entity_id, Project.township_code,
+                    Project.village_code, Project.start_year, Project.status).where(*cond)
+    rows, paging = _page_of(session, listed, Project.id, Project.code, offset, limit,
+                            counts.county_of(access.reach(actor, "project.read").prefix))
     ents = _entity_names(session, {p.entity_id for p in rows})
     names = _region_names(session, {p.township_code for p in rows} | {p.village_code for p in rows if p.village_code})
     items = [{"id": p.id, "code": p.code, "name": p.name, "category": p.category, "entity": ents.get(p.entity_id, ""),
@@ -652,15 +669,16 @@ def _payees_of(session: Session, actor: Actor,
     names: dict[str, str] = dict(session.execute(
         select(Region.code, Region.name).where(Region.code.in_(codes))).all()) if codes else {}
     households: dict[str, tuple[int, str, str, str | None]] = {}
-    for hid, number, village, head in rows:
-        households.setdefault(f"household:{hid}", (hid, number, village, head))  # a second head: the first names it
+    for hid_, number_, village_, head_ in rows:
+        # a second head: the first one names the household
+        households.setdefault(f"household:{hid_}", (int(hid_), str(number_), str(village_), head_))
     shown_as: dict[tuple[str, int | None], str] = {}  # `payee_shown` depends on the village and entity alone
     opens: dict[str, bool] = {}
     out: dict[int | None, dict[str, dict[str, Any]]] = {eid: {} for _, eid in pairs}
     for ref, eid in pairs:
         if ref in households:
             hid, number, village, head = households[ref]
-            how = shown_as.get((village, eid))
+            how: str | None = shown_as.get((village, eid))
             if how is None:
                 how = shown_as[(village, eid)] = payee_shown(actor, village, eid)
             if how == "hidden":
@@ -861,20 +879,23 @@ def search_contracts(session: Session, actor: Actor, *, q: str = "", model: str 
         cond.append(Contract.status == status)
     if year is not None:
         cond.append((Contract.start_date <= date(year, 12, 31)) & (Contract.end_date >= date(year, 1, 1)))
-    base = select(Contract).outerjoin(Household, Household.id == Contract.payee_household_id).where(*cond)
-    rows = list(session.scalars(base.order_by(Contract.code).offset(offset).limit(limit + 1)))
+    # The columns a row shows, not the contract's terms (JSON, decoded for nothing).
+    base = (select(Contract.id, Contract.code, Contract.model, Contract.entity_id, Contract.project_id,
+                   Contract.start_date, Contract.end_date, Contract.status, Contract.payee_household_id,
+                   Contract.payee_village_code, Contract.version)
+            .outerjoin(Household, Household.id == Contract.payee_household_id).where(*cond))
+    rows = session.execute(base.order_by(Contract.code).offset(offset).limit(limit + 1)).all()
     if not offset and len(rows) <= limit:
         total = len(rows)
     else:
-        counted = base.with_only_columns(Contract.id).limit(COUNT_CAP + 1).subquery()
-        total = int(session.scalar(select(func.count()).select_from(counted)) or 0)
+        total = _bounded_count(session, base.with_only_columns(Contract.id), counts.county_of(reach.prefix))
     more = len(rows) > limit
     rows = rows[:limit]
     entities = _entity_names(session, {c.entity_id for c in rows})
     projects = dict(session.execute(select(Project.id, Project.name).where(
         Project.id.in_({c.project_id for c in rows}))).all()) if rows else {}
 
-    def ref(c: Contract) -> str:
+    def ref(c: Any) -> str:
         return f"household:{c.payee_household_id}" if c.payee_household_id is not None else \
             f"village:{c.payee_village_code}"
 
