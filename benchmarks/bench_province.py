@@ -183,8 +183,11 @@ def main() -> None:
     print(f"province benchmark, {label}: {sz.counties} counties, {sz.villages:,} villages, {sz.households:,} "
           f"households, {sz.people:,} people, {sz.contracts:,} contracts (load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPUs at start)", flush=True)
+    # A kept database keeps its keys too (its sealed columns and its ledger's signing key are in them): they go to a
+    # folder of their own that outlives the run, where the run's other files go to one removed at its end.
+    keys_home = tempfile.mkdtemp(prefix="daipin-bench-province-keys-") if keep else None
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("DAIPIN_KEYS_DIR", os.path.join(tmp, "keys"))
+        os.environ.setdefault("DAIPIN_KEYS_DIR", os.path.join(keys_home or tmp, "keys"))
         if reuse:
             close(reuse)
             return

@@ -282,7 +282,7 @@ class PaymentLine(Base):
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     payee_type: Mapped[str] = mapped_column(String(16))  # household | village
     payee_ref: Mapped[str] = mapped_column(String(40))  # household_no or village code, as in the engine document
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     payee_name: Mapped[str] = mapped_column(String(100), default="")
     amount_fen: Mapped[int] = mapped_column(BigInt, comment="应付金额（分） / amount in fen")
     bank_account_masked: Mapped[str] = mapped_column(String(40), default="")

@@ -78,7 +78,7 @@ def notice_url(request: Request, notice_id: Id) -> str:
 def portal_index(request: Request, session: SessionDep, region: str | None = None) -> Response:
     region = region if region and region.isdigit() and len(region) in (6, 9, 12) else None
     notices = portal.list_notices(session, region=region)
-    regions = portal.regions(session)
+    regions = portal.region_choices(session, region)
     return render(request, "public/index.html", {"notices": notices, "regions": regions, "region": region or ""})
 
 
