@@ -72,6 +72,16 @@ def test_a_kept_total_is_not_counted_again_until_a_write_moves_the_ledger(engine
     assert _total(read) == first + 1 and len(counted) == 2
 
 
+def test_turning_pages_counts_once(engine: Engine) -> None:
+    read = sessionmaker(engine, class_=ReadOnlySession)
+    counted = _counting(engine)
+    with read() as s:
+        pages = [rv.search_households(s, DISTRICT, limit=2, offset=o, count=True) for o in (0, 2, 4)]
+    assert [p["total"] for p in pages] == [6, 6, 6] and len(counted) == 1
+    ids = [h["id"] for p in pages for h in p["items"]]
+    assert len(ids) == len(set(ids)) == 6  # three pages, each its own households
+
+
 def test_a_session_that_writes_counts_every_time_and_a_rolled_back_write_leaves_no_kept_total(
         engine: Engine) -> None:
     read = sessionmaker(engine, class_=ReadOnlySession)

@@ -128,9 +128,10 @@ def search_households(session: Session, actor: Actor, *, q: str = "", status: st
         if offset or len(found) > limit:
             params["cap"] = cap + 1
             counted = _count_statement(scope_shape, village_shape, bool(status), kind)
+            # Kept by the filter alone (not the page): turning pages counts once.
             total = counts.count(session, ("households", scope_shape, village_shape, bool(status), kind,
-                                           tuple(sorted(params.items()))), counts.county_of(prefix),
-                                 lambda: int(session.scalar(counted, params) or 0))
+                                           tuple(sorted((k, v) for k, v in params.items() if k not in ("lim", "off")))),
+                                 counts.county_of(prefix), lambda: int(session.scalar(counted, params) or 0))
         out["total"], out["capped"] = min(total, cap), total > cap
     return out
 
