@@ -59,7 +59,7 @@ test-integration: install-test ## services on SQLite and PostgreSQL
 ENGINE_TESTS := $(addprefix tests/integration/,test_migrations.py test_ledger_store.py test_ledger_verify.py \
 	test_ledger_processes.py test_registry.py test_contracts.py test_runs.py test_runs_ledger.py \
 	test_api_payments.py test_payment_cli.py test_payment_files.py test_workflow.py test_workflow_ledger.py \
-	test_supervision_rules.py test_world_replay.py test_api_auth.py)
+	test_supervision_rules.py test_world_replay.py test_api_auth.py test_list_counts_kept.py)
 ENGINES ?= mariadb,seekdb
 test-engines: install-test ## the engine-compatibility subset on MariaDB and OceanBase seekdb (ENGINES=… to choose)
 	DAIPIN_TEST_ENGINES=$(ENGINES) $(BIN)/pytest -q -n 2 $(ENGINE_TESTS)
