@@ -214,15 +214,12 @@ def _fix_sequences(session: Session, tables: Iterable[str]) -> None:
                              f"(SELECT coalesce(max(id), 1) FROM {t}))"))
 
 
-def _state(session: Session, objs: list[Any], actor: Actor, at: datetime, what: str,
-           facts: list[dict[str, str]] | None = None) -> int:
-    """The ledger entries stating `objs` (row facts as the registry digests them, or `facts`, made already in
-    their order), grouped by county."""
+def _state(session: Session, objs: list[Any], actor: Actor, at: datetime, what: str) -> int:
+    """The ledger entries stating `objs` (row facts as the registry digests them), grouped by county."""
     by_county: dict[str, list[dict[str, str]]] = {}
-    for i, o in enumerate(objs):
-        fact = facts[i] if facts is not None else \
-            store.row_fact(o.__table__.name, o.id, shared_rows.row_state(session, o))
-        by_county.setdefault(o.county_code, []).append(fact)
+    for o in objs:
+        state = shared_rows.row_state(session, o)
+        by_county.setdefault(o.county_code, []).append(store.row_fact(o.__table__.name, o.id, state))
     items = []
     for county, facts in sorted(by_county.items()):
         for start in range(0, len(facts), ROWS_PER_ENTRY):
@@ -524,23 +521,10 @@ def _load_province(session: Session, actor: Actor, at: datetime, *, seed: int, y
     batch_c: list[Any] = []
     batch_v: list[Any] = []
 
-    from daipin.domain.privacy import salted_digester
-    from daipin.services.payments.bankfiles import _meanwhile
-
-    pii = salted_digester(store.pinned_salt(session))  # read here: the row facts below never touch the session
-
     def flush() -> None:
-        """The contracts and their versions inserted from a second thread while this one makes their row facts
-        (`bankfiles._meanwhile`, as the paid history's rows), then stated in the ledger."""
-        objs = batch_c + batch_v
-
-        def db_work(conn: Any) -> None:
-            _insert(session, m.Contract, batch_c)
-            _insert(session, m.ContractVersion, batch_v)
-
-        facts = _meanwhile(session, db_work, lambda: [
-            store.row_fact(o.__table__.name, o.id, shared_rows.row_state(session, o, pii=pii)) for o in objs])
-        _state(session, objs, actor, at, "contracts", facts=facts)
+        _insert(session, m.Contract, batch_c)
+        _insert(session, m.ContractVersion, batch_v)
+        _state(session, batch_c + batch_v, actor, at, "contracts")
         batch_c.clear()
         batch_v.clear()
 
