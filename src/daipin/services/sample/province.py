@@ -933,6 +933,10 @@ def _payment_history(session: Session, actor: Actor, at: datetime, rng: random.R
     year aims at its share of `lines` (as even as can be), a shortfall carried to the next, so the lines made are
     `lines` exactly (unless the allocations alone make more). One instalment batch in `RETRY_EVERY` has a line that
     failed and was paid again to the corrected account, one in `WRITE_OFF_EVERY` a line written off."""
+    from daipin.domain.engine import calculate
+    from daipin.services.runs import service as runs
+    from daipin.services.yearclose.bulk import CountyRegistry
+
     chains = _Chains(session, actor, at, rng, ids, payees)
     if not paid_years:
         return chains.counts
@@ -941,8 +945,48 @@ def _payment_history(session: Session, actor: Actor, at: datetime, rng: random.R
     for v in villages:
         by_county.setdefault(v[0][:6], []).append(v[0])
     targets = iter(_spread(lines, len(villages) * len(paid_years)))
+    want = made = instalments = 0
     with _packed(session, "payment_lines"):
-        _paid_years(session, chains, rng, by_county, places, paid_years, targets)
+        for county, codes in by_county.items():
+            for y in paid_years:
+                reg = CountyRegistry(session)
+                reg.load_allocations(codes, y)
+                plans = {p.village_code: p for p in session.scalars(select(m.AllocationPlan).where(
+                    m.AllocationPlan.county_code == county, m.AllocationPlan.year == y))}
+                for vcode in codes:
+                    want += next(targets)
+                    plan = plans.get(vcode)
+                    if plan is None:
+                        continue
+                    _, vname, tname, _ = places[vcode]
+                    doc = runs.village_allocation_document(reg, plan, y)
+                    made += chains.add(kind="village_allocation", region=vcode, title=f"{vname}{y}年度村级收益分配方案",
+                                       proposer="村民委员会", funding="村集体经营性收益", justification="按年度收益分配方案分配",
+                                       year=y, month=12, doc=doc, out=calculate(doc),
+                                       pool_key=f"village_allocation:{vcode}:{y}")
+                    eligible = [h for h in doc["households"] if h["status"] in INSTALMENT_STATUSES]
+                    rest = want - made
+                    if rest <= 0 or not eligible:
+                        continue
+                    parts = _spread(rest, -(-rest // len(eligible)))
+                    for i, n in enumerate(parts):
+                        instalments += 1
+                        fail = ("retry" if n >= 3 and instalments % RETRY_EVERY == 0 else
+                                "write_off" if n >= 2 and instalments % WRITE_OFF_EVERY == 5 else "")
+                        first = i * n % len(eligible)  # each instalment starts where the last stopped: even turns
+                        who = (eligible[first:] + eligible[:first])[:n - 1 if fail == "retry" else n]
+                        each = 60_00 + rng.randrange(25) * 10_00
+                        idoc = {"version": 1, "kind": "village_allocation", "village": vcode,
+                                "pool_fen": each * len(who), "households": who,
+                                "eligible_statuses": list(INSTALMENT_STATUSES), "work": [], "contribution": [],
+                                "buckets": INSTALMENT_BUCKETS}
+                        made += chains.add(kind="township_project", region=vcode[:9],
+                                           title=f"{tname}{vname}{y}年第{i + 1}批到户补助", proposer=f"{tname}人民政府",
+                                           funding="衔接推进乡村振兴补助资金",
+                                           justification="因户施策：乡镇逐户核定到户补助，分批按户等额发放",
+                                           year=y, month=1 + i * 12 // len(parts), doc=idoc, out=calculate(idoc),
+                                           pool_key=None, fail=fail)
+                chains.flush()
     _fix_sequences(session, ("runs", "matters", "payment_batches", "payment_files", "payment_lines"))
     session.flush()
     return chains.counts
@@ -966,56 +1010,6 @@ def _packed(session: Session, table: str) -> Iterator[None]:
     finally:
         session.execute(text(f"ALTER TABLE {table} SET (fillfactor = {int(was)})" if was is not None
                              else f"ALTER TABLE {table} RESET (fillfactor)"))
-
-
-def _paid_years(session: Session, chains: _Chains, rng: random.Random, by_county: dict[str, list[str]],
-                places: dict[str, tuple[str, str, str, bool]], paid_years: list[int], targets: Iterator[int]) -> None:
-    """`_payment_history`'s chains, county by county and year by year."""
-    from daipin.domain.engine import calculate
-    from daipin.services.runs import service as runs
-    from daipin.services.yearclose.bulk import CountyRegistry
-
-    want = made = instalments = 0
-    for county, codes in by_county.items():
-        for y in paid_years:
-            reg = CountyRegistry(session)
-            reg.load_allocations(codes, y)
-            plans = {p.village_code: p for p in session.scalars(select(m.AllocationPlan).where(
-                m.AllocationPlan.county_code == county, m.AllocationPlan.year == y))}
-            for vcode in codes:
-                want += next(targets)
-                plan = plans.get(vcode)
-                if plan is None:
-                    continue
-                _, vname, tname, _ = places[vcode]
-                doc = runs.village_allocation_document(reg, plan, y)
-                made += chains.add(kind="village_allocation", region=vcode, title=f"{vname}{y}年度村级收益分配方案",
-                                   proposer="村民委员会", funding="村集体经营性收益", justification="按年度收益分配方案分配",
-                                   year=y, month=12, doc=doc, out=calculate(doc),
-                                   pool_key=f"village_allocation:{vcode}:{y}")
-                eligible = [h for h in doc["households"] if h["status"] in INSTALMENT_STATUSES]
-                rest = want - made
-                if rest <= 0 or not eligible:
-                    continue
-                parts = _spread(rest, -(-rest // len(eligible)))
-                for i, n in enumerate(parts):
-                    instalments += 1
-                    fail = ("retry" if n >= 3 and instalments % RETRY_EVERY == 0 else
-                            "write_off" if n >= 2 and instalments % WRITE_OFF_EVERY == 5 else "")
-                    first = i * n % len(eligible)  # each instalment starts where the last stopped: even turns
-                    who = (eligible[first:] + eligible[:first])[:n - 1 if fail == "retry" else n]
-                    each = 60_00 + rng.randrange(25) * 10_00
-                    idoc = {"version": 1, "kind": "village_allocation", "village": vcode,
-                            "pool_fen": each * len(who), "households": who,
-                            "eligible_statuses": list(INSTALMENT_STATUSES), "work": [], "contribution": [],
-                            "buckets": INSTALMENT_BUCKETS}
-                    made += chains.add(kind="township_project", region=vcode[:9],
-                                       title=f"{tname}{vname}{y}年第{i + 1}批到户补助", proposer=f"{tname}人民政府",
-                                       funding="衔接推进乡村振兴补助资金",
-                                       justification="因户施策：乡镇逐户核定到户补助，分批按户等额发放",
-                                       year=y, month=1 + i * 12 // len(parts), doc=idoc, out=calculate(idoc),
-                                       pool_key=None, fail=fail)
-            chains.flush()
 
 
 DIGEST_TABLES: tuple[tuple[str, str], ...] = (
