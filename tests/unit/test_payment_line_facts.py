@@ -61,6 +61,22 @@ def test_line_facts_equal_the_general_path_for_every_kind_of_value() -> None:
     assert a[0]["digest"] != b[0]["digest"]
 
 
+def test_line_facts_of_rows_in_any_column_order_equal_those_of_dicts() -> None:
+    """A return file's lines are read as rows (tuples, in the order the database gives the columns): their facts
+    are those of the same lines as dicts, with the columns in any order, extra columns left aside, the slow path's
+    fallback included; rows lacking a column of payment_lines are refused rather than read wrongly."""
+    pii = salted_digester(b"s" * 32)
+    lines = [_line(i, status="paid", paid_at=AT, payment_ref=f"R-2026-{i:06d}", return_file_id=4) for i in range(1, 6)]
+    lines.append(_line(6, status="failed", failed_at=AT, failure_reason="户名不符"))
+    columns = [*reversed(_LINE_COLUMNS), "bank_account"]
+    rows = [(*(ln[k] for k in reversed(_LINE_COLUMNS)), "6217000000000001") for ln in lines]
+    assert line_facts(rows, pii, columns) == line_facts(lines, pii) == _general_facts(lines, pii)
+    odd = [_line(1), _line(2, amount_fen=True)]
+    assert line_facts([[ln[k] for k in columns[:-1]] for ln in odd], pii, columns[:-1]) == _general_facts(odd, pii)
+    with pytest.raises(ValueError, match="seq"):
+        line_facts([r[:-1] for r in rows], pii, [c for c in columns if c != "seq"])
+
+
 def test_the_csv_bank_file_writes_text_that_starts_like_a_formula_as_text() -> None:
     rows = [["1", "王小明", "6217000000012345", "代发银行", "123.45", "收益分配"],
             ["2", "=HYPERLINK(\"http://x\")", "6217000000012346", "代发银行", "1.00", "-收益"],

@@ -307,13 +307,15 @@ def _meanwhile(session: Session, db_work: Callable[[Any], None], py_work: Callab
     return out
 
 
-def _mark_rows(conn: Any, expect: str, same: dict[str, Any], ids: list[int], each: dict[str, list[Any]]) -> None:
+def _mark_rows(conn: Any, expect: str, same: dict[str, Any], ids: list[int], each: dict[str, list[Any]], *,
+               receipts: str | None = None) -> None:
     """Lines `ids`, each still `expect`ed in that state, changed at once: the columns of `same` to one value, those of
     `each` to the value at the line's position. On PostgreSQL the ids and the values of `each` go by COPY into a
     temporary table and one UPDATE … FROM it locks every line and re-checks its state (measured faster than passing
     them as arrays); elsewhere one executemany over lines the caller locked. A line
-    found in another state (another official's step took it meanwhile) refuses the whole step. Only `conn` is used
-    (see `_meanwhile`)."""
+    found in another state (another official's step took it meanwhile) refuses the whole step. With `receipts` (a
+    county), each line's `payment_ref` of `each` is also its receipt (`_add_receipts`), on PostgreSQL inserted from
+    the temporary table already on the server. Only `conn` is used (see `_meanwhile`)."""
     if not ids:
         return
     t: Any = PaymentLine.__table__
@@ -328,12 +330,22 @@ def _mark_rows(conn: Any, expect: str, same: dict[str, Any], ids: list[int], eac
         sets = ", ".join([f"{k} = :{k}" for k in same] + [f"{k} = c.{k}" for k in cols])
         done = conn.execute(sql_text(f"UPDATE payment_lines AS p SET {sets} FROM payment_line_changes AS c "
                                      "WHERE p.id = c.id AND p.status = :expect"), {**same, "expect": expect}).rowcount
+        _check_done(expect, ids, done)
+        if receipts is not None:
+            _add_receipts(conn, receipts, None)
         conn.execute(sql_text("DROP TABLE payment_line_changes"))
+        return
     else:
         many = (update(t).where(t.c.id == bindparam("_id"), t.c.status == expect)
                 .values({k: bindparam(k) for k in [*same, *cols]}))
         done = conn.execute(many, [{"_id": i, **same, **{k: each[k][n] for k in cols}}
                                    for n, i in enumerate(ids)]).rowcount
+    _check_done(expect, ids, done)
+    if receipts is not None:
+        _add_receipts(conn, receipts, list(zip(each["payment_ref"], ids, strict=True)))
+
+
+def _check_done(expect: str, ids: list[int], done: int | None) -> None:
     if done is not None and done >= 0 and done != len(ids):
         raise Conflict(f"有 {len(ids) - done} 笔明细已不是{PAYMENT_LINE_STATUS.zh(expect)}状态（另一操作同时处理了它们），"
                        "未做任何改动，请刷新后重试",
@@ -341,15 +353,18 @@ def _mark_rows(conn: Any, expect: str, same: dict[str, Any], ids: list[int], eac
                        "was changed, try again", "batch_id", code="lines_changed")
 
 
-def _add_receipts(conn: Any, county: str, receipts: list[tuple[str, int]]) -> None:
+def _add_receipts(conn: Any, county: str, receipts: list[tuple[str, int]] | None) -> None:
     """The serials of lines just paid, each held unique in its county by `payment_receipts`' primary key (on
-    PostgreSQL written with COPY). A serial another transaction took since the file was checked: refused whole.
-    Only `conn` is used (see `_meanwhile`)."""
-    if not receipts:
+    PostgreSQL written with COPY; `None`: from `_mark_rows`' temporary table, on the server). A serial another
+    transaction took since the file was checked: refused whole. Only `conn` is used (see `_meanwhile`)."""
+    if receipts is not None and not receipts:
         return
     try:
         with conn.begin_nested():
-            if conn.dialect.name == "postgresql":
+            if receipts is None:
+                conn.execute(sql_text("INSERT INTO payment_receipts (county_code, payment_ref, line_id) "
+                                      "SELECT :county, payment_ref, id FROM payment_line_changes"), {"county": county})
+            elif conn.dialect.name == "postgresql":
                 raw: Any = conn.connection.driver_connection
                 with raw.cursor() as cur, cur.copy("COPY payment_receipts (county_code, payment_ref, line_id) "
                                                    "FROM STDIN") as cp:
@@ -367,14 +382,16 @@ def _add_receipts(conn: Any, county: str, receipts: list[tuple[str, int]]) -> No
 _LINE_COLUMNS = tuple(c.key for c in PaymentLine.__table__.columns)
 
 
-def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str]]:
+def line_facts(states: Sequence[Any], pii: Any, columns: Sequence[str] | None = None) -> list[dict[str, str]]:
     """Row facts of payment lines from their full column values, exactly as `workflow_row_state` and
     `store.row_fact` give them (the bank reference masked with its salted digest beside it, `pii` giving that
     digest), without loading each line as an object: what a file of 100,000 lines needs. The values are text, whole
     numbers, times and NULL, whose canonical JSON (sorted keys, no spaces, UTF-8) is written here directly, a column
     at a time: each part has its comma in front (a NULL left out is an empty part); a column of one value is one
     constant text, the others a list of parts; the constant texts make one template that each line's parts fill
-    in, and the line's text is hashed. A column holding any other kind of value falls back to the general path."""
+    in, and the line's text is hashed. A column holding any other kind of value falls back to the general path.
+    With `columns` (the columns' names in a row's order), each state is a row (a tuple or list) in that order
+    rather than a dict: what a return file's lines read as rows need, without a dict made for each."""
     import json
 
     from daipin.domain.privacy import mask_reference
@@ -382,19 +399,24 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
 
     if not states:
         return []
+    if columns is not None and not all(k in columns for k in _LINE_COLUMNS):
+        raise ValueError(f"the rows lack columns of payment_lines: {sorted(set(_LINE_COLUMNS) - set(columns))}")
     later = frozenset(k for t, k in WORKFLOW_LATER_COLUMNS if t == "payment_lines")
     masked = frozenset(k for t, k in WORKFLOW_MASKED_COLUMNS if t == "payment_lines")
     enc: Any = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False)'s
     keys = sorted(_LINE_COLUMNS)  # the sorted order of the state's keys (a masked column's `<key>_digest`
     # follows it directly: no column sorts between); every line's values taken at once, then column by column
-    table = list(zip(*map(itemgetter(*keys), states), strict=True))
+    get = itemgetter(*keys) if columns is None else itemgetter(*[list(columns).index(k) for k in keys])
+    table = list(zip(*map(get, states), strict=True))
+    ids = table[keys.index("id")]
     constant = [""]  # the template's texts between the varying columns
     varying: list[list[str]] = []
     for k, values in zip(keys, table, strict=True):
         head = "," + enc(k) + ":"
         kinds = set(map(type, values))
         if not kinds <= {str, int, datetime, type(None)}:
-            return _general_facts(states, pii)
+            return _general_facts(states if columns is None else [dict(zip(columns, s, strict=True))
+                                                                   for s in states], pii)
         times: dict[datetime, str] = {}
 
         def part(v: Any, k: str = k, head: str = head, times: dict[datetime, str] = times) -> str:
@@ -433,8 +455,8 @@ def line_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str
     template = "%s".join(constant)
     texts = [template % t for t in zip(*varying, strict=True)] if varying else [template % ()] * len(states)
     sha = hashlib.sha256
-    return [{"table": "payment_lines", "id": str(s["id"]), "digest": sha(("{" + t[1:] + "}").encode()).hexdigest()}
-            for s, t in zip(states, texts, strict=True)]
+    return [{"table": "payment_lines", "id": str(i), "digest": sha(("{" + t[1:] + "}").encode()).hexdigest()}
+            for i, t in zip(ids, texts, strict=True)]
 
 
 def _general_facts(states: Sequence[dict[str, Any]], pii: Any) -> list[dict[str, str]]:
@@ -627,9 +649,13 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
         raise ReturnRefused(problems)
     col = {k: headers[i] for k, i in index.items()}
     pii = _account_digest(session)
-    names, found = read
-    sent = {int(d["seq"]): d for d in (dict(zip(names, r, strict=True)) for r in found)}  # by 序号
-    answers: list[tuple[int, dict[str, Any], str, str]] = []  # (row, line, outcome, serial or reason)
+    names, found = read  # each line a row (a tuple), its columns found by position: no dict made for each
+    at_ = {k: i for i, k in enumerate(names)}
+    i_id, i_line_seq, i_line_status, i_fen, i_digest = (at_[k] for k in ("id", "seq", "status", "amount_fen",
+                                                                            "account_digest"))
+    i_payee_type, i_payee_ref = at_["payee_type"], at_["payee_ref"]
+    sent = dict(zip(map(itemgetter(i_line_seq), found), found, strict=True))  # by 序号
+    answers: list[tuple[int, Any, str, str]] = []  # (row, line, outcome, serial or reason)
     seen_seq: dict[int, int] = {}
     seen_serial: dict[str, int] = {}
     control: tuple[int, list[str]] | None = None
@@ -678,12 +704,13 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
                 line = None
             else:
                 seen_seq[seq] = n
-                if line["status"] != "sent":
-                    settled = line["status"] in ("paid", "failed", "requeued", "written_off")
-                    problems.append(Problem(n, col["seq"], f"序号 {seq} 的明细{PAYMENT_LINE_STATUS.zh(line['status'])}，"
+                status = line[i_line_status]
+                if status != "sent":
+                    settled = status in ("paid", "failed", "requeued", "written_off")
+                    problems.append(Problem(n, col["seq"], f"序号 {seq} 的明细{PAYMENT_LINE_STATUS.zh(status)}，"
                                             + ("已结算，不能再登记" if settled else "尚未发送银行"),
-                                            f"line {seq} is {line['status']}: " + ("already settled" if settled
-                                                                                   else "not sent to the bank")))
+                                            f"line {seq} is {status}: " + ("already settled" if settled
+                                                                           else "not sent to the bank")))
                     line = None
         fen = fens.get(amount_text, -1)
         if fen == -1:
@@ -692,10 +719,10 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
         if fen is None:
             problems.append(Problem(n, col["amount"], f"金额“{amount_text}”不是以元为单位、至多两位小数的数",
                                     "the amount is not a number of yuan with at most two decimals"))
-        elif line is not None and fen != int(line["amount_fen"]):
-            problems.append(Problem(n, col["amount"], f"金额 {yuan(fen)} 元与明细金额 {yuan(int(line['amount_fen']))} 元不符",
-                                    f"amount {yuan(fen)} differs from the line's {yuan(int(line['amount_fen']))}"))
-        if line is not None and (not account or pii(account) != line["account_digest"]):
+        elif line is not None and fen != line[i_fen]:
+            problems.append(Problem(n, col["amount"], f"金额 {yuan(fen)} 元与明细金额 {yuan(line[i_fen])} 元不符",
+                                    f"amount {yuan(fen)} differs from the line's {yuan(line[i_fen])}"))
+        if line is not None and (not account or pii(account) != line[i_digest]):
             problems.append(Problem(n, col["account"], "账号与发送银行的账号不符", "the account differs from the one sent"))
         outcome = BANK_RETURN_STATUS.read(status_text) if status_text else None
         if outcome is None:
@@ -753,40 +780,42 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
     paid = [a for a in answers if a[2] == "paid"]
     failed = [a for a in answers if a[2] == "failed"]
     f = PaymentFile(batch_id=batch.id, county_code=batch.county_code, direction="in", format=fmt, sha256=sha,
-                    line_count=len(answers), total_fen=sum(int(a[1]["amount_fen"]) for a in answers),
+                    line_count=len(answers), total_fen=sum(a[1][i_fen] for a in answers),
                     paid_count=len(paid), failed_count=len(failed), with_id_number=False, created_at=at,
                     created_by=f"{actor.role.value}:{actor.id}")
     session.add(f)
     session.flush()
-    paid_ids = [int(a[1]["id"]) for a in paid]
-    failed_ids = [int(a[1]["id"]) for a in failed]
+    paid_ids = [a[1][i_id] for a in paid]
+    failed_ids = [a[1][i_id] for a in failed]
 
     def write(conn: Any) -> None:
         _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
-                   {"payment_ref": [a[3] for a in paid]})
+                   {"payment_ref": [a[3] for a in paid]}, receipts=batch.county_code)
         _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
                    {"failure_reason": [a[3] for a in failed]})
-        _add_receipts(conn, batch.county_code, [(a[3], i) for a, i in zip(paid, paid_ids, strict=True)])
 
     states = []
+    i_paid_at, i_ref, i_failed_at, i_reason, i_file = (at_[k] for k in ("paid_at", "payment_ref", "failed_at",
+                                                                          "failure_reason", "return_file_id"))
     for _n, line, outcome, value in answers:  # each line's state after this step, in place of the row read
+        state = list(line)
         if outcome == "paid":
-            line["status"], line["paid_at"], line["payment_ref"] = "paid", at, value
+            state[i_line_status], state[i_paid_at], state[i_ref] = "paid", at, value
         else:
-            line["status"], line["failed_at"], line["failure_reason"] = "failed", at, value
-        line["return_file_id"] = f.id
-        states.append(line)
-    facts = _meanwhile(session, write, lambda: line_facts(states, pii))
-    payments.settle_entities(session, actor, batch, [(int(a[1]["id"]), str(a[1]["payee_ref"]), a[3])
-                                                     for a in paid if a[1]["payee_type"] == "entity"], at)
+            state[i_line_status], state[i_failed_at], state[i_reason] = "failed", at, value
+        state[i_file] = f.id
+        states.append(state)
+    facts = _meanwhile(session, write, lambda: line_facts(states, pii, names))
+    payments.settle_entities(session, actor, batch, [(a[1][i_id], str(a[1][i_payee_ref]), a[3])
+                                                     for a in paid if a[1][i_payee_type] == "entity"], at)
     payments.refresh_status(session, batch)
-    paid_fen = sum(int(a[1]["amount_fen"]) for a in paid)
-    failed_fen = sum(int(a[1]["amount_fen"]) for a in failed)
+    paid_fen = sum(a[1][i_fen] for a in paid)
+    failed_fen = sum(a[1][i_fen] for a in failed)
     trace.record(session, actor=actor, type="payment.file_in", subject=f"payment_file:{f.id}",
                  region=matter.region_code,
                  facts={"batch": batch.id, "file": f.id, "format": fmt, "sha256": sha, "lines": len(answers),
                         "paid": len(paid), "paid_fen": paid_fen, "failed": len(failed), "failed_fen": failed_fen,
-                        "failures": [{"line": int(a[1]["id"]), "seq": int(a[1]["seq"]), "reason": a[3]}
+                        "failures": [{"line": a[1][i_id], "seq": a[1][i_line_seq], "reason": a[3]}
                                      for a in failed],
                         "batch_status": batch.status, "row": row_fact(session, f),
                         "rows": [row_fact(session, batch), *facts]},
