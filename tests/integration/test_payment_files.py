@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from daipin.db.models.ledger import LedgerEntry
 from daipin.db.models.registry import Household
-from daipin.db.models.workflow import PaymentBatch, PaymentFile, PaymentLine
+from daipin.db.models.workflow import PaymentBatch, PaymentFile, PaymentLine, PaymentReceipt
 from daipin.domain.actors import SYSTEM_ACTOR, Actor, Role
 from daipin.domain.errors import Conflict, Forbidden, InputError, NotFound
 from daipin.services.matters import service as wfs
@@ -170,12 +170,115 @@ def test_every_line_of_a_bank_file_and_its_return_is_stated_and_an_edited_line_i
 def _refused(session: Session, batch: PaymentBatch, name: str, data: bytes) -> list[bankfiles.Problem]:
     before = [(ln.id, ln.status, ln.payment_ref) for ln in _lines(session, batch)]
     entries = session.scalar(select(func.count()).select_from(LedgerEntry))
+    files = session.scalar(select(func.count()).select_from(PaymentFile))
+    receipts = session.scalar(select(func.count()).select_from(PaymentReceipt))
     with pytest.raises(bankfiles.ReturnRefused) as refused:
         bankfiles.apply_return(session, TOWNSHIP, batch.id, name, data, at=AT + timedelta(days=1))
     assert refused.value.field == "file" and refused.value.status == 422
     assert [(ln.id, ln.status, ln.payment_ref) for ln in _lines(session, batch)] == before  # nothing applied
     assert session.scalar(select(func.count()).select_from(LedgerEntry)) == entries
+    assert session.scalar(select(func.count()).select_from(PaymentFile)) == files  # (an early write undone)
+    assert session.scalar(select(func.count()).select_from(PaymentReceipt)) == receipts
     return refused.value.problems
+
+
+@pytest.fixture
+def early(session: Session, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What became of each early write (`_EarlyWrite`: a plain csv return written while it is checked, on
+    PostgreSQL only): "kept" or "undone", in order."""
+    seen: list[str] = []
+    keep, undo = bankfiles._EarlyWrite.keep, bankfiles._EarlyWrite.undo
+
+    def kept(self: Any) -> None:
+        seen.append("kept")
+        keep(self)
+
+    def undone(self: Any) -> None:
+        seen.append("undone")
+        undo(self)
+
+    monkeypatch.setattr(bankfiles._EarlyWrite, "keep", kept)
+    monkeypatch.setattr(bankfiles._EarlyWrite, "undo", undone)
+    return seen
+
+
+def _pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def test_a_plain_return_written_while_it_is_checked_is_kept_only_when_every_row_checks_out(
+        session: Session, batch: PaymentBatch, early: list[str]) -> None:
+    """On PostgreSQL a plain csv return's answers are written while its rows are checked: a row the check refuses
+    (here an amount changed, which the quick reading does not look at) undoes that write and nothing is applied;
+    the same file answered right is written once and kept, exactly as the usual way writes it."""
+    out = bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)
+    rows = _rows(answer(out.data))
+    rows[3][4] = "0.01"
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    problems = _refused(session, batch, "return.csv", buf.getvalue().encode())
+    assert [(p.row, p.column) for p in problems] == [(4, "金额（元）"), (len(rows), "总金额")]
+    assert early == (["undone"] if _pg(session) else [])
+    result = bankfiles.apply_return(session, TOWNSHIP, batch.id, "return.csv", answer(out.data),
+                                    at=AT + timedelta(days=1))
+    assert early == (["undone", "kept"] if _pg(session) else [])
+    lines = _lines(session, batch)
+    assert result.paid == len(lines) and all(ln.status == "paid" and ln.return_file_id == result.file.id
+                                             and ln.payment_ref == f"YH{ln.seq:08d}" for ln in lines)
+    assert session.scalar(select(func.count()).select_from(PaymentReceipt)) == len(lines)
+    f = session.get_one(PaymentFile, result.file.id)
+    assert (f.line_count, f.paid_count, f.failed_count, f.total_fen) == (
+        len(lines), len(lines), 0, sum(ln.amount_fen for ln in lines))
+
+
+def test_an_early_write_that_differs_from_the_rows_checked_is_undone_and_written_from_them(
+        session: Session, batch: PaymentBatch, early: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The early write is kept only when it wrote exactly the answers the check found: were the quick reading ever to
+    read a row otherwise, the lines end as the checked rows say, the ledger stating them."""
+    from daipin.ledger.verify import verify_log
+
+    if not _pg(session):
+        pytest.skip("the early write is PostgreSQL's (elsewhere a return is written once it is checked)")
+    glance = bankfiles._glance
+
+    def misread(*args: Any) -> Any:
+        got = glance(*args)
+        line_id, _paid, _serial = got[0]
+        return [(line_id, False, "误读"), *got[1:]]  # the first row read as failed
+
+    monkeypatch.setattr(bankfiles, "_glance", misread)
+    out = bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)
+    result = bankfiles.apply_return(session, TOWNSHIP, batch.id, "return.csv", answer(out.data),
+                                    at=AT + timedelta(days=1))
+    assert early == ["undone"]
+    lines = _lines(session, batch)
+    assert result.paid == len(lines) and {ln.status for ln in lines} == {"paid"}
+    assert all(ln.failure_reason == "" and ln.return_file_id == result.file.id for ln in lines)
+    assert session.scalar(select(func.count()).select_from(PaymentFile).where(PaymentFile.direction == "in")) == 1
+    assert verify_log(session).ok
+
+
+def test_a_line_settled_meanwhile_makes_an_early_write_change_nothing(
+        session: Session, batch: PaymentBatch, early: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line another official's step settled after the return's lines were read: the early write finds it no
+    longer sent and is undone, and the return is refused as the usual way refuses it (nothing applied)."""
+    if not _pg(session):
+        pytest.skip("the early write is PostgreSQL's (elsewhere a return is written once it is checked)")
+    out = bankfiles.bank_file(session, TOWNSHIP, batch.id, "csv", at=AT)
+    first = _lines(session, batch)[0]
+    glance = bankfiles._glance
+
+    def meanwhile(*args: Any) -> Any:
+        session.connection().execute(sql_text("UPDATE payment_lines SET status = 'paid', payment_ref = 'HD-1' "
+                                              "WHERE id = :i"), {"i": first.id})  # another step's, after the read
+        return glance(*args)
+
+    monkeypatch.setattr(bankfiles, "_glance", meanwhile)
+    with pytest.raises(Conflict) as caught, session.begin_nested():
+        bankfiles.apply_return(session, TOWNSHIP, batch.id, "return.csv", answer(out.data), at=AT + timedelta(days=1))
+    assert caught.value.code == "lines_changed" and early == ["undone"]
+    assert {ln.status for ln in _lines(session, batch)} == {"sent"}  # (the other step's change rolled back too)
+    assert session.scalar(select(func.count()).select_from(PaymentFile).where(PaymentFile.direction == "in")) == 0
 
 
 def test_lines_taken_by_another_step_meanwhile_refuse_the_whole_change(session: Session, batch: PaymentBatch) -> None:

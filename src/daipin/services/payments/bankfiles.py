@@ -379,6 +379,84 @@ def _add_receipts(conn: Any, county: str, receipts: list[tuple[str, int]] | None
                        "serial", code="duplicate_ref") from None
 
 
+class _EarlyWrite:
+    """A plain csv return's answers written while the file is still checked: on PostgreSQL, once `_glance` has
+    read what each row answers, a second thread marks those lines and records their receipts (`_mark_rows`,
+    `_add_receipts`, under a savepoint and the file's own row) while this process checks every row, the control line
+    and the row facts. The write is kept only when the check finds no problem and the answers it found are exactly
+    those written; otherwise it is undone (`undo`) and the file goes the usual way — refused with every problem
+    listed, or written again from the answers checked. The session is not touched meanwhile: only its connection,
+    by the thread alone."""
+
+    def __init__(self, session: Session, file: PaymentFile, county: str, at: datetime,
+                 answers: list[tuple[int, bool, str]]) -> None:
+        self.session = session
+        self.savepoint = session.begin_nested()
+        session.add(file)
+        session.flush()
+        self.file, self.answers = file, answers
+        conn = session.connection()
+        paid = [(i, v) for i, p, v in answers if p]
+        failed = [(i, v) for i, p, v in answers if not p]
+
+        def write() -> None:
+            with generic_plans(conn):  # the foreign keys' checks of every line planned once
+                _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": file.id},
+                           [i for i, _ in paid], {"payment_ref": [v for _, v in paid]})
+                _add_receipts(conn, county, [(v, i) for i, v in paid])
+                _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": file.id},
+                           [i for i, _ in failed], {"failure_reason": [v for _, v in failed]})
+
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daipin-lines")
+        self.done = self.pool.submit(contextvars.copy_context().run, write)
+
+    def wait(self) -> BaseException | None:
+        """The write finished (or failed: its error, the write then to be undone)."""
+        try:
+            self.done.result()
+        except Exception as exc:  # noqa: BLE001 - given to the caller, who undoes the write
+            return exc
+        finally:
+            self.pool.shutdown(wait=True)
+        return None
+
+    def undo(self) -> None:
+        self.wait()
+        if self.savepoint.is_active:
+            self.savepoint.rollback()
+
+    def keep(self) -> None:
+        self.savepoint.commit()
+        for obj in list(self.session.identity_map.values()):  # the session's copies of the lines are read again
+            if isinstance(obj, PaymentLine):
+                self.session.expire(obj)
+
+
+def _glance(rows: list[list[Any]], width: int, at: tuple[int, int, int, int], sent: dict[int, Any],
+            i_id: int) -> list[tuple[int, bool, str]] | None:
+    """What each row of a plain csv return answers — (line id, paid, serial or masked reason) — read quickly and
+    without any check (the rows are checked afterwards, whatever this finds); None where a row is not as the
+    usual file has it (short, or a 序号 or 状态 that does not read), then nothing is written early."""
+    i_seq, i_status, i_reason, i_serial = at
+    out: list[tuple[int, bool, str]] = []
+    read = BANK_RETURN_STATUS.read
+    for row in rows:
+        if not row or row[0].strip() == CONTROL[0]:  # (the control line: the check reads it)
+            continue
+        if len(row) < width:
+            return None
+        seq_text = row[i_seq].strip()
+        line = sent.get(int(seq_text)) if seq_text.isdigit() else None
+        outcome = read(row[i_status].strip())
+        if line is None or outcome is None:
+            return None
+        if outcome == "paid":
+            out.append((line[i_id], True, row[i_serial].strip()))
+        else:
+            out.append((line[i_id], False, mask_free_text(row[i_reason].strip())))
+    return out
+
+
 _LINE_COLUMNS = tuple(c.key for c in PaymentLine.__table__.columns)
 
 
@@ -665,147 +743,144 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
     i_seq, i_amount, i_account, i_status, i_reason, i_serial = (index[k] for k in RETURN_REQUIRED_ORDER)
     width = max(index.values()) + 1
     fens: dict[str, int | None] = {}  # amounts repeat: each read once
-    for n, row in enumerate(raw[1:], start=2):
-        if not plain and any(type(c) is not str or c[:1] in _MAYBE_FORMULA for c in row):
-            cells = [_cell(c) for c in row]
-            texts = [t.strip() for t, _ in cells]
-            formulas = [j for j, (_t, formula) in enumerate(cells) if formula]
-        else:  # a row of plain text (every csv row, most xlsx rows): no cell to look at more closely
-            texts = [c.strip() for c in row]
-            formulas = []
-        if not any(texts):
-            continue
-        if texts[0] == CONTROL[0]:
-            control = (n, texts)
-            continue
-        data_rows += 1
-        for j in formulas:
-            problems.append(Problem(n, headers[j] if j < len(headers) else f"第{j + 1}列",
-                                    "单元格是公式，银行回盘应为数值或文字", "a formula cell; the return must hold values"))
-        if len(texts) < width:
-            texts = texts + [""] * (width - len(texts))
-        before = len(problems)
-        seq_text, amount_text, account = texts[i_seq], texts[i_amount], texts[i_account]
-        if not account.isdigit():
-            account = _SPACE.sub("", account)
-        status_text, reason, serial = texts[i_status], texts[i_reason], texts[i_serial]
-        line = None
-        if not _SEQ.match(seq_text):
-            problems.append(Problem(n, col["seq"], f"序号“{seq_text}”不是正整数", "the line number is not a whole number"))
-        else:
-            seq = int(seq_text)
-            line = sent.get(seq)
-            if line is None:
-                problems.append(Problem(n, col["seq"], f"序号 {seq} 不是本批次的支付明细",
-                                        f"line {seq} is not a line of this batch"))
-            elif seq in seen_seq:
-                problems.append(Problem(n, col["seq"], f"序号 {seq} 与第{seen_seq[seq]}行重复",
-                                        f"line {seq} is answered twice (also row {seen_seq[seq]})"))
-                line = None
+    sha = hashlib.sha256(data).hexdigest()
+
+    def new_file() -> PaymentFile:  # the counts set once the answers are known
+        return PaymentFile(batch_id=batch.id, county_code=batch.county_code, direction="in", format=fmt,
+                           sha256=sha, line_count=0, total_fen=0, paid_count=0, failed_count=0,
+                           with_id_number=False, created_at=at, created_by=f"{actor.role.value}:{actor.id}")
+
+    early = None
+    if plain and session.get_bind().dialect.name == "postgresql":
+        glanced = _glance(raw[1:], width, (i_seq, i_status, i_reason, i_serial), sent, i_id)
+        if glanced:
+            early = _EarlyWrite(session, new_file(), batch.county_code, at, glanced)
+    try:  # the early write, if any, is undone on any error
+        for n, row in enumerate(raw[1:], start=2):
+            if not plain and any(type(c) is not str or c[:1] in _MAYBE_FORMULA for c in row):
+                cells = [_cell(c) for c in row]
+                texts = [t.strip() for t, _ in cells]
+                formulas = [j for j, (_t, formula) in enumerate(cells) if formula]
+            else:  # a row of plain text (every csv row, most xlsx rows): no cell to look at more closely
+                texts = [c.strip() for c in row]
+                formulas = []
+            if not any(texts):
+                continue
+            if texts[0] == CONTROL[0]:
+                control = (n, texts)
+                continue
+            data_rows += 1
+            for j in formulas:
+                problems.append(Problem(n, headers[j] if j < len(headers) else f"第{j + 1}列",
+                                        "单元格是公式，银行回盘应为数值或文字", "a formula cell; the return must hold values"))
+            if len(texts) < width:
+                texts = texts + [""] * (width - len(texts))
+            before = len(problems)
+            seq_text, amount_text, account = texts[i_seq], texts[i_amount], texts[i_account]
+            if not account.isdigit():
+                account = _SPACE.sub("", account)
+            status_text, reason, serial = texts[i_status], texts[i_reason], texts[i_serial]
+            line = None
+            if not _SEQ.match(seq_text):
+                problems.append(Problem(n, col["seq"], f"序号“{seq_text}”不是正整数", "the line number is not a whole number"))
             else:
-                seen_seq[seq] = n
-                status = line[i_line_status]
-                if status != "sent":
-                    settled = status in ("paid", "failed", "requeued", "written_off")
-                    problems.append(Problem(n, col["seq"], f"序号 {seq} 的明细{PAYMENT_LINE_STATUS.zh(status)}，"
-                                            + ("已结算，不能再登记" if settled else "尚未发送银行"),
-                                            f"line {seq} is {status}: " + ("already settled" if settled
-                                                                           else "not sent to the bank")))
+                seq = int(seq_text)
+                line = sent.get(seq)
+                if line is None:
+                    problems.append(Problem(n, col["seq"], f"序号 {seq} 不是本批次的支付明细",
+                                            f"line {seq} is not a line of this batch"))
+                elif seq in seen_seq:
+                    problems.append(Problem(n, col["seq"], f"序号 {seq} 与第{seen_seq[seq]}行重复",
+                                            f"line {seq} is answered twice (also row {seen_seq[seq]})"))
                     line = None
-        fen = fens.get(amount_text, -1)
-        if fen == -1:
-            fen = fens[amount_text] = _fen(amount_text)
-        stated_fen += fen or 0
-        if fen is None:
-            problems.append(Problem(n, col["amount"], f"金额“{amount_text}”不是以元为单位、至多两位小数的数",
-                                    "the amount is not a number of yuan with at most two decimals"))
-        elif line is not None and fen != line[i_fen]:
-            problems.append(Problem(n, col["amount"], f"金额 {yuan(fen)} 元与明细金额 {yuan(line[i_fen])} 元不符",
-                                    f"amount {yuan(fen)} differs from the line's {yuan(line[i_fen])}"))
-        if line is not None and (not account or pii(account) != line[i_digest]):
-            problems.append(Problem(n, col["account"], "账号与发送银行的账号不符", "the account differs from the one sent"))
-        outcome = BANK_RETURN_STATUS.read(status_text) if status_text else None
-        if outcome is None:
-            problems.append(Problem(n, col["status"], f"状态“{status_text}”应为 成功 或 失败",
-                                    "the status must be 成功 (succeeded) or 失败 (failed)"))
-        elif outcome == "paid":
-            if not serial:
-                problems.append(Problem(n, col["serial"], "成功的明细须有流水号", "a succeeded line needs its serial number"))
-            elif len(serial) > payments.REF_LIMIT:
-                problems.append(Problem(n, col["serial"], "流水号过长（最多 100 字）", "serial number too long"))
-            elif serial in seen_serial:
-                problems.append(Problem(n, col["serial"], f"流水号 {serial} 与第{seen_serial[serial]}行重复",
-                                        f"serial {serial} repeats row {seen_serial[serial]}"))
-            else:
-                seen_serial[serial] = n
-        elif not reason:
-            problems.append(Problem(n, col["reason"], "失败的明细须有失败原因", "a failed line needs the bank's reason"))
-        elif len(reason) > payments.REASON_LIMIT:
-            problems.append(Problem(n, col["reason"], "失败原因过长（最多 400 字）", "reason too long"))
-        if len(problems) == before and line is not None and outcome is not None:
-            answers.append((n, line, outcome, serial if outcome == "paid" else mask_free_text(reason)))
-    serials = list(seen_serial)
-    used: dict[str, int] = {}
-    receipt = select(PaymentReceipt.payment_ref, PaymentReceipt.line_id).where(
-        PaymentReceipt.county_code == batch.county_code)
-    if serials and session.get_bind().dialect.name == "postgresql":  # one parameter, however many serials: a JSON
-        # array (written by the json module at once, where a text[] parameter is quoted serial by serial)
-        listed = select(func.json_array_elements_text(cast(literal(json.dumps(serials, ensure_ascii=False), String), JSON)))
-        used.update((str(ref), int(lid)) for ref, lid in session.execute(receipt.where(
-            PaymentReceipt.payment_ref.in_(listed.scalar_subquery()))))
-        serials = []
-    for i in range(0, len(serials), 10_000):  # a database takes at most 65,535 parameters in one statement
-        used.update((str(ref), int(lid)) for ref, lid in session.execute(receipt.where(
-            PaymentReceipt.payment_ref.in_(serials[i:i + 10_000]))))
-    if used:
-        for serial, line_id in used.items():
+                else:
+                    seen_seq[seq] = n
+                    status = line[i_line_status]
+                    if status != "sent":
+                        settled = status in ("paid", "failed", "requeued", "written_off")
+                        problems.append(Problem(n, col["seq"], f"序号 {seq} 的明细{PAYMENT_LINE_STATUS.zh(status)}，"
+                                                + ("已结算，不能再登记" if settled else "尚未发送银行"),
+                                                f"line {seq} is {status}: " + ("already settled" if settled
+                                                                               else "not sent to the bank")))
+                        line = None
+            fen = fens.get(amount_text, -1)
+            if fen == -1:
+                fen = fens[amount_text] = _fen(amount_text)
+            stated_fen += fen or 0
+            if fen is None:
+                problems.append(Problem(n, col["amount"], f"金额“{amount_text}”不是以元为单位、至多两位小数的数",
+                                        "the amount is not a number of yuan with at most two decimals"))
+            elif line is not None and fen != line[i_fen]:
+                problems.append(Problem(n, col["amount"], f"金额 {yuan(fen)} 元与明细金额 {yuan(line[i_fen])} 元不符",
+                                        f"amount {yuan(fen)} differs from the line's {yuan(line[i_fen])}"))
+            if line is not None and (not account or pii(account) != line[i_digest]):
+                problems.append(Problem(n, col["account"], "账号与发送银行的账号不符", "the account differs from the one sent"))
+            outcome = BANK_RETURN_STATUS.read(status_text) if status_text else None
+            if outcome is None:
+                problems.append(Problem(n, col["status"], f"状态“{status_text}”应为 成功 或 失败",
+                                        "the status must be 成功 (succeeded) or 失败 (failed)"))
+            elif outcome == "paid":
+                if not serial:
+                    problems.append(Problem(n, col["serial"], "成功的明细须有流水号", "a succeeded line needs its serial number"))
+                elif len(serial) > payments.REF_LIMIT:
+                    problems.append(Problem(n, col["serial"], "流水号过长（最多 100 字）", "serial number too long"))
+                elif serial in seen_serial:
+                    problems.append(Problem(n, col["serial"], f"流水号 {serial} 与第{seen_serial[serial]}行重复",
+                                            f"serial {serial} repeats row {seen_serial[serial]}"))
+                else:
+                    seen_serial[serial] = n
+            elif not reason:
+                problems.append(Problem(n, col["reason"], "失败的明细须有失败原因", "a failed line needs the bank's reason"))
+            elif len(reason) > payments.REASON_LIMIT:
+                problems.append(Problem(n, col["reason"], "失败原因过长（最多 400 字）", "reason too long"))
+            if len(problems) == before and line is not None and outcome is not None:
+                answers.append((n, line, outcome, serial if outcome == "paid" else mask_free_text(reason)))
+        _check_control(problems, control, data_rows, stated_fen)
+        if not answers and not problems:
+            problems.append(Problem(0, "", "文件没有明细行", "the file has no lines"))
+        f: PaymentFile | None = None
+        facts: list[dict[str, str]] | None = None
+        if early is not None:
+            if not problems and [(a[1][i_id], a[2] == "paid", a[3]) for a in answers] == early.answers:
+                facts = line_facts(_states(answers, names, at, early.file.id), pii, names)  # while it writes
+                if early.wait() is None:
+                    early.keep()
+                    f = early.file
+            if f is None:
+                early.undo()  # a problem, another answer, or the write failed: the usual way below
+    except BaseException:
+        if early is not None:
+            early.undo()
+        raise
+    if f is None:
+        for serial, line_id in _used_serials(session, batch.county_code, list(seen_serial)).items():
             problems.append(Problem(seen_serial[serial], col["serial"], f"流水号 {serial} 已用于支付明细 {line_id}",
                                     f"serial {serial} already settles line {line_id}"))
-    if control is not None:  # the control line, when the bank returns it, must agree with the rows
-        n, texts = control
-        stated = texts[1] if len(texts) > 1 else ""
-        if stated and stated != str(data_rows):
-            problems.append(Problem(n, CONTROL[0], f"控制行笔数 {stated} 与明细行数 {data_rows} 不符",
-                                    f"the control line's count {stated} differs from the {data_rows} rows"))
-        total_text = texts[3] if len(texts) > 3 and texts[2] == CONTROL[1] else ""
-        if total_text and _fen(total_text) != stated_fen:
-            problems.append(Problem(n, CONTROL[1], f"控制行总金额 {total_text} 元与明细合计 {yuan(stated_fen)} 元不符",
-                                    f"the control line's total {total_text} differs from the rows' {yuan(stated_fen)}"))
-    if not answers and not problems:
-        problems.append(Problem(0, "", "文件没有明细行", "the file has no lines"))
-    if problems:
-        problems.sort(key=lambda p: (p.row, p.column))
-        raise ReturnRefused(problems)
-    sha = hashlib.sha256(data).hexdigest()
+        if problems:
+            problems.sort(key=lambda p: (p.row, p.column))
+            raise ReturnRefused(problems)
     paid = [a for a in answers if a[2] == "paid"]
     failed = [a for a in answers if a[2] == "failed"]
-    f = PaymentFile(batch_id=batch.id, county_code=batch.county_code, direction="in", format=fmt, sha256=sha,
-                    line_count=len(answers), total_fen=sum(a[1][i_fen] for a in answers),
-                    paid_count=len(paid), failed_count=len(failed), with_id_number=False, created_at=at,
-                    created_by=f"{actor.role.value}:{actor.id}")
-    session.add(f)
-    session.flush()
-    paid_ids = [a[1][i_id] for a in paid]
-    failed_ids = [a[1][i_id] for a in failed]
+    if f is None:
+        f = new_file()
+        session.add(f)
+        session.flush()
+        paid_ids = [a[1][i_id] for a in paid]
+        failed_ids = [a[1][i_id] for a in failed]
+        county = batch.county_code
 
-    def write(conn: Any) -> None:
-        _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
-                   {"payment_ref": [a[3] for a in paid]}, receipts=batch.county_code)
-        _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
-                   {"failure_reason": [a[3] for a in failed]})
+        def write(conn: Any) -> None:
+            _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
+                       {"payment_ref": [a[3] for a in paid]})
+            _add_receipts(conn, county, [(a[3], i) for a, i in zip(paid, paid_ids, strict=True)])
+            _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
+                       {"failure_reason": [a[3] for a in failed]})
 
-    states = []
-    i_paid_at, i_ref, i_failed_at, i_reason, i_file = (at_[k] for k in ("paid_at", "payment_ref", "failed_at",
-                                                                          "failure_reason", "return_file_id"))
-    for _n, line, outcome, value in answers:  # each line's state after this step, in place of the row read
-        state = list(line)
-        if outcome == "paid":
-            state[i_line_status], state[i_paid_at], state[i_ref] = "paid", at, value
-        else:
-            state[i_line_status], state[i_failed_at], state[i_reason] = "failed", at, value
-        state[i_file] = f.id
-        states.append(state)
-    facts = _meanwhile(session, write, lambda: line_facts(states, pii, names))
+        states = _states(answers, names, at, f.id)
+        facts = _meanwhile(session, write, lambda: line_facts(states, pii, names))
+    assert facts is not None
+    f.line_count, f.total_fen = len(answers), sum(a[1][i_fen] for a in answers)
+    f.paid_count, f.failed_count = len(paid), len(failed)
     payments.settle_entities(session, actor, batch, [(a[1][i_id], str(a[1][i_payee_ref]), a[3])
                                                      for a in paid if a[1][i_payee_type] == "entity"], at)
     payments.refresh_status(session, batch)
@@ -821,6 +896,53 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
                         "rows": [row_fact(session, batch), *facts]},
                  at=at)
     return ReturnResult(f, len(paid), len(failed), paid_fen, failed_fen, sha)
+
+
+def _states(answers: list[tuple[int, Any, str, str]], names: list[str], at: datetime, file_id: int) -> list[Any]:
+    """Each answered line's state after the return, in place of the row read (in the columns' order `names`)."""
+    pos = {k: i for i, k in enumerate(names)}
+    i_status, i_paid_at, i_ref, i_failed_at, i_reason, i_file = (pos[k] for k in (
+        "status", "paid_at", "payment_ref", "failed_at", "failure_reason", "return_file_id"))
+    states = []
+    for _n, line, outcome, value in answers:
+        state = list(line)
+        if outcome == "paid":
+            state[i_status], state[i_paid_at], state[i_ref] = "paid", at, value
+        else:
+            state[i_status], state[i_failed_at], state[i_reason] = "failed", at, value
+        state[i_file] = file_id
+        states.append(state)
+    return states
+
+
+def _check_control(problems: list[Problem], control: tuple[int, list[str]] | None, data_rows: int,
+                   stated_fen: int) -> None:
+    if control is not None:  # the control line, when the bank returns it, must agree with the rows
+        n, texts = control
+        stated = texts[1] if len(texts) > 1 else ""
+        if stated and stated != str(data_rows):
+            problems.append(Problem(n, CONTROL[0], f"控制行笔数 {stated} 与明细行数 {data_rows} 不符",
+                                    f"the control line's count {stated} differs from the {data_rows} rows"))
+        total_text = texts[3] if len(texts) > 3 and texts[2] == CONTROL[1] else ""
+        if total_text and _fen(total_text) != stated_fen:
+            problems.append(Problem(n, CONTROL[1], f"控制行总金额 {total_text} 元与明细合计 {yuan(stated_fen)} 元不符",
+                                    f"the control line's total {total_text} differs from the rows' {yuan(stated_fen)}"))
+
+
+def _used_serials(session: Session, county: str, serials: list[str]) -> dict[str, int]:
+    """The serials among `serials` that a receipt of the county already holds, with the line each settles."""
+    used: dict[str, int] = {}
+    receipt = select(PaymentReceipt.payment_ref, PaymentReceipt.line_id).where(PaymentReceipt.county_code == county)
+    if serials and session.get_bind().dialect.name == "postgresql":  # one parameter, however many serials: a JSON
+        # array (written by the json module at once, where a text[] parameter is quoted serial by serial)
+        listed = select(func.json_array_elements_text(cast(literal(json.dumps(serials, ensure_ascii=False), String), JSON)))
+        used.update((str(ref), int(lid)) for ref, lid in session.execute(receipt.where(
+            PaymentReceipt.payment_ref.in_(listed.scalar_subquery()))))
+        serials = []
+    for i in range(0, len(serials), 10_000):  # a database takes at most 65,535 parameters in one statement
+        used.update((str(ref), int(lid)) for ref, lid in session.execute(receipt.where(
+            PaymentReceipt.payment_ref.in_(serials[i:i + 10_000]))))
+    return used
 
 
 def files(session: Session, batch: PaymentBatch) -> list[PaymentFile]:
