@@ -1,7 +1,7 @@
 """The synthetic province on PostgreSQL (or, with `--url URL`, on MariaDB or OceanBase seekdb): `daipin sample province` generated and loaded (regions, the roster through
 the import's bulk path, entities, projects, contracts, plans, events, every row stated in the ledger), then
-`daipin year close` for the whole province (every project settled, every village allocated, parallel by county),
-beside a same-run baseline: COPY (on MySQL-compatible engines, multi-row INSERTs) of the same number of run rows and
+`daipin ledger verify` of the whole province, then `daipin year close` for the whole province (every project
+settled, every village allocated, parallel by county), each beside a same-run baseline: COPY (on MySQL-compatible engines, multi-row INSERTs) of the same number of run rows and
 ledger rows. Goals on the default province, PostgreSQL:
 load ≤ 5 min; close ≤ 60 s wall, peak RSS of any process ≤ 2 GB.
 
@@ -73,6 +73,53 @@ def load(url: str) -> float:
     print("  loaded: " + ", ".join(f"{k} {v:,}" for k, v in loaded.counts.items()), flush=True)
     print(f"  generate + load: {elapsed:,.1f} s (goal ≤ 300 s at the default size)", flush=True)
     return elapsed
+
+
+def verify(url: str) -> None:
+    """`daipin ledger verify` of the whole province: every county's log (hashes, tree, checkpoints and their
+    signatures) and every row its entries state, beside a same-run baseline: each entry's body read and hashed
+    once, and every row of the tables entries state read once (a plain streamed SELECT), with nothing checked."""
+    import hashlib
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from daipin.db.session import make_engine, reset_engine
+    from daipin.ledger import store
+    from daipin.ledger.verify import verify_log
+
+    engine = make_engine(url)
+    reset_engine(engine)
+    own0 = _rss_mb()[0]
+    t0 = time.perf_counter()
+    with Session(engine) as s:
+        report = verify_log(s)
+    wall = time.perf_counter() - t0
+    own = _rss_mb()[0]
+    entries = sum(size for size, _root in report.counties.values())
+    print(f"  ledger verify, {len(report.counties)} counties' logs and the rows they state: {wall:,.1f} s, "
+          f"{entries:,} entries, {'ok' if report.ok else f'{len(report.problems)} problems'}; peak RSS {own:,.0f} MB "
+          f"(this process, {own0:,.0f} MB before)", flush=True)
+    t0 = time.perf_counter()
+    n = 0
+    with engine.connect() as c:
+        res = c.execution_options(stream_results=True, yield_per=8192).execute(
+            text("SELECT body FROM ledger_entry ORDER BY county_code, idx"))
+        sha = hashlib.sha256
+        for (body,) in res:
+            sha(b"\x00" + bytes(body)).digest()
+            n += 1
+        rows = 0
+        for table in sorted(store.row_checks()):
+            for part in c.execution_options(stream_results=True, yield_per=8192).execute(
+                    text(f"SELECT * FROM {table}")).partitions():
+                rows += len(part)
+    base = time.perf_counter() - t0
+    reset_engine(None)
+    engine.dispose()
+    print(f"  baseline: every entry's body read and hashed once ({n:,} entries), every row of the {len(store.row_checks())} "
+          f"tables they state read once ({rows:,} rows): {base:,.1f} s; ratio {wall / base if base else float('inf'):,.1f}×",
+          flush=True)
 
 
 def close(url: str) -> None:
@@ -198,6 +245,7 @@ def main() -> None:
             return
         try:
             load(url)
+            verify(url)
             close(url)
         finally:
             if keep:

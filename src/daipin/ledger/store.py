@@ -1028,6 +1028,9 @@ class BatchCheck:
     # facts, later)` returns (rows checked, True if they match) or None when the batch cannot tell them apart.
     covers: Callable[[Session, Mapping[str, Any]], set[tuple[str, str]]] | None = None
     untouched_ok: Callable[[Session, Mapping[str, Any], set[tuple[str, str]]], tuple[int, bool] | None] | None = None
+    # The tables whose rows can be the batch's (None: any): `touched` and `untouched_ok` are given the later row
+    # facts of these tables only, not every row a province's later entries state.
+    tables: frozenset[str] | None = None
 
 
 _batch_checks: dict[str, BatchCheck] = {}

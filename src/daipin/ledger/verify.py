@@ -10,6 +10,7 @@ latest entry about it.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -475,6 +476,23 @@ def _check_batches(session: Session, batches: list[tuple[int, str, dict[str, Any
     batch's per-household digests. Returns every row the batches state."""
     checks = store.batch_checks()
     covered: set[tuple[str, str]] = set()
+    # The rows stated after a batch, found by table and entry index: each batch's "later" rows are the tail of its
+    # tables' lists past its index, not a walk over every row stated (a province states millions, and has
+    # thousands of batches).
+    stated: dict[str, list[tuple[int, tuple[str, str]]]] = {}
+    if batches:
+        for key, (i, _) in latest.items():
+            stated.setdefault(key[0], []).append((i, key))
+    index = {t: ([i for i, _ in rows], [k for _, k in rows]) for t, rows in ((t, sorted(r)) for t, r in stated.items())}
+
+    def later_than(idx: int, tables: frozenset[str] | None) -> set[tuple[str, str]]:
+        out: set[tuple[str, str]] = set()
+        for t in index if tables is None else tables:
+            found = index.get(t)
+            if found is not None:
+                out.update(found[1][bisect_right(found[0], idx):])
+        return out
+
     for idx, type_, facts in batches:
         check = checks.get(type_)
         if check is None:
@@ -486,7 +504,7 @@ def _check_batches(session: Session, batches: list[tuple[int, str, dict[str, Any
         if check.digest_now(session, facts) == facts.get("digest"):
             report.rows_checked += check.size(facts)
             continue
-        later = {key for key, (i, _) in latest.items() if i > idx}
+        later = later_than(idx, check.tables)
         if later and check.touched(session, facts, later):
             part = check.untouched_ok(session, facts, later) if check.untouched_ok is not None else None
             if part is None:

@@ -1906,7 +1906,8 @@ def register_ledger_checks() -> None:
     store.register_batch_check("household.import", store.BatchCheck(
         digest_now=batch_digest_now, touched=_batch_touched,
         size=lambda facts: int(facts.get("households", 0)) + int(facts.get("people", 0)),
-        covers=_batch_covers, untouched_ok=_batch_untouched_ok))
+        covers=_batch_covers, untouched_ok=_batch_untouched_ok,
+        tables=frozenset({Household.__tablename__, Person.__tablename__, HouseholdStatus.__tablename__})))
 
 
 def _update(session: Session, actor: Actor, hh: Household, rows: HouseholdRows, at: datetime) -> tuple[bool, int]:
