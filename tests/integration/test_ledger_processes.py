@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.orm import Session
@@ -98,3 +99,40 @@ def test_two_writers_at_once_make_one_linear_log(fresh_db_url: str) -> None:
     # each transaction's entries are contiguous: the lock is held for the whole transaction
     for start in range(0, 800, 10):
         assert len({(b["facts"]["writer"], b["facts"]["batch"]) for b in bodies[start : start + 10]}) == 1
+
+
+def test_a_first_writer_that_loses_the_race_to_create_the_log_writes_to_the_winners(
+        fresh_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the MySQL-compatible engines no row can be locked before a county's log exists: two first writers both
+    find none and both insert it. The loser's duplicate key is not an error: it takes the winner's log, under its
+    row's lock, and appends after the winner's entries (PostgreSQL's advisory lock and SQLite's writer lock already
+    make the second wait for the first)."""
+    from daipin.ledger import keys as keystore
+
+    engine = make_engine(fresh_db_url)
+    if engine.dialect.name not in ("mysql", "mariadb"):
+        engine.dispose()
+        pytest.skip("PostgreSQL's advisory lock and SQLite's writer lock make the second first writer wait")
+    init_keys = keystore.init_keys
+    raced: list[int] = []
+
+    def winner_first(*args: object, **kwargs: object) -> object:  # between the loser's look and its insert
+        if not raced:
+            raced.append(1)
+            with Session(engine) as other:
+                store.append(other, type="test.write", actor="system:winner", region="231002", subject="w",
+                             facts={"writer": "winner"}, at=datetime(2024, 7, 1, tzinfo=UTC))
+                other.commit()
+        return init_keys(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(keystore, "init_keys", winner_first)
+    with Session(engine) as loser:
+        store.append(loser, type="test.write", actor="system:loser", region="231002", subject="l",
+                     facts={"writer": "loser"}, at=datetime(2024, 7, 1, 0, 1, tzinfo=UTC))
+        loser.commit()
+    assert raced == [1]
+    engine.dispose()
+    _assert_linear_and_verified(fresh_db_url, 2)
+    with _session(fresh_db_url) as s:
+        assert [store.body_json(store.entry_body(s, i))["facts"]["writer"] for i in range(2)] == ["winner", "loser"]
+        assert store.counties(s) == ["231002"]

@@ -60,6 +60,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, event, func, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from daipin.db.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerLog, LedgerNode, LedgerWitness
@@ -275,12 +276,22 @@ def ensure_log(
     signer, _ = keystore.init_keys(kd, origin, salt=not logs)
     at = min(_utc_naive(at or datetime.now(UTC)), _utc_naive(ledger_clock.system_time()))  # never ahead of the clock
     conn = _conn(session)
-    conn.execute(insert(L), {"origin": origin, "hash_name": hasher.name,
-                             "verifier_key": str(signer.verifier()), "county_code": county, "created_at": at,
-                             "salt_id": keystore.salt_id(keystore.load_salt(keys_dir))})
     empty = note.Checkpoint(origin, 0, hasher.empty_root)
-    conn.execute(insert(C), {"county_code": county, "size": 0, "root": empty.root,
-                             "note": note.sign_checkpoint(empty, signer), "at": at})
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(L), {"origin": origin, "hash_name": hasher.name,
+                                     "verifier_key": str(signer.verifier()), "county_code": county, "created_at": at,
+                                     "salt_id": keystore.salt_id(keystore.load_salt(keys_dir))})
+            conn.execute(insert(C), {"county_code": county, "size": 0, "root": empty.root,
+                                     "note": note.sign_checkpoint(empty, signer), "at": at})
+    except IntegrityError:
+        # Another writer created this county's log meanwhile: on the MySQL-compatible engines there is no row to
+        # lock before the log exists (`lock_county`), so two first writers race on inserting it. The winner's log is
+        # the log: taken under its row's lock now, and checked as any existing log is. (The keys are the same
+        # files: `init_keys` writes each only if it is missing.)
+        if _logs(session, fresh=True).get(county) is None:
+            raise
+        return ensure_log(session, keys_dir=keys_dir, hash_name=hash_name, origin=origin, county=county, at=at)
     info = LogInfo(origin, hasher.name, str(signer.verifier()), county)
     session.info[_LOG] = {**logs, county: info}
     return info
