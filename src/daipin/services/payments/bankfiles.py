@@ -402,8 +402,7 @@ class _EarlyWrite:
         def write() -> None:
             with generic_plans(conn):  # the foreign keys' checks of every line planned once
                 _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": file.id},
-                           [i for i, _ in paid], {"payment_ref": [v for _, v in paid]})
-                _add_receipts(conn, county, [(v, i) for i, v in paid])
+                           [i for i, _ in paid], {"payment_ref": [v for _, v in paid]}, receipts=county)
                 _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": file.id},
                            [i for i, _ in failed], {"failure_reason": [v for _, v in failed]})
 
@@ -871,8 +870,7 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
 
         def write(conn: Any) -> None:
             _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
-                       {"payment_ref": [a[3] for a in paid]})
-            _add_receipts(conn, county, [(a[3], i) for a, i in zip(paid, paid_ids, strict=True)])
+                       {"payment_ref": [a[3] for a in paid]}, receipts=county)
             _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
                        {"failure_reason": [a[3] for a in failed]})
 
