@@ -478,14 +478,17 @@ def _check_batches(session: Session, batches: list[tuple[int, str, dict[str, Any
     covered: set[tuple[str, str]] = set()
     # The rows stated after a batch, found by table and entry index: each batch's "later" rows are the tail of its
     # tables' lists past its index, not a walk over every row stated (a province states millions, and has
-    # thousands of batches).
-    stated: dict[str, list[tuple[int, tuple[str, str]]]] = {}
-    if batches:
-        for key, (i, _) in latest.items():
-            stated.setdefault(key[0], []).append((i, key))
-    index = {t: ([i for i, _ in rows], [k for _, k in rows]) for t, rows in ((t, sorted(r)) for t, r in stated.items())}
+    # thousands of batches). Built once, when the first batch that moved on asks for it.
+    index: dict[str, tuple[list[int], list[tuple[str, str]]]] = {}
 
     def later_than(idx: int, tables: frozenset[str] | None) -> set[tuple[str, str]]:
+        if not index and latest:
+            stated: dict[str, list[tuple[int, tuple[str, str]]]] = {}
+            for key, (i, _) in latest.items():
+                stated.setdefault(key[0], []).append((i, key))
+            for t, rows in stated.items():
+                rows.sort()
+                index[t] = ([i for i, _ in rows], [k for _, k in rows])
         out: set[tuple[str, str]] = set()
         for t in index if tables is None else tables:
             found = index.get(t)

@@ -334,15 +334,14 @@ def _mark_rows(conn: Any, expect: str, same: dict[str, Any], ids: list[int], eac
         if receipts is not None:
             _add_receipts(conn, receipts, None)
         conn.execute(sql_text("DROP TABLE payment_line_changes"))
-        return
     else:
         many = (update(t).where(t.c.id == bindparam("_id"), t.c.status == expect)
                 .values({k: bindparam(k) for k in [*same, *cols]}))
         done = conn.execute(many, [{"_id": i, **same, **{k: each[k][n] for k in cols}}
                                    for n, i in enumerate(ids)]).rowcount
-    _check_done(expect, ids, done)
-    if receipts is not None:
-        _add_receipts(conn, receipts, list(zip(each["payment_ref"], ids, strict=True)))
+        _check_done(expect, ids, done)
+        if receipts is not None:
+            _add_receipts(conn, receipts, list(zip(each["payment_ref"], ids, strict=True)))
 
 
 def _check_done(expect: str, ids: list[int], done: int | None) -> None:
@@ -379,6 +378,17 @@ def _add_receipts(conn: Any, county: str, receipts: list[tuple[str, int]] | None
                        "serial", code="duplicate_ref") from None
 
 
+def _write_answers(conn: Any, county: str, file_id: int, at: datetime, answers: list[tuple[int, bool, str]]) -> None:
+    """A return's answers — (line id, paid, serial or masked reason) — on their lines, each still `sent`, and the
+    paid lines' serials as their receipts. Only `conn` is used (see `_meanwhile`)."""
+    paid = [(i, v) for i, p, v in answers if p]
+    failed = [(i, v) for i, p, v in answers if not p]
+    _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": file_id}, [i for i, _ in paid],
+               {"payment_ref": [v for _, v in paid]}, receipts=county)
+    _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": file_id}, [i for i, _ in failed],
+               {"failure_reason": [v for _, v in failed]})
+
+
 class _EarlyWrite:
     """A plain csv return's answers written while the file is still checked: on PostgreSQL, once `_glance` has
     read what each row answers, a second thread marks those lines and records their receipts (`_mark_rows`,
@@ -396,15 +406,10 @@ class _EarlyWrite:
         session.flush()
         self.file, self.answers = file, answers
         conn = session.connection()
-        paid = [(i, v) for i, p, v in answers if p]
-        failed = [(i, v) for i, p, v in answers if not p]
 
         def write() -> None:
             with generic_plans(conn):  # the foreign keys' checks of every line planned once
-                _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": file.id},
-                           [i for i, _ in paid], {"payment_ref": [v for _, v in paid]}, receipts=county)
-                _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": file.id},
-                           [i for i, _ in failed], {"failure_reason": [v for _, v in failed]})
+                _write_answers(conn, county, file.id, at, answers)
 
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daipin-lines")
         self.done = self.pool.submit(contextvars.copy_context().run, write)
@@ -839,8 +844,9 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
             problems.append(Problem(0, "", "文件没有明细行", "the file has no lines"))
         f: PaymentFile | None = None
         facts: list[dict[str, str]] | None = None
+        checked = [(a[1][i_id], a[2] == "paid", a[3]) for a in answers]  # as `_write_answers` takes them
         if early is not None:
-            if not problems and [(a[1][i_id], a[2] == "paid", a[3]) for a in answers] == early.answers:
+            if not problems and checked == early.answers:
                 facts = line_facts(_states(answers, names, at, early.file.id), pii, names)  # while it writes
                 if early.wait() is None:
                     early.keep()
@@ -864,18 +870,10 @@ def _apply_return(session: Session, actor: Actor, batch_id: int, name: str, data
         f = new_file()
         session.add(f)
         session.flush()
-        paid_ids = [a[1][i_id] for a in paid]
-        failed_ids = [a[1][i_id] for a in failed]
-        county = batch.county_code
-
-        def write(conn: Any) -> None:
-            _mark_rows(conn, "sent", {"status": "paid", "paid_at": at, "return_file_id": f.id}, paid_ids,
-                       {"payment_ref": [a[3] for a in paid]}, receipts=county)
-            _mark_rows(conn, "sent", {"status": "failed", "failed_at": at, "return_file_id": f.id}, failed_ids,
-                       {"failure_reason": [a[3] for a in failed]})
-
-        states = _states(answers, names, at, f.id)
-        facts = _meanwhile(session, write, lambda: line_facts(states, pii, names))
+        file_id, county = f.id, batch.county_code
+        states = _states(answers, names, at, file_id)
+        facts = _meanwhile(session, lambda conn: _write_answers(conn, county, file_id, at, checked),
+                           lambda: line_facts(states, pii, names))
     assert facts is not None
     f.line_count, f.total_fen = len(answers), sum(a[1][i_fen] for a in answers)
     f.paid_count, f.failed_count = len(paid), len(failed)
