@@ -6,6 +6,8 @@ one wins. The races run in separate processes on PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -169,6 +171,10 @@ try:
         elif what == "bank_file":
             from daipin.services.payments import bankfiles
             bankfiles.bank_file(s, SYSTEM_ACTOR, arg["batch"], "csv", at=at)
+        elif what == "return":
+            from daipin.services.payments import bankfiles
+            with open(arg["file"], "rb") as f:
+                bankfiles.apply_return(s, SYSTEM_ACTOR, arg["batch"], "return.csv", f.read(), at=at)
         elif what == "write_off":
             from daipin.services.payments import service as payments
             payments.write_off(s, SYSTEM_ACTOR, arg["line"], reason="户已销户 " + name, decision="某乡〔2026〕1号",
@@ -287,6 +293,37 @@ def test_of_four_processes_sending_one_batch_to_the_bank_at_once_one_sends_each_
         assert {ln.status for ln in s.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch))} == {"sent"}
         files = list(s.scalars(select(LedgerEntry).where(LedgerEntry.type == "payment.file_out")))
         assert len(files) == 1
+        assert verify_log(s).ok
+
+
+def test_of_four_processes_applying_one_bank_return_at_once_one_settles_each_line(
+        pg_district: dict[str, Any], tmp_path: Path) -> None:
+    """A plain csv return is written while it is checked (`bankfiles._EarlyWrite`, a second thread under a
+    savepoint): four processes applying the same return at once settle each line once — one applies it, the
+    others find its lines settled and are refused whole — with one receipt per serial and one file in."""
+    from daipin.db.models.workflow import PaymentFile, PaymentReceipt
+    from daipin.db.session import session_scope
+    from daipin.ledger.verify import verify_log
+    from daipin.services.payments import bankfiles
+
+    at = START + timedelta(hours=2)
+    with session_scope() as s:
+        batch = s.get_one(PaymentLine, pg_district["line"]).batch_id
+        out = bankfiles.bank_file(s, SYSTEM_ACTOR, batch, "csv", at=at)
+    rows = list(csv.reader(io.StringIO(out.data.decode("utf-8-sig"))))
+    back = [[*rows[0], "状态", "失败原因", "流水号"]] + [[*r, "成功", "", f"YH-RACE-{r[0]}"] for r in rows[1:-1]]
+    path = tmp_path / "return.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([*back, rows[-1]])
+    outs = _race(pg_district, "return", {"batch": batch, "file": str(path), "at": (at + timedelta(hours=1)).isoformat()})
+    assert outs == ["ok"] + ["refused:return_refused"] * 3
+    with session_scope() as s:
+        lines = list(s.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch)))
+        assert {ln.status for ln in lines} == {"paid"} and len(lines) == len(back) - 1
+        assert s.scalar(select(func.count()).select_from(PaymentReceipt)
+                        .where(PaymentReceipt.payment_ref.like("YH-RACE-%"))) == len(lines)
+        assert s.scalar(select(func.count()).select_from(PaymentFile).where(PaymentFile.direction == "in")) == 1
+        assert len(list(s.scalars(select(LedgerEntry).where(LedgerEntry.type == "payment.file_in")))) == 1
         assert verify_log(s).ok
 
 
