@@ -50,3 +50,50 @@ def test_mysql_urls_use_pymysql_in_utf8mb4() -> None:
     assert normalise_url("mysql+pymysql://u@h/d?charset=utf8mb4") == "mysql+pymysql://u@h/d?charset=utf8mb4"
     assert normalise_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
     assert normalise_url("sqlite:///var/daipin.db") == "sqlite:///var/daipin.db"
+
+
+# As seekdb (1.4) writes a table after a migration's round trip rebuilt the table its key refers to.
+SEEKDB_REBUILT = """CREATE TABLE `account_holders` (
+  `id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `household_id` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uq_account_holders_household_id` (`household_id`) BLOCK_SIZE 16384 LOCAL,
+  CONSTRAINT `fk_account_holders_household_id_households` FOREIGN KEY (`household_id`) REFERENCES `daipin_t_1`.`households`(`id`) ON UPDATE RESTRICT ON DELETE RESTRICT ,
+  CONSTRAINT `fk_x` FOREIGN KEY (`id`) REFERENCES `other_db`.`t`(`a`, `b`) ON UPDATE CASCADE ON DELETE SET NULL
+) DEFAULT CHARSET = utf8mb4"""
+
+
+def test_keys_and_foreign_keys_as_seekdb_writes_them_read_as_mysql_writes_them() -> None:
+    from daipin.db.mysql import normalize_show_create
+
+    out = normalize_show_create(SEEKDB_REBUILT, "daipin_t_1").splitlines()
+    assert out[4] == "  UNIQUE KEY `uq_account_holders_household_id` (`household_id`),"
+    assert out[5] == ("  CONSTRAINT `fk_account_holders_household_id_households` FOREIGN KEY (`household_id`) "
+                      "REFERENCES `households` (`id`),")
+    assert out[6] == ("  CONSTRAINT `fk_x` FOREIGN KEY (`id`) REFERENCES `other_db`.`t` (`a`, `b`) "
+                      "ON DELETE SET NULL ON UPDATE CASCADE")
+    assert [a for a, b in zip(out, SEEKDB_REBUILT.splitlines(), strict=True) if a != b] == out[4:7]
+    # MySQL's and MariaDB's own lines are left exactly as they are
+    mysql_line = "  CONSTRAINT `fk_a` FOREIGN KEY (`b`) REFERENCES `c` (`d`) ON DELETE CASCADE,"
+    assert normalize_show_create(mysql_line, "db") == mysql_line
+
+
+def test_sqlalchemys_reflection_reads_the_normalized_foreign_keys() -> None:
+    from daipin.db.mysql import normalize_show_create
+
+    parser = mysql.dialect()._tabledef_parser
+    state = parser.parse(normalize_show_create(SEEKDB_REBUILT, "daipin_t_1"), "utf8mb4")
+    fks = {fk["name"]: fk for fk in state.fk_constraints}
+    assert [k["name"] for k in state.keys] == [None, "uq_account_holders_household_id"]  # (the primary key, then it)
+    assert fks["fk_account_holders_household_id_households"]["table"] == ["households"]
+    assert fks["fk_account_holders_household_id_households"]["foreign"] == ["id"]
+    assert (fks["fk_x"]["table"], fks["fk_x"]["ondelete"], fks["fk_x"]["onupdate"]) == (
+        ["other_db", "t"], "SET NULL", "CASCADE")
+    import warnings
+
+    with warnings.catch_warnings(record=True) as said:  # the text as seekdb writes it is what the parser cannot read
+        warnings.simplefilter("always")
+        unread = parser.parse(SEEKDB_REBUILT, "utf8mb4")
+    assert any("Unknown schema content" in str(w.message) for w in said)
+    assert "fk_account_holders_household_id_households" not in {fk["name"] for fk in unread.fk_constraints}
+    assert [k["name"] for k in unread.keys] == [None]
