@@ -112,6 +112,13 @@ def test_metrics_count_requests_by_route_and_read_the_ledger(fresh_db_url: str, 
     engine.dispose()
 
 
+def _listening(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port` (each worker has its own, SO_REUSEPORT), from /proc/net/tcp."""
+    with open("/proc/net/tcp") as f:
+        rows = f.read().splitlines()[1:]
+    return sum(1 for r in rows if (cols := r.split()) and cols[3] == "0A" and int(cols[1].split(":")[1], 16) == port)
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for p in os.listdir("/proc"):
@@ -166,7 +173,10 @@ def test_a_killed_worker_is_replaced_and_the_server_keeps_answering(fresh_db_url
             time.sleep(0.2)
         after = _children(proc.pid)
         assert len(after) == 2 and before[0] not in after and before[1] in after
-        time.sleep(1.5)  # the new worker listens
+        deadline = time.monotonic() + 60  # the new worker listens (on a loaded machine its start takes seconds)
+        while _listening(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _listening(port) == 2
         for _ in range(10):  # separate connections land on both workers: each answers
             assert httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"}).status_code == 200
         proc.send_signal(signal.SIGTERM)
