@@ -13,11 +13,14 @@ and stops at its end.
 
 On the MySQL-compatible engines DDL is slow (seekdb: about half a second a table), so each test worker migrates
 one template database per engine once and every further database is a copy of it (seekdb: `FORK DATABASE`;
-MariaDB: each table's `SHOW CREATE TABLE` replayed, then its rows copied).
+MariaDB: each table's `SHOW CREATE TABLE` replayed, then its rows copied). On seekdb a fork and a drop take a second
+or more each while its server waits rather than works, so each worker forks the next test's database and drops the
+last one's in a thread of its own while the test runs (`_Seekdb`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -27,6 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -110,6 +114,39 @@ def _mysql_copy(backend: str, template: str, name: str) -> None:
     admin.dispose()
 
 
+class _Seekdb:
+    """This worker's seekdb databases made and dropped one step ahead: `take` hands out a fork of the template made
+    while the last test ran (and starts the next), `drop` drops in the same background thread; `close` waits for
+    it and drops the spare. One thread, so at most one such statement runs beside a test."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daipin-seekdb")
+        self.spare: Future[str] | None = None
+
+    def _fork(self) -> str:
+        name = f"daipin_t_{uuid.uuid4().hex[:12]}"
+        _mysql_copy("seekdb", _mysql_template("seekdb"), name)
+        return name
+
+    def take(self) -> str:
+        name = self.spare.result() if self.spare is not None else self._fork()
+        self.spare = self.pool.submit(self._fork)
+        return name
+
+    def drop(self, url: str, name: str) -> None:
+        self.pool.submit(_drop_mysql, url, name)
+
+    def close(self) -> None:
+        if self.spare is not None:
+            spare, self.spare = self.spare, None
+            with contextlib.suppress(Exception):  # a spare that failed to fork leaves nothing to drop
+                self.drop(_admin_url("seekdb"), spare.result())
+        self.pool.shutdown(wait=True)
+
+
+_seekdb = _Seekdb()
+
+
 def _migrated_sqlite_template() -> str:
     """This worker's migrated SQLite file, every WAL page written back into it (so a copy of the file alone is
     the whole database)."""
@@ -162,6 +199,8 @@ def create_database(backend: str, tmp_dir: str) -> str:
             shutil.copy2(_migrated_sqlite_template(), target)
             os.chmod(target, 0o600)
             return url
+    elif backend == "seekdb" and not each:
+        return _with_database(_admin_url(backend), _seekdb.take())
     elif backend in MYSQL_BACKENDS:
         _mysql_copy(backend, _mysql_template(backend), name)
         return _with_database(_admin_url(backend), name)
@@ -188,7 +227,11 @@ def drop_database(url: str) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     elif url.startswith(("mysql", "mariadb")):
-        _drop_mysql(url, make_url(url).database or "")
+        name = make_url(url).database or ""
+        if "seekdb" in BACKENDS and url == _with_database(_admin_url("seekdb"), name):
+            _seekdb.drop(url, name)  # in the background, behind the next fork
+        else:
+            _drop_mysql(url, name)
 
 
 def _drop_mysql(url: str, name: str) -> None:
@@ -234,6 +277,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _drop_templates() -> Iterator[None]:
     yield
+    _seekdb.close()
     for backend, name in _templates.items():
         if backend in MYSQL_BACKENDS:
             _drop_mysql(_admin_url(backend), name)

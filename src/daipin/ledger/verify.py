@@ -10,6 +10,8 @@ latest entry about it.
 from __future__ import annotations
 
 import json
+import sys
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +75,37 @@ class Report:
 
     def add(self, index: int, zh: str, en: str, kind: str = "entry", end: int = -1) -> None:
         self.problems.append(Problem(index, zh, en, kind, end))
+
+
+# Every row the entries state, with the index and row digest of the latest entry that states it. A province's
+# entries state about seven million rows, so each is kept compact: the table's name shared (interned), the index
+# and a hex digest packed into 40 bytes (a digest that is not 64 lowercase hex digits, as a tampered entry may
+# hold, is kept as it was written, in a tuple). Half the memory of an (int, str) tuple a row.
+Stated = dict[tuple[str, str], "bytes | tuple[int, str]"]
+
+
+def _state(latest: Stated, ref: dict[str, Any], idx: int) -> None:
+    digest = str(ref["digest"])
+    packed: bytes | tuple[int, str] = (idx, digest)
+    if len(digest) == 64:
+        try:
+            raw = bytes.fromhex(digest)
+        except ValueError:
+            raw = b""
+        if raw.hex() == digest:
+            packed = idx.to_bytes(8, "big") + raw
+    latest[(sys.intern(str(ref["table"])), str(ref["id"]))] = packed
+
+
+def _index_of(value: bytes | tuple[int, str]) -> int:
+    return value[0] if isinstance(value, tuple) else int.from_bytes(value[:8], "big")
+
+
+def _stated(value: bytes | tuple[int, str]) -> tuple[int, str]:
+    """The (entry index, digest) `_state` packed."""
+    if isinstance(value, tuple):
+        return value
+    return int.from_bytes(value[:8], "big"), value[8:].hex()
 
 
 def _row_refs(facts: Any) -> list[dict[str, Any]]:
@@ -203,7 +236,7 @@ def verify_log(
         trusted_key = published
         if anchor_key is None:
             anchor_key = anchored
-    latest_rows: dict[tuple[str, str], tuple[int, str]] = {}
+    latest_rows: Stated = {}
     batches: list[tuple[int, str, dict[str, Any]]] = []  # entries recording rows as a batch digest
     size = _verify_tree(session, log, report, latest_rows, batches, trusted_key, anchor_key, chunk=chunk,
                         max_problems=max_problems, progress=progress)
@@ -232,7 +265,7 @@ def verify_log(
     return report
 
 
-def _collect_rows(session: Session, county: str, latest_rows: dict[tuple[str, str], tuple[int, str]],
+def _collect_rows(session: Session, county: str, latest_rows: Stated,
                   batches: list[tuple[int, str, dict[str, Any]]]) -> None:
     """The row facts and batches of another county's entries (so rows of that county are not taken as unstated)."""
     batch_types = store.batch_checks()
@@ -244,7 +277,7 @@ def _collect_rows(session: Session, county: str, latest_rows: dict[tuple[str, st
         except ValueError:
             continue
         for ref in _row_refs(data.get("facts")):
-            latest_rows[(str(ref["table"]), str(ref["id"]))] = (int(idx), str(ref["digest"]))
+            _state(latest_rows, ref, int(idx))
         if type_ in batch_types and isinstance(data.get("facts"), dict):
             batches.append((int(idx), str(type_), data["facts"]))
 
@@ -253,7 +286,7 @@ def _verify_tree(
     session: Session,
     log: store.LogInfo,
     report: Report,
-    latest_rows: dict[tuple[str, str], tuple[int, str]],
+    latest_rows: Stated,
     batches: list[tuple[int, str, dict[str, Any]]],
     trusted_key: str | None,
     anchor_key: str | None,
@@ -353,7 +386,7 @@ def _verify_tree(
             elif data and (data.get("type"), data.get("subject"), data.get("region")) != (type_, subject, region):
                 report.add(idx, "条目的索引列与内容不符", "the entry's lookup columns differ from its body")
             for ref in _row_refs(data.get("facts")):
-                latest_rows[(str(ref["table"]), str(ref["id"]))] = (idx, str(ref["digest"]))
+                _state(latest_rows, ref, idx)
             if type_ in batch_types and isinstance(data.get("facts"), dict):
                 batches.append((idx, str(type_), data["facts"]))
             for lv, i, h in frontier.append(lh):
@@ -429,7 +462,7 @@ def _in_earlier_form(session: Session, table: str, id_: str, want: str) -> bool:
 ROWS_AT_ONCE = 2000
 
 
-def _check_rows(session: Session, latest: dict[tuple[str, str], tuple[int, str]], report: Report) -> None:
+def _check_rows(session: Session, latest: Stated, report: Report) -> None:
     """Every row an entry states, as the database holds it now, against the digest of its latest entry. Tables
     that can read many rows at once are read so, a few thousand rows at a time; problems are reported in the
     order of the entries that state the rows."""
@@ -445,31 +478,35 @@ def _check_rows(session: Session, latest: dict[tuple[str, str], tuple[int, str]]
             found.append((idx, f"{table}#{id_} 在账本条目 {idx} 之后被改动，且未记账",
                           f"{table} row {id_} was edited after entry {idx} recorded it, without a new entry"))
 
-    by_table: dict[str, list[tuple[str, int, str]]] = {}
-    for (table, id_), (idx, want) in latest.items():
-        by_table.setdefault(table, []).append((id_, idx, want))
-    for table, rows in by_table.items():
-        check = checks.get(table)
-        if check is None:
-            report.rows_unchecked += len(rows)
-            continue
-        report.rows_checked += len(rows)
+    def check_part(table: str, part: list[tuple[str, bytes | tuple[int, str]]]) -> None:
         states = many.get(table)
-        if states is None:
-            for id_, idx, want in rows:
-                compare(table, id_, idx, want, check(session, id_))
+        now = states(session, [id_ for id_, _ in part]) if states is not None else None
+        for id_, value in part:
+            idx, want = _stated(value)
+            compare(table, id_, idx, want, now.get(id_) if now is not None else checks[table](session, id_))
+
+    # The rows go out a few thousand of a table at a time as they are met, so no second copy of every stated row
+    # is made (a province states millions).
+    parts: dict[str, list[tuple[str, bytes | tuple[int, str]]]] = {}
+    for (table, id_), value in latest.items():
+        if table not in checks:
+            report.rows_unchecked += 1
             continue
-        for i in range(0, len(rows), ROWS_AT_ONCE):
-            part = rows[i:i + ROWS_AT_ONCE]
-            now = states(session, [r[0] for r in part])
-            for id_, idx, want in part:
-                compare(table, id_, idx, want, now.get(id_))
+        report.rows_checked += 1
+        part = parts.setdefault(table, [])
+        part.append((id_, value))
+        if len(part) >= ROWS_AT_ONCE:
+            check_part(table, part)
+            parts[table] = []
+    for table, part in parts.items():
+        if part:
+            check_part(table, part)
     for idx, zh, en in sorted(found, key=lambda f: f[0]):
         report.add(idx, zh, en)
 
 
 def _check_batches(session: Session, batches: list[tuple[int, str, dict[str, Any]]],
-                   latest: dict[tuple[str, str], tuple[int, str]], report: Report) -> set[tuple[str, str]]:
+                   latest: Stated, report: Report) -> set[tuple[str, str]]:
     """Each batch's rows as the database holds them now against the digest its entry recorded. A batch with a
     row that a later entry recorded (a status change, a new member) has moved on legitimately: the later entries'
     own row facts check what they changed, and the batch's rows no later entry restated are checked against the
@@ -479,16 +516,16 @@ def _check_batches(session: Session, batches: list[tuple[int, str, dict[str, Any
     # The rows stated after a batch, found by table and entry index: each batch's "later" rows are the tail of its
     # tables' lists past its index, not a walk over every row stated (a province states millions, and has
     # thousands of batches). Built once, when the first batch that moved on asks for it.
-    index: dict[str, tuple[list[int], list[tuple[str, str]]]] = {}
+    index: dict[str, tuple[array[int], list[tuple[str, str]]]] = {}
 
     def later_than(idx: int, tables: frozenset[str] | None) -> set[tuple[str, str]]:
         if not index and latest:
-            stated: dict[str, list[tuple[int, tuple[str, str]]]] = {}
-            for key, (i, _) in latest.items():
-                stated.setdefault(key[0], []).append((i, key))
-            for t, rows in stated.items():
-                rows.sort()
-                index[t] = ([i for i, _ in rows], [k for _, k in rows])
+            stated: dict[str, list[tuple[str, str]]] = {}
+            for key in latest:
+                stated.setdefault(key[0], []).append(key)
+            for t, keys in stated.items():
+                keys.sort(key=lambda k: _index_of(latest[k]))
+                index[t] = (array("q", (_index_of(latest[k]) for k in keys)), keys)
         out: set[tuple[str, str]] = set()
         for t in index if tables is None else tables:
             found = index.get(t)
@@ -527,7 +564,7 @@ def _check_batches(session: Session, batches: list[tuple[int, str, dict[str, Any
     return covered
 
 
-def _check_coverage(session: Session, latest: dict[tuple[str, str], tuple[int, str]],
+def _check_coverage(session: Session, latest: Stated,
                     covered: set[tuple[str, str]], size: int, report: Report) -> None:
     """Every row of a covered table is stated by an entry or a batch: a row inserted behind the ledger is caught."""
     for table, ids in sorted(store.covered_tables().items()):
@@ -581,9 +618,9 @@ def report_json(report: Report) -> str:
         ensure_ascii=False, indent=2)
 
 
-def stated_rows(session: Session) -> tuple[dict[tuple[str, str], tuple[int, str]], set[tuple[str, str]]]:
+def stated_rows(session: Session) -> tuple[Stated, set[tuple[str, str]]]:
     """Every row the entries state (their latest digest) and every row their batches state."""
-    latest: dict[tuple[str, str], tuple[int, str]] = {}
+    latest: Stated = {}
     batch_types = store.batch_checks()
     checks = store.batch_checks()
     covered: set[tuple[str, str]] = set()
@@ -593,7 +630,7 @@ def stated_rows(session: Session) -> tuple[dict[tuple[str, str], tuple[int, str]
         except ValueError:
             continue
         for ref in _row_refs(data.get("facts")):
-            latest[(str(ref["table"]), str(ref["id"]))] = (int(idx), str(ref["digest"]))
+            _state(latest, ref, int(idx))
         check = checks.get(type_) if type_ in batch_types else None
         if check is not None and check.covers is not None and isinstance(data.get("facts"), dict):
             covered |= check.covers(session, data["facts"])
