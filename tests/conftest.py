@@ -30,7 +30,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -99,7 +98,8 @@ def _mysql_copy(backend: str, template: str, name: str) -> None:
     admin = create_engine(_admin_url(backend), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if backend == "seekdb":
-            conn.execute(text(f"FORK DATABASE `{template}` TO `{name}`"))
+            with _seekdb_ddl(backend):
+                conn.execute(text(f"FORK DATABASE `{template}` TO `{name}`"))
         else:
             conn.execute(text(mysql_dialect.create_database_sql(name)))
             tables = [r[0] for r in conn.execute(text(f"SHOW FULL TABLES FROM `{template}` "
@@ -114,37 +114,21 @@ def _mysql_copy(backend: str, template: str, name: str) -> None:
     admin.dispose()
 
 
-class _Seekdb:
-    """This worker's seekdb databases made and dropped one step ahead: `take` hands out a fork of the template made
-    while the last test ran (and starts the next), `drop` drops in the same background thread; `close` waits for
-    it and drops the spare. One thread, so at most one such statement runs beside a test."""
+@contextlib.contextmanager
+def _seekdb_ddl(backend: str) -> Iterator[None]:
+    """On seekdb, one `FORK DATABASE` or `DROP DATABASE` at a time across this run's workers (a file lock): a fork
+    and a drop from two workers at once have left both waiting on the server for ever."""
+    if backend != "seekdb":
+        yield
+        return
+    import fcntl
 
-    def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="daipin-seekdb")
-        self.spare: Future[str] | None = None
-
-    def _fork(self) -> str:
-        name = f"daipin_t_{uuid.uuid4().hex[:12]}"
-        _mysql_copy("seekdb", _mysql_template("seekdb"), name)
-        return name
-
-    def take(self) -> str:
-        name = self.spare.result() if self.spare is not None else self._fork()
-        self.spare = self.pool.submit(self._fork)
-        return name
-
-    def drop(self, url: str, name: str) -> None:
-        self.pool.submit(_drop_mysql, url, name)
-
-    def close(self) -> None:
-        if self.spare is not None:
-            spare, self.spare = self.spare, None
-            with contextlib.suppress(Exception):  # a spare that failed to fork leaves nothing to drop
-                self.drop(_admin_url("seekdb"), spare.result())
-        self.pool.shutdown(wait=True)
-
-
-_seekdb = _Seekdb()
+    with open(Path(tempfile.gettempdir()) / "daipin-seekdb-ddl.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _migrated_sqlite_template() -> str:
@@ -199,8 +183,6 @@ def create_database(backend: str, tmp_dir: str) -> str:
             shutil.copy2(_migrated_sqlite_template(), target)
             os.chmod(target, 0o600)
             return url
-    elif backend == "seekdb" and not each:
-        return _with_database(_admin_url(backend), _seekdb.take())
     elif backend in MYSQL_BACKENDS:
         _mysql_copy(backend, _mysql_template(backend), name)
         return _with_database(_admin_url(backend), name)
@@ -227,16 +209,14 @@ def drop_database(url: str) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     elif url.startswith(("mysql", "mariadb")):
-        name = make_url(url).database or ""
-        if "seekdb" in BACKENDS and url == _with_database(_admin_url("seekdb"), name):
-            _seekdb.drop(url, name)  # in the background, behind the next fork
-        else:
-            _drop_mysql(url, name)
+        _drop_mysql(url, make_url(url).database or "")
 
 
 def _drop_mysql(url: str, name: str) -> None:
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
+    seekdb = os.environ.get(SEEKDB_URL_ENV)
+    with admin.connect() as conn, _seekdb_ddl("seekdb" if seekdb and make_url(seekdb).query == make_url(url).query
+                                              else ""):
         conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
     admin.dispose()
 
@@ -277,7 +257,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _drop_templates() -> Iterator[None]:
     yield
-    _seekdb.close()
     for backend, name in _templates.items():
         if backend in MYSQL_BACKENDS:
             _drop_mysql(_admin_url(backend), name)
