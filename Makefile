@@ -57,7 +57,7 @@ test-integration: install-test ## services on SQLite and PostgreSQL
 # The engine-compatibility subset: migrations, ledger, registry, contracts, runs, payments, workflow, on the
 # MySQL-compatible engines (MariaDB at 127.0.0.1:3306; OceanBase seekdb started by the tests themselves).
 # `make test-engines` runs it on both. seekdb is left out of `make test` (docs/scale.md, "What is tested"): the whole
-# integration suite on it takes about 16 minutes alone on 2 cores (its DDL is slow), past `make test`'s budget.
+# integration suite on it takes 16–21 minutes alone on 2 cores (its DDL is slow), past `make test`'s budget.
 ENGINE_TESTS := $(addprefix tests/integration/,test_migrations.py test_ledger_store.py test_ledger_verify.py \
 	test_ledger_processes.py test_registry.py test_contracts.py test_runs.py test_runs_ledger.py \
 	test_api_payments.py test_payment_cli.py test_payment_files.py test_workflow.py test_workflow_ledger.py \
@@ -66,7 +66,7 @@ ENGINES ?= mariadb,seekdb
 test-engines: install-test ## the engine-compatibility subset on MariaDB and OceanBase seekdb (ENGINES=… to choose)
 	DAIPIN_TEST_ENGINES=$(ENGINES) $(BIN)/pytest -q -n 2 $(ENGINE_TESTS)
 
-test-seekdb: install-test ## the whole integration suite on OceanBase seekdb (about 16 minutes on 2 cores)
+test-seekdb: install-test ## the whole integration suite on OceanBase seekdb (16–21 minutes on 2 cores)
 	DAIPIN_TEST_ENGINES=seekdb $(BIN)/pytest -q -n 2 --durations=10 tests/integration
 
 # The browser tests on two workers, a whole file to one (each worker has its own demo server; a file that
