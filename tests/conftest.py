@@ -13,9 +13,8 @@ and stops at its end.
 
 On the MySQL-compatible engines DDL is slow (seekdb: about half a second a table), so each test worker migrates
 one template database per engine once and every further database is a copy of it (seekdb: `FORK DATABASE`;
-MariaDB: each table's `SHOW CREATE TABLE` replayed, then its rows copied). On seekdb a fork and a drop take a second
-or more each while its server waits rather than works, so each worker forks the next test's database and drops the
-last one's in a thread of its own while the test runs (`_Seekdb`).
+MariaDB: each table's `SHOW CREATE TABLE` replayed, then its rows copied). On seekdb the workers fork and drop
+one database at a time (`_seekdb_ddl`).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class Report:
 # entries state about seven million rows, so each is kept compact: the table's name shared (interned), the index
 # and a hex digest packed into 40 bytes (a digest that is not 64 lowercase hex digits, as a tampered entry may
 # hold, is kept as it was written, in a tuple). Half the memory of an (int, str) tuple a row.
-Stated = dict[tuple[str, str], "bytes | tuple[int, str]"]
+Stated = dict[tuple[str, str], bytes | tuple[int, str]]
 
 
 def _state(latest: Stated, ref: dict[str, Any], idx: int) -> None:
