@@ -11,6 +11,9 @@ data as SQLAlchemy writes them by default, so their DDL is changed here, for tha
 
 Importing this module registers the rules (`daipin.db.base` does, so every model and migration sees them).
 
+The database itself is created with `CHARACTER SET utf8mb4 COLLATE utf8mb4_bin` (`create_database_sql`), so
+identifiers and names compare byte for byte as on PostgreSQL (collation "C") and SQLite.
+
 Reading a schema back (`alembic check`, reflection) goes through SQLAlchemy's parser of `SHOW CREATE TABLE`. seekdb
 writes a foreign key whose referred table was rebuilt by an `ALTER TABLE … MODIFY` (a migration's downgrade and
 upgrade over existing rows) in a form that parser does not read: the referred table qualified by its own database,
@@ -19,8 +22,6 @@ ON UPDATE RESTRICT ON DELETE RESTRICT); and it ends every key with its storage o
 `normalize_show_create` writes such lines as MySQL does; it is applied to what `SHOW CREATE TABLE` returns on the
 MySQL dialect, and leaves MySQL's and MariaDB's own lines as they are. With it, `alembic check` runs on seekdb as on
 the other engines.
-The database itself is created with `CHARACTER SET utf8mb4 COLLATE utf8mb4_bin` (`create_database_sql`), so
-identifiers and names compare byte for byte as on PostgreSQL (collation "C") and SQLite.
 """
 
 from __future__ import annotations
