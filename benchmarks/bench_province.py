@@ -38,8 +38,15 @@ def size() -> Any:
 
 
 def _rss_mb() -> tuple[float, float]:
-    """Peak RSS of this process and of the largest child waited for, in MB (Linux reports kB)."""
+    """Peak RSS of this process and of the largest child waited for, in MB (Linux reports kB). This process's own is
+    read from /proc (VmHWM, this program's memory alone): `ru_maxrss` keeps, across the exec of a spawned process, the
+    peak of the process it was forked from."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open("/proc/self/status") as f:
+            own = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        pass
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return own, kids
 
